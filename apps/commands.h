@@ -1,0 +1,12 @@
+// The subcommands of the `strand` program: each file in apps/ defines one add_*_command, and
+// main.cpp lists them. A command reports bad input by throwing strand::Error; main turns that into
+// a one-line reason and a non-zero exit.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace strand::apps {
+
+void add_info_command(CLI::App& app);
+
+}  // namespace strand::apps

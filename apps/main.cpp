@@ -1,0 +1,24 @@
+// Entry point of the `strand` program: builds the CLI11 command tree and maps errors to exit codes.
+#include <iostream>
+
+#include "apps/commands.h"
+#include "kernels/error.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"strand: deep learning for genomic sequences, with the ten rules built in"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", std::string(STRAND_VERSION) + " (" STRAND_GIT_COMMIT ")");
+  strand::apps::add_info_command(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  } catch (const strand::Error& e) {
+    std::cerr << "strand: " << e.message() << "\n";
+    return 1;
+  } catch (const std::exception& e) {
+    std::cerr << "strand: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,62 @@
+# Third-party dependencies, gathered into one interface target the bottom layer links.
+find_package(PkgConfig REQUIRED)
+set(BLA_VENDOR OpenBLAS)
+find_package(BLAS REQUIRED)
+find_path(CBLAS_INCLUDE_DIR cblas.h PATH_SUFFIXES openblas x86_64-linux-gnu/openblas-pthread
+          HINTS /usr/include/x86_64-linux-gnu/openblas-pthread)
+pkg_check_modules(HTSLIB REQUIRED IMPORTED_TARGET htslib)
+find_package(yaml-cpp REQUIRED)
+find_package(nlohmann_json REQUIRED)
+find_package(CLI11 REQUIRED)
+# XGBoost's CMake config insists on the xgboost CLI binary; the C API is all strand needs.
+find_library(XGBOOST_LIBRARY xgboost REQUIRED)
+find_path(XGBOOST_INCLUDE_DIR xgboost/c_api.h REQUIRED)
+find_library(LIBLINEAR_LIBRARY linear REQUIRED)
+find_path(LIBLINEAR_INCLUDE_DIR linear.h REQUIRED)
+find_package(Threads REQUIRED)
+
+set(STRAND_WITH_MPI OFF)
+if(NOT STRAND_MPI STREQUAL "OFF")
+  find_package(MPI COMPONENTS C)
+  if(MPI_C_FOUND)
+    set(STRAND_WITH_MPI ON)
+  elseif(STRAND_MPI STREQUAL "ON")
+    message(FATAL_ERROR "STRAND_MPI=ON but MPI was not found")
+  endif()
+endif()
+message(STATUS "strand: MPI ${STRAND_WITH_MPI}")
+
+add_library(strand_third_party INTERFACE)
+target_include_directories(strand_third_party INTERFACE ${CBLAS_INCLUDE_DIR} ${LIBLINEAR_INCLUDE_DIR}
+                           ${XGBOOST_INCLUDE_DIR})
+target_link_libraries(strand_third_party INTERFACE
+  ${BLAS_LIBRARIES} OpenMP::OpenMP_CXX PkgConfig::HTSLIB yaml-cpp nlohmann_json::nlohmann_json
+  CLI11::CLI11 ${XGBOOST_LIBRARY} ${LIBLINEAR_LIBRARY} Threads::Threads)
+target_compile_definitions(strand_third_party INTERFACE
+  STRAND_VERSION="${PROJECT_VERSION}" STRAND_GIT_COMMIT="${STRAND_GIT_COMMIT}")
+
+if(STRAND_WITH_MPI)
+  target_link_libraries(strand_third_party INTERFACE MPI::MPI_C)
+  target_compile_definitions(strand_third_party INTERFACE STRAND_WITH_MPI=1)
+else()
+  target_compile_definitions(strand_third_party INTERFACE STRAND_WITH_MPI=0)
+endif()
+
+if(STRAND_WITH_CUDA)
+  find_package(CUDAToolkit REQUIRED)
+  find_package(CUDNN REQUIRED)
+  find_package(NCCL REQUIRED)
+  target_link_libraries(strand_third_party INTERFACE
+    CUDA::cudart CUDA::cublas CUDA::cublasLt CUDNN::cudnn NCCL::nccl)
+  target_compile_definitions(strand_third_party INTERFACE STRAND_WITH_CUDA=1)
+else()
+  target_compile_definitions(strand_third_party INTERFACE STRAND_WITH_CUDA=0)
+endif()
+
+if(STRAND_BUILD_TESTS)
+  find_package(GTest REQUIRED)
+  include(GoogleTest)
+endif()
+if(STRAND_BUILD_BENCHMARKS)
+  find_package(benchmark REQUIRED)
+endif()

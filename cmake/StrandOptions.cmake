@@ -1,0 +1,51 @@
+# Build options, CUDA detection and compiler flags.
+set(CMAKE_CXX_STANDARD 20)
+set(CMAKE_CXX_STANDARD_REQUIRED ON)
+set(CMAKE_CXX_EXTENSIONS OFF)
+set(CMAKE_POSITION_INDEPENDENT_CODE ON)
+set(CMAKE_EXPORT_COMPILE_COMMANDS ON)
+if(NOT CMAKE_BUILD_TYPE AND NOT CMAKE_CONFIGURATION_TYPES)
+  set(CMAKE_BUILD_TYPE Release CACHE STRING "Build type" FORCE)
+endif()
+
+option(STRAND_BUILD_TESTS "Build the GoogleTest suite" ON)
+option(STRAND_BUILD_BENCHMARKS "Build the Google Benchmark programs" ON)
+
+# STRAND_CUDA: AUTO (on when nvcc is found), ON (required) or OFF.
+set(STRAND_CUDA AUTO CACHE STRING "Build the CUDA backend: AUTO, ON or OFF")
+set_property(CACHE STRAND_CUDA PROPERTY STRINGS AUTO ON OFF)
+set(STRAND_MPI AUTO CACHE STRING "Build the MPI communicator: AUTO, ON or OFF")
+set_property(CACHE STRAND_MPI PROPERTY STRINGS AUTO ON OFF)
+
+set(STRAND_WITH_CUDA OFF)
+if(NOT STRAND_CUDA STREQUAL "OFF")
+  if(NOT CMAKE_CUDA_COMPILER AND EXISTS /usr/local/cuda/bin/nvcc)
+    set(CMAKE_CUDA_COMPILER /usr/local/cuda/bin/nvcc)
+  endif()
+  include(CheckLanguage)
+  check_language(CUDA)
+  if(CMAKE_CUDA_COMPILER)
+    if(NOT DEFINED CMAKE_CUDA_ARCHITECTURES)
+      set(CMAKE_CUDA_ARCHITECTURES 90 CACHE STRING "CUDA architectures (90 = Hopper)")
+    endif()
+    enable_language(CUDA)
+    set(CMAKE_CUDA_STANDARD 20)
+    set(CMAKE_CUDA_STANDARD_REQUIRED ON)
+    set(STRAND_WITH_CUDA ON)
+  elseif(STRAND_CUDA STREQUAL "ON")
+    message(FATAL_ERROR "STRAND_CUDA=ON but no CUDA compiler (nvcc) was found")
+  endif()
+endif()
+message(STATUS "strand: CUDA backend ${STRAND_WITH_CUDA}")
+
+set(STRAND_CXX_WARNINGS -Wall -Wextra -Wno-unused-parameter)
+find_package(OpenMP REQUIRED COMPONENTS CXX)
+
+# Which git commit this build came from: recorded in checkpoints and benchmark output.
+execute_process(COMMAND git rev-parse --short=12 HEAD
+                WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR}
+                OUTPUT_VARIABLE STRAND_GIT_COMMIT OUTPUT_STRIP_TRAILING_WHITESPACE
+                ERROR_QUIET)
+if(NOT STRAND_GIT_COMMIT)
+  set(STRAND_GIT_COMMIT unknown)
+endif()

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs every Debian package strand's build, tests and benchmarks need; skips what is present.
+set -euo pipefail
+
+packages=(
+  build-essential cmake ninja-build pkg-config git
+  libopenblas-dev            # CPU GEMM
+  libgtest-dev libgmock-dev  # tests
+  libbenchmark-dev           # bench/
+  libhts-dev zlib1g-dev      # FASTA/BED/bgzip
+  libopenmpi-dev openmpi-bin # launch, CPU collectives
+  liblinear-dev libxgboost-dev  # traditional baselines
+  libcli11-dev libyaml-cpp-dev nlohmann-json3-dev
+  iproute2                   # network-namespace tests
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+else
+  echo "setup: all packages present"
+fi
