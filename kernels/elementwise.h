@@ -20,7 +20,8 @@ enum class UnaryOp : int {
   kRdivScalar,   // p0 / x
 };
 
-enum class BinaryOp : int { kAdd, kSub, kMul, kDiv, kPow, kMaximum, kMinimum };
+// kGe yields 1 where a >= b, else 0 (masks for the backward of maximum and minimum).
+enum class BinaryOp : int { kAdd, kSub, kMul, kDiv, kPow, kMaximum, kMinimum, kGe };
 
 #define STRAND_ELEMENTWISE_API(ns)                                                                \
   namespace ns {                                                                                  \

@@ -107,6 +107,7 @@ STRAND_HD A apply_binary(BinaryOp op, A a, A b) {
     case BinaryOp::kPow: return hd_pow(a, b);
     case BinaryOp::kMaximum: return a > b ? a : b;
     case BinaryOp::kMinimum: return a < b ? a : b;
+    case BinaryOp::kGe: return a >= b ? A(1) : A(0);
   }
   return a;
 }

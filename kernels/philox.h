@@ -25,11 +25,9 @@ STRAND_HD uint32_t mulhilo32(uint32_t a, uint32_t b, uint32_t* hi) {
   return static_cast<uint32_t>(product);
 }
 
-// The ten-round bijection of a 128-bit counter under a 64-bit key.
-STRAND_HD Philox4 philox4x32_10(uint64_t counter, uint64_t key) {
-  uint32_t c0 = static_cast<uint32_t>(counter), c1 = static_cast<uint32_t>(counter >> 32);
-  uint32_t c2 = 0, c3 = 0;
-  uint32_t k0 = static_cast<uint32_t>(key), k1 = static_cast<uint32_t>(key >> 32);
+// The ten-round bijection of a 128-bit counter under a 64-bit key (k0, k1).
+STRAND_HD Philox4 philox4x32_10(Philox4 counter, uint32_t k0, uint32_t k1) {
+  uint32_t c0 = counter.v[0], c1 = counter.v[1], c2 = counter.v[2], c3 = counter.v[3];
   for (int round = 0; round < 10; ++round) {
     uint32_t hi0, hi1;
     const uint32_t lo0 = mulhilo32(0xD2511F53u, c0, &hi0);
@@ -40,6 +38,12 @@ STRAND_HD Philox4 philox4x32_10(uint64_t counter, uint64_t key) {
     k1 += 0xBB67AE85u;
   }
   return {{c0, c1, c2, c3}};
+}
+
+// strand's use: a 64-bit block counter (upper half zero) and the 64-bit seed as the key.
+STRAND_HD Philox4 philox4x32_10(uint64_t counter, uint64_t key) {
+  const Philox4 c{{static_cast<uint32_t>(counter), static_cast<uint32_t>(counter >> 32), 0u, 0u}};
+  return philox4x32_10(c, static_cast<uint32_t>(key), static_cast<uint32_t>(key >> 32));
 }
 
 STRAND_HD uint32_t philox_u32(const PhiloxState& s, uint64_t i) {
