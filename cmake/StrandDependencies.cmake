@@ -32,8 +32,9 @@ target_include_directories(strand_third_party INTERFACE ${CBLAS_INCLUDE_DIR} ${L
 target_link_libraries(strand_third_party INTERFACE
   ${BLAS_LIBRARIES} OpenMP::OpenMP_CXX PkgConfig::HTSLIB yaml-cpp nlohmann_json::nlohmann_json
   CLI11::CLI11 ${XGBOOST_LIBRARY} ${LIBLINEAR_LIBRARY} Threads::Threads)
-target_compile_definitions(strand_third_party INTERFACE
-  STRAND_VERSION="${PROJECT_VERSION}" STRAND_GIT_COMMIT="${STRAND_GIT_COMMIT}")
+# The commit is compiled into one file only, so a new commit does not rebuild everything.
+set_source_files_properties(${CMAKE_SOURCE_DIR}/kernels/version.cpp PROPERTIES
+  COMPILE_DEFINITIONS "STRAND_VERSION=\"${PROJECT_VERSION}\";STRAND_GIT_COMMIT=\"${STRAND_GIT_COMMIT}\"")
 
 if(STRAND_WITH_MPI)
   target_link_libraries(strand_third_party INTERFACE MPI::MPI_C)
