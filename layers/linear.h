@@ -1,0 +1,29 @@
+// Linear: y = x W^T + b over the last dimension, PyTorch's nn.Linear (weight [out, in], bias [out],
+// both initialised uniform in +-1/sqrt(in)).
+#pragma once
+
+#include "kernels/gemm.h"
+#include "layers/module.h"
+
+namespace strand::layers {
+
+class Linear : public Module {
+ public:
+  Linear(int64_t in_features, int64_t out_features, bool bias = true);
+  Tensor forward(const Tensor& x) override;
+  Tensor& weight() { return weight_; }
+  Tensor& bias() { return bias_; }
+  int64_t in_features() const { return in_; }
+  int64_t out_features() const { return out_; }
+  void set_math_mode(kernels::MathMode mode) { mode_ = mode; }
+
+ protected:
+  std::string extra_repr() const override;
+
+ private:
+  int64_t in_, out_;
+  Tensor weight_, bias_;
+  kernels::MathMode mode_ = kernels::MathMode::kExact;
+};
+
+}  // namespace strand::layers

@@ -1,0 +1,117 @@
+// Normalisation layers, composed from runtime ops so autograd differentiates them (see norm.h).
+#include "layers/norm.h"
+
+#include "kernels/error.h"
+#include "runtime/autograd.h"
+#include "runtime/ops.h"
+
+namespace strand::layers {
+namespace {
+
+using namespace runtime;
+
+// (x - mean) / sqrt(var + eps) over dims, with the biased variance (as PyTorch normalises).
+struct Normalized {
+  Tensor y, mean, var;
+};
+Normalized normalize(const Tensor& x, const std::vector<int64_t>& dims, double eps) {
+  const Tensor mu = mean(x, dims, true);
+  const Tensor centered = x - mu;
+  const Tensor var = mean(centered * centered, dims, true);
+  return {centered / sqrt(var + eps), mu, var};
+}
+
+// A per-channel [C] tensor shaped to broadcast over [N, C, ...].
+Tensor per_channel(const Tensor& t, int64_t ndim) {
+  Shape shape(ndim - 1, 1);
+  shape[0] = t.numel();
+  return t.reshape(shape);
+}
+
+}  // namespace
+
+BatchNorm1d::BatchNorm1d(int64_t channels, double eps, double momentum)
+    : Module("BatchNorm1d"), channels_(channels), eps_(eps), momentum_(momentum) {
+  STRAND_CHECK(channels > 0, "BatchNorm1d: channels must be positive, got {}", channels);
+  weight_ = ones({channels});
+  bias_ = zeros({channels});
+  running_mean_ = zeros({channels});
+  running_var_ = ones({channels});
+  num_batches_tracked_ = zeros({}, {.dtype = DType::kI64});
+  register_parameter("weight", &weight_);
+  register_parameter("bias", &bias_);
+  register_buffer("running_mean", &running_mean_);
+  register_buffer("running_var", &running_var_);
+  register_buffer("num_batches_tracked", &num_batches_tracked_);
+}
+
+Tensor BatchNorm1d::forward(const Tensor& x) {
+  STRAND_CHECK((x.dim() == 2 || x.dim() == 3) && x.shape()[1] == channels_,
+               "BatchNorm1d({}): input must be [N, {}] or [N, {}, L], got {}", channels_, channels_,
+               channels_, x.shape());
+  const std::vector<int64_t> dims = x.dim() == 3 ? std::vector<int64_t>{0, 2} : std::vector<int64_t>{0};
+  Tensor y;
+  if (is_training()) {
+    const int64_t count = x.numel() / channels_;
+    STRAND_CHECK(count > 1, "BatchNorm1d: training needs more than one value per channel, got "
+                            "input of shape {}", x.shape());
+    const Normalized n = normalize(x, dims, eps_);
+    y = n.y;
+    NoGradGuard no_grad;  // running statistics use the unbiased variance, as PyTorch's
+    const double unbias = static_cast<double>(count) / static_cast<double>(count - 1);
+    running_mean_.copy_(running_mean_ * (1 - momentum_) + n.mean.reshape({channels_}) * momentum_);
+    running_var_.copy_(running_var_ * (1 - momentum_) + n.var.reshape({channels_}) * (momentum_ * unbias));
+    num_batches_tracked_.fill_(num_batches_tracked_.item() + 1);
+  } else {
+    y = (x - per_channel(running_mean_, x.dim())) / sqrt(per_channel(running_var_, x.dim()) + eps_);
+  }
+  return y * per_channel(weight_, x.dim()) + per_channel(bias_, x.dim());
+}
+
+std::string BatchNorm1d::extra_repr() const {
+  return format("{}, eps={}, momentum={}", channels_, eps_, momentum_);
+}
+
+LayerNorm::LayerNorm(Shape normalized_shape, double eps)
+    : Module("LayerNorm"), shape_(std::move(normalized_shape)), eps_(eps) {
+  STRAND_CHECK(!shape_.empty(), "LayerNorm: normalized_shape must not be empty");
+  weight_ = ones(shape_);
+  bias_ = zeros(shape_);
+  register_parameter("weight", &weight_);
+  register_parameter("bias", &bias_);
+}
+
+Tensor LayerNorm::forward(const Tensor& x) {
+  const int64_t k = static_cast<int64_t>(shape_.size());
+  STRAND_CHECK(x.dim() >= k && Shape(x.shape().end() - k, x.shape().end()) == shape_,
+               "LayerNorm({}): input's last dimensions must be {}, got shape {}", shape_, shape_,
+               x.shape());
+  std::vector<int64_t> dims;
+  for (int64_t d = x.dim() - k; d < x.dim(); ++d) dims.push_back(d);
+  return normalize(x, dims, eps_).y * weight_ + bias_;
+}
+
+std::string LayerNorm::extra_repr() const { return format("{}, eps={}", shape_, eps_); }
+
+GroupNorm::GroupNorm(int64_t groups, int64_t channels, double eps)
+    : Module("GroupNorm"), groups_(groups), channels_(channels), eps_(eps) {
+  STRAND_CHECK(groups > 0 && channels > 0 && channels % groups == 0,
+               "GroupNorm: {} channels must divide into {} groups", channels, groups);
+  weight_ = ones({channels});
+  bias_ = zeros({channels});
+  register_parameter("weight", &weight_);
+  register_parameter("bias", &bias_);
+}
+
+Tensor GroupNorm::forward(const Tensor& x) {
+  STRAND_CHECK(x.dim() >= 2 && x.shape()[1] == channels_,
+               "GroupNorm({}, {}): input must be [N, {}, ...], got {}", groups_, channels_,
+               channels_, x.shape());
+  const Tensor grouped = x.reshape({x.shape()[0], groups_, -1});
+  const Tensor y = normalize(grouped, {2}, eps_).y.reshape(x.shape());
+  return y * per_channel(weight_, x.dim()) + per_channel(bias_, x.dim());
+}
+
+std::string GroupNorm::extra_repr() const { return format("{}, {}, eps={}", groups_, channels_, eps_); }
+
+}  // namespace strand::layers

@@ -1,0 +1,52 @@
+// Normalisation layers, as PyTorch defines them: BatchNorm1d (batch statistics in training,
+// running statistics in eval; mixes examples, so DP-SGD refuses it), LayerNorm (over the last
+// dimensions) and GroupNorm (per example over channel groups: the DP-safe choice for CNNs).
+#pragma once
+
+#include "layers/module.h"
+
+namespace strand::layers {
+
+class BatchNorm1d : public Module {
+ public:
+  explicit BatchNorm1d(int64_t channels, double eps = 1e-5, double momentum = 0.1);
+  Tensor forward(const Tensor& x) override;  // [N, C] or [N, C, L]
+
+ protected:
+  std::string extra_repr() const override;
+
+ private:
+  int64_t channels_;
+  double eps_, momentum_;
+  Tensor weight_, bias_, running_mean_, running_var_, num_batches_tracked_;
+};
+
+class LayerNorm : public Module {
+ public:
+  explicit LayerNorm(runtime::Shape normalized_shape, double eps = 1e-5);
+  Tensor forward(const Tensor& x) override;
+
+ protected:
+  std::string extra_repr() const override;
+
+ private:
+  runtime::Shape shape_;
+  double eps_;
+  Tensor weight_, bias_;
+};
+
+class GroupNorm : public Module {
+ public:
+  GroupNorm(int64_t groups, int64_t channels, double eps = 1e-5);
+  Tensor forward(const Tensor& x) override;  // [N, C, ...]
+
+ protected:
+  std::string extra_repr() const override;
+
+ private:
+  int64_t groups_, channels_;
+  double eps_;
+  Tensor weight_, bias_;
+};
+
+}  // namespace strand::layers
