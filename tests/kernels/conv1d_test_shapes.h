@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <random>
 #include <vector>
 
 #include "kernels/conv1d.h"
@@ -31,6 +33,32 @@ inline std::vector<kernels::Conv1dShape> conv1d_sweep_shapes() {
       {3, 17, 33, 70, 7, 1, 0, 0, 1, 1},   // channels not multiples of 8, several GPU tiles
       {2, 40, 72, 45, 3, 1, 2, 2, 2, 1},   // more channels than one GPU tile
   };
+}
+
+// Shapes for the one-hot DNA path (C_in = 4, groups = 1); lengths not multiples of 4 so packed
+// rows end in a partial byte.
+inline std::vector<kernels::Conv1dShape> conv1d_onehot_sweep_shapes() {
+  return {
+      {2, 4, 8, 50, 8, 1, 0, 0, 1, 1},     // DeepSEA-like, valid
+      {1, 4, 5, 33, 19, 1, 9, 9, 1, 1},    // Basset-like, same padding
+      {3, 4, 7, 41, 5, 2, 3, 1, 2, 1},     // stride 2, dilation 2, asymmetric padding
+      {2, 4, 3, 10, 26, 1, 13, 12, 1, 1},  // kernel longer than the sequence
+      {4, 4, 6, 13, 3, 3, 0, 2, 4, 1},     // stride 3, dilation 4
+      {3, 4, 70, 203, 9, 1, 4, 4, 1, 1},   // more output channels than one GPU block
+  };
+}
+
+// Base codes 0..4 (unknown included, and a few codes above 4, which also mean unknown), or only
+// 0..3 when the bases will be packed.
+inline std::vector<uint8_t> random_bases(size_t n, uint64_t seed, bool with_unknown) {
+  std::mt19937_64 gen(seed);
+  std::vector<uint8_t> out(n);
+  for (auto& b : out) {
+    const unsigned r = static_cast<unsigned>(gen() % 20);
+    b = !with_unknown ? static_cast<uint8_t>(r % 4)
+                      : static_cast<uint8_t>(r < 16 ? r % 4 : (r == 19 ? 200 : 4));
+  }
+  return out;
 }
 
 // Largest magnitude of a vector, at least 1e-30: tolerances are relative to the output scale.
