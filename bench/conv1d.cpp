@@ -82,7 +82,7 @@ void cpu_bench(benchmark::State& state, Conv1dShape s, Conv1dPass pass, Conv1dCp
     benchmark::DoNotOptimize(out.data());
     benchmark::ClobberMemory();
   }
-  state.counters["GFLOP/s"] = benchmark::Counter(
+  state.counters["GFLOP"] = benchmark::Counter(
       s.flops() * static_cast<double>(state.iterations()) * 1e-9, benchmark::Counter::kIsRate);
 }
 
@@ -103,7 +103,7 @@ void cpu_onehot_bench(benchmark::State& state, Conv1dShape s, Conv1dPass pass) {
     benchmark::DoNotOptimize(out.data());
   }
   // Counted as the dense conv it replaces, so the rate compares directly with cpu/fast.
-  state.counters["GFLOP/s"] = benchmark::Counter(
+  state.counters["GFLOP"] = benchmark::Counter(
       s.flops() * static_cast<double>(state.iterations()) * 1e-9, benchmark::Counter::kIsRate);
 }
 

@@ -7,7 +7,9 @@
 //   backward-data    dcol[:, j]  = W_g^T dy_g[:, j]              GEMM TN, then col2im into dx
 //   backward-weight  dW_g       += dy_g col^T                     GEMM NT
 // With B == 1 the GEMM reads/writes x, y, dy in place (ld = L); only B > 1 needs a copy.
-// OpenBLAS threads each GEMM; OpenMP spreads the memory-bound im2col/col2im/copies.
+// OpenBLAS threads each GEMM; the im2col/col2im/copies around it stay on the calling thread:
+// interleaving OpenMP regions with threaded GEMMs made idle OpenMP threads spin against the
+// OpenBLAS threads (20-80x slower on 2 busy cores). Only the BLAS-free direct path uses OpenMP.
 #include <cblas.h>
 
 #include <algorithm>
@@ -81,7 +83,6 @@ void im2col(const Conv1dShape& s, int64_t l_out, const T* x, int64_t n0, int64_t
             T* col, int64_t ld) {
   const int64_t cin_g = s.in_per_group();
   const int64_t rows = cin_g * s.kernel_size;
-#pragma omp parallel for collapse(2) schedule(static)
   for (int64_t b = 0; b < nb; ++b) {
     for (int64_t r = 0; r < rows; ++r) {
       const int64_t c = r / s.kernel_size;
@@ -106,7 +107,6 @@ template <typename T>
 void col2im(const Conv1dShape& s, int64_t l_out, const T* dcol, int64_t ld, int64_t n0, int64_t nb,
             int64_t g, T* dx) {
   const int64_t cin_g = s.in_per_group();
-#pragma omp parallel for collapse(2) schedule(static)
   for (int64_t b = 0; b < nb; ++b) {
     for (int64_t c = 0; c < cin_g; ++c) {
       T* dst = dx + ((n0 + b) * s.in_channels + g * cin_g + c) * s.in_length;
@@ -200,7 +200,6 @@ template <typename T>
 void gather_rows(const Conv1dShape& s, int64_t l_out, const T* dy, int64_t n0, int64_t nb,
                  int64_t g, T* out) {
   const int64_t cout_g = s.out_per_group();
-#pragma omp parallel for collapse(2) schedule(static)
   for (int64_t o = 0; o < cout_g; ++o) {
     for (int64_t b = 0; b < nb; ++b) {
       const T* src = dy + ((n0 + b) * s.out_channels + g * cout_g + o) * l_out;
@@ -238,7 +237,6 @@ void forward(const Conv1dShape& s, const T* x, const T* w, const T* bias, T* y) 
         // Bias first, then C += W col: OpenBLAS skips its beta pass with beta == 1.
         T* yg = y + (n0 * s.out_channels + g * cout_g) * l_out;
         if (bias) {
-#pragma omp parallel for schedule(static)
           for (int64_t o = 0; o < cout_g; ++o)
             std::fill(yg + o * l_out, yg + (o + 1) * l_out, bias[g * cout_g + o]);
         }
@@ -247,7 +245,6 @@ void forward(const Conv1dShape& s, const T* x, const T* w, const T* bias, T* y) 
       } else {
         T* tmp = scratch<T>(1, static_cast<size_t>(cout_g * cols));
         gemm(CblasNoTrans, CblasNoTrans, cout_g, cols, kdim, wg, kdim, col, ldb, T(0), tmp, cols);
-#pragma omp parallel for collapse(2) schedule(static)
         for (int64_t b = 0; b < nb; ++b) {
           for (int64_t o = 0; o < cout_g; ++o) {
             const T add = bias ? bias[g * cout_g + o] : T(0);
