@@ -25,6 +25,18 @@ void igemm_backward_weight(const Context& ctx, const Conv1dShape& s, const T* x,
 // Why the custom kernel cannot run a shape (grid limits), or nullptr when it can.
 const char* igemm_unsupported_reason(const Conv1dShape& s);
 
+// The custom kernel run on the host for float, one simulated thread at a time: its own operand
+// gathers, shared-tile placement, split-K ranges and epilogue coordinates, with the tensor-core
+// product replaced by a plain fp32 tile product. CPU tests check every index the kernel computes
+// with it. sm_count steers the split-K choice as the device's SM count does.
+void igemm_emulate_forward(const Conv1dShape& s, const float* x, const float* w, const float* bias,
+                           float* y);
+void igemm_emulate_backward_data(const Conv1dShape& s, const float* dy, const float* w, float* dx);
+void igemm_emulate_backward_weight(const Conv1dShape& s, const float* x, const float* dy, float* dw,
+                                   bool accumulate, int sm_count);
+// How many k-splits the weight-gradient kernel uses on a device with sm_count SMs.
+int igemm_weight_splits(const Conv1dShape& s, int sm_count);
+
 // cuDNN legacy convolution API on an H = 1 image (conv1d_cudnn.cu).
 template <typename T>
 void cudnn_forward(const Context& ctx, const Conv1dShape& s, const T* x, const T* w, const T* bias,

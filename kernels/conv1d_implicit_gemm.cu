@@ -19,6 +19,8 @@
 #include <cuda_runtime.h>
 
 #include <algorithm>
+#include <cmath>
+#include <vector>
 
 #include "kernels/conv1d_cuda_impl.h"
 #include "kernels/cuda_check.h"
@@ -35,11 +37,44 @@ static_assert(kBK * kBN / kThreads == kPerThread, "A and B tiles hold the same e
 
 enum class Mode { kTf32, kTf32x3, kBf16 };
 
+// Where thread `tid` puts its j-th gathered element in the shared tiles, and which accumulator
+// element e (0..3) of its (mi, ni) mma tile holds which tile coordinate. Shared by the kernel and
+// its host emulation, so the emulation checks the very mapping the kernel uses.
+__host__ __device__ constexpr int a_tile_row(int tid, int j) { return tid / 32 + 4 * j; }
+__host__ __device__ constexpr int a_tile_col(int tid) { return tid % 32; }
+__host__ __device__ constexpr int b_tile_row(int tid, int j) { return tid / 64 + 2 * j; }
+__host__ __device__ constexpr int b_tile_col(int tid) { return tid % 64; }
+// Warps 2x2 over the 64x64 tile; in an m16n8 accumulator, c0,c1 sit at (groupID, 2*tid4 + {0,1})
+// and c2,c3 at (groupID + 8, 2*tid4 + {0,1}), groupID = lane/4, tid4 = lane%4.
+__host__ __device__ constexpr int acc_row(int tid, int mi, int e) {
+  return (tid / 64) * 32 + mi * 16 + (tid % 32) / 4 + (e >= 2 ? 8 : 0);
+}
+__host__ __device__ constexpr int acc_col(int tid, int ni, int e) {
+  return ((tid / 32) % 2) * 32 + ni * 8 + 2 * (tid % 4) + (e & 1);
+}
+static_assert(a_tile_row(kThreads - 1, kPerThread - 1) == kBM - 1 &&
+              a_tile_col(kThreads - 1) == kBK - 1);
+static_assert(b_tile_row(kThreads - 1, kPerThread - 1) == kBK - 1 &&
+              b_tile_col(kThreads - 1) == kBN - 1);
+static_assert(acc_row(kThreads - 1, 1, 3) == kBM - 1 && acc_col(kThreads - 1, 3, 3) == kBN - 1);
+
+// The k-tiles split `split` reduces: [begin, end).
+struct TileRange {
+  int begin, end;
+};
+
 struct ConvDims {
   int n, cin, cout, lin, lout, k, stride, pad, dil, cin_g, cout_g;
   int gemm_m, gemm_n, gemm_k;  // per group
   int splits, tiles_per_split;
 };
+
+__host__ __device__ inline TileRange tile_range(const ConvDims& d, int split) {
+  const int tiles = (d.gemm_k + kBK - 1) / kBK;
+  const int begin = split * d.tiles_per_split;
+  const int end = begin + d.tiles_per_split;
+  return {begin, end < tiles ? end : tiles};
+}
 
 // ---- tensor-core primitives -------------------------------------------------------------------
 
@@ -74,12 +109,12 @@ __device__ __forceinline__ uint32_t pack_bf16(__nv_bfloat16 lo, __nv_bfloat16 hi
 }
 
 template <typename E>
-__device__ __forceinline__ E zero_elem() {
+__host__ __device__ __forceinline__ E zero_elem() {
   return E(0.0f);
 }
 
 template <typename E>
-__device__ __forceinline__ E from_float(float v) {
+__host__ __device__ __forceinline__ E from_float(float v) {
   if constexpr (std::is_same_v<E, __nv_bfloat16>) {
     return __float2bfloat16_rn(v);
   } else {
@@ -107,21 +142,21 @@ struct ForwardPass {
   const E* xb;
   int b_pos0;
 
-  __device__ void setup(int g, int m0_, int col0, int tid) {
+  __host__ __device__ void setup(int g, int m0_, int col0, int tid) {
     group = g;
     m0 = m0_;
-    a_row0 = m0 + tid / 32;
-    a_kk = tid % 32;
-    b_kk0 = tid / 64;
+    a_row0 = m0 + a_tile_row(tid, 0);
+    a_kk = a_tile_col(tid);
+    b_kk0 = b_tile_row(tid, 0);
     wg = w + static_cast<long long>(g) * d.cout_g * d.gemm_k;
-    const int col = col0 + tid % 64;
+    const int col = col0 + b_tile_col(tid);
     b_col_ok = col < d.gemm_n;
     const int nn = b_col_ok ? col / d.lout : 0;
     const int t = b_col_ok ? col % d.lout : 0;
     xb = x + (static_cast<long long>(nn) * d.cin + static_cast<long long>(g) * d.cin_g) * d.lin;
     b_pos0 = t * d.stride - d.pad;
   }
-  __device__ void load_a(int k0, E (&r)[kPerThread]) const {
+  __host__ __device__ void load_a(int k0, E (&r)[kPerThread]) const {
     const int kk = k0 + a_kk;
     const bool ok = kk < d.gemm_k;
 #pragma unroll
@@ -130,7 +165,7 @@ struct ForwardPass {
       r[j] = (ok && m < d.gemm_m) ? wg[static_cast<long long>(m) * d.gemm_k + kk] : zero_elem<E>();
     }
   }
-  __device__ void load_b(int k0, E (&r)[kPerThread]) const {
+  __host__ __device__ void load_b(int k0, E (&r)[kPerThread]) const {
     int kk = k0 + b_kk0;
     int c = kk / d.k;
     int k = kk - c * d.k;
@@ -150,7 +185,7 @@ struct ForwardPass {
       }
     }
   }
-  __device__ void store(int m, int col, float v) const {
+  __host__ __device__ void store(int m, int col, float v) const {
     if (m >= d.gemm_m || col >= d.gemm_n) return;
     const int o = group * d.cout_g + m;
     const int nn = col / d.lout;
@@ -172,12 +207,12 @@ struct BackwardDataPass {
   const E* dyb;
   int b_q0;
 
-  __device__ void setup(int g, int m0, int col0, int tid) {
+  __host__ __device__ void setup(int g, int m0, int col0, int tid) {
     group = g;
-    a_row0 = m0 + tid / 32;
-    a_kk = tid % 32;
-    b_kk0 = tid / 64;
-    const int col = col0 + tid % 64;
+    a_row0 = m0 + a_tile_row(tid, 0);
+    a_kk = a_tile_col(tid);
+    b_kk0 = b_tile_row(tid, 0);
+    const int col = col0 + b_tile_col(tid);
     b_col_ok = col < d.gemm_n;
     const int nn = b_col_ok ? col / d.lin : 0;
     const int i = b_col_ok ? col % d.lin : 0;
@@ -186,7 +221,7 @@ struct BackwardDataPass {
     b_q0 = i + d.pad;
   }
   // A[c, (o,k)] = W[g*C_out/g + o, c, k]
-  __device__ void load_a(int k0, E (&r)[kPerThread]) const {
+  __host__ __device__ void load_a(int k0, E (&r)[kPerThread]) const {
     const int kk = k0 + a_kk;
     const bool ok = kk < d.gemm_k;
     const int o = ok ? kk / d.k : 0;
@@ -199,7 +234,7 @@ struct BackwardDataPass {
     }
   }
   // B[(o,k), (n,i)] = dy[n, o, t] where t*stride = i + pad_left - k*dilation exactly.
-  __device__ void load_b(int k0, E (&r)[kPerThread]) const {
+  __host__ __device__ void load_b(int k0, E (&r)[kPerThread]) const {
     int kk = k0 + b_kk0;
     int o = kk / d.k;
     int k = kk - o * d.k;
@@ -222,7 +257,7 @@ struct BackwardDataPass {
       }
     }
   }
-  __device__ void store(int m, int col, float v) const {
+  __host__ __device__ void store(int m, int col, float v) const {
     if (m >= d.gemm_m || col >= d.gemm_n) return;
     const int nn = col / d.lin;
     const int i = col - nn * d.lin;
@@ -242,12 +277,12 @@ struct BackwardWeightPass {
   const E* xb;
   int b_off;
 
-  __device__ void setup(int g, int m0, int col0, int tid) {
+  __host__ __device__ void setup(int g, int m0, int col0, int tid) {
     group = g;
-    a_row0 = m0 + tid / 32;
-    a_kk = tid % 32;
-    b_kk0 = tid / 64;
-    const int col = col0 + tid % 64;
+    a_row0 = m0 + a_tile_row(tid, 0);
+    a_kk = a_tile_col(tid);
+    b_kk0 = b_tile_row(tid, 0);
+    const int col = col0 + b_tile_col(tid);
     b_col_ok = col < d.gemm_n;
     const int c = b_col_ok ? col / d.k : 0;
     const int k = b_col_ok ? col % d.k : 0;
@@ -255,7 +290,7 @@ struct BackwardWeightPass {
     b_off = k * d.dil - d.pad;
   }
   // A[o, (n,t)] = dy[n, g*C_out/g + o, t]
-  __device__ void load_a(int k0, E (&r)[kPerThread]) const {
+  __host__ __device__ void load_a(int k0, E (&r)[kPerThread]) const {
     const int kk = k0 + a_kk;
     const bool ok = kk < d.gemm_k;
     const int nn = ok ? kk / d.lout : 0;
@@ -271,7 +306,7 @@ struct BackwardWeightPass {
     }
   }
   // B[(n,t), (c,k)] = x[n, g*C_in/g + c, t*stride + k*dilation - pad_left]
-  __device__ void load_b(int k0, E (&r)[kPerThread]) const {
+  __host__ __device__ void load_b(int k0, E (&r)[kPerThread]) const {
     int kk = k0 + b_kk0;
     int nn = kk / d.lout;
     int t = kk - nn * d.lout;
@@ -291,9 +326,14 @@ struct BackwardWeightPass {
       }
     }
   }
-  __device__ void store(int m, int col, float v) const {
+  __host__ __device__ void store(int m, int col, float v) const {
     if (m >= d.gemm_m || col >= d.gemm_n) return;
-    atomicAdd(ws + (static_cast<long long>(group) * d.cout_g + m) * d.gemm_n + col, v);
+    float* slot = ws + (static_cast<long long>(group) * d.cout_g + m) * d.gemm_n + col;
+#ifdef __CUDA_ARCH__
+    atomicAdd(slot, v);
+#else
+    *slot += v;  // host emulation: one thread at a time
+#endif
   }
 };
 
@@ -324,9 +364,9 @@ __global__ void __launch_bounds__(kThreads) igemm_kernel(const Pass pass_in) {
   Pass pass = pass_in;
   pass.setup(group, m0, col0, tid);
 
-  const int tiles = (pass.d.gemm_k + kBK - 1) / kBK;
-  const int tile_begin = split * pass.d.tiles_per_split;
-  const int tile_end = min(tiles, tile_begin + pass.d.tiles_per_split);
+  const TileRange range = tile_range(pass.d, split);
+  const int tile_begin = range.begin;
+  const int tile_end = range.end;
 
   float acc[2][4][4];
 #pragma unroll
@@ -345,8 +385,8 @@ __global__ void __launch_bounds__(kThreads) igemm_kernel(const Pass pass_in) {
   for (int kt = tile_begin; kt < tile_end; ++kt, buf ^= 1) {
 #pragma unroll
     for (int j = 0; j < kPerThread; ++j) {
-      As[buf][tid / 32 + 4 * j][tid % 32] = ra[j];
-      Bs[buf][tid / 64 + 2 * j][tid % 64] = rb[j];
+      As[buf][a_tile_row(tid, j)][a_tile_col(tid)] = ra[j];
+      Bs[buf][b_tile_row(tid, j)][b_tile_col(tid)] = rb[j];
     }
     __syncthreads();
     if (kt + 1 < tile_end) {
@@ -422,17 +462,69 @@ __global__ void __launch_bounds__(kThreads) igemm_kernel(const Pass pass_in) {
     }
   }
 
-  // Accumulator fragment: c0,c1 at (g8, 2*t4 + {0,1}), c2,c3 at (g8 + 8, 2*t4 + {0,1}).
 #pragma unroll
   for (int mi = 0; mi < 2; ++mi) {
 #pragma unroll
     for (int ni = 0; ni < 4; ++ni) {
-      const int row = m0 + wm + mi * 16 + g8;
-      const int col = col0 + wn + ni * 8 + 2 * t4;
-      pass.store(row, col, acc[mi][ni][0]);
-      pass.store(row, col + 1, acc[mi][ni][1]);
-      pass.store(row + 8, col, acc[mi][ni][2]);
-      pass.store(row + 8, col + 1, acc[mi][ni][3]);
+#pragma unroll
+      for (int e = 0; e < 4; ++e) {
+        pass.store(m0 + acc_row(tid, mi, e), col0 + acc_col(tid, ni, e), acc[mi][ni][e]);
+      }
+    }
+  }
+}
+
+// The kernel on the host, one simulated thread at a time: the same Pass gathers, shared-tile
+// placement, split-K ranges and epilogue coordinates, with the tensor-core product replaced by a
+// plain fp32 product of the shared tiles (which start as NaN, so a slot no thread fills poisons
+// the result).
+template <class Pass>
+void emulate(const Pass& pass_in, long long groups) {
+  static_assert(std::is_same_v<typename Pass::Elem, float>);
+  const ConvDims& d = pass_in.d;
+  const int m_tiles = (d.gemm_m + kBM - 1) / kBM;
+  const int n_tiles = (d.gemm_n + kBN - 1) / kBN;
+  std::vector<Pass> threads(kThreads, pass_in);
+  std::vector<float> a_tile(kBM * kBK), b_tile(kBK * kBN), c_tile(kBM * kBN);
+  float regs[kPerThread];
+  for (long long z = 0; z < groups * d.splits; ++z) {
+    const int group = static_cast<int>(z / d.splits);
+    const int split = static_cast<int>(z % d.splits);
+    const TileRange range = tile_range(d, split);
+    for (int by = 0; by < m_tiles; ++by) {
+      for (int bx = 0; bx < n_tiles; ++bx) {
+        for (int tid = 0; tid < kThreads; ++tid) {
+          threads[tid] = pass_in;
+          threads[tid].setup(group, by * kBM, bx * kBN, tid);
+        }
+        std::fill(c_tile.begin(), c_tile.end(), 0.f);
+        for (int kt = range.begin; kt < range.end; ++kt) {
+          std::fill(a_tile.begin(), a_tile.end(), std::nanf(""));
+          std::fill(b_tile.begin(), b_tile.end(), std::nanf(""));
+          for (int tid = 0; tid < kThreads; ++tid) {
+            threads[tid].load_a(kt * kBK, regs);
+            for (int j = 0; j < kPerThread; ++j) {
+              a_tile[a_tile_row(tid, j) * kBK + a_tile_col(tid)] = regs[j];
+            }
+            threads[tid].load_b(kt * kBK, regs);
+            for (int j = 0; j < kPerThread; ++j) {
+              b_tile[b_tile_row(tid, j) * kBN + b_tile_col(tid)] = regs[j];
+            }
+          }
+          for (int r = 0; r < kBM; ++r)
+            for (int kk = 0; kk < kBK; ++kk)
+              for (int c = 0; c < kBN; ++c)
+                c_tile[r * kBN + c] += a_tile[r * kBK + kk] * b_tile[kk * kBN + c];
+        }
+        for (int tid = 0; tid < kThreads; ++tid) {
+          for (int mi = 0; mi < 2; ++mi)
+            for (int ni = 0; ni < 4; ++ni)
+              for (int e = 0; e < 4; ++e) {
+                const int r = acc_row(tid, mi, e), c = acc_col(tid, ni, e);
+                threads[tid].store(by * kBM + r, bx * kBN + c, c_tile[r * kBN + c]);
+              }
+        }
+      }
     }
   }
 }
@@ -562,6 +654,48 @@ void igemm_backward_weight(const Context& ctx, const Conv1dShape& s, const T* x,
   pass.ws = static_cast<float*>(ws.get());
   launch_for(ctx, pass, s.groups, precision, "conv1d_igemm_backward_weight");
   finalize_weight_grad(ctx, pass.ws, dw, s.w_numel(), accumulate);
+}
+
+void igemm_emulate_forward(const Conv1dShape& s, const float* x, const float* w, const float* bias,
+                           float* y) {
+  check_supported(s);
+  ForwardPass<float> pass{};
+  pass.d = make_dims(s, Conv1dPass::kForward);
+  pass.x = x;
+  pass.w = w;
+  pass.bias = bias;
+  pass.y = y;
+  emulate(pass, s.groups);
+}
+
+void igemm_emulate_backward_data(const Conv1dShape& s, const float* dy, const float* w, float* dx) {
+  check_supported(s);
+  BackwardDataPass<float> pass{};
+  pass.d = make_dims(s, Conv1dPass::kBackwardData);
+  pass.dy = dy;
+  pass.w = w;
+  pass.dx = dx;
+  emulate(pass, s.groups);
+}
+
+void igemm_emulate_backward_weight(const Conv1dShape& s, const float* x, const float* dy, float* dw,
+                                   bool accumulate, int sm_count) {
+  check_supported(s);
+  BackwardWeightPass<float> pass{};
+  pass.d = make_dims(s, Conv1dPass::kBackwardWeight);
+  choose_splits(pass.d, s.groups, sm_count);
+  std::vector<float> ws(static_cast<size_t>(s.w_numel()), 0.f);
+  pass.x = x;
+  pass.dy = dy;
+  pass.ws = ws.data();
+  emulate(pass, s.groups);
+  for (size_t i = 0; i < ws.size(); ++i) dw[i] = (accumulate ? dw[i] : 0.f) + ws[i];
+}
+
+int igemm_weight_splits(const Conv1dShape& s, int sm_count) {
+  ConvDims d = make_dims(s, Conv1dPass::kBackwardWeight);
+  choose_splits(d, s.groups, sm_count);
+  return d.splits;
 }
 
 #define STRAND_IGEMM_INSTANTIATE(T)                                                                \
