@@ -7,6 +7,7 @@
 #include <cstdint>
 
 #include "kernels/conv1d.h"
+#include "kernels/conv1d_onehot.h"
 
 namespace strand::kernels::cuda::detail {
 
@@ -36,6 +37,14 @@ void igemm_emulate_backward_weight(const Conv1dShape& s, const float* x, const f
                                    bool accumulate, int sm_count);
 // How many k-splits the weight-gradient kernel uses on a device with sm_count SMs.
 int igemm_weight_splits(const Conv1dShape& s, int sm_count);
+
+// The one-hot kernels run on the host for float (conv1d_onehot.cu): their own per-thread code over
+// the launch grid, with the block reductions done serially. For CPU tests.
+void onehot_emulate_forward(const Conv1dShape& s, BaseEncoding encoding, const uint8_t* bases,
+                            const float* w, const float* bias, float* y);
+void onehot_emulate_backward_weight(const Conv1dShape& s, BaseEncoding encoding,
+                                    const uint8_t* bases, const float* dy, float* dw,
+                                    bool accumulate);
 
 // cuDNN legacy convolution API on an H = 1 image (conv1d_cudnn.cu).
 template <typename T>

@@ -4,6 +4,9 @@
 #include <cuda_bf16.h>
 #include <cuda_runtime.h>
 
+#include <cmath>
+#include <vector>
+
 #include "kernels/conv1d_cuda_impl.h"
 #include "kernels/conv1d_onehot.h"
 #include "kernels/cuda_check.h"
@@ -22,7 +25,7 @@ struct OnehotDims {
   bool packed;
 };
 
-__device__ __forceinline__ uint8_t read_base(const uint8_t* bases, const OnehotDims& d, int n,
+__host__ __device__ inline uint8_t read_base(const uint8_t* bases, const OnehotDims& d, int n,
                                              int p) {
   const uint8_t* row = bases + static_cast<long long>(n) * d.row_bytes;
   if (!d.packed) {
@@ -33,7 +36,7 @@ __device__ __forceinline__ uint8_t read_base(const uint8_t* bases, const OnehotD
 }
 
 template <typename E>
-__device__ __forceinline__ E cast_out(float v) {
+__host__ __device__ inline E cast_out(float v) {
   if constexpr (std::is_same_v<E, __nv_bfloat16>) {
     return __float2bfloat16_rn(v);
   } else {
@@ -43,26 +46,23 @@ __device__ __forceinline__ E cast_out(float v) {
 
 // Forward: block = (kFwdT output positions) x (kFwdO output channels) of one sample. Shared:
 // table[(o_local*K + k)*6 + slot] (floats), then the slots of the input window the block reads.
+// The two phases are host/device functions so the host emulation runs the kernel's own code.
 constexpr int kFwdT = 128;
 constexpr int kFwdO = 16;
 
-size_t forward_smem_bytes(const OnehotDims& d) {
-  const size_t window =
-      static_cast<size_t>(kFwdT - 1) * d.stride + static_cast<size_t>(d.k - 1) * d.dil + 1;
-  return static_cast<size_t>(kFwdO) * d.k * kSlots * sizeof(float) + window;
+__host__ __device__ inline int forward_window(const OnehotDims& d) {
+  return (kFwdT - 1) * d.stride + (d.k - 1) * d.dil + 1;
 }
 
-template <typename E>
-__global__ void __launch_bounds__(kFwdT)
-    onehot_forward_kernel(OnehotDims d, const uint8_t* bases, const E* w, const E* bias, E* y) {
-  extern __shared__ __align__(16) unsigned char smem[];
-  float* table = reinterpret_cast<float*>(smem);
-  uint8_t* window = smem + static_cast<size_t>(kFwdO) * d.k * kSlots * sizeof(float);
-  const int n = blockIdx.z;
-  const int o0 = blockIdx.y * kFwdO;
-  const int t0 = blockIdx.x * kFwdT;
-  const int tid = threadIdx.x;
+size_t forward_smem_bytes(const OnehotDims& d) {
+  return static_cast<size_t>(kFwdO) * d.k * kSlots * sizeof(float) +
+         static_cast<size_t>(forward_window(d));
+}
 
+// Phase 1, thread tid of kFwdT: its share of the weight table and of the base window.
+template <typename E>
+__host__ __device__ void forward_fill(const OnehotDims& d, const uint8_t* bases, const E* w, int n,
+                                      int o0, int t0, int tid, float* table, uint8_t* window) {
   for (int i = tid; i < kFwdO * d.k; i += kFwdT) {
     const int ol = i / d.k;
     const int k = i - ol * d.k;
@@ -79,13 +79,18 @@ __global__ void __launch_bounds__(kFwdT)
     row[kPadSlot] = 0.f;
   }
   // window[j] is input position t0*stride + j - pad_left.
-  const int span = (kFwdT - 1) * d.stride + (d.k - 1) * d.dil + 1;
+  const int span = forward_window(d);
   for (int j = tid; j < span; j += kFwdT) {
     const long long p = static_cast<long long>(t0) * d.stride + j - d.pad;
     window[j] = (p >= 0 && p < d.lin) ? read_base(bases, d, n, static_cast<int>(p)) : kPadSlot;
   }
-  __syncthreads();
+}
 
+// Phase 2, after the block has filled table and window: output position t0 + tid.
+template <typename E>
+__host__ __device__ void forward_compute(const OnehotDims& d, const E* bias, E* y, int n, int o0,
+                                         int t0, int tid, const float* table,
+                                         const uint8_t* window) {
   const int t = t0 + tid;
   if (t >= d.lout) return;
   float acc[kFwdO];
@@ -105,45 +110,79 @@ __global__ void __launch_bounds__(kFwdT)
   }
 }
 
+template <typename E>
+__global__ void __launch_bounds__(kFwdT)
+    onehot_forward_kernel(OnehotDims d, const uint8_t* bases, const E* w, const E* bias, E* y) {
+  extern __shared__ __align__(16) unsigned char smem[];
+  float* table = reinterpret_cast<float*>(smem);
+  uint8_t* window = smem + static_cast<size_t>(kFwdO) * d.k * kSlots * sizeof(float);
+  const int n = blockIdx.z;
+  const int o0 = blockIdx.y * kFwdO;
+  const int t0 = blockIdx.x * kFwdT;
+  forward_fill(d, bases, w, n, o0, t0, threadIdx.x, table, window);
+  __syncthreads();
+  forward_compute(d, bias, y, n, o0, t0, threadIdx.x, table, window);
+}
+
 // Weight gradient: block = one output channel x kBwdPer*kBwdThreads (n, t) positions. For each
 // tap k, each thread bins its dy values by base slot, the block sums the bins, and one thread adds
 // dW[o, c, k] += bin[c] + bin[unknown]/4 into the fp32 workspace.
 constexpr int kBwdThreads = 256;
 constexpr int kBwdPer = 8;
 
-template <typename E>
-__global__ void __launch_bounds__(kBwdThreads)
-    onehot_backward_weight_kernel(OnehotDims d, const uint8_t* bases, const E* dy, float* ws) {
-  const int o = blockIdx.y;
-  const long long total = static_cast<long long>(d.n) * d.lout;
-  const long long q0 = static_cast<long long>(blockIdx.x) * kBwdPer * kBwdThreads + threadIdx.x;
+struct Positions {
   float v[kBwdPer];
-  int nn[kBwdPer], tt[kBwdPer];
+  int n[kBwdPer], t[kBwdPer];
+};
+
+// The dy values and (n, t) of thread tid of block bx for channel o; past the end, v = 0.
+template <typename E>
+__host__ __device__ void load_positions(const OnehotDims& d, const E* dy, int o, int bx, int tid,
+                                        Positions& pos) {
+  const long long total = static_cast<long long>(d.n) * d.lout;
+  const long long q0 = static_cast<long long>(bx) * kBwdPer * kBwdThreads + tid;
 #pragma unroll
   for (int j = 0; j < kBwdPer; ++j) {
     const long long q = q0 + static_cast<long long>(j) * kBwdThreads;
     if (q < total) {
-      nn[j] = static_cast<int>(q / d.lout);
-      tt[j] = static_cast<int>(q - static_cast<long long>(nn[j]) * d.lout);
-      v[j] = static_cast<float>(dy[(static_cast<long long>(nn[j]) * d.cout + o) * d.lout + tt[j]]);
+      pos.n[j] = static_cast<int>(q / d.lout);
+      pos.t[j] = static_cast<int>(q - static_cast<long long>(pos.n[j]) * d.lout);
+      pos.v[j] = static_cast<float>(
+          dy[(static_cast<long long>(pos.n[j]) * d.cout + o) * d.lout + pos.t[j]]);
     } else {
-      nn[j] = 0;
-      tt[j] = 0;
-      v[j] = 0.f;  // contributes nothing whatever slot it reads
+      pos.n[j] = 0;
+      pos.t[j] = 0;
+      pos.v[j] = 0.f;  // contributes nothing whatever slot it reads
     }
   }
+}
+
+// One thread's dy summed by the slot its positions read at tap k (padding adds to no bin).
+__host__ __device__ inline void bin_tap(const OnehotDims& d, const uint8_t* bases,
+                                        const Positions& pos, int k, float (&bin)[5]) {
+#pragma unroll
+  for (int c = 0; c < 5; ++c) bin[c] = 0.f;
+#pragma unroll
+  for (int j = 0; j < kBwdPer; ++j) {
+    const int p = pos.t[j] * d.stride + k * d.dil - d.pad;
+    const int slot = (p >= 0 && p < d.lin) ? read_base(bases, d, pos.n[j], p) : kPadSlot;
+#pragma unroll
+    for (int c = 0; c < 5; ++c) bin[c] += (slot == c) ? pos.v[j] : 0.f;
+  }
+}
+
+template <typename E>
+__global__ void __launch_bounds__(kBwdThreads)
+    onehot_backward_weight_kernel(OnehotDims d, const uint8_t* bases, const E* dy, float* ws) {
+  const int o = blockIdx.y;
+  Positions pos;
+  load_positions(d, dy, o, blockIdx.x, threadIdx.x, pos);
   __shared__ float partial[kBwdThreads / 32][5];
   const int lane = threadIdx.x % 32;
   const int warp = threadIdx.x / 32;
   for (int k = 0; k < d.k; ++k) {
-    float bin[5] = {0.f, 0.f, 0.f, 0.f, 0.f};
-#pragma unroll
-    for (int j = 0; j < kBwdPer; ++j) {
-      const int p = tt[j] * d.stride + k * d.dil - d.pad;
-      const int slot = (p >= 0 && p < d.lin) ? read_base(bases, d, nn[j], p) : kPadSlot;
-#pragma unroll
-      for (int c = 0; c < 5; ++c) bin[c] += (slot == c) ? v[j] : 0.f;
-    }
+    float bin[5];
+    bin_tap(d, bases, pos, k, bin);
 #pragma unroll
     for (int c = 0; c < 5; ++c) {
       for (int off = 16; off > 0; off /= 2) bin[c] += __shfl_down_sync(0xffffffffu, bin[c], off);
@@ -166,6 +205,20 @@ __global__ void __launch_bounds__(kBwdThreads)
     }
     __syncthreads();  // partial is rewritten for the next tap
   }
+}
+
+// Launch grids, shared by the launches and the host emulation.
+struct Grid {
+  unsigned x, y, z;
+};
+Grid forward_grid(const OnehotDims& d) {
+  return {static_cast<unsigned>((d.lout + kFwdT - 1) / kFwdT),
+          static_cast<unsigned>((d.cout + kFwdO - 1) / kFwdO), static_cast<unsigned>(d.n)};
+}
+Grid backward_grid(const OnehotDims& d) {
+  const long long positions = static_cast<long long>(d.n) * d.lout;
+  return {static_cast<unsigned>((positions + kBwdPer * kBwdThreads - 1) / (kBwdPer * kBwdThreads)),
+          static_cast<unsigned>(d.cout), 1};
 }
 
 OnehotDims make_dims(const Conv1dShape& s, BaseEncoding encoding) {
@@ -208,7 +261,8 @@ void conv1d_onehot_forward(const Context& ctx, const Conv1dShape& s, BaseEncodin
   STRAND_CHECK(s.batch <= 65535 && (s.out_channels + kFwdO - 1) / kFwdO <= 65535,
                "conv1d_onehot_forward: batch {} or out_channels {} exceeds the grid limits",
                s.batch, s.out_channels);
-  const dim3 grid((d.lout + kFwdT - 1) / kFwdT, (d.cout + kFwdO - 1) / kFwdO, d.n);
+  const Grid g = forward_grid(d);
+  const dim3 grid(g.x, g.y, g.z);
   onehot_forward_kernel<E>
       <<<grid, kFwdT, smem, ctx.stream>>>(d, bases, device_ptr(w), device_ptr(bias), device_ptr(y));
   STRAND_CUDA_CHECK_LAUNCH("conv1d_onehot_forward");
@@ -226,10 +280,8 @@ void conv1d_onehot_backward_weight(const Context& ctx, const Conv1dShape& s, Bas
   const OnehotDims d = make_dims(s, encoding);
   detail::StreamBuffer ws(ctx, static_cast<size_t>(s.w_numel()) * sizeof(float));
   ws.zero();
-  const long long positions = static_cast<long long>(d.n) * d.lout;
-  const dim3 grid(
-      static_cast<unsigned>((positions + kBwdPer * kBwdThreads - 1) / (kBwdPer * kBwdThreads)),
-      d.cout);
+  const Grid g = backward_grid(d);
+  const dim3 grid(g.x, g.y, g.z);
   onehot_backward_weight_kernel<DeviceType<T>><<<grid, kBwdThreads, 0, ctx.stream>>>(
       d, bases, device_ptr(dy), static_cast<float*>(ws.get()));
   STRAND_CUDA_CHECK_LAUNCH("conv1d_onehot_backward_weight");
@@ -248,4 +300,62 @@ template void conv1d_onehot_backward_weight<BFloat16>(const Context&, const Conv
                                                       BaseEncoding, const uint8_t*, const BFloat16*,
                                                       BFloat16*, bool);
 
+namespace detail {
+
+void onehot_emulate_forward(const Conv1dShape& s, BaseEncoding encoding, const uint8_t* bases,
+                            const float* w, const float* bias, float* y) {
+  check_onehot_shape(s, "onehot_emulate_forward");
+  const OnehotDims d = make_dims(s, encoding);
+  const Grid g = forward_grid(d);
+  // Poisoned shared memory: a slot no thread fills turns into NaN or an out-of-range slot.
+  std::vector<float> table(static_cast<size_t>(kFwdO) * d.k * kSlots);
+  std::vector<uint8_t> window(static_cast<size_t>(forward_window(d)));
+  for (unsigned z = 0; z < g.z; ++z)
+    for (unsigned by = 0; by < g.y; ++by)
+      for (unsigned bx = 0; bx < g.x; ++bx) {
+        std::fill(table.begin(), table.end(), std::nanf(""));
+        std::fill(window.begin(), window.end(), uint8_t{kSlots});
+        const int o0 = static_cast<int>(by) * kFwdO, t0 = static_cast<int>(bx) * kFwdT;
+        for (int tid = 0; tid < kFwdT; ++tid) {
+          forward_fill(d, bases, w, static_cast<int>(z), o0, t0, tid, table.data(), window.data());
+        }
+        for (uint8_t slot : window) {
+          STRAND_CHECK(slot < kSlots, "onehot_emulate_forward: window slot left unfilled");
+        }
+        for (int tid = 0; tid < kFwdT; ++tid) {
+          forward_compute(d, bias, y, static_cast<int>(z), o0, t0, tid, table.data(),
+                          window.data());
+        }
+      }
+}
+
+void onehot_emulate_backward_weight(const Conv1dShape& s, BaseEncoding encoding,
+                                    const uint8_t* bases, const float* dy, float* dw,
+                                    bool accumulate) {
+  check_onehot_shape(s, "onehot_emulate_backward_weight");
+  const OnehotDims d = make_dims(s, encoding);
+  const Grid g = backward_grid(d);
+  std::vector<float> ws(static_cast<size_t>(s.w_numel()), 0.f);
+  std::vector<Positions> pos(kBwdThreads);
+  for (unsigned o = 0; o < g.y; ++o)
+    for (unsigned bx = 0; bx < g.x; ++bx) {
+      for (int tid = 0; tid < kBwdThreads; ++tid) {
+        load_positions(d, dy, static_cast<int>(o), static_cast<int>(bx), tid, pos[tid]);
+      }
+      for (int k = 0; k < d.k; ++k) {
+        float sum[5] = {0.f, 0.f, 0.f, 0.f, 0.f};
+        for (int tid = 0; tid < kBwdThreads; ++tid) {
+          float bin[5];
+          bin_tap(d, bases, pos[tid], k, bin);
+          for (int c = 0; c < 5; ++c) sum[c] += bin[c];
+        }
+        for (int c = 0; c < 4; ++c) {
+          ws[(o * 4 + c) * d.k + k] += sum[c] + 0.25f * sum[kBaseUnknown];
+        }
+      }
+    }
+  for (size_t i = 0; i < ws.size(); ++i) dw[i] = (accumulate ? dw[i] : 0.f) + ws[i];
+}
+
+}  // namespace detail
 }  // namespace strand::kernels::cuda

@@ -5,11 +5,16 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <vector>
 
 #include "kernels/error.h"
 #include "tests/kernels/conv1d_test_shapes.h"
 #include "tests/support/test_support.h"
+
+#if STRAND_WITH_CUDA
+#include "kernels/conv1d_cuda_impl.h"
+#endif
 
 namespace strand::kernels {
 namespace {
@@ -133,6 +138,50 @@ TEST(Conv1dOnehot, BadInputsSayWhatIsWrong) {
   } catch (const Error& e) {
     EXPECT_THAT(e.message(), HasSubstr("base code 4 at row 0 position 2 cannot be packed"));
   }
+}
+
+// The CUDA one-hot kernels' own per-thread code, run on the host over their launch grid.
+TEST(Conv1dOnehot, CudaKernelEmulationEqualsDenseConv) {
+#if !STRAND_WITH_CUDA
+  GTEST_SKIP() << "built without CUDA: the one-hot kernels are not compiled";
+#else
+  auto shapes = strand::testing::conv1d_onehot_sweep_shapes();
+  shapes.push_back({5, 4, 33, 700, 8, 1, 0, 0, 1, 1});     // several blocks in t and o
+  shapes.push_back({3, 4, 16, 300, 7, 100, 3, 3, 50, 1});  // huge stride and dilation
+  const double tol = 2e-6;
+  uint64_t seed = 900;
+  for (const Conv1dShape& s : shapes) {
+    for (bool packed : {false, true}) {
+      SCOPED_TRACE(s.to_string() + (packed ? " packed" : " codes"));
+      const auto codes = random_bases(s.batch * s.in_length, ++seed, !packed);
+      std::vector<uint8_t> bases = codes;
+      if (packed) {
+        bases.assign(onehot_input_bytes(s, BaseEncoding::kPacked2), 0);
+        cpu::pack_bases_2bit(codes.data(), s.batch, s.in_length, bases.data());
+      }
+      const BaseEncoding enc = packed ? BaseEncoding::kPacked2 : BaseEncoding::kCodes;
+      std::vector<double> x(s.x_numel());
+      cpu::bases_to_onehot<double>(s, BaseEncoding::kCodes, codes.data(), x.data());
+      const auto w = random_vector<float>(s.w_numel(), ++seed);
+      const auto b = random_vector<float>(s.out_channels, ++seed);
+      const auto dy = random_vector<float>(s.y_numel(), ++seed);
+      const auto dw0 = random_vector<float>(s.w_numel(), ++seed);
+      const std::vector<double> wd(w.begin(), w.end()), bd(b.begin(), b.end()),
+          dyd(dy.begin(), dy.end());
+      std::vector<double> y_ref(s.y_numel()), dw_ref(dw0.begin(), dw0.end());
+      cpu::conv1d_forward<double>({}, s, x.data(), wd.data(), bd.data(), y_ref.data(),
+                                  Conv1dCpuAlgo::kReference);
+      cpu::conv1d_backward_weight<double>({}, s, x.data(), dyd.data(), dw_ref.data(), true,
+                                          Conv1dCpuAlgo::kReference);
+      std::vector<float> y(s.y_numel(), std::nanf("")), dw = dw0;
+      cuda::detail::onehot_emulate_forward(s, enc, bases.data(), w.data(), b.data(), y.data());
+      cuda::detail::onehot_emulate_backward_weight(s, enc, bases.data(), dy.data(), dw.data(),
+                                                   true);
+      EXPECT_TRUE(all_close(y, y_ref, tol, tol * abs_max(y_ref))) << "forward";
+      EXPECT_TRUE(all_close(dw, dw_ref, tol, tol * abs_max(dw_ref))) << "backward_weight";
+    }
+  }
+#endif
 }
 
 }  // namespace
