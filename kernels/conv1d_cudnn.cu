@@ -129,7 +129,9 @@ Choice pick(const Perf* perfs, int count, Conv1dPrecision p, Conv1dPass pass) {
         perfs[i].mathType != CUDNN_DEFAULT_MATH) {
       continue;
     }
-    return {static_cast<int>(perfs[i].algo), perfs[i].mathType};
+    // fp32 keeps FMA math even if cuDNN reports DEFAULT, which may mean TF32 on Ampere and later.
+    return {static_cast<int>(perfs[i].algo),
+            p == Conv1dPrecision::kFp32 ? CUDNN_FMA_MATH : perfs[i].mathType};
   }
   STRAND_FAIL("cuDNN found no algorithm for conv1d {} in {}", to_string(pass), to_string(p));
 }
