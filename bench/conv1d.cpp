@@ -1,0 +1,337 @@
+// Conv1d benchmarks on the genomic shapes of issue 3 (DeepSEA, Basset, DanQ, a dilated stack).
+//   gpu/<pass>/<precision>/<shape>/N<n>: custom implicit GEMM and cuDNN timed in the same
+//     iteration with CUDA events; TFLOP/s of each and cudnn_over_custom (> 1: custom is faster).
+//     Iteration time is the custom kernel's. Skipped without a CUDA device.
+//   gpu/onehot_<pass>/<precision>/<shape>/N<n>: the one-hot DNA kernel against cuDNN's dense conv
+//     of the one-hot input on the same first layer.
+//   cpu/<algo>/<pass>/<shape>/N64: the CPU reference (first layers, forward only: it is slow) and
+//     the fast im2col + OpenBLAS path, GFLOP/s; cpu/onehot/... the CPU one-hot path.
+#include "kernels/conv1d.h"
+
+#include <benchmark/benchmark.h>
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "kernels/conv1d_onehot.h"
+
+#if STRAND_WITH_CUDA
+#include <cuda_runtime.h>
+
+#include "kernels/cuda_check.h"
+#endif
+
+namespace {
+
+using strand::BFloat16;
+using namespace strand::kernels;
+
+struct NamedShape {
+  const char* name;
+  Conv1dShape shape;  // batch filled in per benchmark
+};
+
+// N is set later; "same" padding for Basset and the dilated stack, valid for DeepSEA and DanQ.
+const std::vector<NamedShape>& genomic_shapes() {
+  static const std::vector<NamedShape> shapes = {
+      {"deepsea1_4x320_k8_L1000", {1, 4, 320, 1000, 8}},
+      {"deepsea2_320x480_k8_L248", {1, 320, 480, 248, 8}},
+      {"deepsea3_480x960_k8_L60", {1, 480, 960, 60, 8}},
+      {"basset1_4x300_k19_L600", {1, 4, 300, 600, 19, 1, 9, 9}},
+      {"basset2_300x200_k11_L200", {1, 300, 200, 200, 11, 1, 5, 5}},
+      {"basset3_200x200_k7_L70", {1, 200, 200, 70, 7, 1, 3, 3}},
+      {"danq1_4x320_k26_L1000", {1, 4, 320, 1000, 26}},
+      {"dilated_288x288_k3_d4_L1024", {1, 288, 288, 1024, 3, 1, 4, 4, 4}},
+  };
+  return shapes;
+}
+
+Conv1dShape with_batch(Conv1dShape s, int64_t n) {
+  s.batch = n;
+  return s;
+}
+
+bool first_layer(const Conv1dShape& s) { return s.in_channels == 4; }
+
+// ---- CPU ------------------------------------------------------------------------------------
+
+std::vector<float> filled(int64_t n, float seed) {
+  std::vector<float> v(static_cast<size_t>(n));
+  for (size_t i = 0; i < v.size(); ++i)
+    v[i] = static_cast<float>((i * 2654435761u) % 1000) * 1e-3f - seed;
+  return v;
+}
+
+void cpu_bench(benchmark::State& state, Conv1dShape s, Conv1dPass pass, Conv1dCpuAlgo algo) {
+  const auto x = filled(s.x_numel(), 0.5f), w = filled(s.w_numel(), 0.4f),
+             b = filled(s.out_channels, 0.3f), dy = filled(s.y_numel(), 0.2f);
+  std::vector<float> out(static_cast<size_t>(std::max({s.x_numel(), s.y_numel(), s.w_numel()})));
+  for (auto _ : state) {
+    switch (pass) {
+      case Conv1dPass::kForward:
+        cpu::conv1d_forward<float>({}, s, x.data(), w.data(), b.data(), out.data(), algo);
+        break;
+      case Conv1dPass::kBackwardData:
+        cpu::conv1d_backward_data<float>({}, s, dy.data(), w.data(), out.data(), algo);
+        break;
+      case Conv1dPass::kBackwardWeight:
+        cpu::conv1d_backward_weight<float>({}, s, x.data(), dy.data(), out.data(), false, algo);
+        break;
+    }
+    benchmark::DoNotOptimize(out.data());
+    benchmark::ClobberMemory();
+  }
+  state.counters["GFLOP"] = benchmark::Counter(
+      s.flops() * static_cast<double>(state.iterations()) * 1e-9, benchmark::Counter::kIsRate);
+}
+
+void cpu_onehot_bench(benchmark::State& state, Conv1dShape s, Conv1dPass pass) {
+  std::vector<uint8_t> bases(static_cast<size_t>(s.batch * s.in_length));
+  for (size_t i = 0; i < bases.size(); ++i) bases[i] = static_cast<uint8_t>((i * 7 + i / 5) % 5);
+  const auto w = filled(s.w_numel(), 0.4f), b = filled(s.out_channels, 0.3f),
+             dy = filled(s.y_numel(), 0.2f);
+  std::vector<float> out(static_cast<size_t>(std::max(s.y_numel(), s.w_numel())));
+  for (auto _ : state) {
+    if (pass == Conv1dPass::kForward) {
+      cpu::conv1d_onehot_forward<float>({}, s, BaseEncoding::kCodes, bases.data(), w.data(),
+                                        b.data(), out.data());
+    } else {
+      cpu::conv1d_onehot_backward_weight<float>({}, s, BaseEncoding::kCodes, bases.data(),
+                                                dy.data(), out.data());
+    }
+    benchmark::DoNotOptimize(out.data());
+  }
+  // Counted as the dense conv it replaces, so the rate compares directly with cpu/fast.
+  state.counters["GFLOP"] = benchmark::Counter(
+      s.flops() * static_cast<double>(state.iterations()) * 1e-9, benchmark::Counter::kIsRate);
+}
+
+// ---- GPU ------------------------------------------------------------------------------------
+
+#if STRAND_WITH_CUDA
+
+bool have_device() {
+  int n = 0;
+  if (cudaGetDeviceCount(&n) != cudaSuccess) {
+    cudaGetLastError();
+    return false;
+  }
+  return n > 0;
+}
+
+// A device buffer filled with the byte 0x3C (0.0115 as float and as bf16): values do not matter
+// for timing, only that they are finite.
+struct Device {
+  void* ptr = nullptr;
+  explicit Device(size_t bytes, int byte = 0x3C) {
+    STRAND_CUDA_CHECK(cudaMalloc(&ptr, std::max<size_t>(bytes, 1)));
+    STRAND_CUDA_CHECK(cudaMemset(ptr, byte, bytes));
+  }
+  ~Device() { cudaFree(ptr); }
+  template <typename T>
+  T* as() const {
+    return static_cast<T*>(ptr);
+  }
+};
+
+struct EventTimer {
+  cudaEvent_t e[3];
+  EventTimer() {
+    for (auto& x : e) STRAND_CUDA_CHECK(cudaEventCreate(&x));
+  }
+  ~EventTimer() {
+    for (auto& x : e) cudaEventDestroy(x);
+  }
+  // Seconds of a() and of b(), run back to back on the default stream.
+  template <typename A, typename B>
+  std::pair<double, double> time(A&& a, B&& b) {
+    STRAND_CUDA_CHECK(cudaEventRecord(e[0]));
+    a();
+    STRAND_CUDA_CHECK(cudaEventRecord(e[1]));
+    b();
+    STRAND_CUDA_CHECK(cudaEventRecord(e[2]));
+    STRAND_CUDA_CHECK(cudaEventSynchronize(e[2]));
+    float ta = 0, tb = 0;
+    STRAND_CUDA_CHECK(cudaEventElapsedTime(&ta, e[0], e[1]));
+    STRAND_CUDA_CHECK(cudaEventElapsedTime(&tb, e[1], e[2]));
+    return {ta * 1e-3, tb * 1e-3};
+  }
+};
+
+void report(benchmark::State& state, double flops, double ours_s, double theirs_s, const char* ours,
+            const char* theirs) {
+  const double iters = static_cast<double>(state.iterations());
+  state.counters[std::string(ours) + "_TFLOP/s"] = flops * iters / ours_s * 1e-12;
+  state.counters[std::string(theirs) + "_TFLOP/s"] = flops * iters / theirs_s * 1e-12;
+  state.counters[std::string(theirs) + "_over_" + ours] = theirs_s / ours_s;
+}
+
+template <typename T>
+void gpu_pass(const Conv1dShape& s, Conv1dPass pass, Conv1dGpuOptions opt, const Device& x,
+              const Device& w, const Device& b, const Device& dy, const Device& out) {
+  switch (pass) {
+    case Conv1dPass::kForward:
+      cuda::conv1d_forward<T>({}, s, x.as<T>(), w.as<T>(), b.as<T>(), out.as<T>(), opt);
+      break;
+    case Conv1dPass::kBackwardData:
+      cuda::conv1d_backward_data<T>({}, s, dy.as<T>(), w.as<T>(), out.as<T>(), opt);
+      break;
+    case Conv1dPass::kBackwardWeight:
+      cuda::conv1d_backward_weight<T>({}, s, x.as<T>(), dy.as<T>(), out.as<T>(), false, opt);
+      break;
+  }
+}
+
+void gpu_bench(benchmark::State& state, Conv1dShape s, Conv1dPass pass, Conv1dPrecision p) {
+  if (!have_device()) {
+    state.SkipWithError("no CUDA device");
+    return;
+  }
+  const size_t elem = p == Conv1dPrecision::kBf16 ? 2 : 4;
+  const Device x(s.x_numel() * elem), w(s.w_numel() * elem), b(s.out_channels * elem),
+      dy(s.y_numel() * elem), out(std::max({s.x_numel(), s.y_numel(), s.w_numel()}) * elem);
+  auto run = [&](Conv1dGpuAlgo algo) {
+    const Conv1dGpuOptions opt{p, algo};
+    if (p == Conv1dPrecision::kBf16) {
+      gpu_pass<BFloat16>(s, pass, opt, x, w, b, dy, out);
+    } else {
+      gpu_pass<float>(s, pass, opt, x, w, b, dy, out);
+    }
+  };
+  run(Conv1dGpuAlgo::kCustom);  // warm-up; cuDNN finds its algorithm here
+  run(Conv1dGpuAlgo::kCudnn);
+  STRAND_CUDA_CHECK(cudaDeviceSynchronize());
+  EventTimer timer;
+  double custom_s = 0, cudnn_s = 0;
+  for (auto _ : state) {
+    const auto [a, c] =
+        timer.time([&] { run(Conv1dGpuAlgo::kCustom); }, [&] { run(Conv1dGpuAlgo::kCudnn); });
+    custom_s += a;
+    cudnn_s += c;
+    state.SetIterationTime(a);
+  }
+  report(state, s.flops(), custom_s, cudnn_s, "custom", "cudnn");
+}
+
+// One-hot kernel vs cuDNN on the dense one-hot input; p is kTf32 (float weights) or kBf16.
+void gpu_onehot_bench(benchmark::State& state, Conv1dShape s, Conv1dPass pass, Conv1dPrecision p) {
+  if (!have_device()) {
+    state.SkipWithError("no CUDA device");
+    return;
+  }
+  const bool bf16 = p == Conv1dPrecision::kBf16;
+  const size_t elem = bf16 ? 2 : 4;
+  const Device bases(s.batch * s.in_length, 0x01), x(s.x_numel() * elem), w(s.w_numel() * elem),
+      b(s.out_channels * elem), dy(s.y_numel() * elem),
+      out(std::max(s.y_numel(), s.w_numel()) * elem);
+  auto onehot = [&] {
+    if (pass == Conv1dPass::kForward) {
+      if (bf16) {
+        cuda::conv1d_onehot_forward<BFloat16>({}, s, BaseEncoding::kCodes, bases.as<uint8_t>(),
+                                              w.as<BFloat16>(), b.as<BFloat16>(),
+                                              out.as<BFloat16>());
+      } else {
+        cuda::conv1d_onehot_forward<float>({}, s, BaseEncoding::kCodes, bases.as<uint8_t>(),
+                                           w.as<float>(), b.as<float>(), out.as<float>());
+      }
+    } else if (bf16) {
+      cuda::conv1d_onehot_backward_weight<BFloat16>(
+          {}, s, BaseEncoding::kCodes, bases.as<uint8_t>(), dy.as<BFloat16>(), out.as<BFloat16>());
+    } else {
+      cuda::conv1d_onehot_backward_weight<float>({}, s, BaseEncoding::kCodes, bases.as<uint8_t>(),
+                                                 dy.as<float>(), out.as<float>());
+    }
+  };
+  auto dense = [&] {
+    const Conv1dGpuOptions opt{p, Conv1dGpuAlgo::kCudnn};
+    if (bf16) {
+      gpu_pass<BFloat16>(s, pass, opt, x, w, b, dy, out);
+    } else {
+      gpu_pass<float>(s, pass, opt, x, w, b, dy, out);
+    }
+  };
+  onehot();
+  dense();
+  STRAND_CUDA_CHECK(cudaDeviceSynchronize());
+  EventTimer timer;
+  double ours_s = 0, cudnn_s = 0;
+  for (auto _ : state) {
+    const auto [a, c] = timer.time(onehot, dense);
+    ours_s += a;
+    cudnn_s += c;
+    state.SetIterationTime(a);
+  }
+  report(state, s.flops(), ours_s, cudnn_s, "onehot", "cudnn");
+}
+
+#endif  // STRAND_WITH_CUDA
+
+void register_all() {
+  constexpr Conv1dPass kPasses[] = {Conv1dPass::kForward, Conv1dPass::kBackwardData,
+                                    Conv1dPass::kBackwardWeight};
+  for (const NamedShape& ns : genomic_shapes()) {
+    const Conv1dShape s = with_batch(ns.shape, 64);
+    if (first_layer(s)) {
+      benchmark::RegisterBenchmark(
+          ("cpu/reference/forward/" + std::string(ns.name) + "/N64").c_str(), cpu_bench, s,
+          Conv1dPass::kForward, Conv1dCpuAlgo::kReference)
+          ->Unit(benchmark::kMillisecond)
+          ->UseRealTime();
+      for (Conv1dPass pass : {Conv1dPass::kForward, Conv1dPass::kBackwardWeight}) {
+        benchmark::RegisterBenchmark(
+            ("cpu/onehot/" + std::string(to_string(pass)) + "/" + ns.name + "/N64").c_str(),
+            cpu_onehot_bench, s, pass)
+            ->Unit(benchmark::kMillisecond)
+            ->UseRealTime();
+      }
+    }
+    for (Conv1dPass pass : kPasses) {
+      benchmark::RegisterBenchmark(
+          ("cpu/fast/" + std::string(to_string(pass)) + "/" + ns.name + "/N64").c_str(), cpu_bench,
+          s, pass, Conv1dCpuAlgo::kFast)
+          ->Unit(benchmark::kMillisecond)
+          ->UseRealTime();
+    }
+  }
+#if STRAND_WITH_CUDA
+  for (const NamedShape& ns : genomic_shapes()) {
+    for (int64_t n : {64, 256}) {
+      const Conv1dShape s = with_batch(ns.shape, n);
+      const std::string tail = std::string(ns.name) + "/N" + std::to_string(n);
+      for (Conv1dPrecision p :
+           {Conv1dPrecision::kFp32, Conv1dPrecision::kTf32, Conv1dPrecision::kBf16}) {
+        for (Conv1dPass pass : kPasses) {
+          benchmark::RegisterBenchmark(
+              ("gpu/" + std::string(to_string(pass)) + "/" + to_string(p) + "/" + tail).c_str(),
+              gpu_bench, s, pass, p)
+              ->UseManualTime()
+              ->Unit(benchmark::kMicrosecond);
+        }
+      }
+      if (!first_layer(s)) continue;
+      for (Conv1dPrecision p : {Conv1dPrecision::kTf32, Conv1dPrecision::kBf16}) {
+        for (Conv1dPass pass : {Conv1dPass::kForward, Conv1dPass::kBackwardWeight}) {
+          benchmark::RegisterBenchmark(
+              ("gpu/onehot_" + std::string(to_string(pass)) + "/" + to_string(p) + "/" + tail)
+                  .c_str(),
+              gpu_onehot_bench, s, pass, p)
+              ->UseManualTime()
+              ->Unit(benchmark::kMicrosecond);
+        }
+      }
+    }
+  }
+#endif
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  register_all();
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
