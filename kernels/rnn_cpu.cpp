@@ -1,0 +1,294 @@
+// CPU fast path for LSTM/GRU: input projections of all steps as one GEMM, one GEMM per step for
+// the recurrence (both directions), fused gate updates in OpenMP loops, and weight gradients as
+// one GEMM over all steps. Mirrors the CUDA step-GEMM path, with the same reserve layout.
+#include <cblas.h>
+#include <omp.h>
+
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include "kernels/rnn.h"
+#include "kernels/rnn_detail.h"
+
+namespace strand::kernels::cpu {
+namespace {
+
+using detail::RnnDims;
+using detail::RnnDirBuffers;
+using detail::RnnReserveLayout;
+
+// Row-major C = alpha op(A) op(B) + beta C.
+void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
+          int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
+  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n,
+              k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, double alpha, const double* a,
+          int64_t lda, const double* b, int64_t ldb, double beta, double* c, int64_t ldc) {
+  cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n,
+              k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+// [T][N][F] <-> [N][T][F]; time-major to time-major is a plain copy.
+template <typename T>
+void to_time_major(const T* src, T* dst, int64_t T_, int64_t N, int64_t F, bool batch_first) {
+  if (!batch_first) {
+    std::memcpy(dst, src, sizeof(T) * T_ * N * F);
+    return;
+  }
+#pragma omp parallel for
+  for (int64_t t = 0; t < T_; ++t)
+    for (int64_t n = 0; n < N; ++n)
+      std::memcpy(dst + (t * N + n) * F, src + (n * T_ + t) * F, sizeof(T) * F);
+}
+template <typename T>
+void from_time_major(const T* src, T* dst, int64_t T_, int64_t N, int64_t F, bool batch_first) {
+  if (!batch_first) {
+    std::memcpy(dst, src, sizeof(T) * T_ * N * F);
+    return;
+  }
+#pragma omp parallel for
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t t = 0; t < T_; ++t)
+      std::memcpy(dst + (n * T_ + t) * F, src + (t * N + n) * F, sizeof(T) * F);
+}
+
+struct Lengths {
+  std::vector<int64_t> len;
+  int64_t max = 0;
+};
+Lengths lengths_of(const RnnShape& s, std::span<const int32_t> lengths) {
+  Lengths out;
+  out.len.assign(s.batch, s.seq_len);
+  if (!lengths.empty()) std::copy(lengths.begin(), lengths.end(), out.len.begin());
+  out.max = *std::max_element(out.len.begin(), out.len.end());
+  return out;
+}
+
+// Layer l's input (time-major): the reserve's x for layer 0, else the previous layer's output
+// times the dropout mask (into scratch when there is a mask).
+template <typename T>
+const T* layer_input(const RnnShape& s, const RnnInputs<T>& in, const T* R,
+                     const RnnReserveLayout& lay, int64_t l, std::vector<T>& scratch) {
+  if (l == 0) return R + lay.x();
+  const T* prev = R + lay.y(l - 1);
+  if (in.dropout_masks.empty()) return prev;
+  const int64_t count = s.seq_len * s.batch * s.output_size();
+  scratch.resize(count);
+  const T* mask = in.dropout_masks[l - 1];
+#pragma omp parallel for
+  for (int64_t i = 0; i < count; ++i) scratch[i] = prev[i] * mask[i];
+  return scratch.data();
+}
+
+template <typename T>
+RnnDirBuffers<T> dir_buffers(const RnnShape& s, T* R, const RnnReserveLayout& lay, int64_t l,
+                             int64_t d, const T* gx, const T* b_hh) {
+  RnnDirBuffers<T> b;
+  b.gx = gx;
+  b.b_hn = (s.mode == RnnMode::kGru && b_hh) ? b_hh + 2 * s.hidden_size : nullptr;
+  b.hs = R + lay.hs(l, d);
+  b.cs = R + lay.cs(l, d);
+  b.gates = R + lay.gates(l, d);
+  b.hn = R + lay.hn(l, d);
+  b.y = R + lay.y(l) + d * s.hidden_size;
+  return b;
+}
+
+}  // namespace
+
+size_t rnn_reserve_bytes(const RnnShape& shape, DType dtype) {
+  validate(shape);
+  STRAND_CHECK(dtype == DType::kF32 || dtype == DType::kF64,
+               "CPU RNN supports f32 and f64, got {}", dtype_name(dtype));
+  return RnnReserveLayout(shape).total * dtype_size(dtype);
+}
+
+template <typename T>
+void rnn_forward(const RnnShape& sh, const RnnInputs<T>& in, const RnnOutputs<T>& out,
+                 void* reserve, const Context&) {
+  detail::check_rnn_inputs(sh, in);
+  STRAND_CHECK(out.output != nullptr, "RNN output is null");
+  STRAND_CHECK(reserve != nullptr, "RNN reserve is null (size it with rnn_reserve_bytes)");
+  const int64_t T_ = sh.seq_len, N = sh.batch, H = sh.hidden_size, D = sh.dirs(), G = sh.gates();
+  const int64_t GH = G * H, NH = N * H, TN = T_ * N;
+  const bool lstm = sh.mode == RnnMode::kLstm;
+  const RnnReserveLayout lay(sh);
+  T* R = static_cast<T*>(reserve);
+  const Lengths lens = lengths_of(sh, in.lengths);
+  to_time_major(in.input, R + lay.x(), T_, N, sh.input_size, sh.batch_first);
+  // Padding may hold anything (even NaN); zero it so the weight-gradient GEMM, which multiplies
+  // it by zero gate gradients, stays finite.
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t t = lens.len[n]; t < T_; ++t)
+      std::fill_n(R + lay.x() + (t * N + n) * sh.input_size, sh.input_size, T(0));
+
+  std::vector<T> gx(D * TN * GH), hh(D * N * GH), scratch;
+  for (int64_t l = 0; l < sh.num_layers; ++l) {
+    const int64_t I = sh.layer_input_size(l);
+    const T* xin = layer_input(sh, in, R, lay, l, scratch);
+    RnnDirBuffers<T> bufs[2];
+    RnnDims dims[2];
+    for (int64_t d = 0; d < D; ++d) {
+      const RnnLayerWeights<T>& w = in.weights[l * D + d];
+      T* g = gx.data() + d * TN * GH;
+      // Biases folded into the projection: all of b_hh for LSTM, b_hr and b_hz for GRU (b_hn is
+      // multiplied by r, so it stays apart).
+      std::vector<T> bias(GH, T(0));
+      for (int64_t r = 0; r < GH; ++r) {
+        if (w.bias_ih) bias[r] += w.bias_ih[r];
+        if (w.bias_hh && (lstm || r < 2 * H)) bias[r] += w.bias_hh[r];
+      }
+#pragma omp parallel for
+      for (int64_t row = 0; row < TN; ++row) std::copy(bias.begin(), bias.end(), g + row * GH);
+      gemm(false, true, TN, GH, I, T(1), xin, I, w.weight_ih, I, T(1), g, GH);
+      bufs[d] = dir_buffers(sh, R, lay, l, d, g, w.bias_hh);
+      const int64_t state = (l * D + d) * NH;
+      bufs[d].h_n = out.h_n ? out.h_n + state : nullptr;
+      bufs[d].c_n = out.c_n ? out.c_n + state : nullptr;
+      dims[d] = RnnDims{T_, N, H, D, lstm, d == 1};
+      for (int64_t i = 0; i < NH; ++i) {
+        bufs[d].hs[i] = in.h0 ? in.h0[state + i] : T(0);
+        if (lstm) bufs[d].cs[i] = in.c0 ? in.c0[state + i] : T(0);
+      }
+    }
+    for (int64_t s = 0; s < T_; ++s) {
+      const bool any_active = s < lens.max;
+      if (any_active) {
+        for (int64_t d = 0; d < D; ++d) {
+          gemm(false, true, N, GH, H, T(1), bufs[d].hs + s * NH, H, in.weights[l * D + d].weight_hh,
+               H, T(0), hh.data() + d * N * GH, GH);
+        }
+      }
+#pragma omp parallel for collapse(2)
+      for (int64_t d = 0; d < D; ++d) {
+        for (int64_t n = 0; n < N; ++n) {
+          const T* hrow = hh.data() + (d * N + n) * GH;
+          for (int64_t j = 0; j < H; ++j) {
+            T vals[4] = {T(0), T(0), T(0), T(0)};
+            if (any_active)
+              for (int64_t k = 0; k < G; ++k) vals[k] = hrow[k * H + j];
+            detail::rnn_forward_unit(bufs[d], dims[d], s, n, j, lens.len[n], vals,
+                                     bufs[d].hs[s * NH + n * H + j]);
+          }
+        }
+      }
+    }
+  }
+  from_time_major(R + lay.y(sh.num_layers - 1), out.output, T_, N, sh.output_size(),
+                  sh.batch_first);
+}
+
+template <typename T>
+void rnn_backward(const RnnShape& sh, const RnnInputs<T>& in, const void* reserve,
+                  const RnnGradOutputs<T>& dout, const RnnGradInputs<T>& din, const Context&) {
+  detail::check_rnn_inputs(sh, in);
+  detail::check_rnn_grad_args(sh, dout, din);
+  STRAND_CHECK(reserve != nullptr, "RNN reserve is null (pass the forward call's reserve)");
+  const int64_t T_ = sh.seq_len, N = sh.batch, H = sh.hidden_size, D = sh.dirs(), G = sh.gates();
+  const int64_t GH = G * H, NH = N * H, TN = T_ * N, DH = D * H;
+  const bool lstm = sh.mode == RnnMode::kLstm;
+  const RnnReserveLayout lay(sh);
+  // The reserve is read-only here; the shared buffer struct just has mutable pointers.
+  T* R = const_cast<T*>(static_cast<const T*>(reserve));
+  const Lengths lens = lengths_of(sh, in.lengths);
+
+  std::vector<T> dy(TN * DH), dgx(D * TN * GH), dgh(D * TN * GH), dh_rec(D * NH),
+      dh_carry(D * NH), dc_carry(D * NH), dx, scratch;
+  to_time_major(dout.d_output, dy.data(), T_, N, DH, sh.batch_first);
+  for (int64_t l = sh.num_layers - 1; l >= 0; --l) {
+    const int64_t I = sh.layer_input_size(l);
+    RnnDirBuffers<T> bufs[2];
+    RnnDims dims[2];
+    for (int64_t d = 0; d < D; ++d) {
+      bufs[d] = dir_buffers(sh, R, lay, l, d, static_cast<const T*>(nullptr),
+                            in.weights[l * D + d].bias_hh);
+      dims[d] = RnnDims{T_, N, H, D, lstm, d == 1};
+      const int64_t state = (l * D + d) * NH;
+      for (int64_t i = 0; i < NH; ++i) {
+        dh_carry[d * NH + i] = dout.d_h_n ? dout.d_h_n[state + i] : T(0);
+        dc_carry[d * NH + i] = (lstm && dout.d_c_n) ? dout.d_c_n[state + i] : T(0);
+      }
+    }
+    for (int64_t s = T_ - 1; s >= 0; --s) {
+      const bool rec = s + 1 < lens.max;  // step s+1 had an active sample
+      if (rec) {
+        for (int64_t d = 0; d < D; ++d) {
+          gemm(false, false, N, H, GH, T(1), dgh.data() + (d * TN + (s + 1) * N) * GH, GH,
+               in.weights[l * D + d].weight_hh, H, T(0), dh_rec.data() + d * NH, H);
+        }
+      }
+#pragma omp parallel for collapse(2)
+      for (int64_t d = 0; d < D; ++d) {
+        for (int64_t n = 0; n < N; ++n) {
+          for (int64_t j = 0; j < H; ++j) {
+            detail::rnn_backward_unit(bufs[d], dims[d], s, n, j, lens.len[n],
+                                      rec ? dh_rec[d * NH + n * H + j] : T(0),
+                                      dh_carry.data() + d * NH, dc_carry.data() + d * NH,
+                                      dy.data() + d * H, dgx.data() + d * TN * GH,
+                                      dgh.data() + d * TN * GH);
+          }
+        }
+      }
+    }
+    const T* xin = layer_input(sh, in, R, lay, l, scratch);
+    dx.assign(TN * I, T(0));
+    for (int64_t d = 0; d < D; ++d) {
+      const RnnLayerWeights<T>& w = in.weights[l * D + d];
+      const T* gxd = dgx.data() + d * TN * GH;
+      const T* ghd = dgh.data() + d * TN * GH;
+      const int64_t state = (l * D + d) * NH;
+      if (din.d_h0) {
+        T* dh0 = din.d_h0 + state;
+        std::copy(dh_carry.begin() + d * NH, dh_carry.begin() + (d + 1) * NH, dh0);
+        gemm(false, false, N, H, GH, T(1), ghd, GH, w.weight_hh, H, T(1), dh0, H);
+      }
+      if (din.d_c0) std::copy(dc_carry.begin() + d * NH, dc_carry.begin() + (d + 1) * NH,
+                              din.d_c0 + state);
+      if (!din.weights.empty()) {
+        const RnnLayerGrads<T>& g = din.weights[l * D + d];
+        if (g.weight_ih) gemm(true, false, GH, I, TN, T(1), gxd, GH, xin, I, T(1), g.weight_ih, I);
+        if (g.weight_hh)
+          gemm(true, false, GH, H, TN, T(1), ghd, GH, bufs[d].hs, H, T(1), g.weight_hh, H);
+        if (g.bias_ih || g.bias_hh) {
+#pragma omp parallel for
+          for (int64_t r = 0; r < GH; ++r) {
+            T si = T(0), sh_ = T(0);
+            for (int64_t row = 0; row < TN; ++row) {
+              si += gxd[row * GH + r];
+              sh_ += ghd[row * GH + r];
+            }
+            if (g.bias_ih) g.bias_ih[r] += si;
+            if (g.bias_hh) g.bias_hh[r] += sh_;
+          }
+        }
+      }
+      if (l > 0 || din.d_input)
+        gemm(false, false, TN, I, GH, T(1), gxd, GH, w.weight_ih, I, T(1), dx.data(), I);
+    }
+    if (l > 0) {
+      dy.assign(dx.begin(), dx.end());
+      if (!in.dropout_masks.empty()) {
+        const T* mask = in.dropout_masks[l - 1];
+#pragma omp parallel for
+        for (int64_t i = 0; i < TN * DH; ++i) dy[i] *= mask[i];
+      }
+    } else if (din.d_input) {
+      from_time_major(dx.data(), din.d_input, T_, N, I, sh.batch_first);
+    }
+  }
+}
+
+template void rnn_forward(const RnnShape&, const RnnInputs<float>&, const RnnOutputs<float>&,
+                          void*, const Context&);
+template void rnn_forward(const RnnShape&, const RnnInputs<double>&, const RnnOutputs<double>&,
+                          void*, const Context&);
+template void rnn_backward(const RnnShape&, const RnnInputs<float>&, const void*,
+                           const RnnGradOutputs<float>&, const RnnGradInputs<float>&,
+                           const Context&);
+template void rnn_backward(const RnnShape&, const RnnInputs<double>&, const void*,
+                           const RnnGradOutputs<double>&, const RnnGradInputs<double>&,
+                           const Context&);
+
+}  // namespace strand::kernels::cpu
