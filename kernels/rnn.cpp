@@ -40,10 +40,14 @@ namespace {
 
 const char* tensor_name(RnnTensor which) {
   switch (which) {
-    case RnnTensor::kInput: return "input";
-    case RnnTensor::kOutput: return "output";
-    case RnnTensor::kState: return "state (h0/c0/h_n/c_n)";
-    case RnnTensor::kDropoutMask: return "dropout mask";
+    case RnnTensor::kInput:
+      return "input";
+    case RnnTensor::kOutput:
+      return "output";
+    case RnnTensor::kState:
+      return "state (h0/c0/h_n/c_n)";
+    case RnnTensor::kDropoutMask:
+      return "dropout mask";
   }
   return "?";
 }
@@ -56,10 +60,13 @@ std::string param_name(RnnParamKind kind, int64_t layer, int64_t dir) {
 std::vector<int64_t> param_shape(const RnnShape& s, int64_t layer, RnnParamKind kind) {
   const int64_t rows = s.gates() * s.hidden_size;
   switch (kind) {
-    case RnnParamKind::kWeightIh: return {rows, s.layer_input_size(layer)};
-    case RnnParamKind::kWeightHh: return {rows, s.hidden_size};
+    case RnnParamKind::kWeightIh:
+      return {rows, s.layer_input_size(layer)};
+    case RnnParamKind::kWeightHh:
+      return {rows, s.hidden_size};
     case RnnParamKind::kBiasIh:
-    case RnnParamKind::kBiasHh: return {rows};
+    case RnnParamKind::kBiasHh:
+      return {rows};
   }
   return {};
 }
@@ -86,7 +93,8 @@ std::vector<RnnParamInfo> rnn_parameters(const RnnShape& s) {
     for (int64_t dir = 0; dir < s.dirs(); ++dir) {
       for (int k = 0; k < (s.bias ? 4 : 2); ++k) {
         const auto kind = static_cast<RnnParamKind>(k);
-        out.push_back({param_name(kind, layer, dir), param_shape(s, layer, kind), layer, dir, kind});
+        out.push_back(
+            {param_name(kind, layer, dir), param_shape(s, layer, kind), layer, dir, kind});
       }
     }
   }
@@ -140,10 +148,10 @@ void check_rnn_inputs(const RnnShape& s, const RnnInputs<T>& in) {
     }
   }
   STRAND_CHECK(s.mode == RnnMode::kLstm || in.c0 == nullptr, "RNN c0 given for a GRU");
-  STRAND_CHECK(in.dropout_masks.empty() ||
-                   static_cast<int64_t>(in.dropout_masks.size()) == s.num_layers - 1,
-               "RNN expects 0 or {} dropout masks (num_layers-1), got {}", s.num_layers - 1,
-               in.dropout_masks.size());
+  STRAND_CHECK(
+      in.dropout_masks.empty() || static_cast<int64_t>(in.dropout_masks.size()) == s.num_layers - 1,
+      "RNN expects 0 or {} dropout masks (num_layers-1), got {}", s.num_layers - 1,
+      in.dropout_masks.size());
   for (const T* mask : in.dropout_masks) STRAND_CHECK(mask != nullptr, "RNN dropout mask is null");
 }
 
@@ -153,10 +161,10 @@ void check_rnn_grad_args(const RnnShape& s, const RnnGradOutputs<T>& dout,
   STRAND_CHECK(dout.d_output != nullptr, "RNN d_output is null");
   STRAND_CHECK(s.mode == RnnMode::kLstm || (dout.d_c_n == nullptr && din.d_c0 == nullptr),
                "RNN d_c_n/d_c0 given for a GRU");
-  STRAND_CHECK(din.weights.empty() ||
-                   static_cast<int64_t>(din.weights.size()) == s.num_layers * s.dirs(),
-               "RNN expects 0 or {} weight-gradient sets (layers*dirs), got {}",
-               s.num_layers * s.dirs(), din.weights.size());
+  STRAND_CHECK(
+      din.weights.empty() || static_cast<int64_t>(din.weights.size()) == s.num_layers * s.dirs(),
+      "RNN expects 0 or {} weight-gradient sets (layers*dirs), got {}", s.num_layers * s.dirs(),
+      din.weights.size());
   for (const auto& g : din.weights) {
     STRAND_CHECK(s.bias || (g.bias_ih == nullptr && g.bias_hh == nullptr),
                  "RNN bias gradients given but shape.bias is false");

@@ -58,8 +58,8 @@ struct RnnParamInfo {
 // direction weight_ih, weight_hh, bias_ih, bias_hh; biases only when shape.bias).
 std::vector<RnnParamInfo> rnn_parameters(const RnnShape& shape);
 // Raises strand::Error naming the parameter unless dims is its PyTorch shape.
-void check_rnn_parameter_shape(const RnnShape& shape, int64_t layer, int64_t dir,
-                               RnnParamKind kind, std::span<const int64_t> dims);
+void check_rnn_parameter_shape(const RnnShape& shape, int64_t layer, int64_t dir, RnnParamKind kind,
+                               std::span<const int64_t> dims);
 // Lengths (host memory): empty, or N entries each in [1, T].
 void check_rnn_lengths(const RnnShape& shape, std::span<const int32_t> lengths);
 
@@ -84,10 +84,10 @@ struct RnnLayerGrads {
 // What forward and backward both read.
 template <typename T>
 struct RnnInputs {
-  const T* input = nullptr;           // [T, N, in] or [N, T, in] (batch_first)
-  std::span<const int32_t> lengths;   // host memory; empty: every sample has length T
-  const T* h0 = nullptr;              // [layers*dirs, N, H]; null: zeros
-  const T* c0 = nullptr;              // LSTM only; null: zeros
+  const T* input = nullptr;                     // [T, N, in] or [N, T, in] (batch_first)
+  std::span<const int32_t> lengths;             // host memory; empty: every sample has length T
+  const T* h0 = nullptr;                        // [layers*dirs, N, H]; null: zeros
+  const T* c0 = nullptr;                        // LSTM only; null: zeros
   std::span<const RnnLayerWeights<T>> weights;  // layers*dirs entries, index layer*dirs + dir
   // Empty, or num_layers-1 masks; mask k multiplies layer k's output before layer k+1 reads it.
   // Each is [T, N, dirs*H] time-major (whatever batch_first says), already scaled by 1/(1-p).
@@ -110,9 +110,9 @@ struct RnnGradOutputs {
 
 template <typename T>
 struct RnnGradInputs {
-  T* d_input = nullptr;  // like input, overwritten; may be null
-  T* d_h0 = nullptr;     // overwritten; may be null
-  T* d_c0 = nullptr;     // overwritten; may be null
+  T* d_input = nullptr;                       // like input, overwritten; may be null
+  T* d_h0 = nullptr;                          // overwritten; may be null
+  T* d_c0 = nullptr;                          // overwritten; may be null
   std::span<const RnnLayerGrads<T>> weights;  // empty, or layers*dirs entries (accumulated)
 };
 
@@ -144,7 +144,8 @@ namespace cuda {
 
 // Which recurrence a call with this algo would run: "persistent", "step_gemm" or "cudnn".
 // T = float or BFloat16 (bf16 weights stay bf16 on chip; state and accumulation are fp32).
-std::string rnn_path_name(const RnnShape& shape, DType dtype, RnnAlgo algo, const Context& ctx = {});
+std::string rnn_path_name(const RnnShape& shape, DType dtype, RnnAlgo algo,
+                          const Context& ctx = {});
 
 // Device buffers the caller allocates: the reserve lives from forward to backward, the
 // workspace only during one call. Both depend on algo (cuDNN has its own needs).

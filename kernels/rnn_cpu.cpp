@@ -100,8 +100,8 @@ RnnDirBuffers<T> dir_buffers(const RnnShape& s, T* R, const RnnReserveLayout& la
 
 size_t rnn_reserve_bytes(const RnnShape& shape, DType dtype) {
   validate(shape);
-  STRAND_CHECK(dtype == DType::kF32 || dtype == DType::kF64,
-               "CPU RNN supports f32 and f64, got {}", dtype_name(dtype));
+  STRAND_CHECK(dtype == DType::kF32 || dtype == DType::kF64, "CPU RNN supports f32 and f64, got {}",
+               dtype_name(dtype));
   return RnnReserveLayout(shape).total * dtype_size(dtype);
 }
 
@@ -194,8 +194,8 @@ void rnn_backward(const RnnShape& sh, const RnnInputs<T>& in, const void* reserv
   T* R = const_cast<T*>(static_cast<const T*>(reserve));
   const Lengths lens = lengths_of(sh, in.lengths);
 
-  std::vector<T> dy(TN * DH), dgx(D * TN * GH), dgh(D * TN * GH), dh_rec(D * NH),
-      dh_carry(D * NH), dc_carry(D * NH), dx, scratch;
+  std::vector<T> dy(TN * DH), dgx(D * TN * GH), dgh(D * TN * GH), dh_rec(D * NH), dh_carry(D * NH),
+      dc_carry(D * NH), dx, scratch;
   to_time_major(dout.d_output, dy.data(), T_, N, DH, sh.batch_first);
   for (int64_t l = sh.num_layers - 1; l >= 0; --l) {
     const int64_t I = sh.layer_input_size(l);
@@ -223,11 +223,10 @@ void rnn_backward(const RnnShape& sh, const RnnInputs<T>& in, const void* reserv
       for (int64_t d = 0; d < D; ++d) {
         for (int64_t n = 0; n < N; ++n) {
           for (int64_t j = 0; j < H; ++j) {
-            detail::rnn_backward_unit(bufs[d], dims[d], s, n, j, lens.len[n],
-                                      rec ? dh_rec[d * NH + n * H + j] : T(0),
-                                      dh_carry.data() + d * NH, dc_carry.data() + d * NH,
-                                      dy.data() + d * H, dgx.data() + d * TN * GH,
-                                      dgh.data() + d * TN * GH);
+            detail::rnn_backward_unit(
+                bufs[d], dims[d], s, n, j, lens.len[n], rec ? dh_rec[d * NH + n * H + j] : T(0),
+                dh_carry.data() + d * NH, dc_carry.data() + d * NH, dy.data() + d * H,
+                dgx.data() + d * TN * GH, dgh.data() + d * TN * GH);
           }
         }
       }
@@ -244,8 +243,8 @@ void rnn_backward(const RnnShape& sh, const RnnInputs<T>& in, const void* reserv
         std::copy(dh_carry.begin() + d * NH, dh_carry.begin() + (d + 1) * NH, dh0);
         gemm(false, false, N, H, GH, T(1), ghd, GH, w.weight_hh, H, T(1), dh0, H);
       }
-      if (din.d_c0) std::copy(dc_carry.begin() + d * NH, dc_carry.begin() + (d + 1) * NH,
-                              din.d_c0 + state);
+      if (din.d_c0)
+        std::copy(dc_carry.begin() + d * NH, dc_carry.begin() + (d + 1) * NH, din.d_c0 + state);
       if (!din.weights.empty()) {
         const RnnLayerGrads<T>& g = din.weights[l * D + d];
         if (g.weight_ih) gemm(true, false, GH, I, TN, T(1), gxd, GH, xin, I, T(1), g.weight_ih, I);
@@ -280,8 +279,8 @@ void rnn_backward(const RnnShape& sh, const RnnInputs<T>& in, const void* reserv
   }
 }
 
-template void rnn_forward(const RnnShape&, const RnnInputs<float>&, const RnnOutputs<float>&,
-                          void*, const Context&);
+template void rnn_forward(const RnnShape&, const RnnInputs<float>&, const RnnOutputs<float>&, void*,
+                          const Context&);
 template void rnn_forward(const RnnShape&, const RnnInputs<double>&, const RnnOutputs<double>&,
                           void*, const Context&);
 template void rnn_backward(const RnnShape&, const RnnInputs<float>&, const void*,

@@ -24,7 +24,7 @@ struct StepTrace {
 // steps in processing order.
 template <typename T>
 struct Trace {
-  std::vector<std::vector<T>> layer_in;  // [l] -> [T][N][in_l]
+  std::vector<std::vector<T>> layer_in;                       // [l] -> [T][N][in_l]
   std::vector<std::vector<std::vector<StepTrace<T>>>> steps;  // [l*D+d][n][s]
 };
 

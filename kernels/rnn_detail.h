@@ -48,7 +48,9 @@ struct RnnReserveLayout {
     return y(l) + static_cast<size_t>(shape.seq_len * shape.batch * shape.output_size()) +
            per_dir * d;
   }
-  size_t state_elems() const { return static_cast<size_t>((shape.seq_len + 1) * shape.batch * shape.hidden_size); }
+  size_t state_elems() const {
+    return static_cast<size_t>((shape.seq_len + 1) * shape.batch * shape.hidden_size);
+  }
   size_t hs(int64_t l, int64_t d) const { return dir_base(l, d); }
   size_t cs(int64_t l, int64_t d) const { return dir_base(l, d) + state_elems(); }
   size_t gates(int64_t l, int64_t d) const {
@@ -152,7 +154,7 @@ STRAND_RNN_HD void gru_cell_backward(const A act[3], A hn, A h_prev, A dh, A dgx
 // Pointers of one (layer, direction) for the per-unit steps below; y is offset by dir*H.
 template <typename A>
 struct RnnDirBuffers {
-  const A* gx = nullptr;    // [T][N][G*H] (time): W_ih x + b_ih, plus b_hh (LSTM) / b_hr, b_hz (GRU)
+  const A* gx = nullptr;  // [T][N][G*H] (time): W_ih x + b_ih, plus b_hh (LSTM) / b_hr, b_hz (GRU)
   const A* b_hn = nullptr;  // GRU: b_hh + 2H, or null
   A* hs = nullptr;
   A* cs = nullptr;

@@ -13,8 +13,8 @@
 namespace strand::kernels {
 namespace {
 
-using ::testing::HasSubstr;
 using testing::all_close;
+using ::testing::HasSubstr;
 using testing::RnnProblem;
 
 // Forward outputs and, for backward, every gradient of one run.
@@ -34,7 +34,8 @@ RunResult<T> run(const RnnProblem<T>& p, bool fast, const std::vector<T>* dy = n
   r.c_n.assign(p.lstm() ? p.state_count() : 0, T(-7));
   const auto w = p.weights();
   const auto masks = p.mask_ptrs();
-  RnnInputs<T> in{p.x.data(), p.lengths,
+  RnnInputs<T> in{p.x.data(),
+                  p.lengths,
                   p.use_h0 ? p.h0.data() : nullptr,
                   p.use_h0 && p.lstm() ? p.c0.data() : nullptr,
                   w,
@@ -80,7 +81,8 @@ TEST(RnnCpu, TinyLstmMatchesHandComputedValues) {
   const RnnShape s = tiny(RnnMode::kLstm);
   const std::vector<double> w_ih{0.5, -0.5, 1.0, 0.25}, w_hh{0.1, 0.2, -0.3, 0.4},
       b_ih{0.1, 0.0, 0.0, -0.1}, b_hh{0.0, 0.1, 0.05, 0.0}, x{1.0, -1.0}, h0{0.2}, c0{-0.1};
-  const std::vector<RnnLayerWeights<double>> w{{w_ih.data(), w_hh.data(), b_ih.data(), b_hh.data()}};
+  const std::vector<RnnLayerWeights<double>> w{
+      {w_ih.data(), w_hh.data(), b_ih.data(), b_hh.data()}};
   RnnInputs<double> in{x.data(), {}, h0.data(), c0.data(), w, {}};
   for (bool fast : {false, true}) {
     std::vector<double> y(2), hn(1), cn(1);
@@ -102,7 +104,8 @@ TEST(RnnCpu, TinyGruMatchesHandComputedValues) {
   const RnnShape s = tiny(RnnMode::kGru);
   const std::vector<double> w_ih{0.5, -0.5, 1.0}, w_hh{0.1, 0.2, -0.3}, b_ih{0.1, 0.0, 0.05},
       b_hh{0.0, 0.1, 0.2}, x{1.0, -1.0}, h0{0.2};
-  const std::vector<RnnLayerWeights<double>> w{{w_ih.data(), w_hh.data(), b_ih.data(), b_hh.data()}};
+  const std::vector<RnnLayerWeights<double>> w{
+      {w_ih.data(), w_hh.data(), b_ih.data(), b_hh.data()}};
   RnnInputs<double> in{x.data(), {}, h0.data(), nullptr, w, {}};
   for (bool fast : {false, true}) {
     std::vector<double> y(2), hn(1);
@@ -190,20 +193,21 @@ TEST_P(RnnGradcheck, EveryGradientMatchesFiniteDifferences) {
   const auto infos = rnn_parameters(s);
   for (size_t k = 0; k < p.params.size(); ++k) {
     EXPECT_TRUE(all_close(ref.dparams[k], numeric(p.params[k]), rtol, atol)) << infos[k].name;
-    EXPECT_TRUE(all_close(fast.dparams[k], ref.dparams[k], 1e-10, 1e-12)) << "fast " << infos[k].name;
+    EXPECT_TRUE(all_close(fast.dparams[k], ref.dparams[k], 1e-10, 1e-12))
+        << "fast " << infos[k].name;
   }
 }
 
 INSTANTIATE_TEST_SUITE_P(
     Cases, RnnGradcheck,
     ::testing::Values(
-        GradCase{"LstmBiTwoLayersLengths", RnnMode::kLstm, true, 2, false, true, true, true,
-                 {4, 2, 1}},
-        GradCase{"GruBiTwoLayersBatchFirst", RnnMode::kGru, true, 2, true, true, true, true,
-                 {3, 4, 1}},
+        GradCase{
+            "LstmBiTwoLayersLengths", RnnMode::kLstm, true, 2, false, true, true, true, {4, 2, 1}},
+        GradCase{
+            "GruBiTwoLayersBatchFirst", RnnMode::kGru, true, 2, true, true, true, true, {3, 4, 1}},
         GradCase{"LstmUniNoBiasNoH0", RnnMode::kLstm, false, 2, true, false, false, false, {}},
-        GradCase{"GruUniOneLayerLengths", RnnMode::kGru, false, 1, false, true, true, false,
-                 {2, 4, 3}}),
+        GradCase{
+            "GruUniOneLayerLengths", RnnMode::kGru, false, 1, false, true, true, false, {2, 4, 3}}),
     [](const auto& info) { return std::string(info.param.name); });
 
 template <typename T>
