@@ -54,6 +54,62 @@ void from_time_major(const T* src, T* dst, int64_t T_, int64_t N, int64_t F, boo
       std::memcpy(dst + (n * T_ + t) * F, src + (t * N + n) * F, sizeof(T) * F);
 }
 
+// exp for float in a form the compiler vectorizes (no libm call): Cephes' range reduction and
+// degree-6 polynomial, ~2 ulp; double keeps libm.
+inline float fast_exp(float x) {
+  x = std::min(std::max(x, -87.0f), 88.0f);
+  const float t = x * 1.44269504088896341f;
+  const float n = static_cast<float>(static_cast<int32_t>(t + (t >= 0.f ? 0.5f : -0.5f)));
+  const float r = x - n * 0.693359375f + n * 2.12194440e-4f;
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  p = p * r * r + r + 1.f;
+  const int32_t bits = (static_cast<int32_t>(n) + 127) << 23;
+  float scale;
+  std::memcpy(&scale, &bits, sizeof(scale));
+  return p * scale;
+}
+
+struct FastMath {
+  static float sigmoid(float x) { return 1.f / (1.f + fast_exp(-x)); }
+  static float tanh(float x) { return 1.f - 2.f / (1.f + fast_exp(2.f * x)); }
+  static double sigmoid(double x) { return detail::rnn_sigmoid(x); }
+  static double tanh(double x) { return detail::rnn_tanh(x); }
+};
+
+// Sets OpenBLAS's thread count for a scope (0: leave it alone) and restores it after.
+class BlasThreads {
+ public:
+  explicit BlasThreads(int threads) : saved_(openblas_get_num_threads()), set_(threads > 0) {
+    if (set_) openblas_set_num_threads(threads);
+  }
+  ~BlasThreads() {
+    if (set_) openblas_set_num_threads(saved_);
+  }
+  BlasThreads(const BlasThreads&) = delete;
+  BlasThreads& operator=(const BlasThreads&) = delete;
+
+ private:
+  int saved_;
+  bool set_;
+};
+
+int recurrence_threads(int64_t dirs) { return dirs == 2 && omp_get_max_threads() >= 2 ? 2 : 1; }
+
+// Grow-only per-thread scratch (slot per buffer): the large buffers of a call are reused by the
+// next call instead of being faulted in again each time.
+template <typename T>
+T* scratch_buffer(int slot, int64_t count) {
+  thread_local std::vector<T> buffers[8];
+  std::vector<T>& b = buffers[slot];
+  if (static_cast<int64_t>(b.size()) < count) b.resize(count);
+  return b.data();
+}
+
 struct Lengths {
   std::vector<int64_t> len;
   int64_t max = 0;
@@ -70,16 +126,15 @@ Lengths lengths_of(const RnnShape& s, std::span<const int32_t> lengths) {
 // times the dropout mask (into scratch when there is a mask).
 template <typename T>
 const T* layer_input(const RnnShape& s, const RnnInputs<T>& in, const T* R,
-                     const RnnReserveLayout& lay, int64_t l, std::vector<T>& scratch) {
+                     const RnnReserveLayout& lay, int64_t l, T* scratch) {
   if (l == 0) return R + lay.x();
   const T* prev = R + lay.y(l - 1);
   if (in.dropout_masks.empty()) return prev;
   const int64_t count = s.seq_len * s.batch * s.output_size();
-  scratch.resize(count);
   const T* mask = in.dropout_masks[l - 1];
 #pragma omp parallel for
   for (int64_t i = 0; i < count; ++i) scratch[i] = prev[i] * mask[i];
-  return scratch.data();
+  return scratch;
 }
 
 template <typename T>
@@ -124,7 +179,10 @@ void rnn_forward(const RnnShape& sh, const RnnInputs<T>& in, const RnnOutputs<T>
     for (int64_t t = lens.len[n]; t < T_; ++t)
       std::fill_n(R + lay.x() + (t * N + n) * sh.input_size, sh.input_size, T(0));
 
-  std::vector<T> gx(D * TN * GH), hh(D * N * GH), scratch;
+  const int64_t Imax = std::max(sh.input_size, sh.output_size());
+  T* gx = scratch_buffer<T>(0, D * TN * GH);
+  T* hh = scratch_buffer<T>(1, D * N * GH);
+  T* scratch = scratch_buffer<T>(2, TN * Imax);
   for (int64_t l = 0; l < sh.num_layers; ++l) {
     const int64_t I = sh.layer_input_size(l);
     const T* xin = layer_input(sh, in, R, lay, l, scratch);
@@ -132,7 +190,7 @@ void rnn_forward(const RnnShape& sh, const RnnInputs<T>& in, const RnnOutputs<T>
     RnnDims dims[2];
     for (int64_t d = 0; d < D; ++d) {
       const RnnLayerWeights<T>& w = in.weights[l * D + d];
-      T* g = gx.data() + d * TN * GH;
+      T* g = gx + d * TN * GH;
       // Biases folded into the projection: all of b_hh for LSTM, b_hr and b_hz for GRU (b_hn is
       // multiplied by r, so it stays apart).
       std::vector<T> bias(GH, T(0));
@@ -153,24 +211,35 @@ void rnn_forward(const RnnShape& sh, const RnnInputs<T>& in, const RnnOutputs<T>
         if (lstm) bufs[d].cs[i] = in.c0 ? in.c0[state + i] : T(0);
       }
     }
-    for (int64_t s = 0; s < T_; ++s) {
-      const bool any_active = s < lens.max;
-      if (any_active) {
-        for (int64_t d = 0; d < D; ++d) {
+    // The directions are independent: one thread each, with single-threaded BLAS inside, so
+    // the T sequential steps need no synchronization at all.
+    const int par = recurrence_threads(D);
+    const BlasThreads blas_threads(par > 1 ? 1 : 0);
+#pragma omp parallel for num_threads(par) schedule(static, 1) if (par > 1)
+    for (int64_t d = 0; d < D; ++d) {
+      T* hhd = hh + d * N * GH;
+      for (int64_t s = 0; s < T_; ++s) {
+        const bool any_active = s < lens.max;
+        if (any_active) {
           gemm(false, true, N, GH, H, T(1), bufs[d].hs + s * NH, H, in.weights[l * D + d].weight_hh,
-               H, T(0), hh.data() + d * N * GH, GH);
+               H, T(0), hhd, GH);
         }
-      }
-#pragma omp parallel for collapse(2)
-      for (int64_t d = 0; d < D; ++d) {
         for (int64_t n = 0; n < N; ++n) {
-          const T* hrow = hh.data() + (d * N + n) * GH;
+          const T* hrow = hhd + n * GH;
+          const int64_t len = lens.len[n];
+          T* h_prev = bufs[d].hs + s * NH + n * H;
+          if (s >= len) {
+            for (int64_t j = 0; j < H; ++j)
+              detail::rnn_forward_unit_inactive(bufs[d], dims[d], s, n, j, h_prev[j]);
+            continue;
+          }
+          const RnnDirBuffers<T> b = bufs[d];
+          const RnnDims dm = dims[d];
+          const T* h3 = G == 4 ? hrow + 3 * H : hrow;  // GRU: a valid row, value unused
+#pragma omp simd
           for (int64_t j = 0; j < H; ++j) {
-            T vals[4] = {T(0), T(0), T(0), T(0)};
-            if (any_active)
-              for (int64_t k = 0; k < G; ++k) vals[k] = hrow[k * H + j];
-            detail::rnn_forward_unit(bufs[d], dims[d], s, n, j, lens.len[n], vals,
-                                     bufs[d].hs[s * NH + n * H + j]);
+            T vals[4] = {hrow[j], hrow[H + j], hrow[2 * H + j], h3[j]};
+            detail::rnn_forward_unit_active<T, FastMath>(b, dm, s, n, j, len, vals, h_prev[j]);
           }
         }
       }
@@ -194,9 +263,16 @@ void rnn_backward(const RnnShape& sh, const RnnInputs<T>& in, const void* reserv
   T* R = const_cast<T*>(static_cast<const T*>(reserve));
   const Lengths lens = lengths_of(sh, in.lengths);
 
-  std::vector<T> dy(TN * DH), dgx(D * TN * GH), dgh(D * TN * GH), dh_rec(D * NH), dh_carry(D * NH),
-      dc_carry(D * NH), dx, scratch;
-  to_time_major(dout.d_output, dy.data(), T_, N, DH, sh.batch_first);
+  const int64_t Imax = std::max(sh.input_size, sh.output_size());
+  T* dy = scratch_buffer<T>(0, TN * DH);
+  T* dgx = scratch_buffer<T>(1, D * TN * GH);
+  T* dgh = scratch_buffer<T>(2, D * TN * GH);
+  T* dh_rec = scratch_buffer<T>(3, D * NH);
+  T* dh_carry = scratch_buffer<T>(4, D * NH);
+  T* dc_carry = scratch_buffer<T>(5, D * NH);
+  T* dx = scratch_buffer<T>(6, TN * Imax);
+  T* scratch = scratch_buffer<T>(7, TN * Imax);
+  to_time_major(dout.d_output, dy, T_, N, DH, sh.batch_first);
   for (int64_t l = sh.num_layers - 1; l >= 0; --l) {
     const int64_t I = sh.layer_input_size(l);
     RnnDirBuffers<T> bufs[2];
@@ -211,40 +287,45 @@ void rnn_backward(const RnnShape& sh, const RnnInputs<T>& in, const void* reserv
         dc_carry[d * NH + i] = (lstm && dout.d_c_n) ? dout.d_c_n[state + i] : T(0);
       }
     }
-    for (int64_t s = T_ - 1; s >= 0; --s) {
-      const bool rec = s + 1 < lens.max;  // step s+1 had an active sample
-      if (rec) {
-        for (int64_t d = 0; d < D; ++d) {
-          gemm(false, false, N, H, GH, T(1), dgh.data() + (d * TN + (s + 1) * N) * GH, GH,
-               in.weights[l * D + d].weight_hh, H, T(0), dh_rec.data() + d * NH, H);
-        }
-      }
-#pragma omp parallel for collapse(2)
+    const int par = recurrence_threads(D);
+    {
+      const BlasThreads blas_threads(par > 1 ? 1 : 0);
+#pragma omp parallel for num_threads(par) schedule(static, 1) if (par > 1)
       for (int64_t d = 0; d < D; ++d) {
-        for (int64_t n = 0; n < N; ++n) {
-          for (int64_t j = 0; j < H; ++j) {
-            detail::rnn_backward_unit(
-                bufs[d], dims[d], s, n, j, lens.len[n], rec ? dh_rec[d * NH + n * H + j] : T(0),
-                dh_carry.data() + d * NH, dc_carry.data() + d * NH, dy.data() + d * H,
-                dgx.data() + d * TN * GH, dgh.data() + d * TN * GH);
+        T* rec_d = dh_rec + d * NH;
+        T* dgx_d = dgx + d * TN * GH;
+        T* dgh_d = dgh + d * TN * GH;
+        for (int64_t s = T_ - 1; s >= 0; --s) {
+          const bool rec = s + 1 < lens.max;  // step s+1 had an active sample
+          if (rec) {
+            gemm(false, false, N, H, GH, T(1), dgh_d + (s + 1) * N * GH, GH,
+                 in.weights[l * D + d].weight_hh, H, T(0), rec_d, H);
+          }
+          const RnnDirBuffers<T> b = bufs[d];
+          const RnnDims dm = dims[d];
+          for (int64_t n = 0; n < N; ++n) {
+#pragma omp simd
+            for (int64_t j = 0; j < H; ++j) {
+              detail::rnn_backward_unit<T, FastMath>(
+                  b, dm, s, n, j, lens.len[n], rec ? rec_d[n * H + j] : T(0), dh_carry + d * NH,
+                  dc_carry + d * NH, dy + d * H, dgx_d, dgh_d);
+            }
           }
         }
       }
     }
     const T* xin = layer_input(sh, in, R, lay, l, scratch);
-    dx.assign(TN * I, T(0));
     for (int64_t d = 0; d < D; ++d) {
       const RnnLayerWeights<T>& w = in.weights[l * D + d];
-      const T* gxd = dgx.data() + d * TN * GH;
-      const T* ghd = dgh.data() + d * TN * GH;
+      const T* gxd = dgx + d * TN * GH;
+      const T* ghd = dgh + d * TN * GH;
       const int64_t state = (l * D + d) * NH;
       if (din.d_h0) {
         T* dh0 = din.d_h0 + state;
-        std::copy(dh_carry.begin() + d * NH, dh_carry.begin() + (d + 1) * NH, dh0);
+        std::copy(dh_carry + d * NH, dh_carry + (d + 1) * NH, dh0);
         gemm(false, false, N, H, GH, T(1), ghd, GH, w.weight_hh, H, T(1), dh0, H);
       }
-      if (din.d_c0)
-        std::copy(dc_carry.begin() + d * NH, dc_carry.begin() + (d + 1) * NH, din.d_c0 + state);
+      if (din.d_c0) std::copy(dc_carry + d * NH, dc_carry + (d + 1) * NH, din.d_c0 + state);
       if (!din.weights.empty()) {
         const RnnLayerGrads<T>& g = din.weights[l * D + d];
         if (g.weight_ih) gemm(true, false, GH, I, TN, T(1), gxd, GH, xin, I, T(1), g.weight_ih, I);
@@ -264,17 +345,17 @@ void rnn_backward(const RnnShape& sh, const RnnInputs<T>& in, const void* reserv
         }
       }
       if (l > 0 || din.d_input)
-        gemm(false, false, TN, I, GH, T(1), gxd, GH, w.weight_ih, I, T(1), dx.data(), I);
+        gemm(false, false, TN, I, GH, T(1), gxd, GH, w.weight_ih, I, d == 0 ? T(0) : T(1), dx, I);
     }
     if (l > 0) {
-      dy.assign(dx.begin(), dx.end());
+      std::copy(dx, dx + TN * DH, dy);
       if (!in.dropout_masks.empty()) {
         const T* mask = in.dropout_masks[l - 1];
 #pragma omp parallel for
         for (int64_t i = 0; i < TN * DH; ++i) dy[i] *= mask[i];
       }
     } else if (din.d_input) {
-      from_time_major(dx.data(), din.d_input, T_, N, I, sh.batch_first);
+      from_time_major(dx, din.d_input, T_, N, I, sh.batch_first);
     }
   }
 }
