@@ -1,10 +1,15 @@
 // CPU fast path for LSTM/GRU: input projections of all steps as one GEMM, one GEMM per step for
 // the recurrence (both directions), fused gate updates in OpenMP loops, and weight gradients as
 // one GEMM over all steps. Mirrors the CUDA step-GEMM path, with the same reserve layout.
+// Comparisons may not trap here, so the gate loops with their clamps can be vectorized; nothing in
+// this file relies on floating-point exceptions.
+#pragma GCC optimize("no-trapping-math")
+
 #include <cblas.h>
 #include <omp.h>
 
 #include <algorithm>
+#include <bit>
 #include <cstring>
 #include <vector>
 
@@ -57,7 +62,7 @@ void from_time_major(const T* src, T* dst, int64_t T_, int64_t N, int64_t F, boo
 // exp for float in a form the compiler vectorizes (no libm call): Cephes' range reduction and
 // degree-6 polynomial, ~2 ulp; double keeps libm.
 inline float fast_exp(float x) {
-  x = std::min(std::max(x, -87.0f), 88.0f);
+  x = x < -87.f ? -87.f : (x > 88.f ? 88.f : x);
   const float t = x * 1.44269504088896341f;
   const float n = static_cast<float>(static_cast<int32_t>(t + (t >= 0.f ? 0.5f : -0.5f)));
   const float r = x - n * 0.693359375f + n * 2.12194440e-4f;
@@ -68,10 +73,7 @@ inline float fast_exp(float x) {
   p = p * r + 1.6666665459e-1f;
   p = p * r + 5.0000001201e-1f;
   p = p * r * r + r + 1.f;
-  const int32_t bits = (static_cast<int32_t>(n) + 127) << 23;
-  float scale;
-  std::memcpy(&scale, &bits, sizeof(scale));
-  return p * scale;
+  return p * std::bit_cast<float>((static_cast<int32_t>(n) + 127) << 23);
 }
 
 struct FastMath {
@@ -151,6 +153,109 @@ RnnDirBuffers<T> dir_buffers(const RnnShape& s, T* R, const RnnReserveLayout& la
   return b;
 }
 
+// One sample's row of units at an active forward step, written as branch-free loops over j so
+// the compiler vectorizes them (same cell functions as the per-unit CUDA code).
+template <typename T>
+void forward_row(const RnnDirBuffers<T>& b, const RnnDims& d, int64_t s, int64_t n, int64_t len,
+                 const T* hh, const T* h_prev) {
+  const int64_t H = d.H, NH = d.N * H, G = d.lstm ? 4 : 3, GH = G * H;
+  const int64_t t = d.reverse ? len - 1 - s : s;
+  const T* g = b.gx + (t * d.N + n) * GH;
+  T* act = b.gates + (s * d.N + n) * GH;
+  T* h_out = b.hs + (s + 1) * NH + n * H;
+  T* y = b.y + (t * d.N + n) * d.D * H;
+  if (d.lstm) {
+    const T* c_prev = b.cs + s * NH + n * H;
+    T* c_out = b.cs + (s + 1) * NH + n * H;
+    // Pre-activations, then each gate block's nonlinearity, then the state update: three
+    // contiguous loops the compiler vectorizes.
+#pragma omp simd
+    for (int64_t r = 0; r < GH; ++r) act[r] = g[r] + hh[r];
+#pragma omp simd
+    for (int64_t r = 0; r < 2 * H; ++r) act[r] = FastMath::sigmoid(act[r]);
+#pragma omp simd
+    for (int64_t r = 2 * H; r < 3 * H; ++r) act[r] = FastMath::tanh(act[r]);
+#pragma omp simd
+    for (int64_t r = 3 * H; r < GH; ++r) act[r] = FastMath::sigmoid(act[r]);
+#pragma omp simd
+    for (int64_t j = 0; j < H; ++j) {
+      const T c = act[H + j] * c_prev[j] + act[j] * act[2 * H + j];
+      c_out[j] = c;
+      h_out[j] = y[j] = act[3 * H + j] * FastMath::tanh(c);
+    }
+    if (s == len - 1 && b.c_n) std::copy(c_out, c_out + H, b.c_n + n * H);
+  } else {
+    T* hn_out = b.hn + s * NH + n * H;
+    const T* b_hn = b.b_hn;  // never null here (zeros without bias)
+#pragma omp simd
+    for (int64_t j = 0; j < H; ++j) {
+      const T hn = hh[2 * H + j] + b_hn[j];
+      T a[3], h;
+      detail::gru_cell_forward<T, FastMath>(g[j], g[H + j], g[2 * H + j], hh[j], hh[H + j], hn,
+                                            h_prev[j], a, h);
+      act[j] = a[0];
+      act[H + j] = a[1];
+      act[2 * H + j] = a[2];
+      hn_out[j] = hn;
+      h_out[j] = h;
+      y[j] = h;
+    }
+  }
+  if (s == len - 1 && b.h_n) std::copy(h_out, h_out + H, b.h_n + n * H);
+}
+
+// One sample's row at backward step s; rec: the row of W_hh^T dgh(s+1) (zeros for none).
+// dh_carry/dc_carry point at the sample's row. Mirrors detail::rnn_backward_unit.
+template <typename T>
+void backward_row(const RnnDirBuffers<T>& b, const RnnDims& d, int64_t s, int64_t n, int64_t len,
+                  const T* rec, T* dh_carry, T* dc_carry, const T* dy, T* dgx, T* dgh) {
+  const int64_t H = d.H, NH = d.N * H, G = d.lstm ? 4 : 3, GH = G * H;
+  T* gh = dgh + (s * d.N + n) * GH;
+  if (s >= len) {
+    for (int64_t j = 0; j < H; ++j) dh_carry[j] += rec[j];
+    std::fill_n(gh, GH, T(0));
+    std::fill_n(dgx + (s * d.N + n) * GH, GH, T(0));
+    return;
+  }
+  const int64_t t = d.reverse ? len - 1 - s : s;
+  T* gx = dgx + (t * d.N + n) * GH;
+  const T* act = b.gates + (s * d.N + n) * GH;
+  const T* dyr = dy + (t * d.N + n) * d.D * H;
+  if (d.lstm) {
+    const T* c_prev = b.cs + s * NH + n * H;
+    const T* c = b.cs + (s + 1) * NH + n * H;
+    // detail::lstm_cell_backward written out over plain arrays so the loop vectorizes.
+#pragma omp simd
+    for (int64_t j = 0; j < H; ++j) {
+      const T dh = dh_carry[j] + rec[j] + dyr[j];
+      const T i = act[j], f = act[H + j], gg = act[2 * H + j], o = act[3 * H + j];
+      const T tc = FastMath::tanh(c[j]);
+      const T dct = dc_carry[j] + dh * o * (T(1) - tc * tc);
+      gx[j] = gh[j] = dct * gg * i * (T(1) - i);
+      gx[H + j] = gh[H + j] = dct * c_prev[j] * f * (T(1) - f);
+      gx[2 * H + j] = gh[2 * H + j] = dct * i * (T(1) - gg * gg);
+      gx[3 * H + j] = gh[3 * H + j] = dh * tc * o * (T(1) - o);
+      dh_carry[j] = T(0);
+      dc_carry[j] = dct * f;
+    }
+  } else {
+    const T* hn = b.hn + s * NH + n * H;
+    const T* h_prev = b.hs + s * NH + n * H;
+#pragma omp simd
+    for (int64_t j = 0; j < H; ++j) {
+      const T dh = dh_carry[j] + rec[j] + dyr[j];
+      const T a[3] = {act[j], act[H + j], act[2 * H + j]};
+      T x3[3], h3[3], direct;
+      detail::gru_cell_backward<T, FastMath>(a, hn[j], h_prev[j], dh, x3, h3, direct);
+      for (int k = 0; k < 3; ++k) {
+        gx[k * H + j] = x3[k];
+        gh[k * H + j] = h3[k];
+      }
+      dh_carry[j] = direct;
+    }
+  }
+}
+
 }  // namespace
 
 size_t rnn_reserve_bytes(const RnnShape& shape, DType dtype) {
@@ -183,6 +288,7 @@ void rnn_forward(const RnnShape& sh, const RnnInputs<T>& in, const RnnOutputs<T>
   T* gx = scratch_buffer<T>(0, D * TN * GH);
   T* hh = scratch_buffer<T>(1, D * N * GH);
   T* scratch = scratch_buffer<T>(2, TN * Imax);
+  const std::vector<T> zeros(H, T(0));
   for (int64_t l = 0; l < sh.num_layers; ++l) {
     const int64_t I = sh.layer_input_size(l);
     const T* xin = layer_input(sh, in, R, lay, l, scratch);
@@ -202,6 +308,7 @@ void rnn_forward(const RnnShape& sh, const RnnInputs<T>& in, const RnnOutputs<T>
       for (int64_t row = 0; row < TN; ++row) std::copy(bias.begin(), bias.end(), g + row * GH);
       gemm(false, true, TN, GH, I, T(1), xin, I, w.weight_ih, I, T(1), g, GH);
       bufs[d] = dir_buffers(sh, R, lay, l, d, g, w.bias_hh);
+      if (!lstm && !bufs[d].b_hn) bufs[d].b_hn = zeros.data();
       const int64_t state = (l * D + d) * NH;
       bufs[d].h_n = out.h_n ? out.h_n + state : nullptr;
       bufs[d].c_n = out.c_n ? out.c_n + state : nullptr;
@@ -233,14 +340,7 @@ void rnn_forward(const RnnShape& sh, const RnnInputs<T>& in, const RnnOutputs<T>
               detail::rnn_forward_unit_inactive(bufs[d], dims[d], s, n, j, h_prev[j]);
             continue;
           }
-          const RnnDirBuffers<T> b = bufs[d];
-          const RnnDims dm = dims[d];
-          const T* h3 = G == 4 ? hrow + 3 * H : hrow;  // GRU: a valid row, value unused
-#pragma omp simd
-          for (int64_t j = 0; j < H; ++j) {
-            T vals[4] = {hrow[j], hrow[H + j], hrow[2 * H + j], h3[j]};
-            detail::rnn_forward_unit_active<T, FastMath>(b, dm, s, n, j, len, vals, h_prev[j]);
-          }
+          forward_row(bufs[d], dims[d], s, n, len, hrow, h_prev);
         }
       }
     }
@@ -300,16 +400,13 @@ void rnn_backward(const RnnShape& sh, const RnnInputs<T>& in, const void* reserv
           if (rec) {
             gemm(false, false, N, H, GH, T(1), dgh_d + (s + 1) * N * GH, GH,
                  in.weights[l * D + d].weight_hh, H, T(0), rec_d, H);
+          } else {
+            std::fill_n(rec_d, NH, T(0));
           }
-          const RnnDirBuffers<T> b = bufs[d];
-          const RnnDims dm = dims[d];
           for (int64_t n = 0; n < N; ++n) {
-#pragma omp simd
-            for (int64_t j = 0; j < H; ++j) {
-              detail::rnn_backward_unit<T, FastMath>(
-                  b, dm, s, n, j, lens.len[n], rec ? rec_d[n * H + j] : T(0), dh_carry + d * NH,
-                  dc_carry + d * NH, dy + d * H, dgx_d, dgh_d);
-            }
+            backward_row(bufs[d], dims[d], s, n, lens.len[n], rec_d + n * H,
+                         dh_carry + d * NH + n * H, dc_carry + d * NH + n * H, dy + d * H, dgx_d,
+                         dgh_d);
           }
         }
       }
