@@ -35,28 +35,22 @@ void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, double alpha, const
               k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
-// [T][N][F] <-> [N][T][F]; time-major to time-major is a plain copy.
+// Copies a [T][N][F] sequence between time-major and (when batch_first) [N][T][F]; to_time
+// says which way.
 template <typename T>
-void to_time_major(const T* src, T* dst, int64_t T_, int64_t N, int64_t F, bool batch_first) {
+void relayout(const T* src, T* dst, int64_t T_, int64_t N, int64_t F, bool batch_first,
+              bool to_time) {
   if (!batch_first) {
     std::memcpy(dst, src, sizeof(T) * T_ * N * F);
     return;
   }
 #pragma omp parallel for
-  for (int64_t t = 0; t < T_; ++t)
-    for (int64_t n = 0; n < N; ++n)
-      std::memcpy(dst + (t * N + n) * F, src + (n * T_ + t) * F, sizeof(T) * F);
-}
-template <typename T>
-void from_time_major(const T* src, T* dst, int64_t T_, int64_t N, int64_t F, bool batch_first) {
-  if (!batch_first) {
-    std::memcpy(dst, src, sizeof(T) * T_ * N * F);
-    return;
+  for (int64_t t = 0; t < T_; ++t) {
+    for (int64_t n = 0; n < N; ++n) {
+      const int64_t tm = (t * N + n) * F, bf = (n * T_ + t) * F;
+      std::memcpy(dst + (to_time ? tm : bf), src + (to_time ? bf : tm), sizeof(T) * F);
+    }
   }
-#pragma omp parallel for
-  for (int64_t n = 0; n < N; ++n)
-    for (int64_t t = 0; t < T_; ++t)
-      std::memcpy(dst + (n * T_ + t) * F, src + (t * N + n) * F, sizeof(T) * F);
 }
 
 // exp for float in a form the compiler vectorizes (no libm call): Cephes' range reduction and
@@ -137,20 +131,6 @@ const T* layer_input(const RnnShape& s, const RnnInputs<T>& in, const T* R,
 #pragma omp parallel for
   for (int64_t i = 0; i < count; ++i) scratch[i] = prev[i] * mask[i];
   return scratch;
-}
-
-template <typename T>
-RnnDirBuffers<T> dir_buffers(const RnnShape& s, T* R, const RnnReserveLayout& lay, int64_t l,
-                             int64_t d, const T* gx, const T* b_hh) {
-  RnnDirBuffers<T> b;
-  b.gx = gx;
-  b.b_hn = (s.mode == RnnMode::kGru && b_hh) ? b_hh + 2 * s.hidden_size : nullptr;
-  b.hs = R + lay.hs(l, d);
-  b.cs = R + lay.cs(l, d);
-  b.gates = R + lay.gates(l, d);
-  b.hn = R + lay.hn(l, d);
-  b.y = R + lay.y(l) + d * s.hidden_size;
-  return b;
 }
 
 // One sample's row of units at an active forward step, written as branch-free loops over j so
@@ -277,7 +257,7 @@ void rnn_forward(const RnnShape& sh, const RnnInputs<T>& in, const RnnOutputs<T>
   const RnnReserveLayout lay(sh);
   T* R = static_cast<T*>(reserve);
   const Lengths lens = lengths_of(sh, in.lengths);
-  to_time_major(in.input, R + lay.x(), T_, N, sh.input_size, sh.batch_first);
+  relayout(in.input, R + lay.x(), T_, N, sh.input_size, sh.batch_first, true);
   // Padding may hold anything (even NaN); zero it so the weight-gradient GEMM, which multiplies
   // it by zero gate gradients, stays finite.
   for (int64_t n = 0; n < N; ++n)
@@ -307,7 +287,7 @@ void rnn_forward(const RnnShape& sh, const RnnInputs<T>& in, const RnnOutputs<T>
 #pragma omp parallel for
       for (int64_t row = 0; row < TN; ++row) std::copy(bias.begin(), bias.end(), g + row * GH);
       gemm(false, true, TN, GH, I, T(1), xin, I, w.weight_ih, I, T(1), g, GH);
-      bufs[d] = dir_buffers(sh, R, lay, l, d, g, w.bias_hh);
+      bufs[d] = detail::rnn_dir_buffers(sh, R, lay, l, d, g, w.bias_hh);
       if (!lstm && !bufs[d].b_hn) bufs[d].b_hn = zeros.data();
       const int64_t state = (l * D + d) * NH;
       bufs[d].h_n = out.h_n ? out.h_n + state : nullptr;
@@ -345,8 +325,8 @@ void rnn_forward(const RnnShape& sh, const RnnInputs<T>& in, const RnnOutputs<T>
       }
     }
   }
-  from_time_major(R + lay.y(sh.num_layers - 1), out.output, T_, N, sh.output_size(),
-                  sh.batch_first);
+  relayout(R + lay.y(sh.num_layers - 1), out.output, T_, N, sh.output_size(), sh.batch_first,
+           false);
 }
 
 template <typename T>
@@ -372,14 +352,14 @@ void rnn_backward(const RnnShape& sh, const RnnInputs<T>& in, const void* reserv
   T* dc_carry = scratch_buffer<T>(5, D * NH);
   T* dx = scratch_buffer<T>(6, TN * Imax);
   T* scratch = scratch_buffer<T>(7, TN * Imax);
-  to_time_major(dout.d_output, dy, T_, N, DH, sh.batch_first);
+  relayout(dout.d_output, dy, T_, N, DH, sh.batch_first, true);
   for (int64_t l = sh.num_layers - 1; l >= 0; --l) {
     const int64_t I = sh.layer_input_size(l);
     RnnDirBuffers<T> bufs[2];
     RnnDims dims[2];
     for (int64_t d = 0; d < D; ++d) {
-      bufs[d] = dir_buffers(sh, R, lay, l, d, static_cast<const T*>(nullptr),
-                            in.weights[l * D + d].bias_hh);
+      bufs[d] = detail::rnn_dir_buffers(sh, R, lay, l, d, static_cast<const T*>(nullptr),
+                                        in.weights[l * D + d].bias_hh);
       dims[d] = RnnDims{T_, N, H, D, lstm, d == 1};
       const int64_t state = (l * D + d) * NH;
       for (int64_t i = 0; i < NH; ++i) {
@@ -452,7 +432,7 @@ void rnn_backward(const RnnShape& sh, const RnnInputs<T>& in, const void* reserv
         for (int64_t i = 0; i < TN * DH; ++i) dy[i] *= mask[i];
       }
     } else if (din.d_input) {
-      from_time_major(dx, din.d_input, T_, N, I, sh.batch_first);
+      relayout(dx, din.d_input, T_, N, I, sh.batch_first, false);
     }
   }
 }

@@ -153,6 +153,16 @@ struct StepLayer {
   float* dgh[2] = {nullptr, nullptr};
 };
 
+StepLayer step_layer(const RnnShape& s, const int* lengths) {
+  StepLayer st;
+  st.lengths = lengths;
+  st.D = s.dirs();
+  st.N = s.batch;
+  st.H = s.hidden_size;
+  st.G = s.gates();
+  return st;
+}
+
 __global__ void step_forward_kernel(StepLayer a, int64_t s) {
   const int64_t NH = a.N * a.H, GH = a.G * a.H;
   const int64_t count = a.D * NH;
@@ -296,19 +306,6 @@ const float* layer_input(const RnnShape& s, const RnnInputs<T>& in, const float*
   return scratch;
 }
 
-RnnDirBuffers<float> dir_buffers(const RnnShape& s, float* R, const RnnReserveLayout& lay,
-                                 int64_t l, int64_t d, const float* gx, const float* b_hh) {
-  RnnDirBuffers<float> b;
-  b.gx = gx;
-  b.b_hn = (s.mode == RnnMode::kGru && b_hh) ? b_hh + 2 * s.hidden_size : nullptr;
-  b.hs = R + lay.hs(l, d);
-  b.cs = R + lay.cs(l, d);
-  b.gates = R + lay.gates(l, d);
-  b.hn = R + lay.hn(l, d);
-  b.y = R + lay.y(l) + d * s.hidden_size;
-  return b;
-}
-
 template <typename T>
 void custom_forward(const RnnShape& sh, const RnnInputs<T>& in, const RnnOutputs<T>& out,
                     bool persistent, void* reserve, void* workspace, size_t workspace_bytes,
@@ -336,12 +333,7 @@ void custom_forward(const RnnShape& sh, const RnnInputs<T>& in, const RnnOutputs
   for (int64_t l = 0; l < sh.num_layers; ++l) {
     const int64_t I = sh.layer_input_size(l);
     const float* xin = layer_input(sh, in, R, lay, l, scratch, ctx);
-    StepLayer st;
-    st.lengths = dlen;
-    st.D = D;
-    st.N = N;
-    st.H = H;
-    st.G = G;
+    StepLayer st = step_layer(sh, dlen);
     st.hh = hh;
     for (int64_t d = 0; d < D; ++d) {
       const RnnLayerWeights<float>& w = w32[l * D + d];
@@ -350,7 +342,7 @@ void custom_forward(const RnnShape& sh, const RnnInputs<T>& in, const RnnOutputs
                                                                          w.bias_ih, w.bias_hh);
       STRAND_CUDA_CHECK_LAUNCH("rnn bias_rows_kernel");
       gemm(blas, false, true, TN, GH, I, 1.f, xin, I, w.weight_ih, I, 1.f, g, GH);
-      st.bufs[d] = dir_buffers(sh, R, lay, l, d, g, w.bias_hh);
+      st.bufs[d] = detail::rnn_dir_buffers(sh, R, lay, l, d, g, w.bias_hh);
       st.bufs[d].h_n = hn32 + (l * D + d) * NH;
       st.bufs[d].c_n = cn32 + (l * D + d) * NH;
       st.dims[d] = RnnDims{T_, N, H, D, lstm, d == 1};
@@ -443,18 +435,14 @@ void custom_backward(const RnnShape& sh, const RnnInputs<T>& in, const void* res
                 static_cast<const int*>(nullptr), ctx);
   for (int64_t l = sh.num_layers - 1; l >= 0; --l) {
     const int64_t I = sh.layer_input_size(l);
-    StepLayer st;
-    st.lengths = dlen;
-    st.D = D;
-    st.N = N;
-    st.H = H;
-    st.G = G;
+    StepLayer st = step_layer(sh, dlen);
     st.dh_rec = dh_rec;
     st.dh_carry = dh_carry;
     st.dc_carry = dc_carry;
     st.dy = dy;
     for (int64_t d = 0; d < D; ++d) {
-      st.bufs[d] = dir_buffers(sh, R, lay, l, d, nullptr, w32[l * D + d].bias_hh);
+      st.bufs[d] =
+          detail::rnn_dir_buffers<float>(sh, R, lay, l, d, nullptr, w32[l * D + d].bias_hh);
       st.dims[d] = RnnDims{T_, N, H, D, lstm, d == 1};
       st.dgx[d] = buf(plan.dgx) + d * TN * GH;
       st.dgh[d] = buf(plan.dgh) + d * TN * GH;

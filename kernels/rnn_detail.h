@@ -177,6 +177,21 @@ struct RnnDirBuffers {
   A* c_n = nullptr;
 };
 
+// The buffers of (layer l, direction d) inside a reserve R laid out by lay; h_n/c_n left null.
+template <typename A>
+RnnDirBuffers<A> rnn_dir_buffers(const RnnShape& s, A* R, const RnnReserveLayout& lay, int64_t l,
+                                 int64_t d, const A* gx, const A* b_hh) {
+  RnnDirBuffers<A> b;
+  b.gx = gx;
+  b.b_hn = (s.mode == RnnMode::kGru && b_hh) ? b_hh + 2 * s.hidden_size : nullptr;
+  b.hs = R + lay.hs(l, d);
+  b.cs = R + lay.cs(l, d);
+  b.gates = R + lay.gates(l, d);
+  b.hn = R + lay.hn(l, d);
+  b.y = R + lay.y(l) + d * s.hidden_size;
+  return b;
+}
+
 struct RnnDims {
   int64_t T, N, H, D;  // D = dirs (row stride of y is D*H)
   bool lstm;
