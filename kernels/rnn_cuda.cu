@@ -1,7 +1,6 @@
 // CUDA LSTM/GRU, custom path: input projections as one cuBLAS GEMM per layer and direction, the
-// recurrence either as the persistent kernel (rnn_persistent.cu) or as one GEMM per step plus one
-// fused elementwise kernel; backward always per step (GEMM + fused kernel), weight gradients as
-// GEMMs over all steps. State and arithmetic are fp32; bf16 inputs are converted on the way in.
+// recurrence, forward and backward, either as the persistent kernels (rnn_persistent.cu) or as one
+// GEMM per step plus one fused elementwise kernel; weight gradients as GEMMs over all steps. State and arithmetic are fp32; bf16 inputs are converted on the way in.
 #include <cuda_bf16.h>
 
 #include <algorithm>
@@ -248,7 +247,7 @@ Path resolve(const RnnShape& s, DType dtype, RnnAlgo algo, const Context& ctx) {
   if (algo == RnnAlgo::kCustomStepGemm) return Path::kStepGemm;
   // The persistent kernel is for the latency-bound sizes; above 512 the per-step GEMM has
   // enough work per step to fill the GPU.
-  if (s.hidden_size <= 512 && ri::persistent_fits(s, dtype_size(dtype), ctx))
+  if (s.hidden_size <= 512 && ri::persistent_fits(s, dtype_size(dtype), false, ctx))
     return Path::kPersistent;
   return Path::kStepGemm;
 }
@@ -391,8 +390,8 @@ void custom_forward(const RnnShape& sh, const RnnInputs<T>& in, const RnnOutputs
 
 template <typename T>
 void custom_backward(const RnnShape& sh, const RnnInputs<T>& in, const void* reserve,
-                     const RnnGradOutputs<T>& dout, const RnnGradInputs<T>& din, void* workspace,
-                     size_t workspace_bytes, const Context& ctx) {
+                     const RnnGradOutputs<T>& dout, const RnnGradInputs<T>& din, bool persistent,
+                     void* workspace, size_t workspace_bytes, const Context& ctx) {
   const CustomPlan plan(sh, dtype_of<T>);
   STRAND_CHECK(workspace && workspace_bytes >= plan.total,
                "RNN workspace too small: {} bytes, need {}", workspace_bytes, plan.total);
@@ -407,6 +406,9 @@ void custom_backward(const RnnShape& sh, const RnnInputs<T>& in, const void* res
   int* dlen = reinterpret_cast<int*>(ws + plan.lengths);
   const int64_t max_len = upload_lengths(sh, in.lengths, dlen, ctx);
   const auto w32 = weights_f32(sh, in, plan, ws, ctx);
+  // The persistent backward needs the transposed W_hh slice and a dgh tile on chip; when that
+  // does not fit (it needs more than forward), the per-step GEMM path runs instead.
+  const bool persistent_bwd = persistent && ri::persistent_fits(sh, sizeof(T), true, ctx);
   auto buf = [&](size_t offset) { return reinterpret_cast<float*>(ws + offset); };
   float *scratch = buf(plan.scratch), *ones = buf(plan.ones), *dy = buf(plan.dy),
         *dh_rec = buf(plan.dh_rec), *dh_carry = buf(plan.dh_carry), *dc_carry = buf(plan.dc_carry),
@@ -451,15 +453,36 @@ void custom_backward(const RnnShape& sh, const RnnInputs<T>& in, const void* res
       convert(lstm && dout.d_c_n ? dev(dout.d_c_n) + state : static_cast<const Dev<T>*>(nullptr),
               dc_carry + d * NH, NH, ctx);
     }
-    for (int64_t s = T_ - 1; s >= 0; --s) {
-      const bool rec = s + 1 < max_len;
-      if (rec) {
-        for (int64_t d = 0; d < D; ++d)
-          gemm(blas, false, false, N, H, GH, 1.f, st.dgh[d] + (s + 1) * N * GH, GH,
-               w32[l * D + d].weight_hh, H, 0.f, dh_rec + d * NH, H);
+    if (persistent_bwd) {
+      using W = std::conditional_t<std::is_same_v<T, float>, float, uint16_t>;
+      ri::PersistentBackwardLayer<W> pl;
+      for (int64_t d = 0; d < D; ++d) {
+        pl.bufs[d] = st.bufs[d];
+        pl.dims[d] = st.dims[d];
+        pl.w_hh[d] = reinterpret_cast<const W*>(in.weights[l * D + d].weight_hh);
+        pl.dgx[d] = st.dgx[d];
+        pl.dgh[d] = st.dgh[d];
       }
-      step_backward_kernel<<<blocks_for(D * NH), kThreads, 0, ctx.stream>>>(st, s, rec);
-      STRAND_CUDA_CHECK_LAUNCH("rnn step_backward_kernel");
+      pl.lengths = dlen;
+      pl.dh_carry = dh_carry;
+      pl.dc_carry = dc_carry;
+      pl.dy = dy;
+      if constexpr (std::is_same_v<T, float>) {
+        ri::persistent_backward_f32(sh, pl, ctx);
+      } else {
+        ri::persistent_backward_bf16(sh, pl, ctx);
+      }
+    } else {
+      for (int64_t s = T_ - 1; s >= 0; --s) {
+        const bool rec = s + 1 < max_len;
+        if (rec) {
+          for (int64_t d = 0; d < D; ++d)
+            gemm(blas, false, false, N, H, GH, 1.f, st.dgh[d] + (s + 1) * N * GH, GH,
+                 w32[l * D + d].weight_hh, H, 0.f, dh_rec + d * NH, H);
+        }
+        step_backward_kernel<<<blocks_for(D * NH), kThreads, 0, ctx.stream>>>(st, s, rec);
+        STRAND_CUDA_CHECK_LAUNCH("rnn step_backward_kernel");
+      }
     }
     const float* xin = layer_input(sh, in, R, lay, l, scratch, ctx);
     for (int64_t d = 0; d < D; ++d) {
@@ -606,7 +629,8 @@ void rnn_backward(const RnnShape& shape, const RnnInputs<T>& in, const void* res
     }
     return;
   }
-  custom_backward(shape, in, reserve, dout, din, workspace, workspace_bytes, ctx);
+  custom_backward(shape, in, reserve, dout, din, path == Path::kPersistent, workspace,
+                  workspace_bytes, ctx);
 }
 
 template void rnn_forward(const RnnShape&, const RnnInputs<float>&, const RnnOutputs<float>&,

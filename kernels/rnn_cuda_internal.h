@@ -26,14 +26,33 @@ struct PersistentLayer {
   const int* lengths = nullptr;  // device [N]
 };
 
-// The persistent forward recurrence for W in {float, __nv_bfloat16} (passed as the storage type
-// of the caller's weights): whether it can run this shape (W_hh slice on chip, grid co-resident),
-// and the launch, which runs all T steps of both directions of one layer in one kernel.
-bool persistent_fits(const RnnShape& shape, size_t weight_bytes, const Context& ctx);
+// The backward recurrence of one layer: per-direction buffers as in forward (reserve), plus the
+// gradient buffers of rnn_cuda.cu's step path ([D][N][H] carries, dy [T][N][D*H], dgx/dgh).
+template <typename W>
+struct PersistentBackwardLayer {
+  detail::RnnDirBuffers<float> bufs[2];
+  detail::RnnDims dims[2];
+  const W* w_hh[2] = {nullptr, nullptr};
+  const int* lengths = nullptr;
+  float* dh_carry = nullptr;
+  float* dc_carry = nullptr;
+  const float* dy = nullptr;
+  float* dgx[2] = {nullptr, nullptr};
+  float* dgh[2] = {nullptr, nullptr};
+};
+
+// The persistent recurrences for W in {float, bf16 bits (uint16_t)}, the storage type of the
+// caller's weights: whether one can run this shape (W_hh slice on chip, grid co-resident), and
+// the launches, each running all T steps of both directions of one layer in one kernel.
+bool persistent_fits(const RnnShape& shape, size_t weight_bytes, bool backward, const Context& ctx);
 void persistent_forward_f32(const RnnShape& shape, const PersistentLayer<float>& layer,
                             const Context& ctx);
 void persistent_forward_bf16(const RnnShape& shape, const PersistentLayer<uint16_t>& layer,
                              const Context& ctx);
+void persistent_backward_f32(const RnnShape& shape, const PersistentBackwardLayer<float>& layer,
+                             const Context& ctx);
+void persistent_backward_bf16(const RnnShape& shape, const PersistentBackwardLayer<uint16_t>& layer,
+                              const Context& ctx);
 
 // cuDNN path (f32 only), one cuDNN RNN per layer so dropout masks come from the caller.
 size_t cudnn_reserve_bytes(const RnnShape& shape, const Context& ctx);
