@@ -177,6 +177,7 @@ TEST_P(RnnCuda, Bf16CustomMatchesCpuReferenceOnRoundedInputs) {
   round(p.h0);
   round(p.c0);
   for (auto& v : p.params) round(v);
+  for (auto& v : p.masks) round(v);
   auto dy = testing::random_vector<float>(p.out_count(), 81);
   auto dhn = testing::random_vector<float>(p.state_count(), 82);
   auto dcn = testing::random_vector<float>(p.state_count(), 83);
