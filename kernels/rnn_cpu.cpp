@@ -35,6 +35,14 @@ void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, double alpha, const
               k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
+// y += A^T x for row-major A [m][n].
+void gemv_t(int64_t m, int64_t n, const float* a, const float* x, float* y) {
+  cblas_sgemv(CblasRowMajor, CblasTrans, m, n, 1.f, a, n, x, 1, 1.f, y, 1);
+}
+void gemv_t(int64_t m, int64_t n, const double* a, const double* x, double* y) {
+  cblas_dgemv(CblasRowMajor, CblasTrans, m, n, 1.0, a, n, x, 1, 1.0, y, 1);
+}
+
 // Copies a [T][N][F] sequence between time-major and (when batch_first) [N][T][F]; to_time
 // says which way.
 template <typename T>
@@ -353,6 +361,7 @@ void rnn_backward(const RnnShape& sh, const RnnInputs<T>& in, const void* reserv
   T* dx = scratch_buffer<T>(6, TN * Imax);
   T* scratch = scratch_buffer<T>(7, TN * Imax);
   relayout(dout.d_output, dy, T_, N, DH, sh.batch_first, true);
+  const std::vector<T> ones(TN, T(1));
   for (int64_t l = sh.num_layers - 1; l >= 0; --l) {
     const int64_t I = sh.layer_input_size(l);
     RnnDirBuffers<T> bufs[2];
@@ -408,18 +417,9 @@ void rnn_backward(const RnnShape& sh, const RnnInputs<T>& in, const void* reserv
         if (g.weight_ih) gemm(true, false, GH, I, TN, T(1), gxd, GH, xin, I, T(1), g.weight_ih, I);
         if (g.weight_hh)
           gemm(true, false, GH, H, TN, T(1), ghd, GH, bufs[d].hs, H, T(1), g.weight_hh, H);
-        if (g.bias_ih || g.bias_hh) {
-#pragma omp parallel for
-          for (int64_t r = 0; r < GH; ++r) {
-            T si = T(0), sh_ = T(0);
-            for (int64_t row = 0; row < TN; ++row) {
-              si += gxd[row * GH + r];
-              sh_ += ghd[row * GH + r];
-            }
-            if (g.bias_ih) g.bias_ih[r] += si;
-            if (g.bias_hh) g.bias_hh[r] += sh_;
-          }
-        }
+        // Bias gradients: column sums over all steps, as dg^T * ones.
+        if (g.bias_ih) gemv_t(TN, GH, gxd, ones.data(), g.bias_ih);
+        if (g.bias_hh) gemv_t(TN, GH, ghd, ones.data(), g.bias_hh);
       }
       if (l > 0 || din.d_input)
         gemm(false, false, TN, I, GH, T(1), gxd, GH, w.weight_ih, I, d == 0 ? T(0) : T(1), dx, I);
