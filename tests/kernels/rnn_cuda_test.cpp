@@ -147,6 +147,8 @@ RnnShape shape_of(const Case& c) {
   return s;
 }
 
+void PrintTo(const Case& c, std::ostream* os) { *os << c.name; }
+
 class RnnCuda : public ::testing::TestWithParam<Case> {};
 
 TEST_P(RnnCuda, EveryAlgoMatchesCpuReferenceInFloat) {

@@ -135,6 +135,8 @@ struct GradCase {
   std::vector<int32_t> lengths;
 };
 
+void PrintTo(const GradCase& c, std::ostream* os) { *os << c.name; }
+
 class RnnGradcheck : public ::testing::TestWithParam<GradCase> {};
 
 // Loss = <y, Ry> + <h_n, Rh> + <c_n, Rc>; every analytic gradient (reference and fast path) is
