@@ -180,19 +180,18 @@ void register_gpu_benchmarks() {
   };
   std::vector<Named> shapes;
   for (int64_t n : {100, 256})
-    shapes.push_back({"DanQ/N" + std::to_string(n), lstm_shape(75, n, 320, 320, true)});
+    shapes.push_back({strand::format("DanQ/N{}", n), lstm_shape(75, n, 320, 320, true)});
   for (int64_t h : {128, 256, 512, 1024})
     for (int64_t t : {100, 1000})
-      shapes.push_back(
-          {"H" + std::to_string(h) + "/T" + std::to_string(t), lstm_shape(t, 64, h, h, false)});
+      shapes.push_back({strand::format("H{}/T{}", h, t), lstm_shape(t, 64, h, h, false)});
   const std::pair<const char*, RnnAlgo> algos[] = {{"custom", RnnAlgo::kCustom},
                                                    {"step_gemm", RnnAlgo::kCustomStepGemm},
                                                    {"cudnn", RnnAlgo::kCudnn}};
   for (const auto& sh : shapes)
     for (bool backward : {false, true})
       for (const auto& [algo_name, algo] : algos) {
-        const std::string name = std::string("BM_GpuLstm/") + sh.name + "/" +
-                                 (backward ? "fwd_bwd/" : "fwd/") + algo_name;
+        const std::string name =
+            strand::format("BM_GpuLstm/{}/{}/{}", sh.name, backward ? "fwd_bwd" : "fwd", algo_name);
         benchmark::RegisterBenchmark(
             name.c_str(), [=](benchmark::State& st) { gpu_rnn(st, sh.shape, algo, backward); })
             ->UseManualTime()
