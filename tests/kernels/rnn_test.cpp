@@ -278,6 +278,39 @@ TEST(RnnCpu, PaddingIsMaskedInBothDirections) {
   }
 }
 
+// Optional gradients may be left out (null d_input/d_h0, no weight gradients): the rest is
+// unchanged, on both paths.
+TEST(RnnCpu, OptionalGradientsMayBeOmitted) {
+  RnnShape s;
+  s.mode = RnnMode::kGru;
+  s.seq_len = 5;
+  s.batch = 3;
+  s.input_size = 4;
+  s.hidden_size = 6;
+  s.num_layers = 2;
+  s.bidirectional = true;
+  const RnnProblem<double> p(s, {5, 2, 4}, 3, true, true);
+  const auto dy = testing::random_vector<double>(p.out_count(), 41);
+  const auto full = run(p, false, &dy);
+  const auto w = p.weights();
+  const auto masks = p.mask_ptrs();
+  const RnnInputs<double> in{p.x.data(), p.lengths, p.h0.data(), nullptr, w, masks};
+  for (bool fast : {false, true}) {
+    std::vector<double> dh0(p.state_count(), -7);
+    const RnnGradOutputs<double> dout{dy.data(), nullptr, nullptr};
+    const RnnGradInputs<double> din{nullptr, dh0.data(), nullptr, {}};
+    if (fast) {
+      std::vector<unsigned char> reserve(cpu::rnn_reserve_bytes(s, DType::kF64));
+      std::vector<double> y(p.out_count());
+      cpu::rnn_forward(s, in, {y.data(), nullptr, nullptr}, reserve.data());
+      cpu::rnn_backward(s, in, reserve.data(), dout, din);
+    } else {
+      cpu::rnn_backward_reference(s, in, dout, din);
+    }
+    EXPECT_TRUE(all_close(dh0, full.dh0, 1e-11, 1e-13)) << "fast " << fast;
+  }
+}
+
 TEST(RnnCpu, ParameterNamesAndShapesFollowPyTorch) {
   RnnShape s;
   s.mode = RnnMode::kGru;
