@@ -98,35 +98,23 @@ STRAND_RNN_HD A rnn_sigmoid(A x) {
   return A(1) / (A(1) + rnn_exp(-x));
 }
 
-// The nonlinearities the cell functions use; the CPU fast path substitutes a vectorizable one.
-struct ExactMath {
-  template <typename A>
-  STRAND_RNN_HD static A sigmoid(A x) {
-    return rnn_sigmoid(x);
-  }
-  template <typename A>
-  STRAND_RNN_HD static A tanh(A x) {
-    return rnn_tanh(x);
-  }
-};
-
 // LSTM, gates i, f, g, o: pre = W_ih x + b_ih + W_hh h + b_hh.
-template <typename A, typename M = ExactMath>
+template <typename A>
 STRAND_RNN_HD void lstm_cell_forward(const A pre[4], A c_prev, A act[4], A& c, A& h) {
-  act[0] = M::sigmoid(pre[0]);
-  act[1] = M::sigmoid(pre[1]);
-  act[2] = M::tanh(pre[2]);
-  act[3] = M::sigmoid(pre[3]);
+  act[0] = rnn_sigmoid(pre[0]);
+  act[1] = rnn_sigmoid(pre[1]);
+  act[2] = rnn_tanh(pre[2]);
+  act[3] = rnn_sigmoid(pre[3]);
   c = act[1] * c_prev + act[0] * act[2];
-  h = act[3] * M::tanh(c);
+  h = act[3] * rnn_tanh(c);
 }
 
 // dh, dc: gradients arriving at this step's h and c. dpre: gradients of the pre-activations
 // (the same for the W_ih and W_hh products); dc_prev flows to the previous cell state.
-template <typename A, typename M = ExactMath>
+template <typename A>
 STRAND_RNN_HD void lstm_cell_backward(const A act[4], A c_prev, A c, A dh, A dc, A dpre[4],
                                       A& dc_prev) {
-  const A tc = M::tanh(c);
+  const A tc = rnn_tanh(c);
   const A dct = dc + dh * act[3] * (A(1) - tc * tc);
   dpre[0] = dct * act[2] * act[0] * (A(1) - act[0]);
   dpre[1] = dct * c_prev * act[1] * (A(1) - act[1]);
@@ -137,17 +125,17 @@ STRAND_RNN_HD void lstm_cell_backward(const A act[4], A c_prev, A c, A dh, A dc,
 
 // GRU, gates r, z, n (PyTorch): x* = W_i* x + b_i* (+ b_hr, b_hz folded into xr, xz), h* = W_h* h,
 // hn = W_hn h + b_hn, r = sig(xr + hr), z = sig(xz + hz), n = tanh(xn + r*hn), h' = (1-z)n + z h.
-template <typename A, typename M = ExactMath>
+template <typename A>
 STRAND_RNN_HD void gru_cell_forward(A xr, A xz, A xn, A hr, A hz, A hn, A h_prev, A act[3], A& h) {
-  act[0] = M::sigmoid(xr + hr);
-  act[1] = M::sigmoid(xz + hz);
-  act[2] = M::tanh(xn + act[0] * hn);
+  act[0] = rnn_sigmoid(xr + hr);
+  act[1] = rnn_sigmoid(xz + hz);
+  act[2] = rnn_tanh(xn + act[0] * hn);
   h = (A(1) - act[1]) * act[2] + act[1] * h_prev;
 }
 
 // dgx: gradients of the W_ih-side pre-activations (r, z, n); dgh: of the W_hh products (r, z,
 // and hn); dh_direct: the part of dh_prev that does not go through W_hh.
-template <typename A, typename M = ExactMath>
+template <typename A>
 STRAND_RNN_HD void gru_cell_backward(const A act[3], A hn, A h_prev, A dh, A dgx[3], A dgh[3],
                                      A& dh_direct) {
   const A r = act[0], z = act[1], nn = act[2];
@@ -200,7 +188,7 @@ struct RnnDims {
 
 // Forward update of unit (n, j) at an active step s (s < len). hh: the W_hh h_prev products of
 // the unit's gates (without b_hh); h_prev: hs at slot s.
-template <typename A, typename M = ExactMath>
+template <typename A>
 STRAND_RNN_HD void rnn_forward_unit_active(const RnnDirBuffers<A>& b, const RnnDims& d, int64_t s,
                                            int64_t n, int64_t j, int64_t len, const A hh[4],
                                            A h_prev) {
@@ -213,13 +201,13 @@ STRAND_RNN_HD void rnn_forward_unit_active(const RnnDirBuffers<A>& b, const RnnD
   if (d.lstm) {
     A pre[4], act[4];
     for (int k = 0; k < 4; ++k) pre[k] = g[k * d.H] + hh[k];
-    lstm_cell_forward<A, M>(pre, b.cs[here], act, c, h);
+    lstm_cell_forward(pre, b.cs[here], act, c, h);
     for (int k = 0; k < 4; ++k) act_out[k * d.H] = act[k];
     b.cs[next] = c;
   } else {
     A act[3];
     const A hn = hh[2] + (b.b_hn ? b.b_hn[j] : A(0));
-    gru_cell_forward<A, M>(g[0], g[d.H], g[2 * d.H], hh[0], hh[1], hn, h_prev, act, h);
+    gru_cell_forward(g[0], g[d.H], g[2 * d.H], hh[0], hh[1], hn, h_prev, act, h);
     for (int k = 0; k < 3; ++k) act_out[k * d.H] = act[k];
     b.hn[here] = hn;
   }
@@ -257,7 +245,7 @@ STRAND_RNN_HD void rnn_forward_unit(const RnnDirBuffers<A>& b, const RnnDims& d,
 // s+1) for this unit. dh_carry/dc_carry [N][H]: gradients reaching h_s/c_s by other routes
 // (updated in place). dy: output gradient (time, offset by dir*H). Writes dgx [T][N][G*H] in
 // time order and dgh in step order; both are zero where the step is past the length.
-template <typename A, typename M = ExactMath>
+template <typename A>
 STRAND_RNN_HD void rnn_backward_unit(const RnnDirBuffers<A>& b, const RnnDims& d, int64_t s,
                                      int64_t n, int64_t j, int64_t len, A dh_rec, A* dh_carry,
                                      A* dc_carry, const A* dy, A* dgx, A* dgh) {
@@ -278,15 +266,15 @@ STRAND_RNN_HD void rnn_backward_unit(const RnnDirBuffers<A>& b, const RnnDims& d
   if (d.lstm) {
     A act[4], dpre[4], dc_prev;
     for (int k = 0; k < 4; ++k) act[k] = act_in[k * d.H];
-    lstm_cell_backward<A, M>(act, b.cs[s * NH + u], b.cs[(s + 1) * NH + u], dh, dc_carry[u], dpre,
-                             dc_prev);
+    lstm_cell_backward(act, b.cs[s * NH + u], b.cs[(s + 1) * NH + u], dh, dc_carry[u], dpre,
+                       dc_prev);
     for (int k = 0; k < 4; ++k) dgx_out[k * d.H] = dgh_out[k * d.H] = dpre[k];
     dh_carry[u] = A(0);
     dc_carry[u] = dc_prev;
   } else {
     A act[3], gx3[3], gh3[3], dh_direct;
     for (int k = 0; k < 3; ++k) act[k] = act_in[k * d.H];
-    gru_cell_backward<A, M>(act, b.hn[s * NH + u], b.hs[s * NH + u], dh, gx3, gh3, dh_direct);
+    gru_cell_backward(act, b.hn[s * NH + u], b.hs[s * NH + u], dh, gx3, gh3, dh_direct);
     for (int k = 0; k < 3; ++k) {
       dgx_out[k * d.H] = gx3[k];
       dgh_out[k * d.H] = gh3[k];
