@@ -7,6 +7,7 @@
 
 #include <functional>
 
+#include "kernels/rnn_detail.h"
 #include "tests/kernels/rnn_problem.h"
 #include "tests/support/test_support.h"
 
@@ -309,6 +310,117 @@ TEST(RnnCpu, OptionalGradientsMayBeOmitted) {
     }
     EXPECT_TRUE(all_close(dh0, full.dh0, 1e-11, 1e-13)) << "fast " << fast;
   }
+}
+
+// The per-unit functions the CUDA kernels run (detail::rnn_forward_unit / rnn_backward_unit),
+// driven on the host exactly as the step-GEMM and persistent kernels drive them (reserve layout,
+// hh products per step, dh_rec from dgh of step s+1, dh0 from dgh of step 0), against the
+// reference. This checks their indexing without a GPU.
+template <typename T>
+void expect_unit_functions_match_reference(RnnMode mode) {
+  RnnShape s;
+  s.mode = mode;
+  s.seq_len = 6;
+  s.batch = 4;
+  s.input_size = 5;
+  s.hidden_size = 7;
+  s.bidirectional = true;
+  const RnnProblem<T> p(s, {6, 2, 5, 1}, 13, true, false);
+  const int64_t T_ = 6, N = 4, I = 5, H = 7, D = 2, G = s.gates(), GH = G * H, NH = N * H;
+  const bool lstm = mode == RnnMode::kLstm;
+  const auto dy = testing::random_vector<T>(p.out_count(), 51);
+  const auto dhn = testing::random_vector<T>(p.state_count(), 52);
+  const auto dcn = testing::random_vector<T>(p.state_count(), 53);
+  const auto ref = run(p, false, &dy, &dhn, lstm ? &dcn : nullptr);
+
+  const detail::RnnReserveLayout lay(s);
+  std::vector<T> R(lay.total, T(0)), gx(D * T_ * N * GH), hh(N * GH), hn(p.state_count()),
+      cn(p.state_count());
+  const auto w = p.weights();
+  detail::RnnDirBuffers<T> bufs[2];
+  detail::RnnDims dims[2];
+  for (int64_t d = 0; d < D; ++d) {
+    T* g = gx.data() + d * T_ * N * GH;
+    for (int64_t row = 0; row < T_ * N; ++row)
+      for (int64_t r = 0; r < GH; ++r) {
+        T a = w[d].bias_ih[r] + ((lstm || r < 2 * H) ? w[d].bias_hh[r] : T(0));
+        for (int64_t k = 0; k < I; ++k) a += w[d].weight_ih[r * I + k] * p.x[row * I + k];
+        g[row * GH + r] = a;
+      }
+    bufs[d] = detail::rnn_dir_buffers<T>(s, R.data(), lay, 0, d, g, w[d].bias_hh);
+    bufs[d].h_n = hn.data() + d * NH;
+    bufs[d].c_n = cn.data() + d * NH;
+    dims[d] = detail::RnnDims{T_, N, H, D, lstm, d == 1};
+    for (int64_t i = 0; i < NH; ++i) {
+      bufs[d].hs[i] = p.h0[d * NH + i];
+      if (lstm) bufs[d].cs[i] = p.c0[d * NH + i];
+    }
+  }
+  for (int64_t step = 0; step < T_; ++step)
+    for (int64_t d = 0; d < D; ++d) {
+      const T* h = bufs[d].hs + step * NH;
+      for (int64_t n = 0; n < N; ++n)
+        for (int64_t r = 0; r < GH; ++r) {
+          T a = 0;
+          for (int64_t k = 0; k < H; ++k) a += w[d].weight_hh[r * H + k] * h[n * H + k];
+          hh[n * GH + r] = a;
+        }
+      for (int64_t n = 0; n < N; ++n)
+        for (int64_t j = 0; j < H; ++j) {
+          const T vals[4] = {hh[n * GH + j], hh[n * GH + H + j], hh[n * GH + 2 * H + j],
+                             lstm ? hh[n * GH + 3 * H + j] : T(0)};
+          detail::rnn_forward_unit(bufs[d], dims[d], step, n, j, int64_t{p.lengths[n]}, vals,
+                                   h[n * H + j]);
+        }
+    }
+  const std::vector<T> y(R.begin() + lay.y(0), R.begin() + lay.y(0) + p.out_count());
+  EXPECT_TRUE(all_close(y, ref.y, 1e-12, 1e-14)) << "output";
+  EXPECT_TRUE(all_close(hn, ref.h_n, 1e-12, 1e-14)) << "h_n";
+  if (lstm) EXPECT_TRUE(all_close(cn, ref.c_n, 1e-12, 1e-14)) << "c_n";
+
+  std::vector<T> dgx(D * T_ * N * GH), dgh(D * T_ * N * GH), dh_carry(dhn), dc_carry(dcn),
+      dx(p.x.size(), T(0)), dh0(p.state_count());
+  for (int64_t d = 0; d < D; ++d) {
+    T* xd = dgx.data() + d * T_ * N * GH;
+    T* hd = dgh.data() + d * T_ * N * GH;
+    for (int64_t step = T_ - 1; step >= 0; --step)
+      for (int64_t n = 0; n < N; ++n)
+        for (int64_t j = 0; j < H; ++j) {
+          T rec = 0;
+          if (step + 1 < T_)
+            for (int64_t r = 0; r < GH; ++r)
+              rec += hd[((step + 1) * N + n) * GH + r] * w[d].weight_hh[r * H + j];
+          detail::rnn_backward_unit(bufs[d], dims[d], step, n, j, int64_t{p.lengths[n]}, rec,
+                                    dh_carry.data() + d * NH, dc_carry.data() + d * NH,
+                                    dy.data() + d * H, xd, hd);
+        }
+    for (int64_t n = 0; n < N; ++n)
+      for (int64_t j = 0; j < H; ++j) {
+        T a = dh_carry[d * NH + n * H + j];
+        for (int64_t r = 0; r < GH; ++r) a += hd[n * GH + r] * w[d].weight_hh[r * H + j];
+        dh0[d * NH + n * H + j] = a;
+      }
+    for (int64_t row = 0; row < T_ * N; ++row)
+      for (int64_t k = 0; k < I; ++k)
+        for (int64_t r = 0; r < GH; ++r)
+          dx[row * I + k] += xd[row * GH + r] * w[d].weight_ih[r * I + k];
+    std::vector<T> dw_hh(GH * H, T(0));
+    for (int64_t row = 0; row < T_ * N; ++row)
+      for (int64_t r = 0; r < GH; ++r)
+        for (int64_t k = 0; k < H; ++k)
+          dw_hh[r * H + k] += hd[row * GH + r] * bufs[d].hs[row * H + k];
+    EXPECT_TRUE(all_close(dw_hh, ref.dparams[d * 4 + 1], 1e-11, 1e-13)) << "weight_hh dir " << d;
+  }
+  EXPECT_TRUE(all_close(dx, ref.dx, 1e-11, 1e-13)) << "d_input";
+  EXPECT_TRUE(all_close(dh0, ref.dh0, 1e-11, 1e-13)) << "d_h0";
+  if (lstm) EXPECT_TRUE(all_close(dc_carry, ref.dc0, 1e-11, 1e-13)) << "d_c0";
+}
+
+TEST(RnnCpu, CudaUnitFunctionsMatchReferenceLstm) {
+  expect_unit_functions_match_reference<double>(RnnMode::kLstm);
+}
+TEST(RnnCpu, CudaUnitFunctionsMatchReferenceGru) {
+  expect_unit_functions_match_reference<double>(RnnMode::kGru);
 }
 
 TEST(RnnCpu, ParameterNamesAndShapesFollowPyTorch) {
