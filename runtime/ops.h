@@ -7,7 +7,10 @@
 #include <optional>
 #include <vector>
 
+#include "kernels/conv1d.h"
+#include "kernels/conv1d_onehot.h"
 #include "kernels/gemm.h"
+#include "kernels/rnn.h"
 #include "runtime/rng.h"
 #include "runtime/tensor.h"
 
@@ -110,5 +113,46 @@ Tensor mse_loss(const Tensor& input, const Tensor& target, Reduction reduction =
 // Poisson negative log-likelihood with log-rate input: exp(input) - target * input.
 Tensor poisson_nll_loss(const Tensor& log_rate, const Tensor& target,
                         Reduction reduction = Reduction::kMean);
+
+// 1D convolution in PyTorch's layout: x [N, C_in, L], weight [C_out, C_in/groups, K], bias [C_out]
+// (may be undefined). CPU: f32 or f64 (fast im2col + BLAS path); CUDA: f32 (fp32 or tf32 per
+// gpu.precision) or bf16, custom tensor-core kernels or cuDNN per gpu.algo.
+struct Conv1dOptions {
+  int64_t stride = 1;
+  int64_t pad_left = 0, pad_right = 0;
+  int64_t dilation = 1;
+  int64_t groups = 1;
+  bool same_padding = false;  // PyTorch's padding="same" (stride 1): overrides pad_left/right
+  kernels::Conv1dGpuOptions gpu;
+};
+Tensor conv1d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv1dOptions& options = {});
+// The same convolution of one-hot DNA given as base codes (u8 [N, L]: A, C, G, T = 0..3, 4 =
+// unknown, which counts as 0.25 of each base), with weight [C_out, 4, K]: a gather-sum, no
+// multiplications. The bases get no gradient.
+Tensor conv1d_bases(const Tensor& bases, const Tensor& weight, const Tensor& bias,
+                    const Conv1dOptions& options = {});
+
+// LSTM / GRU over a sequence, PyTorch's semantics and parameter layout. weights are in
+// kernels::rnn_parameters(shape) order (weight_ih_l0, weight_hh_l0, bias_ih_l0, bias_hh_l0, ...).
+struct RnnOptions {
+  kernels::RnnMode mode = kernels::RnnMode::kLstm;
+  int64_t hidden_size = 0;
+  int64_t num_layers = 1;
+  bool bidirectional = false;
+  bool batch_first = false;
+  bool bias = true;
+  double dropout = 0.0;  // between layers, in training only
+  bool training = true;
+  kernels::RnnAlgo algo = kernels::RnnAlgo::kAuto;
+};
+struct RnnResult {
+  Tensor output;  // [T, N, dirs*H] (or batch-first), zero past each sample's length
+  Tensor h_n;     // [layers*dirs, N, H]: the state at each sample's last valid step
+  Tensor c_n;     // LSTM only
+};
+// lengths: empty (all T) or one per sample in [1, T]. h0/c0 may be undefined (zeros).
+RnnResult rnn(const Tensor& input, const std::vector<Tensor>& weights, const RnnOptions& options,
+              const Tensor& h0 = Tensor(), const Tensor& c0 = Tensor(),
+              const std::vector<int32_t>& lengths = {}, Generator* generator = nullptr);
 
 }  // namespace strand::runtime

@@ -1,0 +1,195 @@
+// conv1d and conv1d_bases on the kernels/conv1d family, with their backward passes.
+#include "runtime/autograd.h"
+#include "runtime/dispatch.h"
+#include "runtime/ops.h"
+
+namespace strand::runtime {
+namespace {
+
+kernels::Conv1dShape conv_shape(const Tensor& weight, int64_t batch, int64_t in_channels,
+                                int64_t length, const Conv1dOptions& o) {
+  kernels::Conv1dShape s;
+  s.batch = batch;
+  s.in_channels = in_channels;
+  s.out_channels = weight.shape()[0];
+  s.in_length = length;
+  s.kernel_size = weight.shape()[2];
+  s.stride = o.stride;
+  s.pad_left = o.pad_left;
+  s.pad_right = o.pad_right;
+  s.dilation = o.dilation;
+  s.groups = o.groups;
+  if (o.same_padding) {
+    STRAND_CHECK(o.stride == 1, "conv1d: padding 'same' needs stride 1, got {}", o.stride);
+    s = kernels::with_same_padding(s);
+  }
+  s.validate();
+  return s;
+}
+
+void check_weights(const char* op, const Tensor& weight, const Tensor& bias,
+                   int64_t in_per_group_expected) {
+  STRAND_CHECK(weight.dim() == 3, "{}: weight must be [C_out, C_in/groups, K], got shape {}", op,
+               weight.shape());
+  STRAND_CHECK(weight.shape()[1] == in_per_group_expected,
+               "{}: weight has {} input channels per group, the input gives {}", op,
+               weight.shape()[1], in_per_group_expected);
+  STRAND_CHECK(!bias.defined() || bias.shape() == Shape{weight.shape()[0]},
+               "{}: bias must have shape [{}], got {}", op, weight.shape()[0],
+               bias.defined() ? bias.shape() : Shape{});
+}
+
+// The CUDA precision implied by the dtype (bf16) or asked for (fp32 / tf32).
+kernels::Conv1dGpuOptions gpu_options(const Tensor& t, kernels::Conv1dGpuOptions o) {
+  if (t.dtype() == DType::kBF16) o.precision = kernels::Conv1dPrecision::kBf16;
+  else if (o.precision == kernels::Conv1dPrecision::kBf16) o.precision = kernels::Conv1dPrecision::kFp32;
+  return o;
+}
+
+// Runs fn with T = the element type conv kernels take on t's device, or raises a clear error.
+template <typename Fn>
+void dispatch_conv(const Tensor& t, const char* op, Fn&& fn) {
+  if (t.is_cuda()) {
+    STRAND_CHECK(t.dtype() == DType::kF32 || t.dtype() == DType::kBF16,
+                 "{} on CUDA needs f32 or bf16 tensors, got {}", op, t.dtype());
+  } else {
+    STRAND_CHECK(t.dtype() == DType::kF32 || t.dtype() == DType::kF64,
+                 "{} on the CPU needs f32 or f64 tensors, got {}", op, t.dtype());
+  }
+  switch (t.dtype()) {
+    case DType::kF32: fn(float{}); break;
+    case DType::kF64: fn(double{}); break;
+    default: fn(BFloat16{}); break;
+  }
+}
+
+void record_conv_attrs(Node& node, const kernels::Conv1dShape& s) {
+  node.set_attr("kernel_size", {s.kernel_size});
+  node.set_attr("stride", {s.stride});
+  node.set_attr("padding", {s.pad_left, s.pad_right});
+  node.set_attr("dilation", {s.dilation});
+  node.set_attr("groups", {s.groups});
+}
+
+}  // namespace
+
+Tensor conv1d(const Tensor& x_in, const Tensor& weight_in, const Tensor& bias_in,
+              const Conv1dOptions& options) {
+  check_floating_same("conv1d", {&x_in, &weight_in, &bias_in});
+  STRAND_CHECK(x_in.dim() == 3, "conv1d: input must be [N, C_in, L], got shape {}", x_in.shape());
+  STRAND_CHECK(options.groups > 0 && x_in.shape()[1] % options.groups == 0,
+               "conv1d: {} input channels are not divisible into {} groups", x_in.shape()[1],
+               options.groups);
+  check_weights("conv1d", weight_in, bias_in, x_in.shape()[1] / options.groups);
+  const kernels::Conv1dShape s =
+      conv_shape(weight_in, x_in.shape()[0], x_in.shape()[1], x_in.shape()[2], options);
+  const Tensor x = x_in.contiguous(), w = weight_in.contiguous();
+  const Tensor b = bias_in.defined() ? bias_in.contiguous() : Tensor();
+  Tensor y = empty({s.batch, s.out_channels, s.out_length()}, {.dtype = x.dtype(), .device = x.device()});
+  const kernels::Conv1dGpuOptions gpu = gpu_options(x, options.gpu);
+  const kernels::Context ctx = context_for(x.device());
+  dispatch_conv(x, "conv1d", [&](auto tag) {
+    using T = decltype(tag);
+    const T* bias = b.defined() ? b.data<T>() : nullptr;
+    if (x.is_cuda()) {
+      if constexpr (!std::is_same_v<T, double>) {
+        STRAND_CUDA_CALL(kernels::cuda::conv1d_forward<T>(ctx, s, x.data<T>(), w.data<T>(), bias, y.data<T>(), gpu));
+      }
+    } else if constexpr (!std::is_same_v<T, BFloat16>) {
+      kernels::cpu::conv1d_forward<T>(ctx, s, x.data<T>(), w.data<T>(), bias, y.data<T>());
+    }
+  });
+  auto node = record_node("conv1d", {&x_in, &weight_in, &bias_in}, 1, [s, gpu](Node& n, const Grads& g) -> Grads {
+    const Tensor& x = n.saved("input");
+    const Tensor& w = n.saved("weight");
+    const Tensor dy = g[0].contiguous();
+    Tensor dx, dw, db;
+    const kernels::Context ctx = context_for(dy.device());
+    if (n.needs_input_grad(0)) dx = empty_like(x);
+    if (n.needs_input_grad(1)) dw = empty_like(w);
+    if (n.needs_input_grad(2)) db = empty({s.out_channels}, {.dtype = dy.dtype(), .device = dy.device()});
+    dispatch_conv(dy, "conv1d backward", [&](auto tag) {
+      using T = decltype(tag);
+      if (dy.is_cuda()) {
+        if constexpr (!std::is_same_v<T, double>) {
+          STRAND_CUDA_CALL({
+            if (dx.defined()) kernels::cuda::conv1d_backward_data<T>(ctx, s, dy.data<T>(), w.data<T>(), dx.data<T>(), gpu);
+            if (dw.defined()) kernels::cuda::conv1d_backward_weight<T>(ctx, s, x.data<T>(), dy.data<T>(), dw.data<T>(), false, gpu);
+            if (db.defined()) kernels::cuda::conv1d_backward_bias<T>(ctx, s, dy.data<T>(), db.data<T>(), false);
+          });
+        }
+      } else if constexpr (!std::is_same_v<T, BFloat16>) {
+        if (dx.defined()) kernels::cpu::conv1d_backward_data<T>(ctx, s, dy.data<T>(), w.data<T>(), dx.data<T>());
+        if (dw.defined()) kernels::cpu::conv1d_backward_weight<T>(ctx, s, x.data<T>(), dy.data<T>(), dw.data<T>());
+        if (db.defined()) kernels::cpu::conv1d_backward_bias<T>(ctx, s, dy.data<T>(), db.data<T>());
+      }
+    });
+    return {dx, dw, db};
+  });
+  if (node) {
+    node->save("input", x);
+    node->save("weight", w);
+    record_conv_attrs(*node, s);
+  }
+  set_outputs(node, {&y});
+  return y;
+}
+
+Tensor conv1d_bases(const Tensor& bases_in, const Tensor& weight_in, const Tensor& bias_in,
+                    const Conv1dOptions& options) {
+  check_floating_same("conv1d_bases", {&weight_in, &bias_in});
+  check_same_device("conv1d_bases", {&bases_in, &weight_in});
+  check_dtype("conv1d_bases", "bases", bases_in, DType::kU8);
+  STRAND_CHECK(bases_in.dim() == 2, "conv1d_bases: bases must be [N, L] base codes, got shape {}",
+               bases_in.shape());
+  STRAND_CHECK(options.groups == 1, "conv1d_bases: groups must be 1, got {}", options.groups);
+  check_weights("conv1d_bases", weight_in, bias_in, 4);
+  const kernels::Conv1dShape s = conv_shape(weight_in, bases_in.shape()[0], 4, bases_in.shape()[1], options);
+  const Tensor bases = bases_in.contiguous(), w = weight_in.contiguous();
+  const Tensor b = bias_in.defined() ? bias_in.contiguous() : Tensor();
+  Tensor y = empty({s.batch, s.out_channels, s.out_length()}, {.dtype = w.dtype(), .device = w.device()});
+  const kernels::Context ctx = context_for(w.device());
+  constexpr auto kCodes = kernels::BaseEncoding::kCodes;
+  dispatch_conv(w, "conv1d_bases", [&](auto tag) {
+    using T = decltype(tag);
+    const T* bias = b.defined() ? b.data<T>() : nullptr;
+    if (w.is_cuda()) {
+      if constexpr (!std::is_same_v<T, double>) {
+        STRAND_CUDA_CALL(kernels::cuda::conv1d_onehot_forward<T>(ctx, s, kCodes, bases.data<uint8_t>(), w.data<T>(), bias, y.data<T>()));
+      }
+    } else if constexpr (!std::is_same_v<T, BFloat16>) {
+      kernels::cpu::conv1d_onehot_forward<T>(ctx, s, kCodes, bases.data<uint8_t>(), w.data<T>(), bias, y.data<T>());
+    }
+  });
+  auto node = record_node("conv1d_bases", {&weight_in, &bias_in}, 1, [s](Node& n, const Grads& g) -> Grads {
+    const Tensor& bases = n.saved("bases");
+    const Tensor dy = g[0].contiguous();
+    Tensor dw, db;
+    const kernels::Context ctx = context_for(dy.device());
+    if (n.needs_input_grad(0)) dw = empty({s.out_channels, 4, s.kernel_size}, {.dtype = dy.dtype(), .device = dy.device()});
+    if (n.needs_input_grad(1)) db = empty({s.out_channels}, {.dtype = dy.dtype(), .device = dy.device()});
+    dispatch_conv(dy, "conv1d_bases backward", [&](auto tag) {
+      using T = decltype(tag);
+      if (dy.is_cuda()) {
+        if constexpr (!std::is_same_v<T, double>) {
+          STRAND_CUDA_CALL({
+            if (dw.defined()) kernels::cuda::conv1d_onehot_backward_weight<T>(ctx, s, kCodes, bases.data<uint8_t>(), dy.data<T>(), dw.data<T>(), false);
+            if (db.defined()) kernels::cuda::conv1d_backward_bias<T>(ctx, s, dy.data<T>(), db.data<T>(), false);
+          });
+        }
+      } else if constexpr (!std::is_same_v<T, BFloat16>) {
+        if (dw.defined()) kernels::cpu::conv1d_onehot_backward_weight<T>(ctx, s, kCodes, bases.data<uint8_t>(), dy.data<T>(), dw.data<T>(), false);
+        if (db.defined()) kernels::cpu::conv1d_backward_bias<T>(ctx, s, dy.data<T>(), db.data<T>());
+      }
+    });
+    return {dw, db};
+  });
+  if (node) {
+    node->save("bases", bases);
+    record_conv_attrs(*node, s);
+  }
+  set_outputs(node, {&y});
+  return y;
+}
+
+}  // namespace strand::runtime

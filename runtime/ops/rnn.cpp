@@ -1,0 +1,243 @@
+// LSTM / GRU over the kernels/rnn family: one node whose inputs are the sequence, the initial
+// states and every weight, and whose outputs are the output sequence and the final states.
+#include "kernels/random.h"
+#include "runtime/autograd.h"
+#include "runtime/dispatch.h"
+#include "runtime/ops.h"
+
+namespace strand::runtime {
+namespace {
+
+kernels::RnnShape rnn_shape(const Tensor& input, const RnnOptions& o) {
+  STRAND_CHECK(input.dim() == 3, "rnn: input must be [T, N, F] (or [N, T, F] batch-first), got {}",
+               input.shape());
+  kernels::RnnShape s;
+  s.mode = o.mode;
+  s.seq_len = input.shape()[o.batch_first ? 1 : 0];
+  s.batch = input.shape()[o.batch_first ? 0 : 1];
+  s.input_size = input.shape()[2];
+  s.hidden_size = o.hidden_size;
+  s.num_layers = o.num_layers;
+  s.bidirectional = o.bidirectional;
+  s.batch_first = o.batch_first;
+  s.bias = o.bias;
+  kernels::validate(s);
+  return s;
+}
+
+template <typename Fn>
+void dispatch_rnn(const Tensor& t, Fn&& fn) {
+  if (t.is_cuda()) {
+    STRAND_CHECK(t.dtype() == DType::kF32 || t.dtype() == DType::kBF16,
+                 "rnn on CUDA needs f32 or bf16 tensors, got {}", t.dtype());
+  } else {
+    STRAND_CHECK(t.dtype() == DType::kF32 || t.dtype() == DType::kF64,
+                 "rnn on the CPU needs f32 or f64 tensors, got {}", t.dtype());
+  }
+  switch (t.dtype()) {
+    case DType::kF32: fn(float{}); break;
+    case DType::kF64: fn(double{}); break;
+    default: fn(BFloat16{}); break;
+  }
+}
+
+// Pointer tables for the kernels from tensors in rnn_parameters order.
+template <typename T>
+std::vector<kernels::RnnLayerWeights<T>> layer_weights(const kernels::RnnShape& s,
+                                                       const std::vector<Tensor>& w) {
+  std::vector<kernels::RnnLayerWeights<T>> out(s.num_layers * s.dirs());
+  const auto info = kernels::rnn_parameters(s);
+  for (size_t i = 0; i < info.size(); ++i) {
+    auto& slot = out[info[i].layer * s.dirs() + info[i].dir];
+    const T* p = w[i].template data<T>();
+    switch (info[i].kind) {
+      case kernels::RnnParamKind::kWeightIh: slot.weight_ih = p; break;
+      case kernels::RnnParamKind::kWeightHh: slot.weight_hh = p; break;
+      case kernels::RnnParamKind::kBiasIh: slot.bias_ih = p; break;
+      case kernels::RnnParamKind::kBiasHh: slot.bias_hh = p; break;
+    }
+  }
+  return out;
+}
+
+template <typename T>
+std::vector<kernels::RnnLayerGrads<T>> layer_grads(const kernels::RnnShape& s,
+                                                   const std::vector<Tensor>& g) {
+  std::vector<kernels::RnnLayerGrads<T>> out(s.num_layers * s.dirs());
+  const auto info = kernels::rnn_parameters(s);
+  for (size_t i = 0; i < info.size(); ++i) {
+    if (!g[i].defined()) continue;
+    auto& slot = out[info[i].layer * s.dirs() + info[i].dir];
+    T* p = g[i].template data<T>();
+    switch (info[i].kind) {
+      case kernels::RnnParamKind::kWeightIh: slot.weight_ih = p; break;
+      case kernels::RnnParamKind::kWeightHh: slot.weight_hh = p; break;
+      case kernels::RnnParamKind::kBiasIh: slot.bias_ih = p; break;
+      case kernels::RnnParamKind::kBiasHh: slot.bias_hh = p; break;
+    }
+  }
+  return out;
+}
+
+// Everything forward produced that backward reads.
+struct RnnState {
+  kernels::RnnShape shape;
+  RnnOptions options;
+  std::vector<int32_t> lengths;
+  std::vector<Tensor> masks;  // dropout masks between layers
+  Tensor reserve;             // u8 bytes
+};
+
+template <typename T>
+kernels::RnnInputs<T> make_inputs(const RnnState& st, const Tensor& input, const Tensor& h0,
+                                  const Tensor& c0,
+                                  const std::vector<kernels::RnnLayerWeights<T>>& weights,
+                                  std::vector<const T*>& mask_ptrs) {
+  mask_ptrs.clear();
+  for (const Tensor& m : st.masks) mask_ptrs.push_back(m.data<T>());
+  kernels::RnnInputs<T> in;
+  in.input = input.data<T>();
+  in.lengths = st.lengths;
+  in.h0 = h0.defined() ? h0.data<T>() : nullptr;
+  in.c0 = c0.defined() ? c0.data<T>() : nullptr;
+  in.weights = weights;
+  in.dropout_masks = mask_ptrs;
+  return in;
+}
+
+}  // namespace
+
+RnnResult rnn(const Tensor& input_in, const std::vector<Tensor>& weights_in,
+              const RnnOptions& options, const Tensor& h0_in, const Tensor& c0_in,
+              const std::vector<int32_t>& lengths, Generator* generator) {
+  std::vector<const Tensor*> all{&input_in, &h0_in, &c0_in};
+  for (const Tensor& w : weights_in) all.push_back(&w);
+  check_floating_same("rnn", all);
+  auto st = std::make_shared<RnnState>();
+  st->shape = rnn_shape(input_in, options);
+  st->options = options;
+  st->lengths = lengths;
+  const kernels::RnnShape& s = st->shape;
+  const bool lstm = s.mode == kernels::RnnMode::kLstm;
+  STRAND_CHECK(lstm || !c0_in.defined(), "rnn: a GRU has no cell state, but c0 was given");
+  STRAND_CHECK(options.dropout >= 0 && options.dropout < 1, "rnn: dropout must be in [0, 1), got {}",
+               options.dropout);
+  kernels::check_rnn_lengths(s, lengths);
+  const auto info = kernels::rnn_parameters(s);
+  STRAND_CHECK(weights_in.size() == info.size(), "rnn: expected {} weight tensors, got {}",
+               info.size(), weights_in.size());
+  for (size_t i = 0; i < info.size(); ++i) {
+    kernels::check_rnn_parameter_shape(s, info[i].layer, info[i].dir, info[i].kind, weights_in[i].shape());
+  }
+  if (h0_in.defined()) kernels::check_rnn_tensor_shape(s, kernels::RnnTensor::kState, h0_in.shape());
+  if (c0_in.defined()) kernels::check_rnn_tensor_shape(s, kernels::RnnTensor::kState, c0_in.shape());
+
+  const Tensor input = input_in.contiguous();
+  const Tensor h0 = h0_in.defined() ? h0_in.contiguous() : Tensor();
+  const Tensor c0 = c0_in.defined() ? c0_in.contiguous() : Tensor();
+  std::vector<Tensor> weights;
+  for (const Tensor& w : weights_in) weights.push_back(w.contiguous());
+  const TensorOptions like{.dtype = input.dtype(), .device = input.device()};
+  if (options.training && options.dropout > 0 && s.num_layers > 1) {
+    Generator& gen = generator ? *generator : default_generator();
+    const Shape mask_shape = kernels::rnn_tensor_shape(s, kernels::RnnTensor::kDropoutMask);
+    for (int64_t k = 0; k + 1 < s.num_layers; ++k) {
+      Tensor mask = empty(mask_shape, like);
+      const kernels::PhiloxState state = gen.next(static_cast<uint64_t>(mask.numel()));
+      const kernels::Context ctx = context_for(mask.device());
+      dispatch_floating(mask.dtype(), "rnn dropout", [&](auto tag) {
+        using T = decltype(tag);
+        STRAND_DISPATCH_DEVICE(mask.device(), bernoulli_mask<T>, mask.numel(), state,
+                               1.0 - options.dropout, 1.0 / (1.0 - options.dropout),
+                               mask.data<T>(), ctx);
+      });
+      st->masks.push_back(mask);
+    }
+  }
+  Tensor output = empty(kernels::rnn_tensor_shape(s, kernels::RnnTensor::kOutput), like);
+  Tensor h_n = empty(kernels::rnn_tensor_shape(s, kernels::RnnTensor::kState), like);
+  Tensor c_n = lstm ? empty(h_n.shape(), like) : Tensor();
+  const kernels::Context ctx = context_for(input.device());
+  dispatch_rnn(input, [&](auto tag) {
+    using T = decltype(tag);
+    const auto table = layer_weights<T>(s, weights);
+    std::vector<const T*> mask_ptrs;
+    const kernels::RnnInputs<T> in = make_inputs<T>(*st, input, h0, c0, table, mask_ptrs);
+    const kernels::RnnOutputs<T> out{output.data<T>(), h_n.data<T>(), lstm ? c_n.data<T>() : nullptr};
+    if (input.is_cuda()) {
+      if constexpr (!std::is_same_v<T, double>) {
+        STRAND_CUDA_CALL({
+          const size_t reserve_bytes = kernels::cuda::rnn_reserve_bytes(s, input.dtype(), options.algo, ctx);
+          const size_t work_bytes = kernels::cuda::rnn_workspace_bytes(s, input.dtype(), options.algo, ctx);
+          st->reserve = empty({static_cast<int64_t>(reserve_bytes)}, {.dtype = DType::kU8, .device = input.device()});
+          Tensor work = empty({static_cast<int64_t>(work_bytes)}, {.dtype = DType::kU8, .device = input.device()});
+          kernels::cuda::rnn_forward<T>(s, in, out, options.algo, st->reserve.raw_data(), work.raw_data(), work_bytes, ctx);
+        });
+      }
+    } else if constexpr (!std::is_same_v<T, BFloat16>) {
+      st->reserve = empty({static_cast<int64_t>(kernels::cpu::rnn_reserve_bytes(s, input.dtype()))}, {.dtype = DType::kU8});
+      kernels::cpu::rnn_forward<T>(s, in, out, st->reserve.raw_data(), ctx);
+    }
+  });
+
+  const size_t num_outputs = lstm ? 3 : 2;
+  auto node = record_node(lstm ? "lstm" : "gru", all, num_outputs, [st, lstm](Node& n, const Grads& g) -> Grads {
+    const kernels::RnnShape& s = st->shape;
+    const Tensor& input = n.saved("input");
+    const Tensor h0 = n.has_saved("h0") ? n.saved("h0") : Tensor();
+    const Tensor c0 = n.has_saved("c0") ? n.saved("c0") : Tensor();
+    std::vector<Tensor> weights;
+    const auto info = kernels::rnn_parameters(s);
+    for (const auto& p : info) weights.push_back(n.saved(p.name));
+    const Tensor d_output = g[0].contiguous(), d_h_n = g[1].contiguous();
+    const Tensor d_c_n = lstm ? g[2].contiguous() : Tensor();
+    Tensor d_input = n.needs_input_grad(0) ? empty_like(input) : Tensor();
+    Tensor d_h0 = n.needs_input_grad(1) ? empty_like(n.saved("h0")) : Tensor();
+    Tensor d_c0 = n.needs_input_grad(2) ? empty_like(n.saved("c0")) : Tensor();
+    std::vector<Tensor> d_weights;
+    for (size_t i = 0; i < weights.size(); ++i) {
+      d_weights.push_back(n.needs_input_grad(3 + i) ? zeros_like(weights[i]) : Tensor());
+    }
+    const kernels::Context ctx = context_for(input.device());
+    dispatch_rnn(input, [&](auto tag) {
+      using T = decltype(tag);
+      const auto table = layer_weights<T>(s, weights);
+      const auto grad_table = layer_grads<T>(s, d_weights);
+      std::vector<const T*> mask_ptrs;
+      const kernels::RnnInputs<T> in = make_inputs<T>(*st, input, h0, c0, table, mask_ptrs);
+      const kernels::RnnGradOutputs<T> dout{d_output.data<T>(), d_h_n.data<T>(),
+                                            lstm ? d_c_n.data<T>() : nullptr};
+      const kernels::RnnGradInputs<T> din{d_input.defined() ? d_input.data<T>() : nullptr,
+                                          d_h0.defined() ? d_h0.data<T>() : nullptr,
+                                          d_c0.defined() ? d_c0.data<T>() : nullptr, grad_table};
+      if (input.is_cuda()) {
+        if constexpr (!std::is_same_v<T, double>) {
+          STRAND_CUDA_CALL({
+            const size_t work_bytes = kernels::cuda::rnn_workspace_bytes(s, input.dtype(), st->options.algo, ctx);
+            Tensor work = empty({static_cast<int64_t>(work_bytes)}, {.dtype = DType::kU8, .device = input.device()});
+            kernels::cuda::rnn_backward<T>(s, in, st->reserve.raw_data(), dout, din, st->options.algo, work.raw_data(), work_bytes, ctx);
+          });
+        }
+      } else if constexpr (!std::is_same_v<T, BFloat16>) {
+        kernels::cpu::rnn_backward<T>(s, in, st->reserve.raw_data(), dout, din, ctx);
+      }
+    });
+    Grads out{d_input, d_h0, d_c0};
+    out.insert(out.end(), d_weights.begin(), d_weights.end());
+    return out;
+  });
+  if (node) {
+    node->save("input", input);
+    if (h0.defined()) node->save("h0", h0);
+    if (c0.defined()) node->save("c0", c0);
+    for (size_t i = 0; i < info.size(); ++i) node->save(info[i].name, weights[i]);
+    node->set_attr("hidden_size", {s.hidden_size});
+    node->set_attr("num_layers", {s.num_layers});
+    node->set_attr("bidirectional", {s.bidirectional ? 1 : 0});
+    if (lstm) set_outputs(node, {&output, &h_n, &c_n});
+    else set_outputs(node, {&output, &h_n});
+  }
+  return {output, h_n, c_n};
+}
+
+}  // namespace strand::runtime
