@@ -266,6 +266,8 @@ void cudnn_backward(const RnnShape& s, const RnnInputs<float>& in, const void* r
     const int64_t I = s.layer_input_size(l), state = l * D * NH;
     const float* xin = layer_input(s, in, R, plan, l, scratch, ctx);
     pack_weights(handle, L, s, l, in, ws + plan.wspace, ctx);
+    // Padding positions of dx are zero in our contract; do not rely on cuDNN writing them.
+    STRAND_CUDA_CHECK(cudaMemsetAsync(dx, 0, T * N * I * sizeof(float), ctx.stream));
     const float* hx = in.h0 ? in.h0 + state : nullptr;
     const float* cx = lstm && in.c0 ? in.c0 + state : nullptr;
     STRAND_CUDNN_CHECK(cudnnRNNBackwardData_v8(
