@@ -31,12 +31,13 @@ struct CudnnLayer {
     STRAND_CUDNN_CHECK(cudnnCreateRNNDataDescriptor(&y));
     STRAND_CUDNN_CHECK(cudnnCreateTensorDescriptor(&h));
     // No dropout inside cuDNN (one layer): a zero-probability descriptor needs no RNG states.
+    // FMA math: plain fp32 like the custom path (DEFAULT_MATH would allow TF32 on Ampere+).
     STRAND_CUDNN_CHECK(cudnnSetDropoutDescriptor(dropout, handle, 0.f, nullptr, 0, 0));
     STRAND_CUDNN_CHECK(cudnnSetRNNDescriptor_v8(
         rnn, CUDNN_RNN_ALGO_STANDARD, s.mode == RnnMode::kLstm ? CUDNN_LSTM : CUDNN_GRU,
         s.bias ? CUDNN_RNN_DOUBLE_BIAS : CUDNN_RNN_NO_BIAS,
         D == 2 ? CUDNN_BIDIRECTIONAL : CUDNN_UNIDIRECTIONAL, CUDNN_LINEAR_INPUT, CUDNN_DATA_FLOAT,
-        CUDNN_DATA_FLOAT, CUDNN_DEFAULT_MATH, I, H, H, 1, dropout, CUDNN_RNN_PADDED_IO_ENABLED));
+        CUDNN_DATA_FLOAT, CUDNN_FMA_MATH, I, H, H, 1, dropout, CUDNN_RNN_PADDED_IO_ENABLED));
     float zero = 0.f;
     STRAND_CUDNN_CHECK(cudnnSetRNNDataDescriptor(x, CUDNN_DATA_FLOAT,
                                                  CUDNN_RNN_DATA_LAYOUT_SEQ_MAJOR_UNPACKED, T, N, I,
