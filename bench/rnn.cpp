@@ -4,6 +4,7 @@
 #include "kernels/rnn.h"
 
 #include <benchmark/benchmark.h>
+#include <sys/resource.h>
 
 #include <memory>
 #include <random>
@@ -76,6 +77,14 @@ struct HostProblem {
   std::vector<std::vector<float>> params, grads;
 };
 
+// CPU seconds used by the whole process (all threads): on a shared machine this, unlike wall
+// time, does not grow with other processes' load.
+double process_cpu_seconds() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return u.ru_utime.tv_sec + u.ru_stime.tv_sec + 1e-6 * (u.ru_utime.tv_usec + u.ru_stime.tv_usec);
+}
+
 void cpu_rnn(benchmark::State& state, bool backward) {
   const RnnShape s = lstm_shape(75, state.range(0), 320, 320, true);
   HostProblem p(s);
@@ -85,6 +94,7 @@ void cpu_rnn(benchmark::State& state, bool backward) {
   std::vector<unsigned char> reserve(
       strand::kernels::cpu::rnn_reserve_bytes(s, strand::DType::kF32));
   const RnnInputs<float> in{p.x.data(), {}, nullptr, nullptr, w, {}};
+  const double cpu_start = process_cpu_seconds();
   for (auto _ : state) {
     strand::kernels::cpu::rnn_forward(s, in, {y.data(), nullptr, nullptr}, reserve.data());
     if (backward)
@@ -92,6 +102,8 @@ void cpu_rnn(benchmark::State& state, bool backward) {
                                          {dx.data(), nullptr, nullptr, g});
     benchmark::DoNotOptimize(y.data());
   }
+  const double cpu_seconds = process_cpu_seconds() - cpu_start;
+  state.counters["samples/cpu_s"] = double(s.batch) * state.iterations() / cpu_seconds;
   const double flops = forward_flops(s) * (backward ? 3 : 1);
   state.counters["GFLOP/s"] =
       benchmark::Counter(flops * 1e-9 * state.iterations(), benchmark::Counter::kIsRate);

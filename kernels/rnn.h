@@ -15,9 +15,11 @@ namespace strand::kernels {
 
 enum class RnnMode : uint8_t { kLstm, kGru };
 
-// Which CUDA implementation runs. kCustom picks the persistent recurrent kernel when W_hh fits on
-// chip and the grid can be co-resident, else the per-step GEMM path; kCustomStepGemm forces the
-// latter (tests and benchmarks); kAuto is kCustom today. The CPU family ignores this.
+// Which CUDA implementation runs. kCustom picks the persistent recurrent kernels (forward and
+// backward, hidden <= 512) when W_hh's slices fit on chip and the grid can be co-resident, else
+// the per-step GEMM path (backward falls back alone when only its larger tile does not fit);
+// kCustomStepGemm forces the per-step path (tests, benchmarks); kCudnn is cuDNN's RNN API (f32);
+// kAuto is kCustom today. The CPU family ignores this.
 enum class RnnAlgo : uint8_t { kAuto, kCustom, kCustomStepGemm, kCudnn };
 
 struct RnnShape {
@@ -127,8 +129,9 @@ void rnn_backward_reference(const RnnShape& shape, const RnnInputs<T>& in,
                             const RnnGradOutputs<T>& dout, const RnnGradInputs<T>& din);
 
 // BLAS fast path: one GEMM for the input projection of all steps, one GEMM per step for the
-// recurrence, fused gates, weight gradients as one GEMM over all steps. The reserve (bytes from
-// rnn_reserve_bytes) is written by forward and read by backward; it is required.
+// recurrence, vectorized gate updates, the two directions on two threads, weight gradients as
+// one GEMM over all steps. The reserve (bytes from rnn_reserve_bytes) is written by forward and
+// read by backward; it is required. Scratch is per thread and reused across calls.
 size_t rnn_reserve_bytes(const RnnShape& shape, DType dtype);
 template <typename T>
 void rnn_forward(const RnnShape& shape, const RnnInputs<T>& in, const RnnOutputs<T>& out,
@@ -147,8 +150,9 @@ namespace cuda {
 std::string rnn_path_name(const RnnShape& shape, DType dtype, RnnAlgo algo,
                           const Context& ctx = {});
 
-// Device buffers the caller allocates: the reserve lives from forward to backward, the
-// workspace only during one call. Both depend on algo (cuDNN has its own needs).
+// Device buffers the caller allocates: the reserve lives from forward to backward (inference
+// needs it too: it holds the states), the workspace only during one call (the size covers
+// backward, so one workspace serves both). Both depend on algo (cuDNN has its own needs).
 size_t rnn_reserve_bytes(const RnnShape& shape, DType dtype, RnnAlgo algo, const Context& ctx = {});
 size_t rnn_workspace_bytes(const RnnShape& shape, DType dtype, RnnAlgo algo,
                            const Context& ctx = {});
@@ -158,7 +162,8 @@ template <typename T>
 void rnn_forward(const RnnShape& shape, const RnnInputs<T>& in, const RnnOutputs<T>& out,
                  RnnAlgo algo, void* reserve, void* workspace, size_t workspace_bytes,
                  const Context& ctx = {});
-// Call with the same algo, inputs and reserve as the forward call.
+// Call with the same algo, inputs and reserve as the forward call. The cuDNN path's backward
+// updates the reserve (cuDNN's contract), so it runs once per forward.
 template <typename T>
 void rnn_backward(const RnnShape& shape, const RnnInputs<T>& in, const void* reserve,
                   const RnnGradOutputs<T>& dout, const RnnGradInputs<T>& din, RnnAlgo algo,

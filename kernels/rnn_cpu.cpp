@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <bit>
 #include <cstring>
+#include <thread>
 #include <vector>
 
 #include "kernels/rnn.h"
@@ -102,7 +103,20 @@ class BlasThreads {
   bool set_;
 };
 
-int recurrence_threads(int64_t dirs) { return dirs == 2 && omp_get_max_threads() >= 2 ? 2 : 1; }
+// Runs fn(d) for every direction. Two directions run on two threads (their recurrences are
+// independent, so the T steps need no synchronization), with single-threaded BLAS inside; the
+// join blocks instead of spinning, which matters on a loaded machine.
+template <typename Fn>
+void for_each_direction(int64_t dirs, Fn&& fn) {
+  if (dirs == 2 && omp_get_max_threads() >= 2) {
+    const BlasThreads single(1);
+    std::thread reverse([&] { fn(int64_t{1}); });
+    fn(int64_t{0});
+    reverse.join();
+    return;
+  }
+  for (int64_t d = 0; d < dirs; ++d) fn(d);
+}
 
 // Grow-only per-thread scratch (slot per buffer): the large buffers of a call are reused by the
 // next call instead of being faulted in again each time.
@@ -306,12 +320,7 @@ void rnn_forward(const RnnShape& sh, const RnnInputs<T>& in, const RnnOutputs<T>
         if (lstm) bufs[d].cs[i] = in.c0 ? in.c0[state + i] : T(0);
       }
     }
-    // The directions are independent: one thread each, with single-threaded BLAS inside, so
-    // the T sequential steps need no synchronization at all.
-    const int par = recurrence_threads(D);
-    const BlasThreads blas_threads(par > 1 ? 1 : 0);
-#pragma omp parallel for num_threads(par) schedule(static, 1) if (par > 1)
-    for (int64_t d = 0; d < D; ++d) {
+    for_each_direction(D, [&](int64_t d) {
       T* hhd = hh + d * N * GH;
       for (int64_t s = 0; s < T_; ++s) {
         const bool any_active = s < lens.max;
@@ -331,7 +340,7 @@ void rnn_forward(const RnnShape& sh, const RnnInputs<T>& in, const RnnOutputs<T>
           forward_row(bufs[d], dims[d], s, n, len, hrow, h_prev);
         }
       }
-    }
+    });
   }
   relayout(R + lay.y(sh.num_layers - 1), out.output, T_, N, sh.output_size(), sh.batch_first,
            false);
@@ -376,11 +385,8 @@ void rnn_backward(const RnnShape& sh, const RnnInputs<T>& in, const void* reserv
         dc_carry[d * NH + i] = (lstm && dout.d_c_n) ? dout.d_c_n[state + i] : T(0);
       }
     }
-    const int par = recurrence_threads(D);
     {
-      const BlasThreads blas_threads(par > 1 ? 1 : 0);
-#pragma omp parallel for num_threads(par) schedule(static, 1) if (par > 1)
-      for (int64_t d = 0; d < D; ++d) {
+      for_each_direction(D, [&](int64_t d) {
         T* rec_d = dh_rec + d * NH;
         T* dgx_d = dgx + d * TN * GH;
         T* dgh_d = dgh + d * TN * GH;
@@ -398,7 +404,7 @@ void rnn_backward(const RnnShape& sh, const RnnInputs<T>& in, const void* reserv
                          dgh_d);
           }
         }
-      }
+      });
     }
     const T* xin = layer_input(sh, in, R, lay, l, scratch);
     for (int64_t d = 0; d < D; ++d) {

@@ -1,10 +1,10 @@
 // CUDA LSTM/GRU, custom path: input projections as one cuBLAS GEMM per layer and direction, the
 // recurrence, forward and backward, either as the persistent kernels (rnn_persistent.cu) or as one
-// GEMM per step plus one fused elementwise kernel; weight gradients as GEMMs over all steps. State and arithmetic are fp32; bf16 inputs are converted on the way in.
+// GEMM per step plus one fused elementwise kernel; weight gradients as GEMMs over all steps.
+// State and arithmetic are fp32; bf16 inputs are converted on the way in.
 #include <cuda_bf16.h>
 
 #include <algorithm>
-#include <mutex>
 #include <type_traits>
 #include <vector>
 

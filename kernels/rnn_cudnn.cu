@@ -31,12 +31,13 @@ struct CudnnLayer {
     STRAND_CUDNN_CHECK(cudnnCreateRNNDataDescriptor(&y));
     STRAND_CUDNN_CHECK(cudnnCreateTensorDescriptor(&h));
     // No dropout inside cuDNN (one layer): a zero-probability descriptor needs no RNG states.
+    // FMA math: plain fp32 like the custom path (DEFAULT_MATH would allow TF32 on Ampere+).
     STRAND_CUDNN_CHECK(cudnnSetDropoutDescriptor(dropout, handle, 0.f, nullptr, 0, 0));
     STRAND_CUDNN_CHECK(cudnnSetRNNDescriptor_v8(
         rnn, CUDNN_RNN_ALGO_STANDARD, s.mode == RnnMode::kLstm ? CUDNN_LSTM : CUDNN_GRU,
         s.bias ? CUDNN_RNN_DOUBLE_BIAS : CUDNN_RNN_NO_BIAS,
         D == 2 ? CUDNN_BIDIRECTIONAL : CUDNN_UNIDIRECTIONAL, CUDNN_LINEAR_INPUT, CUDNN_DATA_FLOAT,
-        CUDNN_DATA_FLOAT, CUDNN_DEFAULT_MATH, I, H, H, 1, dropout, CUDNN_RNN_PADDED_IO_ENABLED));
+        CUDNN_DATA_FLOAT, CUDNN_FMA_MATH, I, H, H, 1, dropout, CUDNN_RNN_PADDED_IO_ENABLED));
     float zero = 0.f;
     STRAND_CUDNN_CHECK(cudnnSetRNNDataDescriptor(x, CUDNN_DATA_FLOAT,
                                                  CUDNN_RNN_DATA_LAYOUT_SEQ_MAJOR_UNPACKED, T, N, I,
@@ -266,6 +267,8 @@ void cudnn_backward(const RnnShape& s, const RnnInputs<float>& in, const void* r
     const int64_t I = s.layer_input_size(l), state = l * D * NH;
     const float* xin = layer_input(s, in, R, plan, l, scratch, ctx);
     pack_weights(handle, L, s, l, in, ws + plan.wspace, ctx);
+    // Padding positions of dx are zero in our contract; do not rely on cuDNN writing them.
+    STRAND_CUDA_CHECK(cudaMemsetAsync(dx, 0, T * N * I * sizeof(float), ctx.stream));
     const float* hx = in.h0 ? in.h0 + state : nullptr;
     const float* cx = lstm && in.c0 ? in.c0 + state : nullptr;
     STRAND_CUDNN_CHECK(cudnnRNNBackwardData_v8(

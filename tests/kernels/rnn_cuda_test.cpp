@@ -135,14 +135,7 @@ struct Case {
 };
 
 RnnShape shape_of(const Case& c) {
-  RnnShape s;
-  s.mode = c.mode;
-  s.seq_len = c.T;
-  s.batch = c.N;
-  s.input_size = c.I;
-  s.hidden_size = c.H;
-  s.num_layers = c.layers;
-  s.bidirectional = c.bidirectional;
+  RnnShape s = testing::rnn_shape(c.mode, c.T, c.N, c.I, c.H, c.layers, c.bidirectional);
   s.batch_first = c.batch_first;
   return s;
 }
@@ -257,11 +250,7 @@ TEST(RnnCudaLarge, CustomAndCudnnMatchCpuFastPath) {
 
 TEST(RnnCudaErrors, BadInputsRaiseClearErrors) {
   STRAND_REQUIRE_CUDA_DEVICE();
-  RnnShape s;
-  s.seq_len = 4;
-  s.batch = 2;
-  s.input_size = 3;
-  s.hidden_size = 5;
+  RnnShape s = testing::rnn_shape(RnnMode::kLstm, 4, 2, 3, 5);
   EXPECT_THROW(cuda::rnn_reserve_bytes(s, DType::kF64, RnnAlgo::kCustom), Error);
   try {
     cuda::rnn_workspace_bytes(s, DType::kBF16, RnnAlgo::kCudnn);

@@ -10,6 +10,20 @@
 
 namespace strand::testing {
 
+// A shape in one line: mode, T, N, input, hidden, layers, bidirectional.
+inline kernels::RnnShape rnn_shape(kernels::RnnMode mode, int64_t T, int64_t N, int64_t I,
+                                   int64_t H, int64_t layers = 1, bool bidirectional = false) {
+  kernels::RnnShape s;
+  s.mode = mode;
+  s.seq_len = T;
+  s.batch = N;
+  s.input_size = I;
+  s.hidden_size = H;
+  s.num_layers = layers;
+  s.bidirectional = bidirectional;
+  return s;
+}
+
 template <typename T>
 struct RnnProblem {
   kernels::RnnShape shape;

@@ -67,12 +67,7 @@ RunResult<T> run(const RnnProblem<T>& p, bool fast, const std::vector<T>* dy = n
 }
 
 RnnShape tiny(RnnMode mode) {
-  RnnShape s;
-  s.mode = mode;
-  s.seq_len = 2;
-  s.batch = 1;
-  s.input_size = 1;
-  s.hidden_size = 1;
+  RnnShape s = testing::rnn_shape(mode, 2, 1, 1, 1);
   return s;
 }
 
@@ -144,14 +139,7 @@ class RnnGradcheck : public ::testing::TestWithParam<GradCase> {};
 // compared with central differences of the reference forward.
 TEST_P(RnnGradcheck, EveryGradientMatchesFiniteDifferences) {
   const GradCase& c = GetParam();
-  RnnShape s;
-  s.mode = c.mode;
-  s.seq_len = 4;
-  s.batch = 3;
-  s.input_size = 3;
-  s.hidden_size = 3;
-  s.num_layers = c.layers;
-  s.bidirectional = c.bidirectional;
+  RnnShape s = testing::rnn_shape(c.mode, 4, 3, 3, 3, c.layers, c.bidirectional);
   s.batch_first = c.batch_first;
   s.bias = c.bias;
   RnnProblem<double> p(s, c.lengths, 11, c.h0, c.masks, 0.8);
@@ -215,14 +203,7 @@ INSTANTIATE_TEST_SUITE_P(
 
 template <typename T>
 void expect_fast_matches_reference(RnnMode mode, double rtol, double atol) {
-  RnnShape s;
-  s.mode = mode;
-  s.seq_len = 9;
-  s.batch = 6;
-  s.input_size = 7;
-  s.hidden_size = 13;
-  s.num_layers = 3;
-  s.bidirectional = true;
+  RnnShape s = testing::rnn_shape(mode, 9, 6, 7, 13, 3, true);
   RnnProblem<T> p(s, {9, 1, 5, 9, 3, 8}, 21, true, true);
   const auto dy = testing::random_vector<T>(p.out_count(), 31);
   const auto dh = testing::random_vector<T>(p.state_count(), 32);
@@ -253,13 +234,7 @@ TEST(RnnCpu, FastPathMatchesReferenceDoubleLstm) {
 // reverse output at t = 0; a sample's results do not depend on its padding.
 TEST(RnnCpu, PaddingIsMaskedInBothDirections) {
   for (bool fast : {false, true}) {
-    RnnShape s;
-    s.mode = RnnMode::kLstm;
-    s.seq_len = 6;
-    s.batch = 3;
-    s.input_size = 4;
-    s.hidden_size = 5;
-    s.bidirectional = true;
+    RnnShape s = testing::rnn_shape(RnnMode::kLstm, 6, 3, 4, 5, 1, true);
     RnnProblem<double> p(s, {6, 2, 4}, 5, true, false);
     const auto a = run(p, fast);
     for (int64_t n = 0; n < 3; ++n)
@@ -282,14 +257,7 @@ TEST(RnnCpu, PaddingIsMaskedInBothDirections) {
 // Optional gradients may be left out (null d_input/d_h0, no weight gradients): the rest is
 // unchanged, on both paths.
 TEST(RnnCpu, OptionalGradientsMayBeOmitted) {
-  RnnShape s;
-  s.mode = RnnMode::kGru;
-  s.seq_len = 5;
-  s.batch = 3;
-  s.input_size = 4;
-  s.hidden_size = 6;
-  s.num_layers = 2;
-  s.bidirectional = true;
+  RnnShape s = testing::rnn_shape(RnnMode::kGru, 5, 3, 4, 6, 2, true);
   const RnnProblem<double> p(s, {5, 2, 4}, 3, true, true);
   const auto dy = testing::random_vector<double>(p.out_count(), 41);
   const auto full = run(p, false, &dy);
@@ -318,13 +286,7 @@ TEST(RnnCpu, OptionalGradientsMayBeOmitted) {
 // reference. This checks their indexing without a GPU.
 template <typename T>
 void expect_unit_functions_match_reference(RnnMode mode) {
-  RnnShape s;
-  s.mode = mode;
-  s.seq_len = 6;
-  s.batch = 4;
-  s.input_size = 5;
-  s.hidden_size = 7;
-  s.bidirectional = true;
+  RnnShape s = testing::rnn_shape(mode, 6, 4, 5, 7, 1, true);
   const RnnProblem<T> p(s, {6, 2, 5, 1}, 13, true, false);
   const int64_t T_ = 6, N = 4, I = 5, H = 7, D = 2, G = s.gates(), GH = G * H, NH = N * H;
   const bool lstm = mode == RnnMode::kLstm;
@@ -424,14 +386,7 @@ TEST(RnnCpu, CudaUnitFunctionsMatchReferenceGru) {
 }
 
 TEST(RnnCpu, ParameterNamesAndShapesFollowPyTorch) {
-  RnnShape s;
-  s.mode = RnnMode::kGru;
-  s.seq_len = 5;
-  s.batch = 2;
-  s.input_size = 7;
-  s.hidden_size = 4;
-  s.num_layers = 2;
-  s.bidirectional = true;
+  RnnShape s = testing::rnn_shape(RnnMode::kGru, 5, 2, 7, 4, 2, true);
   const auto p = rnn_parameters(s);
   ASSERT_EQ(p.size(), 16u);
   EXPECT_EQ(p[0].name, "weight_ih_l0");
@@ -464,11 +419,7 @@ void expect_error(Fn&& fn, const std::string& text) {
 }
 
 TEST(RnnCpu, BadInputsRaiseClearErrors) {
-  RnnShape s;
-  s.seq_len = 4;
-  s.batch = 2;
-  s.input_size = 3;
-  s.hidden_size = 5;
+  RnnShape s = testing::rnn_shape(RnnMode::kLstm, 4, 2, 3, 5);
   RnnProblem<float> p(s, {}, 1, false, false);
   std::vector<float> y(p.out_count());
   auto forward = [&](const RnnShape& sh, std::vector<int32_t> lens,
