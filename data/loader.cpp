@@ -1,0 +1,183 @@
+// BatchLoader: seeded epoch orders, worker threads, an ordered bounded queue, error hand-off.
+#include "data/loader.h"
+
+#include <algorithm>
+
+#include "data/encoding.h"
+#include "kernels/error.h"
+
+namespace strand::data {
+namespace {
+
+uint64_t mix(uint64_t x) {
+  x += 0x9e3779b97f4a7c15ULL;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+
+}  // namespace
+
+BatchLoader::BatchLoader(std::shared_ptr<const Dataset> dataset, std::vector<int64_t> examples,
+                         LoaderOptions options)
+    : dataset_(std::move(dataset)), examples_(std::move(examples)), options_(options) {
+  STRAND_CHECK(dataset_ != nullptr, "BatchLoader needs a dataset");
+  STRAND_CHECK(options_.batch_size > 0, "batch size must be positive, got {}", options_.batch_size);
+  STRAND_CHECK(options_.prefetch > 0, "prefetch depth must be positive, got {}", options_.prefetch);
+  STRAND_CHECK(options_.workers > 0, "worker count must be positive, got {}", options_.workers);
+  STRAND_CHECK(!examples_.empty(), "BatchLoader: no examples to load");
+  for (int64_t i : examples_) {
+    STRAND_CHECK(i >= 0 && i < dataset_->size(), "example {} is outside the dataset [0, {})", i,
+                 dataset_->size());
+  }
+}
+
+BatchLoader::BatchLoader(const SplitDataset& splits, Split which, LoaderOptions options)
+    : BatchLoader(
+          splits.shared_dataset(),
+          [&] {
+            STRAND_CHECK(which != Split::kTest,
+                         "the test split is sealed: call SplitDataset::unseal_test(reason) "
+                         "for the final evaluation and load its examples explicitly");
+            return which == Split::kTrain ? splits.train() : splits.valid();
+          }(),
+          options) {}
+
+BatchLoader::~BatchLoader() { stop(); }
+
+int64_t BatchLoader::batches_per_epoch() const {
+  const int64_t n = num_examples(), b = options_.batch_size;
+  return options_.drop_last ? n / b : (n + b - 1) / b;
+}
+
+std::vector<int64_t> BatchLoader::epoch_order(int64_t epoch) const {
+  std::vector<int64_t> order = examples_;
+  if (options_.shuffle) {
+    // Fisher-Yates on our own generator: the same order on every platform and library.
+    uint64_t state = mix(options_.seed ^ mix(static_cast<uint64_t>(epoch) + 1));
+    for (size_t i = order.size(); i > 1; --i) {
+      state = mix(state);
+      const size_t j = static_cast<size_t>(state % i);
+      std::swap(order[i - 1], order[j]);
+    }
+  }
+  return order;
+}
+
+bool BatchLoader::flip(int64_t epoch, int64_t position) const {
+  return options_.reverse_complement &&
+         (mix(options_.seed ^ 0x7c0ffeeULL ^
+              mix(static_cast<uint64_t>(epoch) * 1000003ULL + static_cast<uint64_t>(position))) &
+          1);
+}
+
+void BatchLoader::stop() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stopping_ = true;
+  }
+  space_cv_.notify_all();
+  ready_cv_.notify_all();
+  for (auto& t : threads_) t.join();
+  threads_.clear();
+  std::lock_guard<std::mutex> lock(mutex_);
+  ready_.clear();
+  error_ = nullptr;
+  stopping_ = false;
+}
+
+void BatchLoader::start_epoch(int64_t epoch) {
+  stop();
+  std::vector<int64_t> order = epoch_order(epoch);
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    epoch_ = epoch;
+    next_claim_ = 0;
+    next_consume_ = 0;
+    num_batches_ = batches_per_epoch();
+  }
+  const int n =
+      static_cast<int>(std::min<int64_t>(options_.workers, std::max<int64_t>(num_batches_, 1)));
+  for (int w = 0; w < n; ++w) threads_.emplace_back(&BatchLoader::worker_loop, this, epoch, order);
+}
+
+void BatchLoader::worker_loop(int64_t epoch, std::vector<int64_t> order) {
+  std::optional<Dataset::Reader> reader;
+  while (true) {
+    int64_t b = 0;
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      space_cv_.wait(lock, [&] {
+        return stopping_ || error_ || next_claim_ >= num_batches_ ||
+               next_claim_ < next_consume_ + options_.prefetch;
+      });
+      if (stopping_ || error_ || next_claim_ >= num_batches_) return;
+      b = next_claim_++;
+    }
+    try {
+      if (!reader) reader.emplace(dataset_->reader());
+      Batch batch = build(epoch, b, order, *reader);
+      std::lock_guard<std::mutex> lock(mutex_);
+      ready_.emplace(b, std::move(batch));
+    } catch (...) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (!error_) error_ = std::current_exception();
+    }
+    ready_cv_.notify_all();
+    space_cv_.notify_all();  // an error stops the other workers too
+  }
+}
+
+Batch BatchLoader::build(int64_t epoch, int64_t b, const std::vector<int64_t>& order,
+                         const Dataset::Reader& reader) const {
+  const Dataset& d = *dataset_;
+  const int64_t first = b * options_.batch_size;
+  const int64_t n =
+      std::min<int64_t>(options_.batch_size, static_cast<int64_t>(order.size()) - first);
+  const int64_t L = d.length(), T = d.num_outputs();
+  Batch batch;
+  batch.epoch = epoch;
+  batch.index = b;
+  batch.size = n;
+  batch.length = L;
+  batch.num_outputs = T;
+  batch.codes.resize(n * L);
+  batch.labels.resize(n * T);
+  batch.examples.assign(order.begin() + first, order.begin() + first + n);
+  batch.reverse_complemented.assign(n, 0);
+  for (int64_t r = 0; r < n; ++r) {
+    uint8_t* codes = batch.codes.data() + r * L;
+    reader.read(batch.examples[r], codes, batch.labels.data() + r * T);
+    if (flip(epoch, first + r)) {
+      reverse_complement_codes(codes, L, codes);
+      batch.reverse_complemented[r] = 1;
+    }
+  }
+  if (options_.one_hot) {
+    batch.one_hot.resize(n * 4 * L);
+    for (int64_t r = 0; r < n; ++r)
+      one_hot(batch.codes.data() + r * L, L, batch.one_hot.data() + r * 4 * L);
+  }
+  return batch;
+}
+
+std::optional<Batch> BatchLoader::next() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  STRAND_CHECK(epoch_ >= 0, "BatchLoader::next before start_epoch");
+  if (next_consume_ >= num_batches_) return std::nullopt;
+  ready_cv_.wait(lock, [&] { return error_ || ready_.count(next_consume_); });
+  if (error_) {
+    std::exception_ptr e = error_;
+    next_consume_ = num_batches_;  // the epoch is over; start_epoch begins a fresh one
+    lock.unlock();
+    stop();
+    std::rethrow_exception(e);
+  }
+  auto node = ready_.extract(next_consume_);
+  ++next_consume_;
+  lock.unlock();
+  space_cv_.notify_all();
+  return std::move(node.mapped());
+}
+
+}  // namespace strand::data
