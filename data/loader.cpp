@@ -6,6 +6,12 @@
 #include "data/encoding.h"
 #include "kernels/error.h"
 
+#if STRAND_WITH_CUDA
+#include <cuda_runtime.h>
+
+#include "kernels/cuda_check.h"
+#endif
+
 namespace strand::data {
 namespace {
 
@@ -16,7 +22,17 @@ uint64_t mix(uint64_t x) {
   return x ^ (x >> 31);
 }
 
+runtime::Tensor host_tensor(const runtime::Shape& shape, DType dtype, bool pinned) {
+  return pinned ? runtime::empty_pinned(shape, dtype) : runtime::empty(shape, {.dtype = dtype});
+}
+
 }  // namespace
+
+struct BatchLoader::Staged {
+  Batch device;                           // what next() hands out
+  Batch host;                             // pinned source of the copy, alive until the copy is done
+  std::unique_ptr<runtime::Event> ready;  // recorded on the copy stream after the copies
+};
 
 BatchLoader::BatchLoader(std::shared_ptr<const Dataset> dataset, std::vector<int64_t> examples,
                          LoaderOptions options)
@@ -26,6 +42,10 @@ BatchLoader::BatchLoader(std::shared_ptr<const Dataset> dataset, std::vector<int
   STRAND_CHECK(options_.prefetch > 0, "prefetch depth must be positive, got {}", options_.prefetch);
   STRAND_CHECK(options_.workers > 0, "worker count must be positive, got {}", options_.workers);
   STRAND_CHECK(!examples_.empty(), "BatchLoader: no examples to load");
+  runtime::check_device(options_.device);
+  if (options_.device.is_cuda()) {
+    copy_stream_ = std::make_unique<runtime::Stream>(options_.device.index);
+  }
   for (int64_t i : examples_) {
     STRAND_CHECK(i >= 0 && i < dataset_->size(), "example {} is outside the dataset [0, {})", i,
                  dataset_->size());
@@ -43,7 +63,11 @@ BatchLoader::BatchLoader(const SplitDataset& splits, Split which, LoaderOptions 
           }(),
           options) {}
 
-BatchLoader::~BatchLoader() { stop(); }
+BatchLoader::~BatchLoader() {
+  stop();
+  staged_.reset();
+  retired_.reset();
+}
 
 int64_t BatchLoader::batches_per_epoch() const {
   const int64_t n = num_examples(), b = options_.batch_size;
@@ -88,6 +112,7 @@ void BatchLoader::stop() {
 
 void BatchLoader::start_epoch(int64_t epoch) {
   stop();
+  staged_.reset();
   std::vector<int64_t> order = epoch_order(epoch);
   {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -141,27 +166,30 @@ Batch BatchLoader::build(int64_t epoch, int64_t b, const std::vector<int64_t>& o
   batch.size = n;
   batch.length = L;
   batch.num_outputs = T;
-  batch.codes.resize(n * L);
-  batch.labels.resize(n * T);
+  const bool pinned = options_.device.is_cuda();
+  batch.codes = host_tensor({n, L}, DType::kU8, pinned);
+  batch.labels = host_tensor({n, T}, DType::kF32, pinned);
   batch.examples.assign(order.begin() + first, order.begin() + first + n);
   batch.reverse_complemented.assign(n, 0);
+  uint8_t* all_codes = batch.codes.data<uint8_t>();
+  float* all_labels = batch.labels.data<float>();
   for (int64_t r = 0; r < n; ++r) {
-    uint8_t* codes = batch.codes.data() + r * L;
-    reader.read(batch.examples[r], codes, batch.labels.data() + r * T);
+    uint8_t* codes = all_codes + r * L;
+    reader.read(batch.examples[r], codes, all_labels + r * T);
     if (flip(epoch, first + r)) {
       reverse_complement_codes(codes, L, codes);
       batch.reverse_complemented[r] = 1;
     }
   }
   if (options_.one_hot) {
-    batch.one_hot.resize(n * 4 * L);
-    for (int64_t r = 0; r < n; ++r)
-      one_hot(batch.codes.data() + r * L, L, batch.one_hot.data() + r * 4 * L);
+    batch.one_hot = host_tensor({n, 4, L}, DType::kF32, pinned);
+    float* out = batch.one_hot.data<float>();
+    for (int64_t r = 0; r < n; ++r) one_hot(all_codes + r * L, L, out + r * 4 * L);
   }
   return batch;
 }
 
-std::optional<Batch> BatchLoader::next() {
+std::optional<Batch> BatchLoader::next_host() {
   std::unique_lock<std::mutex> lock(mutex_);
   STRAND_CHECK(epoch_ >= 0, "BatchLoader::next before start_epoch");
   if (next_consume_ >= num_batches_) return std::nullopt;
@@ -178,6 +206,68 @@ std::optional<Batch> BatchLoader::next() {
   lock.unlock();
   space_cv_.notify_all();
   return std::move(node.mapped());
+}
+
+std::optional<Batch> BatchLoader::next() {
+  if (!options_.device.is_cuda()) return next_host();
+  // One batch in flight: enqueue the following batch's copy, then hand out the staged one.
+  if (!staged_) {
+    std::optional<Batch> first = next_host();
+    if (!first) return std::nullopt;
+    staged_ = stage(std::move(*first));
+  }
+  std::unique_ptr<Staged> current = std::move(staged_);
+  if (std::optional<Batch> following = next_host()) staged_ = stage(std::move(*following));
+  // The consumer's stream waits for the copy; the host does not.
+  current->ready->wait(runtime::current_stream(options_.device.index));
+  Batch out = std::move(current->device);
+  retired_ = std::move(current);
+  return out;
+}
+
+std::unique_ptr<BatchLoader::Staged> BatchLoader::stage(Batch host) {
+  auto s = std::make_unique<Staged>();
+#if STRAND_WITH_CUDA
+  const runtime::Device dev = options_.device;
+  runtime::DeviceGuard guard(dev);
+  const kernels::Stream compute = runtime::current_stream(dev.index);
+  const kernels::Stream copy = copy_stream_->handle();
+  Batch& d = s->device;
+  d.epoch = host.epoch;
+  d.index = host.index;
+  d.size = host.size;
+  d.length = host.length;
+  d.num_outputs = host.num_outputs;
+  d.examples = host.examples;
+  d.reverse_complemented = host.reverse_complemented;
+  // Device memory comes from the consumer's stream (stream-ordered pool), so it is freed in order
+  // after the compute that reads it; the copy stream first waits for that allocation.
+  d.codes = runtime::empty(host.codes.shape(), {.dtype = DType::kU8, .device = dev});
+  d.labels = runtime::empty(host.labels.shape(), {.dtype = DType::kF32, .device = dev});
+  if (host.one_hot.defined()) {
+    d.one_hot = runtime::empty(host.one_hot.shape(), {.dtype = DType::kF32, .device = dev});
+  }
+  runtime::Event allocated;
+  allocated.record(compute);
+  allocated.wait(copy);
+  auto enqueue = [&](const runtime::Tensor& dst, const runtime::Tensor& src) {
+    const size_t bytes = static_cast<size_t>(src.numel()) * src.element_size();
+    if (bytes == 0) return;
+    STRAND_CUDA_CHECK(
+        cudaMemcpyAsync(dst.raw_data(), src.raw_data(), bytes, cudaMemcpyHostToDevice, copy));
+    src.storage()->record_async_read(copy);
+  };
+  enqueue(d.codes, host.codes);
+  enqueue(d.labels, host.labels);
+  if (host.one_hot.defined()) enqueue(d.one_hot, host.one_hot);
+  s->ready = std::make_unique<runtime::Event>();
+  s->ready->record(copy);
+  s->host = std::move(host);
+#else
+  (void)host;
+  runtime::throw_no_cuda("BatchLoader device copies");
+#endif
+  return s;
 }
 
 }  // namespace strand::data

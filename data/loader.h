@@ -1,7 +1,9 @@
 // BatchLoader: turns a list of dataset examples into batches of u8 base codes [N, L] (optionally
-// float one-hot [N, 4, L]) and labels [N, T], built ahead of the consumer by background worker
-// threads into a bounded queue. Shuffling and reverse-complement augmentation are seeded per
-// epoch, so a run is reproducible whatever the number of workers.
+// float one-hot [N, 4, L]) and labels [N, T] as runtime Tensors, built ahead of the consumer by
+// background worker threads into a bounded queue. Shuffling and reverse-complement augmentation
+// are seeded per epoch, so a run is reproducible whatever the number of workers. With a CUDA
+// device, workers fill page-locked host tensors and the loader copies each batch to the device
+// asynchronously on its own stream one batch ahead, so copies overlap the consumer's compute.
 #pragma once
 
 #include <condition_variable>
@@ -16,6 +18,8 @@
 
 #include "data/dataset.h"
 #include "data/splits.h"
+#include "runtime/device.h"
+#include "runtime/tensor.h"
 
 namespace strand::data {
 
@@ -28,18 +32,22 @@ struct LoaderOptions {
   bool drop_last = false;           // drop a final batch smaller than batch_size
   int prefetch = 4;                 // batches built ahead of the consumer (queue bound)
   int workers = 1;                  // background threads building batches
+  // Where batches are delivered. cuda:N: host batches live in pinned memory and are copied with
+  // cudaMemcpyAsync on the loader's copy stream; the consumer's current stream waits on an event
+  // (the host does not), and the next batch's copy runs while the consumer computes on this one.
+  runtime::Device device = runtime::Device::cpu();
 };
 
 struct Batch {
   int64_t epoch = 0;
-  int64_t index = 0;                          // batch number within the epoch
-  int64_t size = 0;                           // examples in this batch (N)
-  int64_t length = 0;                         // bases per example (L)
-  int64_t num_outputs = 0;                    // label floats per example (T)
-  std::vector<uint8_t> codes;                 // [N, L], A,C,G,T,N = 0..4
-  std::vector<float> one_hot;                 // [N, 4, L] when LoaderOptions::one_hot, else empty
-  std::vector<float> labels;                  // [N, T]
-  std::vector<int64_t> examples;              // dataset index of each row
+  int64_t index = 0;              // batch number within the epoch
+  int64_t size = 0;               // examples in this batch (N)
+  int64_t length = 0;             // bases per example (L)
+  int64_t num_outputs = 0;        // label floats per example (T)
+  runtime::Tensor codes;          // u8 [N, L], A,C,G,T,N = 0..4 (data/encoding.h)
+  runtime::Tensor one_hot;        // f32 [N, 4, L] when LoaderOptions::one_hot, else undefined
+  runtime::Tensor labels;         // f32 [N, T]
+  std::vector<int64_t> examples;  // dataset index of each row
   std::vector<uint8_t> reverse_complemented;  // 1 where the row was flipped by augmentation
 };
 
@@ -61,15 +69,20 @@ class BatchLoader {
 
   // Starts building the batches of an epoch in the background (stopping any epoch in flight).
   void start_epoch(int64_t epoch);
-  // The next batch of the current epoch in order, or nullopt at its end. An exception raised
-  // while building a batch (e.g. a bad base in the FASTA) is rethrown here.
+  // The next batch of the current epoch in order, on options().device, or nullopt at its end. An
+  // exception raised while building a batch (e.g. a bad base in the FASTA) is rethrown here.
+  // For a CUDA device, call it from the thread whose current stream computes on the batch.
   std::optional<Batch> next();
 
   // The order in which an epoch visits the examples (dataset indices), for tests and reports.
   std::vector<int64_t> epoch_order(int64_t epoch) const;
 
  private:
+  struct Staged;  // a batch whose device copy is in flight, with its host twin and events
+
   void stop();
+  std::optional<Batch> next_host();
+  std::unique_ptr<Staged> stage(Batch host);
   void worker_loop(int64_t epoch, std::vector<int64_t> order);
   Batch build(int64_t epoch, int64_t b, const std::vector<int64_t>& order,
               const Dataset::Reader& reader) const;
@@ -90,6 +103,10 @@ class BatchLoader {
   int64_t epoch_ = -1;
   bool stopping_ = false;
   std::vector<std::thread> threads_;
+
+  std::unique_ptr<runtime::Stream> copy_stream_;  // CUDA device only
+  std::unique_ptr<Staged> staged_;                // next batch, its copy already enqueued
+  std::unique_ptr<Staged> retired_;  // last batch handed out: keeps its pinned memory alive
 };
 
 }  // namespace strand::data

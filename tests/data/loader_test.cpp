@@ -77,17 +77,22 @@ TEST(Loader, EveryExampleOncePerEpochWithMatchingContent) {
       EXPECT_EQ(batch.index, static_cast<int64_t>(b));
       EXPECT_EQ(batch.size, b == 6 ? 5 : 8);
       EXPECT_EQ(batch.length, 12);
+      EXPECT_EQ(batch.codes.shape(), (runtime::Shape{batch.size, 12}));
+      EXPECT_EQ(batch.codes.dtype(), DType::kU8);
+      EXPECT_EQ(batch.labels.shape(), (runtime::Shape{batch.size, 1}));
+      EXPECT_EQ(batch.one_hot.shape(), (runtime::Shape{batch.size, 4, 12}));
+      EXPECT_TRUE(batch.codes.device().is_cpu());
       for (int64_t r = 0; r < batch.size; ++r) {
         const int64_t ex = batch.examples[r];
         seen.push_back(ex);
         std::vector<uint8_t> codes(12);
         float label = 0;
         reader.read(ex, codes.data(), &label);
-        EXPECT_TRUE(std::equal(codes.begin(), codes.end(), batch.codes.begin() + r * 12));
-        EXPECT_EQ(batch.labels[r], label);
+        EXPECT_TRUE(std::equal(codes.begin(), codes.end(), batch.codes.data<uint8_t>() + r * 12));
+        EXPECT_EQ(batch.labels.data<float>()[r], label);
         EXPECT_EQ(label, ex + 0.5f);
         const auto oh = one_hot(codes);
-        EXPECT_TRUE(std::equal(oh.begin(), oh.end(), batch.one_hot.begin() + r * 48));
+        EXPECT_TRUE(std::equal(oh.begin(), oh.end(), batch.one_hot.data<float>() + r * 48));
       }
     }
     std::sort(seen.begin(), seen.end());
@@ -114,7 +119,7 @@ TEST(Loader, ShuffleIsSeededPerEpochAndIndependentOfWorkers) {
     ASSERT_EQ(a.size(), b.size());
     for (size_t k = 0; k < a.size(); ++k) {
       EXPECT_EQ(a[k].examples, b[k].examples);
-      EXPECT_EQ(a[k].codes, b[k].codes);
+      EXPECT_EQ(a[k].codes.to_vector<uint8_t>(), b[k].codes.to_vector<uint8_t>());
       EXPECT_EQ(a[k].reverse_complemented, b[k].reverse_complemented);
     }
   }
@@ -141,7 +146,7 @@ TEST(Loader, ReverseComplementAugmentationFlipsAboutHalf) {
         reverse_complement_codes(codes.data(), 12, codes.data());
         ++flipped;
       }
-      EXPECT_TRUE(std::equal(codes.begin(), codes.end(), batch.codes.begin() + r * 12));
+      EXPECT_TRUE(std::equal(codes.begin(), codes.end(), batch.codes.data<uint8_t>() + r * 12));
     }
   }
   EXPECT_GT(flipped, 70);
@@ -218,6 +223,15 @@ TEST(Loader, SplitDatasetKeepsTestSealed) {
   BatchLoader test(d, splits.unseal_test("final evaluation"), o);
   ::testing::internal::GetCapturedStderr();
   EXPECT_EQ(test.num_examples(), splits.test_size());
+}
+
+TEST(Loader, CudaDeviceWithoutOneIsAClearError) {
+  if (runtime::cuda_device_count() > 0) GTEST_SKIP() << "a CUDA device is present";
+  TempDir dir;
+  const auto d = make(dir, 4);
+  LoaderOptions o;
+  o.device = runtime::Device::cuda(0);
+  EXPECT_THROW(BatchLoader(d, {0, 1}, o), Error);
 }
 
 TEST(Loader, BadOptions) {
