@@ -180,26 +180,5 @@ TEST(Simulate, BadConfig) {
   EXPECT_THAT([] { builtin_motif("zzz"); }, ThrowsMessage<Error>(HasSubstr("known: CTCF, GATA")));
 }
 
-TEST(Motifs, ConsensusToPwmAndScanBothStrands) {
-  const Motif m = motif_from_consensus("x", "ARN", 0.9);
-  ASSERT_EQ(m.length(), 3);
-  EXPECT_DOUBLE_EQ(m.pwm[0][0], 0.9);
-  EXPECT_NEAR(m.pwm[0][1], 0.1 / 3, 1e-12);
-  EXPECT_DOUBLE_EQ(m.pwm[1][0], 0.45);
-  EXPECT_DOUBLE_EQ(m.pwm[1][2], 0.45);
-  EXPECT_DOUBLE_EQ(m.pwm[2][3], 0.25);
-  const Motif& ctcf = builtin_motif("CTCF");
-  const std::string site = "CCGCGAGGTGGCAG";
-  const std::string bg(30, 'T');
-  const auto fwd = encode_bases(bg + site + bg);
-  const auto rev = encode_bases(bg + reverse_complement(site) + bg);
-  const auto none = encode_bases(bg + bg);
-  const double f = best_log_odds(ctcf, fwd.data(), fwd.size());
-  EXPECT_NEAR(f, best_log_odds(ctcf, rev.data(), rev.size()), 1e-9);
-  EXPECT_GT(f, best_log_odds(ctcf, none.data(), none.size()) + 10);
-  EXPECT_THAT([] { motif_from_consensus("bad", "ACXT"); },
-              ThrowsMessage<Error>(HasSubstr("'X' at position 2")));
-}
-
 }  // namespace
 }  // namespace strand::data
