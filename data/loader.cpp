@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "data/encoding.h"
+#include "data/random.h"
 #include "kernels/error.h"
 
 #if STRAND_WITH_CUDA
@@ -14,13 +15,6 @@
 
 namespace strand::data {
 namespace {
-
-uint64_t mix(uint64_t x) {
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
 
 runtime::Tensor host_tensor(const runtime::Shape& shape, DType dtype, bool pinned) {
   return pinned ? runtime::empty_pinned(shape, dtype) : runtime::empty(shape, {.dtype = dtype});
@@ -78,9 +72,9 @@ std::vector<int64_t> BatchLoader::epoch_order(int64_t epoch) const {
   std::vector<int64_t> order = examples_;
   if (options_.shuffle) {
     // Fisher-Yates on our own generator: the same order on every platform and library.
-    uint64_t state = mix(options_.seed ^ mix(static_cast<uint64_t>(epoch) + 1));
+    uint64_t state = mix64(options_.seed ^ mix64(static_cast<uint64_t>(epoch) + 1));
     for (size_t i = order.size(); i > 1; --i) {
-      state = mix(state);
+      state = mix64(state);
       const size_t j = static_cast<size_t>(state % i);
       std::swap(order[i - 1], order[j]);
     }
@@ -89,10 +83,10 @@ std::vector<int64_t> BatchLoader::epoch_order(int64_t epoch) const {
 }
 
 bool BatchLoader::flip(int64_t epoch, int64_t position) const {
-  return options_.reverse_complement &&
-         (mix(options_.seed ^ 0x7c0ffeeULL ^
-              mix(static_cast<uint64_t>(epoch) * 1000003ULL + static_cast<uint64_t>(position))) &
-          1);
+  return options_.reverse_complement && (mix64(options_.seed ^ 0x7c0ffeeULL ^
+                                               mix64(static_cast<uint64_t>(epoch) * 1000003ULL +
+                                                     static_cast<uint64_t>(position))) &
+                                         1);
 }
 
 void BatchLoader::stop() {

@@ -82,10 +82,14 @@ const std::vector<Motif>& builtin_motifs() {
   // Consensus sequences as commonly cited (CTCF core after Kim et al. 2007); the PWMs derived
   // from them are approximations, good for simulation with a known answer.
   static const std::vector<Motif> motifs = {
-      motif_from_consensus("CTCF", "CCGCGNGGNGGCAG", kBuiltinStrength), motif_from_consensus("GATA", "WGATAR", kBuiltinStrength),
-      motif_from_consensus("AP1", "TGASTCA", kBuiltinStrength),         motif_from_consensus("SP1", "GGGGCGGGG", kBuiltinStrength),
-      motif_from_consensus("CREB", "TGACGTCA", kBuiltinStrength),       motif_from_consensus("TATA", "TATAWAWR", kBuiltinStrength),
-      motif_from_consensus("NFKB", "GGGRNTTYCC", kBuiltinStrength),     motif_from_consensus("EBOX", "CACGTG", kBuiltinStrength),
+      motif_from_consensus("CTCF", "CCGCGNGGNGGCAG", kBuiltinStrength),
+      motif_from_consensus("GATA", "WGATAR", kBuiltinStrength),
+      motif_from_consensus("AP1", "TGASTCA", kBuiltinStrength),
+      motif_from_consensus("SP1", "GGGGCGGGG", kBuiltinStrength),
+      motif_from_consensus("CREB", "TGACGTCA", kBuiltinStrength),
+      motif_from_consensus("TATA", "TATAWAWR", kBuiltinStrength),
+      motif_from_consensus("NFKB", "GGGRNTTYCC", kBuiltinStrength),
+      motif_from_consensus("EBOX", "CACGTG", kBuiltinStrength),
   };
   return motifs;
 }

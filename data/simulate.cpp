@@ -8,28 +8,13 @@
 #include <fstream>
 
 #include "data/encoding.h"
+#include "data/random.h"
 #include "kernels/error.h"
 
 namespace strand::data {
 namespace {
 
-// splitmix64: a tiny generator whose stream is the same on every platform.
-class Rng {
- public:
-  explicit Rng(uint64_t seed) : state_(seed) {}
-  uint64_t next() {
-    uint64_t z = (state_ += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-  }
-  double uniform() { return static_cast<double>(next() >> 11) * 0x1.0p-53; }
-  int64_t below(int64_t n) { return static_cast<int64_t>(next() % static_cast<uint64_t>(n)); }
-  bool chance(double p) { return uniform() < p; }
-
- private:
-  uint64_t state_;
-};
+using Rng = SplitMix64;
 
 char sample_base(const std::array<double, 4>& p, Rng& rng) {
   double u = rng.uniform();

@@ -7,22 +7,16 @@
 #include <set>
 
 #include "data/labels.h"
+#include "data/random.h"
 #include "kernels/error.h"
 
 namespace strand::data {
 namespace {
 
-uint64_t splitmix64(uint64_t x) {
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
-
 uint64_t name_hash(std::string_view name, uint64_t seed) {
   uint64_t h = 1469598103934665603ULL;  // FNV-1a, then mixed with the seed
   for (char c : name) h = (h ^ static_cast<uint8_t>(c)) * 1099511628211ULL;
-  return splitmix64(h ^ splitmix64(seed));
+  return mix64(h ^ mix64(seed));
 }
 
 // Examples in `from`, ordered by seeded name hash; the first `count` move to `to`.

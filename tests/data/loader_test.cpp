@@ -250,3 +250,27 @@ TEST(Loader, BadOptions) {
 
 }  // namespace
 }  // namespace strand::data
+
+namespace strand::data {
+namespace {
+
+TEST(Loader, BedWindowsWithoutTargetsGiveEmptyLabelRows) {
+  testing::TempDir dir;
+  const auto ref = testing::write_text(dir.file("g.fa"), ">chr1\nACGTACGTACGTACGT\n");
+  const auto bed =
+      testing::write_text(dir.file("p.bed"), "chr1\t0\t2\nchr1\t6\t10\nchr1\t14\t16\n");
+  auto d = std::make_shared<Dataset>(Dataset::from_bed(bed, ref, 6));
+  LoaderOptions o;
+  o.batch_size = 8;
+  o.shuffle = false;
+  BatchLoader loader(d, {0, 1, 2}, o);
+  loader.start_epoch(0);
+  const auto b = loader.next();
+  ASSERT_TRUE(b.has_value());
+  EXPECT_EQ(b->labels.shape(), (runtime::Shape{3, 0}));
+  EXPECT_EQ(decode_bases(b->codes.data<uint8_t>(), 18), "NNACGTCGTACGACGTNN");
+  EXPECT_FALSE(loader.next().has_value());
+}
+
+}  // namespace
+}  // namespace strand::data
