@@ -148,7 +148,7 @@ void BatchLoader::worker_loop(int64_t epoch, std::vector<int64_t> order) {
 }
 
 Batch BatchLoader::build(int64_t epoch, int64_t b, const std::vector<int64_t>& order,
-                         const Dataset::Reader& reader) const {
+                         const Dataset::Reader& reader) {
   const Dataset& d = *dataset_;
   const int64_t first = b * options_.batch_size;
   const int64_t n =
@@ -161,8 +161,29 @@ Batch BatchLoader::build(int64_t epoch, int64_t b, const std::vector<int64_t>& o
   batch.length = L;
   batch.num_outputs = T;
   const bool pinned = options_.device.is_cuda();
-  batch.codes = host_tensor({n, L}, DType::kU8, pinned);
-  batch.labels = host_tensor({n, T}, DType::kF32, pinned);
+  if (pinned) {
+    // Reuse a pinned batch of the same size once its copy to the device has finished.
+    std::unique_lock<std::mutex> lock(mutex_);
+    for (size_t k = 0; k < pinned_pool_.size(); ++k) {
+      if (pinned_pool_[k].size == n && pinned_pool_[k].one_hot.defined() == options_.one_hot) {
+        Batch recycled = std::move(pinned_pool_[k]);
+        pinned_pool_.erase(pinned_pool_.begin() + static_cast<int64_t>(k));
+        lock.unlock();
+        for (const auto* t : {&recycled.codes, &recycled.labels, &recycled.one_hot}) {
+          if (t->defined()) t->storage()->wait_async_reads();
+        }
+        batch.codes = std::move(recycled.codes);
+        batch.labels = std::move(recycled.labels);
+        batch.one_hot = std::move(recycled.one_hot);
+        break;
+      }
+    }
+  }
+  if (!batch.codes.defined()) {
+    batch.codes = host_tensor({n, L}, DType::kU8, pinned);
+    batch.labels = host_tensor({n, T}, DType::kF32, pinned);
+    if (options_.one_hot) batch.one_hot = host_tensor({n, 4, L}, DType::kF32, pinned);
+  }
   batch.examples.assign(order.begin() + first, order.begin() + first + n);
   batch.reverse_complemented.assign(n, 0);
   uint8_t* all_codes = batch.codes.data<uint8_t>();
@@ -176,7 +197,6 @@ Batch BatchLoader::build(int64_t epoch, int64_t b, const std::vector<int64_t>& o
     }
   }
   if (options_.one_hot) {
-    batch.one_hot = host_tensor({n, 4, L}, DType::kF32, pinned);
     float* out = batch.one_hot.data<float>();
     for (int64_t r = 0; r < n; ++r) one_hot(all_codes + r * L, L, out + r * 4 * L);
   }
@@ -215,6 +235,11 @@ std::optional<Batch> BatchLoader::next() {
   // The consumer's stream waits for the copy; the host does not.
   current->ready->wait(runtime::current_stream(options_.device.index));
   Batch out = std::move(current->device);
+  if (retired_) {
+    // Its copy was enqueued a call ago; a worker waits on the copy's event before refilling.
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (pinned_pool_.size() < 4) pinned_pool_.push_back(std::move(retired_->host));
+  }
   retired_ = std::move(current);
   return out;
 }

@@ -85,7 +85,7 @@ class BatchLoader {
   std::unique_ptr<Staged> stage(Batch host);
   void worker_loop(int64_t epoch, std::vector<int64_t> order);
   Batch build(int64_t epoch, int64_t b, const std::vector<int64_t>& order,
-              const Dataset::Reader& reader) const;
+              const Dataset::Reader& reader);
   bool flip(int64_t epoch, int64_t position) const;
 
   std::shared_ptr<const Dataset> dataset_;
@@ -107,6 +107,10 @@ class BatchLoader {
   std::unique_ptr<runtime::Stream> copy_stream_;  // CUDA device only
   std::unique_ptr<Staged> staged_;                // next batch, its copy already enqueued
   std::unique_ptr<Staged> retired_;  // last batch handed out: keeps its pinned memory alive
+  // Pinned host batches whose copies were enqueued, for workers to refill: page-locking memory
+  // (cudaHostAlloc) costs far more than filling it, so each buffer is allocated once. Guarded by
+  // mutex_; it holds at most 4 batches.
+  std::vector<Batch> pinned_pool_;
 };
 
 }  // namespace strand::data
