@@ -5,7 +5,8 @@
 //   gpu/onehot_<pass>/<precision>/<shape>/N<n>: the one-hot DNA kernel against cuDNN's dense conv
 //     of the one-hot input on the same first layer.
 //   cpu/<algo>/<pass>/<shape>/N64: the CPU reference (first layers, forward only: it is slow) and
-//     the fast im2col + OpenBLAS path, GFLOP/s; cpu/onehot/... the CPU one-hot path.
+//     the fast im2col + OpenBLAS path, GFLOP/s; cpu/onehot_{reference,fast}/... the CPU one-hot
+//     gather loops and the expand-then-GEMM path, counted at the dense conv's FLOPs.
 #include "kernels/conv1d.h"
 
 #include <benchmark/benchmark.h>
@@ -86,7 +87,7 @@ void cpu_bench(benchmark::State& state, Conv1dShape s, Conv1dPass pass, Conv1dCp
       s.flops() * static_cast<double>(state.iterations()) * 1e-9, benchmark::Counter::kIsRate);
 }
 
-void cpu_onehot_bench(benchmark::State& state, Conv1dShape s, Conv1dPass pass) {
+void cpu_onehot_bench(benchmark::State& state, Conv1dShape s, Conv1dPass pass, Conv1dCpuAlgo algo) {
   std::vector<uint8_t> bases(static_cast<size_t>(s.batch * s.in_length));
   for (size_t i = 0; i < bases.size(); ++i) bases[i] = static_cast<uint8_t>((i * 7 + i / 5) % 5);
   const auto w = filled(s.w_numel(), 0.4f), b = filled(s.out_channels, 0.3f),
@@ -95,10 +96,10 @@ void cpu_onehot_bench(benchmark::State& state, Conv1dShape s, Conv1dPass pass) {
   for (auto _ : state) {
     if (pass == Conv1dPass::kForward) {
       cpu::conv1d_onehot_forward<float>({}, s, BaseEncoding::kCodes, bases.data(), w.data(),
-                                        b.data(), out.data());
+                                        b.data(), out.data(), algo);
     } else {
       cpu::conv1d_onehot_backward_weight<float>({}, s, BaseEncoding::kCodes, bases.data(),
-                                                dy.data(), out.data());
+                                                dy.data(), out.data(), false, algo);
     }
     benchmark::DoNotOptimize(out.data());
   }
@@ -279,11 +280,15 @@ void register_all() {
           ->Unit(benchmark::kMillisecond)
           ->UseRealTime();
       for (Conv1dPass pass : {Conv1dPass::kForward, Conv1dPass::kBackwardWeight}) {
-        benchmark::RegisterBenchmark(
-            ("cpu/onehot/" + std::string(to_string(pass)) + "/" + ns.name + "/N64").c_str(),
-            cpu_onehot_bench, s, pass)
-            ->Unit(benchmark::kMillisecond)
-            ->UseRealTime();
+        for (Conv1dCpuAlgo algo : {Conv1dCpuAlgo::kReference, Conv1dCpuAlgo::kFast}) {
+          const std::string kind =
+              algo == Conv1dCpuAlgo::kFast ? "onehot_fast" : "onehot_reference";
+          benchmark::RegisterBenchmark(
+              ("cpu/" + kind + "/" + to_string(pass) + "/" + ns.name + "/N64").c_str(),
+              cpu_onehot_bench, s, pass, algo)
+              ->Unit(benchmark::kMillisecond)
+              ->UseRealTime();
+        }
       }
     }
     for (Conv1dPass pass : kPasses) {

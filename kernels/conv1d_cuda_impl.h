@@ -27,14 +27,16 @@ void igemm_backward_weight(const Context& ctx, const Conv1dShape& s, const T* x,
 const char* igemm_unsupported_reason(const Conv1dShape& s);
 
 // The custom kernel run on the host for float, one simulated thread at a time: its own operand
-// gathers, shared-tile placement, split-K ranges and epilogue coordinates, with the tensor-core
-// product replaced by a plain fp32 tile product. CPU tests check every index the kernel computes
-// with it. sm_count steers the split-K choice as the device's SM count does.
+// gathers, shared-tile placement, split-K ranges, mma operand reads (executed per the PTX ISA
+// fragment layouts of m16n8k8 TF32, or of m16n8k16 BF16 when bf16_fragments) and epilogue
+// coordinates, in plain fp32 arithmetic. CPU tests check every index the kernel computes with it.
+// sm_count steers the split-K choice as the device's SM count does.
 void igemm_emulate_forward(const Conv1dShape& s, const float* x, const float* w, const float* bias,
-                           float* y);
-void igemm_emulate_backward_data(const Conv1dShape& s, const float* dy, const float* w, float* dx);
+                           float* y, bool bf16_fragments);
+void igemm_emulate_backward_data(const Conv1dShape& s, const float* dy, const float* w, float* dx,
+                                 bool bf16_fragments);
 void igemm_emulate_backward_weight(const Conv1dShape& s, const float* x, const float* dy, float* dw,
-                                   bool accumulate, int sm_count);
+                                   bool accumulate, int sm_count, bool bf16_fragments);
 // How many k-splits the weight-gradient kernel uses on a device with sm_count SMs.
 int igemm_weight_splits(const Conv1dShape& s, int sm_count);
 

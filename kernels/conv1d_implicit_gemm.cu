@@ -58,6 +58,21 @@ static_assert(b_tile_row(kThreads - 1, kPerThread - 1) == kBK - 1 &&
               b_tile_col(kThreads - 1) == kBN - 1);
 static_assert(acc_row(kThreads - 1, 1, 3) == kBM - 1 && acc_col(kThreads - 1, 3, 3) == kBN - 1);
 
+// Which shared-tile element each mma operand register of a lane reads, relative to the 16x8 (A)
+// or 8x8 (B) sub-tile at the current k step; kernel and host emulation share these.
+//   TF32 m16n8k8: A register r holds one element, B register r one element.
+//   BF16 m16n8k16: A register r holds (row, col) and (row, col + 1); B register r holds
+//   (k, n) and (k + 1, n), the lower k in the low half.
+__host__ __device__ constexpr int tf32_a_row(int lane, int r) { return lane / 4 + (r & 1) * 8; }
+__host__ __device__ constexpr int tf32_a_col(int lane, int r) { return lane % 4 + (r >> 1) * 4; }
+__host__ __device__ constexpr int tf32_b_k(int lane, int r) { return lane % 4 + r * 4; }
+__host__ __device__ constexpr int bf16_a_row(int lane, int r) { return lane / 4 + (r & 1) * 8; }
+__host__ __device__ constexpr int bf16_a_col(int lane, int r) {
+  return 2 * (lane % 4) + (r >> 1) * 8;
+}
+__host__ __device__ constexpr int bf16_b_k(int lane, int r) { return 2 * (lane % 4) + r * 8; }
+__host__ __device__ constexpr int frag_n(int lane) { return lane / 4; }
+
 // The k-tiles split `split` reduces: [begin, end).
 struct TileRange {
   int begin, end;
@@ -352,8 +367,6 @@ __global__ void __launch_bounds__(kThreads) igemm_kernel(const Pass pass_in) {
   const int tid = threadIdx.x;
   const int warp = tid / 32;
   const int lane = tid % 32;
-  const int g8 = lane / 4;  // mma "groupID"
-  const int t4 = lane % 4;  // mma "threadID_in_group"
   const int wm = (warp / 2) * 32;
   const int wn = (warp % 2) * 32;
   const int group = blockIdx.z / pass_in.d.splits;
@@ -399,17 +412,20 @@ __global__ void __launch_bounds__(kThreads) igemm_kernel(const Pass pass_in) {
         uint32_t a[2][4], b[4][2];
 #pragma unroll
         for (int mi = 0; mi < 2; ++mi) {
-          const int r = wm + mi * 16 + g8;
-          a[mi][0] = *reinterpret_cast<const uint32_t*>(&As[buf][r][ks + 2 * t4]);
-          a[mi][1] = *reinterpret_cast<const uint32_t*>(&As[buf][r + 8][ks + 2 * t4]);
-          a[mi][2] = *reinterpret_cast<const uint32_t*>(&As[buf][r][ks + 2 * t4 + 8]);
-          a[mi][3] = *reinterpret_cast<const uint32_t*>(&As[buf][r + 8][ks + 2 * t4 + 8]);
+#pragma unroll
+          for (int r = 0; r < 4; ++r) {
+            a[mi][r] = *reinterpret_cast<const uint32_t*>(
+                &As[buf][wm + mi * 16 + bf16_a_row(lane, r)][ks + bf16_a_col(lane, r)]);
+          }
         }
 #pragma unroll
         for (int ni = 0; ni < 4; ++ni) {
-          const int c = wn + ni * 8 + g8;
-          b[ni][0] = pack_bf16(Bs[buf][ks + 2 * t4][c], Bs[buf][ks + 2 * t4 + 1][c]);
-          b[ni][1] = pack_bf16(Bs[buf][ks + 2 * t4 + 8][c], Bs[buf][ks + 2 * t4 + 9][c]);
+          const int c = wn + ni * 8 + frag_n(lane);
+#pragma unroll
+          for (int r = 0; r < 2; ++r) {
+            const int k = ks + bf16_b_k(lane, r);
+            b[ni][r] = pack_bf16(Bs[buf][k][c], Bs[buf][k + 1][c]);
+          }
         }
 #pragma unroll
         for (int mi = 0; mi < 2; ++mi)
@@ -423,26 +439,24 @@ __global__ void __launch_bounds__(kThreads) igemm_kernel(const Pass pass_in) {
         uint32_t a_lo[2][4], b_lo[4][2];
 #pragma unroll
         for (int mi = 0; mi < 2; ++mi) {
-          const int r = wm + mi * 16 + g8;
-          const float v[4] = {As[buf][r][ks + t4], As[buf][r + 8][ks + t4], As[buf][r][ks + t4 + 4],
-                              As[buf][r + 8][ks + t4 + 4]};
 #pragma unroll
           for (int e = 0; e < 4; ++e) {
-            a_hi[mi][e] = to_tf32(v[e]);
+            const float v = As[buf][wm + mi * 16 + tf32_a_row(lane, e)][ks + tf32_a_col(lane, e)];
+            a_hi[mi][e] = to_tf32(v);
             if constexpr (kMode == Mode::kTf32x3) {
-              a_lo[mi][e] = to_tf32(v[e] - __uint_as_float(a_hi[mi][e]));
+              a_lo[mi][e] = to_tf32(v - __uint_as_float(a_hi[mi][e]));
             }
           }
         }
 #pragma unroll
         for (int ni = 0; ni < 4; ++ni) {
-          const int c = wn + ni * 8 + g8;
-          const float v[2] = {Bs[buf][ks + t4][c], Bs[buf][ks + t4 + 4][c]};
+          const int c = wn + ni * 8 + frag_n(lane);
 #pragma unroll
           for (int e = 0; e < 2; ++e) {
-            b_hi[ni][e] = to_tf32(v[e]);
+            const float v = Bs[buf][ks + tf32_b_k(lane, e)][c];
+            b_hi[ni][e] = to_tf32(v);
             if constexpr (kMode == Mode::kTf32x3) {
-              b_lo[ni][e] = to_tf32(v[e] - __uint_as_float(b_hi[ni][e]));
+              b_lo[ni][e] = to_tf32(v - __uint_as_float(b_hi[ni][e]));
             }
           }
         }
@@ -474,18 +488,114 @@ __global__ void __launch_bounds__(kThreads) igemm_kernel(const Pass pass_in) {
   }
 }
 
+// ---- host emulation ------------------------------------------------------------------------
 // The kernel on the host, one simulated thread at a time: the same Pass gathers, shared-tile
-// placement, split-K ranges and epilogue coordinates, with the tensor-core product replaced by a
-// plain fp32 product of the shared tiles (which start as NaN, so a slot no thread fills poisons
-// the result).
+// placement, split-K ranges, mma operand reads (the *_row/_col/_k helpers above) and epilogue
+// coordinates. Each warp-level mma is executed per the PTX ISA's fragment layouts, written out
+// independently below, so a helper that disagrees with the hardware layout corrupts the product.
+// Values stay fp32 (no TF32/BF16 rounding): this checks indexing, not arithmetic. Shared tiles
+// start as NaN, so a slot no thread fills poisons the result.
+
+// PTX ISA "Matrix Fragments for mma.m16n8k8" (.tf32) and "... mma.m16n8k16" (.bf16), element i
+// of lane (groupID = lane/4, threadID_in_group = lane%4).
+struct SpecCoord {
+  int row, col;
+};
+SpecCoord spec_tf32_a(int lane, int i) {  // a0..a3
+  return {lane / 4 + ((i == 1 || i == 3) ? 8 : 0), lane % 4 + (i >= 2 ? 4 : 0)};
+}
+SpecCoord spec_tf32_b(int lane, int i) {  // b0, b1: (k, n)
+  return {lane % 4 + (i == 1 ? 4 : 0), lane / 4};
+}
+SpecCoord spec_bf16_a(int lane, int i) {  // a0..a7
+  const bool low_rows = i == 0 || i == 1 || i == 4 || i == 5;
+  return {lane / 4 + (low_rows ? 0 : 8), 2 * (lane % 4) + (i & 1) + (i >= 4 ? 8 : 0)};
+}
+SpecCoord spec_bf16_b(int lane, int i) {  // b0..b3: (k, n)
+  return {2 * (lane % 4) + (i & 1) + (i >= 2 ? 8 : 0), lane / 4};
+}
+SpecCoord spec_c(int lane, int i) {  // c0..c3
+  return {lane / 4 + (i >= 2 ? 8 : 0), 2 * (lane % 4) + (i & 1)};
+}
+
+// One k-tile of one warp's 2x4 mma tiles, accumulated into acc[lane][mi][ni][e].
+void emulate_warp_tile(const std::vector<float>& a_tile, const std::vector<float>& b_tile, int warp,
+                       bool bf16, float (*acc)[2][4][4]) {
+  const int wm = (warp / 2) * 32;
+  const int wn = (warp % 2) * 32;
+  const int kstep = bf16 ? 16 : 8;
+  for (int ks = 0; ks < kBK; ks += kstep) {
+    for (int mi = 0; mi < 2; ++mi) {
+      for (int ni = 0; ni < 4; ++ni) {
+        float a[16][16], b[16][8];
+        int a_seen[16][16] = {}, b_seen[16][8] = {};
+        auto tile_a = [&](int row, int col) {
+          return a_tile[(wm + mi * 16 + row) * kBK + ks + col];
+        };
+        auto tile_b = [&](int k, int col) { return b_tile[(ks + k) * kBN + wn + ni * 8 + col]; };
+        for (int lane = 0; lane < 32; ++lane) {
+          // What the kernel loads into each register, placed where the hardware reads it from.
+          if (!bf16) {
+            for (int r = 0; r < 4; ++r) {
+              const SpecCoord c = spec_tf32_a(lane, r);
+              a[c.row][c.col] = tile_a(tf32_a_row(lane, r), tf32_a_col(lane, r));
+              ++a_seen[c.row][c.col];
+            }
+            for (int r = 0; r < 2; ++r) {
+              const SpecCoord c = spec_tf32_b(lane, r);
+              b[c.row][c.col] = tile_b(tf32_b_k(lane, r), frag_n(lane));
+              ++b_seen[c.row][c.col];
+            }
+          } else {
+            for (int r = 0; r < 4; ++r) {
+              for (int half = 0; half < 2; ++half) {
+                const SpecCoord c = spec_bf16_a(lane, 2 * r + half);
+                a[c.row][c.col] = tile_a(bf16_a_row(lane, r), bf16_a_col(lane, r) + half);
+                ++a_seen[c.row][c.col];
+              }
+            }
+            for (int r = 0; r < 2; ++r) {
+              for (int half = 0; half < 2; ++half) {
+                const SpecCoord c = spec_bf16_b(lane, 2 * r + half);
+                b[c.row][c.col] = tile_b(bf16_b_k(lane, r) + half, frag_n(lane));
+                ++b_seen[c.row][c.col];
+              }
+            }
+          }
+        }
+        for (int r = 0; r < 16; ++r)
+          for (int k = 0; k < kstep; ++k)
+            STRAND_CHECK(a_seen[r][k] == 1,
+                         "igemm emulation: A fragment slot ({}, {}) filled {} times", r, k,
+                         a_seen[r][k]);
+        for (int k = 0; k < kstep; ++k)
+          for (int n = 0; n < 8; ++n)
+            STRAND_CHECK(b_seen[k][n] == 1,
+                         "igemm emulation: B fragment slot ({}, {}) filled {} times", k, n,
+                         b_seen[k][n]);
+        for (int lane = 0; lane < 32; ++lane) {
+          for (int e = 0; e < 4; ++e) {
+            const SpecCoord c = spec_c(lane, e);
+            float d = 0.f;
+            for (int k = 0; k < kstep; ++k) d += a[c.row][k] * b[k][c.col];
+            acc[warp * 32 + lane][mi][ni][e] += d;
+          }
+        }
+      }
+    }
+  }
+}
+
 template <class Pass>
-void emulate(const Pass& pass_in, long long groups) {
+void emulate(const Pass& pass_in, long long groups, bool bf16_fragments) {
   static_assert(std::is_same_v<typename Pass::Elem, float>);
   const ConvDims& d = pass_in.d;
   const int m_tiles = (d.gemm_m + kBM - 1) / kBM;
   const int n_tiles = (d.gemm_n + kBN - 1) / kBN;
   std::vector<Pass> threads(kThreads, pass_in);
-  std::vector<float> a_tile(kBM * kBK), b_tile(kBK * kBN), c_tile(kBM * kBN);
+  std::vector<float> a_tile(kBM * kBK), b_tile(kBK * kBN);
+  std::vector<float> acc_store(static_cast<size_t>(kThreads) * 2 * 4 * 4);
+  auto acc = reinterpret_cast<float(*)[2][4][4]>(acc_store.data());
   float regs[kPerThread];
   for (long long z = 0; z < groups * d.splits; ++z) {
     const int group = static_cast<int>(z / d.splits);
@@ -497,7 +607,7 @@ void emulate(const Pass& pass_in, long long groups) {
           threads[tid] = pass_in;
           threads[tid].setup(group, by * kBM, bx * kBN, tid);
         }
-        std::fill(c_tile.begin(), c_tile.end(), 0.f);
+        std::fill(acc_store.begin(), acc_store.end(), 0.f);
         for (int kt = range.begin; kt < range.end; ++kt) {
           std::fill(a_tile.begin(), a_tile.end(), std::nanf(""));
           std::fill(b_tile.begin(), b_tile.end(), std::nanf(""));
@@ -511,17 +621,16 @@ void emulate(const Pass& pass_in, long long groups) {
               b_tile[b_tile_row(tid, j) * kBN + b_tile_col(tid)] = regs[j];
             }
           }
-          for (int r = 0; r < kBM; ++r)
-            for (int kk = 0; kk < kBK; ++kk)
-              for (int c = 0; c < kBN; ++c)
-                c_tile[r * kBN + c] += a_tile[r * kBK + kk] * b_tile[kk * kBN + c];
+          for (int warp = 0; warp < kThreads / 32; ++warp) {
+            emulate_warp_tile(a_tile, b_tile, warp, bf16_fragments, acc);
+          }
         }
         for (int tid = 0; tid < kThreads; ++tid) {
           for (int mi = 0; mi < 2; ++mi)
             for (int ni = 0; ni < 4; ++ni)
               for (int e = 0; e < 4; ++e) {
-                const int r = acc_row(tid, mi, e), c = acc_col(tid, ni, e);
-                threads[tid].store(by * kBM + r, bx * kBN + c, c_tile[r * kBN + c]);
+                threads[tid].store(by * kBM + acc_row(tid, mi, e), bx * kBN + acc_col(tid, ni, e),
+                                   acc[tid][mi][ni][e]);
               }
         }
       }
@@ -657,7 +766,7 @@ void igemm_backward_weight(const Context& ctx, const Conv1dShape& s, const T* x,
 }
 
 void igemm_emulate_forward(const Conv1dShape& s, const float* x, const float* w, const float* bias,
-                           float* y) {
+                           float* y, bool bf16_fragments) {
   check_supported(s);
   ForwardPass<float> pass{};
   pass.d = make_dims(s, Conv1dPass::kForward);
@@ -665,21 +774,22 @@ void igemm_emulate_forward(const Conv1dShape& s, const float* x, const float* w,
   pass.w = w;
   pass.bias = bias;
   pass.y = y;
-  emulate(pass, s.groups);
+  emulate(pass, s.groups, bf16_fragments);
 }
 
-void igemm_emulate_backward_data(const Conv1dShape& s, const float* dy, const float* w, float* dx) {
+void igemm_emulate_backward_data(const Conv1dShape& s, const float* dy, const float* w, float* dx,
+                                 bool bf16_fragments) {
   check_supported(s);
   BackwardDataPass<float> pass{};
   pass.d = make_dims(s, Conv1dPass::kBackwardData);
   pass.dy = dy;
   pass.w = w;
   pass.dx = dx;
-  emulate(pass, s.groups);
+  emulate(pass, s.groups, bf16_fragments);
 }
 
 void igemm_emulate_backward_weight(const Conv1dShape& s, const float* x, const float* dy, float* dw,
-                                   bool accumulate, int sm_count) {
+                                   bool accumulate, int sm_count, bool bf16_fragments) {
   check_supported(s);
   BackwardWeightPass<float> pass{};
   pass.d = make_dims(s, Conv1dPass::kBackwardWeight);
@@ -688,7 +798,7 @@ void igemm_emulate_backward_weight(const Conv1dShape& s, const float* x, const f
   pass.x = x;
   pass.dy = dy;
   pass.ws = ws.data();
-  emulate(pass, s.groups);
+  emulate(pass, s.groups, bf16_fragments);
   for (size_t i = 0; i < ws.size(); ++i) dw[i] = (accumulate ? dw[i] : 0.f) + ws[i];
 }
 

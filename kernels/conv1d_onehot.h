@@ -50,13 +50,17 @@ template <typename T>
 void bases_to_onehot(const Conv1dShape& shape, BaseEncoding encoding, const uint8_t* bases, T* x);
 
 // T is float or double; y overwritten, dw overwritten or accumulated; bias may be null.
+// kReference is the gather-sum / scatter-add in plain loops; kFast expands to the one-hot matrix
+// and runs the dense im2col + GEMM path, which is faster on CPUs (see conv1d_onehot.cpp).
 template <typename T>
 void conv1d_onehot_forward(const Context& ctx, const Conv1dShape& shape, BaseEncoding encoding,
-                           const uint8_t* bases, const T* w, const T* bias, T* y);
+                           const uint8_t* bases, const T* w, const T* bias, T* y,
+                           Conv1dCpuAlgo algo = Conv1dCpuAlgo::kFast);
 template <typename T>
 void conv1d_onehot_backward_weight(const Context& ctx, const Conv1dShape& shape,
                                    BaseEncoding encoding, const uint8_t* bases, const T* dy, T* dw,
-                                   bool accumulate = false);
+                                   bool accumulate = false,
+                                   Conv1dCpuAlgo algo = Conv1dCpuAlgo::kFast);
 
 }  // namespace cpu
 

@@ -1,6 +1,6 @@
 // The custom CUDA implicit-GEMM conv1d, checked without a GPU: its host emulation runs the
-// kernel's own gathers, shared-tile placement, split-K ranges and epilogue coordinates (only the
-// tensor-core product is replaced), and must match the CPU reference on every element of the sweep.
+// kernel's own gathers, shared-tile placement, split-K ranges, mma operand reads (executed per the
+// PTX fragment layouts) and epilogue coordinates, and must match the CPU reference everywhere.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -48,18 +48,23 @@ TEST(Conv1dImplicitGemmEmulation, MatchesTheReferenceOverTheSweep) {
     cpu::conv1d_backward_weight<float>({}, s, x.data(), dy.data(), dw_ref.data(), true,
                                        Conv1dCpuAlgo::kReference);
 
-    std::vector<float> y(s.y_numel(), nan), dx(s.x_numel(), nan);
-    cuda::detail::igemm_emulate_forward(s, x.data(), w.data(), b.data(), y.data());
-    EXPECT_TRUE(all_close(y, y_ref, tol, tol * abs_max(y_ref))) << "forward";
-    cuda::detail::igemm_emulate_backward_data(s, dy.data(), w.data(), dx.data());
-    EXPECT_TRUE(all_close(dx, dx_ref, tol, tol * abs_max(dx_ref))) << "backward_data";
-    // One SM: no split; 132 SMs (H100/H200): the reduction is split across blocks.
-    for (int sms : {1, 132}) {
-      std::vector<float> dw = dw0;
-      cuda::detail::igemm_emulate_backward_weight(s, x.data(), dy.data(), dw.data(), true, sms);
-      EXPECT_TRUE(all_close(dw, dw_ref, tol, tol * abs_max(dw_ref)))
-          << "backward_weight, " << sms << " SMs";
-      saw_split_k = saw_split_k || cuda::detail::igemm_weight_splits(s, sms) > 1;
+    // Both operand layouts: TF32 m16n8k8 and BF16 m16n8k16 fragments (fp32 values either way).
+    for (bool bf16 : {false, true}) {
+      SCOPED_TRACE(bf16 ? "bf16 fragments" : "tf32 fragments");
+      std::vector<float> y(s.y_numel(), nan), dx(s.x_numel(), nan);
+      cuda::detail::igemm_emulate_forward(s, x.data(), w.data(), b.data(), y.data(), bf16);
+      EXPECT_TRUE(all_close(y, y_ref, tol, tol * abs_max(y_ref))) << "forward";
+      cuda::detail::igemm_emulate_backward_data(s, dy.data(), w.data(), dx.data(), bf16);
+      EXPECT_TRUE(all_close(dx, dx_ref, tol, tol * abs_max(dx_ref))) << "backward_data";
+      // One SM: no split; 132 SMs (H100/H200): the reduction is split across blocks.
+      for (int sms : {1, 132}) {
+        std::vector<float> dw = dw0;
+        cuda::detail::igemm_emulate_backward_weight(s, x.data(), dy.data(), dw.data(), true, sms,
+                                                    bf16);
+        EXPECT_TRUE(all_close(dw, dw_ref, tol, tol * abs_max(dw_ref)))
+            << "backward_weight, " << sms << " SMs";
+        saw_split_k = saw_split_k || cuda::detail::igemm_weight_splits(s, sms) > 1;
+      }
     }
   }
   EXPECT_TRUE(saw_split_k) << "no shape exercised the split-K path";

@@ -90,25 +90,30 @@ TYPED_TEST(Conv1dOnehotTyped, EqualsDenseConvOfTheOnehotMatrix) {
       const auto b = random_vector<T>(s.out_channels, ++seed);
       const auto dy = random_vector<T>(s.y_numel(), ++seed);
 
-      std::vector<T> y_dense(s.y_numel()), y(s.y_numel(), T(-5));
-      cpu::conv1d_forward<T>({}, s, x.data(), w.data(), b.data(), y_dense.data(),
-                             Conv1dCpuAlgo::kReference);
-      cpu::conv1d_onehot_forward<T>({}, s, enc, bases.data(), w.data(), b.data(), y.data());
-      EXPECT_TRUE(all_close(y, y_dense, tol, tol * abs_max(y_dense))) << "forward";
-      cpu::conv1d_forward<T>({}, s, x.data(), w.data(), nullptr, y_dense.data(),
-                             Conv1dCpuAlgo::kReference);
-      cpu::conv1d_onehot_forward<T>({}, s, enc, bases.data(), w.data(), nullptr, y.data());
-      EXPECT_TRUE(all_close(y, y_dense, tol, tol * abs_max(y_dense))) << "forward, no bias";
+      for (Conv1dCpuAlgo algo : {Conv1dCpuAlgo::kReference, Conv1dCpuAlgo::kFast}) {
+        SCOPED_TRACE(algo == Conv1dCpuAlgo::kFast ? "fast" : "reference");
+        std::vector<T> y_dense(s.y_numel()), y(s.y_numel(), T(-5));
+        cpu::conv1d_forward<T>({}, s, x.data(), w.data(), b.data(), y_dense.data(),
+                               Conv1dCpuAlgo::kReference);
+        cpu::conv1d_onehot_forward<T>({}, s, enc, bases.data(), w.data(), b.data(), y.data(), algo);
+        EXPECT_TRUE(all_close(y, y_dense, tol, tol * abs_max(y_dense))) << "forward";
+        cpu::conv1d_forward<T>({}, s, x.data(), w.data(), nullptr, y_dense.data(),
+                               Conv1dCpuAlgo::kReference);
+        cpu::conv1d_onehot_forward<T>({}, s, enc, bases.data(), w.data(), nullptr, y.data(), algo);
+        EXPECT_TRUE(all_close(y, y_dense, tol, tol * abs_max(y_dense))) << "forward, no bias";
 
-      const auto dw0 = random_vector<T>(s.w_numel(), ++seed);
-      std::vector<T> dw_dense = dw0, dw = dw0, dw_fresh(s.w_numel(), T(77));
-      cpu::conv1d_backward_weight<T>({}, s, x.data(), dy.data(), dw_dense.data(), true,
-                                     Conv1dCpuAlgo::kReference);
-      cpu::conv1d_onehot_backward_weight<T>({}, s, enc, bases.data(), dy.data(), dw.data(), true);
-      EXPECT_TRUE(all_close(dw, dw_dense, tol, tol * abs_max(dw_dense))) << "backward_weight";
-      cpu::conv1d_onehot_backward_weight<T>({}, s, enc, bases.data(), dy.data(), dw_fresh.data());
-      for (size_t i = 0; i < dw_fresh.size(); ++i) dw_fresh[i] += dw0[i];
-      EXPECT_TRUE(all_close(dw_fresh, dw_dense, tol, tol * abs_max(dw_dense))) << "overwrite";
+        const auto dw0 = random_vector<T>(s.w_numel(), ++seed);
+        std::vector<T> dw_dense = dw0, dw = dw0, dw_fresh(s.w_numel(), T(77));
+        cpu::conv1d_backward_weight<T>({}, s, x.data(), dy.data(), dw_dense.data(), true,
+                                       Conv1dCpuAlgo::kReference);
+        cpu::conv1d_onehot_backward_weight<T>({}, s, enc, bases.data(), dy.data(), dw.data(), true,
+                                              algo);
+        EXPECT_TRUE(all_close(dw, dw_dense, tol, tol * abs_max(dw_dense))) << "backward_weight";
+        cpu::conv1d_onehot_backward_weight<T>({}, s, enc, bases.data(), dy.data(), dw_fresh.data(),
+                                              false, algo);
+        for (size_t i = 0; i < dw_fresh.size(); ++i) dw_fresh[i] += dw0[i];
+        EXPECT_TRUE(all_close(dw_fresh, dw_dense, tol, tol * abs_max(dw_dense))) << "overwrite";
+      }
     }
   }
 }
