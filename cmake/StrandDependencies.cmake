@@ -1,9 +1,13 @@
 # Third-party dependencies, gathered into one interface target the bottom layer links.
 find_package(PkgConfig REQUIRED)
-set(BLA_VENDOR OpenBLAS)
-find_package(BLAS REQUIRED)
-find_path(CBLAS_INCLUDE_DIR cblas.h PATH_SUFFIXES openblas x86_64-linux-gnu/openblas-pthread
-          HINTS /usr/include/x86_64-linux-gnu/openblas-pthread)
+# OpenBLAS built with OpenMP, so BLAS calls and strand's own OpenMP loops share one thread pool:
+# the pthread build's spinning threads and OpenMP's fight over the cores (20-80x slowdowns seen).
+find_library(OPENBLAS_LIBRARY openblas REQUIRED
+             HINTS /usr/lib/x86_64-linux-gnu/openblas-openmp PATH_SUFFIXES openblas-openmp)
+find_path(CBLAS_INCLUDE_DIR cblas.h REQUIRED
+          HINTS /usr/include/x86_64-linux-gnu/openblas-openmp
+          PATH_SUFFIXES openblas-openmp x86_64-linux-gnu/openblas-openmp)
+message(STATUS "strand: BLAS ${OPENBLAS_LIBRARY}")
 pkg_check_modules(HTSLIB REQUIRED IMPORTED_TARGET htslib)
 find_package(yaml-cpp REQUIRED)
 find_package(nlohmann_json REQUIRED)
@@ -31,7 +35,7 @@ add_library(strand_third_party INTERFACE)
 target_include_directories(strand_third_party INTERFACE ${CBLAS_INCLUDE_DIR} ${LIBLINEAR_INCLUDE_DIR}
                            ${XGBOOST_INCLUDE_DIR})
 target_link_libraries(strand_third_party INTERFACE
-  ${BLAS_LIBRARIES} OpenMP::OpenMP_CXX PkgConfig::HTSLIB yaml-cpp nlohmann_json::nlohmann_json
+  ${OPENBLAS_LIBRARY} OpenMP::OpenMP_CXX PkgConfig::HTSLIB yaml-cpp nlohmann_json::nlohmann_json
   CLI11::CLI11 ${XGBOOST_LIBRARY} ${LIBLINEAR_LIBRARY} Threads::Threads ZLIB::ZLIB)
 # The commit is compiled into one file only, so a new commit does not rebuild everything.
 set_source_files_properties(${CMAKE_SOURCE_DIR}/kernels/version.cpp PROPERTIES

@@ -4,7 +4,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake ninja-build pkg-config git
-  libopenblas-dev            # CPU GEMM
+  libopenblas-openmp-dev     # CPU GEMM, sharing OpenMP's thread pool
   libgtest-dev libgmock-dev  # tests
   libbenchmark-dev           # bench/
   libhts-dev zlib1g-dev      # FASTA/BED/bgzip
@@ -29,3 +29,15 @@ if ((${#missing[@]})); then
 else
   echo "setup: all packages present"
 fi
+
+# Libraries that link the generic BLAS (liblinear) get the OpenMP OpenBLAS too, so one process
+# never runs two BLAS thread pools.
+for lib in libblas.so.3 liblapack.so.3; do
+  target=/usr/lib/x86_64-linux-gnu/openblas-openmp/$lib
+  if [ -e "$target" ] && update-alternatives --query "$lib-x86_64-linux-gnu" 2>/dev/null | grep -q "Value: $target"; then
+    continue
+  fi
+  if [ -e "$target" ]; then
+    update-alternatives --set "$lib-x86_64-linux-gnu" "$target" >/dev/null
+  fi
+done
