@@ -4,6 +4,8 @@
 #include "kernels/bfloat16.h"
 #include "kernels/elementwise_ops.h"
 
+#include <algorithm>
+
 namespace strand::kernels::cpu {
 namespace {
 // Below this many elements a parallel region costs more than it saves.
@@ -13,45 +15,79 @@ constexpr int64_t kParallelGrain = 1 << 15;
 template <typename T>
 void unary(UnaryOp op, int64_t n, const T* x, T* y, double p0, double p1, const Context&) {
   using A = acc_t<T>;
-#pragma omp parallel for if (n > kParallelGrain) schedule(static)
-  for (int64_t i = 0; i < n; ++i) y[i] = T(apply_unary<A>(op, A(x[i]), A(p0), A(p1)));
+  const A a0 = A(p0), a1 = A(p1);
+  with_unary_op(op, [&](auto kop) {
+#pragma omp parallel for simd if (n > kParallelGrain) schedule(static)
+    for (int64_t i = 0; i < n; ++i) y[i] = T(apply_unary<A>(kop.value, A(x[i]), a0, a1));
+  });
 }
 
 template <typename T>
 void unary_backward(UnaryOp op, int64_t n, const T* dy, const T* x, const T* y, T* dx, double p0,
                     double p1, const Context&) {
   using A = acc_t<T>;
-#pragma omp parallel for if (n > kParallelGrain) schedule(static)
-  for (int64_t i = 0; i < n; ++i) {
-    const A xi = x ? A(x[i]) : A(0);
-    const A yi = y ? A(y[i]) : A(0);
-    dx[i] = T(A(dy[i]) * unary_derivative<A>(op, xi, yi, A(p0), A(p1)));
+  const A a0 = A(p0), a1 = A(p1);
+  with_unary_op(op, [&](auto kop) {
+#pragma omp parallel for simd if (n > kParallelGrain) schedule(static)
+    for (int64_t i = 0; i < n; ++i) {
+      const A xi = x ? A(x[i]) : A(0);
+      const A yi = y ? A(y[i]) : A(0);
+      dx[i] = T(A(dy[i]) * unary_derivative<A>(kop.value, xi, yi, a0, a1));
+    }
+  });
+}
+
+namespace {
+
+// One row of a binary op; the common stride patterns get their own loops so they vectorise.
+template <BinaryOp kOp, typename T>
+void binary_row(int64_t n, const T* a, int64_t sa, const T* b, int64_t sb, T* out, int64_t so) {
+  using A = acc_t<T>;
+  if (so == 1 && sa == 1 && sb == 1) {
+#pragma omp simd
+    for (int64_t j = 0; j < n; ++j) out[j] = T(apply_binary<A>(kOp, A(a[j]), A(b[j])));
+  } else if (so == 1 && sa == 1 && sb == 0) {
+    const A bv = A(b[0]);
+#pragma omp simd
+    for (int64_t j = 0; j < n; ++j) out[j] = T(apply_binary<A>(kOp, A(a[j]), bv));
+  } else if (so == 1 && sa == 0 && sb == 1) {
+    const A av = A(a[0]);
+#pragma omp simd
+    for (int64_t j = 0; j < n; ++j) out[j] = T(apply_binary<A>(kOp, av, A(b[j])));
+  } else {
+    for (int64_t j = 0; j < n; ++j) out[j * so] = T(apply_binary<A>(kOp, A(a[j * sa]), A(b[j * sb])));
   }
 }
+
+}  // namespace
 
 template <typename T>
 void binary(BinaryOp op, const StridedIter<3>& it, const T* a, const T* b, T* out,
             const Context&) {
-  using A = acc_t<T>;
-  const int64_t n = it.numel;
-  if (it.ndim == 1 && it.strides[0][0] == 1 && it.strides[1][0] == 1 && it.strides[2][0] == 1) {
-#pragma omp parallel for if (n > kParallelGrain) schedule(static)
-    for (int64_t i = 0; i < n; ++i) out[i] = T(apply_binary<A>(op, A(a[i]), A(b[i])));
-    return;
-  }
-  // Innermost dimension as a plain loop, the outer ones through offsets.
+  // Innermost dimension as a row loop, the outer ones through offsets.
   const int last = it.ndim - 1;
   const int64_t inner = it.sizes[last];
   const int64_t so = it.strides[0][last], sa = it.strides[1][last], sb = it.strides[2][last];
-  const int64_t rows = n / inner;
-#pragma omp parallel for if (n > kParallelGrain) schedule(static)
-  for (int64_t r = 0; r < rows; ++r) {
-    const int64_t base = r * inner;
-    T* o = out + it.offset(0, base);
-    const T* pa = a + it.offset(1, base);
-    const T* pb = b + it.offset(2, base);
-    for (int64_t j = 0; j < inner; ++j) o[j * so] = T(apply_binary<A>(op, A(pa[j * sa]), A(pb[j * sb])));
-  }
+  const int64_t rows = it.numel / inner;
+  with_binary_op(op, [&](auto kop) {
+    if (rows == 1) {
+      // One long row (the contiguous case): split it across threads.
+      constexpr int64_t kChunk = 1 << 14;
+      const int64_t chunks = (inner + kChunk - 1) / kChunk;
+#pragma omp parallel for if (inner > kParallelGrain) schedule(static)
+      for (int64_t c = 0; c < chunks; ++c) {
+        const int64_t begin = c * kChunk, len = std::min(kChunk, inner - begin);
+        binary_row<kop.value, T>(len, a + begin * sa, sa, b + begin * sb, sb, out + begin * so, so);
+      }
+      return;
+    }
+#pragma omp parallel for if (it.numel > kParallelGrain) schedule(static)
+    for (int64_t r = 0; r < rows; ++r) {
+      const int64_t base = r * inner;
+      binary_row<kop.value, T>(inner, a + it.offset(1, base), sa, b + it.offset(2, base), sb,
+                               out + it.offset(0, base), so);
+    }
+  });
 }
 
 template <typename T>

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cmath>
+#include <type_traits>
 
 #include "kernels/elementwise.h"
 #include "kernels/hd.h"
@@ -110,6 +111,34 @@ STRAND_HD A apply_binary(BinaryOp op, A a, A b) {
     case BinaryOp::kGe: return a >= b ? A(1) : A(0);
   }
   return a;
+}
+
+// Calls fn(std::integral_constant<UnaryOp, op>{}) so loops see the op as a constant: the switch in
+// apply_unary folds away and the loop vectorises.
+template <typename Fn>
+decltype(auto) with_unary_op(UnaryOp op, Fn&& fn) {
+  switch (op) {
+#define STRAND_CASE(name) \
+  case UnaryOp::name: return fn(std::integral_constant<UnaryOp, UnaryOp::name>{});
+    STRAND_CASE(kNeg) STRAND_CASE(kExp) STRAND_CASE(kLog) STRAND_CASE(kSqrt) STRAND_CASE(kAbs)
+    STRAND_CASE(kRelu) STRAND_CASE(kSigmoid) STRAND_CASE(kTanh) STRAND_CASE(kGelu)
+    STRAND_CASE(kSoftplus) STRAND_CASE(kClamp) STRAND_CASE(kAddScalar) STRAND_CASE(kMulScalar)
+    STRAND_CASE(kPowScalar) STRAND_CASE(kRsubScalar) STRAND_CASE(kRdivScalar)
+#undef STRAND_CASE
+  }
+  return fn(std::integral_constant<UnaryOp, UnaryOp::kNeg>{});
+}
+
+template <typename Fn>
+decltype(auto) with_binary_op(BinaryOp op, Fn&& fn) {
+  switch (op) {
+#define STRAND_CASE(name) \
+  case BinaryOp::name: return fn(std::integral_constant<BinaryOp, BinaryOp::name>{});
+    STRAND_CASE(kAdd) STRAND_CASE(kSub) STRAND_CASE(kMul) STRAND_CASE(kDiv) STRAND_CASE(kPow)
+    STRAND_CASE(kMaximum) STRAND_CASE(kMinimum) STRAND_CASE(kGe)
+#undef STRAND_CASE
+  }
+  return fn(std::integral_constant<BinaryOp, BinaryOp::kAdd>{});
 }
 
 // Binary cross-entropy with logits, per element, stable for any x:

@@ -1,5 +1,4 @@
-// Sequential: children run in order, named "0", "1", ... as in PyTorch's nn.Sequential; and
-// Flatten, which joins dimensions start..end (default: all but the batch dimension).
+// Sequential: children run in order, named "0", "1", ... as in PyTorch's nn.Sequential.
 #pragma once
 
 #include <memory>
@@ -20,15 +19,6 @@ class Sequential : public Module {
 
  private:
   std::vector<std::shared_ptr<Module>> modules_;
-};
-
-class Flatten : public Module {
- public:
-  explicit Flatten(int64_t start = 1, int64_t end = -1) : Module("Flatten"), start_(start), end_(end) {}
-  Tensor forward(const Tensor& x) override { return x.flatten(start_, end_); }
-
- private:
-  int64_t start_, end_;
 };
 
 }  // namespace strand::layers

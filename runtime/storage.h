@@ -17,6 +17,9 @@ class Event;
 void set_poison_allocations(bool on);
 bool poison_allocations();
 
+// Host memory freed by tensors is kept for reuse (up to 4 GiB); this returns it to the system.
+void release_cached_host_memory();
+
 class Storage {
  public:
   // Zero bytes is allowed (empty tensors); data() is then still a valid, unique pointer.
@@ -42,6 +45,7 @@ class Storage {
   size_t nbytes_ = 0;
   Device device_;
   bool pinned_ = false;
+  size_t capacity_ = 0;                // host blocks from the reuse cache: their size, else 0
   kernels::Stream stream_ = nullptr;  // allocation stream of device memory
   std::unique_ptr<Event> last_read_;   // pinned memory: last asynchronous copy out of it
 };

@@ -1,0 +1,53 @@
+// Conv1d layer (see conv.h).
+#include "layers/conv.h"
+
+#include "kernels/error.h"
+#include "layers/init.h"
+
+namespace strand::layers {
+
+Conv1d::Conv1d(const Conv1dConfig& c) : Module("Conv1d"), config_(c) {
+  STRAND_CHECK(c.in_channels > 0 && c.out_channels > 0 && c.kernel_size > 0,
+               "Conv1d: channels ({} -> {}) and kernel size {} must be positive", c.in_channels,
+               c.out_channels, c.kernel_size);
+  STRAND_CHECK(c.groups > 0 && c.in_channels % c.groups == 0 && c.out_channels % c.groups == 0,
+               "Conv1d: {} input and {} output channels must divide into {} groups", c.in_channels,
+               c.out_channels, c.groups);
+  options_.stride = c.stride;
+  options_.pad_left = options_.pad_right = c.padding;
+  options_.dilation = c.dilation;
+  options_.groups = c.groups;
+  options_.same_padding = c.same_padding;
+  const int64_t fan_in = c.in_channels / c.groups * c.kernel_size;
+  weight_ = fan_in_init({c.out_channels, c.in_channels / c.groups, c.kernel_size}, fan_in);
+  register_parameter("weight", &weight_);
+  if (c.bias) {
+    bias_ = fan_in_init({c.out_channels}, fan_in);
+    register_parameter("bias", &bias_);
+  }
+}
+
+Tensor Conv1d::forward(const Tensor& x) {
+  if (x.dtype() == DType::kU8) {
+    STRAND_CHECK(config_.in_channels == 4 && config_.groups == 1,
+                 "Conv1d: base-code input needs in_channels 4 and groups 1, this layer has {} and {}",
+                 config_.in_channels, config_.groups);
+    return runtime::conv1d_bases(x, weight_, bias_, options_);
+  }
+  return runtime::conv1d(x, weight_, bias_, options_);
+}
+
+int64_t Conv1d::out_length(int64_t in_length) const {
+  if (config_.same_padding) return in_length;
+  return (in_length + 2 * config_.padding - config_.dilation * (config_.kernel_size - 1) - 1) /
+             config_.stride + 1;
+}
+
+std::string Conv1d::extra_repr() const {
+  return format("{}, {}, kernel_size={}, stride={}, padding={}, dilation={}, groups={}",
+                config_.in_channels, config_.out_channels, config_.kernel_size, config_.stride,
+                config_.same_padding ? std::string("same") : std::to_string(config_.padding),
+                config_.dilation, config_.groups);
+}
+
+}  // namespace strand::layers

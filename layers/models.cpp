@@ -1,0 +1,144 @@
+// Model builders (see models.h). Each tracks the sequence length through its layers so the dense
+// head's input size follows the input length.
+#include "layers/models.h"
+
+#include "kernels/error.h"
+#include "layers/activation.h"
+#include "layers/conv.h"
+#include "layers/dropout.h"
+#include "layers/linear.h"
+#include "layers/norm.h"
+#include "layers/pool.h"
+#include "layers/reshape.h"
+#include "layers/rnn.h"
+
+namespace strand::layers {
+namespace {
+
+// Appends a valid (unpadded) or same-padded convolution and returns the new length.
+int64_t add_conv(Sequential& m, int64_t length, int64_t in, int64_t out, int64_t k, bool same,
+                 const char* model) {
+  auto conv = std::make_shared<Conv1d>(Conv1dConfig{
+      .in_channels = in, .out_channels = out, .kernel_size = k, .same_padding = same});
+  const int64_t next = conv->out_length(length);
+  STRAND_CHECK(next > 0, "{}: input length is too short for its layer stack (a k{} convolution "
+                         "meets length {})", model, k, length);
+  m.add(conv);
+  return next;
+}
+
+int64_t add_max_pool(Sequential& m, int64_t length, int64_t k, const char* model) {
+  STRAND_CHECK(length >= k, "{}: input length is too short for its layer stack (max pooling {} "
+                            "meets length {})", model, k, length);
+  m.add(MaxPool1d(k));
+  return length / k;
+}
+
+std::shared_ptr<Module> relu() { return std::make_shared<Activation>("ReLU"); }
+
+}  // namespace
+
+std::shared_ptr<Sequential> deepsea(int64_t input_length, int64_t outputs) {
+  auto m = std::make_shared<Sequential>();
+  int64_t l = add_conv(*m, input_length, 4, 320, 8, false, "DeepSEA");
+  m->add(relu());
+  l = add_max_pool(*m, l, 4, "DeepSEA");
+  m->add(std::make_shared<Dropout>(0.2));
+  l = add_conv(*m, l, 320, 480, 8, false, "DeepSEA");
+  m->add(relu());
+  l = add_max_pool(*m, l, 4, "DeepSEA");
+  m->add(std::make_shared<Dropout>(0.2));
+  l = add_conv(*m, l, 480, 960, 8, false, "DeepSEA");
+  m->add(relu());
+  m->add(std::make_shared<Dropout>(0.5));
+  m->add(std::make_shared<Flatten>());
+  m->add(std::make_shared<Linear>(960 * l, 925));
+  m->add(relu());
+  m->add(std::make_shared<Linear>(925, outputs));
+  return m;
+}
+
+std::shared_ptr<Sequential> basset(int64_t input_length, int64_t outputs, NormKind norm) {
+  auto m = std::make_shared<Sequential>();
+  auto normalize = [&](int64_t channels) -> std::shared_ptr<Module> {
+    if (norm == NormKind::kBatch) return std::make_shared<BatchNorm1d>(channels);
+    return std::make_shared<GroupNorm>(channels >= 100 ? 10 : 1, channels);
+  };
+  int64_t l = add_conv(*m, input_length, 4, 300, 19, true, "Basset");
+  m->add(normalize(300));
+  m->add(relu());
+  l = add_max_pool(*m, l, 3, "Basset");
+  l = add_conv(*m, l, 300, 200, 11, true, "Basset");
+  m->add(normalize(200));
+  m->add(relu());
+  l = add_max_pool(*m, l, 4, "Basset");
+  l = add_conv(*m, l, 200, 200, 7, true, "Basset");
+  m->add(normalize(200));
+  m->add(relu());
+  l = add_max_pool(*m, l, 4, "Basset");
+  m->add(std::make_shared<Flatten>());
+  m->add(std::make_shared<Linear>(200 * l, 1000));
+  if (norm == NormKind::kBatch) m->add(std::make_shared<BatchNorm1d>(1000));
+  else m->add(std::make_shared<LayerNorm>(runtime::Shape{1000}));
+  m->add(relu());
+  m->add(std::make_shared<Dropout>(0.3));
+  m->add(std::make_shared<Linear>(1000, 1000));
+  if (norm == NormKind::kBatch) m->add(std::make_shared<BatchNorm1d>(1000));
+  else m->add(std::make_shared<LayerNorm>(runtime::Shape{1000}));
+  m->add(relu());
+  m->add(std::make_shared<Dropout>(0.3));
+  m->add(std::make_shared<Linear>(1000, outputs));
+  return m;
+}
+
+std::shared_ptr<Sequential> danq(int64_t input_length, int64_t outputs) {
+  auto m = std::make_shared<Sequential>();
+  int64_t l = add_conv(*m, input_length, 4, 320, 26, false, "DanQ");
+  m->add(relu());
+  l = add_max_pool(*m, l, 13, "DanQ");
+  m->add(std::make_shared<Dropout>(0.2));
+  m->add(std::make_shared<Permute>(std::vector<int64_t>{0, 2, 1}));  // [N, L, C] for the LSTM
+  m->add(LSTM({.input_size = 320, .hidden_size = 320, .bidirectional = true, .batch_first = true}));
+  m->add(std::make_shared<Dropout>(0.5));
+  m->add(std::make_shared<Flatten>());
+  m->add(std::make_shared<Linear>(l * 640, 925));
+  m->add(relu());
+  m->add(std::make_shared<Linear>(925, outputs));
+  return m;
+}
+
+std::shared_ptr<Sequential> default_cnn(int64_t input_length, int64_t outputs) {
+  auto m = std::make_shared<Sequential>();
+  int64_t l = add_conv(*m, input_length, 4, 64, 11, true, "cnn");
+  m->add(relu());
+  l = add_max_pool(*m, l, 4, "cnn");
+  l = add_conv(*m, l, 64, 128, 7, true, "cnn");
+  m->add(relu());
+  l = add_max_pool(*m, l, 4, "cnn");
+  l = add_conv(*m, l, 128, 128, 5, true, "cnn");
+  m->add(relu());
+  l = add_max_pool(*m, l, 2, "cnn");
+  m->add(std::make_shared<Flatten>());
+  m->add(std::make_shared<Linear>(128 * l, 128));
+  m->add(relu());
+  m->add(std::make_shared<Dropout>(0.3));
+  m->add(std::make_shared<Linear>(128, outputs));
+  return m;
+}
+
+std::vector<std::string> model_names() { return {"cnn", "deepsea", "basset", "basset-groupnorm", "danq"}; }
+
+std::shared_ptr<Sequential> build_model(const std::string& name, int64_t input_length,
+                                        int64_t outputs) {
+  STRAND_CHECK(input_length > 0 && outputs > 0,
+               "model '{}': input length ({}) and outputs ({}) must be positive", name,
+               input_length, outputs);
+  if (name == "cnn") return default_cnn(input_length, outputs);
+  if (name == "deepsea") return deepsea(input_length, outputs);
+  if (name == "basset") return basset(input_length, outputs, NormKind::kBatch);
+  if (name == "basset-groupnorm") return basset(input_length, outputs, NormKind::kGroup);
+  if (name == "danq") return danq(input_length, outputs);
+  STRAND_FAIL("unknown model '{}': expected one of {}", name, model_names());
+}
+
+}  // namespace strand::layers

@@ -1,0 +1,37 @@
+// Builders for the published genomic models, parameterised by input length and number of outputs
+// (logits: the sigmoid or softmax belongs to the loss), with PyTorch-compatible parameter names.
+// Input: DNA as base codes (u8 [N, L]) or one-hot (f32 [N, 4, L]).
+//   DeepSEA (Zhou & Troyanskaya 2015): 3 conv layers (320/480/960 filters, k8), max pooling 4,
+//     dropout 0.2/0.2/0.5, dense 925.
+//   Basset (Kelley et al. 2016): conv 300 k19 / 200 k11 / 200 k7 with normalisation, max pooling
+//     3/4/4, two dense layers of 1000 with dropout 0.3. Norm: BatchNorm1d as published, or
+//     GroupNorm (per example, so usable with DP-SGD).
+//   DanQ (Quang & Xie 2016): conv 320 k26, max pooling 13, dropout 0.2, BiLSTM 320, dropout 0.5,
+//     dense 925.
+//   cnn (strand's default): three same-padded conv blocks (64/128/128 filters, k 11/7/5, max
+//     pooling 4/4/2), a position-keeping dense head (flatten, 128 units, dropout 0.3).
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "layers/sequential.h"
+
+namespace strand::layers {
+
+enum class NormKind { kBatch, kGroup };
+
+std::shared_ptr<Sequential> deepsea(int64_t input_length = 1000, int64_t outputs = 919);
+std::shared_ptr<Sequential> basset(int64_t input_length = 600, int64_t outputs = 164,
+                                   NormKind norm = NormKind::kBatch);
+std::shared_ptr<Sequential> danq(int64_t input_length = 1000, int64_t outputs = 919);
+std::shared_ptr<Sequential> default_cnn(int64_t input_length, int64_t outputs);
+
+// By name: "deepsea", "basset", "basset-groupnorm", "danq" or "cnn"; an unknown name is an error
+// listing these.
+std::shared_ptr<Sequential> build_model(const std::string& name, int64_t input_length,
+                                        int64_t outputs);
+std::vector<std::string> model_names();
+
+}  // namespace strand::layers
