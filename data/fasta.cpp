@@ -1,0 +1,261 @@
+// FastaReader (validating, streaming) and IndexedFasta (htslib faidx) implementations.
+#include "data/fasta.h"
+
+#include <htslib/faidx.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+#include "data/encoding.h"
+#include "kernels/error.h"
+
+namespace strand::data {
+namespace {
+
+std::string header_name(std::string_view header) {
+  std::string_view rest = header.substr(1);
+  const size_t end = rest.find_first_of(" \t");
+  return std::string(rest.substr(0, end));
+}
+
+std::string preview(std::string_view line) {
+  std::string s(line.substr(0, 20));
+  if (line.size() > 20) s += "...";
+  return s;
+}
+
+bool newer_than(const std::string& a, const std::string& b) {
+  struct stat sa {
+  }, sb{};
+  if (stat(a.c_str(), &sa) != 0 || stat(b.c_str(), &sb) != 0) return false;
+  return sa.st_mtime > sb.st_mtime;
+}
+
+bool exists(const std::string& p) { return access(p.c_str(), F_OK) == 0; }
+
+}  // namespace
+
+FastaReader::FastaReader(std::string path) : lines_(std::move(path)) {}
+
+bool FastaReader::next(FastaRecord& record) {
+  std::string_view line;
+  if (!started_) {
+    started_ = true;
+    while (lines_.next(line)) {
+      if (line.empty()) continue;
+      STRAND_CHECK(line[0] == '>',
+                   "'{}' is not FASTA: line {} starts with '{}' where a '>' header must come "
+                   "first",
+                   path(), lines_.line_number(), preview(line));
+      pending_header_ = std::string(line);
+      pending_line_ = lines_.line_number();
+      break;
+    }
+    STRAND_CHECK(!pending_header_.empty(), "'{}' holds no FASTA records (empty file)", path());
+  }
+  if (pending_header_.empty()) return false;
+
+  record.name = header_name(pending_header_);
+  record.sequence.clear();
+  const int64_t header_line = pending_line_;
+  STRAND_CHECK(!record.name.empty(), "'{}' line {}: FASTA header has no name", path(), header_line);
+  const auto [it, inserted] = seen_.emplace(record.name, header_line);
+  STRAND_CHECK(inserted, "'{}' line {}: duplicate record name '{}' (first seen at line {})", path(),
+               header_line, record.name, it->second);
+  pending_header_.clear();
+
+  while (lines_.next(line)) {
+    if (!line.empty() && line[0] == '>') {
+      pending_header_ = std::string(line);
+      pending_line_ = lines_.line_number();
+      break;
+    }
+    for (size_t i = 0; i < line.size(); ++i) {
+      if (base_code(line[i]) == kBaseInvalid) {
+        // encode_bases builds the message naming record and position.
+        std::vector<uint8_t> scratch(line.size());
+        try {
+          encode_bases(line, scratch.data(), record.name,
+                       static_cast<int64_t>(record.sequence.size()));
+        } catch (const Error& e) {
+          STRAND_FAIL("'{}' line {}: {}", path(), lines_.line_number(), e.message());
+        }
+      }
+    }
+    record.sequence.append(line);
+  }
+  STRAND_CHECK(!record.sequence.empty(), "'{}' line {}: record '{}' has an empty sequence", path(),
+               header_line, record.name);
+  return true;
+}
+
+std::vector<FastaRecord> read_fasta(const std::string& path) {
+  FastaReader reader(path);
+  std::vector<FastaRecord> records;
+  FastaRecord r;
+  while (reader.next(r)) records.push_back(std::move(r));
+  return records;
+}
+
+void write_fasta(const std::string& path, const std::vector<FastaRecord>& records, int width) {
+  STRAND_CHECK(width > 0, "write_fasta: line width must be positive, got {}", width);
+  std::ofstream out(path, std::ios::binary);
+  STRAND_CHECK(out.good(), "cannot write '{}': {}", path, std::strerror(errno));
+  for (const auto& r : records) {
+    out << '>' << r.name << '\n';
+    for (size_t i = 0; i < r.sequence.size(); i += width) {
+      out.write(r.sequence.data() + i,
+                static_cast<std::streamsize>(std::min<size_t>(width, r.sequence.size() - i)));
+      out << '\n';
+    }
+  }
+  STRAND_CHECK(out.good(), "error writing '{}'", path);
+}
+
+// ---- IndexedFasta ----------------------------------------------------------------------------
+
+IndexedFasta::IndexedFasta(std::string path, IndexCreation creation) : path_(std::move(path)) {
+  {
+    TextReader probe(path_);  // opens (or reports why not) and detects compression
+    compression_ = probe.compression();
+  }
+  STRAND_CHECK(compression_ != Compression::kGzip,
+               "'{}' is plain gzip, which htslib cannot index for random access; recompress it "
+               "with bgzip (zcat {} | bgzip > out.fa.gz) or read it sequentially",
+               path_, path_);
+  load_index(creation);
+}
+
+void IndexedFasta::load_index(IndexCreation creation) {
+  const std::string fai = path_ + ".fai";
+  const std::string gzi = path_ + ".gzi";
+  const bool need_gzi = compression_ == Compression::kBgzip;
+  const bool present = exists(fai) && (!need_gzi || exists(gzi));
+  const bool stale = present && newer_than(path_, fai);
+  if (!present || stale) {
+    STRAND_CHECK(creation == IndexCreation::kCreateIfMissing,
+                 "'{}' has {} index '{}' and index creation is off", path_,
+                 stale ? "an out-of-date" : "no", fai);
+    const std::string dir = std::filesystem::path(path_).parent_path().string();
+    STRAND_CHECK(access(dir.empty() ? "." : dir.c_str(), W_OK) == 0,
+                 "'{}' has {} index and its directory '{}' is not writable; create it where "
+                 "you can write (samtools faidx) and place '{}' beside the FASTA",
+                 path_, stale ? "an out-of-date" : "no", dir.empty() ? "." : dir, fai);
+    {
+      // Validate first: faidx silently keeps one of two duplicate names and says little
+      // about junk; FastaReader names the exact problem.
+      FastaReader reader(path_);
+      FastaRecord r;
+      while (reader.next(r)) {
+      }
+    }
+    STRAND_CHECK(fai_build3(path_.c_str(), fai.c_str(), need_gzi ? gzi.c_str() : nullptr) == 0,
+                 "htslib could not index '{}': within a record every line but the last must "
+                 "have the same length (rewrite it with a fixed line width)",
+                 path_);
+  }
+  faidx_t* fai_handle = fai_load3(path_.c_str(), fai.c_str(), need_gzi ? gzi.c_str() : nullptr, 0);
+  STRAND_CHECK(fai_handle != nullptr, "htslib could not load the index '{}' of '{}'", fai, path_);
+  fai_ = fai_handle;
+  const int n = faidx_nseq(fai_handle);
+  names_.reserve(n);
+  lengths_.reserve(n);
+  for (int i = 0; i < n; ++i) {
+    const char* name = faidx_iseq(fai_handle, i);
+    names_.emplace_back(name);
+    lengths_.push_back(faidx_seq_len(fai_handle, name));
+    STRAND_CHECK(lengths_.back() > 0, "'{}': record '{}' has an empty sequence", path_, name);
+    index_.emplace(names_.back(), i);
+  }
+}
+
+IndexedFasta::~IndexedFasta() {
+  if (fai_) fai_destroy(static_cast<faidx_t*>(fai_));
+}
+
+IndexedFasta::IndexedFasta(IndexedFasta&& other) noexcept { *this = std::move(other); }
+
+IndexedFasta& IndexedFasta::operator=(IndexedFasta&& other) noexcept {
+  if (this != &other) {
+    if (fai_) fai_destroy(static_cast<faidx_t*>(fai_));
+    path_ = std::move(other.path_);
+    compression_ = other.compression_;
+    fai_ = other.fai_;
+    other.fai_ = nullptr;
+    names_ = std::move(other.names_);
+    lengths_ = std::move(other.lengths_);
+    index_ = std::move(other.index_);
+    mutex_ = std::move(other.mutex_);
+  }
+  return *this;
+}
+
+IndexedFasta IndexedFasta::reopen() const {
+  IndexedFasta copy;
+  copy.path_ = path_;
+  copy.compression_ = compression_;
+  copy.load_index(IndexCreation::kRequireExisting);
+  return copy;
+}
+
+bool IndexedFasta::contains(std::string_view name) const {
+  return index_.count(std::string(name)) != 0;
+}
+
+int64_t IndexedFasta::index_of(std::string_view name) const {
+  const auto it = index_.find(std::string(name));
+  STRAND_CHECK(it != index_.end(), "'{}' has no record named '{}' ({} records)", path_, name,
+               names_.size());
+  return it->second;
+}
+
+std::string IndexedFasta::fetch(std::string_view name, int64_t begin, int64_t end) const {
+  const int64_t len = length(name);
+  STRAND_CHECK(0 <= begin && begin <= end && end <= len,
+               "'{}': range [{}, {}) is outside record '{}' of length {}", path_, begin, end, name,
+               len);
+  if (begin == end) return {};
+  const std::string cname(name);
+  hts_pos_t got = 0;
+  char* seq = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(*mutex_);
+    seq = faidx_fetch_seq64(static_cast<faidx_t*>(fai_), cname.c_str(), begin, end - 1, &got);
+  }
+  STRAND_CHECK(seq != nullptr && got == end - begin,
+               "'{}': htslib failed to read '{}':{}-{} (got {} bases; is the index stale?)", path_,
+               name, begin, end, static_cast<int64_t>(got));
+  std::string out(seq, static_cast<size_t>(got));
+  std::free(seq);
+  return out;
+}
+
+void IndexedFasta::fetch_codes(std::string_view name, int64_t begin, int64_t end,
+                               uint8_t* out) const {
+  const std::string text = fetch(name, begin, end);
+  encode_bases(text, out, name, begin);
+}
+
+void IndexedFasta::fetch_window(std::string_view name, int64_t begin, int64_t end,
+                                uint8_t* out) const {
+  STRAND_CHECK(begin <= end, "'{}': window [{}, {}) on '{}' has negative width", path_, begin, end,
+               name);
+  const int64_t len = length(name);
+  const int64_t lo = std::max<int64_t>(begin, 0);
+  const int64_t hi = std::min<int64_t>(end, len);
+  if (hi <= lo) {  // the window misses the record entirely
+    std::fill(out, out + (end - begin), kBaseUnknown);
+    return;
+  }
+  std::fill(out, out + (lo - begin), kBaseUnknown);
+  fetch_codes(name, lo, hi, out + (lo - begin));
+  std::fill(out + (hi - begin), out + (end - begin), kBaseUnknown);
+}
+
+}  // namespace strand::data

@@ -1,0 +1,137 @@
+// TextReader over htslib's BGZF (reads plain, gzip and bgzip alike) and the field parsers shared
+// by the labels and BED readers.
+#include "data/text_reader.h"
+
+#include <htslib/bgzf.h>
+#include <htslib/kstring.h>
+
+#include <cerrno>
+#include <charconv>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+
+#include "kernels/error.h"
+
+namespace strand::data {
+
+std::string_view compression_name(Compression c) {
+  switch (c) {
+    case Compression::kNone:
+      return "uncompressed";
+    case Compression::kGzip:
+      return "gzip";
+    case Compression::kBgzip:
+      return "bgzip";
+  }
+  return "?";
+}
+
+TextReader::TextReader(std::string path) : path_(std::move(path)) {
+  BGZF* fp = bgzf_open(path_.c_str(), "r");
+  STRAND_CHECK(fp != nullptr, "cannot open '{}': {}", path_, std::strerror(errno));
+  file_ = fp;
+  switch (bgzf_compression(fp)) {
+    case 1:
+      compression_ = Compression::kGzip;
+      break;
+    case 2:
+      compression_ = Compression::kBgzip;
+      break;
+    default:
+      compression_ = Compression::kNone;
+      break;
+  }
+}
+
+TextReader::~TextReader() {
+  if (file_) bgzf_close(static_cast<BGZF*>(file_));
+}
+
+bool TextReader::next(std::string_view& line) {
+  kstring_t str = KS_INITIALIZE;
+  const int n = bgzf_getline(static_cast<BGZF*>(file_), '\n', &str);
+  if (n == -1) {
+    ks_free(&str);
+    return false;
+  }
+  if (n < -1) {
+    ks_free(&str);
+    STRAND_FAIL("'{}': read error after line {} (truncated or corrupt compressed file?)", path_,
+                line_number_);
+  }
+  ++line_number_;
+  buffer_.assign(str.s ? str.s : "", str.l);
+  ks_free(&str);
+  if (!buffer_.empty() && buffer_.back() == '\r') buffer_.pop_back();
+  for (size_t i = 0; i < buffer_.size(); ++i) {
+    const auto c = static_cast<unsigned char>(buffer_[i]);
+    STRAND_CHECK(c >= 0x20 || c == '\t',
+                 "'{}' line {}: byte 0x{} at column {} is not text; this is not a text file "
+                 "(binary data?)",
+                 path_, line_number_,
+                 "0123456789abcdef"[c >> 4] + std::string(1, "0123456789abcdef"[c & 15]), i + 1);
+  }
+  line = buffer_;
+  return true;
+}
+
+void split_tabs(std::string_view line, std::vector<std::string_view>& fields) {
+  fields.clear();
+  size_t start = 0;
+  while (true) {
+    const size_t tab = line.find('\t', start);
+    if (tab == std::string_view::npos) {
+      fields.push_back(line.substr(start));
+      return;
+    }
+    fields.push_back(line.substr(start, tab - start));
+    start = tab + 1;
+  }
+}
+
+namespace {
+
+bool parse_double(std::string_view field, double& value) {
+  if (field.empty()) return false;
+  // strtod needs a terminated string; fields are short, so a copy is cheap.
+  const std::string text(field);
+  char* end = nullptr;
+  errno = 0;
+  value = std::strtod(text.c_str(), &end);
+  return end == text.c_str() + text.size() && errno != ERANGE;
+}
+
+}  // namespace
+
+bool is_number(std::string_view field) {
+  double v = 0;
+  return parse_double(field, v) && std::isfinite(v);
+}
+
+double parse_number(std::string_view field, std::string_view what, const std::string& path,
+                    int64_t line, std::string_view column) {
+  double v = 0;
+  STRAND_CHECK(!field.empty(), "'{}' line {}, column '{}': empty {} (every {} must be a number)",
+               path, line, column, what, what);
+  STRAND_CHECK(parse_double(field, v), "'{}' line {}, column '{}': {} '{}' is not a number", path,
+               line, column, what, field);
+  STRAND_CHECK(!std::isnan(v),
+               "'{}' line {}, column '{}': {} is NaN; missing values are not "
+               "allowed",
+               path, line, column, what);
+  STRAND_CHECK(std::isfinite(v), "'{}' line {}, column '{}': {} '{}' is not finite", path, line,
+               column, what, field);
+  return v;
+}
+
+int64_t parse_coordinate(std::string_view field, std::string_view what, const std::string& path,
+                         int64_t line) {
+  int64_t v = 0;
+  const auto [end, ec] = std::from_chars(field.data(), field.data() + field.size(), v);
+  STRAND_CHECK(!field.empty() && ec == std::errc() && end == field.data() + field.size() && v >= 0,
+               "'{}' line {}: {} '{}' is not a non-negative integer", path, line, what, field);
+  return v;
+}
+
+}  // namespace strand::data
