@@ -6,6 +6,7 @@
 #include <numeric>
 #include <unordered_set>
 
+#include "data/encoding.h"
 #include "kernels/error.h"
 
 namespace strand::rules {
@@ -79,7 +80,7 @@ LeakageReport find_duplicates(std::span<const std::string> seqs, std::span<const
   std::vector<std::pair<uint64_t, int64_t>> keyed(n);
 #pragma omp parallel for schedule(static)
   for (int64_t i = 0; i < n; ++i)
-    keyed[i] = {std::min(hash_bytes(seqs[i]), hash_bytes(reverse_complement(seqs[i]))), i};
+    keyed[i] = {std::min(hash_bytes(seqs[i]), hash_bytes(data::reverse_complement(seqs[i]))), i};
   std::sort(keyed.begin(), keyed.end());
   for (int64_t i = 0; i < n;) {
     int64_t j = i;
@@ -92,7 +93,7 @@ LeakageReport find_duplicates(std::span<const std::string> seqs, std::span<const
         PairKind kind;
         if (same_upper(seqs[a], seqs[b]))
           kind = PairKind::kExact;
-        else if (same_upper(reverse_complement(seqs[a]), seqs[b]))
+        else if (same_upper(data::reverse_complement(seqs[a]), seqs[b]))
           kind = PairKind::kReverseComplement;
         else
           continue;  // a hash collision

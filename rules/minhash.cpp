@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "data/encoding.h"
 #include "kernels/error.h"
 
 namespace strand::rules {
@@ -25,8 +26,8 @@ void for_each_canonical(std::string_view seq, int k, F&& f) {
   uint64_t fwd = 0, rev = 0;
   int valid = 0;
   for (char c : seq) {
-    const int b = base_code(c);
-    if (b < 0) {
+    const int b = data::base_code(c);
+    if (b > 3) {  // N, IUPAC ambiguity codes and anything else break the window
       valid = 0;
       continue;
     }
@@ -37,34 +38,6 @@ void for_each_canonical(std::string_view seq, int k, F&& f) {
 }
 
 }  // namespace
-
-int base_code(char c) {
-  switch (c) {
-    case 'A':
-    case 'a':
-      return 0;
-    case 'C':
-    case 'c':
-      return 1;
-    case 'G':
-    case 'g':
-      return 2;
-    case 'T':
-    case 't':
-      return 3;
-    default:
-      return -1;
-  }
-}
-
-std::string reverse_complement(std::string_view seq) {
-  std::string out(seq.size(), 'N');
-  for (size_t i = 0; i < seq.size(); ++i) {
-    const int b = base_code(seq[seq.size() - 1 - i]);
-    out[i] = b < 0 ? 'N' : "TGCA"[b];
-  }
-  return out;
-}
 
 std::vector<uint64_t> canonical_kmers(std::string_view seq, int k) {
   STRAND_CHECK(k >= 1 && k <= 31, "k-mer length must be in [1, 31], got {}", k);
@@ -138,10 +111,10 @@ double ungapped_identity(std::string_view a, std::string_view b) {
   size_t fwd = 0, rev = 0;
   const size_t n = a.size();
   for (size_t i = 0; i < n; ++i) {
-    const int x = base_code(a[i]);
-    fwd += x >= 0 && x == base_code(b[i]);
-    const int y = base_code(b[n - 1 - i]);
-    rev += x >= 0 && y >= 0 && x == 3 - y;
+    const int x = data::base_code(a[i]);
+    if (x > 3) continue;  // an unknown base matches nothing
+    fwd += x == data::base_code(b[i]);
+    rev += x == 3 - data::base_code(b[n - 1 - i]);
   }
   return static_cast<double>(std::max(fwd, rev)) / n;
 }

@@ -16,12 +16,6 @@ struct SketchOptions {
   uint64_t seed = 0x5eed5eedull;
 };
 
-// 2-bit code of a base (A=0, C=1, G=2, T=3, case-insensitive), or -1 for anything else.
-int base_code(char c);
-
-// The reverse complement (N and other symbols map to N; case is kept as upper case).
-std::string reverse_complement(std::string_view seq);
-
 // Sorted, unique canonical k-mer codes (min of forward and reverse complement), skipping windows
 // that contain a non-ACGT symbol.
 std::vector<uint64_t> canonical_kmers(std::string_view seq, int k);

@@ -11,6 +11,7 @@
 #include <random>
 #include <set>
 
+#include "data/encoding.h"
 #include "kernels/error.h"
 
 namespace strand::rules {
@@ -72,11 +73,11 @@ Planted plant(uint64_t seed) {
     ++src;
   };
   for (int i = 0; i < 20; ++i) add(p.seqs[src], "exact");
-  for (int i = 0; i < 20; ++i) add(reverse_complement(p.seqs[src]), "rc");
+  for (int i = 0; i < 20; ++i) add(data::reverse_complement(p.seqs[src]), "rc");
   for (int i = 0; i < 100; ++i) add(substitute(rng, p.seqs[src], 50), "mut5");
   for (int i = 0; i < 200; ++i) add(substitute(rng, p.seqs[src], 100), "mut10");
   for (int i = 0; i < 50; ++i)
-    add(reverse_complement(substitute(rng, p.seqs[src], 100)), "rcmut10");
+    add(data::reverse_complement(substitute(rng, p.seqs[src], 100)), "rcmut10");
   for (int i = 0; i < 30; ++i) add(indels(rng, p.seqs[src], 20), "indel2");
   for (int i = 0; i < 500; ++i) {
     p.seqs.push_back(random_dna(rng, 1000));
@@ -98,9 +99,13 @@ TEST(Leakage, FindsPlantedDuplicatesAndNothingElse) {
       continue;
     }
     ++found[it->second];
-    if (it->second == "exact") EXPECT_EQ(lp.kind, PairKind::kExact);
-    if (it->second == "rc") EXPECT_EQ(lp.kind, PairKind::kReverseComplement);
-    if (it->second == "mut10") EXPECT_NEAR(lp.identity, 0.9, 0.02);
+    if (it->second == "exact") {
+      EXPECT_EQ(lp.kind, PairKind::kExact);
+    } else if (it->second == "rc") {
+      EXPECT_EQ(lp.kind, PairKind::kReverseComplement);
+    } else if (it->second == "mut10") {
+      EXPECT_NEAR(lp.identity, 0.9, 0.02);
+    }
   }
   for (const auto& [kind, count] : planted)
     std::cout << kind << ": found " << found[kind] << " of " << count << "\n";
