@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <exception>
 
 #include "kernels/error.h"
 
@@ -49,20 +50,45 @@ std::map<std::string, std::vector<double>> bootstrap_values(int64_t n, const Rep
                                                             std::map<std::string, int>* undefined) {
   STRAND_CHECK(options.replicates >= 0, "bootstrap replicates must be >= 0, got {}",
                options.replicates);
-  std::vector<NamedValues> results(options.replicates);
-#pragma omp parallel for schedule(dynamic)
-  for (int r = 0; r < options.replicates; ++r)
-    results[r] = fn(bootstrap_counts(n, options.seed, r));
   std::map<std::string, std::vector<double>> values;
   if (undefined) undefined->clear();
-  for (const auto& rep : results)
-    for (const auto& [name, v] : rep) {
-      auto& list = values[name];
-      if (v.defined)
-        list.push_back(v.value);
-      else if (undefined)
-        ++(*undefined)[name];
+  if (options.replicates == 0) return values;
+  // Replicate 0 fixes the metric names; every replicate is kept as a row of doubles (NaN =
+  // undefined) so thousands of tasks x replicates stay compact.
+  const NamedValues first = fn(bootstrap_counts(n, options.seed, 0));
+  const size_t m = first.size();
+  std::vector<double> table(static_cast<size_t>(options.replicates) * m);
+  auto store = [&](const NamedValues& rep, int r) {
+    STRAND_CHECK(rep.size() == m, "bootstrap replicate {} returned {} metrics, replicate 0 {}", r,
+                 rep.size(), m);
+    for (size_t j = 0; j < m; ++j)
+      table[r * m + j] = rep[j].second.defined ? rep[j].second.value : std::nan("");
+  };
+  store(first, 0);
+  // An exception must not leave an OpenMP region: keep the first one and rethrow it after.
+  std::exception_ptr error;
+#pragma omp parallel for schedule(dynamic)
+  for (int r = 1; r < options.replicates; ++r) {
+    try {
+      store(fn(bootstrap_counts(n, options.seed, r)), r);
+    } catch (...) {
+#pragma omp critical(strand_bootstrap_error)
+      if (!error) error = std::current_exception();
     }
+  }
+  if (error) std::rethrow_exception(error);
+  for (size_t j = 0; j < m; ++j) {
+    auto& list = values[first[j].first];
+    int bad = 0;
+    for (int r = 0; r < options.replicates; ++r) {
+      const double v = table[r * m + j];
+      if (std::isnan(v))
+        ++bad;
+      else
+        list.push_back(v);
+    }
+    if (undefined && bad) (*undefined)[first[j].first] = bad;
+  }
   return values;
 }
 

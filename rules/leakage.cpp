@@ -68,6 +68,9 @@ LeakageReport find_duplicates(std::span<const std::string> seqs, std::span<const
   STRAND_CHECK(split.size() == seqs.size(), "find_duplicates: {} sequences but {} split labels",
                seqs.size(), split.size());
   STRAND_CHECK(n < (int64_t{1} << 31), "find_duplicates: at most 2^31 sequences, got {}", n);
+  STRAND_CHECK(o.sketch.k >= 1 && o.sketch.k <= 31, "k-mer length must be in [1, 31], got {}",
+               o.sketch.k);
+  STRAND_CHECK(o.sketch.bins >= 2, "sketch bins must be >= 2, got {}", o.sketch.bins);
   STRAND_CHECK(o.rows_per_band >= 1 && o.sketch.bins % o.rows_per_band == 0,
                "sketch bins ({}) must be a multiple of rows per band ({})", o.sketch.bins,
                o.rows_per_band);
