@@ -27,6 +27,20 @@ void check_binary(std::span<const int> y, std::span<const double> s, std::span<c
   }
 }
 
+// Weighted mean of (a_i - b_i)^2, shared by the Brier score and the MSE.
+template <typename A>
+MetricValue weighted_mean_squared(std::span<const A> a, std::span<const double> b,
+                                  std::span<const double> w) {
+  double sum = 0, total = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    const double wi = weight_of(w, i), d = b[i] - a[i];
+    sum += wi * d * d;
+    total += wi;
+  }
+  if (total <= 0) return MetricValue::undefined("no samples");
+  return MetricValue::of(sum / total);
+}
+
 bool in_unit_interval(std::span<const double> s) {
   return std::all_of(s.begin(), s.end(), [](double v) { return v >= 0.0 && v <= 1.0; });
 }
@@ -180,14 +194,7 @@ F1Optimum f1_optimal(std::span<const int> y, std::span<const double> s,
 MetricValue brier(std::span<const int> y, std::span<const double> s, std::span<const double> w) {
   check_binary(y, s, w, "brier");
   if (!in_unit_interval(s)) return MetricValue::undefined("scores are not probabilities in [0, 1]");
-  double sum = 0, total = 0;
-  for (size_t i = 0; i < y.size(); ++i) {
-    const double wi = weight_of(w, i), d = s[i] - y[i];
-    sum += wi * d * d;
-    total += wi;
-  }
-  if (total <= 0) return MetricValue::undefined("no samples");
-  return MetricValue::of(sum / total);
+  return weighted_mean_squared(y, s, w);
 }
 
 MetricValue expected_calibration_error(std::span<const int> y, std::span<const double> s, int bins,
@@ -432,14 +439,7 @@ MetricValue spearman(std::span<const double> y, std::span<const double> p,
 MetricValue mean_squared_error(std::span<const double> y, std::span<const double> p,
                                std::span<const double> w) {
   check_regression(y, p, w, "mean_squared_error");
-  double sum = 0, total = 0;
-  for (size_t i = 0; i < y.size(); ++i) {
-    const double wi = weight_of(w, i), d = y[i] - p[i];
-    sum += wi * d * d;
-    total += wi;
-  }
-  if (total <= 0) return MetricValue::undefined("no samples");
-  return MetricValue::of(sum / total);
+  return weighted_mean_squared(y, p, w);
 }
 
 }  // namespace strand::rules

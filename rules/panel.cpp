@@ -101,6 +101,12 @@ NamedValues macro_of(const std::vector<NamedValues>& per_task) {
   return out;
 }
 
+// The object a replicate group name ("tasks.<task>", "macro", "micro") refers to.
+nlohmann::json& group_object(nlohmann::json& out, const std::string& group) {
+  if (group.rfind("tasks.", 0) == 0) return out["tasks"][group.substr(6)];
+  return out[group];
+}
+
 nlohmann::json bootstrap_json(const BootstrapOptions& b) {
   return {{"replicates", b.replicates}, {"seed", b.seed}, {"level", b.level}, {"unit", "name"}};
 }
@@ -226,11 +232,9 @@ nlohmann::json binary_panel(const std::vector<std::string>& tasks, std::span<con
     }
     return all;
   };
-  attach_intervals(out, static_cast<int64_t>(n), fn, options.bootstrap,
-                   [&](const std::string& group) -> nlohmann::json& {
-                     if (group.rfind("tasks.", 0) == 0) return out["tasks"][group.substr(6)];
-                     return out[group];
-                   });
+  attach_intervals(
+      out, static_cast<int64_t>(n), fn, options.bootstrap,
+      [&](const std::string& group) -> nlohmann::json& { return group_object(out, group); });
   out["bootstrap"] = bootstrap_json(options.bootstrap);
   return out;
 }
@@ -312,11 +316,9 @@ nlohmann::json regression_panel(const std::vector<std::string>& tasks,
     for (const auto& [name, mv] : macro_of(reps)) all.emplace_back("macro/" + name, mv);
     return all;
   };
-  attach_intervals(out, static_cast<int64_t>(n), fn, options.bootstrap,
-                   [&](const std::string& group) -> nlohmann::json& {
-                     if (group.rfind("tasks.", 0) == 0) return out["tasks"][group.substr(6)];
-                     return out[group];
-                   });
+  attach_intervals(
+      out, static_cast<int64_t>(n), fn, options.bootstrap,
+      [&](const std::string& group) -> nlohmann::json& { return group_object(out, group); });
   out["bootstrap"] = bootstrap_json(options.bootstrap);
   return out;
 }

@@ -10,22 +10,18 @@
 
 #include "data/encoding.h"
 #include "kernels/error.h"
+#include "tests/rules/dna.h"
 
 namespace strand::rules {
 namespace {
 
 using ::testing::HasSubstr;
+using testing::random_dna;
 
 // Builds "<prefix><i>" without operator+(const char*, string&&), which trips GCC 12's -Wrestrict.
 std::string row_name(const char* prefix, int i) {
   std::string s(prefix);
   s += std::to_string(i);
-  return s;
-}
-
-std::string random_dna(std::mt19937_64& rng, size_t n) {
-  std::string s(n, 'A');
-  for (auto& c : s) c = "ACGT"[rng() % 4];
   return s;
 }
 

@@ -8,30 +8,14 @@
 
 #include "data/encoding.h"
 #include "kernels/error.h"
+#include "tests/rules/dna.h"
 
 namespace strand::rules {
 namespace {
 
 using ::testing::HasSubstr;
-
-std::string random_dna(std::mt19937_64& rng, size_t n) {
-  std::string s(n, 'A');
-  for (auto& c : s) c = "ACGT"[rng() % 4];
-  return s;
-}
-
-std::string substitute(std::mt19937_64& rng, std::string s, size_t count) {
-  std::vector<size_t> pos(s.size());
-  for (size_t i = 0; i < pos.size(); ++i) pos[i] = i;
-  std::shuffle(pos.begin(), pos.end(), rng);
-  for (size_t i = 0; i < count; ++i) {
-    const char old = s[pos[i]];
-    char c = old;
-    while (c == old) c = "ACGT"[rng() % 4];
-    s[pos[i]] = c;
-  }
-  return s;
-}
+using testing::random_dna;
+using testing::substitute;
 
 TEST(MinHash, ReverseComplementHasTheSameKmersAndSketch) {
   std::mt19937_64 rng(1);
