@@ -103,6 +103,7 @@ NamedValues macro_of(const std::vector<NamedValues>& per_task) {
 
 // The object a replicate group name ("tasks.<task>", "macro", "micro") refers to.
 nlohmann::json& group_object(nlohmann::json& out, const std::string& group) {
+  if (group.empty()) return out;
   if (group.rfind("tasks.", 0) == 0) return out["tasks"][group.substr(6)];
   return out[group];
 }
@@ -111,15 +112,16 @@ nlohmann::json bootstrap_json(const BootstrapOptions& b) {
   return {{"replicates", b.replicates}, {"seed", b.seed}, {"level", b.level}, {"unit", "name"}};
 }
 
-// Runs the replicate function and writes each group's intervals (names "group/metric").
+// Runs the replicate function, writes each group's intervals (replicate names are
+// "group/metric") and records how the bootstrap was done.
 void attach_intervals(nlohmann::json& out, int64_t n, const ReplicateFn& fn,
-                      const BootstrapOptions& options,
-                      const std::function<nlohmann::json&(const std::string&)>& group_of) {
-  if (options.replicates == 0) return;
-  for (const auto& [key, ci] : bootstrap_intervals(n, fn, options)) {
-    const auto slash = key.rfind('/');
-    put_interval(group_of(key.substr(0, slash)), key.substr(slash + 1), ci);
-  }
+                      const BootstrapOptions& options) {
+  if (options.replicates > 0)
+    for (const auto& [key, ci] : bootstrap_intervals(n, fn, options)) {
+      const auto slash = key.rfind('/');
+      put_interval(group_object(out, key.substr(0, slash)), key.substr(slash + 1), ci);
+    }
+  out["bootstrap"] = bootstrap_json(options);
 }
 
 }  // namespace
@@ -232,10 +234,7 @@ nlohmann::json binary_panel(const std::vector<std::string>& tasks, std::span<con
     }
     return all;
   };
-  attach_intervals(
-      out, static_cast<int64_t>(n), fn, options.bootstrap,
-      [&](const std::string& group) -> nlohmann::json& { return group_object(out, group); });
-  out["bootstrap"] = bootstrap_json(options.bootstrap);
+  attach_intervals(out, static_cast<int64_t>(n), fn, options.bootstrap);
   return out;
 }
 
@@ -262,9 +261,7 @@ nlohmann::json multiclass_panel(const std::vector<std::string>& classes, std::sp
     for (auto& [name, v] : metrics(w)) all.emplace_back("/" + name, v);
     return all;
   };
-  attach_intervals(out, static_cast<int64_t>(y.size()), fn, options.bootstrap,
-                   [&](const std::string&) -> nlohmann::json& { return out; });
-  out["bootstrap"] = bootstrap_json(options.bootstrap);
+  attach_intervals(out, static_cast<int64_t>(y.size()), fn, options.bootstrap);
   return out;
 }
 
@@ -316,10 +313,7 @@ nlohmann::json regression_panel(const std::vector<std::string>& tasks,
     for (const auto& [name, mv] : macro_of(reps)) all.emplace_back("macro/" + name, mv);
     return all;
   };
-  attach_intervals(
-      out, static_cast<int64_t>(n), fn, options.bootstrap,
-      [&](const std::string& group) -> nlohmann::json& { return group_object(out, group); });
-  out["bootstrap"] = bootstrap_json(options.bootstrap);
+  attach_intervals(out, static_cast<int64_t>(n), fn, options.bootstrap);
   return out;
 }
 
