@@ -1,0 +1,148 @@
+// Split assignment and the sealed-test SplitDataset.
+#include "data/splits.h"
+
+#include <algorithm>
+#include <cmath>
+#include <iostream>
+#include <set>
+
+#include "data/labels.h"
+#include "data/random.h"
+#include "kernels/error.h"
+
+namespace strand::data {
+namespace {
+
+uint64_t name_hash(std::string_view name, uint64_t seed) {
+  uint64_t h = 1469598103934665603ULL;  // FNV-1a, then mixed with the seed
+  for (char c : name) h = (h ^ static_cast<uint8_t>(c)) * 1099511628211ULL;
+  return mix64(h ^ mix64(seed));
+}
+
+// Examples in `from`, ordered by seeded name hash; the first `count` move to `to`.
+void move_fraction(const Dataset& d, std::vector<Split>& splits, Split from, Split to,
+                   double fraction, uint64_t seed) {
+  STRAND_CHECK(fraction >= 0.0 && fraction < 1.0, "split fraction must be in [0, 1), got {}",
+               fraction);
+  std::vector<std::pair<uint64_t, int64_t>> order;
+  for (int64_t i = 0; i < d.size(); ++i) {
+    if (splits[i] == from) order.emplace_back(name_hash(d.name(i), seed), i);
+  }
+  std::sort(order.begin(), order.end());
+  const auto count = static_cast<size_t>(std::llround(fraction * order.size()));
+  for (size_t k = 0; k < count; ++k) splits[order[k].second] = to;
+}
+
+std::string_view method_name(SplitMethod m) {
+  switch (m) {
+    case SplitMethod::kAuto:
+      return "auto";
+    case SplitMethod::kColumn:
+      return "split column";
+    case SplitMethod::kChromosome:
+      return "chromosome hold-out";
+    case SplitMethod::kRandom:
+      return "random";
+  }
+  return "?";
+}
+
+}  // namespace
+
+void carve_valid_from_train(const Dataset& dataset, std::vector<Split>& splits, double fraction,
+                            uint64_t seed) {
+  // A different stream from the test draw, so valid is not simply "the next names after test".
+  move_fraction(dataset, splits, Split::kTrain, Split::kValid, fraction, seed ^ 0x5a17ULL);
+}
+
+std::vector<Split> assign_splits(const Dataset& d, const SplitOptions& o) {
+  SplitMethod method = o.method;
+  if (method == SplitMethod::kAuto) {
+    method = d.declared_splits().empty() ? SplitMethod::kRandom : SplitMethod::kColumn;
+  }
+  std::vector<Split> splits(d.size(), Split::kTrain);
+  switch (method) {
+    case SplitMethod::kColumn:
+      STRAND_CHECK(!d.declared_splits().empty(),
+                   "'{}': split method 'column' needs a 'split' column in the labels file",
+                   d.source());
+      splits = d.declared_splits();
+      break;
+    case SplitMethod::kChromosome: {
+      STRAND_CHECK(!o.test_chromosomes.empty(),
+                   "chromosome hold-out needs at least one test chromosome");
+      std::set<std::string> present;
+      for (int64_t i = 0; i < d.size(); ++i) present.insert(d.chromosome(i));
+      auto check_named = [&](const std::vector<std::string>& chroms, std::string_view which) {
+        for (const auto& c : chroms) {
+          STRAND_CHECK(present.count(c), "{} chromosome '{}' has no examples in '{}' (present: {})",
+                       which, c, d.source(),
+                       first_few(std::vector<std::string>(present.begin(), present.end()), 8));
+        }
+      };
+      check_named(o.test_chromosomes, "test");
+      check_named(o.valid_chromosomes, "valid");
+      const std::set<std::string> test(o.test_chromosomes.begin(), o.test_chromosomes.end());
+      for (const auto& c : o.valid_chromosomes) {
+        STRAND_CHECK(!test.count(c), "chromosome '{}' is named for both test and valid", c);
+      }
+      const std::set<std::string> valid(o.valid_chromosomes.begin(), o.valid_chromosomes.end());
+      for (int64_t i = 0; i < d.size(); ++i) {
+        const std::string c = d.chromosome(i);
+        splits[i] = test.count(c) ? Split::kTest : valid.count(c) ? Split::kValid : Split::kTrain;
+      }
+      break;
+    }
+    case SplitMethod::kRandom:
+      move_fraction(d, splits, Split::kTrain, Split::kTest, o.test_fraction, o.seed);
+      break;
+    case SplitMethod::kAuto:
+      break;
+  }
+  if (std::none_of(splits.begin(), splits.end(), [](Split s) { return s == Split::kValid; })) {
+    carve_valid_from_train(d, splits, o.valid_fraction, o.seed);
+  }
+  return splits;
+}
+
+SplitDataset::SplitDataset(std::shared_ptr<const Dataset> dataset, const SplitOptions& options)
+    : dataset_(std::move(dataset)) {
+  STRAND_CHECK(dataset_ != nullptr, "SplitDataset needs a dataset");
+  SplitMethod m = options.method;
+  if (m == SplitMethod::kAuto) {
+    m = dataset_->declared_splits().empty() ? SplitMethod::kRandom : SplitMethod::kColumn;
+  }
+  method_ = std::string(method_name(m));
+  const std::vector<Split> splits = assign_splits(*dataset_, options);
+  for (int64_t i = 0; i < dataset_->size(); ++i) {
+    (splits[i] == Split::kTrain   ? train_
+     : splits[i] == Split::kValid ? valid_
+                                  : test_)
+        .push_back(i);
+  }
+  for (auto [list, s] : {std::pair{&train_, Split::kTrain}, std::pair{&valid_, Split::kValid},
+                         std::pair{&test_, Split::kTest}}) {
+    STRAND_CHECK(!list->empty(),
+                 "'{}': the {} split is empty ({} examples, method {}; train {}, valid {}, test "
+                 "{}); every split needs examples",
+                 dataset_->source(), split_name(s), dataset_->size(), method_, train_.size(),
+                 valid_.size(), test_.size());
+  }
+}
+
+const std::vector<int64_t>& SplitDataset::unseal_test(std::string_view reason) {
+  STRAND_CHECK(!reason.empty(), "unseal_test needs a reason (it is logged and reported)");
+  if (unseal_reason_.empty()) {
+    std::cerr << "strand: test split of '" << dataset_->source() << "' unsealed (" << test_.size()
+              << " examples): " << reason << "\n";
+    unseal_reason_ = std::string(reason);
+  }
+  return test_;
+}
+
+std::string SplitDataset::summary() const {
+  return format("train {}, valid {}, test {} ({}), method {}", train_.size(), valid_.size(),
+                test_.size(), test_unsealed() ? "unsealed" : "sealed", method_);
+}
+
+}  // namespace strand::data

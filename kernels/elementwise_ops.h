@@ -1,0 +1,131 @@
+// The scalar formulas of every elementwise op and of its derivative, written once for host and
+// device. Computation is in Acc (float for f32/bf16, double for f64).
+#pragma once
+
+#include <cmath>
+
+#include "kernels/elementwise.h"
+#include "kernels/hd.h"
+
+namespace strand::kernels {
+
+template <typename T> struct AccOf { using type = float; };
+template <> struct AccOf<double> { using type = double; };
+template <typename T> using acc_t = typename AccOf<T>::type;
+
+STRAND_HD float hd_exp(float x) { return expf(x); }
+STRAND_HD double hd_exp(double x) { return exp(x); }
+STRAND_HD float hd_log(float x) { return logf(x); }
+STRAND_HD double hd_log(double x) { return log(x); }
+STRAND_HD float hd_log1p(float x) { return log1pf(x); }
+STRAND_HD double hd_log1p(double x) { return log1p(x); }
+STRAND_HD float hd_sqrt(float x) { return sqrtf(x); }
+STRAND_HD double hd_sqrt(double x) { return sqrt(x); }
+STRAND_HD float hd_tanh(float x) { return tanhf(x); }
+STRAND_HD double hd_tanh(double x) { return tanh(x); }
+STRAND_HD float hd_erf(float x) { return erff(x); }
+STRAND_HD double hd_erf(double x) { return erf(x); }
+STRAND_HD float hd_pow(float x, float y) { return powf(x, y); }
+STRAND_HD double hd_pow(double x, double y) { return pow(x, y); }
+STRAND_HD float hd_abs(float x) { return fabsf(x); }
+STRAND_HD double hd_abs(double x) { return fabs(x); }
+
+template <typename A>
+STRAND_HD A hd_sigmoid(A x) {
+  // Split by sign so exp never overflows.
+  if (x >= A(0)) return A(1) / (A(1) + hd_exp(-x));
+  const A e = hd_exp(x);
+  return e / (A(1) + e);
+}
+
+// softplus(x) = log(1 + e^x), linear above threshold 20 as in PyTorch.
+template <typename A>
+STRAND_HD A hd_softplus(A x) {
+  if (x > A(20)) return x;
+  return hd_log1p(hd_exp(x));
+}
+
+template <typename A>
+STRAND_HD A apply_unary(UnaryOp op, A x, A p0, A p1) {
+  switch (op) {
+    case UnaryOp::kNeg: return -x;
+    case UnaryOp::kExp: return hd_exp(x);
+    case UnaryOp::kLog: return hd_log(x);
+    case UnaryOp::kSqrt: return hd_sqrt(x);
+    case UnaryOp::kAbs: return hd_abs(x);
+    case UnaryOp::kRelu: return x > A(0) ? x : A(0);
+    case UnaryOp::kSigmoid: return hd_sigmoid(x);
+    case UnaryOp::kTanh: return hd_tanh(x);
+    // Exact (erf) GELU, PyTorch's default.
+    case UnaryOp::kGelu: return A(0.5) * x * (A(1) + hd_erf(x * A(0.7071067811865476)));
+    case UnaryOp::kSoftplus: return hd_softplus(x);
+    case UnaryOp::kClamp: return x < p0 ? p0 : (x > p1 ? p1 : x);
+    case UnaryOp::kAddScalar: return x + p0;
+    case UnaryOp::kMulScalar: return x * p0;
+    case UnaryOp::kPowScalar: return hd_pow(x, p0);
+    case UnaryOp::kRsubScalar: return p0 - x;
+    case UnaryOp::kRdivScalar: return p0 / x;
+  }
+  return x;
+}
+
+// d(op(x))/dx given x and y = op(x) (each op uses whichever is cheaper and stable).
+template <typename A>
+STRAND_HD A unary_derivative(UnaryOp op, A x, A y, A p0, A p1) {
+  switch (op) {
+    case UnaryOp::kNeg: return A(-1);
+    case UnaryOp::kExp: return y;
+    case UnaryOp::kLog: return A(1) / x;
+    case UnaryOp::kSqrt: return A(0.5) / y;
+    case UnaryOp::kAbs: return x > A(0) ? A(1) : (x < A(0) ? A(-1) : A(0));
+    case UnaryOp::kRelu: return x > A(0) ? A(1) : A(0);
+    case UnaryOp::kSigmoid: return y * (A(1) - y);
+    case UnaryOp::kTanh: return A(1) - y * y;
+    case UnaryOp::kGelu: {
+      const A cdf = A(0.5) * (A(1) + hd_erf(x * A(0.7071067811865476)));
+      const A pdf = hd_exp(A(-0.5) * x * x) * A(0.3989422804014327);
+      return cdf + x * pdf;
+    }
+    case UnaryOp::kSoftplus: return x > A(20) ? A(1) : hd_sigmoid(x);
+    case UnaryOp::kClamp: return (x >= p0 && x <= p1) ? A(1) : A(0);
+    case UnaryOp::kAddScalar: return A(1);
+    case UnaryOp::kMulScalar: return p0;
+    case UnaryOp::kPowScalar: return p0 == A(0) ? A(0) : p0 * hd_pow(x, p0 - A(1));
+    case UnaryOp::kRsubScalar: return A(-1);
+    case UnaryOp::kRdivScalar: return -y / x;
+  }
+  return A(0);
+}
+
+template <typename A>
+STRAND_HD A apply_binary(BinaryOp op, A a, A b) {
+  switch (op) {
+    case BinaryOp::kAdd: return a + b;
+    case BinaryOp::kSub: return a - b;
+    case BinaryOp::kMul: return a * b;
+    case BinaryOp::kDiv: return a / b;
+    case BinaryOp::kPow: return hd_pow(a, b);
+    case BinaryOp::kMaximum: return a > b ? a : b;
+    case BinaryOp::kMinimum: return a < b ? a : b;
+    case BinaryOp::kGe: return a >= b ? A(1) : A(0);
+  }
+  return a;
+}
+
+// Binary cross-entropy with logits, per element, stable for any x:
+//   l = (1 - y) x + (1 + (w - 1) y) (log(1 + e^-|x|) + max(-x, 0)),  w = pos_weight.
+template <typename A>
+STRAND_HD A bce_logits(A x, A y, A w) {
+  const A log_weight = A(1) + (w - A(1)) * y;
+  const A neg_x = -x > A(0) ? -x : A(0);
+  return (A(1) - y) * x + log_weight * (hd_log1p(hd_exp(-hd_abs(x))) + neg_x);
+}
+
+// dl/dx = (1 - y) - (1 + (w - 1) y) sigmoid(-x).
+template <typename A>
+STRAND_HD A bce_logits_grad(A x, A y, A w) {
+  const A log_weight = A(1) + (w - A(1)) * y;
+  return (A(1) - y) - log_weight * hd_sigmoid(-x);
+}
+
+}  // namespace strand::kernels

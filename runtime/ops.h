@@ -1,0 +1,114 @@
+// The differentiable ops on tensors. Each runs the kernel family of the tensor's device and, when
+// an input requires grad, records its backward on the tape (autograd.h). Inputs of one op must be
+// on the same device; floating ops accept f32, f64 and bf16.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+#include "kernels/gemm.h"
+#include "runtime/rng.h"
+#include "runtime/tensor.h"
+
+namespace strand::runtime {
+
+// Elementwise, with NumPy/PyTorch broadcasting for the binary ops.
+Tensor add(const Tensor& a, const Tensor& b);
+Tensor sub(const Tensor& a, const Tensor& b);
+Tensor mul(const Tensor& a, const Tensor& b);
+Tensor div(const Tensor& a, const Tensor& b);
+Tensor pow(const Tensor& a, const Tensor& b);
+Tensor maximum(const Tensor& a, const Tensor& b);
+Tensor minimum(const Tensor& a, const Tensor& b);
+Tensor add(const Tensor& a, double b);
+Tensor mul(const Tensor& a, double b);
+Tensor pow(const Tensor& a, double exponent);
+Tensor rsub(const Tensor& a, double b);  // b - a
+Tensor rdiv(const Tensor& a, double b);  // b / a
+Tensor neg(const Tensor& x);
+Tensor exp(const Tensor& x);
+Tensor log(const Tensor& x);
+Tensor sqrt(const Tensor& x);
+Tensor abs(const Tensor& x);
+Tensor clamp(const Tensor& x, double low, double high);
+Tensor relu(const Tensor& x);
+Tensor sigmoid(const Tensor& x);
+Tensor tanh(const Tensor& x);
+Tensor gelu(const Tensor& x);
+Tensor softplus(const Tensor& x);
+
+Tensor operator+(const Tensor& a, const Tensor& b);
+Tensor operator-(const Tensor& a, const Tensor& b);
+Tensor operator*(const Tensor& a, const Tensor& b);
+Tensor operator/(const Tensor& a, const Tensor& b);
+Tensor operator-(const Tensor& x);
+Tensor operator+(const Tensor& a, double b);
+Tensor operator-(const Tensor& a, double b);
+Tensor operator*(const Tensor& a, double b);
+Tensor operator/(const Tensor& a, double b);
+Tensor operator+(double a, const Tensor& b);
+Tensor operator-(double a, const Tensor& b);
+Tensor operator*(double a, const Tensor& b);
+Tensor operator/(double a, const Tensor& b);
+
+// In place, never recorded (optimizers, gradient accumulation): dst += src (src broadcast).
+void add_(Tensor& dst, const Tensor& src);
+
+// The broadcast shape of two shapes, or an error naming both.
+Shape broadcast_shapes(const Shape& a, const Shape& b);
+// Sums t down to `shape` (the inverse of broadcasting to t's shape).
+Tensor sum_to(const Tensor& t, const Shape& shape);
+
+// Reductions. dims empty = all dimensions.
+Tensor sum(const Tensor& x, const std::vector<int64_t>& dims = {}, bool keepdim = false);
+Tensor mean(const Tensor& x, const std::vector<int64_t>& dims = {}, bool keepdim = false);
+struct MaxResult {
+  Tensor values;
+  Tensor indices;  // i64
+};
+MaxResult max(const Tensor& x, int64_t dim, bool keepdim = false);
+Tensor max(const Tensor& x);  // over all elements
+Tensor argmax(const Tensor& x, int64_t dim, bool keepdim = false);
+Tensor softmax(const Tensor& x, int64_t dim);
+Tensor log_softmax(const Tensor& x, int64_t dim);
+
+// Matrix products: 2-D x 2-D, or batched [B, m, k] x [B, k, n] (a 2-D operand is shared).
+// TF32 applies to f32 on CUDA only.
+Tensor matmul(const Tensor& a, const Tensor& b, kernels::MathMode mode = kernels::MathMode::kExact);
+// x [..., in] W^T [out, in] + b [out], as torch.nn.functional.linear.
+Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias = Tensor(),
+              kernels::MathMode mode = kernels::MathMode::kExact);
+
+// Shape ops beyond the Tensor view methods.
+Tensor cat(const std::vector<Tensor>& tensors, int64_t dim);
+Tensor stack(const std::vector<Tensor>& tensors, int64_t dim);
+// out = x.index_select(dim, index): index is a 1-D i64 tensor.
+Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index);
+// out[..., j, ...] = x[..., index[..., j, ...], ...] along dim; index i64, same rank as x.
+Tensor gather(const Tensor& x, int64_t dim, const Tensor& index);
+
+// Regularisation and pooling.
+// Inverted dropout: zeroes each element with probability p, scales the rest by 1/(1-p); the mask
+// comes from gen's Philox stream (same mask on CPU and CUDA). Identity when !training or p == 0.
+Tensor dropout(const Tensor& x, double p, bool training, Generator& gen);
+// x [N, C, L] (or [C, L]) pooled over L.
+Tensor max_pool1d(const Tensor& x, int64_t kernel, int64_t stride = -1, int64_t padding = 0);
+Tensor avg_pool1d(const Tensor& x, int64_t kernel, int64_t stride = -1, int64_t padding = 0);
+
+// Losses, reduced by mean unless stated.
+enum class Reduction { kMean, kSum, kNone };
+// logits and targets of the same shape [..., tasks]; pos_weight [tasks] weighs positives (for
+// imbalanced multi-task labels), as torch.nn.BCEWithLogitsLoss.
+Tensor binary_cross_entropy_with_logits(const Tensor& logits, const Tensor& targets,
+                                        const Tensor& pos_weight = Tensor(),
+                                        Reduction reduction = Reduction::kMean);
+// logits [N, C], targets i64 class indices [N].
+Tensor cross_entropy(const Tensor& logits, const Tensor& targets,
+                     Reduction reduction = Reduction::kMean);
+Tensor mse_loss(const Tensor& input, const Tensor& target, Reduction reduction = Reduction::kMean);
+// Poisson negative log-likelihood with log-rate input: exp(input) - target * input.
+Tensor poisson_nll_loss(const Tensor& log_rate, const Tensor& target,
+                        Reduction reduction = Reduction::kMean);
+
+}  // namespace strand::runtime

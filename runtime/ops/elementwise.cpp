@@ -1,0 +1,213 @@
+// Elementwise ops with broadcasting, and their backward formulas.
+#include "kernels/elementwise.h"
+
+#include <algorithm>
+
+#include "runtime/autograd.h"
+#include "runtime/dispatch.h"
+#include "runtime/iter.h"
+#include "runtime/ops.h"
+
+namespace strand::runtime {
+namespace {
+
+using kernels::BinaryOp;
+using kernels::UnaryOp;
+
+// t's strides when broadcast to shape (0 along broadcast dimensions).
+Shape broadcast_strides(const Tensor& t, const Shape& shape) {
+  Shape strides(shape.size(), 0);
+  const size_t lead = shape.size() - t.shape().size();
+  for (size_t d = 0; d < t.shape().size(); ++d) {
+    if (t.shape()[d] == shape[lead + d]) strides[lead + d] = t.strides()[d];
+  }
+  return strides;
+}
+
+void run_binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out,
+                const char* name) {
+  const auto it = make_iter<3>(out.shape(), {out.strides(), broadcast_strides(a, out.shape()),
+                                             broadcast_strides(b, out.shape())});
+  const kernels::Context ctx = context_for(out.device());
+  dispatch_floating(out.dtype(), name, [&](auto tag) {
+    using T = decltype(tag);
+    STRAND_DISPATCH_DEVICE(out.device(), binary<T>, op, it, a.data<T>(), b.data<T>(),
+                           out.data<T>(), ctx);
+  });
+}
+
+Tensor binary_values(BinaryOp op, const Tensor& a, const Tensor& b, const char* name) {
+  check_floating_same(name, {&a, &b});
+  Tensor out = empty(broadcast_shapes(a.shape(), b.shape()), {.dtype = a.dtype(), .device = a.device()});
+  run_binary(op, a, b, out, name);
+  return out;
+}
+
+Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b, const char* name) {
+  Tensor out = binary_values(op, a, b, name);
+  auto node = record_node(name, {&a, &b}, 1, [op](Node& n, const Grads& g) -> Grads {
+    const Tensor& a = n.saved("a");
+    const Tensor& b = n.saved("b");
+    const Tensor& grad = g[0];
+    Tensor ga, gb;
+    switch (op) {
+      case BinaryOp::kAdd: ga = grad, gb = grad; break;
+      case BinaryOp::kSub: ga = grad, gb = neg(grad); break;
+      case BinaryOp::kMul: ga = grad * b, gb = grad * a; break;
+      case BinaryOp::kDiv: ga = grad / b, gb = neg(grad * a / (b * b)); break;
+      case BinaryOp::kPow:
+        ga = grad * b * pow(a, b - 1.0);
+        gb = grad * pow(a, b) * log(a);
+        break;
+      case BinaryOp::kMaximum: {
+        const Tensor mask = binary_values(BinaryOp::kGe, a, b, "maximum_backward");
+        ga = grad * mask, gb = grad * rsub(mask, 1.0);
+        break;
+      }
+      case BinaryOp::kMinimum: {
+        const Tensor mask = binary_values(BinaryOp::kGe, b, a, "minimum_backward");
+        ga = grad * mask, gb = grad * rsub(mask, 1.0);
+        break;
+      }
+      case BinaryOp::kGe: break;
+    }
+    return {n.needs_input_grad(0) && ga.defined() ? sum_to(ga, a.shape()) : Tensor(),
+            n.needs_input_grad(1) && gb.defined() ? sum_to(gb, b.shape()) : Tensor()};
+  });
+  if (node) {
+    node->save("a", a);
+    node->save("b", b);
+  }
+  set_outputs(node, {&out});
+  return out;
+}
+
+// Which of x and y = op(x) the derivative reads.
+bool derivative_needs_input(UnaryOp op) {
+  switch (op) {
+    case UnaryOp::kLog: case UnaryOp::kAbs: case UnaryOp::kRelu: case UnaryOp::kGelu:
+    case UnaryOp::kSoftplus: case UnaryOp::kClamp: case UnaryOp::kPowScalar:
+    case UnaryOp::kRdivScalar:
+      return true;
+    default:
+      return false;
+  }
+}
+bool derivative_needs_output(UnaryOp op) {
+  switch (op) {
+    case UnaryOp::kExp: case UnaryOp::kSqrt: case UnaryOp::kSigmoid: case UnaryOp::kTanh:
+    case UnaryOp::kRdivScalar:
+      return true;
+    default:
+      return false;
+  }
+}
+
+Tensor unary(UnaryOp op, const Tensor& x_in, const char* name, double p0 = 0, double p1 = 0) {
+  check_floating_same(name, {&x_in});
+  const Tensor x = x_in.contiguous();
+  Tensor y = empty(x.shape(), {.dtype = x.dtype(), .device = x.device()});
+  const kernels::Context ctx = context_for(x.device());
+  dispatch_floating(x.dtype(), name, [&](auto tag) {
+    using T = decltype(tag);
+    STRAND_DISPATCH_DEVICE(x.device(), unary<T>, op, x.numel(), x.data<T>(), y.data<T>(), p0, p1,
+                           ctx);
+  });
+  auto node = record_node(name, {&x_in}, 1, [op, p0, p1, name](Node& n, const Grads& g) -> Grads {
+    const Tensor dy = g[0].contiguous();
+    const Tensor x = n.has_saved("input") ? n.saved("input") : Tensor();
+    const Tensor y = n.has_saved("output") ? n.saved("output") : Tensor();
+    Tensor dx = empty_like(dy);
+    const kernels::Context ctx = context_for(dy.device());
+    dispatch_floating(dy.dtype(), name, [&](auto tag) {
+      using T = decltype(tag);
+      STRAND_DISPATCH_DEVICE(dy.device(), unary_backward<T>, op, dy.numel(), dy.data<T>(),
+                             x.defined() ? x.data<T>() : nullptr,
+                             y.defined() ? y.data<T>() : nullptr, dx.data<T>(), p0, p1, ctx);
+    });
+    return {dx};
+  });
+  if (node) {
+    if (derivative_needs_input(op)) node->save("input", x);
+    if (derivative_needs_output(op)) node->save("output", y);
+  }
+  set_outputs(node, {&y});
+  return y;
+}
+
+}  // namespace
+
+Shape broadcast_shapes(const Shape& a, const Shape& b) {
+  Shape out(std::max(a.size(), b.size()));
+  for (size_t i = 0; i < out.size(); ++i) {
+    const int64_t da = i < a.size() ? a[a.size() - 1 - i] : 1;
+    const int64_t db = i < b.size() ? b[b.size() - 1 - i] : 1;
+    STRAND_CHECK(da == db || da == 1 || db == 1, "shapes {} and {} cannot be broadcast together", a,
+                 b);
+    out[out.size() - 1 - i] = da == 1 ? db : da;
+  }
+  return out;
+}
+
+Tensor sum_to(const Tensor& t, const Shape& shape) {
+  if (t.shape() == shape) return t;
+  const size_t lead = t.shape().size() - shape.size();
+  std::vector<int64_t> dims;
+  for (size_t d = 0; d < t.shape().size(); ++d) {
+    if (d < lead || (shape[d - lead] == 1 && t.shape()[d] != 1)) dims.push_back(static_cast<int64_t>(d));
+  }
+  Tensor reduced = dims.empty() ? t : sum(t, dims, /*keepdim=*/true);
+  return reduced.reshape(shape);
+}
+
+void add_(Tensor& dst, const Tensor& src) {
+  check_floating_same("add_", {&dst, &src});
+  STRAND_CHECK(broadcast_shapes(dst.shape(), src.shape()) == dst.shape(),
+               "add_: source of shape {} does not broadcast to destination shape {}", src.shape(),
+               dst.shape());
+  run_binary(BinaryOp::kAdd, dst, src, dst, "add_");
+}
+
+Tensor add(const Tensor& a, const Tensor& b) { return binary(BinaryOp::kAdd, a, b, "add"); }
+Tensor sub(const Tensor& a, const Tensor& b) { return binary(BinaryOp::kSub, a, b, "sub"); }
+Tensor mul(const Tensor& a, const Tensor& b) { return binary(BinaryOp::kMul, a, b, "mul"); }
+Tensor div(const Tensor& a, const Tensor& b) { return binary(BinaryOp::kDiv, a, b, "div"); }
+Tensor pow(const Tensor& a, const Tensor& b) { return binary(BinaryOp::kPow, a, b, "pow"); }
+Tensor maximum(const Tensor& a, const Tensor& b) { return binary(BinaryOp::kMaximum, a, b, "maximum"); }
+Tensor minimum(const Tensor& a, const Tensor& b) { return binary(BinaryOp::kMinimum, a, b, "minimum"); }
+
+Tensor add(const Tensor& a, double b) { return unary(UnaryOp::kAddScalar, a, "add_scalar", b); }
+Tensor mul(const Tensor& a, double b) { return unary(UnaryOp::kMulScalar, a, "mul_scalar", b); }
+Tensor pow(const Tensor& a, double e) { return unary(UnaryOp::kPowScalar, a, "pow_scalar", e); }
+Tensor rsub(const Tensor& a, double b) { return unary(UnaryOp::kRsubScalar, a, "rsub_scalar", b); }
+Tensor rdiv(const Tensor& a, double b) { return unary(UnaryOp::kRdivScalar, a, "rdiv_scalar", b); }
+Tensor neg(const Tensor& x) { return unary(UnaryOp::kNeg, x, "neg"); }
+Tensor exp(const Tensor& x) { return unary(UnaryOp::kExp, x, "exp"); }
+Tensor log(const Tensor& x) { return unary(UnaryOp::kLog, x, "log"); }
+Tensor sqrt(const Tensor& x) { return unary(UnaryOp::kSqrt, x, "sqrt"); }
+Tensor abs(const Tensor& x) { return unary(UnaryOp::kAbs, x, "abs"); }
+Tensor relu(const Tensor& x) { return unary(UnaryOp::kRelu, x, "relu"); }
+Tensor sigmoid(const Tensor& x) { return unary(UnaryOp::kSigmoid, x, "sigmoid"); }
+Tensor tanh(const Tensor& x) { return unary(UnaryOp::kTanh, x, "tanh"); }
+Tensor gelu(const Tensor& x) { return unary(UnaryOp::kGelu, x, "gelu"); }
+Tensor softplus(const Tensor& x) { return unary(UnaryOp::kSoftplus, x, "softplus"); }
+Tensor clamp(const Tensor& x, double low, double high) {
+  STRAND_CHECK(low <= high, "clamp: low {} is greater than high {}", low, high);
+  return unary(UnaryOp::kClamp, x, "clamp", low, high);
+}
+
+Tensor operator+(const Tensor& a, const Tensor& b) { return add(a, b); }
+Tensor operator-(const Tensor& a, const Tensor& b) { return sub(a, b); }
+Tensor operator*(const Tensor& a, const Tensor& b) { return mul(a, b); }
+Tensor operator/(const Tensor& a, const Tensor& b) { return div(a, b); }
+Tensor operator-(const Tensor& x) { return neg(x); }
+Tensor operator+(const Tensor& a, double b) { return add(a, b); }
+Tensor operator-(const Tensor& a, double b) { return add(a, -b); }
+Tensor operator*(const Tensor& a, double b) { return mul(a, b); }
+Tensor operator/(const Tensor& a, double b) { return mul(a, 1.0 / b); }
+Tensor operator+(double a, const Tensor& b) { return add(b, a); }
+Tensor operator-(double a, const Tensor& b) { return rsub(b, a); }
+Tensor operator*(double a, const Tensor& b) { return mul(b, a); }
+Tensor operator/(double a, const Tensor& b) { return rdiv(b, a); }
+
+}  // namespace strand::runtime
