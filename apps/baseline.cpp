@@ -13,7 +13,8 @@ namespace strand::apps {
 namespace {
 
 struct BaselineArgs {
-  std::string fasta, labels, out, kind = "auto";
+  rules::DatasetSource source;
+  std::string out;
   std::vector<std::string> which;
   int kmax = 6, rounds = 200, depth = 6, neighbours = 15, bootstrap = 1000;
   uint64_t seed = 1;
@@ -21,11 +22,10 @@ struct BaselineArgs {
 };
 
 void run_baseline(const BaselineArgs& a) {
-  const auto all = rules::load_labelled(a.fasta, a.labels, data::parse_label_kind(a.kind));
+  const auto all = rules::load_source(a.source, false);
   STRAND_CHECK(!all.split.empty(),
-               "'{}' has no split column: baselines need the deep model's train/valid/test "
-               "splits",
-               a.labels);
+               "no splits: baselines need the deep model's train/valid/test splits (a split "
+               "column or --split-method)");
   rules::BaselineProblem p;
   p.kind = all.kind;
   p.tasks = all.tasks;
@@ -90,6 +90,8 @@ void run_baseline(const BaselineArgs& a) {
 
 }  // namespace
 
+void add_source_options(CLI::App* cmd, rules::DatasetSource& s);  // apps/check.cpp
+
 void add_baseline_command(CLI::App& app) {
   auto* cmd = app.add_subcommand(
       "baseline",
@@ -101,14 +103,13 @@ void add_baseline_command(CLI::App& app) {
       "  strand baseline --fasta seqs.fa --labels labels.tsv --out b/ --baselines "
       "kmer_logistic,gc_only\n"
       "  strand compare runs/cnn baselines/kmer_logistic\n"
-      "The labels need a split column (train/valid/test): models train on train, choose C on\n"
-      "valid and are scored on test. A deep model that cannot beat these is not learning more\n"
+      "Inputs and splits take the trainer's flags (split column, chromosome hold-out or a\n"
+      "seeded random split): models train on train, choose C on valid and are scored on test. A "
+      "deep model that cannot beat these is not learning more\n"
       "than k-mer composition (or GC content, or the class balance).");
   auto a = std::make_shared<BaselineArgs>();
-  cmd->add_option("--fasta", a->fasta, "Sequences (FASTA)")->required();
-  cmd->add_option("--labels", a->labels, "Labels TSV with a split column")->required();
+  add_source_options(cmd, a->source);
   cmd->add_option("--out", a->out, "Output directory (one run directory per baseline)")->required();
-  cmd->add_option("--kind", a->kind, "auto, binary, multi-label, multi-class or regression");
   cmd->add_option("--baselines", a->which,
                   "Which: kmer_logistic, kmer_trees, kmer_knn, gc_only, prevalence (default all)")
       ->delimiter(',');

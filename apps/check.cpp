@@ -5,8 +5,8 @@
 #include <iostream>
 
 #include "apps/commands.h"
+#include "data/bed.h"
 #include "data/fasta.h"
-#include "data/text_reader.h"
 #include "kernels/error.h"
 #include "rules/inspect.h"
 #include "rules/io.h"
@@ -18,7 +18,8 @@ namespace {
 
 struct SplitsArgs {
   std::vector<std::string> fastas, beds;
-  std::string fasta, labels, dedup_out;
+  rules::DatasetSource source;
+  std::string dedup_out;
   std::vector<std::string> split_names = {"train", "valid", "test"};
   std::string drop_from = "train";
   int k = 12, bins = 512, top = 10;
@@ -26,27 +27,11 @@ struct SplitsArgs {
   bool json = false;
 };
 
-// BED intervals (chrom, start, end; further columns ignored; track/browser/# lines skipped).
-std::vector<rules::GenomicInterval> read_bed(const std::string& path, int split) {
-  data::TextReader reader(path);
-  std::string_view line;
-  std::vector<std::string_view> fields;
+// Intervals of a per-split BED file (read with data's BED reader).
+std::vector<rules::GenomicInterval> split_intervals(const std::string& path, int split) {
   std::vector<rules::GenomicInterval> out;
-  while (reader.next(line)) {
-    if (line.empty() || line[0] == '#' || line.starts_with("track") || line.starts_with("browser"))
-      continue;
-    data::split_tabs(line, fields);
-    STRAND_CHECK(fields.size() >= 3, "'{}' line {}: a BED line needs chrom, start and end", path,
-                 reader.line_number());
-    rules::GenomicInterval iv;
-    iv.chrom = std::string(fields[0]);
-    iv.start = data::parse_coordinate(fields[1], "start", path, reader.line_number());
-    iv.end = data::parse_coordinate(fields[2], "end", path, reader.line_number());
-    STRAND_CHECK(iv.end >= iv.start, "'{}' line {}: end {} is before start {}", path,
-                 reader.line_number(), iv.end, iv.start);
-    iv.split = split;
-    out.push_back(std::move(iv));
-  }
+  for (const auto& iv : data::read_bed(path).intervals)
+    out.push_back({iv.chrom, iv.start, iv.end, split});
   return out;
 }
 
@@ -54,9 +39,10 @@ void run_check_splits(const SplitsArgs& a) {
   std::vector<std::string> names, seqs;
   std::vector<int> split;
   std::vector<std::string> split_names = a.split_names;
+  std::vector<rules::GenomicInterval> bed_intervals;
   if (!a.fastas.empty()) {
-    STRAND_CHECK(a.fasta.empty() && a.labels.empty(),
-                 "give either FASTA files (one per split) or --fasta with --labels, not both");
+    STRAND_CHECK(a.source.fasta.empty() && a.source.bed.empty(),
+                 "give either FASTA files (one per split) or --fasta/--bed, not both");
     STRAND_CHECK(a.fastas.size() >= 2, "need at least two splits to compare, got {} FASTA file",
                  a.fastas.size());
     STRAND_CHECK(a.fastas.size() <= split_names.size(),
@@ -69,14 +55,22 @@ void run_check_splits(const SplitsArgs& a) {
         seqs.push_back(std::move(r.sequence));
         split.push_back(static_cast<int>(s));
       }
-  } else if (!a.fasta.empty()) {
-    STRAND_CHECK(!a.labels.empty(), "--fasta needs --labels with a split column");
-    auto all = rules::load_labelled(a.fasta, a.labels);
-    STRAND_CHECK(!all.split.empty(), "'{}' has no split column (train/valid/test)", a.labels);
+  } else if (!a.source.fasta.empty() || !a.source.bed.empty()) {
+    auto all = rules::load_source(a.source, false);
+    STRAND_CHECK(!all.split.empty(), "no splits: give a split column or a --split-method");
     names = std::move(all.names);
     seqs = std::move(all.seqs);
     split = std::move(all.split);
     split_names = {"train", "valid", "test"};
+    if (!a.source.bed.empty()) {
+      // The intervals behind the windows, with the same splits, for the overlap check.
+      const auto bed = data::read_bed(a.source.bed);
+      STRAND_CHECK(bed.intervals.size() == split.size(), "'{}': {} intervals but {} examples",
+                   a.source.bed, bed.intervals.size(), split.size());
+      for (size_t i = 0; i < split.size(); ++i)
+        bed_intervals.push_back(
+            {bed.intervals[i].chrom, bed.intervals[i].start, bed.intervals[i].end, split[i]});
+    }
   } else if (a.beds.empty()) {
     STRAND_FAIL(
         "nothing to check: give FASTA files (one per split), --fasta with --labels, or "
@@ -89,9 +83,9 @@ void run_check_splits(const SplitsArgs& a) {
   o.min_identity = a.min_identity;
   const auto report = rules::find_duplicates(seqs, split, o);
 
-  std::vector<rules::GenomicInterval> intervals;
+  std::vector<rules::GenomicInterval> intervals = std::move(bed_intervals);
   for (size_t s = 0; s < a.beds.size(); ++s) {
-    auto part = read_bed(a.beds[s], static_cast<int>(s));
+    auto part = split_intervals(a.beds[s], static_cast<int>(s));
     intervals.insert(intervals.end(), part.begin(), part.end());
   }
   const auto overlaps = rules::cross_split_overlaps(intervals);
@@ -189,12 +183,12 @@ void run_check_splits(const SplitsArgs& a) {
 }
 
 struct DataArgs {
-  std::string fasta, labels, kind = "auto";
+  rules::DatasetSource source;
   bool json = false;
 };
 
 void run_check_data(const DataArgs& a) {
-  auto all = rules::load_labelled(a.fasta, a.labels, data::parse_label_kind(a.kind));
+  auto all = rules::load_source(a.source, true);
   rules::InspectInput in;
   in.kind = all.kind;
   in.tasks = all.tasks;
@@ -235,6 +229,25 @@ void run_check_data(const DataArgs& a) {
 
 }  // namespace
 
+// The trainer's input and split flags, shared by check and baseline (declared there too).
+void add_source_options(CLI::App* cmd, rules::DatasetSource& s) {
+  cmd->add_option("--fasta", s.fasta, "Sequences (FASTA; needs --labels)");
+  cmd->add_option("--labels", s.labels, "Labels TSV (name, task columns, optional split column)");
+  cmd->add_option("--bed", s.bed, "BED intervals with target columns (needs --reference)");
+  cmd->add_option("--reference", s.reference, "Indexed reference FASTA for --bed windows");
+  cmd->add_option("--window", s.window, "Width of the windows centred on --bed intervals");
+  cmd->add_option("--kind", s.kind, "auto, binary, multi-label, multi-class or regression");
+  cmd->add_option("--split-method", s.split_method,
+                  "auto (split column, else random), column, chromosome, random or none");
+  cmd->add_option("--test-chroms", s.test_chromosomes, "Chromosomes held out as test")
+      ->delimiter(',');
+  cmd->add_option("--valid-chroms", s.valid_chromosomes, "Chromosomes held out as valid")
+      ->delimiter(',');
+  cmd->add_option("--test-fraction", s.test_fraction, "Random split: fraction for test");
+  cmd->add_option("--valid-fraction", s.valid_fraction, "Fraction of train carved out as valid");
+  cmd->add_option("--split-seed", s.split_seed, "Seed of the random split");
+}
+
 // Defined in apps/metrics.cpp, apps/baseline.cpp and apps/compare.cpp; registered together so
 // the shared apps/commands.h needs one line for all the rules' subcommands.
 void add_metrics_command(CLI::App& app);
@@ -253,15 +266,16 @@ void add_check_command(CLI::App& app) {
       "Examples:\n"
       "  strand check splits train.fa valid.fa test.fa\n"
       "  strand check splits --fasta all.fa --labels labels.tsv --json\n"
+      "  strand check splits --bed peaks.bed --reference hg38.fa --split-method chromosome "
+      "--test-chroms chr8,chr9\n"
       "  strand check splits train.fa test.fa --split-names train,test --dedup-out clean/\n"
-      "  strand check splits --bed train.bed valid.bed test.bed\n"
+      "  strand check splits --split-beds train.bed valid.bed test.bed\n"
       "Verdict PASS: nothing shared. FAIL (exit status 1): some test sequences (or intervals)\n"
       "also occur in training, so test scores overstate performance on new sequences.");
   auto sa = std::make_shared<SplitsArgs>();
   splits->add_option("fastas", sa->fastas, "FASTA files, one per split (train valid test)");
-  splits->add_option("--fasta", sa->fasta, "One FASTA with all sequences (needs --labels)");
-  splits->add_option("--labels", sa->labels, "Labels TSV with a split column");
-  splits->add_option("--bed", sa->beds, "BED files, one per split, checked for overlaps");
+  add_source_options(splits, sa->source);
+  splits->add_option("--split-beds", sa->beds, "BED files, one per split, checked for overlaps");
   splits->add_option("--split-names", sa->split_names, "Names of the splits, in file order")
       ->delimiter(',');
   splits->add_option("--min-identity", sa->min_identity,
@@ -286,10 +300,7 @@ void add_check_command(CLI::App& app) {
       "Verdict ok: nothing to worry about. warn: read the warnings (imbalance and which metrics\n"
       "to trust, a GC or length confound, one-class splits, duplicates, near-identical tasks).");
   auto da = std::make_shared<DataArgs>();
-  data_cmd->add_option("--fasta", da->fasta, "Sequences (FASTA, plain or gzip)")->required();
-  data_cmd->add_option("--labels", da->labels, "Labels TSV (optionally with a split column)")
-      ->required();
-  data_cmd->add_option("--kind", da->kind, "auto, binary, multi-label, multi-class or regression");
+  add_source_options(data_cmd, da->source);
   data_cmd->add_flag("--json", da->json, "Print JSON");
   data_cmd->callback([da] { run_check_data(*da); });
 }

@@ -1,6 +1,5 @@
 // `strand info`: what this build contains (version, commit, CUDA, MPI).
 #include <iostream>
-
 #include <nlohmann/json.hpp>
 
 #include "apps/commands.h"

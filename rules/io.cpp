@@ -7,7 +7,10 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "data/dataset.h"
+#include "data/encoding.h"
 #include "data/fasta.h"
+#include "data/splits.h"
 #include "data/text_reader.h"
 #include "kernels/error.h"
 
@@ -63,6 +66,84 @@ LabelledSequences load_labelled(const std::string& fasta_path, const std::string
     out.seqs[i] = std::move(records[record_of.at(table.names[i])].sequence);
   out.labels.assign(table.values.begin(), table.values.end());
   for (auto s : table.splits) out.split.push_back(static_cast<int>(s));
+  return out;
+}
+
+namespace {
+
+data::SplitOptions split_options(const DatasetSource& s) {
+  data::SplitOptions o;
+  if (s.split_method == "auto")
+    o.method = data::SplitMethod::kAuto;
+  else if (s.split_method == "column")
+    o.method = data::SplitMethod::kColumn;
+  else if (s.split_method == "chromosome")
+    o.method = data::SplitMethod::kChromosome;
+  else if (s.split_method == "random")
+    o.method = data::SplitMethod::kRandom;
+  else
+    STRAND_FAIL("split method '{}' is not one of auto, column, chromosome, random, none",
+                s.split_method);
+  o.test_chromosomes = s.test_chromosomes;
+  o.valid_chromosomes = s.valid_chromosomes;
+  o.test_fraction = s.test_fraction;
+  o.valid_fraction = s.valid_fraction;
+  o.seed = s.split_seed;
+  return o;
+}
+
+void set_splits(LabelledSequences& out, const std::vector<data::Split>& splits) {
+  out.split.clear();
+  for (auto x : splits) out.split.push_back(static_cast<int>(x));
+}
+
+}  // namespace
+
+LabelledSequences load_source(const DatasetSource& s, bool allow_unsplit) {
+  const bool from_fasta = !s.fasta.empty(), from_bed = !s.bed.empty();
+  STRAND_CHECK(from_fasta != from_bed,
+               "give either --fasta with --labels, or --bed with --reference (not both)");
+  if (from_fasta) {
+    STRAND_CHECK(!s.labels.empty(), "--fasta needs --labels");
+    auto out = load_labelled(s.fasta, s.labels, data::parse_label_kind(s.kind));
+    if (s.split_method == "none" ||
+        (s.split_method == "auto" && out.split.empty() && allow_unsplit)) {
+      out.split.clear();
+      return out;
+    }
+    if (s.split_method == "column" || (s.split_method == "auto" && !out.split.empty())) {
+      STRAND_CHECK(!out.split.empty(), "'{}' has no split column", s.labels);
+      return out;
+    }
+    // Chromosome or random splits: the trainer's assignment, computed on its Dataset view (same
+    // rows, in the labels' order); padding only matters to the model, not to the assignment.
+    data::FastaDatasetOptions o;
+    o.kind = data::parse_label_kind(s.kind);
+    o.lengths = data::LengthPolicy::kPadToMax;
+    const auto dataset = data::Dataset::from_fasta(s.fasta, s.labels, o);
+    set_splits(out, data::assign_splits(dataset, split_options(s)));
+    return out;
+  }
+  STRAND_CHECK(!s.reference.empty(), "--bed needs --reference (an indexed FASTA)");
+  const auto dataset = data::Dataset::from_bed(s.bed, s.reference, s.window);
+  LabelledSequences out;
+  out.kind = task_kind_of(dataset.kind());
+  out.tasks = dataset.output_names();
+  out.classes = dataset.classes();
+  const int64_t n = dataset.size(), T = dataset.num_outputs(), L = dataset.length();
+  out.names.resize(n);
+  out.seqs.resize(n);
+  out.labels.resize(n * T);
+  const auto reader = dataset.reader();
+  std::vector<uint8_t> codes(L);
+  std::vector<float> labels(T);
+  for (int64_t i = 0; i < n; ++i) {
+    reader.read(i, codes.data(), labels.data());
+    out.names[i] = dataset.name(i);
+    out.seqs[i] = data::decode_bases(codes.data(), L);
+    for (int64_t t = 0; t < T; ++t) out.labels[i * T + t] = labels[t];
+  }
+  if (s.split_method != "none") set_splits(out, data::assign_splits(dataset, split_options(s)));
   return out;
 }
 
