@@ -1,8 +1,10 @@
 // The `strand baseline` driver: features once per split, one model per task, C chosen on valid.
 #include "rules/baselines.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
+#include <map>
 
 #include "kernels/error.h"
 #include "rules/metrics.h"
@@ -133,10 +135,28 @@ void check_problem(const BaselineProblem& p) {
 
 }  // namespace
 
-const std::vector<std::string>& all_baselines() {
-  static const std::vector<std::string> names = {"kmer_logistic", "kmer_trees", "kmer_knn",
-                                                 "gc_only", "prevalence"};
-  return names;
+std::vector<BaselineSpec> default_baselines() {
+  auto spectrum = [](const BaselineConfig& c) -> std::unique_ptr<FeatureExtractor> {
+    return std::make_unique<KmerSpectrum>(c.kmin, c.kmax);
+  };
+  return {
+      {"kmer_logistic", spectrum, ModelKind::kLinear, {}},
+      {"kmer_trees", spectrum, ModelKind::kTrees, {}},
+      {"kmer_knn",
+       [](const BaselineConfig& c) -> std::unique_ptr<FeatureExtractor> {
+         return std::make_unique<KmerSpectrum>(1, c.knn_kmax);
+       },
+       ModelKind::kNeighbours,
+       {}},
+      // One feature in [0, 1]: weak regularisation so the slope is not shrunk to nothing.
+      {"gc_only",
+       [](const BaselineConfig&) -> std::unique_ptr<FeatureExtractor> {
+         return std::make_unique<GcContent>();
+       },
+       ModelKind::kLinear,
+       {100.0}},
+      {"prevalence", nullptr, ModelKind::kPrevalence, {}},
+  };
 }
 
 FeatureMatrix select_rows(const FeatureMatrix& m, std::span<const int64_t> keep) {
@@ -168,77 +188,75 @@ FeatureMatrix stack_rows(const FeatureMatrix& top, const FeatureMatrix& bottom) 
 std::vector<BaselineResult> run_baselines(const BaselineProblem& p, const BaselineConfig& config,
                                           const std::function<void(const std::string&)>& progress) {
   check_problem(p);
-  const auto& which = config.which.empty() ? all_baselines() : config.which;
-  for (const auto& name : which)
-    STRAND_CHECK(
-        std::find(all_baselines().begin(), all_baselines().end(), name) != all_baselines().end(),
-        "unknown baseline '{}' (known: kmer_logistic, kmer_trees, kmer_knn, gc_only, "
-        "prevalence)",
-        name);
-  auto wants = [&](const char* n) {
-    return std::find(which.begin(), which.end(), n) != which.end();
-  };
-  const KmerSpectrum spectrum(config.kmin, config.kmax);
-  Features kmer;
-  if (wants("kmer_logistic") || wants("kmer_trees")) kmer = extract_all(spectrum, p);
-
-  std::vector<BaselineResult> results;
+  std::vector<const BaselineSpec*> chosen_specs;
+  std::string known;
+  for (const auto& spec : config.specs) known += (known.empty() ? "" : ", ") + spec.name;
+  if (config.which.empty()) {
+    for (const auto& spec : config.specs) chosen_specs.push_back(&spec);
+  } else {
+    for (const auto& name : config.which) {
+      const auto it = std::find_if(config.specs.begin(), config.specs.end(),
+                                   [&](const BaselineSpec& s) { return s.name == name; });
+      STRAND_CHECK(it != config.specs.end(), "unknown baseline '{}' (known: {})", name, known);
+      chosen_specs.push_back(&*it);
+    }
+  }
   const std::vector<std::string> columns = p.kind == TaskKind::kMultiClass ? p.classes : p.tasks;
-  auto finish = [&](const std::string& name, const std::string& features,
-                    std::vector<double> scores, nlohmann::json chosen) {
-    BaselineResult r{name, columns, std::move(scores), {}};
+  // Features are extracted once per representation and shared by the baselines that read it.
+  std::map<std::string, Features> cache;
+  std::vector<BaselineResult> results;
+  for (const BaselineSpec* spec : chosen_specs) {
+    if (progress) progress(spec->name);
+    std::string features = "none";
+    Features none;  // the prevalence model reads no features, only the row counts
+    const Features* f = &none;
+    if (spec->features) {
+      const auto fx = spec->features(config);
+      features = fx->name();
+      auto it = cache.find(features);
+      if (it == cache.end()) it = cache.emplace(features, extract_all(*fx, p)).first;
+      f = &it->second;
+    } else {
+      none.train.rows = static_cast<int64_t>(p.train.seqs.size());
+      none.valid.rows = static_cast<int64_t>(p.valid.seqs.size());
+      none.test.rows = static_cast<int64_t>(p.test.seqs.size());
+      for (auto* m : {&none.train, &none.valid, &none.test}) m->row_ptr.assign(m->rows + 1, 0);
+    }
+    FitPredict fit;
+    std::vector<double> grid;
+    switch (spec->model) {
+      case ModelKind::kLinear:
+        grid = spec->c_grid.empty() ? config.c_grid : spec->c_grid;
+        fit = [&](const FeatureMatrix& a, const Target& t, const FeatureMatrix& b, double c) {
+          LinearOptions o = config.linear;
+          o.C = c;
+          return fit_predict_linear(a, t, b, o);
+        };
+        break;
+      case ModelKind::kTrees:
+        fit = [&](const FeatureMatrix& a, const Target& t, const FeatureMatrix& b, double) {
+          return fit_predict_trees(a, t, b, config.trees);
+        };
+        break;
+      case ModelKind::kNeighbours:
+        features += " cosine, k = " + std::to_string(config.knn.k);
+        fit = [&](const FeatureMatrix& a, const Target& t, const FeatureMatrix& b, double) {
+          return fit_predict_knn(a, t, b, config.knn);
+        };
+        break;
+      case ModelKind::kPrevalence:
+        fit = [](const FeatureMatrix&, const Target& t, const FeatureMatrix& b, double) {
+          return predict_prevalence(t, b.rows);
+        };
+        break;
+    }
+    nlohmann::json chosen;
+    BaselineResult r{spec->name, columns, per_task(p, *f, fit, grid, chosen), {}};
     r.metrics = score_panel(p, r.test_scores, config.panel);
-    r.metrics["baseline"] = name;
+    r.metrics["baseline"] = spec->name;
     r.metrics["features"] = features;
     if (!chosen.is_null()) r.metrics["chosen"] = chosen;
     results.push_back(std::move(r));
-  };
-  const auto linear = [&](const FeatureMatrix& a, const Target& t, const FeatureMatrix& b,
-                          double c) {
-    LinearOptions o = config.linear;
-    o.C = c;
-    return fit_predict_linear(a, t, b, o);
-  };
-  for (const auto& name : which) {
-    if (progress) progress(name);
-    nlohmann::json chosen;
-    if (name == "kmer_logistic") {
-      auto s = per_task(p, kmer, linear, config.c_grid, chosen);
-      finish(name, spectrum.name() + " (reverse-complement collapsed, observed/expected)",
-             std::move(s), chosen);
-    } else if (name == "kmer_trees") {
-      const auto trees = [&](const FeatureMatrix& a, const Target& t, const FeatureMatrix& b,
-                             double) { return fit_predict_trees(a, t, b, config.trees); };
-      auto s = per_task(p, kmer, trees, {}, chosen);
-      finish(name, spectrum.name() + " (reverse-complement collapsed, observed/expected)",
-             std::move(s), nullptr);
-    } else if (name == "kmer_knn") {
-      const KmerSpectrum profile(1, config.knn_kmax);
-      const auto f = extract_all(profile, p);
-      const auto knn = [&](const FeatureMatrix& a, const Target& t, const FeatureMatrix& b,
-                           double) { return fit_predict_knn(a, t, b, config.knn); };
-      auto s = per_task(p, f, knn, {}, chosen);
-      finish(name, profile.name() + " cosine, k = " + std::to_string(config.knn.k), std::move(s),
-             nullptr);
-    } else if (name == "gc_only") {
-      const auto f = extract_all(GcContent{}, p);
-      // One feature in [0, 1]: weak regularisation so the slope is not shrunk to nothing.
-      auto s = per_task(p, f, linear, {100.0}, chosen);
-      finish(name, "gc", std::move(s), chosen);
-    } else if (name == "prevalence") {
-      const auto prev = [&](const FeatureMatrix&, const Target& t, const FeatureMatrix& b, double) {
-        return predict_prevalence(t, b.rows);
-      };
-      Features none{FeatureMatrix{}, FeatureMatrix{}, FeatureMatrix{}};
-      none.train.rows = static_cast<int64_t>(p.train.seqs.size());
-      none.train.row_ptr.assign(none.train.rows + 1, 0);
-      none.valid.rows = static_cast<int64_t>(p.valid.seqs.size());
-      none.valid.row_ptr.assign(none.valid.rows + 1, 0);
-      none.test.rows = static_cast<int64_t>(p.test.seqs.size());
-      none.test.row_ptr.assign(none.test.rows + 1, 0);
-      auto s = per_task(p, none, prev, {}, chosen);
-      finish(name, "none", std::move(s), nullptr);
-    }
   }
   return results;
 }

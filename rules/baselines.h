@@ -4,6 +4,7 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -28,10 +29,28 @@ struct BaselineProblem {
   SplitData train, valid, test;      // valid may be empty (then no hyper-parameter choice)
 };
 
+enum class ModelKind { kLinear, kTrees, kNeighbours, kPrevalence };
+
+struct BaselineConfig;
+
+// How one baseline is made: the features it reads (none for the prevalence model) and the model
+// fitted on them. New representations (issue 11: flattened one-hot, positional dinucleotides)
+// are new specs with their own FeatureExtractor; the driver needs no change.
+struct BaselineSpec {
+  std::string name;
+  std::function<std::unique_ptr<FeatureExtractor>(const BaselineConfig&)> features;  // or null
+  ModelKind model = ModelKind::kLinear;
+  std::vector<double> c_grid;  // linear: C values tried on valid (empty: config.c_grid)
+};
+
+// kmer_logistic, kmer_trees, kmer_knn, gc_only, prevalence.
+std::vector<BaselineSpec> default_baselines();
+
 struct BaselineConfig {
-  std::vector<std::string> which;  // empty = all_baselines()
-  int kmin = 1, kmax = 6;          // k-mer spectrum of the linear and tree models
-  int knn_kmax = 4;                // k-mer profile (1..knn_kmax) of the neighbours model
+  std::vector<std::string> which;  // empty = every spec
+  std::vector<BaselineSpec> specs = default_baselines();
+  int kmin = 1, kmax = 6;  // k-mer spectrum of the linear and tree models
+  int knn_kmax = 4;        // k-mer profile (1..knn_kmax) of the neighbours model
   std::vector<double> c_grid = {0.01, 0.1, 1.0, 10.0};  // chosen on valid when it has rows
   LinearOptions linear;
   TreeOptions trees;
@@ -45,9 +64,6 @@ struct BaselineResult {
   std::vector<double> test_scores;         // test rows x score_columns
   nlohmann::json metrics;                  // the panel plus "baseline", "features", "chosen"
 };
-
-// "kmer_logistic", "kmer_trees", "kmer_knn", "gc_only", "prevalence".
-const std::vector<std::string>& all_baselines();
 
 // Fits every requested baseline on train (choosing C on valid), predicts test and scores it.
 // progress, when set, hears the name of each baseline as it starts.

@@ -135,6 +135,58 @@ TEST(Baselines, MultiClassAndRegression) {
   EXPECT_GT(rr[1].metrics["tasks"]["copies"]["pearson"].get<double>(), 0.8);
 }
 
+// A position-specific representation (as issue 11 adds): one-hot of every position, flattened.
+class FlatOneHot : public FeatureExtractor {
+ public:
+  explicit FlatOneHot(int64_t length) : length_(length) {}
+  std::string name() const override { return "onehot-flat"; }
+  int64_t dimension() const override { return 4 * length_; }
+  void extract(std::string_view seq, std::vector<SparseEntry>& out) const override {
+    for (int64_t i = 0; i < length_ && i < static_cast<int64_t>(seq.size()); ++i) {
+      const auto b = data::base_code(seq[i]);
+      if (b < 4) out.emplace_back(static_cast<int32_t>(4 * i + b), 1.0f);
+    }
+  }
+
+ private:
+  int64_t length_;
+};
+
+TEST(Baselines, NewRepresentationsPlugInAsSpecs) {
+  // Aligned task: the motif sits at offset 20 in positives and at offset 80 in negatives, so
+  // k-mer counts cannot tell them apart but position-specific features can.
+  std::mt19937_64 rng(8);
+  auto split = [&](int n) {
+    SplitData s;
+    for (int i = 0; i < n; ++i) {
+      std::string seq = random_dna(rng, 120);
+      const int y = i % 2;
+      seq.replace(y ? 20 : 80, 7, "GATAAGC");
+      s.names.push_back(row_name("p", i));
+      s.seqs.push_back(seq);
+      s.labels.push_back(y);
+    }
+    return s;
+  };
+  BaselineProblem p;
+  p.tasks = {"aligned"};
+  p.train = split(400);
+  p.test = split(200);
+  BaselineConfig config;
+  config.specs.push_back({"onehot_logistic",
+                          [](const BaselineConfig&) -> std::unique_ptr<FeatureExtractor> {
+                            return std::make_unique<FlatOneHot>(120);
+                          },
+                          ModelKind::kLinear,
+                          {1.0}});
+  config.which = {"kmer_logistic", "onehot_logistic"};
+  config.panel.bootstrap.replicates = 0;
+  const auto r = run_baselines(p, config);
+  EXPECT_LT(r[0].metrics["tasks"]["aligned"]["auroc"].get<double>(), 0.75);
+  EXPECT_GT(r[1].metrics["tasks"]["aligned"]["auroc"].get<double>(), 0.95);
+  EXPECT_EQ(r[1].metrics["features"], "onehot-flat");
+}
+
 TEST(Baselines, OneClassTrainingSplitAndUnknownNamesRaise) {
   BaselineProblem p;
   p.tasks = {"t"};
@@ -153,7 +205,7 @@ TEST(Baselines, OneClassTrainingSplitAndUnknownNamesRaise) {
     run_baselines(p, config);
     FAIL();
   } catch (const Error& e) {
-    EXPECT_THAT(e.message(), HasSubstr("unknown baseline 'svm'"));
+    EXPECT_THAT(e.message(), HasSubstr("unknown baseline 'svm' (known: kmer_logistic,"));
   }
 }
 
