@@ -5,6 +5,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "kernels/error.h"
 #include "tests/data/temp_files.h"
 
@@ -71,6 +73,62 @@ TEST(Io, LoadLabelledJoinsByNameAndKeepsSplits) {
   } catch (const Error& e) {
     EXPECT_THAT(e.message(), HasSubstr("have no label"));
   }
+}
+
+TEST(Io, LoadSourceAssignsTheTrainersSplits) {
+  TempDir dir;
+  std::string fasta, labels = "name\tt\n";
+  for (int i = 0; i < 40; ++i) {
+    const std::string name = std::string("r").append(std::to_string(i));
+    fasta += ">" + name + "\nACGTACGTAC\n";
+    labels += name + "\t" + std::to_string(i % 2) + "\n";
+  }
+  DatasetSource src;
+  src.fasta = write_text(dir.file("s.fa"), fasta);
+  src.labels = write_text(dir.file("l.tsv"), labels);
+  EXPECT_TRUE(load_source(src, true).split.empty());  // auto without a split column
+  src.split_method = "random";
+  src.test_fraction = 0.25;
+  const auto all = load_source(src, false);
+  ASSERT_EQ(all.split.size(), 40u);
+  EXPECT_EQ(std::count(all.split.begin(), all.split.end(), 2), 10);
+  EXPECT_EQ(load_source(src, false).split, all.split);  // seeded
+  src.split_method = "column";
+  try {
+    load_source(src, false);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_THAT(e.message(), HasSubstr("has no split column"));
+  }
+  src.split_method = "halves";
+  try {
+    load_source(src, false);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_THAT(e.message(), HasSubstr("split method 'halves' is not one of"));
+  }
+}
+
+TEST(Io, LoadSourceReadsBedWindowsWithChromosomeSplits) {
+  TempDir dir;
+  std::string ref;
+  for (const char* chrom : {"chr1", "chr2", "chr8"}) {
+    ref += ">" + std::string(chrom) + "\n";
+    for (int i = 0; i < 10; ++i) ref += "ACGTTGCAAC";
+    ref += "\n";
+  }
+  DatasetSource src;
+  src.reference = write_text(dir.file("ref.fa"), ref);
+  src.bed = write_text(dir.file("p.bed"),
+                       "chr1\t10\t30\t1\nchr2\t40\t60\t0\nchr8\t0\t20\t1\nchr1\t50\t70\t0\n");
+  src.window = 20;
+  src.split_method = "chromosome";
+  src.test_chromosomes = {"chr8"};
+  src.valid_chromosomes = {"chr2"};
+  const auto all = load_source(src, false);
+  EXPECT_EQ(all.split, (std::vector<int>{0, 1, 2, 0}));
+  EXPECT_EQ(all.seqs[2], "ACGTTGCAACACGTTGCAAC");
+  EXPECT_EQ(all.labels, (std::vector<double>{1, 0, 1, 0}));
 }
 
 }  // namespace
