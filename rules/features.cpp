@@ -67,7 +67,10 @@ KmerSpectrum::KmerSpectrum(int kmin, int kmax) : kmin_(kmin), kmax_(kmax) {
   }
 }
 
-std::string KmerSpectrum::name() const { return strand::format("kmer{}-{} (reverse-complement collapsed, observed/expected)", kmin_, kmax_); }
+std::string KmerSpectrum::name() const {
+  return strand::format("kmer{}-{} (reverse-complement collapsed, observed/expected)", kmin_,
+                        kmax_);
+}
 
 void KmerSpectrum::extract(std::string_view seq, std::vector<SparseEntry>& out) const {
   std::vector<uint8_t> codes(seq.size());

@@ -1,10 +1,10 @@
 // Report formatting: numbers with intervals, "undefined", aligned tables, JSON files.
 #include "rules/report.h"
 
-#include <sstream>
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include <sstream>
 
 #include "kernels/error.h"
 #include "tests/data/temp_files.h"
@@ -15,8 +15,8 @@ namespace {
 using ::testing::HasSubstr;
 
 TEST(Report, FormatsValuesIntervalsAndUndefined) {
-  const nlohmann::json j = {{"auroc", 0.81234}, {"ci", {{"auroc", {0.79, 0.84}}}},
-                            {"mcc", nullptr}, {"f1", 0.5}};
+  const nlohmann::json j = {
+      {"auroc", 0.81234}, {"ci", {{"auroc", {0.79, 0.84}}}}, {"mcc", nullptr}, {"f1", 0.5}};
   EXPECT_EQ(format_metric(j, "auroc"), "0.8123 [0.79, 0.84]");
   EXPECT_EQ(format_metric(j, "f1", 2), "0.50");
   EXPECT_EQ(format_metric(j, "mcc"), "undefined");
