@@ -1,27 +1,48 @@
-// `strand info`: what this build contains (version, commit, CUDA, MPI).
+// `strand info`: what this build contains (version, commit, CUDA, MPI) and the GPUs it sees.
 #include <iostream>
 #include <nlohmann/json.hpp>
 
 #include "apps/commands.h"
+#include "kernels/version.h"
+#include "runtime/device.h"
 
 namespace strand::apps {
 
 void add_info_command(CLI::App& app) {
-  auto* cmd = app.add_subcommand("info", "Print what this build of strand contains");
+  auto* cmd = app.add_subcommand("info", "Print what this build of strand contains and the GPUs it sees");
+  cmd->footer("Example:\n  strand info --json");
   auto json = std::make_shared<bool>(false);
   cmd->add_flag("--json", *json, "Machine-readable output");
   cmd->callback([json] {
-    nlohmann::json out = {{"version", STRAND_VERSION},
-                          {"commit", STRAND_GIT_COMMIT},
-                          {"cuda", STRAND_WITH_CUDA == 1},
-                          {"mpi", STRAND_WITH_MPI == 1}};
+    nlohmann::json devices = nlohmann::json::array();
+    for (int i = 0; i < runtime::cuda_device_count(); ++i) {
+      const runtime::DeviceProperties p = runtime::device_properties(i);
+      devices.push_back({{"index", i},
+                         {"name", p.name},
+                         {"multiprocessors", p.multiprocessors},
+                         {"memory_bytes", p.total_memory},
+                         {"compute_capability", std::to_string(p.compute_major) + "." +
+                                                    std::to_string(p.compute_minor)}});
+    }
+    const nlohmann::json out = {{"version", version()},
+                                {"commit", git_commit()},
+                                {"cuda", runtime::built_with_cuda()},
+                                {"mpi", STRAND_WITH_MPI == 1},
+                                {"devices", devices}};
     if (*json) {
       std::cout << out.dump() << "\n";
       return;
     }
-    std::cout << "strand " << STRAND_VERSION << " (" << STRAND_GIT_COMMIT << ")\n"
-              << "  CUDA backend: " << (STRAND_WITH_CUDA ? "built" : "not built") << "\n"
-              << "  MPI:          " << (STRAND_WITH_MPI ? "built" : "not built") << "\n";
+    std::cout << "strand " << version() << " (" << git_commit() << ")\n"
+              << "  CUDA backend: " << (runtime::built_with_cuda() ? "built" : "not built") << "\n"
+              << "  MPI:          " << (STRAND_WITH_MPI ? "built" : "not built") << "\n"
+              << "  GPUs:         " << (devices.empty() ? "none found" : "") << "\n";
+    for (const auto& d : devices) {
+      std::cout << "    cuda:" << d["index"].get<int>() << "  " << d["name"].get<std::string>()
+                << ", " << d["multiprocessors"].get<int>() << " SMs, "
+                << d["memory_bytes"].get<size_t>() / (1 << 20) << " MiB, sm_"
+                << d["compute_capability"].get<std::string>() << "\n";
+    }
   });
 }
 

@@ -14,6 +14,7 @@ find_path(XGBOOST_INCLUDE_DIR xgboost/c_api.h REQUIRED)
 find_library(LIBLINEAR_LIBRARY linear REQUIRED)
 find_path(LIBLINEAR_INCLUDE_DIR linear.h REQUIRED)
 find_package(Threads REQUIRED)
+find_package(ZLIB REQUIRED)
 
 set(STRAND_WITH_MPI OFF)
 if(NOT STRAND_MPI STREQUAL "OFF")
@@ -31,9 +32,10 @@ target_include_directories(strand_third_party INTERFACE ${CBLAS_INCLUDE_DIR} ${L
                            ${XGBOOST_INCLUDE_DIR})
 target_link_libraries(strand_third_party INTERFACE
   ${BLAS_LIBRARIES} OpenMP::OpenMP_CXX PkgConfig::HTSLIB yaml-cpp nlohmann_json::nlohmann_json
-  CLI11::CLI11 ${XGBOOST_LIBRARY} ${LIBLINEAR_LIBRARY} Threads::Threads)
-target_compile_definitions(strand_third_party INTERFACE
-  STRAND_VERSION="${PROJECT_VERSION}" STRAND_GIT_COMMIT="${STRAND_GIT_COMMIT}")
+  CLI11::CLI11 ${XGBOOST_LIBRARY} ${LIBLINEAR_LIBRARY} Threads::Threads ZLIB::ZLIB)
+# The commit is compiled into one file only, so a new commit does not rebuild everything.
+set_source_files_properties(${CMAKE_SOURCE_DIR}/kernels/version.cpp PROPERTIES
+  COMPILE_DEFINITIONS "STRAND_VERSION=\"${PROJECT_VERSION}\";STRAND_GIT_COMMIT=\"${STRAND_GIT_COMMIT}\"")
 
 if(STRAND_WITH_MPI)
   target_link_libraries(strand_third_party INTERFACE MPI::MPI_C)

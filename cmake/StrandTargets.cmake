@@ -91,8 +91,10 @@ function(strand_add_tests)
                              ENVIRONMENT "OMPI_MCA_btl=self,tcp;OMPI_MCA_btl_tcp_if_include=lo;OMPI_MCA_oob_tcp_if_include=lo")
       endforeach()
     else()
+      # ctest runs one test per core, so each gets one OpenMP and one OpenBLAS thread.
       gtest_discover_tests(${name} DISCOVERY_MODE PRE_TEST
                            PROPERTIES LABELS ${label} TIMEOUT 600
+                           ENVIRONMENT "OMP_NUM_THREADS=1;OPENBLAS_NUM_THREADS=1"
                            WORKING_DIRECTORY ${CMAKE_BINARY_DIR})
     endif()
   endforeach()

@@ -76,16 +76,16 @@ bool FastaReader::next(FastaRecord& record) {
       pending_line_ = lines_.line_number();
       break;
     }
-    for (size_t i = 0; i < line.size(); ++i) {
-      if (base_code(line[i]) == kBaseInvalid) {
-        // encode_bases builds the message naming record and position.
-        std::vector<uint8_t> scratch(line.size());
-        try {
-          encode_bases(line, scratch.data(), record.name,
-                       static_cast<int64_t>(record.sequence.size()));
-        } catch (const Error& e) {
-          STRAND_FAIL("'{}' line {}: {}", path(), lines_.line_number(), e.message());
-        }
+    const bool clean = std::all_of(line.begin(), line.end(),
+                                   [](char ch) { return base_code(ch) != kBaseInvalid; });
+    if (!clean) {
+      // encode_bases words the message (record and position); add the file and line.
+      std::vector<uint8_t> scratch(line.size());
+      try {
+        encode_bases(line, scratch.data(), record.name,
+                     static_cast<int64_t>(record.sequence.size()));
+      } catch (const Error& e) {
+        STRAND_FAIL("'{}' line {}: {}", path(), lines_.line_number(), e.message());
       }
     }
     record.sequence.append(line);

@@ -31,6 +31,7 @@ TextReader::TextReader(std::string path) : path_(std::move(path)) {
   BGZF* fp = bgzf_open(path_.c_str(), "r");
   STRAND_CHECK(fp != nullptr, "cannot open '{}': {}", path_, std::strerror(errno));
   file_ = fp;
+  line_ = new kstring_t{0, 0, nullptr};
   switch (bgzf_compression(fp)) {
     case 1:
       compression_ = Compression::kGzip;
@@ -46,33 +47,31 @@ TextReader::TextReader(std::string path) : path_(std::move(path)) {
 
 TextReader::~TextReader() {
   if (file_) bgzf_close(static_cast<BGZF*>(file_));
+  if (line_) {
+    ks_free(line_);
+    delete line_;
+  }
 }
 
 bool TextReader::next(std::string_view& line) {
-  kstring_t str = KS_INITIALIZE;
-  const int n = bgzf_getline(static_cast<BGZF*>(file_), '\n', &str);
-  if (n == -1) {
-    ks_free(&str);
-    return false;
-  }
-  if (n < -1) {
-    ks_free(&str);
-    STRAND_FAIL("'{}': read error after line {} (truncated or corrupt compressed file?)", path_,
-                line_number_);
-  }
+  const int n = bgzf_getline(static_cast<BGZF*>(file_), '\n', line_);
+  if (n == -1) return false;
+  STRAND_CHECK(n >= 0, "'{}': read error after line {} (truncated or corrupt compressed file?)",
+               path_, line_number_);
   ++line_number_;
-  buffer_.assign(str.s ? str.s : "", str.l);
-  ks_free(&str);
-  if (!buffer_.empty() && buffer_.back() == '\r') buffer_.pop_back();
-  for (size_t i = 0; i < buffer_.size(); ++i) {
-    const auto c = static_cast<unsigned char>(buffer_[i]);
-    STRAND_CHECK(c >= 0x20 || c == '\t',
-                 "'{}' line {}: byte 0x{} at column {} is not text; this is not a text file "
-                 "(binary data?)",
-                 path_, line_number_,
-                 "0123456789abcdef"[c >> 4] + std::string(1, "0123456789abcdef"[c & 15]), i + 1);
+  size_t len = line_->l;
+  if (len > 0 && line_->s[len - 1] == '\r') --len;
+  for (size_t i = 0; i < len; ++i) {
+    const auto c = static_cast<unsigned char>(line_->s[i]);
+    if (c < 0x20 && c != '\t') {
+      const char* hex = "0123456789abcdef";
+      STRAND_FAIL(
+          "'{}' line {}: byte 0x{}{} at column {} is not text; this is not a text file "
+          "(binary data?)",
+          path_, line_number_, hex[c >> 4], hex[c & 15], i + 1);
+    }
   }
-  line = buffer_;
+  line = std::string_view(len ? line_->s : "", len);
   return true;
 }
 

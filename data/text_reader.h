@@ -7,6 +7,8 @@
 #include <string_view>
 #include <vector>
 
+struct kstring_t;  // htslib's growable string, kept out of this header
+
 namespace strand::data {
 
 // How a file on disk is compressed, as htslib detects it from its first bytes.
@@ -32,8 +34,8 @@ class TextReader {
 
  private:
   std::string path_;
-  void* file_ = nullptr;  // BGZF*, kept opaque so htslib stays out of this header
-  std::string buffer_;
+  void* file_ = nullptr;       // BGZF*, kept opaque so htslib stays out of this header
+  kstring_t* line_ = nullptr;  // reused for every line: no allocation per line
   int64_t line_number_ = 0;
   Compression compression_ = Compression::kNone;
 };

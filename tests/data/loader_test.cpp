@@ -48,6 +48,12 @@ std::shared_ptr<Dataset> make(TempDir& dir, int n, int bad_record = -1) {
       Dataset::from_fasta(fa_path, write_text(dir.file("l.tsv"), lab)));
 }
 
+std::vector<int64_t> first_n(int64_t n) {
+  std::vector<int64_t> v(n);
+  std::iota(v.begin(), v.end(), 0);
+  return v;
+}
+
 std::vector<Batch> drain(BatchLoader& loader, int64_t epoch) {
   loader.start_epoch(epoch);
   std::vector<Batch> out;
@@ -58,8 +64,7 @@ std::vector<Batch> drain(BatchLoader& loader, int64_t epoch) {
 TEST(Loader, EveryExampleOncePerEpochWithMatchingContent) {
   TempDir dir;
   const auto d = make(dir, 53);
-  std::vector<int64_t> all(53);
-  std::iota(all.begin(), all.end(), 0);
+  const std::vector<int64_t> all = first_n(53);
   for (int workers : {1, 3}) {
     LoaderOptions o;
     o.batch_size = 8;
@@ -103,8 +108,7 @@ TEST(Loader, EveryExampleOncePerEpochWithMatchingContent) {
 TEST(Loader, ShuffleIsSeededPerEpochAndIndependentOfWorkers) {
   TempDir dir;
   const auto d = make(dir, 40);
-  std::vector<int64_t> all(40);
-  std::iota(all.begin(), all.end(), 0);
+  const std::vector<int64_t> all = first_n(40);
   LoaderOptions o;
   o.batch_size = 7;
   o.seed = 9;
@@ -130,8 +134,7 @@ TEST(Loader, ShuffleIsSeededPerEpochAndIndependentOfWorkers) {
 TEST(Loader, ReverseComplementAugmentationFlipsAboutHalf) {
   TempDir dir;
   const auto d = make(dir, 200);
-  std::vector<int64_t> all(200);
-  std::iota(all.begin(), all.end(), 0);
+  const std::vector<int64_t> all = first_n(200);
   LoaderOptions o;
   o.batch_size = 50;
   o.reverse_complement = true;
@@ -166,8 +169,7 @@ TEST(Loader, DropLast) {
 TEST(Loader, WorkerErrorIsRethrownInConsumer) {
   TempDir dir;
   const auto d = make(dir, 30, /*bad_record=*/17);
-  std::vector<int64_t> all(30);
-  std::iota(all.begin(), all.end(), 0);
+  const std::vector<int64_t> all = first_n(30);
   LoaderOptions o;
   o.batch_size = 4;
   o.shuffle = false;
@@ -194,8 +196,7 @@ TEST(Loader, WorkerErrorIsRethrownInConsumer) {
 TEST(Loader, StopsCleanlyMidEpoch) {
   TempDir dir;
   const auto d = make(dir, 100);
-  std::vector<int64_t> all(100);
-  std::iota(all.begin(), all.end(), 0);
+  const std::vector<int64_t> all = first_n(100);
   LoaderOptions o;
   o.batch_size = 2;
   o.workers = 3;

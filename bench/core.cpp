@@ -1,0 +1,131 @@
+// Core benchmarks: elementwise bandwidth (GB/s) and GEMM throughput (TFLOP/s) through strand's
+// ops, beside the library they stand on (OpenBLAS on CPU, cuBLAS on CUDA) in the same run.
+// CUDA cases report an error and skip where no device exists.
+#include <benchmark/benchmark.h>
+#include <cblas.h>
+
+#include "runtime/device.h"
+#include "runtime/ops.h"
+
+#if STRAND_WITH_CUDA
+#include <cublas_v2.h>
+
+#include "kernels/cuda_check.h"
+#endif
+
+namespace {
+
+using namespace strand;
+using namespace strand::runtime;
+
+Device device_of(const benchmark::State& state) {
+  return state.range(0) == 0 ? Device::cpu() : Device::cuda(0);
+}
+
+bool skip_without_device(benchmark::State& state, const Device& d) {
+  if (d.is_cuda() && cuda_device_count() == 0) {
+    state.SkipWithError("no CUDA device");
+    return true;
+  }
+  return false;
+}
+
+// Runs body once per iteration; CUDA iterations are timed with events around the stream's work.
+template <typename Body>
+void timed_loop(benchmark::State& state, const Device& d, Body&& body) {
+  if (d.is_cpu()) {
+    for (auto _ : state) body();
+    return;
+  }
+  body();  // warm-up: pools, handles, first-launch costs
+  synchronize(d);
+  Event start(true), stop(true);
+  for (auto _ : state) {
+    start.record(current_stream(d.index));
+    body();
+    stop.record(current_stream(d.index));
+    stop.synchronize();
+    state.SetIterationTime(start.elapsed_ms(stop) / 1e3);
+  }
+}
+
+void BM_Add(benchmark::State& state) {
+  const Device d = device_of(state);
+  if (skip_without_device(state, d)) return;
+  const int64_t n = state.range(1);
+  const Tensor a = rand({n}, 1, {.device = d}), b = rand({n}, 2, {.device = d});
+  timed_loop(state, d, [&] { benchmark::DoNotOptimize(add(a, b)); });
+  state.SetBytesProcessed(state.iterations() * n * 3 * sizeof(float));  // two reads, one write
+}
+BENCHMARK(BM_Add)->ArgsProduct({{0}, {1 << 16, 1 << 22}})->ArgNames({"cuda", "n"});
+BENCHMARK(BM_Add)->ArgsProduct({{1}, {1 << 22, 1 << 26}})->ArgNames({"cuda", "n"})->UseManualTime();
+
+void BM_BiasRelu(benchmark::State& state) {  // broadcast add then an activation, as after a conv
+  const Device d = device_of(state);
+  if (skip_without_device(state, d)) return;
+  const int64_t n = 64, c = 320, l = state.range(1);
+  const Tensor x = rand({n, c, l}, 1, {.device = d}), b = rand({c, 1}, 2, {.device = d});
+  timed_loop(state, d, [&] { benchmark::DoNotOptimize(relu(add(x, b))); });
+  state.SetBytesProcessed(state.iterations() * n * c * l * 4 * sizeof(float));
+}
+BENCHMARK(BM_BiasRelu)->ArgsProduct({{0}, {250}})->ArgNames({"cuda", "L"});
+BENCHMARK(BM_BiasRelu)->ArgsProduct({{1}, {1000}})->ArgNames({"cuda", "L"})->UseManualTime();
+
+// strand's matmul (dispatch, allocation, GEMM) for square fp32 matrices.
+void BM_Matmul(benchmark::State& state) {
+  const Device d = device_of(state);
+  if (skip_without_device(state, d)) return;
+  const int64_t n = state.range(1);
+  const auto mode = state.range(2) ? kernels::MathMode::kTf32 : kernels::MathMode::kExact;
+  const Tensor a = rand({n, n}, 1, {.device = d}), b = rand({n, n}, 2, {.device = d});
+  timed_loop(state, d, [&] { benchmark::DoNotOptimize(matmul(a, b, mode)); });
+  state.counters["TFLOP/s"] = benchmark::Counter(2.0 * n * n * n * state.iterations() / 1e12,
+                                                 benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_Matmul)->ArgsProduct({{0}, {256, 1024}, {0}})->ArgNames({"cuda", "n", "tf32"});
+BENCHMARK(BM_Matmul)
+    ->ArgsProduct({{1}, {1024, 4096}, {0, 1}})
+    ->ArgNames({"cuda", "n", "tf32"})
+    ->UseManualTime();
+
+// The library alone on preallocated buffers: the ceiling strand's matmul is measured against.
+void BM_LibraryGemm(benchmark::State& state) {
+  const Device d = device_of(state);
+  if (skip_without_device(state, d)) return;
+  const int64_t n = state.range(1);
+  const bool tf32 = state.range(2) != 0;
+  const Tensor a = rand({n, n}, 1, {.device = d}), b = rand({n, n}, 2, {.device = d});
+  Tensor c = empty({n, n}, {.device = d});
+  if (d.is_cpu()) {
+    for (auto _ : state) {
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a.data<float>(), n,
+                  b.data<float>(), n, 0.0f, c.data<float>(), n);
+    }
+  } else {
+#if STRAND_WITH_CUDA
+    cublasHandle_t handle;
+    STRAND_CUBLAS_CHECK(cublasCreate(&handle));
+    STRAND_CUBLAS_CHECK(cublasSetStream(handle, current_stream(0)));
+    const float one = 1.0f, zero = 0.0f;
+    timed_loop(state, d, [&] {
+      STRAND_CUBLAS_CHECK(cublasGemmEx(handle, CUBLAS_OP_N, CUBLAS_OP_N, n, n, n, &one,
+                                       b.data<float>(), CUDA_R_32F, n, a.data<float>(), CUDA_R_32F,
+                                       n, &zero, c.data<float>(), CUDA_R_32F, n,
+                                       tf32 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F,
+                                       CUBLAS_GEMM_DEFAULT));
+    });
+    cublasDestroy(handle);
+#endif
+  }
+  state.counters["TFLOP/s"] = benchmark::Counter(2.0 * n * n * n * state.iterations() / 1e12,
+                                                 benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_LibraryGemm)->ArgsProduct({{0}, {256, 1024}, {0}})->ArgNames({"cuda", "n", "tf32"});
+BENCHMARK(BM_LibraryGemm)
+    ->ArgsProduct({{1}, {1024, 4096}, {0, 1}})
+    ->ArgNames({"cuda", "n", "tf32"})
+    ->UseManualTime();
+
+}  // namespace
+
+BENCHMARK_MAIN();
