@@ -47,6 +47,7 @@ void run_compare(const CompareArgs& a) {
   o.alpha = a.alpha;
   std::vector<double> y(labels.values.begin(), labels.values.end());
   auto j = rules::compare_runs(kind, columns, y, sa, sb, o);
+  j["summary"] = rules::summarize_comparison(j);
   j["a"] = a.dir_a;
   j["b"] = a.dir_b;
   for (const auto& [key, dir] : {std::pair{"metrics_a", a.dir_a}, std::pair{"metrics_b", a.dir_b}})
@@ -90,6 +91,7 @@ void run_compare(const CompareArgs& a) {
     }
   }
   rules::print_table(std::cout, rows);
+  std::cout << j["summary"]["sentence"].get<std::string>() << "\n";
   std::cout << "(two-sided tests at alpha " << a.alpha << "; \"A better\" means A's value is "
             << "higher, which for log loss and MSE means worse)\n";
 }

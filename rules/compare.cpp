@@ -61,6 +61,45 @@ nlohmann::json delong_json(const DelongResult& r, double alpha) {
 
 }  // namespace
 
+nlohmann::json summarize_comparison(const nlohmann::json& c) {
+  std::vector<std::string> verdicts;
+  std::string what;
+  if (c.at("kind") == "multiclass") {
+    verdicts.push_back(c["macro_auroc"].value("verdict", std::string("undefined")));
+    what = "macro AUROC, paired bootstrap";
+  } else {
+    const bool binary = c.at("kind") == "binary";
+    for (const auto& [task, t] : c["tasks"].items())
+      verdicts.push_back(binary ? t["auroc"].value("verdict", std::string("undefined"))
+                                : t["pearson"].value("verdict", std::string("undefined")));
+    what = binary ? "AUROC, DeLong" : "Pearson, paired bootstrap";
+  }
+  int a = 0, b = 0, same = 0, undefined = 0;
+  for (const auto& v : verdicts) {
+    if (v == "A better")
+      ++a;
+    else if (v == "B better")
+      ++b;
+    else if (v == "undefined")
+      ++undefined;
+    else
+      ++same;
+  }
+  const size_t n = verdicts.size();
+  auto count = [&](int k) {
+    return k == 0 ? std::string("none") : strand::format("{} of {}", k, n);
+  };
+  std::string sentence =
+      strand::format("A beats B significantly on {} {} ({}, alpha {}); B beats A on {}", count(a),
+                     n == 1 ? "task" : "tasks", what, c.value("alpha", 0.05), count(b));
+  if (undefined) sentence += strand::format("; {} undefined", undefined);
+  return {{"a_better", a},
+          {"b_better", b},
+          {"no_significant_difference", same},
+          {"undefined", undefined},
+          {"sentence", sentence}};
+}
+
 double paired_bootstrap_p(const std::vector<double>& d) {
   if (d.empty()) return 1.0;
   const double le = std::count_if(d.begin(), d.end(), [](double x) { return x <= 0; });
@@ -119,6 +158,7 @@ nlohmann::json compare_runs(TaskKind kind, const std::vector<std::string>& colum
   STRAND_CHECK(labels.size() == n * C, "compare: {} labels for {} rows x {} tasks", labels.size(),
                n, C);
   out["kind"] = kind == TaskKind::kBinary ? "binary" : "regression";
+  out["tasks"] = nlohmann::json::object();
   for (size_t t = 0; t < C; ++t) {
     // Rows with a label for this task; weights carry the resampling counts of those rows.
     std::vector<int64_t> rows;

@@ -22,6 +22,11 @@ nlohmann::json compare_runs(TaskKind kind, const std::vector<std::string>& colum
                             const std::vector<double>& labels, const std::vector<double>& scores_a,
                             const std::vector<double>& scores_b, const CompareOptions& options);
 
+// Counts of the AUROC verdicts (binary: DeLong per task; multi-class: bootstrap of macro AUROC;
+// regression: bootstrap of Pearson) and one sentence for a summary, e.g. "A beats B
+// significantly on 3 of 4 tasks (AUROC, DeLong, alpha 0.05); B beats A on none".
+nlohmann::json summarize_comparison(const nlohmann::json& comparison);
+
 // Two-sided paired-bootstrap p-value of a difference: twice the smaller tail beyond zero.
 double paired_bootstrap_p(const std::vector<double>& differences);
 

@@ -53,6 +53,12 @@ TEST(Compare, BetterRunWinsOnBothTests) {
   // Swapping the runs flips the sign.
   const auto s = compare_runs(TaskKind::kBinary, {"t"}, r.labels, r.b, r.a, options());
   EXPECT_EQ(s["tasks"]["t"]["auroc"]["verdict"], "B better");
+  const auto sum = summarize_comparison(j);
+  EXPECT_EQ(sum["a_better"], 1);
+  EXPECT_EQ(sum["b_better"], 0);
+  EXPECT_EQ(sum["sentence"],
+            "A beats B significantly on 1 of 1 task (AUROC, DeLong, alpha 0.05); B beats A on "
+            "none");
 }
 
 TEST(Compare, IdenticalRunsShowNoDifference) {
