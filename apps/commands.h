@@ -8,5 +8,6 @@
 namespace strand::apps {
 
 void add_info_command(CLI::App& app);
+void add_rules_commands(CLI::App& app);  // check splits|data, metrics, baseline, compare
 
 }  // namespace strand::apps

@@ -1,6 +1,5 @@
 // `strand info`: what this build contains (version, commit, CUDA, MPI) and the GPUs it sees.
 #include <iostream>
-
 #include <nlohmann/json.hpp>
 
 #include "apps/commands.h"

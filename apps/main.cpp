@@ -10,6 +10,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string(strand::version()) + " (" + strand::git_commit() + ")");
   strand::apps::add_info_command(app);
+  strand::apps::add_rules_commands(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

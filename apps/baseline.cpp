@@ -1,0 +1,126 @@
+// `strand baseline`: traditional baselines (rule 2) on the same splits as the deep model; each
+// writes a run directory (metrics.json, scores.tsv, labels.tsv) that `strand compare` reads.
+#include <filesystem>
+#include <iostream>
+
+#include "apps/commands.h"
+#include "kernels/error.h"
+#include "rules/baselines.h"
+#include "rules/io.h"
+#include "rules/report.h"
+
+namespace strand::apps {
+namespace {
+
+struct BaselineArgs {
+  rules::DatasetSource source;
+  std::string out;
+  std::vector<std::string> which;
+  int kmax = 6, rounds = 200, depth = 6, neighbours = 15, bootstrap = 1000;
+  uint64_t seed = 1;
+  bool json = false;
+};
+
+void run_baseline(const BaselineArgs& a) {
+  const auto all = rules::load_source(a.source, false);
+  STRAND_CHECK(!all.split.empty(),
+               "no splits: baselines need the deep model's train/valid/test splits (a split "
+               "column or --split-method)");
+  rules::BaselineProblem p;
+  p.kind = all.kind;
+  p.tasks = all.tasks;
+  p.classes = all.classes;
+  p.train = rules::split_rows(all, 0);
+  p.valid = rules::split_rows(all, 1);
+  p.test = rules::split_rows(all, 2);
+  rules::BaselineConfig c;
+  c.which = a.which;
+  c.kmax = a.kmax;
+  c.trees.rounds = a.rounds;
+  c.trees.max_depth = a.depth;
+  c.trees.seed = a.seed;
+  c.knn.k = a.neighbours;
+  c.panel.bootstrap.replicates = a.bootstrap;
+  c.panel.bootstrap.seed = a.seed;
+  const bool human = !a.json;
+  const auto results = rules::run_baselines(p, c, [&](const std::string& name) {
+    if (human) std::cerr << "fitting " << name << "...\n";
+  });
+  std::filesystem::create_directories(a.out);
+  nlohmann::json summary = {{"out", a.out}, {"baselines", nlohmann::json::object()}};
+  for (const auto& r : results) {
+    const std::string dir = a.out + "/" + r.name;
+    std::filesystem::create_directories(dir);
+    rules::write_json(dir + "/metrics.json", r.metrics);
+    rules::write_scores(dir + "/scores.tsv", p.test.names, r.score_columns, r.test_scores);
+    rules::write_labels(dir + "/labels.tsv", p.test.names, p.kind, p.tasks, p.classes,
+                        p.test.labels);
+    summary["baselines"][r.name] = r.metrics;
+  }
+  rules::write_json(a.out + "/summary.json", summary);
+  if (a.json) {
+    std::cout << summary.dump(2) << "\n";
+    return;
+  }
+  std::vector<std::vector<std::string>> rows;
+  if (p.kind == rules::TaskKind::kMultiClass) {
+    rows.push_back({"baseline", "accuracy", "macro_auroc", "mcc"});
+    for (const auto& r : results)
+      rows.push_back({r.name, rules::format_metric(r.metrics, "accuracy"),
+                      rules::format_metric(r.metrics, "macro_auroc"),
+                      rules::format_metric(r.metrics, "mcc")});
+  } else if (p.kind == rules::TaskKind::kRegression) {
+    rows.push_back({"baseline", "macro pearson", "macro spearman", "macro mse"});
+    for (const auto& r : results)
+      rows.push_back({r.name, rules::format_metric(r.metrics["macro"], "pearson"),
+                      rules::format_metric(r.metrics["macro"], "spearman"),
+                      rules::format_metric(r.metrics["macro"], "mse")});
+  } else {
+    rows.push_back({"baseline", "macro auroc", "macro auprc", "prevalence"});
+    for (const auto& r : results)
+      rows.push_back({r.name, rules::format_metric(r.metrics["macro"], "auroc"),
+                      rules::format_metric(r.metrics["macro"], "auprc"),
+                      rules::format_metric(r.metrics["macro"], "prevalence", 3)});
+  }
+  std::cout << "test split: " << p.test.names.size() << " sequences (trained on "
+            << p.train.names.size() << ", tuned on " << p.valid.names.size() << ")\n";
+  rules::print_table(std::cout, rows);
+  std::cout << "run directories (metrics.json, scores.tsv, labels.tsv) in " << a.out << "/\n";
+}
+
+}  // namespace
+
+void add_source_options(CLI::App* cmd, rules::DatasetSource& s);  // apps/check.cpp
+
+void add_baseline_command(CLI::App& app) {
+  auto* cmd = app.add_subcommand(
+      "baseline",
+      "Traditional baselines on the deep model's splits: k-mer logistic regression, "
+      "gradient-boosted trees, k-nearest neighbours, GC-only and prevalence");
+  cmd->footer(
+      "Examples:\n"
+      "  strand baseline --fasta seqs.fa --labels labels.tsv --out baselines/\n"
+      "  strand baseline --fasta seqs.fa --labels labels.tsv --out b/ --baselines "
+      "kmer_logistic,gc_only\n"
+      "  strand compare runs/cnn baselines/kmer_logistic\n"
+      "Inputs and splits take the trainer's flags (split column, chromosome hold-out or a\n"
+      "seeded random split): models train on train, choose C on valid and are scored on test. A "
+      "deep model that cannot beat these is not learning more\n"
+      "than k-mer composition (or GC content, or the class balance).");
+  auto a = std::make_shared<BaselineArgs>();
+  add_source_options(cmd, a->source);
+  cmd->add_option("--out", a->out, "Output directory (one run directory per baseline)")->required();
+  cmd->add_option("--baselines", a->which,
+                  "Which: kmer_logistic, kmer_trees, kmer_knn, gc_only, prevalence (default all)")
+      ->delimiter(',');
+  cmd->add_option("--kmax", a->kmax, "Longest k-mer of the spectrum (k = 1..kmax)");
+  cmd->add_option("--rounds", a->rounds, "Boosting rounds of the trees");
+  cmd->add_option("--depth", a->depth, "Maximum tree depth");
+  cmd->add_option("--neighbours", a->neighbours, "k of k-nearest neighbours");
+  cmd->add_option("--bootstrap", a->bootstrap, "Bootstrap resamples for the CIs (0: none)");
+  cmd->add_option("--seed", a->seed, "Seed (trees, bootstrap)");
+  cmd->add_flag("--json", a->json, "Print the summary as JSON");
+  cmd->callback([a] { run_baseline(*a); });
+}
+
+}  // namespace strand::apps

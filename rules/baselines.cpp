@@ -1,0 +1,264 @@
+// The `strand baseline` driver: features once per split, one model per task, C chosen on valid.
+#include "rules/baselines.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <map>
+
+#include "kernels/error.h"
+#include "rules/metrics.h"
+
+namespace strand::rules {
+namespace {
+
+struct Features {
+  FeatureMatrix train, valid, test;
+};
+
+Features extract_all(const FeatureExtractor& fx, const BaselineProblem& p) {
+  return {extract_features(fx, p.train.seqs), extract_features(fx, p.valid.seqs),
+          extract_features(fx, p.test.seqs)};
+}
+
+int outputs_of(const BaselineProblem& p) {
+  return p.kind == TaskKind::kMultiClass ? static_cast<int>(p.classes.size()) : 1;
+}
+
+int classes_of(const BaselineProblem& p) {
+  return p.kind == TaskKind::kMultiClass ? static_cast<int>(p.classes.size())
+         : p.kind == TaskKind::kBinary   ? 2
+                                         : 0;
+}
+
+// Rows of a split with a label for task t, and those labels.
+void labelled(const SplitData& s, size_t tasks, size_t t, std::vector<int64_t>& rows,
+              std::vector<double>& y) {
+  rows.clear();
+  y.clear();
+  const size_t n = s.seqs.size();
+  for (size_t i = 0; i < n; ++i) {
+    const double v = s.labels[i * tasks + t];
+    if (std::isnan(v)) continue;
+    rows.push_back(static_cast<int64_t>(i));
+    y.push_back(v);
+  }
+}
+
+// Higher is better: AUROC (binary), macro AUROC (multi-class), -MSE (regression).
+double validation_score(const BaselineProblem& p, std::span<const double> y,
+                        std::span<const double> pred) {
+  const double bad = -std::numeric_limits<double>::infinity();
+  if (p.kind == TaskKind::kRegression) {
+    const auto mse = mean_squared_error(y, pred);
+    return mse.defined ? -mse.value : bad;
+  }
+  std::vector<int> yi(y.begin(), y.end());
+  const auto v = p.kind == TaskKind::kBinary
+                     ? roc_auc(yi, pred)
+                     : multiclass_macro_auroc(yi, pred, static_cast<int>(p.classes.size()));
+  return v.defined ? v.value : bad;
+}
+
+using FitPredict = std::function<std::vector<double>(const FeatureMatrix&, const Target&,
+                                                     const FeatureMatrix&, double c)>;
+
+// Fits one model per task; when tune, tries every C of the grid and keeps the best on valid.
+std::vector<double> per_task(const BaselineProblem& p, const Features& f, const FitPredict& fit,
+                             const std::vector<double>& grid, nlohmann::json& chosen) {
+  const size_t T = p.tasks.size();
+  const int outputs = outputs_of(p);
+  const int64_t n_test = f.test.rows;
+  std::vector<double> scores(static_cast<size_t>(n_test) * (outputs == 1 ? T : outputs), 0.0);
+  std::vector<int64_t> rows, vrows;
+  std::vector<double> y, vy;
+  for (size_t t = 0; t < T; ++t) {
+    labelled(p.train, T, t, rows, y);
+    STRAND_CHECK(!rows.empty(), "task '{}': no labelled training rows", p.tasks[t]);
+    const auto train = select_rows(f.train, rows);
+    Target target{y, classes_of(p)};
+    labelled(p.valid, T, t, vrows, vy);
+    const bool tune = grid.size() > 1 && !vrows.empty();
+    std::vector<double> pred;
+    double best_c = grid.empty() ? 1.0 : grid.back();
+    if (!tune) {
+      pred = fit(train, target, f.test, best_c);
+    } else {
+      const auto valid = select_rows(f.valid, vrows);
+      const auto both = stack_rows(valid, f.test);
+      double best = -std::numeric_limits<double>::infinity();
+      for (double c : grid) {
+        auto all = fit(train, target, both, c);
+        const size_t nv = vrows.size() * outputs;
+        const double s = validation_score(p, vy, {all.data(), nv});
+        if (pred.empty() || s > best) {
+          best = s;
+          best_c = c;
+          pred.assign(all.begin() + nv, all.end());
+        }
+      }
+    }
+    if (!grid.empty()) chosen[p.tasks[t]] = {{"C", best_c}, {"tuned_on_valid", tune}};
+    if (outputs == 1) {
+      for (int64_t r = 0; r < n_test; ++r) scores[r * T + t] = pred[r];
+    } else {
+      scores = std::move(pred);
+    }
+  }
+  return scores;
+}
+
+nlohmann::json score_panel(const BaselineProblem& p, const std::vector<double>& scores,
+                           const PanelOptions& options) {
+  if (p.kind == TaskKind::kBinary) return binary_panel(p.tasks, p.test.labels, scores, options);
+  if (p.kind == TaskKind::kRegression)
+    return regression_panel(p.tasks, p.test.labels, scores, options);
+  std::vector<int> y;
+  for (double v : p.test.labels) {
+    STRAND_CHECK(!std::isnan(v), "multi-class test labels must not be missing");
+    y.push_back(static_cast<int>(v));
+  }
+  return multiclass_panel(p.classes, y, scores, options);
+}
+
+void check_problem(const BaselineProblem& p) {
+  STRAND_CHECK(!p.tasks.empty(), "baseline: no tasks");
+  STRAND_CHECK(p.kind != TaskKind::kMultiClass || (p.tasks.size() == 1 && p.classes.size() >= 2),
+               "baseline: multi-class needs one label column and at least 2 classes");
+  for (const auto* s : {&p.train, &p.valid, &p.test})
+    STRAND_CHECK(s->labels.size() == s->seqs.size() * p.tasks.size(),
+                 "baseline: {} labels for {} sequences x {} tasks", s->labels.size(),
+                 s->seqs.size(), p.tasks.size());
+  STRAND_CHECK(!p.train.seqs.empty(), "baseline: the training split is empty");
+  STRAND_CHECK(!p.test.seqs.empty(), "baseline: the test split is empty");
+}
+
+}  // namespace
+
+std::vector<BaselineSpec> default_baselines() {
+  auto spectrum = [](const BaselineConfig& c) -> std::unique_ptr<FeatureExtractor> {
+    return std::make_unique<KmerSpectrum>(c.kmin, c.kmax);
+  };
+  return {
+      {"kmer_logistic", spectrum, ModelKind::kLinear, {}},
+      {"kmer_trees", spectrum, ModelKind::kTrees, {}},
+      {"kmer_knn",
+       [](const BaselineConfig& c) -> std::unique_ptr<FeatureExtractor> {
+         return std::make_unique<KmerSpectrum>(1, c.knn_kmax);
+       },
+       ModelKind::kNeighbours,
+       {}},
+      // One feature in [0, 1]: weak regularisation so the slope is not shrunk to nothing.
+      {"gc_only",
+       [](const BaselineConfig&) -> std::unique_ptr<FeatureExtractor> {
+         return std::make_unique<GcContent>();
+       },
+       ModelKind::kLinear,
+       {100.0}},
+      {"prevalence", nullptr, ModelKind::kPrevalence, {}},
+  };
+}
+
+FeatureMatrix select_rows(const FeatureMatrix& m, std::span<const int64_t> keep) {
+  FeatureMatrix out;
+  out.rows = static_cast<int64_t>(keep.size());
+  out.cols = m.cols;
+  out.row_ptr.assign(1, 0);
+  for (int64_t r : keep) {
+    STRAND_CHECK(r >= 0 && r < m.rows, "select_rows: row {} of {}", r, m.rows);
+    out.col.insert(out.col.end(), m.col.begin() + m.row_ptr[r], m.col.begin() + m.row_ptr[r + 1]);
+    out.val.insert(out.val.end(), m.val.begin() + m.row_ptr[r], m.val.begin() + m.row_ptr[r + 1]);
+    out.row_ptr.push_back(static_cast<int64_t>(out.col.size()));
+  }
+  return out;
+}
+
+FeatureMatrix stack_rows(const FeatureMatrix& top, const FeatureMatrix& bottom) {
+  STRAND_CHECK(top.cols == bottom.cols, "stack_rows: {} vs {} columns", top.cols, bottom.cols);
+  FeatureMatrix out = top;
+  out.rows += bottom.rows;
+  out.col.insert(out.col.end(), bottom.col.begin(), bottom.col.end());
+  out.val.insert(out.val.end(), bottom.val.begin(), bottom.val.end());
+  const int64_t base = top.row_ptr.back();
+  for (size_t i = 1; i < bottom.row_ptr.size(); ++i)
+    out.row_ptr.push_back(base + bottom.row_ptr[i]);
+  return out;
+}
+
+std::vector<BaselineResult> run_baselines(const BaselineProblem& p, const BaselineConfig& config,
+                                          const std::function<void(const std::string&)>& progress) {
+  check_problem(p);
+  std::vector<const BaselineSpec*> chosen_specs;
+  std::string known;
+  for (const auto& spec : config.specs) known += (known.empty() ? "" : ", ") + spec.name;
+  if (config.which.empty()) {
+    for (const auto& spec : config.specs) chosen_specs.push_back(&spec);
+  } else {
+    for (const auto& name : config.which) {
+      const auto it = std::find_if(config.specs.begin(), config.specs.end(),
+                                   [&](const BaselineSpec& s) { return s.name == name; });
+      STRAND_CHECK(it != config.specs.end(), "unknown baseline '{}' (known: {})", name, known);
+      chosen_specs.push_back(&*it);
+    }
+  }
+  const std::vector<std::string> columns = p.kind == TaskKind::kMultiClass ? p.classes : p.tasks;
+  // Features are extracted once per representation and shared by the baselines that read it.
+  std::map<std::string, Features> cache;
+  std::vector<BaselineResult> results;
+  for (const BaselineSpec* spec : chosen_specs) {
+    if (progress) progress(spec->name);
+    std::string features = "none";
+    Features none;  // the prevalence model reads no features, only the row counts
+    const Features* f = &none;
+    if (spec->features) {
+      const auto fx = spec->features(config);
+      features = fx->name();
+      auto it = cache.find(features);
+      if (it == cache.end()) it = cache.emplace(features, extract_all(*fx, p)).first;
+      f = &it->second;
+    } else {
+      none.train.rows = static_cast<int64_t>(p.train.seqs.size());
+      none.valid.rows = static_cast<int64_t>(p.valid.seqs.size());
+      none.test.rows = static_cast<int64_t>(p.test.seqs.size());
+      for (auto* m : {&none.train, &none.valid, &none.test}) m->row_ptr.assign(m->rows + 1, 0);
+    }
+    FitPredict fit;
+    std::vector<double> grid;
+    switch (spec->model) {
+      case ModelKind::kLinear:
+        grid = spec->c_grid.empty() ? config.c_grid : spec->c_grid;
+        fit = [&](const FeatureMatrix& a, const Target& t, const FeatureMatrix& b, double c) {
+          LinearOptions o = config.linear;
+          o.C = c;
+          return fit_predict_linear(a, t, b, o);
+        };
+        break;
+      case ModelKind::kTrees:
+        fit = [&](const FeatureMatrix& a, const Target& t, const FeatureMatrix& b, double) {
+          return fit_predict_trees(a, t, b, config.trees);
+        };
+        break;
+      case ModelKind::kNeighbours:
+        features += " cosine, k = " + std::to_string(config.knn.k);
+        fit = [&](const FeatureMatrix& a, const Target& t, const FeatureMatrix& b, double) {
+          return fit_predict_knn(a, t, b, config.knn);
+        };
+        break;
+      case ModelKind::kPrevalence:
+        fit = [](const FeatureMatrix&, const Target& t, const FeatureMatrix& b, double) {
+          return predict_prevalence(t, b.rows);
+        };
+        break;
+    }
+    nlohmann::json chosen;
+    BaselineResult r{spec->name, columns, per_task(p, *f, fit, grid, chosen), {}};
+    r.metrics = score_panel(p, r.test_scores, config.panel);
+    r.metrics["baseline"] = spec->name;
+    r.metrics["features"] = features;
+    if (!chosen.is_null()) r.metrics["chosen"] = chosen;
+    results.push_back(std::move(r));
+  }
+  return results;
+}
+
+}  // namespace strand::rules

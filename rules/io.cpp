@@ -1,0 +1,264 @@
+// Reading labelled sequences and writing/reading score and label TSVs; see io.h.
+#include "rules/io.h"
+
+#include <charconv>
+#include <cmath>
+#include <fstream>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "data/dataset.h"
+#include "data/encoding.h"
+#include "data/fasta.h"
+#include "data/splits.h"
+#include "data/text_reader.h"
+#include "kernels/error.h"
+
+namespace strand::rules {
+namespace {
+
+std::string number(double v) {
+  char buf[64];
+  const auto r = std::to_chars(buf, buf + sizeof buf, v);
+  return std::string(buf, r.ptr);
+}
+
+std::ofstream open_out(const std::string& path) {
+  std::ofstream out(path);
+  STRAND_CHECK(out.good(), "cannot write '{}'", path);
+  return out;
+}
+
+}  // namespace
+
+TaskKind task_kind_of(data::LabelKind kind) {
+  switch (kind) {
+    case data::LabelKind::kBinary:
+    case data::LabelKind::kMultiLabel:
+      return TaskKind::kBinary;
+    case data::LabelKind::kMultiClass:
+      return TaskKind::kMultiClass;
+    case data::LabelKind::kRegression:
+      return TaskKind::kRegression;
+    case data::LabelKind::kAuto:
+      break;
+  }
+  STRAND_FAIL("label kind was not resolved");
+}
+
+LabelledSequences load_labelled(const std::string& fasta_path, const std::string& labels_path,
+                                data::LabelKind kind) {
+  const auto table = data::read_labels(labels_path, kind);
+  auto records = data::read_fasta(fasta_path);
+  std::vector<std::string> names;
+  names.reserve(records.size());
+  for (const auto& r : records) names.push_back(r.name);
+  data::check_label_coverage(table, names, fasta_path);
+  std::unordered_map<std::string, size_t> record_of;
+  for (size_t i = 0; i < records.size(); ++i) record_of[records[i].name] = i;
+  LabelledSequences out;
+  out.kind = task_kind_of(table.kind);
+  out.tasks = table.columns;
+  out.classes = table.classes;
+  out.names = table.names;
+  out.seqs.resize(table.names.size());
+  for (size_t i = 0; i < table.names.size(); ++i)
+    out.seqs[i] = std::move(records[record_of.at(table.names[i])].sequence);
+  out.labels.assign(table.values.begin(), table.values.end());
+  for (auto s : table.splits) out.split.push_back(static_cast<int>(s));
+  return out;
+}
+
+namespace {
+
+data::SplitOptions split_options(const DatasetSource& s) {
+  data::SplitOptions o;
+  if (s.split_method == "auto")
+    o.method = data::SplitMethod::kAuto;
+  else if (s.split_method == "column")
+    o.method = data::SplitMethod::kColumn;
+  else if (s.split_method == "chromosome")
+    o.method = data::SplitMethod::kChromosome;
+  else if (s.split_method == "random")
+    o.method = data::SplitMethod::kRandom;
+  else
+    STRAND_FAIL("split method '{}' is not one of auto, column, chromosome, random, none",
+                s.split_method);
+  o.test_chromosomes = s.test_chromosomes;
+  o.valid_chromosomes = s.valid_chromosomes;
+  o.test_fraction = s.test_fraction;
+  o.valid_fraction = s.valid_fraction;
+  o.seed = s.split_seed;
+  return o;
+}
+
+void set_splits(LabelledSequences& out, const std::vector<data::Split>& splits) {
+  out.split.clear();
+  for (auto x : splits) out.split.push_back(static_cast<int>(x));
+}
+
+}  // namespace
+
+LabelledSequences load_source(const DatasetSource& s, bool allow_unsplit) {
+  const bool from_fasta = !s.fasta.empty(), from_bed = !s.bed.empty();
+  STRAND_CHECK(from_fasta != from_bed,
+               "give either --fasta with --labels, or --bed with --reference (not both)");
+  if (from_fasta) {
+    STRAND_CHECK(!s.labels.empty(), "--fasta needs --labels");
+    auto out = load_labelled(s.fasta, s.labels, data::parse_label_kind(s.kind));
+    if (s.split_method == "none" ||
+        (s.split_method == "auto" && out.split.empty() && allow_unsplit)) {
+      out.split.clear();
+      return out;
+    }
+    if (s.split_method == "column" || (s.split_method == "auto" && !out.split.empty())) {
+      STRAND_CHECK(!out.split.empty(), "'{}' has no split column", s.labels);
+      return out;
+    }
+    // Chromosome or random splits: the trainer's assignment, computed on its Dataset view (same
+    // rows, in the labels' order); padding only matters to the model, not to the assignment.
+    data::FastaDatasetOptions o;
+    o.kind = data::parse_label_kind(s.kind);
+    o.lengths = data::LengthPolicy::kPadToMax;
+    const auto dataset = data::Dataset::from_fasta(s.fasta, s.labels, o);
+    set_splits(out, data::assign_splits(dataset, split_options(s)));
+    return out;
+  }
+  STRAND_CHECK(!s.reference.empty(), "--bed needs --reference (an indexed FASTA)");
+  const auto dataset = data::Dataset::from_bed(s.bed, s.reference, s.window);
+  LabelledSequences out;
+  out.kind = task_kind_of(dataset.kind());
+  out.tasks = dataset.output_names();
+  out.classes = dataset.classes();
+  const int64_t n = dataset.size(), T = dataset.num_outputs(), L = dataset.length();
+  out.names.resize(n);
+  out.seqs.resize(n);
+  out.labels.resize(n * T);
+  const auto reader = dataset.reader();
+  std::vector<uint8_t> codes(L);
+  std::vector<float> labels(T);
+  for (int64_t i = 0; i < n; ++i) {
+    reader.read(i, codes.data(), labels.data());
+    out.names[i] = dataset.name(i);
+    out.seqs[i] = data::decode_bases(codes.data(), L);
+    for (int64_t t = 0; t < T; ++t) out.labels[i * T + t] = labels[t];
+  }
+  if (s.split_method != "none") set_splits(out, data::assign_splits(dataset, split_options(s)));
+  return out;
+}
+
+SplitData split_rows(const LabelledSequences& all, int split) {
+  SplitData out;
+  const size_t T = all.tasks.size();
+  for (size_t i = 0; i < all.names.size(); ++i) {
+    if (all.split[i] != split) continue;
+    out.names.push_back(all.names[i]);
+    out.seqs.push_back(all.seqs[i]);
+    out.labels.insert(out.labels.end(), all.labels.begin() + i * T,
+                      all.labels.begin() + (i + 1) * T);
+  }
+  return out;
+}
+
+std::vector<double> read_scores(const std::string& path, const std::vector<std::string>& names,
+                                const std::vector<std::string>& columns) {
+  // Scores are read as double (not through the float label table) so that ties and ranks are
+  // exactly those of the file.
+  data::TextReader reader(path);
+  std::string_view line;
+  std::vector<std::string_view> fields;
+  STRAND_CHECK(reader.next(line), "scores '{}' are empty", path);
+  data::split_tabs(line, fields);
+  STRAND_CHECK(!fields.empty() && fields[0] == "name",
+               "scores '{}' line 1: the first column must be 'name'", path);
+  const std::vector<std::string> header(fields.begin() + 1, fields.end());
+  std::unordered_map<std::string, size_t> col_of;
+  for (size_t c = 0; c < header.size(); ++c) col_of[header[c]] = c;
+  std::vector<std::string> missing, extra;
+  for (const auto& c : columns)
+    if (!col_of.count(c)) missing.push_back(c);
+  const std::unordered_set<std::string> wanted(columns.begin(), columns.end());
+  for (const auto& c : header)
+    if (!wanted.count(c)) extra.push_back(c);
+  STRAND_CHECK(missing.empty() && extra.empty(),
+               "scores '{}' do not match the labels' columns: missing [{}], unexpected [{}]", path,
+               data::first_few(missing), data::first_few(extra));
+  std::unordered_map<std::string, size_t> row_of;
+  for (size_t i = 0; i < names.size(); ++i) row_of[names[i]] = i;
+  std::vector<double> out(names.size() * columns.size(), std::nan(""));
+  std::vector<char> seen(names.size(), 0);
+  std::vector<std::string> unknown;
+  while (reader.next(line)) {
+    if (line.empty()) continue;
+    data::split_tabs(line, fields);
+    STRAND_CHECK(fields.size() == header.size() + 1, "scores '{}' line {}: {} fields, expected {}",
+                 path, reader.line_number(), fields.size(), header.size() + 1);
+    const auto it = row_of.find(std::string(fields[0]));
+    if (it == row_of.end()) {
+      unknown.emplace_back(fields[0]);
+      continue;
+    }
+    STRAND_CHECK(!seen[it->second], "scores '{}' line {}: name '{}' appears twice", path,
+                 reader.line_number(), fields[0]);
+    seen[it->second] = 1;
+    for (size_t c = 0; c < columns.size(); ++c) {
+      const size_t f = col_of[columns[c]] + 1;
+      out[it->second * columns.size() + c] =
+          data::parse_number(fields[f], "score", path, reader.line_number(), columns[c]);
+    }
+  }
+  STRAND_CHECK(unknown.empty(), "scores '{}' have {} name(s) without labels: {}", path,
+               unknown.size(), data::first_few(unknown));
+  std::vector<std::string> unscored;
+  for (size_t i = 0; i < names.size(); ++i)
+    if (!seen[i]) unscored.push_back(names[i]);
+  STRAND_CHECK(unscored.empty(), "scores '{}' lack {} labelled name(s): {}", path, unscored.size(),
+               data::first_few(unscored));
+  return out;
+}
+
+void write_scores(const std::string& path, const std::vector<std::string>& names,
+                  const std::vector<std::string>& columns, const std::vector<double>& values) {
+  STRAND_CHECK(values.size() == names.size() * columns.size(),
+               "write_scores: {} values for {} rows x {} columns", values.size(), names.size(),
+               columns.size());
+  auto out = open_out(path);
+  out << "name";
+  for (const auto& c : columns) out << '\t' << c;
+  out << '\n';
+  for (size_t i = 0; i < names.size(); ++i) {
+    out << names[i];
+    for (size_t c = 0; c < columns.size(); ++c)
+      out << '\t' << number(values[i * columns.size() + c]);
+    out << '\n';
+  }
+  STRAND_CHECK(out.good(), "error writing '{}'", path);
+}
+
+void write_labels(const std::string& path, const std::vector<std::string>& names, TaskKind kind,
+                  const std::vector<std::string>& tasks, const std::vector<std::string>& classes,
+                  const std::vector<double>& labels) {
+  const size_t T = tasks.size();
+  STRAND_CHECK(labels.size() == names.size() * T, "write_labels: {} labels for {} rows x {} tasks",
+               labels.size(), names.size(), T);
+  auto out = open_out(path);
+  out << "name";
+  for (const auto& t : tasks) out << '\t' << t;
+  out << '\n';
+  for (size_t i = 0; i < names.size(); ++i) {
+    out << names[i];
+    for (size_t t = 0; t < T; ++t) {
+      const double v = labels[i * T + t];
+      if (kind == TaskKind::kMultiClass)
+        out << '\t' << classes.at(static_cast<size_t>(v));
+      else if (kind == TaskKind::kBinary)
+        out << '\t' << static_cast<int>(v);
+      else
+        out << '\t' << number(v);
+    }
+    out << '\n';
+  }
+  STRAND_CHECK(out.good(), "error writing '{}'", path);
+}
+
+}  // namespace strand::rules

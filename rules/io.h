@@ -1,0 +1,64 @@
+// Files in and out of the rules subcommands: labelled sequences from a FASTA and a labels TSV
+// (data's readers), and the per-sequence score and label TSVs a run directory holds beside its
+// metrics.json (scores.tsv: `name` then one column per task, or per class for multi-class).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "data/labels.h"
+#include "rules/baselines.h"
+
+namespace strand::rules {
+
+struct LabelledSequences {
+  TaskKind kind = TaskKind::kBinary;
+  std::vector<std::string> tasks;    // label columns
+  std::vector<std::string> classes;  // multi-class only
+  std::vector<std::string> names, seqs;
+  std::vector<double> labels;  // rows x tasks (multi-class: class index)
+  std::vector<int> split;      // 0 train, 1 valid, 2 test per row; empty without a split column
+};
+
+TaskKind task_kind_of(data::LabelKind kind);
+
+// The labels' rows in label-file order, each with its FASTA sequence. Names must match exactly
+// (data::check_label_coverage says which do not).
+LabelledSequences load_labelled(const std::string& fasta_path, const std::string& labels_path,
+                                data::LabelKind kind = data::LabelKind::kAuto);
+
+// Where a data set comes from and how it is split: the trainer's inputs and split rules, so the
+// checks and baselines see exactly the deep model's examples and splits.
+struct DatasetSource {
+  std::string fasta, labels;          // FASTA + labels TSV, or
+  std::string bed, reference;         // BED intervals (targets = labels) on a reference
+  int64_t window = 1000;              // BED: width of the centred windows
+  std::string kind = "auto";          // label kind (FASTA + labels)
+  std::string split_method = "auto";  // auto, column, chromosome, random, none
+  std::vector<std::string> test_chromosomes, valid_chromosomes;
+  double test_fraction = 0.1, valid_fraction = 0.1;
+  uint64_t split_seed = 0;
+};
+
+// Loads the examples (FASTA records keep their own lengths) and assigns splits with
+// data::assign_splits; split_method "none" (or "auto" without a split column, for the checks that
+// allow it when allow_unsplit) leaves split empty.
+LabelledSequences load_source(const DatasetSource& source, bool allow_unsplit);
+
+// The rows of one split (0, 1, 2) as a SplitData.
+SplitData split_rows(const LabelledSequences& all, int split);
+
+// Scores of `columns` for `names`, reordered to the given names and columns. The file must have
+// exactly those names and columns (in any order); a missing or extra one is an error naming it.
+std::vector<double> read_scores(const std::string& path, const std::vector<std::string>& names,
+                                const std::vector<std::string>& columns);
+
+// Writes `name` + columns, full precision (values round-trip exactly).
+void write_scores(const std::string& path, const std::vector<std::string>& names,
+                  const std::vector<std::string>& columns, const std::vector<double>& values);
+// Writes labels as data::read_labels reads them (multi-class: class names).
+void write_labels(const std::string& path, const std::vector<std::string>& names, TaskKind kind,
+                  const std::vector<std::string>& tasks, const std::vector<std::string>& classes,
+                  const std::vector<double>& labels);
+
+}  // namespace strand::rules
