@@ -11,14 +11,9 @@ namespace {
 using namespace runtime;
 
 // (x - mean) / sqrt(var + eps) over dims, with the biased variance (as PyTorch normalises).
-struct Normalized {
-  Tensor y, mean, var;
-};
-Normalized normalize(const Tensor& x, const std::vector<int64_t>& dims, double eps) {
-  const Tensor mu = mean(x, dims, true);
-  const Tensor centered = x - mu;
-  const Tensor var = mean(centered * centered, dims, true);
-  return {centered / sqrt(var + eps), mu, var};
+Tensor normalize(const Tensor& x, const std::vector<int64_t>& dims, double eps) {
+  const Tensor centered = x - mean(x, dims, true);
+  return centered / sqrt(mean(centered * centered, dims, true) + eps);
 }
 
 // A per-channel [C] tensor shaped to broadcast over [N, C, ...].
@@ -49,23 +44,8 @@ Tensor BatchNorm1d::forward(const Tensor& x) {
   STRAND_CHECK((x.dim() == 2 || x.dim() == 3) && x.shape()[1] == channels_,
                "BatchNorm1d({}): input must be [N, {}] or [N, {}, L], got {}", channels_, channels_,
                channels_, x.shape());
-  const std::vector<int64_t> dims = x.dim() == 3 ? std::vector<int64_t>{0, 2} : std::vector<int64_t>{0};
-  Tensor y;
-  if (is_training()) {
-    const int64_t count = x.numel() / channels_;
-    STRAND_CHECK(count > 1, "BatchNorm1d: training needs more than one value per channel, got "
-                            "input of shape {}", x.shape());
-    const Normalized n = normalize(x, dims, eps_);
-    y = n.y;
-    NoGradGuard no_grad;  // running statistics use the unbiased variance, as PyTorch's
-    const double unbias = static_cast<double>(count) / static_cast<double>(count - 1);
-    running_mean_.copy_(running_mean_ * (1 - momentum_) + n.mean.reshape({channels_}) * momentum_);
-    running_var_.copy_(running_var_ * (1 - momentum_) + n.var.reshape({channels_}) * (momentum_ * unbias));
-    num_batches_tracked_.fill_(num_batches_tracked_.item() + 1);
-  } else {
-    y = (x - per_channel(running_mean_, x.dim())) / sqrt(per_channel(running_var_, x.dim()) + eps_);
-  }
-  return y * per_channel(weight_, x.dim()) + per_channel(bias_, x.dim());
+  if (is_training()) num_batches_tracked_.fill_(num_batches_tracked_.item() + 1);
+  return batch_norm(x, weight_, bias_, running_mean_, running_var_, is_training(), momentum_, eps_);
 }
 
 std::string BatchNorm1d::extra_repr() const {
@@ -88,7 +68,7 @@ Tensor LayerNorm::forward(const Tensor& x) {
                x.shape());
   std::vector<int64_t> dims;
   for (int64_t d = x.dim() - k; d < x.dim(); ++d) dims.push_back(d);
-  return normalize(x, dims, eps_).y * weight_ + bias_;
+  return normalize(x, dims, eps_) * weight_ + bias_;
 }
 
 std::string LayerNorm::extra_repr() const { return format("{}, eps={}", shape_, eps_); }
@@ -108,7 +88,7 @@ Tensor GroupNorm::forward(const Tensor& x) {
                "GroupNorm({}, {}): input must be [N, {}, ...], got {}", groups_, channels_,
                channels_, x.shape());
   const Tensor grouped = x.reshape({x.shape()[0], groups_, -1});
-  const Tensor y = normalize(grouped, {2}, eps_).y.reshape(x.shape());
+  const Tensor y = normalize(grouped, {2}, eps_).reshape(x.shape());
   return y * per_channel(weight_, x.dim()) + per_channel(bias_, x.dim());
 }
 

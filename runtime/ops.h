@@ -99,6 +99,14 @@ Tensor dropout(const Tensor& x, double p, bool training, Generator& gen);
 Tensor max_pool1d(const Tensor& x, int64_t kernel, int64_t stride = -1, int64_t padding = 0);
 Tensor avg_pool1d(const Tensor& x, int64_t kernel, int64_t stride = -1, int64_t padding = 0);
 
+// Batch normalisation of x [N, C] or [N, C, L] per channel, fused. Training: the batch's
+// statistics, and running_mean / running_var (when defined) updated in place with momentum and the
+// unbiased variance, as PyTorch does; otherwise the running statistics. weight/bias [C] may be
+// undefined.
+Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias,
+                  const Tensor& running_mean, const Tensor& running_var, bool training,
+                  double momentum = 0.1, double eps = 1e-5);
+
 // Losses, reduced by mean unless stated.
 enum class Reduction { kMean, kSum, kNone };
 // logits and targets of the same shape [..., tasks]; pos_weight [tasks] weighs positives (for
