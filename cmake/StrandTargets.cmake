@@ -34,7 +34,8 @@ function(strand_add_library name)
   add_library(${name} SHARED ${sources})
   target_include_directories(${name} PUBLIC ${CMAKE_SOURCE_DIR})
   target_link_libraries(${name} PUBLIC ${links})
-  target_compile_options(${name} PRIVATE $<$<COMPILE_LANGUAGE:CXX>:${STRAND_CXX_WARNINGS}>)
+  target_compile_options(${name} PRIVATE
+    $<$<COMPILE_LANGUAGE:CXX>:${STRAND_CXX_WARNINGS} ${STRAND_CXX_FLAGS}>)
   if(STRAND_WITH_CUDA)
     target_compile_options(${name} PRIVATE
       $<$<COMPILE_LANGUAGE:CUDA>:--expt-relaxed-constexpr --extended-lambda -lineinfo>)

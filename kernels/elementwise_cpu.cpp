@@ -18,7 +18,7 @@ void unary(UnaryOp op, int64_t n, const T* x, T* y, double p0, double p1, const 
   const A a0 = A(p0), a1 = A(p1);
   with_unary_op(op, [&](auto kop) {
 #pragma omp parallel for simd if (n > kParallelGrain) schedule(static)
-    for (int64_t i = 0; i < n; ++i) y[i] = T(apply_unary<A>(kop.value, A(x[i]), a0, a1));
+    for (int64_t i = 0; i < n; ++i) y[i] = T(unary_value<decltype(kop)::value, A>(A(x[i]), a0, a1));
   });
 }
 
@@ -27,12 +27,14 @@ void unary_backward(UnaryOp op, int64_t n, const T* dy, const T* x, const T* y, 
                     double p1, const Context&) {
   using A = acc_t<T>;
   const A a0 = A(p0), a1 = A(p1);
+  // An op's slope never reads what its forward pass did not save, so a missing x or y can stand
+  // in as dy: the loop then has no per-element branch and vectorises.
+  const T* xs = x ? x : dy;
+  const T* ys = y ? y : dy;
   with_unary_op(op, [&](auto kop) {
 #pragma omp parallel for simd if (n > kParallelGrain) schedule(static)
     for (int64_t i = 0; i < n; ++i) {
-      const A xi = x ? A(x[i]) : A(0);
-      const A yi = y ? A(y[i]) : A(0);
-      dx[i] = T(A(dy[i]) * unary_derivative<A>(kop.value, xi, yi, a0, a1));
+      dx[i] = T(A(dy[i]) * unary_slope<decltype(kop)::value, A>(A(xs[i]), A(ys[i]), a0, a1));
     }
   });
 }
@@ -45,17 +47,17 @@ void binary_row(int64_t n, const T* a, int64_t sa, const T* b, int64_t sb, T* ou
   using A = acc_t<T>;
   if (so == 1 && sa == 1 && sb == 1) {
 #pragma omp simd
-    for (int64_t j = 0; j < n; ++j) out[j] = T(apply_binary<A>(kOp, A(a[j]), A(b[j])));
+    for (int64_t j = 0; j < n; ++j) out[j] = T(binary_value<kOp, A>(A(a[j]), A(b[j])));
   } else if (so == 1 && sa == 1 && sb == 0) {
     const A bv = A(b[0]);
 #pragma omp simd
-    for (int64_t j = 0; j < n; ++j) out[j] = T(apply_binary<A>(kOp, A(a[j]), bv));
+    for (int64_t j = 0; j < n; ++j) out[j] = T(binary_value<kOp, A>(A(a[j]), bv));
   } else if (so == 1 && sa == 0 && sb == 1) {
     const A av = A(a[0]);
 #pragma omp simd
-    for (int64_t j = 0; j < n; ++j) out[j] = T(apply_binary<A>(kOp, av, A(b[j])));
+    for (int64_t j = 0; j < n; ++j) out[j] = T(binary_value<kOp, A>(av, A(b[j])));
   } else {
-    for (int64_t j = 0; j < n; ++j) out[j * so] = T(apply_binary<A>(kOp, A(a[j * sa]), A(b[j * sb])));
+    for (int64_t j = 0; j < n; ++j) out[j * so] = T(binary_value<kOp, A>(A(a[j * sa]), A(b[j * sb])));
   }
 }
 
@@ -77,14 +79,14 @@ void binary(BinaryOp op, const StridedIter<3>& it, const T* a, const T* b, T* ou
 #pragma omp parallel for if (inner > kParallelGrain) schedule(static)
       for (int64_t c = 0; c < chunks; ++c) {
         const int64_t begin = c * kChunk, len = std::min(kChunk, inner - begin);
-        binary_row<kop.value, T>(len, a + begin * sa, sa, b + begin * sb, sb, out + begin * so, so);
+        binary_row<decltype(kop)::value, T>(len, a + begin * sa, sa, b + begin * sb, sb, out + begin * so, so);
       }
       return;
     }
 #pragma omp parallel for if (it.numel > kParallelGrain) schedule(static)
     for (int64_t r = 0; r < rows; ++r) {
       const int64_t base = r * inner;
-      binary_row<kop.value, T>(inner, a + it.offset(1, base), sa, b + it.offset(2, base), sb,
+      binary_row<decltype(kop)::value, T>(inner, a + it.offset(1, base), sa, b + it.offset(2, base), sb,
                                out + it.offset(0, base), so);
     }
   });

@@ -46,54 +46,87 @@ STRAND_HD A hd_softplus(A x) {
   return hd_log1p(hd_exp(x));
 }
 
+// The formulas per op as compile-time templates, so each CPU loop compiles to straight-line
+// vector code; apply_* below select one at run time (CUDA kernels, where the op is uniform).
+template <UnaryOp kOp, typename A>
+STRAND_HD A unary_value(A x, A p0, A p1) {
+  if constexpr (kOp == UnaryOp::kNeg) return -x;
+  else if constexpr (kOp == UnaryOp::kExp) return hd_exp(x);
+  else if constexpr (kOp == UnaryOp::kLog) return hd_log(x);
+  else if constexpr (kOp == UnaryOp::kSqrt) return hd_sqrt(x);
+  else if constexpr (kOp == UnaryOp::kAbs) return hd_abs(x);
+  else if constexpr (kOp == UnaryOp::kRelu) return x > A(0) ? x : A(0);
+  else if constexpr (kOp == UnaryOp::kSigmoid) return hd_sigmoid(x);
+  else if constexpr (kOp == UnaryOp::kTanh) return hd_tanh(x);
+  // Exact (erf) GELU, PyTorch's default.
+  else if constexpr (kOp == UnaryOp::kGelu) return A(0.5) * x * (A(1) + hd_erf(x * A(0.7071067811865476)));
+  else if constexpr (kOp == UnaryOp::kSoftplus) return hd_softplus(x);
+  else if constexpr (kOp == UnaryOp::kClamp) return x < p0 ? p0 : (x > p1 ? p1 : x);
+  else if constexpr (kOp == UnaryOp::kAddScalar) return x + p0;
+  else if constexpr (kOp == UnaryOp::kMulScalar) return x * p0;
+  else if constexpr (kOp == UnaryOp::kPowScalar) return hd_pow(x, p0);
+  else if constexpr (kOp == UnaryOp::kRsubScalar) return p0 - x;
+  else return p0 / x;  // kRdivScalar
+}
+
+// d(op(x))/dx given x and y = op(x) (each op uses whichever is cheaper and stable).
+template <UnaryOp kOp, typename A>
+STRAND_HD A unary_slope(A x, A y, A p0, A p1) {
+  if constexpr (kOp == UnaryOp::kNeg) return A(-1);
+  else if constexpr (kOp == UnaryOp::kExp) return y;
+  else if constexpr (kOp == UnaryOp::kLog) return A(1) / x;
+  else if constexpr (kOp == UnaryOp::kSqrt) return A(0.5) / y;
+  else if constexpr (kOp == UnaryOp::kAbs) return x > A(0) ? A(1) : (x < A(0) ? A(-1) : A(0));
+  else if constexpr (kOp == UnaryOp::kRelu) return x > A(0) ? A(1) : A(0);
+  else if constexpr (kOp == UnaryOp::kSigmoid) return y * (A(1) - y);
+  else if constexpr (kOp == UnaryOp::kTanh) return A(1) - y * y;
+  else if constexpr (kOp == UnaryOp::kGelu) {
+    const A cdf = A(0.5) * (A(1) + hd_erf(x * A(0.7071067811865476)));
+    const A pdf = hd_exp(A(-0.5) * x * x) * A(0.3989422804014327);
+    return cdf + x * pdf;
+  } else if constexpr (kOp == UnaryOp::kSoftplus) return x > A(20) ? A(1) : hd_sigmoid(x);
+  else if constexpr (kOp == UnaryOp::kClamp) return (x >= p0 && x <= p1) ? A(1) : A(0);
+  else if constexpr (kOp == UnaryOp::kAddScalar) return A(1);
+  else if constexpr (kOp == UnaryOp::kMulScalar) return p0;
+  else if constexpr (kOp == UnaryOp::kPowScalar) return p0 == A(0) ? A(0) : p0 * hd_pow(x, p0 - A(1));
+  else if constexpr (kOp == UnaryOp::kRsubScalar) return A(-1);
+  else return -y / x;  // kRdivScalar
+}
+
+template <BinaryOp kOp, typename A>
+STRAND_HD A binary_value(A a, A b) {
+  if constexpr (kOp == BinaryOp::kAdd) return a + b;
+  else if constexpr (kOp == BinaryOp::kSub) return a - b;
+  else if constexpr (kOp == BinaryOp::kMul) return a * b;
+  else if constexpr (kOp == BinaryOp::kDiv) return a / b;
+  else if constexpr (kOp == BinaryOp::kPow) return hd_pow(a, b);
+  else if constexpr (kOp == BinaryOp::kMaximum) return a > b ? a : b;
+  else if constexpr (kOp == BinaryOp::kMinimum) return a < b ? a : b;
+  else return a >= b ? A(1) : A(0);  // kGe
+}
+
+#define STRAND_UNARY_CASES(X)                                                                \
+  X(kNeg) X(kExp) X(kLog) X(kSqrt) X(kAbs) X(kRelu) X(kSigmoid) X(kTanh) X(kGelu) X(kSoftplus) \
+  X(kClamp) X(kAddScalar) X(kMulScalar) X(kPowScalar) X(kRsubScalar) X(kRdivScalar)
+#define STRAND_BINARY_CASES(X) \
+  X(kAdd) X(kSub) X(kMul) X(kDiv) X(kPow) X(kMaximum) X(kMinimum) X(kGe)
+
 template <typename A>
 STRAND_HD A apply_unary(UnaryOp op, A x, A p0, A p1) {
   switch (op) {
-    case UnaryOp::kNeg: return -x;
-    case UnaryOp::kExp: return hd_exp(x);
-    case UnaryOp::kLog: return hd_log(x);
-    case UnaryOp::kSqrt: return hd_sqrt(x);
-    case UnaryOp::kAbs: return hd_abs(x);
-    case UnaryOp::kRelu: return x > A(0) ? x : A(0);
-    case UnaryOp::kSigmoid: return hd_sigmoid(x);
-    case UnaryOp::kTanh: return hd_tanh(x);
-    // Exact (erf) GELU, PyTorch's default.
-    case UnaryOp::kGelu: return A(0.5) * x * (A(1) + hd_erf(x * A(0.7071067811865476)));
-    case UnaryOp::kSoftplus: return hd_softplus(x);
-    case UnaryOp::kClamp: return x < p0 ? p0 : (x > p1 ? p1 : x);
-    case UnaryOp::kAddScalar: return x + p0;
-    case UnaryOp::kMulScalar: return x * p0;
-    case UnaryOp::kPowScalar: return hd_pow(x, p0);
-    case UnaryOp::kRsubScalar: return p0 - x;
-    case UnaryOp::kRdivScalar: return p0 / x;
+#define STRAND_CASE(name) case UnaryOp::name: return unary_value<UnaryOp::name, A>(x, p0, p1);
+    STRAND_UNARY_CASES(STRAND_CASE)
+#undef STRAND_CASE
   }
   return x;
 }
 
-// d(op(x))/dx given x and y = op(x) (each op uses whichever is cheaper and stable).
 template <typename A>
 STRAND_HD A unary_derivative(UnaryOp op, A x, A y, A p0, A p1) {
   switch (op) {
-    case UnaryOp::kNeg: return A(-1);
-    case UnaryOp::kExp: return y;
-    case UnaryOp::kLog: return A(1) / x;
-    case UnaryOp::kSqrt: return A(0.5) / y;
-    case UnaryOp::kAbs: return x > A(0) ? A(1) : (x < A(0) ? A(-1) : A(0));
-    case UnaryOp::kRelu: return x > A(0) ? A(1) : A(0);
-    case UnaryOp::kSigmoid: return y * (A(1) - y);
-    case UnaryOp::kTanh: return A(1) - y * y;
-    case UnaryOp::kGelu: {
-      const A cdf = A(0.5) * (A(1) + hd_erf(x * A(0.7071067811865476)));
-      const A pdf = hd_exp(A(-0.5) * x * x) * A(0.3989422804014327);
-      return cdf + x * pdf;
-    }
-    case UnaryOp::kSoftplus: return x > A(20) ? A(1) : hd_sigmoid(x);
-    case UnaryOp::kClamp: return (x >= p0 && x <= p1) ? A(1) : A(0);
-    case UnaryOp::kAddScalar: return A(1);
-    case UnaryOp::kMulScalar: return p0;
-    case UnaryOp::kPowScalar: return p0 == A(0) ? A(0) : p0 * hd_pow(x, p0 - A(1));
-    case UnaryOp::kRsubScalar: return A(-1);
-    case UnaryOp::kRdivScalar: return -y / x;
+#define STRAND_CASE(name) case UnaryOp::name: return unary_slope<UnaryOp::name, A>(x, y, p0, p1);
+    STRAND_UNARY_CASES(STRAND_CASE)
+#undef STRAND_CASE
   }
   return A(0);
 }
@@ -101,29 +134,20 @@ STRAND_HD A unary_derivative(UnaryOp op, A x, A y, A p0, A p1) {
 template <typename A>
 STRAND_HD A apply_binary(BinaryOp op, A a, A b) {
   switch (op) {
-    case BinaryOp::kAdd: return a + b;
-    case BinaryOp::kSub: return a - b;
-    case BinaryOp::kMul: return a * b;
-    case BinaryOp::kDiv: return a / b;
-    case BinaryOp::kPow: return hd_pow(a, b);
-    case BinaryOp::kMaximum: return a > b ? a : b;
-    case BinaryOp::kMinimum: return a < b ? a : b;
-    case BinaryOp::kGe: return a >= b ? A(1) : A(0);
+#define STRAND_CASE(name) case BinaryOp::name: return binary_value<BinaryOp::name, A>(a, b);
+    STRAND_BINARY_CASES(STRAND_CASE)
+#undef STRAND_CASE
   }
   return a;
 }
 
-// Calls fn(std::integral_constant<UnaryOp, op>{}) so loops see the op as a constant: the switch in
-// apply_unary folds away and the loop vectorises.
+// Calls fn(std::integral_constant<UnaryOp, op>{}): CPU loops then instantiate unary_value for a
+// constant op.
 template <typename Fn>
 decltype(auto) with_unary_op(UnaryOp op, Fn&& fn) {
   switch (op) {
-#define STRAND_CASE(name) \
-  case UnaryOp::name: return fn(std::integral_constant<UnaryOp, UnaryOp::name>{});
-    STRAND_CASE(kNeg) STRAND_CASE(kExp) STRAND_CASE(kLog) STRAND_CASE(kSqrt) STRAND_CASE(kAbs)
-    STRAND_CASE(kRelu) STRAND_CASE(kSigmoid) STRAND_CASE(kTanh) STRAND_CASE(kGelu)
-    STRAND_CASE(kSoftplus) STRAND_CASE(kClamp) STRAND_CASE(kAddScalar) STRAND_CASE(kMulScalar)
-    STRAND_CASE(kPowScalar) STRAND_CASE(kRsubScalar) STRAND_CASE(kRdivScalar)
+#define STRAND_CASE(name) case UnaryOp::name: return fn(std::integral_constant<UnaryOp, UnaryOp::name>{});
+    STRAND_UNARY_CASES(STRAND_CASE)
 #undef STRAND_CASE
   }
   return fn(std::integral_constant<UnaryOp, UnaryOp::kNeg>{});
@@ -132,10 +156,8 @@ decltype(auto) with_unary_op(UnaryOp op, Fn&& fn) {
 template <typename Fn>
 decltype(auto) with_binary_op(BinaryOp op, Fn&& fn) {
   switch (op) {
-#define STRAND_CASE(name) \
-  case BinaryOp::name: return fn(std::integral_constant<BinaryOp, BinaryOp::name>{});
-    STRAND_CASE(kAdd) STRAND_CASE(kSub) STRAND_CASE(kMul) STRAND_CASE(kDiv) STRAND_CASE(kPow)
-    STRAND_CASE(kMaximum) STRAND_CASE(kMinimum) STRAND_CASE(kGe)
+#define STRAND_CASE(name) case BinaryOp::name: return fn(std::integral_constant<BinaryOp, BinaryOp::name>{});
+    STRAND_BINARY_CASES(STRAND_CASE)
 #undef STRAND_CASE
   }
   return fn(std::integral_constant<BinaryOp, BinaryOp::kAdd>{});
