@@ -8,6 +8,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "kernels/cublas_handle.h"
 #include "kernels/rnn_cuda_internal.h"
 
 namespace strand::kernels::cuda {
@@ -318,7 +319,7 @@ void custom_forward(const RnnShape& sh, const RnnInputs<T>& in, const RnnOutputs
   char* ws = static_cast<char*>(workspace);
   float* R = static_cast<float*>(reserve);
   const RnnReserveLayout lay(sh);
-  cublasHandle_t blas = ri::cublas_handle(ctx);
+  cublasHandle_t blas = cublas_handle(ctx);
   int* dlen = reinterpret_cast<int*>(ws + plan.lengths);
   const int64_t max_len = upload_lengths(sh, in.lengths, dlen, ctx);
   const auto w32 = weights_f32(sh, in, plan, ws, ctx);
@@ -402,7 +403,7 @@ void custom_backward(const RnnShape& sh, const RnnInputs<T>& in, const void* res
   // Read-only here; the shared buffer struct just has mutable pointers.
   float* R = const_cast<float*>(static_cast<const float*>(reserve));
   const RnnReserveLayout lay(sh);
-  cublasHandle_t blas = ri::cublas_handle(ctx);
+  cublasHandle_t blas = cublas_handle(ctx);
   int* dlen = reinterpret_cast<int*>(ws + plan.lengths);
   const int64_t max_len = upload_lengths(sh, in.lengths, dlen, ctx);
   const auto w32 = weights_f32(sh, in, plan, ws, ctx);
@@ -546,19 +547,6 @@ void custom_backward(const RnnShape& sh, const RnnInputs<T>& in, const void* res
 }  // namespace
 
 namespace rnn_internal {
-
-cublasHandle_t cublas_handle(const Context& ctx) {
-  // One handle per device and thread: cuBLAS handles are not thread-safe.
-  thread_local std::vector<cublasHandle_t> handles;
-  if (static_cast<int>(handles.size()) <= ctx.device) handles.resize(ctx.device + 1, nullptr);
-  if (!handles[ctx.device]) {
-    STRAND_CUBLAS_CHECK(cublasCreate(&handles[ctx.device]));
-    // Plain fp32 (no TF32): the custom path is compared with fp32 CPU results.
-    STRAND_CUBLAS_CHECK(cublasSetMathMode(handles[ctx.device], CUBLAS_DEFAULT_MATH));
-  }
-  STRAND_CUBLAS_CHECK(cublasSetStream(handles[ctx.device], ctx.stream));
-  return handles[ctx.device];
-}
 
 void multiply_mask(const float* src, const float* mask, float* dst, size_t count,
                    const Context& ctx) {

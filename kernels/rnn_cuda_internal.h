@@ -11,7 +11,6 @@
 
 namespace strand::kernels::cuda::rnn_internal {
 
-cublasHandle_t cublas_handle(const Context& ctx);
 cudnnHandle_t cudnn_handle(const Context& ctx);
 
 constexpr size_t kAlign = 256;
