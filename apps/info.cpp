@@ -9,7 +9,8 @@
 namespace strand::apps {
 
 void add_info_command(CLI::App& app) {
-  auto* cmd = app.add_subcommand("info", "Print what this build of strand contains and the GPUs it sees");
+  auto* cmd =
+      app.add_subcommand("info", "Print what this build of strand contains and the GPUs it sees");
   cmd->footer("Example:\n  strand info --json");
   auto json = std::make_shared<bool>(false);
   cmd->add_flag("--json", *json, "Machine-readable output");

@@ -2,13 +2,14 @@
 #include <iostream>
 
 #include "apps/commands.h"
-#include "kernels/version.h"
 #include "kernels/error.h"
+#include "kernels/version.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"strand: deep learning for genomic sequences, with the ten rules built in"};
   app.require_subcommand(1);
-  app.set_version_flag("--version", std::string(strand::version()) + " (" + strand::git_commit() + ")");
+  app.set_version_flag("--version",
+                       std::string(strand::version()) + " (" + strand::git_commit() + ")");
   strand::apps::add_info_command(app);
   strand::apps::add_rules_commands(app);
   try {

@@ -79,8 +79,8 @@ void BM_Matmul(benchmark::State& state) {
   const auto mode = state.range(2) ? kernels::MathMode::kTf32 : kernels::MathMode::kExact;
   const Tensor a = rand({n, n}, 1, {.device = d}), b = rand({n, n}, 2, {.device = d});
   timed_loop(state, d, [&] { benchmark::DoNotOptimize(matmul(a, b, mode)); });
-  state.counters["TFLOP/s"] = benchmark::Counter(2.0 * n * n * n * state.iterations() / 1e12,
-                                                 benchmark::Counter::kIsRate);
+  state.counters["TFLOP/s"] =
+      benchmark::Counter(2.0 * n * n * n * state.iterations() / 1e12, benchmark::Counter::kIsRate);
 }
 BENCHMARK(BM_Matmul)->ArgsProduct({{0}, {256, 1024}, {0}})->ArgNames({"cuda", "n", "tf32"});
 BENCHMARK(BM_Matmul)
@@ -108,17 +108,16 @@ void BM_LibraryGemm(benchmark::State& state) {
     STRAND_CUBLAS_CHECK(cublasSetStream(handle, current_stream(0)));
     const float one = 1.0f, zero = 0.0f;
     timed_loop(state, d, [&] {
-      STRAND_CUBLAS_CHECK(cublasGemmEx(handle, CUBLAS_OP_N, CUBLAS_OP_N, n, n, n, &one,
-                                       b.data<float>(), CUDA_R_32F, n, a.data<float>(), CUDA_R_32F,
-                                       n, &zero, c.data<float>(), CUDA_R_32F, n,
-                                       tf32 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F,
-                                       CUBLAS_GEMM_DEFAULT));
+      STRAND_CUBLAS_CHECK(cublasGemmEx(
+          handle, CUBLAS_OP_N, CUBLAS_OP_N, n, n, n, &one, b.data<float>(), CUDA_R_32F, n,
+          a.data<float>(), CUDA_R_32F, n, &zero, c.data<float>(), CUDA_R_32F, n,
+          tf32 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
     });
     cublasDestroy(handle);
 #endif
   }
-  state.counters["TFLOP/s"] = benchmark::Counter(2.0 * n * n * n * state.iterations() / 1e12,
-                                                 benchmark::Counter::kIsRate);
+  state.counters["TFLOP/s"] =
+      benchmark::Counter(2.0 * n * n * n * state.iterations() / 1e12, benchmark::Counter::kIsRate);
 }
 BENCHMARK(BM_LibraryGemm)->ArgsProduct({{0}, {256, 1024}, {0}})->ArgNames({"cuda", "n", "tf32"});
 BENCHMARK(BM_LibraryGemm)

@@ -36,7 +36,8 @@ void BM_TrainStep(benchmark::State& state) {
   Adam optimizer(model->parameters(), {.lr = 1e-3});
   // Base codes: the first layer takes the one-hot path.
   const Tensor codes = (rand({kBatch, m.length}, 2, {.device = device}) * 4.0).to(DType::kU8);
-  const Tensor labels = (rand({kBatch, m.outputs}, 3, {.device = device}) + 0.5).to(DType::kI64).to(dtype);
+  const Tensor labels =
+      (rand({kBatch, m.outputs}, 3, {.device = device}) + 0.5).to(DType::kI64).to(dtype);
   auto step = [&] {
     const Tensor loss = binary_cross_entropy_with_logits((*model)(codes), labels);
     optimizer.zero_grad();
@@ -49,8 +50,8 @@ void BM_TrainStep(benchmark::State& state) {
     step();
     synchronize(device);
   }
-  state.counters["samples/s"] =
-      benchmark::Counter(static_cast<double>(kBatch * state.iterations()), benchmark::Counter::kIsRate);
+  state.counters["samples/s"] = benchmark::Counter(static_cast<double>(kBatch * state.iterations()),
+                                                   benchmark::Counter::kIsRate);
   state.SetLabel(std::string(m.name) + (device.is_cuda() ? " cuda" : " cpu") +
                  (dtype == DType::kBF16 ? " bf16" : " fp32"));
 }

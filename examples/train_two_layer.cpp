@@ -15,8 +15,8 @@ using namespace strand::runtime;
 
 int main(int argc, char** argv) {
   try {
-    const Device device = argc > 1 ? Device::parse(argv[1])
-                                    : (cuda_available() ? Device::cuda(0) : Device::cpu());
+    const Device device =
+        argc > 1 ? Device::parse(argv[1]) : (cuda_available() ? Device::cuda(0) : Device::cpu());
     const TensorOptions on{.device = device};
     constexpr int64_t kSamples = 512, kIn = 16, kHidden = 64, kOut = 4;
     constexpr int64_t kStudentHidden = 256;  // over-parameterised: fits the teacher quickly
@@ -33,11 +33,13 @@ int main(int argc, char** argv) {
       return rand(shape, seed, on, -bound, bound).set_requires_grad(true);
     };
     Tensor w1 = init({kStudentHidden, kIn}, kIn, 10), b1 = init({kStudentHidden}, kIn, 11);
-    Tensor w2 = init({kOut, kStudentHidden}, kStudentHidden, 12), b2 = init({kOut}, kStudentHidden, 13);
+    Tensor w2 = init({kOut, kStudentHidden}, kStudentHidden, 12),
+           b2 = init({kOut}, kStudentHidden, 13);
     Adam optimizer({w1, b1, w2, b2}, {.lr = 0.01});
 
     std::printf("training a %lld-%lld-%lld network on %lld samples on %s\n", (long long)kIn,
-                (long long)kStudentHidden, (long long)kOut, (long long)kSamples, device.str().c_str());
+                (long long)kStudentHidden, (long long)kOut, (long long)kSamples,
+                device.str().c_str());
     const auto start = std::chrono::steady_clock::now();
     double loss_value = 0;
     constexpr int kSteps = 3000;

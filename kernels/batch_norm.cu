@@ -60,7 +60,8 @@ __global__ void normalize_kernel(BatchNormShape s, const T* x, const T* gamma, c
     const int64_t c = (p / s.length) % s.channels;
     const A inv = with_var ? A(1) / hd_sqrt(to_acc(stats[c]) + A(eps)) : to_acc(stats[c]);
     const A scale = inv * (gamma ? to_acc(gamma[c]) : A(1));
-    y[p] = to_storage<T>((to_acc(x[p]) - to_acc(mean[c])) * scale + (beta ? to_acc(beta[c]) : A(0)));
+    y[p] =
+        to_storage<T>((to_acc(x[p]) - to_acc(mean[c])) * scale + (beta ? to_acc(beta[c]) : A(0)));
   }
 }
 
@@ -112,10 +113,9 @@ void batch_norm_forward(const BatchNormShape& s, const T* x, const T* gamma, con
   stats_kernel<<<s.channels, kBlock, 0, ctx.stream>>>(s, as_device(x), eps, as_device(mean),
                                                       as_device(invstd));
   STRAND_CUDA_CHECK_LAUNCH("batch_norm stats");
-  normalize_kernel<<<grid_for(n), kBlock, 0, ctx.stream>>>(s, as_device(x), as_device(gamma),
-                                                           as_device(beta), as_device(mean),
-                                                           as_device(invstd), false, eps,
-                                                           as_device(y));
+  normalize_kernel<<<grid_for(n), kBlock, 0, ctx.stream>>>(
+      s, as_device(x), as_device(gamma), as_device(beta), as_device(mean), as_device(invstd), false,
+      eps, as_device(y));
   STRAND_CUDA_CHECK_LAUNCH("batch_norm normalize");
 }
 
@@ -126,8 +126,7 @@ void batch_norm_inference(const BatchNormShape& s, const T* x, const T* gamma, c
   if (n == 0) return;
   normalize_kernel<<<grid_for(n), kBlock, 0, ctx.stream>>>(s, as_device(x), as_device(gamma),
                                                            as_device(beta), as_device(mean),
-                                                           as_device(var), true, eps,
-                                                           as_device(y));
+                                                           as_device(var), true, eps, as_device(y));
   STRAND_CUDA_CHECK_LAUNCH("batch_norm inference");
 }
 
@@ -139,26 +138,27 @@ void batch_norm_backward(const BatchNormShape& s, const T* x, const T* dy, const
   if (n == 0) return;
   using A = acc_t<device_t<T>>;
   A* sums = nullptr;
-  STRAND_CUDA_CHECK(cudaMallocAsync(reinterpret_cast<void**>(&sums), 2 * s.channels * sizeof(A), ctx.stream));
+  STRAND_CUDA_CHECK(
+      cudaMallocAsync(reinterpret_cast<void**>(&sums), 2 * s.channels * sizeof(A), ctx.stream));
   backward_sums_kernel<<<s.channels, kBlock, 0, ctx.stream>>>(
       s, as_device(x), as_device(dy), as_device(mean), as_device(invstd), as_device(dgamma),
       as_device(dbeta), sums);
   STRAND_CUDA_CHECK_LAUNCH("batch_norm backward sums");
   if (dx) {
     backward_dx_kernel<<<grid_for(n), kBlock, 0, ctx.stream>>>(
-        s, as_device(x), as_device(dy), as_device(gamma), as_device(mean), as_device(invstd),
-        sums, as_device(dx));
+        s, as_device(x), as_device(dy), as_device(gamma), as_device(mean), as_device(invstd), sums,
+        as_device(dx));
     STRAND_CUDA_CHECK_LAUNCH("batch_norm backward dx");
   }
   STRAND_CUDA_CHECK(cudaFreeAsync(sums, ctx.stream));
 }
 
-#define INSTANTIATE(T)                                                                          \
-  template void batch_norm_forward<T>(const BatchNormShape&, const T*, const T*, const T*,      \
-                                      double, T*, T*, T*, const Context&);                      \
-  template void batch_norm_inference<T>(const BatchNormShape&, const T*, const T*, const T*,    \
-                                        const T*, const T*, double, T*, const Context&);        \
-  template void batch_norm_backward<T>(const BatchNormShape&, const T*, const T*, const T*,     \
+#define INSTANTIATE(T)                                                                             \
+  template void batch_norm_forward<T>(const BatchNormShape&, const T*, const T*, const T*, double, \
+                                      T*, T*, T*, const Context&);                                 \
+  template void batch_norm_inference<T>(const BatchNormShape&, const T*, const T*, const T*,       \
+                                        const T*, const T*, double, T*, const Context&);           \
+  template void batch_norm_backward<T>(const BatchNormShape&, const T*, const T*, const T*,        \
                                        const T*, const T*, T*, T*, T*, const Context&);
 INSTANTIATE(float)
 INSTANTIATE(double)

@@ -21,7 +21,7 @@ struct BatchNormShape {
   template <typename T>                                                                         \
   void batch_norm_forward(const BatchNormShape& s, const T* x, const T* gamma, const T* beta,   \
                           double eps, T* y, T* mean, T* invstd, const Context& ctx);            \
-  /* The same with given statistics (eval mode: the running mean and variance). */             \
+  /* The same with given statistics (eval mode: the running mean and variance). */              \
   template <typename T>                                                                         \
   void batch_norm_inference(const BatchNormShape& s, const T* x, const T* gamma, const T* beta, \
                             const T* mean, const T* var, double eps, T* y, const Context& ctx); \

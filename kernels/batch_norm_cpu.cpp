@@ -32,7 +32,8 @@ void batch_norm_forward(const BatchNormShape& s, const T* x, const T* gamma, con
     for (int64_t n = 0; n < s.batch; ++n) {
       const T* row = x + n * c_stride + c * s.length;
       T* out = y + n * c_stride + c * s.length;
-      for (int64_t l = 0; l < s.length; ++l) out[l] = T(static_cast<double>(row[l]) * scale + shift);
+      for (int64_t l = 0; l < s.length; ++l)
+        out[l] = T(static_cast<double>(row[l]) * scale + shift);
     }
     mean[c] = T(mu);
     invstd[c] = T(inv);
@@ -48,10 +49,12 @@ void batch_norm_inference(const BatchNormShape& s, const T* x, const T* gamma, c
     for (int64_t c = 0; c < s.channels; ++c) {
       const double inv = 1.0 / std::sqrt(static_cast<double>(var[c]) + eps);
       const double scale = inv * (gamma ? static_cast<double>(gamma[c]) : 1.0);
-      const double shift = (beta ? static_cast<double>(beta[c]) : 0.0) - static_cast<double>(mean[c]) * scale;
+      const double shift =
+          (beta ? static_cast<double>(beta[c]) : 0.0) - static_cast<double>(mean[c]) * scale;
       const T* row = x + n * c_stride + c * s.length;
       T* out = y + n * c_stride + c * s.length;
-      for (int64_t l = 0; l < s.length; ++l) out[l] = T(static_cast<double>(row[l]) * scale + shift);
+      for (int64_t l = 0; l < s.length; ++l)
+        out[l] = T(static_cast<double>(row[l]) * scale + shift);
     }
   }
 }
@@ -88,12 +91,12 @@ void batch_norm_backward(const BatchNormShape& s, const T* x, const T* dy, const
   }
 }
 
-#define INSTANTIATE(T)                                                                          \
-  template void batch_norm_forward<T>(const BatchNormShape&, const T*, const T*, const T*,      \
-                                      double, T*, T*, T*, const Context&);                      \
-  template void batch_norm_inference<T>(const BatchNormShape&, const T*, const T*, const T*,    \
-                                        const T*, const T*, double, T*, const Context&);        \
-  template void batch_norm_backward<T>(const BatchNormShape&, const T*, const T*, const T*,     \
+#define INSTANTIATE(T)                                                                             \
+  template void batch_norm_forward<T>(const BatchNormShape&, const T*, const T*, const T*, double, \
+                                      T*, T*, T*, const Context&);                                 \
+  template void batch_norm_inference<T>(const BatchNormShape&, const T*, const T*, const T*,       \
+                                        const T*, const T*, double, T*, const Context&);           \
+  template void batch_norm_backward<T>(const BatchNormShape&, const T*, const T*, const T*,        \
                                        const T*, const T*, T*, T*, T*, const Context&);
 INSTANTIATE(float)
 INSTANTIATE(double)

@@ -12,7 +12,7 @@ struct BFloat16 {
 
   BFloat16() = default;
   BFloat16(float value) : bits(round_from_float(value)) {}  // NOLINT: implicit like a float
-  operator float() const {                                   // NOLINT
+  operator float() const {                                  // NOLINT
     uint32_t wide = static_cast<uint32_t>(bits) << 16;
     float out;
     std::memcpy(&out, &wide, sizeof(out));

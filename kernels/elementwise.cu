@@ -79,8 +79,8 @@ template <typename T>
 void unary(UnaryOp op, int64_t n, const T* x, T* y, double p0, double p1, const Context& ctx) {
   if (n == 0) return;
   using D = device_t<T>;
-  unary_kernel<D><<<grid_for(n), kBlock, 0, ctx.stream>>>(
-      op, n, as_device(x), as_device(y), acc_t<D>(p0), acc_t<D>(p1));
+  unary_kernel<D><<<grid_for(n), kBlock, 0, ctx.stream>>>(op, n, as_device(x), as_device(y),
+                                                          acc_t<D>(p0), acc_t<D>(p1));
   STRAND_CUDA_CHECK_LAUNCH("unary");
 }
 
@@ -90,8 +90,7 @@ void unary_backward(UnaryOp op, int64_t n, const T* dy, const T* x, const T* y, 
   if (n == 0) return;
   using D = device_t<T>;
   unary_backward_kernel<D><<<grid_for(n), kBlock, 0, ctx.stream>>>(
-      op, n, as_device(dy), as_device(x), as_device(y), as_device(dx), acc_t<D>(p0),
-      acc_t<D>(p1));
+      op, n, as_device(dy), as_device(x), as_device(y), as_device(dx), acc_t<D>(p0), acc_t<D>(p1));
   STRAND_CUDA_CHECK_LAUNCH("unary_backward");
 }
 
@@ -123,7 +122,7 @@ void bce_with_logits(int64_t n, int64_t tasks, const T* x, const T* y, const T* 
   if (n == 0) return;
   using D = device_t<T>;
   bce_kernel<D><<<grid_for(n), kBlock, 0, ctx.stream>>>(n, tasks, as_device(x), as_device(y),
-                                                         as_device(w), as_device(loss));
+                                                        as_device(w), as_device(loss));
   STRAND_CUDA_CHECK_LAUNCH("bce_with_logits");
 }
 
@@ -137,7 +136,7 @@ void bce_with_logits_backward(int64_t n, int64_t tasks, const T* x, const T* y, 
   STRAND_CUDA_CHECK_LAUNCH("bce_with_logits_backward");
 }
 
-#define INSTANTIATE(T)                                                                         \
+#define INSTANTIATE(T)                                                                        \
   template void unary<T>(UnaryOp, int64_t, const T*, T*, double, double, const Context&);     \
   template void unary_backward<T>(UnaryOp, int64_t, const T*, const T*, const T*, T*, double, \
                                   double, const Context&);                                    \
@@ -152,9 +151,13 @@ INSTANTIATE(double)
 INSTANTIATE(BFloat16)
 #undef INSTANTIATE
 
-template void strided_copy<uint8_t>(const StridedIter<2>&, const uint8_t*, uint8_t*, const Context&);
-template void strided_copy<uint16_t>(const StridedIter<2>&, const uint16_t*, uint16_t*, const Context&);
-template void strided_copy<uint32_t>(const StridedIter<2>&, const uint32_t*, uint32_t*, const Context&);
-template void strided_copy<uint64_t>(const StridedIter<2>&, const uint64_t*, uint64_t*, const Context&);
+template void strided_copy<uint8_t>(const StridedIter<2>&, const uint8_t*, uint8_t*,
+                                    const Context&);
+template void strided_copy<uint16_t>(const StridedIter<2>&, const uint16_t*, uint16_t*,
+                                     const Context&);
+template void strided_copy<uint32_t>(const StridedIter<2>&, const uint32_t*, uint32_t*,
+                                     const Context&);
+template void strided_copy<uint64_t>(const StridedIter<2>&, const uint64_t*, uint64_t*,
+                                     const Context&);
 
 }  // namespace strand::kernels::cuda

@@ -11,13 +11,22 @@
 namespace strand::kernels {
 
 enum class UnaryOp : int {
-  kNeg, kExp, kLog, kSqrt, kAbs, kRelu, kSigmoid, kTanh, kGelu, kSoftplus,
-  kClamp,        // p0 = low, p1 = high
-  kAddScalar,    // x + p0
-  kMulScalar,    // x * p0
-  kPowScalar,    // x ^ p0
-  kRsubScalar,   // p0 - x
-  kRdivScalar,   // p0 / x
+  kNeg,
+  kExp,
+  kLog,
+  kSqrt,
+  kAbs,
+  kRelu,
+  kSigmoid,
+  kTanh,
+  kGelu,
+  kSoftplus,
+  kClamp,       // p0 = low, p1 = high
+  kAddScalar,   // x + p0
+  kMulScalar,   // x * p0
+  kPowScalar,   // x ^ p0
+  kRsubScalar,  // p0 - x
+  kRdivScalar,  // p0 / x
 };
 
 // kGe yields 1 where a >= b, else 0 (masks for the backward of maximum and minimum).

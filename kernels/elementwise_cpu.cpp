@@ -1,10 +1,9 @@
 // CPU elementwise kernels: the reference twins of elementwise.cu, parallel over elements.
-#include "kernels/elementwise.h"
+#include <algorithm>
 
 #include "kernels/bfloat16.h"
+#include "kernels/elementwise.h"
 #include "kernels/elementwise_ops.h"
-
-#include <algorithm>
 
 namespace strand::kernels::cpu {
 namespace {
@@ -57,15 +56,15 @@ void binary_row(int64_t n, const T* a, int64_t sa, const T* b, int64_t sb, T* ou
 #pragma omp simd
     for (int64_t j = 0; j < n; ++j) out[j] = T(binary_value<kOp, A>(av, A(b[j])));
   } else {
-    for (int64_t j = 0; j < n; ++j) out[j * so] = T(binary_value<kOp, A>(A(a[j * sa]), A(b[j * sb])));
+    for (int64_t j = 0; j < n; ++j)
+      out[j * so] = T(binary_value<kOp, A>(A(a[j * sa]), A(b[j * sb])));
   }
 }
 
 }  // namespace
 
 template <typename T>
-void binary(BinaryOp op, const StridedIter<3>& it, const T* a, const T* b, T* out,
-            const Context&) {
+void binary(BinaryOp op, const StridedIter<3>& it, const T* a, const T* b, T* out, const Context&) {
   // Innermost dimension as a row loop, the outer ones through offsets.
   const int last = it.ndim - 1;
   const int64_t inner = it.sizes[last];
@@ -79,15 +78,16 @@ void binary(BinaryOp op, const StridedIter<3>& it, const T* a, const T* b, T* ou
 #pragma omp parallel for if (inner > kParallelGrain) schedule(static)
       for (int64_t c = 0; c < chunks; ++c) {
         const int64_t begin = c * kChunk, len = std::min(kChunk, inner - begin);
-        binary_row<decltype(kop)::value, T>(len, a + begin * sa, sa, b + begin * sb, sb, out + begin * so, so);
+        binary_row<decltype(kop)::value, T>(len, a + begin * sa, sa, b + begin * sb, sb,
+                                            out + begin * so, so);
       }
       return;
     }
 #pragma omp parallel for if (it.numel > kParallelGrain) schedule(static)
     for (int64_t r = 0; r < rows; ++r) {
       const int64_t base = r * inner;
-      binary_row<decltype(kop)::value, T>(inner, a + it.offset(1, base), sa, b + it.offset(2, base), sb,
-                               out + it.offset(0, base), so);
+      binary_row<decltype(kop)::value, T>(inner, a + it.offset(1, base), sa, b + it.offset(2, base),
+                                          sb, out + it.offset(0, base), so);
     }
   });
 }
@@ -128,7 +128,7 @@ void bce_with_logits_backward(int64_t n, int64_t tasks, const T* x, const T* y, 
   }
 }
 
-#define INSTANTIATE(T)                                                                         \
+#define INSTANTIATE(T)                                                                        \
   template void unary<T>(UnaryOp, int64_t, const T*, T*, double, double, const Context&);     \
   template void unary_backward<T>(UnaryOp, int64_t, const T*, const T*, const T*, T*, double, \
                                   double, const Context&);                                    \
@@ -144,9 +144,13 @@ INSTANTIATE(BFloat16)
 #undef INSTANTIATE
 
 // Copies move bytes, so one instantiation per element size serves every dtype.
-template void strided_copy<uint8_t>(const StridedIter<2>&, const uint8_t*, uint8_t*, const Context&);
-template void strided_copy<uint16_t>(const StridedIter<2>&, const uint16_t*, uint16_t*, const Context&);
-template void strided_copy<uint32_t>(const StridedIter<2>&, const uint32_t*, uint32_t*, const Context&);
-template void strided_copy<uint64_t>(const StridedIter<2>&, const uint64_t*, uint64_t*, const Context&);
+template void strided_copy<uint8_t>(const StridedIter<2>&, const uint8_t*, uint8_t*,
+                                    const Context&);
+template void strided_copy<uint16_t>(const StridedIter<2>&, const uint16_t*, uint16_t*,
+                                     const Context&);
+template void strided_copy<uint32_t>(const StridedIter<2>&, const uint32_t*, uint32_t*,
+                                     const Context&);
+template void strided_copy<uint64_t>(const StridedIter<2>&, const uint64_t*, uint64_t*,
+                                     const Context&);
 
 }  // namespace strand::kernels::cpu

@@ -73,11 +73,10 @@ std::string format(std::string_view fmt, const Args&... args) {
 }  // namespace strand
 
 // Raises strand::Error with a formatted message when cond is false.
-#define STRAND_CHECK(cond, ...)                                                          \
-  do {                                                                                   \
-    if (!(cond)) [[unlikely]]                                                            \
-      ::strand::detail::throw_error(::strand::format(__VA_ARGS__), __FILE__, __LINE__, \
-                                    __func__);                                           \
+#define STRAND_CHECK(cond, ...)                                                                   \
+  do {                                                                                            \
+    if (!(cond)) [[unlikely]]                                                                     \
+      ::strand::detail::throw_error(::strand::format(__VA_ARGS__), __FILE__, __LINE__, __func__); \
   } while (0)
 
 // Raises strand::Error unconditionally.

@@ -9,10 +9,20 @@
 namespace strand::kernels::cuda {
 namespace {
 
-template <typename T> struct CublasType;
-template <> struct CublasType<float> { static constexpr cudaDataType_t value = CUDA_R_32F; };
-template <> struct CublasType<double> { static constexpr cudaDataType_t value = CUDA_R_64F; };
-template <> struct CublasType<BFloat16> { static constexpr cudaDataType_t value = CUDA_R_16BF; };
+template <typename T>
+struct CublasType;
+template <>
+struct CublasType<float> {
+  static constexpr cudaDataType_t value = CUDA_R_32F;
+};
+template <>
+struct CublasType<double> {
+  static constexpr cudaDataType_t value = CUDA_R_64F;
+};
+template <>
+struct CublasType<BFloat16> {
+  static constexpr cudaDataType_t value = CUDA_R_16BF;
+};
 
 template <typename T>
 cublasComputeType_t compute_type(MathMode mode) {

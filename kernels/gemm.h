@@ -9,9 +9,9 @@
 namespace strand::kernels {
 
 struct GemmShape {
-  int64_t m = 0, n = 0, k = 0;          // C is m x n, op(A) m x k, op(B) k x n
+  int64_t m = 0, n = 0, k = 0;            // C is m x n, op(A) m x k, op(B) k x n
   bool trans_a = false, trans_b = false;  // op(X) = X^T when set
-  int64_t lda = 0, ldb = 0, ldc = 0;    // row strides (elements) of A, B, C as stored
+  int64_t lda = 0, ldb = 0, ldc = 0;      // row strides (elements) of A, B, C as stored
   int64_t batch = 1;
   int64_t stride_a = 0, stride_b = 0, stride_c = 0;  // between batch entries (0: shared)
 };
@@ -23,11 +23,11 @@ GemmShape dense_gemm(int64_t m, int64_t n, int64_t k, bool trans_a, bool trans_b
 // fp32 products may use TF32 tensor cores on CUDA when allowed (CPU ignores the mode).
 enum class MathMode : int { kExact, kTf32 };
 
-#define STRAND_GEMM_API(ns)                                                                    \
-  namespace ns {                                                                               \
-  template <typename T>                                                                        \
-  void gemm(const GemmShape& s, double alpha, const T* a, const T* b, double beta, T* c,       \
-            const Context& ctx, MathMode mode = MathMode::kExact);                             \
+#define STRAND_GEMM_API(ns)                                                              \
+  namespace ns {                                                                         \
+  template <typename T>                                                                  \
+  void gemm(const GemmShape& s, double alpha, const T* a, const T* b, double beta, T* c, \
+            const Context& ctx, MathMode mode = MathMode::kExact);                       \
   }
 
 STRAND_GEMM_API(cpu)

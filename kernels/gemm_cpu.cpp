@@ -25,8 +25,7 @@ namespace {
 void check_shape(const GemmShape& s) {
   STRAND_CHECK(s.m >= 0 && s.n >= 0 && s.k >= 0 && s.batch >= 0,
                "gemm: negative size (m {}, n {}, k {}, batch {})", s.m, s.n, s.k, s.batch);
-  STRAND_CHECK(s.lda >= (s.trans_a ? s.m : s.k) && s.ldb >= (s.trans_b ? s.k : s.n) &&
-                   s.ldc >= s.n,
+  STRAND_CHECK(s.lda >= (s.trans_a ? s.m : s.k) && s.ldb >= (s.trans_b ? s.k : s.n) && s.ldc >= s.n,
                "gemm: leading dimensions too small (lda {}, ldb {}, ldc {})", s.lda, s.ldb, s.ldc);
 }
 

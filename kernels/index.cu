@@ -31,13 +31,27 @@ __device__ void store_from_double(void* p, int64_t i, double v) {
 template <typename Fn>
 __device__ void with_device_type(DType t, Fn&& fn) {
   switch (t) {
-    case DType::kF32: fn(float{}); break;
-    case DType::kF64: fn(double{}); break;
-    case DType::kBF16: fn(__nv_bfloat16{}); break;
-    case DType::kI32: fn(int32_t{}); break;
-    case DType::kI64: fn(int64_t{}); break;
-    case DType::kU8: fn(uint8_t{}); break;
-    case DType::kBool: fn(bool{}); break;
+    case DType::kF32:
+      fn(float{});
+      break;
+    case DType::kF64:
+      fn(double{});
+      break;
+    case DType::kBF16:
+      fn(__nv_bfloat16{});
+      break;
+    case DType::kI32:
+      fn(int32_t{});
+      break;
+    case DType::kI64:
+      fn(int64_t{});
+      break;
+    case DType::kU8:
+      fn(uint8_t{});
+      break;
+    case DType::kBool:
+      fn(bool{});
+      break;
   }
 }
 
@@ -161,8 +175,8 @@ void index_select(int64_t outer, int64_t dim, int64_t inner, const T* src, int64
   const int64_t n = outer * count * inner;
   if (n == 0) return;
   with_index_check("index_select", dim, ctx, [&](unsigned long long* bad) {
-    index_select_kernel<<<grid_for(n), kBlock, 0, ctx.stream>>>(
-        outer, dim, inner, as_device(src), count, index, as_device(out), bad);
+    index_select_kernel<<<grid_for(n), kBlock, 0, ctx.stream>>>(outer, dim, inner, as_device(src),
+                                                                count, index, as_device(out), bad);
   });
 }
 
@@ -172,8 +186,8 @@ void index_add(int64_t outer, int64_t dim, int64_t inner, const T* src, int64_t 
   const int64_t n = outer * count * inner;
   if (n == 0) return;
   with_index_check("index_add", dim, ctx, [&](unsigned long long* bad) {
-    index_add_kernel<<<grid_for(n), kBlock, 0, ctx.stream>>>(
-        outer, dim, inner, as_device(src), count, index, as_device(dst), bad);
+    index_add_kernel<<<grid_for(n), kBlock, 0, ctx.stream>>>(outer, dim, inner, as_device(src),
+                                                             count, index, as_device(dst), bad);
   });
 }
 
@@ -194,19 +208,19 @@ void scatter_add(int64_t outer, int64_t dim, int64_t inner, const T* src, int64_
   const int64_t n = outer * count * inner;
   if (n == 0) return;
   with_index_check("scatter_add", dim, ctx, [&](unsigned long long* bad) {
-    scatter_add_kernel<<<grid_for(n), kBlock, 0, ctx.stream>>>(
-        outer, dim, inner, as_device(src), count, index, as_device(dst), bad);
+    scatter_add_kernel<<<grid_for(n), kBlock, 0, ctx.stream>>>(outer, dim, inner, as_device(src),
+                                                               count, index, as_device(dst), bad);
   });
 }
 
-#define INSTANTIATE(T)                                                                          \
-  template void index_select<T>(int64_t, int64_t, int64_t, const T*, int64_t, const int64_t*,   \
-                                T*, const Context&);                                            \
-  template void index_add<T>(int64_t, int64_t, int64_t, const T*, int64_t, const int64_t*, T*,  \
-                             const Context&);                                                   \
-  template void gather<T>(int64_t, int64_t, int64_t, const T*, int64_t, const int64_t*, T*,     \
-                          const Context&);                                                      \
-  template void scatter_add<T>(int64_t, int64_t, int64_t, const T*, int64_t, const int64_t*, T*, \
+#define INSTANTIATE(T)                                                                            \
+  template void index_select<T>(int64_t, int64_t, int64_t, const T*, int64_t, const int64_t*, T*, \
+                                const Context&);                                                  \
+  template void index_add<T>(int64_t, int64_t, int64_t, const T*, int64_t, const int64_t*, T*,    \
+                             const Context&);                                                     \
+  template void gather<T>(int64_t, int64_t, int64_t, const T*, int64_t, const int64_t*, T*,       \
+                          const Context&);                                                        \
+  template void scatter_add<T>(int64_t, int64_t, int64_t, const T*, int64_t, const int64_t*, T*,  \
                                const Context&);
 INSTANTIATE(float)
 INSTANTIATE(double)

@@ -1,9 +1,8 @@
 // CPU twins of index.cu: casts, fills and index moves, with every index checked.
-#include "kernels/index.h"
-
 #include "kernels/bfloat16.h"
 #include "kernels/elementwise_ops.h"
 #include "kernels/error.h"
+#include "kernels/index.h"
 
 namespace strand::kernels::cpu {
 namespace {
@@ -63,7 +62,8 @@ void fill(int64_t n, DType type, void* out, double value, const Context&) {
 void arange(int64_t n, DType type, void* out, double start, double step, const Context&) {
   dispatch_all(type, [&](auto tag) {
     using T = decltype(tag);
-    for (int64_t i = 0; i < n; ++i) store_from_double<T>(out, i, start + static_cast<double>(i) * step);
+    for (int64_t i = 0; i < n; ++i)
+      store_from_double<T>(out, i, start + static_cast<double>(i) * step);
   });
 }
 
@@ -124,14 +124,14 @@ void scatter_add(int64_t outer, int64_t dim, int64_t inner, const T* src, int64_
   }
 }
 
-#define INSTANTIATE(T)                                                                          \
-  template void index_select<T>(int64_t, int64_t, int64_t, const T*, int64_t, const int64_t*,   \
-                                T*, const Context&);                                            \
-  template void index_add<T>(int64_t, int64_t, int64_t, const T*, int64_t, const int64_t*, T*,  \
-                             const Context&);                                                   \
-  template void gather<T>(int64_t, int64_t, int64_t, const T*, int64_t, const int64_t*, T*,     \
-                          const Context&);                                                      \
-  template void scatter_add<T>(int64_t, int64_t, int64_t, const T*, int64_t, const int64_t*, T*, \
+#define INSTANTIATE(T)                                                                            \
+  template void index_select<T>(int64_t, int64_t, int64_t, const T*, int64_t, const int64_t*, T*, \
+                                const Context&);                                                  \
+  template void index_add<T>(int64_t, int64_t, int64_t, const T*, int64_t, const int64_t*, T*,    \
+                             const Context&);                                                     \
+  template void gather<T>(int64_t, int64_t, int64_t, const T*, int64_t, const int64_t*, T*,       \
+                          const Context&);                                                        \
+  template void scatter_add<T>(int64_t, int64_t, int64_t, const T*, int64_t, const int64_t*, T*,  \
                                const Context&);
 INSTANTIATE(float)
 INSTANTIATE(double)

@@ -12,9 +12,9 @@ __global__ void sgd_kernel(int64_t n, SgdConfig c, bool first_step, T* param, co
   using A = acc_t<T>;
   for (int64_t i = global_index(); i < n; i += global_stride()) {
     A buf = momentum ? to_acc(momentum[i]) : A(0);
-    param[i] = to_storage<T>(sgd_update<A>(to_acc(param[i]), to_acc(grad[i]), &buf, first_step,
-                                           A(c.lr), A(c.momentum), A(c.dampening),
-                                           A(c.weight_decay), c.nesterov));
+    param[i] =
+        to_storage<T>(sgd_update<A>(to_acc(param[i]), to_acc(grad[i]), &buf, first_step, A(c.lr),
+                                    A(c.momentum), A(c.dampening), A(c.weight_decay), c.nesterov));
     if (momentum) momentum[i] = to_storage<T>(buf);
   }
 }
@@ -84,8 +84,7 @@ void accumulate_squares(int64_t n, const T* x, double* total, const Context& ctx
 }
 
 template <typename T>
-void clip_by_total_norm(int64_t n, T* x, const double* total, double max_norm,
-                        const Context& ctx) {
+void clip_by_total_norm(int64_t n, T* x, const double* total, double max_norm, const Context& ctx) {
   if (n == 0) return;
   clip_kernel<<<grid_for(n), kBlock, 0, ctx.stream>>>(n, as_device(x), total, max_norm);
   STRAND_CUDA_CHECK_LAUNCH("clip_by_total_norm");

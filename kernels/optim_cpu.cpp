@@ -28,9 +28,9 @@ void adam_step(int64_t n, const AdamConfig& c, int64_t step, T* param, const T* 
 #pragma omp parallel for if (n > (1 << 15))
   for (int64_t i = 0; i < n; ++i) {
     A m = A(exp_avg[i]), v = A(exp_avg_sq[i]);
-    param[i] = T(adam_update<A>(A(param[i]), A(grad[i]), &m, &v, A(c.lr), A(c.beta1), A(c.beta2),
-                                A(c.eps), A(c.weight_decay), c.decoupled_weight_decay, bias1,
-                                bias2));
+    param[i] =
+        T(adam_update<A>(A(param[i]), A(grad[i]), &m, &v, A(c.lr), A(c.beta1), A(c.beta2), A(c.eps),
+                         A(c.weight_decay), c.decoupled_weight_decay, bias1, bias2));
     exp_avg[i] = T(m), exp_avg_sq[i] = T(v);
   }
 }

@@ -91,9 +91,8 @@ void max_pool1d_backward(const Pool1dShape& s, const T* dy, const int64_t* index
                          const Context& ctx) {
   const int64_t n = s.rows * s.length;
   if (n == 0) return;
-  max_pool_backward_kernel<<<grid_for(n), kBlock, 0, ctx.stream>>>(s, s.out_length(),
-                                                                   as_device(dy), index,
-                                                                   as_device(dx));
+  max_pool_backward_kernel<<<grid_for(n), kBlock, 0, ctx.stream>>>(s, s.out_length(), as_device(dy),
+                                                                   index, as_device(dx));
   STRAND_CUDA_CHECK_LAUNCH("max_pool1d_backward");
 }
 
@@ -111,16 +110,16 @@ template <typename T>
 void avg_pool1d_backward(const Pool1dShape& s, const T* dy, T* dx, const Context& ctx) {
   const int64_t n = s.rows * s.length;
   if (n == 0) return;
-  avg_pool_backward_kernel<<<grid_for(n), kBlock, 0, ctx.stream>>>(s, s.out_length(),
-                                                                   as_device(dy), as_device(dx));
+  avg_pool_backward_kernel<<<grid_for(n), kBlock, 0, ctx.stream>>>(s, s.out_length(), as_device(dy),
+                                                                   as_device(dx));
   STRAND_CUDA_CHECK_LAUNCH("avg_pool1d_backward");
 }
 
-#define INSTANTIATE(T)                                                                        \
-  template void max_pool1d<T>(const Pool1dShape&, const T*, T*, int64_t*, const Context&);   \
-  template void max_pool1d_backward<T>(const Pool1dShape&, const T*, const int64_t*, T*,     \
-                                       const Context&);                                      \
-  template void avg_pool1d<T>(const Pool1dShape&, const T*, T*, const Context&);             \
+#define INSTANTIATE(T)                                                                     \
+  template void max_pool1d<T>(const Pool1dShape&, const T*, T*, int64_t*, const Context&); \
+  template void max_pool1d_backward<T>(const Pool1dShape&, const T*, const int64_t*, T*,   \
+                                       const Context&);                                    \
+  template void avg_pool1d<T>(const Pool1dShape&, const T*, T*, const Context&);           \
   template void avg_pool1d_backward<T>(const Pool1dShape&, const T*, T*, const Context&);
 INSTANTIATE(float)
 INSTANTIATE(double)

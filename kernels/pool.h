@@ -18,19 +18,19 @@ struct Pool1dShape {
 // Validates a pooling shape with messages that name the bad value.
 void check_pool1d(const Pool1dShape& s);
 
-#define STRAND_POOL_API(ns)                                                                   \
-  namespace ns {                                                                              \
-  /* y [rows, out_len]; index [rows, out_len] gets the argmax position within the row. */     \
-  template <typename T>                                                                       \
+#define STRAND_POOL_API(ns)                                                                    \
+  namespace ns {                                                                               \
+  /* y [rows, out_len]; index [rows, out_len] gets the argmax position within the row. */      \
+  template <typename T>                                                                        \
   void max_pool1d(const Pool1dShape& s, const T* x, T* y, int64_t* index, const Context& ctx); \
-  /* dx (zeroed here first) += dy routed through index. */                                    \
-  template <typename T>                                                                       \
-  void max_pool1d_backward(const Pool1dShape& s, const T* dy, const int64_t* index, T* dx,    \
-                           const Context& ctx);                                               \
-  template <typename T>                                                                       \
-  void avg_pool1d(const Pool1dShape& s, const T* x, T* y, const Context& ctx);                \
-  template <typename T>                                                                       \
-  void avg_pool1d_backward(const Pool1dShape& s, const T* dy, T* dx, const Context& ctx);     \
+  /* dx (zeroed here first) += dy routed through index. */                                     \
+  template <typename T>                                                                        \
+  void max_pool1d_backward(const Pool1dShape& s, const T* dy, const int64_t* index, T* dx,     \
+                           const Context& ctx);                                                \
+  template <typename T>                                                                        \
+  void avg_pool1d(const Pool1dShape& s, const T* x, T* y, const Context& ctx);                 \
+  template <typename T>                                                                        \
+  void avg_pool1d_backward(const Pool1dShape& s, const T* dy, T* dx, const Context& ctx);      \
   }
 
 STRAND_POOL_API(cpu)

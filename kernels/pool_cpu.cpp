@@ -90,17 +90,18 @@ void avg_pool1d_backward(const Pool1dShape& s, const T* dy, T* dx, const Context
       const int64_t lo_num = i + s.padding - s.kernel + 1;
       const int64_t lo = lo_num <= 0 ? 0 : (lo_num + s.stride - 1) / s.stride;
       double sum = 0;
-      for (int64_t t = lo; t <= std::min(hi, out_len - 1); ++t) sum += static_cast<double>(dy[r * out_len + t]);
+      for (int64_t t = lo; t <= std::min(hi, out_len - 1); ++t)
+        sum += static_cast<double>(dy[r * out_len + t]);
       dx[r * s.length + i] = T(sum * inv);
     }
   }
 }
 
-#define INSTANTIATE(T)                                                                        \
-  template void max_pool1d<T>(const Pool1dShape&, const T*, T*, int64_t*, const Context&);   \
-  template void max_pool1d_backward<T>(const Pool1dShape&, const T*, const int64_t*, T*,     \
-                                       const Context&);                                      \
-  template void avg_pool1d<T>(const Pool1dShape&, const T*, T*, const Context&);             \
+#define INSTANTIATE(T)                                                                     \
+  template void max_pool1d<T>(const Pool1dShape&, const T*, T*, int64_t*, const Context&); \
+  template void max_pool1d_backward<T>(const Pool1dShape&, const T*, const int64_t*, T*,   \
+                                       const Context&);                                    \
+  template void avg_pool1d<T>(const Pool1dShape&, const T*, T*, const Context&);           \
   template void avg_pool1d_backward<T>(const Pool1dShape&, const T*, T*, const Context&);
 INSTANTIATE(float)
 INSTANTIATE(double)

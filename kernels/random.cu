@@ -30,9 +30,8 @@ __global__ void bernoulli_kernel(int64_t n, PhiloxState s, float keep, acc_t<T> 
 template <typename T>
 void uniform(int64_t n, PhiloxState s, double lo, double hi, T* out, const Context& ctx) {
   if (n == 0) return;
-  uniform_kernel<<<grid_for(n), kBlock, 0, ctx.stream>>>(n, s, static_cast<float>(lo),
-                                                         static_cast<float>(hi - lo),
-                                                         as_device(out));
+  uniform_kernel<<<grid_for(n), kBlock, 0, ctx.stream>>>(
+      n, s, static_cast<float>(lo), static_cast<float>(hi - lo), as_device(out));
   STRAND_CUDA_CHECK_LAUNCH("uniform");
 }
 
@@ -54,9 +53,9 @@ void bernoulli_mask(int64_t n, PhiloxState s, double keep, double scale, T* out,
   STRAND_CUDA_CHECK_LAUNCH("bernoulli_mask");
 }
 
-#define INSTANTIATE(T)                                                                        \
-  template void uniform<T>(int64_t, PhiloxState, double, double, T*, const Context&);        \
-  template void normal<T>(int64_t, PhiloxState, double, double, T*, const Context&);         \
+#define INSTANTIATE(T)                                                                \
+  template void uniform<T>(int64_t, PhiloxState, double, double, T*, const Context&); \
+  template void normal<T>(int64_t, PhiloxState, double, double, T*, const Context&);  \
   template void bernoulli_mask<T>(int64_t, PhiloxState, double, double, T*, const Context&);
 INSTANTIATE(float)
 INSTANTIATE(double)

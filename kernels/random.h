@@ -9,18 +9,18 @@
 
 namespace strand::kernels {
 
-#define STRAND_RANDOM_API(ns)                                                                   \
-  namespace ns {                                                                                \
-  /* out[i] = lo + (hi - lo) * U[0,1) */                                                        \
-  template <typename T>                                                                         \
-  void uniform(int64_t n, PhiloxState s, double lo, double hi, T* out, const Context& ctx);     \
-  /* out[i] = mean + std * N(0,1) */                                                            \
-  template <typename T>                                                                         \
-  void normal(int64_t n, PhiloxState s, double mean, double std, T* out, const Context& ctx);   \
-  /* out[i] = (U[0,1) < keep) ? scale : 0, the inverted-dropout mask. */                        \
-  template <typename T>                                                                         \
-  void bernoulli_mask(int64_t n, PhiloxState s, double keep, double scale, T* out,              \
-                      const Context& ctx);                                                      \
+#define STRAND_RANDOM_API(ns)                                                                 \
+  namespace ns {                                                                              \
+  /* out[i] = lo + (hi - lo) * U[0,1) */                                                      \
+  template <typename T>                                                                       \
+  void uniform(int64_t n, PhiloxState s, double lo, double hi, T* out, const Context& ctx);   \
+  /* out[i] = mean + std * N(0,1) */                                                          \
+  template <typename T>                                                                       \
+  void normal(int64_t n, PhiloxState s, double mean, double std, T* out, const Context& ctx); \
+  /* out[i] = (U[0,1) < keep) ? scale : 0, the inverted-dropout mask. */                      \
+  template <typename T>                                                                       \
+  void bernoulli_mask(int64_t n, PhiloxState s, double keep, double scale, T* out,            \
+                      const Context& ctx);                                                    \
   }
 
 STRAND_RANDOM_API(cpu)

@@ -25,9 +25,9 @@ void bernoulli_mask(int64_t n, PhiloxState s, double keep, double scale, T* out,
   for (int64_t i = 0; i < n; ++i) out[i] = philox_uniform(s, i) < k ? T(scale) : T(0);
 }
 
-#define INSTANTIATE(T)                                                                        \
-  template void uniform<T>(int64_t, PhiloxState, double, double, T*, const Context&);        \
-  template void normal<T>(int64_t, PhiloxState, double, double, T*, const Context&);         \
+#define INSTANTIATE(T)                                                                \
+  template void uniform<T>(int64_t, PhiloxState, double, double, T*, const Context&); \
+  template void normal<T>(int64_t, PhiloxState, double, double, T*, const Context&);  \
   template void bernoulli_mask<T>(int64_t, PhiloxState, double, double, T*, const Context&);
 INSTANTIATE(float)
 INSTANTIATE(double)

@@ -149,8 +149,8 @@ __global__ void softmax_backward_rows_kernel(bool log, int64_t dim, const T* y, 
 }
 
 template <typename T>
-__global__ void softmax_backward_columns_kernel(bool log, int64_t outer, int64_t dim,
-                                                int64_t inner, const T* y, const T* dy, T* dx) {
+__global__ void softmax_backward_columns_kernel(bool log, int64_t outer, int64_t dim, int64_t inner,
+                                                const T* y, const T* dy, T* dx) {
   using A = acc_t<T>;
   for (int64_t p = global_index(); p < outer * inner; p += global_stride()) {
     const int64_t base = (p / inner) * dim * inner + p % inner;
@@ -174,8 +174,8 @@ void reduce(ReduceOp op, int64_t outer, int64_t dim, int64_t inner, const T* x, 
   if (outer * inner == 0) return;
   using D = device_t<T>;
   if (inner == 1) {
-    reduce_rows_kernel<D><<<outer, kBlock, 0, ctx.stream>>>(op, dim, as_device(x), as_device(out),
-                                                            index);
+    reduce_rows_kernel<D>
+        <<<outer, kBlock, 0, ctx.stream>>>(op, dim, as_device(x), as_device(out), index);
   } else {
     reduce_columns_kernel<D><<<grid_for(outer * inner), kBlock, 0, ctx.stream>>>(
         op, outer, dim, inner, as_device(x), as_device(out), index);
@@ -198,13 +198,13 @@ void softmax(bool log, int64_t outer, int64_t dim, int64_t inner, const T* x, T*
 }
 
 template <typename T>
-void softmax_backward(bool log, int64_t outer, int64_t dim, int64_t inner, const T* y,
-                      const T* dy, T* dx, const Context& ctx) {
+void softmax_backward(bool log, int64_t outer, int64_t dim, int64_t inner, const T* y, const T* dy,
+                      T* dx, const Context& ctx) {
   if (outer * inner * dim == 0) return;
   using D = device_t<T>;
   if (inner == 1) {
-    softmax_backward_rows_kernel<D><<<outer, kBlock, 0, ctx.stream>>>(
-        log, dim, as_device(y), as_device(dy), as_device(dx));
+    softmax_backward_rows_kernel<D>
+        <<<outer, kBlock, 0, ctx.stream>>>(log, dim, as_device(y), as_device(dy), as_device(dx));
   } else {
     softmax_backward_columns_kernel<D><<<grid_for(outer * inner), kBlock, 0, ctx.stream>>>(
         log, outer, dim, inner, as_device(y), as_device(dy), as_device(dx));
@@ -212,10 +212,10 @@ void softmax_backward(bool log, int64_t outer, int64_t dim, int64_t inner, const
   STRAND_CUDA_CHECK_LAUNCH("softmax_backward");
 }
 
-#define INSTANTIATE(T)                                                                     \
-  template void reduce<T>(ReduceOp, int64_t, int64_t, int64_t, const T*, T*, int64_t*,    \
-                          const Context&);                                                 \
-  template void softmax<T>(bool, int64_t, int64_t, int64_t, const T*, T*, const Context&); \
+#define INSTANTIATE(T)                                                                       \
+  template void reduce<T>(ReduceOp, int64_t, int64_t, int64_t, const T*, T*, int64_t*,       \
+                          const Context&);                                                   \
+  template void softmax<T>(bool, int64_t, int64_t, int64_t, const T*, T*, const Context&);   \
   template void softmax_backward<T>(bool, int64_t, int64_t, int64_t, const T*, const T*, T*, \
                                     const Context&);
 INSTANTIATE(float)

@@ -11,12 +11,12 @@ namespace strand::kernels {
 
 enum class ReduceOp : int { kSum, kMax, kMin };
 
-#define STRAND_REDUCE_API(ns)                                                                   \
-  namespace ns {                                                                                \
-  /* out[o, i] = op over d of x[o, d, i]; index (may be null) gets the arg of max/min. */       \
-  template <typename T>                                                                         \
-  void reduce(ReduceOp op, int64_t outer, int64_t dim, int64_t inner, const T* x, T* out,       \
-              int64_t* index, const Context& ctx);                                              \
+#define STRAND_REDUCE_API(ns)                                                             \
+  namespace ns {                                                                          \
+  /* out[o, i] = op over d of x[o, d, i]; index (may be null) gets the arg of max/min. */ \
+  template <typename T>                                                                   \
+  void reduce(ReduceOp op, int64_t outer, int64_t dim, int64_t inner, const T* x, T* out, \
+              int64_t* index, const Context& ctx);                                        \
   }
 
 STRAND_REDUCE_API(cpu)

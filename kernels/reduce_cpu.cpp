@@ -55,8 +55,8 @@ void softmax(bool log, int64_t outer, int64_t dim, int64_t inner, const T* x, T*
 }
 
 template <typename T>
-void softmax_backward(bool log, int64_t outer, int64_t dim, int64_t inner, const T* y,
-                      const T* dy, T* dx, const Context&) {
+void softmax_backward(bool log, int64_t outer, int64_t dim, int64_t inner, const T* y, const T* dy,
+                      T* dx, const Context&) {
 #pragma omp parallel for collapse(2) if (outer * inner * dim > (1 << 15))
   for (int64_t o = 0; o < outer; ++o) {
     for (int64_t i = 0; i < inner; ++i) {
@@ -75,10 +75,10 @@ void softmax_backward(bool log, int64_t outer, int64_t dim, int64_t inner, const
   }
 }
 
-#define INSTANTIATE(T)                                                                     \
-  template void reduce<T>(ReduceOp, int64_t, int64_t, int64_t, const T*, T*, int64_t*,    \
-                          const Context&);                                                 \
-  template void softmax<T>(bool, int64_t, int64_t, int64_t, const T*, T*, const Context&); \
+#define INSTANTIATE(T)                                                                       \
+  template void reduce<T>(ReduceOp, int64_t, int64_t, int64_t, const T*, T*, int64_t*,       \
+                          const Context&);                                                   \
+  template void softmax<T>(bool, int64_t, int64_t, int64_t, const T*, T*, const Context&);   \
   template void softmax_backward<T>(bool, int64_t, int64_t, int64_t, const T*, const T*, T*, \
                                     const Context&);
 INSTANTIATE(float)

@@ -10,14 +10,14 @@
 
 namespace strand::kernels {
 
-#define STRAND_SOFTMAX_API(ns)                                                                  \
-  namespace ns {                                                                                \
-  template <typename T>                                                                         \
-  void softmax(bool log, int64_t outer, int64_t dim, int64_t inner, const T* x, T* y,           \
-               const Context& ctx);                                                             \
-  template <typename T>                                                                         \
-  void softmax_backward(bool log, int64_t outer, int64_t dim, int64_t inner, const T* y,        \
-                        const T* dy, T* dx, const Context& ctx);                                \
+#define STRAND_SOFTMAX_API(ns)                                                           \
+  namespace ns {                                                                         \
+  template <typename T>                                                                  \
+  void softmax(bool log, int64_t outer, int64_t dim, int64_t inner, const T* x, T* y,    \
+               const Context& ctx);                                                      \
+  template <typename T>                                                                  \
+  void softmax_backward(bool log, int64_t outer, int64_t dim, int64_t inner, const T* y, \
+                        const T* dy, T* dx, const Context& ctx);                         \
   }
 
 STRAND_SOFTMAX_API(cpu)

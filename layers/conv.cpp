@@ -29,9 +29,10 @@ Conv1d::Conv1d(const Conv1dConfig& c) : Module("Conv1d"), config_(c) {
 
 Tensor Conv1d::forward(const Tensor& x) {
   if (x.dtype() == DType::kU8) {
-    STRAND_CHECK(config_.in_channels == 4 && config_.groups == 1,
-                 "Conv1d: base-code input needs in_channels 4 and groups 1, this layer has {} and {}",
-                 config_.in_channels, config_.groups);
+    STRAND_CHECK(
+        config_.in_channels == 4 && config_.groups == 1,
+        "Conv1d: base-code input needs in_channels 4 and groups 1, this layer has {} and {}",
+        config_.in_channels, config_.groups);
     return runtime::conv1d_bases(x, weight_, bias_, options_);
   }
   return runtime::conv1d(x, weight_, bias_, options_);
@@ -40,7 +41,8 @@ Tensor Conv1d::forward(const Tensor& x) {
 int64_t Conv1d::out_length(int64_t in_length) const {
   if (config_.same_padding) return in_length;
   return (in_length + 2 * config_.padding - config_.dilation * (config_.kernel_size - 1) - 1) /
-             config_.stride + 1;
+             config_.stride +
+         1;
 }
 
 std::string Conv1d::extra_repr() const {

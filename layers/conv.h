@@ -11,8 +11,8 @@ namespace strand::layers {
 struct Conv1dConfig {
   int64_t in_channels = 4, out_channels = 1, kernel_size = 1;
   int64_t stride = 1;
-  int64_t padding = 0;         // on both sides
-  bool same_padding = false;   // PyTorch's padding="same" (stride 1)
+  int64_t padding = 0;        // on both sides
+  bool same_padding = false;  // PyTorch's padding="same" (stride 1)
   int64_t dilation = 1, groups = 1;
   bool bias = true;
 };

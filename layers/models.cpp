@@ -18,18 +18,22 @@ namespace {
 // Appends a valid (unpadded) or same-padded convolution and returns the new length.
 int64_t add_conv(Sequential& m, int64_t length, int64_t in, int64_t out, int64_t k, bool same,
                  const char* model) {
-  auto conv = std::make_shared<Conv1d>(Conv1dConfig{
-      .in_channels = in, .out_channels = out, .kernel_size = k, .same_padding = same});
+  auto conv = std::make_shared<Conv1d>(
+      Conv1dConfig{.in_channels = in, .out_channels = out, .kernel_size = k, .same_padding = same});
   const int64_t next = conv->out_length(length);
-  STRAND_CHECK(next > 0, "{}: input length is too short for its layer stack (a k{} convolution "
-                         "meets length {})", model, k, length);
+  STRAND_CHECK(next > 0,
+               "{}: input length is too short for its layer stack (a k{} convolution "
+               "meets length {})",
+               model, k, length);
   m.add(conv);
   return next;
 }
 
 int64_t add_max_pool(Sequential& m, int64_t length, int64_t k, const char* model) {
-  STRAND_CHECK(length >= k, "{}: input length is too short for its layer stack (max pooling {} "
-                            "meets length {})", model, k, length);
+  STRAND_CHECK(length >= k,
+               "{}: input length is too short for its layer stack (max pooling {} "
+               "meets length {})",
+               model, k, length);
   m.add(MaxPool1d(k));
   return length / k;
 }
@@ -78,13 +82,17 @@ std::shared_ptr<Sequential> basset(int64_t input_length, int64_t outputs, NormKi
   l = add_max_pool(*m, l, 4, "Basset");
   m->add(std::make_shared<Flatten>());
   m->add(std::make_shared<Linear>(200 * l, 1000));
-  if (norm == NormKind::kBatch) m->add(std::make_shared<BatchNorm1d>(1000));
-  else m->add(std::make_shared<LayerNorm>(runtime::Shape{1000}));
+  if (norm == NormKind::kBatch)
+    m->add(std::make_shared<BatchNorm1d>(1000));
+  else
+    m->add(std::make_shared<LayerNorm>(runtime::Shape{1000}));
   m->add(relu());
   m->add(std::make_shared<Dropout>(0.3));
   m->add(std::make_shared<Linear>(1000, 1000));
-  if (norm == NormKind::kBatch) m->add(std::make_shared<BatchNorm1d>(1000));
-  else m->add(std::make_shared<LayerNorm>(runtime::Shape{1000}));
+  if (norm == NormKind::kBatch)
+    m->add(std::make_shared<BatchNorm1d>(1000));
+  else
+    m->add(std::make_shared<LayerNorm>(runtime::Shape{1000}));
   m->add(relu());
   m->add(std::make_shared<Dropout>(0.3));
   m->add(std::make_shared<Linear>(1000, outputs));
@@ -126,7 +134,9 @@ std::shared_ptr<Sequential> default_cnn(int64_t input_length, int64_t outputs) {
   return m;
 }
 
-std::vector<std::string> model_names() { return {"cnn", "deepsea", "basset", "basset-groupnorm", "danq"}; }
+std::vector<std::string> model_names() {
+  return {"cnn", "deepsea", "basset", "basset-groupnorm", "danq"};
+}
 
 std::shared_ptr<Sequential> build_model(const std::string& name, int64_t input_length,
                                         int64_t outputs) {

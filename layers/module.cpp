@@ -23,7 +23,8 @@ void Module::register_buffer(const std::string& name, Tensor* tensor) {
 
 void Module::collect(const std::string& prefix, bool parameters,
                      std::vector<std::pair<std::string, Tensor>>& out) const {
-  for (const auto& [name, t] : parameters ? parameters_ : buffers_) out.emplace_back(prefix + name, *t);
+  for (const auto& [name, t] : parameters ? parameters_ : buffers_)
+    out.emplace_back(prefix + name, *t);
   for (const auto& [name, child] : children_) child->collect(prefix + name + ".", parameters, out);
 }
 
@@ -48,7 +49,8 @@ std::vector<std::pair<std::string, Tensor>> Module::named_buffers() const {
 std::vector<std::pair<std::string, Module*>> Module::named_modules() {
   std::vector<std::pair<std::string, Module*>> out{{"", this}};
   for (auto& [name, child] : children_) {
-    for (auto& [sub, m] : child->named_modules()) out.emplace_back(sub.empty() ? name : name + "." + sub, m);
+    for (auto& [sub, m] : child->named_modules())
+      out.emplace_back(sub.empty() ? name : name + "." + sub, m);
   }
   return out;
 }
@@ -57,7 +59,7 @@ std::vector<std::pair<std::string, Tensor>> Module::state_dict() const {
   // PyTorch orders each module's own parameters, then its buffers, then its children.
   std::vector<std::pair<std::string, Tensor>> out;
   std::function<void(const Module*, const std::string&)> visit = [&](const Module* m,
-                                                                      const std::string& prefix) {
+                                                                     const std::string& prefix) {
     for (const auto& [name, t] : m->parameters_) out.emplace_back(prefix + name, *t);
     for (const auto& [name, t] : m->buffers_) out.emplace_back(prefix + name, *t);
     for (const auto& [name, child] : m->children_) visit(child.get(), prefix + name + ".");
@@ -66,12 +68,14 @@ std::vector<std::pair<std::string, Tensor>> Module::state_dict() const {
   return out;
 }
 
-void Module::load_state_dict(const std::vector<std::pair<std::string, Tensor>>& state, bool strict) {
+void Module::load_state_dict(const std::vector<std::pair<std::string, Tensor>>& state,
+                             bool strict) {
   std::map<std::string, Tensor> given(state.begin(), state.end());
   std::vector<std::string> missing, mismatched;
   std::set<std::string> used;
   std::vector<std::pair<std::string, Tensor*>> targets;
-  std::function<void(Module*, const std::string&)> visit = [&](Module* m, const std::string& prefix) {
+  std::function<void(Module*, const std::string&)> visit = [&](Module* m,
+                                                               const std::string& prefix) {
     for (auto& [name, t] : m->parameters_) targets.emplace_back(prefix + name, t);
     for (auto& [name, t] : m->buffers_) targets.emplace_back(prefix + name, t);
     for (auto& [name, child] : m->children_) visit(child.get(), prefix + name + ".");
@@ -85,8 +89,8 @@ void Module::load_state_dict(const std::vector<std::pair<std::string, Tensor>>& 
     }
     used.insert(name);
     if (it->second.shape() != target->shape()) {
-      mismatched.push_back(format("{} (checkpoint {}, model {})", name, it->second.shape(),
-                                  target->shape()));
+      mismatched.push_back(
+          format("{} (checkpoint {}, model {})", name, it->second.shape(), target->shape()));
     }
   }
   std::vector<std::string> unexpected;
@@ -144,13 +148,13 @@ Device Module::device() const {
 
 std::string Module::to_string() const {
   std::ostringstream os;
-  std::function<void(const Module*, const std::string&, int)> visit = [&](const Module* m,
-                                                                           const std::string& name,
-                                                                           int depth) {
-    os << std::string(2 * depth, ' ') << (name.empty() ? "" : "(" + name + "): ") << m->type_name_
-       << "(" << m->extra_repr() << ")\n";
-    for (const auto& [child_name, child] : m->children_) visit(child.get(), child_name, depth + 1);
-  };
+  std::function<void(const Module*, const std::string&, int)> visit =
+      [&](const Module* m, const std::string& name, int depth) {
+        os << std::string(2 * depth, ' ') << (name.empty() ? "" : "(" + name + "): ")
+           << m->type_name_ << "(" << m->extra_repr() << ")\n";
+        for (const auto& [child_name, child] : m->children_)
+          visit(child.get(), child_name, depth + 1);
+      };
   visit(this, "", 0);
   return os.str();
 }

@@ -36,7 +36,8 @@ class Module {
   std::vector<std::pair<std::string, Tensor>> state_dict() const;
   // Copies values in (converting dtype, keeping this module's device). strict: every key must
   // match; the error lists missing and unexpected keys and any shape mismatch.
-  void load_state_dict(const std::vector<std::pair<std::string, Tensor>>& state, bool strict = true);
+  void load_state_dict(const std::vector<std::pair<std::string, Tensor>>& state,
+                       bool strict = true);
   int64_t parameter_count() const;
 
   void train(bool on = true);

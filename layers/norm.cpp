@@ -92,6 +92,8 @@ Tensor GroupNorm::forward(const Tensor& x) {
   return y * per_channel(weight_, x.dim()) + per_channel(bias_, x.dim());
 }
 
-std::string GroupNorm::extra_repr() const { return format("{}, {}, eps={}", groups_, channels_, eps_); }
+std::string GroupNorm::extra_repr() const {
+  return format("{}, {}, eps={}", groups_, channels_, eps_);
+}
 
 }  // namespace strand::layers

@@ -11,7 +11,8 @@ namespace strand::layers {
 
 class Flatten : public Module {
  public:
-  explicit Flatten(int64_t start = 1, int64_t end = -1) : Module("Flatten"), start_(start), end_(end) {}
+  explicit Flatten(int64_t start = 1, int64_t end = -1)
+      : Module("Flatten"), start_(start), end_(end) {}
   Tensor forward(const Tensor& x) override { return x.flatten(start_, end_); }
 
  private:

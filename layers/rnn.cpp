@@ -13,8 +13,8 @@ Recurrent::Recurrent(kernels::RnnMode mode, const RnnConfig& c)
   s.num_layers = c.num_layers, s.bidirectional = c.bidirectional, s.bias = c.bias;
   s.seq_len = 1, s.batch = 1;
   kernels::validate(s);
-  STRAND_CHECK(c.dropout >= 0 && c.dropout < 1, "{}: dropout must be in [0, 1), got {}", type_name(),
-               c.dropout);
+  STRAND_CHECK(c.dropout >= 0 && c.dropout < 1, "{}: dropout must be in [0, 1), got {}",
+               type_name(), c.dropout);
   const auto params = kernels::rnn_parameters(s);
   weights_.reserve(params.size());  // registered addresses must not move
   for (const auto& p : params) {

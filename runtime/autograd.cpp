@@ -18,8 +18,8 @@ thread_local bool grad_mode = true;
 
 // The node at a leaf that adds incoming gradients into its .grad and runs its grad hooks.
 std::shared_ptr<Node> make_accumulator(const std::shared_ptr<TensorImpl>& leaf) {
-  auto node = std::make_shared<Node>(
-      "accumulate_grad", 1, [leaf](Node&, const Grads& grads) -> Grads {
+  auto node =
+      std::make_shared<Node>("accumulate_grad", 1, [leaf](Node&, const Grads& grads) -> Grads {
         const Tensor& g = grads[0];
         if (!g.defined()) return {};
         if (!leaf->grad) {
@@ -325,7 +325,8 @@ std::string graph_to_string(const Tensor& root) {
     for (const auto& [name, t] : node->saved_tensors()) {
       os << " " << name << "=" << (t.defined() ? shape_str(t.shape()) : "-");
     }
-    for (const auto& [name, values] : node->attrs()) os << " " << name << "=" << format("{}", values);
+    for (const auto& [name, values] : node->attrs())
+      os << " " << name << "=" << format("{}", values);
     if (!seen.insert(node).second) {
       os << " (shared)\n";
       continue;

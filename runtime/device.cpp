@@ -35,8 +35,7 @@ std::string Device::str() const { return is_cpu() ? "cpu" : "cuda:" + std::to_st
 std::ostream& operator<<(std::ostream& os, const Device& d) { return os << d.str(); }
 
 void throw_no_cuda(std::string_view what) {
-  STRAND_FAIL("this build of strand has no CUDA backend (built without nvcc); cannot run {}",
-              what);
+  STRAND_FAIL("this build of strand has no CUDA backend (built without nvcc); cannot run {}", what);
 }
 
 int cuda_device_count() {
@@ -107,7 +106,9 @@ Stream::~Stream() {
 #endif
 }
 
-void Stream::synchronize() const { STRAND_CUDA_CALL(STRAND_CUDA_CHECK(cudaStreamSynchronize(handle_))); }
+void Stream::synchronize() const {
+  STRAND_CUDA_CALL(STRAND_CUDA_CHECK(cudaStreamSynchronize(handle_)));
+}
 
 namespace {
 
@@ -165,7 +166,9 @@ void Event::wait(kernels::Stream stream) const {
   STRAND_CUDA_CALL(STRAND_CUDA_CHECK(cudaStreamWaitEvent(stream, handle_, 0)));
 }
 
-void Event::synchronize() const { STRAND_CUDA_CALL(STRAND_CUDA_CHECK(cudaEventSynchronize(handle_))); }
+void Event::synchronize() const {
+  STRAND_CUDA_CALL(STRAND_CUDA_CHECK(cudaEventSynchronize(handle_)));
+}
 
 bool Event::ready() const {
 #if STRAND_WITH_CUDA

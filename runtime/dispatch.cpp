@@ -22,8 +22,8 @@ void check_floating_same(const char* op, const std::vector<const Tensor*>& tenso
   const Tensor* first = nullptr;
   for (const Tensor* t : tensors) {
     if (!t || !t->defined()) continue;
-    STRAND_CHECK(is_floating(t->dtype()),
-                 "{}: needs floating tensors (f32, f64 or bf16), got {}", op, t->dtype());
+    STRAND_CHECK(is_floating(t->dtype()), "{}: needs floating tensors (f32, f64 or bf16), got {}",
+                 op, t->dtype());
     if (!first) {
       first = t;
       continue;

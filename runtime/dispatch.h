@@ -9,13 +9,13 @@
 #include "runtime/tensor.h"
 
 // Calls strand::kernels::cpu::fn(...) or strand::kernels::cuda::fn(...) for the device.
-#define STRAND_DISPATCH_DEVICE(device, fn, ...)                    \
-  do {                                                             \
-    if ((device).is_cuda()) {                                      \
-      STRAND_CUDA_CALL(::strand::kernels::cuda::fn(__VA_ARGS__));  \
-    } else {                                                       \
-      ::strand::kernels::cpu::fn(__VA_ARGS__);                     \
-    }                                                              \
+#define STRAND_DISPATCH_DEVICE(device, fn, ...)                   \
+  do {                                                            \
+    if ((device).is_cuda()) {                                     \
+      STRAND_CUDA_CALL(::strand::kernels::cuda::fn(__VA_ARGS__)); \
+    } else {                                                      \
+      ::strand::kernels::cpu::fn(__VA_ARGS__);                    \
+    }                                                             \
   } while (0)
 
 namespace strand::runtime {

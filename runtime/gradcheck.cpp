@@ -15,8 +15,9 @@ GradcheckResult gradcheck(const std::function<Tensor(const std::vector<Tensor>&)
   for (size_t i = 0; i < inputs.size(); ++i) {
     const Tensor& t = inputs[i];
     if (!t.defined() || !t.requires_grad()) continue;
-    STRAND_CHECK(t.dtype() == DType::kF64 && t.device().is_cpu() && t.is_contiguous() && t.is_leaf(),
-                 "gradcheck: input {} must be a contiguous f64 CPU leaf tensor", i);
+    STRAND_CHECK(
+        t.dtype() == DType::kF64 && t.device().is_cpu() && t.is_contiguous() && t.is_leaf(),
+        "gradcheck: input {} must be a contiguous f64 CPU leaf tensor", i);
   }
   const Tensor probe = [&] {
     NoGradGuard no_grad;

@@ -133,7 +133,8 @@ struct Conv1dOptions {
   bool same_padding = false;  // PyTorch's padding="same" (stride 1): overrides pad_left/right
   kernels::Conv1dGpuOptions gpu;
 };
-Tensor conv1d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv1dOptions& options = {});
+Tensor conv1d(const Tensor& x, const Tensor& weight, const Tensor& bias,
+              const Conv1dOptions& options = {});
 // The same convolution of one-hot DNA given as base codes (u8 [N, L]: A, C, G, T = 0..3, 4 =
 // unknown, which counts as 0.25 of each base), with weight [C_out, 4, K]: a gather-sum, no
 // multiplications. The bases get no gradient.

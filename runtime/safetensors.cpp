@@ -20,13 +20,20 @@ constexpr uint64_t kMaxHeader = 100u << 20;  // the format's own limit is 100 MB
 
 const char* dtype_code(DType t) {
   switch (t) {
-    case DType::kF32: return "F32";
-    case DType::kF64: return "F64";
-    case DType::kBF16: return "BF16";
-    case DType::kI32: return "I32";
-    case DType::kI64: return "I64";
-    case DType::kU8: return "U8";
-    case DType::kBool: return "BOOL";
+    case DType::kF32:
+      return "F32";
+    case DType::kF64:
+      return "F64";
+    case DType::kBF16:
+      return "BF16";
+    case DType::kI32:
+      return "I32";
+    case DType::kI64:
+      return "I64";
+    case DType::kU8:
+      return "U8";
+    case DType::kBool:
+      return "BOOL";
   }
   return "?";
 }
@@ -75,7 +82,8 @@ void save_safetensors(const std::string& path,
   nlohmann::ordered_json header;
   std::vector<char> data;
   for (const auto& [name, t] : tensors) {
-    STRAND_CHECK(!name.empty() && name != "__metadata__", "{}: invalid tensor name '{}'", path, name);
+    STRAND_CHECK(!name.empty() && name != "__metadata__", "{}: invalid tensor name '{}'", path,
+                 name);
     STRAND_CHECK(!header.contains(name), "{}: tensor name '{}' appears twice", path, name);
     const Tensor host = t.detach().cpu().contiguous();
     const size_t bytes = static_cast<size_t>(host.numel()) * host.element_size();
@@ -176,7 +184,8 @@ SafetensorsFile load_safetensors(const std::string& path) {
                    "{}: tensor '{}' lies outside the file's data (offsets {} of {} bytes); the "
                    "file is truncated or corrupt",
                    path, name, offsets, data_size);
-      for (int64_t s : shape) STRAND_CHECK(s >= 0, "{}: tensor '{}' has a negative size", path, name);
+      for (int64_t s : shape)
+        STRAND_CHECK(s >= 0, "{}: tensor '{}' has a negative size", path, name);
       const uint64_t expected = static_cast<uint64_t>(shape_numel(shape)) * dtype_size(dtype);
       STRAND_CHECK(offsets[1] - offsets[0] == expected,
                    "{}: tensor '{}' of shape {} and dtype {} needs {} bytes but has {}", path, name,

@@ -16,7 +16,7 @@ namespace strand::runtime {
 struct SafetensorsFile {
   std::vector<std::pair<std::string, Tensor>> tensors;  // in file order, on the CPU
   std::map<std::string, std::string> metadata;          // the "__metadata__" strings
-  const Tensor& at(const std::string& name) const;       // error naming the missing key
+  const Tensor& at(const std::string& name) const;      // error naming the missing key
 };
 
 // Writes tensors (any device; copied to host) and string metadata to path atomically.

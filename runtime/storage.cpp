@@ -3,12 +3,12 @@
 
 #include <algorithm>
 #include <atomic>
-#include <map>
-#include <mutex>
-#include <tuple>
 #include <cstdlib>
 #include <cstring>
+#include <map>
+#include <mutex>
 #include <new>
+#include <tuple>
 
 #include "kernels/error.h"
 
@@ -31,7 +31,8 @@ class HostCache {
   static constexpr size_t kCacheMinimum = 128 << 10;
   static constexpr size_t kMaxCached = size_t{4} << 30;
 
-  // A cached block of at least `bytes` (and not much more), with its real size; {nullptr, 0} if none.
+  // A cached block of at least `bytes` (and not much more), with its real size; {nullptr, 0} if
+  // none.
   std::pair<void*, size_t> take(size_t bytes) {
     std::lock_guard<std::mutex> lock(mutex_);
     const auto it = free_.lower_bound(bytes);

@@ -45,9 +45,9 @@ class Storage {
   size_t nbytes_ = 0;
   Device device_;
   bool pinned_ = false;
-  size_t capacity_ = 0;                // host blocks from the reuse cache: their size, else 0
+  size_t capacity_ = 0;               // host blocks from the reuse cache: their size, else 0
   kernels::Stream stream_ = nullptr;  // allocation stream of device memory
-  std::unique_ptr<Event> last_read_;   // pinned memory: last asynchronous copy out of it
+  std::unique_ptr<Event> last_read_;  // pinned memory: last asynchronous copy out of it
 };
 
 }  // namespace strand::runtime

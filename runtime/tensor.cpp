@@ -70,9 +70,8 @@ Tensor make_view(const Tensor& base, Shape shape, Shape strides, int64_t offset)
 // Records a view op whose backward maps the output gradient back to the input's shape.
 void record_view(const char* name, const Tensor& input, Tensor& out,
                  std::function<Tensor(const Tensor& grad)> back) {
-  auto node = record_node(name, {&input}, 1, [back](Node&, const Grads& g) -> Grads {
-    return {back(g[0])};
-  });
+  auto node = record_node(name, {&input}, 1,
+                          [back](Node&, const Grads& g) -> Grads { return {back(g[0])}; });
   set_outputs(node, {&out});
 }
 
@@ -118,8 +117,8 @@ Shape infer_shape(const Shape& requested, int64_t numel, const char* op) {
     }
   }
   if (infer >= 0) {
-    STRAND_CHECK(known != 0 && numel % known == 0, "{}: cannot infer -1 in {} for {} elements",
-                 op, requested, numel);
+    STRAND_CHECK(known != 0 && numel % known == 0, "{}: cannot infer -1 in {} for {} elements", op,
+                 requested, numel);
     shape[infer] = numel / known;
   }
   STRAND_CHECK(shape_numel(shape) == numel, "{}: shape {} is invalid for a tensor of {} elements",
@@ -143,11 +142,20 @@ void copy_same(const Tensor& dst, const Tensor& src) {
     }
   };
   switch (dst.element_size()) {
-    case 1: run(uint8_t{}); break;
-    case 2: run(uint16_t{}); break;
-    case 4: run(uint32_t{}); break;
-    case 8: run(uint64_t{}); break;
-    default: STRAND_FAIL("unsupported element size {}", dst.element_size());
+    case 1:
+      run(uint8_t{});
+      break;
+    case 2:
+      run(uint16_t{});
+      break;
+    case 4:
+      run(uint32_t{});
+      break;
+    case 8:
+      run(uint64_t{});
+      break;
+    default:
+      STRAND_FAIL("unsupported element size {}", dst.element_size());
   }
 }
 
@@ -192,8 +200,8 @@ void copy_bytes_across(const Tensor& dst, const Tensor& src, bool non_blocking) 
   // device -> host: wait for the device's work, then copy through page-locked memory.
   const kernels::Context ctx = context_for(src.device());
   if (dst.storage()->pinned()) {
-    STRAND_CUDA_CHECK(cudaMemcpyAsync(dst.raw_data(), src.raw_data(), bytes,
-                                      cudaMemcpyDeviceToHost, ctx.stream));
+    STRAND_CUDA_CHECK(
+        cudaMemcpyAsync(dst.raw_data(), src.raw_data(), bytes, cudaMemcpyDeviceToHost, ctx.stream));
     if (!non_blocking) STRAND_CUDA_CHECK(cudaStreamSynchronize(ctx.stream));
     return;
   }
@@ -214,8 +222,8 @@ Tensor cast_values(const Tensor& src, DType dtype) {
   Tensor out = empty(in.shape(), {.dtype = dtype, .device = in.device()});
   const kernels::Context ctx = context_for(in.device());
   if (in.is_cuda()) {
-    STRAND_CUDA_CALL(kernels::cuda::cast(in.numel(), in.dtype(), in.raw_data(), dtype,
-                                         out.raw_data(), ctx));
+    STRAND_CUDA_CALL(
+        kernels::cuda::cast(in.numel(), in.dtype(), in.raw_data(), dtype, out.raw_data(), ctx));
   } else {
     kernels::cpu::cast(in.numel(), in.dtype(), in.raw_data(), dtype, out.raw_data(), ctx);
   }
@@ -323,15 +331,16 @@ Tensor Tensor::slice(int64_t d, int64_t start, int64_t end, int64_t step) const 
 Tensor Tensor::select(int64_t d, int64_t index) const {
   d = wrap_dim(d, dim(), "select");
   const int64_t n = shape()[d];
-  STRAND_CHECK(index >= -n && index < n, "select: index {} out of range for dimension {} of size {}",
-               index, d, n);
+  STRAND_CHECK(index >= -n && index < n,
+               "select: index {} out of range for dimension {} of size {}", index, d, n);
   if (index < 0) index += n;
   return slice(d, index, index + 1).squeeze(d);
 }
 
 Tensor Tensor::expand(const Shape& target) const {
   STRAND_CHECK(static_cast<int64_t>(target.size()) >= dim(),
-               "expand: target {} has fewer dimensions than the tensor's shape {}", target, shape());
+               "expand: target {} has fewer dimensions than the tensor's shape {}", target,
+               shape());
   const size_t lead = target.size() - dim();
   Shape shape(target.size()), strides(target.size(), 0);
   for (size_t d = 0; d < target.size(); ++d) {
@@ -472,9 +481,7 @@ void Tensor::set_grad(const Tensor& grad) {
 
 void Tensor::zero_grad() { impl().grad = nullptr; }
 
-Tensor Tensor::detach() const {
-  return make_view(*this, shape(), strides(), offset());
-}
+Tensor Tensor::detach() const { return make_view(*this, shape(), strides(), offset()); }
 
 void Tensor::backward(const Tensor& grad, bool retain_graph) const {
   runtime::backward({*this}, {grad}, retain_graph);
@@ -563,8 +570,8 @@ Tensor empty(const Shape& shape, const TensorOptions& options) {
   check_shape(shape, "empty");
   check_device(options.device);
   auto impl = std::make_shared<TensorImpl>();
-  impl->storage = Storage::allocate(static_cast<size_t>(shape_numel(shape)) * dtype_size(options.dtype),
-                                    options.device);
+  impl->storage = Storage::allocate(
+      static_cast<size_t>(shape_numel(shape)) * dtype_size(options.dtype), options.device);
   impl->shape = shape;
   impl->strides = contiguous_strides(shape);
   impl->dtype = options.dtype;
@@ -609,9 +616,15 @@ Tensor arange(double start, double end, double step, const TensorOptions& option
   return t;
 }
 
-Tensor zeros_like(const Tensor& t) { return zeros(t.shape(), {.dtype = t.dtype(), .device = t.device()}); }
-Tensor ones_like(const Tensor& t) { return ones(t.shape(), {.dtype = t.dtype(), .device = t.device()}); }
-Tensor empty_like(const Tensor& t) { return empty(t.shape(), {.dtype = t.dtype(), .device = t.device()}); }
+Tensor zeros_like(const Tensor& t) {
+  return zeros(t.shape(), {.dtype = t.dtype(), .device = t.device()});
+}
+Tensor ones_like(const Tensor& t) {
+  return ones(t.shape(), {.dtype = t.dtype(), .device = t.device()});
+}
+Tensor empty_like(const Tensor& t) {
+  return empty(t.shape(), {.dtype = t.dtype(), .device = t.device()});
+}
 
 template <typename T>
 Tensor from_vector(const std::vector<T>& values, const Shape& shape, const TensorOptions& options) {
@@ -627,10 +640,14 @@ Tensor from_vector(const std::vector<T>& values, const Shape& shape, const Tenso
 }
 template Tensor from_vector<float>(const std::vector<float>&, const Shape&, const TensorOptions&);
 template Tensor from_vector<double>(const std::vector<double>&, const Shape&, const TensorOptions&);
-template Tensor from_vector<BFloat16>(const std::vector<BFloat16>&, const Shape&, const TensorOptions&);
-template Tensor from_vector<int32_t>(const std::vector<int32_t>&, const Shape&, const TensorOptions&);
-template Tensor from_vector<int64_t>(const std::vector<int64_t>&, const Shape&, const TensorOptions&);
-template Tensor from_vector<uint8_t>(const std::vector<uint8_t>&, const Shape&, const TensorOptions&);
+template Tensor from_vector<BFloat16>(const std::vector<BFloat16>&, const Shape&,
+                                      const TensorOptions&);
+template Tensor from_vector<int32_t>(const std::vector<int32_t>&, const Shape&,
+                                     const TensorOptions&);
+template Tensor from_vector<int64_t>(const std::vector<int64_t>&, const Shape&,
+                                     const TensorOptions&);
+template Tensor from_vector<uint8_t>(const std::vector<uint8_t>&, const Shape&,
+                                     const TensorOptions&);
 
 Tensor rand(const Shape& shape, Generator& gen, const TensorOptions& options, double lo,
             double hi) {

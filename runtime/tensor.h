@@ -27,9 +27,21 @@ struct TensorOptions {
   Device device = Device::cpu();
   bool requires_grad = false;
 
-  TensorOptions with_dtype(DType t) const { auto o = *this; o.dtype = t; return o; }
-  TensorOptions with_device(Device d) const { auto o = *this; o.device = d; return o; }
-  TensorOptions with_requires_grad(bool r) const { auto o = *this; o.requires_grad = r; return o; }
+  TensorOptions with_dtype(DType t) const {
+    auto o = *this;
+    o.dtype = t;
+    return o;
+  }
+  TensorOptions with_device(Device d) const {
+    auto o = *this;
+    o.device = d;
+    return o;
+  }
+  TensorOptions with_requires_grad(bool r) const {
+    auto o = *this;
+    o.requires_grad = r;
+    return o;
+  }
 };
 
 // Called with a leaf's accumulated gradient each time backward adds to it.
@@ -152,8 +164,8 @@ Tensor from_vector(const std::vector<T>& values, const Shape& shape,
                    const TensorOptions& options = {.dtype = dtype_of<T>});
 // Uniform in [lo, hi) and standard normal, from the Philox stream of (seed, offset 0) unless a
 // generator is given (see rng.h); the same seed gives the same values on CPU and CUDA.
-Tensor rand(const Shape& shape, uint64_t seed, const TensorOptions& options = {},
-            double lo = 0.0, double hi = 1.0);
+Tensor rand(const Shape& shape, uint64_t seed, const TensorOptions& options = {}, double lo = 0.0,
+            double hi = 1.0);
 Tensor randn(const Shape& shape, uint64_t seed, const TensorOptions& options = {});
 class Generator;
 Tensor rand(const Shape& shape, Generator& gen, const TensorOptions& options = {}, double lo = 0.0,

@@ -41,8 +41,10 @@ void check_weights(const char* op, const Tensor& weight, const Tensor& bias,
 
 // The CUDA precision implied by the dtype (bf16) or asked for (fp32 / tf32).
 kernels::Conv1dGpuOptions gpu_options(const Tensor& t, kernels::Conv1dGpuOptions o) {
-  if (t.dtype() == DType::kBF16) o.precision = kernels::Conv1dPrecision::kBf16;
-  else if (o.precision == kernels::Conv1dPrecision::kBf16) o.precision = kernels::Conv1dPrecision::kFp32;
+  if (t.dtype() == DType::kBF16)
+    o.precision = kernels::Conv1dPrecision::kBf16;
+  else if (o.precision == kernels::Conv1dPrecision::kBf16)
+    o.precision = kernels::Conv1dPrecision::kFp32;
   return o;
 }
 
@@ -57,9 +59,15 @@ void dispatch_conv(const Tensor& t, const char* op, Fn&& fn) {
                  "{} on the CPU needs f32 or f64 tensors, got {}", op, t.dtype());
   }
   switch (t.dtype()) {
-    case DType::kF32: fn(float{}); break;
-    case DType::kF64: fn(double{}); break;
-    default: fn(BFloat16{}); break;
+    case DType::kF32:
+      fn(float{});
+      break;
+    case DType::kF64:
+      fn(double{});
+      break;
+    default:
+      fn(BFloat16{});
+      break;
   }
 }
 
@@ -85,7 +93,8 @@ Tensor conv1d(const Tensor& x_in, const Tensor& weight_in, const Tensor& bias_in
       conv_shape(weight_in, x_in.shape()[0], x_in.shape()[1], x_in.shape()[2], options);
   const Tensor x = x_in.contiguous(), w = weight_in.contiguous();
   const Tensor b = bias_in.defined() ? bias_in.contiguous() : Tensor();
-  Tensor y = empty({s.batch, s.out_channels, s.out_length()}, {.dtype = x.dtype(), .device = x.device()});
+  Tensor y =
+      empty({s.batch, s.out_channels, s.out_length()}, {.dtype = x.dtype(), .device = x.device()});
   const kernels::Conv1dGpuOptions gpu = gpu_options(x, options.gpu);
   const kernels::Context ctx = context_for(x.device());
   dispatch_conv(x, "conv1d", [&](auto tag) {
@@ -93,39 +102,52 @@ Tensor conv1d(const Tensor& x_in, const Tensor& weight_in, const Tensor& bias_in
     const T* bias = b.defined() ? b.data<T>() : nullptr;
     if (x.is_cuda()) {
       if constexpr (!std::is_same_v<T, double>) {
-        STRAND_CUDA_CALL(kernels::cuda::conv1d_forward<T>(ctx, s, x.data<T>(), w.data<T>(), bias, y.data<T>(), gpu));
+        STRAND_CUDA_CALL(kernels::cuda::conv1d_forward<T>(ctx, s, x.data<T>(), w.data<T>(), bias,
+                                                          y.data<T>(), gpu));
       }
     } else if constexpr (!std::is_same_v<T, BFloat16>) {
       kernels::cpu::conv1d_forward<T>(ctx, s, x.data<T>(), w.data<T>(), bias, y.data<T>());
     }
   });
-  auto node = record_node("conv1d", {&x_in, &weight_in, &bias_in}, 1, [s, gpu](Node& n, const Grads& g) -> Grads {
-    const Tensor& x = n.saved("input");
-    const Tensor& w = n.saved("weight");
-    const Tensor dy = g[0].contiguous();
-    Tensor dx, dw, db;
-    const kernels::Context ctx = context_for(dy.device());
-    if (n.needs_input_grad(0)) dx = empty_like(x);
-    if (n.needs_input_grad(1)) dw = empty_like(w);
-    if (n.needs_input_grad(2)) db = empty({s.out_channels}, {.dtype = dy.dtype(), .device = dy.device()});
-    dispatch_conv(dy, "conv1d backward", [&](auto tag) {
-      using T = decltype(tag);
-      if (dy.is_cuda()) {
-        if constexpr (!std::is_same_v<T, double>) {
-          STRAND_CUDA_CALL({
-            if (dx.defined()) kernels::cuda::conv1d_backward_data<T>(ctx, s, dy.data<T>(), w.data<T>(), dx.data<T>(), gpu);
-            if (dw.defined()) kernels::cuda::conv1d_backward_weight<T>(ctx, s, x.data<T>(), dy.data<T>(), dw.data<T>(), false, gpu);
-            if (db.defined()) kernels::cuda::conv1d_backward_bias<T>(ctx, s, dy.data<T>(), db.data<T>(), false);
-          });
-        }
-      } else if constexpr (!std::is_same_v<T, BFloat16>) {
-        if (dx.defined()) kernels::cpu::conv1d_backward_data<T>(ctx, s, dy.data<T>(), w.data<T>(), dx.data<T>());
-        if (dw.defined()) kernels::cpu::conv1d_backward_weight<T>(ctx, s, x.data<T>(), dy.data<T>(), dw.data<T>());
-        if (db.defined()) kernels::cpu::conv1d_backward_bias<T>(ctx, s, dy.data<T>(), db.data<T>());
-      }
-    });
-    return {dx, dw, db};
-  });
+  auto node = record_node(
+      "conv1d", {&x_in, &weight_in, &bias_in}, 1, [s, gpu](Node& n, const Grads& g) -> Grads {
+        const Tensor& x = n.saved("input");
+        const Tensor& w = n.saved("weight");
+        const Tensor dy = g[0].contiguous();
+        Tensor dx, dw, db;
+        const kernels::Context ctx = context_for(dy.device());
+        if (n.needs_input_grad(0)) dx = empty_like(x);
+        if (n.needs_input_grad(1)) dw = empty_like(w);
+        if (n.needs_input_grad(2))
+          db = empty({s.out_channels}, {.dtype = dy.dtype(), .device = dy.device()});
+        dispatch_conv(dy, "conv1d backward", [&](auto tag) {
+          using T = decltype(tag);
+          if (dy.is_cuda()) {
+            if constexpr (!std::is_same_v<T, double>) {
+              STRAND_CUDA_CALL({
+                if (dx.defined())
+                  kernels::cuda::conv1d_backward_data<T>(ctx, s, dy.data<T>(), w.data<T>(),
+                                                         dx.data<T>(), gpu);
+                if (dw.defined())
+                  kernels::cuda::conv1d_backward_weight<T>(ctx, s, x.data<T>(), dy.data<T>(),
+                                                           dw.data<T>(), false, gpu);
+                if (db.defined())
+                  kernels::cuda::conv1d_backward_bias<T>(ctx, s, dy.data<T>(), db.data<T>(), false);
+              });
+            }
+          } else if constexpr (!std::is_same_v<T, BFloat16>) {
+            if (dx.defined())
+              kernels::cpu::conv1d_backward_data<T>(ctx, s, dy.data<T>(), w.data<T>(),
+                                                    dx.data<T>());
+            if (dw.defined())
+              kernels::cpu::conv1d_backward_weight<T>(ctx, s, x.data<T>(), dy.data<T>(),
+                                                      dw.data<T>());
+            if (db.defined())
+              kernels::cpu::conv1d_backward_bias<T>(ctx, s, dy.data<T>(), db.data<T>());
+          }
+        });
+        return {dx, dw, db};
+      });
   if (node) {
     node->save("input", x);
     node->save("weight", w);
@@ -144,10 +166,12 @@ Tensor conv1d_bases(const Tensor& bases_in, const Tensor& weight_in, const Tenso
                bases_in.shape());
   STRAND_CHECK(options.groups == 1, "conv1d_bases: groups must be 1, got {}", options.groups);
   check_weights("conv1d_bases", weight_in, bias_in, 4);
-  const kernels::Conv1dShape s = conv_shape(weight_in, bases_in.shape()[0], 4, bases_in.shape()[1], options);
+  const kernels::Conv1dShape s =
+      conv_shape(weight_in, bases_in.shape()[0], 4, bases_in.shape()[1], options);
   const Tensor bases = bases_in.contiguous(), w = weight_in.contiguous();
   const Tensor b = bias_in.defined() ? bias_in.contiguous() : Tensor();
-  Tensor y = empty({s.batch, s.out_channels, s.out_length()}, {.dtype = w.dtype(), .device = w.device()});
+  Tensor y =
+      empty({s.batch, s.out_channels, s.out_length()}, {.dtype = w.dtype(), .device = w.device()});
   const kernels::Context ctx = context_for(w.device());
   constexpr auto kCodes = kernels::BaseEncoding::kCodes;
   dispatch_conv(w, "conv1d_bases", [&](auto tag) {
@@ -155,35 +179,47 @@ Tensor conv1d_bases(const Tensor& bases_in, const Tensor& weight_in, const Tenso
     const T* bias = b.defined() ? b.data<T>() : nullptr;
     if (w.is_cuda()) {
       if constexpr (!std::is_same_v<T, double>) {
-        STRAND_CUDA_CALL(kernels::cuda::conv1d_onehot_forward<T>(ctx, s, kCodes, bases.data<uint8_t>(), w.data<T>(), bias, y.data<T>()));
+        STRAND_CUDA_CALL(kernels::cuda::conv1d_onehot_forward<T>(
+            ctx, s, kCodes, bases.data<uint8_t>(), w.data<T>(), bias, y.data<T>()));
       }
     } else if constexpr (!std::is_same_v<T, BFloat16>) {
-      kernels::cpu::conv1d_onehot_forward<T>(ctx, s, kCodes, bases.data<uint8_t>(), w.data<T>(), bias, y.data<T>());
+      kernels::cpu::conv1d_onehot_forward<T>(ctx, s, kCodes, bases.data<uint8_t>(), w.data<T>(),
+                                             bias, y.data<T>());
     }
   });
-  auto node = record_node("conv1d_bases", {&weight_in, &bias_in}, 1, [s](Node& n, const Grads& g) -> Grads {
-    const Tensor& bases = n.saved("bases");
-    const Tensor dy = g[0].contiguous();
-    Tensor dw, db;
-    const kernels::Context ctx = context_for(dy.device());
-    if (n.needs_input_grad(0)) dw = empty({s.out_channels, 4, s.kernel_size}, {.dtype = dy.dtype(), .device = dy.device()});
-    if (n.needs_input_grad(1)) db = empty({s.out_channels}, {.dtype = dy.dtype(), .device = dy.device()});
-    dispatch_conv(dy, "conv1d_bases backward", [&](auto tag) {
-      using T = decltype(tag);
-      if (dy.is_cuda()) {
-        if constexpr (!std::is_same_v<T, double>) {
-          STRAND_CUDA_CALL({
-            if (dw.defined()) kernels::cuda::conv1d_onehot_backward_weight<T>(ctx, s, kCodes, bases.data<uint8_t>(), dy.data<T>(), dw.data<T>(), false);
-            if (db.defined()) kernels::cuda::conv1d_backward_bias<T>(ctx, s, dy.data<T>(), db.data<T>(), false);
-          });
-        }
-      } else if constexpr (!std::is_same_v<T, BFloat16>) {
-        if (dw.defined()) kernels::cpu::conv1d_onehot_backward_weight<T>(ctx, s, kCodes, bases.data<uint8_t>(), dy.data<T>(), dw.data<T>(), false);
-        if (db.defined()) kernels::cpu::conv1d_backward_bias<T>(ctx, s, dy.data<T>(), db.data<T>());
-      }
-    });
-    return {dw, db};
-  });
+  auto node =
+      record_node("conv1d_bases", {&weight_in, &bias_in}, 1, [s](Node& n, const Grads& g) -> Grads {
+        const Tensor& bases = n.saved("bases");
+        const Tensor dy = g[0].contiguous();
+        Tensor dw, db;
+        const kernels::Context ctx = context_for(dy.device());
+        if (n.needs_input_grad(0))
+          dw = empty({s.out_channels, 4, s.kernel_size},
+                     {.dtype = dy.dtype(), .device = dy.device()});
+        if (n.needs_input_grad(1))
+          db = empty({s.out_channels}, {.dtype = dy.dtype(), .device = dy.device()});
+        dispatch_conv(dy, "conv1d_bases backward", [&](auto tag) {
+          using T = decltype(tag);
+          if (dy.is_cuda()) {
+            if constexpr (!std::is_same_v<T, double>) {
+              STRAND_CUDA_CALL({
+                if (dw.defined())
+                  kernels::cuda::conv1d_onehot_backward_weight<T>(
+                      ctx, s, kCodes, bases.data<uint8_t>(), dy.data<T>(), dw.data<T>(), false);
+                if (db.defined())
+                  kernels::cuda::conv1d_backward_bias<T>(ctx, s, dy.data<T>(), db.data<T>(), false);
+              });
+            }
+          } else if constexpr (!std::is_same_v<T, BFloat16>) {
+            if (dw.defined())
+              kernels::cpu::conv1d_onehot_backward_weight<T>(ctx, s, kCodes, bases.data<uint8_t>(),
+                                                             dy.data<T>(), dw.data<T>(), false);
+            if (db.defined())
+              kernels::cpu::conv1d_backward_bias<T>(ctx, s, dy.data<T>(), db.data<T>());
+          }
+        });
+        return {dw, db};
+      });
   if (node) {
     node->save("bases", bases);
     record_conv_attrs(*node, s);

@@ -31,14 +31,15 @@ void run_binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out
   const kernels::Context ctx = context_for(out.device());
   dispatch_floating(out.dtype(), name, [&](auto tag) {
     using T = decltype(tag);
-    STRAND_DISPATCH_DEVICE(out.device(), binary<T>, op, it, a.data<T>(), b.data<T>(),
-                           out.data<T>(), ctx);
+    STRAND_DISPATCH_DEVICE(out.device(), binary<T>, op, it, a.data<T>(), b.data<T>(), out.data<T>(),
+                           ctx);
   });
 }
 
 Tensor binary_values(BinaryOp op, const Tensor& a, const Tensor& b, const char* name) {
   check_floating_same(name, {&a, &b});
-  Tensor out = empty(broadcast_shapes(a.shape(), b.shape()), {.dtype = a.dtype(), .device = a.device()});
+  Tensor out =
+      empty(broadcast_shapes(a.shape(), b.shape()), {.dtype = a.dtype(), .device = a.device()});
   run_binary(op, a, b, out, name);
   return out;
 }
@@ -51,10 +52,18 @@ Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b, const char* name) {
     const Tensor& grad = g[0];
     Tensor ga, gb;
     switch (op) {
-      case BinaryOp::kAdd: ga = grad, gb = grad; break;
-      case BinaryOp::kSub: ga = grad, gb = neg(grad); break;
-      case BinaryOp::kMul: ga = grad * b, gb = grad * a; break;
-      case BinaryOp::kDiv: ga = grad / b, gb = neg(grad * a / (b * b)); break;
+      case BinaryOp::kAdd:
+        ga = grad, gb = grad;
+        break;
+      case BinaryOp::kSub:
+        ga = grad, gb = neg(grad);
+        break;
+      case BinaryOp::kMul:
+        ga = grad * b, gb = grad * a;
+        break;
+      case BinaryOp::kDiv:
+        ga = grad / b, gb = neg(grad * a / (b * b));
+        break;
       case BinaryOp::kPow:
         ga = grad * b * pow(a, b - 1.0);
         gb = grad * pow(a, b) * log(a);
@@ -69,7 +78,8 @@ Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b, const char* name) {
         ga = grad * mask, gb = grad * rsub(mask, 1.0);
         break;
       }
-      case BinaryOp::kGe: break;
+      case BinaryOp::kGe:
+        break;
     }
     return {n.needs_input_grad(0) && ga.defined() ? sum_to(ga, a.shape()) : Tensor(),
             n.needs_input_grad(1) && gb.defined() ? sum_to(gb, b.shape()) : Tensor()};
@@ -85,8 +95,13 @@ Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b, const char* name) {
 // Which of x and y = op(x) the derivative reads.
 bool derivative_needs_input(UnaryOp op) {
   switch (op) {
-    case UnaryOp::kLog: case UnaryOp::kAbs: case UnaryOp::kRelu: case UnaryOp::kGelu:
-    case UnaryOp::kSoftplus: case UnaryOp::kClamp: case UnaryOp::kPowScalar:
+    case UnaryOp::kLog:
+    case UnaryOp::kAbs:
+    case UnaryOp::kRelu:
+    case UnaryOp::kGelu:
+    case UnaryOp::kSoftplus:
+    case UnaryOp::kClamp:
+    case UnaryOp::kPowScalar:
     case UnaryOp::kRdivScalar:
       return true;
     default:
@@ -95,7 +110,10 @@ bool derivative_needs_input(UnaryOp op) {
 }
 bool derivative_needs_output(UnaryOp op) {
   switch (op) {
-    case UnaryOp::kExp: case UnaryOp::kSqrt: case UnaryOp::kSigmoid: case UnaryOp::kTanh:
+    case UnaryOp::kExp:
+    case UnaryOp::kSqrt:
+    case UnaryOp::kSigmoid:
+    case UnaryOp::kTanh:
     case UnaryOp::kRdivScalar:
       return true;
     default:
@@ -154,7 +172,8 @@ Tensor sum_to(const Tensor& t, const Shape& shape) {
   const size_t lead = t.shape().size() - shape.size();
   std::vector<int64_t> dims;
   for (size_t d = 0; d < t.shape().size(); ++d) {
-    if (d < lead || (shape[d - lead] == 1 && t.shape()[d] != 1)) dims.push_back(static_cast<int64_t>(d));
+    if (d < lead || (shape[d - lead] == 1 && t.shape()[d] != 1))
+      dims.push_back(static_cast<int64_t>(d));
   }
   Tensor reduced = dims.empty() ? t : sum(t, dims, /*keepdim=*/true);
   return reduced.reshape(shape);
@@ -173,8 +192,12 @@ Tensor sub(const Tensor& a, const Tensor& b) { return binary(BinaryOp::kSub, a, 
 Tensor mul(const Tensor& a, const Tensor& b) { return binary(BinaryOp::kMul, a, b, "mul"); }
 Tensor div(const Tensor& a, const Tensor& b) { return binary(BinaryOp::kDiv, a, b, "div"); }
 Tensor pow(const Tensor& a, const Tensor& b) { return binary(BinaryOp::kPow, a, b, "pow"); }
-Tensor maximum(const Tensor& a, const Tensor& b) { return binary(BinaryOp::kMaximum, a, b, "maximum"); }
-Tensor minimum(const Tensor& a, const Tensor& b) { return binary(BinaryOp::kMinimum, a, b, "minimum"); }
+Tensor maximum(const Tensor& a, const Tensor& b) {
+  return binary(BinaryOp::kMaximum, a, b, "maximum");
+}
+Tensor minimum(const Tensor& a, const Tensor& b) {
+  return binary(BinaryOp::kMinimum, a, b, "minimum");
+}
 
 Tensor add(const Tensor& a, double b) { return unary(UnaryOp::kAddScalar, a, "add_scalar", b); }
 Tensor mul(const Tensor& a, double b) { return unary(UnaryOp::kMulScalar, a, "mul_scalar", b); }

@@ -1,6 +1,5 @@
 // Concatenation, stacking, index_select and gather, with their backward formulas.
 #include "kernels/index.h"
-
 #include "runtime/autograd.h"
 #include "runtime/dispatch.h"
 #include "runtime/ops.h"
@@ -15,9 +14,12 @@ struct Split {
 Split split_at(const Shape& shape, int64_t dim) {
   Split s;
   for (int64_t d = 0; d < static_cast<int64_t>(shape.size()); ++d) {
-    if (d < dim) s.outer *= shape[d];
-    else if (d == dim) s.dim = shape[d];
-    else s.inner *= shape[d];
+    if (d < dim)
+      s.outer *= shape[d];
+    else if (d == dim)
+      s.dim = shape[d];
+    else
+      s.inner *= shape[d];
   }
   return s;
 }
@@ -100,18 +102,20 @@ Tensor index_select(const Tensor& x_in, int64_t dim, const Tensor& index_in) {
                            index.numel(), index.data<int64_t>(), out.data<T>(), ctx);
   });
   const Shape in_shape = x.shape();
-  auto node = record_node("index_select", {&x_in}, 1, [in_shape, s](Node& n, const Grads& g) -> Grads {
-    const Tensor& index = n.saved("index");
-    const Tensor grad = g[0].contiguous();
-    Tensor dx = zeros(in_shape, {.dtype = grad.dtype(), .device = grad.device()});
-    const kernels::Context ctx = context_for(grad.device());
-    dispatch_floating(grad.dtype(), "index_select_backward", [&](auto tag) {
-      using T = decltype(tag);
-      STRAND_DISPATCH_DEVICE(grad.device(), index_add<T>, s.outer, s.dim, s.inner, grad.data<T>(),
-                             index.numel(), index.data<int64_t>(), dx.data<T>(), ctx);
-    });
-    return {dx};
-  });
+  auto node =
+      record_node("index_select", {&x_in}, 1, [in_shape, s](Node& n, const Grads& g) -> Grads {
+        const Tensor& index = n.saved("index");
+        const Tensor grad = g[0].contiguous();
+        Tensor dx = zeros(in_shape, {.dtype = grad.dtype(), .device = grad.device()});
+        const kernels::Context ctx = context_for(grad.device());
+        dispatch_floating(grad.dtype(), "index_select_backward", [&](auto tag) {
+          using T = decltype(tag);
+          STRAND_DISPATCH_DEVICE(grad.device(), index_add<T>, s.outer, s.dim, s.inner,
+                                 grad.data<T>(), index.numel(), index.data<int64_t>(), dx.data<T>(),
+                                 ctx);
+        });
+        return {dx};
+      });
   if (node) node->save("index", index);
   set_outputs(node, {&out});
   return out;
@@ -140,18 +144,19 @@ Tensor gather(const Tensor& x_in, int64_t dim, const Tensor& index_in) {
                            index.data<int64_t>(), out.data<T>(), ctx);
   });
   const Shape in_shape = x.shape();
-  auto node = record_node("gather", {&x_in}, 1, [in_shape, s, count](Node& n, const Grads& g) -> Grads {
-    const Tensor& index = n.saved("index");
-    const Tensor grad = g[0].contiguous();
-    Tensor dx = zeros(in_shape, {.dtype = grad.dtype(), .device = grad.device()});
-    const kernels::Context ctx = context_for(grad.device());
-    dispatch_floating(grad.dtype(), "gather_backward", [&](auto tag) {
-      using T = decltype(tag);
-      STRAND_DISPATCH_DEVICE(grad.device(), scatter_add<T>, s.outer, s.dim, s.inner,
-                             grad.data<T>(), count, index.data<int64_t>(), dx.data<T>(), ctx);
-    });
-    return {dx};
-  });
+  auto node =
+      record_node("gather", {&x_in}, 1, [in_shape, s, count](Node& n, const Grads& g) -> Grads {
+        const Tensor& index = n.saved("index");
+        const Tensor grad = g[0].contiguous();
+        Tensor dx = zeros(in_shape, {.dtype = grad.dtype(), .device = grad.device()});
+        const kernels::Context ctx = context_for(grad.device());
+        dispatch_floating(grad.dtype(), "gather_backward", [&](auto tag) {
+          using T = decltype(tag);
+          STRAND_DISPATCH_DEVICE(grad.device(), scatter_add<T>, s.outer, s.dim, s.inner,
+                                 grad.data<T>(), count, index.data<int64_t>(), dx.data<T>(), ctx);
+        });
+        return {dx};
+      });
   if (node) node->save("index", index);
   set_outputs(node, {&out});
   return out;

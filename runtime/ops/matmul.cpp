@@ -1,7 +1,6 @@
 // Matrix products and the linear layer, through the GEMM kernel family. A transposed view is
 // passed to GEMM as a transpose flag rather than copied.
 #include "kernels/gemm.h"
-
 #include "runtime/autograd.h"
 #include "runtime/dispatch.h"
 #include "runtime/ops.h"
@@ -11,7 +10,7 @@ namespace {
 
 // A matrix (or batch of matrices, last two dimensions) as GEMM reads it.
 struct GemmOperand {
-  Tensor data;     // storage to read; the matrix is data's last two dims, possibly transposed
+  Tensor data;  // storage to read; the matrix is data's last two dims, possibly transposed
   bool transposed = false;
   int64_t ld = 0;  // row stride of the stored (untransposed) matrix
   int64_t batch_stride = 0;
@@ -34,8 +33,7 @@ GemmOperand as_operand(const Tensor& t) {
 }
 
 // out (contiguous [batch?, m, n]) = a b (+ beta * out).
-void gemm_into(const Tensor& a, const Tensor& b, Tensor& out, double beta,
-               kernels::MathMode mode) {
+void gemm_into(const Tensor& a, const Tensor& b, Tensor& out, double beta, kernels::MathMode mode) {
   const GemmOperand ga = as_operand(a), gb = as_operand(b);
   kernels::GemmShape s;
   s.m = a.shape()[a.dim() - 2];
@@ -121,19 +119,19 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias, kernels
   out_shape.back() = out_features;
   out = out.view(out_shape);
 
-  auto node = record_node("linear", {&x, &weight, &bias}, 1,
-                          [mode](Node& n, const Grads& g) -> Grads {
-    const Tensor& input = n.saved("input");
-    const Tensor& w = n.saved("weight");
-    const Tensor g2 = g[0].reshape({-1, w.shape()[0]});
-    Tensor gx, gw, gb;
-    if (n.needs_input_grad(0)) gx = matmul_values(g2, w, mode).reshape(input.shape());
-    if (n.needs_input_grad(1)) {
-      gw = matmul_values(g2.transpose(0, 1), input.reshape({-1, w.shape()[1]}), mode);
-    }
-    if (n.needs_input_grad(2)) gb = sum(g2, {0});
-    return {gx, gw, gb};
-  });
+  auto node =
+      record_node("linear", {&x, &weight, &bias}, 1, [mode](Node& n, const Grads& g) -> Grads {
+        const Tensor& input = n.saved("input");
+        const Tensor& w = n.saved("weight");
+        const Tensor g2 = g[0].reshape({-1, w.shape()[0]});
+        Tensor gx, gw, gb;
+        if (n.needs_input_grad(0)) gx = matmul_values(g2, w, mode).reshape(input.shape());
+        if (n.needs_input_grad(1)) {
+          gw = matmul_values(g2.transpose(0, 1), input.reshape({-1, w.shape()[1]}), mode);
+        }
+        if (n.needs_input_grad(2)) gb = sum(g2, {0});
+        return {gx, gw, gb};
+      });
   if (node) {
     node->save("input", x);
     node->save("weight", weight);

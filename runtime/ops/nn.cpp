@@ -62,18 +62,19 @@ Tensor max_pool1d(const Tensor& x_in, int64_t kernel, int64_t stride, int64_t pa
                            index.data<int64_t>(), ctx);
   });
   const Shape in_shape = x.shape();
-  auto node = record_node("max_pool1d", {&x_in}, 1, [s, in_shape](Node& n, const Grads& g) -> Grads {
-    const Tensor& index = n.saved("indices");
-    const Tensor dy = g[0].contiguous();
-    Tensor dx = empty(in_shape, {.dtype = dy.dtype(), .device = dy.device()});
-    const kernels::Context ctx = context_for(dy.device());
-    dispatch_floating(dy.dtype(), "max_pool1d_backward", [&](auto tag) {
-      using T = decltype(tag);
-      STRAND_DISPATCH_DEVICE(dy.device(), max_pool1d_backward<T>, s, dy.data<T>(),
-                             index.data<int64_t>(), dx.data<T>(), ctx);
-    });
-    return {dx};
-  });
+  auto node =
+      record_node("max_pool1d", {&x_in}, 1, [s, in_shape](Node& n, const Grads& g) -> Grads {
+        const Tensor& index = n.saved("indices");
+        const Tensor dy = g[0].contiguous();
+        Tensor dx = empty(in_shape, {.dtype = dy.dtype(), .device = dy.device()});
+        const kernels::Context ctx = context_for(dy.device());
+        dispatch_floating(dy.dtype(), "max_pool1d_backward", [&](auto tag) {
+          using T = decltype(tag);
+          STRAND_DISPATCH_DEVICE(dy.device(), max_pool1d_backward<T>, s, dy.data<T>(),
+                                 index.data<int64_t>(), dx.data<T>(), ctx);
+        });
+        return {dx};
+      });
   if (node) {
     node->save("indices", index);
     node->set_attr("kernel", {s.kernel});
@@ -119,9 +120,12 @@ namespace {
 
 Tensor reduce_loss(const Tensor& per_element, Reduction reduction) {
   switch (reduction) {
-    case Reduction::kMean: return mean(per_element);
-    case Reduction::kSum: return sum(per_element);
-    case Reduction::kNone: return per_element;
+    case Reduction::kMean:
+      return mean(per_element);
+    case Reduction::kSum:
+      return sum(per_element);
+    case Reduction::kNone:
+      return per_element;
   }
   return per_element;
 }
@@ -162,9 +166,9 @@ Tensor binary_cross_entropy_with_logits(const Tensor& logits_in, const Tensor& t
     const kernels::Context ctx = context_for(x.device());
     dispatch_floating(x.dtype(), op, [&](auto tag) {
       using T = decltype(tag);
-      STRAND_DISPATCH_DEVICE(x.device(), bce_with_logits_backward<T>, x.numel(), tasks,
-                             x.data<T>(), y.data<T>(), w.defined() ? w.data<T>() : nullptr,
-                             dl.data<T>(), dx.data<T>(), ctx);
+      STRAND_DISPATCH_DEVICE(x.device(), bce_with_logits_backward<T>, x.numel(), tasks, x.data<T>(),
+                             y.data<T>(), w.defined() ? w.data<T>() : nullptr, dl.data<T>(),
+                             dx.data<T>(), ctx);
     });
     return {dx};
   });

@@ -12,7 +12,8 @@ Tensor batch_norm(const Tensor& x_in, const Tensor& weight, const Tensor& bias,
   check_floating_same("batch_norm", {&x_in, &weight, &bias, &running_mean, &running_var});
   STRAND_CHECK(x_in.dim() == 2 || x_in.dim() == 3,
                "batch_norm: input must be [N, C] or [N, C, L], got shape {}", x_in.shape());
-  const kernels::BatchNormShape s{x_in.shape()[0], x_in.shape()[1], x_in.dim() == 3 ? x_in.shape()[2] : 1};
+  const kernels::BatchNormShape s{x_in.shape()[0], x_in.shape()[1],
+                                  x_in.dim() == 3 ? x_in.shape()[2] : 1};
   const Shape channel_shape{s.channels};
   for (const Tensor* t : {&weight, &bias, &running_mean, &running_var}) {
     STRAND_CHECK(!t->defined() || t->shape() == channel_shape,
@@ -24,7 +25,8 @@ Tensor batch_norm(const Tensor& x_in, const Tensor& weight, const Tensor& bias,
                  "batch_norm: evaluation needs running statistics");
     // Differentiable through plain ops: eval-mode normalisation is an affine map of x.
     const Shape b = x_in.dim() == 3 ? Shape{s.channels, 1} : Shape{s.channels};
-    Tensor y = (x_in - running_mean.detach().reshape(b)) / sqrt(running_var.detach().reshape(b) + eps);
+    Tensor y =
+        (x_in - running_mean.detach().reshape(b)) / sqrt(running_var.detach().reshape(b) + eps);
     if (weight.defined()) y = y * weight.reshape(b);
     if (bias.defined()) y = y + bias.reshape(b);
     return y;
@@ -53,26 +55,27 @@ Tensor batch_norm(const Tensor& x_in, const Tensor& weight, const Tensor& bias,
     rm.copy_(rm * (1 - momentum) + mean * momentum);
     rv.copy_(rv * (1 - momentum) + batch_var * momentum);
   }
-  auto node = record_node("batch_norm", {&x_in, &weight, &bias}, 1, [s](Node& n, const Grads& g) -> Grads {
-    const Tensor& x = n.saved("input");
-    const Tensor w = n.has_saved("weight") ? n.saved("weight") : Tensor();
-    const Tensor& mean = n.saved("mean");
-    const Tensor& invstd = n.saved("invstd");
-    const Tensor dy = g[0].contiguous();
-    Tensor dx = n.needs_input_grad(0) ? empty_like(x) : Tensor();
-    Tensor dgamma = n.needs_input_grad(1) ? empty_like(mean) : Tensor();
-    Tensor dbeta = n.needs_input_grad(2) ? empty_like(mean) : Tensor();
-    const kernels::Context ctx = context_for(dy.device());
-    dispatch_floating(dy.dtype(), "batch_norm backward", [&](auto tag) {
-      using T = decltype(tag);
-      STRAND_DISPATCH_DEVICE(dy.device(), batch_norm_backward<T>, s, x.data<T>(), dy.data<T>(),
-                             w.defined() ? w.data<T>() : nullptr, mean.data<T>(), invstd.data<T>(),
-                             dx.defined() ? dx.data<T>() : nullptr,
-                             dgamma.defined() ? dgamma.data<T>() : nullptr,
-                             dbeta.defined() ? dbeta.data<T>() : nullptr, ctx);
-    });
-    return {dx, dgamma, dbeta};
-  });
+  auto node =
+      record_node("batch_norm", {&x_in, &weight, &bias}, 1, [s](Node& n, const Grads& g) -> Grads {
+        const Tensor& x = n.saved("input");
+        const Tensor w = n.has_saved("weight") ? n.saved("weight") : Tensor();
+        const Tensor& mean = n.saved("mean");
+        const Tensor& invstd = n.saved("invstd");
+        const Tensor dy = g[0].contiguous();
+        Tensor dx = n.needs_input_grad(0) ? empty_like(x) : Tensor();
+        Tensor dgamma = n.needs_input_grad(1) ? empty_like(mean) : Tensor();
+        Tensor dbeta = n.needs_input_grad(2) ? empty_like(mean) : Tensor();
+        const kernels::Context ctx = context_for(dy.device());
+        dispatch_floating(dy.dtype(), "batch_norm backward", [&](auto tag) {
+          using T = decltype(tag);
+          STRAND_DISPATCH_DEVICE(dy.device(), batch_norm_backward<T>, s, x.data<T>(), dy.data<T>(),
+                                 w.defined() ? w.data<T>() : nullptr, mean.data<T>(),
+                                 invstd.data<T>(), dx.defined() ? dx.data<T>() : nullptr,
+                                 dgamma.defined() ? dgamma.data<T>() : nullptr,
+                                 dbeta.defined() ? dbeta.data<T>() : nullptr, ctx);
+        });
+        return {dx, dgamma, dbeta};
+      });
   if (node) {
     node->save("input", x);
     if (w.defined()) node->save("weight", w);

@@ -20,14 +20,18 @@ struct Split {
 Split split_at(const Shape& shape, int64_t first, int64_t last) {
   Split s;
   for (int64_t d = 0; d < static_cast<int64_t>(shape.size()); ++d) {
-    if (d < first) s.outer *= shape[d];
-    else if (d <= last) s.dim *= shape[d];
-    else s.inner *= shape[d];
+    if (d < first)
+      s.outer *= shape[d];
+    else if (d <= last)
+      s.dim *= shape[d];
+    else
+      s.inner *= shape[d];
   }
   return s;
 }
 
-std::vector<int64_t> normalize_dims(const std::vector<int64_t>& dims, int64_t ndim, const char* op) {
+std::vector<int64_t> normalize_dims(const std::vector<int64_t>& dims, int64_t ndim,
+                                    const char* op) {
   std::vector<int64_t> out;
   if (dims.empty()) {
     for (int64_t d = 0; d < ndim; ++d) out.push_back(d);
@@ -50,8 +54,8 @@ Tensor sum_range(const Tensor& x_in, int64_t first, int64_t last) {
   const kernels::Context ctx = context_for(x.device());
   dispatch_floating(x.dtype(), "sum", [&](auto tag) {
     using T = decltype(tag);
-    STRAND_DISPATCH_DEVICE(x.device(), reduce<T>, kernels::ReduceOp::kSum, s.outer, s.dim,
-                           s.inner, x.data<T>(), out.data<T>(), nullptr, ctx);
+    STRAND_DISPATCH_DEVICE(x.device(), reduce<T>, kernels::ReduceOp::kSum, s.outer, s.dim, s.inner,
+                           x.data<T>(), out.data<T>(), nullptr, ctx);
   });
   return out;
 }
@@ -119,23 +123,24 @@ MaxResult max(const Tensor& x_in, int64_t dim, bool keepdim) {
   const kernels::Context ctx = context_for(x.device());
   dispatch_floating(x.dtype(), "max", [&](auto tag) {
     using T = decltype(tag);
-    STRAND_DISPATCH_DEVICE(x.device(), reduce<T>, kernels::ReduceOp::kMax, s.outer, s.dim,
-                           s.inner, x.data<T>(), values.data<T>(), indices.data<int64_t>(), ctx);
+    STRAND_DISPATCH_DEVICE(x.device(), reduce<T>, kernels::ReduceOp::kMax, s.outer, s.dim, s.inner,
+                           x.data<T>(), values.data<T>(), indices.data<int64_t>(), ctx);
   });
   const Shape in_shape = x.shape();
-  auto node = record_node("max", {&x_in}, 1, [in_shape, dim, kept](Node& n, const Grads& g) -> Grads {
-    const Tensor& idx = n.saved("indices");
-    const Tensor grad = g[0].reshape(kept).contiguous();
-    Tensor dx = zeros(in_shape, {.dtype = grad.dtype(), .device = grad.device()});
-    const Split s = split_at(in_shape, dim, dim);
-    const kernels::Context ctx = context_for(grad.device());
-    dispatch_floating(grad.dtype(), "max_backward", [&](auto tag) {
-      using T = decltype(tag);
-      STRAND_DISPATCH_DEVICE(grad.device(), scatter_add<T>, s.outer, s.dim, s.inner,
-                             grad.data<T>(), 1, idx.data<int64_t>(), dx.data<T>(), ctx);
-    });
-    return {dx};
-  });
+  auto node =
+      record_node("max", {&x_in}, 1, [in_shape, dim, kept](Node& n, const Grads& g) -> Grads {
+        const Tensor& idx = n.saved("indices");
+        const Tensor grad = g[0].reshape(kept).contiguous();
+        Tensor dx = zeros(in_shape, {.dtype = grad.dtype(), .device = grad.device()});
+        const Split s = split_at(in_shape, dim, dim);
+        const kernels::Context ctx = context_for(grad.device());
+        dispatch_floating(grad.dtype(), "max_backward", [&](auto tag) {
+          using T = decltype(tag);
+          STRAND_DISPATCH_DEVICE(grad.device(), scatter_add<T>, s.outer, s.dim, s.inner,
+                                 grad.data<T>(), 1, idx.data<int64_t>(), dx.data<T>(), ctx);
+        });
+        return {dx};
+      });
   if (node) node->save("indices", indices);
   set_outputs(node, {&values});
   if (!keepdim) {

@@ -35,9 +35,15 @@ void dispatch_rnn(const Tensor& t, Fn&& fn) {
                  "rnn on the CPU needs f32 or f64 tensors, got {}", t.dtype());
   }
   switch (t.dtype()) {
-    case DType::kF32: fn(float{}); break;
-    case DType::kF64: fn(double{}); break;
-    default: fn(BFloat16{}); break;
+    case DType::kF32:
+      fn(float{});
+      break;
+    case DType::kF64:
+      fn(double{});
+      break;
+    default:
+      fn(BFloat16{});
+      break;
   }
 }
 
@@ -51,10 +57,18 @@ std::vector<kernels::RnnLayerWeights<T>> layer_weights(const kernels::RnnShape& 
     auto& slot = out[info[i].layer * s.dirs() + info[i].dir];
     const T* p = w[i].template data<T>();
     switch (info[i].kind) {
-      case kernels::RnnParamKind::kWeightIh: slot.weight_ih = p; break;
-      case kernels::RnnParamKind::kWeightHh: slot.weight_hh = p; break;
-      case kernels::RnnParamKind::kBiasIh: slot.bias_ih = p; break;
-      case kernels::RnnParamKind::kBiasHh: slot.bias_hh = p; break;
+      case kernels::RnnParamKind::kWeightIh:
+        slot.weight_ih = p;
+        break;
+      case kernels::RnnParamKind::kWeightHh:
+        slot.weight_hh = p;
+        break;
+      case kernels::RnnParamKind::kBiasIh:
+        slot.bias_ih = p;
+        break;
+      case kernels::RnnParamKind::kBiasHh:
+        slot.bias_hh = p;
+        break;
     }
   }
   return out;
@@ -70,10 +84,18 @@ std::vector<kernels::RnnLayerGrads<T>> layer_grads(const kernels::RnnShape& s,
     auto& slot = out[info[i].layer * s.dirs() + info[i].dir];
     T* p = g[i].template data<T>();
     switch (info[i].kind) {
-      case kernels::RnnParamKind::kWeightIh: slot.weight_ih = p; break;
-      case kernels::RnnParamKind::kWeightHh: slot.weight_hh = p; break;
-      case kernels::RnnParamKind::kBiasIh: slot.bias_ih = p; break;
-      case kernels::RnnParamKind::kBiasHh: slot.bias_hh = p; break;
+      case kernels::RnnParamKind::kWeightIh:
+        slot.weight_ih = p;
+        break;
+      case kernels::RnnParamKind::kWeightHh:
+        slot.weight_hh = p;
+        break;
+      case kernels::RnnParamKind::kBiasIh:
+        slot.bias_ih = p;
+        break;
+      case kernels::RnnParamKind::kBiasHh:
+        slot.bias_hh = p;
+        break;
     }
   }
   return out;
@@ -120,17 +142,20 @@ RnnResult rnn(const Tensor& input_in, const std::vector<Tensor>& weights_in,
   const kernels::RnnShape& s = st->shape;
   const bool lstm = s.mode == kernels::RnnMode::kLstm;
   STRAND_CHECK(lstm || !c0_in.defined(), "rnn: a GRU has no cell state, but c0 was given");
-  STRAND_CHECK(options.dropout >= 0 && options.dropout < 1, "rnn: dropout must be in [0, 1), got {}",
-               options.dropout);
+  STRAND_CHECK(options.dropout >= 0 && options.dropout < 1,
+               "rnn: dropout must be in [0, 1), got {}", options.dropout);
   kernels::check_rnn_lengths(s, lengths);
   const auto info = kernels::rnn_parameters(s);
   STRAND_CHECK(weights_in.size() == info.size(), "rnn: expected {} weight tensors, got {}",
                info.size(), weights_in.size());
   for (size_t i = 0; i < info.size(); ++i) {
-    kernels::check_rnn_parameter_shape(s, info[i].layer, info[i].dir, info[i].kind, weights_in[i].shape());
+    kernels::check_rnn_parameter_shape(s, info[i].layer, info[i].dir, info[i].kind,
+                                       weights_in[i].shape());
   }
-  if (h0_in.defined()) kernels::check_rnn_tensor_shape(s, kernels::RnnTensor::kState, h0_in.shape());
-  if (c0_in.defined()) kernels::check_rnn_tensor_shape(s, kernels::RnnTensor::kState, c0_in.shape());
+  if (h0_in.defined())
+    kernels::check_rnn_tensor_shape(s, kernels::RnnTensor::kState, h0_in.shape());
+  if (c0_in.defined())
+    kernels::check_rnn_tensor_shape(s, kernels::RnnTensor::kState, c0_in.shape());
 
   const Tensor input = input_in.contiguous();
   const Tensor h0 = h0_in.defined() ? h0_in.contiguous() : Tensor();
@@ -148,8 +173,8 @@ RnnResult rnn(const Tensor& input_in, const std::vector<Tensor>& weights_in,
       dispatch_floating(mask.dtype(), "rnn dropout", [&](auto tag) {
         using T = decltype(tag);
         STRAND_DISPATCH_DEVICE(mask.device(), bernoulli_mask<T>, mask.numel(), state,
-                               1.0 - options.dropout, 1.0 / (1.0 - options.dropout),
-                               mask.data<T>(), ctx);
+                               1.0 - options.dropout, 1.0 / (1.0 - options.dropout), mask.data<T>(),
+                               ctx);
       });
       st->masks.push_back(mask);
     }
@@ -163,69 +188,81 @@ RnnResult rnn(const Tensor& input_in, const std::vector<Tensor>& weights_in,
     const auto table = layer_weights<T>(s, weights);
     std::vector<const T*> mask_ptrs;
     const kernels::RnnInputs<T> in = make_inputs<T>(*st, input, h0, c0, table, mask_ptrs);
-    const kernels::RnnOutputs<T> out{output.data<T>(), h_n.data<T>(), lstm ? c_n.data<T>() : nullptr};
+    const kernels::RnnOutputs<T> out{output.data<T>(), h_n.data<T>(),
+                                     lstm ? c_n.data<T>() : nullptr};
     if (input.is_cuda()) {
       if constexpr (!std::is_same_v<T, double>) {
         STRAND_CUDA_CALL({
-          const size_t reserve_bytes = kernels::cuda::rnn_reserve_bytes(s, input.dtype(), options.algo, ctx);
-          const size_t work_bytes = kernels::cuda::rnn_workspace_bytes(s, input.dtype(), options.algo, ctx);
-          st->reserve = empty({static_cast<int64_t>(reserve_bytes)}, {.dtype = DType::kU8, .device = input.device()});
-          Tensor work = empty({static_cast<int64_t>(work_bytes)}, {.dtype = DType::kU8, .device = input.device()});
-          kernels::cuda::rnn_forward<T>(s, in, out, options.algo, st->reserve.raw_data(), work.raw_data(), work_bytes, ctx);
+          const size_t reserve_bytes =
+              kernels::cuda::rnn_reserve_bytes(s, input.dtype(), options.algo, ctx);
+          const size_t work_bytes =
+              kernels::cuda::rnn_workspace_bytes(s, input.dtype(), options.algo, ctx);
+          st->reserve = empty({static_cast<int64_t>(reserve_bytes)},
+                              {.dtype = DType::kU8, .device = input.device()});
+          Tensor work = empty({static_cast<int64_t>(work_bytes)},
+                              {.dtype = DType::kU8, .device = input.device()});
+          kernels::cuda::rnn_forward<T>(s, in, out, options.algo, st->reserve.raw_data(),
+                                        work.raw_data(), work_bytes, ctx);
         });
       }
     } else if constexpr (!std::is_same_v<T, BFloat16>) {
-      st->reserve = empty({static_cast<int64_t>(kernels::cpu::rnn_reserve_bytes(s, input.dtype()))}, {.dtype = DType::kU8});
+      st->reserve = empty({static_cast<int64_t>(kernels::cpu::rnn_reserve_bytes(s, input.dtype()))},
+                          {.dtype = DType::kU8});
       kernels::cpu::rnn_forward<T>(s, in, out, st->reserve.raw_data(), ctx);
     }
   });
 
   const size_t num_outputs = lstm ? 3 : 2;
-  auto node = record_node(lstm ? "lstm" : "gru", all, num_outputs, [st, lstm](Node& n, const Grads& g) -> Grads {
-    const kernels::RnnShape& s = st->shape;
-    const Tensor& input = n.saved("input");
-    const Tensor h0 = n.has_saved("h0") ? n.saved("h0") : Tensor();
-    const Tensor c0 = n.has_saved("c0") ? n.saved("c0") : Tensor();
-    std::vector<Tensor> weights;
-    const auto info = kernels::rnn_parameters(s);
-    for (const auto& p : info) weights.push_back(n.saved(p.name));
-    const Tensor d_output = g[0].contiguous(), d_h_n = g[1].contiguous();
-    const Tensor d_c_n = lstm ? g[2].contiguous() : Tensor();
-    Tensor d_input = n.needs_input_grad(0) ? empty_like(input) : Tensor();
-    Tensor d_h0 = n.needs_input_grad(1) ? empty_like(n.saved("h0")) : Tensor();
-    Tensor d_c0 = n.needs_input_grad(2) ? empty_like(n.saved("c0")) : Tensor();
-    std::vector<Tensor> d_weights;
-    for (size_t i = 0; i < weights.size(); ++i) {
-      d_weights.push_back(n.needs_input_grad(3 + i) ? zeros_like(weights[i]) : Tensor());
-    }
-    const kernels::Context ctx = context_for(input.device());
-    dispatch_rnn(input, [&](auto tag) {
-      using T = decltype(tag);
-      const auto table = layer_weights<T>(s, weights);
-      const auto grad_table = layer_grads<T>(s, d_weights);
-      std::vector<const T*> mask_ptrs;
-      const kernels::RnnInputs<T> in = make_inputs<T>(*st, input, h0, c0, table, mask_ptrs);
-      const kernels::RnnGradOutputs<T> dout{d_output.data<T>(), d_h_n.data<T>(),
-                                            lstm ? d_c_n.data<T>() : nullptr};
-      const kernels::RnnGradInputs<T> din{d_input.defined() ? d_input.data<T>() : nullptr,
-                                          d_h0.defined() ? d_h0.data<T>() : nullptr,
-                                          d_c0.defined() ? d_c0.data<T>() : nullptr, grad_table};
-      if (input.is_cuda()) {
-        if constexpr (!std::is_same_v<T, double>) {
-          STRAND_CUDA_CALL({
-            const size_t work_bytes = kernels::cuda::rnn_workspace_bytes(s, input.dtype(), st->options.algo, ctx);
-            Tensor work = empty({static_cast<int64_t>(work_bytes)}, {.dtype = DType::kU8, .device = input.device()});
-            kernels::cuda::rnn_backward<T>(s, in, st->reserve.raw_data(), dout, din, st->options.algo, work.raw_data(), work_bytes, ctx);
-          });
+  auto node = record_node(
+      lstm ? "lstm" : "gru", all, num_outputs, [st, lstm](Node& n, const Grads& g) -> Grads {
+        const kernels::RnnShape& s = st->shape;
+        const Tensor& input = n.saved("input");
+        const Tensor h0 = n.has_saved("h0") ? n.saved("h0") : Tensor();
+        const Tensor c0 = n.has_saved("c0") ? n.saved("c0") : Tensor();
+        std::vector<Tensor> weights;
+        const auto info = kernels::rnn_parameters(s);
+        for (const auto& p : info) weights.push_back(n.saved(p.name));
+        const Tensor d_output = g[0].contiguous(), d_h_n = g[1].contiguous();
+        const Tensor d_c_n = lstm ? g[2].contiguous() : Tensor();
+        Tensor d_input = n.needs_input_grad(0) ? empty_like(input) : Tensor();
+        Tensor d_h0 = n.needs_input_grad(1) ? empty_like(n.saved("h0")) : Tensor();
+        Tensor d_c0 = n.needs_input_grad(2) ? empty_like(n.saved("c0")) : Tensor();
+        std::vector<Tensor> d_weights;
+        for (size_t i = 0; i < weights.size(); ++i) {
+          d_weights.push_back(n.needs_input_grad(3 + i) ? zeros_like(weights[i]) : Tensor());
         }
-      } else if constexpr (!std::is_same_v<T, BFloat16>) {
-        kernels::cpu::rnn_backward<T>(s, in, st->reserve.raw_data(), dout, din, ctx);
-      }
-    });
-    Grads out{d_input, d_h0, d_c0};
-    out.insert(out.end(), d_weights.begin(), d_weights.end());
-    return out;
-  });
+        const kernels::Context ctx = context_for(input.device());
+        dispatch_rnn(input, [&](auto tag) {
+          using T = decltype(tag);
+          const auto table = layer_weights<T>(s, weights);
+          const auto grad_table = layer_grads<T>(s, d_weights);
+          std::vector<const T*> mask_ptrs;
+          const kernels::RnnInputs<T> in = make_inputs<T>(*st, input, h0, c0, table, mask_ptrs);
+          const kernels::RnnGradOutputs<T> dout{d_output.data<T>(), d_h_n.data<T>(),
+                                                lstm ? d_c_n.data<T>() : nullptr};
+          const kernels::RnnGradInputs<T> din{d_input.defined() ? d_input.data<T>() : nullptr,
+                                              d_h0.defined() ? d_h0.data<T>() : nullptr,
+                                              d_c0.defined() ? d_c0.data<T>() : nullptr,
+                                              grad_table};
+          if (input.is_cuda()) {
+            if constexpr (!std::is_same_v<T, double>) {
+              STRAND_CUDA_CALL({
+                const size_t work_bytes =
+                    kernels::cuda::rnn_workspace_bytes(s, input.dtype(), st->options.algo, ctx);
+                Tensor work = empty({static_cast<int64_t>(work_bytes)},
+                                    {.dtype = DType::kU8, .device = input.device()});
+                kernels::cuda::rnn_backward<T>(s, in, st->reserve.raw_data(), dout, din,
+                                               st->options.algo, work.raw_data(), work_bytes, ctx);
+              });
+            }
+          } else if constexpr (!std::is_same_v<T, BFloat16>) {
+            kernels::cpu::rnn_backward<T>(s, in, st->reserve.raw_data(), dout, din, ctx);
+          }
+        });
+        Grads out{d_input, d_h0, d_c0};
+        out.insert(out.end(), d_weights.begin(), d_weights.end());
+        return out;
+      });
   if (node) {
     node->save("input", input);
     if (h0.defined()) node->save("h0", h0);
@@ -234,8 +271,10 @@ RnnResult rnn(const Tensor& input_in, const std::vector<Tensor>& weights_in,
     node->set_attr("hidden_size", {s.hidden_size});
     node->set_attr("num_layers", {s.num_layers});
     node->set_attr("bidirectional", {s.bidirectional ? 1 : 0});
-    if (lstm) set_outputs(node, {&output, &h_n, &c_n});
-    else set_outputs(node, {&output, &h_n});
+    if (lstm)
+      set_outputs(node, {&output, &h_n, &c_n});
+    else
+      set_outputs(node, {&output, &h_n});
   }
   return {output, h_n, c_n};
 }

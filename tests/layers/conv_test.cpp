@@ -20,7 +20,8 @@ TEST(Conv1dLayer, ShapesInitialisationAndBaseCodeInput) {
   std::vector<float> hot(40, 0.0f);
   const std::vector<int> c = {0, 1, 2, 3, 4, 3, 2, 1, 0, 0};
   for (int i = 0; i < 10; ++i) {
-    for (int ch = 0; ch < 4; ++ch) hot[ch * 10 + i] = c[i] == 4 ? 0.25f : (c[i] == ch ? 1.0f : 0.0f);
+    for (int ch = 0; ch < 4; ++ch)
+      hot[ch * 10 + i] = c[i] == 4 ? 0.25f : (c[i] == ch ? 1.0f : 0.0f);
   }
   const Tensor dense = runtime::from_vector<float>(hot, {1, 4, 10});
   EXPECT_TRUE(strand::testing::tensors_close(conv(codes), conv(dense), 1e-5, 1e-5));
@@ -28,8 +29,9 @@ TEST(Conv1dLayer, ShapesInitialisationAndBaseCodeInput) {
   EXPECT_THAT([] { Conv1d({.in_channels = 6, .out_channels = 4, .kernel_size = 3, .groups = 4}); },
               ::testing::ThrowsMessage<Error>(::testing::HasSubstr("must divide into 4 groups")));
   Conv1d wide({.in_channels = 8, .out_channels = 4, .kernel_size = 3});
-  EXPECT_THAT([&] { wide(codes); },
-              ::testing::ThrowsMessage<Error>(::testing::HasSubstr("base-code input needs in_channels 4")));
+  EXPECT_THAT(
+      [&] { wide(codes); },
+      ::testing::ThrowsMessage<Error>(::testing::HasSubstr("base-code input needs in_channels 4")));
 }
 
 }  // namespace

@@ -24,7 +24,8 @@ TEST(Linear, InitialisesWithinFanInBoundsAndIsSeeded) {
   const Tensor x = runtime::randn({2, 100}, 1);
   EXPECT_TRUE(strand::testing::tensors_close(a(x), runtime::linear(x, a.weight(), a.bias())));
   EXPECT_FALSE(Linear(3, 2, false).bias().defined());
-  EXPECT_THAT([] { Linear(0, 2); }, ::testing::ThrowsMessage<Error>(::testing::HasSubstr("must be positive")));
+  EXPECT_THAT([] { Linear(0, 2); },
+              ::testing::ThrowsMessage<Error>(::testing::HasSubstr("must be positive")));
 }
 
 }  // namespace

@@ -21,7 +21,12 @@ Tensor random_codes(int64_t n, int64_t length, uint64_t seed) {
 }
 
 TEST(Models, OutputShapesAndNames) {
-  struct Case { const char* name; int64_t length, outputs; size_t params; const char* key; };
+  struct Case {
+    const char* name;
+    int64_t length, outputs;
+    size_t params;
+    const char* key;
+  };
   for (const Case& c : std::vector<Case>{{"deepsea", 1000, 919, 10, "12.weight"},
                                          {"basset", 600, 164, 30, "5.running_var"},
                                          {"basset-groupnorm", 600, 3, 22, "13.weight"},
@@ -29,7 +34,8 @@ TEST(Models, OutputShapesAndNames) {
                                          {"cnn", 200, 2, 10, "10.weight"}}) {
     auto model = build_model(c.name, c.length, c.outputs);
     model->eval();
-    EXPECT_EQ((*model)(random_codes(2, c.length, 1)).shape(), (runtime::Shape{2, c.outputs})) << c.name;
+    EXPECT_EQ((*model)(random_codes(2, c.length, 1)).shape(), (runtime::Shape{2, c.outputs}))
+        << c.name;
     bool found = false;
     for (const auto& [key, t] : model->state_dict()) found = found || key == c.key;
     EXPECT_TRUE(found) << c.name << " has no " << c.key << "\n" << model->to_string();
@@ -41,8 +47,9 @@ TEST(Models, OutputShapesAndNames) {
 TEST(Models, ShortInputsAndUnknownNamesAreClearErrors) {
   EXPECT_THAT([] { build_model("deepsea", 50, 1); },
               ThrowsMessage<Error>(HasSubstr("DeepSEA: input length is too short")));
-  EXPECT_THAT([] { build_model("resnet", 100, 1); },
-              ThrowsMessage<Error>(HasSubstr("unknown model 'resnet': expected one of [cnn, deepsea")));
+  EXPECT_THAT(
+      [] { build_model("resnet", 100, 1); },
+      ThrowsMessage<Error>(HasSubstr("unknown model 'resnet': expected one of [cnn, deepsea")));
 }
 
 TEST(Models, EachModelLearnsAPlantedSignal) {

@@ -46,18 +46,21 @@ TEST(Module, LoadStateDictCopiesValuesAndRejectsMismatches) {
   auto a = small_model(), b = small_model();
   b->load_state_dict(a->state_dict());
   for (size_t i = 0; i < a->state_dict().size(); ++i) {
-    EXPECT_EQ(a->state_dict()[i].second.to_vector<double>(), b->state_dict()[i].second.to_vector<double>());
+    EXPECT_EQ(a->state_dict()[i].second.to_vector<double>(),
+              b->state_dict()[i].second.to_vector<double>());
   }
   auto state = a->state_dict();
   state.pop_back();
   state.emplace_back("extra.weight", runtime::zeros({1}));
-  EXPECT_THAT([&] { b->load_state_dict(state); },
-              ThrowsMessage<Error>(HasSubstr("missing keys [3.weight], unexpected keys [extra.weight]")));
+  EXPECT_THAT(
+      [&] { b->load_state_dict(state); },
+      ThrowsMessage<Error>(HasSubstr("missing keys [3.weight], unexpected keys [extra.weight]")));
   EXPECT_NO_THROW(b->load_state_dict(state, /*strict=*/false));
   auto wrong = a->state_dict();
   wrong[0].second = runtime::zeros({3, 5});
   EXPECT_THAT([&] { b->load_state_dict(wrong); },
-              ThrowsMessage<Error>(HasSubstr("shape mismatch for [0.weight (checkpoint [3, 5], model [3, 4])]")));
+              ThrowsMessage<Error>(
+                  HasSubstr("shape mismatch for [0.weight (checkpoint [3, 5], model [3, 4])]")));
 }
 
 TEST(Module, ModesPropagateAndPrintingShowsTheTree) {
@@ -84,8 +87,11 @@ TEST(Module, DtypeMovesKeepParametersTrainable) {
 
 TEST(Module, SequentialNamesTheLayerThatFailed) {
   auto model = small_model();
-  EXPECT_THAT([&] { (*model)(runtime::zeros({2, 5})); },
-              ThrowsMessage<Error>(HasSubstr("layer 0 (Linear): linear: input's last dimension (5)")));
+  EXPECT_THAT(
+      [&] {
+        (*model)(runtime::zeros({2, 5}));
+      },
+      ThrowsMessage<Error>(HasSubstr("layer 0 (Linear): linear: input's last dimension (5)")));
 }
 
 }  // namespace

@@ -28,7 +28,9 @@ TEST(BatchNorm1d, TrainingUsesBatchStatisticsAndUpdatesRunningOnes) {
   EXPECT_EQ(state[4].second.item(), 1);                              // num_batches_tracked
   bn.eval();
   const Tensor z = bn(x);  // running statistics now
-  EXPECT_TRUE(tensor_close(z.select(0, 0), {(1 - 0.2) / std::sqrt(1.1 + 1e-5), (2 - 0.2) / std::sqrt(0.9 + 1e-5)}, 1e-5, 1e-5));
+  EXPECT_TRUE(tensor_close(z.select(0, 0),
+                           {(1 - 0.2) / std::sqrt(1.1 + 1e-5), (2 - 0.2) / std::sqrt(0.9 + 1e-5)},
+                           1e-5, 1e-5));
 }
 
 TEST(LayerAndGroupNorm, NormalizePerExample) {

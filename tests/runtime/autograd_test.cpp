@@ -10,9 +10,9 @@
 namespace strand::runtime {
 namespace {
 
+using strand::testing::tensor_close;
 using ::testing::HasSubstr;
 using ::testing::ThrowsMessage;
-using strand::testing::tensor_close;
 
 Tensor param(std::vector<double> values) {
   const int64_t n = static_cast<int64_t>(values.size());
@@ -60,8 +60,11 @@ TEST(Autograd, NonScalarBackwardNeedsAGradient) {
   y.backward(from_vector<double>({1, 10}, {2}));
   EXPECT_TRUE(tensor_close(x.grad(), {2, 20}));
   Tensor z = x * 2.0;
-  EXPECT_THAT([&] { z.backward(from_vector<double>({1, 2, 3}, {3})); },
-              ThrowsMessage<Error>(HasSubstr("does not match the tensor's shape [2]")));
+  EXPECT_THAT(
+      [&] {
+        z.backward(from_vector<double>({1, 2, 3}, {3}));
+      },
+      ThrowsMessage<Error>(HasSubstr("does not match the tensor's shape [2]")));
 }
 
 TEST(Autograd, NoGradAndDetachRecordNothing) {
@@ -70,7 +73,8 @@ TEST(Autograd, NoGradAndDetachRecordNothing) {
     NoGradGuard guard;
     Tensor y = x * 2.0;
     EXPECT_FALSE(y.requires_grad());
-    EXPECT_THAT([&] { sum(y).backward(); }, ThrowsMessage<Error>(HasSubstr("does not require grad")));
+    EXPECT_THAT([&] { sum(y).backward(); },
+                ThrowsMessage<Error>(HasSubstr("does not require grad")));
   }
   Tensor d = x.detach();
   EXPECT_FALSE(d.requires_grad());
@@ -90,7 +94,7 @@ TEST(Autograd, OnlyLeavesChangeRequiresGrad) {
 TEST(Autograd, HooksSeeSavedInputsAndIncomingGradients) {
   Tensor x = from_vector<double>({1, 2, 3, 4, 5, 6}, {2, 3}, {.dtype = DType::kF64});
   Tensor w_leaf = from_vector<double>({1, 0, -1, 2, 1, 0}, {2, 3}, {.dtype = DType::kF64})
-                     .set_requires_grad(true);
+                      .set_requires_grad(true);
   Tensor y = linear(x, w_leaf);
   ASSERT_EQ(y.grad_fn()->name(), "linear");
   Tensor seen_input, seen_grad;

@@ -32,8 +32,9 @@ TEST(Gradcheck, AcceptsCorrectAndReportsWrongGradients) {
 
 TEST(Gradcheck, RequiresFloat64CpuInputs) {
   const Tensor x = ones({2}).set_requires_grad(true);
-  EXPECT_THAT([&] { gradcheck([](const auto& in) { return in[0]; }, {x}); },
-              ::testing::ThrowsMessage<Error>(::testing::HasSubstr("must be a contiguous f64 CPU")));
+  EXPECT_THAT(
+      [&] { gradcheck([](const auto& in) { return in[0]; }, {x}); },
+      ::testing::ThrowsMessage<Error>(::testing::HasSubstr("must be a contiguous f64 CPU")));
 }
 
 }  // namespace

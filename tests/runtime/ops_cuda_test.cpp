@@ -7,8 +7,8 @@
 #include <functional>
 
 #include "runtime/autograd.h"
-#include "runtime/optim.h"
 #include "runtime/ops.h"
+#include "runtime/optim.h"
 #include "tests/support/tensor_support.h"
 
 namespace strand::runtime {
@@ -36,21 +36,24 @@ void compare_on_devices(const OpCase& c, DType dtype, uint64_t seed) {
   SCOPED_TRACE(c.name + " " + std::string(dtype_name(dtype)));
   std::vector<Tensor> cpu_in, gpu_in;
   for (size_t i = 0; i < c.shapes.size(); ++i) {
-    cpu_in.push_back(rand(c.shapes[i], seed + i, {.dtype = dtype}, c.lo, c.hi).set_requires_grad(true));
+    cpu_in.push_back(
+        rand(c.shapes[i], seed + i, {.dtype = dtype}, c.lo, c.hi).set_requires_grad(true));
   }
   const Tensor cpu_out = c.fn(cpu_in);
   const Tensor grad_out = randn(cpu_out.shape(), seed + 100, {.dtype = dtype});
   cpu_out.backward(grad_out);
 
   PoisonScope poison;
-  for (const Tensor& t : cpu_in) gpu_in.push_back(t.detach().to(Device::cuda(0)).set_requires_grad(true));
+  for (const Tensor& t : cpu_in)
+    gpu_in.push_back(t.detach().to(Device::cuda(0)).set_requires_grad(true));
   const Tensor gpu_out = c.fn(gpu_in);
   ASSERT_TRUE(gpu_out.is_cuda());
   gpu_out.backward(grad_out.to(Device::cuda(0)));
   const double tol = tolerance(dtype);
   EXPECT_TRUE(tensors_close(gpu_out, cpu_out, tol, tol)) << "forward";
   for (size_t i = 0; i < cpu_in.size(); ++i) {
-    EXPECT_TRUE(tensors_close(gpu_in[i].grad(), cpu_in[i].grad(), tol, tol)) << "gradient of input " << i;
+    EXPECT_TRUE(tensors_close(gpu_in[i].grad(), cpu_in[i].grad(), tol, tol))
+        << "gradient of input " << i;
   }
 }
 
@@ -58,17 +61,35 @@ std::vector<OpCase> op_cases() {
   const Tensor classes = from_vector<int64_t>({0, 4, 2, 1, 3, 3, 0}, {7});
   return {
       {"add_broadcast", {{5, 1, 7}, {3, 7}}, [](const auto& in) { return in[0] + in[1]; }},
-      {"sub_mul_div", {{4, 6}, {6}, {4, 1}},
+      {"sub_mul_div",
+       {{4, 6}, {6}, {4, 1}},
        [](const auto& in) { return (in[0] - in[1]) * in[2] / (in[1] * in[1] + 1.0); }},
-      {"max_min", {{33, 17}, {17}}, [](const auto& in) { return maximum(in[0], in[1]) + minimum(in[0], in[1]); }},
+      {"max_min",
+       {{33, 17}, {17}},
+       [](const auto& in) { return maximum(in[0], in[1]) + minimum(in[0], in[1]); }},
       {"pow", {{40}, {40}}, [](const auto& in) { return pow(in[0], in[1]); }, 0.5, 2.0},
-      {"unary_smooth", {{3, 1000}},
-       [](const auto& in) { return sigmoid(in[0]) + tanh(in[0]) + gelu(in[0]) + softplus(in[0]) + exp(in[0]); }},
-      {"unary_kinks", {{1001}}, [](const auto& in) { return relu(in[0]) + abs(in[0]) + clamp(in[0], -0.5, 0.7); }},
-      {"unary_positive", {{257}}, [](const auto& in) { return log(in[0]) + sqrt(in[0]) + 1.0 / in[0] + pow(in[0], 1.5); }, 0.2, 3.0},
+      {"unary_smooth",
+       {{3, 1000}},
+       [](const auto& in) {
+         return sigmoid(in[0]) + tanh(in[0]) + gelu(in[0]) + softplus(in[0]) + exp(in[0]);
+       }},
+      {"unary_kinks",
+       {{1001}},
+       [](const auto& in) { return relu(in[0]) + abs(in[0]) + clamp(in[0], -0.5, 0.7); }},
+      {"unary_positive",
+       {{257}},
+       [](const auto& in) { return log(in[0]) + sqrt(in[0]) + 1.0 / in[0] + pow(in[0], 1.5); },
+       0.2,
+       3.0},
       {"scalars", {{9, 9}}, [](const auto& in) { return 2.0 - in[0] * 3.0 + 1.5; }},
-      {"strided_input", {{8, 12}}, [](const auto& in) { return relu(in[0].transpose(0, 1)) * in[0].transpose(0, 1); }},
-      {"sum_dims", {{3, 5, 7}}, [](const auto& in) { return sum(in[0], {0, 2}); }},
+      {"strided_input",
+       {{8, 12}},
+       [](const auto& in) { return relu(in[0].transpose(0, 1)) * in[0].transpose(0, 1); }},
+      {"sum_dims",
+       {{3, 5, 7}},
+       [](const auto& in) {
+         return sum(in[0], {0, 2});
+       }},
       {"sum_all_mean", {{1000, 3}}, [](const auto& in) { return sum(in[0]) + mean(in[0]); }},
       {"mean_keepdim", {{4, 300}}, [](const auto& in) { return mean(in[0], {1}, true); }},
       {"max_rows", {{6, 513}}, [](const auto& in) { return max(in[0], 1).values; }},
@@ -77,28 +98,59 @@ std::vector<OpCase> op_cases() {
       {"softmax_middle", {{4, 11, 6}}, [](const auto& in) { return softmax(in[0], 1); }},
       {"log_softmax", {{9, 37}}, [](const auto& in) { return log_softmax(in[0], 1); }},
       {"matmul", {{33, 65}, {65, 17}}, [](const auto& in) { return matmul(in[0], in[1]); }},
-      {"matmul_transposed", {{65, 33}, {17, 65}},
+      {"matmul_transposed",
+       {{65, 33}, {17, 65}},
        [](const auto& in) { return matmul(in[0].transpose(0, 1), in[1].transpose(0, 1)); }},
       {"bmm_shared", {{3, 9, 14}, {14, 5}}, [](const auto& in) { return matmul(in[0], in[1]); }},
-      {"linear", {{2, 7, 31}, {19, 31}, {19}}, [](const auto& in) { return linear(in[0], in[1], in[2]); }},
-      {"cat_stack", {{3, 4}, {3, 2}}, [](const auto& in) { return stack({cat({in[0], in[1]}, 1), cat({in[1], in[0]}, 1)}, 0); }},
-      {"index_select", {{5, 6}}, [](const auto& in) { return index_select(in[0], 1, from_vector<int64_t>({5, 0, 5, 2}, {4}).to(in[0].device())); }},
-      {"gather", {{7, 5}}, [classes](const auto& in) { return gather(in[0], 1, classes.unsqueeze(1).to(in[0].device())); }},
+      {"linear",
+       {{2, 7, 31}, {19, 31}, {19}},
+       [](const auto& in) { return linear(in[0], in[1], in[2]); }},
+      {"cat_stack",
+       {{3, 4}, {3, 2}},
+       [](const auto& in) {
+         return stack({cat({in[0], in[1]}, 1), cat({in[1], in[0]}, 1)}, 0);
+       }},
+      {"index_select",
+       {{5, 6}},
+       [](const auto& in) {
+         return index_select(in[0], 1, from_vector<int64_t>({5, 0, 5, 2}, {4}).to(in[0].device()));
+       }},
+      {"gather",
+       {{7, 5}},
+       [classes](const auto& in) {
+         return gather(in[0], 1, classes.unsqueeze(1).to(in[0].device()));
+       }},
       {"max_pool", {{2, 3, 101}}, [](const auto& in) { return max_pool1d(in[0], 4, 3, 2); }},
       {"avg_pool", {{2, 3, 101}}, [](const auto& in) { return avg_pool1d(in[0], 5, 2, 2); }},
-      {"bce_logits", {{16, 5}, {5}},
+      {"bce_logits",
+       {{16, 5}, {5}},
        [](const auto& in) {
-         const Tensor targets = rand(in[0].shape(), 77, {.dtype = in[0].dtype()}).to(in[0].device());
+         const Tensor targets =
+             rand(in[0].shape(), 77, {.dtype = in[0].dtype()}).to(in[0].device());
          return binary_cross_entropy_with_logits(in[0] * 4.0, targets, abs(in[1].detach()) + 0.5);
        }},
-      {"cross_entropy", {{7, 5}}, [classes](const auto& in) { return cross_entropy(in[0], classes.to(in[0].device())); }},
-      {"mse_poisson", {{12}, {12}}, [](const auto& in) { return mse_loss(in[0], in[1].detach()) + poisson_nll_loss(in[0], abs(in[1].detach())); }},
-      {"batch_norm", {{8, 5, 33}, {5}, {5}},
+      {"cross_entropy",
+       {{7, 5}},
+       [classes](const auto& in) { return cross_entropy(in[0], classes.to(in[0].device())); }},
+      {"mse_poisson",
+       {{12}, {12}},
+       [](const auto& in) {
+         return mse_loss(in[0], in[1].detach()) + poisson_nll_loss(in[0], abs(in[1].detach()));
+       }},
+      {"batch_norm",
+       {{8, 5, 33}, {5}, {5}},
        [](const auto& in) { return batch_norm(in[0], in[1], in[2], Tensor(), Tensor(), true); }},
-      {"conv1d", {{3, 6, 40}, {8, 3, 5}, {8}},
-       [](const auto& in) { return conv1d(in[0], in[1], in[2], {.stride = 2, .pad_left = 2, .pad_right = 1, .groups = 2}); }},
-      {"views", {{4, 6}},
-       [](const auto& in) { return in[0].slice(1, 1, 6, 2).reshape({-1}).unsqueeze(0).expand({3, 12}) * 1.0; }},
+      {"conv1d",
+       {{3, 6, 40}, {8, 3, 5}, {8}},
+       [](const auto& in) {
+         return conv1d(in[0], in[1], in[2],
+                       {.stride = 2, .pad_left = 2, .pad_right = 1, .groups = 2});
+       }},
+      {"views",
+       {{4, 6}},
+       [](const auto& in) {
+         return in[0].slice(1, 1, 6, 2).reshape({-1}).unsqueeze(0).expand({3, 12}) * 1.0;
+       }},
   };
 }
 
@@ -164,17 +216,25 @@ TEST(OpsCuda, CopiesRoundTripAndDevicesMustMatch) {
   STRAND_REQUIRE_CUDA_DEVICE();
   const Tensor host = arange(0, 24).reshape({2, 3, 4});
   const Tensor dev = host.permute({2, 0, 1}).to(Device::cuda(0));
-  EXPECT_EQ(dev.to(Device::cpu()).to_vector<float>(), host.permute({2, 0, 1}).contiguous().to_vector<float>());
+  EXPECT_EQ(dev.to(Device::cpu()).to_vector<float>(),
+            host.permute({2, 0, 1}).contiguous().to_vector<float>());
   Tensor pinned = empty_pinned({24}, DType::kF32);
   pinned.copy_(host.reshape({24}));
-  EXPECT_EQ(pinned.to(Device::cuda(0), /*non_blocking=*/true).to_vector<float>(), host.reshape({24}).to_vector<float>());
+  EXPECT_EQ(pinned.to(Device::cuda(0), /*non_blocking=*/true).to_vector<float>(),
+            host.reshape({24}).to_vector<float>());
   EXPECT_THAT([&] { add(host, host.to(Device::cuda(0))); },
-              ::testing::ThrowsMessage<Error>(::testing::HasSubstr("tensors are on different devices (cpu and cuda:0)")));
-  EXPECT_THAT([] { zeros({1}, {.device = Device::cuda(99)}); },
-              ::testing::ThrowsMessage<Error>(::testing::HasSubstr("device cuda:99 does not exist")));
-  EXPECT_THAT([] { index_select(zeros({3}, {.device = Device::cuda(0)}), 0,
-                                from_vector<int64_t>({5}, {1}).to(Device::cuda(0))); },
-              ::testing::ThrowsMessage<Error>(::testing::HasSubstr("index at position 0 is out of range [0, 3)")));
+              ::testing::ThrowsMessage<Error>(
+                  ::testing::HasSubstr("tensors are on different devices (cpu and cuda:0)")));
+  EXPECT_THAT(
+      [] { zeros({1}, {.device = Device::cuda(99)}); },
+      ::testing::ThrowsMessage<Error>(::testing::HasSubstr("device cuda:99 does not exist")));
+  EXPECT_THAT(
+      [] {
+        index_select(zeros({3}, {.device = Device::cuda(0)}), 0,
+                     from_vector<int64_t>({5}, {1}).to(Device::cuda(0)));
+      },
+      ::testing::ThrowsMessage<Error>(
+          ::testing::HasSubstr("index at position 0 is out of range [0, 3)")));
 }
 
 TEST(OpsCuda, OptimizerStepsAndClippingMatchCpu) {
@@ -184,11 +244,17 @@ TEST(OpsCuda, OptimizerStepsAndClippingMatchCpu) {
     Tensor p_gpu = p_cpu.detach().to(Device::cuda(0)).set_requires_grad(true);
     std::unique_ptr<Optimizer> o_cpu, o_gpu;
     if (which == 0) {
-      o_cpu = std::make_unique<SGD>(std::vector<Tensor>{p_cpu}, kernels::SgdConfig{.lr = 0.1, .momentum = 0.9, .nesterov = true});
-      o_gpu = std::make_unique<SGD>(std::vector<Tensor>{p_gpu}, kernels::SgdConfig{.lr = 0.1, .momentum = 0.9, .nesterov = true});
+      o_cpu =
+          std::make_unique<SGD>(std::vector<Tensor>{p_cpu},
+                                kernels::SgdConfig{.lr = 0.1, .momentum = 0.9, .nesterov = true});
+      o_gpu =
+          std::make_unique<SGD>(std::vector<Tensor>{p_gpu},
+                                kernels::SgdConfig{.lr = 0.1, .momentum = 0.9, .nesterov = true});
     } else if (which == 1) {
-      o_cpu = std::make_unique<Adam>(std::vector<Tensor>{p_cpu}, kernels::AdamConfig{.lr = 0.01, .weight_decay = 0.1});
-      o_gpu = std::make_unique<Adam>(std::vector<Tensor>{p_gpu}, kernels::AdamConfig{.lr = 0.01, .weight_decay = 0.1});
+      o_cpu = std::make_unique<Adam>(std::vector<Tensor>{p_cpu},
+                                     kernels::AdamConfig{.lr = 0.01, .weight_decay = 0.1});
+      o_gpu = std::make_unique<Adam>(std::vector<Tensor>{p_gpu},
+                                     kernels::AdamConfig{.lr = 0.01, .weight_decay = 0.1});
     } else {
       o_cpu = std::make_unique<AdamW>(std::vector<Tensor>{p_cpu});
       o_gpu = std::make_unique<AdamW>(std::vector<Tensor>{p_gpu});

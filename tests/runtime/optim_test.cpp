@@ -12,9 +12,9 @@
 namespace strand::runtime {
 namespace {
 
+using strand::testing::tensor_close;
 using ::testing::HasSubstr;
 using ::testing::ThrowsMessage;
-using strand::testing::tensor_close;
 
 Tensor param_with_grad(std::vector<double> value, std::vector<double> grad) {
   const Shape shape{static_cast<int64_t>(value.size())};
@@ -95,11 +95,14 @@ TEST(Optim, StateRoundTripsForResuming) {
 
 TEST(Optim, BadConfigurationsAreRejected) {
   Tensor p = param_with_grad({1.0}, {0.5});
-  EXPECT_THAT([&] { SGD({p}, {.lr = -1}); }, ThrowsMessage<Error>(HasSubstr("must be non-negative")));
+  EXPECT_THAT([&] { SGD({p}, {.lr = -1}); },
+              ThrowsMessage<Error>(HasSubstr("must be non-negative")));
   EXPECT_THAT([&] { SGD({p}, {.lr = 0.1, .nesterov = true}); },
               ThrowsMessage<Error>(HasSubstr("Nesterov momentum needs momentum > 0")));
-  EXPECT_THAT([&] { Adam({p}, {.beta1 = 1.0}); }, ThrowsMessage<Error>(HasSubstr("must lie in [0, 1)")));
-  EXPECT_THAT([&] { clip_grad_norm({p}, 0); }, ThrowsMessage<Error>(HasSubstr("max_norm must be positive")));
+  EXPECT_THAT([&] { Adam({p}, {.beta1 = 1.0}); },
+              ThrowsMessage<Error>(HasSubstr("must lie in [0, 1)")));
+  EXPECT_THAT([&] { clip_grad_norm({p}, 0); },
+              ThrowsMessage<Error>(HasSubstr("max_norm must be positive")));
 }
 
 }  // namespace

@@ -60,16 +60,16 @@ TEST_F(SafetensorsTest, RoundTripsEveryDtypeAndMetadata) {
     EXPECT_EQ(file.tensors[i].second.to_vector<double>(), tensors[i].second.to_vector<double>());
   }
   EXPECT_EQ(file.metadata.at("seed"), "42");
-  EXPECT_THAT([&] { file.at("missing"); }, ThrowsMessage<Error>(HasSubstr("no tensor named 'missing'")));
+  EXPECT_THAT([&] { file.at("missing"); },
+              ThrowsMessage<Error>(HasSubstr("no tensor named 'missing'")));
   // Nothing but the file itself is left behind.
   EXPECT_EQ(std::distance(std::filesystem::directory_iterator(dir_), {}), 1);
 }
 
 TEST_F(SafetensorsTest, ReadsAFileWrittenByAnotherTool) {
   // As the reference implementation writes it: no CRC, no padding, tensors in name order.
-  const std::string header =
-      R"({"b":{"dtype":"F32","shape":[2],"data_offsets":[8,16]},)"
-      R"("a":{"dtype":"I64","shape":[1],"data_offsets":[0,8]}})";
+  const std::string header = R"({"b":{"dtype":"F32","shape":[2],"data_offsets":[8,16]},)"
+                             R"("a":{"dtype":"I64","shape":[1],"data_offsets":[0,8]}})";
   std::string bytes(8, '\0');
   for (int i = 0; i < 8; ++i) bytes[i] = static_cast<char>((header.size() >> (8 * i)) & 0xFF);
   bytes += header;
@@ -119,7 +119,8 @@ TEST_F(SafetensorsTest, RejectsTruncatedCorruptedAndMalformedFiles) {
 
 TEST_F(SafetensorsTest, AFailedSaveLeavesTheOldFileIntact) {
   save_safetensors(path("m.safetensors"), {{"w", ones({2})}});
-  EXPECT_THROW(save_safetensors(path("m.safetensors"), {{"w", ones({2})}, {"w", zeros({2})}}), Error);
+  EXPECT_THROW(save_safetensors(path("m.safetensors"), {{"w", ones({2})}, {"w", zeros({2})}}),
+               Error);
   EXPECT_EQ(load_safetensors(path("m.safetensors")).at("w").to_vector<float>(),
             (std::vector<float>{1, 1}));
   EXPECT_THROW(save_safetensors(path("no/such/dir/m.safetensors"), {{"w", ones({2})}}), Error);

@@ -10,8 +10,8 @@
 namespace strand::runtime {
 namespace {
 
-using ::testing::HasSubstr;
 using strand::testing::tensor_close;
+using ::testing::HasSubstr;
 
 Tensor iota(const Shape& shape) {
   return arange(0, static_cast<double>(shape_numel(shape))).reshape(shape);
@@ -95,22 +95,37 @@ TEST(Tensor, PrintsValuesShapeDtypeAndDevice) {
 }
 
 TEST(Tensor, MisuseGivesClearErrors) {
-  EXPECT_THAT([] { iota({2, 3}).view({4, 2}); },
-              ::testing::ThrowsMessage<Error>(HasSubstr("shape [4, 2] is invalid for a tensor of 6")));
-  EXPECT_THAT([] { from_vector<float>({1, 2, 3}, {2, 2}); },
-              ::testing::ThrowsMessage<Error>(HasSubstr("3 values for shape [2, 2]")));
+  EXPECT_THAT(
+      [] {
+        iota({2, 3}).view({4, 2});
+      },
+      ::testing::ThrowsMessage<Error>(HasSubstr("shape [4, 2] is invalid for a tensor of 6")));
+  EXPECT_THAT(
+      [] {
+        from_vector<float>({1, 2, 3}, {2, 2});
+      },
+      ::testing::ThrowsMessage<Error>(HasSubstr("3 values for shape [2, 2]")));
   EXPECT_THAT([] { zeros({2}).size(3); },
               ::testing::ThrowsMessage<Error>(HasSubstr("dimension 3 is out of range")));
-  EXPECT_THAT([] { zeros({2, 3}).expand({4, 3}); },
-              ::testing::ThrowsMessage<Error>(HasSubstr("cannot expand shape [2, 3] to [4, 3]")));
+  EXPECT_THAT(
+      [] {
+        zeros({2, 3}).expand({4, 3});
+      },
+      ::testing::ThrowsMessage<Error>(HasSubstr("cannot expand shape [2, 3] to [4, 3]")));
   EXPECT_THAT([] { zeros({2}).data<double>(); },
               ::testing::ThrowsMessage<Error>(HasSubstr("has dtype f32, not f64")));
   EXPECT_THAT([] { Tensor().shape(); },
               ::testing::ThrowsMessage<Error>(HasSubstr("undefined tensor")));
-  EXPECT_THAT([] { zeros({2, 2}).item(); },
-              ::testing::ThrowsMessage<Error>(HasSubstr("has 4 elements, not 1")));
-  EXPECT_THAT([] { zeros({1, 1, 1, 1, 1, 1, 1, 1, 1}); },
-              ::testing::ThrowsMessage<Error>(HasSubstr("exceed the limit of 8")));
+  EXPECT_THAT(
+      [] {
+        zeros({2, 2}).item();
+      },
+      ::testing::ThrowsMessage<Error>(HasSubstr("has 4 elements, not 1")));
+  EXPECT_THAT(
+      [] {
+        zeros({1, 1, 1, 1, 1, 1, 1, 1, 1});
+      },
+      ::testing::ThrowsMessage<Error>(HasSubstr("exceed the limit of 8")));
   EXPECT_THAT([] { zeros({2}, {.dtype = DType::kI64}).set_requires_grad(true); },
               ::testing::ThrowsMessage<Error>(HasSubstr("only floating tensors can require grad")));
 }
@@ -134,7 +149,7 @@ TEST(Tensor, RandomFactoriesAreReproducibleBySeed) {
   Generator gen(5);
   const Tensor first = rand({3}, gen), second = rand({3}, gen);
   EXPECT_NE(first.to_vector<float>(), second.to_vector<float>());  // the stream advances
-  EXPECT_EQ(gen.offset(), 2u);                                      // one 4-number block each
+  EXPECT_EQ(gen.offset(), 2u);                                     // one 4-number block each
 }
 
 TEST(Tensor, PoisonedAllocationsAreNaN) {

@@ -17,8 +17,8 @@ inline ::testing::AssertionResult tensor_close(const Tensor& actual,
 inline ::testing::AssertionResult tensors_close(const Tensor& actual, const Tensor& expected,
                                                 double rtol = 1e-6, double atol = 1e-6) {
   if (actual.shape() != expected.shape()) {
-    return ::testing::AssertionFailure() << "shape " << runtime::shape_str(actual.shape())
-                                         << " vs " << runtime::shape_str(expected.shape());
+    return ::testing::AssertionFailure() << "shape " << runtime::shape_str(actual.shape()) << " vs "
+                                         << runtime::shape_str(expected.shape());
   }
   return all_close(actual.to_vector<double>(), expected.to_vector<double>(), rtol, atol);
 }

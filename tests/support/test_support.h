@@ -16,10 +16,10 @@ namespace strand::testing {
 int cuda_device_count();
 
 // Skips the current test cleanly when no CUDA device is present.
-#define STRAND_REQUIRE_CUDA_DEVICE()                                  \
-  do {                                                                \
-    if (::strand::testing::cuda_device_count() == 0)                  \
-      GTEST_SKIP() << "no CUDA device on this machine";               \
+#define STRAND_REQUIRE_CUDA_DEVICE()                    \
+  do {                                                  \
+    if (::strand::testing::cuda_device_count() == 0)    \
+      GTEST_SKIP() << "no CUDA device on this machine"; \
   } while (0)
 
 template <typename T>
@@ -45,9 +45,10 @@ template <typename A, typename E>
   for (size_t i = 0; i < actual.size(); ++i) {
     const double a = static_cast<double>(actual[i]);
     const double e = static_cast<double>(expected[i]);
-    const bool ok = std::isfinite(a) == std::isfinite(e) &&
-                    (!std::isfinite(e) ? (std::isnan(a) == std::isnan(e) && (std::isnan(e) || a == e))
-                                       : std::abs(a - e) <= atol + rtol * std::abs(e));
+    const bool ok =
+        std::isfinite(a) == std::isfinite(e) &&
+        (!std::isfinite(e) ? (std::isnan(a) == std::isnan(e) && (std::isnan(e) || a == e))
+                           : std::abs(a - e) <= atol + rtol * std::abs(e));
     if (!ok) {
       if (bad < 5) {
         first += "\n  [" + std::to_string(i) + "] actual " + std::to_string(a) + " expected " +
@@ -57,9 +58,9 @@ template <typename A, typename E>
     }
   }
   if (bad == 0) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << bad << " of " << actual.size()
-                                       << " elements differ (rtol " << rtol << ", atol " << atol
-                                       << "):" << first;
+  return ::testing::AssertionFailure()
+         << bad << " of " << actual.size() << " elements differ (rtol " << rtol << ", atol " << atol
+         << "):" << first;
 }
 
 }  // namespace strand::testing

@@ -11,10 +11,10 @@
 namespace strand::runtime {
 namespace {
 
-using ::testing::HasSubstr;
-using ::testing::ThrowsMessage;
 using strand::testing::f64_param;
 using strand::testing::tensor_close;
+using ::testing::HasSubstr;
+using ::testing::ThrowsMessage;
 
 Tensor vec(std::vector<float> v) { return from_vector<float>(v, {static_cast<int64_t>(v.size())}); }
 
@@ -92,8 +92,11 @@ TEST(Elementwise, UnaryGradients) {
 }
 
 TEST(Elementwise, MismatchesAreRejected) {
-  EXPECT_THAT([] { zeros({2, 3}) + zeros({4}); },
-              ThrowsMessage<Error>(HasSubstr("shapes [2, 3] and [4] cannot be broadcast")));
+  EXPECT_THAT(
+      [] {
+        zeros({2, 3}) + zeros({4});
+      },
+      ThrowsMessage<Error>(HasSubstr("shapes [2, 3] and [4] cannot be broadcast")));
   EXPECT_THAT([] { zeros({2}) + zeros({2}, {.dtype = DType::kF64}); },
               ThrowsMessage<Error>(HasSubstr("add: dtype mismatch (f32 and f64)")));
   EXPECT_THAT([] { relu(zeros({2}, {.dtype = DType::kI64})); },

@@ -9,10 +9,10 @@
 namespace strand::runtime {
 namespace {
 
-using ::testing::HasSubstr;
-using ::testing::ThrowsMessage;
 using strand::testing::f64_param;
 using strand::testing::tensor_close;
+using ::testing::HasSubstr;
+using ::testing::ThrowsMessage;
 
 Tensor idx(std::vector<int64_t> v, Shape shape) { return from_vector<int64_t>(v, shape); }
 
@@ -33,10 +33,16 @@ TEST(Indexing, IndexSelectAndGather) {
 
 TEST(Indexing, OutOfRangeIndicesAreRejected) {
   const Tensor x = zeros({2, 3});
-  EXPECT_THAT([&] { index_select(x, 1, idx({0, 3}, {2})); },
-              ThrowsMessage<Error>(HasSubstr("index 3 at position 1 is out of range [0, 3)")));
-  EXPECT_THAT([&] { gather(x, 1, idx({0, -1}, {2, 1})); },
-              ThrowsMessage<Error>(HasSubstr("index -1 at position 1 is out of range")));
+  EXPECT_THAT(
+      [&] {
+        index_select(x, 1, idx({0, 3}, {2}));
+      },
+      ThrowsMessage<Error>(HasSubstr("index 3 at position 1 is out of range [0, 3)")));
+  EXPECT_THAT(
+      [&] {
+        gather(x, 1, idx({0, -1}, {2, 1}));
+      },
+      ThrowsMessage<Error>(HasSubstr("index -1 at position 1 is out of range")));
   EXPECT_THAT([&] { index_select(x, 0, zeros({1})); },
               ThrowsMessage<Error>(HasSubstr("index must have dtype i64")));
 }
@@ -50,11 +56,13 @@ TEST(Indexing, Gradients) {
   const Tensor g = idx({1, 1, 0, 2}, {2, 2});
   EXPECT_TRUE(gradcheck([&](const auto& in) { return gather(in[0], 1, g); }, {a}).ok);
   // Views' backward paths.
-  EXPECT_TRUE(gradcheck([](const auto& in) {
-                return in[0].slice(1, 0, 3, 2).permute({1, 0}).reshape({4}).unsqueeze(0).expand({3, 4});
-              },
-              {a})
-                  .ok);
+  EXPECT_TRUE(
+      gradcheck(
+          [](const auto& in) {
+            return in[0].slice(1, 0, 3, 2).permute({1, 0}).reshape({4}).unsqueeze(0).expand({3, 4});
+          },
+          {a})
+          .ok);
 }
 
 }  // namespace

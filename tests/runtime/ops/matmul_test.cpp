@@ -9,18 +9,19 @@
 namespace strand::runtime {
 namespace {
 
-using ::testing::HasSubstr;
-using ::testing::ThrowsMessage;
 using strand::testing::f64_param;
 using strand::testing::tensor_close;
 using strand::testing::tensors_close;
+using ::testing::HasSubstr;
+using ::testing::ThrowsMessage;
 
 TEST(Matmul, HandComputedProducts) {
   const Tensor a = from_vector<float>({1, 2, 3, 4, 5, 6}, {2, 3});
   const Tensor b = from_vector<float>({1, 0, 0, 1, 1, 1}, {3, 2});
   EXPECT_TRUE(tensor_close(matmul(a, b), {4, 5, 10, 11}));
   // Transposed views go to GEMM as flags and give the same result as copies.
-  EXPECT_TRUE(tensors_close(matmul(a.transpose(0, 1), a), matmul(a.transpose(0, 1).contiguous(), a)));
+  EXPECT_TRUE(
+      tensors_close(matmul(a.transpose(0, 1), a), matmul(a.transpose(0, 1).contiguous(), a)));
   EXPECT_TRUE(tensor_close(matmul(a, a.transpose(0, 1)), {14, 32, 32, 77}));
   // Batched, with a shared right operand.
   const Tensor batch = stack({a, a * 2.0}, 0);
@@ -45,23 +46,37 @@ TEST(Matmul, Gradients) {
   EXPECT_TRUE(gradcheck([](const auto& in) { return matmul(in[0], in[1]); }, {a, b}).ok);
   EXPECT_TRUE(gradcheck([](const auto& in) { return matmul(in[0], in[1]); }, {a3, b3}).ok);
   EXPECT_TRUE(gradcheck([](const auto& in) { return matmul(in[0], in[1]); }, {a3, b}).ok);
-  EXPECT_TRUE(gradcheck([](const auto& in) { return matmul(in[0].transpose(0, 1), in[1]); },
-                        {f64_param({4, 3}, 5), b3.select(0, 0).detach().clone().set_requires_grad(true)})
-                  .ok);
+  EXPECT_TRUE(
+      gradcheck([](const auto& in) { return matmul(in[0].transpose(0, 1), in[1]); },
+                {f64_param({4, 3}, 5), b3.select(0, 0).detach().clone().set_requires_grad(true)})
+          .ok);
   const Tensor x = f64_param({2, 3, 4}, 6), w = f64_param({5, 4}, 7), bias = f64_param({5}, 8);
-  const auto result = gradcheck([](const auto& in) { return linear(in[0], in[1], in[2]); }, {x, w, bias});
+  const auto result =
+      gradcheck([](const auto& in) { return linear(in[0], in[1], in[2]); }, {x, w, bias});
   EXPECT_TRUE(result.ok) << result.report;
 }
 
 TEST(Matmul, ShapeErrors) {
-  EXPECT_THAT([] { matmul(zeros({2, 3}), zeros({2, 3})); },
-              ThrowsMessage<Error>(HasSubstr("inner dimensions differ: [2, 3] x [2, 3]")));
-  EXPECT_THAT([] { matmul(zeros({2, 2, 3}), zeros({3, 3, 1})); },
-              ThrowsMessage<Error>(HasSubstr("batch sizes differ")));
-  EXPECT_THAT([] { linear(zeros({2, 3}), zeros({4, 5})); },
-              ThrowsMessage<Error>(HasSubstr("must equal weight's in_features (5)")));
-  EXPECT_THAT([] { linear(zeros({2, 3}), zeros({4, 3}), zeros({3})); },
-              ThrowsMessage<Error>(HasSubstr("bias must have shape [4]")));
+  EXPECT_THAT(
+      [] {
+        matmul(zeros({2, 3}), zeros({2, 3}));
+      },
+      ThrowsMessage<Error>(HasSubstr("inner dimensions differ: [2, 3] x [2, 3]")));
+  EXPECT_THAT(
+      [] {
+        matmul(zeros({2, 2, 3}), zeros({3, 3, 1}));
+      },
+      ThrowsMessage<Error>(HasSubstr("batch sizes differ")));
+  EXPECT_THAT(
+      [] {
+        linear(zeros({2, 3}), zeros({4, 5}));
+      },
+      ThrowsMessage<Error>(HasSubstr("must equal weight's in_features (5)")));
+  EXPECT_THAT(
+      [] {
+        linear(zeros({2, 3}), zeros({4, 3}), zeros({3}));
+      },
+      ThrowsMessage<Error>(HasSubstr("bias must have shape [4]")));
 }
 
 }  // namespace

@@ -11,10 +11,10 @@
 namespace strand::runtime {
 namespace {
 
-using ::testing::HasSubstr;
-using ::testing::ThrowsMessage;
 using strand::testing::f64_param;
 using strand::testing::tensor_close;
+using ::testing::HasSubstr;
+using ::testing::ThrowsMessage;
 
 TEST(Dropout, ZeroesAboutPAndScalesTheRest) {
   Generator gen(3);
@@ -29,7 +29,8 @@ TEST(Dropout, ZeroesAboutPAndScalesTheRest) {
   EXPECT_NEAR(zeros_count / 10000.0, 0.25, 0.02);
   EXPECT_TRUE(dropout(x, 0.5, false, gen).is_same(x));  // identity in eval mode
   Generator a(9), b(9);
-  EXPECT_EQ(dropout(x, 0.5, true, a).to_vector<float>(), dropout(x, 0.5, true, b).to_vector<float>());
+  EXPECT_EQ(dropout(x, 0.5, true, a).to_vector<float>(),
+            dropout(x, 0.5, true, b).to_vector<float>());
   EXPECT_THAT([&] { dropout(x, 1.5, true, gen); },
               ThrowsMessage<Error>(HasSubstr("probability must be in [0, 1], got 1.5")));
 }
@@ -50,7 +51,8 @@ TEST(Pool, MaxAndAveragePooling) {
   // Padding: -inf for max, counted zeros for average (count_include_pad).
   EXPECT_TRUE(tensor_close(max_pool1d(x, 2, 2, 1), {1, 3, 5, 0}));
   EXPECT_TRUE(tensor_close(avg_pool1d(x, 2, 2, 1), {0.5, 2.5, 4.5, 0}));
-  EXPECT_THAT([&] { max_pool1d(x, 8); }, ThrowsMessage<Error>(HasSubstr("kernel 8 is longer than")));
+  EXPECT_THAT([&] { max_pool1d(x, 8); },
+              ThrowsMessage<Error>(HasSubstr("kernel 8 is longer than")));
   EXPECT_THAT([&] { max_pool1d(zeros({6}), 2); },
               ThrowsMessage<Error>(HasSubstr("input must be [N, C, L] or [C, L]")));
 }
@@ -75,16 +77,18 @@ TEST(Loss, BinaryCrossEntropyWithLogitsMatchesTheFormula) {
     const double s = 1 / (1 + std::exp(-x));
     return -(w * y * std::log(s) + (1 - y) * std::log(1 - s));
   };
-  const double expected =
-      (bce(0.5, 1, 1) + bce(-1, 0, 1) + bce(2, 0, 1) + bce(0, 1, 1)) / 4;
-  EXPECT_TRUE(tensor_close(binary_cross_entropy_with_logits(logits, targets), {expected}, 1e-12, 1e-12));
+  const double expected = (bce(0.5, 1, 1) + bce(-1, 0, 1) + bce(2, 0, 1) + bce(0, 1, 1)) / 4;
+  EXPECT_TRUE(
+      tensor_close(binary_cross_entropy_with_logits(logits, targets), {expected}, 1e-12, 1e-12));
   const Tensor pos_weight = from_vector<double>({3, 0.5}, {2}, {.dtype = DType::kF64});
   const double weighted = bce(0.5, 1, 3) + bce(-1, 0, 0.5) + bce(2, 0, 3) + bce(0, 1, 0.5);
-  EXPECT_TRUE(tensor_close(binary_cross_entropy_with_logits(logits, targets, pos_weight, Reduction::kSum),
-                           {weighted}, 1e-12, 1e-12));
+  EXPECT_TRUE(
+      tensor_close(binary_cross_entropy_with_logits(logits, targets, pos_weight, Reduction::kSum),
+                   {weighted}, 1e-12, 1e-12));
   // Stable at extreme logits.
-  const Tensor extreme = binary_cross_entropy_with_logits(
-      from_vector<float>({1000, -1000}, {2}), from_vector<float>({0, 1}, {2}), Tensor(), Reduction::kNone);
+  const Tensor extreme =
+      binary_cross_entropy_with_logits(from_vector<float>({1000, -1000}, {2}),
+                                       from_vector<float>({0, 1}, {2}), Tensor(), Reduction::kNone);
   EXPECT_TRUE(tensor_close(extreme, {1000, 1000}));
 }
 
@@ -106,7 +110,9 @@ TEST(Loss, Gradients) {
   const Tensor pos_weight = from_vector<double>({2, 1, 0.5}, {3}, {.dtype = DType::kF64});
   const Tensor classes = from_vector<int64_t>({0, 2, 1, 2}, {4});
   for (auto fn : std::vector<std::function<Tensor(const std::vector<Tensor>&)>>{
-           [&](const auto& in) { return binary_cross_entropy_with_logits(in[0], targets, pos_weight); },
+           [&](const auto& in) {
+             return binary_cross_entropy_with_logits(in[0], targets, pos_weight);
+           },
            [&](const auto& in) { return cross_entropy(in[0], classes, Reduction::kSum); },
            [&](const auto& in) { return mse_loss(in[0], targets); },
            [&](const auto& in) { return poisson_nll_loss(in[0], targets); },
@@ -117,14 +123,26 @@ TEST(Loss, Gradients) {
 }
 
 TEST(Loss, BadTargetsAreRejected) {
-  EXPECT_THAT([] { cross_entropy(zeros({2, 3}), from_vector<int64_t>({0, 3}, {2})); },
-              ThrowsMessage<Error>(HasSubstr("target class 3 at row 1 is out of range for 3 classes")));
-  EXPECT_THAT([] { cross_entropy(zeros({2, 3}), zeros({2})); },
-              ThrowsMessage<Error>(HasSubstr("targets (class indices) must have dtype i64")));
-  EXPECT_THAT([] { mse_loss(zeros({2, 3}), zeros({3, 2})); },
-              ThrowsMessage<Error>(HasSubstr("input shape [2, 3] and target shape [3, 2] differ")));
-  EXPECT_THAT([] { binary_cross_entropy_with_logits(zeros({2, 3}), zeros({2, 3}), ones({2})); },
-              ThrowsMessage<Error>(HasSubstr("pos_weight must have shape [3]")));
+  EXPECT_THAT(
+      [] {
+        cross_entropy(zeros({2, 3}), from_vector<int64_t>({0, 3}, {2}));
+      },
+      ThrowsMessage<Error>(HasSubstr("target class 3 at row 1 is out of range for 3 classes")));
+  EXPECT_THAT(
+      [] {
+        cross_entropy(zeros({2, 3}), zeros({2}));
+      },
+      ThrowsMessage<Error>(HasSubstr("targets (class indices) must have dtype i64")));
+  EXPECT_THAT(
+      [] {
+        mse_loss(zeros({2, 3}), zeros({3, 2}));
+      },
+      ThrowsMessage<Error>(HasSubstr("input shape [2, 3] and target shape [3, 2] differ")));
+  EXPECT_THAT(
+      [] {
+        binary_cross_entropy_with_logits(zeros({2, 3}), zeros({2, 3}), ones({2}));
+      },
+      ThrowsMessage<Error>(HasSubstr("pos_weight must have shape [3]")));
 }
 
 }  // namespace

@@ -25,7 +25,9 @@ TEST(BatchNormOp, MatchesTheDefinitionAndUpdatesRunningStatistics) {
   EXPECT_TRUE(tensors_close(rv, var.reshape({3}) * (0.1 * 42.0 / 41.0) + 0.9, 1e-8, 1e-8));
   // Eval mode uses the running statistics.
   const Tensor z = batch_norm(x, w, b, rm, rv, false);
-  const Tensor expected_eval = (x - rm.reshape({3, 1})) / sqrt(rv.reshape({3, 1}) + 1e-5) * w.reshape({3, 1}) + b.reshape({3, 1});
+  const Tensor expected_eval =
+      (x - rm.reshape({3, 1})) / sqrt(rv.reshape({3, 1}) + 1e-5) * w.reshape({3, 1}) +
+      b.reshape({3, 1});
   EXPECT_TRUE(tensors_close(z, expected_eval, 1e-10, 1e-10));
 }
 
@@ -40,10 +42,16 @@ TEST(BatchNormOp, GradientsInFloat64) {
 }
 
 TEST(BatchNormOp, BadInputsAreRejected) {
-  EXPECT_THAT([] { batch_norm(zeros({1, 3}), Tensor(), Tensor(), Tensor(), Tensor(), true); },
-              ::testing::ThrowsMessage<Error>(::testing::HasSubstr("more than one value per channel")));
-  EXPECT_THAT([] { batch_norm(zeros({4, 3}), ones({2}), Tensor(), Tensor(), Tensor(), true); },
-              ::testing::ThrowsMessage<Error>(::testing::HasSubstr("must have shape [3]")));
+  EXPECT_THAT(
+      [] {
+        batch_norm(zeros({1, 3}), Tensor(), Tensor(), Tensor(), Tensor(), true);
+      },
+      ::testing::ThrowsMessage<Error>(::testing::HasSubstr("more than one value per channel")));
+  EXPECT_THAT(
+      [] {
+        batch_norm(zeros({4, 3}), ones({2}), Tensor(), Tensor(), Tensor(), true);
+      },
+      ::testing::ThrowsMessage<Error>(::testing::HasSubstr("must have shape [3]")));
 }
 
 }  // namespace

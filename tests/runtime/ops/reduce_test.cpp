@@ -11,10 +11,10 @@
 namespace strand::runtime {
 namespace {
 
-using ::testing::HasSubstr;
-using ::testing::ThrowsMessage;
 using strand::testing::f64_param;
 using strand::testing::tensor_close;
+using ::testing::HasSubstr;
+using ::testing::ThrowsMessage;
 
 TEST(Reduce, SumMeanOverDimensions) {
   const Tensor t = arange(0, 24).reshape({2, 3, 4});
@@ -23,7 +23,8 @@ TEST(Reduce, SumMeanOverDimensions) {
   EXPECT_EQ(sum(t, {1}, true).shape(), (Shape{2, 1, 4}));
   EXPECT_TRUE(tensor_close(sum(t, {-1}).select(0, 0), {6, 22, 38}));
   EXPECT_TRUE(tensor_close(mean(t, {1}).select(0, 1), {16, 17, 18, 19}));
-  EXPECT_TRUE(tensor_close(sum(t.transpose(0, 2), {0}), sum(t, {2}).transpose(0, 1).to_vector<double>()));
+  EXPECT_TRUE(
+      tensor_close(sum(t.transpose(0, 2), {0}), sum(t, {2}).transpose(0, 1).to_vector<double>()));
 }
 
 TEST(Reduce, MaxReturnsValuesAndFirstIndex) {
@@ -43,7 +44,8 @@ TEST(Reduce, SoftmaxRowsSumToOneAndLogSoftmaxIsStable) {
   EXPECT_TRUE(tensor_close(sum(s, {1}), {1, 1}, 1e-6, 1e-6));
   const double e = std::exp(1.0), z = e + e * e + e * e * e;
   EXPECT_TRUE(tensor_close(s.select(0, 0), {e / z, e * e / z, e * e * e / z}));
-  EXPECT_TRUE(tensor_close(log_softmax(x, 1).select(0, 1), {-std::log(3.0), -std::log(3.0), -std::log(3.0)}, 1e-5, 1e-5));
+  EXPECT_TRUE(tensor_close(log_softmax(x, 1).select(0, 1),
+                           {-std::log(3.0), -std::log(3.0), -std::log(3.0)}, 1e-5, 1e-5));
   // Along a non-last dimension.
   EXPECT_TRUE(tensor_close(sum(softmax(x, 0), {0}), {1, 1, 1}));
 }
@@ -52,7 +54,9 @@ TEST(Reduce, Gradients) {
   const Tensor x = f64_param({3, 4, 2}, 11);
   for (auto fn : std::vector<std::function<Tensor(const std::vector<Tensor>&)>>{
            [](const auto& in) { return sum(in[0], {1}); },
-           [](const auto& in) { return mean(in[0], {0, 2}, true); },
+           [](const auto& in) {
+             return mean(in[0], {0, 2}, true);
+           },
            [](const auto& in) { return sum(in[0]); },
            [](const auto& in) { return max(in[0], 1).values; },
            [](const auto& in) { return max(in[0]); },
@@ -67,10 +71,16 @@ TEST(Reduce, Gradients) {
 }
 
 TEST(Reduce, BadDimensionsAreRejected) {
-  EXPECT_THAT([] { sum(zeros({2, 3}), {2}); },
-              ThrowsMessage<Error>(HasSubstr("sum: dimension 2 is out of range")));
-  EXPECT_THAT([] { sum(zeros({2, 3}), {1, -1}); },
-              ThrowsMessage<Error>(HasSubstr("dimension repeated")));
+  EXPECT_THAT(
+      [] {
+        sum(zeros({2, 3}), {2});
+      },
+      ThrowsMessage<Error>(HasSubstr("sum: dimension 2 is out of range")));
+  EXPECT_THAT(
+      [] {
+        sum(zeros({2, 3}), {1, -1});
+      },
+      ThrowsMessage<Error>(HasSubstr("dimension repeated")));
   EXPECT_THAT([] { max(zeros({2, 0}), 1); }, ThrowsMessage<Error>(HasSubstr("is empty")));
 }
 

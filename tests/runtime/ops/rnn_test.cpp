@@ -9,9 +9,9 @@
 namespace strand::runtime {
 namespace {
 
+using strand::testing::f64_param;
 using ::testing::HasSubstr;
 using ::testing::ThrowsMessage;
-using strand::testing::f64_param;
 
 std::vector<Tensor> make_weights(const RnnOptions& o, int64_t input_size, uint64_t seed) {
   kernels::RnnShape s;
@@ -20,7 +20,8 @@ std::vector<Tensor> make_weights(const RnnOptions& o, int64_t input_size, uint64
   s.seq_len = 1, s.batch = 1;
   std::vector<Tensor> out;
   for (const auto& p : kernels::rnn_parameters(s)) {
-    out.push_back((randn(p.shape, seed++, {.dtype = DType::kF64}) * 0.5).detach().set_requires_grad(true));
+    out.push_back(
+        (randn(p.shape, seed++, {.dtype = DType::kF64}) * 0.5).detach().set_requires_grad(true));
   }
   return out;
 }
@@ -56,7 +57,8 @@ TEST(RnnOp, OutputsPastEachLengthAreZeroAndShapesFollowBatchFirst) {
   EXPECT_EQ(r.h_n.shape(), (Shape{1, 2, 4}));
   for (double v : r.output.select(0, 1).slice(0, 2, 6).to_vector<double>()) EXPECT_EQ(v, 0.0);
   // The final state of sample 1 is its output at its last valid step.
-  EXPECT_EQ(r.h_n.select(1, 1).to_vector<double>(), r.output.select(0, 1).select(0, 1).contiguous().to_vector<double>());
+  EXPECT_EQ(r.h_n.select(1, 1).to_vector<double>(),
+            r.output.select(0, 1).select(0, 1).contiguous().to_vector<double>());
 }
 
 TEST(RnnOp, DropoutBetweenLayersIsSeededAndOffInEval) {
@@ -65,7 +67,8 @@ TEST(RnnOp, DropoutBetweenLayersIsSeededAndOffInEval) {
   auto w = make_weights(o, 3, 7);
   for (auto& t : w) t = t.detach().to(DType::kF32).set_requires_grad(true);
   Generator a(1), b(1);
-  EXPECT_EQ(rnn(x, w, o, {}, {}, {}, &a).output.to_vector<float>(), rnn(x, w, o, {}, {}, {}, &b).output.to_vector<float>());
+  EXPECT_EQ(rnn(x, w, o, {}, {}, {}, &a).output.to_vector<float>(),
+            rnn(x, w, o, {}, {}, {}, &b).output.to_vector<float>());
   o.training = false;
   const auto eval1 = rnn(x, w, o).output.to_vector<float>();
   o.dropout = 0;
@@ -83,8 +86,11 @@ TEST(RnnOp, BadInputsAreRejected) {
   auto wrong = w;
   wrong[0] = zeros({16, 5}, {.dtype = DType::kF64});
   EXPECT_THAT([&] { rnn(x, wrong, o); }, ThrowsMessage<Error>(HasSubstr("weight_ih_l0")));
-  EXPECT_THAT([&] { rnn(x, w, o, zeros({1, 3, 4}, {.dtype = DType::kF64})); },
-              ThrowsMessage<Error>(HasSubstr("[1, 3, 4]")));
+  EXPECT_THAT(
+      [&] {
+        rnn(x, w, o, zeros({1, 3, 4}, {.dtype = DType::kF64}));
+      },
+      ThrowsMessage<Error>(HasSubstr("[1, 3, 4]")));
 }
 
 }  // namespace
