@@ -122,8 +122,15 @@ kernels::Stream default_stream(int device) {
   std::lock_guard<std::mutex> lock(mutex);
   if (!streams[device]) {
     DeviceGuard guard(Device::cuda(device));
-    STRAND_CUDA_CALL(
-        STRAND_CUDA_CHECK(cudaStreamCreateWithFlags(&streams[device], cudaStreamNonBlocking)));
+    STRAND_CUDA_CALL({
+      STRAND_CUDA_CHECK(cudaStreamCreateWithFlags(&streams[device], cudaStreamNonBlocking));
+      // Keep freed device memory in the stream-ordered pool instead of returning it to the driver
+      // at every synchronisation (the default threshold, 0): a training step reuses the same sizes.
+      cudaMemPool_t pool = nullptr;
+      STRAND_CUDA_CHECK(cudaDeviceGetDefaultMemPool(&pool, device));
+      uint64_t keep_all = UINT64_MAX;
+      STRAND_CUDA_CHECK(cudaMemPoolSetAttribute(pool, cudaMemPoolAttrReleaseThreshold, &keep_all));
+    });
   }
   return streams[device];
 }
