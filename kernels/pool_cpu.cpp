@@ -25,20 +25,20 @@ namespace cpu {
 template <typename T>
 void max_pool1d(const Pool1dShape& s, const T* x, T* y, int64_t* index, const Context&) {
   check_pool1d(s);
+  using A = acc_t<T>;
   const int64_t out_len = s.out_length();
 #pragma omp parallel for if (s.rows * out_len * s.kernel > (1 << 15))
   for (int64_t r = 0; r < s.rows; ++r) {
+    const T* row = x + r * s.length;
     for (int64_t t = 0; t < out_len; ++t) {
-      double best = -std::numeric_limits<double>::infinity();
-      int64_t arg = -1;
-      for (int64_t k = 0; k < s.kernel; ++k) {
-        const int64_t pos = t * s.stride - s.padding + k;
-        if (pos < 0 || pos >= s.length) continue;
-        const double v = static_cast<double>(x[r * s.length + pos]);
-        if (arg < 0 || v > best || std::isnan(v)) {
-          best = v, arg = pos;
-          if (std::isnan(v)) break;
-        }
+      // The window, clipped to the row (padding never wins: it is -inf).
+      const int64_t first = std::max<int64_t>(t * s.stride - s.padding, 0);
+      const int64_t last = std::min<int64_t>(t * s.stride - s.padding + s.kernel, s.length);
+      A best = A(row[first]);
+      int64_t arg = first;
+      for (int64_t pos = first + 1; pos < last && best == best; ++pos) {
+        const A v = A(row[pos]);
+        if (v > best || v != v) best = v, arg = pos;  // the first NaN wins and ends the scan
       }
       y[r * out_len + t] = T(best);
       index[r * out_len + t] = arg;
