@@ -80,8 +80,14 @@ nlohmann::json metric(const nlohmann::json& obj, const std::string& name) {
   return obj.contains(name) ? obj[name] : nlohmann::json();
 }
 
+std::string fixed4(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.4f", v);
+  return buf;
+}
+
 std::string fmt(const nlohmann::json& v) {
-  return v.is_number() ? strand::format("{:.4f}", v.get<double>()) : std::string("  -   ");
+  return v.is_number() ? fixed4(v.get<double>()) : std::string("  -   ");
 }
 
 // Rows of "name  valid metrics  test metrics" for the panel kind.
@@ -153,8 +159,8 @@ void run_train(TrainArgs& a) {
                                                          splits->valid(), eval_batch, device),
                                      a.replicates);
   const std::string reason = strand::format(
-      "final evaluation of the chosen checkpoint (epoch {}, validation {} {:.4f}) after training",
-      r.best_epoch, r.monitor, r.best_metric);
+      "final evaluation of the chosen checkpoint (epoch {}, validation {} {}) after training",
+      r.best_epoch, r.monitor, fixed4(r.best_metric));
   if (splits->test_size() > 0) {
     const auto& test_rows = splits->unseal_test(reason);
     metrics["test"] = train::panel_of(

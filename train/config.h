@@ -10,9 +10,9 @@ namespace strand::train {
 
 struct TrainConfig {
   std::string model = "cnn";  // layers::build_model name
-  int64_t epochs = 8;
+  int64_t epochs = 10;
   int64_t max_steps = 0;  // > 0: stop after this many optimiser steps (wins over epochs)
-  int64_t batch_size = 64;
+  int64_t batch_size = 32;
   std::string optimizer = "adam";  // adam, adamw, sgd
   double lr = 3e-3;
   double weight_decay = 0;
