@@ -10,7 +10,7 @@ namespace strand::train {
 
 struct TrainConfig {
   std::string model = "cnn";  // layers::build_model name
-  int64_t epochs = 10;
+  int64_t epochs = 20;
   int64_t max_steps = 0;  // > 0: stop after this many optimiser steps (wins over epochs)
   int64_t batch_size = 32;
   std::string optimizer = "adam";  // adam, adamw, sgd
@@ -23,7 +23,7 @@ struct TrainConfig {
   double gamma = 0.5;
   double clip_norm = 0;             // > 0: clip the global gradient norm to this
   std::string monitor = "auto";     // validation metric for early stopping and the best checkpoint
-  int64_t patience = 0;             // > 0: stop after this many epochs without improvement
+  int64_t patience = 5;             // > 0: stop after this many epochs without improvement
   uint64_t seed = 1;                // model initialisation, dropout and shuffling
   int64_t log_every = 50;           // steps between step records in log.jsonl (0: none)
   bool reverse_complement = false;  // augmentation

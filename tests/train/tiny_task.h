@@ -31,6 +31,7 @@ inline TrainConfig tiny_config() {
   c.schedule = "constant";
   c.seed = 3;
   c.log_every = 5;
+  c.patience = 0;
   c.progress = false;
   return c;
 }
