@@ -179,5 +179,44 @@ TEST(Trainer, ResumeRejectsAnotherModelOrCorruptFile) {
   EXPECT_THAT([&] { trainer.resume(ckpt); }, ::testing::ThrowsMessage<Error>(HasSubstr(ckpt)));
 }
 
+// The same simulated sequences relabelled as multi-class (which of the two patterns is present) and
+// as regression (their sum): the trainer picks the loss and the monitored metric by kind.
+std::shared_ptr<const data::SplitDataset> relabelled(data::LabelKind kind) {
+  data::SimulationConfig c;
+  c.num_sequences = 300;
+  c.length = 60;
+  c.seed = 11;
+  c.valid_fraction = 0.2;
+  const auto sim = data::simulate(c);
+  data::LabelTable t = sim.labels;
+  t.kind = kind;
+  std::vector<float> values;
+  for (int64_t i = 0; i < t.num_rows(); ++i) values.push_back(t.row(i)[0] + 2 * t.row(i)[1]);
+  t.values = values;
+  t.columns = {"pattern"};
+  if (kind == data::LabelKind::kMultiClass) t.classes = {"none", "ctcf", "pair", "both"};
+  auto ds = std::make_shared<const data::Dataset>(data::Dataset::from_records(sim.records, t));
+  return std::make_shared<const data::SplitDataset>(ds);
+}
+
+TEST(Trainer, MultiClassAndRegressionUseTheirLossAndMetric) {
+  auto cfg = tiny_config();
+  cfg.epochs = 1;
+  Trainer mc(relabelled(data::LabelKind::kMultiClass), cfg, "");
+  EXPECT_EQ(mc.monitor(), "macro_auroc");
+  EXPECT_EQ(mc.info().outputs, 4);
+  const TrainResult a = mc.fit();
+  EXPECT_FALSE(a.diverged) << a.stop_reason;
+  EXPECT_EQ(a.best_valid["kind"], "multiclass");
+  EXPECT_TRUE(a.best_valid.contains("accuracy"));
+
+  Trainer reg(relabelled(data::LabelKind::kRegression), cfg, "");
+  EXPECT_EQ(reg.monitor(), "loss");
+  const TrainResult b = reg.fit();
+  EXPECT_FALSE(b.diverged) << b.stop_reason;
+  EXPECT_EQ(b.best_valid["kind"], "regression");
+  EXPECT_EQ(b.best_metric, b.best_valid["loss"].get<double>());
+}
+
 }  // namespace
 }  // namespace strand::train
