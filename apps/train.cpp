@@ -90,25 +90,28 @@ std::string fmt(const nlohmann::json& v) {
   return v.is_number() ? fixed4(v.get<double>()) : std::string("  -   ");
 }
 
-// Rows of "name  valid metrics  test metrics" for the panel kind.
-void print_table(const nlohmann::json& valid, const nlohmann::json& test) {
+// Rows of "name  valid metrics  test metrics" for the panel kind (eval: one panel, prefix "").
+void print_table(const nlohmann::json& valid, const nlohmann::json& test,
+                 const std::string& first = "v.", const std::string& second = "t.") {
   const std::string kind = valid.value("kind", "");
   if (kind == "multiclass") {
-    std::printf("  %-12s %10s %12s\n", "", "valid", "test");
+    std::printf("  %-12s %10s %12s\n", "", first.empty() ? "" : "valid",
+                test.is_object() ? "test" : "");
     for (const char* m : {"accuracy", "macro_auroc"})
       std::printf("  %-12s %10s %12s\n", m, fmt(metric(valid, m)).c_str(),
-                  test.is_object() ? fmt(metric(test, m)).c_str() : "-");
+                  test.is_object() ? fmt(metric(test, m)).c_str() : "");
     return;
   }
   const bool regression = kind == "regression";
   const char* m1 = regression ? "pearson" : "auroc";
   const char* m2 = regression ? "mse" : "auprc";
-  std::printf("  %-20s %8s %8s   %8s %8s\n", "task", (std::string("v.") + m1).c_str(),
-              (std::string("v.") + m2).c_str(), (std::string("t.") + m1).c_str(),
-              (std::string("t.") + m2).c_str());
+  const bool both = test.is_object();
+  std::printf("  %-20s %8s %8s   %8s %8s\n", "task", (first + m1).c_str(), (first + m2).c_str(),
+              both ? (second + m1).c_str() : "", both ? (second + m2).c_str() : "");
   auto row = [&](const std::string& name, const nlohmann::json& v, const nlohmann::json& t) {
     std::printf("  %-20s %8s %8s   %8s %8s\n", name.c_str(), fmt(metric(v, m1)).c_str(),
-                fmt(metric(v, m2)).c_str(), fmt(metric(t, m1)).c_str(), fmt(metric(t, m2)).c_str());
+                fmt(metric(v, m2)).c_str(), both ? fmt(metric(t, m1)).c_str() : "",
+                both ? fmt(metric(t, m2)).c_str() : "");
   };
   for (const auto& [task, obj] : valid["tasks"].items())
     row(task, obj, test.is_object() ? test["tasks"][task] : nlohmann::json());
@@ -337,7 +340,7 @@ void run_eval(const EvalArgs& a) {
   }
   std::printf("model %s on %zu examples (%s), loss %.4f\n", loaded.info.describe().c_str(),
               rows.size(), a.split.c_str(), p.loss);
-  print_table(panel, nlohmann::json());
+  print_table(panel, nlohmann::json(), "", "");
 }
 
 void add_eval(CLI::App& app) {
