@@ -262,6 +262,10 @@ bool Trainer::run_epoch() {
   for (auto& [task, obj] : panel["tasks"].items()) obj.erase("reliability");
   record["valid"] = panel;
   log(record);
+  if (progress_)
+    std::fprintf(stderr, "epoch %lld: train loss %.4f, valid loss %.4f, %s %.4f%s\n",
+                 static_cast<long long>(state_.epoch), train_loss, p.loss, monitor_.c_str(), metric,
+                 improved ? " (best)" : "");
   state_.history.push_back(record);
   result_.epochs = state_.epoch;
   result_.steps = state_.step;
