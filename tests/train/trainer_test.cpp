@@ -131,6 +131,27 @@ TEST(Trainer, ResumingReproducesTheUninterruptedRunExactly) {
   EXPECT_EQ(straight.state().rng_offset, resumed.state().rng_offset);
 }
 
+TEST(Trainer, ResumingSgdWithMomentumIsExact) {
+  data::testing::TempDir straight_dir, first_dir;
+  auto cfg = tiny_config();
+  cfg.optimizer = "sgd";
+  cfg.lr = 0.05;
+  cfg.momentum = 0.9;
+  Trainer straight(tiny_task(), cfg, straight_dir.path());
+  straight.fit();
+  {
+    Trainer first(tiny_task(), cfg, first_dir.path());
+    ASSERT_TRUE(first.run_epoch());
+  }
+  Trainer resumed(tiny_task(), cfg, "");
+  resumed.resume(first_dir.file("checkpoint.safetensors"));
+  resumed.fit();
+  ASSERT_EQ(resumed.state().history.size(), 2u);
+  EXPECT_EQ(straight.state().history[1]["train_loss"].get<double>(),
+            resumed.state().history[1]["train_loss"].get<double>());
+  EXPECT_EQ(weights(straight), weights(resumed));
+}
+
 TEST(Trainer, MaxStepsStopsMidEpoch) {
   auto cfg = tiny_config();
   cfg.max_steps = 7;
