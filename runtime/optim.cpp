@@ -32,10 +32,9 @@ void Optimizer::load_state(const std::vector<std::pair<std::string, Tensor>>& sa
   STRAND_CHECK(saved.size() == mine.size(), "optimizer state has {} tensors, expected {}",
                saved.size(), mine.size());
   for (size_t i = 0; i < mine.size(); ++i) {
-    STRAND_CHECK(
-        saved[i].first == mine[i].first && saved[i].second.shape() == mine[i].second.shape(),
-        "optimizer state entry {} is '{}' {}, expected '{}' {}", i, saved[i].first,
-        saved[i].second.shape(), mine[i].first, mine[i].second.shape());
+    STRAND_CHECK(saved[i].first == mine[i].first && saved[i].second.shape() == mine[i].second.shape(),
+                 "optimizer state entry {} is '{}' {}, expected '{}' {}", i, saved[i].first,
+                 saved[i].second.shape(), mine[i].first, mine[i].second.shape());
     Tensor target = mine[i].second;
     target.copy_(saved[i].second);
   }
@@ -65,9 +64,9 @@ void SGD::step() {
     const kernels::Context ctx = context_for(p.device());
     dispatch_floating(p.dtype(), "SGD", [&](auto tag) {
       using T = decltype(tag);
-      STRAND_DISPATCH_DEVICE(p.device(), sgd_step<T>, p.numel(), config_, !started_[i], p.data<T>(),
-                             g.data<T>(), momentum_[i].defined() ? momentum_[i].data<T>() : nullptr,
-                             ctx);
+      STRAND_DISPATCH_DEVICE(p.device(), sgd_step<T>, p.numel(), config_, !started_[i],
+                             p.data<T>(), g.data<T>(),
+                             momentum_[i].defined() ? momentum_[i].data<T>() : nullptr, ctx);
     });
     started_[i] = true;
   }
