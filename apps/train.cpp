@@ -365,6 +365,7 @@ void add_eval(CLI::App& app) {
 struct PredictArgs {
   std::string model, fasta, out, device = "cpu";
   int64_t batch_size = 256;
+  bool json = false;
 };
 
 void run_predict(const PredictArgs& a) {
@@ -392,6 +393,18 @@ void run_predict(const PredictArgs& a) {
     const auto s = train::scores_of(loaded.info.kind, (*loaded.model)(x));
     scores.insert(scores.end(), s.begin(), s.end());
   }
+  const size_t T = loaded.info.tasks.size();
+  if (a.json) {
+    nlohmann::json j = {{"model", loaded.info.to_json()}, {"predictions", nlohmann::json::array()}};
+    for (size_t i = 0; i < names.size(); ++i) {
+      nlohmann::json row = {{"name", names[i]}};
+      for (size_t t = 0; t < T; ++t) row[loaded.info.tasks[t]] = scores[i * T + t];
+      j["predictions"].push_back(row);
+    }
+    if (!a.out.empty()) rules::write_scores(a.out, names, loaded.info.tasks, scores);
+    std::cout << j.dump(2) << "\n";
+    return;
+  }
   if (!a.out.empty()) {
     rules::write_scores(a.out, names, loaded.info.tasks, scores);
     std::fprintf(stderr, "wrote %zu predictions to %s\n", names.size(), a.out.c_str());
@@ -400,7 +413,6 @@ void run_predict(const PredictArgs& a) {
   std::printf("name");
   for (const auto& t : loaded.info.tasks) std::printf("\t%s", t.c_str());
   std::printf("\n");
-  const size_t T = loaded.info.tasks.size();
   for (size_t i = 0; i < names.size(); ++i) {
     std::printf("%s", names[i].c_str());
     for (size_t t = 0; t < T; ++t) std::printf("\t%.9g", scores[i * T + t]);
@@ -420,6 +432,7 @@ void add_predict(CLI::App& app) {
   cmd->add_option("--out", a->out, "Scores TSV (default: standard output)");
   cmd->add_option("--device", a->device, "cpu or cuda")->capture_default_str();
   cmd->add_option("--batch-size", a->batch_size, "Examples per batch")->capture_default_str();
+  cmd->add_flag("--json", a->json, "Print the predictions as JSON");
   cmd->callback([a] { run_predict(*a); });
 }
 
