@@ -12,6 +12,7 @@ int main(int argc, char** argv) {
                        std::string(strand::version()) + " (" + strand::git_commit() + ")");
   strand::apps::add_info_command(app);
   strand::apps::add_rules_commands(app);
+  strand::apps::add_train_commands(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -40,6 +40,7 @@ void Optimizer::load_state(const std::vector<std::pair<std::string, Tensor>>& sa
     target.copy_(saved[i].second);
   }
   steps_ = steps;
+  state_loaded();
 }
 
 SGD::SGD(std::vector<Tensor> params, kernels::SgdConfig config)
@@ -71,6 +72,12 @@ void SGD::step() {
     started_[i] = true;
   }
   ++steps_;
+}
+
+// Loaded momentum buffers carry history: the next step must not re-initialise them with g.
+void SGD::state_loaded() {
+  if (steps_ == 0) return;
+  for (size_t i = 0; i < momentum_.size(); ++i) started_[i] = momentum_[i].defined();
 }
 
 std::vector<std::pair<std::string, Tensor>> SGD::state() const {

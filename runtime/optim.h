@@ -28,6 +28,9 @@ class Optimizer {
   void load_state(const std::vector<std::pair<std::string, Tensor>>& state, int64_t steps);
 
  protected:
+  // Called after load_state copied the saved tensors in (SGD: its momentum buffers now hold
+  // history).
+  virtual void state_loaded() {}
   std::vector<Tensor> params_;
   int64_t steps_ = 0;
 };
@@ -39,6 +42,9 @@ class SGD : public Optimizer {
   double lr() const override { return config_.lr; }
   void set_lr(double lr) override { config_.lr = lr; }
   std::vector<std::pair<std::string, Tensor>> state() const override;
+
+ protected:
+  void state_loaded() override;
 
  private:
   kernels::SgdConfig config_;

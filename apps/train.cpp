@@ -1,0 +1,448 @@
+// `strand train` (the trainer on FASTA + labels, BED + genome, or with no data the built-in
+// simulated dataset), `strand simulate`, `strand eval` and `strand predict`.
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <memory>
+
+#include "apps/commands.h"
+#include "data/encoding.h"
+#include "data/fasta.h"
+#include "data/simulate.h"
+#include "data/splits.h"
+#include "kernels/error.h"
+#include "rules/io.h"
+#include "rules/report.h"
+#include "runtime/autograd.h"
+#include "train/checksum.h"
+#include "train/evaluate.h"
+#include "train/trainer.h"
+
+namespace strand::apps {
+namespace {
+
+struct DataArgs {
+  std::string fasta, labels, bed, genome;
+  int64_t window = 1000;
+  std::string task = "auto";
+  std::string split_method = "auto";
+  std::vector<std::string> test_chroms, valid_chroms;
+  double test_fraction = 0.1, valid_fraction = 0.1;
+  uint64_t split_seed = 0;
+};
+
+struct TrainArgs {
+  DataArgs data;
+  train::TrainConfig config;
+  std::string out = "strand-run";
+  std::string resume;
+  int replicates = 1000;
+  bool json = false;
+};
+
+data::SplitMethod split_method(const std::string& s) {
+  if (s == "auto") return data::SplitMethod::kAuto;
+  if (s == "column") return data::SplitMethod::kColumn;
+  if (s == "chromosome") return data::SplitMethod::kChromosome;
+  if (s == "random") return data::SplitMethod::kRandom;
+  STRAND_FAIL("unknown split method '{}' (auto, column, chromosome, random)", s);
+}
+
+std::shared_ptr<data::Dataset> load_dataset(const DataArgs& a, data::LabelKind kind) {
+  if (!a.bed.empty()) {
+    STRAND_CHECK(a.fasta.empty(),
+                 "give either --fasta with --labels or --bed with --genome, not both");
+    STRAND_CHECK(!a.genome.empty(), "--bed needs --genome (an indexed reference FASTA)");
+    return std::make_shared<data::Dataset>(data::Dataset::from_bed(a.bed, a.genome, a.window));
+  }
+  STRAND_CHECK(!a.fasta.empty(), "no data: give --fasta with --labels, or --bed with --genome");
+  STRAND_CHECK(!a.labels.empty(), "--fasta needs --labels (a TSV: name, task columns, split)");
+  data::FastaDatasetOptions o;
+  o.kind = kind;
+  return std::make_shared<data::Dataset>(data::Dataset::from_fasta(a.fasta, a.labels, o));
+}
+
+void add_data_options(CLI::App* cmd, DataArgs& a) {
+  cmd->add_option("--fasta", a.fasta, "Sequences (FASTA, equal lengths; needs --labels)");
+  cmd->add_option("--labels", a.labels, "Labels TSV: name, task columns, optional split column");
+  cmd->add_option("--bed", a.bed, "BED intervals with target columns (needs --genome)");
+  cmd->add_option("--genome", a.genome, "Indexed reference FASTA for --bed windows");
+  cmd->add_option("--window", a.window, "Width of the windows centred on --bed intervals");
+  cmd->add_option("--task", a.task,
+                  "Label kind: auto, binary, multi-label, multi-class, regression");
+}
+
+nlohmann::json metric(const nlohmann::json& obj, const std::string& name) {
+  return obj.contains(name) ? obj[name] : nlohmann::json();
+}
+
+std::string fixed4(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.4f", v);
+  return buf;
+}
+
+std::string fmt(const nlohmann::json& v) {
+  return v.is_number() ? fixed4(v.get<double>()) : std::string("  -   ");
+}
+
+// Rows of "name  valid metrics  test metrics" for the panel kind (eval: one panel, prefix "").
+void print_table(const nlohmann::json& valid, const nlohmann::json& test,
+                 const std::string& first = "v.", const std::string& second = "t.") {
+  const std::string kind = valid.value("kind", "");
+  if (kind == "multiclass") {
+    std::printf("  %-12s %10s %12s\n", "", first.empty() ? "" : "valid",
+                test.is_object() ? "test" : "");
+    for (const char* m : {"accuracy", "macro_auroc"})
+      std::printf("  %-12s %10s %12s\n", m, fmt(metric(valid, m)).c_str(),
+                  test.is_object() ? fmt(metric(test, m)).c_str() : "");
+    return;
+  }
+  const bool regression = kind == "regression";
+  const char* m1 = regression ? "pearson" : "auroc";
+  const char* m2 = regression ? "mse" : "auprc";
+  const bool both = test.is_object();
+  std::printf("  %-20s %8s %8s   %8s %8s\n", "task", (first + m1).c_str(), (first + m2).c_str(),
+              both ? (second + m1).c_str() : "", both ? (second + m2).c_str() : "");
+  auto row = [&](const std::string& name, const nlohmann::json& v, const nlohmann::json& t) {
+    std::printf("  %-20s %8s %8s   %8s %8s\n", name.c_str(), fmt(metric(v, m1)).c_str(),
+                fmt(metric(v, m2)).c_str(), both ? fmt(metric(t, m1)).c_str() : "",
+                both ? fmt(metric(t, m2)).c_str() : "");
+  };
+  for (const auto& [task, obj] : valid["tasks"].items())
+    row(task, obj, test.is_object() ? test["tasks"][task] : nlohmann::json());
+  row("mean", valid["macro"], test.is_object() ? test["macro"] : nlohmann::json());
+}
+
+void run_train(TrainArgs& a) {
+  const auto start = std::chrono::steady_clock::now();
+  bool simulated = false;
+  if (a.data.fasta.empty() && a.data.bed.empty()) {
+    // No data: the built-in simulated dataset (data::simulate's defaults), written beside the run.
+    STRAND_CHECK(a.data.labels.empty(), "--labels needs --fasta");
+    const auto files = data::write_simulation(data::simulate(), a.out + "/data");
+    a.data.fasta = files.fasta;
+    a.data.labels = files.labels;
+    simulated = true;
+    if (!a.json)
+      std::printf("no data given: training on the built-in simulated dataset (%s)\n",
+                  (a.out + "/data").c_str());
+  }
+  auto dataset = load_dataset(a.data, data::parse_label_kind(a.data.task));
+  data::SplitOptions so;
+  so.method = split_method(a.data.split_method);
+  so.test_chromosomes = a.data.test_chroms;
+  so.valid_chromosomes = a.data.valid_chroms;
+  so.test_fraction = a.data.test_fraction;
+  so.valid_fraction = a.data.valid_fraction;
+  so.seed = a.data.split_seed;
+  auto splits = std::make_shared<data::SplitDataset>(dataset, so);
+
+  train::RunMetadata run;
+  for (const std::string& f : {a.data.fasta, a.data.labels, a.data.bed, a.data.genome})
+    if (!f.empty()) run.data[f] = train::file_crc32(f);
+  train::Trainer trainer(splits, a.config, a.out, run);
+  if (!a.resume.empty()) trainer.resume(a.resume);
+  const train::TrainResult r = trainer.fit();
+  STRAND_CHECK(r.best_epoch > 0, "training produced no usable model: {}", r.stop_reason);
+  if (r.diverged) std::fprintf(stderr, "strand train: %s\n", r.stop_reason.c_str());
+
+  // Final metrics of the chosen checkpoint: validation, then the sealed test split once.
+  const auto best = train::load_model(trainer.model_path());
+  const auto device = runtime::Device::parse(a.config.device);
+  best.model->to(device);
+  const int64_t eval_batch = std::max<int64_t>(256, a.config.batch_size);
+  nlohmann::json metrics;
+  metrics["valid"] = train::panel_of(best.info,
+                                     train::predict_rows(*best.model, best.info.kind, dataset,
+                                                         splits->valid(), eval_batch, device),
+                                     a.replicates);
+  const std::string reason = strand::format(
+      "final evaluation of the chosen checkpoint (epoch {}, validation {} {}) after training",
+      r.best_epoch, r.monitor, fixed4(r.best_metric));
+  if (splits->test_size() > 0) {
+    const auto& test_rows = splits->unseal_test(reason);
+    metrics["test"] = train::panel_of(
+        best.info,
+        train::predict_rows(*best.model, best.info.kind, dataset, test_rows, eval_batch, device),
+        a.replicates);
+    metrics["test_unsealed"] = reason;
+  } else {
+    metrics["test"] = nullptr;
+    metrics["test_unsealed"] = "no test examples";
+  }
+  metrics["model"] = best.info.to_json();
+  metrics["best_epoch"] = r.best_epoch;
+  metrics["monitor"] = r.monitor;
+  metrics["epochs"] = r.epochs;
+  metrics["steps"] = r.steps;
+  metrics["stop_reason"] = r.stop_reason;
+  metrics["samples_per_s"] = r.samples_per_second;
+  metrics["seconds"] =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  metrics["splits"] = splits->summary();
+  rules::write_json(a.out + "/metrics.json", metrics);
+
+  if (a.json) {
+    std::cout << metrics.dump(2) << "\n";
+    return;
+  }
+  std::printf("model %s, %s, %lld outputs; %s\n", best.info.name.c_str(), best.info.kind.c_str(),
+              static_cast<long long>(best.info.outputs), splits->summary().c_str());
+  std::printf("trained %lld epochs (%lld steps) at %.0f samples/s in %.1f s; %s\n",
+              static_cast<long long>(r.epochs), static_cast<long long>(r.steps),
+              r.samples_per_second, metrics["seconds"].get<double>(), r.stop_reason.c_str());
+  std::printf("chosen checkpoint: epoch %lld by validation %s %.4f; test unsealed for the %s\n",
+              static_cast<long long>(r.best_epoch), r.monitor.c_str(), r.best_metric,
+              reason.c_str());
+  print_table(metrics["valid"], metrics["test"]);
+  std::printf("wrote %s/model.safetensors, %s/log.jsonl, %s/metrics.json%s\n", a.out.c_str(),
+              a.out.c_str(), a.out.c_str(), simulated ? " (data in DIR/data)" : "");
+}
+
+void add_train(CLI::App& app) {
+  auto a = std::make_shared<TrainArgs>();
+  auto* cmd =
+      app.add_subcommand("train", "Train a model (no arguments: the built-in simulated task)");
+  cmd->footer(
+      "Examples:\n"
+      "  strand train                                   # simulated data, default CNN\n"
+      "  strand train --fasta seqs.fa --labels labels.tsv --model deepsea --epochs 10 --out run1\n"
+      "  strand train --bed peaks.bed --genome hg38.fa --window 600 --model basset --device cuda\n"
+      "Writes DIR/model.safetensors (best epoch), DIR/checkpoint.safetensors (last epoch, for\n"
+      "--resume), DIR/log.jsonl and DIR/metrics.json ({\"valid\", \"test\"} of the chosen model).");
+  add_data_options(cmd, a->data);
+  cmd->add_option("--split-method", a->data.split_method, "auto, column, chromosome or random");
+  cmd->add_option("--test-chroms", a->data.test_chroms, "Chromosomes held out as test")
+      ->delimiter(',');
+  cmd->add_option("--valid-chroms", a->data.valid_chroms, "Chromosomes held out as valid")
+      ->delimiter(',');
+  cmd->add_option("--test-fraction", a->data.test_fraction, "Random split: fraction for test");
+  cmd->add_option("--valid-fraction", a->data.valid_fraction, "Random split: fraction for valid");
+  cmd->add_option("--split-seed", a->data.split_seed, "Seed of the random split");
+  auto& c = a->config;
+  cmd->add_option("--model", c.model, "cnn, deepsea, basset, basset-groupnorm or danq")
+      ->capture_default_str();
+  cmd->add_option("--epochs", c.epochs, "Training epochs")->capture_default_str();
+  cmd->add_option("--max-steps", c.max_steps, "Stop after this many steps (0: use --epochs)");
+  cmd->add_option("--batch-size", c.batch_size, "Examples per step")->capture_default_str();
+  cmd->add_option("--lr", c.lr, "Peak learning rate")->capture_default_str();
+  cmd->add_option("--optimizer", c.optimizer, "adam, adamw or sgd")->capture_default_str();
+  cmd->add_option("--weight-decay", c.weight_decay, "Weight decay");
+  cmd->add_option("--momentum", c.momentum, "SGD momentum");
+  cmd->add_option("--schedule", c.schedule, "constant, step or cosine")->capture_default_str();
+  cmd->add_option("--warmup-steps", c.warmup_steps, "Linear warm-up steps");
+  cmd->add_option("--step-epochs", c.step_epochs, "step schedule: epochs between decays");
+  cmd->add_option("--gamma", c.gamma, "step schedule: decay factor");
+  cmd->add_option("--clip-norm", c.clip_norm, "Clip the global gradient norm (0: off)");
+  cmd->add_option("--monitor", c.monitor,
+                  "Validation metric choosing the best epoch: auto, loss, auroc, auprc, "
+                  "accuracy, macro_auroc, pearson, ...");
+  cmd->add_option("--patience", c.patience, "Early stop after this many epochs without improving");
+  cmd->add_option("--seed", c.seed, "Seed of initialisation, dropout and shuffling")
+      ->capture_default_str();
+  cmd->add_flag("--rc-augment", c.reverse_complement, "Reverse-complement augmentation");
+  cmd->add_option("--device", c.device, "cpu or cuda")->capture_default_str();
+  cmd->add_option("--log-every", c.log_every, "Steps between step records in log.jsonl");
+  cmd->add_flag("!--no-progress", c.progress, "No progress bar");
+  cmd->add_option("--out", a->out, "Output directory")->capture_default_str();
+  cmd->add_option("--resume", a->resume, "Continue from a checkpoint.safetensors");
+  cmd->add_option("--bootstrap", a->replicates, "Bootstrap replicates for metrics.json intervals");
+  cmd->add_flag("--json", a->json, "Print metrics.json");
+  cmd->callback([a] { run_train(*a); });
+}
+
+struct SimulateArgs {
+  std::string out;
+  data::SimulationConfig config;
+  bool json = false;
+};
+
+void add_simulate(CLI::App& app) {
+  auto a = std::make_shared<SimulateArgs>();
+  auto* cmd = app.add_subcommand("simulate", "Write a simulated motif dataset (FASTA + labels)");
+  cmd->footer(
+      "Examples:\n"
+      "  strand simulate --out sim\n"
+      "  strand simulate --out sim --sequences 20000 --length 500 --seed 3\n"
+      "Writes DIR/sequences.fa (+ .fai), DIR/labels.tsv (with a split column) and\n"
+      "DIR/ground_truth.json (the planted motifs).");
+  cmd->add_option("--out", a->out, "Output directory")->required();
+  cmd->add_option("--sequences", a->config.num_sequences, "Number of sequences")
+      ->capture_default_str();
+  cmd->add_option("--length", a->config.length, "Bases per sequence")->capture_default_str();
+  cmd->add_option("--seed", a->config.seed, "Seed")->capture_default_str();
+  cmd->add_option("--gc", a->config.gc, "Background GC fraction")->capture_default_str();
+  cmd->add_flag("--json", a->json, "Print JSON");
+  cmd->callback([a] {
+    STRAND_CHECK(a->config.num_sequences > 0, "--sequences must be positive, got {}",
+                 a->config.num_sequences);
+    STRAND_CHECK(a->config.length > 0, "--length must be positive, got {}", a->config.length);
+    const auto sim = data::simulate(a->config);
+    const auto files = data::write_simulation(sim, a->out);
+    nlohmann::json j = {{"fasta", files.fasta},
+                        {"labels", files.labels},
+                        {"ground_truth", files.ground_truth},
+                        {"sequences", sim.records.size()},
+                        {"tasks", sim.labels.columns}};
+    if (a->json)
+      std::cout << j.dump(2) << "\n";
+    else
+      std::printf("wrote %zu sequences, tasks %s: %s, %s, %s\n", sim.records.size(),
+                  j["tasks"].dump().c_str(), files.fasta.c_str(), files.labels.c_str(),
+                  files.ground_truth.c_str());
+  });
+}
+
+struct EvalArgs {
+  std::string model;
+  DataArgs data;
+  std::string split = "all";
+  std::string device = "cpu";
+  int64_t batch_size = 256;
+  int replicates = 1000;
+  bool json = false;
+};
+
+void run_eval(const EvalArgs& a) {
+  const auto loaded = train::load_model(a.model);
+  auto dataset = load_dataset(a.data, data::parse_label_kind(loaded.info.kind));
+  STRAND_CHECK(dataset->length() == loaded.info.length,
+               "'{}' has sequences of length {}, but the model takes length {}", dataset->source(),
+               dataset->length(), loaded.info.length);
+  const auto& cols =
+      loaded.info.kind == "multi-class" ? dataset->classes() : dataset->output_names();
+  STRAND_CHECK(cols == loaded.info.tasks, "the labels' outputs {} are not the model's {}",
+               nlohmann::json(cols).dump(), nlohmann::json(loaded.info.tasks).dump());
+  std::vector<int64_t> rows;
+  if (a.split == "all") {
+    for (int64_t i = 0; i < dataset->size(); ++i) rows.push_back(i);
+  } else {
+    const data::Split want = data::parse_split(a.split, "--split");
+    const auto& declared = dataset->declared_splits();
+    STRAND_CHECK(!declared.empty(), "--split {} needs a split column in the labels", a.split);
+    for (int64_t i = 0; i < dataset->size(); ++i)
+      if (declared[i] == want) rows.push_back(i);
+    STRAND_CHECK(!rows.empty(), "no examples in split '{}'", a.split);
+  }
+  const auto device = runtime::Device::parse(a.device);
+  loaded.model->to(device);
+  const auto p =
+      train::predict_rows(*loaded.model, loaded.info.kind, dataset, rows, a.batch_size, device);
+  nlohmann::json panel = train::panel_of(loaded.info, p, a.replicates);
+  if (a.json) {
+    std::cout << panel.dump(2) << "\n";
+    return;
+  }
+  std::printf("model %s on %zu examples (%s), loss %.4f\n", loaded.info.describe().c_str(),
+              rows.size(), a.split.c_str(), p.loss);
+  print_table(panel, nlohmann::json(), "", "");
+}
+
+void add_eval(CLI::App& app) {
+  auto a = std::make_shared<EvalArgs>();
+  auto* cmd = app.add_subcommand("eval", "Evaluate a trained model on labelled sequences");
+  cmd->footer(
+      "Examples:\n"
+      "  strand eval --model run/model.safetensors --fasta seqs.fa --labels labels.tsv --split "
+      "test\n"
+      "  strand eval --model run/model.safetensors --fasta other.fa --labels other.tsv --json");
+  cmd->add_option("--model", a->model, "model.safetensors written by strand train")->required();
+  add_data_options(cmd, a->data);
+  cmd->add_option("--split", a->split, "all, train, valid or test (needs a split column)")
+      ->capture_default_str();
+  cmd->add_option("--device", a->device, "cpu or cuda")->capture_default_str();
+  cmd->add_option("--batch-size", a->batch_size, "Examples per batch")->capture_default_str();
+  cmd->add_option("--bootstrap", a->replicates, "Bootstrap replicates for intervals");
+  cmd->add_flag("--json", a->json, "Print the metrics panel as JSON");
+  cmd->callback([a] { run_eval(*a); });
+}
+
+struct PredictArgs {
+  std::string model, fasta, out, device = "cpu";
+  int64_t batch_size = 256;
+  bool json = false;
+};
+
+void run_predict(const PredictArgs& a) {
+  const auto loaded = train::load_model(a.model);
+  const auto device = runtime::Device::parse(a.device);
+  loaded.model->to(device);
+  const auto records = data::read_fasta(a.fasta);
+  STRAND_CHECK(!records.empty(), "'{}' has no sequences", a.fasta);
+  const int64_t L = loaded.info.length;
+  std::vector<std::string> names;
+  std::vector<double> scores;
+  runtime::NoGradGuard no_grad;
+  for (size_t begin = 0; begin < records.size(); begin += static_cast<size_t>(a.batch_size)) {
+    const size_t end = std::min(records.size(), begin + static_cast<size_t>(a.batch_size));
+    std::vector<uint8_t> codes((end - begin) * L);
+    for (size_t i = begin; i < end; ++i) {
+      const auto& r = records[i];
+      STRAND_CHECK(static_cast<int64_t>(r.sequence.size()) == L,
+                   "'{}': record '{}' has length {}, but the model takes length {}", a.fasta,
+                   r.name, r.sequence.size(), L);
+      data::encode_bases(r.sequence, codes.data() + (i - begin) * L, r.name);
+      names.push_back(r.name);
+    }
+    const Tensor x = runtime::from_vector(codes, {static_cast<int64_t>(end - begin), L}).to(device);
+    const auto s = train::scores_of(loaded.info.kind, (*loaded.model)(x));
+    scores.insert(scores.end(), s.begin(), s.end());
+  }
+  const size_t T = loaded.info.tasks.size();
+  if (a.json) {
+    nlohmann::json j = {{"model", loaded.info.to_json()}, {"predictions", nlohmann::json::array()}};
+    for (size_t i = 0; i < names.size(); ++i) {
+      nlohmann::json row = {{"name", names[i]}};
+      for (size_t t = 0; t < T; ++t) row[loaded.info.tasks[t]] = scores[i * T + t];
+      j["predictions"].push_back(row);
+    }
+    if (!a.out.empty()) rules::write_scores(a.out, names, loaded.info.tasks, scores);
+    std::cout << j.dump(2) << "\n";
+    return;
+  }
+  if (!a.out.empty()) {
+    rules::write_scores(a.out, names, loaded.info.tasks, scores);
+    std::fprintf(stderr, "wrote %zu predictions to %s\n", names.size(), a.out.c_str());
+    return;
+  }
+  std::printf("name");
+  for (const auto& t : loaded.info.tasks) std::printf("\t%s", t.c_str());
+  std::printf("\n");
+  for (size_t i = 0; i < names.size(); ++i) {
+    std::printf("%s", names[i].c_str());
+    for (size_t t = 0; t < T; ++t) std::printf("\t%.9g", scores[i * T + t]);
+    std::printf("\n");
+  }
+}
+
+void add_predict(CLI::App& app) {
+  auto a = std::make_shared<PredictArgs>();
+  auto* cmd = app.add_subcommand("predict", "Score sequences with a trained model");
+  cmd->footer(
+      "Examples:\n"
+      "  strand predict --model run/model.safetensors --fasta new.fa --out scores.tsv\n"
+      "Output TSV: name, then one column per task (probabilities) or class (softmax).");
+  cmd->add_option("--model", a->model, "model.safetensors written by strand train")->required();
+  cmd->add_option("--fasta", a->fasta, "Sequences of the model's input length")->required();
+  cmd->add_option("--out", a->out, "Scores TSV (default: standard output)");
+  cmd->add_option("--device", a->device, "cpu or cuda")->capture_default_str();
+  cmd->add_option("--batch-size", a->batch_size, "Examples per batch")->capture_default_str();
+  cmd->add_flag("--json", a->json, "Print the predictions as JSON");
+  cmd->callback([a] { run_predict(*a); });
+}
+
+}  // namespace
+
+void add_train_commands(CLI::App& app) {
+  add_train(app);
+  add_simulate(app);
+  add_eval(app);
+  add_predict(app);
+}
+
+}  // namespace strand::apps

@@ -1,0 +1,85 @@
+// TrainConfig JSON round trip, validation messages and the learning-rate schedules.
+#include "train/config.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "kernels/error.h"
+
+namespace strand::train {
+namespace {
+
+using ::testing::HasSubstr;
+
+TEST(TrainConfig, RoundTripsThroughJson) {
+  TrainConfig c;
+  c.model = "danq";
+  c.epochs = 3;
+  c.lr = 0.125;
+  c.optimizer = "sgd";
+  c.seed = 99;
+  c.clip_norm = 2.5;
+  const TrainConfig back = config_from_json(to_json(c));
+  EXPECT_EQ(to_json(back), to_json(c));
+  EXPECT_EQ(back.model, "danq");
+  EXPECT_EQ(back.seed, 99u);
+}
+
+TEST(TrainConfig, UnknownKeyNamesTheClosestKey) {
+  try {
+    config_from_json({{"learning_rat", 0.1}});
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_THAT(e.message(), HasSubstr("unknown training config key 'learning_rat'"));
+  }
+  try {
+    config_from_json({{"epocs", 3}});
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_THAT(e.message(), HasSubstr("did you mean 'epochs'"));
+  }
+}
+
+TEST(TrainConfig, ValidateNamesTheBadField) {
+  TrainConfig c;
+  c.batch_size = 0;
+  EXPECT_THAT([&] { validate(c); }, ::testing::ThrowsMessage<Error>(HasSubstr("batch size")));
+  c = {};
+  c.optimizer = "adagrad";
+  EXPECT_THAT([&] { validate(c); },
+              ::testing::ThrowsMessage<Error>(HasSubstr("unknown optimizer 'adagrad'")));
+  c = {};
+  c.schedule = "exp";
+  EXPECT_THAT([&] { validate(c); },
+              ::testing::ThrowsMessage<Error>(HasSubstr("unknown lr schedule 'exp'")));
+  c = {};
+  c.lr = -1;
+  EXPECT_THAT([&] { validate(c); }, ::testing::ThrowsMessage<Error>(HasSubstr("learning rate")));
+}
+
+TEST(LearningRate, ConstantStepCosineAndWarmup) {
+  TrainConfig c;
+  c.lr = 0.1;
+  c.schedule = "constant";
+  EXPECT_DOUBLE_EQ(learning_rate(c, 50, 3, 100), 0.1);
+  c.schedule = "step";
+  c.step_epochs = 2;
+  c.gamma = 0.5;
+  EXPECT_DOUBLE_EQ(learning_rate(c, 0, 1, 100), 0.1);
+  EXPECT_DOUBLE_EQ(learning_rate(c, 0, 2, 100), 0.05);
+  EXPECT_DOUBLE_EQ(learning_rate(c, 0, 5, 100), 0.025);
+  c.schedule = "cosine";
+  EXPECT_DOUBLE_EQ(learning_rate(c, 0, 0, 100), 0.1);
+  EXPECT_NEAR(learning_rate(c, 50, 0, 100), 0.05, 1e-12);
+  EXPECT_NEAR(learning_rate(c, 100, 0, 100), 0.0, 1e-12);
+  c.warmup_steps = 10;
+  EXPECT_NEAR(learning_rate(c, 0, 0, 110), 0.01, 1e-12);  // (0 + 1) / 10 of the peak
+  EXPECT_NEAR(learning_rate(c, 4, 0, 110), 0.05, 1e-12);
+  EXPECT_NEAR(learning_rate(c, 10, 0, 110), 0.1, 1e-12);
+  EXPECT_NEAR(learning_rate(c, 60, 0, 110), 0.05, 1e-12);
+}
+
+}  // namespace
+}  // namespace strand::train

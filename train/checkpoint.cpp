@@ -1,0 +1,164 @@
+// Model files and resume checkpoints on top of runtime/safetensors (atomic writes, CRC-verified
+// reads); the JSON metadata is what makes a file self-describing.
+#include "train/checkpoint.h"
+
+#include "kernels/error.h"
+#include "kernels/version.h"
+#include "layers/models.h"
+#include "runtime/safetensors.h"
+
+namespace strand::train {
+namespace {
+
+constexpr const char* kFormat = "strand.format";
+constexpr const char* kModel = "strand.model";
+
+std::map<std::string, std::string> run_metadata(const ModelInfo& info, const RunMetadata& run,
+                                                const char* format) {
+  return {{kFormat, format},
+          {kModel, info.to_json().dump()},
+          {"strand.training", run.training.dump()},
+          {"strand.seed", std::to_string(run.seed)},
+          {"strand.data", run.data.dump()},
+          {"strand.version", strand::version()},
+          {"strand.git_commit", strand::git_commit()}};
+}
+
+nlohmann::json parse_metadata(const std::string& path, const std::map<std::string, std::string>& m,
+                              const std::string& key) {
+  const auto it = m.find(key);
+  STRAND_CHECK(it != m.end(),
+               "'{}' has no '{}' metadata: not a strand model file (written by another tool?)",
+               path, key);
+  try {
+    return nlohmann::json::parse(it->second);
+  } catch (const nlohmann::json::exception& e) {
+    STRAND_FAIL("'{}': metadata '{}' is not valid JSON: {}", path, key, e.what());
+  }
+}
+
+void check_format(const std::string& path, const std::map<std::string, std::string>& m,
+                  const std::string& want) {
+  const auto it = m.find(kFormat);
+  STRAND_CHECK(it != m.end(), "'{}' has no '{}' metadata: not a strand {} file", path, kFormat,
+               want);
+  STRAND_CHECK(it->second == want, "'{}' is a strand {} file, expected a {} file", path, it->second,
+               want);
+}
+
+}  // namespace
+
+nlohmann::json ModelInfo::to_json() const {
+  return {
+      {"name", name}, {"length", length}, {"outputs", outputs}, {"kind", kind}, {"tasks", tasks}};
+}
+
+ModelInfo ModelInfo::from_json(const nlohmann::json& j) {
+  ModelInfo info;
+  try {
+    j.at("name").get_to(info.name);
+    j.at("length").get_to(info.length);
+    j.at("outputs").get_to(info.outputs);
+    j.at("kind").get_to(info.kind);
+    j.at("tasks").get_to(info.tasks);
+  } catch (const nlohmann::json::exception& e) {
+    STRAND_FAIL("model metadata {} is incomplete: {}", j.dump(), e.what());
+  }
+  return info;
+}
+
+std::string ModelInfo::describe() const {
+  return strand::format("{} (length {}, outputs {})", name, length, outputs);
+}
+
+void save_model(const std::string& path, const layers::Module& model, const ModelInfo& info,
+                const RunMetadata& run) {
+  runtime::save_safetensors(path, model.state_dict(), run_metadata(info, run, "model"));
+}
+
+LoadedModel load_model(const std::string& path) {
+  auto file = runtime::load_safetensors(path);
+  check_format(path, file.metadata, "model");
+  LoadedModel out;
+  out.info = ModelInfo::from_json(parse_metadata(path, file.metadata, kModel));
+  out.model = layers::build_model(out.info.name, out.info.length, out.info.outputs);
+  try {
+    out.model->load_state_dict(file.tensors, true);
+  } catch (const Error& e) {
+    STRAND_FAIL("'{}' does not fit model {}: {}", path, out.info.describe(), e.message());
+  }
+  out.model->eval();
+  out.metadata = std::move(file.metadata);
+  return out;
+}
+
+void save_checkpoint(const std::string& path, const layers::Module& model, const ModelInfo& info,
+                     const runtime::Optimizer& optimizer, const TrainingState& state,
+                     const RunMetadata& run) {
+  std::vector<std::pair<std::string, Tensor>> tensors;
+  for (auto& [name, t] : model.state_dict()) tensors.emplace_back("model." + name, t);
+  for (auto& [name, t] : optimizer.state()) tensors.emplace_back("optimizer." + name, t);
+  auto meta = run_metadata(info, run, "checkpoint");
+  meta["strand.state"] = nlohmann::json{
+      {"epoch", state.epoch},
+      {"step", state.step},
+      {"rng_seed", state.rng_seed},
+      {"rng_offset", state.rng_offset},
+      {"best_metric", state.best_metric},
+      {"best_epoch", state.best_epoch},
+      {"bad_epochs", state.bad_epochs},
+      {"optimizer_steps", optimizer.steps()},
+      {"history",
+       state.history}}.dump();
+  runtime::save_safetensors(path, tensors, meta);
+}
+
+TrainingState load_checkpoint(const std::string& path, layers::Module& model,
+                              const ModelInfo& expected, runtime::Optimizer& optimizer,
+                              const std::string& optimizer_name) {
+  auto file = runtime::load_safetensors(path);
+  check_format(path, file.metadata, "checkpoint");
+  const ModelInfo saved = ModelInfo::from_json(parse_metadata(path, file.metadata, kModel));
+  STRAND_CHECK(saved.name == expected.name && saved.length == expected.length &&
+                   saved.outputs == expected.outputs,
+               "checkpoint '{}' holds model {}, but this run builds {}", path, saved.describe(),
+               expected.describe());
+  const auto training = parse_metadata(path, file.metadata, "strand.training");
+  const std::string saved_optimizer = training.value("optimizer", "");
+  STRAND_CHECK(saved_optimizer == optimizer_name,
+               "checkpoint '{}' was trained with optimizer '{}', but this run uses '{}'", path,
+               saved_optimizer, optimizer_name);
+  std::vector<std::pair<std::string, Tensor>> weights, opt;
+  for (auto& [name, t] : file.tensors) {
+    if (name.rfind("model.", 0) == 0)
+      weights.emplace_back(name.substr(6), t);
+    else if (name.rfind("optimizer.", 0) == 0)
+      opt.emplace_back(name.substr(10), t);
+    else
+      STRAND_FAIL("checkpoint '{}': unexpected tensor '{}'", path, name);
+  }
+  try {
+    model.load_state_dict(weights, true);
+  } catch (const Error& e) {
+    STRAND_FAIL("checkpoint '{}' does not fit model {}: {}", path, expected.describe(),
+                e.message());
+  }
+  const auto s = parse_metadata(path, file.metadata, "strand.state");
+  TrainingState state;
+  try {
+    s.at("epoch").get_to(state.epoch);
+    s.at("step").get_to(state.step);
+    s.at("rng_seed").get_to(state.rng_seed);
+    s.at("rng_offset").get_to(state.rng_offset);
+    s.at("best_metric").get_to(state.best_metric);
+    s.at("best_epoch").get_to(state.best_epoch);
+    s.at("bad_epochs").get_to(state.bad_epochs);
+    state.history = s.at("history");
+    optimizer.load_state(opt, s.at("optimizer_steps").get<int64_t>());
+  } catch (const nlohmann::json::exception& e) {
+    STRAND_FAIL("checkpoint '{}': training state is incomplete: {}", path, e.what());
+  }
+  return state;
+}
+
+}  // namespace strand::train

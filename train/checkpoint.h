@@ -1,0 +1,69 @@
+// Checkpoints: DIR/model.safetensors (the model's state_dict under PyTorch's names, with metadata
+// that rebuilds it and names the run: model config, training config, seed, data checksums, strand
+// version and commit) and DIR/checkpoint.safetensors (model + optimiser state + progress + RNG
+// state) for resuming a run exactly.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "layers/sequential.h"
+#include "runtime/optim.h"
+
+namespace strand::train {
+
+// What rebuilds a model: layers::build_model(name, length, outputs), plus what its outputs mean.
+struct ModelInfo {
+  std::string name;
+  int64_t length = 0, outputs = 0;
+  std::string kind;                // binary, multilabel, multiclass, regression
+  std::vector<std::string> tasks;  // output names: label columns, or classes for multi-class
+  nlohmann::json to_json() const;
+  static ModelInfo from_json(const nlohmann::json& j);
+  std::string describe() const;  // "cnn (length 200, outputs 2)"
+};
+
+// Run facts stored beside the weights: training config, seed, data checksums (JSON strings).
+struct RunMetadata {
+  nlohmann::json training = nlohmann::json::object();
+  uint64_t seed = 0;
+  nlohmann::json data = nlohmann::json::object();  // {"<path>": "<crc32>", ...}
+};
+
+struct LoadedModel {
+  ModelInfo info;
+  std::shared_ptr<layers::Sequential> model;
+  std::map<std::string, std::string> metadata;
+};
+
+void save_model(const std::string& path, const layers::Module& model, const ModelInfo& info,
+                const RunMetadata& run);
+// Rebuilds the model from the file's metadata and loads its weights (strict: every name and shape
+// must match); a file without strand model metadata is an error saying so.
+LoadedModel load_model(const std::string& path);
+
+// Progress of a run, saved in the resume checkpoint.
+struct TrainingState {
+  int64_t epoch = 0;                      // completed epochs
+  int64_t step = 0;                       // optimiser steps taken
+  uint64_t rng_seed = 0, rng_offset = 0;  // runtime::default_generator()
+  double best_metric = 0;
+  int64_t best_epoch = -1;                           // -1: none yet
+  int64_t bad_epochs = 0;                            // epochs since the best
+  nlohmann::json history = nlohmann::json::array();  // one record per completed epoch
+};
+
+void save_checkpoint(const std::string& path, const layers::Module& model, const ModelInfo& info,
+                     const runtime::Optimizer& optimizer, const TrainingState& state,
+                     const RunMetadata& run);
+// Loads weights and optimiser state into the given model and optimiser; a checkpoint of another
+// model (name, length, outputs or optimiser) is rejected naming both.
+TrainingState load_checkpoint(const std::string& path, layers::Module& model,
+                              const ModelInfo& expected, runtime::Optimizer& optimizer,
+                              const std::string& optimizer_name);
+
+}  // namespace strand::train

@@ -1,0 +1,128 @@
+// TrainConfig JSON round trip, validation and the learning-rate schedule.
+#include "train/config.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numbers>
+#include <vector>
+
+#include "kernels/error.h"
+
+namespace strand::train {
+namespace {
+
+const std::vector<std::string>& keys() {
+  static const std::vector<std::string> k = {
+      "model",       "epochs",       "max_steps",          "batch_size", "optimizer",
+      "lr",          "weight_decay", "momentum",           "schedule",   "warmup_steps",
+      "step_epochs", "gamma",        "clip_norm",          "monitor",    "patience",
+      "seed",        "log_every",    "reverse_complement", "device",     "progress"};
+  return k;
+}
+
+size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    cur[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j)
+      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] != b[j - 1])});
+    std::swap(prev, cur);
+  }
+  return prev[b.size()];
+}
+
+}  // namespace
+
+nlohmann::json to_json(const TrainConfig& c) {
+  return {{"model", c.model},
+          {"epochs", c.epochs},
+          {"max_steps", c.max_steps},
+          {"batch_size", c.batch_size},
+          {"optimizer", c.optimizer},
+          {"lr", c.lr},
+          {"weight_decay", c.weight_decay},
+          {"momentum", c.momentum},
+          {"schedule", c.schedule},
+          {"warmup_steps", c.warmup_steps},
+          {"step_epochs", c.step_epochs},
+          {"gamma", c.gamma},
+          {"clip_norm", c.clip_norm},
+          {"monitor", c.monitor},
+          {"patience", c.patience},
+          {"seed", c.seed},
+          {"log_every", c.log_every},
+          {"reverse_complement", c.reverse_complement},
+          {"device", c.device},
+          {"progress", c.progress}};
+}
+
+TrainConfig config_from_json(const nlohmann::json& j) {
+  STRAND_CHECK(j.is_object(), "training config must be a JSON object, got {}", j.dump());
+  for (const auto& [key, value] : j.items()) {
+    if (std::find(keys().begin(), keys().end(), key) != keys().end()) continue;
+    std::string best = keys()[0];
+    for (const auto& k : keys())
+      if (edit_distance(key, k) < edit_distance(key, best)) best = k;
+    STRAND_FAIL("unknown training config key '{}' (did you mean '{}'?)", key, best);
+  }
+  TrainConfig c;
+  auto get = [&](const char* key, auto& field) {
+    if (j.contains(key)) j.at(key).get_to(field);
+  };
+  get("model", c.model);
+  get("epochs", c.epochs);
+  get("max_steps", c.max_steps);
+  get("batch_size", c.batch_size);
+  get("optimizer", c.optimizer);
+  get("lr", c.lr);
+  get("weight_decay", c.weight_decay);
+  get("momentum", c.momentum);
+  get("schedule", c.schedule);
+  get("warmup_steps", c.warmup_steps);
+  get("step_epochs", c.step_epochs);
+  get("gamma", c.gamma);
+  get("clip_norm", c.clip_norm);
+  get("monitor", c.monitor);
+  get("patience", c.patience);
+  get("seed", c.seed);
+  get("log_every", c.log_every);
+  get("reverse_complement", c.reverse_complement);
+  get("device", c.device);
+  get("progress", c.progress);
+  return c;
+}
+
+void validate(const TrainConfig& c) {
+  STRAND_CHECK(c.epochs > 0 || c.max_steps > 0, "epochs must be positive, got {}", c.epochs);
+  STRAND_CHECK(c.max_steps >= 0, "max_steps must be non-negative, got {}", c.max_steps);
+  STRAND_CHECK(c.batch_size > 0, "batch size must be positive, got {}", c.batch_size);
+  STRAND_CHECK(c.lr >= 0 && std::isfinite(c.lr), "learning rate must be finite and >= 0, got {}",
+               c.lr);
+  STRAND_CHECK(c.optimizer == "adam" || c.optimizer == "adamw" || c.optimizer == "sgd",
+               "unknown optimizer '{}' (adam, adamw, sgd)", c.optimizer);
+  STRAND_CHECK(c.schedule == "constant" || c.schedule == "step" || c.schedule == "cosine",
+               "unknown lr schedule '{}' (constant, step, cosine)", c.schedule);
+  STRAND_CHECK(c.warmup_steps >= 0, "warmup_steps must be non-negative, got {}", c.warmup_steps);
+  STRAND_CHECK(c.step_epochs > 0, "step_epochs must be positive, got {}", c.step_epochs);
+  STRAND_CHECK(c.clip_norm >= 0, "clip_norm must be non-negative, got {}", c.clip_norm);
+  STRAND_CHECK(c.patience >= 0, "patience must be non-negative, got {}", c.patience);
+  STRAND_CHECK(c.device == "cpu" || c.device == "cuda" || c.device.rfind("cuda:", 0) == 0,
+               "unknown device '{}' (cpu, cuda)", c.device);
+}
+
+double learning_rate(const TrainConfig& c, int64_t step, int64_t epoch, int64_t total_steps) {
+  double scale = 1.0;
+  if (c.schedule == "step") {
+    scale = std::pow(c.gamma, static_cast<double>(epoch / c.step_epochs));
+  } else if (c.schedule == "cosine") {
+    // Cosine decay to zero over the steps after warm-up.
+    const int64_t span = std::max<int64_t>(1, total_steps - c.warmup_steps);
+    const double t = std::clamp(static_cast<double>(step - c.warmup_steps) / span, 0.0, 1.0);
+    scale = 0.5 * (1.0 + std::cos(std::numbers::pi * t));
+  }
+  if (step < c.warmup_steps) scale *= static_cast<double>(step + 1) / c.warmup_steps;
+  return c.lr * scale;
+}
+
+}  // namespace strand::train

@@ -1,0 +1,44 @@
+// Training configuration (optimiser, schedule, stopping, logging) and the learning-rate schedule
+// it describes; the configuration round-trips through JSON so checkpoints can record it.
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+
+namespace strand::train {
+
+struct TrainConfig {
+  std::string model = "cnn";  // layers::build_model name
+  int64_t epochs = 20;
+  int64_t max_steps = 0;  // > 0: stop after this many optimiser steps (wins over epochs)
+  int64_t batch_size = 32;
+  std::string optimizer = "adam";  // adam, adamw, sgd
+  double lr = 3e-3;
+  double weight_decay = 0;
+  double momentum = 0.9;            // sgd only
+  std::string schedule = "cosine";  // constant, step, cosine
+  int64_t warmup_steps = 0;         // linear warm-up from 0 to lr over this many steps
+  int64_t step_epochs = 1;          // step: multiply the lr by gamma every step_epochs epochs
+  double gamma = 0.5;
+  double clip_norm = 0;             // > 0: clip the global gradient norm to this
+  std::string monitor = "auto";     // validation metric for early stopping and the best checkpoint
+  int64_t patience = 5;             // > 0: stop after this many epochs without improvement
+  uint64_t seed = 1;                // model initialisation, dropout and shuffling
+  int64_t log_every = 50;           // steps between step records in log.jsonl (0: none)
+  bool reverse_complement = false;  // augmentation
+  std::string device = "cpu";       // cpu or cuda
+  bool progress = true;             // a progress bar, only when stderr is a terminal
+};
+
+nlohmann::json to_json(const TrainConfig& c);
+// Unknown keys are an error naming the closest valid key.
+TrainConfig config_from_json(const nlohmann::json& j);
+// Checks values (positive sizes, known optimiser / schedule names); errors name the field.
+void validate(const TrainConfig& c);
+
+// Learning rate at optimiser step `step` (0-based) in epoch `epoch` (0-based) of a run of
+// total_steps steps: warm-up first, then the schedule.
+double learning_rate(const TrainConfig& c, int64_t step, int64_t epoch, int64_t total_steps);
+
+}  // namespace strand::train

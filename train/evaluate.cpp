@@ -1,0 +1,81 @@
+// Batched evaluation through data::BatchLoader and the rules panels.
+#include "train/evaluate.h"
+
+#include "data/loader.h"
+#include "kernels/error.h"
+#include "rules/panel.h"
+#include "runtime/autograd.h"
+#include "runtime/ops.h"
+
+namespace strand::train {
+
+runtime::Tensor loss_for(const std::string& kind, const runtime::Tensor& logits,
+                         const runtime::Tensor& labels) {
+  if (kind == "binary" || kind == "multi-label")
+    return runtime::binary_cross_entropy_with_logits(logits, labels);
+  if (kind == "multi-class")
+    return runtime::cross_entropy(logits, labels.reshape({-1}).to(DType::kI64));
+  if (kind == "regression") return runtime::mse_loss(logits, labels);
+  STRAND_FAIL("no loss for label kind '{}' (binary, multi-label, multi-class, regression)", kind);
+}
+
+std::vector<double> scores_of(const std::string& kind, const runtime::Tensor& logits) {
+  runtime::Tensor s = logits;
+  if (kind == "binary" || kind == "multi-label")
+    s = runtime::sigmoid(logits);
+  else if (kind == "multi-class")
+    s = runtime::softmax(logits, 1);
+  return s.to_vector<double>();
+}
+
+Predictions predict_rows(layers::Module& model, const std::string& kind,
+                         std::shared_ptr<const data::Dataset> dataset,
+                         const std::vector<int64_t>& rows, int64_t batch_size,
+                         const runtime::Device& device) {
+  STRAND_CHECK(!rows.empty(), "nothing to evaluate: no rows");
+  const bool was_training = model.is_training();
+  model.eval();
+  runtime::NoGradGuard no_grad;
+  data::LoaderOptions o;
+  o.batch_size = batch_size;
+  o.shuffle = false;
+  o.device = device;
+  data::BatchLoader loader(dataset, rows, o);
+  loader.start_epoch(0);
+  Predictions p;
+  p.rows = static_cast<int64_t>(rows.size());
+  double loss_sum = 0;
+  while (auto batch = loader.next()) {
+    const runtime::Tensor logits = model(batch->codes);
+    STRAND_CHECK(logits.dim() == 2 && logits.size(0) == batch->size,
+                 "model output has shape {}, expected [{}, outputs]",
+                 runtime::shape_str(logits.shape()), batch->size);
+    p.outputs = logits.size(1);
+    loss_sum += loss_for(kind, logits, batch->labels).item() * static_cast<double>(batch->size);
+    const auto s = scores_of(kind, logits);
+    p.scores.insert(p.scores.end(), s.begin(), s.end());
+    const auto l = batch->labels.to_vector<double>();
+    p.labels.insert(p.labels.end(), l.begin(), l.end());
+  }
+  p.loss = loss_sum / static_cast<double>(p.rows);
+  model.train(was_training);
+  return p;
+}
+
+nlohmann::json panel_of(const ModelInfo& info, const Predictions& p, int bootstrap_replicates) {
+  rules::PanelOptions o;
+  o.bootstrap.replicates = bootstrap_replicates;
+  nlohmann::json panel;
+  if (info.kind == "multi-class") {
+    std::vector<int> y(p.labels.begin(), p.labels.end());
+    panel = rules::multiclass_panel(info.tasks, y, p.scores, o);
+  } else if (info.kind == "regression") {
+    panel = rules::regression_panel(info.tasks, p.labels, p.scores, o);
+  } else {
+    panel = rules::binary_panel(info.tasks, p.labels, p.scores, o);
+  }
+  panel["loss"] = p.loss;
+  return panel;
+}
+
+}  // namespace strand::train

@@ -1,0 +1,41 @@
+// Loss per label kind, batched prediction and the rules panel of a model on a set of rows: what
+// validation, `strand eval` and `strand predict` share.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "data/dataset.h"
+#include "layers/module.h"
+#include "train/checkpoint.h"
+
+namespace strand::train {
+
+// "binary" / "multi-label": BCE with logits; "multi-class": cross-entropy on the class index
+// (labels [N, 1]); "regression": mean squared error.
+runtime::Tensor loss_for(const std::string& kind, const runtime::Tensor& logits,
+                         const runtime::Tensor& labels);
+
+struct Predictions {
+  int64_t rows = 0, outputs = 0;
+  std::vector<double> scores;  // rows x outputs: probabilities (sigmoid / softmax) or values
+  std::vector<double> labels;  // rows x label columns (multi-class: 1 column, the class index)
+  double loss = 0;             // mean loss over the rows
+};
+
+// Runs the model in eval mode, without gradients, over the dataset's rows in order.
+Predictions predict_rows(layers::Module& model, const std::string& kind,
+                         std::shared_ptr<const data::Dataset> dataset,
+                         const std::vector<int64_t>& rows, int64_t batch_size,
+                         const runtime::Device& device);
+
+// Scores of a model's raw outputs for u8 codes [N, L]: sigmoid, softmax or identity by kind.
+std::vector<double> scores_of(const std::string& kind, const runtime::Tensor& logits);
+
+// The rules panel (binary_panel / multiclass_panel / regression_panel) plus "loss".
+nlohmann::json panel_of(const ModelInfo& info, const Predictions& p, int bootstrap_replicates);
+
+}  // namespace strand::train

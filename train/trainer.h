@@ -1,0 +1,88 @@
+// The training loop: epochs or steps of forward / loss / backward / clip / optimiser step under a
+// learning-rate schedule, validation every epoch with the rules panel, early stopping on a
+// validation metric keeping the best model, a stop with a message on a NaN/Inf loss, log.jsonl,
+// a terminal progress bar, and exact resume from DIR/checkpoint.safetensors.
+#pragma once
+
+#include <cstdint>
+#include <fstream>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "data/loader.h"
+#include "data/splits.h"
+#include "layers/sequential.h"
+#include "runtime/optim.h"
+#include "train/checkpoint.h"
+#include "train/config.h"
+
+namespace strand::train {
+
+struct TrainResult {
+  int64_t epochs = 0, steps = 0;  // completed epochs and optimiser steps in total
+  bool diverged = false;          // stopped on a non-finite loss
+  bool stopped_early = false;     // patience ran out
+  std::string stop_reason;        // one line saying why training stopped
+  std::string monitor;            // the metric that chose the best epoch
+  int64_t best_epoch = -1;        // 1-based; -1 when no epoch completed
+  double best_metric = 0;
+  nlohmann::json best_valid;      // validation panel of the best epoch
+  double seconds = 0;             // training time of this call (excluding validation)
+  double samples_per_second = 0;  // training throughput of this call
+};
+
+class Trainer {
+ public:
+  // Builds config.model for the dataset's length and outputs (seeded by config.seed). With an empty
+  // out_dir nothing is written; otherwise out_dir gets model.safetensors (best epoch),
+  // checkpoint.safetensors (last epoch) and log.jsonl.
+  Trainer(std::shared_ptr<const data::SplitDataset> splits, TrainConfig config, std::string out_dir,
+          RunMetadata run = {});
+
+  // Continues from a checkpoint.safetensors written by a run of the same model and optimiser.
+  void resume(const std::string& checkpoint_path);
+
+  // Trains until the epochs / max_steps are done, patience runs out or the loss is not finite.
+  TrainResult fit();
+  // One epoch and its validation; false when training must stop (see result()).
+  bool run_epoch();
+
+  layers::Sequential& model() { return *model_; }
+  std::shared_ptr<layers::Sequential> shared_model() const { return model_; }
+  const ModelInfo& info() const { return info_; }
+  const TrainingState& state() const { return state_; }
+  const TrainResult& result() const { return result_; }
+  const TrainConfig& config() const { return config_; }
+  runtime::Optimizer& optimizer() { return *optimizer_; }
+  // "auroc" (binary, multi-label), "macro_auroc" (multi-class) or "loss" (regression) for "auto".
+  const std::string& monitor() const { return monitor_; }
+  std::string model_path() const;       // out_dir/model.safetensors
+  std::string checkpoint_path() const;  // out_dir/checkpoint.safetensors
+
+ private:
+  double metric_of(const nlohmann::json& panel) const;
+  bool better(double value, double best) const;
+  void log(const nlohmann::json& record);
+  bool stop(const std::string& reason);
+
+  std::shared_ptr<const data::SplitDataset> splits_;
+  TrainConfig config_;
+  std::string out_dir_;
+  RunMetadata run_;
+  runtime::Device device_;
+  ModelInfo info_;
+  std::shared_ptr<layers::Sequential> model_;
+  std::unique_ptr<runtime::Optimizer> optimizer_;
+  std::unique_ptr<data::BatchLoader> loader_;
+  std::string monitor_;
+  bool lower_is_better_ = false;
+  int64_t total_steps_ = 0;
+  TrainingState state_;
+  TrainResult result_;
+  std::ofstream log_;
+  bool progress_ = false;
+  bool done_ = false;
+};
+
+}  // namespace strand::train
