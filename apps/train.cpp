@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <map>
 #include <iostream>
 #include <memory>
 
@@ -15,6 +16,8 @@
 #include "data/simulate.h"
 #include "data/splits.h"
 #include "kernels/error.h"
+#include "rules/baselines.h"
+#include "rules/compare.h"
 #include "rules/io.h"
 #include "rules/report.h"
 #include "runtime/autograd.h"
@@ -41,6 +44,7 @@ struct TrainArgs {
   std::string out = "strand-run";
   std::string resume;
   int replicates = 1000;
+  bool baseline = true;  // fit the k-mer logistic baseline and compare on test (rule 2)
   bool json = false;
 };
 
@@ -118,6 +122,69 @@ void print_table(const nlohmann::json& valid, const nlohmann::json& test,
   row("mean", valid["macro"], test.is_object() ? test["macro"] : nlohmann::json());
 }
 
+// Rule 2: the k-mer logistic-regression baseline on the same splits, scored on the same test
+// sequences, and DeLong's test of the model against it. Writes DIR/scores.tsv (the model) and
+// DIR/baselines/kmer_logistic/, and returns {"test": panel, "comparison": ..., "summary": ...}.
+nlohmann::json compare_with_kmer_baseline(const TrainArgs& a, const train::ModelInfo& info,
+                                          const data::Dataset& dataset,
+                                          const std::vector<int64_t>& test_rows,
+                                          const train::Predictions& model_test) {
+  rules::DatasetSource source;
+  source.fasta = a.data.fasta, source.labels = a.data.labels;
+  source.bed = a.data.bed, source.reference = a.data.genome, source.window = a.data.window;
+  source.kind = a.data.task, source.split_method = a.data.split_method;
+  source.test_chromosomes = a.data.test_chroms, source.valid_chromosomes = a.data.valid_chroms;
+  source.test_fraction = a.data.test_fraction, source.valid_fraction = a.data.valid_fraction;
+  source.split_seed = a.data.split_seed;
+  const auto all = rules::load_source(source, false);
+  rules::BaselineProblem p;
+  p.kind = all.kind, p.tasks = all.tasks, p.classes = all.classes;
+  p.train = rules::split_rows(all, 0);
+  p.valid = rules::split_rows(all, 1);
+  p.test = rules::split_rows(all, 2);
+  rules::BaselineConfig config;
+  config.which = {"kmer_logistic"};
+  config.panel.bootstrap.replicates = a.replicates;
+  config.panel.bootstrap.seed = a.config.seed;
+  const auto results = rules::run_baselines(p, config);
+  STRAND_CHECK(results.size() == 1, "the k-mer baseline produced no result");
+  const rules::BaselineResult& baseline = results[0];
+  STRAND_CHECK(baseline.score_columns == info.tasks,
+               "the baseline scores columns {} but the model outputs {}", baseline.score_columns,
+               info.tasks);
+
+  // The model's test scores in the baseline's row order (both come from the same split).
+  std::map<std::string, int64_t> position;
+  for (size_t i = 0; i < test_rows.size(); ++i) position[dataset.name(test_rows[i])] = i;
+  STRAND_CHECK(position.size() == p.test.names.size(),
+               "the baseline's test split ({} sequences) differs from the model's ({})",
+               p.test.names.size(), position.size());
+  const int64_t columns = model_test.outputs;
+  std::vector<double> model_scores;
+  model_scores.reserve(p.test.names.size() * columns);
+  for (const std::string& name : p.test.names) {
+    const auto it = position.find(name);
+    STRAND_CHECK(it != position.end(), "test sequence '{}' is not in the model's test split", name);
+    for (int64_t c = 0; c < columns; ++c) model_scores.push_back(model_test.scores[it->second * columns + c]);
+  }
+  rules::CompareOptions compare;
+  compare.bootstrap.replicates = a.replicates;
+  compare.bootstrap.seed = a.config.seed;
+  const nlohmann::json comparison = rules::compare_runs(p.kind, baseline.score_columns,
+                                                        p.test.labels, model_scores,
+                                                        baseline.test_scores, compare);
+  const std::string dir = a.out + "/baselines/kmer_logistic";
+  std::filesystem::create_directories(dir);
+  rules::write_json(dir + "/metrics.json", baseline.metrics);
+  rules::write_scores(dir + "/scores.tsv", p.test.names, baseline.score_columns, baseline.test_scores);
+  rules::write_scores(a.out + "/scores.tsv", p.test.names, baseline.score_columns, model_scores);
+  rules::write_labels(a.out + "/labels.tsv", p.test.names, p.kind, p.tasks, p.classes, p.test.labels);
+  return {{"name", "kmer_logistic"},
+          {"test", baseline.metrics},
+          {"comparison", comparison},
+          {"summary", rules::summarize_comparison(comparison)}};
+}
+
 void run_train(TrainArgs& a) {
   const auto start = std::chrono::steady_clock::now();
   bool simulated = false;
@@ -166,11 +233,14 @@ void run_train(TrainArgs& a) {
       r.best_epoch, r.monitor, fixed4(r.best_metric));
   if (splits->test_size() > 0) {
     const auto& test_rows = splits->unseal_test(reason);
-    metrics["test"] = train::panel_of(
-        best.info,
-        train::predict_rows(*best.model, best.info.kind, dataset, test_rows, eval_batch, device),
-        a.replicates);
+    const train::Predictions test =
+        train::predict_rows(*best.model, best.info.kind, dataset, test_rows, eval_batch, device);
+    metrics["test"] = train::panel_of(best.info, test, a.replicates);
     metrics["test_unsealed"] = reason;
+    if (a.baseline) {
+      if (!a.json) std::printf("fitting the k-mer logistic baseline on the same splits...\n");
+      metrics["baseline"] = compare_with_kmer_baseline(a, best.info, *dataset, test_rows, test);
+    }
   } else {
     metrics["test"] = nullptr;
     metrics["test_unsealed"] = "no test examples";
@@ -200,6 +270,10 @@ void run_train(TrainArgs& a) {
               static_cast<long long>(r.best_epoch), r.monitor.c_str(), r.best_metric,
               reason.c_str());
   print_table(metrics["valid"], metrics["test"]);
+  if (metrics.contains("baseline")) {
+    std::printf("against the k-mer logistic baseline on test (A = model, B = baseline): %s\n",
+                metrics["baseline"]["summary"]["sentence"].get<std::string>().c_str());
+  }
   std::printf("wrote %s/model.safetensors, %s/log.jsonl, %s/metrics.json%s\n", a.out.c_str(),
               a.out.c_str(), a.out.c_str(), simulated ? " (data in DIR/data)" : "");
 }
@@ -252,6 +326,8 @@ void add_train(CLI::App& app) {
   cmd->add_option("--out", a->out, "Output directory")->capture_default_str();
   cmd->add_option("--resume", a->resume, "Continue from a checkpoint.safetensors");
   cmd->add_option("--bootstrap", a->replicates, "Bootstrap replicates for metrics.json intervals");
+  cmd->add_flag("!--no-baseline", a->baseline,
+                "Skip the k-mer logistic baseline and the comparison with it on test");
   cmd->add_flag("--json", a->json, "Print metrics.json");
   cmd->callback([a] { run_train(*a); });
 }
