@@ -7,6 +7,7 @@
 #   tests/**/*_mpi_test.cpp          -> label mpi, run under `mpirun -np 2` (and -np 3 when the
 #                                       file name ends in _mpi3_test.cpp)
 #   tests/**/*_slow_test.cpp         -> label slow
+#   tests/apps/*_test.cpp            -> also get STRAND_CLI_PATH, the built `strand` program
 #   bench/*.cpp                      -> one Google Benchmark program each
 set(STRAND_LIBRARIES "" CACHE INTERNAL "")
 
@@ -77,6 +78,11 @@ function(strand_add_tests)
     endif()
     add_executable(${name} ${path})
     target_link_libraries(${name} PRIVATE strand_test_support GTest::gtest_main)
+    if(path MATCHES "/tests/apps/" AND TARGET strand_cli)
+      # Command-line tests run the real `strand` program.
+      add_dependencies(${name} strand_cli)
+      target_compile_definitions(${name} PRIVATE STRAND_CLI_PATH="$<TARGET_FILE:strand_cli>")
+    endif()
     target_compile_options(${name} PRIVATE ${STRAND_CXX_WARNINGS})
     if(label STREQUAL "mpi")
       # Whole programs under a real launcher: one CTest entry per process count.
