@@ -25,4 +25,28 @@ void check_floating_same(const char* op, const std::vector<const Tensor*>& tenso
 void check_same_device(const char* op, const std::vector<const Tensor*>& tensors);
 void check_dtype(const char* op, const char* what, const Tensor& t, DType expected);
 
+// Runs fn(T{}) for the families whose kernels take f32 or bf16 on CUDA and f32 or f64 on the CPU
+// (convolution, recurrence), or raises a clear error naming the op and the dtype.
+template <typename Fn>
+void dispatch_gpu_f32_bf16_cpu_f32_f64(const Tensor& t, const char* op, Fn&& fn) {
+  if (t.is_cuda()) {
+    STRAND_CHECK(t.dtype() == DType::kF32 || t.dtype() == DType::kBF16,
+                 "{} on CUDA needs f32 or bf16 tensors, got {}", op, t.dtype());
+  } else {
+    STRAND_CHECK(t.dtype() == DType::kF32 || t.dtype() == DType::kF64,
+                 "{} on the CPU needs f32 or f64 tensors, got {}", op, t.dtype());
+  }
+  switch (t.dtype()) {
+    case DType::kF32:
+      fn(float{});
+      break;
+    case DType::kF64:
+      fn(double{});
+      break;
+    default:
+      fn(BFloat16{});
+      break;
+  }
+}
+
 }  // namespace strand::runtime

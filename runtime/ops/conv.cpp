@@ -48,29 +48,6 @@ kernels::Conv1dGpuOptions gpu_options(const Tensor& t, kernels::Conv1dGpuOptions
   return o;
 }
 
-// Runs fn with T = the element type conv kernels take on t's device, or raises a clear error.
-template <typename Fn>
-void dispatch_conv(const Tensor& t, const char* op, Fn&& fn) {
-  if (t.is_cuda()) {
-    STRAND_CHECK(t.dtype() == DType::kF32 || t.dtype() == DType::kBF16,
-                 "{} on CUDA needs f32 or bf16 tensors, got {}", op, t.dtype());
-  } else {
-    STRAND_CHECK(t.dtype() == DType::kF32 || t.dtype() == DType::kF64,
-                 "{} on the CPU needs f32 or f64 tensors, got {}", op, t.dtype());
-  }
-  switch (t.dtype()) {
-    case DType::kF32:
-      fn(float{});
-      break;
-    case DType::kF64:
-      fn(double{});
-      break;
-    default:
-      fn(BFloat16{});
-      break;
-  }
-}
-
 void record_conv_attrs(Node& node, const kernels::Conv1dShape& s) {
   node.set_attr("kernel_size", {s.kernel_size});
   node.set_attr("stride", {s.stride});
@@ -97,7 +74,7 @@ Tensor conv1d(const Tensor& x_in, const Tensor& weight_in, const Tensor& bias_in
       empty({s.batch, s.out_channels, s.out_length()}, {.dtype = x.dtype(), .device = x.device()});
   const kernels::Conv1dGpuOptions gpu = gpu_options(x, options.gpu);
   const kernels::Context ctx = context_for(x.device());
-  dispatch_conv(x, "conv1d", [&](auto tag) {
+  dispatch_gpu_f32_bf16_cpu_f32_f64(x, "conv1d", [&](auto tag) {
     using T = decltype(tag);
     const T* bias = b.defined() ? b.data<T>() : nullptr;
     if (x.is_cuda()) {
@@ -120,7 +97,7 @@ Tensor conv1d(const Tensor& x_in, const Tensor& weight_in, const Tensor& bias_in
         if (n.needs_input_grad(1)) dw = empty_like(w);
         if (n.needs_input_grad(2))
           db = empty({s.out_channels}, {.dtype = dy.dtype(), .device = dy.device()});
-        dispatch_conv(dy, "conv1d backward", [&](auto tag) {
+        dispatch_gpu_f32_bf16_cpu_f32_f64(dy, "conv1d backward", [&](auto tag) {
           using T = decltype(tag);
           if (dy.is_cuda()) {
             if constexpr (!std::is_same_v<T, double>) {
@@ -174,7 +151,7 @@ Tensor conv1d_bases(const Tensor& bases_in, const Tensor& weight_in, const Tenso
       empty({s.batch, s.out_channels, s.out_length()}, {.dtype = w.dtype(), .device = w.device()});
   const kernels::Context ctx = context_for(w.device());
   constexpr auto kCodes = kernels::BaseEncoding::kCodes;
-  dispatch_conv(w, "conv1d_bases", [&](auto tag) {
+  dispatch_gpu_f32_bf16_cpu_f32_f64(w, "conv1d_bases", [&](auto tag) {
     using T = decltype(tag);
     const T* bias = b.defined() ? b.data<T>() : nullptr;
     if (w.is_cuda()) {
@@ -198,7 +175,7 @@ Tensor conv1d_bases(const Tensor& bases_in, const Tensor& weight_in, const Tenso
                      {.dtype = dy.dtype(), .device = dy.device()});
         if (n.needs_input_grad(1))
           db = empty({s.out_channels}, {.dtype = dy.dtype(), .device = dy.device()});
-        dispatch_conv(dy, "conv1d_bases backward", [&](auto tag) {
+        dispatch_gpu_f32_bf16_cpu_f32_f64(dy, "conv1d_bases backward", [&](auto tag) {
           using T = decltype(tag);
           if (dy.is_cuda()) {
             if constexpr (!std::is_same_v<T, double>) {

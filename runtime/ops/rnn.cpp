@@ -25,64 +25,16 @@ kernels::RnnShape rnn_shape(const Tensor& input, const RnnOptions& o) {
   return s;
 }
 
-template <typename Fn>
-void dispatch_rnn(const Tensor& t, Fn&& fn) {
-  if (t.is_cuda()) {
-    STRAND_CHECK(t.dtype() == DType::kF32 || t.dtype() == DType::kBF16,
-                 "rnn on CUDA needs f32 or bf16 tensors, got {}", t.dtype());
-  } else {
-    STRAND_CHECK(t.dtype() == DType::kF32 || t.dtype() == DType::kF64,
-                 "rnn on the CPU needs f32 or f64 tensors, got {}", t.dtype());
-  }
-  switch (t.dtype()) {
-    case DType::kF32:
-      fn(float{});
-      break;
-    case DType::kF64:
-      fn(double{});
-      break;
-    default:
-      fn(BFloat16{});
-      break;
-  }
-}
-
-// Pointer tables for the kernels from tensors in rnn_parameters order.
-template <typename T>
-std::vector<kernels::RnnLayerWeights<T>> layer_weights(const kernels::RnnShape& s,
-                                                       const std::vector<Tensor>& w) {
-  std::vector<kernels::RnnLayerWeights<T>> out(s.num_layers * s.dirs());
+// Pointer tables for the kernels (RnnLayerWeights or RnnLayerGrads) from tensors in
+// rnn_parameters order; undefined tensors leave their slot null.
+template <typename Table, typename T>
+std::vector<Table> layer_table(const kernels::RnnShape& s, const std::vector<Tensor>& tensors) {
+  std::vector<Table> out(s.num_layers * s.dirs());
   const auto info = kernels::rnn_parameters(s);
   for (size_t i = 0; i < info.size(); ++i) {
+    if (!tensors[i].defined()) continue;
     auto& slot = out[info[i].layer * s.dirs() + info[i].dir];
-    const T* p = w[i].template data<T>();
-    switch (info[i].kind) {
-      case kernels::RnnParamKind::kWeightIh:
-        slot.weight_ih = p;
-        break;
-      case kernels::RnnParamKind::kWeightHh:
-        slot.weight_hh = p;
-        break;
-      case kernels::RnnParamKind::kBiasIh:
-        slot.bias_ih = p;
-        break;
-      case kernels::RnnParamKind::kBiasHh:
-        slot.bias_hh = p;
-        break;
-    }
-  }
-  return out;
-}
-
-template <typename T>
-std::vector<kernels::RnnLayerGrads<T>> layer_grads(const kernels::RnnShape& s,
-                                                   const std::vector<Tensor>& g) {
-  std::vector<kernels::RnnLayerGrads<T>> out(s.num_layers * s.dirs());
-  const auto info = kernels::rnn_parameters(s);
-  for (size_t i = 0; i < info.size(); ++i) {
-    if (!g[i].defined()) continue;
-    auto& slot = out[info[i].layer * s.dirs() + info[i].dir];
-    T* p = g[i].template data<T>();
+    T* p = tensors[i].template data<T>();
     switch (info[i].kind) {
       case kernels::RnnParamKind::kWeightIh:
         slot.weight_ih = p;
@@ -183,9 +135,9 @@ RnnResult rnn(const Tensor& input_in, const std::vector<Tensor>& weights_in,
   Tensor h_n = empty(kernels::rnn_tensor_shape(s, kernels::RnnTensor::kState), like);
   Tensor c_n = lstm ? empty(h_n.shape(), like) : Tensor();
   const kernels::Context ctx = context_for(input.device());
-  dispatch_rnn(input, [&](auto tag) {
+  dispatch_gpu_f32_bf16_cpu_f32_f64(input, "rnn", [&](auto tag) {
     using T = decltype(tag);
-    const auto table = layer_weights<T>(s, weights);
+    const auto table = layer_table<kernels::RnnLayerWeights<T>, T>(s, weights);
     std::vector<const T*> mask_ptrs;
     const kernels::RnnInputs<T> in = make_inputs<T>(*st, input, h0, c0, table, mask_ptrs);
     const kernels::RnnOutputs<T> out{output.data<T>(), h_n.data<T>(),
@@ -232,10 +184,10 @@ RnnResult rnn(const Tensor& input_in, const std::vector<Tensor>& weights_in,
           d_weights.push_back(n.needs_input_grad(3 + i) ? zeros_like(weights[i]) : Tensor());
         }
         const kernels::Context ctx = context_for(input.device());
-        dispatch_rnn(input, [&](auto tag) {
+        dispatch_gpu_f32_bf16_cpu_f32_f64(input, "rnn", [&](auto tag) {
           using T = decltype(tag);
-          const auto table = layer_weights<T>(s, weights);
-          const auto grad_table = layer_grads<T>(s, d_weights);
+          const auto table = layer_table<kernels::RnnLayerWeights<T>, T>(s, weights);
+          const auto grad_table = layer_table<kernels::RnnLayerGrads<T>, T>(s, d_weights);
           std::vector<const T*> mask_ptrs;
           const kernels::RnnInputs<T> in = make_inputs<T>(*st, input, h0, c0, table, mask_ptrs);
           const kernels::RnnGradOutputs<T> dout{d_output.data<T>(), d_h_n.data<T>(),
