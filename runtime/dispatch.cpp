@@ -39,4 +39,18 @@ void check_dtype(const char* op, const char* what, const Tensor& t, DType expect
                t.dtype());
 }
 
+DimSplit split_at(const Shape& shape, int64_t first, int64_t last) {
+  DimSplit s;
+  for (int64_t d = 0; d < static_cast<int64_t>(shape.size()); ++d) {
+    if (d < first) {
+      s.outer *= shape[d];
+    } else if (d <= last) {
+      s.dim *= shape[d];
+    } else {
+      s.inner *= shape[d];
+    }
+  }
+  return s;
+}
+
 }  // namespace strand::runtime

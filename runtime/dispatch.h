@@ -25,6 +25,13 @@ void check_floating_same(const char* op, const std::vector<const Tensor*>& tenso
 void check_same_device(const char* op, const std::vector<const Tensor*>& tensors);
 void check_dtype(const char* op, const char* what, const Tensor& t, DType expected);
 
+// A contiguous shape viewed as [outer, dims first..last, inner], as the reduction and index
+// kernels take it.
+struct DimSplit {
+  int64_t outer = 1, dim = 1, inner = 1;
+};
+DimSplit split_at(const Shape& shape, int64_t first, int64_t last);
+
 // Runs fn(T{}) for the families whose kernels take f32 or bf16 on CUDA and f32 or f64 on the CPU
 // (convolution, recurrence), or raises a clear error naming the op and the dtype.
 template <typename Fn>

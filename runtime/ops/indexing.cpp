@@ -5,27 +5,6 @@
 #include "runtime/ops.h"
 
 namespace strand::runtime {
-namespace {
-
-struct Split {
-  int64_t outer = 1, dim = 1, inner = 1;
-};
-
-Split split_at(const Shape& shape, int64_t dim) {
-  Split s;
-  for (int64_t d = 0; d < static_cast<int64_t>(shape.size()); ++d) {
-    if (d < dim)
-      s.outer *= shape[d];
-    else if (d == dim)
-      s.dim = shape[d];
-    else
-      s.inner *= shape[d];
-  }
-  return s;
-}
-
-}  // namespace
-
 Tensor cat(const std::vector<Tensor>& tensors, int64_t dim) {
   STRAND_CHECK(!tensors.empty(), "cat: no tensors given");
   std::vector<const Tensor*> ptrs;
@@ -91,7 +70,7 @@ Tensor index_select(const Tensor& x_in, int64_t dim, const Tensor& index_in) {
                index_in.shape());
   dim = wrap_dim(dim, x_in.dim(), "index_select");
   const Tensor x = x_in.contiguous(), index = index_in.contiguous();
-  const Split s = split_at(x.shape(), dim);
+  const DimSplit s = split_at(x.shape(), dim, dim);
   Shape shape = x.shape();
   shape[dim] = index.numel();
   Tensor out = empty(shape, {.dtype = x.dtype(), .device = x.device()});
@@ -134,7 +113,7 @@ Tensor gather(const Tensor& x_in, int64_t dim, const Tensor& index_in) {
                  index_in.shape(), x_in.shape(), dim);
   }
   const Tensor x = x_in.contiguous(), index = index_in.contiguous();
-  const Split s = split_at(x.shape(), dim);
+  const DimSplit s = split_at(x.shape(), dim, dim);
   const int64_t count = index.shape()[dim];
   Tensor out = empty(index.shape(), {.dtype = x.dtype(), .device = x.device()});
   const kernels::Context ctx = context_for(x.device());

@@ -12,24 +12,6 @@
 namespace strand::runtime {
 namespace {
 
-struct Split {
-  int64_t outer = 1, dim = 1, inner = 1;
-};
-
-// Views a contiguous shape as [outer, dims first..last, inner].
-Split split_at(const Shape& shape, int64_t first, int64_t last) {
-  Split s;
-  for (int64_t d = 0; d < static_cast<int64_t>(shape.size()); ++d) {
-    if (d < first)
-      s.outer *= shape[d];
-    else if (d <= last)
-      s.dim *= shape[d];
-    else
-      s.inner *= shape[d];
-  }
-  return s;
-}
-
 std::vector<int64_t> normalize_dims(const std::vector<int64_t>& dims, int64_t ndim,
                                     const char* op) {
   std::vector<int64_t> out;
@@ -48,7 +30,7 @@ std::vector<int64_t> normalize_dims(const std::vector<int64_t>& dims, int64_t nd
 Tensor sum_range(const Tensor& x_in, int64_t first, int64_t last) {
   const Tensor x = x_in.contiguous();
   Shape shape = x.shape();
-  const Split s = split_at(shape, first, last);
+  const DimSplit s = split_at(shape, first, last);
   for (int64_t d = first; d <= last; ++d) shape[d] = 1;
   Tensor out = empty(shape, {.dtype = x.dtype(), .device = x.device()});
   const kernels::Context ctx = context_for(x.device());
@@ -115,7 +97,7 @@ MaxResult max(const Tensor& x_in, int64_t dim, bool keepdim) {
   STRAND_CHECK(x_in.dim() > 0 && x_in.shape()[dim] > 0, "max: dimension {} of shape {} is empty",
                dim, x_in.shape());
   const Tensor x = x_in.contiguous();
-  const Split s = split_at(x.shape(), dim, dim);
+  const DimSplit s = split_at(x.shape(), dim, dim);
   Shape kept = x.shape();
   kept[dim] = 1;
   Tensor values = empty(kept, {.dtype = x.dtype(), .device = x.device()});
@@ -132,7 +114,7 @@ MaxResult max(const Tensor& x_in, int64_t dim, bool keepdim) {
         const Tensor& idx = n.saved("indices");
         const Tensor grad = g[0].reshape(kept).contiguous();
         Tensor dx = zeros(in_shape, {.dtype = grad.dtype(), .device = grad.device()});
-        const Split s = split_at(in_shape, dim, dim);
+        const DimSplit s = split_at(in_shape, dim, dim);
         const kernels::Context ctx = context_for(grad.device());
         dispatch_floating(grad.dtype(), "max_backward", [&](auto tag) {
           using T = decltype(tag);
@@ -167,7 +149,7 @@ Tensor softmax_impl(const Tensor& x_in, int64_t dim, bool log) {
   check_floating_same(name, {&x_in});
   dim = wrap_dim(dim, x_in.dim(), name);
   const Tensor x = x_in.contiguous();
-  const Split s = split_at(x.shape(), dim, dim);
+  const DimSplit s = split_at(x.shape(), dim, dim);
   Tensor y = empty_like(x);
   const kernels::Context ctx = context_for(x.device());
   dispatch_floating(x.dtype(), name, [&](auto tag) {
