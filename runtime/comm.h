@@ -108,10 +108,15 @@ class Communicator {
   std::string failure_;
 };
 
+// The device this rank computes on: CPU stays CPU; CUDA becomes cuda:<local rank> when several
+// ranks share the host (an error when the host has fewer devices than local ranks), else the
+// requested device.
+Device device_for_rank(const LaunchInfo& launch, Device requested);
+
 // The communicator for this launch: one process -> kSingle (no MPI, no network); CPU device ->
 // MPI (initialised here if the program has not, with errors returned rather than fatal); CUDA
-// device -> NCCL on device cuda:<local_rank> unless device names another, bootstrapped over MPI
-// when MPI is running and over the TCP rendezvous (master_addr:master_port) otherwise.
+// device -> NCCL on that device (see device_for_rank), bootstrapped over MPI when launched by
+// mpirun or when MPI runs, and over the TCP rendezvous (master_addr:master_port) otherwise.
 std::shared_ptr<Communicator> make_communicator(const LaunchInfo& launch, Device device,
                                                 CommOptions options = {});
 

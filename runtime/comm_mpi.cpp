@@ -557,6 +557,44 @@ std::shared_ptr<Communicator> make_mpi_communicator(const LaunchInfo& launch, Co
   return std::make_shared<MpiCommunicator>(launch, options);
 }
 
+std::string mpi_broadcast_bytes(const LaunchInfo& launch, const std::string& bytes, size_t size,
+                                const CommOptions& options) {
+  MpiProcess& process = MpiProcess::get();
+  int mpi_rank = 0, mpi_size = 0;
+  std::string buffer(size, '\0');
+  MPI_Request request = MPI_REQUEST_NULL;
+  {
+    std::lock_guard lock(process.mutex());
+    STRAND_MPI_CHECK(MPI_Comm_rank(MPI_COMM_WORLD, &mpi_rank));
+    STRAND_MPI_CHECK(MPI_Comm_size(MPI_COMM_WORLD, &mpi_size));
+    STRAND_CHECK(mpi_size == launch.world_size && mpi_rank == launch.rank,
+                 "comm: the launcher says {}, but MPI sees rank {} of {}", launch.str(), mpi_rank,
+                 mpi_size);
+    if (mpi_rank == 0) {
+      STRAND_CHECK(bytes.size() == size, "comm: rank 0 broadcasts {} bytes, expected {}",
+                   bytes.size(), size);
+      buffer = bytes;
+    }
+    STRAND_MPI_CHECK(MPI_Ibcast(buffer.data(), mpi_count(static_cast<int64_t>(size), "bootstrap"),
+                                MPI_BYTE, 0, MPI_COMM_WORLD, &request));
+  }
+  const auto deadline = Clock::now() + options.timeout;
+  for (;;) {
+    int flag = 0;
+    {
+      std::lock_guard lock(process.mutex());
+      STRAND_MPI_CHECK(MPI_Test(&request, &flag, MPI_STATUS_IGNORE));
+    }
+    if (flag) return buffer;
+    if (Clock::now() > deadline) {
+      process.mark_failed();
+      STRAND_FAIL("comm bootstrap over MPI on {} timed out after {} s: not every rank arrived",
+                  launch.str(), options.timeout.count() / 1000.0);
+    }
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
+  }
+}
+
 bool mpi_running() {
   int initialized = 0, finalized = 0;
   MPI_Initialized(&initialized);
@@ -565,6 +603,12 @@ bool mpi_running() {
 }
 
 #else  // !STRAND_WITH_MPI
+
+std::string mpi_broadcast_bytes(const LaunchInfo& launch, const std::string&, size_t,
+                                const CommOptions&) {
+  STRAND_FAIL("comm: {} needs MPI for its bootstrap, but this build of strand has none",
+              launch.str());
+}
 
 std::shared_ptr<Communicator> make_mpi_communicator(const LaunchInfo& launch, CommOptions) {
   STRAND_FAIL(
