@@ -381,6 +381,7 @@ class MpiCommunicator : public Communicator {
   void run() {
     std::vector<std::shared_ptr<MpiOp>> inflight;
     auto pause = std::chrono::microseconds(0);
+    int idle_polls = 0;
     for (;;) {
       std::vector<std::shared_ptr<MpiOp>> fresh;
       std::string failure_now;
@@ -448,10 +449,13 @@ class MpiCommunicator : public Communicator {
                     what.substr(0, what.find('\n')), lost_ranks_text()));
         continue;
       }
-      // Back off while nothing moves, so an idle wait does not steal a core from compute.
-      pause = progressed ? std::chrono::microseconds(0)
-                         : std::min(std::chrono::microseconds(1000),
-                                    pause + std::chrono::microseconds(20));
+      // While nothing moves: yield for a while (small messages finish within microseconds),
+      // then sleep with a growing pause, so a long wait does not steal a core from compute.
+      idle_polls = progressed ? 0 : idle_polls + 1;
+      pause = idle_polls < 64
+                  ? std::chrono::microseconds(0)
+                  : std::min(std::chrono::microseconds(200), pause + std::chrono::microseconds(5));
+      if (!inflight.empty() && pause.count() == 0) std::this_thread::yield();
       if (!inflight.empty() && pause.count() > 0) std::this_thread::sleep_for(pause);
     }
   }
