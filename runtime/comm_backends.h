@@ -2,8 +2,10 @@
 // they share. Not part of the public API (include runtime/comm.h).
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "runtime/comm.h"
 
@@ -31,9 +33,15 @@ class LivenessProbe {
   virtual ~LivenessProbe() = default;
   virtual std::string ask() = 0;
 };
+// "lost rank 2 (no answer within 3 s)", or, when nobody is missing, that the ranks disagree.
+std::string lost_ranks_message(const std::vector<int>& lost, std::chrono::milliseconds window);
 // Over a private duplicate of MPI_COMM_WORLD (MPI initialised when needed).
 std::unique_ptr<LivenessProbe> make_mpi_liveness_probe(const LaunchInfo& launch,
                                                        const CommOptions& options);
+
+// Over the TCP rendezvous address (MASTER_ADDR:MASTER_PORT), for NCCL bootstrapped without MPI.
+std::unique_ptr<LivenessProbe> make_rendezvous_liveness_probe(const LaunchInfo& launch,
+                                                              const CommOptions& options);
 
 // After a failure outside an MPI communicator (NCCL under mpirun): the process must not call
 // MPI_Finalize at exit, which would wait for the lost rank.

@@ -313,12 +313,7 @@ class MpiLivenessProbe : public LivenessProbe {
         MPI_Request_free(&receives[peer]);
       }
     }
-    if (lost.empty()) {
-      return "every rank still answers, so they called different collectives or sizes";
-    }
-    return format("lost rank{} {} (no answer within {} s)", lost.size() > 1 ? "s" : "",
-                  lost.size() == 1 ? std::to_string(lost[0]) : format("{}", lost),
-                  probe_timeout_.count() / 1000.0);
+    return lost_ranks_message(lost, probe_timeout_);
   }
 
  private:

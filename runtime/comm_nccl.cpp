@@ -216,10 +216,10 @@ class NcclCommunicator : public Communicator,
     state_->abort();
     mpi_mark_failed();
   }
-  // "lost rank 2 (no answer within 3 s)" when an MPI probe is at hand, else what NCCL can say.
+  // "lost rank 2 (no answer within 3 s)": NCCL itself cannot tell.
   std::string lost_ranks_text() {
     if (probe_) return probe_->ask();
-    return "a rank stopped answering (NCCL cannot tell which; see the other ranks' errors)";
+    return "a rank stopped answering";
   }
   bool healthy() const { return failure().empty(); }
   std::string failure_text() const { return failure(); }
@@ -344,7 +344,10 @@ std::shared_ptr<Communicator> make_nccl_communicator(const LaunchInfo& launch, D
   const bool over_mpi = launch.launcher == "mpirun" || mpi_running();
   const ncclUniqueId id = share_unique_id(launch, options, over_mpi);
   std::unique_ptr<LivenessProbe> probe;
-  if (over_mpi && launch.distributed()) probe = make_mpi_liveness_probe(launch, options);
+  if (launch.distributed()) {
+    probe = over_mpi ? make_mpi_liveness_probe(launch, options)
+                     : make_rendezvous_liveness_probe(launch, options);
+  }
   return std::make_shared<NcclCommunicator>(launch, device, options, id, std::move(probe));
 }
 
