@@ -95,8 +95,8 @@ class TwoHosts : public ::testing::Test {
  protected:
   void SetUp() override {
     if (geteuid() != 0) GTEST_SKIP() << "needs root for ip netns";
-    if (run_command("command -v ip && command -v unshare", 10).exit_code != 0) {
-      GTEST_SKIP() << "needs ip (iproute2) and unshare (util-linux)";
+    if (run_command("command -v ip && unshare --uts true", 10).exit_code != 0) {
+      GTEST_SKIP() << "needs ip (iproute2) and unshare --uts (util-linux, CAP_SYS_ADMIN)";
     }
     const std::string id = std::to_string(getpid());
     ns_[0] = "strand_h0_" + id;
