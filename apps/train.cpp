@@ -287,6 +287,7 @@ void add_train(CLI::App& app) {
       "  strand train                                   # simulated data, default CNN\n"
       "  strand train --fasta seqs.fa --labels labels.tsv --model deepsea --epochs 10 --out run1\n"
       "  strand train --bed peaks.bed --genome hg38.fa --window 600 --model basset --device cuda\n"
+      "  strand train --fasta seqs.fa --labels labels.tsv --model examples/models/deepsea.yaml\n"
       "Writes DIR/model.safetensors (best epoch), DIR/checkpoint.safetensors (last epoch, for\n"
       "--resume), DIR/log.jsonl and DIR/metrics.json ({\"valid\", \"test\"} of the chosen model).");
   add_data_options(cmd, a->data);
@@ -299,7 +300,9 @@ void add_train(CLI::App& app) {
   cmd->add_option("--valid-fraction", a->data.valid_fraction, "Random split: fraction for valid");
   cmd->add_option("--split-seed", a->data.split_seed, "Seed of the random split");
   auto& c = a->config;
-  cmd->add_option("--model", c.model, "cnn, deepsea, basset, basset-groupnorm or danq")
+  cmd->add_option("--model", c.model,
+                  "cnn, deepsea, basset, basset-groupnorm, danq, or a YAML model file "
+                  "(examples/models/*.yaml)")
       ->capture_default_str();
   cmd->add_option("--epochs", c.epochs, "Training epochs")->capture_default_str();
   cmd->add_option("--max-steps", c.max_steps, "Stop after this many steps (0: use --epochs)");

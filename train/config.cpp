@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "kernels/error.h"
+#include "kernels/suggest.h"
 
 namespace strand::train {
 namespace {
@@ -18,18 +19,6 @@ const std::vector<std::string>& keys() {
       "step_epochs", "gamma",        "clip_norm",          "monitor",    "patience",
       "seed",        "log_every",    "reverse_complement", "device",     "progress"};
   return k;
-}
-
-size_t edit_distance(const std::string& a, const std::string& b) {
-  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    cur[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j)
-      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] != b[j - 1])});
-    std::swap(prev, cur);
-  }
-  return prev[b.size()];
 }
 
 }  // namespace
@@ -61,10 +50,7 @@ TrainConfig config_from_json(const nlohmann::json& j) {
   STRAND_CHECK(j.is_object(), "training config must be a JSON object, got {}", j.dump());
   for (const auto& [key, value] : j.items()) {
     if (std::find(keys().begin(), keys().end(), key) != keys().end()) continue;
-    std::string best = keys()[0];
-    for (const auto& k : keys())
-      if (edit_distance(key, k) < edit_distance(key, best)) best = k;
-    STRAND_FAIL("unknown training config key '{}' (did you mean '{}'?)", key, best);
+    STRAND_FAIL("unknown training config key '{}'{}", key, did_you_mean(key, keys()));
   }
   TrainConfig c;
   auto get = [&](const char* key, auto& field) {

@@ -58,13 +58,14 @@ Trainer::Trainer(std::shared_ptr<const data::SplitDataset> splits, TrainConfig c
                "no validation examples ({}): validation chooses the checkpoint and stops early",
                splits_->summary());
   info_.name = config_.model;
+  info_.spec = model_spec(config_.model);
   info_.length = ds.length();
   info_.kind = std::string(data::label_kind_name(ds.kind()));
   info_.tasks = info_.kind == "multi-class" ? ds.classes() : ds.output_names();
   info_.outputs = static_cast<int64_t>(info_.tasks.size());
 
   runtime::manual_seed(config_.seed);
-  model_ = layers::build_model(info_.name, info_.length, info_.outputs);
+  model_ = build_model(info_);
   model_->to(device_);
   model_->train();
   const auto params = model_->parameters();
