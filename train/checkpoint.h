@@ -20,10 +20,10 @@ namespace strand::train {
 // file's text itself (so a checkpoint rebuilds without the file), plus what its outputs mean.
 struct ModelInfo {
   std::string name;  // a builder name, or the path of a YAML model file
-  std::string spec;  // the YAML model file's text; empty for the builders
   int64_t length = 0, outputs = 0;
   std::string kind;                // binary, multilabel, multiclass, regression
   std::vector<std::string> tasks;  // output names: label columns, or classes for multi-class
+  std::string spec = {};           // the YAML model file's text; empty for the builders
   nlohmann::json to_json() const;
   static ModelInfo from_json(const nlohmann::json& j);
   std::string describe() const;  // "cnn (length 200, outputs 2)"

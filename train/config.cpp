@@ -14,10 +14,10 @@ namespace {
 
 const std::vector<std::string>& keys() {
   static const std::vector<std::string> k = {
-      "model",       "epochs",       "max_steps",          "batch_size", "optimizer",
-      "lr",          "weight_decay", "momentum",           "schedule",   "warmup_steps",
-      "step_epochs", "gamma",        "clip_norm",          "monitor",    "patience",
-      "seed",        "log_every",    "reverse_complement", "device",     "progress"};
+      "model",        "epochs",   "max_steps", "batch_size",   "optimizer",   "lr",
+      "weight_decay", "momentum", "schedule",  "warmup_steps", "step_epochs", "gamma",
+      "clip_norm",    "monitor",  "patience",  "seed",         "log_every",   "reverse_complement",
+      "device",       "progress", "rc_average"};
   return k;
 }
 
@@ -43,7 +43,8 @@ nlohmann::json to_json(const TrainConfig& c) {
           {"log_every", c.log_every},
           {"reverse_complement", c.reverse_complement},
           {"device", c.device},
-          {"progress", c.progress}};
+          {"progress", c.progress},
+          {"rc_average", c.rc_average}};
 }
 
 TrainConfig config_from_json(const nlohmann::json& j) {
@@ -76,6 +77,7 @@ TrainConfig config_from_json(const nlohmann::json& j) {
   get("reverse_complement", c.reverse_complement);
   get("device", c.device);
   get("progress", c.progress);
+  get("rc_average", c.rc_average);
   return c;
 }
 

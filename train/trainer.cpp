@@ -220,9 +220,9 @@ bool Trainer::run_epoch() {
   const double rate = seen / std::max(1e-9, train_seconds);
 
   const auto valid_start = Clock::now();
-  const Predictions p =
-      predict_rows(*model_, info_.kind, splits_->shared_dataset(), splits_->valid(),
-                   std::max<int64_t>(256, config_.batch_size), device_);
+  const Predictions p = predict_rows(*for_prediction(model_, config_.rc_average), info_.kind,
+                                     splits_->shared_dataset(), splits_->valid(),
+                                     std::max<int64_t>(256, config_.batch_size), device_);
   if (!std::isfinite(p.loss)) {
     result_.diverged = true;
     return stop(

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <random>
 #include <string>
 
 namespace {
@@ -112,6 +113,109 @@ TEST_F(Cli, SimulateCheckTrainEvalPredict) {
   const Result corrupt =
       strand("eval --model sim/labels.tsv --fasta sim/sequences.fa --labels sim/labels.tsv", dir());
   EXPECT_NE(corrupt.status, 0);
+}
+
+// A line count of CLI output, to prove a reason is one line.
+size_t lines(const std::string& s) { return std::count(s.begin(), s.end(), '\n'); }
+
+TEST_F(Cli, UnknownFlagsAndCommandsNameTheClosestValidOne) {
+  struct Case {
+    const char* args;
+    const char* message;
+  };
+  for (const Case& c : std::vector<Case>{
+           {"train --epoch 3", "strand train: unknown option '--epoch' (did you mean '--epochs'?)"},
+           {"train --batch_size=8", "unknown option '--batch_size' (did you mean '--batch-size'?)"},
+           {"check splits --fasat x.fa",
+            "strand check splits: unknown option '--fasat' (did you "
+            "mean '--fasta'?)"},
+           {"trian", "strand: unknown command 'trian' (did you mean 'train'?)"},
+           {"check splitz", "strand check: unknown command 'splitz' (did you mean 'splits'?)"},
+           {"predict --model m.safetensors --rc-avg", "did you mean '--rc-average'?"},
+           {"eval", "strand eval: --model is required (see strand eval --help)"}}) {
+    const Result r = strand(c.args, dir());
+    EXPECT_NE(r.status, 0) << c.args;
+    EXPECT_THAT(r.output, HasSubstr(c.message)) << c.args;
+    EXPECT_EQ(lines(r.output), 1u) << c.args << ": " << r.output;
+  }
+  // A model name or YAML layer with a typo is a one-line reason naming the closest one.
+  const Result model = strand("train --model deepsee --no-progress --out run", dir());
+  EXPECT_NE(model.status, 0);
+  EXPECT_THAT(model.output, HasSubstr("(did you mean 'deepsea'?)"));
+  std::ofstream(dir_ / "bad.yaml") << "layers:\n  - conv1d: {out: 8, kernel: 5}\n  - rleu\n";
+  const Result yaml = strand("train --model bad.yaml --no-progress --out run2", dir());
+  EXPECT_NE(yaml.status, 0);
+  EXPECT_THAT(yaml.output,
+              HasSubstr("bad.yaml line 3: unknown layer 'rleu' (did you mean 'relu'?)"));
+  EXPECT_EQ(lines(yaml.output), 1u) << yaml.output;
+}
+
+// A reference genome and BED regions with a 0/1 target (GC-rich windows are positives), written
+// as real files: a YAML model trained on them, then eval and predict on BED with --rc-average,
+// from the checkpoint alone (the YAML file removed).
+TEST_F(Cli, YamlModelOnBedTrainEvalPredictWithRcAverage) {
+  std::mt19937 rng(11);
+  const std::string at = "AT", gc = "GC";
+  std::ofstream genome(dir_ / "genome.fa");
+  std::ofstream bed(dir_ / "regions.bed");
+  bed << "#chrom\tstart\tend\tgc_rich\n";
+  for (int chrom = 1; chrom <= 2; ++chrom) {
+    std::string seq;
+    for (int region = 0; region < 150; ++region) {
+      const bool positive = rng() % 2;
+      for (int i = 0; i < 80; ++i)
+        seq += rng() % 10 < 7 ? (positive ? gc : at)[rng() % 2] : "ACGT"[rng() % 4];
+      bed << "chr" << chrom << "\t" << region * 80 + 20 << "\t" << region * 80 + 60 << "\t"
+          << positive << "\n";
+    }
+    genome << ">chr" << chrom << "\n" << seq << "\n";
+  }
+  genome.close();
+  bed.close();
+  std::ofstream(dir_ / "small.yaml") << "name: small\nlayers:\n"
+                                        "  - conv1d: {out: 8, kernel: 5, padding: same}\n"
+                                        "  - relu\n  - maxpool1d: {kernel: 4}\n  - flatten\n"
+                                        "  - linear: {out: outputs}\n";
+  const Result train = strand(
+      "train --bed regions.bed --genome genome.fa --window 64 --model small.yaml --epochs 3 "
+      "--lr 0.01 --rc-average --no-baseline --no-progress --bootstrap 10 --out run",
+      dir());
+  ASSERT_EQ(train.status, 0) << train.output;
+  std::filesystem::remove(dir_ / "small.yaml");
+
+  const Result eval = strand(
+      "eval --model run/model.safetensors --bed regions.bed --genome genome.fa --rc-average "
+      "--bootstrap 10 --json",
+      dir());
+  ASSERT_EQ(eval.status, 0) << eval.output;
+  const auto panel = nlohmann::json::parse(eval.output.substr(eval.output.find('{')));
+  EXPECT_GT(panel["tasks"]["gc_rich"]["auroc"].get<double>(), 0.8) << panel.dump();
+
+  const Result predict = strand(
+      "predict --model run/model.safetensors --bed regions.bed --genome genome.fa --rc-average "
+      "--json",
+      dir());
+  ASSERT_EQ(predict.status, 0) << predict.output;
+  const auto j = nlohmann::json::parse(predict.output);
+  ASSERT_EQ(j["predictions"].size(), 300u);
+  EXPECT_EQ(j["predictions"][0]["name"], "chr1:20-60");
+  EXPECT_EQ(j["model"]["name"], "small.yaml");
+  const double p = j["predictions"][0]["gc_rich"].get<double>();
+  EXPECT_GT(p, 0.0);
+  EXPECT_LT(p, 1.0);
+  // Without --rc-average the scores differ (the model alone is not strand symmetric).
+  const Result plain = strand(
+      "predict --model run/model.safetensors --bed regions.bed --genome genome.fa --json", dir());
+  ASSERT_EQ(plain.status, 0) << plain.output;
+  EXPECT_NE(nlohmann::json::parse(plain.output)["predictions"][0]["gc_rich"].get<double>(), p);
+
+  const Result window = strand(
+      "predict --model run/model.safetensors --bed regions.bed --genome genome.fa --window 100",
+      dir());
+  EXPECT_NE(window.status, 0);
+  EXPECT_THAT(window.output, HasSubstr("--window 100 differs from the model's input length 64"));
+  const Result no_genome = strand("predict --model run/model.safetensors --bed regions.bed", dir());
+  EXPECT_THAT(no_genome.output, HasSubstr("--bed needs --genome"));
 }
 
 }  // namespace

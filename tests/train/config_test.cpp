@@ -21,10 +21,12 @@ TEST(TrainConfig, RoundTripsThroughJson) {
   c.optimizer = "sgd";
   c.seed = 99;
   c.clip_norm = 2.5;
+  c.rc_average = true;
   const TrainConfig back = config_from_json(to_json(c));
   EXPECT_EQ(to_json(back), to_json(c));
   EXPECT_EQ(back.model, "danq");
   EXPECT_EQ(back.seed, 99u);
+  EXPECT_TRUE(back.rc_average);
 }
 
 TEST(TrainConfig, UnknownKeyNamesTheClosestKey) {
