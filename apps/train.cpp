@@ -330,6 +330,9 @@ void add_train(CLI::App& app) {
   cmd->add_flag("--rc-average", c.rc_average,
                 "Validate and test on the mean of both strands' predictions");
   cmd->add_option("--device", c.device, "cpu or cuda")->capture_default_str();
+  cmd->add_option("--precision", c.precision,
+                  "fp32, or bf16 (CUDA only: bf16 matmuls/convolutions, fp32 weights)")
+      ->capture_default_str();
   cmd->add_option("--log-every", c.log_every, "Steps between step records in log.jsonl");
   cmd->add_flag("!--no-progress", c.progress, "No progress bar");
   cmd->add_option("--out", a->out, "Output directory")->capture_default_str();

@@ -124,26 +124,23 @@ class LayerArgs {
     return value;
   }
 
-  double real(const char* key, double fallback) const {
+  // A YAML scalar read as T (number, boolean); `expected` says what in the error.
+  template <typename T>
+  T scalar(const char* key, T fallback, const char* expected) const {
     if (!has(key)) return fallback;
     const YAML::Node v = node_[key];
     try {
-      return v.as<double>();
+      return v.as<T>();
     } catch (const YAML::Exception&) {
-      fail(line_of(v), format("'{}' must be a number, got '{}'", key,
-                              v.IsScalar() ? v.Scalar() : std::string("(not a number)")));
-    }
-  }
-
-  bool boolean(const char* key, bool fallback) const {
-    if (!has(key)) return fallback;
-    const YAML::Node v = node_[key];
-    try {
-      return v.as<bool>();
-    } catch (const YAML::Exception&) {
-      fail(line_of(v), format("'{}' must be true or false, got '{}'", key,
+      fail(line_of(v), format("'{}' must be {}, got '{}'", key, expected,
                               v.IsScalar() ? v.Scalar() : std::string("(not a value)")));
     }
+  }
+  double real(const char* key, double fallback) const {
+    return scalar<double>(key, fallback, "a number");
+  }
+  bool boolean(const char* key, bool fallback) const {
+    return scalar<bool>(key, fallback, "true or false");
   }
 
   // "same" or a non-negative integer.

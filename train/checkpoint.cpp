@@ -75,8 +75,10 @@ std::string ModelInfo::describe() const {
   return strand::format("{} (length {}, outputs {})", name, length, outputs);
 }
 
-std::shared_ptr<layers::Sequential> build_model(const ModelInfo& info) {
+std::shared_ptr<layers::Sequential> build_model(const ModelInfo& info, bool from_file) {
   if (info.spec.empty()) return layers::build_model(info.name, info.length, info.outputs);
+  if (from_file)
+    return layers::build_model_from_yaml(info.spec, info.length, info.outputs, info.name);
   return layers::build_model_from_yaml(info.spec, info.length, info.outputs,
                                        strand::format("'{}' (the model file embedded in a "
                                                       "strand checkpoint)",

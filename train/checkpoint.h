@@ -43,8 +43,9 @@ struct LoadedModel {
 };
 
 // Builds the model an info describes (seeded by runtime::manual_seed): its embedded YAML text when
-// it has one, else layers::build_model(name, length, outputs).
-std::shared_ptr<layers::Sequential> build_model(const ModelInfo& info);
+// it has one, else layers::build_model(name, length, outputs). from_file: the YAML text was just
+// read from the file info.name (errors name the file), not from a checkpoint.
+std::shared_ptr<layers::Sequential> build_model(const ModelInfo& info, bool from_file = false);
 // The info's spec for a model name: the file's text for a YAML model file, else empty.
 std::string model_spec(const std::string& name);
 

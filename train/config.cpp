@@ -14,10 +14,10 @@ namespace {
 
 const std::vector<std::string>& keys() {
   static const std::vector<std::string> k = {
-      "model",        "epochs",   "max_steps", "batch_size",   "optimizer",   "lr",
-      "weight_decay", "momentum", "schedule",  "warmup_steps", "step_epochs", "gamma",
-      "clip_norm",    "monitor",  "patience",  "seed",         "log_every",   "reverse_complement",
-      "device",       "progress", "rc_average"};
+      "model",        "epochs",   "max_steps",  "batch_size",   "optimizer",   "lr",
+      "weight_decay", "momentum", "schedule",   "warmup_steps", "step_epochs", "gamma",
+      "clip_norm",    "monitor",  "patience",   "seed",         "log_every",   "reverse_complement",
+      "device",       "progress", "rc_average", "precision"};
   return k;
 }
 
@@ -44,7 +44,8 @@ nlohmann::json to_json(const TrainConfig& c) {
           {"reverse_complement", c.reverse_complement},
           {"device", c.device},
           {"progress", c.progress},
-          {"rc_average", c.rc_average}};
+          {"rc_average", c.rc_average},
+          {"precision", c.precision}};
 }
 
 TrainConfig config_from_json(const nlohmann::json& j) {
@@ -78,6 +79,7 @@ TrainConfig config_from_json(const nlohmann::json& j) {
   get("device", c.device);
   get("progress", c.progress);
   get("rc_average", c.rc_average);
+  get("precision", c.precision);
   return c;
 }
 
@@ -97,6 +99,12 @@ void validate(const TrainConfig& c) {
   STRAND_CHECK(c.patience >= 0, "patience must be non-negative, got {}", c.patience);
   STRAND_CHECK(c.device == "cpu" || c.device == "cuda" || c.device.rfind("cuda:", 0) == 0,
                "unknown device '{}' (cpu, cuda)", c.device);
+  STRAND_CHECK(c.precision == "fp32" || c.precision == "bf16",
+               "unknown precision '{}' (fp32, bf16)", c.precision);
+  // The CPU kernels compute in fp32/fp64 only: asking for bf16 there is a mistake worth stopping.
+  STRAND_CHECK(c.precision == "fp32" || c.device != "cpu",
+               "precision bf16 needs a CUDA device (--device cuda): bf16 autocast is GPU-only and "
+               "the CPU trains in fp32");
 }
 
 double learning_rate(const TrainConfig& c, int64_t step, int64_t epoch, int64_t total_steps) {

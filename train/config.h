@@ -29,6 +29,7 @@ struct TrainConfig {
   bool reverse_complement = false;  // augmentation
   bool rc_average = false;          // validation and test average both strands' predictions
   std::string device = "cpu";       // cpu or cuda
+  std::string precision = "fp32";   // fp32, or bf16: autocast on CUDA (layers/autocast.h)
   bool progress = true;             // a progress bar, only when stderr is a terminal
 };
 

@@ -10,6 +10,7 @@
 #include <limits>
 
 #include "kernels/error.h"
+#include "layers/autocast.h"
 #include "layers/models.h"
 #include "runtime/rng.h"
 #include "train/evaluate.h"
@@ -65,7 +66,7 @@ Trainer::Trainer(std::shared_ptr<const data::SplitDataset> splits, TrainConfig c
   info_.outputs = static_cast<int64_t>(info_.tasks.size());
 
   runtime::manual_seed(config_.seed);
-  model_ = build_model(info_);
+  model_ = build_model(info_, true);
   model_->to(device_);
   model_->train();
   const auto params = model_->parameters();
@@ -180,6 +181,7 @@ bool Trainer::run_epoch() {
     if (config_.max_steps > 0 && state_.step >= config_.max_steps) break;
     const double lr = learning_rate(config_, state_.step, epoch, total_steps_);
     optimizer_->set_lr(lr);
+    const layers::AutocastGuard autocast(config_.precision == "bf16");
     const runtime::Tensor logits = (*model_)(batch->codes);
     const runtime::Tensor loss = loss_for(info_.kind, logits, batch->labels);
     const double value = loss.item();
@@ -220,6 +222,7 @@ bool Trainer::run_epoch() {
   const double rate = seen / std::max(1e-9, train_seconds);
 
   const auto valid_start = Clock::now();
+  const layers::AutocastGuard autocast(config_.precision == "bf16");
   const Predictions p = predict_rows(*for_prediction(model_, config_.rc_average), info_.kind,
                                      splits_->shared_dataset(), splits_->valid(),
                                      std::max<int64_t>(256, config_.batch_size), device_);

@@ -139,14 +139,14 @@ TEST_F(Cli, UnknownFlagsAndCommandsNameTheClosestValidOne) {
     EXPECT_EQ(lines(r.output), 1u) << c.args << ": " << r.output;
   }
   // A model name or YAML layer with a typo is a one-line reason naming the closest one.
-  const Result model = strand("train --model deepsee --no-progress --out run", dir());
+  const Result model = strand("train --model deepsee --no-progress --json --out run", dir());
   EXPECT_NE(model.status, 0);
   EXPECT_THAT(model.output, HasSubstr("(did you mean 'deepsea'?)"));
   std::ofstream(dir_ / "bad.yaml") << "layers:\n  - conv1d: {out: 8, kernel: 5}\n  - rleu\n";
-  const Result yaml = strand("train --model bad.yaml --no-progress --out run2", dir());
+  const Result yaml = strand("train --model bad.yaml --no-progress --json --out run2", dir());
   EXPECT_NE(yaml.status, 0);
   EXPECT_THAT(yaml.output,
-              HasSubstr("bad.yaml line 3: unknown layer 'rleu' (did you mean 'relu'?)"));
+              HasSubstr("strand: bad.yaml line 3: unknown layer 'rleu' (did you mean 'relu'?)"));
   EXPECT_EQ(lines(yaml.output), 1u) << yaml.output;
 }
 
@@ -216,6 +216,48 @@ TEST_F(Cli, YamlModelOnBedTrainEvalPredictWithRcAverage) {
   EXPECT_THAT(window.output, HasSubstr("--window 100 differs from the model's input length 64"));
   const Result no_genome = strand("predict --model run/model.safetensors --bed regions.bed", dir());
   EXPECT_THAT(no_genome.output, HasSubstr("--bed needs --genome"));
+}
+
+// DeepSEA-style multi-task labels with missing values: training (with the k-mer baseline and
+// its comparison) and eval run, and each task's metrics count only its labelled sequences.
+TEST_F(Cli, MissingLabelsAreSkippedInTrainingAndMetrics) {
+  ASSERT_EQ(strand("simulate --out sim --sequences 500 --length 100 --seed 2", dir()).status, 0);
+  std::ifstream in(dir_ / "sim" / "labels.tsv");
+  std::ofstream out(dir_ / "missing.tsv");
+  std::string line;
+  std::getline(in, line);
+  out << line << "\n";
+  int row = 0, missing = 0;
+  while (std::getline(in, line)) {
+    // Every third sequence has no measurement for the first task.
+    const size_t tab = line.find('\t'), second = line.find('\t', tab + 1);
+    if (row++ % 3 == 0) {
+      line = line.substr(0, tab + 1) + "NA" + line.substr(second);
+      ++missing;
+    }
+    out << line << "\n";
+  }
+  out.close();
+  const Result train = strand(
+      "train --fasta sim/sequences.fa --labels missing.tsv --epochs 2 --bootstrap 10 "
+      "--no-progress --json --out run",
+      dir());
+  ASSERT_EQ(train.status, 0) << train.output;
+  const auto metrics = nlohmann::json::parse(train.output.substr(train.output.find('{')));
+  const auto& tasks = metrics["valid"]["tasks"];
+  ASSERT_EQ(tasks.size(), 2u);
+  const auto first = tasks.begin(), second = std::next(tasks.begin());
+  EXPECT_LT((*first)["n"].get<double>(), (*second)["n"].get<double>());  // NA rows skipped
+  EXPECT_TRUE((*first)["auroc"].is_number());
+  EXPECT_TRUE(metrics["baseline"]["summary"].contains("sentence"));
+
+  const Result eval = strand(
+      "eval --model run/model.safetensors --fasta sim/sequences.fa --labels missing.tsv "
+      "--bootstrap 10 --json",
+      dir());
+  ASSERT_EQ(eval.status, 0) << eval.output;
+  const auto panel = nlohmann::json::parse(eval.output.substr(eval.output.find('{')));
+  EXPECT_EQ((*panel["tasks"].begin())["n"].get<double>(), 500.0 - missing);
 }
 
 }  // namespace
