@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <iostream>
 #include <map>
@@ -44,6 +45,7 @@ struct TrainArgs {
   train::TrainConfig config;
   std::string out = "strand-run";
   std::string resume;
+  std::string config_file;  // --config: a JSON TrainConfig; command-line flags win over it
   int replicates = 1000;
   bool baseline = true;  // fit the k-mer logistic baseline and compare on test (rule 2)
   bool json = false;
@@ -188,6 +190,36 @@ nlohmann::json compare_with_kmer_baseline(const TrainArgs& a, const train::Model
           {"summary", rules::summarize_comparison(comparison)}};
 }
 
+// The training config of --config FILE (train::config_from_json: an unknown key names the closest
+// valid one) with the flags given on the command line applied over it.
+train::TrainConfig config_with_file(const CLI::App& cmd, const std::string& path,
+                                    const train::TrainConfig& flags) {
+  std::ifstream in(path);
+  STRAND_CHECK(in.good(), "cannot read config file '{}'", path);
+  nlohmann::json file;
+  try {
+    file = nlohmann::json::parse(in);
+  } catch (const nlohmann::json::exception& e) {
+    STRAND_FAIL("config file '{}' is not valid JSON: {}", path, e.what());
+  }
+  nlohmann::json merged;
+  try {
+    merged = train::to_json(train::config_from_json(file));
+  } catch (const Error& e) {
+    STRAND_FAIL("config file '{}': {}", path, e.message());
+  }
+  const nlohmann::json given = train::to_json(flags);
+  for (const auto& [key, value] : given.items()) {
+    std::string flag = "--" + key;
+    std::replace(flag.begin(), flag.end(), '_', '-');
+    if (key == "reverse_complement") flag = "--rc-augment";
+    if (key == "progress") flag = "--no-progress";
+    const CLI::Option* opt = cmd.get_option_no_throw(flag);
+    if (opt != nullptr && opt->count() > 0) merged[key] = value;
+  }
+  return train::config_from_json(merged);
+}
+
 void run_train(TrainArgs& a) {
   const auto start = std::chrono::steady_clock::now();
   bool simulated = false;
@@ -292,6 +324,7 @@ void add_train(CLI::App& app) {
       "  strand train --fasta seqs.fa --labels labels.tsv --model deepsea --epochs 10 --out run1\n"
       "  strand train --bed peaks.bed --genome hg38.fa --window 600 --model basset --device cuda\n"
       "  strand train --fasta seqs.fa --labels labels.tsv --model examples/models/deepsea.yaml\n"
+      "  strand train --fasta seqs.fa --labels labels.tsv --config train.json --epochs 3\n"
       "Writes DIR/model.safetensors (best epoch), DIR/checkpoint.safetensors (last epoch, for\n"
       "--resume), DIR/log.jsonl and DIR/metrics.json ({\"valid\", \"test\"} of the chosen model).");
   add_data_options(cmd, a->data);
@@ -337,11 +370,17 @@ void add_train(CLI::App& app) {
   cmd->add_flag("!--no-progress", c.progress, "No progress bar");
   cmd->add_option("--out", a->out, "Output directory")->capture_default_str();
   cmd->add_option("--resume", a->resume, "Continue from a checkpoint.safetensors");
+  cmd->add_option("--config", a->config_file,
+                  "Training config JSON (TrainConfig keys: model, epochs, batch_size, "
+                  "lr, ...); flags given here win over it");
   cmd->add_option("--bootstrap", a->replicates, "Bootstrap replicates for metrics.json intervals");
   cmd->add_flag("!--no-baseline", a->baseline,
                 "Skip the k-mer logistic baseline and the comparison with it on test");
   cmd->add_flag("--json", a->json, "Print metrics.json");
-  cmd->callback([a] { run_train(*a); });
+  cmd->callback([a, cmd] {
+    if (!a->config_file.empty()) a->config = config_with_file(*cmd, a->config_file, a->config);
+    run_train(*a);
+  });
 }
 
 struct SimulateArgs {

@@ -3,7 +3,8 @@
 // epochs with early stopping on validation AUROC, and print the validation AUROC per task, also
 // averaged over both strands.
 //
-//   example_train_deepsea [--sequences N] [--length L] [--epochs E] [--model M] [--device D]
+//   example_train_deepsea [--sequences N] [--length L] [--epochs E] [--lr X] [--model M]
+//                         [--device D]
 //
 // The defaults (1200 sequences of 200 bp, 3 epochs) run in about a minute on 2 CPU cores; M may be
 // a builder name or a YAML model file such as examples/models/deepsea.yaml.
@@ -42,13 +43,15 @@ int main(int argc, char** argv) {
         sim.length = std::stoll(value);
       else if (flag == "--epochs")
         config.epochs = std::stoll(value);
+      else if (flag == "--lr")
+        config.lr = std::stod(value);
       else if (flag == "--model")
         config.model = value;
       else if (flag == "--device")
         config.device = value;
       else
-        STRAND_FAIL("unknown option '{}' (--sequences, --length, --epochs, --model, --device)",
-                    flag);
+        STRAND_FAIL(
+            "unknown option '{}' (--sequences, --length, --epochs, --lr, --model, --device)", flag);
     }
 
     // Simulated sequences with planted motif grammar: two tasks whose true rules are known.

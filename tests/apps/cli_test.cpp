@@ -94,6 +94,8 @@ TEST_F(Cli, SimulateCheckTrainEvalPredict) {
   EXPECT_TRUE(metrics["valid"].contains("tasks"));
   EXPECT_TRUE(metrics["test"].contains("tasks"));
   EXPECT_TRUE(metrics["baseline"]["summary"].contains("sentence"));
+  EXPECT_EQ(metrics["epochs"], 2);
+  EXPECT_GT(metrics["steps"].get<int>(), 40);  // batch 16 from the file: ~25 steps per epoch
 
   const Result eval = strand(
       "eval --model run/model.safetensors --fasta sim/sequences.fa --labels sim/labels.tsv "
@@ -138,6 +140,16 @@ TEST_F(Cli, UnknownFlagsAndCommandsNameTheClosestValidOne) {
     EXPECT_THAT(r.output, HasSubstr(c.message)) << c.args;
     EXPECT_EQ(lines(r.output), 1u) << c.args << ": " << r.output;
   }
+  // A config file key with a typo: one line naming the file and the closest key.
+  std::ofstream(dir_ / "cfg.json") << R"({"lr": 0.01, "epoch": 1})";
+  const Result config = strand("train --config cfg.json --no-progress --json --out run", dir());
+  EXPECT_NE(config.status, 0);
+  EXPECT_THAT(config.output, HasSubstr("strand: config file 'cfg.json': unknown training config "
+                                       "key 'epoch' (did you mean 'epochs'?)"));
+  EXPECT_EQ(lines(config.output), 1u) << config.output;
+  std::ofstream(dir_ / "broken.json") << "{\"epochs\": ";
+  EXPECT_THAT(strand("train --config broken.json --json --out run", dir()).output,
+              HasSubstr("config file 'broken.json' is not valid JSON"));
   // A model name or YAML layer with a typo is a one-line reason naming the closest one.
   const Result model = strand("train --model deepsee --no-progress --json --out run", dir());
   EXPECT_NE(model.status, 0);
@@ -238,9 +250,11 @@ TEST_F(Cli, MissingLabelsAreSkippedInTrainingAndMetrics) {
     out << line << "\n";
   }
   out.close();
+  // A config file, with --epochs on the command line winning over its epochs.
+  std::ofstream(dir_ / "cfg.json") << R"({"epochs": 6, "batch_size": 16, "patience": 0})";
   const Result train = strand(
-      "train --fasta sim/sequences.fa --labels missing.tsv --epochs 2 --bootstrap 10 "
-      "--no-progress --json --out run",
+      "train --fasta sim/sequences.fa --labels missing.tsv --config cfg.json --epochs 2 "
+      "--bootstrap 10 --no-progress --json --out run",
       dir());
   ASSERT_EQ(train.status, 0) << train.output;
   const auto metrics = nlohmann::json::parse(train.output.substr(train.output.find('{')));
@@ -250,6 +264,8 @@ TEST_F(Cli, MissingLabelsAreSkippedInTrainingAndMetrics) {
   EXPECT_LT((*first)["n"].get<double>(), (*second)["n"].get<double>());  // NA rows skipped
   EXPECT_TRUE((*first)["auroc"].is_number());
   EXPECT_TRUE(metrics["baseline"]["summary"].contains("sentence"));
+  EXPECT_EQ(metrics["epochs"], 2);
+  EXPECT_GT(metrics["steps"].get<int>(), 40);  // batch 16 from the file: ~25 steps per epoch
 
   const Result eval = strand(
       "eval --model run/model.safetensors --fasta sim/sequences.fa --labels missing.tsv "
