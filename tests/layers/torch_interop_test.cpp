@@ -3,10 +3,12 @@
 // make_torch_interop.py, which also checks them against real torch modules when PyTorch is
 // installed), load into strand's equivalent models and give the same predictions within fp32
 // tolerance; and the state_dicts strand writes carry exactly the names, shapes and dtypes the
-// script's strict loader (and torch's load_state_dict) expects.
+// script's strict loader (and torch's load_state_dict) expects (STRAND_INTEROP_OUT=FILE writes them
+// for `make_torch_interop.py --check FILE`).
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -143,6 +145,18 @@ TEST(TorchInterop, StrandStateDictsHaveTheNamesShapesAndDtypesPyTorchExpects) {
     }
     EXPECT_EQ(written.size(), expected_count) << name << ": extra tensors " << written.dump();
   }
+}
+
+// With STRAND_INTEROP_OUT=FILE, writes strand's four models under their prefixes for
+// `make_torch_interop.py --check FILE` (the script's strict loader, and torch's when installed).
+TEST(TorchInterop, WritesAFileForTheScriptWhenAsked) {
+  const char* out = std::getenv("STRAND_INTEROP_OUT");
+  if (out == nullptr) GTEST_SKIP() << "set STRAND_INTEROP_OUT=FILE to write strand's models";
+  std::vector<std::pair<std::string, Tensor>> all;
+  for (const std::string name : {"cnn", "lstm", "gru", "norm"})
+    for (auto& [key, t] : model(name)->state_dict()) all.emplace_back(name + "." + key, t);
+  runtime::save_safetensors(out, all);
+  EXPECT_TRUE(std::filesystem::exists(out));
 }
 
 }  // namespace
