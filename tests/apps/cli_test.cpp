@@ -94,8 +94,6 @@ TEST_F(Cli, SimulateCheckTrainEvalPredict) {
   EXPECT_TRUE(metrics["valid"].contains("tasks"));
   EXPECT_TRUE(metrics["test"].contains("tasks"));
   EXPECT_TRUE(metrics["baseline"]["summary"].contains("sentence"));
-  EXPECT_EQ(metrics["epochs"], 2);
-  EXPECT_GT(metrics["steps"].get<int>(), 40);  // batch 16 from the file: ~25 steps per epoch
 
   const Result eval = strand(
       "eval --model run/model.safetensors --fasta sim/sequences.fa --labels sim/labels.tsv "
