@@ -38,6 +38,7 @@ int main(int argc, char** argv) {
     // constant (AUROC 0.5) after one epoch; 3e-4 with a short warm-up learns.
     config.lr = 3e-4;
     config.warmup_steps = 50;
+    config.reverse_complement = true;  // augmentation: each epoch shows either strand
     config.patience = 2;
     config.seed = 5;
     for (int i = 1; i + 1 < argc; i += 2) {
