@@ -3,7 +3,48 @@
 
 #include "apps/commands.h"
 #include "kernels/error.h"
+#include "kernels/suggest.h"
 #include "kernels/version.h"
+
+namespace {
+
+// The subcommand the user reached ("strand check splits ..." -> splits), and its full name.
+const CLI::App* deepest(const CLI::App& app, std::string& path) {
+  const CLI::App* at = &app;
+  path = "strand";
+  while (!at->get_subcommands().empty()) {
+    at = at->get_subcommands().front();
+    path += " " + at->get_name();
+  }
+  return at;
+}
+
+// CLI11's error in one line; for an argument it did not expect (an unknown flag, or an unknown
+// subcommand, which CLI11 reports as a missing one), the closest valid flag or subcommand.
+std::string explain(const CLI::App& app, const CLI::ParseError& e) {
+  std::string path;
+  const CLI::App* at = deepest(app, path);
+  std::vector<std::string> flags, subcommands;
+  for (const CLI::Option* opt : at->get_options()) {
+    for (const auto& name : opt->get_lnames()) flags.push_back("--" + name);
+    for (const auto& name : opt->get_snames()) flags.push_back("-" + name);
+  }
+  for (const CLI::App* sub : at->get_subcommands([](const CLI::App*) { return true; }))
+    subcommands.push_back(sub->get_name());
+  for (std::string arg : at->remaining()) {
+    if (arg.rfind("-", 0) == 0) {
+      arg = arg.substr(0, arg.find('='));
+      return strand::format("{}: unknown option '{}'{} (see {} --help)", path, arg,
+                            strand::did_you_mean(arg, flags), path);
+    }
+    if (!subcommands.empty())
+      return strand::format("{}: unknown command '{}'{} (see {} --help)", path, arg,
+                            strand::did_you_mean(arg, subcommands), path);
+  }
+  return strand::format("{}: {} (see {} --help)", path, e.what(), path);
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"strand: deep learning for genomic sequences, with the ten rules built in"};
@@ -16,7 +57,9 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
+    std::cerr << explain(app, e) << "\n";
+    return e.get_exit_code();
   } catch (const strand::Error& e) {
     std::cerr << "strand: " << e.message() << "\n";
     return 1;

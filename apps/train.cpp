@@ -6,8 +6,10 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
-#include <map>
+#include <fstream>
+#include <functional>
 #include <iostream>
+#include <map>
 #include <memory>
 
 #include "apps/commands.h"
@@ -43,6 +45,7 @@ struct TrainArgs {
   train::TrainConfig config;
   std::string out = "strand-run";
   std::string resume;
+  std::string config_file;  // --config: a JSON TrainConfig; command-line flags win over it
   int replicates = 1000;
   bool baseline = true;  // fit the k-mer logistic baseline and compare on test (rule 2)
   bool json = false;
@@ -165,24 +168,56 @@ nlohmann::json compare_with_kmer_baseline(const TrainArgs& a, const train::Model
   for (const std::string& name : p.test.names) {
     const auto it = position.find(name);
     STRAND_CHECK(it != position.end(), "test sequence '{}' is not in the model's test split", name);
-    for (int64_t c = 0; c < columns; ++c) model_scores.push_back(model_test.scores[it->second * columns + c]);
+    for (int64_t c = 0; c < columns; ++c)
+      model_scores.push_back(model_test.scores[it->second * columns + c]);
   }
   rules::CompareOptions compare;
   compare.bootstrap.replicates = a.replicates;
   compare.bootstrap.seed = a.config.seed;
-  const nlohmann::json comparison = rules::compare_runs(p.kind, baseline.score_columns,
-                                                        p.test.labels, model_scores,
-                                                        baseline.test_scores, compare);
+  const nlohmann::json comparison = rules::compare_runs(
+      p.kind, baseline.score_columns, p.test.labels, model_scores, baseline.test_scores, compare);
   const std::string dir = a.out + "/baselines/kmer_logistic";
   std::filesystem::create_directories(dir);
   rules::write_json(dir + "/metrics.json", baseline.metrics);
-  rules::write_scores(dir + "/scores.tsv", p.test.names, baseline.score_columns, baseline.test_scores);
+  rules::write_scores(dir + "/scores.tsv", p.test.names, baseline.score_columns,
+                      baseline.test_scores);
   rules::write_scores(a.out + "/scores.tsv", p.test.names, baseline.score_columns, model_scores);
-  rules::write_labels(a.out + "/labels.tsv", p.test.names, p.kind, p.tasks, p.classes, p.test.labels);
+  rules::write_labels(a.out + "/labels.tsv", p.test.names, p.kind, p.tasks, p.classes,
+                      p.test.labels);
   return {{"name", "kmer_logistic"},
           {"test", baseline.metrics},
           {"comparison", comparison},
           {"summary", rules::summarize_comparison(comparison)}};
+}
+
+// The training config of --config FILE (train::config_from_json: an unknown key names the closest
+// valid one) with the flags given on the command line applied over it.
+train::TrainConfig config_with_file(const CLI::App& cmd, const std::string& path,
+                                    const train::TrainConfig& flags) {
+  std::ifstream in(path);
+  STRAND_CHECK(in.good(), "cannot read config file '{}'", path);
+  nlohmann::json file;
+  try {
+    file = nlohmann::json::parse(in);
+  } catch (const nlohmann::json::exception& e) {
+    STRAND_FAIL("config file '{}' is not valid JSON: {}", path, e.what());
+  }
+  nlohmann::json merged;
+  try {
+    merged = train::to_json(train::config_from_json(file));
+  } catch (const Error& e) {
+    STRAND_FAIL("config file '{}': {}", path, e.message());
+  }
+  const nlohmann::json given = train::to_json(flags);
+  for (const auto& [key, value] : given.items()) {
+    std::string flag = "--" + key;
+    std::replace(flag.begin(), flag.end(), '_', '-');
+    if (key == "reverse_complement") flag = "--rc-augment";
+    if (key == "progress") flag = "--no-progress";
+    const CLI::Option* opt = cmd.get_option_no_throw(flag);
+    if (opt != nullptr && opt->count() > 0) merged[key] = value;
+  }
+  return train::config_from_json(merged);
 }
 
 void run_train(TrainArgs& a) {
@@ -222,19 +257,20 @@ void run_train(TrainArgs& a) {
   const auto best = train::load_model(trainer.model_path());
   const auto device = runtime::Device::parse(a.config.device);
   best.model->to(device);
+  const auto predictor = train::for_prediction(best.model, a.config.rc_average);
   const int64_t eval_batch = std::max<int64_t>(256, a.config.batch_size);
   nlohmann::json metrics;
-  metrics["valid"] = train::panel_of(best.info,
-                                     train::predict_rows(*best.model, best.info.kind, dataset,
-                                                         splits->valid(), eval_batch, device),
-                                     a.replicates);
+  metrics["valid"] = train::panel_of(
+      best.info,
+      train::predict_rows(*predictor, best.info.kind, dataset, splits->valid(), eval_batch, device),
+      a.replicates);
   const std::string reason = strand::format(
       "final evaluation of the chosen checkpoint (epoch {}, validation {} {}) after training",
       r.best_epoch, r.monitor, fixed4(r.best_metric));
   if (splits->test_size() > 0) {
     const auto& test_rows = splits->unseal_test(reason);
     const train::Predictions test =
-        train::predict_rows(*best.model, best.info.kind, dataset, test_rows, eval_batch, device);
+        train::predict_rows(*predictor, best.info.kind, dataset, test_rows, eval_batch, device);
     metrics["test"] = train::panel_of(best.info, test, a.replicates);
     metrics["test_unsealed"] = reason;
     if (a.baseline) {
@@ -287,6 +323,8 @@ void add_train(CLI::App& app) {
       "  strand train                                   # simulated data, default CNN\n"
       "  strand train --fasta seqs.fa --labels labels.tsv --model deepsea --epochs 10 --out run1\n"
       "  strand train --bed peaks.bed --genome hg38.fa --window 600 --model basset --device cuda\n"
+      "  strand train --fasta seqs.fa --labels labels.tsv --model examples/models/deepsea.yaml\n"
+      "  strand train --fasta seqs.fa --labels labels.tsv --config train.json --epochs 3\n"
       "Writes DIR/model.safetensors (best epoch), DIR/checkpoint.safetensors (last epoch, for\n"
       "--resume), DIR/log.jsonl and DIR/metrics.json ({\"valid\", \"test\"} of the chosen model).");
   add_data_options(cmd, a->data);
@@ -299,7 +337,9 @@ void add_train(CLI::App& app) {
   cmd->add_option("--valid-fraction", a->data.valid_fraction, "Random split: fraction for valid");
   cmd->add_option("--split-seed", a->data.split_seed, "Seed of the random split");
   auto& c = a->config;
-  cmd->add_option("--model", c.model, "cnn, deepsea, basset, basset-groupnorm or danq")
+  cmd->add_option("--model", c.model,
+                  "cnn, deepsea, basset, basset-groupnorm, danq, or a YAML model file "
+                  "(examples/models/*.yaml)")
       ->capture_default_str();
   cmd->add_option("--epochs", c.epochs, "Training epochs")->capture_default_str();
   cmd->add_option("--max-steps", c.max_steps, "Stop after this many steps (0: use --epochs)");
@@ -320,16 +360,27 @@ void add_train(CLI::App& app) {
   cmd->add_option("--seed", c.seed, "Seed of initialisation, dropout and shuffling")
       ->capture_default_str();
   cmd->add_flag("--rc-augment", c.reverse_complement, "Reverse-complement augmentation");
+  cmd->add_flag("--rc-average", c.rc_average,
+                "Validate and test on the mean of both strands' predictions");
   cmd->add_option("--device", c.device, "cpu or cuda")->capture_default_str();
+  cmd->add_option("--precision", c.precision,
+                  "fp32, or bf16 (CUDA only: bf16 matmuls/convolutions, fp32 weights)")
+      ->capture_default_str();
   cmd->add_option("--log-every", c.log_every, "Steps between step records in log.jsonl");
   cmd->add_flag("!--no-progress", c.progress, "No progress bar");
   cmd->add_option("--out", a->out, "Output directory")->capture_default_str();
   cmd->add_option("--resume", a->resume, "Continue from a checkpoint.safetensors");
+  cmd->add_option("--config", a->config_file,
+                  "Training config JSON (TrainConfig keys: model, epochs, batch_size, "
+                  "lr, ...); flags given here win over it");
   cmd->add_option("--bootstrap", a->replicates, "Bootstrap replicates for metrics.json intervals");
   cmd->add_flag("!--no-baseline", a->baseline,
                 "Skip the k-mer logistic baseline and the comparison with it on test");
   cmd->add_flag("--json", a->json, "Print metrics.json");
-  cmd->callback([a] { run_train(*a); });
+  cmd->callback([a, cmd] {
+    if (!a->config_file.empty()) a->config = config_with_file(*cmd, a->config_file, a->config);
+    run_train(*a);
+  });
 }
 
 struct SimulateArgs {
@@ -381,11 +432,14 @@ struct EvalArgs {
   std::string device = "cpu";
   int64_t batch_size = 256;
   int replicates = 1000;
+  bool rc_average = false;
   bool json = false;
 };
 
-void run_eval(const EvalArgs& a) {
+void run_eval(const EvalArgs& args) {
+  EvalArgs a = args;
   const auto loaded = train::load_model(a.model);
+  if (a.data.window == 0) a.data.window = loaded.info.length;  // --bed windows fit the model
   auto dataset = load_dataset(a.data, data::parse_label_kind(loaded.info.kind));
   STRAND_CHECK(dataset->length() == loaded.info.length,
                "'{}' has sequences of length {}, but the model takes length {}", dataset->source(),
@@ -407,8 +461,8 @@ void run_eval(const EvalArgs& a) {
   }
   const auto device = runtime::Device::parse(a.device);
   loaded.model->to(device);
-  const auto p =
-      train::predict_rows(*loaded.model, loaded.info.kind, dataset, rows, a.batch_size, device);
+  const auto p = train::predict_rows(*train::for_prediction(loaded.model, a.rc_average),
+                                     loaded.info.kind, dataset, rows, a.batch_size, device);
   nlohmann::json panel = train::panel_of(loaded.info, p, a.replicates);
   if (a.json) {
     std::cout << panel.dump(2) << "\n";
@@ -421,12 +475,14 @@ void run_eval(const EvalArgs& a) {
 
 void add_eval(CLI::App& app) {
   auto a = std::make_shared<EvalArgs>();
+  a->data.window = 0;  // the model's input length unless --window says otherwise
   auto* cmd = app.add_subcommand("eval", "Evaluate a trained model on labelled sequences");
   cmd->footer(
       "Examples:\n"
       "  strand eval --model run/model.safetensors --fasta seqs.fa --labels labels.tsv --split "
       "test\n"
-      "  strand eval --model run/model.safetensors --fasta other.fa --labels other.tsv --json");
+      "  strand eval --model run/model.safetensors --fasta other.fa --labels other.tsv --json\n"
+      "  strand eval --model run/model.safetensors --bed peaks.bed --genome hg38.fa --rc-average");
   cmd->add_option("--model", a->model, "model.safetensors written by strand train")->required();
   add_data_options(cmd, a->data);
   cmd->add_option("--split", a->split, "all, train, valid or test (needs a split column)")
@@ -434,44 +490,81 @@ void add_eval(CLI::App& app) {
   cmd->add_option("--device", a->device, "cpu or cuda")->capture_default_str();
   cmd->add_option("--batch-size", a->batch_size, "Examples per batch")->capture_default_str();
   cmd->add_option("--bootstrap", a->replicates, "Bootstrap replicates for intervals");
+  cmd->add_flag("--rc-average", a->rc_average,
+                "Score each sequence as the mean of both strands' predictions");
   cmd->add_flag("--json", a->json, "Print the metrics panel as JSON");
   cmd->callback([a] { run_eval(*a); });
 }
 
 struct PredictArgs {
-  std::string model, fasta, out, device = "cpu";
+  std::string model, fasta, bed, genome, out, device = "cpu";
+  int64_t window = 0;  // 0: the model's input length
   int64_t batch_size = 256;
+  bool rc_average = false;
   bool json = false;
 };
+
+// The sequences to score as base codes of the model's length: FASTA records, or windows centred
+// on BED intervals of a reference.
+struct PredictInput {
+  std::vector<std::string> names;
+  std::function<void(int64_t row, uint8_t* codes)> read;
+};
+
+PredictInput predict_input(const PredictArgs& a, int64_t length) {
+  PredictInput in;
+  if (!a.bed.empty()) {
+    STRAND_CHECK(a.fasta.empty(), "give either --fasta or --bed with --genome, not both");
+    STRAND_CHECK(!a.genome.empty(), "--bed needs --genome (an indexed reference FASTA)");
+    const int64_t window = a.window > 0 ? a.window : length;
+    STRAND_CHECK(window == length, "--window {} differs from the model's input length {}", window,
+                 length);
+    auto dataset =
+        std::make_shared<data::Dataset>(data::Dataset::from_bed(a.bed, a.genome, window));
+    for (int64_t i = 0; i < dataset->size(); ++i) in.names.push_back(dataset->name(i));
+    in.read = [dataset](int64_t row, uint8_t* codes) { dataset->read(row, codes, nullptr); };
+    return in;
+  }
+  STRAND_CHECK(!a.fasta.empty(), "no sequences: give --fasta, or --bed with --genome");
+  STRAND_CHECK(a.genome.empty(), "--genome goes with --bed");
+  auto records = std::make_shared<std::vector<data::FastaRecord>>(data::read_fasta(a.fasta));
+  STRAND_CHECK(!records->empty(), "'{}' has no sequences", a.fasta);
+  for (const auto& r : *records) {
+    STRAND_CHECK(static_cast<int64_t>(r.sequence.size()) == length,
+                 "'{}': record '{}' has length {}, but the model takes length {}", a.fasta, r.name,
+                 r.sequence.size(), length);
+    in.names.push_back(r.name);
+  }
+  in.read = [records](int64_t row, uint8_t* codes) {
+    const auto& r = (*records)[row];
+    data::encode_bases(r.sequence, codes, r.name);
+  };
+  return in;
+}
 
 void run_predict(const PredictArgs& a) {
   const auto loaded = train::load_model(a.model);
   const auto device = runtime::Device::parse(a.device);
   loaded.model->to(device);
-  const auto records = data::read_fasta(a.fasta);
-  STRAND_CHECK(!records.empty(), "'{}' has no sequences", a.fasta);
+  const auto model = train::for_prediction(loaded.model, a.rc_average);
   const int64_t L = loaded.info.length;
-  std::vector<std::string> names;
+  const PredictInput input = predict_input(a, L);
+  const auto& names = input.names;
+  const int64_t rows = static_cast<int64_t>(names.size());
   std::vector<double> scores;
   runtime::NoGradGuard no_grad;
-  for (size_t begin = 0; begin < records.size(); begin += static_cast<size_t>(a.batch_size)) {
-    const size_t end = std::min(records.size(), begin + static_cast<size_t>(a.batch_size));
+  for (int64_t begin = 0; begin < rows; begin += a.batch_size) {
+    const int64_t end = std::min(rows, begin + a.batch_size);
     std::vector<uint8_t> codes((end - begin) * L);
-    for (size_t i = begin; i < end; ++i) {
-      const auto& r = records[i];
-      STRAND_CHECK(static_cast<int64_t>(r.sequence.size()) == L,
-                   "'{}': record '{}' has length {}, but the model takes length {}", a.fasta,
-                   r.name, r.sequence.size(), L);
-      data::encode_bases(r.sequence, codes.data() + (i - begin) * L, r.name);
-      names.push_back(r.name);
-    }
-    const Tensor x = runtime::from_vector(codes, {static_cast<int64_t>(end - begin), L}).to(device);
-    const auto s = train::scores_of(loaded.info.kind, (*loaded.model)(x));
+    for (int64_t i = begin; i < end; ++i) input.read(i, codes.data() + (i - begin) * L);
+    const Tensor x = runtime::from_vector(codes, {end - begin, L}).to(device);
+    const auto s = train::scores_of(loaded.info.kind, (*model)(x));
     scores.insert(scores.end(), s.begin(), s.end());
   }
   const size_t T = loaded.info.tasks.size();
   if (a.json) {
     nlohmann::json j = {{"model", loaded.info.to_json()}, {"predictions", nlohmann::json::array()}};
+    j["model"].erase("spec");
     for (size_t i = 0; i < names.size(); ++i) {
       nlohmann::json row = {{"name", names[i]}};
       for (size_t t = 0; t < T; ++t) row[loaded.info.tasks[t]] = scores[i * T + t];
@@ -502,12 +595,20 @@ void add_predict(CLI::App& app) {
   cmd->footer(
       "Examples:\n"
       "  strand predict --model run/model.safetensors --fasta new.fa --out scores.tsv\n"
+      "  strand predict --model run/model.safetensors --bed regions.bed --genome hg38.fa "
+      "--rc-average\n"
       "Output TSV: name, then one column per task (probabilities) or class (softmax).");
   cmd->add_option("--model", a->model, "model.safetensors written by strand train")->required();
-  cmd->add_option("--fasta", a->fasta, "Sequences of the model's input length")->required();
+  cmd->add_option("--fasta", a->fasta, "Sequences of the model's input length");
+  cmd->add_option("--bed", a->bed,
+                  "BED intervals to score (windows centred on them; needs --genome)");
+  cmd->add_option("--genome", a->genome, "Indexed reference FASTA for --bed windows");
+  cmd->add_option("--window", a->window, "Window width for --bed (default: the model's length)");
   cmd->add_option("--out", a->out, "Scores TSV (default: standard output)");
   cmd->add_option("--device", a->device, "cpu or cuda")->capture_default_str();
   cmd->add_option("--batch-size", a->batch_size, "Examples per batch")->capture_default_str();
+  cmd->add_flag("--rc-average", a->rc_average,
+                "Score each sequence as the mean of both strands' predictions");
   cmd->add_flag("--json", a->json, "Print the predictions as JSON");
   cmd->callback([a] { run_predict(*a); });
 }

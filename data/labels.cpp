@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <set>
 #include <unordered_set>
 
@@ -109,6 +110,7 @@ LabelTable read_labels(const std::string& path, LabelKind kind) {
   // Raw text first: the kind is known only after every value has been seen.
   std::vector<std::string> raw;
   std::vector<int64_t> line_of_row;
+  int64_t first_missing = -1;  // index into raw of the first missing value
   while (in.next(line)) {
     if (line.empty()) continue;
     split_tabs(line, fields);
@@ -128,10 +130,7 @@ LabelTable read_labels(const std::string& path, LabelKind kind) {
     }
     for (size_t k = 0; k < label_cols.size(); ++k) {
       const std::string_view v = fields[label_cols[k]];
-      STRAND_CHECK(!looks_missing(v),
-                   "'{}' line {}, column '{}': label '{}' is missing or NaN; every row needs a "
-                   "value in every label column",
-                   path, in.line_number(), t.columns[k], v);
+      if (looks_missing(v) && first_missing < 0) first_missing = static_cast<int64_t>(raw.size());
       raw.emplace_back(v);
     }
   }
@@ -143,6 +142,7 @@ LabelTable read_labels(const std::string& path, LabelKind kind) {
   if (kind == LabelKind::kAuto) {
     bool all_numeric = true, all_zero_one = true;
     for (const auto& v : raw) {
+      if (looks_missing(v)) continue;
       if (!is_number(v)) {
         all_numeric = false;
         break;
@@ -160,6 +160,14 @@ LabelTable read_labels(const std::string& path, LabelKind kind) {
   }
   t.kind = kind;
   t.values.resize(raw.size());
+  if (first_missing >= 0) {
+    const size_t row = first_missing / ncol, col = first_missing % ncol;
+    STRAND_CHECK(kind == LabelKind::kBinary || kind == LabelKind::kMultiLabel,
+                 "'{}' line {}, column '{}': label '{}' is missing or NaN; missing labels are "
+                 "allowed only for binary and multi-label tasks (the loss and metrics skip them), "
+                 "and these labels are {}",
+                 path, where(row), t.columns[col], raw[first_missing], label_kind_name(kind));
+  }
   STRAND_CHECK(kind != LabelKind::kBinary || ncol == 1,
                "'{}': binary labels take one column, got {} ({}); use multi-label for several "
                "0/1 tasks",
@@ -193,6 +201,10 @@ LabelTable read_labels(const std::string& path, LabelKind kind) {
 
   for (size_t r = 0; r < raw.size(); ++r) {
     const size_t row = r / ncol, col = r % ncol;
+    if (looks_missing(raw[r])) {  // binary / multi-label only (checked above)
+      t.values[r] = std::numeric_limits<float>::quiet_NaN();
+      continue;
+    }
     const double v = parse_number(raw[r], "label", path, where(row), t.columns[col]);
     if (kind == LabelKind::kBinary || kind == LabelKind::kMultiLabel) {
       STRAND_CHECK(v == 0.0 || v == 1.0,

@@ -45,11 +45,14 @@ struct LabelTable {
   std::unordered_map<std::string, int64_t> row_of;
 };
 
-// Reads and validates a labels file (plain or gzip). Errors name the file, line and column: a
-// missing or repeated `name` column, repeated column names, no label column, rows with the wrong
-// number of fields, duplicate names, empty, non-numeric, NaN or infinite labels, 0/1 columns
-// holding other values under a forced binary/multi-label kind, split values other than
-// train/valid/test, a file without rows.
+// Reads and validates a labels file (plain or gzip). Missing labels (an empty field, NA, NaN, N/A,
+// null, none; any case) are allowed for binary and multi-label tasks: they are stored as NaN, and
+// the loss (train::loss_for) and the metric panels skip them per task, as in DeepSEA-style
+// multi-task data where not every task is measured on every sequence. Errors name the file, line
+// and column: a missing or repeated `name` column, repeated column names, no label column, rows
+// with the wrong number of fields, duplicate names, non-numeric or infinite labels, missing labels
+// of a multi-class or regression task, 0/1 columns holding other values under a forced
+// binary/multi-label kind, split values other than train/valid/test, a file without rows.
 LabelTable read_labels(const std::string& path, LabelKind kind = LabelKind::kAuto);
 
 // Checks that labels and sequences name the same set: labels for names not among the sequences,

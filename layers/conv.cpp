@@ -2,6 +2,7 @@
 #include "layers/conv.h"
 
 #include "kernels/error.h"
+#include "layers/autocast.h"
 #include "layers/init.h"
 
 namespace strand::layers {
@@ -28,6 +29,14 @@ Conv1d::Conv1d(const Conv1dConfig& c) : Module("Conv1d"), config_(c) {
 }
 
 Tensor Conv1d::forward(const Tensor& x) {
+  // Autocast: bf16 weights (and a bf16 input unless it is base codes), fp32 out.
+  const bool bf16 = autocast_applies(x) || (x.dtype() == DType::kU8 && autocast_applies(weight_));
+  if (bf16) {
+    const Tensor w = to_bf16(weight_), b = to_bf16(bias_);
+    const Tensor y = x.dtype() == DType::kU8 ? runtime::conv1d_bases(x, w, b, options_)
+                                             : runtime::conv1d(to_bf16(x), w, b, options_);
+    return y.to(DType::kF32);
+  }
   if (x.dtype() == DType::kU8) {
     STRAND_CHECK(
         config_.in_channels == 4 && config_.groups == 1,

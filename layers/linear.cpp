@@ -2,6 +2,7 @@
 #include "layers/linear.h"
 
 #include "kernels/error.h"
+#include "layers/autocast.h"
 #include "layers/init.h"
 #include "runtime/ops.h"
 
@@ -20,7 +21,11 @@ Linear::Linear(int64_t in_features, int64_t out_features, bool bias)
   }
 }
 
-Tensor Linear::forward(const Tensor& x) { return runtime::linear(x, weight_, bias_, mode_); }
+Tensor Linear::forward(const Tensor& x) {
+  if (autocast_applies(x))
+    return runtime::linear(to_bf16(x), to_bf16(weight_), to_bf16(bias_), mode_).to(DType::kF32);
+  return runtime::linear(x, weight_, bias_, mode_);
+}
 
 std::string Linear::extra_repr() const {
   return format("in_features={}, out_features={}, bias={}", in_, out_, bias_.defined());

@@ -3,10 +3,12 @@
 #include "layers/models.h"
 
 #include "kernels/error.h"
+#include "kernels/suggest.h"
 #include "layers/activation.h"
 #include "layers/conv.h"
 #include "layers/dropout.h"
 #include "layers/linear.h"
+#include "layers/model_file.h"
 #include "layers/norm.h"
 #include "layers/pool.h"
 #include "layers/reshape.h"
@@ -143,12 +145,15 @@ std::shared_ptr<Sequential> build_model(const std::string& name, int64_t input_l
   STRAND_CHECK(input_length > 0 && outputs > 0,
                "model '{}': input length ({}) and outputs ({}) must be positive", name,
                input_length, outputs);
+  if (is_model_file(name))
+    return build_model_from_yaml(read_model_file(name), input_length, outputs, name);
   if (name == "cnn") return default_cnn(input_length, outputs);
   if (name == "deepsea") return deepsea(input_length, outputs);
   if (name == "basset") return basset(input_length, outputs, NormKind::kBatch);
   if (name == "basset-groupnorm") return basset(input_length, outputs, NormKind::kGroup);
   if (name == "danq") return danq(input_length, outputs);
-  STRAND_FAIL("unknown model '{}': expected one of {}", name, model_names());
+  STRAND_FAIL("unknown model '{}': expected one of {}, or a model file ending in .yaml{}", name,
+              model_names(), did_you_mean(name, model_names()));
 }
 
 }  // namespace strand::layers

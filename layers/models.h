@@ -28,8 +28,8 @@ std::shared_ptr<Sequential> basset(int64_t input_length = 600, int64_t outputs =
 std::shared_ptr<Sequential> danq(int64_t input_length = 1000, int64_t outputs = 919);
 std::shared_ptr<Sequential> default_cnn(int64_t input_length, int64_t outputs);
 
-// By name: "deepsea", "basset", "basset-groupnorm", "danq" or "cnn"; an unknown name is an error
-// listing these.
+// By name: "deepsea", "basset", "basset-groupnorm", "danq" or "cnn", or a YAML model file (a name
+// ending in .yaml/.yml, see model_file.h); an unknown name is an error listing these.
 std::shared_ptr<Sequential> build_model(const std::string& name, int64_t input_length,
                                         int64_t outputs);
 std::vector<std::string> model_names();

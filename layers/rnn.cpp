@@ -2,6 +2,7 @@
 #include "layers/rnn.h"
 
 #include "kernels/error.h"
+#include "layers/autocast.h"
 #include "layers/init.h"
 
 namespace strand::layers {
@@ -35,6 +36,15 @@ runtime::RnnResult Recurrent::run(const Tensor& x, const Tensor& h0, const Tenso
   o.dropout = config_.dropout;
   o.training = is_training();
   o.algo = config_.algo;
+  if (autocast_applies(x)) {
+    std::vector<Tensor> weights;
+    for (const Tensor& w : weights_) weights.push_back(to_bf16(w));
+    runtime::RnnResult r = runtime::rnn(to_bf16(x), weights, o, to_bf16(h0), to_bf16(c0), lengths);
+    r.output = r.output.to(DType::kF32);
+    if (r.h_n.defined()) r.h_n = r.h_n.to(DType::kF32);
+    if (r.c_n.defined()) r.c_n = r.c_n.to(DType::kF32);
+    return r;
+  }
   return runtime::rnn(x, weights_, o, h0, c0, lengths);
 }
 

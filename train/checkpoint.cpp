@@ -4,6 +4,7 @@
 
 #include "kernels/error.h"
 #include "kernels/version.h"
+#include "layers/model_file.h"
 #include "layers/models.h"
 #include "runtime/safetensors.h"
 
@@ -49,8 +50,10 @@ void check_format(const std::string& path, const std::map<std::string, std::stri
 }  // namespace
 
 nlohmann::json ModelInfo::to_json() const {
-  return {
+  nlohmann::json j = {
       {"name", name}, {"length", length}, {"outputs", outputs}, {"kind", kind}, {"tasks", tasks}};
+  if (!spec.empty()) j["spec"] = spec;
+  return j;
 }
 
 ModelInfo ModelInfo::from_json(const nlohmann::json& j) {
@@ -61,6 +64,7 @@ ModelInfo ModelInfo::from_json(const nlohmann::json& j) {
     j.at("outputs").get_to(info.outputs);
     j.at("kind").get_to(info.kind);
     j.at("tasks").get_to(info.tasks);
+    if (j.contains("spec")) j.at("spec").get_to(info.spec);
   } catch (const nlohmann::json::exception& e) {
     STRAND_FAIL("model metadata {} is incomplete: {}", j.dump(), e.what());
   }
@@ -69,6 +73,20 @@ ModelInfo ModelInfo::from_json(const nlohmann::json& j) {
 
 std::string ModelInfo::describe() const {
   return strand::format("{} (length {}, outputs {})", name, length, outputs);
+}
+
+std::shared_ptr<layers::Sequential> build_model(const ModelInfo& info, bool from_file) {
+  if (info.spec.empty()) return layers::build_model(info.name, info.length, info.outputs);
+  if (from_file)
+    return layers::build_model_from_yaml(info.spec, info.length, info.outputs, info.name);
+  return layers::build_model_from_yaml(info.spec, info.length, info.outputs,
+                                       strand::format("'{}' (the model file embedded in a "
+                                                      "strand checkpoint)",
+                                                      info.name));
+}
+
+std::string model_spec(const std::string& name) {
+  return layers::is_model_file(name) ? layers::read_model_file(name) : std::string();
 }
 
 void save_model(const std::string& path, const layers::Module& model, const ModelInfo& info,
@@ -81,7 +99,7 @@ LoadedModel load_model(const std::string& path) {
   check_format(path, file.metadata, "model");
   LoadedModel out;
   out.info = ModelInfo::from_json(parse_metadata(path, file.metadata, kModel));
-  out.model = layers::build_model(out.info.name, out.info.length, out.info.outputs);
+  out.model = build_model(out.info);
   try {
     out.model->load_state_dict(file.tensors, true);
   } catch (const Error& e) {
@@ -123,6 +141,10 @@ TrainingState load_checkpoint(const std::string& path, layers::Module& model,
                    saved.outputs == expected.outputs,
                "checkpoint '{}' holds model {}, but this run builds {}", path, saved.describe(),
                expected.describe());
+  STRAND_CHECK(saved.spec == expected.spec,
+               "checkpoint '{}' holds another version of model file '{}' (its text differs from "
+               "the file now)",
+               path, expected.name);
   const auto training = parse_metadata(path, file.metadata, "strand.training");
   const std::string saved_optimizer = training.value("optimizer", "");
   STRAND_CHECK(saved_optimizer == optimizer_name,

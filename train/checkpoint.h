@@ -16,12 +16,14 @@
 
 namespace strand::train {
 
-// What rebuilds a model: layers::build_model(name, length, outputs), plus what its outputs mean.
+// What rebuilds a model: layers::build_model(name, length, outputs), or for a YAML model file the
+// file's text itself (so a checkpoint rebuilds without the file), plus what its outputs mean.
 struct ModelInfo {
-  std::string name;
+  std::string name;  // a builder name, or the path of a YAML model file
   int64_t length = 0, outputs = 0;
   std::string kind;                // binary, multilabel, multiclass, regression
   std::vector<std::string> tasks;  // output names: label columns, or classes for multi-class
+  std::string spec = {};           // the YAML model file's text; empty for the builders
   nlohmann::json to_json() const;
   static ModelInfo from_json(const nlohmann::json& j);
   std::string describe() const;  // "cnn (length 200, outputs 2)"
@@ -39,6 +41,13 @@ struct LoadedModel {
   std::shared_ptr<layers::Sequential> model;
   std::map<std::string, std::string> metadata;
 };
+
+// Builds the model an info describes (seeded by runtime::manual_seed): its embedded YAML text when
+// it has one, else layers::build_model(name, length, outputs). from_file: the YAML text was just
+// read from the file info.name (errors name the file), not from a checkpoint.
+std::shared_ptr<layers::Sequential> build_model(const ModelInfo& info, bool from_file = false);
+// The info's spec for a model name: the file's text for a YAML model file, else empty.
+std::string model_spec(const std::string& name);
 
 void save_model(const std::string& path, const layers::Module& model, const ModelInfo& info,
                 const RunMetadata& run);

@@ -7,29 +7,18 @@
 #include <vector>
 
 #include "kernels/error.h"
+#include "kernels/suggest.h"
 
 namespace strand::train {
 namespace {
 
 const std::vector<std::string>& keys() {
   static const std::vector<std::string> k = {
-      "model",       "epochs",       "max_steps",          "batch_size", "optimizer",
-      "lr",          "weight_decay", "momentum",           "schedule",   "warmup_steps",
-      "step_epochs", "gamma",        "clip_norm",          "monitor",    "patience",
-      "seed",        "log_every",    "reverse_complement", "device",     "progress"};
+      "model",        "epochs",   "max_steps",  "batch_size",   "optimizer",   "lr",
+      "weight_decay", "momentum", "schedule",   "warmup_steps", "step_epochs", "gamma",
+      "clip_norm",    "monitor",  "patience",   "seed",         "log_every",   "reverse_complement",
+      "device",       "progress", "rc_average", "precision"};
   return k;
-}
-
-size_t edit_distance(const std::string& a, const std::string& b) {
-  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    cur[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j)
-      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] != b[j - 1])});
-    std::swap(prev, cur);
-  }
-  return prev[b.size()];
 }
 
 }  // namespace
@@ -54,17 +43,16 @@ nlohmann::json to_json(const TrainConfig& c) {
           {"log_every", c.log_every},
           {"reverse_complement", c.reverse_complement},
           {"device", c.device},
-          {"progress", c.progress}};
+          {"progress", c.progress},
+          {"rc_average", c.rc_average},
+          {"precision", c.precision}};
 }
 
 TrainConfig config_from_json(const nlohmann::json& j) {
   STRAND_CHECK(j.is_object(), "training config must be a JSON object, got {}", j.dump());
   for (const auto& [key, value] : j.items()) {
     if (std::find(keys().begin(), keys().end(), key) != keys().end()) continue;
-    std::string best = keys()[0];
-    for (const auto& k : keys())
-      if (edit_distance(key, k) < edit_distance(key, best)) best = k;
-    STRAND_FAIL("unknown training config key '{}' (did you mean '{}'?)", key, best);
+    STRAND_FAIL("unknown training config key '{}'{}", key, did_you_mean(key, keys()));
   }
   TrainConfig c;
   auto get = [&](const char* key, auto& field) {
@@ -90,6 +78,8 @@ TrainConfig config_from_json(const nlohmann::json& j) {
   get("reverse_complement", c.reverse_complement);
   get("device", c.device);
   get("progress", c.progress);
+  get("rc_average", c.rc_average);
+  get("precision", c.precision);
   return c;
 }
 
@@ -109,6 +99,12 @@ void validate(const TrainConfig& c) {
   STRAND_CHECK(c.patience >= 0, "patience must be non-negative, got {}", c.patience);
   STRAND_CHECK(c.device == "cpu" || c.device == "cuda" || c.device.rfind("cuda:", 0) == 0,
                "unknown device '{}' (cpu, cuda)", c.device);
+  STRAND_CHECK(c.precision == "fp32" || c.precision == "bf16",
+               "unknown precision '{}' (fp32, bf16)", c.precision);
+  // The CPU kernels compute in fp32/fp64 only: asking for bf16 there is a mistake worth stopping.
+  STRAND_CHECK(c.precision == "fp32" || c.device != "cpu",
+               "precision bf16 needs a CUDA device (--device cuda): bf16 autocast is GPU-only and "
+               "the CPU trains in fp32");
 }
 
 double learning_rate(const TrainConfig& c, int64_t step, int64_t epoch, int64_t total_steps) {

@@ -27,7 +27,9 @@ struct TrainConfig {
   uint64_t seed = 1;                // model initialisation, dropout and shuffling
   int64_t log_every = 50;           // steps between step records in log.jsonl (0: none)
   bool reverse_complement = false;  // augmentation
+  bool rc_average = false;          // validation and test average both strands' predictions
   std::string device = "cpu";       // cpu or cuda
+  std::string precision = "fp32";   // fp32, or bf16: autocast on CUDA (layers/autocast.h)
   bool progress = true;             // a progress bar, only when stderr is a terminal
 };
 

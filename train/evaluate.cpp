@@ -1,22 +1,60 @@
 // Batched evaluation through data::BatchLoader and the rules panels.
 #include "train/evaluate.h"
 
+#include <cmath>
+
 #include "data/loader.h"
 #include "kernels/error.h"
+#include "layers/reverse_complement.h"
 #include "rules/panel.h"
 #include "runtime/autograd.h"
 #include "runtime/ops.h"
 
 namespace strand::train {
 
+namespace {
+
+// BCE with logits over the labels that exist: NaN labels (missing) are masked out and the mean
+// runs over the rest; a batch with no label at all gives 0 (and zero gradients).
+runtime::Tensor masked_bce_with_logits(const runtime::Tensor& logits,
+                                       const runtime::Tensor& labels) {
+  // The labels are a small [N, tasks] tensor: finding the missing ones on the host is cheap.
+  std::vector<double> y = labels.cpu().to(DType::kF64).to_vector<double>();
+  std::vector<double> mask(y.size(), 1.0);
+  double present = 0;
+  for (size_t i = 0; i < y.size(); ++i) {
+    if (std::isnan(y[i])) {
+      mask[i] = 0.0;
+      y[i] = 0.0;
+    }
+    present += mask[i];
+  }
+  if (present == static_cast<double>(y.size()))
+    return runtime::binary_cross_entropy_with_logits(logits, labels);
+  if (present == 0) return runtime::sum(logits * 0.0);
+  const runtime::TensorOptions o{.dtype = logits.dtype(), .device = logits.device()};
+  const Tensor m = runtime::from_vector(mask, labels.shape()).to(o.dtype).to(o.device);
+  const Tensor clean = runtime::from_vector(y, labels.shape()).to(o.dtype).to(o.device);
+  const Tensor each =
+      runtime::binary_cross_entropy_with_logits(logits, clean, Tensor(), runtime::Reduction::kNone);
+  return runtime::sum(each * m) / present;
+}
+
+}  // namespace
+
 runtime::Tensor loss_for(const std::string& kind, const runtime::Tensor& logits,
                          const runtime::Tensor& labels) {
-  if (kind == "binary" || kind == "multi-label")
-    return runtime::binary_cross_entropy_with_logits(logits, labels);
+  if (kind == "binary" || kind == "multi-label") return masked_bce_with_logits(logits, labels);
   if (kind == "multi-class")
     return runtime::cross_entropy(logits, labels.reshape({-1}).to(DType::kI64));
   if (kind == "regression") return runtime::mse_loss(logits, labels);
   STRAND_FAIL("no loss for label kind '{}' (binary, multi-label, multi-class, regression)", kind);
+}
+
+std::shared_ptr<layers::Module> for_prediction(std::shared_ptr<layers::Module> model,
+                                               bool rc_average) {
+  if (!rc_average) return model;
+  return std::make_shared<layers::ReverseComplementAverage>(std::move(model));
 }
 
 std::vector<double> scores_of(const std::string& kind, const runtime::Tensor& logits) {

@@ -14,7 +14,8 @@
 
 namespace strand::train {
 
-// "binary" / "multi-label": BCE with logits; "multi-class": cross-entropy on the class index
+// "binary" / "multi-label": BCE with logits, averaged over the labels that exist (a NaN label is
+// missing: masked out, see data::read_labels); "multi-class": cross-entropy on the class index
 // (labels [N, 1]); "regression": mean squared error.
 runtime::Tensor loss_for(const std::string& kind, const runtime::Tensor& logits,
                          const runtime::Tensor& labels);
@@ -31,6 +32,11 @@ Predictions predict_rows(layers::Module& model, const std::string& kind,
                          std::shared_ptr<const data::Dataset> dataset,
                          const std::vector<int64_t>& rows, int64_t batch_size,
                          const runtime::Device& device);
+
+// The model itself, or (rc_average) wrapped in layers::ReverseComplementAverage so each prediction
+// is the mean of both strands'.
+std::shared_ptr<layers::Module> for_prediction(std::shared_ptr<layers::Module> model,
+                                               bool rc_average);
 
 // Scores of a model's raw outputs for u8 codes [N, L]: sigmoid, softmax or identity by kind.
 std::vector<double> scores_of(const std::string& kind, const runtime::Tensor& logits);

@@ -10,6 +10,7 @@
 #include <limits>
 
 #include "kernels/error.h"
+#include "layers/autocast.h"
 #include "layers/models.h"
 #include "runtime/rng.h"
 #include "train/evaluate.h"
@@ -58,13 +59,14 @@ Trainer::Trainer(std::shared_ptr<const data::SplitDataset> splits, TrainConfig c
                "no validation examples ({}): validation chooses the checkpoint and stops early",
                splits_->summary());
   info_.name = config_.model;
+  info_.spec = model_spec(config_.model);
   info_.length = ds.length();
   info_.kind = std::string(data::label_kind_name(ds.kind()));
   info_.tasks = info_.kind == "multi-class" ? ds.classes() : ds.output_names();
   info_.outputs = static_cast<int64_t>(info_.tasks.size());
 
   runtime::manual_seed(config_.seed);
-  model_ = layers::build_model(info_.name, info_.length, info_.outputs);
+  model_ = build_model(info_, true);
   model_->to(device_);
   model_->train();
   const auto params = model_->parameters();
@@ -179,6 +181,7 @@ bool Trainer::run_epoch() {
     if (config_.max_steps > 0 && state_.step >= config_.max_steps) break;
     const double lr = learning_rate(config_, state_.step, epoch, total_steps_);
     optimizer_->set_lr(lr);
+    const layers::AutocastGuard autocast(config_.precision == "bf16");
     const runtime::Tensor logits = (*model_)(batch->codes);
     const runtime::Tensor loss = loss_for(info_.kind, logits, batch->labels);
     const double value = loss.item();
@@ -219,9 +222,10 @@ bool Trainer::run_epoch() {
   const double rate = seen / std::max(1e-9, train_seconds);
 
   const auto valid_start = Clock::now();
-  const Predictions p =
-      predict_rows(*model_, info_.kind, splits_->shared_dataset(), splits_->valid(),
-                   std::max<int64_t>(256, config_.batch_size), device_);
+  const layers::AutocastGuard autocast(config_.precision == "bf16");
+  const Predictions p = predict_rows(*for_prediction(model_, config_.rc_average), info_.kind,
+                                     splits_->shared_dataset(), splits_->valid(),
+                                     std::max<int64_t>(256, config_.batch_size), device_);
   if (!std::isfinite(p.loss)) {
     result_.diverged = true;
     return stop(

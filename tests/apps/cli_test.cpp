@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <random>
 #include <string>
 
 namespace {
@@ -112,6 +113,165 @@ TEST_F(Cli, SimulateCheckTrainEvalPredict) {
   const Result corrupt =
       strand("eval --model sim/labels.tsv --fasta sim/sequences.fa --labels sim/labels.tsv", dir());
   EXPECT_NE(corrupt.status, 0);
+}
+
+// A line count of CLI output, to prove a reason is one line.
+size_t lines(const std::string& s) { return std::count(s.begin(), s.end(), '\n'); }
+
+TEST_F(Cli, UnknownFlagsAndCommandsNameTheClosestValidOne) {
+  struct Case {
+    const char* args;
+    const char* message;
+  };
+  for (const Case& c : std::vector<Case>{
+           {"train --epoch 3", "strand train: unknown option '--epoch' (did you mean '--epochs'?)"},
+           {"train --batch_size=8", "unknown option '--batch_size' (did you mean '--batch-size'?)"},
+           {"check splits --fasat x.fa",
+            "strand check splits: unknown option '--fasat' (did you "
+            "mean '--fasta'?)"},
+           {"trian", "strand: unknown command 'trian' (did you mean 'train'?)"},
+           {"check splitz", "strand check: unknown command 'splitz' (did you mean 'splits'?)"},
+           {"predict --model m.safetensors --rc-avg", "did you mean '--rc-average'?"},
+           {"eval", "strand eval: --model is required (see strand eval --help)"}}) {
+    const Result r = strand(c.args, dir());
+    EXPECT_NE(r.status, 0) << c.args;
+    EXPECT_THAT(r.output, HasSubstr(c.message)) << c.args;
+    EXPECT_EQ(lines(r.output), 1u) << c.args << ": " << r.output;
+  }
+  // A config file key with a typo: one line naming the file and the closest key.
+  std::ofstream(dir_ / "cfg.json") << R"({"lr": 0.01, "epoch": 1})";
+  const Result config = strand("train --config cfg.json --no-progress --json --out run", dir());
+  EXPECT_NE(config.status, 0);
+  EXPECT_THAT(config.output, HasSubstr("strand: config file 'cfg.json': unknown training config "
+                                       "key 'epoch' (did you mean 'epochs'?)"));
+  EXPECT_EQ(lines(config.output), 1u) << config.output;
+  std::ofstream(dir_ / "broken.json") << "{\"epochs\": ";
+  EXPECT_THAT(strand("train --config broken.json --json --out run", dir()).output,
+              HasSubstr("config file 'broken.json' is not valid JSON"));
+  // A model name or YAML layer with a typo is a one-line reason naming the closest one.
+  const Result model = strand("train --model deepsee --no-progress --json --out run", dir());
+  EXPECT_NE(model.status, 0);
+  EXPECT_THAT(model.output, HasSubstr("(did you mean 'deepsea'?)"));
+  std::ofstream(dir_ / "bad.yaml") << "layers:\n  - conv1d: {out: 8, kernel: 5}\n  - rleu\n";
+  const Result yaml = strand("train --model bad.yaml --no-progress --json --out run2", dir());
+  EXPECT_NE(yaml.status, 0);
+  EXPECT_THAT(yaml.output,
+              HasSubstr("strand: bad.yaml line 3: unknown layer 'rleu' (did you mean 'relu'?)"));
+  EXPECT_EQ(lines(yaml.output), 1u) << yaml.output;
+}
+
+// A reference genome and BED regions with a 0/1 target (GC-rich windows are positives), written
+// as real files: a YAML model trained on them, then eval and predict on BED with --rc-average,
+// from the checkpoint alone (the YAML file removed).
+TEST_F(Cli, YamlModelOnBedTrainEvalPredictWithRcAverage) {
+  std::mt19937 rng(11);
+  const std::string at = "AT", gc = "GC";
+  std::ofstream genome(dir_ / "genome.fa");
+  std::ofstream bed(dir_ / "regions.bed");
+  bed << "#chrom\tstart\tend\tgc_rich\n";
+  for (int chrom = 1; chrom <= 2; ++chrom) {
+    std::string seq;
+    for (int region = 0; region < 150; ++region) {
+      const bool positive = rng() % 2;
+      for (int i = 0; i < 80; ++i)
+        seq += rng() % 10 < 7 ? (positive ? gc : at)[rng() % 2] : "ACGT"[rng() % 4];
+      bed << "chr" << chrom << "\t" << region * 80 + 20 << "\t" << region * 80 + 60 << "\t"
+          << positive << "\n";
+    }
+    genome << ">chr" << chrom << "\n" << seq << "\n";
+  }
+  genome.close();
+  bed.close();
+  std::ofstream(dir_ / "small.yaml") << "name: small\nlayers:\n"
+                                        "  - conv1d: {out: 8, kernel: 5, padding: same}\n"
+                                        "  - relu\n  - maxpool1d: {kernel: 4}\n  - flatten\n"
+                                        "  - linear: {out: outputs}\n";
+  const Result train = strand(
+      "train --bed regions.bed --genome genome.fa --window 64 --model small.yaml --epochs 3 "
+      "--lr 0.01 --rc-average --no-baseline --no-progress --bootstrap 10 --out run",
+      dir());
+  ASSERT_EQ(train.status, 0) << train.output;
+  std::filesystem::remove(dir_ / "small.yaml");
+
+  const Result eval = strand(
+      "eval --model run/model.safetensors --bed regions.bed --genome genome.fa --rc-average "
+      "--bootstrap 10 --json",
+      dir());
+  ASSERT_EQ(eval.status, 0) << eval.output;
+  const auto panel = nlohmann::json::parse(eval.output.substr(eval.output.find('{')));
+  EXPECT_GT(panel["tasks"]["gc_rich"]["auroc"].get<double>(), 0.8) << panel.dump();
+
+  const Result predict = strand(
+      "predict --model run/model.safetensors --bed regions.bed --genome genome.fa --rc-average "
+      "--json",
+      dir());
+  ASSERT_EQ(predict.status, 0) << predict.output;
+  const auto j = nlohmann::json::parse(predict.output);
+  ASSERT_EQ(j["predictions"].size(), 300u);
+  EXPECT_EQ(j["predictions"][0]["name"], "chr1:20-60");
+  EXPECT_EQ(j["model"]["name"], "small.yaml");
+  const double p = j["predictions"][0]["gc_rich"].get<double>();
+  EXPECT_GT(p, 0.0);
+  EXPECT_LT(p, 1.0);
+  // Without --rc-average the scores differ (the model alone is not strand symmetric).
+  const Result plain = strand(
+      "predict --model run/model.safetensors --bed regions.bed --genome genome.fa --json", dir());
+  ASSERT_EQ(plain.status, 0) << plain.output;
+  EXPECT_NE(nlohmann::json::parse(plain.output)["predictions"][0]["gc_rich"].get<double>(), p);
+
+  const Result window = strand(
+      "predict --model run/model.safetensors --bed regions.bed --genome genome.fa --window 100",
+      dir());
+  EXPECT_NE(window.status, 0);
+  EXPECT_THAT(window.output, HasSubstr("--window 100 differs from the model's input length 64"));
+  const Result no_genome = strand("predict --model run/model.safetensors --bed regions.bed", dir());
+  EXPECT_THAT(no_genome.output, HasSubstr("--bed needs --genome"));
+}
+
+// DeepSEA-style multi-task labels with missing values: training (with the k-mer baseline and
+// its comparison) and eval run, and each task's metrics count only its labelled sequences.
+TEST_F(Cli, MissingLabelsAreSkippedInTrainingAndMetrics) {
+  ASSERT_EQ(strand("simulate --out sim --sequences 500 --length 100 --seed 2", dir()).status, 0);
+  std::ifstream in(dir_ / "sim" / "labels.tsv");
+  std::ofstream out(dir_ / "missing.tsv");
+  std::string line;
+  std::getline(in, line);
+  out << line << "\n";
+  int row = 0, missing = 0;
+  while (std::getline(in, line)) {
+    // Every third sequence has no measurement for the first task.
+    const size_t tab = line.find('\t'), second = line.find('\t', tab + 1);
+    if (row++ % 3 == 0) {
+      line = line.substr(0, tab + 1) + "NA" + line.substr(second);
+      ++missing;
+    }
+    out << line << "\n";
+  }
+  out.close();
+  // A config file, with --epochs on the command line winning over its epochs.
+  std::ofstream(dir_ / "cfg.json") << R"({"epochs": 6, "batch_size": 16, "patience": 0})";
+  const Result train = strand(
+      "train --fasta sim/sequences.fa --labels missing.tsv --config cfg.json --epochs 2 "
+      "--bootstrap 10 --no-progress --json --out run",
+      dir());
+  ASSERT_EQ(train.status, 0) << train.output;
+  const auto metrics = nlohmann::json::parse(train.output.substr(train.output.find('{')));
+  const auto& tasks = metrics["valid"]["tasks"];
+  ASSERT_EQ(tasks.size(), 2u);
+  const auto first = tasks.begin(), second = std::next(tasks.begin());
+  EXPECT_LT((*first)["n"].get<double>(), (*second)["n"].get<double>());  // NA rows skipped
+  EXPECT_TRUE((*first)["auroc"].is_number());
+  EXPECT_TRUE(metrics["baseline"]["summary"].contains("sentence"));
+  EXPECT_EQ(metrics["epochs"], 2);
+  EXPECT_GT(metrics["steps"].get<int>(), 40);  // batch 16 from the file: ~25 steps per epoch
+
+  const Result eval = strand(
+      "eval --model run/model.safetensors --fasta sim/sequences.fa --labels missing.tsv "
+      "--bootstrap 10 --json",
+      dir());
+  ASSERT_EQ(eval.status, 0) << eval.output;
+  const auto panel = nlohmann::json::parse(eval.output.substr(eval.output.find('{')));
+  EXPECT_EQ((*panel["tasks"].begin())["n"].get<double>(), 500.0 - missing);
 }
 
 }  // namespace

@@ -4,6 +4,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include "kernels/error.h"
 #include "tests/data/temp_files.h"
 
@@ -78,15 +80,33 @@ TEST(Labels, NonNumericLabelNamesFileLineColumn) {
       ThrowsMessage<Error>(HasSubstr("l.tsv' line 3, column 't2': label 'yes' is not a number")));
 }
 
-TEST(Labels, NanAndMissingLabelsRejected) {
+TEST(Labels, MissingBinaryAndMultiLabelValuesAreNaN) {
   TempDir dir;
-  for (const std::string v : {"NaN", "nan", "NA", ""}) {
-    const auto path = write_text(dir.file("l.tsv"), "name\tt\na\t1\nb\t" + v + "\n");
-    EXPECT_THAT(
-        [&] { read_labels(path); },
-        ThrowsMessage<Error>(HasSubstr("line 3, column 't': label '" + v + "' is missing or NaN")))
-        << v;
+  for (const std::string v : {"NaN", "nan", "NA", "", "n/a"}) {
+    const auto path = write_text(dir.file("l.tsv"), "name\tt\tu\na\t1\t0\nb\t" + v + "\t1\n");
+    const LabelTable t = read_labels(path);
+    EXPECT_EQ(t.kind, LabelKind::kMultiLabel) << v;
+    EXPECT_EQ(t.values[0], 1.0f);
+    EXPECT_TRUE(std::isnan(t.values[2])) << v;
+    EXPECT_EQ(t.values[3], 1.0f);
   }
+  const auto one = write_text(dir.file("b.tsv"), "name\tt\na\t1\nb\tNA\nc\t0\n");
+  const LabelTable b = read_labels(one, LabelKind::kBinary);
+  EXPECT_EQ(b.kind, LabelKind::kBinary);
+  EXPECT_TRUE(std::isnan(b.values[1]));
+}
+
+TEST(Labels, MissingMultiClassOrRegressionLabelsRejected) {
+  TempDir dir;
+  const auto reg = write_text(dir.file("r.tsv"), "name\tt\na\t1.5\nb\tNA\n");
+  EXPECT_THAT([&] { read_labels(reg); },
+              ThrowsMessage<Error>(HasSubstr(
+                  "line 3, column 't': label 'NA' is missing or NaN; missing labels are allowed "
+                  "only for binary and multi-label tasks (the loss and metrics skip them), and "
+                  "these labels are regression")));
+  const auto cls = write_text(dir.file("c.tsv"), "name\tt\na\tliver\nb\t\n");
+  EXPECT_THAT([&] { read_labels(cls); },
+              ThrowsMessage<Error>(HasSubstr("line 3, column 't': label '' is missing or NaN")));
   const auto inf = write_text(dir.file("i.tsv"), "name\tt\tu\na\t1\tinf\n");
   EXPECT_THAT([&] { read_labels(inf); },
               ThrowsMessage<Error>(HasSubstr("line 2, column 'u': label 'inf' is not finite")));

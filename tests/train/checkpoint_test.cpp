@@ -4,6 +4,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
 #include "kernels/error.h"
 #include "kernels/version.h"
 #include "layers/models.h"
@@ -47,6 +49,39 @@ TEST(ModelFile, RoundTripsWeightsAndMetadata) {
   for (size_t i = 0; i < names.size(); ++i) EXPECT_EQ(names[i].first, loaded_names[i].first);
   const Tensor codes = (runtime::rand({4, 80}, 9) * 4.0).to(DType::kU8);
   EXPECT_EQ((*model)(codes).to_vector<float>(), (*loaded.model)(codes).to_vector<float>());
+}
+
+TEST(ModelFile, YamlModelRebuildsFromTheCheckpointAlone) {
+  data::testing::TempDir dir;
+  const std::string yaml = dir.file("small.yaml");
+  data::testing::write_text(yaml,
+                            "name: small\nlayers:\n  - conv1d: {out: 6, kernel: 5}\n  - relu\n"
+                            "  - maxpool1d: {kernel: 4}\n  - lstm: {hidden: 3, bidirectional: "
+                            "true}\n  - flatten\n  - linear: {out: outputs}\n");
+  ModelInfo info{.name = yaml,
+                 .length = 40,
+                 .outputs = 2,
+                 .kind = "multi-label",
+                 .tasks = {"a", "b"},
+                 .spec = model_spec(yaml)};
+  EXPECT_THAT(info.spec, HasSubstr("maxpool1d"));
+  EXPECT_EQ(model_spec("cnn"), "");
+  runtime::manual_seed(2);
+  auto model = build_model(info);
+  model->eval();
+  save_model(dir.file("m.safetensors"), *model, info, {});
+  std::filesystem::remove(yaml);  // the checkpoint alone must rebuild it
+
+  const LoadedModel loaded = load_model(dir.file("m.safetensors"));
+  EXPECT_EQ(loaded.info.spec, info.spec);
+  EXPECT_EQ(loaded.info.name, yaml);
+  const Tensor codes = (runtime::rand({3, 40}, 4) * 4.0).to(DType::kU8);
+  EXPECT_EQ((*model)(codes).to_vector<float>(), (*loaded.model)(codes).to_vector<float>());
+
+  // A broken embedded model names where the text came from.
+  info.spec = "layers:\n  - conv1d: {out: 6, kernel: 50}\n";
+  EXPECT_THAT([&] { build_model(info); },
+              ::testing::ThrowsMessage<Error>(HasSubstr("embedded in a strand checkpoint)")));
 }
 
 TEST(ModelFile, ForeignOrMismatchedFilesAreRejected) {

@@ -21,10 +21,14 @@ TEST(TrainConfig, RoundTripsThroughJson) {
   c.optimizer = "sgd";
   c.seed = 99;
   c.clip_norm = 2.5;
+  c.rc_average = true;
+  c.precision = "bf16";
   const TrainConfig back = config_from_json(to_json(c));
   EXPECT_EQ(to_json(back), to_json(c));
   EXPECT_EQ(back.model, "danq");
   EXPECT_EQ(back.seed, 99u);
+  EXPECT_TRUE(back.rc_average);
+  EXPECT_EQ(back.precision, "bf16");
 }
 
 TEST(TrainConfig, UnknownKeyNamesTheClosestKey) {
@@ -57,6 +61,15 @@ TEST(TrainConfig, ValidateNamesTheBadField) {
   c = {};
   c.lr = -1;
   EXPECT_THAT([&] { validate(c); }, ::testing::ThrowsMessage<Error>(HasSubstr("learning rate")));
+  c = {};
+  c.precision = "fp16";
+  EXPECT_THAT([&] { validate(c); },
+              ::testing::ThrowsMessage<Error>(HasSubstr("unknown precision 'fp16' (fp32, bf16)")));
+  c.precision = "bf16";
+  EXPECT_THAT([&] { validate(c); },
+              ::testing::ThrowsMessage<Error>(HasSubstr("precision bf16 needs a CUDA device")));
+  c.device = "cuda";
+  EXPECT_NO_THROW(validate(c));
 }
 
 TEST(LearningRate, ConstantStepCosineAndWarmup) {

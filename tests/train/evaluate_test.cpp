@@ -8,6 +8,7 @@
 
 #include "kernels/error.h"
 #include "layers/models.h"
+#include "runtime/gradcheck.h"
 #include "runtime/rng.h"
 #include "tests/train/tiny_task.h"
 
@@ -32,6 +33,94 @@ TEST(LossFor, MatchesTheFormulaOfEachKind) {
   EXPECT_NEAR(loss_for("regression", logits, y).item(), (0.25 + 1.0 + 4.0 + 1.0) / 4, 1e-6);
   EXPECT_THAT([&] { loss_for("ranking", logits, y); },
               ::testing::ThrowsMessage<Error>(HasSubstr("no loss for label kind 'ranking'")));
+}
+
+// BCE of only the entries whose label is not NaN, as a plain formula.
+double bce_present(const std::vector<double>& x, const std::vector<double>& y) {
+  double sum = 0;
+  int n = 0;
+  for (size_t i = 0; i < x.size(); ++i) {
+    if (std::isnan(y[i])) continue;
+    sum += std::log1p(std::exp(x[i])) - y[i] * x[i];
+    ++n;
+  }
+  return sum / n;
+}
+
+TEST(LossFor, MissingLabelsAreMaskedOutOfTheLoss) {
+  const double nan = std::nan("");
+  const std::vector<double> x = {0.5, -1.0, 2.0, 0.0, 1.5, -0.25};
+  const std::vector<double> y = {1, nan, 0, nan, nan, 1};
+  const Tensor logits = runtime::from_vector(x, {3, 2});
+  const Tensor labels = runtime::from_vector(y, {3, 2});
+  for (const char* kind : {"binary", "multi-label"})
+    EXPECT_NEAR(loss_for(kind, logits, labels).item(), bce_present(x, y), 1e-12) << kind;
+  // The same as dropping those entries: BCE over the present (logit, label) pairs alone.
+  const Tensor kept_x = runtime::from_vector<double>({0.5, 2.0, -0.25}, {3, 1});
+  const Tensor kept_y = runtime::from_vector<double>({1, 0, 1}, {3, 1});
+  EXPECT_NEAR(loss_for("multi-label", logits, labels).item(),
+              loss_for("multi-label", kept_x, kept_y).item(), 1e-12);
+  // f32 labels (what the loader gives) too.
+  EXPECT_NEAR(loss_for("multi-label", logits.to(DType::kF32), labels.to(DType::kF32)).item(),
+              bce_present(x, y), 1e-6);
+
+  // Gradients by finite differences, and zero gradient where the label is missing.
+  Tensor leaf = logits.clone();
+  leaf.set_requires_grad(true);
+  const auto check = runtime::gradcheck(
+      [&](const std::vector<Tensor>& in) { return loss_for("multi-label", in[0], labels); },
+      {leaf});
+  EXPECT_TRUE(check.ok) << check.report;
+  const Tensor loss = loss_for("multi-label", leaf, labels);
+  loss.backward();
+  const auto g = leaf.grad().to_vector<double>();
+  for (size_t i = 0; i < y.size(); ++i) {
+    if (std::isnan(y[i]))
+      EXPECT_EQ(g[i], 0.0) << i;
+    else
+      EXPECT_NE(g[i], 0.0) << i;
+  }
+  // A batch with no label at all: zero loss, zero gradient, no NaN.
+  Tensor all_missing = logits.clone();
+  all_missing.set_requires_grad(true);
+  const Tensor none = loss_for("binary", all_missing,
+                               runtime::from_vector<double>(std::vector<double>(6, nan), {3, 2}));
+  EXPECT_EQ(none.item(), 0.0);
+  none.backward();
+  for (double v : all_missing.grad().to_vector<double>()) EXPECT_EQ(v, 0.0);
+}
+
+TEST(PanelOf, MissingLabelsAreSkippedPerTask) {
+  const double nan = std::nan("");
+  ModelInfo info{
+      .name = "cnn", .length = 10, .outputs = 2, .kind = "multi-label", .tasks = {"a", "b"}};
+  Predictions p;
+  p.rows = 6;
+  p.outputs = 2;
+  p.labels = {1, 0, 0, nan, 1, 1, nan, 0, 0, 1, 1, nan};
+  p.scores = {0.9, 0.2, 0.3, 0.99, 0.6, 0.7, 0.01, 0.4, 0.4, 0.1, 0.8, 0.5};
+  const auto panel = panel_of(info, p, 0);
+  // Each task's metrics equal a one-task panel of that task's labelled rows alone.
+  for (int t = 0; t < 2; ++t) {
+    ModelInfo one = info;
+    one.tasks = {info.tasks[t]};
+    one.outputs = 1;
+    Predictions kept;
+    for (int64_t i = 0; i < p.rows; ++i) {
+      if (std::isnan(p.labels[i * 2 + t])) continue;
+      kept.labels.push_back(p.labels[i * 2 + t]);
+      kept.scores.push_back(p.scores[i * 2 + t]);
+    }
+    kept.rows = static_cast<int64_t>(kept.labels.size());
+    kept.outputs = 1;
+    const auto alone = panel_of(one, kept, 0);
+    const auto& task = panel["tasks"][info.tasks[t]];
+    const auto& expected = alone["tasks"][info.tasks[t]];
+    EXPECT_EQ(task["n"].get<double>(), static_cast<double>(kept.rows)) << t;
+    EXPECT_LT(kept.rows, p.rows);
+    for (const char* m : {"auroc", "auprc", "brier"})
+      EXPECT_NEAR(task[m].get<double>(), expected[m].get<double>(), 1e-12) << t << " " << m;
+  }
 }
 
 TEST(ScoresOf, SigmoidSoftmaxOrIdentity) {

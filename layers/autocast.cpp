@@ -1,0 +1,20 @@
+// The thread-local autocast switch (see autocast.h).
+#include "layers/autocast.h"
+
+namespace strand::layers {
+namespace {
+thread_local bool g_autocast = false;
+}  // namespace
+
+AutocastGuard::AutocastGuard(bool enabled) : previous_(g_autocast) { g_autocast = enabled; }
+AutocastGuard::~AutocastGuard() { g_autocast = previous_; }
+
+bool autocast_enabled() { return g_autocast; }
+
+bool autocast_applies(const runtime::Tensor& x) {
+  return g_autocast && x.defined() && x.is_cuda() && x.dtype() == DType::kF32;
+}
+
+runtime::Tensor to_bf16(const runtime::Tensor& t) { return t.defined() ? t.to(DType::kBF16) : t; }
+
+}  // namespace strand::layers
