@@ -13,68 +13,19 @@
 
 #include "runtime/autograd.h"
 #include "runtime/ops.h"
+#include "tests/support/dp_oracle.h"
 #include "tests/support/tensor_support.h"
 
 namespace strand::runtime {
 namespace {
 
 using kernels::NormMethod;
+using testing::check;
 using testing::f64_param;
 using ::testing::HasSubstr;
+using testing::Problem;
 using testing::tensors_close;
 using ::testing::ThrowsMessage;
-
-struct Problem {
-  std::vector<std::pair<std::string, Tensor>> params;
-  std::function<Tensor(const Tensor&)> forward;  // batch-first input -> logits [n, outputs]
-  Tensor x, y;
-};
-
-Tensor loss_of(const Problem& p, const Tensor& x, const Tensor& y) {
-  return binary_cross_entropy_with_logits(p.forward(x), y);
-}
-
-// Per-example gradients (each from its own backward) and their norms.
-std::vector<std::vector<Tensor>> per_example_grads(const Problem& p, std::vector<double>& norms) {
-  std::vector<Tensor> inputs;
-  for (const auto& [name, t] : p.params) inputs.push_back(t);
-  std::vector<std::vector<Tensor>> out;
-  const int64_t n = p.x.shape()[0];
-  for (int64_t i = 0; i < n; ++i) {
-    const Tensor loss = loss_of(p, p.x.slice(0, i, i + 1), p.y.slice(0, i, i + 1));
-    out.push_back(grad({loss}, inputs));
-    double sq = 0;
-    for (const Tensor& g : out.back()) sq += sum(g * g).item();
-    norms.push_back(std::sqrt(sq));
-  }
-  return out;
-}
-
-// Runs the engine and compares every parameter's gradient and the norms with the oracle.
-void check(const Problem& p, std::optional<NormMethod> method, double c_fraction = 0.5) {
-  std::vector<double> norms;
-  const auto grads = per_example_grads(p, norms);
-  const auto [lo, hi] = std::minmax_element(norms.begin(), norms.end());
-  const double c = *lo + c_fraction * (*hi - *lo);  // some examples clipped, some not
-  std::vector<Tensor> expected;
-  for (size_t k = 0; k < p.params.size(); ++k) {
-    Tensor acc = zeros_like(p.params[k].second);
-    for (size_t i = 0; i < grads.size(); ++i) {
-      acc = acc + grads[i][k] * std::min(1.0, c / norms[i]);
-    }
-    expected.push_back(acc);
-  }
-  PerSampleClipper clipper(p.params, {.max_grad_norm = c, .method = method});
-  for (auto& [name, t] : p.params) Tensor(t).zero_grad();
-  const int64_t n = p.x.shape()[0];
-  const Tensor got_norms = clipper.backward(loss_of(p, p.x, p.y), n, static_cast<double>(n));
-  EXPECT_TRUE(testing::tensor_close(got_norms, norms, 1e-9, 1e-12));
-  for (size_t k = 0; k < p.params.size(); ++k) {
-    EXPECT_TRUE(tensors_close(p.params[k].second.grad(), expected[k], 1e-9, 1e-12))
-        << p.params[k].first << " method "
-        << (method ? kernels::norm_method_name(*method) : "auto");
-  }
-}
 
 void check_all_methods(const Problem& p) {
   for (auto m : {std::optional<NormMethod>(), std::optional(NormMethod::kGhost),
