@@ -19,8 +19,7 @@ namespace {
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
 void check_common(double q, int64_t steps, double delta) {
-  STRAND_CHECK(std::isfinite(q) && q > 0 && q <= 1,
-               "sampling rate q must be in (0, 1], got {}", q);
+  STRAND_CHECK(std::isfinite(q) && q > 0 && q <= 1, "sampling rate q must be in (0, 1], got {}", q);
   STRAND_CHECK(steps >= 1, "steps must be at least 1, got {}", steps);
   STRAND_CHECK(std::isfinite(delta) && delta > 0 && delta < 1, "delta must be in (0, 1), got {}",
                delta);
@@ -62,7 +61,8 @@ double log_a_integer(double q, double sigma, int64_t alpha) {
     const double log_binom = std::lgamma(alpha + 1.0) - std::lgamma(i + 1.0) -
                              std::lgamma(static_cast<double>(alpha - i) + 1.0);
     const double di = static_cast<double>(i);
-    log_a = log_add(log_a, log_binom + di * log_q + (alpha - di) * log_1mq + (di * di - di) / two_s2);
+    log_a =
+        log_add(log_a, log_binom + di * log_q + (alpha - di) * log_1mq + (di * di - di) / two_s2);
   }
   return log_a;
 }
@@ -197,8 +197,8 @@ Pld discretise(const SubsampledGaussianLoss& loss, double interval, double tail)
   Pld out;
   out.interval = interval;
   out.offset = static_cast<int64_t>(std::floor(lo / interval));
-  const int64_t top = std::max<int64_t>(static_cast<int64_t>(std::ceil(hi / interval)),
-                                        out.offset + 1);
+  const int64_t top =
+      std::max<int64_t>(static_cast<int64_t>(std::ceil(hi / interval)), out.offset + 1);
   out.pmf.assign(static_cast<size_t>(top - out.offset + 1), 0.0);
   const double keep_fraction = -std::expm1(-interval);  // 1 - e^-interval
   for (int64_t k = out.offset; k < top; ++k) {
@@ -332,8 +332,8 @@ Pld self_compose(Pld base, int64_t steps, double tail) {
   return result;
 }
 
-// Smallest epsilon >= 0 with delta(epsilon) = inf_mass + sum_{l > eps} p_l (1 - e^(eps - l)) <= delta.
-// Between grid points delta(eps) = A - e^eps B, solved exactly.
+// Smallest epsilon >= 0 with delta(epsilon) = inf_mass + sum_{l > eps} p_l (1 - e^(eps - l)) <=
+// delta. Between grid points delta(eps) = A - e^eps B, solved exactly.
 double epsilon_for_delta(const Pld& d, double delta) {
   if (d.infinity_mass > delta) return kInf;
   double a = d.infinity_mass, b = 0;
@@ -402,8 +402,7 @@ std::vector<double> default_rdp_orders() {
 }
 
 double rdp_subsampled_gaussian(double q, double sigma, double alpha) {
-  STRAND_CHECK(std::isfinite(q) && q > 0 && q <= 1, "sampling rate q must be in (0, 1], got {}",
-               q);
+  STRAND_CHECK(std::isfinite(q) && q > 0 && q <= 1, "sampling rate q must be in (0, 1], got {}", q);
   check_sigma(sigma);
   STRAND_CHECK(alpha > 1, "RDP order must be above 1, got {}", alpha);
   if (q == 1) return alpha / (2 * sigma * sigma);
@@ -423,8 +422,7 @@ double rdp_to_epsilon(std::span<const double> orders, std::span<const double> rd
   double best = kInf, order = orders[0];
   for (size_t i = 0; i < orders.size(); ++i) {
     const double a = orders[i], r = rdp[i];
-    STRAND_CHECK(a >= 1 && r >= 0, "RDP order {} with value {}: need order >= 1, value >= 0", a,
-                 r);
+    STRAND_CHECK(a >= 1 && r >= 0, "RDP order {} with value {}: need order >= 1, value >= 0", a, r);
     double eps = kInf;
     if (delta * delta + std::expm1(-r) > 0) {
       eps = 0;  // the KL bound delta <= sqrt(1 - e^-KL) already holds
@@ -463,34 +461,53 @@ double epsilon(AccountantKind kind, double q, double sigma, int64_t steps, doubl
   return rdp_to_epsilon(orders, rdp, delta);
 }
 
+namespace {
+
+// Smallest sigma (to a factor 1.001, on the safe side) with eps_at(sigma) <= target, given a
+// starting guess; eps_at decreases in sigma and eps_at(kMaxNoiseMultiplier) <= target.
+template <typename EpsAt>
+double bisect_sigma(const EpsAt& eps_at, double target, double guess, double step) {
+  double hi = std::min(guess, kMaxNoiseMultiplier);
+  while (hi < kMaxNoiseMultiplier && eps_at(hi) > target)
+    hi = std::min(hi * step, kMaxNoiseMultiplier);
+  double lo = hi / step;
+  while (lo > 1e-3 && eps_at(lo) <= target) {
+    hi = lo;
+    lo /= step;
+  }
+  if (lo <= 1e-3) return hi;
+  while (hi / lo > 1.001) {
+    const double mid = std::sqrt(lo * hi);
+    (eps_at(mid) > target ? lo : hi) = mid;
+  }
+  return hi;
+}
+
+}  // namespace
+
 double noise_multiplier_for(AccountantKind kind, double target_epsilon, double q, int64_t steps,
                             double delta) {
   check_common(q, steps, delta);
   STRAND_CHECK(std::isfinite(target_epsilon) && target_epsilon > 0,
                "target epsilon must be positive and finite, got {}", target_epsilon);
-  auto eps_at = [&](AccountantKind k, double sigma) { return epsilon(k, q, sigma, steps, delta); };
-  const double at_max = eps_at(kind, kMaxNoiseMultiplier);
+  const double at_max = epsilon(kind, q, kMaxNoiseMultiplier, steps, delta);
   STRAND_CHECK(at_max <= target_epsilon,
                "target epsilon {} is unreachable: even noise multiplier {} gives epsilon {} "
                "(sampling rate {}, {} steps, delta {}); sample less, take fewer steps or raise "
                "the target",
                target_epsilon, kMaxNoiseMultiplier, at_max, q, steps, delta);
-  // Bracket with the cheap RDP accountant first; PLD is tighter, so its sigma is at most RDP's.
-  double hi = 1;
-  while (hi < kMaxNoiseMultiplier && eps_at(AccountantKind::kRdp, hi) > target_epsilon) hi *= 2;
-  hi = std::min(hi, kMaxNoiseMultiplier);
-  while (eps_at(kind, hi) > target_epsilon) hi = std::min(hi * 1.25, kMaxNoiseMultiplier);
-  double lo = hi / 2;
-  while (lo > 1e-3 && eps_at(kind, lo) <= target_epsilon) {
-    hi = lo;
-    lo /= 2;
-  }
-  if (lo <= 1e-3) return hi;
-  while (hi / lo > 1.001) {
-    const double mid = std::sqrt(lo * hi);
-    (eps_at(kind, mid) > target_epsilon ? lo : hi) = mid;
-  }
-  return hi;
+  const double rdp =
+      bisect_sigma([&](double s) { return epsilon(AccountantKind::kRdp, q, s, steps, delta); },
+                   target_epsilon, 1.0, 2.0);
+  if (kind == AccountantKind::kRdp) return rdp;
+  // PLD evaluations are costly: narrow the bracket on a coarse grid (still an upper bound, a
+  // little looser, so its sigma is a little larger), then finish on the default grid.
+  PldOptions coarse;
+  coarse.value_discretization_interval = 1e-3;
+  const double rough = bisect_sigma(
+      [&](double s) { return pld_epsilon(q, s, steps, delta, coarse); }, target_epsilon, rdp, 1.25);
+  return bisect_sigma([&](double s) { return pld_epsilon(q, s, steps, delta); }, target_epsilon,
+                      rough, 1.01);
 }
 
 }  // namespace strand::rules
