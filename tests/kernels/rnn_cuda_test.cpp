@@ -54,7 +54,7 @@ Results cpu_run(const RnnProblem<float>& p, const std::vector<float>& dy,
   const auto grads = p.sets<RnnLayerGrads<float>>([&](int64_t i) { return dp[i].data(); });
   RnnOutputs<float> out{r.y.data(), r.h_n.data(), lstm ? r.c_n.data() : nullptr};
   RnnGradOutputs<float> dout{dy.data(), dhn.data(), lstm ? dcn.data() : nullptr};
-  RnnGradInputs<float> din{r.dx.data(), r.dh0.data(), lstm ? r.dc0.data() : nullptr, grads};
+  RnnGradInputs<float> din{r.dx.data(), r.dh0.data(), lstm ? r.dc0.data() : nullptr, grads, {}};
   if (reference) {
     cpu::rnn_forward_reference(p.shape, in, out);
     cpu::rnn_backward_reference(p.shape, in, dout, din);
