@@ -98,7 +98,7 @@ Results gpu_run(const RnnProblem<float>& p, const std::vector<float>& dy,
                     reserve.get(), ws.get(), ws_bytes);
   cuda::rnn_backward(
       p.shape, in, reserve.get(), {d_dy.get(), d_dhn.get(), lstm ? d_dcn.get() : nullptr},
-      {dx.get(), dh0.get(), lstm ? dc0.get() : nullptr, g}, algo, ws.get(), ws_bytes);
+      {dx.get(), dh0.get(), lstm ? dc0.get() : nullptr, g, {}}, algo, ws.get(), ws_bytes);
   auto to_f = [](const std::vector<T>& v) { return std::vector<float>(v.begin(), v.end()); };
   Results r;
   r.y = to_f(y.download());
