@@ -11,6 +11,7 @@
 #include <cmath>
 #include <functional>
 
+#include "kernels/random.h"
 #include "runtime/autograd.h"
 #include "runtime/ops.h"
 #include "tests/support/dp_oracle.h"
@@ -32,7 +33,6 @@ void check_all_methods(const Problem& p) {
                  std::optional(NormMethod::kMaterialized)})
     check(p, m);
 }
-
 
 TEST(PerSampleClipper, Linear2d) {
   Problem p;
@@ -167,6 +167,24 @@ TEST(PerSampleClipper, NoiseIsReproducibleScaledAndDividedByTheExpectedBatch) {
   const double n = static_cast<double>(first.size());
   EXPECT_NEAR(mean_v / n, 0.0, 0.02);
   EXPECT_NEAR(std::sqrt(sq / n), 1.5 * 2.0 / 4.0, 0.02);  // sigma * C / expected batch
+}
+
+TEST(PerSampleClipper, NoiseIsExactlyThePhiloxNormalDraws) {
+  // The CPU fast path must give kernels::cpu::normal's numbers bit for bit (those the GPU draws).
+  for (DType dtype : {DType::kF32, DType::kF64}) {
+    Tensor w = zeros({37, 3}, {.dtype = dtype}).set_requires_grad(true);
+    PerSampleClipper clipper({{"w", w}}, {.max_grad_norm = 0.7});
+    Generator gen(21), ref_gen(21);
+    clipper.add_noise(gen, 1.9, 1.0);
+    Tensor expected = empty({37, 3}, {.dtype = dtype});
+    const kernels::PhiloxState state = ref_gen.next(111);
+    if (dtype == DType::kF32)
+      kernels::cpu::normal<float>(111, state, 0.0, 1.9 * 0.7, expected.data<float>(), {});
+    else
+      kernels::cpu::normal<double>(111, state, 0.0, 1.9 * 0.7, expected.data<double>(), {});
+    EXPECT_EQ(w.grad().to_vector<double>(), expected.to_vector<double>());
+    EXPECT_EQ(gen.offset(), ref_gen.offset());
+  }
 }
 
 TEST(PerSampleClipper, BadInputGivesClearErrors) {
