@@ -527,11 +527,16 @@ Tensor PerSampleClipper::backward(const Tensor& loss, int64_t batch_size, double
     } else if (r.op == "mul" || r.op == "add") {
       deposit(r.uses[0].second, sum(r.per_example[0] * factor_for(factor, 2, 0), {0}));
     } else {
+      std::unordered_map<const void*, Tensor> scaled_taps;
       for (const auto& [input, k] : r.uses) {
         const RnnTap t = rnn_tap(r, input, n_batch);
         const int64_t rows_n = t.g.shape()[0], gh = t.g.shape()[1];
-        const Tensor gs = (t.g.view({rows_n / n_batch, n_batch, gh}) * factor_for(factor, 3, 1))
-                              .reshape({rows_n, gh});
+        // A weight and its bias share d_gates: scale each tap once.
+        Tensor& gs = scaled_taps[t.g.raw_data()];
+        if (!gs.defined()) {
+          gs = (t.g.view({rows_n / n_batch, n_batch, gh}) * factor_for(factor, 3, 1))
+                   .reshape({rows_n, gh});
+        }
         deposit(k, t.a.defined() ? matmul(gs.transpose(0, 1), t.a) : sum(gs, {0}));
       }
     }
