@@ -19,6 +19,7 @@
 #include "rules/baselines.h"
 #include "rules/compare.h"
 #include "rules/io.h"
+#include "rules/privacy_record.h"
 #include "rules/report.h"
 #include "runtime/autograd.h"
 #include "train/checksum.h"
@@ -146,6 +147,7 @@ nlohmann::json compare_with_kmer_baseline(const TrainArgs& a, const train::Model
   config.which = {"kmer_logistic"};
   config.panel.bootstrap.replicates = a.replicates;
   config.panel.bootstrap.seed = a.config.seed;
+  config.sensitive = a.config.sensitive;
   const auto results = rules::run_baselines(p, config);
   STRAND_CHECK(results.size() == 1, "the k-mer baseline produced no result");
   const rules::BaselineResult& baseline = results[0];
@@ -255,6 +257,7 @@ void run_train(TrainArgs& a) {
   metrics["seconds"] =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   metrics["splits"] = splits->summary();
+  metrics["privacy"] = rules::read_privacy_record(best.metadata).to_json();
   rules::write_json(a.out + "/metrics.json", metrics);
 
   if (a.json) {
@@ -320,6 +323,9 @@ void add_train(CLI::App& app) {
   cmd->add_option("--seed", c.seed, "Seed of initialisation, dropout and shuffling")
       ->capture_default_str();
   cmd->add_flag("--rc-augment", c.reverse_complement, "Reverse-complement augmentation");
+  cmd->add_flag("--sensitive", c.sensitive,
+                "Mark the data sensitive (Rule 10): `strand export` then refuses a model trained "
+                "without DP unless overridden");
   cmd->add_option("--device", c.device, "cpu or cuda")->capture_default_str();
   cmd->add_option("--log-every", c.log_every, "Steps between step records in log.jsonl");
   cmd->add_flag("!--no-progress", c.progress, "No progress bar");

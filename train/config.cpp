@@ -16,7 +16,8 @@ const std::vector<std::string>& keys() {
       "model",       "epochs",       "max_steps",          "batch_size", "optimizer",
       "lr",          "weight_decay", "momentum",           "schedule",   "warmup_steps",
       "step_epochs", "gamma",        "clip_norm",          "monitor",    "patience",
-      "seed",        "log_every",    "reverse_complement", "device",     "progress"};
+      "seed",        "log_every",    "reverse_complement", "device",     "progress",
+      "sensitive"};
   return k;
 }
 
@@ -54,7 +55,8 @@ nlohmann::json to_json(const TrainConfig& c) {
           {"log_every", c.log_every},
           {"reverse_complement", c.reverse_complement},
           {"device", c.device},
-          {"progress", c.progress}};
+          {"progress", c.progress},
+          {"sensitive", c.sensitive}};
 }
 
 TrainConfig config_from_json(const nlohmann::json& j) {
@@ -90,6 +92,7 @@ TrainConfig config_from_json(const nlohmann::json& j) {
   get("reverse_complement", c.reverse_complement);
   get("device", c.device);
   get("progress", c.progress);
+  get("sensitive", c.sensitive);
   return c;
 }
 
