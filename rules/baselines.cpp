@@ -262,7 +262,12 @@ std::vector<BaselineResult> run_baselines(const BaselineProblem& p, const Baseli
       mark.sensitive = config.sensitive;
       r.metrics["privacy"] = mark.to_json();
       r.metrics["privacy"]["memorises_training_data"] = true;
-      if (config.sensitive) r.metrics["privacy"]["share_refusal"] = mark.share_refusal();
+      if (config.sensitive) {
+        r.metrics["privacy"]["share_refusal"] =
+            "k-nearest neighbours keeps every training row's k-mer profile and predicts from "
+            "the nearest ones: the fitted model and its scores reveal training data marked "
+            "sensitive (Rule 10); do not share it";
+      }
     }
     results.push_back(std::move(r));
   }
