@@ -275,7 +275,7 @@ AttackResult evaluate_attack(const std::string& name, const std::string& method,
     const int64_t allowed = static_cast<int64_t>(std::floor(f * r.nonmembers));
     Cut best = cuts.front();
     for (const Cut& c : cuts) {
-      if (c.fp <= allowed) best = c;
+      if (c.fp <= allowed && c.tp > best.tp) best = c;  // most members, then fewest errors
     }
     FprOperatingPoint p;
     p.target_fpr = f;

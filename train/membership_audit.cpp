@@ -29,9 +29,10 @@ void check_matches(const LoadedModel& target, const data::Dataset& d, const char
                nlohmann::json(cols).dump(), nlohmann::json(target.info.tasks).dump());
 }
 
-Predictions predict_all(layers::Module& model, const std::string& kind,
-                        std::shared_ptr<const data::Dataset> d, const MembershipAuditOptions& o) {
-  return predict_rows(model, kind, d, all_rows(*d), o.batch_size, runtime::Device::parse(o.device));
+Predictions predict_all(layers::Module& model, const std::string& kind, const AuditRows& d,
+                        const MembershipAuditOptions& o) {
+  return predict_rows(model, kind, d.dataset, d.rows.empty() ? all_rows(*d.dataset) : d.rows,
+                      o.batch_size, runtime::Device::parse(o.device));
 }
 
 std::vector<double> confidences(const std::string& kind, const Predictions& p) {
@@ -68,15 +69,14 @@ bool MembershipAudit::consistent_with_accountant() const {
   return !privacy.dp || epsilon_lower_bound() <= privacy.epsilon;
 }
 
-MembershipAudit audit_membership(const LoadedModel& target,
-                                 std::shared_ptr<const data::Dataset> members,
-                                 std::shared_ptr<const data::Dataset> nonmembers,
+MembershipAudit audit_membership(const LoadedModel& target, const AuditRows& members,
+                                 const AuditRows& nonmembers,
                                  std::shared_ptr<const data::Dataset> reference,
                                  const MembershipAuditOptions& options) {
   STRAND_CHECK(target.model != nullptr, "the audit needs a model");
-  STRAND_CHECK(members && nonmembers, "the audit needs member and non-member data");
-  check_matches(target, *members, "member");
-  check_matches(target, *nonmembers, "non-member");
+  STRAND_CHECK(members.dataset && nonmembers.dataset, "the audit needs member and non-member data");
+  check_matches(target, *members.dataset, "member");
+  check_matches(target, *nonmembers.dataset, "non-member");
   STRAND_CHECK(options.reference_models >= 0, "reference models must be >= 0, got {}",
                options.reference_models);
   STRAND_CHECK(options.reference_fraction > 0 && options.reference_fraction < 1,

@@ -47,12 +47,17 @@ struct MembershipAudit {
   bool consistent_with_accountant() const;
 };
 
+// Rows of a dataset (empty rows: all of them).
+struct AuditRows {
+  std::shared_ptr<const data::Dataset> dataset;
+  std::vector<int64_t> rows;
+};
+
 // members: examples the model trained on; nonmembers: held-out examples from the same
 // distribution; reference: further held-out examples (disjoint from both) to train reference
 // models on, or null for the loss attack alone. All must match the model's length and outputs.
-MembershipAudit audit_membership(const LoadedModel& target,
-                                 std::shared_ptr<const data::Dataset> members,
-                                 std::shared_ptr<const data::Dataset> nonmembers,
+MembershipAudit audit_membership(const LoadedModel& target, const AuditRows& members,
+                                 const AuditRows& nonmembers,
                                  std::shared_ptr<const data::Dataset> reference,
                                  const MembershipAuditOptions& options = {});
 
