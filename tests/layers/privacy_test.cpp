@@ -22,7 +22,6 @@ Tensor random_codes(int64_t n, int64_t length, uint64_t seed) {
   return (runtime::rand({n, length}, seed) * 4.99).to(DType::kU8);  // 4 = unknown base
 }
 
-
 // The model in float64 and eval mode (no dropout: the oracle's forwards must match the batch's).
 testing::Problem problem(const std::string& name, int64_t length, bool one_hot, uint64_t seed) {
   auto model = build_model(name, length, 2);
