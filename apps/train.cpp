@@ -21,6 +21,7 @@
 #include "rules/baselines.h"
 #include "rules/compare.h"
 #include "rules/io.h"
+#include "rules/privacy_record.h"
 #include "rules/report.h"
 #include "runtime/autograd.h"
 #include "train/checksum.h"
@@ -149,6 +150,7 @@ nlohmann::json compare_with_kmer_baseline(const TrainArgs& a, const train::Model
   config.which = {"kmer_logistic"};
   config.panel.bootstrap.replicates = a.replicates;
   config.panel.bootstrap.seed = a.config.seed;
+  config.sensitive = a.config.sensitive;
   const auto results = rules::run_baselines(p, config);
   STRAND_CHECK(results.size() == 1, "the k-mer baseline produced no result");
   const rules::BaselineResult& baseline = results[0];
@@ -291,6 +293,13 @@ void run_train(TrainArgs& a) {
   metrics["seconds"] =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   metrics["splits"] = splits->summary();
+  // The checkpoint's privacy record (sensitive mark, and the DP guarantee when --dp was used).
+  metrics["privacy"] = rules::read_privacy_record(best.metadata).to_json();
+  if (r.dp) {
+    metrics["privacy"]["guaranteed"] = r.dp_guaranteed;
+    // The chosen checkpoint carries the epsilon spent up to its epoch; the run spent this much.
+    metrics["privacy"]["run_epsilon"] = r.epsilon;
+  }
   rules::write_json(a.out + "/metrics.json", metrics);
 
   if (a.json) {
@@ -305,6 +314,16 @@ void run_train(TrainArgs& a) {
   std::printf("chosen checkpoint: epoch %lld by validation %s %.4f; test unsealed for the %s\n",
               static_cast<long long>(r.best_epoch), r.monitor.c_str(), r.best_metric,
               reason.c_str());
+  if (r.dp) {
+    std::printf(
+        "DP-SGD: epsilon %.3f at delta %.1e spent (%s accountant; noise multiplier %.3f, "
+        "clipping norm %g, sampling rate %.4g, %lld steps)%s\n",
+        r.epsilon, r.delta, a.config.dp.accountant.c_str(), r.noise_multiplier,
+        a.config.dp.max_grad_norm, r.sampling_rate, static_cast<long long>(r.steps),
+        r.dp_guaranteed ? ""
+                        : "; shuffled fixed-size batches: NOT covered by the guarantee, "
+                          "which assumes Poisson sampling");
+  }
   print_table(metrics["valid"], metrics["test"]);
   if (metrics.contains("baseline")) {
     std::printf("against the k-mer logistic baseline on test (A = model, B = baseline): %s\n",
@@ -362,12 +381,28 @@ void add_train(CLI::App& app) {
   cmd->add_flag("--rc-augment", c.reverse_complement, "Reverse-complement augmentation");
   cmd->add_flag("--rc-average", c.rc_average,
                 "Validate and test on the mean of both strands' predictions");
+  cmd->add_flag("--sensitive", c.sensitive,
+                "Mark the data sensitive (Rule 10): `strand export` then refuses a model trained "
+                "without DP unless overridden");
   cmd->add_option("--device", c.device, "cpu or cuda")->capture_default_str();
   cmd->add_option("--precision", c.precision,
                   "fp32, or bf16 (CUDA only: bf16 matmuls/convolutions, fp32 weights)")
       ->capture_default_str();
   cmd->add_option("--log-every", c.log_every, "Steps between step records in log.jsonl");
   cmd->add_flag("!--no-progress", c.progress, "No progress bar");
+  cmd->add_flag("--dp", c.dp.enabled,
+                "Differentially private training (DP-SGD: per-example clipping, Gaussian noise)");
+  cmd->add_option("--target-epsilon", c.dp.target_epsilon,
+                  "--dp: the epsilon to reach (the noise multiplier is found for it)");
+  cmd->add_option("--noise-multiplier", c.dp.noise_multiplier,
+                  "--dp: noise std over the clipping norm (instead of --target-epsilon)");
+  cmd->add_option("--max-grad-norm", c.dp.max_grad_norm, "--dp: per-example clipping norm C")
+      ->capture_default_str();
+  cmd->add_option("--delta", c.dp.delta, "--dp: delta (default 1/(10 N) rounded down)");
+  cmd->add_option("--sampling", c.dp.sampling,
+                  "--dp: poisson (covered by the guarantee) or shuffle (not covered)")
+      ->capture_default_str();
+  cmd->add_option("--accountant", c.dp.accountant, "--dp: rdp or pld")->capture_default_str();
   cmd->add_option("--out", a->out, "Output directory")->capture_default_str();
   cmd->add_option("--resume", a->resume, "Continue from a checkpoint.safetensors");
   cmd->add_option("--config", a->config_file,
@@ -379,6 +414,25 @@ void add_train(CLI::App& app) {
   cmd->add_flag("--json", a->json, "Print metrics.json");
   cmd->callback([a, cmd] {
     if (!a->config_file.empty()) a->config = config_with_file(*cmd, a->config_file, a->config);
+    // DP noise grows with the parameter count and shrinks with the batch: unless the user chose,
+    // --dp trains the small position-invariant CNN with larger batches for longer (a config file
+    // states its own choices).
+    if (a->config.dp.enabled && a->config_file.empty()) {
+      std::string changed;
+      auto dp_default = [&](const char* flag, auto& field, auto value) {
+        if (cmd->count(flag) > 0) return;
+        field = value;
+        changed += strand::format("{}{} {}", changed.empty() ? "" : ", ", flag, value);
+      };
+      dp_default("--model", a->config.model, std::string("cnn-small"));
+      dp_default("--batch-size", a->config.batch_size, int64_t{128});
+      dp_default("--lr", a->config.lr, 0.01);
+      dp_default("--epochs", a->config.epochs, int64_t{30});
+      dp_default("--patience", a->config.patience, int64_t{0});
+      if (!changed.empty() && !a->json)
+        std::printf("--dp: private-training defaults %s (give the flags to override)\n",
+                    changed.c_str());
+    }
     run_train(*a);
   });
 }

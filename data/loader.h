@@ -23,10 +23,19 @@
 
 namespace strand::data {
 
+// How an epoch's batches are drawn. kShuffle: fixed-size batches of a seeded shuffled order.
+// kPoisson (what DP-SGD's privacy accounting assumes): every step includes each example
+// independently with probability sampling_rate, so batch sizes vary and a batch may be empty; an
+// epoch is round(1 / sampling_rate) steps (each example seen once on average). Only Poisson
+// sampling is covered by a DP-SGD guarantee from the accountant.
+enum class Sampling { kShuffle, kPoisson };
+
 struct LoaderOptions {
   int64_t batch_size = 64;
   uint64_t seed = 0;
-  bool shuffle = true;              // a new seeded order every epoch
+  bool shuffle = true;  // a new seeded order every epoch
+  Sampling sampling = Sampling::kShuffle;
+  double sampling_rate = 0.0;       // kPoisson: q in (0, 1]; 0 means batch_size / examples
   bool reverse_complement = false;  // augmentation: each example flipped with probability 1/2
   bool one_hot = false;             // also fill Batch::one_hot
   bool drop_last = false;           // drop a final batch smaller than batch_size
@@ -65,6 +74,9 @@ class BatchLoader {
 
   int64_t num_examples() const { return static_cast<int64_t>(examples_.size()); }
   int64_t batches_per_epoch() const;
+  // kPoisson: the probability q with which each step includes each example; kShuffle: the
+  // fraction of the examples in a full batch.
+  double sampling_rate() const;
   const LoaderOptions& options() const { return options_; }
 
   // Starts building the batches of an epoch in the background (stopping any epoch in flight).
@@ -76,6 +88,8 @@ class BatchLoader {
 
   // The order in which an epoch visits the examples (dataset indices), for tests and reports.
   std::vector<int64_t> epoch_order(int64_t epoch) const;
+  // The examples of each batch of an epoch (dataset indices), for tests and reports.
+  std::vector<std::vector<int64_t>> epoch_batches(int64_t epoch) const;
 
  private:
   struct Staged;  // a batch whose device copy is in flight, with its host twin and events
@@ -83,9 +97,14 @@ class BatchLoader {
   void stop();
   std::optional<Batch> next_host();
   std::unique_ptr<Staged> stage(Batch host);
-  void worker_loop(int64_t epoch, std::vector<int64_t> order);
-  Batch build(int64_t epoch, int64_t b, const std::vector<int64_t>& order,
-              const Dataset::Reader& reader);
+  // The examples of an epoch in batch order, and where each batch starts in it (num + 1 entries).
+  struct Plan {
+    std::vector<int64_t> order;
+    std::vector<int64_t> offsets;
+  };
+  Plan epoch_plan(int64_t epoch) const;
+  void worker_loop(int64_t epoch, Plan plan);
+  Batch build(int64_t epoch, int64_t b, const Plan& plan, const Dataset::Reader& reader);
   bool flip(int64_t epoch, int64_t position) const;
 
   std::shared_ptr<const Dataset> dataset_;

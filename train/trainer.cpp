@@ -12,6 +12,8 @@
 #include "kernels/error.h"
 #include "layers/autocast.h"
 #include "layers/models.h"
+#include "layers/privacy.h"
+#include "rules/privacy_accountant.h"
 #include "runtime/rng.h"
 #include "train/evaluate.h"
 
@@ -87,9 +89,11 @@ Trainer::Trainer(std::shared_ptr<const data::SplitDataset> splits, TrainConfig c
   o.seed = config_.seed;
   o.reverse_complement = config_.reverse_complement;
   o.device = device_;
+  if (config_.dp.enabled && config_.dp.sampling == "poisson") o.sampling = data::Sampling::kPoisson;
   loader_ = std::make_unique<data::BatchLoader>(*splits_, data::Split::kTrain, o);
   total_steps_ =
       config_.max_steps > 0 ? config_.max_steps : config_.epochs * loader_->batches_per_epoch();
+  if (config_.dp.enabled) setup_dp();
 
   monitor_ = config_.monitor;
   if (monitor_ == "auto")
@@ -102,6 +106,7 @@ Trainer::Trainer(std::shared_ptr<const data::SplitDataset> splits, TrainConfig c
   result_.monitor = monitor_;
   run_.training = to_json(config_);
   run_.seed = config_.seed;
+  run_.privacy.sensitive = run_.privacy.sensitive || config_.sensitive;
 
   progress_ = config_.progress && ::isatty(STDERR_FILENO);
   if (!out_dir_.empty()) {
@@ -110,6 +115,59 @@ Trainer::Trainer(std::shared_ptr<const data::SplitDataset> splits, TrainConfig c
     log_.open(path, std::ios::app);
     STRAND_CHECK(log_.good(), "cannot open '{}' for writing", path);
   }
+  if (clipper_)
+    log({{"type", "dp"},
+         {"noise_multiplier", result_.noise_multiplier},
+         {"sampling_rate", result_.sampling_rate},
+         {"expected_batch", dp_expected_batch_},
+         {"delta", result_.delta},
+         {"max_grad_norm", config_.dp.max_grad_norm},
+         {"planned_steps", total_steps_},
+         {"sampling", config_.dp.sampling},
+         {"guaranteed", result_.dp_guaranteed}});
+}
+
+void Trainer::setup_dp() {
+  clipper_ = std::make_unique<runtime::PerSampleClipper>(
+      layers::make_private(*model_, {.max_grad_norm = config_.dp.max_grad_norm}));
+  const int64_t n = loader_->num_examples();
+  const double q = loader_->sampling_rate();
+  const double delta = config_.dp.delta > 0 ? config_.dp.delta : default_delta(n);
+  const rules::AccountantKind kind = rules::parse_accountant(config_.dp.accountant);
+  const double sigma =
+      config_.dp.noise_multiplier > 0
+          ? config_.dp.noise_multiplier
+          : rules::noise_multiplier_for(kind, config_.dp.target_epsilon, q, total_steps_, delta);
+  dp_expected_batch_ = q * static_cast<double>(n);
+  result_.dp = true;
+  result_.delta = delta;
+  result_.noise_multiplier = sigma;
+  result_.sampling_rate = q;
+  result_.dp_guaranteed = config_.dp.sampling == "poisson";
+  rules::PrivacyRecord& r = run_.privacy;
+  r.dp = true;
+  r.delta = delta;
+  r.accountant = config_.dp.accountant;
+  r.noise_multiplier = sigma;
+  r.sampling_rate = q;
+  r.max_grad_norm = config_.dp.max_grad_norm;
+  r.sampling = config_.dp.sampling;
+  r.epsilon = 0;
+  r.steps = 0;
+  run_.training["dp"]["resolved_noise_multiplier"] = sigma;
+  run_.training["dp"]["resolved_delta"] = delta;
+}
+
+// Epsilon spent by the steps taken so far (the plan's sigma was chosen for all planned steps).
+void Trainer::account_dp() {
+  const int64_t steps = state_.step;
+  const double eps = steps == 0 ? 0.0
+                                : rules::epsilon(rules::parse_accountant(config_.dp.accountant),
+                                                 result_.sampling_rate, result_.noise_multiplier,
+                                                 steps, result_.delta);
+  result_.epsilon = eps;
+  run_.privacy.epsilon = eps;
+  run_.privacy.steps = steps;
 }
 
 std::string Trainer::model_path() const { return out_dir_ + "/model.safetensors"; }
@@ -181,6 +239,15 @@ bool Trainer::run_epoch() {
     if (config_.max_steps > 0 && state_.step >= config_.max_steps) break;
     const double lr = learning_rate(config_, state_.step, epoch, total_steps_);
     optimizer_->set_lr(lr);
+    if (clipper_ && batch->size == 0) {  // Poisson sampling drew nobody: the step is noise alone
+      optimizer_->zero_grad();
+      clipper_->add_noise(runtime::default_generator(), result_.noise_multiplier,
+                          dp_expected_batch_);
+      optimizer_->step();
+      ++state_.step;
+      ++batches;
+      continue;
+    }
     const layers::AutocastGuard autocast(config_.precision == "bf16");
     const runtime::Tensor logits = (*model_)(batch->codes);
     const runtime::Tensor loss = loss_for(info_.kind, logits, batch->labels);
@@ -198,8 +265,14 @@ bool Trainer::run_epoch() {
                                  kept));
     }
     optimizer_->zero_grad();
-    loss.backward();
-    if (config_.clip_norm > 0) runtime::clip_grad_norm(optimizer_->params(), config_.clip_norm);
+    if (clipper_) {  // per-example clipping (the loss is the batch mean) and noise
+      clipper_->backward(loss, batch->size, static_cast<double>(batch->size));
+      clipper_->add_noise(runtime::default_generator(), result_.noise_multiplier,
+                          dp_expected_batch_);
+    } else {
+      loss.backward();
+      if (config_.clip_norm > 0) runtime::clip_grad_norm(optimizer_->params(), config_.clip_norm);
+    }
     optimizer_->step();
     ++state_.step;
     ++batches;
@@ -240,6 +313,7 @@ bool Trainer::run_epoch() {
   const double metric = metric_of(panel);
   const bool improved = better(metric, state_.best_metric);
   state_.epoch = epoch + 1;
+  if (clipper_) account_dp();
   if (improved) {
     state_.best_metric = metric;
     state_.best_epoch = state_.epoch;
@@ -262,6 +336,10 @@ bool Trainer::run_epoch() {
                            {"train_seconds", train_seconds},
                            {"valid_seconds", seconds_since(valid_start)},
                            {"samples_per_s", rate}};
+  if (clipper_) {
+    record["epsilon"] = result_.epsilon;
+    record["delta"] = result_.delta;
+  }
   panel.erase("bootstrap");
   for (auto& [task, obj] : panel["tasks"].items()) obj.erase("reliability");
   record["valid"] = panel;

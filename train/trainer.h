@@ -14,6 +14,7 @@
 #include "data/splits.h"
 #include "layers/sequential.h"
 #include "runtime/optim.h"
+#include "runtime/per_sample.h"
 #include "train/checkpoint.h"
 #include "train/config.h"
 
@@ -30,6 +31,11 @@ struct TrainResult {
   nlohmann::json best_valid;      // validation panel of the best epoch
   double seconds = 0;             // training time of this call (excluding validation)
   double samples_per_second = 0;  // training throughput of this call
+  // DP-SGD (config.dp.enabled): the guarantee after the steps taken, and what it came from.
+  bool dp = false;
+  double epsilon = 0, delta = 0, noise_multiplier = 0, sampling_rate = 0;
+  bool dp_guaranteed =
+      false;  // false for shuffled fixed-size batches (not what accounting assumes)
 };
 
 class Trainer {
@@ -83,6 +89,11 @@ class Trainer {
   std::ofstream log_;
   bool progress_ = false;
   bool done_ = false;
+  // DP-SGD: the clipping engine and the mechanism's parameters.
+  void setup_dp();
+  void account_dp();
+  std::unique_ptr<runtime::PerSampleClipper> clipper_;
+  double dp_expected_batch_ = 0;
 };
 
 }  // namespace strand::train
