@@ -35,6 +35,9 @@ BatchLoader::BatchLoader(std::shared_ptr<const Dataset> dataset, std::vector<int
   STRAND_CHECK(options_.batch_size > 0, "batch size must be positive, got {}", options_.batch_size);
   STRAND_CHECK(options_.prefetch > 0, "prefetch depth must be positive, got {}", options_.prefetch);
   STRAND_CHECK(options_.workers > 0, "worker count must be positive, got {}", options_.workers);
+  STRAND_CHECK(options_.world_size > 0 && options_.rank >= 0 && options_.rank < options_.world_size,
+               "data-parallel rank {} is outside a world of {} ranks", options_.rank,
+               options_.world_size);
   STRAND_CHECK(!examples_.empty(), "BatchLoader: no examples to load");
   runtime::check_device(options_.device);
   if (options_.device.is_cuda()) {
@@ -64,7 +67,7 @@ BatchLoader::~BatchLoader() {
 }
 
 int64_t BatchLoader::batches_per_epoch() const {
-  const int64_t n = num_examples(), b = options_.batch_size;
+  const int64_t n = num_examples(), b = options_.batch_size * options_.world_size;
   return options_.drop_last ? n / b : (n + b - 1) / b;
 }
 
@@ -150,9 +153,10 @@ void BatchLoader::worker_loop(int64_t epoch, std::vector<int64_t> order) {
 Batch BatchLoader::build(int64_t epoch, int64_t b, const std::vector<int64_t>& order,
                          const Dataset::Reader& reader) {
   const Dataset& d = *dataset_;
-  const int64_t first = b * options_.batch_size;
-  const int64_t n =
-      std::min<int64_t>(options_.batch_size, static_cast<int64_t>(order.size()) - first);
+  const int64_t total = static_cast<int64_t>(order.size());
+  const int64_t global_first = b * options_.batch_size * options_.world_size;
+  const int64_t first = std::min(total, global_first + options_.rank * options_.batch_size);
+  const int64_t n = std::min<int64_t>(options_.batch_size, total - first);
   const int64_t L = d.length(), T = d.num_outputs();
   Batch batch;
   batch.epoch = epoch;
@@ -160,6 +164,8 @@ Batch BatchLoader::build(int64_t epoch, int64_t b, const std::vector<int64_t>& o
   batch.size = n;
   batch.length = L;
   batch.num_outputs = T;
+  batch.global_size =
+      std::min<int64_t>(options_.batch_size * options_.world_size, total - global_first);
   const bool pinned = options_.device.is_cuda();
   if (pinned) {
     // Reuse a pinned batch of the same size once its copy to the device has finished.
@@ -257,6 +263,7 @@ std::unique_ptr<BatchLoader::Staged> BatchLoader::stage(Batch host) {
   d.size = host.size;
   d.length = host.length;
   d.num_outputs = host.num_outputs;
+  d.global_size = host.global_size;
   d.examples = host.examples;
   d.reverse_complemented = host.reverse_complemented;
   // Device memory comes from the consumer's stream (stream-ordered pool), so it is freed in order

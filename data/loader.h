@@ -36,6 +36,12 @@ struct LoaderOptions {
   // cudaMemcpyAsync on the loader's copy stream; the consumer's current stream waits on an event
   // (the host does not), and the next batch's copy runs while the consumer computes on this one.
   runtime::Device device = runtime::Device::cpu();
+  // Data-parallel shard: with world_size W, batch b of this rank holds positions
+  // [b*W*B + rank*B, +B) of the epoch order (B = batch_size), so the W ranks' batches b together
+  // are exactly batch b of one process at batch W*B, and every rank sees the same number of
+  // batches. At the end of an epoch a rank's batch may be smaller than B, or empty.
+  int rank = 0;
+  int world_size = 1;
 };
 
 struct Batch {
@@ -44,6 +50,7 @@ struct Batch {
   int64_t size = 0;               // examples in this batch (N)
   int64_t length = 0;             // bases per example (L)
   int64_t num_outputs = 0;        // label floats per example (T)
+  int64_t global_size = 0;        // examples in this batch summed over the data-parallel ranks
   runtime::Tensor codes;          // u8 [N, L], A,C,G,T,N = 0..4 (data/encoding.h)
   runtime::Tensor one_hot;        // f32 [N, 4, L] when LoaderOptions::one_hot, else undefined
   runtime::Tensor labels;         // f32 [N, T]
