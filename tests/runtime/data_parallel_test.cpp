@@ -1,0 +1,260 @@
+// GradReducer: buckets in reverse registration order, N ranks (threads) with per-rank batch B equal
+// one process with batch N*B (gradients and weights after SGD steps), uneven and empty shards,
+// unused parameters, bf16 compression, overlap statistics, parameter broadcast, bad input.
+#include "runtime/data_parallel.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "runtime/autograd.h"
+#include "runtime/ops.h"
+#include "runtime/optim.h"
+#include "tests/runtime/thread_comm.h"
+
+namespace strand::runtime {
+namespace {
+
+using ::testing::HasSubstr;
+using testing::run_ranks;
+using testing::ThreadCommunicator;
+using ::testing::ThrowsMessage;
+
+// A two-layer perceptron 6 -> 5 -> 3 with fixed weights; `extra` is used only when asked, to play
+// a parameter some steps or ranks leave without a gradient.
+struct Mlp {
+  std::vector<Tensor> params;  // w1, b1, w2, b2, extra
+  explicit Mlp(DType dtype) {
+    const TensorOptions o{.dtype = dtype};
+    for (const Shape& s : std::vector<Shape>{{5, 6}, {5}, {3, 5}, {3}, {3}}) {
+      params.push_back(mul(rand(s, 11 + params.size(), o, -1, 1), 0.7).detach());
+      params.back().set_requires_grad(true);
+    }
+  }
+  Tensor loss(const Tensor& x, const Tensor& y, bool use_extra = false) const {
+    Tensor out = linear(tanh(linear(x, params[0], params[1])), params[2], params[3]);
+    if (use_extra) out = out + params[4];
+    return mse_loss(out, y);
+  }
+  std::vector<std::vector<double>> values() const {
+    std::vector<std::vector<double>> v;
+    for (const Tensor& p : params) v.push_back(p.to_vector<double>());
+    return v;
+  }
+  std::vector<std::vector<double>> grads() const {
+    std::vector<std::vector<double>> v;
+    for (const Tensor& p : params)
+      v.push_back(p.grad().defined() ? p.grad().to_vector<double>() : std::vector<double>{});
+    return v;
+  }
+};
+
+struct Data {
+  Tensor x, y;
+};
+Data data(int64_t rows, DType dtype, uint64_t seed) {
+  return {rand({rows, 6}, seed, {.dtype = dtype}, -1, 1),
+          rand({rows, 3}, seed + 100, {.dtype = dtype}, -1, 1)};
+}
+
+void expect_close(const std::vector<std::vector<double>>& a,
+                  const std::vector<std::vector<double>>& b, double tol) {
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t k = 0; k < a.size(); ++k) {
+    ASSERT_EQ(a[k].size(), b[k].size()) << "tensor " << k;
+    for (size_t i = 0; i < a[k].size(); ++i)
+      EXPECT_NEAR(a[k][i], b[k][i], tol * (1 + std::abs(b[k][i])))
+          << "tensor " << k << " [" << i << "]";
+  }
+}
+
+TEST(AssignBuckets, ReverseOrderCapDtypeAndOversizedParameters) {
+  const std::vector<Tensor> params = {
+      zeros({10}), zeros({10}), zeros({100}), zeros({5}), zeros({5}, {.dtype = DType::kF64}),
+      zeros({3})};
+  // f32: 40, 40, 400, 20 bytes; f64 40; f32 12. Cap 100 bytes.
+  const auto b = assign_buckets(params, 100);
+  const std::vector<std::vector<size_t>> expected = {{5}, {4}, {3}, {2}, {1, 0}};
+  EXPECT_EQ(b, expected);
+  EXPECT_EQ(assign_buckets(params, 1e9),
+            (std::vector<std::vector<size_t>>{{5}, {4}, {3, 2, 1, 0}}));
+  EXPECT_THAT([&] { assign_buckets(params, 0); }, ThrowsMessage<Error>(HasSubstr("positive size")));
+}
+
+// N ranks, per-rank rows given by `rows`, SGD for `steps` steps, against one process on all rows.
+void check_equivalence(int ranks, const std::vector<int64_t>& rows, DType dtype, double tol,
+                       ReducerOptions options) {
+  int64_t total = 0;
+  for (int64_t r : rows) total += r;
+  constexpr int kSteps = 3;
+  Mlp reference(dtype);
+  SGD ref_opt(reference.params, {.lr = 0.3, .momentum = 0.9});
+  std::vector<std::vector<std::vector<double>>> ref_grads;
+  std::vector<double> ref_losses;
+  for (int s = 0; s < kSteps; ++s) {
+    const Data d = data(total, dtype, 40 + s);
+    ref_opt.zero_grad();
+    const Tensor loss = reference.loss(d.x, d.y);
+    ref_losses.push_back(loss.item());
+    loss.backward();
+    ref_grads.push_back(reference.grads());
+    ref_opt.step();
+  }
+  std::vector<Mlp> models;
+  for (int r = 0; r < ranks; ++r) models.emplace_back(dtype);
+  std::vector<std::vector<double>> losses(ranks);
+  std::vector<ReduceStats> stats(ranks);
+  std::vector<std::vector<std::vector<std::vector<double>>>> grads(ranks);
+  run_ranks(ranks, [&](int rank, std::shared_ptr<ThreadCommunicator> comm) {
+    Mlp& m = models[rank];
+    GradReducer reducer(comm, m.params, options);
+    SGD opt(m.params, {.lr = 0.3, .momentum = 0.9});
+    int64_t first = 0;
+    for (int r = 0; r < rank; ++r) first += rows[r];
+    for (int s = 0; s < kSteps; ++s) {
+      const Data d = data(total, dtype, 40 + s);
+      opt.zero_grad();
+      reducer.prepare(static_cast<double>(rows[rank]), static_cast<double>(total));
+      double local = 0;
+      if (rows[rank] > 0) {
+        const Tensor loss = m.loss(d.x.slice(0, first, first + rows[rank]),
+                                   d.y.slice(0, first, first + rows[rank]));
+        local = loss.item() * static_cast<double>(rows[rank]);
+        loss.backward();
+      }
+      reducer.finish();
+      // The step's loss over the global batch: the examples-weighted sum of the ranks' means.
+      Tensor l = from_vector<double>({local}, {1});
+      comm->all_reduce(l, ReduceOp::kSum)->wait();
+      losses[rank].push_back(l.item() / static_cast<double>(total));
+      grads[rank].push_back(m.grads());
+      opt.step();
+    }
+    stats[rank] = reducer.total();
+  });
+  for (int r = 0; r < ranks; ++r) {
+    SCOPED_TRACE("rank " + std::to_string(r));
+    for (int s = 0; s < kSteps; ++s) {
+      EXPECT_NEAR(losses[r][s], ref_losses[s], tol);
+      expect_close(grads[r][s], ref_grads[s], tol);
+    }
+    expect_close(models[r].values(), reference.values(), tol);
+    EXPECT_EQ(stats[r].steps, kSteps);
+    EXPECT_GT(stats[r].buckets, 0);
+  }
+}
+
+TEST(GradReducer, TwoAndThreeRanksEqualOneProcessAtTheGlobalBatch) {
+  for (int ranks : {2, 3}) {
+    SCOPED_TRACE(std::to_string(ranks) + " ranks");
+    const std::vector<int64_t> rows(ranks, 4);
+    // Tiny buckets (one per parameter or two) and one bucket for everything.
+    check_equivalence(ranks, rows, DType::kF64, 1e-12, {.bucket_mb = 60e-6});
+    check_equivalence(ranks, rows, DType::kF32, 2e-6, {});
+  }
+}
+
+TEST(GradReducer, UnevenAndEmptyShardsWeighByExamples) {
+  // The last batch of an epoch: 5 rows over 3 ranks as 4, 1, 0.
+  check_equivalence(3, {4, 1, 0}, DType::kF64, 1e-12, {.bucket_mb = 60e-6});
+}
+
+TEST(GradReducer, Bf16CompressionStaysWithinBf16Precision) {
+  check_equivalence(2, {4, 4}, DType::kF32, 3e-2, {.bucket_mb = 60e-6, .bf16_compression = true});
+}
+
+TEST(GradReducer, BucketsLaunchDuringBackwardAndReportOverlap) {
+  run_ranks(2, [&](int, std::shared_ptr<ThreadCommunicator> comm) {
+    Mlp m(DType::kF32);
+    GradReducer reducer(comm, m.params, {.bucket_mb = 60e-6});
+    // 16 + 60 (w2, b2: 15 + 3 floats + flags) ... every bucket holds at most 60 bytes.
+    EXPECT_GE(reducer.buckets().size(), 4u);
+    EXPECT_EQ(reducer.buckets().front().front(), 4u);  // the last registered parameter first
+    const Data d = data(4, DType::kF32, 1);
+    m.loss(d.x, d.y).backward();
+    const ReduceStats& st = reducer.finish();
+    EXPECT_EQ(st.buckets, static_cast<int64_t>(reducer.buckets().size()));
+    // The bucket of `extra` (unused) waits for finish(), so none after it launch from hooks either:
+    // buckets start in order on every rank.
+    EXPECT_EQ(st.launched_in_backward, 0);
+    EXPECT_NEAR(st.hidden_seconds + st.exposed_seconds, st.comm_seconds, 1e-12);
+    for (Tensor& p : m.params) p.zero_grad();
+    m.loss(d.x, d.y, true).backward();
+    const ReduceStats& used = reducer.finish();
+    EXPECT_EQ(used.launched_in_backward, used.buckets);  // every bucket launched from a hook
+    EXPECT_GT(used.bytes, 0);
+    EXPECT_EQ(reducer.total().steps, 2);
+  });
+}
+
+TEST(GradReducer, UnusedParametersDoNotDeadlockAndKeepNoGradientWhenNoRankHasOne) {
+  std::vector<std::vector<double>> extra_grad(2);
+  std::vector<bool> b2_defined(2);
+  run_ranks(2, [&](int rank, std::shared_ptr<ThreadCommunicator> comm) {
+    Mlp m(DType::kF64);
+    GradReducer reducer(comm, m.params, {.bucket_mb = 60e-6});
+    const Data d = data(4, DType::kF64, 3);
+    // Rank 0 uses `extra`, rank 1 does not; nobody uses... every rank uses b2, so it stays defined.
+    m.loss(d.x, d.y, rank == 0).backward();
+    reducer.finish();
+    extra_grad[rank] = m.params[4].grad().to_vector<double>();
+    b2_defined[rank] = m.params[3].grad().defined();
+    // A step where no rank uses `extra`: it keeps no gradient, as in one process.
+    for (Tensor& p : m.params) p.zero_grad();
+    m.loss(d.x, d.y).backward();
+    reducer.finish();
+    EXPECT_FALSE(m.params[4].grad().defined());
+  });
+  Mlp one(DType::kF64);
+  const Data d = data(4, DType::kF64, 3);
+  one.loss(d.x, d.y, true).backward();
+  const auto g = one.params[4].grad().to_vector<double>();
+  for (int r = 0; r < 2; ++r) {
+    ASSERT_EQ(extra_grad[r].size(), 3u);
+    for (size_t i = 0; i < 3; ++i) EXPECT_NEAR(extra_grad[r][i], g[i] / 2, 1e-12);
+    EXPECT_TRUE(b2_defined[r]);
+  }
+}
+
+TEST(GradReducer, BroadcastMakesEveryRankStartFromRootsWeights) {
+  std::vector<std::vector<double>> seen(3);
+  run_ranks(3, [&](int rank, std::shared_ptr<ThreadCommunicator> comm) {
+    Tensor w = full({4}, rank + 1.0);
+    Tensor b = full({2}, 10.0 * (rank + 1));
+    broadcast_tensors(*comm, {w, b}, 1);
+    seen[rank] = w.to_vector<double>();
+    seen[rank].push_back(b.to_vector<double>()[0]);
+  });
+  for (const auto& v : seen) EXPECT_EQ(v, (std::vector<double>{2, 2, 2, 2, 20}));
+}
+
+TEST(GradReducer, BadInput) {
+  run_ranks(1, [&](int, std::shared_ptr<ThreadCommunicator> comm) {
+    Mlp m(DType::kF32);
+    EXPECT_THAT([&] { GradReducer r(comm, m.params, {.bucket_mb = 0}); },
+                ThrowsMessage<Error>(HasSubstr("bucket size must be positive")));
+    EXPECT_THAT([&] { GradReducer r(comm, {}, {}); },
+                ThrowsMessage<Error>(HasSubstr("no parameters")));
+    EXPECT_THAT([&] { GradReducer r(comm, {zeros({3})}, {}); },
+                ThrowsMessage<Error>(HasSubstr("parameter 0 must be a floating leaf")));
+    EXPECT_THAT(
+        [&] {
+          GradReducer r(comm, {m.params[0], m.params[1], m.params[0]}, {});
+        },
+        ThrowsMessage<Error>(HasSubstr("parameter 2 is listed twice")));
+    EXPECT_THAT([&] { GradReducer r(nullptr, m.params, {}); },
+                ThrowsMessage<Error>(HasSubstr("needs a communicator")));
+    GradReducer r(comm, m.params, {});
+    EXPECT_THAT([&] { r.prepare(3, 2); }, ThrowsMessage<Error>(HasSubstr("weight 3 must lie")));
+    r.prepare(1, 2);
+    EXPECT_THAT([&] { r.prepare(1, 2); }, ThrowsMessage<Error>(HasSubstr("prepare called twice")));
+    r.finish();
+    // A second backward into an already reduced bucket without finish() in between.
+    const Data d = data(2, DType::kF32, 5);
+    m.loss(d.x, d.y, true).backward();
+    EXPECT_THAT([&] { m.loss(d.x, d.y, true).backward(); },
+                ThrowsMessage<Error>(HasSubstr("after its bucket was all-reduced")));
+  });
+}
+
+}  // namespace
+}  // namespace strand::runtime
