@@ -14,6 +14,9 @@ std::shared_ptr<Communicator> make_mpi_communicator(const LaunchInfo& launch, Co
 std::shared_ptr<Communicator> make_nccl_communicator(const LaunchInfo& launch, Device device,
                                                      CommOptions options);
 
+// True between MPI_Init and MPI_Finalize (always false in a build without MPI).
+bool mpi_running();
+
 // Raises when op cannot reduce dtype (what names the collective).
 void check_reduce_dtype(DType dtype, ReduceOp op, const char* what);
 
