@@ -9,63 +9,17 @@
 #include "runtime/autograd.h"
 #include "runtime/ops.h"
 #include "runtime/optim.h"
+#include "tests/runtime/data_parallel_fixture.h"
 #include "tests/runtime/thread_comm.h"
 
 namespace strand::runtime {
 namespace {
 
 using ::testing::HasSubstr;
-using testing::run_ranks;
-using testing::ThreadCommunicator;
+using namespace strand::runtime::testing;
+using strand::testing::run_ranks;
+using strand::testing::ThreadCommunicator;
 using ::testing::ThrowsMessage;
-
-// A two-layer perceptron 6 -> 5 -> 3 with fixed weights; `extra` is used only when asked, to play
-// a parameter some steps or ranks leave without a gradient.
-struct Mlp {
-  std::vector<Tensor> params;  // w1, b1, w2, b2, extra
-  explicit Mlp(DType dtype) {
-    const TensorOptions o{.dtype = dtype};
-    for (const Shape& s : std::vector<Shape>{{5, 6}, {5}, {3, 5}, {3}, {3}}) {
-      params.push_back(mul(rand(s, 11 + params.size(), o, -1, 1), 0.7).detach());
-      params.back().set_requires_grad(true);
-    }
-  }
-  Tensor loss(const Tensor& x, const Tensor& y, bool use_extra = false) const {
-    Tensor out = linear(tanh(linear(x, params[0], params[1])), params[2], params[3]);
-    if (use_extra) out = out + params[4];
-    return mse_loss(out, y);
-  }
-  std::vector<std::vector<double>> values() const {
-    std::vector<std::vector<double>> v;
-    for (const Tensor& p : params) v.push_back(p.to_vector<double>());
-    return v;
-  }
-  std::vector<std::vector<double>> grads() const {
-    std::vector<std::vector<double>> v;
-    for (const Tensor& p : params)
-      v.push_back(p.grad().defined() ? p.grad().to_vector<double>() : std::vector<double>{});
-    return v;
-  }
-};
-
-struct Data {
-  Tensor x, y;
-};
-Data data(int64_t rows, DType dtype, uint64_t seed) {
-  return {rand({rows, 6}, seed, {.dtype = dtype}, -1, 1),
-          rand({rows, 3}, seed + 100, {.dtype = dtype}, -1, 1)};
-}
-
-void expect_close(const std::vector<std::vector<double>>& a,
-                  const std::vector<std::vector<double>>& b, double tol) {
-  ASSERT_EQ(a.size(), b.size());
-  for (size_t k = 0; k < a.size(); ++k) {
-    ASSERT_EQ(a[k].size(), b[k].size()) << "tensor " << k;
-    for (size_t i = 0; i < a[k].size(); ++i)
-      EXPECT_NEAR(a[k][i], b[k][i], tol * (1 + std::abs(b[k][i])))
-          << "tensor " << k << " [" << i << "]";
-  }
-}
 
 TEST(AssignBuckets, ReverseOrderCapDtypeAndOversizedParameters) {
   const std::vector<Tensor> params = {
@@ -80,66 +34,23 @@ TEST(AssignBuckets, ReverseOrderCapDtypeAndOversizedParameters) {
   EXPECT_THAT([&] { assign_buckets(params, 0); }, ThrowsMessage<Error>(HasSubstr("positive size")));
 }
 
-// N ranks, per-rank rows given by `rows`, SGD for `steps` steps, against one process on all rows.
+// N ranks (threads) with rows[r] rows each against one process on all rows.
 void check_equivalence(int ranks, const std::vector<int64_t>& rows, DType dtype, double tol,
-                       ReducerOptions options) {
+                       ReducerOptions options, bool zero1 = false) {
   int64_t total = 0;
   for (int64_t r : rows) total += r;
-  constexpr int kSteps = 3;
-  Mlp reference(dtype);
-  SGD ref_opt(reference.params, {.lr = 0.3, .momentum = 0.9});
-  std::vector<std::vector<std::vector<double>>> ref_grads;
-  std::vector<double> ref_losses;
-  for (int s = 0; s < kSteps; ++s) {
-    const Data d = data(total, dtype, 40 + s);
-    ref_opt.zero_grad();
-    const Tensor loss = reference.loss(d.x, d.y);
-    ref_losses.push_back(loss.item());
-    loss.backward();
-    ref_grads.push_back(reference.grads());
-    ref_opt.step();
-  }
-  std::vector<Mlp> models;
-  for (int r = 0; r < ranks; ++r) models.emplace_back(dtype);
-  std::vector<std::vector<double>> losses(ranks);
-  std::vector<ReduceStats> stats(ranks);
-  std::vector<std::vector<std::vector<std::vector<double>>>> grads(ranks);
+  const RunResult reference = reference_run(total, dtype);
+  std::vector<RunResult> runs(ranks);
   run_ranks(ranks, [&](int rank, std::shared_ptr<ThreadCommunicator> comm) {
-    Mlp& m = models[rank];
-    GradReducer reducer(comm, m.params, options);
-    SGD opt(m.params, {.lr = 0.3, .momentum = 0.9});
-    int64_t first = 0;
-    for (int r = 0; r < rank; ++r) first += rows[r];
-    for (int s = 0; s < kSteps; ++s) {
-      const Data d = data(total, dtype, 40 + s);
-      opt.zero_grad();
-      reducer.prepare(static_cast<double>(rows[rank]), static_cast<double>(total));
-      double local = 0;
-      if (rows[rank] > 0) {
-        const Tensor loss = m.loss(d.x.slice(0, first, first + rows[rank]),
-                                   d.y.slice(0, first, first + rows[rank]));
-        local = loss.item() * static_cast<double>(rows[rank]);
-        loss.backward();
-      }
-      reducer.finish();
-      // The step's loss over the global batch: the examples-weighted sum of the ranks' means.
-      Tensor l = from_vector<double>({local}, {1});
-      comm->all_reduce(l, ReduceOp::kSum)->wait();
-      losses[rank].push_back(l.item() / static_cast<double>(total));
-      grads[rank].push_back(m.grads());
-      opt.step();
-    }
-    stats[rank] = reducer.total();
+    runs[rank] = rank_run(comm, rows, dtype, options, zero1);
   });
   for (int r = 0; r < ranks; ++r) {
     SCOPED_TRACE("rank " + std::to_string(r));
-    for (int s = 0; s < kSteps; ++s) {
-      EXPECT_NEAR(losses[r][s], ref_losses[s], tol);
-      expect_close(grads[r][s], ref_grads[s], tol);
+    expect_same_run(runs[r], reference, tol, !zero1);
+    if (!zero1) {
+      EXPECT_EQ(runs[r].stats.steps, kEquivalenceSteps);
+      EXPECT_GT(runs[r].stats.buckets, 0);
     }
-    expect_close(models[r].values(), reference.values(), tol);
-    EXPECT_EQ(stats[r].steps, kSteps);
-    EXPECT_GT(stats[r].buckets, 0);
   }
 }
 
@@ -156,6 +67,11 @@ TEST(GradReducer, TwoAndThreeRanksEqualOneProcessAtTheGlobalBatch) {
 TEST(GradReducer, UnevenAndEmptyShardsWeighByExamples) {
   // The last batch of an epoch: 5 rows over 3 ranks as 4, 1, 0.
   check_equivalence(3, {4, 1, 0}, DType::kF64, 1e-12, {.bucket_mb = 60e-6});
+}
+
+TEST(GradReducer, ZeroOneEqualsPlainDataParallel) {
+  check_equivalence(3, {4, 4, 4}, DType::kF64, 1e-12, {}, true);
+  check_equivalence(3, {4, 1, 0}, DType::kF64, 1e-12, {}, true);
 }
 
 TEST(GradReducer, Bf16CompressionStaysWithinBf16Precision) {
