@@ -12,6 +12,7 @@
 
 #include "kernels/error.h"
 #include "layers/models.h"
+#include "runtime/batch_share.h"
 #include "runtime/rng.h"
 #include "train/evaluate.h"
 
@@ -187,6 +188,11 @@ bool Trainer::run_epoch() {
     // A data-parallel rank may get no rows in an epoch's last batch; it still joins the step.
     runtime::Tensor loss;
     double value = 0;
+    // With dropout, each rank draws what one process at the global batch draws for its rows.
+    const runtime::BatchShareGuard share(
+        {.first = comm_ ? std::min(batch->global_size, comm_->rank() * config_.batch_size) : 0,
+         .rows = batch->size,
+         .global = comm_ ? batch->global_size : 0});
     if (batch->size > 0) {
       loss = loss_for(info_.kind, (*model_)(batch->codes), batch->labels);
       value = loss.item();
@@ -373,10 +379,17 @@ void Trainer::distribute(DataParallelOptions options) {
 }
 
 double Trainer::global_mean(double value, int64_t rows, int64_t global_rows) const {
-  runtime::Tensor t = runtime::from_vector<double>({value * static_cast<double>(rows)}, {1});
+  // The ranks that ran the model advanced the generator alike; a rank with no rows did not, so
+  // it takes their position (the mean of the offsets of the ranks with rows).
+  auto& gen = runtime::default_generator();
+  const double ran = rows > 0 ? 1 : 0;
+  runtime::Tensor t = runtime::from_vector<double>(
+      {value * static_cast<double>(rows), ran, ran * static_cast<double>(gen.offset())}, {3});
   t = t.to(comm_->device());
   comm_->all_reduce(t, runtime::ReduceOp::kSum)->wait();
-  return t.item() / static_cast<double>(std::max<int64_t>(1, global_rows));
+  const auto v = t.to_vector<double>();
+  if (v[1] > 0) gen.set_state(gen.seed(), static_cast<uint64_t>(std::llround(v[2] / v[1])));
+  return v[0] / static_cast<double>(std::max<int64_t>(1, global_rows));
 }
 
 Predictions Trainer::predict_valid() const {
