@@ -180,6 +180,16 @@ CommOptions options_from_env(CommOptions options) {
   return options;
 }
 
+Device device_for_rank(const LaunchInfo& launch, Device requested) {
+  if (requested.is_cpu() || launch.local_world_size <= 1) return requested;
+  const int count = cuda_device_count();
+  STRAND_CHECK(launch.local_rank < count,
+               "comm: {} needs CUDA device {}, but this host has {}: launch at most {} rank{} per "
+               "host",
+               launch.str(), launch.local_rank, count, count, count == 1 ? "" : "s");
+  return Device::cuda(launch.local_rank);
+}
+
 std::shared_ptr<Communicator> make_communicator(const LaunchInfo& launch, Device device,
                                                 CommOptions options) {
   options = options_from_env(options);

@@ -25,7 +25,8 @@ std::string_view comm_backend_name(CommBackend backend);
 
 struct CommOptions {
   // Longest any one collective (or the bootstrap) may take before it fails; the environment
-  // variable STRAND_COMM_TIMEOUT_S (seconds) overrides it in make_communicator.
+  // variable STRAND_COMM_TIMEOUT_S (seconds) overrides it in make_communicator. (MPI_Init itself,
+  // which waits for every rank under mpirun, is the one wait strand cannot bound.)
   std::chrono::milliseconds timeout = std::chrono::minutes(5);
   // After a timeout the surviving ranks spend at most this long finding out which ranks still
   // answer, so the error can name the lost ones.
@@ -75,7 +76,9 @@ class Communicator {
   virtual void barrier() = 0;
   // Fails this communicator for good: collectives in flight and later ones raise an error that
   // quotes reason; NCCL's communicator is aborted. Other ranks see this rank as lost. Returns
-  // without waiting for other ranks; calling it again does nothing.
+  // without waiting for other ranks; calling it again does nothing. Once an MPI communicator has
+  // failed (abort, timeout, error) the process exits without MPI_Finalize, which would wait for
+  // the lost rank, so mpirun ends the job and reports it.
   virtual void abort(const std::string& reason) = 0;
   // The error that failed the communicator, or empty while it is healthy.
   std::string failure() const;
@@ -108,10 +111,15 @@ class Communicator {
   std::string failure_;
 };
 
+// The device this rank computes on: CPU stays CPU; CUDA becomes cuda:<local rank> when several
+// ranks share the host (an error when the host has fewer devices than local ranks), else the
+// requested device.
+Device device_for_rank(const LaunchInfo& launch, Device requested);
+
 // The communicator for this launch: one process -> kSingle (no MPI, no network); CPU device ->
 // MPI (initialised here if the program has not, with errors returned rather than fatal); CUDA
-// device -> NCCL on device cuda:<local_rank> unless device names another, bootstrapped over MPI
-// when MPI is running and over the TCP rendezvous (master_addr:master_port) otherwise.
+// device -> NCCL on that device (see device_for_rank), bootstrapped over MPI when launched by
+// mpirun or when MPI runs, and over the TCP rendezvous (master_addr:master_port) otherwise.
 std::shared_ptr<Communicator> make_communicator(const LaunchInfo& launch, Device device,
                                                 CommOptions options = {});
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <memory>
+#include <string>
 
 #include "runtime/comm.h"
 
@@ -16,6 +17,11 @@ std::shared_ptr<Communicator> make_nccl_communicator(const LaunchInfo& launch, D
 
 // True between MPI_Init and MPI_Finalize (always false in a build without MPI).
 bool mpi_running();
+
+// Rank 0's bytes (size bytes) delivered to every rank of MPI_COMM_WORLD, bounded by the timeout;
+// initialises MPI when needed. The NCCL unique id travels this way under mpirun.
+std::string mpi_broadcast_bytes(const LaunchInfo& launch, const std::string& bytes, size_t size,
+                                const CommOptions& options);
 
 // Raises when op cannot reduce dtype (what names the collective).
 void check_reduce_dtype(DType dtype, ReduceOp op, const char* what);

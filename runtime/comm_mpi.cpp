@@ -381,6 +381,7 @@ class MpiCommunicator : public Communicator {
   void run() {
     std::vector<std::shared_ptr<MpiOp>> inflight;
     auto pause = std::chrono::microseconds(0);
+    int idle_polls = 0;
     for (;;) {
       std::vector<std::shared_ptr<MpiOp>> fresh;
       std::string failure_now;
@@ -448,10 +449,13 @@ class MpiCommunicator : public Communicator {
                     what.substr(0, what.find('\n')), lost_ranks_text()));
         continue;
       }
-      // Back off while nothing moves, so an idle wait does not steal a core from compute.
-      pause = progressed ? std::chrono::microseconds(0)
-                         : std::min(std::chrono::microseconds(1000),
-                                    pause + std::chrono::microseconds(20));
+      // While nothing moves: yield for a while (small messages finish within microseconds),
+      // then sleep with a growing pause, so a long wait does not steal a core from compute.
+      idle_polls = progressed ? 0 : idle_polls + 1;
+      pause = idle_polls < 64
+                  ? std::chrono::microseconds(0)
+                  : std::min(std::chrono::microseconds(200), pause + std::chrono::microseconds(5));
+      if (!inflight.empty() && pause.count() == 0) std::this_thread::yield();
       if (!inflight.empty() && pause.count() > 0) std::this_thread::sleep_for(pause);
     }
   }
@@ -557,6 +561,44 @@ std::shared_ptr<Communicator> make_mpi_communicator(const LaunchInfo& launch, Co
   return std::make_shared<MpiCommunicator>(launch, options);
 }
 
+std::string mpi_broadcast_bytes(const LaunchInfo& launch, const std::string& bytes, size_t size,
+                                const CommOptions& options) {
+  MpiProcess& process = MpiProcess::get();
+  int mpi_rank = 0, mpi_size = 0;
+  std::string buffer(size, '\0');
+  MPI_Request request = MPI_REQUEST_NULL;
+  {
+    std::lock_guard lock(process.mutex());
+    STRAND_MPI_CHECK(MPI_Comm_rank(MPI_COMM_WORLD, &mpi_rank));
+    STRAND_MPI_CHECK(MPI_Comm_size(MPI_COMM_WORLD, &mpi_size));
+    STRAND_CHECK(mpi_size == launch.world_size && mpi_rank == launch.rank,
+                 "comm: the launcher says {}, but MPI sees rank {} of {}", launch.str(), mpi_rank,
+                 mpi_size);
+    if (mpi_rank == 0) {
+      STRAND_CHECK(bytes.size() == size, "comm: rank 0 broadcasts {} bytes, expected {}",
+                   bytes.size(), size);
+      buffer = bytes;
+    }
+    STRAND_MPI_CHECK(MPI_Ibcast(buffer.data(), mpi_count(static_cast<int64_t>(size), "bootstrap"),
+                                MPI_BYTE, 0, MPI_COMM_WORLD, &request));
+  }
+  const auto deadline = Clock::now() + options.timeout;
+  for (;;) {
+    int flag = 0;
+    {
+      std::lock_guard lock(process.mutex());
+      STRAND_MPI_CHECK(MPI_Test(&request, &flag, MPI_STATUS_IGNORE));
+    }
+    if (flag) return buffer;
+    if (Clock::now() > deadline) {
+      process.mark_failed();
+      STRAND_FAIL("comm bootstrap over MPI on {} timed out after {} s: not every rank arrived",
+                  launch.str(), options.timeout.count() / 1000.0);
+    }
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
+  }
+}
+
 bool mpi_running() {
   int initialized = 0, finalized = 0;
   MPI_Initialized(&initialized);
@@ -565,6 +607,12 @@ bool mpi_running() {
 }
 
 #else  // !STRAND_WITH_MPI
+
+std::string mpi_broadcast_bytes(const LaunchInfo& launch, const std::string&, size_t,
+                                const CommOptions&) {
+  STRAND_FAIL("comm: {} needs MPI for its bootstrap, but this build of strand has none",
+              launch.str());
+}
 
 std::shared_ptr<Communicator> make_mpi_communicator(const LaunchInfo& launch, CommOptions) {
   STRAND_FAIL(

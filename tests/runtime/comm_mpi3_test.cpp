@@ -4,7 +4,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <numeric>
+#include <thread>
 
 #include "runtime/comm.h"
 
@@ -122,6 +124,22 @@ TEST(CommMpi, ManyCollectivesInFlightWaitedOutOfOrder) {
       ASSERT_FLOAT_EQ(got[i], reduce_expected(ReduceOp::kSum, n, k + i)) << k << " " << i;
     }
   }
+}
+
+// The worker thread drives MPI, so a collective completes while the caller computes and never
+// calls into the communicator: what lets gradient all-reduces overlap backward.
+TEST(CommMpi, ProgressesWhileTheCallerIsBusy) {
+  Tensor t = full({1 << 18}, 1.0);  // 1 MB: above the eager limit, so several round trips
+  auto work = comm().all_reduce(t, ReduceOp::kSum);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  bool finished = false;
+  while (!finished && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));  // "compute", no MPI calls
+    finished = work->done();
+  }
+  EXPECT_TRUE(finished);
+  work->wait();
+  EXPECT_EQ(t.to_vector<float>()[12345], static_cast<float>(comm().size()));
 }
 
 TEST(CommMpi, LargeAllReduce) {

@@ -76,6 +76,25 @@ TEST(CommSingle, TimeoutFromEnvironment) {
   unsetenv("STRAND_COMM_TIMEOUT_S");
 }
 
+TEST(Comm, DeviceForRank) {
+  LaunchInfo launch;
+  EXPECT_EQ(device_for_rank(launch, Device::cpu()), Device::cpu());
+  EXPECT_EQ(device_for_rank(launch, Device::cuda(1)), Device::cuda(1));
+  launch.world_size = 8;
+  launch.rank = 5;
+  launch.local_rank = 5;
+  launch.local_world_size = 8;
+  launch.launcher = "mpirun";
+  EXPECT_EQ(device_for_rank(launch, Device::cpu()), Device::cpu());
+  if (cuda_device_count() > 5) {
+    EXPECT_EQ(device_for_rank(launch, Device::cuda()), Device::cuda(5));
+  } else {
+    EXPECT_THAT([&] { device_for_rank(launch, Device::cuda()); },
+                ThrowsMessage<Error>(HasSubstr("rank 5 of 8 (local 5 of 8) launched by mpirun "
+                                               "needs CUDA device 5, but this host has")));
+  }
+}
+
 TEST(Comm, Names) {
   EXPECT_EQ(reduce_op_name(ReduceOp::kAvg), "avg");
   EXPECT_EQ(comm_backend_name(CommBackend::kNccl), "nccl");
