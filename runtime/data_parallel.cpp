@@ -99,19 +99,23 @@ struct GradReducer::State {
                  "parameter {} (shape {}) received a gradient after its bucket was all-reduced: "
                  "call finish() after every backward",
                  index, params[index].shape());
-    const int64_t n = params[index].numel();
+    fill(b, pos, grad);
+    poll();
+    // Buckets start in bucket order on every rank, so the ranks' collectives always match even
+    // when their backward passes complete buckets in different orders.
+    while (next_launch < buckets.size() && buckets[next_launch].pending == 0) {
+      launch(buckets[next_launch++], true);
+    }
+  }
+
+  void fill(Bucket& b, size_t pos, const Tensor& grad) {
+    const int64_t n = params[b.params[pos]].numel();
     Tensor dst = b.flat.slice(0, b.offsets[pos], b.offsets[pos] + n);
     const Tensor g = grad.reshape({n});
     dst.copy_(scale == 1 ? g : mul(g, scale));
     if (!b.filled[pos]) {
       b.filled[pos] = 1;
       --b.pending;
-    }
-    poll();
-    // Buckets start in bucket order on every rank, so the ranks' collectives always match even
-    // when their backward passes complete buckets in different orders.
-    while (next_launch < buckets.size() && buckets[next_launch].pending == 0) {
-      launch(buckets[next_launch++], true);
     }
   }
 
@@ -212,6 +216,15 @@ const ReduceStats& GradReducer::finish() {
   if (!s.in_step) s.begin(1, comm_->size());
   const auto backward_end = Clock::now();
   s.poll();
+  // Gradients written without the hook (a per-example clipping engine sets .grad itself) are
+  // read now, for the buckets not yet launched.
+  for (size_t bi = s.next_launch; bi < s.buckets.size(); ++bi) {
+    State::Bucket& b = s.buckets[bi];
+    for (size_t pos = 0; pos < b.params.size(); ++pos) {
+      const Tensor& p = s.params[b.params[pos]];
+      if (!b.filled[pos] && p.grad().defined()) s.fill(b, pos, p.grad());
+    }
+  }
   while (s.next_launch < s.buckets.size()) s.launch(s.buckets[s.next_launch++], false);
   ReduceStats st;
   st.steps = 1;

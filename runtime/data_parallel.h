@@ -61,7 +61,9 @@ class GradReducer {
   // After backward: launches the buckets still waiting (a parameter without a gradient on this
   // rank counts as zero), waits for all of them and leaves in every .grad the weighted average
   // over ranks, sum_r w_r g_r / sum_r w_r. A parameter that no rank produced a gradient for keeps
-  // no gradient, as in one process. Errors of the communicator (a lost rank) are raised here.
+  // no gradient, as in one process. A .grad set without passing through the hook (e.g. by a
+  // per-example clipping engine) is read here, so prepare(1, 1) + finish() sums such gradients
+  // over ranks. Errors of the communicator (a lost rank) are raised here.
   const ReduceStats& finish();
 
   const ReduceStats& last() const { return last_; }

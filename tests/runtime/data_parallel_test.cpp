@@ -131,6 +131,23 @@ TEST(GradReducer, UnusedParametersDoNotDeadlockAndKeepNoGradientWhenNoRankHasOne
   }
 }
 
+// A clipping engine writes .grad itself (no hook): finish() reads it, and prepare(1, 1) sums it
+// over ranks, the data-parallel DP-SGD recipe (clipped sums summed, noise added once afterwards).
+TEST(GradReducer, GradientsSetWithoutTheHookAreReadAtFinish) {
+  std::vector<std::vector<double>> seen(3);
+  strand::testing::run_ranks(
+      3, [&](int rank, std::shared_ptr<strand::testing::ThreadCommunicator> comm) {
+        Mlp m(DType::kF64);
+        GradReducer reducer(comm, m.params, {.bucket_mb = 60e-6});
+        reducer.prepare(1, 1);
+        m.params[0].set_grad(full({5, 6}, rank + 1.0, {.dtype = DType::kF64}));
+        reducer.finish();
+        seen[rank] = m.params[0].grad().to_vector<double>();
+        EXPECT_FALSE(m.params[1].grad().defined());
+      });
+  for (const auto& v : seen) EXPECT_EQ(v, std::vector<double>(30, 6.0));
+}
+
 TEST(GradReducer, BroadcastMakesEveryRankStartFromRootsWeights) {
   std::vector<std::vector<double>> seen(3);
   run_ranks(3, [&](int rank, std::shared_ptr<ThreadCommunicator> comm) {
