@@ -6,8 +6,8 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
-#include <map>
 #include <iostream>
+#include <map>
 #include <memory>
 
 #include "apps/commands.h"
@@ -171,20 +171,22 @@ nlohmann::json compare_with_kmer_baseline(const TrainArgs& a, const train::Model
   for (const std::string& name : p.test.names) {
     const auto it = position.find(name);
     STRAND_CHECK(it != position.end(), "test sequence '{}' is not in the model's test split", name);
-    for (int64_t c = 0; c < columns; ++c) model_scores.push_back(model_test.scores[it->second * columns + c]);
+    for (int64_t c = 0; c < columns; ++c)
+      model_scores.push_back(model_test.scores[it->second * columns + c]);
   }
   rules::CompareOptions compare;
   compare.bootstrap.replicates = a.replicates;
   compare.bootstrap.seed = a.config.seed;
-  const nlohmann::json comparison = rules::compare_runs(p.kind, baseline.score_columns,
-                                                        p.test.labels, model_scores,
-                                                        baseline.test_scores, compare);
+  const nlohmann::json comparison = rules::compare_runs(
+      p.kind, baseline.score_columns, p.test.labels, model_scores, baseline.test_scores, compare);
   const std::string dir = a.out + "/baselines/kmer_logistic";
   std::filesystem::create_directories(dir);
   rules::write_json(dir + "/metrics.json", baseline.metrics);
-  rules::write_scores(dir + "/scores.tsv", p.test.names, baseline.score_columns, baseline.test_scores);
+  rules::write_scores(dir + "/scores.tsv", p.test.names, baseline.score_columns,
+                      baseline.test_scores);
   rules::write_scores(a.out + "/scores.tsv", p.test.names, baseline.score_columns, model_scores);
-  rules::write_labels(a.out + "/labels.tsv", p.test.names, p.kind, p.tasks, p.classes, p.test.labels);
+  rules::write_labels(a.out + "/labels.tsv", p.test.names, p.kind, p.tasks, p.classes,
+                      p.test.labels);
   return {{"name", "kmer_logistic"},
           {"test", baseline.metrics},
           {"comparison", comparison},
@@ -316,6 +318,18 @@ void train_and_report(TrainArgs& a, const std::shared_ptr<runtime::Communicator>
   metrics["seconds"] =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   metrics["splits"] = splits->summary();
+  if (r.dp) {
+    metrics["privacy"] = {{"dp", true},
+                          {"epsilon", r.epsilon},
+                          {"delta", r.delta},
+                          {"noise_multiplier", r.noise_multiplier},
+                          {"sampling_rate", r.sampling_rate},
+                          {"max_grad_norm", a.config.dp.max_grad_norm},
+                          {"accountant", a.config.dp.accountant},
+                          {"sampling", a.config.dp.sampling},
+                          {"steps", r.steps},
+                          {"guaranteed", r.dp_guaranteed}};
+  }
   rules::write_json(a.out + "/metrics.json", metrics);
 
   if (a.json) {
@@ -330,6 +344,16 @@ void train_and_report(TrainArgs& a, const std::shared_ptr<runtime::Communicator>
   std::printf("chosen checkpoint: epoch %lld by validation %s %.4f; test unsealed for the %s\n",
               static_cast<long long>(r.best_epoch), r.monitor.c_str(), r.best_metric,
               reason.c_str());
+  if (r.dp) {
+    std::printf(
+        "DP-SGD: epsilon %.3f at delta %.1e spent (%s accountant; noise multiplier %.3f, "
+        "clipping norm %g, sampling rate %.4g, %lld steps)%s\n",
+        r.epsilon, r.delta, a.config.dp.accountant.c_str(), r.noise_multiplier,
+        a.config.dp.max_grad_norm, r.sampling_rate, static_cast<long long>(r.steps),
+        r.dp_guaranteed ? ""
+                        : "; shuffled fixed-size batches: NOT covered by the guarantee, "
+                          "which assumes Poisson sampling");
+  }
   print_table(metrics["valid"], metrics["test"]);
   if (metrics.contains("baseline")) {
     std::printf("against the k-mer logistic baseline on test (A = model, B = baseline): %s\n",
@@ -384,6 +408,19 @@ void add_train(CLI::App& app) {
   cmd->add_option("--device", c.device, "cpu or cuda")->capture_default_str();
   cmd->add_option("--log-every", c.log_every, "Steps between step records in log.jsonl");
   cmd->add_flag("!--no-progress", c.progress, "No progress bar");
+  cmd->add_flag("--dp", c.dp.enabled,
+                "Differentially private training (DP-SGD: per-example clipping, Gaussian noise)");
+  cmd->add_option("--target-epsilon", c.dp.target_epsilon,
+                  "--dp: the epsilon to reach (the noise multiplier is found for it)");
+  cmd->add_option("--noise-multiplier", c.dp.noise_multiplier,
+                  "--dp: noise std over the clipping norm (instead of --target-epsilon)");
+  cmd->add_option("--max-grad-norm", c.dp.max_grad_norm, "--dp: per-example clipping norm C")
+      ->capture_default_str();
+  cmd->add_option("--delta", c.dp.delta, "--dp: delta (default 1/(10 N) rounded down)");
+  cmd->add_option("--sampling", c.dp.sampling,
+                  "--dp: poisson (covered by the guarantee) or shuffle (not covered)")
+      ->capture_default_str();
+  cmd->add_option("--accountant", c.dp.accountant, "--dp: rdp or pld")->capture_default_str();
   cmd->add_option("--out", a->out, "Output directory")->capture_default_str();
   cmd->add_option("--resume", a->resume, "Continue from a checkpoint.safetensors");
   cmd->add_option("--bootstrap", a->replicates, "Bootstrap replicates for metrics.json intervals");

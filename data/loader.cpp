@@ -2,6 +2,7 @@
 #include "data/loader.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "data/encoding.h"
 #include "data/random.h"
@@ -39,6 +40,8 @@ BatchLoader::BatchLoader(std::shared_ptr<const Dataset> dataset, std::vector<int
                "data-parallel rank {} is outside a world of {} ranks", options_.rank,
                options_.world_size);
   STRAND_CHECK(!examples_.empty(), "BatchLoader: no examples to load");
+  STRAND_CHECK(options_.sampling_rate >= 0 && options_.sampling_rate <= 1,
+               "Poisson sampling rate must be in (0, 1], got {}", options_.sampling_rate);
   runtime::check_device(options_.device);
   if (options_.device.is_cuda()) {
     copy_stream_ = std::make_unique<runtime::Stream>(options_.device.index);
@@ -68,7 +71,61 @@ BatchLoader::~BatchLoader() {
 
 int64_t BatchLoader::batches_per_epoch() const {
   const int64_t n = num_examples(), b = options_.batch_size * options_.world_size;
+  if (options_.sampling == Sampling::kPoisson)
+    return std::max<int64_t>(1, std::llround(1.0 / sampling_rate()));
   return options_.drop_last ? n / b : (n + b - 1) / b;
+}
+
+double BatchLoader::sampling_rate() const {
+  if (options_.sampling == Sampling::kPoisson && options_.sampling_rate > 0)
+    return options_.sampling_rate;
+  return std::min(1.0, static_cast<double>(options_.batch_size * options_.world_size) /
+                           static_cast<double>(num_examples()));
+}
+
+BatchLoader::Plan BatchLoader::epoch_plan(int64_t epoch) const {
+  Plan plan;
+  const int64_t batches = batches_per_epoch();
+  plan.offsets.push_back(0);
+  if (options_.sampling == Sampling::kShuffle) {
+    plan.order = epoch_order(epoch);
+    const int64_t b = options_.batch_size * options_.world_size, n = num_examples();
+    for (int64_t k = 1; k <= batches; ++k) plan.offsets.push_back(std::min(n, k * b));
+    return plan;
+  }
+  // Poisson: per step, the gaps between included examples are geometric with parameter q, so a
+  // step costs its batch size rather than the dataset size.
+  const double q = sampling_rate();
+  const int64_t n = num_examples();
+  for (int64_t step = 0; step < batches; ++step) {
+    SplitMix64 gen(
+        mix64(options_.seed ^ 0x9015504ULL ^
+              mix64(static_cast<uint64_t>(epoch) * 1000003ULL + static_cast<uint64_t>(step))));
+    if (q >= 1.0) {
+      plan.order.insert(plan.order.end(), examples_.begin(), examples_.end());
+    } else {
+      const double log_miss = std::log1p(-q);
+      int64_t j = -1;
+      while (true) {
+        const double u = 1.0 - gen.uniform();  // (0, 1]
+        const double gap = std::floor(std::log(u) / log_miss);
+        if (gap >= static_cast<double>(n - j - 1)) break;
+        j += static_cast<int64_t>(gap) + 1;
+        plan.order.push_back(examples_[j]);
+      }
+    }
+    plan.offsets.push_back(static_cast<int64_t>(plan.order.size()));
+  }
+  return plan;
+}
+
+std::vector<std::vector<int64_t>> BatchLoader::epoch_batches(int64_t epoch) const {
+  const Plan plan = epoch_plan(epoch);
+  std::vector<std::vector<int64_t>> out;
+  for (size_t b = 0; b + 1 < plan.offsets.size(); ++b)
+    out.emplace_back(plan.order.begin() + plan.offsets[b],
+                     plan.order.begin() + plan.offsets[b + 1]);
+  return out;
 }
 
 std::vector<int64_t> BatchLoader::epoch_order(int64_t epoch) const {
@@ -110,7 +167,7 @@ void BatchLoader::stop() {
 void BatchLoader::start_epoch(int64_t epoch) {
   stop();
   staged_.reset();
-  std::vector<int64_t> order = epoch_order(epoch);
+  Plan plan = epoch_plan(epoch);
   {
     std::lock_guard<std::mutex> lock(mutex_);
     epoch_ = epoch;
@@ -120,10 +177,10 @@ void BatchLoader::start_epoch(int64_t epoch) {
   }
   const int n =
       static_cast<int>(std::min<int64_t>(options_.workers, std::max<int64_t>(num_batches_, 1)));
-  for (int w = 0; w < n; ++w) threads_.emplace_back(&BatchLoader::worker_loop, this, epoch, order);
+  for (int w = 0; w < n; ++w) threads_.emplace_back(&BatchLoader::worker_loop, this, epoch, plan);
 }
 
-void BatchLoader::worker_loop(int64_t epoch, std::vector<int64_t> order) {
+void BatchLoader::worker_loop(int64_t epoch, Plan plan) {
   std::optional<Dataset::Reader> reader;
   while (true) {
     int64_t b = 0;
@@ -138,7 +195,7 @@ void BatchLoader::worker_loop(int64_t epoch, std::vector<int64_t> order) {
     }
     try {
       if (!reader) reader.emplace(dataset_->reader());
-      Batch batch = build(epoch, b, order, *reader);
+      Batch batch = build(epoch, b, plan, *reader);
       std::lock_guard<std::mutex> lock(mutex_);
       ready_.emplace(b, std::move(batch));
     } catch (...) {
@@ -150,13 +207,22 @@ void BatchLoader::worker_loop(int64_t epoch, std::vector<int64_t> order) {
   }
 }
 
-Batch BatchLoader::build(int64_t epoch, int64_t b, const std::vector<int64_t>& order,
+Batch BatchLoader::build(int64_t epoch, int64_t b, const Plan& plan,
                          const Dataset::Reader& reader) {
   const Dataset& d = *dataset_;
-  const int64_t total = static_cast<int64_t>(order.size());
-  const int64_t global_first = b * options_.batch_size * options_.world_size;
-  const int64_t first = std::min(total, global_first + options_.rank * options_.batch_size);
-  const int64_t n = std::min<int64_t>(options_.batch_size, total - first);
+  // The plan's batch b is the global batch (all ranks' rows); this rank takes its part: B rows at
+  // rank * B for fixed-size batches, the rank-th of world_size near-equal parts of a Poisson draw.
+  const std::vector<int64_t>& order = plan.order;
+  const int64_t start = plan.offsets[b], end = plan.offsets[b + 1];
+  const int64_t world = options_.world_size, rank = options_.rank;
+  int64_t first = 0, n = 0;
+  if (options_.sampling == Sampling::kPoisson) {
+    first = start + (end - start) * rank / world;
+    n = start + (end - start) * (rank + 1) / world - first;
+  } else {
+    first = std::min(end, start + rank * options_.batch_size);
+    n = std::min(options_.batch_size, end - first);
+  }
   const int64_t L = d.length(), T = d.num_outputs();
   Batch batch;
   batch.epoch = epoch;
@@ -164,8 +230,8 @@ Batch BatchLoader::build(int64_t epoch, int64_t b, const std::vector<int64_t>& o
   batch.size = n;
   batch.length = L;
   batch.num_outputs = T;
-  batch.global_size =
-      std::min<int64_t>(options_.batch_size * options_.world_size, total - global_first);
+  batch.global_size = end - start;
+  batch.global_first = first - start;
   const bool pinned = options_.device.is_cuda();
   if (pinned) {
     // Reuse a pinned batch of the same size once its copy to the device has finished.
@@ -264,6 +330,7 @@ std::unique_ptr<BatchLoader::Staged> BatchLoader::stage(Batch host) {
   d.length = host.length;
   d.num_outputs = host.num_outputs;
   d.global_size = host.global_size;
+  d.global_first = host.global_first;
   d.examples = host.examples;
   d.reverse_complemented = host.reverse_complemented;
   // Device memory comes from the consumer's stream (stream-ordered pool), so it is freed in order

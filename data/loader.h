@@ -23,10 +23,19 @@
 
 namespace strand::data {
 
+// How an epoch's batches are drawn. kShuffle: fixed-size batches of a seeded shuffled order.
+// kPoisson (what DP-SGD's privacy accounting assumes): every step includes each example
+// independently with probability sampling_rate, so batch sizes vary and a batch may be empty; an
+// epoch is round(1 / sampling_rate) steps (each example seen once on average). Only Poisson
+// sampling is covered by a DP-SGD guarantee from the accountant.
+enum class Sampling { kShuffle, kPoisson };
+
 struct LoaderOptions {
   int64_t batch_size = 64;
   uint64_t seed = 0;
-  bool shuffle = true;              // a new seeded order every epoch
+  bool shuffle = true;  // a new seeded order every epoch
+  Sampling sampling = Sampling::kShuffle;
+  double sampling_rate = 0.0;       // kPoisson: q in (0, 1]; 0: batch_size * world_size / examples
   bool reverse_complement = false;  // augmentation: each example flipped with probability 1/2
   bool one_hot = false;             // also fill Batch::one_hot
   bool drop_last = false;           // drop a final batch smaller than batch_size
@@ -39,7 +48,9 @@ struct LoaderOptions {
   // Data-parallel shard: with world_size W, batch b of this rank holds positions
   // [b*W*B + rank*B, +B) of the epoch order (B = batch_size), so the W ranks' batches b together
   // are exactly batch b of one process at batch W*B, and every rank sees the same number of
-  // batches. At the end of an epoch a rank's batch may be smaller than B, or empty.
+  // batches. At the end of an epoch a rank's batch may be smaller than B, or empty. Poisson
+  // sampling draws each step's global sample as one process would (default rate W*B / examples)
+  // and gives rank r the r-th of W near-equal parts.
   int rank = 0;
   int world_size = 1;
 };
@@ -51,6 +62,7 @@ struct Batch {
   int64_t length = 0;             // bases per example (L)
   int64_t num_outputs = 0;        // label floats per example (T)
   int64_t global_size = 0;        // examples in this batch summed over the data-parallel ranks
+  int64_t global_first = 0;       // where this rank's rows start within those
   runtime::Tensor codes;          // u8 [N, L], A,C,G,T,N = 0..4 (data/encoding.h)
   runtime::Tensor one_hot;        // f32 [N, 4, L] when LoaderOptions::one_hot, else undefined
   runtime::Tensor labels;         // f32 [N, T]
@@ -72,6 +84,9 @@ class BatchLoader {
 
   int64_t num_examples() const { return static_cast<int64_t>(examples_.size()); }
   int64_t batches_per_epoch() const;
+  // kPoisson: the probability q with which each step includes each example; kShuffle: the
+  // fraction of the examples in a full batch.
+  double sampling_rate() const;
   const LoaderOptions& options() const { return options_; }
 
   // Starts building the batches of an epoch in the background (stopping any epoch in flight).
@@ -83,6 +98,8 @@ class BatchLoader {
 
   // The order in which an epoch visits the examples (dataset indices), for tests and reports.
   std::vector<int64_t> epoch_order(int64_t epoch) const;
+  // The examples of each batch of an epoch (dataset indices), for tests and reports.
+  std::vector<std::vector<int64_t>> epoch_batches(int64_t epoch) const;
 
  private:
   struct Staged;  // a batch whose device copy is in flight, with its host twin and events
@@ -90,9 +107,14 @@ class BatchLoader {
   void stop();
   std::optional<Batch> next_host();
   std::unique_ptr<Staged> stage(Batch host);
-  void worker_loop(int64_t epoch, std::vector<int64_t> order);
-  Batch build(int64_t epoch, int64_t b, const std::vector<int64_t>& order,
-              const Dataset::Reader& reader);
+  // The examples of an epoch in batch order, and where each batch starts in it (num + 1 entries).
+  struct Plan {
+    std::vector<int64_t> order;
+    std::vector<int64_t> offsets;
+  };
+  Plan epoch_plan(int64_t epoch) const;
+  void worker_loop(int64_t epoch, Plan plan);
+  Batch build(int64_t epoch, int64_t b, const Plan& plan, const Dataset::Reader& reader);
   bool flip(int64_t epoch, int64_t position) const;
 
   std::shared_ptr<const Dataset> dataset_;

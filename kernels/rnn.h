@@ -110,12 +110,27 @@ struct RnnGradOutputs {
   const T* d_c_n = nullptr;     // may be null (zero)
 };
 
+// Opt-in copies of what one (layer, direction)'s weight gradients are made of, for per-example
+// gradients (DP-SGD): every row is one (step, sample), time-major (row s*N + n, whatever
+// batch_first says), so W_ih's gradient is d_gates_ih^T input and W_hh's d_gates_hh^T h_prev.
+// Rows past a sample's length are zero in both d_gates.
+template <typename T>
+struct RnnLayerTaps {
+  T* d_gates_ih = nullptr;  // [T*N, G*H] gradient of the input projection (and of bias_ih)
+  T* d_gates_hh = nullptr;  // [T*N, G*H] gradient of the recurrent projection (and of bias_hh)
+  T* input = nullptr;       // [T*N, layer input size] the layer's input (after dropout)
+  T* h_prev = nullptr;      // [T*N, H] the state each step read
+};
+
 template <typename T>
 struct RnnGradInputs {
   T* d_input = nullptr;                       // like input, overwritten; may be null
   T* d_h0 = nullptr;                          // overwritten; may be null
   T* d_c0 = nullptr;                          // overwritten; may be null
   std::span<const RnnLayerGrads<T>> weights;  // empty, or layers*dirs entries (accumulated)
+  // Empty, or layers*dirs entries (all four pointers set) to receive RnnLayerTaps. Supported by
+  // the CPU fast path and the CUDA custom paths in f32 (not the reference, cuDNN or bf16).
+  std::span<const RnnLayerTaps<T>> taps;
 };
 
 namespace cpu {

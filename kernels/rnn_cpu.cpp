@@ -427,6 +427,13 @@ void rnn_backward(const RnnShape& sh, const RnnInputs<T>& in, const void* reserv
         if (g.bias_ih) gemv_t(TN, GH, gxd, ones.data(), g.bias_ih);
         if (g.bias_hh) gemv_t(TN, GH, ghd, ones.data(), g.bias_hh);
       }
+      if (!din.taps.empty()) {
+        const RnnLayerTaps<T>& tap = din.taps[l * D + d];
+        std::copy(gxd, gxd + TN * GH, tap.d_gates_ih);
+        std::copy(ghd, ghd + TN * GH, tap.d_gates_hh);
+        std::copy(xin, xin + TN * I, tap.input);
+        std::copy(bufs[d].hs, bufs[d].hs + TN * H, tap.h_prev);
+      }
       if (l > 0 || din.d_input)
         gemm(false, false, TN, I, GH, T(1), gxd, GH, w.weight_ih, I, d == 0 ? T(0) : T(1), dx, I);
     }

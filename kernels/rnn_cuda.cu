@@ -513,6 +513,19 @@ void custom_backward(const RnnShape& sh, const RnnInputs<T>& in, const void* res
                                           static_cast<int>(TN), &one, st.dgh[d],
                                           static_cast<int>(GH), ones, 1, &one, g.bias_hh, 1));
       }
+      if (!din.taps.empty()) {
+        if constexpr (std::is_same_v<T, float>) {
+          const RnnLayerTaps<float>& tap = din.taps[l * D + d];
+          const auto copy = [&](float* dst, const float* src, int64_t count) {
+            STRAND_CUDA_CHECK(cudaMemcpyAsync(dst, src, count * sizeof(float),
+                                              cudaMemcpyDeviceToDevice, ctx.stream));
+          };
+          copy(tap.d_gates_ih, st.dgx[d], TN * GH);
+          copy(tap.d_gates_hh, st.dgh[d], TN * GH);
+          copy(tap.input, xin, TN * I);
+          copy(tap.h_prev, st.bufs[d].hs, TN * H);
+        }
+      }
       if (l > 0 || din.d_input)
         gemm(blas, false, false, TN, I, GH, 1.f, st.dgx[d], GH, w.weight_ih, I, d == 0 ? 0.f : 1.f,
              dx, I);
@@ -611,6 +624,9 @@ void rnn_backward(const RnnShape& shape, const RnnInputs<T>& in, const void* res
   detail::check_rnn_grad_args(shape, dout, din);
   STRAND_CHECK(reserve != nullptr, "RNN reserve is null (pass the forward call's reserve)");
   const Path path = resolve(shape, dtype_of<T>, algo, ctx);
+  STRAND_CHECK(din.taps.empty() || (path != Path::kCudnn && std::is_same_v<T, float>),
+               "RNN backward taps (per-example gradients) need f32 and the custom kernels, not "
+               "cuDNN or bf16");
   if (path == Path::kCudnn) {
     if constexpr (std::is_same_v<T, float>) {
       ri::cudnn_backward(shape, in, reserve, dout, din, workspace, workspace_bytes, ctx);

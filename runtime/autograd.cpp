@@ -76,6 +76,13 @@ const std::vector<int64_t>& Node::attr(const std::string& name) const {
   return it->second;
 }
 
+void Node::skip_input_grad(size_t i) {
+  STRAND_CHECK(i < next_edges_.size(), "node '{}' has {} inputs, cannot skip input {}", name_,
+               next_edges_.size(), i);
+  if (skipped_.size() < next_edges_.size()) skipped_.resize(next_edges_.size(), false);
+  skipped_[i] = true;
+}
+
 int Node::add_pre_hook(PreHook hook) {
   pre_hooks_.emplace_back(next_hook_id_, std::move(hook));
   return next_hook_id_++;
@@ -278,7 +285,7 @@ std::vector<Tensor> run_engine(const std::vector<Tensor>& roots,
     for (size_t i = 0; i < node->next_edges().size(); ++i) {
       const Edge& e = node->next_edges()[i];
       if (!e.node) continue;
-      if (i < grad_inputs.size() && grad_inputs[i].defined()) {
+      if (i < grad_inputs.size() && grad_inputs[i].defined() && node->needs_input_grad(i)) {
         accumulate(e.node.get(), e.input_nr, grad_inputs[i]);
       }
       if (--dependencies[e.node.get()] == 0) ready.push(e.node.get());

@@ -42,7 +42,13 @@ class Node {
   size_t num_outputs() const { return num_outputs_; }
   const std::vector<Edge>& next_edges() const { return next_edges_; }
   // Whether input i needs a gradient (ops may skip computing the others).
-  bool needs_input_grad(size_t i) const { return i < next_edges_.size() && next_edges_[i].node; }
+  bool needs_input_grad(size_t i) const {
+    return i < next_edges_.size() && next_edges_[i].node && !(i < skipped_.size() && skipped_[i]);
+  }
+  // Makes needs_input_grad(i) false, so backward skips that gradient and nothing flows along the
+  // edge (DP-SGD computes clipped parameter gradients itself, from the hooks). Results for the
+  // other inputs are unchanged.
+  void skip_input_grad(size_t i);
 
   // Saved tensors, kept detached (no reference back into the graph), released after backward.
   void save(const std::string& name, const Tensor& t);
@@ -81,6 +87,7 @@ class Node {
   size_t num_outputs_;
   BackwardFn backward_;
   std::vector<Edge> next_edges_;
+  std::vector<bool> skipped_;
   std::vector<OutputMeta> outputs_;
   std::vector<std::pair<std::string, Tensor>> saved_;
   std::map<std::string, std::vector<int64_t>> attrs_;

@@ -196,7 +196,7 @@ GradReducer::GradReducer(std::shared_ptr<Communicator> comm, std::vector<Tensor>
     s.buckets.push_back(std::move(b));
   }
   const std::weak_ptr<State> weak = state_;
-  for (size_t i = 0; i < s.params.size(); ++i) {
+  for (size_t i = 0; i < s.params.size() && options.from_hooks; ++i) {
     s.params[i].register_grad_hook([weak, i](const Tensor& grad) {
       if (auto st = weak.lock()) st->on_grad(i, grad);
     });

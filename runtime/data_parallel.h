@@ -18,6 +18,9 @@ namespace strand::runtime {
 struct ReducerOptions {
   double bucket_mb = 25;          // bucket capacity (MiB of gradient in the parameters' dtype)
   bool bf16_compression = false;  // all-reduce buckets in bf16 (gradients are pre-scaled first)
+  // false: no hooks, every bucket is filled from .grad and launched in finish() (for engines such
+  // as DP-SGD's clipper that write .grad after backward; no overlap then).
+  bool from_hooks = true;
 };
 
 // Communication of one step (or, summed, of many): the time some bucket was in flight is split

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "layers/sequential.h"
+#include "rules/privacy_record.h"
 #include "runtime/optim.h"
 
 namespace strand::train {
@@ -32,6 +33,9 @@ struct RunMetadata {
   nlohmann::json training = nlohmann::json::object();
   uint64_t seed = 0;
   nlohmann::json data = nlohmann::json::object();  // {"<path>": "<crc32>", ...}
+  // Rule 10: sensitive-data mark and DP guarantee, saved as "strand.privacy" (the DP trainer fills
+  // dp, epsilon, delta, accountant, noise_multiplier, sampling_rate, max_grad_norm, steps).
+  rules::PrivacyRecord privacy;
 };
 
 struct LoadedModel {

@@ -54,13 +54,26 @@ nlohmann::json to_json(const TrainConfig& c) {
           {"log_every", c.log_every},
           {"reverse_complement", c.reverse_complement},
           {"device", c.device},
-          {"progress", c.progress}};
+          {"progress", c.progress},
+          {"dp",
+           {{"enabled", c.dp.enabled},
+            {"max_grad_norm", c.dp.max_grad_norm},
+            {"noise_multiplier", c.dp.noise_multiplier},
+            {"target_epsilon", c.dp.target_epsilon},
+            {"delta", c.dp.delta},
+            {"sampling", c.dp.sampling},
+            {"accountant", c.dp.accountant}}}};
+}
+
+double default_delta(int64_t n) {
+  STRAND_CHECK(n > 0, "DP delta: no training examples");
+  return std::pow(10.0, std::floor(std::log10(1.0 / (10.0 * static_cast<double>(n)))));
 }
 
 TrainConfig config_from_json(const nlohmann::json& j) {
   STRAND_CHECK(j.is_object(), "training config must be a JSON object, got {}", j.dump());
   for (const auto& [key, value] : j.items()) {
-    if (std::find(keys().begin(), keys().end(), key) != keys().end()) continue;
+    if (std::find(keys().begin(), keys().end(), key) != keys().end() || key == "dp") continue;
     std::string best = keys()[0];
     for (const auto& k : keys())
       if (edit_distance(key, k) < edit_distance(key, best)) best = k;
@@ -90,6 +103,28 @@ TrainConfig config_from_json(const nlohmann::json& j) {
   get("reverse_complement", c.reverse_complement);
   get("device", c.device);
   get("progress", c.progress);
+  if (j.contains("dp")) {
+    const nlohmann::json& d = j.at("dp");
+    STRAND_CHECK(d.is_object(), "training config 'dp' must be a JSON object, got {}", d.dump());
+    for (const auto& [key, value] : d.items()) {
+      STRAND_CHECK(key == "enabled" || key == "max_grad_norm" || key == "noise_multiplier" ||
+                       key == "target_epsilon" || key == "delta" || key == "sampling" ||
+                       key == "accountant",
+                   "unknown training config key 'dp.{}' (enabled, max_grad_norm, "
+                   "noise_multiplier, target_epsilon, delta, sampling, accountant)",
+                   key);
+    }
+    auto get_dp = [&](const char* key, auto& field) {
+      if (d.contains(key)) d.at(key).get_to(field);
+    };
+    get_dp("enabled", c.dp.enabled);
+    get_dp("max_grad_norm", c.dp.max_grad_norm);
+    get_dp("noise_multiplier", c.dp.noise_multiplier);
+    get_dp("target_epsilon", c.dp.target_epsilon);
+    get_dp("delta", c.dp.delta);
+    get_dp("sampling", c.dp.sampling);
+    get_dp("accountant", c.dp.accountant);
+  }
   return c;
 }
 
@@ -109,6 +144,24 @@ void validate(const TrainConfig& c) {
   STRAND_CHECK(c.patience >= 0, "patience must be non-negative, got {}", c.patience);
   STRAND_CHECK(c.device == "cpu" || c.device == "cuda" || c.device.rfind("cuda:", 0) == 0,
                "unknown device '{}' (cpu, cuda)", c.device);
+  if (c.dp.enabled) {
+    STRAND_CHECK(c.dp.max_grad_norm > 0 && std::isfinite(c.dp.max_grad_norm),
+                 "DP: max_grad_norm (the clipping bound C) must be positive, got {}",
+                 c.dp.max_grad_norm);
+    STRAND_CHECK(c.dp.noise_multiplier >= 0 && std::isfinite(c.dp.noise_multiplier),
+                 "DP: noise_multiplier must be >= 0, got {}", c.dp.noise_multiplier);
+    STRAND_CHECK(c.dp.target_epsilon >= 0, "DP: target_epsilon must be positive, got {}",
+                 c.dp.target_epsilon);
+    STRAND_CHECK(c.dp.noise_multiplier > 0 || c.dp.target_epsilon > 0,
+                 "DP training needs a target epsilon (--target-epsilon) or a noise multiplier "
+                 "(--noise-multiplier)");
+    STRAND_CHECK(c.dp.delta >= 0 && c.dp.delta < 1, "DP: delta must be in (0, 1), got {}",
+                 c.dp.delta);
+    STRAND_CHECK(c.dp.sampling == "poisson" || c.dp.sampling == "shuffle",
+                 "DP: unknown sampling '{}' (poisson, shuffle)", c.dp.sampling);
+    STRAND_CHECK(c.dp.accountant == "rdp" || c.dp.accountant == "pld",
+                 "DP: unknown accountant '{}' (rdp, pld)", c.dp.accountant);
+  }
 }
 
 double learning_rate(const TrainConfig& c, int64_t step, int64_t epoch, int64_t total_steps) {

@@ -29,7 +29,26 @@ struct TrainConfig {
   bool reverse_complement = false;  // augmentation
   std::string device = "cpu";       // cpu or cuda
   bool progress = true;             // a progress bar, only when stderr is a terminal
+
+  // DP-SGD (Rule 10): each example's gradient clipped to max_grad_norm, Gaussian noise of std
+  // noise_multiplier * max_grad_norm added to the sum. noise_multiplier 0: the accountant finds
+  // the smallest one reaching target_epsilon at delta over the planned steps. delta 0: 1/(10 N)
+  // for N training examples, rounded down to a power of ten. Sampling "poisson" is what the
+  // guarantee assumes; "shuffle" (fixed-size batches) trains the same way but is not covered.
+  // JSON: the object "dp" with these field names.
+  struct Dp {
+    bool enabled = false;
+    double max_grad_norm = 1.0;
+    double noise_multiplier = 0;
+    double target_epsilon = 0;
+    double delta = 0;
+    std::string sampling = "poisson";
+    std::string accountant = "rdp";  // rdp or pld
+  } dp;
 };
+
+// The default DP delta for n training examples: 1/(10 n) rounded down to a power of ten.
+double default_delta(int64_t n);
 
 nlohmann::json to_json(const TrainConfig& c);
 // Unknown keys are an error naming the closest valid key.

@@ -12,6 +12,8 @@
 
 #include "kernels/error.h"
 #include "layers/models.h"
+#include "layers/privacy.h"
+#include "rules/privacy_accountant.h"
 #include "runtime/batch_share.h"
 #include "runtime/rng.h"
 #include "train/evaluate.h"
@@ -89,9 +91,11 @@ Trainer::Trainer(std::shared_ptr<const data::SplitDataset> splits, TrainConfig c
   o.seed = config_.seed;
   o.reverse_complement = config_.reverse_complement;
   o.device = device_;
+  if (config_.dp.enabled && config_.dp.sampling == "poisson") o.sampling = data::Sampling::kPoisson;
   loader_ = std::make_unique<data::BatchLoader>(*splits_, data::Split::kTrain, o);
   total_steps_ =
       config_.max_steps > 0 ? config_.max_steps : config_.epochs * loader_->batches_per_epoch();
+  if (config_.dp.enabled) setup_dp();
 
   monitor_ = config_.monitor;
   if (monitor_ == "auto")
@@ -112,6 +116,49 @@ Trainer::Trainer(std::shared_ptr<const data::SplitDataset> splits, TrainConfig c
     log_.open(path, std::ios::app);
     STRAND_CHECK(log_.good(), "cannot open '{}' for writing", path);
   }
+}
+
+void Trainer::setup_dp() {
+  clipper_ = std::make_unique<runtime::PerSampleClipper>(
+      layers::make_private(*model_, {.max_grad_norm = config_.dp.max_grad_norm}));
+  const int64_t n = loader_->num_examples();
+  const double q = loader_->sampling_rate();
+  const double delta = config_.dp.delta > 0 ? config_.dp.delta : default_delta(n);
+  const rules::AccountantKind kind = rules::parse_accountant(config_.dp.accountant);
+  const double sigma =
+      config_.dp.noise_multiplier > 0
+          ? config_.dp.noise_multiplier
+          : rules::noise_multiplier_for(kind, config_.dp.target_epsilon, q, total_steps_, delta);
+  dp_expected_batch_ = q * static_cast<double>(n);
+  result_.dp = true;
+  result_.delta = delta;
+  result_.noise_multiplier = sigma;
+  result_.sampling_rate = q;
+  result_.dp_guaranteed = config_.dp.sampling == "poisson";
+  rules::PrivacyRecord& r = run_.privacy;
+  r.dp = true;
+  r.delta = delta;
+  r.accountant = config_.dp.accountant;
+  r.noise_multiplier = sigma;
+  r.sampling_rate = q;
+  r.max_grad_norm = config_.dp.max_grad_norm;
+  r.sampling = config_.dp.sampling;
+  r.epsilon = 0;
+  r.steps = 0;
+  run_.training["dp"]["resolved_noise_multiplier"] = sigma;
+  run_.training["dp"]["resolved_delta"] = delta;
+}
+
+// Epsilon spent by the steps taken so far (the plan's sigma was chosen for all planned steps).
+void Trainer::account_dp() {
+  const int64_t steps = state_.step;
+  const double eps = steps == 0 ? 0.0
+                                : rules::epsilon(rules::parse_accountant(config_.dp.accountant),
+                                                 result_.sampling_rate, result_.noise_multiplier,
+                                                 steps, result_.delta);
+  result_.epsilon = eps;
+  run_.privacy.epsilon = eps;
+  run_.privacy.steps = steps;
 }
 
 std::string Trainer::model_path() const { return out_dir_ + "/model.safetensors"; }
@@ -185,19 +232,29 @@ bool Trainer::run_epoch() {
     const double lr = learning_rate(config_, state_.step, epoch, total_steps_);
     optimizer_->set_lr(lr);
     if (comm_) comm_->set_context(strand::format("epoch {} step {}", epoch + 1, state_.step + 1));
-    // A data-parallel rank may get no rows in an epoch's last batch; it still joins the step.
+    // A data-parallel rank may get no rows in a step; it still joins the step's collectives.
     runtime::Tensor loss;
     double value = 0;
     // With dropout, each rank draws what one process at the global batch draws for its rows.
-    const runtime::BatchShareGuard share(
-        {.first = comm_ ? std::min(batch->global_size, comm_->rank() * config_.batch_size) : 0,
-         .rows = batch->size,
-         .global = comm_ ? batch->global_size : 0});
+    const runtime::BatchShareGuard share({.first = comm_ ? batch->global_first : 0,
+                                          .rows = batch->size,
+                                          .global = comm_ ? batch->global_size : 0});
     if (batch->size > 0) {
       loss = loss_for(info_.kind, (*model_)(batch->codes), batch->labels);
       value = loss.item();
     }
     if (comm_) value = global_mean(value, batch->size, batch->global_size);
+    if (batch->global_size == 0) {
+      if (clipper_) {  // Poisson sampling drew nobody: the step is noise alone
+        optimizer_->zero_grad();
+        clipper_->add_noise(runtime::default_generator(), result_.noise_multiplier,
+                            dp_expected_batch_);
+        optimizer_->step();
+        ++state_.step;
+        ++batches;
+      }
+      continue;
+    }
     if (!std::isfinite(value)) {
       if (progress_) std::fprintf(stderr, "\n");
       result_.diverged = true;
@@ -213,16 +270,31 @@ bool Trainer::run_epoch() {
     optimizer_->zero_grad();
     const auto rows = static_cast<double>(batch->size),
                global = static_cast<double>(batch->global_size);
-    if (reducer_) reducer_->prepare(rows, global);
-    if (zero_) zero_->prepare(rows, global);
-    if (loss.defined()) loss.backward();
-    if (reducer_) {
-      const runtime::ReduceStats& st = reducer_->finish();
-      result_.comm += st;
-      epoch_comm += st;
+    if (clipper_) {
+      // Per-example clipping (the loss is the batch mean) on this rank's rows; across ranks the
+      // clipped sums are summed and the noise, the same draw on every rank (their generators
+      // agree), is added once for the global batch.
+      if (loss.defined()) clipper_->backward(loss, batch->size, rows);
+      if (reducer_) {
+        reducer_->prepare(1, 1);
+        const runtime::ReduceStats& st = reducer_->finish();
+        result_.comm += st;
+        epoch_comm += st;
+      }
+      clipper_->add_noise(runtime::default_generator(), result_.noise_multiplier,
+                          dp_expected_batch_);
+    } else {
+      if (reducer_) reducer_->prepare(rows, global);
+      if (zero_) zero_->prepare(rows, global);
+      if (loss.defined()) loss.backward();
+      if (reducer_) {
+        const runtime::ReduceStats& st = reducer_->finish();
+        result_.comm += st;
+        epoch_comm += st;
+      }
+      if (config_.clip_norm > 0 && !zero_)
+        runtime::clip_grad_norm(optimizer_->params(), config_.clip_norm);
     }
-    if (config_.clip_norm > 0 && !zero_)
-      runtime::clip_grad_norm(optimizer_->params(), config_.clip_norm);
     optimizer_->step();
     ++state_.step;
     ++batches;
@@ -260,6 +332,7 @@ bool Trainer::run_epoch() {
   const double metric = metric_of(panel);
   const bool improved = better(metric, state_.best_metric);
   state_.epoch = epoch + 1;
+  if (clipper_) account_dp();
   if (improved) {
     state_.best_metric = metric;
     state_.best_epoch = state_.epoch;
@@ -291,6 +364,10 @@ bool Trainer::run_epoch() {
         {"hidden_fraction", epoch_comm.hidden_fraction()}};
   else if (comm_)
     record["comm"] = {{"ranks", comm_->size()}, {"zero1", true}};
+  if (clipper_) {
+    record["epsilon"] = result_.epsilon;
+    record["delta"] = result_.delta;
+  }
   panel.erase("bootstrap");
   for (auto& [task, obj] : panel["tasks"].items()) obj.erase("reliability");
   record["valid"] = panel;
@@ -347,6 +424,8 @@ void Trainer::distribute(DataParallelOptions options) {
                        strand::format("bucket {} MB, bf16 {}, zero1 {}", options.reducer.bucket_mb,
                                       options.reducer.bf16_compression, options.zero1));
 
+  STRAND_CHECK(!(options.zero1 && config_.dp.enabled),
+               "--zero1 cannot be combined with DP-SGD (the clipped sums are all-reduced whole)");
   comm_ = options.comm;
   const auto params = model_->parameters();
   runtime::broadcast_tensors(comm, params, 0);
@@ -362,6 +441,8 @@ void Trainer::distribute(DataParallelOptions options) {
     zero_ = zero.get();
     optimizer_ = std::move(zero);
   } else {
+    // DP-SGD writes the clipped sums into .grad after backward: the reducer reads them at finish().
+    if (config_.dp.enabled) options.reducer.from_hooks = false;
     reducer_ = std::make_unique<runtime::GradReducer>(comm_, params, options.reducer);
   }
 
@@ -371,6 +452,7 @@ void Trainer::distribute(DataParallelOptions options) {
   loader_ = std::make_unique<data::BatchLoader>(*splits_, data::Split::kTrain, o);
   total_steps_ =
       config_.max_steps > 0 ? config_.max_steps : config_.epochs * loader_->batches_per_epoch();
+  if (config_.dp.enabled) setup_dp();  // the global sampling rate and batch, the noise for them
   if (comm.rank() != 0) {
     out_dir_.clear();  // only rank 0 writes checkpoints, models and the log
     log_.close();

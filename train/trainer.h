@@ -17,6 +17,7 @@
 #include "runtime/data_parallel.h"
 #include "runtime/optim.h"
 #include "runtime/zero_optimizer.h"
+#include "runtime/per_sample.h"
 #include "train/checkpoint.h"
 #include "train/config.h"
 #include "train/evaluate.h"
@@ -35,6 +36,11 @@ struct TrainResult {
   double seconds = 0;             // training time of this call (excluding validation)
   double samples_per_second = 0;  // training throughput of this call
   runtime::ReduceStats comm;      // data-parallel gradient communication of this call
+  // DP-SGD (config.dp.enabled): the guarantee after the steps taken, and what it came from.
+  bool dp = false;
+  double epsilon = 0, delta = 0, noise_multiplier = 0, sampling_rate = 0;
+  bool dp_guaranteed =
+      false;  // false for shuffled fixed-size batches (not what accounting assumes)
 };
 
 // Data-parallel training (Trainer::distribute).
@@ -113,6 +119,11 @@ class Trainer {
   std::shared_ptr<runtime::Communicator> comm_;    // data parallel only
   std::unique_ptr<runtime::GradReducer> reducer_;  // plain data parallel
   runtime::ZeroOptimizer* zero_ = nullptr;         // zero1: the optimiser itself
+  // DP-SGD: the clipping engine and the mechanism's parameters.
+  void setup_dp();
+  void account_dp();
+  std::unique_ptr<runtime::PerSampleClipper> clipper_;
+  double dp_expected_batch_ = 0;
 };
 
 }  // namespace strand::train

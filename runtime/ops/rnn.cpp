@@ -81,6 +81,10 @@ kernels::RnnInputs<T> make_inputs(const RnnState& st, const Tensor& input, const
 
 }  // namespace
 
+std::string rnn_tap_suffix(int64_t layer, int64_t dir) {
+  return "l" + std::to_string(layer) + (dir == 1 ? "_reverse" : "");
+}
+
 RnnResult rnn(const Tensor& input_in, const std::vector<Tensor>& weights_in,
               const RnnOptions& options, const Tensor& h0_in, const Tensor& c0_in,
               const std::vector<int32_t>& lengths, Generator* generator) {
@@ -183,11 +187,33 @@ RnnResult rnn(const Tensor& input_in, const std::vector<Tensor>& weights_in,
         for (size_t i = 0; i < weights.size(); ++i) {
           d_weights.push_back(n.needs_input_grad(3 + i) ? zeros_like(weights[i]) : Tensor());
         }
+        // Opt-in taps for per-example gradients (see kRnnTapsAttr in ops.h).
+        std::vector<std::pair<std::string, Tensor>> taps;
+        if (n.attrs().count(kRnnTapsAttr)) {
+          const int64_t rows = s.seq_len * s.batch, gh = s.gates() * s.hidden_size;
+          for (int64_t l = 0; l < s.num_layers; ++l) {
+            for (int64_t d = 0; d < s.dirs(); ++d) {
+              const std::string suffix = rnn_tap_suffix(l, d);
+              const TensorOptions like{.dtype = input.dtype(), .device = input.device()};
+              taps.emplace_back("d_gates_ih_" + suffix, empty({rows, gh}, like));
+              taps.emplace_back("d_gates_hh_" + suffix, empty({rows, gh}, like));
+              taps.emplace_back("input_" + suffix, empty({rows, s.layer_input_size(l)}, like));
+              taps.emplace_back("h_prev_" + suffix, empty({rows, s.hidden_size}, like));
+            }
+          }
+        }
         const kernels::Context ctx = context_for(input.device());
         dispatch_gpu_f32_bf16_cpu_f32_f64(input, "rnn", [&](auto tag) {
           using T = decltype(tag);
           const auto table = layer_table<kernels::RnnLayerWeights<T>, T>(s, weights);
           const auto grad_table = layer_table<kernels::RnnLayerGrads<T>, T>(s, d_weights);
+          std::vector<kernels::RnnLayerTaps<T>> tap_table;
+          for (size_t k = 0; k + 3 < taps.size(); k += 4) {
+            tap_table.push_back({taps[k].second.template data<T>(),
+                                 taps[k + 1].second.template data<T>(),
+                                 taps[k + 2].second.template data<T>(),
+                                 taps[k + 3].second.template data<T>()});
+          }
           std::vector<const T*> mask_ptrs;
           const kernels::RnnInputs<T> in = make_inputs<T>(*st, input, h0, c0, table, mask_ptrs);
           const kernels::RnnGradOutputs<T> dout{d_output.data<T>(), d_h_n.data<T>(),
@@ -195,7 +221,7 @@ RnnResult rnn(const Tensor& input_in, const std::vector<Tensor>& weights_in,
           const kernels::RnnGradInputs<T> din{d_input.defined() ? d_input.data<T>() : nullptr,
                                               d_h0.defined() ? d_h0.data<T>() : nullptr,
                                               d_c0.defined() ? d_c0.data<T>() : nullptr,
-                                              grad_table};
+                                              grad_table, tap_table};
           if (input.is_cuda()) {
             if constexpr (!std::is_same_v<T, double>) {
               STRAND_CUDA_CALL({
@@ -211,6 +237,7 @@ RnnResult rnn(const Tensor& input_in, const std::vector<Tensor>& weights_in,
             kernels::cpu::rnn_backward<T>(s, in, st->reserve.raw_data(), dout, din, ctx);
           }
         });
+        for (const auto& [name, t] : taps) n.save(name, t);
         Grads out{d_input, d_h0, d_c0};
         out.insert(out.end(), d_weights.begin(), d_weights.end());
         return out;

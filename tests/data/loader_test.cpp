@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <numeric>
+#include <set>
 
 #include "data/encoding.h"
 #include "kernels/error.h"
@@ -303,6 +304,68 @@ TEST(Loader, BadOptions) {
 
 namespace strand::data {
 namespace {
+
+TEST(Loader, PoissonSamplingIncludesEachExampleWithProbabilityQ) {
+  TempDir dir;
+  auto ds = make(dir, 200);
+  LoaderOptions o;
+  o.batch_size = 20;  // q = 20 / 200
+  o.sampling = Sampling::kPoisson;
+  o.seed = 3;
+  o.workers = 2;
+  BatchLoader loader(ds, first_n(200), o);
+  EXPECT_DOUBLE_EQ(loader.sampling_rate(), 0.1);
+  EXPECT_EQ(loader.batches_per_epoch(), 10);
+  std::vector<int64_t> counts(200, 0);
+  std::set<int64_t> sizes;
+  int64_t total = 0;
+  for (int64_t epoch = 0; epoch < 30; ++epoch) {
+    const std::vector<Batch> batches = drain(loader, epoch);
+    ASSERT_EQ(batches.size(), 10u);
+    const auto plan = loader.epoch_batches(epoch);
+    for (size_t b = 0; b < batches.size(); ++b) {
+      EXPECT_EQ(batches[b].examples, plan[b]);
+      EXPECT_EQ(batches[b].size, static_cast<int64_t>(plan[b].size()));
+      EXPECT_TRUE(std::is_sorted(plan[b].begin(), plan[b].end()));  // no repeats within a step
+      EXPECT_TRUE(std::adjacent_find(plan[b].begin(), plan[b].end()) == plan[b].end());
+      sizes.insert(batches[b].size);
+      total += batches[b].size;
+      for (int64_t e : batches[b].examples) ++counts[e];
+    }
+  }
+  EXPECT_GT(sizes.size(), 5u);                                 // batch sizes vary
+  EXPECT_NEAR(static_cast<double>(total) / 300.0, 20.0, 1.0);  // 300 steps, mean q N
+  // Each example in 300 steps ~ Binomial(300, 0.1): mean 30, sd 5.2.
+  const auto [lo, hi] = std::minmax_element(counts.begin(), counts.end());
+  EXPECT_GT(*lo, 8);
+  EXPECT_LT(*hi, 55);
+  // Seeded: the same plan again, another seed another plan.
+  EXPECT_EQ(loader.epoch_batches(4), BatchLoader(ds, first_n(200), o).epoch_batches(4));
+  o.seed = 4;
+  EXPECT_NE(loader.epoch_batches(4), BatchLoader(ds, first_n(200), o).epoch_batches(4));
+}
+
+TEST(Loader, PoissonSamplingDeliversEmptyBatches) {
+  TempDir dir;
+  auto ds = make(dir, 10);
+  LoaderOptions o;
+  o.sampling = Sampling::kPoisson;
+  o.sampling_rate = 0.02;  // 50 steps, most of them empty
+  BatchLoader loader(ds, first_n(10), o);
+  const std::vector<Batch> batches = drain(loader, 0);
+  ASSERT_EQ(batches.size(), 50u);
+  int64_t empty = 0;
+  for (const Batch& b : batches) {
+    if (b.size > 0) continue;
+    ++empty;
+    EXPECT_EQ(b.codes.shape(), (runtime::Shape{0, 12}));
+    EXPECT_EQ(b.labels.shape(), (runtime::Shape{0, 1}));
+  }
+  EXPECT_GT(empty, 30);
+  o.sampling_rate = 1.5;
+  EXPECT_THAT([&] { BatchLoader(ds, first_n(10), o); },
+              ThrowsMessage<Error>(HasSubstr("Poisson sampling rate must be in (0, 1], got 1.5")));
+}
 
 TEST(Loader, BedWindowsWithoutTargetsGiveEmptyLabelRows) {
   testing::TempDir dir;

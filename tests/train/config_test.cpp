@@ -59,6 +59,42 @@ TEST(TrainConfig, ValidateNamesTheBadField) {
   EXPECT_THAT([&] { validate(c); }, ::testing::ThrowsMessage<Error>(HasSubstr("learning rate")));
 }
 
+TEST(TrainConfig, DpFieldsRoundTripAndAreValidated) {
+  TrainConfig c;
+  c.dp.enabled = true;
+  c.dp.target_epsilon = 8;
+  c.dp.max_grad_norm = 0.5;
+  c.dp.sampling = "shuffle";
+  const TrainConfig back = config_from_json(to_json(c));
+  EXPECT_TRUE(back.dp.enabled);
+  EXPECT_EQ(back.dp.target_epsilon, 8);
+  EXPECT_EQ(back.dp.max_grad_norm, 0.5);
+  EXPECT_EQ(back.dp.sampling, "shuffle");
+  EXPECT_NO_THROW(validate(back));
+  EXPECT_THAT(
+      [] {
+        config_from_json({{"dp", {{"epsilon", 8}}}});
+      },
+      ::testing::ThrowsMessage<Error>(HasSubstr("unknown training config key 'dp.epsilon'")));
+  TrainConfig bad = c;
+  bad.dp.target_epsilon = 0;
+  EXPECT_THAT([&] { validate(bad); },
+              ::testing::ThrowsMessage<Error>(HasSubstr("needs a target epsilon")));
+  bad = c;
+  bad.dp.max_grad_norm = 0;
+  EXPECT_THAT([&] { validate(bad); },
+              ::testing::ThrowsMessage<Error>(HasSubstr("max_grad_norm (the clipping bound C)")));
+  bad = c;
+  bad.dp.delta = 1;
+  EXPECT_THAT([&] { validate(bad); }, ::testing::ThrowsMessage<Error>(HasSubstr("delta must be")));
+  bad = c;
+  bad.dp.sampling = "uniform";
+  EXPECT_THAT([&] { validate(bad); },
+              ::testing::ThrowsMessage<Error>(HasSubstr("unknown sampling 'uniform'")));
+  EXPECT_DOUBLE_EQ(default_delta(3200), 1e-5);  // 1/32000 rounded down
+  EXPECT_DOUBLE_EQ(default_delta(100), 1e-3);
+}
+
 TEST(LearningRate, ConstantStepCosineAndWarmup) {
   TrainConfig c;
   c.lr = 0.1;

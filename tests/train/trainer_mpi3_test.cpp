@@ -153,6 +153,34 @@ TEST(TrainerMpi, OnlyRankZeroWritesAndCheckpointsResumeOnAnotherRankCount) {
   expect_same_training(resumed, straight, 2e-4);
 }
 
+// DP-SGD across ranks: each rank clips its examples of the global Poisson sample, the clipped sums
+// are summed and the noise is drawn once for the global batch; with the same seed that is exactly
+// one process's DP-SGD at the global batch (noise added per rank would be sqrt(N) times larger
+// and drawn differently), and the privacy accounting uses the global sampling rate.
+TEST(TrainerMpi, DpSgdAcrossRanksIsOneProcessDpSgdAtTheGlobalBatch) {
+  TrainConfig c = config(1);
+  c.dp.enabled = true;
+  c.dp.noise_multiplier = 1.0;
+  c.dp.max_grad_norm = 1.0;
+  c.dp.sampling = "poisson";
+  Trainer single(task(), global(c), "");
+  const TrainResult one = single.fit();
+  Trainer ranks(task(), c, "");
+  ranks.distribute({.comm = world()});
+  const TrainResult many = ranks.fit();
+  EXPECT_TRUE(many.dp);
+  EXPECT_DOUBLE_EQ(many.sampling_rate, one.sampling_rate);
+  EXPECT_NEAR(many.sampling_rate,
+              8.0 * world()->size() / static_cast<double>(task()->train().size()), 1e-12);
+  EXPECT_DOUBLE_EQ(many.noise_multiplier, one.noise_multiplier);
+  EXPECT_DOUBLE_EQ(many.epsilon, one.epsilon);
+  EXPECT_GT(many.epsilon, 0);
+  expect_same_training(ranks, single, 2e-4);
+  Trainer zero(task(), c, "");
+  EXPECT_THAT([&] { zero.distribute({.comm = world(), .zero1 = true}); },
+              ThrowsMessage<Error>(HasSubstr("--zero1 cannot be combined with DP-SGD")));
+}
+
 TEST(TrainerMpi, RanksThatDisagreeStopAtStartUpNamingWhat) {
   TrainConfig c = config(1);
   c.seed = 3 + (world()->rank() == 1 ? 1 : 0);

@@ -12,6 +12,7 @@
 #include <fstream>
 
 #include "kernels/error.h"
+#include "rules/privacy_accountant.h"
 #include "tests/data/temp_files.h"
 #include "tests/train/tiny_task.h"
 
@@ -237,6 +238,63 @@ TEST(Trainer, MultiClassAndRegressionUseTheirLossAndMetric) {
   EXPECT_FALSE(b.diverged) << b.stop_reason;
   EXPECT_EQ(b.best_valid["kind"], "regression");
   EXPECT_EQ(b.best_metric, b.best_valid["loss"].get<double>());
+}
+
+TEST(Trainer, DpSgdLogsTheEpsilonSpentEachEpoch) {
+  data::testing::TempDir dir;
+  auto cfg = tiny_config();
+  cfg.epochs = 3;
+  cfg.batch_size = 64;
+  cfg.dp.enabled = true;
+  cfg.dp.target_epsilon = 4;
+  Trainer trainer(tiny_task(), cfg, dir.path());
+  const TrainResult r = trainer.fit();
+  ASSERT_TRUE(r.dp);
+  EXPECT_TRUE(r.dp_guaranteed);
+  EXPECT_EQ(r.epochs, 3);
+  const int64_t n_train = static_cast<int64_t>(tiny_task()->train().size());
+  EXPECT_DOUBLE_EQ(r.sampling_rate, 64.0 / static_cast<double>(n_train));
+  EXPECT_DOUBLE_EQ(r.delta, default_delta(n_train));
+  EXPECT_GT(r.noise_multiplier, 0.3);
+  // Every planned step ran, so the spent epsilon is the target (the search is on the safe side).
+  EXPECT_LE(r.epsilon, 4.0);
+  EXPECT_GT(r.epsilon, 3.9);
+  EXPECT_DOUBLE_EQ(r.epsilon, rules::epsilon(rules::AccountantKind::kRdp, r.sampling_rate,
+                                             r.noise_multiplier, r.steps, r.delta));
+  // One epsilon per epoch in the log, growing.
+  std::ifstream in(dir.file("log.jsonl"));
+  std::vector<double> eps;
+  for (std::string line; std::getline(in, line);) {
+    const auto j = nlohmann::json::parse(line);
+    if (j["type"] == "epoch") eps.push_back(j.at("epsilon").get<double>());
+  }
+  ASSERT_EQ(eps.size(), 3u);
+  EXPECT_LT(eps[0], eps[1]);
+  EXPECT_LT(eps[1], eps[2]);
+  EXPECT_DOUBLE_EQ(eps[2], r.epsilon);
+}
+
+TEST(Trainer, DpSgdWithAGivenNoiseMultiplierAndShuffledBatches) {
+  auto cfg = tiny_config();
+  cfg.epochs = 1;
+  cfg.dp.enabled = true;
+  cfg.dp.noise_multiplier = 1.1;
+  cfg.dp.sampling = "shuffle";
+  Trainer trainer(tiny_task(), cfg, "");
+  const TrainResult r = trainer.fit();
+  EXPECT_FALSE(r.dp_guaranteed);  // fixed-size shuffled batches are not what the accountant assumes
+  EXPECT_EQ(r.noise_multiplier, 1.1);
+  EXPECT_GT(r.epsilon, 0);
+}
+
+TEST(Trainer, DpSgdRefusesBatchNorm) {
+  auto cfg = tiny_config();
+  cfg.model = "basset";
+  cfg.dp.enabled = true;
+  cfg.dp.target_epsilon = 8;
+  EXPECT_THAT([&] { Trainer(tiny_task(600), cfg, ""); },
+              ::testing::ThrowsMessage<Error>(
+                  AllOf(HasSubstr("is BatchNorm1d"), HasSubstr("GroupNorm or LayerNorm"))));
 }
 
 }  // namespace

@@ -1,0 +1,236 @@
+// CUDA per-example gradient norms (per_sample_norm.h). One kernel per method, templated on how the
+// input a is read (dense rows, im2col of a convolution's input, or the one-hot of base codes), so
+// nothing is unfolded into memory:
+//   materialized: a block owns a 32x32 tile of one example's weight gradient G_i, accumulates it
+//     over the positions through shared memory, squares and sums it, and adds the tile's sum into
+//     out[i] atomically. G_i never leaves the chip.
+//   ghost: a block owns a 32x32 tile of (t, s) pairs of one example, builds both Gram tiles
+//     (a_t . a_s and g_t . g_s) over the feature dimensions, and adds sum(A .* G) into out[i]; the
+//     Gram matrices are symmetric, so only tiles with s >= t run and off-diagonal tiles count
+//     twice.
+#include <cuda_runtime.h>
+
+#include "kernels/cuda_check.h"
+#include "kernels/error.h"
+#include "kernels/per_sample_norm.h"
+
+namespace strand::kernels::cuda {
+namespace {
+
+constexpr int kTile = 32;
+constexpr int kRows = 8;  // threads per block: kTile x kRows; each thread owns kTile/kRows rows
+constexpr int kPer = kTile / kRows;
+
+struct DenseA {
+  const float* data;
+  int64_t sn, st, sk;
+  __device__ float operator()(int64_t i, int64_t t, int64_t k) const {
+    return data[i * sn + t * st + k * sk];
+  }
+};
+
+struct ConvA {
+  const float* x;
+  int64_t c_in, len, k_size, stride, pad, dil;
+  __device__ float operator()(int64_t i, int64_t t, int64_t k) const {
+    const int64_t c = k / k_size, kk = k - c * k_size;
+    const int64_t p = t * stride - pad + kk * dil;
+    return (p >= 0 && p < len) ? x[(i * c_in + c) * len + p] : 0.f;
+  }
+};
+
+struct BasesA {
+  const uint8_t* bases;
+  int64_t len, k_size, stride, pad, dil;
+  __device__ float operator()(int64_t i, int64_t t, int64_t k) const {
+    const int64_t c = k / k_size, kk = k - c * k_size;
+    const int64_t p = t * stride - pad + kk * dil;
+    if (p < 0 || p >= len) return 0.f;
+    const uint8_t code = bases[i * len + p];
+    return code < 4 ? (code == c ? 1.f : 0.f) : 0.25f;
+  }
+};
+
+struct Dims {
+  int64_t positions, in_dim, out_dim;
+};
+
+// Sums v over the block and adds the total into *dst (one atomic per block).
+__device__ void block_add(float v, float* dst) {
+  __shared__ float warp_sums[32];
+  for (int off = 16; off > 0; off >>= 1) v += __shfl_down_sync(0xffffffffu, v, off);
+  const int lane = threadIdx.x, warp = threadIdx.y;  // blockDim.x == 32
+  if (lane == 0) warp_sums[warp] = v;
+  __syncthreads();
+  if (warp == 0) {
+    v = lane < blockDim.y ? warp_sums[lane] : 0.f;
+    for (int off = 16; off > 0; off >>= 1) v += __shfl_down_sync(0xffffffffu, v, off);
+    if (lane == 0) atomicAdd(dst, v);
+  }
+}
+
+// grid (in tiles, out tiles, N), block (32, 8).
+template <typename A>
+__global__ void materialized_kernel(Dims d, A a, DenseA g, float* out) {
+  __shared__ float as[kTile][kTile + 1];  // [t][k]
+  __shared__ float gs[kTile][kTile + 1];  // [t][o]
+  const int64_t i = blockIdx.z;
+  const int64_t k0 = static_cast<int64_t>(blockIdx.x) * kTile;
+  const int64_t o0 = static_cast<int64_t>(blockIdx.y) * kTile;
+  const int tx = threadIdx.x, ty = threadIdx.y;
+  float acc[kPer] = {};
+  for (int64_t t0 = 0; t0 < d.positions; t0 += kTile) {
+    for (int r = 0; r < kPer; ++r) {
+      const int row = ty + kRows * r;
+      const int64_t t = t0 + row;
+      as[row][tx] = (t < d.positions && k0 + tx < d.in_dim) ? a(i, t, k0 + tx) : 0.f;
+      gs[row][tx] = (t < d.positions && o0 + tx < d.out_dim) ? g(i, t, o0 + tx) : 0.f;
+    }
+    __syncthreads();
+#pragma unroll 8
+    for (int tt = 0; tt < kTile; ++tt) {
+      const float av = as[tt][tx];
+      for (int r = 0; r < kPer; ++r) acc[r] += gs[tt][ty + kRows * r] * av;
+    }
+    __syncthreads();
+  }
+  float sum = 0.f;
+  for (int r = 0; r < kPer; ++r) sum += acc[r] * acc[r];  // out-of-range entries stayed zero
+  block_add(sum, out + i);
+}
+
+// Accumulates the Gram tile dot(x_t, x_s) for t in t0.., s in s0.. over `cols` features.
+template <typename X>
+__device__ void gram_tile(const X& x, int64_t i, int64_t t0, int64_t s0, int64_t positions,
+                          int64_t cols, float (&tile_t)[kTile][kTile + 1],
+                          float (&tile_s)[kTile][kTile + 1], float (&acc)[kPer]) {
+  const int tx = threadIdx.x, ty = threadIdx.y;
+  for (int64_t c0 = 0; c0 < cols; c0 += kTile) {
+    for (int r = 0; r < kPer; ++r) {
+      const int row = ty + kRows * r;
+      const bool col_ok = c0 + tx < cols;
+      tile_t[row][tx] = (col_ok && t0 + row < positions) ? x(i, t0 + row, c0 + tx) : 0.f;
+      tile_s[row][tx] = (col_ok && s0 + row < positions) ? x(i, s0 + row, c0 + tx) : 0.f;
+    }
+    __syncthreads();
+#pragma unroll 8
+    for (int cc = 0; cc < kTile; ++cc) {
+      const float sv = tile_s[tx][cc];
+      for (int r = 0; r < kPer; ++r) acc[r] += tile_t[ty + kRows * r][cc] * sv;
+    }
+    __syncthreads();
+  }
+}
+
+// grid (t tiles, s tiles, N), block (32, 8); thread (tx, ty) owns pairs (t0 + ty + 8r, s0 + tx).
+template <typename A>
+__global__ void ghost_kernel(Dims d, A a, DenseA g, float* out) {
+  if (blockIdx.y < blockIdx.x) return;  // symmetric: the (s, t) tile mirrors this one
+  __shared__ float tile_t[kTile][kTile + 1];
+  __shared__ float tile_s[kTile][kTile + 1];
+  const int64_t i = blockIdx.z;
+  const int64_t t0 = static_cast<int64_t>(blockIdx.x) * kTile;
+  const int64_t s0 = static_cast<int64_t>(blockIdx.y) * kTile;
+  float acc_a[kPer] = {}, acc_g[kPer] = {};
+  gram_tile(a, i, t0, s0, d.positions, d.in_dim, tile_t, tile_s, acc_a);
+  gram_tile(g, i, t0, s0, d.positions, d.out_dim, tile_t, tile_s, acc_g);
+  float sum = 0.f;
+  for (int r = 0; r < kPer; ++r) sum += acc_a[r] * acc_g[r];  // padded rows gave zeros
+  if (blockIdx.y != blockIdx.x) sum *= 2.f;
+  block_add(sum, out + i);
+}
+
+// grid (out tiles of 256, N), block (32, 8): one thread per output column.
+__global__ void bias_kernel(Dims d, DenseA g, float* out) {
+  const int64_t i = blockIdx.y;
+  const int64_t o =
+      static_cast<int64_t>(blockIdx.x) * (kTile * kRows) + threadIdx.y * kTile + threadIdx.x;
+  float s = 0.f;
+  if (o < d.out_dim) {
+    for (int64_t t = 0; t < d.positions; ++t) s += g(i, t, o);
+  }
+  block_add(s * s, out + i);
+}
+
+DenseA rows_of(const SampleRows<float>& r) { return {r.data, r.stride_n, r.stride_t, r.stride_k}; }
+
+template <typename A>
+void launch(const Context& ctx, const PerSampleShape& s, const A& a, const SampleRows<float>& g,
+            NormMethod method, float* out) {
+  s.validate();
+  STRAND_CHECK(s.batch <= 65535, "per-sample norm (CUDA): batch {} exceeds 65535", s.batch);
+  STRAND_CUDA_CHECK(cudaMemsetAsync(out, 0, s.batch * sizeof(float), ctx.stream));
+  const Dims d{s.positions, s.in_dim, s.out_dim};
+  const dim3 block(kTile, kRows);
+  if (method == NormMethod::kMaterialized) {
+    const int64_t in_tiles = (s.in_dim + kTile - 1) / kTile;
+    const int64_t out_tiles = (s.out_dim + kTile - 1) / kTile;
+    STRAND_CHECK(out_tiles <= 65535, "per-sample norm (CUDA): out_dim {} too large", s.out_dim);
+    const dim3 grid(static_cast<unsigned>(in_tiles), static_cast<unsigned>(out_tiles),
+                    static_cast<unsigned>(s.batch));
+    materialized_kernel<<<grid, block, 0, ctx.stream>>>(d, a, rows_of(g), out);
+    STRAND_CUDA_CHECK_LAUNCH("per_sample_norm materialized_kernel");
+  } else {
+    const int64_t tiles = (s.positions + kTile - 1) / kTile;
+    STRAND_CHECK(tiles <= 65535, "per-sample norm (CUDA): {} positions too many for ghost norms",
+                 s.positions);
+    const dim3 grid(static_cast<unsigned>(tiles), static_cast<unsigned>(tiles),
+                    static_cast<unsigned>(s.batch));
+    ghost_kernel<<<grid, block, 0, ctx.stream>>>(d, a, rows_of(g), out);
+    STRAND_CUDA_CHECK_LAUNCH("per_sample_norm ghost_kernel");
+  }
+}
+
+}  // namespace
+
+template <typename T>
+void per_sample_norm_dense(const Context& ctx, const PerSampleShape& s, SampleRows<T> a,
+                           SampleRows<T> g, NormMethod method, T* out) {
+  launch(ctx, s, rows_of(a), g, method, out);
+}
+
+template <typename T>
+void per_sample_norm_conv1d(const Context& ctx, const Conv1dShape& conv, const T* x,
+                            SampleRows<T> g, NormMethod method, T* out) {
+  const PerSampleShape s = conv_per_sample_shape(conv);
+  const ConvA a{x,           conv.in_channels, conv.in_length, conv.kernel_size,
+                conv.stride, conv.pad_left,    conv.dilation};
+  launch(ctx, s, a, g, method, out);
+}
+
+template <typename T>
+void per_sample_norm_bases(const Context& ctx, const Conv1dShape& conv, const uint8_t* bases,
+                           SampleRows<T> g, NormMethod method, T* out) {
+  STRAND_CHECK(conv.in_channels == 4,
+               "per-sample norm of base codes: in_channels must be 4, got {}", conv.in_channels);
+  const PerSampleShape s = conv_per_sample_shape(conv);
+  const BasesA a{bases,       conv.in_length, conv.kernel_size,
+                 conv.stride, conv.pad_left,  conv.dilation};
+  launch(ctx, s, a, g, method, out);
+}
+
+template <typename T>
+void per_sample_bias_norm(const Context& ctx, const PerSampleShape& s, SampleRows<T> g, T* out) {
+  STRAND_CHECK(s.batch > 0 && s.positions > 0 && s.out_dim > 0,
+               "per-sample bias norm: batch ({}), positions ({}) and out_dim ({}) must be positive",
+               s.batch, s.positions, s.out_dim);
+  STRAND_CHECK(s.batch <= 65535, "per-sample norm (CUDA): batch {} exceeds 65535", s.batch);
+  STRAND_CUDA_CHECK(cudaMemsetAsync(out, 0, s.batch * sizeof(float), ctx.stream));
+  const Dims d{s.positions, s.in_dim, s.out_dim};
+  const int64_t per_block = kTile * kRows;
+  const dim3 grid(static_cast<unsigned>((s.out_dim + per_block - 1) / per_block),
+                  static_cast<unsigned>(s.batch));
+  bias_kernel<<<grid, dim3(kTile, kRows), 0, ctx.stream>>>(d, rows_of(g), out);
+  STRAND_CUDA_CHECK_LAUNCH("per_sample_norm bias_kernel");
+}
+
+template void per_sample_norm_dense<float>(const Context&, const PerSampleShape&, SampleRows<float>,
+                                           SampleRows<float>, NormMethod, float*);
+template void per_sample_norm_conv1d<float>(const Context&, const Conv1dShape&, const float*,
+                                            SampleRows<float>, NormMethod, float*);
+template void per_sample_norm_bases<float>(const Context&, const Conv1dShape&, const uint8_t*,
+                                           SampleRows<float>, NormMethod, float*);
+template void per_sample_bias_norm<float>(const Context&, const PerSampleShape&, SampleRows<float>,
+                                          float*);
+
+}  // namespace strand::kernels::cuda

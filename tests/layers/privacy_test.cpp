@@ -1,0 +1,108 @@
+// DP-SGD on every model builder against the float64 oracle (each example's own backward,
+// clipped and summed naively), at short input lengths; full-size sanity runs; BatchNorm refused.
+#include "layers/privacy.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "layers/models.h"
+#include "runtime/ops.h"
+#include "tests/support/dp_oracle.h"
+
+namespace strand::layers {
+namespace {
+
+using kernels::NormMethod;
+using ::testing::HasSubstr;
+using ::testing::ThrowsMessage;
+
+Tensor random_codes(int64_t n, int64_t length, uint64_t seed) {
+  return (runtime::rand({n, length}, seed) * 4.99).to(DType::kU8);  // 4 = unknown base
+}
+
+Tensor targets(int64_t n, int64_t outputs, uint64_t seed) {
+  std::vector<double> v =
+      runtime::rand({n, outputs}, seed, {.dtype = DType::kF64}).to_vector<double>();
+  for (double& e : v) e = e < 0.5 ? 0.0 : 1.0;
+  return runtime::from_vector(v, {n, outputs});
+}
+
+// The model in float64 and eval mode (no dropout: the oracle's forwards must match the batch's).
+testing::Problem problem(const std::string& name, int64_t length, bool one_hot, uint64_t seed) {
+  auto model = build_model(name, length, 2);
+  model->to(DType::kF64);
+  model->eval();
+  testing::Problem p;
+  p.params = model->named_parameters();
+  p.forward = [model](const Tensor& x) { return model->forward(x); };
+  const Tensor codes = random_codes(3, length, seed);
+  if (one_hot) {
+    std::vector<double> x(3 * 4 * length, 0.0);
+    const auto c = codes.to_vector<uint8_t>();
+    for (int64_t i = 0; i < 3; ++i) {
+      for (int64_t l = 0; l < length; ++l) {
+        const uint8_t b = c[i * length + l];
+        for (int64_t ch = 0; ch < 4; ++ch)
+          x[(i * 4 + ch) * length + l] = b < 4 ? (b == ch ? 1.0 : 0.0) : 0.25;
+      }
+    }
+    p.x = runtime::from_vector(x, {3, 4, length});
+  } else {
+    p.x = codes;
+  }
+  p.y = targets(3, 2, seed + 1);
+  return p;
+}
+
+TEST(DpModels, DefaultCnnMatchesTheOracleBothMethods) {
+  const testing::Problem p = problem("cnn", 64, false, 1);
+  for (auto m : {std::optional<NormMethod>(), std::optional(NormMethod::kGhost),
+                 std::optional(NormMethod::kMaterialized)})
+    testing::check(p, m);
+}
+
+TEST(DpModels, DefaultCnnOneHotInput) { testing::check(problem("cnn", 48, true, 2), std::nullopt); }
+
+TEST(DpModels, DeepSeaMatchesTheOracle) {
+  testing::check(problem("deepsea", 200, false, 3), std::nullopt);
+}
+
+TEST(DpModels, BassetGroupNormMatchesTheOracle) {
+  testing::check(problem("basset-groupnorm", 100, true, 4), std::nullopt);
+}
+
+TEST(DpModels, DanQMatchesTheOracle) {
+  testing::check(problem("danq", 100, false, 5), std::nullopt);
+}
+
+TEST(DpModels, FullSizeModelsRunOneClippedStep) {
+  for (const auto& [name, length] :
+       std::vector<std::pair<std::string, int64_t>>{{"deepsea", 1000}, {"danq", 1000}}) {
+    auto model = build_model(name, length, 919);
+    runtime::PerSampleClipper clipper = make_private(*model, {.max_grad_norm = 1.0});
+    const Tensor x = random_codes(2, length, 9);
+    const Tensor loss =
+        runtime::binary_cross_entropy_with_logits((*model)(x), runtime::zeros({2, 919}));
+    const std::vector<double> norms = clipper.backward(loss, 2, 2.0).to_vector<double>();
+    ASSERT_EQ(norms.size(), 2u);
+    for (double v : norms) EXPECT_TRUE(std::isfinite(v) && v > 0) << name;
+    double total = 0;
+    for (const Tensor& p : model->parameters()) {
+      ASSERT_TRUE(p.grad().defined()) << name;
+      total += runtime::sum(p.grad() * p.grad()).item();
+    }
+    EXPECT_LE(std::sqrt(total), 2.0 + 1e-4) << name;  // two examples, each clipped to norm 1
+  }
+}
+
+TEST(DpModels, BatchNormModelIsRefused) {
+  auto model = build_model("basset", 100, 2);
+  EXPECT_THAT([&] { make_private(*model, {.max_grad_norm = 1.0}); },
+              ThrowsMessage<Error>(AllOf(HasSubstr("layer '1' is BatchNorm1d"),
+                                         HasSubstr("GroupNorm or LayerNorm"))));
+}
+
+}  // namespace
+}  // namespace strand::layers
