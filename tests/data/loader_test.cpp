@@ -216,6 +216,44 @@ TEST(Loader, DataParallelShardsMakeTheSingleProcessBatches) {
               ThrowsMessage<Error>(HasSubstr("rank 3 is outside a world of 3 ranks")));
 }
 
+// Poisson sampling over 3 ranks: each step's global draw (at the global rate) is what one process
+// draws, dealt into 3 near-equal consecutive parts.
+TEST(Loader, DataParallelPoissonPartsMakeTheSingleProcessDraws) {
+  TempDir dir;
+  const auto d = make(dir, 60);
+  const std::vector<int64_t> all = first_n(60);
+  LoaderOptions o;
+  o.seed = 8;
+  o.sampling = Sampling::kPoisson;
+  o.batch_size = 12;
+  BatchLoader single(d, all, o);
+  const auto reference = drain(single, 2);
+  o.batch_size = 4;
+  o.world_size = 3;
+  std::vector<std::vector<Batch>> ranks;
+  for (int r = 0; r < 3; ++r) {
+    o.rank = r;
+    BatchLoader loader(d, all, o);
+    EXPECT_DOUBLE_EQ(loader.sampling_rate(), single.sampling_rate());
+    EXPECT_EQ(loader.batches_per_epoch(), single.batches_per_epoch());
+    ranks.push_back(drain(loader, 2));
+  }
+  ASSERT_EQ(reference.size(), 5u);  // round(1 / (12 / 60))
+  for (size_t b = 0; b < reference.size(); ++b) {
+    std::vector<int64_t> joined;
+    int64_t first = 0;
+    for (int r = 0; r < 3; ++r) {
+      const Batch& part = ranks[r][b];
+      EXPECT_EQ(part.global_size, reference[b].size);
+      EXPECT_EQ(part.global_first, first);
+      EXPECT_LE(std::abs(part.size - reference[b].size / 3), 1);
+      joined.insert(joined.end(), part.examples.begin(), part.examples.end());
+      first += part.size;
+    }
+    EXPECT_EQ(joined, reference[b].examples);
+  }
+}
+
 TEST(Loader, WorkerErrorIsRethrownInConsumer) {
   TempDir dir;
   const auto d = make(dir, 30, /*bad_record=*/17);
