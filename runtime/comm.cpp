@@ -8,6 +8,7 @@
 
 #include "kernels/error.h"
 #include "runtime/comm_backends.h"
+#include "runtime/rendezvous.h"
 
 namespace strand::runtime {
 
@@ -167,6 +168,37 @@ void Communicator::check_chunked(const Tensor& big, const Tensor& chunk, const c
 void Communicator::check_root(int root, const char* op) const {
   STRAND_CHECK(root >= 0 && root < size_, "{}: root {} is not a rank (size {})", describe(op), root,
                size_);
+}
+
+std::string lost_ranks_message(const std::vector<int>& lost, std::chrono::milliseconds window) {
+  if (lost.empty()) {
+    return "every rank still answers, so they called different collectives or sizes";
+  }
+  return format("lost rank{} {} (no answer within {} s)", lost.size() > 1 ? "s" : "",
+                lost.size() == 1 ? std::to_string(lost[0]) : format("{}", lost),
+                window.count() / 1000.0);
+}
+
+namespace {
+
+class RendezvousLivenessProbe : public LivenessProbe {
+ public:
+  RendezvousLivenessProbe(const LaunchInfo& launch, const CommOptions& options)
+      : launch_(launch), window_(options.probe_timeout) {}
+  std::string ask() override {
+    return lost_ranks_message(rendezvous_missing_ranks(launch_, window_), window_);
+  }
+
+ private:
+  LaunchInfo launch_;
+  std::chrono::milliseconds window_;
+};
+
+}  // namespace
+
+std::unique_ptr<LivenessProbe> make_rendezvous_liveness_probe(const LaunchInfo& launch,
+                                                              const CommOptions& options) {
+  return std::make_unique<RendezvousLivenessProbe>(launch, options);
 }
 
 CommOptions options_from_env(CommOptions options) {

@@ -194,26 +194,146 @@ void from_f32(const Tensor& f32, const Tensor& bf16) {
   for (int64_t i = 0; i < bf16.numel(); ++i) dst[i] = BFloat16(src[i]);
 }
 
+// Polls a request on the calling thread against a deadline (set-up, before any worker runs).
+void wait_blocking(MpiProcess& process, MPI_Request& request, std::chrono::milliseconds timeout,
+                   const std::string& what) {
+  const auto deadline = Clock::now() + timeout;
+  for (;;) {
+    int flag = 0;
+    {
+      std::lock_guard lock(process.mutex());
+      STRAND_MPI_CHECK(MPI_Test(&request, &flag, MPI_STATUS_IGNORE));
+    }
+    if (flag) return;
+    STRAND_CHECK(Clock::now() < deadline, "{} timed out after {} s: not every rank arrived", what,
+                 timeout.count() / 1000.0);
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
+  }
+}
+
+// A private duplicate of MPI_COMM_WORLD with MPI_ERRORS_RETURN, so strand's messages never mix
+// with the program's own; duplicating is a collective, so it is bounded by the timeout too.
+MPI_Comm duplicate_world(MpiProcess& process, std::chrono::milliseconds timeout,
+                         const std::string& what) {
+  MPI_Comm out = MPI_COMM_NULL;
+  MPI_Request request = MPI_REQUEST_NULL;
+  {
+    std::lock_guard lock(process.mutex());
+    STRAND_MPI_CHECK(MPI_Comm_idup(MPI_COMM_WORLD, &out, &request));
+  }
+  wait_blocking(process, request, timeout, what);
+  std::lock_guard lock(process.mutex());
+  STRAND_MPI_CHECK(MPI_Comm_set_errhandler(out, MPI_ERRORS_RETURN));
+  return out;
+}
+
+void check_launch_matches_mpi(MpiProcess& process, const LaunchInfo& launch) {
+  int mpi_rank = 0, mpi_size = 0;
+  {
+    std::lock_guard lock(process.mutex());
+    STRAND_MPI_CHECK(MPI_Comm_rank(MPI_COMM_WORLD, &mpi_rank));
+    STRAND_MPI_CHECK(MPI_Comm_size(MPI_COMM_WORLD, &mpi_size));
+  }
+  STRAND_CHECK(mpi_size == launch.world_size && mpi_rank == launch.rank,
+               "comm: the launcher says {}, but MPI sees rank {} of {}; under Slurm run `srun "
+               "--mpi=pmix`, or launch with mpirun",
+               launch.str(), mpi_rank, mpi_size);
+}
+
+class MpiLivenessProbe : public LivenessProbe {
+ public:
+  MpiLivenessProbe(const LaunchInfo& launch, const CommOptions& options)
+      : process_(MpiProcess::get()),
+        rank_(launch.rank),
+        size_(launch.world_size),
+        probe_timeout_(options.probe_timeout) {
+    check_launch_matches_mpi(process_, launch);
+    comm_ = duplicate_world(process_, options.timeout,
+                            format("comm set-up (probe channel) on {}", launch.str()));
+  }
+  ~MpiLivenessProbe() override {
+    // After ask() requests to lost ranks may linger: the communicator is then left alone.
+    if (asked_) return;
+    std::lock_guard lock(process_.mutex());
+    MPI_Comm_free(&comm_);
+  }
+
+  // Asks every rank "are you there?" on the probe channel and waits probe_timeout for answers:
+  // ranks that have not answered are reported lost.
+  std::string ask() override {
+    asked_ = true;
+    const auto deadline = Clock::now() + probe_timeout_;
+    // Deliberately leaked (once per failed communicator): a send to a lost rank may never
+    // complete, and MPI must never read freed memory.
+    const int* probe_out = new int(rank_);
+    probe_in_.assign(size_, -1);
+    std::vector<MPI_Request> receives(size_, MPI_REQUEST_NULL);
+    std::vector<bool> answered(size_, false);
+    answered[rank_] = true;
+    try {
+      std::lock_guard lock(process_.mutex());
+      for (int peer = 0; peer < size_; ++peer) {
+        if (peer == rank_) continue;
+        MPI_Request send = MPI_REQUEST_NULL;
+        STRAND_MPI_CHECK(MPI_Isend(probe_out, 1, MPI_INT, peer, kProbeTag, comm_, &send));
+        MPI_Request_free(&send);
+        STRAND_MPI_CHECK(
+            MPI_Irecv(&probe_in_[peer], 1, MPI_INT, peer, kProbeTag, comm_, &receives[peer]));
+      }
+    } catch (const std::exception&) {
+      // A peer that cannot even be sent to is lost; testing below still sorts out the others.
+    }
+    for (;;) {
+      bool all = true;
+      for (int peer = 0; peer < size_; ++peer) {
+        if (answered[peer] || receives[peer] == MPI_REQUEST_NULL) {
+          all = all && answered[peer];
+          continue;
+        }
+        int flag = 0;
+        int rc;
+        {
+          std::lock_guard lock(process_.mutex());
+          rc = MPI_Test(&receives[peer], &flag, MPI_STATUS_IGNORE);
+        }
+        if (rc == MPI_SUCCESS && flag) answered[peer] = true;
+        if (rc != MPI_SUCCESS) receives[peer] = MPI_REQUEST_NULL;
+        all = all && answered[peer];
+      }
+      if (all || Clock::now() > deadline) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    std::vector<int> lost;
+    for (int peer = 0; peer < size_; ++peer) {
+      if (answered[peer]) continue;
+      lost.push_back(peer);
+      if (receives[peer] != MPI_REQUEST_NULL) {
+        std::lock_guard lock(process_.mutex());
+        MPI_Cancel(&receives[peer]);  // so a late answer never lands in freed memory
+        MPI_Request_free(&receives[peer]);
+      }
+    }
+    return lost_ranks_message(lost, probe_timeout_);
+  }
+
+ private:
+  MpiProcess& process_;
+  int rank_, size_;
+  std::chrono::milliseconds probe_timeout_;
+  MPI_Comm comm_ = MPI_COMM_NULL;
+  std::vector<int> probe_in_;
+  bool asked_ = false;
+};
+
 class MpiCommunicator : public Communicator {
  public:
   MpiCommunicator(const LaunchInfo& launch, CommOptions options)
       : Communicator(launch.rank, launch.world_size, launch.local_rank, Device::cpu(), options),
         process_(MpiProcess::get()),
         shared_(std::make_shared<MpiShared>()) {
-    int mpi_rank = 0, mpi_size = 0;
-    {
-      std::lock_guard lock(process_.mutex());
-      STRAND_MPI_CHECK(MPI_Comm_rank(MPI_COMM_WORLD, &mpi_rank));
-      STRAND_MPI_CHECK(MPI_Comm_size(MPI_COMM_WORLD, &mpi_size));
-    }
-    STRAND_CHECK(mpi_size == launch.world_size && mpi_rank == launch.rank,
-                 "comm: the launcher says {}, but MPI sees rank {} of {}; under Slurm run `srun "
-                 "--mpi=pmix`, or launch with mpirun",
-                 launch.str(), mpi_rank, mpi_size);
-    // Private communicators, so strand's messages never mix with the program's own MPI traffic;
-    // duplicating is itself a collective, so it is bounded by the timeout too.
-    comm_ = duplicate_world("communicator set-up");
-    probe_comm_ = duplicate_world("communicator set-up (probe channel)");
+    check_launch_matches_mpi(process_, launch);
+    comm_ = duplicate_world(process_, options_.timeout, describe("communicator set-up"));
+    probe_ = std::make_unique<MpiLivenessProbe>(launch, options_);
     process_.add_live(1);
     worker_ = std::thread([this] { run(); });
   }
@@ -228,7 +348,6 @@ class MpiCommunicator : public Communicator {
     if (failure().empty()) {
       std::lock_guard lock(process_.mutex());
       MPI_Comm_free(&comm_);  // nothing is pending on a healthy communicator
-      MPI_Comm_free(&probe_comm_);
     }
     process_.add_live(-1);
   }
@@ -347,36 +466,6 @@ class MpiCommunicator : public Communicator {
     shared_->cv.notify_all();
   }
 
-  MPI_Comm duplicate_world(const char* what) {
-    MPI_Comm out = MPI_COMM_NULL;
-    MPI_Request request = MPI_REQUEST_NULL;
-    {
-      std::lock_guard lock(process_.mutex());
-      STRAND_MPI_CHECK(MPI_Comm_idup(MPI_COMM_WORLD, &out, &request));
-    }
-    wait_blocking(request, what);
-    std::lock_guard lock(process_.mutex());
-    STRAND_MPI_CHECK(MPI_Comm_set_errhandler(out, MPI_ERRORS_RETURN));
-    return out;
-  }
-
-  // Polls a request on the calling thread against the timeout (set-up, before the worker runs).
-  void wait_blocking(MPI_Request& request, const char* what) {
-    const auto deadline = Clock::now() + options_.timeout;
-    for (;;) {
-      int flag = 0;
-      {
-        std::lock_guard lock(process_.mutex());
-        STRAND_MPI_CHECK(MPI_Test(&request, &flag, MPI_STATUS_IGNORE));
-      }
-      if (flag) return;
-      STRAND_CHECK(Clock::now() < deadline,
-                   "{}: {} timed out after {} s: not every rank of {} started a communicator",
-                   describe("init"), what, options_.timeout.count() / 1000.0, size_);
-      std::this_thread::sleep_for(std::chrono::microseconds(200));
-    }
-  }
-
   // The worker: starts queued collectives, tests those in flight, enforces the timeout.
   void run() {
     std::vector<std::shared_ptr<MpiOp>> inflight;
@@ -440,13 +529,13 @@ class MpiCommunicator : public Communicator {
         current = nullptr;
         if (!inflight.empty() && Clock::now() - inflight.front()->started > options_.timeout) {
           fail(format("{} timed out after {} s: {}", inflight.front()->label,
-                      options_.timeout.count() / 1000.0, lost_ranks_text()));
+                      options_.timeout.count() / 1000.0, probe_->ask()));
           continue;
         }
       } catch (const std::exception& e) {
         const std::string what = e.what();
         fail(format("{} failed: {}; {}", current ? current->label : describe("collective"),
-                    what.substr(0, what.find('\n')), lost_ranks_text()));
+                    what.substr(0, what.find('\n')), probe_->ask()));
         continue;
       }
       // While nothing moves: yield for a while (small messages finish within microseconds),
@@ -485,73 +574,10 @@ class MpiCommunicator : public Communicator {
     shared_->cv.notify_all();
   }
 
-  // Asks every rank "are you there?" on the probe channel and waits probe_timeout for answers:
-  // ranks that have not answered are reported lost.
-  std::string lost_ranks_text() {
-    const auto deadline = Clock::now() + options_.probe_timeout;
-    // Deliberately leaked (once per failed communicator): a send to a lost rank may never
-    // complete, and MPI must never read freed memory.
-    const int* probe_out = new int(rank_);
-    probe_in_.assign(size_, -1);
-    std::vector<MPI_Request> receives(size_, MPI_REQUEST_NULL);
-    std::vector<bool> answered(size_, false);
-    answered[rank_] = true;
-    try {
-      std::lock_guard lock(process_.mutex());
-      for (int peer = 0; peer < size_; ++peer) {
-        if (peer == rank_) continue;
-        MPI_Request send = MPI_REQUEST_NULL;
-        STRAND_MPI_CHECK(MPI_Isend(probe_out, 1, MPI_INT, peer, kProbeTag, probe_comm_, &send));
-        MPI_Request_free(&send);
-        STRAND_MPI_CHECK(
-            MPI_Irecv(&probe_in_[peer], 1, MPI_INT, peer, kProbeTag, probe_comm_, &receives[peer]));
-      }
-    } catch (const std::exception&) {
-      // A peer that cannot even be sent to is lost; testing below still sorts out the others.
-    }
-    for (;;) {
-      bool all = true;
-      for (int peer = 0; peer < size_; ++peer) {
-        if (answered[peer] || receives[peer] == MPI_REQUEST_NULL) {
-          all = all && answered[peer];
-          continue;
-        }
-        int flag = 0;
-        int rc;
-        {
-          std::lock_guard lock(process_.mutex());
-          rc = MPI_Test(&receives[peer], &flag, MPI_STATUS_IGNORE);
-        }
-        if (rc == MPI_SUCCESS && flag) answered[peer] = true;
-        if (rc != MPI_SUCCESS) receives[peer] = MPI_REQUEST_NULL;
-        all = all && answered[peer];
-      }
-      if (all || Clock::now() > deadline) break;
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    }
-    std::vector<int> lost;
-    for (int peer = 0; peer < size_; ++peer) {
-      if (answered[peer]) continue;
-      lost.push_back(peer);
-      if (receives[peer] != MPI_REQUEST_NULL) {
-        std::lock_guard lock(process_.mutex());
-        MPI_Cancel(&receives[peer]);  // so a late answer never lands in freed memory
-        MPI_Request_free(&receives[peer]);
-      }
-    }
-    if (lost.empty()) {
-      return "every rank still answers, so they called different collectives or sizes";
-    }
-    return format("lost rank{} {} (no answer within {} s)", lost.size() > 1 ? "s" : "",
-                  lost.size() == 1 ? std::to_string(lost[0]) : format("{}", lost),
-                  options_.probe_timeout.count() / 1000.0);
-  }
-
   MpiProcess& process_;
   std::shared_ptr<MpiShared> shared_;
   MPI_Comm comm_ = MPI_COMM_NULL;
-  MPI_Comm probe_comm_ = MPI_COMM_NULL;
-  std::vector<int> probe_in_;
+  std::unique_ptr<MpiLivenessProbe> probe_;
   std::thread worker_;
 };
 
@@ -599,6 +625,15 @@ std::string mpi_broadcast_bytes(const LaunchInfo& launch, const std::string& byt
   }
 }
 
+std::unique_ptr<LivenessProbe> make_mpi_liveness_probe(const LaunchInfo& launch,
+                                                       const CommOptions& options) {
+  return std::make_unique<MpiLivenessProbe>(launch, options);
+}
+
+void mpi_mark_failed() {
+  if (mpi_running()) MpiProcess::get().mark_failed();
+}
+
 bool mpi_running() {
   int initialized = 0, finalized = 0;
   MPI_Initialized(&initialized);
@@ -620,6 +655,14 @@ std::shared_ptr<Communicator> make_mpi_communicator(const LaunchInfo& launch, Co
       "and reconfigure with -DSTRAND_MPI=ON)",
       launch.str());
 }
+
+std::unique_ptr<LivenessProbe> make_mpi_liveness_probe(const LaunchInfo& launch,
+                                                       const CommOptions&) {
+  STRAND_FAIL("comm: {} asks for an MPI liveness probe, but this build of strand has no MPI",
+              launch.str());
+}
+
+void mpi_mark_failed() {}
 
 bool mpi_running() { return false; }
 

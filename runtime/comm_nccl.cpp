@@ -126,10 +126,12 @@ class NcclWork : public Work {
 class NcclCommunicator : public Communicator,
                          public std::enable_shared_from_this<NcclCommunicator> {
  public:
+  // probe (may be null) names lost ranks after a timeout; NCCL itself cannot.
   NcclCommunicator(const LaunchInfo& launch, Device device, CommOptions options,
-                   const ncclUniqueId& id)
+                   const ncclUniqueId& id, std::unique_ptr<LivenessProbe> probe)
       : Communicator(launch.rank, launch.world_size, launch.local_rank, device, options),
-        state_(std::make_shared<NcclState>()) {
+        state_(std::make_shared<NcclState>()),
+        probe_(std::move(probe)) {
     DeviceGuard guard(device_);
     stream_ = std::make_unique<Stream>(device_.index);
     ncclConfig_t config = NCCL_CONFIG_INITIALIZER;
@@ -155,6 +157,7 @@ class NcclCommunicator : public Communicator,
       // fall through to abort
     }
     state_->abort();
+    mpi_mark_failed();
   }
 
   CommBackend backend() const override { return CommBackend::kNccl; }
@@ -206,10 +209,17 @@ class NcclCommunicator : public Communicator,
     state_->abort();
   }
 
-  // Called by NcclWork: records the first failure and aborts NCCL.
+  // Records the first failure and aborts NCCL; under mpirun the process must then skip
+  // MPI_Finalize, which would wait for the lost rank.
   void fail(const std::string& message) {
     set_failure(message);
     state_->abort();
+    mpi_mark_failed();
+  }
+  // "lost rank 2 (no answer within 3 s)": NCCL itself cannot tell.
+  std::string lost_ranks_text() {
+    if (probe_) return probe_->ask();
+    return "a rank stopped answering";
   }
   bool healthy() const { return failure().empty(); }
   std::string failure_text() const { return failure(); }
@@ -251,10 +261,8 @@ class NcclCommunicator : public Communicator,
         raise_failure();
       }
       if (Clock::now() > deadline) {
-        fail(
-            format("{} timed out after {} s: not every rank of {} reached it (NCCL cannot tell "
-                   "which; see the other ranks' errors)",
-                   describe(what), options_.timeout.count() / 1000.0, size_));
+        fail(format("{} timed out after {} s: {}", describe(what),
+                    options_.timeout.count() / 1000.0, lost_ranks_text()));
         raise_failure();
       }
       std::this_thread::sleep_for(std::chrono::microseconds(200));
@@ -262,6 +270,7 @@ class NcclCommunicator : public Communicator,
   }
 
   std::shared_ptr<NcclState> state_;
+  std::unique_ptr<LivenessProbe> probe_;
   std::unique_ptr<Stream> stream_;
   Tensor barrier_buffer_;
 };
@@ -289,10 +298,9 @@ bool NcclWork::check() {
     fail(format("{} failed: {}", label_, nccl_error_text(state)));
   }
   if (Clock::now() > deadline_) {
-    fail(
-        format("{} timed out after {} s: a rank stopped answering (NCCL cannot tell which; see "
-               "the other ranks' errors)",
-               label_, timeout_.count() / 1000.0));
+    auto owner = owner_.lock();
+    fail(format("{} timed out after {} s: {}", label_, timeout_.count() / 1000.0,
+                owner ? owner->lost_ranks_text() : std::string("a rank stopped answering")));
   }
   return false;
 }
@@ -307,15 +315,15 @@ void NcclWork::wait() {
 
 bool NcclWork::done() { return check(); }
 
-// Rank 0's unique id, delivered to every rank.
-ncclUniqueId share_unique_id(const LaunchInfo& launch, const CommOptions& options) {
+// Rank 0's unique id, delivered to every rank over MPI or the TCP rendezvous.
+ncclUniqueId share_unique_id(const LaunchInfo& launch, const CommOptions& options, bool over_mpi) {
   ncclUniqueId id{};
   std::string bytes;
   if (launch.rank == 0) {
     STRAND_NCCL_CHECK(ncclGetUniqueId(&id));
     bytes.assign(reinterpret_cast<const char*>(&id), sizeof(id));
   }
-  if (launch.launcher == "mpirun" || mpi_running()) {
+  if (over_mpi) {
     bytes = mpi_broadcast_bytes(launch, bytes, sizeof(id), options);
   } else {
     bytes = rendezvous_all_gather(launch, bytes, options.timeout)[0];
@@ -333,8 +341,14 @@ std::shared_ptr<Communicator> make_nccl_communicator(const LaunchInfo& launch, D
                                                      CommOptions options) {
   STRAND_CHECK(device.is_cuda(), "comm: NCCL needs a CUDA device, got {}", device);
   check_device(device);
-  const ncclUniqueId id = share_unique_id(launch, options);
-  return std::make_shared<NcclCommunicator>(launch, device, options, id);
+  const bool over_mpi = launch.launcher == "mpirun" || mpi_running();
+  const ncclUniqueId id = share_unique_id(launch, options, over_mpi);
+  std::unique_ptr<LivenessProbe> probe;
+  if (launch.distributed()) {
+    probe = over_mpi ? make_mpi_liveness_probe(launch, options)
+                     : make_rendezvous_liveness_probe(launch, options);
+  }
+  return std::make_shared<NcclCommunicator>(launch, device, options, id, std::move(probe));
 }
 
 #else  // !STRAND_WITH_CUDA

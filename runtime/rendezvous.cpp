@@ -23,7 +23,8 @@ namespace strand::runtime {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-constexpr uint32_t kMagic = 0x53545244;  // "STRD"
+constexpr uint32_t kMagic = 0x53545244;       // "STRD": bootstrap
+constexpr uint32_t kProbeMagic = 0x53545250;  // "STRP": who is still alive, after a timeout
 constexpr uint32_t kVersion = 1;
 constexpr uint32_t kMaxPayload = 1 << 20;
 
@@ -117,8 +118,11 @@ addrinfo* resolve(const LaunchInfo& launch, bool passive) {
   return result;
 }
 
+// Rank 0's side. With partial, the deadline ends the waiting instead of failing: whoever came gets
+// the answer, and the missing ranks' payloads are empty.
 std::vector<std::string> serve(const LaunchInfo& launch, const std::string& payload,
-                               Clock::time_point deadline, std::chrono::milliseconds timeout) {
+                               Clock::time_point deadline, std::chrono::milliseconds timeout,
+                               uint32_t protocol, bool partial) {
   addrinfo* addresses = resolve(launch, true);
   // Listen on every interface of the address family MASTER_ADDR names.
   const int family = addresses->ai_family;
@@ -157,6 +161,7 @@ std::vector<std::string> serve(const LaunchInfo& launch, const std::string& payl
   heard[0] = true;
   for (int arrived = 1; arrived < launch.world_size;) {
     if (!wait_ready(listener.fd(), POLLIN, deadline)) {
+      if (partial) break;
       std::vector<int> missing;
       for (int r = 0; r < launch.world_size; ++r) {
         if (!heard[r]) missing.push_back(r);
@@ -171,7 +176,7 @@ std::vector<std::string> serve(const LaunchInfo& launch, const std::string& payl
     const bool ok = get_u32(peer.fd(), magic, deadline) && get_u32(peer.fd(), version, deadline) &&
                     get_u32(peer.fd(), rank, deadline) && get_u32(peer.fd(), world, deadline) &&
                     get_u32(peer.fd(), size, deadline);
-    if (!ok || magic != kMagic) continue;  // not one of ours (a port scan, a dead peer): ignore
+    if (!ok || magic != protocol) continue;  // not one of ours (a port scan, a dead peer): ignore
     STRAND_CHECK(version == kVersion,
                  "rendezvous on {}: rank {} speaks protocol version {}, rank 0 version {}: mixed "
                  "strand builds in one job",
@@ -194,14 +199,17 @@ std::vector<std::string> serve(const LaunchInfo& launch, const std::string& payl
     ++arrived;
   }
   std::string reply;
-  put_u32(reply, kMagic);
+  put_u32(reply, protocol);
   put_u32(reply, static_cast<uint32_t>(launch.world_size));
   for (const auto& p : payloads) {
     put_u32(reply, static_cast<uint32_t>(p.size()));
     reply += p;
   }
+  // Answers may take a little past the deadline when partial: it has just been reached.
+  const auto answer_by = std::max(deadline, Clock::now() + std::chrono::seconds(2));
   for (int r = 1; r < launch.world_size; ++r) {
-    STRAND_CHECK(send_all(peers[r].fd(), reply.data(), reply.size(), deadline),
+    if (peers[r].fd() < 0) continue;
+    STRAND_CHECK(send_all(peers[r].fd(), reply.data(), reply.size(), answer_by),
                  "rendezvous on {}: rank 0 could not answer rank {}: {}", where(launch), r,
                  std::strerror(errno));
   }
@@ -238,8 +246,11 @@ Socket try_connect(const LaunchInfo& launch, Clock::time_point deadline, std::st
   return result;
 }
 
+// The other ranks' side: connect (retrying until the deadline), send, and wait for the answer
+// until answer_by.
 std::vector<std::string> join(const LaunchInfo& launch, const std::string& payload,
-                              Clock::time_point deadline, std::chrono::milliseconds timeout) {
+                              Clock::time_point deadline, std::chrono::milliseconds timeout,
+                              uint32_t protocol, Clock::time_point answer_by) {
   std::string last_error = "no attempt finished";
   Socket s;
   for (;;) {
@@ -253,29 +264,29 @@ std::vector<std::string> join(const LaunchInfo& launch, const std::string& paylo
   const int one = 1;
   ::setsockopt(s.fd(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
   std::string hello;
-  put_u32(hello, kMagic);
+  put_u32(hello, protocol);
   put_u32(hello, kVersion);
   put_u32(hello, static_cast<uint32_t>(launch.rank));
   put_u32(hello, static_cast<uint32_t>(launch.world_size));
   put_u32(hello, static_cast<uint32_t>(payload.size()));
   hello += payload;
-  STRAND_CHECK(send_all(s.fd(), hello.data(), hello.size(), deadline),
+  STRAND_CHECK(send_all(s.fd(), hello.data(), hello.size(), answer_by),
                "rendezvous: rank {} lost its connection to rank 0 at {} while sending", launch.rank,
                where(launch));
   uint32_t magic = 0, world = 0;
-  const bool header = get_u32(s.fd(), magic, deadline) && get_u32(s.fd(), world, deadline);
+  const bool header = get_u32(s.fd(), magic, answer_by) && get_u32(s.fd(), world, answer_by);
   STRAND_CHECK(header,
                "rendezvous: rank {} got no answer from rank 0 at {} within {} s: some rank never "
                "arrived (rank 0's error names it)",
                launch.rank, where(launch), timeout.count() / 1000.0);
-  STRAND_CHECK(magic == kMagic && static_cast<int>(world) == launch.world_size,
+  STRAND_CHECK(magic == protocol && static_cast<int>(world) == launch.world_size,
                "rendezvous: rank {} got a malformed answer from {}", launch.rank, where(launch));
   std::vector<std::string> payloads(launch.world_size);
   for (auto& p : payloads) {
     uint32_t size = 0;
-    const bool ok = get_u32(s.fd(), size, deadline) && size <= kMaxPayload;
+    const bool ok = get_u32(s.fd(), size, answer_by) && size <= kMaxPayload;
     p.resize(ok ? size : 0);
-    STRAND_CHECK(ok && recv_all(s.fd(), p.data(), size, deadline),
+    STRAND_CHECK(ok && recv_all(s.fd(), p.data(), size, answer_by),
                  "rendezvous: rank {} lost its connection to rank 0 at {} while receiving",
                  launch.rank, where(launch));
   }
@@ -293,8 +304,30 @@ std::vector<std::string> rendezvous_all_gather(const LaunchInfo& launch, const s
   STRAND_CHECK(payload.size() <= kMaxPayload, "rendezvous: a {} byte payload is too large",
                payload.size());
   const auto deadline = Clock::now() + timeout;
-  return launch.rank == 0 ? serve(launch, payload, deadline, timeout)
-                          : join(launch, payload, deadline, timeout);
+  return launch.rank == 0 ? serve(launch, payload, deadline, timeout, kMagic, false)
+                          : join(launch, payload, deadline, timeout, kMagic, deadline);
+}
+
+std::vector<int> rendezvous_missing_ranks(const LaunchInfo& launch,
+                                          std::chrono::milliseconds window) {
+  if (!launch.distributed()) return {};
+  const auto deadline = Clock::now() + window;
+  std::vector<std::string> alive;
+  try {
+    // Rank 0 answers when the window closes (or everyone came); the others wait a little longer
+    // for that answer, since rank 0's window may have opened slightly later than theirs.
+    alive = launch.rank == 0 ? serve(launch, "1", deadline, window, kProbeMagic, true)
+                             : join(launch, "1", deadline, window, kProbeMagic,
+                                    deadline + window + std::chrono::seconds(2));
+  } catch (const Error&) {
+    // Rank 0 cannot be reached (or cannot listen): rank 0 is the one this rank knows is lost.
+    return {0};
+  }
+  std::vector<int> missing;
+  for (int r = 0; r < launch.world_size; ++r) {
+    if (alive[r].empty()) missing.push_back(r);
+  }
+  return missing;
 }
 
 }  // namespace strand::runtime

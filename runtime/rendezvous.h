@@ -19,4 +19,10 @@ namespace strand::runtime {
 std::vector<std::string> rendezvous_all_gather(const LaunchInfo& launch, const std::string& payload,
                                                std::chrono::milliseconds timeout);
 
+// After a collective timed out: the ranks still alive meet again at the rendezvous address for at
+// most `window` and learn who did not come. Returns the missing ranks, or {0} on a rank that
+// cannot reach rank 0 (it cannot tell about the others). Never raises.
+std::vector<int> rendezvous_missing_ranks(const LaunchInfo& launch,
+                                          std::chrono::milliseconds window);
+
 }  // namespace strand::runtime

@@ -9,7 +9,9 @@
 #include <netinet/in.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <fstream>
+#include <thread>
 
 #include "runtime/comm.h"
 #include "runtime/rendezvous.h"
@@ -61,6 +63,27 @@ TEST(NetnsChild, Mpi) {
   write_report(seen, format("sum={}", t.to_vector<float>()[12345]));
 }
 
+// TwoHosts.HungRankAcrossNamespaces: the rank on the second host stops answering at step 2.
+TEST(NetnsChild, Hang) {
+  if (std::getenv("STRAND_NETNS_OUT") == nullptr) GTEST_SKIP() << "started by TwoHosts";
+  CommOptions options;
+  options.timeout = std::chrono::seconds(2);
+  options.probe_timeout = std::chrono::seconds(1);
+  auto comm = make_communicator(detect_launch(), Device::cpu(), options);
+  try {
+    for (int step = 0; step < 4; ++step) {
+      comm->set_context("step " + std::to_string(step));
+      if (comm->rank() == 1 && step == 2) std::this_thread::sleep_for(std::chrono::seconds(90));
+      Tensor t = ones({100});
+      comm->all_reduce(t, ReduceOp::kSum)->wait();
+    }
+    write_report({}, "finished");
+  } catch (const Error& e) {
+    write_report({}, e.message());
+    std::exit(3);
+  }
+}
+
 // Each rank of the env-launched job TwoHosts.RendezvousAcrossNamespaces starts.
 TEST(NetnsChild, Rendezvous) {
   if (std::getenv("STRAND_NETNS_OUT") == nullptr) GTEST_SKIP() << "started by TwoHosts";
@@ -72,8 +95,8 @@ class TwoHosts : public ::testing::Test {
  protected:
   void SetUp() override {
     if (geteuid() != 0) GTEST_SKIP() << "needs root for ip netns";
-    if (run_command("command -v ip && command -v unshare", 10).exit_code != 0) {
-      GTEST_SKIP() << "needs ip (iproute2) and unshare (util-linux)";
+    if (run_command("command -v ip && unshare --uts true", 10).exit_code != 0) {
+      GTEST_SKIP() << "needs ip (iproute2) and unshare --uts (util-linux, CAP_SYS_ADMIN)";
     }
     const std::string id = std::to_string(getpid());
     ns_[0] = "strand_h0_" + id;
@@ -104,14 +127,14 @@ class TwoHosts : public ::testing::Test {
            std::to_string(h) + "; " + command + "\"";
   }
 
+  CommandResult mpirun_across(const ScratchDir& dir, const std::string& child) const;
+
   std::string ns_[2], ip_[2], subnet_;
   bool created_ = false;
 };
 
-TEST_F(TwoHosts, MpiAcrossNamespaces) {
-  const std::string mpirun = find_mpirun();
-  if (!STRAND_WITH_MPI || mpirun.empty()) GTEST_SKIP() << "needs MPI and mpirun";
-  ScratchDir dir;
+// An mpirun job with one rank on each host, running the NetnsChild test `child`.
+CommandResult TwoHosts::mpirun_across(const ScratchDir& dir, const std::string& child) const {
   // The stand-in for ssh: the "host" mpirun names is an address; run the command in its
   // namespace under its own host name. Options ssh would take are skipped.
   std::ofstream(dir.file("agent.sh"))
@@ -124,16 +147,37 @@ TEST_F(TwoHosts, MpiAcrossNamespaces) {
   const std::string job =
       "STRAND_NETNS_OUT=" + dir.path() + " OMPI_MCA_plm_rsh_agent=" + dir.file("agent.sh") +
       " OMPI_MCA_btl=self,tcp OMPI_MCA_btl_tcp_if_include=" + subnet_ +
-      ".0/24 OMPI_MCA_oob_tcp_if_include=" + subnet_ + ".0/24 " + mpirun +
+      ".0/24 OMPI_MCA_oob_tcp_if_include=" + subnet_ + ".0/24 " + find_mpirun() +
       " --allow-run-as-root --hostfile " + dir.file("hosts") + " -np 2 " + self_path() +
-      " --gtest_filter=NetnsChild.Mpi > " + dir.file("log") + " 2>&1";
-  const CommandResult result = run_command(on_host(0, job), 120);
+      " --gtest_filter=NetnsChild." + child + " > " + dir.file("log") + " 2>&1";
+  return run_command(on_host(0, job), 120);
+}
+
+TEST_F(TwoHosts, MpiAcrossNamespaces) {
+  if (!STRAND_WITH_MPI || find_mpirun().empty()) GTEST_SKIP() << "needs MPI and mpirun";
+  ScratchDir dir;
+  const CommandResult result = mpirun_across(dir, "Mpi");
   const std::string log = read_text(dir.file("log"));
   ASSERT_EQ(result.exit_code, 0) << log;
   const std::string expected =
       "strand-h0 " + ip_[0] + "|strand-h1 " + ip_[1] + "|sum=3";  // 1 + 2 from the two hosts
   EXPECT_EQ(read_text(dir.file("rank0.txt")), expected) << log;
   EXPECT_EQ(read_text(dir.file("rank1.txt")), expected) << log;
+}
+
+// The lost-rank probe crosses hosts too: the first host names the hung second one, and the job
+// ends long before the hung rank would wake (90 s).
+TEST_F(TwoHosts, HungRankAcrossNamespaces) {
+  if (!STRAND_WITH_MPI || find_mpirun().empty()) GTEST_SKIP() << "needs MPI and mpirun";
+  ScratchDir dir;
+  const CommandResult result = mpirun_across(dir, "Hang");
+  const std::string log = read_text(dir.file("log"));
+  EXPECT_NE(result.exit_code, 0) << log;
+  EXPECT_LT(result.seconds, 40.0) << log;
+  EXPECT_EQ(read_text(dir.file("rank0.txt")),
+            "mpi all_reduce on rank 0 of 2 (step 2) timed out after 2 s: lost rank 1 (no answer "
+            "within 1 s)")
+      << log;
 }
 
 TEST_F(TwoHosts, RendezvousAcrossNamespaces) {

@@ -76,6 +76,22 @@ TEST(CommSingle, TimeoutFromEnvironment) {
   unsetenv("STRAND_COMM_TIMEOUT_S");
 }
 
+// Two ranks by the environment, but MPI started as a one-process singleton: CPU collectives
+// cannot work, and the error says how to launch instead of hanging.
+TEST(Comm, CpuRanksWithoutAnMpiLauncherSayHowToLaunch) {
+  if (!STRAND_WITH_MPI) GTEST_SKIP() << "built without MPI";
+  LaunchInfo launch;
+  launch.launcher = "env";
+  launch.world_size = 2;
+  launch.master_addr = "127.0.0.1";
+  launch.master_port = 29500;
+  EXPECT_THAT(
+      [&] { make_communicator(launch, Device::cpu()); },
+      ThrowsMessage<Error>(HasSubstr("the launcher says rank 0 of 2 (local 0 of 1) "
+                                     "launched by env, but MPI sees rank 0 of 1; under "
+                                     "Slurm run `srun --mpi=pmix`, or launch with mpirun")));
+}
+
 TEST(Comm, DeviceForRank) {
   LaunchInfo launch;
   EXPECT_EQ(device_for_rank(launch, Device::cpu()), Device::cpu());

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "kernels/error.h"
+#include "runtime/comm_backends.h"
 #include "tests/runtime/comm_processes.h"
 
 namespace strand::runtime {
@@ -106,6 +107,48 @@ TEST(Rendezvous, ForeignJobIsRejected) {
               ThrowsMessage<Error>(HasSubstr("rank 1 belongs to a job of 3 ranks, rank 0 to one "
                                              "of 2")));
   stranger.join();
+}
+
+// The after-timeout probe NCCL uses without MPI: the ranks still alive meet again and learn who
+// is missing, whichever rank that is.
+TEST(RendezvousProbe, NamesTheMissingRank) {
+  const int port = free_port();
+  std::vector<int> seen_by_1;
+  std::thread rank1(
+      [&] { seen_by_1 = rendezvous_missing_ranks(local(1, 3, port), milliseconds(800)); });
+  EXPECT_EQ(rendezvous_missing_ranks(local(0, 3, port), milliseconds(800)), std::vector<int>{2});
+  rank1.join();
+  EXPECT_EQ(seen_by_1, std::vector<int>{2});
+}
+
+TEST(RendezvousProbe, NamesRankZero) {
+  EXPECT_EQ(rendezvous_missing_ranks(local(1, 2, free_port()), milliseconds(500)),
+            std::vector<int>{0});
+}
+
+TEST(RendezvousProbe, EveryoneThereIsNobodyMissing) {
+  const int port = free_port();
+  std::vector<int> seen[3];
+  std::vector<std::thread> ranks;
+  for (int r = 0; r < 3; ++r) {
+    ranks.emplace_back(
+        [&, r] { seen[r] = rendezvous_missing_ranks(local(r, 3, port), milliseconds(5000)); });
+  }
+  for (auto& t : ranks) t.join();
+  for (int r = 0; r < 3; ++r) EXPECT_TRUE(seen[r].empty()) << r;
+}
+
+TEST(RendezvousProbe, MessageAsNcclReportsIt) {
+  const int port = free_port();
+  CommOptions options;
+  options.probe_timeout = milliseconds(700);
+  std::string seen_by_2;
+  std::thread rank2(
+      [&] { seen_by_2 = make_rendezvous_liveness_probe(local(2, 3, port), options)->ask(); });
+  EXPECT_EQ(make_rendezvous_liveness_probe(local(0, 3, port), options)->ask(),
+            "lost rank 1 (no answer within 0.7 s)");
+  rank2.join();
+  EXPECT_EQ(seen_by_2, "lost rank 1 (no answer within 0.7 s)");
 }
 
 TEST(Rendezvous, BadAddressSaysSo) {
