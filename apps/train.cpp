@@ -438,7 +438,27 @@ void add_train(CLI::App& app) {
   cmd->add_option("--comm-timeout", a->comm_timeout_s,
                   "Data parallel: seconds any collective may take before the run fails")
       ->capture_default_str();
-  cmd->callback([a] { run_train(*a); });
+  cmd->callback([a, cmd] {
+    // DP noise grows with the parameter count and shrinks with the batch: unless the user chose,
+    // --dp trains the small position-invariant CNN with larger batches for longer.
+    if (a->config.dp.enabled) {
+      std::string changed;
+      auto dp_default = [&](const char* flag, auto& field, auto value) {
+        if (cmd->count(flag) > 0) return;
+        field = value;
+        changed += strand::format("{}{} {}", changed.empty() ? "" : ", ", flag, value);
+      };
+      dp_default("--model", a->config.model, std::string("cnn-small"));
+      dp_default("--batch-size", a->config.batch_size, int64_t{128});
+      dp_default("--lr", a->config.lr, 0.01);
+      dp_default("--epochs", a->config.epochs, int64_t{30});
+      dp_default("--patience", a->config.patience, int64_t{0});
+      if (!changed.empty() && !a->json && runtime::detect_launch().rank == 0)
+        std::printf("--dp: private-training defaults %s (give the flags to override)\n",
+                    changed.c_str());
+    }
+    run_train(*a);
+  });
 }
 
 struct SimulateArgs {

@@ -134,8 +134,21 @@ std::shared_ptr<Sequential> default_cnn(int64_t input_length, int64_t outputs) {
   return m;
 }
 
+std::shared_ptr<Sequential> small_cnn(int64_t input_length, int64_t outputs) {
+  auto m = std::make_shared<Sequential>();
+  int64_t l = add_conv(*m, input_length, 4, 32, 15, true, "cnn-small");
+  m->add(relu());
+  l = add_max_pool(*m, l, 4, "cnn-small");
+  l = add_conv(*m, l, 32, 32, 7, true, "cnn-small");
+  m->add(relu());
+  m->add(MaxPool1d(l));  // global: the motifs' positions do not matter
+  m->add(std::make_shared<Flatten>());
+  m->add(std::make_shared<Linear>(32, outputs));
+  return m;
+}
+
 std::vector<std::string> model_names() {
-  return {"cnn", "deepsea", "basset", "basset-groupnorm", "danq"};
+  return {"cnn", "deepsea", "basset", "basset-groupnorm", "danq", "cnn-small"};
 }
 
 std::shared_ptr<Sequential> build_model(const std::string& name, int64_t input_length,
@@ -148,6 +161,7 @@ std::shared_ptr<Sequential> build_model(const std::string& name, int64_t input_l
   if (name == "basset") return basset(input_length, outputs, NormKind::kBatch);
   if (name == "basset-groupnorm") return basset(input_length, outputs, NormKind::kGroup);
   if (name == "danq") return danq(input_length, outputs);
+  if (name == "cnn-small") return small_cnn(input_length, outputs);
   STRAND_FAIL("unknown model '{}': expected one of {}", name, model_names());
 }
 

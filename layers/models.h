@@ -27,9 +27,13 @@ std::shared_ptr<Sequential> basset(int64_t input_length = 600, int64_t outputs =
                                    NormKind norm = NormKind::kBatch);
 std::shared_ptr<Sequential> danq(int64_t input_length = 1000, int64_t outputs = 919);
 std::shared_ptr<Sequential> default_cnn(int64_t input_length, int64_t outputs);
+// cnn-small: two same-padded conv blocks (32 filters, k15 / k7, max pooling 4) and a global max
+// pool before one dense layer: ~9k parameters, position-invariant. For DP-SGD, whose noise grows
+// with the parameter count, it learns where the default CNN drowns.
+std::shared_ptr<Sequential> small_cnn(int64_t input_length, int64_t outputs);
 
-// By name: "deepsea", "basset", "basset-groupnorm", "danq" or "cnn"; an unknown name is an error
-// listing these.
+// By name: "deepsea", "basset", "basset-groupnorm", "danq", "cnn" or "cnn-small"; an unknown name
+// is an error listing these.
 std::shared_ptr<Sequential> build_model(const std::string& name, int64_t input_length,
                                         int64_t outputs);
 std::vector<std::string> model_names();

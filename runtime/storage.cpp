@@ -75,6 +75,32 @@ void release_cached_host_memory() { host_cache().clear(); }
 void set_poison_allocations(bool on) { poison = on; }
 bool poison_allocations() { return poison; }
 
+namespace {
+
+struct Counter {
+  std::atomic<size_t> live{0}, peak{0};
+  void add(size_t n) {
+    const size_t now = live.fetch_add(n) + n;
+    size_t p = peak.load();
+    while (now > p && !peak.compare_exchange_weak(p, now)) {
+    }
+  }
+  void sub(size_t n) { live.fetch_sub(n); }
+};
+Counter host_bytes, device_bytes;
+
+}  // namespace
+
+MemoryStats memory_stats() {
+  return {host_bytes.live.load(), host_bytes.peak.load(), device_bytes.live.load(),
+          device_bytes.peak.load()};
+}
+
+void reset_peak_memory() {
+  host_bytes.peak.store(host_bytes.live.load());
+  device_bytes.peak.store(device_bytes.live.load());
+}
+
 std::shared_ptr<Storage> Storage::allocate(size_t nbytes, Device device, bool pinned) {
   std::shared_ptr<Storage> s(new Storage());
   s->nbytes_ = nbytes;
@@ -110,8 +136,10 @@ std::shared_ptr<Storage> Storage::allocate(size_t nbytes, Device device, bool pi
       STRAND_CUDA_CHECK(e);
       if (poison) STRAND_CUDA_CHECK(cudaMemsetAsync(s->data_, 0xFF, rounded, ctx.stream));
     });
+    device_bytes.add(nbytes);
     return s;
   }
+  if (!s->pinned_) host_bytes.add(nbytes);
   if (poison) std::memset(s->data_, 0xFF, rounded);
   return s;
 }
@@ -127,6 +155,10 @@ void Storage::wait_async_reads() {
 
 Storage::~Storage() {
   if (!data_) return;
+  if (device_.is_cuda())
+    device_bytes.sub(nbytes_);
+  else if (!pinned_)
+    host_bytes.sub(nbytes_);
   if (device_.is_cpu() && !pinned_) {
     if (capacity_ == 0 || !host_cache().give(data_, capacity_)) std::free(data_);
     return;

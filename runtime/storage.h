@@ -20,6 +20,14 @@ bool poison_allocations();
 // Host memory freed by tensors is kept for reuse (up to 4 GiB); this returns it to the system.
 void release_cached_host_memory();
 
+// Bytes held by live tensor storage (host: pageable memory; device: all CUDA devices together)
+// and the most held since the last reset_peak_memory(): benchmarks report peak memory with these.
+struct MemoryStats {
+  size_t host_live = 0, host_peak = 0, device_live = 0, device_peak = 0;
+};
+MemoryStats memory_stats();
+void reset_peak_memory();  // peaks restart from the live values
+
 class Storage {
  public:
   // Zero bytes is allowed (empty tensors); data() is then still a valid, unique pointer.

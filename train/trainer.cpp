@@ -116,6 +116,16 @@ Trainer::Trainer(std::shared_ptr<const data::SplitDataset> splits, TrainConfig c
     log_.open(path, std::ios::app);
     STRAND_CHECK(log_.good(), "cannot open '{}' for writing", path);
   }
+  if (clipper_)
+    log({{"type", "dp"},
+         {"noise_multiplier", result_.noise_multiplier},
+         {"sampling_rate", result_.sampling_rate},
+         {"expected_batch", dp_expected_batch_},
+         {"delta", result_.delta},
+         {"max_grad_norm", config_.dp.max_grad_norm},
+         {"planned_steps", total_steps_},
+         {"sampling", config_.dp.sampling},
+         {"guaranteed", result_.dp_guaranteed}});
 }
 
 void Trainer::setup_dp() {

@@ -54,7 +54,7 @@ Results cpu_run(const RnnProblem<float>& p, const std::vector<float>& dy,
   const auto grads = p.sets<RnnLayerGrads<float>>([&](int64_t i) { return dp[i].data(); });
   RnnOutputs<float> out{r.y.data(), r.h_n.data(), lstm ? r.c_n.data() : nullptr};
   RnnGradOutputs<float> dout{dy.data(), dhn.data(), lstm ? dcn.data() : nullptr};
-  RnnGradInputs<float> din{r.dx.data(), r.dh0.data(), lstm ? r.dc0.data() : nullptr, grads};
+  RnnGradInputs<float> din{r.dx.data(), r.dh0.data(), lstm ? r.dc0.data() : nullptr, grads, {}};
   if (reference) {
     cpu::rnn_forward_reference(p.shape, in, out);
     cpu::rnn_backward_reference(p.shape, in, dout, din);
@@ -98,7 +98,7 @@ Results gpu_run(const RnnProblem<float>& p, const std::vector<float>& dy,
                     reserve.get(), ws.get(), ws_bytes);
   cuda::rnn_backward(
       p.shape, in, reserve.get(), {d_dy.get(), d_dhn.get(), lstm ? d_dcn.get() : nullptr},
-      {dx.get(), dh0.get(), lstm ? dc0.get() : nullptr, g}, algo, ws.get(), ws_bytes);
+      {dx.get(), dh0.get(), lstm ? dc0.get() : nullptr, g, {}}, algo, ws.get(), ws_bytes);
   auto to_f = [](const std::vector<T>& v) { return std::vector<float>(v.begin(), v.end()); };
   Results r;
   r.y = to_f(y.download());

@@ -57,7 +57,7 @@ RunResult<T> run(const RnnProblem<T>& p, bool fast, const std::vector<T>* dy = n
   std::vector<std::vector<T>>& dp = r.dparams;
   const auto grads = p.template sets<RnnLayerGrads<T>>([&](int64_t i) { return dp[i].data(); });
   RnnGradOutputs<T> dout{dy->data(), dhn ? dhn->data() : nullptr, dcn ? dcn->data() : nullptr};
-  RnnGradInputs<T> din{r.dx.data(), r.dh0.data(), p.lstm() ? r.dc0.data() : nullptr, grads};
+  RnnGradInputs<T> din{r.dx.data(), r.dh0.data(), p.lstm() ? r.dc0.data() : nullptr, grads, {}};
   if (fast) {
     cpu::rnn_backward(p.shape, in, reserve.data(), dout, din);
   } else {
@@ -267,7 +267,7 @@ TEST(RnnCpu, OptionalGradientsMayBeOmitted) {
   for (bool fast : {false, true}) {
     std::vector<double> dh0(p.state_count(), -7);
     const RnnGradOutputs<double> dout{dy.data(), nullptr, nullptr};
-    const RnnGradInputs<double> din{nullptr, dh0.data(), nullptr, {}};
+    const RnnGradInputs<double> din{nullptr, dh0.data(), nullptr, {}, {}};
     if (fast) {
       std::vector<unsigned char> reserve(cpu::rnn_reserve_bytes(s, DType::kF64));
       std::vector<double> y(p.out_count());

@@ -77,6 +77,10 @@ TEST(DpModels, DanQMatchesTheOracle) {
   testing::check(problem("danq", 100, false, 5), std::nullopt);
 }
 
+TEST(DpModels, SmallCnnMatchesTheOracle) {
+  testing::check(problem("cnn-small", 64, false, 6), std::nullopt);
+}
+
 TEST(DpModels, FullSizeModelsRunOneClippedStep) {
   for (const auto& [name, length] :
        std::vector<std::pair<std::string, int64_t>>{{"deepsea", 1000}, {"danq", 1000}}) {
