@@ -5,6 +5,7 @@
 
 #include "kernels/error.h"
 #include "runtime/autograd.h"
+#include "runtime/device.h"
 #include "runtime/ops.h"
 
 namespace strand::runtime {
@@ -215,6 +216,15 @@ const ReduceStats& GradReducer::finish() {
   State& s = *state_;
   if (!s.in_step) s.begin(1, comm_->size());
   const auto backward_end = Clock::now();
+  // On CUDA the host runs ahead of the device: what the step waits for is measured on the compute
+  // stream, from the end of backward there to the point where it may use the reduced gradients.
+  const Device device = comm_->device();
+  std::unique_ptr<Event> device_end, device_ready;
+  if (device.is_cuda()) {
+    device_end = std::make_unique<Event>(true);
+    device_ready = std::make_unique<Event>(true);
+    device_end->record(current_stream(device.index));
+  }
   s.poll();
   // Gradients written without the hook (a per-example clipping engine sets .grad itself) are
   // read now, for the buckets not yet launched.
@@ -240,6 +250,12 @@ const ReduceStats& GradReducer::finish() {
     st.bytes += static_cast<double>(sent.numel()) * static_cast<double>(sent.element_size());
   }
   s.in_step = false;
+  double device_exposed = -1;
+  if (device_ready) {
+    device_ready->record(current_stream(device.index));
+    device_ready->synchronize();
+    device_exposed = std::max(0.0, device_end->elapsed_ms(*device_ready) / 1e3);
+  }
   // The time some bucket was in flight: buckets start in order, so merging in that order works.
   Clock::time_point start{}, end{};
   bool open = false;
@@ -257,6 +273,10 @@ const ReduceStats& GradReducer::finish() {
   }
   if (open) close();
   st.exposed_seconds = st.comm_seconds - st.hidden_seconds;
+  if (device_exposed >= 0) {
+    st.exposed_seconds = std::min(device_exposed, st.comm_seconds);
+    st.hidden_seconds = st.comm_seconds - st.exposed_seconds;
+  }
 
   NoGradGuard no_grad;
   for (State::Bucket& b : s.buckets) {

@@ -26,8 +26,10 @@ struct ReducerOptions {
 // Communication of one step (or, summed, of many): the time some bucket was in flight is split
 // into the part before backward ended (hidden) and the part finish() waited for (exposed). Launch
 // and completion are host clocks; completion is observed by polling the bucket's Work at every
-// gradient hook and in finish(), so it is late by at most one hook interval. On CUDA this is the
-// host's view of the communication stream; exposed_seconds is what the step loses either way.
+// gradient hook and in finish(), so it is late by at most one hook interval. On CUDA, where the
+// host runs ahead of the device, the exposed part is measured with events on the compute stream
+// (backward's end there to the reduced gradients' availability) and comm_seconds stays the
+// host's view of the communication.
 struct ReduceStats {
   int64_t steps = 0;
   int64_t buckets = 0;               // all-reduces launched
