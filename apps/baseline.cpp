@@ -19,6 +19,7 @@ struct BaselineArgs {
   int kmax = 6, rounds = 200, depth = 6, neighbours = 15, bootstrap = 1000;
   uint64_t seed = 1;
   bool json = false;
+  bool sensitive = false;
 };
 
 void run_baseline(const BaselineArgs& a) {
@@ -42,6 +43,7 @@ void run_baseline(const BaselineArgs& a) {
   c.knn.k = a.neighbours;
   c.panel.bootstrap.replicates = a.bootstrap;
   c.panel.bootstrap.seed = a.seed;
+  c.sensitive = a.sensitive;
   const bool human = !a.json;
   const auto results = rules::run_baselines(p, c, [&](const std::string& name) {
     if (human) std::cerr << "fitting " << name << "...\n";
@@ -120,6 +122,9 @@ void add_baseline_command(CLI::App& app) {
   cmd->add_option("--bootstrap", a->bootstrap, "Bootstrap resamples for the CIs (0: none)");
   cmd->add_option("--seed", a->seed, "Seed (trees, bootstrap)");
   cmd->add_flag("--json", a->json, "Print the summary as JSON");
+  cmd->add_flag("--sensitive", a->sensitive,
+                "Mark the data sensitive (Rule 10): kNN, which stores the training rows, records "
+                "it in its metrics");
   cmd->callback([a] { run_baseline(*a); });
 }
 

@@ -8,7 +8,9 @@
 namespace strand::apps {
 
 void add_info_command(CLI::App& app);
-void add_rules_commands(CLI::App& app);  // check splits|data, metrics, baseline, compare
-void add_train_commands(CLI::App& app);  // train, simulate, eval, predict
+void add_rules_commands(CLI::App& app);    // check splits|data, metrics, baseline, compare
+void add_train_commands(CLI::App& app);    // train, simulate, eval, predict
+void add_privacy_commands(CLI::App& app);  // privacy epsilon|sigma
+void add_export_command(CLI::App& app);
 
 }  // namespace strand::apps

@@ -13,6 +13,8 @@ int main(int argc, char** argv) {
   strand::apps::add_info_command(app);
   strand::apps::add_rules_commands(app);
   strand::apps::add_train_commands(app);
+  strand::apps::add_privacy_commands(app);
+  strand::apps::add_export_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -19,6 +19,7 @@
 #include "rules/baselines.h"
 #include "rules/compare.h"
 #include "rules/io.h"
+#include "rules/privacy_record.h"
 #include "rules/report.h"
 #include "runtime/autograd.h"
 #include "runtime/comm.h"
@@ -152,6 +153,7 @@ nlohmann::json compare_with_kmer_baseline(const TrainArgs& a, const train::Model
   config.which = {"kmer_logistic"};
   config.panel.bootstrap.replicates = a.replicates;
   config.panel.bootstrap.seed = a.config.seed;
+  config.sensitive = a.config.sensitive;
   const auto results = rules::run_baselines(p, config);
   STRAND_CHECK(results.size() == 1, "the k-mer baseline produced no result");
   const rules::BaselineResult& baseline = results[0];
@@ -318,17 +320,12 @@ void train_and_report(TrainArgs& a, const std::shared_ptr<runtime::Communicator>
   metrics["seconds"] =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   metrics["splits"] = splits->summary();
+  // The checkpoint's privacy record (sensitive mark, and the DP guarantee when --dp was used).
+  metrics["privacy"] = rules::read_privacy_record(best.metadata).to_json();
   if (r.dp) {
-    metrics["privacy"] = {{"dp", true},
-                          {"epsilon", r.epsilon},
-                          {"delta", r.delta},
-                          {"noise_multiplier", r.noise_multiplier},
-                          {"sampling_rate", r.sampling_rate},
-                          {"max_grad_norm", a.config.dp.max_grad_norm},
-                          {"accountant", a.config.dp.accountant},
-                          {"sampling", a.config.dp.sampling},
-                          {"steps", r.steps},
-                          {"guaranteed", r.dp_guaranteed}};
+    metrics["privacy"]["guaranteed"] = r.dp_guaranteed;
+    // The chosen checkpoint carries the epsilon spent up to its epoch; the run spent this much.
+    metrics["privacy"]["run_epsilon"] = r.epsilon;
   }
   rules::write_json(a.out + "/metrics.json", metrics);
 
@@ -405,6 +402,9 @@ void add_train(CLI::App& app) {
   cmd->add_option("--seed", c.seed, "Seed of initialisation, dropout and shuffling")
       ->capture_default_str();
   cmd->add_flag("--rc-augment", c.reverse_complement, "Reverse-complement augmentation");
+  cmd->add_flag("--sensitive", c.sensitive,
+                "Mark the data sensitive (Rule 10): `strand export` then refuses a model trained "
+                "without DP unless overridden");
   cmd->add_option("--device", c.device, "cpu or cuda")->capture_default_str();
   cmd->add_option("--log-every", c.log_every, "Steps between step records in log.jsonl");
   cmd->add_flag("!--no-progress", c.progress, "No progress bar");

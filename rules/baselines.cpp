@@ -8,6 +8,7 @@
 
 #include "kernels/error.h"
 #include "rules/metrics.h"
+#include "rules/privacy_record.h"
 
 namespace strand::rules {
 namespace {
@@ -256,6 +257,18 @@ std::vector<BaselineResult> run_baselines(const BaselineProblem& p, const Baseli
     r.metrics["baseline"] = spec->name;
     r.metrics["features"] = features;
     if (!chosen.is_null()) r.metrics["chosen"] = chosen;
+    if (spec->model == ModelKind::kNeighbours) {
+      PrivacyRecord mark;
+      mark.sensitive = config.sensitive;
+      r.metrics["privacy"] = mark.to_json();
+      r.metrics["privacy"]["memorises_training_data"] = true;
+      if (config.sensitive) {
+        r.metrics["privacy"]["share_refusal"] =
+            "k-nearest neighbours keeps every training row's k-mer profile and predicts from "
+            "the nearest ones: the fitted model and its scores reveal training data marked "
+            "sensitive (Rule 10); do not share it";
+      }
+    }
     results.push_back(std::move(r));
   }
   return results;

@@ -56,6 +56,9 @@ struct BaselineConfig {
   TreeOptions trees;
   KnnOptions knn;
   PanelOptions panel;
+  // Rule 10: the training rows are sensitive. Baselines that store them (kNN keeps every training
+  // profile) record it in their metrics' "privacy" entry; they have no DP.
+  bool sensitive = false;
 };
 
 struct BaselineResult {

@@ -2,6 +2,7 @@
 // kernels/per_sample_norm, clip factors, and the reweighted weight-gradient pass per layer.
 #include "runtime/per_sample.h"
 
+#include <cmath>
 #include <memory>
 #include <unordered_map>
 #include <unordered_set>
@@ -9,6 +10,7 @@
 #include "kernels/conv1d.h"
 #include "kernels/conv1d_onehot.h"
 #include "kernels/error.h"
+#include "kernels/philox.h"
 #include "kernels/random.h"
 #include "kernels/rnn.h"
 #include "runtime/autograd.h"
@@ -199,6 +201,34 @@ RnnTap rnn_tap(const PerSampleClipper::Record& r, size_t input, int64_t batch) {
   STRAND_CHECK(t.g.shape()[0] % batch == 0, "DP-SGD: {} taps have {} rows, not a multiple of {}",
                r.op, t.g.shape()[0], batch);
   return t;
+}
+
+// g[i] += the i-th draw of kernels::cpu::normal(n, s, 0, sd) (the same numbers bit for bit, so
+// the same as on CUDA), computing each Philox block and Box-Muller pair once instead of once per
+// output: noise for millions of parameters is a visible part of a private step on the CPU.
+template <typename T>
+void add_normal_cpu(T* g, int64_t n, kernels::PhiloxState s, float sd) {
+  const int64_t blocks = static_cast<int64_t>(kernels::philox_blocks(static_cast<uint64_t>(n)));
+#pragma omp parallel for if (n > (1 << 14))
+  for (int64_t b = 0; b < blocks; ++b) {
+    const kernels::Philox4 block =
+        kernels::philox4x32_10(s.offset + static_cast<uint64_t>(b), s.seed);
+    for (int pair = 0; pair < 2; ++pair) {
+      const int64_t i = 4 * b + 2 * pair;
+      if (i >= n) break;
+      // As kernels::philox_normal: u1 in (0, 1], u2 in [0, 1).
+      const float u1 = (static_cast<float>(block.v[2 * pair] >> 8) + 1.0f) * (1.0f / 16777216.0f);
+      const float u2 = static_cast<float>(block.v[2 * pair + 1] >> 8) * (1.0f / 16777216.0f);
+      const float radius = sqrtf(-2.0f * logf(u1));
+      const float angle = 6.283185307179586f * u2;
+      const float z0 = radius * cosf(angle);
+      g[i] += T(0.0f + sd * z0);
+      if (i + 1 < n) {
+        const float z1 = radius * sinf(angle);
+        g[i + 1] += T(0.0f + sd * z1);
+      }
+    }
+  }
 }
 
 }  // namespace
@@ -497,11 +527,16 @@ Tensor PerSampleClipper::backward(const Tensor& loss, int64_t batch_size, double
     } else if (r.op == "mul" || r.op == "add") {
       deposit(r.uses[0].second, sum(r.per_example[0] * factor_for(factor, 2, 0), {0}));
     } else {
+      std::unordered_map<const void*, Tensor> scaled_taps;
       for (const auto& [input, k] : r.uses) {
         const RnnTap t = rnn_tap(r, input, n_batch);
         const int64_t rows_n = t.g.shape()[0], gh = t.g.shape()[1];
-        const Tensor gs = (t.g.view({rows_n / n_batch, n_batch, gh}) * factor_for(factor, 3, 1))
-                              .reshape({rows_n, gh});
+        // A weight and its bias share d_gates: scale each tap once.
+        Tensor& gs = scaled_taps[t.g.raw_data()];
+        if (!gs.defined()) {
+          gs = (t.g.view({rows_n / n_batch, n_batch, gh}) * factor_for(factor, 3, 1))
+                   .reshape({rows_n, gh});
+        }
         deposit(k, t.a.defined() ? matmul(gs.transpose(0, 1), t.a) : sum(gs, {0}));
       }
     }
@@ -525,7 +560,14 @@ void PerSampleClipper::add_noise(Generator& gen, double noise_multiplier,
       g = zeros_like(p);
       p.set_grad(g);
     }
-    if (std > 0) {
+    if (std > 0 && !g.is_cuda() && g.is_contiguous() &&
+        (g.dtype() == DType::kF32 || g.dtype() == DType::kF64)) {
+      const kernels::PhiloxState state = gen.next(static_cast<uint64_t>(g.numel()));
+      if (g.dtype() == DType::kF32)
+        add_normal_cpu(g.data<float>(), g.numel(), state, static_cast<float>(std));
+      else
+        add_normal_cpu(g.data<double>(), g.numel(), state, static_cast<float>(std));
+    } else if (std > 0) {
       Tensor noise = empty(p.shape(), {.dtype = p.dtype(), .device = p.device()});
       const kernels::PhiloxState state = gen.next(static_cast<uint64_t>(noise.numel()));
       const kernels::Context ctx = context_for(noise.device());

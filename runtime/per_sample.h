@@ -26,7 +26,7 @@ namespace strand::runtime {
 struct PerSampleOptions {
   double max_grad_norm = 1.0;  // C > 0
   // Forces one method for every layer (tests); otherwise the cost model picks per layer.
-  std::optional<kernels::NormMethod> method;
+  std::optional<kernels::NormMethod> method = std::nullopt;
 };
 
 // What the last backward saw, per parameter-consuming op.

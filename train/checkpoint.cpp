@@ -20,6 +20,7 @@ std::map<std::string, std::string> run_metadata(const ModelInfo& info, const Run
           {"strand.training", run.training.dump()},
           {"strand.seed", std::to_string(run.seed)},
           {"strand.data", run.data.dump()},
+          {rules::kPrivacyMetadataKey, run.privacy.to_json().dump()},
           {"strand.version", strand::version()},
           {"strand.git_commit", strand::git_commit()}};
 }

@@ -16,7 +16,8 @@ const std::vector<std::string>& keys() {
       "model",       "epochs",       "max_steps",          "batch_size", "optimizer",
       "lr",          "weight_decay", "momentum",           "schedule",   "warmup_steps",
       "step_epochs", "gamma",        "clip_norm",          "monitor",    "patience",
-      "seed",        "log_every",    "reverse_complement", "device",     "progress"};
+      "seed",        "log_every",    "reverse_complement", "device",     "progress",
+      "sensitive"};
   return k;
 }
 
@@ -55,6 +56,7 @@ nlohmann::json to_json(const TrainConfig& c) {
           {"reverse_complement", c.reverse_complement},
           {"device", c.device},
           {"progress", c.progress},
+          {"sensitive", c.sensitive},
           {"dp",
            {{"enabled", c.dp.enabled},
             {"max_grad_norm", c.dp.max_grad_norm},
@@ -103,6 +105,7 @@ TrainConfig config_from_json(const nlohmann::json& j) {
   get("reverse_complement", c.reverse_complement);
   get("device", c.device);
   get("progress", c.progress);
+  get("sensitive", c.sensitive);
   if (j.contains("dp")) {
     const nlohmann::json& d = j.at("dp");
     STRAND_CHECK(d.is_object(), "training config 'dp' must be a JSON object, got {}", d.dump());

@@ -27,6 +27,7 @@ struct TrainConfig {
   uint64_t seed = 1;                // model initialisation, dropout and shuffling
   int64_t log_every = 50;           // steps between step records in log.jsonl (0: none)
   bool reverse_complement = false;  // augmentation
+  bool sensitive = false;           // Rule 10: sensitive data (export needs DP or an override)
   std::string device = "cpu";       // cpu or cuda
   bool progress = true;             // a progress bar, only when stderr is a terminal
 

@@ -108,6 +108,7 @@ Trainer::Trainer(std::shared_ptr<const data::SplitDataset> splits, TrainConfig c
   result_.monitor = monitor_;
   run_.training = to_json(config_);
   run_.seed = config_.seed;
+  run_.privacy.sensitive = run_.privacy.sensitive || config_.sensitive;
 
   progress_ = config_.progress && ::isatty(STDERR_FILENO);
   if (!out_dir_.empty()) {

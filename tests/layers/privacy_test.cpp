@@ -22,13 +22,6 @@ Tensor random_codes(int64_t n, int64_t length, uint64_t seed) {
   return (runtime::rand({n, length}, seed) * 4.99).to(DType::kU8);  // 4 = unknown base
 }
 
-Tensor targets(int64_t n, int64_t outputs, uint64_t seed) {
-  std::vector<double> v =
-      runtime::rand({n, outputs}, seed, {.dtype = DType::kF64}).to_vector<double>();
-  for (double& e : v) e = e < 0.5 ? 0.0 : 1.0;
-  return runtime::from_vector(v, {n, outputs});
-}
-
 // The model in float64 and eval mode (no dropout: the oracle's forwards must match the batch's).
 testing::Problem problem(const std::string& name, int64_t length, bool one_hot, uint64_t seed) {
   auto model = build_model(name, length, 2);
@@ -52,7 +45,7 @@ testing::Problem problem(const std::string& name, int64_t length, bool one_hot, 
   } else {
     p.x = codes;
   }
-  p.y = targets(3, 2, seed + 1);
+  p.y = testing::random_targets(3, 2, seed + 1);
   return p;
 }
 

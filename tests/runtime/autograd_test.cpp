@@ -145,5 +145,21 @@ TEST(Autograd, NodesRecordAttributesAndPrintAsAGraph) {
   EXPECT_THAT(graph, HasSubstr("accumulate_grad"));
 }
 
+TEST(Autograd, SkippedInputGetsNoGradientAndTheOthersAreUnchanged) {
+  Tensor a = param({1, 2});
+  Tensor b = param({3, 4, 5});
+  Tensor y = sum(a.unsqueeze(1) * b.unsqueeze(0));  // mul node: inputs (a', b')
+  Node& mul_node = *y.grad_fn()->next_edges()[0].node;
+  ASSERT_EQ(mul_node.name(), "mul");
+  mul_node.skip_input_grad(1);
+  EXPECT_FALSE(mul_node.needs_input_grad(1));
+  EXPECT_TRUE(mul_node.needs_input_grad(0));
+  y.backward();
+  EXPECT_FALSE(b.grad().defined());
+  EXPECT_TRUE(tensor_close(a.grad(), {12, 12}));
+  EXPECT_THAT([&] { mul_node.skip_input_grad(5); },
+              ThrowsMessage<Error>(HasSubstr("has 2 inputs, cannot skip input 5")));
+}
+
 }  // namespace
 }  // namespace strand::runtime

@@ -11,6 +11,7 @@
 #include <cmath>
 #include <functional>
 
+#include "kernels/random.h"
 #include "runtime/autograd.h"
 #include "runtime/ops.h"
 #include "tests/support/dp_oracle.h"
@@ -33,19 +34,13 @@ void check_all_methods(const Problem& p) {
     check(p, m);
 }
 
-Tensor targets(int64_t n, int64_t outputs, uint64_t seed) {
-  std::vector<double> v = rand({n, outputs}, seed, {.dtype = DType::kF64}).to_vector<double>();
-  for (double& e : v) e = e < 0.5 ? 0.0 : 1.0;
-  return from_vector(v, {n, outputs});
-}
-
 TEST(PerSampleClipper, Linear2d) {
   Problem p;
   Tensor w = f64_param({3, 5}, 1), b = f64_param({3}, 2);
   p.params = {{"fc.weight", w}, {"fc.bias", b}};
   p.forward = [=](const Tensor& x) { return linear(x, w, b); };
   p.x = randn({6, 5}, 3, {.dtype = DType::kF64});
-  p.y = targets(6, 3, 4);
+  p.y = testing::random_targets(6, 3, 4);
   check_all_methods(p);
 }
 
@@ -55,7 +50,7 @@ TEST(PerSampleClipper, Linear3dOverPositionsAndTwoLayers) {
   p.params = {{"a.weight", w1}, {"a.bias", b1}, {"b.weight", w2}};
   p.forward = [=](const Tensor& x) { return linear(mean(tanh(linear(x, w1, b1)), {1}), w2); };
   p.x = randn({5, 7, 5}, 3, {.dtype = DType::kF64});
-  p.y = targets(5, 2, 4);
+  p.y = testing::random_targets(5, 2, 4);
   check_all_methods(p);
 }
 
@@ -67,7 +62,7 @@ TEST(PerSampleClipper, Conv1dWithStridePaddingDilation) {
   o.stride = 2, o.pad_left = 2, o.pad_right = 1, o.dilation = 2;
   p.forward = [=](const Tensor& x) { return linear(mean(relu(conv1d(x, w, b, o)), {2}), w2); };
   p.x = randn({5, 3, 19}, 4, {.dtype = DType::kF64});
-  p.y = targets(5, 2, 5);
+  p.y = testing::random_targets(5, 2, 5);
   check_all_methods(p);
 }
 
@@ -81,7 +76,7 @@ TEST(PerSampleClipper, Conv1dBasesWithUnknownBases) {
     return linear(mean(relu(conv1d_bases(x, w, b, o)), {2}), w2);
   };
   p.x = (rand({4, 23}, 6) * 4.99).to(DType::kU8);  // codes 0..4 (4 = unknown)
-  p.y = targets(4, 3, 7);
+  p.y = testing::random_targets(4, 3, 7);
   check_all_methods(p);
 }
 
@@ -109,7 +104,7 @@ TEST(PerSampleClipper, BidirectionalTwoLayerLstmBatchFirst) {
   o.hidden_size = 4, o.num_layers = 2, o.bidirectional = true, o.batch_first = true;
   p.forward = [=](const Tensor& x) { return linear(mean(rnn(x, weights, o).output, {1}), w2); };
   p.x = randn({5, 6, 3}, 4, {.dtype = DType::kF64});
-  p.y = targets(5, 2, 5);
+  p.y = testing::random_targets(5, 2, 5);
   check_all_methods(p);
 }
 
@@ -128,7 +123,7 @@ TEST(PerSampleClipper, GruTimeMajorThroughFinalState) {
     return linear(r.h_n.select(0, 0) + mean(r.output, {0}), w2);
   };
   p.x = randn({4, 7, 3}, 4, {.dtype = DType::kF64});
-  p.y = targets(4, 2, 5);
+  p.y = testing::random_targets(4, 2, 5);
   check_all_methods(p);
 }
 
@@ -144,7 +139,7 @@ TEST(PerSampleClipper, NormAffineParametersThroughViews) {
     return linear(mean(h, {2}), w1) * lw + lb;
   };
   p.x = randn({5, 3, 6}, 4, {.dtype = DType::kF64});
-  p.y = targets(5, 4, 5);
+  p.y = testing::random_targets(5, 4, 5);
   check_all_methods(p);
 }
 
@@ -154,7 +149,7 @@ TEST(PerSampleClipper, NothingClippedWhenCIsLarge) {
   p.params = {{"fc.weight", w}};
   p.forward = [=](const Tensor& x) { return linear(x, w); };
   p.x = randn({4, 5}, 3, {.dtype = DType::kF64});
-  p.y = targets(4, 3, 4);
+  p.y = testing::random_targets(4, 3, 4);
   check(p, std::nullopt, 1e6);  // C far above every norm: the ordinary summed gradient
 }
 
@@ -172,6 +167,24 @@ TEST(PerSampleClipper, NoiseIsReproducibleScaledAndDividedByTheExpectedBatch) {
   const double n = static_cast<double>(first.size());
   EXPECT_NEAR(mean_v / n, 0.0, 0.02);
   EXPECT_NEAR(std::sqrt(sq / n), 1.5 * 2.0 / 4.0, 0.02);  // sigma * C / expected batch
+}
+
+TEST(PerSampleClipper, NoiseIsExactlyThePhiloxNormalDraws) {
+  // The CPU fast path must give kernels::cpu::normal's numbers bit for bit (those the GPU draws).
+  for (DType dtype : {DType::kF32, DType::kF64}) {
+    Tensor w = zeros({37, 3}, {.dtype = dtype}).set_requires_grad(true);
+    PerSampleClipper clipper({{"w", w}}, {.max_grad_norm = 0.7});
+    Generator gen(21), ref_gen(21);
+    clipper.add_noise(gen, 1.9, 1.0);
+    Tensor expected = empty({37, 3}, {.dtype = dtype});
+    const kernels::PhiloxState state = ref_gen.next(111);
+    if (dtype == DType::kF32)
+      kernels::cpu::normal<float>(111, state, 0.0, 1.9 * 0.7, expected.data<float>(), {});
+    else
+      kernels::cpu::normal<double>(111, state, 0.0, 1.9 * 0.7, expected.data<double>(), {});
+    EXPECT_EQ(w.grad().to_vector<double>(), expected.to_vector<double>());
+    EXPECT_EQ(gen.offset(), ref_gen.offset());
+  }
 }
 
 TEST(PerSampleClipper, BadInputGivesClearErrors) {

@@ -23,6 +23,14 @@ using runtime::Tensor;
 using runtime::operator*;
 using runtime::operator+;
 
+// 0/1 labels [n, outputs], seeded.
+inline Tensor random_targets(int64_t n, int64_t outputs, uint64_t seed) {
+  std::vector<double> v =
+      runtime::rand({n, outputs}, seed, {.dtype = DType::kF64}).to_vector<double>();
+  for (double& e : v) e = e < 0.5 ? 0.0 : 1.0;
+  return runtime::from_vector(v, {n, outputs});
+}
+
 struct Problem {
   std::vector<std::pair<std::string, Tensor>> params;
   std::function<Tensor(const Tensor&)> forward;  // batch-first input -> logits [n, outputs]

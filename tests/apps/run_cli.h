@@ -1,0 +1,33 @@
+// Runs the built `strand` program (STRAND_CLI_PATH) as a user would and captures its output, for
+// the command-line tests of the privacy, export and audit commands.
+#pragma once
+
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
+#include <string>
+
+namespace strand::apps::cli_test {
+
+struct CliResult {
+  int status = -1;
+  std::string output;  // stdout and stderr together
+};
+
+inline CliResult run_strand(const std::string& args, const std::string& dir = ".") {
+  const std::string command = "cd '" + dir + "' && '" STRAND_CLI_PATH "' " + args + " 2>&1";
+  CliResult run;
+  FILE* pipe = ::popen(command.c_str(), "r");
+  if (!pipe) return run;
+  std::array<char, 4096> buffer{};
+  size_t n;
+  while ((n = std::fread(buffer.data(), 1, buffer.size(), pipe)) > 0) {
+    run.output.append(buffer.data(), n);
+  }
+  const int status = ::pclose(pipe);
+  run.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return run;
+}
+
+}  // namespace strand::apps::cli_test

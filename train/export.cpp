@@ -1,0 +1,91 @@
+// Model export with the Rule 10 guard and its override audit log.
+#include "train/export.h"
+
+#include <chrono>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "kernels/error.h"
+#include "kernels/version.h"
+#include "runtime/safetensors.h"
+#include "train/checkpoint.h"
+
+namespace strand::train {
+namespace {
+
+std::string utc_now() {
+  const std::time_t t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  std::tm tm{};
+  ::gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+void write_loader_note(const std::string& path, const std::string& weights, const ModelInfo& info) {
+  std::ofstream f(path);
+  STRAND_CHECK(f.good(), "cannot write '{}'", path);
+  f << "# Load the weights exported by `strand export` into PyTorch. The names and layouts are\n"
+    << "# PyTorch's state_dict ones (Conv1d [out, in, k], LSTM weight_ih_l0 [4H, in], gates\n"
+    << "# i, f, g, o), so a PyTorch twin of the model takes them unchanged.\n"
+    << "# Model: " << info.describe() << "\n"
+    << "from safetensors.torch import load_file\n\n"
+    << "state_dict = load_file(\"" << std::filesystem::path(weights).filename().string() << "\")\n"
+    << "# model.load_state_dict(state_dict)\n";
+  STRAND_CHECK(f.good(), "cannot write '{}'", path);
+}
+
+}  // namespace
+
+ExportResult export_model(const std::string& model_path, const std::string& out,
+                          const ExportOptions& options, std::ostream& log) {
+  STRAND_CHECK(options.format == "safetensors" || options.format == "pytorch",
+               "unknown export format '{}' (safetensors, pytorch)", options.format);
+  const LoadedModel loaded = load_model(model_path);
+  ExportResult result;
+  result.privacy = rules::read_privacy_record(loaded.metadata);
+  const std::string refusal = result.privacy.share_refusal();
+  if (!refusal.empty()) {
+    STRAND_CHECK(!options.override_privacy.empty(), "refusing to export '{}': {}", model_path,
+                 refusal);
+    result.overridden = true;
+    result.audit_log = out + ".privacy-override.jsonl";
+    const nlohmann::json entry = {{"time", utc_now()},
+                                  {"model", model_path},
+                                  {"out", out},
+                                  {"reason", options.override_privacy},
+                                  {"refusal", refusal},
+                                  {"privacy", result.privacy.to_json()},
+                                  {"strand_version", strand::version()}};
+    std::ofstream audit(result.audit_log, std::ios::app);
+    STRAND_CHECK(audit.good(), "cannot open the privacy audit log '{}'", result.audit_log);
+    audit << entry.dump() << "\n";
+    STRAND_CHECK(audit.good(), "cannot write the privacy audit log '{}'", result.audit_log);
+    log << "strand export: PRIVACY OVERRIDE for '" << model_path << "' (" << refusal
+        << "); reason given: \"" << options.override_privacy << "\"; logged to " << result.audit_log
+        << "\n";
+  } else if (!options.override_privacy.empty()) {
+    log << "strand export: --override-privacy not needed for '" << model_path
+        << "' (nothing to override)\n";
+  }
+  std::map<std::string, std::string> metadata = {
+      {"format", "pt"},  // what safetensors' PyTorch helpers write and some loaders check
+      {"strand.model", loaded.metadata.at("strand.model")},
+      {rules::kPrivacyMetadataKey, result.privacy.to_json().dump()},
+      {"strand.exported_from", std::filesystem::path(model_path).filename().string()},
+      {"strand.version", strand::version()}};
+  if (result.overridden) metadata["strand.privacy_override"] = options.override_privacy;
+  runtime::save_safetensors(out, loaded.model->state_dict(), metadata);
+  result.files.push_back(out);
+  if (options.format == "pytorch") {
+    const std::string note = out + ".load.py";
+    write_loader_note(note, out, loaded.info);
+    result.files.push_back(note);
+  }
+  if (result.overridden) result.files.push_back(result.audit_log);
+  return result;
+}
+
+}  // namespace strand::train
