@@ -24,6 +24,7 @@
 #include "rules/privacy_record.h"
 #include "rules/report.h"
 #include "runtime/autograd.h"
+#include "runtime/comm.h"
 #include "train/checksum.h"
 #include "train/evaluate.h"
 #include "train/trainer.h"
@@ -50,6 +51,11 @@ struct TrainArgs {
   int replicates = 1000;
   bool baseline = true;  // fit the k-mer logistic baseline and compare on test (rule 2)
   bool json = false;
+  // Data parallel (under mpirun / srun / RANK+WORLD_SIZE; ignored in a single process).
+  double bucket_mb = 25;
+  bool zero1 = false;
+  std::string grad_compression = "none";
+  double comm_timeout_s = 300;
 };
 
 data::SplitMethod split_method(const std::string& s) {
@@ -222,17 +228,55 @@ train::TrainConfig config_with_file(const CLI::App& cmd, const std::string& path
   return train::config_from_json(merged);
 }
 
+// The communicator of a data-parallel launch (mpirun, srun, RANK/WORLD_SIZE), or null for one
+// process. Under NCCL each rank trains on the GPU of its local rank.
+std::shared_ptr<runtime::Communicator> data_parallel_comm(TrainArgs& a) {
+  const runtime::LaunchInfo launch = runtime::detect_launch();
+  STRAND_CHECK(a.grad_compression == "none" || a.grad_compression == "bf16",
+               "--grad-compression must be none or bf16, got '{}'", a.grad_compression);
+  STRAND_CHECK(a.bucket_mb > 0, "--bucket-mb must be positive, got {}", a.bucket_mb);
+  STRAND_CHECK(a.comm_timeout_s > 0, "--comm-timeout must be positive, got {}", a.comm_timeout_s);
+  if (!launch.distributed()) return nullptr;
+  runtime::CommOptions o;
+  o.timeout = std::chrono::milliseconds(static_cast<int64_t>(a.comm_timeout_s * 1000));
+  auto comm = runtime::make_communicator(launch, runtime::Device::parse(a.config.device), o);
+  a.config.device = comm->device().str();
+  return comm;
+}
+
+void train_and_report(TrainArgs& a, const std::shared_ptr<runtime::Communicator>& comm, bool writer,
+                      std::chrono::steady_clock::time_point start);
+
 void run_train(TrainArgs& a) {
   const auto start = std::chrono::steady_clock::now();
+  const auto comm = data_parallel_comm(a);
+  const bool writer = !comm || comm->rank() == 0;
+  try {
+    train_and_report(a, comm, writer, start);
+  } catch (const Error& e) {
+    // A lost rank: fail this communicator for good so nothing waits on it at exit.
+    if (comm) comm->abort(e.message());
+    throw;
+  }
+}
+
+void train_and_report(TrainArgs& a, const std::shared_ptr<runtime::Communicator>& comm, bool writer,
+                      std::chrono::steady_clock::time_point start) {
   bool simulated = false;
   if (a.data.fasta.empty() && a.data.bed.empty()) {
-    // No data: the built-in simulated dataset (data::simulate's defaults), written beside the run.
+    // No data: the built-in simulated dataset (data::simulate's defaults), written beside the run
+    // by rank 0; the other ranks read the same files.
     STRAND_CHECK(a.data.labels.empty(), "--labels needs --fasta");
-    const auto files = data::write_simulation(data::simulate(), a.out + "/data");
-    a.data.fasta = files.fasta;
-    a.data.labels = files.labels;
+    std::string paths;
+    if (writer) {
+      const auto files = data::write_simulation(data::simulate(), a.out + "/data");
+      paths = files.fasta + "\n" + files.labels;
+    }
+    if (comm) paths = runtime::all_gather_strings(*comm, paths)[0];
+    a.data.fasta = paths.substr(0, paths.find('\n'));
+    a.data.labels = paths.substr(paths.find('\n') + 1);
     simulated = true;
-    if (!a.json)
+    if (!a.json && writer)
       std::printf("no data given: training on the built-in simulated dataset (%s)\n",
                   (a.out + "/data").c_str());
   }
@@ -250,9 +294,16 @@ void run_train(TrainArgs& a) {
   for (const std::string& f : {a.data.fasta, a.data.labels, a.data.bed, a.data.genome})
     if (!f.empty()) run.data[f] = train::file_crc32(f);
   train::Trainer trainer(splits, a.config, a.out, run);
+  if (comm) {
+    trainer.distribute(
+        {.comm = comm,
+         .reducer = {.bucket_mb = a.bucket_mb, .bf16_compression = a.grad_compression == "bf16"},
+         .zero1 = a.zero1});
+  }
   if (!a.resume.empty()) trainer.resume(a.resume);
   const train::TrainResult r = trainer.fit();
   STRAND_CHECK(r.best_epoch > 0, "training produced no usable model: {}", r.stop_reason);
+  if (!writer) return;  // rank 0 evaluates the chosen model and reports
   if (r.diverged) std::fprintf(stderr, "strand train: %s\n", r.stop_reason.c_str());
 
   // Final metrics of the chosen checkpoint: validation, then the sealed test split once.
@@ -290,6 +341,16 @@ void run_train(TrainArgs& a) {
   metrics["steps"] = r.steps;
   metrics["stop_reason"] = r.stop_reason;
   metrics["samples_per_s"] = r.samples_per_second;
+  if (comm) {
+    metrics["data_parallel"] = {
+        {"ranks", comm->size()},
+        {"backend", std::string(runtime::comm_backend_name(comm->backend()))},
+        {"global_batch", a.config.batch_size * comm->size()},
+        {"zero1", a.zero1},
+        {"grad_compression", a.grad_compression},
+        {"comm_hidden_fraction", r.comm.hidden_fraction()},
+        {"comm_exposed_seconds", r.comm.exposed_seconds}};
+  }
   metrics["seconds"] =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   metrics["splits"] = splits->summary();
@@ -412,6 +473,17 @@ void add_train(CLI::App& app) {
   cmd->add_flag("!--no-baseline", a->baseline,
                 "Skip the k-mer logistic baseline and the comparison with it on test");
   cmd->add_flag("--json", a->json, "Print metrics.json");
+  cmd->add_option("--bucket-mb", a->bucket_mb,
+                  "Data parallel: gradient all-reduce bucket size in MiB")
+      ->capture_default_str();
+  cmd->add_flag("--zero1", a->zero1,
+                "Data parallel: shard the optimiser state across ranks (ZeRO-1)");
+  cmd->add_option("--grad-compression", a->grad_compression,
+                  "Data parallel: none or bf16 (all-reduce gradients in bf16)")
+      ->capture_default_str();
+  cmd->add_option("--comm-timeout", a->comm_timeout_s,
+                  "Data parallel: seconds any collective may take before the run fails")
+      ->capture_default_str();
   cmd->callback([a, cmd] {
     if (!a->config_file.empty()) a->config = config_with_file(*cmd, a->config_file, a->config);
     // DP noise grows with the parameter count and shrinks with the batch: unless the user chose,
@@ -429,7 +501,7 @@ void add_train(CLI::App& app) {
       dp_default("--lr", a->config.lr, 0.01);
       dp_default("--epochs", a->config.epochs, int64_t{30});
       dp_default("--patience", a->config.patience, int64_t{0});
-      if (!changed.empty() && !a->json)
+      if (!changed.empty() && !a->json && runtime::detect_launch().rank == 0)
         std::printf("--dp: private-training defaults %s (give the flags to override)\n",
                     changed.c_str());
     }

@@ -94,8 +94,10 @@ function(strand_add_tests)
         add_test(NAME ${name}_np${np}
                  COMMAND ${MPIEXEC_BIN} --allow-run-as-root --oversubscribe --bind-to none
                          -np ${np} $<TARGET_FILE:${name}>)
+        # The ranks share the cores: one OpenMP and one OpenBLAS thread each, since spinning
+        # OpenMP teams on oversubscribed cores stall each other by orders of magnitude.
         set_tests_properties(${name}_np${np} PROPERTIES LABELS mpi TIMEOUT 300
-                             ENVIRONMENT "OMPI_MCA_btl=self,tcp;OMPI_MCA_btl_tcp_if_include=lo;OMPI_MCA_oob_tcp_if_include=lo")
+                             ENVIRONMENT "OMPI_MCA_btl=self,tcp;OMPI_MCA_btl_tcp_if_include=lo;OMPI_MCA_oob_tcp_if_include=lo;OMP_NUM_THREADS=1;OPENBLAS_NUM_THREADS=1")
       endforeach()
     else()
       # ctest runs one test per core, so each gets one OpenMP and one OpenBLAS thread.

@@ -36,6 +36,9 @@ BatchLoader::BatchLoader(std::shared_ptr<const Dataset> dataset, std::vector<int
   STRAND_CHECK(options_.batch_size > 0, "batch size must be positive, got {}", options_.batch_size);
   STRAND_CHECK(options_.prefetch > 0, "prefetch depth must be positive, got {}", options_.prefetch);
   STRAND_CHECK(options_.workers > 0, "worker count must be positive, got {}", options_.workers);
+  STRAND_CHECK(options_.world_size > 0 && options_.rank >= 0 && options_.rank < options_.world_size,
+               "data-parallel rank {} is outside a world of {} ranks", options_.rank,
+               options_.world_size);
   STRAND_CHECK(!examples_.empty(), "BatchLoader: no examples to load");
   STRAND_CHECK(options_.sampling_rate >= 0 && options_.sampling_rate <= 1,
                "Poisson sampling rate must be in (0, 1], got {}", options_.sampling_rate);
@@ -67,7 +70,7 @@ BatchLoader::~BatchLoader() {
 }
 
 int64_t BatchLoader::batches_per_epoch() const {
-  const int64_t n = num_examples(), b = options_.batch_size;
+  const int64_t n = num_examples(), b = options_.batch_size * options_.world_size;
   if (options_.sampling == Sampling::kPoisson)
     return std::max<int64_t>(1, std::llround(1.0 / sampling_rate()));
   return options_.drop_last ? n / b : (n + b - 1) / b;
@@ -76,8 +79,8 @@ int64_t BatchLoader::batches_per_epoch() const {
 double BatchLoader::sampling_rate() const {
   if (options_.sampling == Sampling::kPoisson && options_.sampling_rate > 0)
     return options_.sampling_rate;
-  return std::min(1.0,
-                  static_cast<double>(options_.batch_size) / static_cast<double>(num_examples()));
+  return std::min(1.0, static_cast<double>(options_.batch_size * options_.world_size) /
+                           static_cast<double>(num_examples()));
 }
 
 BatchLoader::Plan BatchLoader::epoch_plan(int64_t epoch) const {
@@ -86,7 +89,7 @@ BatchLoader::Plan BatchLoader::epoch_plan(int64_t epoch) const {
   plan.offsets.push_back(0);
   if (options_.sampling == Sampling::kShuffle) {
     plan.order = epoch_order(epoch);
-    const int64_t b = options_.batch_size, n = num_examples();
+    const int64_t b = options_.batch_size * options_.world_size, n = num_examples();
     for (int64_t k = 1; k <= batches; ++k) plan.offsets.push_back(std::min(n, k * b));
     return plan;
   }
@@ -207,9 +210,19 @@ void BatchLoader::worker_loop(int64_t epoch, Plan plan) {
 Batch BatchLoader::build(int64_t epoch, int64_t b, const Plan& plan,
                          const Dataset::Reader& reader) {
   const Dataset& d = *dataset_;
+  // The plan's batch b is the global batch (all ranks' rows); this rank takes its part: B rows at
+  // rank * B for fixed-size batches, the rank-th of world_size near-equal parts of a Poisson draw.
   const std::vector<int64_t>& order = plan.order;
-  const int64_t first = plan.offsets[b];
-  const int64_t n = plan.offsets[b + 1] - first;
+  const int64_t start = plan.offsets[b], end = plan.offsets[b + 1];
+  const int64_t world = options_.world_size, rank = options_.rank;
+  int64_t first = 0, n = 0;
+  if (options_.sampling == Sampling::kPoisson) {
+    first = start + (end - start) * rank / world;
+    n = start + (end - start) * (rank + 1) / world - first;
+  } else {
+    first = std::min(end, start + rank * options_.batch_size);
+    n = std::min(options_.batch_size, end - first);
+  }
   const int64_t L = d.length(), T = d.num_outputs();
   Batch batch;
   batch.epoch = epoch;
@@ -217,6 +230,8 @@ Batch BatchLoader::build(int64_t epoch, int64_t b, const Plan& plan,
   batch.size = n;
   batch.length = L;
   batch.num_outputs = T;
+  batch.global_size = end - start;
+  batch.global_first = first - start;
   const bool pinned = options_.device.is_cuda();
   if (pinned) {
     // Reuse a pinned batch of the same size once its copy to the device has finished.
@@ -314,6 +329,8 @@ std::unique_ptr<BatchLoader::Staged> BatchLoader::stage(Batch host) {
   d.size = host.size;
   d.length = host.length;
   d.num_outputs = host.num_outputs;
+  d.global_size = host.global_size;
+  d.global_first = host.global_first;
   d.examples = host.examples;
   d.reverse_complemented = host.reverse_complemented;
   // Device memory comes from the consumer's stream (stream-ordered pool), so it is freed in order

@@ -35,7 +35,7 @@ struct LoaderOptions {
   uint64_t seed = 0;
   bool shuffle = true;  // a new seeded order every epoch
   Sampling sampling = Sampling::kShuffle;
-  double sampling_rate = 0.0;       // kPoisson: q in (0, 1]; 0 means batch_size / examples
+  double sampling_rate = 0.0;       // kPoisson: q in (0, 1]; 0: batch_size * world_size / examples
   bool reverse_complement = false;  // augmentation: each example flipped with probability 1/2
   bool one_hot = false;             // also fill Batch::one_hot
   bool drop_last = false;           // drop a final batch smaller than batch_size
@@ -45,6 +45,14 @@ struct LoaderOptions {
   // cudaMemcpyAsync on the loader's copy stream; the consumer's current stream waits on an event
   // (the host does not), and the next batch's copy runs while the consumer computes on this one.
   runtime::Device device = runtime::Device::cpu();
+  // Data-parallel shard: with world_size W, batch b of this rank holds positions
+  // [b*W*B + rank*B, +B) of the epoch order (B = batch_size), so the W ranks' batches b together
+  // are exactly batch b of one process at batch W*B, and every rank sees the same number of
+  // batches. At the end of an epoch a rank's batch may be smaller than B, or empty. Poisson
+  // sampling draws each step's global sample as one process would (default rate W*B / examples)
+  // and gives rank r the r-th of W near-equal parts.
+  int rank = 0;
+  int world_size = 1;
 };
 
 struct Batch {
@@ -53,6 +61,8 @@ struct Batch {
   int64_t size = 0;               // examples in this batch (N)
   int64_t length = 0;             // bases per example (L)
   int64_t num_outputs = 0;        // label floats per example (T)
+  int64_t global_size = 0;        // examples in this batch summed over the data-parallel ranks
+  int64_t global_first = 0;       // where this rank's rows start within those
   runtime::Tensor codes;          // u8 [N, L], A,C,G,T,N = 0..4 (data/encoding.h)
   runtime::Tensor one_hot;        // f32 [N, 4, L] when LoaderOptions::one_hot, else undefined
   runtime::Tensor labels;         // f32 [N, T]

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <limits>
 
@@ -14,6 +15,7 @@
 #include "layers/models.h"
 #include "layers/privacy.h"
 #include "rules/privacy_accountant.h"
+#include "runtime/batch_share.h"
 #include "runtime/rng.h"
 #include "train/evaluate.h"
 
@@ -40,6 +42,19 @@ void draw_progress(int64_t epoch, int64_t epochs, int64_t done, int64_t total, d
                std::string(filled, '#').c_str(), std::string(kWidth - filled, '.').c_str(),
                static_cast<long long>(done), static_cast<long long>(total), loss, rate);
   std::fflush(stderr);
+}
+
+std::unique_ptr<runtime::Optimizer> make_optimizer(const TrainConfig& c,
+                                                   std::vector<runtime::Tensor> params) {
+  if (c.optimizer == "sgd")
+    return std::make_unique<runtime::SGD>(
+        std::move(params),
+        kernels::SgdConfig{.lr = c.lr, .momentum = c.momentum, .weight_decay = c.weight_decay});
+  if (c.optimizer == "adamw")
+    return std::make_unique<runtime::AdamW>(
+        std::move(params), kernels::AdamConfig{.lr = c.lr, .weight_decay = c.weight_decay});
+  return std::make_unique<runtime::Adam>(
+      std::move(params), kernels::AdamConfig{.lr = c.lr, .weight_decay = c.weight_decay});
 }
 
 // A JSON number, or null for NaN/Inf (JSON has no such numbers).
@@ -71,18 +86,7 @@ Trainer::Trainer(std::shared_ptr<const data::SplitDataset> splits, TrainConfig c
   model_ = build_model(info_, true);
   model_->to(device_);
   model_->train();
-  const auto params = model_->parameters();
-  if (config_.optimizer == "sgd")
-    optimizer_ = std::make_unique<runtime::SGD>(
-        params,
-        kernels::SgdConfig{
-            .lr = config_.lr, .momentum = config_.momentum, .weight_decay = config_.weight_decay});
-  else if (config_.optimizer == "adamw")
-    optimizer_ = std::make_unique<runtime::AdamW>(
-        params, kernels::AdamConfig{.lr = config_.lr, .weight_decay = config_.weight_decay});
-  else
-    optimizer_ = std::make_unique<runtime::Adam>(
-        params, kernels::AdamConfig{.lr = config_.lr, .weight_decay = config_.weight_decay});
+  optimizer_ = make_optimizer(config_, model_->parameters());
 
   data::LoaderOptions o;
   o.batch_size = config_.batch_size;
@@ -234,24 +238,37 @@ bool Trainer::run_epoch() {
   const auto start = Clock::now();
   double loss_sum = 0;
   int64_t seen = 0, batches = 0;
+  runtime::ReduceStats epoch_comm;
   const int64_t total_batches = loader_->batches_per_epoch();
   while (auto batch = loader_->next()) {
     if (config_.max_steps > 0 && state_.step >= config_.max_steps) break;
     const double lr = learning_rate(config_, state_.step, epoch, total_steps_);
     optimizer_->set_lr(lr);
-    if (clipper_ && batch->size == 0) {  // Poisson sampling drew nobody: the step is noise alone
-      optimizer_->zero_grad();
-      clipper_->add_noise(runtime::default_generator(), result_.noise_multiplier,
-                          dp_expected_batch_);
-      optimizer_->step();
-      ++state_.step;
-      ++batches;
+    if (comm_) comm_->set_context(strand::format("epoch {} step {}", epoch + 1, state_.step + 1));
+    // A data-parallel rank may get no rows in a step; it still joins the step's collectives.
+    runtime::Tensor loss;
+    double value = 0;
+    // With dropout, each rank draws what one process at the global batch draws for its rows.
+    const runtime::BatchShareGuard share({.first = comm_ ? batch->global_first : 0,
+                                          .rows = batch->size,
+                                          .global = comm_ ? batch->global_size : 0});
+    const layers::AutocastGuard autocast(config_.precision == "bf16");
+    if (batch->size > 0) {
+      loss = loss_for(info_.kind, (*model_)(batch->codes), batch->labels);
+      value = loss.item();
+    }
+    if (comm_) value = global_mean(value, batch->size, batch->global_size);
+    if (batch->global_size == 0) {
+      if (clipper_) {  // Poisson sampling drew nobody: the step is noise alone
+        optimizer_->zero_grad();
+        clipper_->add_noise(runtime::default_generator(), result_.noise_multiplier,
+                            dp_expected_batch_);
+        optimizer_->step();
+        ++state_.step;
+        ++batches;
+      }
       continue;
     }
-    const layers::AutocastGuard autocast(config_.precision == "bf16");
-    const runtime::Tensor logits = (*model_)(batch->codes);
-    const runtime::Tensor loss = loss_for(info_.kind, logits, batch->labels);
-    const double value = loss.item();
     if (!std::isfinite(value)) {
       if (progress_) std::fprintf(stderr, "\n");
       result_.diverged = true;
@@ -265,19 +282,38 @@ bool Trainer::run_epoch() {
                                  kept));
     }
     optimizer_->zero_grad();
-    if (clipper_) {  // per-example clipping (the loss is the batch mean) and noise
-      clipper_->backward(loss, batch->size, static_cast<double>(batch->size));
+    const auto rows = static_cast<double>(batch->size),
+               global = static_cast<double>(batch->global_size);
+    if (clipper_) {
+      // Per-example clipping (the loss is the batch mean) on this rank's rows; across ranks the
+      // clipped sums are summed and the noise, the same draw on every rank (their generators
+      // agree), is added once for the global batch.
+      if (loss.defined()) clipper_->backward(loss, batch->size, rows);
+      if (reducer_) {
+        reducer_->prepare(1, 1);
+        const runtime::ReduceStats& st = reducer_->finish();
+        result_.comm += st;
+        epoch_comm += st;
+      }
       clipper_->add_noise(runtime::default_generator(), result_.noise_multiplier,
                           dp_expected_batch_);
     } else {
-      loss.backward();
-      if (config_.clip_norm > 0) runtime::clip_grad_norm(optimizer_->params(), config_.clip_norm);
+      if (reducer_) reducer_->prepare(rows, global);
+      if (zero_) zero_->prepare(rows, global);
+      if (loss.defined()) loss.backward();
+      if (reducer_) {
+        const runtime::ReduceStats& st = reducer_->finish();
+        result_.comm += st;
+        epoch_comm += st;
+      }
+      if (config_.clip_norm > 0 && !zero_)
+        runtime::clip_grad_norm(optimizer_->params(), config_.clip_norm);
     }
     optimizer_->step();
     ++state_.step;
     ++batches;
-    loss_sum += value * static_cast<double>(batch->size);
-    seen += batch->size;
+    loss_sum += value * global;
+    seen += batch->global_size;
     if (config_.log_every > 0 && state_.step % config_.log_every == 0)
       log({{"type", "step"},
            {"epoch", epoch + 1},
@@ -295,10 +331,7 @@ bool Trainer::run_epoch() {
   const double rate = seen / std::max(1e-9, train_seconds);
 
   const auto valid_start = Clock::now();
-  const layers::AutocastGuard autocast(config_.precision == "bf16");
-  const Predictions p = predict_rows(*for_prediction(model_, config_.rc_average), info_.kind,
-                                     splits_->shared_dataset(), splits_->valid(),
-                                     std::max<int64_t>(256, config_.batch_size), device_);
+  const Predictions p = predict_valid();
   if (!std::isfinite(p.loss)) {
     result_.diverged = true;
     return stop(
@@ -336,6 +369,15 @@ bool Trainer::run_epoch() {
                            {"train_seconds", train_seconds},
                            {"valid_seconds", seconds_since(valid_start)},
                            {"samples_per_s", rate}};
+  if (reducer_)
+    record["comm"] = {
+        {"ranks", comm_->size()},
+        {"buckets_per_step", epoch_comm.steps ? epoch_comm.buckets / epoch_comm.steps : 0},
+        {"seconds", epoch_comm.comm_seconds},
+        {"exposed_seconds", epoch_comm.exposed_seconds},
+        {"hidden_fraction", epoch_comm.hidden_fraction()}};
+  else if (comm_)
+    record["comm"] = {{"ranks", comm_->size()}, {"zero1", true}};
   if (clipper_) {
     record["epsilon"] = result_.epsilon;
     record["delta"] = result_.delta;
@@ -357,6 +399,7 @@ bool Trainer::run_epoch() {
   const auto& gen = runtime::default_generator();
   state_.rng_seed = gen.seed();
   state_.rng_offset = gen.offset();
+  if (zero_) zero_->gather_state();  // collective: the checkpoint holds the unsharded state
   if (!out_dir_.empty())
     save_checkpoint(checkpoint_path(), *model_, info_, *optimizer_, state_, run_);
 
@@ -368,6 +411,123 @@ bool Trainer::run_epoch() {
         state_.epoch, monitor_, state_.bad_epochs, state_.best_metric, state_.best_epoch));
   }
   return true;
+}
+
+void Trainer::distribute(DataParallelOptions options) {
+  STRAND_CHECK(options.comm != nullptr, "distribute: no communicator");
+  STRAND_CHECK(!comm_, "distribute: the trainer is already data-parallel");
+  STRAND_CHECK(state_.step == 0 && state_.epoch == 0,
+               "distribute must come before resume() and before training starts");
+  STRAND_CHECK(options.comm->device() == device_,
+               "distribute: the communicator is on {} but the trainer trains on {}",
+               options.comm->device().str(), device_.str());
+  runtime::Communicator& comm = *options.comm;
+  // Every rank must train the same thing: a mismatch would silently average unrelated models.
+  runtime::verify_same(comm, "the model", info_.describe() + " " + info_.kind);
+  runtime::verify_same(comm, "the data (examples per split)", splits_->summary());
+  nlohmann::json checksums = nlohmann::json::array();
+  for (const auto& [path, crc] : run_.data.items()) checksums.push_back(crc);
+  runtime::verify_same(comm, "the data checksums", checksums.dump());
+  runtime::verify_same(comm, "the seed", std::to_string(config_.seed));
+  nlohmann::json options_json = to_json(config_);
+  options_json.erase("device");  // each rank has its own GPU
+  options_json.erase("progress");
+  for (const auto& [key, value] : options_json.items())
+    runtime::verify_same(comm, strand::format("the training option '{}'", key), value.dump());
+  runtime::verify_same(comm, "the data-parallel options",
+                       strand::format("bucket {} MB, bf16 {}, zero1 {}", options.reducer.bucket_mb,
+                                      options.reducer.bf16_compression, options.zero1));
+
+  STRAND_CHECK(!(options.zero1 && config_.dp.enabled),
+               "--zero1 cannot be combined with DP-SGD (the clipped sums are all-reduced whole)");
+  comm_ = options.comm;
+  const auto params = model_->parameters();
+  runtime::broadcast_tensors(comm, params, 0);
+  std::vector<runtime::Tensor> buffers;
+  for (const auto& [name, t] : model_->named_buffers()) buffers.push_back(t);
+  if (!buffers.empty()) runtime::broadcast_tensors(comm, buffers, 0);
+  if (options.zero1) {
+    const TrainConfig c = config_;
+    auto zero = std::make_unique<runtime::ZeroOptimizer>(
+        comm_, params,
+        [c](std::vector<runtime::Tensor> shard) { return make_optimizer(c, shard); });
+    zero->set_clip_norm(config_.clip_norm);
+    zero_ = zero.get();
+    optimizer_ = std::move(zero);
+  } else {
+    // DP-SGD writes the clipped sums into .grad after backward: the reducer reads them at finish().
+    if (config_.dp.enabled) options.reducer.from_hooks = false;
+    reducer_ = std::make_unique<runtime::GradReducer>(comm_, params, options.reducer);
+  }
+
+  data::LoaderOptions o = loader_->options();
+  o.rank = comm.rank();
+  o.world_size = comm.size();
+  loader_ = std::make_unique<data::BatchLoader>(*splits_, data::Split::kTrain, o);
+  total_steps_ =
+      config_.max_steps > 0 ? config_.max_steps : config_.epochs * loader_->batches_per_epoch();
+  if (config_.dp.enabled) setup_dp();  // the global sampling rate and batch, the noise for them
+  if (comm.rank() != 0) {
+    out_dir_.clear();  // only rank 0 writes checkpoints, models and the log
+    log_.close();
+    progress_ = false;
+  }
+}
+
+double Trainer::global_mean(double value, int64_t rows, int64_t global_rows) const {
+  // The ranks that ran the model advanced the generator alike; a rank with no rows did not, so
+  // it takes their position (the mean of the offsets of the ranks with rows).
+  auto& gen = runtime::default_generator();
+  const double ran = rows > 0 ? 1 : 0;
+  runtime::Tensor t = runtime::from_vector<double>(
+      {value * static_cast<double>(rows), ran, ran * static_cast<double>(gen.offset())}, {3});
+  t = t.to(comm_->device());
+  comm_->all_reduce(t, runtime::ReduceOp::kSum)->wait();
+  const auto v = t.to_vector<double>();
+  if (v[1] > 0) gen.set_state(gen.seed(), static_cast<uint64_t>(std::llround(v[2] / v[1])));
+  return v[0] / static_cast<double>(std::max<int64_t>(1, global_rows));
+}
+
+Predictions Trainer::predict_valid() const {
+  const int64_t batch = std::max<int64_t>(256, config_.batch_size);
+  const layers::AutocastGuard autocast(config_.precision == "bf16");
+  const auto model = for_prediction(model_, config_.rc_average);
+  if (!comm_)
+    return predict_rows(*model, info_.kind, splits_->shared_dataset(), splits_->valid(), batch,
+                        device_);
+  // Each rank scores a contiguous share; gathered in rank order they are the rows in order, so
+  // every rank computes the same panel as one process would.
+  const auto& rows = splits_->valid();
+  const auto n = static_cast<int64_t>(rows.size());
+  const int64_t first = n * comm_->rank() / comm_->size();
+  const int64_t last = n * (comm_->rank() + 1) / comm_->size();
+  Predictions mine;
+  if (last > first)
+    mine = predict_rows(*model, info_.kind, splits_->shared_dataset(),
+                        std::vector<int64_t>(rows.begin() + first, rows.begin() + last), batch,
+                        device_);
+  std::string bytes(sizeof(double) * (2 + mine.scores.size() + mine.labels.size()), '\0');
+  const double header[2] = {static_cast<double>(mine.scores.size()),
+                            mine.loss * static_cast<double>(mine.rows)};
+  char* out = bytes.data();
+  std::memcpy(out, header, sizeof header);
+  std::memcpy(out + sizeof header, mine.scores.data(), sizeof(double) * mine.scores.size());
+  std::memcpy(out + sizeof header + sizeof(double) * mine.scores.size(), mine.labels.data(),
+              sizeof(double) * mine.labels.size());
+  Predictions all;
+  all.rows = n;
+  double loss_sum = 0;
+  for (const std::string& part : runtime::all_gather_strings(*comm_, bytes)) {
+    std::vector<double> v(part.size() / sizeof(double));
+    std::memcpy(v.data(), part.data(), part.size());
+    const auto scores = static_cast<size_t>(v[0]);
+    loss_sum += v[1];
+    all.scores.insert(all.scores.end(), v.begin() + 2, v.begin() + 2 + scores);
+    all.labels.insert(all.labels.end(), v.begin() + 2 + scores, v.end());
+  }
+  all.outputs = info_.outputs;
+  all.loss = loss_sum / static_cast<double>(n);
+  return all;
 }
 
 TrainResult Trainer::fit() {

@@ -13,10 +13,14 @@
 #include "data/loader.h"
 #include "data/splits.h"
 #include "layers/sequential.h"
+#include "runtime/comm.h"
+#include "runtime/data_parallel.h"
 #include "runtime/optim.h"
+#include "runtime/zero_optimizer.h"
 #include "runtime/per_sample.h"
 #include "train/checkpoint.h"
 #include "train/config.h"
+#include "train/evaluate.h"
 
 namespace strand::train {
 
@@ -31,11 +35,19 @@ struct TrainResult {
   nlohmann::json best_valid;      // validation panel of the best epoch
   double seconds = 0;             // training time of this call (excluding validation)
   double samples_per_second = 0;  // training throughput of this call
+  runtime::ReduceStats comm;      // data-parallel gradient communication of this call
   // DP-SGD (config.dp.enabled): the guarantee after the steps taken, and what it came from.
   bool dp = false;
   double epsilon = 0, delta = 0, noise_multiplier = 0, sampling_rate = 0;
   bool dp_guaranteed =
       false;  // false for shuffled fixed-size batches (not what accounting assumes)
+};
+
+// Data-parallel training (Trainer::distribute).
+struct DataParallelOptions {
+  std::shared_ptr<runtime::Communicator> comm;  // this rank's communicator
+  runtime::ReducerOptions reducer;              // buckets and compression (plain data parallel)
+  bool zero1 = false;  // shard the optimiser state instead (reduce-scatter / all-gather)
 };
 
 class Trainer {
@@ -45,6 +57,17 @@ class Trainer {
   // checkpoint.safetensors (last epoch) and log.jsonl.
   Trainer(std::shared_ptr<const data::SplitDataset> splits, TrainConfig config, std::string out_dir,
           RunMetadata run = {});
+
+  // Trains data-parallel over the communicator's ranks; call it on every rank, before resume()
+  // and fit(). It checks that every rank has the same model, data, seed and options (an error
+  // naming what differs otherwise), starts every rank from rank 0's weights, gives each rank its
+  // disjoint shard of every epoch's training examples (config.batch_size per rank; the global
+  // batch is size() times that and the run equals one process at the global batch), averages
+  // gradients across ranks (or shards the optimiser with zero1), reduces losses and validation
+  // across ranks, and lets only rank 0 print, log and write files. A lost rank raises an error
+  // naming it and the step; the last checkpoint stays intact.
+  void distribute(DataParallelOptions options);
+  bool is_writer() const { return !comm_ || comm_->rank() == 0; }
 
   // Continues from a checkpoint.safetensors written by a run of the same model and optimiser.
   void resume(const std::string& checkpoint_path);
@@ -71,6 +94,10 @@ class Trainer {
   bool better(double value, double best) const;
   void log(const nlohmann::json& record);
   bool stop(const std::string& reason);
+  // Validation predictions: every rank scores its share of the rows and all ranks gather them.
+  Predictions predict_valid() const;
+  // The mean over the global batch of a per-rank mean (sum of value * rows over ranks / global).
+  double global_mean(double value, int64_t rows, int64_t global_rows) const;
 
   std::shared_ptr<const data::SplitDataset> splits_;
   TrainConfig config_;
@@ -89,6 +116,9 @@ class Trainer {
   std::ofstream log_;
   bool progress_ = false;
   bool done_ = false;
+  std::shared_ptr<runtime::Communicator> comm_;    // data parallel only
+  std::unique_ptr<runtime::GradReducer> reducer_;  // plain data parallel
+  runtime::ZeroOptimizer* zero_ = nullptr;         // zero1: the optimiser itself
   // DP-SGD: the clipping engine and the mechanism's parameters.
   void setup_dp();
   void account_dp();

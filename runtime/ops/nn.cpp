@@ -3,6 +3,7 @@
 #include "kernels/pool.h"
 #include "kernels/random.h"
 #include "runtime/autograd.h"
+#include "runtime/batch_share.h"
 #include "runtime/dispatch.h"
 #include "runtime/ops.h"
 
@@ -13,15 +14,24 @@ Tensor dropout(const Tensor& x, double p, bool training, Generator& gen) {
   check_floating_same("dropout", {&x});
   if (!training || p == 0.0) return x;
   if (p == 1.0) return mul(x, 0.0);
-  Tensor mask = empty(x.shape(), {.dtype = x.dtype(), .device = x.device()});
-  const kernels::PhiloxState state = gen.next(static_cast<uint64_t>(x.numel()));
+  // A data-parallel rank holding rows [first, first + rows) of the global batch draws the global
+  // tensor's numbers from the first of its elements (aligned down to a Philox block) on.
+  const BatchShare& share = batch_share();
+  const bool shared =
+      share.global > 0 && x.dim() >= 1 && share.rows > 0 && x.size(0) == share.rows;
+  const int64_t per_row = shared ? x.numel() / share.rows : 0;
+  const int64_t skip = shared ? (share.first * per_row) % 4 : 0;
+  kernels::PhiloxState state =
+      gen.next(static_cast<uint64_t>(shared ? share.global * per_row : x.numel()));
+  if (shared) state.offset += static_cast<uint64_t>(share.first * per_row / 4);
+  Tensor mask = empty({x.numel() + skip}, {.dtype = x.dtype(), .device = x.device()});
   const kernels::Context ctx = context_for(x.device());
   dispatch_floating(x.dtype(), "dropout", [&](auto tag) {
     using T = decltype(tag);
     STRAND_DISPATCH_DEVICE(x.device(), bernoulli_mask<T>, mask.numel(), state, 1.0 - p,
                            1.0 / (1.0 - p), mask.data<T>(), ctx);
   });
-  return mul(x, mask);
+  return mul(x, mask.slice(0, skip, skip + x.numel()).view(x.shape()));
 }
 
 namespace {

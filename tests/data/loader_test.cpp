@@ -167,6 +167,93 @@ TEST(Loader, DropLast) {
   EXPECT_EQ(drain(loader, 0).size(), 2u);
 }
 
+// Data-parallel shards: 3 ranks at batch 4 see disjoint rows that, batch by batch, are exactly the
+// batches of one process at batch 12 (same order, same augmentation), the last ones short or empty.
+TEST(Loader, DataParallelShardsMakeTheSingleProcessBatches) {
+  TempDir dir;
+  const auto d = make(dir, 29);
+  const std::vector<int64_t> all = first_n(29);
+  LoaderOptions o;
+  o.seed = 4;
+  o.reverse_complement = true;
+  o.batch_size = 12;
+  BatchLoader single(d, all, o);
+  const auto reference = drain(single, 1);
+  ASSERT_EQ(reference.size(), 3u);
+  std::vector<std::vector<Batch>> ranks;
+  o.batch_size = 4;
+  o.world_size = 3;
+  for (int r = 0; r < 3; ++r) {
+    o.rank = r;
+    BatchLoader loader(d, all, o);
+    EXPECT_EQ(loader.batches_per_epoch(), 3);
+    ranks.push_back(drain(loader, 1));
+    ASSERT_EQ(ranks.back().size(), 3u);
+  }
+  for (size_t b = 0; b < reference.size(); ++b) {
+    std::vector<int64_t> examples;
+    std::vector<uint8_t> codes, flipped;
+    for (int r = 0; r < 3; ++r) {
+      const Batch& part = ranks[r][b];
+      EXPECT_EQ(part.global_size, reference[b].size);
+      examples.insert(examples.end(), part.examples.begin(), part.examples.end());
+      const auto c = part.codes.to_vector<uint8_t>();
+      codes.insert(codes.end(), c.begin(), c.end());
+      flipped.insert(flipped.end(), part.reverse_complemented.begin(),
+                     part.reverse_complemented.end());
+    }
+    EXPECT_EQ(examples, reference[b].examples);
+    EXPECT_EQ(codes, reference[b].codes.to_vector<uint8_t>());
+    EXPECT_EQ(flipped, reference[b].reverse_complemented);
+  }
+  // 29 = 12 + 12 + 5: the last global batch gives rank 0 four rows, rank 1 one, rank 2 none.
+  EXPECT_EQ(ranks[0][2].size, 4);
+  EXPECT_EQ(ranks[1][2].size, 1);
+  EXPECT_EQ(ranks[2][2].size, 0);
+  EXPECT_EQ(ranks[2][2].codes.shape(), (runtime::Shape{0, 12}));
+  o.rank = 3;
+  EXPECT_THAT([&] { BatchLoader l(d, all, o); },
+              ThrowsMessage<Error>(HasSubstr("rank 3 is outside a world of 3 ranks")));
+}
+
+// Poisson sampling over 3 ranks: each step's global draw (at the global rate) is what one process
+// draws, dealt into 3 near-equal consecutive parts.
+TEST(Loader, DataParallelPoissonPartsMakeTheSingleProcessDraws) {
+  TempDir dir;
+  const auto d = make(dir, 60);
+  const std::vector<int64_t> all = first_n(60);
+  LoaderOptions o;
+  o.seed = 8;
+  o.sampling = Sampling::kPoisson;
+  o.batch_size = 12;
+  BatchLoader single(d, all, o);
+  const auto reference = drain(single, 2);
+  o.batch_size = 4;
+  o.world_size = 3;
+  std::vector<std::vector<Batch>> ranks;
+  for (int r = 0; r < 3; ++r) {
+    o.rank = r;
+    BatchLoader loader(d, all, o);
+    EXPECT_DOUBLE_EQ(loader.sampling_rate(), single.sampling_rate());
+    EXPECT_EQ(loader.batches_per_epoch(), single.batches_per_epoch());
+    ranks.push_back(drain(loader, 2));
+  }
+  ASSERT_EQ(reference.size(), 5u);  // round(1 / (12 / 60))
+  for (size_t b = 0; b < reference.size(); ++b) {
+    std::vector<int64_t> joined;
+    int64_t first = 0;
+    for (int r = 0; r < 3; ++r) {
+      const Batch& part = ranks[r][b];
+      EXPECT_EQ(part.global_size, reference[b].size);
+      EXPECT_EQ(part.global_first, first);
+      EXPECT_LE(std::abs(part.size - reference[b].size / 3), 1);
+      joined.insert(joined.end(), part.examples.begin(), part.examples.end());
+      first += part.size;
+    }
+    EXPECT_EQ(joined, reference[b].examples);
+  }
+}
+
 TEST(Loader, WorkerErrorIsRethrownInConsumer) {
   TempDir dir;
   const auto d = make(dir, 30, /*bad_record=*/17);
