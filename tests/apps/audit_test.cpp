@@ -2,7 +2,6 @@
 // points and the (absent) accountant epsilon; and bad split choices exit with the reason.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -16,9 +15,7 @@ using cli_test::run_strand;
 using ::testing::HasSubstr;
 
 TEST(AuditCli, MembershipAuditOfATrainedRun) {
-  const auto dir =
-      std::filesystem::temp_directory_path() / ("strand_audit_cli_" + std::to_string(::getpid()));
-  std::filesystem::create_directories(dir);
+  const auto dir = cli_test::fresh_dir("audit_cli");
   ASSERT_EQ(run_strand("simulate --out sim --sequences 300 --length 60 --seed 5", dir).status, 0);
   const auto train = run_strand(
       "train --fasta sim/sequences.fa --labels sim/labels.tsv --epochs 2 --no-baseline "
