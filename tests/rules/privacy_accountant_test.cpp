@@ -151,8 +151,8 @@ TEST(PrivacyAccountant, NoiseMultiplierMeetsTheTargetOnTheSafeSide) {
     for (double target : {1.0, 8.0}) {
       const double sigma = noise_multiplier_for(kind, target, 0.01, 200, 1e-5);
       SCOPED_TRACE(::testing::Message() << accountant_name(kind) << " target " << target);
-      EXPECT_LE(epsilon(kind, 0.01, sigma, 500, 1e-5), target);
-      EXPECT_GT(epsilon(kind, 0.01, sigma / 1.003, 500, 1e-5), target);
+      EXPECT_LE(epsilon(kind, 0.01, sigma, 200, 1e-5), target);
+      EXPECT_GT(epsilon(kind, 0.01, sigma / 1.003, 200, 1e-5), target);
     }
   }
   // The tight accountant needs less noise for the same target.
