@@ -12,5 +12,6 @@ void add_rules_commands(CLI::App& app);    // check splits|data, metrics, baseli
 void add_train_commands(CLI::App& app);    // train, simulate, eval, predict
 void add_privacy_commands(CLI::App& app);  // privacy epsilon|sigma
 void add_export_command(CLI::App& app);
+void add_audit_commands(CLI::App& app);  // audit membership
 
 }  // namespace strand::apps

@@ -56,6 +56,7 @@ int main(int argc, char** argv) {
   strand::apps::add_train_commands(app);
   strand::apps::add_privacy_commands(app);
   strand::apps::add_export_command(app);
+  strand::apps::add_audit_commands(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

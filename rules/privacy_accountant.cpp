@@ -333,21 +333,21 @@ Pld self_compose(Pld base, int64_t steps, double tail) {
 }
 
 // Smallest epsilon >= 0 with delta(epsilon) = inf_mass + sum_{l > eps} p_l (1 - e^(eps - l)) <=
-// delta. Between grid points delta(eps) = A - e^eps B, solved exactly.
+// delta. Between grid points delta(eps) = A - e^eps B, solved exactly; B is kept as log B because
+// e^-l underflows for the losses of long, weakly private runs.
 double epsilon_for_delta(const Pld& d, double delta) {
   if (d.infinity_mass > delta) return kInf;
-  double a = d.infinity_mass, b = 0;
+  double a = d.infinity_mass, log_b = -kInf;
   for (size_t k = d.pmf.size(); k-- > 0;) {
     const double loss = (d.offset + static_cast<int64_t>(k)) * d.interval;
     if (loss <= 0) break;
-    a += d.pmf[k];
-    b += d.pmf[k] * std::exp(-loss);
-    const double below = k > 0 ? (d.offset + static_cast<int64_t>(k) - 1) * d.interval : -kInf;
-    const double at_below = below == -kInf ? a : a - std::exp(below) * b;
-    if (at_below > delta) {
-      const double eps = std::log((a - delta) / b);
-      return std::max(0.0, eps);
+    if (d.pmf[k] > 0) {
+      a += d.pmf[k];
+      log_b = log_add(log_b, std::log(d.pmf[k]) - loss);
     }
+    const double below = k > 0 ? (d.offset + static_cast<int64_t>(k) - 1) * d.interval : -kInf;
+    const double at_below = below == -kInf ? a : a - std::exp(below + log_b);
+    if (at_below > delta) return std::max(0.0, std::log(a - delta) - log_b);
   }
   return 0;
 }

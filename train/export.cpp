@@ -66,6 +66,10 @@ ExportResult export_model(const std::string& model_path, const std::string& out,
     log << "strand export: PRIVACY OVERRIDE for '" << model_path << "' (" << refusal
         << "); reason given: \"" << options.override_privacy << "\"; logged to " << result.audit_log
         << "\n";
+  } else if (result.privacy.sensitive && result.privacy.epsilon > 10) {
+    log << "strand export: note: '" << model_path << "' was trained on sensitive data with DP at "
+        << "epsilon " << result.privacy.epsilon
+        << ", a weak guarantee (above ~10 it says little); consider `strand audit membership`\n";
   } else if (!options.override_privacy.empty()) {
     log << "strand export: --override-privacy not needed for '" << model_path
         << "' (nothing to override)\n";

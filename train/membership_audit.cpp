@@ -115,7 +115,7 @@ MembershipAudit audit_membership(const LoadedModel& target, const AuditRows& mem
   for (int k = 0; k < options.reference_models; ++k) {
     data::SplitOptions so;
     so.method = data::SplitMethod::kRandom;
-    so.test_fraction = 0;
+    so.test_fraction = 0.05;  // SplitDataset needs a test split; it stays unused
     so.valid_fraction = 1 - options.reference_fraction;
     so.seed = options.seed + static_cast<uint64_t>(k) + 1;
     auto splits = std::make_shared<const data::SplitDataset>(reference, so);
@@ -147,29 +147,40 @@ MembershipAudit audit_membership(const LoadedModel& target, const AuditRows& mem
   return audit;
 }
 
-std::shared_ptr<const data::Dataset> dataset_of_split(const std::vector<data::FastaRecord>& records,
-                                                      const data::LabelTable& labels,
-                                                      data::Split which) {
-  STRAND_CHECK(labels.has_split(), "'{}' has no split column: cannot pick the {} examples",
-               labels.path, data::split_name(which));
+std::shared_ptr<const data::Dataset> dataset_subset(const std::vector<data::FastaRecord>& records,
+                                                    const data::LabelTable& labels,
+                                                    const std::vector<int64_t>& label_rows) {
   data::LabelTable subset = labels;
   subset.names.clear();
   subset.values.clear();
   subset.splits.clear();
   std::unordered_set<std::string> keep;
-  for (int64_t i = 0; i < labels.num_rows(); ++i) {
-    if (labels.splits[static_cast<size_t>(i)] != which) continue;
+  for (const int64_t i : label_rows) {
+    STRAND_CHECK(i >= 0 && i < labels.num_rows(), "label row {} is not in '{}' ({} rows)", i,
+                 labels.path, labels.num_rows());
     subset.names.push_back(labels.names[static_cast<size_t>(i)]);
     subset.values.insert(subset.values.end(), labels.row(i), labels.row(i) + labels.num_columns());
-    subset.splits.push_back(which);
     keep.insert(labels.names[static_cast<size_t>(i)]);
   }
-  STRAND_CHECK(!keep.empty(), "'{}' has no {} examples", labels.path, data::split_name(which));
+  STRAND_CHECK(!keep.empty(), "no rows selected from '{}'", labels.path);
   std::vector<data::FastaRecord> kept;
   for (const auto& r : records) {
     if (keep.count(r.name)) kept.push_back(r);
   }
   return std::make_shared<const data::Dataset>(data::Dataset::from_records(kept, subset));
+}
+
+std::shared_ptr<const data::Dataset> dataset_of_split(const std::vector<data::FastaRecord>& records,
+                                                      const data::LabelTable& labels,
+                                                      data::Split which) {
+  STRAND_CHECK(labels.has_split(), "'{}' has no split column: cannot pick the {} examples",
+               labels.path, data::split_name(which));
+  std::vector<int64_t> rows;
+  for (int64_t i = 0; i < labels.num_rows(); ++i) {
+    if (labels.splits[static_cast<size_t>(i)] == which) rows.push_back(i);
+  }
+  STRAND_CHECK(!rows.empty(), "'{}' has no {} examples", labels.path, data::split_name(which));
+  return dataset_subset(records, labels, rows);
 }
 
 }  // namespace strand::train

@@ -61,8 +61,12 @@ MembershipAudit audit_membership(const LoadedModel& target, const AuditRows& mem
                                  std::shared_ptr<const data::Dataset> reference,
                                  const MembershipAuditOptions& options = {});
 
-// The records and label rows whose names are in `names`' split `which` (labels must have a split
-// column), as a dataset; used to cut members / non-members / reference data out of one file.
+// The label rows `label_rows` (indices into labels) with their records, as a dataset of its own
+// (no split column); used to cut reference data, which trains new models, out of a file.
+std::shared_ptr<const data::Dataset> dataset_subset(const std::vector<data::FastaRecord>& records,
+                                                    const data::LabelTable& labels,
+                                                    const std::vector<int64_t>& label_rows);
+// The label rows of split `which` (labels must have a split column), as above.
 std::shared_ptr<const data::Dataset> dataset_of_split(const std::vector<data::FastaRecord>& records,
                                                       const data::LabelTable& labels,
                                                       data::Split which);

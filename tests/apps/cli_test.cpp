@@ -2,39 +2,25 @@
 // one-line reasons on bad input, JSON outputs that parse.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include <array>
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <string>
 
+#include "tests/apps/run_cli.h"
+
 namespace {
 
 using ::testing::HasSubstr;
 
-struct Result {
-  int status = -1;
-  std::string output;  // stdout and stderr together
-};
+using Result = ::strand::apps::cli_test::CliResult;
 
 // Runs `strand args` in dir, capturing its output.
 Result strand(const std::string& args, const std::string& dir = ".") {
-  const std::string command = "cd '" + dir + "' && '" STRAND_CLI_PATH "' " + args + " 2>&1";
-  Result run;
-  FILE* pipe = ::popen(command.c_str(), "r");
-  if (!pipe) return run;
-  std::array<char, 4096> buffer{};
-  size_t n;
-  while ((n = std::fread(buffer.data(), 1, buffer.size(), pipe)) > 0)
-    run.output.append(buffer.data(), n);
-  const int status = ::pclose(pipe);
-  run.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return run;
+  return ::strand::apps::cli_test::run_strand(args, dir);
 }
 
 class Cli : public ::testing::Test {

@@ -3,7 +3,6 @@
 // that, and `strand baseline --sensitive` marks the kNN baseline, which stores training rows.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -23,9 +22,7 @@ nlohmann::json read_json(const std::filesystem::path& p) {
 }
 
 TEST(ExportCli, SensitiveModelNeedsALoggedOverride) {
-  const auto dir =
-      std::filesystem::temp_directory_path() / ("strand_export_cli_" + std::to_string(::getpid()));
-  std::filesystem::create_directories(dir);
+  const auto dir = cli_test::fresh_dir("export_cli");
   ASSERT_EQ(run_strand("simulate --out sim --sequences 300 --length 80 --seed 5", dir).status, 0);
   const auto train = run_strand(
       "train --fasta sim/sequences.fa --labels sim/labels.tsv --epochs 1 --no-baseline "

@@ -122,6 +122,17 @@ TEST(Export, DpAndNonSensitiveModelsExportWithTheSameWeightsAndRecord) {
   }
 }
 
+TEST(Export, AWeakGuaranteeExportsWithANote) {
+  data::testing::TempDir dir;
+  auto record = sensitive(true);
+  record.epsilon = 50;
+  const std::string model = save_tiny_model(dir, record);
+  std::ostringstream log;
+  const ExportResult r = export_model(model, dir.file("o.safetensors"), {}, log);
+  EXPECT_FALSE(r.overridden);
+  EXPECT_THAT(log.str(), HasSubstr("epsilon 50, a weak guarantee"));
+}
+
 TEST(Export, ShuffledBatchDpIsNotAGuarantee) {
   data::testing::TempDir dir;
   auto record = sensitive(true);
