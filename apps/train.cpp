@@ -6,8 +6,8 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
-#include <map>
 #include <iostream>
+#include <map>
 #include <memory>
 
 #include "apps/commands.h"
@@ -165,20 +165,22 @@ nlohmann::json compare_with_kmer_baseline(const TrainArgs& a, const train::Model
   for (const std::string& name : p.test.names) {
     const auto it = position.find(name);
     STRAND_CHECK(it != position.end(), "test sequence '{}' is not in the model's test split", name);
-    for (int64_t c = 0; c < columns; ++c) model_scores.push_back(model_test.scores[it->second * columns + c]);
+    for (int64_t c = 0; c < columns; ++c)
+      model_scores.push_back(model_test.scores[it->second * columns + c]);
   }
   rules::CompareOptions compare;
   compare.bootstrap.replicates = a.replicates;
   compare.bootstrap.seed = a.config.seed;
-  const nlohmann::json comparison = rules::compare_runs(p.kind, baseline.score_columns,
-                                                        p.test.labels, model_scores,
-                                                        baseline.test_scores, compare);
+  const nlohmann::json comparison = rules::compare_runs(
+      p.kind, baseline.score_columns, p.test.labels, model_scores, baseline.test_scores, compare);
   const std::string dir = a.out + "/baselines/kmer_logistic";
   std::filesystem::create_directories(dir);
   rules::write_json(dir + "/metrics.json", baseline.metrics);
-  rules::write_scores(dir + "/scores.tsv", p.test.names, baseline.score_columns, baseline.test_scores);
+  rules::write_scores(dir + "/scores.tsv", p.test.names, baseline.score_columns,
+                      baseline.test_scores);
   rules::write_scores(a.out + "/scores.tsv", p.test.names, baseline.score_columns, model_scores);
-  rules::write_labels(a.out + "/labels.tsv", p.test.names, p.kind, p.tasks, p.classes, p.test.labels);
+  rules::write_labels(a.out + "/labels.tsv", p.test.names, p.kind, p.tasks, p.classes,
+                      p.test.labels);
   return {{"name", "kmer_logistic"},
           {"test", baseline.metrics},
           {"comparison", comparison},
@@ -335,6 +337,7 @@ void add_train(CLI::App& app) {
 struct SimulateArgs {
   std::string out;
   data::SimulationConfig config;
+  bool suite = false;
   bool json = false;
 };
 
@@ -345,16 +348,35 @@ void add_simulate(CLI::App& app) {
       "Examples:\n"
       "  strand simulate --out sim\n"
       "  strand simulate --out sim --sequences 20000 --length 500 --seed 3\n"
+      "  strand simulate --suite --out suite     # the aligned/unaligned benchmark suite\n"
       "Writes DIR/sequences.fa (+ .fai), DIR/labels.tsv (with a split column) and\n"
-      "DIR/ground_truth.json (the planted motifs).");
+      "DIR/ground_truth.json (the planted motifs). --suite writes one such directory per task\n"
+      "(presence, grammar, aligned_position, orientation, spacing, imbalanced) and\n"
+      "DIR/suite.json, the index.");
   cmd->add_option("--out", a->out, "Output directory")->required();
   cmd->add_option("--sequences", a->config.num_sequences, "Number of sequences")
       ->capture_default_str();
   cmd->add_option("--length", a->config.length, "Bases per sequence")->capture_default_str();
   cmd->add_option("--seed", a->config.seed, "Seed")->capture_default_str();
   cmd->add_option("--gc", a->config.gc, "Background GC fraction")->capture_default_str();
+  cmd->add_flag("--suite", a->suite,
+                "Write the built-in benchmark suite (aligned and unaligned tasks; --seed only)");
   cmd->add_flag("--json", a->json, "Print JSON");
   cmd->callback([a] {
+    if (a->suite) {
+      const auto index = data::write_suite(a->out, a->config.seed);
+      if (a->json) {
+        std::cout << index.dump(2) << "\n";
+        return;
+      }
+      for (const auto& t : index["suite"])
+        std::printf("%-17s %-9s %-11s %5d x %3d bp  %s\n", t["name"].get<std::string>().c_str(),
+                    t["aligned"].get<bool>() ? "aligned" : "unaligned",
+                    t["label_kind"].get<std::string>().c_str(), t["sequences"].get<int>(),
+                    t["length"].get<int>(), t["description"].get<std::string>().c_str());
+      std::printf("wrote %s/suite.json and one directory per task\n", a->out.c_str());
+      return;
+    }
     STRAND_CHECK(a->config.num_sequences > 0, "--sequences must be positive, got {}",
                  a->config.num_sequences);
     STRAND_CHECK(a->config.length > 0, "--length must be positive, got {}", a->config.length);
