@@ -4,6 +4,7 @@
 
 #include "kernels/error.h"
 #include "layers/activation.h"
+#include "layers/branches.h"
 #include "layers/conv.h"
 #include "layers/dropout.h"
 #include "layers/linear.h"
@@ -120,17 +121,34 @@ std::shared_ptr<Sequential> default_cnn(int64_t input_length, int64_t outputs) {
   int64_t l = add_conv(*m, input_length, 4, 64, 11, true, "cnn");
   m->add(relu());
   l = add_max_pool(*m, l, 4, "cnn");
-  l = add_conv(*m, l, 64, 128, 7, true, "cnn");
-  m->add(relu());
-  l = add_max_pool(*m, l, 4, "cnn");
-  l = add_conv(*m, l, 128, 128, 5, true, "cnn");
-  m->add(relu());
-  l = add_max_pool(*m, l, 2, "cnn");
-  m->add(std::make_shared<Flatten>());
-  m->add(std::make_shared<Linear>(128 * l, 128));
-  m->add(relu());
-  m->add(std::make_shared<Dropout>(0.3));
-  m->add(std::make_shared<Linear>(128, outputs));
+  auto heads = std::make_shared<SumOfBranches>();
+
+  // Position-keeping head: a dense layer over every (filter, 4 bp bin) of the first block, so a
+  // motif's place and strand can decide the label (aligned tasks).
+  auto position = std::make_shared<Sequential>();
+  position->add(std::make_shared<Flatten>());
+  position->add(std::make_shared<Dropout>(0.2));
+  position->add(std::make_shared<Linear>(64 * l, 32));
+  position->add(relu());
+  position->add(std::make_shared<Linear>(32, outputs));
+  heads->add(position);
+
+  // Pooled head: two more convolution blocks (motif pairs and spacings) and a global max pool,
+  // so a pattern counts wherever it sits (unaligned tasks).
+  auto pooled = std::make_shared<Sequential>();
+  int64_t lp = add_conv(*pooled, l, 64, 128, 7, true, "cnn");
+  pooled->add(relu());
+  lp = add_max_pool(*pooled, lp, 4, "cnn");
+  lp = add_conv(*pooled, lp, 128, 128, 5, true, "cnn");
+  pooled->add(relu());
+  add_max_pool(*pooled, lp, lp, "cnn");  // global: one value per filter
+  pooled->add(std::make_shared<Flatten>());
+  pooled->add(std::make_shared<Linear>(128, 64));
+  pooled->add(relu());
+  pooled->add(std::make_shared<Dropout>(0.3));
+  pooled->add(std::make_shared<Linear>(64, outputs));
+  heads->add(pooled);
+  m->add(heads);
   return m;
 }
 

@@ -8,8 +8,12 @@
 //     GroupNorm (per example, so usable with DP-SGD).
 //   DanQ (Quang & Xie 2016): conv 320 k26, max pooling 13, dropout 0.2, BiLSTM 320, dropout 0.5,
 //     dense 925.
-//   cnn (strand's default): three same-padded conv blocks (64/128/128 filters, k 11/7/5, max
-//     pooling 4/4/2), a position-keeping dense head (flatten, 128 units, dropout 0.3).
+//   cnn (strand's default, for aligned and unaligned tasks alike): a same-padded conv block (64
+//     filters, k11, max pooling 4), then two heads whose logits add (SumOfBranches), trained
+//     jointly: a position-keeping head (flatten, dropout 0.2, dense 32) that sees where and on
+//     which strand a motif sits, and a pooled head (conv 128 k7, max pool 4, conv 128 k5, global
+//     max pool, dense 64, dropout 0.3) that sees whether it occurs anywhere. The sum is a learned
+//     combination: training weighs the heads; nothing is chosen on test (see README, Rule 5).
 #pragma once
 
 #include <memory>
