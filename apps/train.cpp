@@ -44,7 +44,7 @@ struct TrainArgs {
   std::string out = "strand-run";
   std::string resume;
   int replicates = 1000;
-  bool baseline = true;  // fit the k-mer logistic baseline and compare on test (rule 2)
+  bool baseline = true;  // fit the baselines, compare with the strongest on valid (rule 2)
   bool json = false;
 };
 
@@ -122,13 +122,15 @@ void print_table(const nlohmann::json& valid, const nlohmann::json& test,
   row("mean", valid["macro"], test.is_object() ? test["macro"] : nlohmann::json());
 }
 
-// Rule 2: the k-mer logistic-regression baseline on the same splits, scored on the same test
-// sequences, and DeLong's test of the model against it. Writes DIR/scores.tsv (the model) and
-// DIR/baselines/kmer_logistic/, and returns {"test": panel, "comparison": ..., "summary": ...}.
-nlohmann::json compare_with_kmer_baseline(const TrainArgs& a, const train::ModelInfo& info,
-                                          const data::Dataset& dataset,
-                                          const std::vector<int64_t>& test_rows,
-                                          const train::Predictions& model_test) {
+// Rules 2 and 5: every applicable baseline on the same splits (k-mer spectra, and for fixed-length
+// input the position-specific ones), the strongest chosen on VALIDATION (never test), scored on
+// the same test sequences, and DeLong's test of the model against it. Writes DIR/scores.tsv (the
+// model) and DIR/baselines/<strongest>/, and returns {"name", "candidates": {name: valid metric},
+// "test": panel, "comparison": ..., "summary": ...}.
+nlohmann::json compare_with_strongest_baseline(const TrainArgs& a, const train::ModelInfo& info,
+                                               const data::Dataset& dataset,
+                                               const std::vector<int64_t>& test_rows,
+                                               const train::Predictions& model_test) {
   rules::DatasetSource source;
   source.fasta = a.data.fasta, source.labels = a.data.labels;
   source.bed = a.data.bed, source.reference = a.data.genome, source.window = a.data.window;
@@ -142,13 +144,15 @@ nlohmann::json compare_with_kmer_baseline(const TrainArgs& a, const train::Model
   p.train = rules::split_rows(all, 0);
   p.valid = rules::split_rows(all, 1);
   p.test = rules::split_rows(all, 2);
-  rules::BaselineConfig config;
-  config.which = {"kmer_logistic"};
+  rules::BaselineConfig config;  // which stays empty: every baseline that applies
   config.panel.bootstrap.replicates = a.replicates;
   config.panel.bootstrap.seed = a.config.seed;
   const auto results = rules::run_baselines(p, config);
-  STRAND_CHECK(results.size() == 1, "the k-mer baseline produced no result");
-  const rules::BaselineResult& baseline = results[0];
+  const rules::BaselineResult* strongest = rules::strongest_on_valid(results);
+  STRAND_CHECK(strongest != nullptr, "no baseline has a validation score to rank by");
+  const rules::BaselineResult& baseline = *strongest;
+  nlohmann::json candidates = nlohmann::json::object();
+  for (const auto& r : results) candidates[r.name] = r.metrics["valid_metric"];
   STRAND_CHECK(baseline.score_columns == info.tasks,
                "the baseline scores columns {} but the model outputs {}", baseline.score_columns,
                info.tasks);
@@ -173,7 +177,7 @@ nlohmann::json compare_with_kmer_baseline(const TrainArgs& a, const train::Model
   compare.bootstrap.seed = a.config.seed;
   const nlohmann::json comparison = rules::compare_runs(
       p.kind, baseline.score_columns, p.test.labels, model_scores, baseline.test_scores, compare);
-  const std::string dir = a.out + "/baselines/kmer_logistic";
+  const std::string dir = a.out + "/baselines/" + baseline.name;
   std::filesystem::create_directories(dir);
   rules::write_json(dir + "/metrics.json", baseline.metrics);
   rules::write_scores(dir + "/scores.tsv", p.test.names, baseline.score_columns,
@@ -181,7 +185,9 @@ nlohmann::json compare_with_kmer_baseline(const TrainArgs& a, const train::Model
   rules::write_scores(a.out + "/scores.tsv", p.test.names, baseline.score_columns, model_scores);
   rules::write_labels(a.out + "/labels.tsv", p.test.names, p.kind, p.tasks, p.classes,
                       p.test.labels);
-  return {{"name", "kmer_logistic"},
+  return {{"name", baseline.name},
+          {"chosen_by", "validation (mean AUROC; macro AUROC for multi-class; -MSE regression)"},
+          {"candidates", candidates},
           {"test", baseline.metrics},
           {"comparison", comparison},
           {"summary", rules::summarize_comparison(comparison)}};
@@ -240,8 +246,9 @@ void run_train(TrainArgs& a) {
     metrics["test"] = train::panel_of(best.info, test, a.replicates);
     metrics["test_unsealed"] = reason;
     if (a.baseline) {
-      if (!a.json) std::printf("fitting the k-mer logistic baseline on the same splits...\n");
-      metrics["baseline"] = compare_with_kmer_baseline(a, best.info, *dataset, test_rows, test);
+      if (!a.json) std::printf("fitting the baselines on the same splits...\n");
+      metrics["baseline"] =
+          compare_with_strongest_baseline(a, best.info, *dataset, test_rows, test);
     }
   } else {
     metrics["test"] = nullptr;
@@ -273,8 +280,13 @@ void run_train(TrainArgs& a) {
               reason.c_str());
   print_table(metrics["valid"], metrics["test"]);
   if (metrics.contains("baseline")) {
-    std::printf("against the k-mer logistic baseline on test (A = model, B = baseline): %s\n",
-                metrics["baseline"]["summary"]["sentence"].get<std::string>().c_str());
+    const auto& b = metrics["baseline"];
+    std::printf(
+        "strongest baseline on valid: %s (valid %s); against it on test (A = model, B = "
+        "baseline): %s\n",
+        b["name"].get<std::string>().c_str(),
+        fmt(b["candidates"][b["name"].get<std::string>()]).c_str(),
+        b["summary"]["sentence"].get<std::string>().c_str());
   }
   std::printf("wrote %s/model.safetensors, %s/log.jsonl, %s/metrics.json%s\n", a.out.c_str(),
               a.out.c_str(), a.out.c_str(), simulated ? " (data in DIR/data)" : "");
@@ -329,7 +341,7 @@ void add_train(CLI::App& app) {
   cmd->add_option("--resume", a->resume, "Continue from a checkpoint.safetensors");
   cmd->add_option("--bootstrap", a->replicates, "Bootstrap replicates for metrics.json intervals");
   cmd->add_flag("!--no-baseline", a->baseline,
-                "Skip the k-mer logistic baseline and the comparison with it on test");
+                "Skip the baselines and the comparison with the strongest (on valid) on test");
   cmd->add_flag("--json", a->json, "Print metrics.json");
   cmd->callback([a] { run_train(*a); });
 }

@@ -554,10 +554,10 @@ std::vector<SuiteTask> suite_tasks(uint64_t seed) {
   }
   {
     SuiteTask t{"grammar",
-                "two tasks on 200 bp: SP1 AND CREB, TATA OR CTCF (decoys: one motif of the AND)",
+                "two tasks on 200 bp: SP1 AND CREB, CTCF OR NFKB (decoys: one motif of the AND)",
                 false, base(4000, 200, 2)};
     t.config.tasks = {{"sp1_and_creb", Op::kAnd, "SP1", "CREB", 0, -1},
-                      {"tata_or_ctcf", Op::kOr, "TATA", "CTCF", 0, -1}};
+                      {"ctcf_or_nfkb", Op::kOr, "CTCF", "NFKB", 0, -1}};
     out.push_back(t);
   }
   {
