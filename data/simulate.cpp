@@ -548,7 +548,7 @@ std::vector<SuiteTask> suite_tasks(uint64_t seed) {
   std::vector<SuiteTask> out;
   {
     SuiteTask t{"presence", "NFKB anywhere in 200 bp (decoys: other motifs)", false,
-                base(3000, 200, 1)};
+                base(4000, 200, 1)};
     t.config.tasks = {{"nfkb", Op::kSingle, "NFKB", "", 0, -1}};
     out.push_back(t);
   }
@@ -564,7 +564,7 @@ std::vector<SuiteTask> suite_tasks(uint64_t seed) {
     SuiteTask t{"aligned_position",
                 "3 classes on 100 bp: GATA at centre-20, AP1 at centre+10 (+-2), or neither (background); decoys: "
                 "the same motifs elsewhere",
-                true, base(3000, 100, 3)};
+                true, base(4000, 100, 3)};
     t.config.classes = {{"gata_upstream", Op::kAt, "GATA", "", 0, -1, -20, 2},
                         {"ap1_downstream", Op::kAt, "AP1", "", 0, -1, 10, 2}};
     t.config.decoy_fraction = 0.8;

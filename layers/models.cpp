@@ -123,15 +123,15 @@ std::shared_ptr<Sequential> default_cnn(int64_t input_length, int64_t outputs) {
   l = add_max_pool(*m, l, 4, "cnn");
   auto heads = std::make_shared<SumOfBranches>();
 
-  // Position-keeping head: a dense layer over every (filter, 4 bp bin) of the first block, so a
-  // motif's place and strand can decide the label (aligned tasks).
+  // Position-keeping head: a linear read-out of every (filter, 4 bp bin) of the first block, so a
+  // motif's place and strand can decide the label (aligned tasks). It is left out for half of the
+  // training examples (branch dropout) so that the pooled head learns unaligned signals on its
+  // own instead of leaning on a head that can memorise positions.
   auto position = std::make_shared<Sequential>();
   position->add(std::make_shared<Flatten>());
-  position->add(std::make_shared<Dropout>(0.2));
-  position->add(std::make_shared<Linear>(64 * l, 32));
-  position->add(relu());
-  position->add(std::make_shared<Linear>(32, outputs));
-  heads->add(position);
+  position->add(std::make_shared<Dropout>(0.5));
+  position->add(std::make_shared<Linear>(64 * l, outputs));
+  heads->add(position, 0.5);
 
   // Pooled head: two more convolution blocks (motif pairs and spacings) and a global max pool,
   // so a pattern counts wherever it sits (unaligned tasks).

@@ -10,10 +10,12 @@
 //     dense 925.
 //   cnn (strand's default, for aligned and unaligned tasks alike): a same-padded conv block (64
 //     filters, k11, max pooling 4), then two heads whose logits add (SumOfBranches), trained
-//     jointly: a position-keeping head (flatten, dropout 0.2, dense 32) that sees where and on
-//     which strand a motif sits, and a pooled head (conv 128 k7, max pool 4, conv 128 k5, global
-//     max pool, dense 64, dropout 0.3) that sees whether it occurs anywhere. The sum is a learned
-//     combination: training weighs the heads; nothing is chosen on test (see README, Rule 5).
+//     jointly: a position-keeping head (flatten, dropout 0.5, a linear read-out of every filter
+//     at every 4 bp bin) that sees where and on which strand a motif sits, and a pooled head
+//     (conv 128 k7, max pool 4, conv 128 k5, global max pool, dense 64, dropout 0.3) that sees
+//     whether it occurs anywhere. The position head is left out of the sum for half of the
+//     training examples (branch dropout), so the pooled head must learn on its own. The sum is
+//     a learned combination; nothing is chosen on test (see README, Rule 5).
 #pragma once
 
 #include <memory>

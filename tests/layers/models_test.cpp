@@ -62,7 +62,7 @@ TEST(Models, DefaultCnnAddsAPositionHeadAndAPooledHead) {
   // The position head reads every 4 bp bin of the first block: 64 filters x 25 bins.
   bool found = false;
   for (const auto& [key, t] : model->state_dict())
-    if (key == "3.0.2.weight") found = t.shape() == runtime::Shape{32, 64 * 25};
+    if (key == "3.0.2.weight") found = t.shape() == runtime::Shape{3, 64 * 25};
   EXPECT_TRUE(found) << model->to_string();
 }
 
