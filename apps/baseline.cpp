@@ -26,13 +26,7 @@ void run_baseline(const BaselineArgs& a) {
   STRAND_CHECK(!all.split.empty(),
                "no splits: baselines need the deep model's train/valid/test splits (a split "
                "column or --split-method)");
-  rules::BaselineProblem p;
-  p.kind = all.kind;
-  p.tasks = all.tasks;
-  p.classes = all.classes;
-  p.train = rules::split_rows(all, 0);
-  p.valid = rules::split_rows(all, 1);
-  p.test = rules::split_rows(all, 2);
+  const rules::BaselineProblem p = rules::baseline_problem(all);
   rules::BaselineConfig c;
   c.which = a.which;
   c.kmax = a.kmax;

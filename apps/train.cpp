@@ -139,11 +139,7 @@ nlohmann::json compare_with_strongest_baseline(const TrainArgs& a, const train::
   source.test_fraction = a.data.test_fraction, source.valid_fraction = a.data.valid_fraction;
   source.split_seed = a.data.split_seed;
   const auto all = rules::load_source(source, false);
-  rules::BaselineProblem p;
-  p.kind = all.kind, p.tasks = all.tasks, p.classes = all.classes;
-  p.train = rules::split_rows(all, 0);
-  p.valid = rules::split_rows(all, 1);
-  p.test = rules::split_rows(all, 2);
+  const rules::BaselineProblem p = rules::baseline_problem(all);
   rules::BaselineConfig config;  // which stays empty: every baseline that applies
   config.panel.bootstrap.replicates = a.replicates;
   config.panel.bootstrap.seed = a.config.seed;

@@ -50,6 +50,12 @@ std::string cell(double v) {
   return buf;
 }
 
+std::string seconds(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f", v);
+  return buf;
+}
+
 struct Row {
   std::string task, method;
   double valid = NAN, test = NAN, seconds = 0;
@@ -129,11 +135,7 @@ int main(int argc, char** argv) {
       source.fasta = fasta;
       source.labels = labels;
       const auto all = rules::load_source(source, false);
-      rules::BaselineProblem p;
-      p.kind = all.kind, p.tasks = all.tasks, p.classes = all.classes;
-      p.train = rules::split_rows(all, 0);
-      p.valid = rules::split_rows(all, 1);
-      p.test = rules::split_rows(all, 2);
+      const rules::BaselineProblem p = rules::baseline_problem(all);
       rules::BaselineConfig config;
       config.panel.bootstrap.replicates = 0;
       for (const std::string& b :
@@ -161,8 +163,7 @@ int main(int argc, char** argv) {
       for (const auto& t : index["suite"])
         if (t["name"] == r.task) aligned = t["aligned"];
       md << "| " << r.task << " | " << (aligned ? "yes" : "no") << " | " << r.method << " | "
-         << cell(r.valid) << " | " << cell(r.test) << " | " << cell(r.seconds).substr(0, 6)
-         << " |\n";
+         << cell(r.valid) << " | " << cell(r.test) << " | " << seconds(r.seconds) << " |\n";
     }
     std::cout << md.str();
     std::ofstream(out + "/results.md") << md.str();

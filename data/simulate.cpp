@@ -589,8 +589,8 @@ std::vector<SuiteTask> suite_tasks(uint64_t seed) {
     out.push_back(t);
   }
   {
-    SuiteTask t{"imbalanced", "CTCF anywhere in 200 bp at 1:50 (valid and test 20% each)", false,
-                base(10000, 200, 6)};
+    SuiteTask t{"imbalanced", "CTCF anywhere in 100 bp at 1:50 (valid and test 20% each)", false,
+                base(20000, 100, 6)};
     t.config.tasks = {{"ctcf_rare", Op::kSingle, "CTCF", "", 0, -1}};
     t.config.positive_fraction = 1.0 / 51;
     t.config.valid_fraction = 0.2;
