@@ -3,6 +3,7 @@
 // the same splits; prints and writes a table of validation and test AUROC (macro AUROC for
 // multi-class, the mean over tasks for multi-label) with the wall time of each run on CPU.
 //   bench_suite [--out DIR] [--seed N] [--tasks presence,grammar,...] [--no-model]
+//               [--no-baselines]
 // Writes DIR/results.md (the table) and DIR/results.json. Not a Google Benchmark program: one run
 // per cell is the measurement (training is minutes, not microseconds).
 #include <chrono>
@@ -67,7 +68,7 @@ int main(int argc, char** argv) {
   std::string out = "bench-suite";
   uint64_t seed = 1;
   std::set<std::string> only;
-  bool model = true;
+  bool model = true, baselines = true;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--out" && i + 1 < argc) {
@@ -79,9 +80,12 @@ int main(int argc, char** argv) {
       for (std::string t; std::getline(ss, t, ',');) only.insert(t);
     } else if (a == "--no-model") {
       model = false;
+    } else if (a == "--no-baselines") {
+      baselines = false;
     } else {
       std::fprintf(stderr,
-                   "usage: bench_suite [--out DIR] [--seed N] [--tasks a,b] [--no-model]\n");
+                   "usage: bench_suite [--out DIR] [--seed N] [--tasks a,b] [--no-model] "
+                   "[--no-baselines]\n");
       return 2;
     }
   }
@@ -131,6 +135,7 @@ int main(int argc, char** argv) {
                      row.method.c_str(), cell(row.valid).c_str(), cell(row.test).c_str(),
                      row.seconds);
       }
+      if (!baselines) continue;
       rules::DatasetSource source;
       source.fasta = fasta;
       source.labels = labels;

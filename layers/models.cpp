@@ -148,6 +148,16 @@ std::shared_ptr<Sequential> default_cnn(int64_t input_length, int64_t outputs) {
   pooled->add(std::make_shared<Dropout>(0.3));
   pooled->add(std::make_shared<Linear>(64, outputs));
   heads->add(pooled);
+
+  // Presence head: the global max of each first-block filter (is this motif anywhere?) and a
+  // small dense layer, a short path that learns motif presence and AND/OR grammars quickly.
+  auto presence = std::make_shared<Sequential>();
+  add_max_pool(*presence, l, l, "cnn");
+  presence->add(std::make_shared<Flatten>());
+  presence->add(std::make_shared<Linear>(64, 32));
+  presence->add(relu());
+  presence->add(std::make_shared<Linear>(32, outputs));
+  heads->add(presence);
   m->add(heads);
   return m;
 }
