@@ -68,6 +68,21 @@ TEST_F(Cli, InfoReportsTheBuildAsJson) {
   EXPECT_TRUE(j.contains("version") && j.contains("commit") && j.contains("devices"));
 }
 
+// Rule 5: the suite, and check data naming an aligned task.
+TEST_F(Cli, SimulateSuiteAndCheckDataSaysAligned) {
+  const Result suite = strand("simulate --suite --out suite --json", dir());
+  ASSERT_EQ(suite.status, 0) << suite.output;
+  const auto index = nlohmann::json::parse(suite.output.substr(suite.output.find('{')));
+  ASSERT_EQ(index["suite"].size(), 6u);
+  EXPECT_TRUE(std::filesystem::exists(dir_ / "suite" / "suite.json"));
+  const Result check = strand(
+      "check data --fasta suite/orientation/sequences.fa --labels suite/orientation/labels.tsv",
+      dir());
+  ASSERT_TRUE(check.status == 0 || check.status == 1) << check.output;
+  EXPECT_THAT(check.output, HasSubstr("position (rule 5): aligned"));
+  EXPECT_THAT(check.output, HasSubstr("recommended head: a position-keeping head"));
+}
+
 // simulate -> check data -> train (tiny, with the baseline comparison) -> eval -> predict.
 TEST_F(Cli, SimulateCheckTrainEvalPredict) {
   ASSERT_EQ(strand("simulate --out sim --sequences 600 --length 120 --seed 5", dir()).status, 0);
