@@ -562,7 +562,8 @@ std::vector<SuiteTask> suite_tasks(uint64_t seed) {
   }
   {
     SuiteTask t{"aligned_position",
-                "3 classes on 100 bp: GATA at centre-20, AP1 at centre+10 (+-2), or neither (background); decoys: "
+                "3 classes on 100 bp: GATA at centre-20, AP1 at centre+10 (+-2), or neither "
+                "(background); decoys: "
                 "the same motifs elsewhere",
                 true, base(4000, 100, 3)};
     t.config.classes = {{"gata_upstream", Op::kAt, "GATA", "", 0, -1, -20, 2},

@@ -269,7 +269,8 @@ TEST(Simulate, SuiteWritesEveryTaskAndAnIndex) {
       Dataset::from_fasta(dir.file("suite") + "/aligned_position/sequences.fa",
                           dir.file("suite") + "/aligned_position/labels.tsv"));
   EXPECT_EQ(d->kind(), LabelKind::kMultiClass);
-  EXPECT_EQ(d->classes(), (std::vector<std::string>{"ap1_downstream", "background", "gata_upstream"}));
+  EXPECT_EQ(d->classes(),
+            (std::vector<std::string>{"ap1_downstream", "background", "gata_upstream"}));
 }
 
 TEST(Simulate, PositionalRuleText) {
