@@ -49,7 +49,7 @@ struct TrainArgs {
   std::string resume;
   std::string config_file;  // --config: a JSON TrainConfig; command-line flags win over it
   int replicates = 1000;
-  bool baseline = true;  // fit the k-mer logistic baseline and compare on test (rule 2)
+  bool baseline = true;  // fit the baselines, compare with the strongest on valid (rule 2)
   bool json = false;
   // Data parallel (under mpirun / srun / RANK+WORLD_SIZE; ignored in a single process).
   double bucket_mb = 25;
@@ -132,13 +132,15 @@ void print_table(const nlohmann::json& valid, const nlohmann::json& test,
   row("mean", valid["macro"], test.is_object() ? test["macro"] : nlohmann::json());
 }
 
-// Rule 2: the k-mer logistic-regression baseline on the same splits, scored on the same test
-// sequences, and DeLong's test of the model against it. Writes DIR/scores.tsv (the model) and
-// DIR/baselines/kmer_logistic/, and returns {"test": panel, "comparison": ..., "summary": ...}.
-nlohmann::json compare_with_kmer_baseline(const TrainArgs& a, const train::ModelInfo& info,
-                                          const data::Dataset& dataset,
-                                          const std::vector<int64_t>& test_rows,
-                                          const train::Predictions& model_test) {
+// Rules 2 and 5: every applicable baseline on the same splits (k-mer spectra, and for fixed-length
+// input the position-specific ones), the strongest chosen on VALIDATION (never test), scored on
+// the same test sequences, and DeLong's test of the model against it. Writes DIR/scores.tsv (the
+// model) and DIR/baselines/<strongest>/, and returns {"name", "candidates": {name: valid metric},
+// "test": panel, "comparison": ..., "summary": ...}.
+nlohmann::json compare_with_strongest_baseline(const TrainArgs& a, const train::ModelInfo& info,
+                                               const data::Dataset& dataset,
+                                               const std::vector<int64_t>& test_rows,
+                                               const train::Predictions& model_test) {
   rules::DatasetSource source;
   source.fasta = a.data.fasta, source.labels = a.data.labels;
   source.bed = a.data.bed, source.reference = a.data.genome, source.window = a.data.window;
@@ -147,19 +149,17 @@ nlohmann::json compare_with_kmer_baseline(const TrainArgs& a, const train::Model
   source.test_fraction = a.data.test_fraction, source.valid_fraction = a.data.valid_fraction;
   source.split_seed = a.data.split_seed;
   const auto all = rules::load_source(source, false);
-  rules::BaselineProblem p;
-  p.kind = all.kind, p.tasks = all.tasks, p.classes = all.classes;
-  p.train = rules::split_rows(all, 0);
-  p.valid = rules::split_rows(all, 1);
-  p.test = rules::split_rows(all, 2);
-  rules::BaselineConfig config;
-  config.which = {"kmer_logistic"};
+  const rules::BaselineProblem p = rules::baseline_problem(all);
+  rules::BaselineConfig config;  // which stays empty: every baseline that applies
   config.panel.bootstrap.replicates = a.replicates;
   config.panel.bootstrap.seed = a.config.seed;
   config.sensitive = a.config.sensitive;
   const auto results = rules::run_baselines(p, config);
-  STRAND_CHECK(results.size() == 1, "the k-mer baseline produced no result");
-  const rules::BaselineResult& baseline = results[0];
+  const rules::BaselineResult* strongest = rules::strongest_on_valid(results);
+  STRAND_CHECK(strongest != nullptr, "no baseline has a validation score to rank by");
+  const rules::BaselineResult& baseline = *strongest;
+  nlohmann::json candidates = nlohmann::json::object();
+  for (const auto& r : results) candidates[r.name] = r.metrics["valid_metric"];
   STRAND_CHECK(baseline.score_columns == info.tasks,
                "the baseline scores columns {} but the model outputs {}", baseline.score_columns,
                info.tasks);
@@ -184,7 +184,7 @@ nlohmann::json compare_with_kmer_baseline(const TrainArgs& a, const train::Model
   compare.bootstrap.seed = a.config.seed;
   const nlohmann::json comparison = rules::compare_runs(
       p.kind, baseline.score_columns, p.test.labels, model_scores, baseline.test_scores, compare);
-  const std::string dir = a.out + "/baselines/kmer_logistic";
+  const std::string dir = a.out + "/baselines/" + baseline.name;
   std::filesystem::create_directories(dir);
   rules::write_json(dir + "/metrics.json", baseline.metrics);
   rules::write_scores(dir + "/scores.tsv", p.test.names, baseline.score_columns,
@@ -192,7 +192,9 @@ nlohmann::json compare_with_kmer_baseline(const TrainArgs& a, const train::Model
   rules::write_scores(a.out + "/scores.tsv", p.test.names, baseline.score_columns, model_scores);
   rules::write_labels(a.out + "/labels.tsv", p.test.names, p.kind, p.tasks, p.classes,
                       p.test.labels);
-  return {{"name", "kmer_logistic"},
+  return {{"name", baseline.name},
+          {"chosen_by", "validation (mean AUROC; macro AUROC for multi-class; -MSE regression)"},
+          {"candidates", candidates},
           {"test", baseline.metrics},
           {"comparison", comparison},
           {"summary", rules::summarize_comparison(comparison)}};
@@ -327,8 +329,9 @@ void train_and_report(TrainArgs& a, const std::shared_ptr<runtime::Communicator>
     metrics["test"] = train::panel_of(best.info, test, a.replicates);
     metrics["test_unsealed"] = reason;
     if (a.baseline) {
-      if (!a.json) std::printf("fitting the k-mer logistic baseline on the same splits...\n");
-      metrics["baseline"] = compare_with_kmer_baseline(a, best.info, *dataset, test_rows, test);
+      if (!a.json) std::printf("fitting the baselines on the same splits...\n");
+      metrics["baseline"] =
+          compare_with_strongest_baseline(a, best.info, *dataset, test_rows, test);
     }
   } else {
     metrics["test"] = nullptr;
@@ -387,8 +390,13 @@ void train_and_report(TrainArgs& a, const std::shared_ptr<runtime::Communicator>
   }
   print_table(metrics["valid"], metrics["test"]);
   if (metrics.contains("baseline")) {
-    std::printf("against the k-mer logistic baseline on test (A = model, B = baseline): %s\n",
-                metrics["baseline"]["summary"]["sentence"].get<std::string>().c_str());
+    const auto& b = metrics["baseline"];
+    std::printf(
+        "strongest baseline on valid: %s (valid %s); against it on test (A = model, B = "
+        "baseline): %s\n",
+        b["name"].get<std::string>().c_str(),
+        fmt(b["candidates"][b["name"].get<std::string>()]).c_str(),
+        b["summary"]["sentence"].get<std::string>().c_str());
   }
   std::printf("wrote %s/model.safetensors, %s/log.jsonl, %s/metrics.json%s\n", a.out.c_str(),
               a.out.c_str(), a.out.c_str(), simulated ? " (data in DIR/data)" : "");
@@ -471,7 +479,7 @@ void add_train(CLI::App& app) {
                   "lr, ...); flags given here win over it");
   cmd->add_option("--bootstrap", a->replicates, "Bootstrap replicates for metrics.json intervals");
   cmd->add_flag("!--no-baseline", a->baseline,
-                "Skip the k-mer logistic baseline and the comparison with it on test");
+                "Skip the baselines and the comparison with the strongest (on valid) on test");
   cmd->add_flag("--json", a->json, "Print metrics.json");
   cmd->add_option("--bucket-mb", a->bucket_mb,
                   "Data parallel: gradient all-reduce bucket size in MiB")
@@ -512,6 +520,7 @@ void add_train(CLI::App& app) {
 struct SimulateArgs {
   std::string out;
   data::SimulationConfig config;
+  bool suite = false;
   bool json = false;
 };
 
@@ -522,16 +531,35 @@ void add_simulate(CLI::App& app) {
       "Examples:\n"
       "  strand simulate --out sim\n"
       "  strand simulate --out sim --sequences 20000 --length 500 --seed 3\n"
+      "  strand simulate --suite --out suite     # the aligned/unaligned benchmark suite\n"
       "Writes DIR/sequences.fa (+ .fai), DIR/labels.tsv (with a split column) and\n"
-      "DIR/ground_truth.json (the planted motifs).");
+      "DIR/ground_truth.json (the planted motifs). --suite writes one such directory per task\n"
+      "(presence, grammar, aligned_position, orientation, spacing, imbalanced) and\n"
+      "DIR/suite.json, the index.");
   cmd->add_option("--out", a->out, "Output directory")->required();
   cmd->add_option("--sequences", a->config.num_sequences, "Number of sequences")
       ->capture_default_str();
   cmd->add_option("--length", a->config.length, "Bases per sequence")->capture_default_str();
   cmd->add_option("--seed", a->config.seed, "Seed")->capture_default_str();
   cmd->add_option("--gc", a->config.gc, "Background GC fraction")->capture_default_str();
+  cmd->add_flag("--suite", a->suite,
+                "Write the built-in benchmark suite (aligned and unaligned tasks; --seed only)");
   cmd->add_flag("--json", a->json, "Print JSON");
   cmd->callback([a] {
+    if (a->suite) {
+      const auto index = data::write_suite(a->out, a->config.seed);
+      if (a->json) {
+        std::cout << index.dump(2) << "\n";
+        return;
+      }
+      for (const auto& t : index["suite"])
+        std::printf("%-17s %-9s %-11s %5d x %3d bp  %s\n", t["name"].get<std::string>().c_str(),
+                    t["aligned"].get<bool>() ? "aligned" : "unaligned",
+                    t["label_kind"].get<std::string>().c_str(), t["sequences"].get<int>(),
+                    t["length"].get<int>(), t["description"].get<std::string>().c_str());
+      std::printf("wrote %s/suite.json and one directory per task\n", a->out.c_str());
+      return;
+    }
     STRAND_CHECK(a->config.num_sequences > 0, "--sequences must be positive, got {}",
                  a->config.num_sequences);
     STRAND_CHECK(a->config.length > 0, "--length must be positive, got {}", a->config.length);

@@ -46,6 +46,11 @@ struct Request {
   const Motif* motif;
   bool tied = false;  // placed right after (or before) the previous one, gap in [lo, hi]
   int64_t lo = 0, hi = 0;
+  // Positional grammars only (the defaults keep the unaligned random stream unchanged):
+  int direction = 0;                     // tied: +1 after the previous site, -1 before, 0 either
+  int64_t start_lo = -1, start_hi = -1;  // untied: start drawn from [start_lo, start_hi]
+  int64_t avoid_lo = 1, avoid_hi = 0;    // untied: a start in [avoid_lo, avoid_hi] is refused
+  char strand = 0;                       // '+' or '-' forced; 0: either, drawn
 };
 
 bool overlaps(const std::vector<PlantedSite>& sites, int64_t s, int64_t e) {
@@ -55,13 +60,13 @@ bool overlaps(const std::vector<PlantedSite>& sites, int64_t s, int64_t e) {
   return false;
 }
 
-PlantedSite make_site(const Motif& m, int64_t start, Rng& rng) {
+PlantedSite make_site(const Motif& m, int64_t start, char strand, Rng& rng) {
   PlantedSite p;
   p.motif = m.name;
   p.start = start;
   p.end = start + m.length();
   for (const auto& row : m.pwm) p.site += sample_base(row, rng);
-  if (rng.chance(0.5)) {
+  if (strand == '-' || (strand == 0 && rng.chance(0.5))) {
     p.strand = '-';
     p.site = reverse_complement(p.site);
   }
@@ -72,21 +77,26 @@ PlantedSite make_site(const Motif& m, int64_t start, Rng& rng) {
 bool place(const std::vector<Request>& reqs, int64_t length, std::vector<PlantedSite>& sites,
            Rng& rng) {
   for (size_t k = 0; k < reqs.size(); ++k) {
-    const Motif& m = *reqs[k].motif;
+    const Request& q = reqs[k];
+    const Motif& m = *q.motif;
     bool placed = false;
     for (int attempt = 0; attempt < 200 && !placed; ++attempt) {
       int64_t start;
-      if (reqs[k].tied) {
+      if (q.tied) {
         const PlantedSite& prev = sites.back();
-        const int64_t gap = reqs[k].lo + rng.below(reqs[k].hi - reqs[k].lo + 1);
-        start = rng.chance(0.5) ? prev.end + gap : prev.start - gap - m.length();
+        const int64_t gap = q.lo + rng.below(q.hi - q.lo + 1);
+        const bool after = q.direction != 0 ? q.direction > 0 : rng.chance(0.5);
+        start = after ? prev.end + gap : prev.start - gap - m.length();
+      } else if (q.start_lo >= 0) {
+        start = q.start_lo + rng.below(q.start_hi - q.start_lo + 1);
       } else {
         if (length < m.length()) return false;
         start = rng.below(length - m.length() + 1);
       }
       if (start < 0 || start + m.length() > length) continue;
+      if (!q.tied && start >= q.avoid_lo && start <= q.avoid_hi) continue;
       if (overlaps(sites, start, start + m.length())) continue;
-      sites.push_back(make_site(m, start, rng));
+      sites.push_back(make_site(m, start, q.strand, rng));
       placed = true;
     }
     if (!placed) return false;
@@ -98,15 +108,40 @@ int64_t gap_between(const PlantedSite& x, const PlantedSite& y) {
   return x.end <= y.start ? y.start - x.end : x.start - y.end;
 }
 
-bool rule_holds(const MotifRule& r, const std::vector<PlantedSite>& sites) {
+// The first base of a kAt rule's site lies in [lo, hi].
+std::pair<int64_t, int64_t> at_window(const MotifRule& r, int64_t length) {
+  const int64_t at = length / 2 + r.offset;
+  return {at - r.jitter, at + r.jitter};
+}
+
+bool rule_holds(const MotifRule& r, const std::vector<PlantedSite>& sites, int64_t length) {
+  auto counts = [&](const PlantedSite& s, const std::string& n) {
+    return s.motif == n && (!r.forward_only || s.strand == '+');
+  };
   auto has = [&](const std::string& n) {
-    return std::any_of(sites.begin(), sites.end(), [&](const auto& s) { return s.motif == n; });
+    return std::any_of(sites.begin(), sites.end(), [&](const auto& s) { return counts(s, n); });
   };
   switch (r.op) {
     case MotifRule::Op::kSingle:
       return has(r.a);
     case MotifRule::Op::kOr:
       return has(r.a) || has(r.b);
+    case MotifRule::Op::kAt: {
+      const auto [lo, hi] = at_window(r, length);
+      return std::any_of(sites.begin(), sites.end(), [&](const auto& s) {
+        return counts(s, r.a) && s.start >= lo && s.start <= hi;
+      });
+    }
+    case MotifRule::Op::kUpstream:
+      for (const auto& x : sites) {
+        for (const auto& y : sites) {
+          if (counts(x, r.a) && counts(y, r.b) && x.end <= y.start) {
+            const int64_t g = y.start - x.end;
+            if (g >= r.min_gap && (r.max_gap < 0 || g <= r.max_gap)) return true;
+          }
+        }
+      }
+      return false;
     case MotifRule::Op::kAnd:
       if (r.max_gap < 0) return has(r.a) && has(r.b);
       for (const auto& x : sites) {
@@ -122,11 +157,19 @@ bool rule_holds(const MotifRule& r, const std::vector<PlantedSite>& sites) {
   return false;
 }
 
+// kUpstream's gap range for sampling (an open range is capped at a quarter of the sequence).
+std::pair<int64_t, int64_t> upstream_gaps(const MotifRule& r, int64_t length) {
+  return {r.min_gap, r.max_gap >= 0 ? r.max_gap : r.min_gap + std::max<int64_t>(1, length / 4)};
+}
+
 // Motifs to plant so that the rule holds.
-std::vector<Request> positive_requests(const MotifRule& r, const Context& ctx, Rng& rng) {
+std::vector<Request> positive_requests(const MotifRule& r, const Context& ctx, int64_t length,
+                                       Rng& rng) {
   const Motif* a = &ctx.find(r.a);
+  const char strand = r.forward_only ? '+' : 0;
   switch (r.op) {
     case MotifRule::Op::kSingle:
+      if (r.forward_only) return {{.motif = a, .strand = '+'}};
       return {{a}};
     case MotifRule::Op::kOr: {
       const Motif* b = &ctx.find(r.b);
@@ -140,17 +183,73 @@ std::vector<Request> positive_requests(const MotifRule& r, const Context& ctx, R
       if (r.max_gap < 0) return {{a}, {b}};
       return {{a}, {b, true, r.min_gap, r.max_gap}};
     }
+    case MotifRule::Op::kAt: {
+      const auto [lo, hi] = at_window(r, length);
+      return {{.motif = a, .start_lo = lo, .start_hi = hi, .strand = strand}};
+    }
+    case MotifRule::Op::kUpstream: {
+      const auto [lo, hi] = upstream_gaps(r, length);
+      return {{.motif = a, .strand = strand},
+              {.motif = &ctx.find(r.b),
+               .tied = true,
+               .lo = lo,
+               .hi = hi,
+               .direction = +1,
+               .strand = strand}};
+    }
   }
   return {};
 }
 
+// A decoy for a positional rule: the right motifs, but at the wrong place, in the wrong order or
+// on the wrong strand (or another motif), so that only position and orientation tell the label.
+std::vector<Request> positional_decoy(const MotifRule& r, const Context& ctx, const Motif* other,
+                                      int64_t length, Rng& rng) {
+  const Motif* a = &ctx.find(r.a);
+  const double u = rng.uniform();
+  if (r.op == MotifRule::Op::kSingle) {  // forward_only: the motif on the reverse strand
+    return {u < 0.7 ? Request{.motif = a, .strand = '-'} : Request{other}};
+  }
+  if (r.op == MotifRule::Op::kAt) {
+    const auto [lo, hi] = at_window(r, length);
+    if (r.forward_only && u < 0.4)
+      return {{.motif = a, .start_lo = lo, .start_hi = hi, .strand = '-'}};
+    if (u < 0.8) {
+      // Elsewhere: at least a motif length away from the window, so it is clearly not there.
+      return {{.motif = a, .avoid_lo = lo - a->length(), .avoid_hi = hi + a->length()}};
+    }
+    return {{other}};
+  }
+  // kUpstream
+  const Motif* b = &ctx.find(r.b);
+  const auto [glo, ghi] = upstream_gaps(r, length);
+  if (u < 0.4) {  // the wrong order: b upstream of a, at an allowed gap
+    return {{b}, {.motif = a, .tied = true, .lo = glo, .hi = ghi, .direction = +1}};
+  }
+  if (u < 0.6 && r.max_gap >= 0) {  // the right order at a gap that is too long
+    return {{a}, {.motif = b, .tied = true, .lo = ghi + 1, .hi = 3 * ghi + 10, .direction = +1}};
+  }
+  if (u < 0.7 && r.min_gap > 0) {  // too short
+    return {{a}, {.motif = b, .tied = true, .lo = 0, .hi = r.min_gap - 1, .direction = +1}};
+  }
+  if (r.forward_only && u < 0.8) {
+    return {{.motif = a, .strand = '-'},
+            {.motif = b, .tied = true, .lo = glo, .hi = ghi, .direction = +1, .strand = '-'}};
+  }
+  return {rng.chance(0.5) ? Request{a} : Request{b}};
+}
+
 // A decoy: near the rule but not satisfying it.
-std::vector<Request> decoy_requests(const MotifRule& r, const Context& ctx, Rng& rng) {
+std::vector<Request> decoy_requests(const MotifRule& r, const Context& ctx, int64_t length,
+                                    Rng& rng) {
   std::vector<const Motif*> others;
   for (const auto& m : ctx.motifs) {
     if (m.name != r.a && m.name != r.b) others.push_back(&m);
   }
   const Motif* other = others[rng.below(static_cast<int64_t>(others.size()))];
+  if (r.op == MotifRule::Op::kAt || r.op == MotifRule::Op::kUpstream ||
+      (r.op == MotifRule::Op::kSingle && r.forward_only))
+    return positional_decoy(r, ctx, other, length, rng);
   if (r.op != MotifRule::Op::kAnd) return {{other}};
   const Motif* a = &ctx.find(r.a);
   const Motif* b = &ctx.find(r.b);
@@ -166,9 +265,17 @@ std::vector<Request> decoy_requests(const MotifRule& r, const Context& ctx, Rng&
 }  // namespace
 
 std::string rule_text(const MotifRule& r) {
+  const std::string fwd = r.forward_only ? "forward " : "";
   switch (r.op) {
     case MotifRule::Op::kSingle:
-      return r.a;
+      return fwd + r.a;
+    case MotifRule::Op::kAt:
+      return format("{}{} at centre{}{} (+-{})", fwd, r.a, r.offset < 0 ? "-" : "+",
+                    r.offset < 0 ? -r.offset : r.offset, r.jitter);
+    case MotifRule::Op::kUpstream:
+      return fwd + r.a + " upstream of " + fwd + r.b +
+             (r.max_gap >= 0 ? format(" (gap {}..{})", r.min_gap, r.max_gap)
+                             : format(" (gap >= {})", r.min_gap));
     case MotifRule::Op::kOr:
       return r.a + " OR " + r.b;
     case MotifRule::Op::kAnd:
@@ -195,18 +302,36 @@ Simulation simulate(const SimulationConfig& config) {
                "simulation: decoy_fraction {} is not in [0, 1]", c.decoy_fraction);
   Simulation sim;
   sim.config = c;
-  sim.tasks = c.tasks.empty() ? default_tasks() : c.tasks;
+  const bool multiclass = !c.classes.empty();
+  sim.tasks = multiclass ? c.classes : c.tasks.empty() ? default_tasks() : c.tasks;
   Context ctx{c, builtin_motifs()};
   ctx.motifs.insert(ctx.motifs.end(), c.motifs.begin(), c.motifs.end());
   for (const auto& r : sim.tasks) {
     STRAND_CHECK(!r.task.empty(), "simulation: a task has no name");
     ctx.find(r.a);
-    if (r.op != MotifRule::Op::kSingle) ctx.find(r.b);
-    STRAND_CHECK(r.op == MotifRule::Op::kAnd || r.max_gap < 0,
+    const bool two = r.op == MotifRule::Op::kAnd || r.op == MotifRule::Op::kOr ||
+                     r.op == MotifRule::Op::kUpstream;
+    if (two) ctx.find(r.b);
+    STRAND_CHECK(r.op == MotifRule::Op::kAnd || r.op == MotifRule::Op::kUpstream || r.max_gap < 0,
                  "simulation: task '{}': spacing constraints apply to AND rules only", r.task);
     STRAND_CHECK(r.max_gap < 0 || (r.min_gap >= 0 && r.min_gap <= r.max_gap),
                  "simulation: task '{}': gap range [{}, {}] is empty", r.task, r.min_gap,
                  r.max_gap);
+    STRAND_CHECK(r.min_gap >= 0, "simulation: task '{}': min_gap {} is negative", r.task,
+                 r.min_gap);
+    STRAND_CHECK(r.jitter >= 0, "simulation: task '{}': jitter {} is negative", r.task, r.jitter);
+    STRAND_CHECK(!r.forward_only || r.op == MotifRule::Op::kSingle || r.op == MotifRule::Op::kAt ||
+                     r.op == MotifRule::Op::kUpstream,
+                 "simulation: task '{}': forward_only applies to single, at and upstream rules",
+                 r.task);
+    if (r.op == MotifRule::Op::kAt) {
+      const auto [lo, hi] = at_window(r, c.length);
+      STRAND_CHECK(lo >= 0 && hi + ctx.find(r.a).length() <= c.length,
+                   "simulation: task '{}': the site window [{}, {}] of {} does not fit in {} bases",
+                   r.task, lo, hi + ctx.find(r.a).length(), r.a, c.length);
+    }
+    STRAND_CHECK(!multiclass || r.task != c.none_class,
+                 "simulation: class '{}' is also the none class", r.task);
   }
 
   Rng rng(c.seed * 0x2545f4914f6cdd1dULL + 17);
@@ -215,14 +340,29 @@ Simulation simulate(const SimulationConfig& config) {
   LabelTable& t = sim.labels;
   t.path = "simulation";
   t.kind = LabelKind::kMultiLabel;
-  for (const auto& r : sim.tasks) t.columns.push_back(r.task);
-  if (t.columns.size() == 1) t.kind = LabelKind::kBinary;
+  if (multiclass) {
+    t.kind = LabelKind::kMultiClass;
+    t.columns = {c.class_column};
+    t.classes.push_back(c.none_class);
+    for (const auto& r : sim.tasks) t.classes.push_back(r.task);
+    std::sort(t.classes.begin(), t.classes.end());  // as read_labels orders them
+    STRAND_CHECK(std::adjacent_find(t.classes.begin(), t.classes.end()) == t.classes.end(),
+                 "simulation: class names must be unique");
+  } else {
+    for (const auto& r : sim.tasks) t.columns.push_back(r.task);
+    if (t.columns.size() == 1) t.kind = LabelKind::kBinary;
+  }
+  auto class_index = [&](const std::string& name) {
+    return static_cast<float>(std::find(t.classes.begin(), t.classes.end(), name) -
+                              t.classes.begin());
+  };
 
   for (int64_t i = 0; i < c.num_sequences; ++i) {
     FastaRecord rec;
     rec.name = "sim_" + std::string(6 - std::min<size_t>(6, std::to_string(i).size()), '0') +
                std::to_string(i);
     std::vector<PlantedSite> sites;
+    std::string label_class;
     for (int attempt = 0;; ++attempt) {
       STRAND_CHECK(attempt < 50,
                    "simulation: cannot fit the motifs of sequence {} into {} bases; use longer "
@@ -230,14 +370,30 @@ Simulation simulate(const SimulationConfig& config) {
                    i, c.length);
       sites.clear();
       bool ok = true;
-      for (const auto& r : sim.tasks) {
-        std::vector<Request> reqs;
-        if (rng.chance(c.positive_fraction)) {
-          reqs = positive_requests(r, ctx, rng);
-        } else if (rng.chance(c.decoy_fraction)) {
-          reqs = decoy_requests(r, ctx, rng);
+      if (multiclass) {
+        // Class k < K: rule k's pattern; K: none. Then maybe a decoy of a random rule.
+        const auto K = static_cast<int64_t>(sim.tasks.size());
+        const int64_t k = rng.below(K + 1);
+        if (k < K)
+          ok = place(positive_requests(sim.tasks[k], ctx, c.length, rng), c.length, sites, rng);
+        if (ok && rng.chance(c.decoy_fraction))
+          ok = place(decoy_requests(sim.tasks[rng.below(K)], ctx, c.length, rng), c.length, sites,
+                     rng);
+        int holding = 0;
+        label_class = c.none_class;
+        for (const auto& r : sim.tasks)
+          if (rule_holds(r, sites, c.length)) ++holding, label_class = r.task;
+        ok = ok && holding == (k < K ? 1 : 0);  // a decoy never makes a second class true
+      } else {
+        for (const auto& r : sim.tasks) {
+          std::vector<Request> reqs;
+          if (rng.chance(c.positive_fraction)) {
+            reqs = positive_requests(r, ctx, c.length, rng);
+          } else if (rng.chance(c.decoy_fraction)) {
+            reqs = decoy_requests(r, ctx, c.length, rng);
+          }
+          ok = ok && place(reqs, c.length, sites, rng);
         }
-        ok = ok && place(reqs, c.length, sites, rng);
       }
       if (ok) break;
     }
@@ -246,7 +402,12 @@ Simulation simulate(const SimulationConfig& config) {
     std::sort(sites.begin(), sites.end(),
               [](const auto& x, const auto& y) { return x.start < y.start; });
     for (const auto& s : sites) rec.sequence.replace(s.start, s.site.size(), s.site);
-    for (const auto& r : sim.tasks) t.values.push_back(rule_holds(r, sites) ? 1.0f : 0.0f);
+    if (multiclass) {
+      t.values.push_back(class_index(label_class));
+    } else {
+      for (const auto& r : sim.tasks)
+        t.values.push_back(rule_holds(r, sites, c.length) ? 1.0f : 0.0f);
+    }
     t.row_of.emplace(rec.name, i);
     t.names.push_back(rec.name);
     const double u = rng.uniform();
@@ -288,14 +449,43 @@ nlohmann::json ground_truth_json(const Simulation& sim) {
   }
   out["motifs"] = motifs;
   json tasks = json::array();
-  for (const auto& r : sim.tasks) tasks.push_back({{"name", r.task}, {"rule", rule_text(r)}});
+  static const char* kOps[] = {"single", "and", "or", "at", "upstream"};
+  for (const auto& r : sim.tasks) {
+    json task = {{"name", r.task},
+                 {"rule", rule_text(r)},
+                 {"op", kOps[static_cast<int>(r.op)]},
+                 {"a", r.a},
+                 {"forward_only", r.forward_only}};
+    if (!r.b.empty()) task["b"] = r.b;
+    if (r.op == MotifRule::Op::kAnd || r.op == MotifRule::Op::kUpstream) {
+      task["min_gap"] = r.min_gap;
+      task["max_gap"] = r.max_gap;
+    }
+    if (r.op == MotifRule::Op::kAt) {
+      const auto [lo, hi] = at_window(r, c.length);
+      task["offset"] = r.offset;
+      task["jitter"] = r.jitter;
+      task["start_window"] = {lo, hi};  // the site's first base lies in [lo, hi]
+    }
+    tasks.push_back(task);
+  }
   out["tasks"] = tasks;
+  if (!c.classes.empty()) {
+    out["multiclass"] = {{"column", c.class_column},
+                         {"none_class", c.none_class},
+                         {"classes", sim.labels.classes},
+                         {"rule", "the class is the task whose rule holds, else the none class"}};
+  }
   json seqs = json::array();
   const auto& t = sim.labels;
   for (size_t i = 0; i < sim.records.size(); ++i) {
     json labels = json::object();
-    for (int64_t k = 0; k < t.num_columns(); ++k)
-      labels[t.columns[k]] = static_cast<int>(t.row(i)[k]);
+    for (int64_t k = 0; k < t.num_columns(); ++k) {
+      if (t.kind == LabelKind::kMultiClass)
+        labels[t.columns[k]] = t.classes[static_cast<size_t>(t.row(i)[k])];
+      else
+        labels[t.columns[k]] = static_cast<int>(t.row(i)[k]);
+    }
     json sites = json::array();
     for (const auto& s : sim.planted[i]) {
       sites.push_back({{"motif", s.motif},
@@ -329,7 +519,12 @@ SimulationFiles write_simulation(const Simulation& sim, const std::string& dir) 
     out << "\tsplit\n";
     for (int64_t i = 0; i < t.num_rows(); ++i) {
       out << t.names[i];
-      for (int64_t k = 0; k < t.num_columns(); ++k) out << '\t' << static_cast<int>(t.row(i)[k]);
+      for (int64_t k = 0; k < t.num_columns(); ++k) {
+        if (t.kind == LabelKind::kMultiClass)
+          out << '\t' << t.classes[static_cast<size_t>(t.row(i)[k])];
+        else
+          out << '\t' << static_cast<int>(t.row(i)[k]);
+      }
       out << '\t' << split_name(t.splits[i]) << '\n';
     }
     STRAND_CHECK(out.good(), "error writing '{}'", f.labels);
@@ -339,6 +534,111 @@ SimulationFiles write_simulation(const Simulation& sim, const std::string& dir) 
   json_out << ground_truth_json(sim).dump(1) << '\n';
   STRAND_CHECK(json_out.good(), "error writing '{}'", f.ground_truth);
   return f;
+}
+
+std::vector<SuiteTask> suite_tasks(uint64_t seed) {
+  using Op = MotifRule::Op;
+  auto base = [&](int64_t n, int64_t length, uint64_t offset) {
+    SimulationConfig c;
+    c.num_sequences = n;
+    c.length = length;
+    c.seed = seed * 1000 + offset;
+    return c;
+  };
+  std::vector<SuiteTask> out;
+  {
+    SuiteTask t{"presence", "NFKB anywhere in 200 bp (decoys: other motifs)", false,
+                base(4000, 200, 1)};
+    t.config.tasks = {{"nfkb", Op::kSingle, "NFKB", "", 0, -1}};
+    out.push_back(t);
+  }
+  {
+    SuiteTask t{"grammar",
+                "two tasks on 200 bp: SP1 AND CREB, CTCF OR NFKB (decoys: one motif of the AND)",
+                false, base(4000, 200, 2)};
+    t.config.tasks = {{"sp1_and_creb", Op::kAnd, "SP1", "CREB", 0, -1},
+                      {"ctcf_or_nfkb", Op::kOr, "CTCF", "NFKB", 0, -1}};
+    out.push_back(t);
+  }
+  {
+    SuiteTask t{"aligned_position",
+                "3 classes on 100 bp: GATA at centre-20, AP1 at centre+10 (+-2), or neither "
+                "(background); decoys: "
+                "the same motifs elsewhere",
+                true, base(4000, 100, 3)};
+    t.config.classes = {{"gata_upstream", Op::kAt, "GATA", "", 0, -1, -20, 2},
+                        {"ap1_downstream", Op::kAt, "AP1", "", 0, -1, 10, 2}};
+    t.config.decoy_fraction = 0.8;
+    out.push_back(t);
+  }
+  {
+    SuiteTask t{"orientation",
+                "SP1 on the forward strand at the centre of 100 bp (+-3); decoys: SP1 on the "
+                "reverse strand there, or elsewhere",
+                true, base(3000, 100, 4)};
+    t.config.tasks = {{"fwd_sp1", Op::kAt, "SP1", "", 0, -1, -4, 3, true}};
+    t.config.decoy_fraction = 0.9;
+    out.push_back(t);
+  }
+  {
+    SuiteTask t{"spacing",
+                "CTCF upstream of NFKB with a 5..15 bp gap, anywhere in 200 bp; decoys: wrong "
+                "order, wrong gap, one motif",
+                false, base(4000, 200, 5)};
+    t.config.tasks = {{"ctcf_then_nfkb", Op::kUpstream, "CTCF", "NFKB", 5, 15}};
+    t.config.decoy_fraction = 0.9;
+    out.push_back(t);
+  }
+  {
+    SuiteTask t{"imbalanced", "CTCF anywhere in 100 bp at 1:50 (valid and test 20% each)", false,
+                base(20000, 100, 6)};
+    t.config.tasks = {{"ctcf_rare", Op::kSingle, "CTCF", "", 0, -1}};
+    t.config.positive_fraction = 1.0 / 51;
+    t.config.valid_fraction = 0.2;
+    t.config.test_fraction = 0.2;
+    out.push_back(t);
+  }
+  return out;
+}
+
+nlohmann::json write_suite(const std::string& dir, uint64_t seed) {
+  nlohmann::json index = {{"generator", "strand simulate --suite"}, {"seed", seed}};
+  nlohmann::json tasks = nlohmann::json::array();
+  for (const SuiteTask& task : suite_tasks(seed)) {
+    const Simulation sim = simulate(task.config);
+    write_simulation(sim, dir + "/" + task.name);
+    const auto& t = sim.labels;
+    nlohmann::json prevalence = nlohmann::json::object();
+    if (t.kind == LabelKind::kMultiClass) {
+      std::vector<double> counts(t.classes.size(), 0.0);
+      for (float v : t.values) counts[static_cast<size_t>(v)] += 1;
+      for (size_t k = 0; k < counts.size(); ++k)
+        prevalence[t.classes[k]] = counts[k] / static_cast<double>(t.num_rows());
+    } else {
+      for (int64_t k = 0; k < t.num_columns(); ++k) {
+        double pos = 0;
+        for (int64_t i = 0; i < t.num_rows(); ++i) pos += t.row(i)[k];
+        prevalence[t.columns[k]] = pos / static_cast<double>(t.num_rows());
+      }
+    }
+    tasks.push_back({{"name", task.name},
+                     {"description", task.description},
+                     {"aligned", task.aligned},
+                     {"label_kind", std::string(label_kind_name(t.kind))},
+                     {"tasks", t.columns},
+                     {"sequences", task.config.num_sequences},
+                     {"length", task.config.length},
+                     {"prevalence", prevalence},
+                     {"fasta", task.name + "/sequences.fa"},
+                     {"labels", task.name + "/labels.tsv"},
+                     {"ground_truth", task.name + "/ground_truth.json"}});
+  }
+  index["suite"] = tasks;
+  std::ofstream out(dir + "/suite.json");
+  STRAND_CHECK(out.good(), "cannot write '{}': {}", dir + "/suite.json", std::strerror(errno));
+  out << index.dump(1) << '\n';
+  STRAND_CHECK(out.good(), "error writing '{}'", dir + "/suite.json");
+  return index;
 }
 
 }  // namespace strand::data

@@ -14,9 +14,13 @@
 
 namespace strand::data {
 
-// One task's label rule over the planted motifs of a sequence.
+// One task's label rule over the planted motifs of a sequence. kSingle, kAnd and kOr ignore where
+// a site sits (unaligned grammars); kAt and kUpstream are positional grammars (aligned tasks).
 struct MotifRule {
-  enum class Op { kSingle, kAnd, kOr };
+  // kAt: a site of `a` whose first base lies at centre + offset (+- jitter), centre = length / 2.
+  // kUpstream: a site of `a` followed downstream (higher coordinates) by a site of `b`, the gap
+  // in [min_gap, max_gap] (max_gap < 0: any gap >= min_gap).
+  enum class Op { kSingle, kAnd, kOr, kAt, kUpstream };
   std::string task;  // label column name
   Op op = Op::kSingle;
   std::string a;  // motif names (built-in or from SimulationConfig::motifs)
@@ -25,9 +29,15 @@ struct MotifRule {
   // (either order) must lie in [min_gap, max_gap]; max_gap < 0 means no spacing constraint.
   int64_t min_gap = 0;
   int64_t max_gap = -1;
+  int64_t offset = 0;  // kAt only
+  int64_t jitter = 0;  // kAt only
+  // kSingle, kAt, kUpstream: only sites on the forward strand count (orientation matters);
+  // decoys then include the right motif on the reverse strand.
+  bool forward_only = false;
 };
 
-// "CTCF", "GATA AND AP1 (gap 5..20)", "SP1 OR CREB"
+// "CTCF", "GATA AND AP1 (gap 5..20)", "SP1 OR CREB", "forward CTCF", "GATA at centre-20 (+-2)",
+// "SP1 upstream of NFKB (gap 5..15)"
 std::string rule_text(const MotifRule& rule);
 
 struct SimulationConfig {
@@ -41,8 +51,15 @@ struct SimulationConfig {
   double decoy_fraction = 0.5;
   uint64_t seed = 1;
   std::vector<MotifRule> tasks;  // empty: the default two tasks below
-  std::vector<Motif> motifs;     // extra motifs beside the built-in set
-  double valid_fraction = 0.1;   // the labels file gets a seeded split column
+  // Multi-class (when not empty, used instead of tasks): one label column, class_column, naming
+  // which rule's pattern a sequence carries (the rule's task name) or none_class. Each sequence
+  // draws one of the rules or none with equal chance; then, with decoy_fraction, a decoy of a
+  // random rule is added (it never satisfies a rule, so the label stays the drawn class).
+  std::vector<MotifRule> classes;
+  std::string class_column = "site";
+  std::string none_class = "background";  // not "none": a labels file reads that as missing
+  std::vector<Motif> motifs;              // extra motifs beside the built-in set
+  double valid_fraction = 0.1;            // the labels file gets a seeded split column
   double test_fraction = 0.1;
 };
 
@@ -60,9 +77,9 @@ struct PlantedSite {
 
 struct Simulation {
   SimulationConfig config;
-  std::vector<MotifRule> tasks;
-  std::vector<FastaRecord> records;               // "sim_000000", ...
-  LabelTable labels;                              // multi-label 0/1, one column per task, splits
+  std::vector<MotifRule> tasks;      // multi-class: the class rules
+  std::vector<FastaRecord> records;  // "sim_000000", ...
+  LabelTable labels;  // 0/1 per task (binary, multi-label) or class indices (multi-class), splits
   std::vector<std::vector<PlantedSite>> planted;  // per record
 };
 
@@ -80,5 +97,22 @@ struct SimulationFiles {
 };
 // Writes the three files (creating dir when missing) and indexes the FASTA.
 SimulationFiles write_simulation(const Simulation& sim, const std::string& dir);
+
+// The built-in benchmark suite (issue 11, Rule 5): aligned and unaligned tasks, each a
+// simulation with its own ground truth.
+struct SuiteTask {
+  std::string name;         // subdirectory name
+  std::string description;  // one line
+  bool aligned = false;     // whether the label depends on where a pattern sits
+  SimulationConfig config;
+};
+// presence, grammar, aligned_position, orientation, spacing, imbalanced (see simulate.cpp).
+std::vector<SuiteTask> suite_tasks(uint64_t seed = 1);
+
+// Writes every suite task into DIR/<name>/ (write_simulation's three files) and DIR/suite.json:
+// {"suite": [{"name", "description", "aligned", "label_kind", "tasks", "sequences", "length",
+// "prevalence", "fasta", "labels", "ground_truth"}, ...]} with paths relative to DIR. Returns
+// the index.
+nlohmann::json write_suite(const std::string& dir, uint64_t seed = 1);
 
 }  // namespace strand::data

@@ -5,6 +5,7 @@
 #include "kernels/error.h"
 #include "kernels/suggest.h"
 #include "layers/activation.h"
+#include "layers/branches.h"
 #include "layers/conv.h"
 #include "layers/dropout.h"
 #include "layers/linear.h"
@@ -122,17 +123,44 @@ std::shared_ptr<Sequential> default_cnn(int64_t input_length, int64_t outputs) {
   int64_t l = add_conv(*m, input_length, 4, 64, 11, true, "cnn");
   m->add(relu());
   l = add_max_pool(*m, l, 4, "cnn");
-  l = add_conv(*m, l, 64, 128, 7, true, "cnn");
-  m->add(relu());
-  l = add_max_pool(*m, l, 4, "cnn");
-  l = add_conv(*m, l, 128, 128, 5, true, "cnn");
-  m->add(relu());
-  l = add_max_pool(*m, l, 2, "cnn");
-  m->add(std::make_shared<Flatten>());
-  m->add(std::make_shared<Linear>(128 * l, 128));
-  m->add(relu());
-  m->add(std::make_shared<Dropout>(0.3));
-  m->add(std::make_shared<Linear>(128, outputs));
+  auto heads = std::make_shared<SumOfBranches>();
+
+  // Position-keeping head: a linear read-out of every (filter, 4 bp bin) of the first block, so a
+  // motif's place and strand can decide the label (aligned tasks). It is left out for half of the
+  // training examples (branch dropout) so that the pooled head learns unaligned signals on its
+  // own instead of leaning on a head that can memorise positions.
+  auto position = std::make_shared<Sequential>();
+  position->add(std::make_shared<Flatten>());
+  position->add(std::make_shared<Dropout>(0.5));
+  position->add(std::make_shared<Linear>(64 * l, outputs));
+  heads->add(position, 0.5);
+
+  // Pooled head: two more convolution blocks (motif pairs and spacings) and a global max pool,
+  // so a pattern counts wherever it sits (unaligned tasks).
+  auto pooled = std::make_shared<Sequential>();
+  int64_t lp = add_conv(*pooled, l, 64, 128, 7, true, "cnn");
+  pooled->add(relu());
+  lp = add_max_pool(*pooled, lp, 4, "cnn");
+  lp = add_conv(*pooled, lp, 128, 128, 5, true, "cnn");
+  pooled->add(relu());
+  add_max_pool(*pooled, lp, lp, "cnn");  // global: one value per filter
+  pooled->add(std::make_shared<Flatten>());
+  pooled->add(std::make_shared<Linear>(128, 64));
+  pooled->add(relu());
+  pooled->add(std::make_shared<Dropout>(0.3));
+  pooled->add(std::make_shared<Linear>(64, outputs));
+  heads->add(pooled);
+
+  // Presence head: the global max of each first-block filter (is this motif anywhere?) and a
+  // small dense layer, a short path that learns motif presence and AND/OR grammars quickly.
+  auto presence = std::make_shared<Sequential>();
+  add_max_pool(*presence, l, l, "cnn");
+  presence->add(std::make_shared<Flatten>());
+  presence->add(std::make_shared<Linear>(64, 32));
+  presence->add(relu());
+  presence->add(std::make_shared<Linear>(32, outputs));
+  heads->add(presence);
+  m->add(heads);
   return m;
 }
 

@@ -8,8 +8,16 @@
 //     GroupNorm (per example, so usable with DP-SGD).
 //   DanQ (Quang & Xie 2016): conv 320 k26, max pooling 13, dropout 0.2, BiLSTM 320, dropout 0.5,
 //     dense 925.
-//   cnn (strand's default): three same-padded conv blocks (64/128/128 filters, k 11/7/5, max
-//     pooling 4/4/2), a position-keeping dense head (flatten, 128 units, dropout 0.3).
+//   cnn (strand's default, for aligned and unaligned tasks alike): a same-padded conv block (64
+//     filters, k11, max pooling 4), then three heads whose logits add (SumOfBranches), trained
+//     jointly: a position-keeping head (flatten, dropout 0.5, a linear read-out of every filter
+//     at every 4 bp bin) that sees where and on which strand a motif sits; a pooled head (conv
+//     128 k7, max pool 4, conv 128 k5, global max pool, dense 64, dropout 0.3) for patterns,
+//     pairs and spacings anywhere; and a presence head (global max of each first-block filter,
+//     dense 32) for motif presence and AND/OR grammars. The position head is left out of the
+//     sum for half of the training examples (branch dropout), so the position-invariant heads
+//     must learn on their own. The sum is a learned combination; nothing is chosen on test (see
+//     README, Rule 5).
 #pragma once
 
 #include <memory>

@@ -6,6 +6,7 @@
 #include <limits>
 #include <map>
 
+#include "data/random.h"
 #include "kernels/error.h"
 #include "rules/metrics.h"
 #include "rules/privacy_record.h"
@@ -20,6 +21,10 @@ struct Features {
 Features extract_all(const FeatureExtractor& fx, const BaselineProblem& p) {
   return {extract_features(fx, p.train.seqs), extract_features(fx, p.valid.seqs),
           extract_features(fx, p.test.seqs)};
+}
+
+uint64_t data_hash(uint64_t seed, int64_t j) {
+  return data::mix64(seed * 0x9e3779b97f4a7c15ULL + static_cast<uint64_t>(j));
 }
 
 int outputs_of(const BaselineProblem& p) {
@@ -64,13 +69,48 @@ double validation_score(const BaselineProblem& p, std::span<const double> y,
 using FitPredict = std::function<std::vector<double>(const FeatureMatrix&, const Target&,
                                                      const FeatureMatrix&, double c)>;
 
-// Fits one model per task; when tune, tries every C of the grid and keeps the best on valid.
-std::vector<double> per_task(const BaselineProblem& p, const Features& f, const FitPredict& fit,
-                             const std::vector<double>& grid, nlohmann::json& chosen) {
+// Mean validation score of C over folds of the training rows (fold of row j: a seeded hash).
+double cross_validate(const BaselineProblem& p, const FeatureMatrix& train,
+                      std::span<const double> y, const FitPredict& fit, double c, int folds,
+                      uint64_t seed) {
+  const auto n = static_cast<int64_t>(y.size());
+  double total = 0;
+  for (int f = 0; f < folds; ++f) {
+    std::vector<int64_t> in, out;
+    std::vector<double> yin, yout;
+    for (int64_t j = 0; j < n; ++j) {
+      const bool held = static_cast<int>(data_hash(seed, j) % static_cast<uint64_t>(folds)) == f;
+      (held ? out : in).push_back(j);
+      (held ? yout : yin).push_back(y[j]);
+    }
+    if (in.empty() || out.empty()) return -std::numeric_limits<double>::infinity();
+    const auto pred =
+        fit(select_rows(train, in), Target{yin, classes_of(p)}, select_rows(train, out), c);
+    total += validation_score(p, yout, pred);
+  }
+  return total / folds;
+}
+
+struct TaskScores {
+  std::vector<double> test, valid;  // rows x outputs; valid rows without a label are NaN
+  double valid_metric = std::numeric_limits<double>::quiet_NaN();
+};
+
+// Fits one model per task and predicts valid and test. With a C grid, C is chosen by
+// cross-validation on train (cv_folds > 1) or on valid; the chosen model's valid scores stay
+// beside its test scores so baselines can be ranked on valid.
+TaskScores per_task(const BaselineProblem& p, const Features& f, const FitPredict& fit,
+                    const std::vector<double>& grid, int cv_folds, uint64_t cv_seed,
+                    nlohmann::json& chosen) {
   const size_t T = p.tasks.size();
   const int outputs = outputs_of(p);
-  const int64_t n_test = f.test.rows;
-  std::vector<double> scores(static_cast<size_t>(n_test) * (outputs == 1 ? T : outputs), 0.0);
+  const size_t width = outputs == 1 ? T : static_cast<size_t>(outputs);
+  const int64_t n_test = f.test.rows, n_valid = f.valid.rows;
+  TaskScores out;
+  out.test.assign(static_cast<size_t>(n_test) * width, 0.0);
+  out.valid.assign(static_cast<size_t>(n_valid) * width, std::numeric_limits<double>::quiet_NaN());
+  double metric_sum = 0;
+  int metric_count = 0;
   std::vector<int64_t> rows, vrows;
   std::vector<double> y, vy;
   for (size_t t = 0; t < T; ++t) {
@@ -79,34 +119,51 @@ std::vector<double> per_task(const BaselineProblem& p, const Features& f, const 
     const auto train = select_rows(f.train, rows);
     Target target{y, classes_of(p)};
     labelled(p.valid, T, t, vrows, vy);
-    const bool tune = grid.size() > 1 && !vrows.empty();
+    const auto eval = vrows.empty() ? f.test : stack_rows(select_rows(f.valid, vrows), f.test);
+    const size_t nv = vrows.size() * outputs;
+    const bool cv = grid.size() > 1 && cv_folds > 1;
+    const bool tune = grid.size() > 1 && (cv || !vrows.empty());
     std::vector<double> pred;
     double best_c = grid.empty() ? 1.0 : grid.back();
-    if (!tune) {
-      pred = fit(train, target, f.test, best_c);
-    } else {
-      const auto valid = select_rows(f.valid, vrows);
-      const auto both = stack_rows(valid, f.test);
-      double best = -std::numeric_limits<double>::infinity();
+    double best = -std::numeric_limits<double>::infinity();
+    if (cv) {
       for (double c : grid) {
-        auto all = fit(train, target, both, c);
-        const size_t nv = vrows.size() * outputs;
+        const double s = cross_validate(p, train, y, fit, c, cv_folds, cv_seed);
+        if (c == grid.front() || s > best) best = s, best_c = c;
+      }
+      pred = fit(train, target, eval, best_c);
+    } else if (tune) {
+      for (double c : grid) {
+        auto all = fit(train, target, eval, c);
         const double s = validation_score(p, vy, {all.data(), nv});
         if (pred.empty() || s > best) {
           best = s;
           best_c = c;
-          pred.assign(all.begin() + nv, all.end());
+          pred = std::move(all);
         }
       }
-    }
-    if (!grid.empty()) chosen[p.tasks[t]] = {{"C", best_c}, {"tuned_on_valid", tune}};
-    if (outputs == 1) {
-      for (int64_t r = 0; r < n_test; ++r) scores[r * T + t] = pred[r];
     } else {
-      scores = std::move(pred);
+      pred = fit(train, target, eval, best_c);
     }
+    if (!grid.empty()) {
+      chosen[p.tasks[t]] = {{"C", best_c},
+                            {"tuned_on_valid", tune && !cv},
+                            {"cross_validated_on_train", cv ? cv_folds : 0}};
+      if (cv) chosen[p.tasks[t]]["cv_score"] = best;
+    }
+    if (!vrows.empty()) {
+      const double v = validation_score(p, vy, {pred.data(), nv});
+      if (std::isfinite(v)) metric_sum += v, ++metric_count;
+    }
+    for (size_t i = 0; i < vrows.size(); ++i)
+      for (int k = 0; k < outputs; ++k)
+        out.valid[vrows[i] * width + (outputs == 1 ? t : k)] = pred[i * outputs + k];
+    for (int64_t r = 0; r < n_test; ++r)
+      for (int k = 0; k < outputs; ++k)
+        out.test[r * width + (outputs == 1 ? t : k)] = pred[nv + r * outputs + k];
   }
-  return scores;
+  if (metric_count > 0) out.valid_metric = metric_sum / metric_count;
+  return out;
 }
 
 nlohmann::json score_panel(const BaselineProblem& p, const std::vector<double>& scores,
@@ -140,6 +197,12 @@ std::vector<BaselineSpec> default_baselines() {
   auto spectrum = [](const BaselineConfig& c) -> std::unique_ptr<FeatureExtractor> {
     return std::make_unique<KmerSpectrum>(c.kmin, c.kmax);
   };
+  auto onehot = [](const BaselineConfig& c) -> std::unique_ptr<FeatureExtractor> {
+    return std::make_unique<OneHotFlat>(c.sequence_length);
+  };
+  auto dinuc = [](const BaselineConfig& c) -> std::unique_ptr<FeatureExtractor> {
+    return std::make_unique<PositionalDinucleotides>(c.sequence_length);
+  };
   return {
       {"kmer_logistic", spectrum, ModelKind::kLinear, {}},
       {"kmer_trees", spectrum, ModelKind::kTrees, {}},
@@ -157,7 +220,27 @@ std::vector<BaselineSpec> default_baselines() {
        ModelKind::kLinear,
        {100.0}},
       {"prevalence", nullptr, ModelKind::kPrevalence, {}},
+      // Position-specific (aligned, fixed-length input): C by cross-validation on train only.
+      {"onehot_logistic", onehot, ModelKind::kLinear, {}, true, 3},
+      {"onehot_trees", onehot, ModelKind::kTrees, {}, true, 0},
+      {"dinuc_logistic", dinuc, ModelKind::kLinear, {}, true, 3},
+      {"dinuc_trees", dinuc, ModelKind::kTrees, {}, true, 0},
   };
+}
+
+std::vector<std::string> applicable_baselines(const BaselineConfig& config, int64_t length) {
+  std::vector<std::string> out;
+  for (const auto& spec : config.specs)
+    if (!spec.fixed_length || length > 0) out.push_back(spec.name);
+  return out;
+}
+
+const BaselineResult* strongest_on_valid(const std::vector<BaselineResult>& results) {
+  const BaselineResult* best = nullptr;
+  for (const auto& r : results)
+    if (std::isfinite(r.valid_metric) && (best == nullptr || r.valid_metric > best->valid_metric))
+      best = &r;
+  return best;
 }
 
 FeatureMatrix select_rows(const FeatureMatrix& m, std::span<const int64_t> keep) {
@@ -186,19 +269,29 @@ FeatureMatrix stack_rows(const FeatureMatrix& top, const FeatureMatrix& bottom) 
   return out;
 }
 
-std::vector<BaselineResult> run_baselines(const BaselineProblem& p, const BaselineConfig& config,
+std::vector<BaselineResult> run_baselines(const BaselineProblem& p, const BaselineConfig& config_in,
                                           const std::function<void(const std::string&)>& progress) {
   check_problem(p);
+  std::vector<std::string> all_seqs = p.train.seqs;
+  all_seqs.insert(all_seqs.end(), p.valid.seqs.begin(), p.valid.seqs.end());
+  all_seqs.insert(all_seqs.end(), p.test.seqs.begin(), p.test.seqs.end());
+  BaselineConfig config = config_in;
+  config.sequence_length = common_length(all_seqs);
   std::vector<const BaselineSpec*> chosen_specs;
   std::string known;
   for (const auto& spec : config.specs) known += (known.empty() ? "" : ", ") + spec.name;
   if (config.which.empty()) {
-    for (const auto& spec : config.specs) chosen_specs.push_back(&spec);
+    for (const auto& spec : config.specs)
+      if (!spec.fixed_length || config.sequence_length > 0) chosen_specs.push_back(&spec);
   } else {
     for (const auto& name : config.which) {
       const auto it = std::find_if(config.specs.begin(), config.specs.end(),
                                    [&](const BaselineSpec& s) { return s.name == name; });
       STRAND_CHECK(it != config.specs.end(), "unknown baseline '{}' (known: {})", name, known);
+      STRAND_CHECK(!it->fixed_length || config.sequence_length > 0,
+                   "baseline '{}' reads position-specific features and needs sequences of one "
+                   "length, but the lengths differ",
+                   name);
       chosen_specs.push_back(&*it);
     }
   }
@@ -252,7 +345,13 @@ std::vector<BaselineResult> run_baselines(const BaselineProblem& p, const Baseli
         break;
     }
     nlohmann::json chosen;
-    BaselineResult r{spec->name, columns, per_task(p, *f, fit, grid, chosen), {}};
+    TaskScores scores = per_task(p, *f, fit, grid, spec->cv_folds, config.cv_seed, chosen);
+    BaselineResult r;
+    r.name = spec->name;
+    r.score_columns = columns;
+    r.test_scores = std::move(scores.test);
+    r.valid_scores = std::move(scores.valid);
+    r.valid_metric = scores.valid_metric;
     r.metrics = score_panel(p, r.test_scores, config.panel);
     r.metrics["baseline"] = spec->name;
     r.metrics["features"] = features;
@@ -269,6 +368,9 @@ std::vector<BaselineResult> run_baselines(const BaselineProblem& p, const Baseli
             "sensitive (Rule 10); do not share it";
       }
     }
+    // Mean validation AUROC (macro AUROC for multi-class; -MSE for regression), or null.
+    r.metrics["valid_metric"] =
+        std::isfinite(r.valid_metric) ? nlohmann::json(r.valid_metric) : nlohmann::json();
     results.push_back(std::move(r));
   }
   return results;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <functional>
+#include <limits>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -34,16 +35,24 @@ enum class ModelKind { kLinear, kTrees, kNeighbours, kPrevalence };
 struct BaselineConfig;
 
 // How one baseline is made: the features it reads (none for the prevalence model) and the model
-// fitted on them. New representations (issue 11: flattened one-hot, positional dinucleotides)
-// are new specs with their own FeatureExtractor; the driver needs no change.
+// fitted on them. New representations are new specs with their own FeatureExtractor.
 struct BaselineSpec {
   std::string name;
   std::function<std::unique_ptr<FeatureExtractor>(const BaselineConfig&)> features;  // or null
   ModelKind model = ModelKind::kLinear;
-  std::vector<double> c_grid;  // linear: C values tried on valid (empty: config.c_grid)
+  std::vector<double> c_grid;  // linear: C values tried (empty: config.c_grid)
+  // Position-specific features: needs every sequence to have one length (config.sequence_length
+  // holds it when the factory runs). Run by default only when lengths agree.
+  bool fixed_length = false;
+  // Linear: > 1 chooses C by this many-fold cross-validation on the training split only (valid
+  // then stays an honest estimate); 0 chooses C on valid.
+  int cv_folds = 0;
 };
 
-// kmer_logistic, kmer_trees, kmer_knn, gc_only, prevalence.
+// kmer_logistic, kmer_trees, kmer_knn, gc_only, prevalence, and for fixed-length input
+// (Rule 5, aligned tasks) onehot_logistic, onehot_trees, dinuc_logistic, dinuc_trees: flattened
+// one-hot and positional dinucleotides, L2 logistic regression with C by 3-fold cross-validation
+// on train, and gradient-boosted trees on the same features.
 std::vector<BaselineSpec> default_baselines();
 
 struct BaselineConfig {
@@ -52,6 +61,8 @@ struct BaselineConfig {
   int kmin = 1, kmax = 6;  // k-mer spectrum of the linear and tree models
   int knn_kmax = 4;        // k-mer profile (1..knn_kmax) of the neighbours model
   std::vector<double> c_grid = {0.01, 0.1, 1.0, 10.0};  // chosen on valid when it has rows
+  int64_t sequence_length = 0;  // set by run_baselines: the common length (0 when they differ)
+  uint64_t cv_seed = 1;         // fold assignment of cross-validation
   LinearOptions linear;
   TreeOptions trees;
   KnnOptions knn;
@@ -65,8 +76,19 @@ struct BaselineResult {
   std::string name;
   std::vector<std::string> score_columns;  // tasks, or classes for multi-class
   std::vector<double> test_scores;         // test rows x score_columns
-  nlohmann::json metrics;                  // the panel plus "baseline", "features", "chosen"
+  std::vector<double> valid_scores;        // valid rows x score_columns (empty without valid)
+  // Mean over tasks of the validation AUROC (macro AUROC for multi-class, -MSE for regression);
+  // NaN without valid rows. What the strongest baseline is chosen by (never test).
+  double valid_metric = std::numeric_limits<double>::quiet_NaN();
+  nlohmann::json metrics;  // the panel plus "baseline", "features", "chosen", "valid_metric"
 };
+
+// The result with the highest valid_metric (ties: the first); null when none has one.
+const BaselineResult* strongest_on_valid(const std::vector<BaselineResult>& results);
+
+// Names of the default specs that run_baselines would run for input of this common length
+// (0: lengths differ, so the fixed-length specs are left out).
+std::vector<std::string> applicable_baselines(const BaselineConfig& config, int64_t length);
 
 // Fits every requested baseline on train (choosing C on valid), predicts test and scores it.
 // progress, when set, hears the name of each baseline as it starts.

@@ -20,11 +20,20 @@ FeatureMatrix extract_features(const FeatureExtractor& extractor,
                                std::span<const std::string> seqs) {
   const auto n = static_cast<int64_t>(seqs.size());
   std::vector<std::vector<SparseEntry>> rows(n);
+  // An exception must not leave an OpenMP region: the first error is kept and thrown after it.
+  std::vector<std::string> errors(n);
 #pragma omp parallel for schedule(dynamic, 64)
   for (int64_t i = 0; i < n; ++i) {
-    extractor.extract(seqs[i], rows[i]);
-    std::sort(rows[i].begin(), rows[i].end());
+    try {
+      extractor.extract(seqs[i], rows[i]);
+      std::sort(rows[i].begin(), rows[i].end());
+    } catch (const Error& e) {
+      errors[i] = e.message();
+    } catch (const std::exception& e) {
+      errors[i] = e.what();
+    }
   }
+  for (int64_t i = 0; i < n; ++i) STRAND_CHECK(errors[i].empty(), "sequence {}: {}", i, errors[i]);
   FeatureMatrix m;
   m.rows = n;
   m.cols = extractor.dimension();
@@ -122,6 +131,57 @@ double unknown_fraction(std::string_view seq) {
   int64_t unknown = 0;
   for (char c : seq) unknown += data::base_code(c) > 3;
   return static_cast<double>(unknown) / seq.size();
+}
+
+OneHotFlat::OneHotFlat(int64_t length) : length_(length) {
+  STRAND_CHECK(length >= 1, "flattened one-hot needs a positive sequence length, got {}", length);
+}
+
+std::string OneHotFlat::name() const {
+  return strand::format("onehot (flattened, {} positions x 4 bases)", length_);
+}
+
+void OneHotFlat::extract(std::string_view seq, std::vector<SparseEntry>& out) const {
+  STRAND_CHECK(static_cast<int64_t>(seq.size()) == length_,
+               "flattened one-hot takes sequences of length {}, got one of length {}", length_,
+               seq.size());
+  for (int64_t i = 0; i < length_; ++i) {
+    const uint8_t b = data::base_code(seq[i]);
+    const auto col = static_cast<int32_t>(4 * i);
+    if (b <= 3) {
+      out.emplace_back(col + b, 1.0f);
+    } else {
+      for (int32_t k = 0; k < 4; ++k) out.emplace_back(col + k, 0.25f);
+    }
+  }
+}
+
+PositionalDinucleotides::PositionalDinucleotides(int64_t length) : length_(length) {
+  STRAND_CHECK(length >= 2, "positional dinucleotides need sequences of length >= 2, got {}",
+               length);
+}
+
+std::string PositionalDinucleotides::name() const {
+  return strand::format("dinucleotides (positional, {} positions x 16 pairs)", length_ - 1);
+}
+
+void PositionalDinucleotides::extract(std::string_view seq, std::vector<SparseEntry>& out) const {
+  STRAND_CHECK(static_cast<int64_t>(seq.size()) == length_,
+               "positional dinucleotides take sequences of length {}, got one of length {}",
+               length_, seq.size());
+  for (int64_t i = 0; i + 1 < length_; ++i) {
+    const uint8_t a = data::base_code(seq[i]), b = data::base_code(seq[i + 1]);
+    if (a > 3 || b > 3) continue;
+    out.emplace_back(static_cast<int32_t>(16 * i + 4 * a + b), 1.0f);
+  }
+}
+
+int64_t common_length(std::span<const std::string> seqs) {
+  if (seqs.empty()) return 0;
+  const size_t n = seqs[0].size();
+  for (const auto& s : seqs)
+    if (s.size() != n) return 0;
+  return static_cast<int64_t>(n);
 }
 
 void GcContent::extract(std::string_view seq, std::vector<SparseEntry>& out) const {

@@ -59,6 +59,36 @@ class KmerSpectrum : public FeatureExtractor {
   std::vector<std::vector<int32_t>> column_;  // per k: k-mer code -> column within the block
 };
 
+// Position-specific representations for aligned, fixed-length input (Rule 5): column
+// position * 4 + base is 1 where that base sits there (an unknown base: 0.25 in each of the four,
+// as the models see it). Sequences of another length are an error naming the length.
+class OneHotFlat : public FeatureExtractor {
+ public:
+  explicit OneHotFlat(int64_t length);
+  std::string name() const override;
+  int64_t dimension() const override { return 4 * length_; }
+  void extract(std::string_view seq, std::vector<SparseEntry>& out) const override;
+
+ private:
+  int64_t length_;
+};
+
+// Positional dinucleotides: column position * 16 + first * 4 + second is 1 where that pair of
+// bases starts at position (length - 1 positions; a pair with an unknown base is all zero).
+class PositionalDinucleotides : public FeatureExtractor {
+ public:
+  explicit PositionalDinucleotides(int64_t length);
+  std::string name() const override;
+  int64_t dimension() const override { return 16 * (length_ - 1); }
+  void extract(std::string_view seq, std::vector<SparseEntry>& out) const override;
+
+ private:
+  int64_t length_;
+};
+
+// The one length every sequence has, or 0 when lengths differ (or there are none).
+int64_t common_length(std::span<const std::string> seqs);
+
 // One feature: the G+C fraction of the A/C/G/T bases (0.5 when there are none).
 class GcContent : public FeatureExtractor {
  public:

@@ -147,6 +147,17 @@ LabelledSequences load_source(const DatasetSource& s, bool allow_unsplit) {
   return out;
 }
 
+BaselineProblem baseline_problem(const LabelledSequences& all) {
+  BaselineProblem p;
+  p.kind = all.kind;
+  p.tasks = all.tasks;
+  p.classes = all.classes;
+  p.train = split_rows(all, 0);
+  p.valid = split_rows(all, 1);
+  p.test = split_rows(all, 2);
+  return p;
+}
+
 SplitData split_rows(const LabelledSequences& all, int split) {
   SplitData out;
   const size_t T = all.tasks.size();

@@ -47,6 +47,8 @@ LabelledSequences load_source(const DatasetSource& source, bool allow_unsplit);
 
 // The rows of one split (0, 1, 2) as a SplitData.
 SplitData split_rows(const LabelledSequences& all, int split);
+// The baselines' problem: kind, tasks, classes and the three splits of `all`.
+BaselineProblem baseline_problem(const LabelledSequences& all);
 
 // Scores of `columns` for `names`, reordered to the given names and columns. The file must have
 // exactly those names and columns (in any order); a missing or extra one is an error naming it.

@@ -55,6 +55,21 @@ TEST_F(Cli, InfoReportsTheBuildAsJson) {
   EXPECT_TRUE(j.contains("version") && j.contains("commit") && j.contains("devices"));
 }
 
+// Rule 5: the suite, and check data naming an aligned task.
+TEST_F(Cli, SimulateSuiteAndCheckDataSaysAligned) {
+  const Result suite = strand("simulate --suite --out suite --json", dir());
+  ASSERT_EQ(suite.status, 0) << suite.output;
+  const auto index = nlohmann::json::parse(suite.output.substr(suite.output.find('{')));
+  ASSERT_EQ(index["suite"].size(), 6u);
+  EXPECT_TRUE(std::filesystem::exists(dir_ / "suite" / "suite.json"));
+  const Result check = strand(
+      "check data --fasta suite/orientation/sequences.fa --labels suite/orientation/labels.tsv",
+      dir());
+  ASSERT_TRUE(check.status == 0 || check.status == 1) << check.output;
+  EXPECT_THAT(check.output, HasSubstr("position (rule 5): aligned"));
+  EXPECT_THAT(check.output, HasSubstr("recommended head: a position-keeping head"));
+}
+
 // simulate -> check data -> train (tiny, with the baseline comparison) -> eval -> predict.
 TEST_F(Cli, SimulateCheckTrainEvalPredict) {
   ASSERT_EQ(strand("simulate --out sim --sequences 600 --length 120 --seed 5", dir()).status, 0);
@@ -70,13 +85,22 @@ TEST_F(Cli, SimulateCheckTrainEvalPredict) {
       "--bootstrap 50 --no-progress --out run",
       dir());
   ASSERT_EQ(train.status, 0) << train.output;
-  EXPECT_THAT(train.output, HasSubstr("against the k-mer logistic baseline"));
-  for (const char* f : {"model.safetensors", "checkpoint.safetensors", "log.jsonl", "metrics.json",
-                        "scores.tsv", "baselines/kmer_logistic/metrics.json"}) {
+  EXPECT_THAT(train.output, HasSubstr("strongest baseline on valid: "));
+  for (const char* f :
+       {"model.safetensors", "checkpoint.safetensors", "log.jsonl", "metrics.json", "scores.tsv"}) {
     EXPECT_TRUE(std::filesystem::exists(dir_ / "run" / f)) << f;
   }
   std::ifstream metrics_file(dir_ / "run" / "metrics.json");
   const auto metrics = nlohmann::json::parse(metrics_file);
+  // The strongest baseline is the best of the candidates on validation; fixed-length input adds
+  // the position-specific ones.
+  const auto& candidates = metrics["baseline"]["candidates"];
+  const std::string strongest = metrics["baseline"]["name"];
+  for (const char* name : {"kmer_logistic", "onehot_logistic", "dinuc_trees"})
+    EXPECT_TRUE(candidates.contains(name)) << name;
+  for (const auto& [name, v] : candidates.items())
+    if (v.is_number()) EXPECT_LE(v.get<double>(), candidates[strongest].get<double>()) << name;
+  EXPECT_TRUE(std::filesystem::exists(dir_ / "run" / "baselines" / strongest / "metrics.json"));
   EXPECT_TRUE(metrics["valid"].contains("tasks"));
   EXPECT_TRUE(metrics["test"].contains("tasks"));
   EXPECT_TRUE(metrics["baseline"]["summary"].contains("sentence"));

@@ -162,6 +162,127 @@ TEST(Simulate, WritesFilesStrandReadsBack) {
   }
 }
 
+// Recomputes a label from the truth file's own description of the rule and the planted sites.
+bool truth_rule_holds(const nlohmann::json& rule, const nlohmann::json& planted) {
+  const bool fwd = rule["forward_only"];
+  auto counts = [&](const nlohmann::json& s, const std::string& motif) {
+    return s["motif"] == motif && (!fwd || s["strand"] == "+");
+  };
+  const std::string op = rule["op"];
+  for (const auto& x : planted) {
+    if (op == "single" && counts(x, rule["a"])) return true;
+    if (op == "at" && counts(x, rule["a"]) && x["start"] >= rule["start_window"][0] &&
+        x["start"] <= rule["start_window"][1])
+      return true;
+    if (op == "upstream" && counts(x, rule["a"])) {
+      for (const auto& y : planted) {
+        const int64_t gap = y["start"].get<int64_t>() - x["end"].get<int64_t>();
+        if (counts(y, rule["b"]) && gap >= rule["min_gap"] && gap <= rule["max_gap"]) return true;
+      }
+    }
+  }
+  return false;
+}
+
+TEST(Simulate, PositionalGrammarsPlantWhatTheirTruthFileSays) {
+  testing::TempDir dir;
+  for (auto task : suite_tasks(3)) {
+    if (!task.aligned && task.name != "spacing") continue;
+    task.config.num_sequences = 400;
+    const auto files = write_simulation(simulate(task.config), dir.file(task.name));
+    std::ifstream in(files.ground_truth);
+    const auto truth = nlohmann::json::parse(in);
+    const auto records = read_fasta(files.fasta);
+    const auto labels = read_labels(files.labels);
+    const bool multiclass = truth.contains("multiclass");
+    int wrong_place = 0, wrong_strand = 0, wrong_order = 0, positives = 0;
+    for (size_t i = 0; i < records.size(); ++i) {
+      const auto& seq = truth["sequences"][i];
+      ASSERT_EQ(seq["name"], records[i].name);
+      for (const auto& site : seq["planted"]) {
+        const int64_t start = site["start"], end = site["end"];
+        EXPECT_EQ(records[i].sequence.substr(start, end - start), site["site"].get<std::string>());
+      }
+      std::string holds = "background";
+      for (const auto& rule : truth["tasks"]) {
+        const bool h = truth_rule_holds(rule, seq["planted"]);
+        if (!multiclass) {
+          const std::string name = rule["name"];
+          EXPECT_EQ(seq["labels"][name].get<int>(), h ? 1 : 0) << task.name << " " << i;
+          EXPECT_EQ(labels.row(labels.row_of.at(records[i].name))[0], h ? 1.0f : 0.0f);
+          positives += h;
+        } else if (h) {
+          EXPECT_EQ(holds, "background") << "two classes hold in " << task.name << " " << i;
+          holds = rule["name"];
+        }
+        if (h) continue;
+        for (const auto& x : seq["planted"]) {  // decoys: the rule's motif, but not counted
+          if (x["motif"] != rule["a"]) continue;
+          if (rule["op"] == "at") {
+            const bool inside =
+                x["start"] >= rule["start_window"][0] && x["start"] <= rule["start_window"][1];
+            wrong_place += !inside;
+            wrong_strand += inside && x["strand"] == "-";
+          }
+          if (rule["op"] == "upstream")
+            for (const auto& y : seq["planted"])
+              wrong_order += y["motif"] == rule["b"] && y["end"] <= x["start"];
+        }
+      }
+      if (multiclass) {
+        EXPECT_EQ(seq["labels"]["site"], holds) << i;
+        const float v = labels.row(labels.row_of.at(records[i].name))[0];
+        EXPECT_EQ(labels.classes[static_cast<size_t>(v)], holds);
+        positives += holds != "background";
+      }
+    }
+    EXPECT_GT(positives, 100) << task.name;
+    EXPECT_LT(positives, 340) << task.name;
+    if (task.name == "aligned_position") EXPECT_GT(wrong_place, 50);
+    if (task.name == "orientation") {
+      EXPECT_GT(wrong_strand, 40);
+      EXPECT_GT(wrong_place, 20);
+    }
+    if (task.name == "spacing") EXPECT_GT(wrong_order, 30);
+  }
+}
+
+TEST(Simulate, SuiteWritesEveryTaskAndAnIndex) {
+  testing::TempDir dir;
+  const auto index = write_suite(dir.file("suite"), 1);
+  std::ifstream in(dir.file("suite") + "/suite.json");
+  EXPECT_EQ(nlohmann::json::parse(in), index);
+  std::vector<std::string> names;
+  for (const auto& t : index["suite"]) {
+    names.push_back(t["name"]);
+    for (const char* f : {"fasta", "labels", "ground_truth"})
+      EXPECT_TRUE(std::filesystem::exists(dir.file("suite") + "/" + t[f].get<std::string>()));
+  }
+  EXPECT_EQ(names, (std::vector<std::string>{"presence", "grammar", "aligned_position",
+                                             "orientation", "spacing", "imbalanced"}));
+  const auto& imbalanced = index["suite"][5];
+  EXPECT_NEAR(imbalanced["prevalence"]["ctcf_rare"].get<double>(), 1.0 / 51, 0.006);
+  const auto& aligned = index["suite"][2];
+  EXPECT_EQ(aligned["label_kind"], "multi-class");
+  EXPECT_TRUE(aligned["aligned"].get<bool>());
+  auto d = std::make_shared<Dataset>(
+      Dataset::from_fasta(dir.file("suite") + "/aligned_position/sequences.fa",
+                          dir.file("suite") + "/aligned_position/labels.tsv"));
+  EXPECT_EQ(d->kind(), LabelKind::kMultiClass);
+  EXPECT_EQ(d->classes(),
+            (std::vector<std::string>{"ap1_downstream", "background", "gata_upstream"}));
+}
+
+TEST(Simulate, PositionalRuleText) {
+  using Op = MotifRule::Op;
+  EXPECT_EQ(rule_text({"t", Op::kAt, "GATA", "", 0, -1, -20, 2}), "GATA at centre-20 (+-2)");
+  EXPECT_EQ(rule_text({"t", Op::kAt, "SP1", "", 0, -1, 3, 1, true}),
+            "forward SP1 at centre+3 (+-1)");
+  EXPECT_EQ(rule_text({"t", Op::kUpstream, "CTCF", "NFKB", 5, 15}),
+            "CTCF upstream of NFKB (gap 5..15)");
+  EXPECT_EQ(rule_text({"t", Op::kSingle, "CTCF", "", 0, -1, 0, 0, true}), "forward CTCF");
+}
+
 TEST(Simulate, BadConfig) {
   SimulationConfig c;
   c.num_sequences = 10;
@@ -178,6 +299,16 @@ TEST(Simulate, BadConfig) {
   c.tasks = {{"t", MotifRule::Op::kOr, "CTCF", "SP1", 0, 5}};
   EXPECT_THAT([&] { simulate(c); }, ThrowsMessage<Error>(HasSubstr("AND rules only")));
   EXPECT_THAT([] { builtin_motif("zzz"); }, ThrowsMessage<Error>(HasSubstr("known: CTCF, GATA")));
+  c.tasks = {{"t", MotifRule::Op::kAt, "CTCF", "", 0, -1, 45, 3}};
+  EXPECT_THAT([&] { simulate(c); }, ThrowsMessage<Error>(HasSubstr("does not fit in 100 bases")));
+  c.tasks = {{"t", MotifRule::Op::kOr, "CTCF", "SP1", 0, -1, 0, 0, true}};
+  EXPECT_THAT([&] { simulate(c); },
+              ThrowsMessage<Error>(HasSubstr("forward_only applies to single, at and upstream")));
+  c.tasks = {{"t", MotifRule::Op::kAt, "CTCF", "", 0, -1, 0, -1}};
+  EXPECT_THAT([&] { simulate(c); }, ThrowsMessage<Error>(HasSubstr("jitter -1 is negative")));
+  c.tasks = {};
+  c.classes = {{"background", MotifRule::Op::kSingle, "CTCF", "", 0, -1}};
+  EXPECT_THAT([&] { simulate(c); }, ThrowsMessage<Error>(HasSubstr("also the none class")));
 }
 
 }  // namespace

@@ -50,6 +50,30 @@ TEST(Features, GcAndUnknownFractions) {
   EXPECT_EQ(m.dense(), (std::vector<float>{1.0f, 0.0f}));
 }
 
+TEST(Features, FlattenedOneHotAndPositionalDinucleotides) {
+  const std::vector<std::string> seqs = {"ACGN", "TTAC"};
+  const auto onehot = extract_features(OneHotFlat(4), seqs);
+  EXPECT_EQ(onehot.cols, 16);
+  EXPECT_EQ(onehot.dense(),
+            (std::vector<float>{1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, .25f, .25f, .25f, .25f,
+                                0, 0, 0, 1, 0, 0, 0, 1, 1, 0, 0, 0, 0,    1,    0,    0}));
+  const auto dinuc = extract_features(PositionalDinucleotides(4), seqs);
+  EXPECT_EQ(dinuc.cols, 48);
+  // ACGN: AC at 0 (col 1), CG at 1 (16 + 6); GN skipped. TTAC: TT (15), TA (16 + 12), AC (32 + 1).
+  EXPECT_EQ(std::vector<int32_t>(dinuc.col.begin(), dinuc.col.end()),
+            (std::vector<int32_t>{1, 22, 15, 28, 33}));
+  EXPECT_EQ(common_length(seqs), 4);
+  EXPECT_EQ(common_length(std::vector<std::string>{"AC", "ACG"}), 0);
+  try {
+    extract_features(OneHotFlat(4), std::vector<std::string>{"ACGT", "ACG"});
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_THAT(e.message(),
+                HasSubstr("sequence 1: flattened one-hot takes sequences of length 4, got one of "
+                          "length 3"));
+  }
+}
+
 TEST(Features, BadRangeRaises) {
   try {
     KmerSpectrum(3, 2);
