@@ -10,6 +10,8 @@
 // Every rank runs the same fixed iteration counts (collectives must match); rank 0 reports.
 #include "runtime/comm.h"
 
+#include "bench/silent_reporter.h"
+
 #if STRAND_WITH_MPI
 #define OMPI_SKIP_MPICXX 1
 #define MPICH_SKIP_MPICXX 1
@@ -90,13 +92,6 @@ void register_family(const std::string& prefix, Args... args) {
   }
 }
 
-// Ranks other than 0 run every benchmark (their collectives are needed) but print nothing.
-class SilentReporter : public benchmark::BenchmarkReporter {
- public:
-  bool ReportContext(const Context&) override { return true; }
-  void ReportRuns(const std::vector<Run>&) override {}
-};
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -124,7 +119,7 @@ int main(int argc, char** argv) {
   if (launch.rank == 0) {
     benchmark::RunSpecifiedBenchmarks();
   } else {
-    SilentReporter silent;
+    strand::bench::SilentReporter silent;
     benchmark::RunSpecifiedBenchmarks(&silent);
   }
   g_gpu.reset();

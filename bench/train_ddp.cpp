@@ -12,6 +12,7 @@
 #include <memory>
 #include <string>
 
+#include "bench/silent_reporter.h"
 #include "layers/models.h"
 #include "runtime/autograd.h"
 #include "runtime/comm.h"
@@ -89,13 +90,6 @@ void BM_DataParallelStep(benchmark::State& state) {
                  std::to_string(batch));
 }
 
-// Ranks other than 0 run every benchmark (their collectives are needed) but print nothing.
-class SilentReporter : public benchmark::BenchmarkReporter {
- public:
-  bool ReportContext(const Context&) override { return true; }
-  void ReportRuns(const std::vector<Run>&) override {}
-};
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -124,7 +118,7 @@ int main(int argc, char** argv) {
   if (launch.rank == 0) {
     benchmark::RunSpecifiedBenchmarks();
   } else {
-    SilentReporter silent;
+    strand::bench::SilentReporter silent;
     benchmark::RunSpecifiedBenchmarks(&silent);
   }
   g_comm.reset();
