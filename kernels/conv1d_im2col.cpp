@@ -7,11 +7,8 @@
 //   backward-data    dcol[:, j]  = W_g^T dy_g[:, j]              GEMM TN, then col2im into dx
 //   backward-weight  dW_g       += dy_g col^T                     GEMM NT
 // With B == 1 the GEMM reads/writes x, y, dy in place (ld = L); only B > 1 needs a copy.
-// OpenBLAS threads each GEMM; the im2col/col2im/copies around it stay on the calling thread:
-// interleaving OpenMP regions with threaded GEMMs made idle OpenMP threads spin against the
-// OpenBLAS threads (20-80x slower on 2 busy cores). Only the BLAS-free direct path uses OpenMP.
-#include <cblas.h>
-
+// OpenBLAS (its OpenMP build: one thread pool with strand's loops) threads each GEMM; the im2col,
+// col2im and copies around it are OpenMP loops too, so no core idles through them.
 #include <algorithm>
 #include <vector>
 
@@ -20,8 +17,9 @@
 namespace strand::kernels::cpu::fast {
 namespace {
 
-constexpr int64_t kTargetColumns = 1024;    // GEMM width worth batching samples for
-constexpr int64_t kMaxWorkspace = 8 << 20;  // elements per scratch buffer (32 MiB of float)
+constexpr int64_t kTargetColumns = 1024;     // GEMM width worth batching samples for
+constexpr int64_t kMaxWorkspace = 8 << 20;   // elements per scratch buffer (32 MiB of float)
+constexpr int64_t kParallelGrain = 1 << 15;  // elements a copy loop needs to be worth threads
 
 // Per-thread scratch that grows and is reused across calls: the kernels allocate nothing per call
 // once warm.
@@ -31,19 +29,6 @@ T* scratch(int slot, size_t n) {
   std::vector<T>& b = buffers[slot];
   if (b.size() < n) b.resize(n);
   return b.data();
-}
-
-void gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int64_t m, int64_t n, int64_t k, const float* a,
-          int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
-  cblas_sgemm(CblasRowMajor, ta, tb, static_cast<int>(m), static_cast<int>(n), static_cast<int>(k),
-              1.0f, a, static_cast<int>(lda), b, static_cast<int>(ldb), beta, c,
-              static_cast<int>(ldc));
-}
-void gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int64_t m, int64_t n, int64_t k, const double* a,
-          int64_t lda, const double* b, int64_t ldb, double beta, double* c, int64_t ldc) {
-  cblas_dgemm(CblasRowMajor, ta, tb, static_cast<int>(m), static_cast<int>(n), static_cast<int>(k),
-              1.0, a, static_cast<int>(lda), b, static_cast<int>(ldb), beta, c,
-              static_cast<int>(ldc));
 }
 
 // Output positions t in [lo, hi) read an input position inside [0, L_in) for tap k.
@@ -83,6 +68,7 @@ void im2col(const Conv1dShape& s, int64_t l_out, const T* x, int64_t n0, int64_t
             T* col, int64_t ld) {
   const int64_t cin_g = s.in_per_group();
   const int64_t rows = cin_g * s.kernel_size;
+#pragma omp parallel for collapse(2) if (nb * rows * l_out > kParallelGrain) schedule(static)
   for (int64_t b = 0; b < nb; ++b) {
     for (int64_t r = 0; r < rows; ++r) {
       const int64_t c = r / s.kernel_size;
@@ -90,14 +76,15 @@ void im2col(const Conv1dShape& s, int64_t l_out, const T* x, int64_t n0, int64_t
       const T* src = x + ((n0 + b) * s.in_channels + g * cin_g + c) * s.in_length;
       T* dst = col + r * ld + b * l_out;
       const TapRange tr = tap_range(s, l_out, k);
-      for (int64_t t = 0; t < tr.lo; ++t) dst[t] = T(0);
+      // A tap can miss the input entirely (lo = hi >= l_out with heavy padding).
+      const int64_t lo = std::min(tr.lo, l_out), hi = std::min(tr.hi, l_out);
+      std::fill(dst, dst + lo, T(0));
       if (s.stride == 1) {
-        const T* from = src + tr.offset;
-        for (int64_t t = tr.lo; t < tr.hi; ++t) dst[t] = from[t];
+        std::copy(src + tr.offset + lo, src + tr.offset + hi, dst + lo);
       } else {
-        for (int64_t t = tr.lo; t < tr.hi; ++t) dst[t] = src[t * s.stride + tr.offset];
+        for (int64_t t = lo; t < hi; ++t) dst[t] = src[t * s.stride + tr.offset];
       }
-      for (int64_t t = tr.hi; t < l_out; ++t) dst[t] = T(0);
+      std::fill(dst + hi, dst + l_out, T(0));
     }
   }
 }
@@ -107,6 +94,8 @@ template <typename T>
 void col2im(const Conv1dShape& s, int64_t l_out, const T* dcol, int64_t ld, int64_t n0, int64_t nb,
             int64_t g, T* dx) {
   const int64_t cin_g = s.in_per_group();
+#pragma omp parallel for collapse(2) if (nb * cin_g * s.kernel_size * l_out > kParallelGrain) \
+    schedule(static)
   for (int64_t b = 0; b < nb; ++b) {
     for (int64_t c = 0; c < cin_g; ++c) {
       T* dst = dx + ((n0 + b) * s.in_channels + g * cin_g + c) * s.in_length;
@@ -116,6 +105,7 @@ void col2im(const Conv1dShape& s, int64_t l_out, const T* dcol, int64_t ld, int6
         const TapRange tr = tap_range(s, l_out, k);
         if (s.stride == 1) {
           T* to = dst + tr.offset;
+#pragma omp simd
           for (int64_t t = tr.lo; t < tr.hi; ++t) to[t] += src[t];
         } else {
           for (int64_t t = tr.lo; t < tr.hi; ++t) dst[t * s.stride + tr.offset] += src[t];
@@ -200,6 +190,7 @@ template <typename T>
 void gather_rows(const Conv1dShape& s, int64_t l_out, const T* dy, int64_t n0, int64_t nb,
                  int64_t g, T* out) {
   const int64_t cout_g = s.out_per_group();
+#pragma omp parallel for collapse(2) if (cout_g * nb * l_out > kParallelGrain) schedule(static)
   for (int64_t o = 0; o < cout_g; ++o) {
     for (int64_t b = 0; b < nb; ++b) {
       const T* src = dy + ((n0 + b) * s.out_channels + g * cout_g + o) * l_out;
@@ -214,6 +205,7 @@ template <typename T>
 void forward(const Conv1dShape& s, const T* x, const T* w, const T* bias, T* y) {
   const int64_t l_out = s.out_length();
   if (use_direct(s)) return direct_forward(s, l_out, x, w, bias, y);
+  if (shifted_gemm_applies(s)) return shifted_forward(s, x, w, bias, y);
   const int64_t cin_g = s.in_per_group();
   const int64_t cout_g = s.out_per_group();
   const int64_t kdim = cin_g * s.kernel_size;
@@ -245,6 +237,7 @@ void forward(const Conv1dShape& s, const T* x, const T* w, const T* bias, T* y) 
       } else {
         T* tmp = scratch<T>(1, static_cast<size_t>(cout_g * cols));
         gemm(CblasNoTrans, CblasNoTrans, cout_g, cols, kdim, wg, kdim, col, ldb, T(0), tmp, cols);
+#pragma omp parallel for collapse(2) if (cols * cout_g > kParallelGrain) schedule(static)
         for (int64_t b = 0; b < nb; ++b) {
           for (int64_t o = 0; o < cout_g; ++o) {
             const T add = bias ? bias[g * cout_g + o] : T(0);
@@ -262,6 +255,7 @@ template <typename T>
 void backward_data(const Conv1dShape& s, const T* dy, const T* w, T* dx) {
   const int64_t l_out = s.out_length();
   if (use_direct(s)) return direct_backward_data(s, l_out, dy, w, dx);
+  if (shifted_gemm_applies(s)) return shifted_backward_data(s, dy, w, dx);
   const int64_t cin_g = s.in_per_group();
   const int64_t cout_g = s.out_per_group();
   const int64_t kdim = cin_g * s.kernel_size;
@@ -297,6 +291,7 @@ template <typename T>
 void backward_weight(const Conv1dShape& s, const T* x, const T* dy, T* dw, bool accumulate) {
   const int64_t l_out = s.out_length();
   if (use_direct(s)) return direct_backward_weight(s, l_out, x, dy, dw, accumulate);
+  if (shifted_gemm_applies(s)) return shifted_backward_weight(s, x, dy, dw, accumulate);
   const int64_t cin_g = s.in_per_group();
   const int64_t cout_g = s.out_per_group();
   const int64_t kdim = cin_g * s.kernel_size;
