@@ -7,8 +7,10 @@
 //   backward-data    dcol[:, j]  = W_g^T dy_g[:, j]              GEMM TN, then col2im into dx
 //   backward-weight  dW_g       += dy_g col^T                     GEMM NT
 // With B == 1 the GEMM reads/writes x, y, dy in place (ld = L); only B > 1 needs a copy.
-// OpenBLAS (its OpenMP build: one thread pool with strand's loops) threads each GEMM; the im2col,
-// col2im and copies around it are OpenMP loops too, so no core idles through them.
+// OpenBLAS threads each GEMM; the im2col/col2im/copies around it stay on the calling thread. With
+// OpenBLAS's OpenMP build they could be OpenMP loops, but measured on 2 cores shared with other
+// work (load 12-14), every extra parallel region between GEMMs cost more in barrier spinning than
+// the memory-bound copies gained (Basset step 5.0-6.7 s serial vs 8.3-9.9 s parallel).
 #include <algorithm>
 #include <vector>
 
@@ -17,9 +19,8 @@
 namespace strand::kernels::cpu::fast {
 namespace {
 
-constexpr int64_t kTargetColumns = 1024;     // GEMM width worth batching samples for
-constexpr int64_t kMaxWorkspace = 8 << 20;   // elements per scratch buffer (32 MiB of float)
-constexpr int64_t kParallelGrain = 1 << 15;  // elements a copy loop needs to be worth threads
+constexpr int64_t kTargetColumns = 1024;    // GEMM width worth batching samples for
+constexpr int64_t kMaxWorkspace = 8 << 20;  // elements per scratch buffer (32 MiB of float)
 
 // Per-thread scratch that grows and is reused across calls: the kernels allocate nothing per call
 // once warm.
@@ -68,7 +69,6 @@ void im2col(const Conv1dShape& s, int64_t l_out, const T* x, int64_t n0, int64_t
             T* col, int64_t ld) {
   const int64_t cin_g = s.in_per_group();
   const int64_t rows = cin_g * s.kernel_size;
-#pragma omp parallel for collapse(2) if (nb * rows * l_out > kParallelGrain) schedule(static)
   for (int64_t b = 0; b < nb; ++b) {
     for (int64_t r = 0; r < rows; ++r) {
       const int64_t c = r / s.kernel_size;
@@ -94,8 +94,6 @@ template <typename T>
 void col2im(const Conv1dShape& s, int64_t l_out, const T* dcol, int64_t ld, int64_t n0, int64_t nb,
             int64_t g, T* dx) {
   const int64_t cin_g = s.in_per_group();
-#pragma omp parallel for collapse(2) if (nb * cin_g * s.kernel_size * l_out > kParallelGrain) \
-    schedule(static)
   for (int64_t b = 0; b < nb; ++b) {
     for (int64_t c = 0; c < cin_g; ++c) {
       T* dst = dx + ((n0 + b) * s.in_channels + g * cin_g + c) * s.in_length;
@@ -190,7 +188,6 @@ template <typename T>
 void gather_rows(const Conv1dShape& s, int64_t l_out, const T* dy, int64_t n0, int64_t nb,
                  int64_t g, T* out) {
   const int64_t cout_g = s.out_per_group();
-#pragma omp parallel for collapse(2) if (cout_g * nb * l_out > kParallelGrain) schedule(static)
   for (int64_t o = 0; o < cout_g; ++o) {
     for (int64_t b = 0; b < nb; ++b) {
       const T* src = dy + ((n0 + b) * s.out_channels + g * cout_g + o) * l_out;
@@ -237,7 +234,6 @@ void forward(const Conv1dShape& s, const T* x, const T* w, const T* bias, T* y) 
       } else {
         T* tmp = scratch<T>(1, static_cast<size_t>(cout_g * cols));
         gemm(CblasNoTrans, CblasNoTrans, cout_g, cols, kdim, wg, kdim, col, ldb, T(0), tmp, cols);
-#pragma omp parallel for collapse(2) if (cols * cout_g > kParallelGrain) schedule(static)
         for (int64_t b = 0; b < nb; ++b) {
           for (int64_t o = 0; o < cout_g; ++o) {
             const T add = bias ? bias[g * cout_g + o] : T(0);

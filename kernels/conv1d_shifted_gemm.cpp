@@ -16,8 +16,10 @@
 namespace strand::kernels::cpu::fast {
 namespace {
 
-constexpr int64_t kTargetColumns = 2048;  // GEMM width per chunk
-constexpr int64_t kMinChannels = 64;      // below this a tap's GEMM is too thin to beat im2col
+// GEMM width per chunk: Basset's whole batch, so a pass makes as few GEMM calls as im2col's did
+// (each threaded GEMM synchronises its threads; under load every synchronisation is costly).
+constexpr int64_t kTargetColumns = 1 << 15;
+constexpr int64_t kMinChannels = 64;  // below this a tap's GEMM is too thin to beat im2col
 // Measured (one thread, CPU time): 10-17% faster than im2col on Basset's 300 -> 200 k11 layer,
 // 0-8% slower on DeepSEA's 320 -> 480 k8, whose 480-deep backward-data reduction no longer fits
 // one OpenBLAS k-panel. Until a better model exists, both channel counts stay at or below this.
@@ -44,12 +46,12 @@ Layout layout(const Conv1dShape& s) {
   return a;
 }
 
-// rows x [rows, len] of samples n0 .. n0+nb-1 (sample stride rows*len) into out [rows, width]:
-// sample b's row at columns b*P + offset, zeros elsewhere in the row.
+// Copies stay on the calling thread, as in conv1d_im2col.cpp. rows x [rows, len] of samples n0 ..
+// n0+nb-1 (sample stride rows*len) into out [rows, width]: sample b's row at columns b*P + offset,
+// zeros elsewhere in the row.
 template <typename T>
 void gap_copy(const T* in, int64_t rows, int64_t len, int64_t n0, int64_t nb, int64_t period,
               int64_t offset, int64_t width, T* out) {
-#pragma omp parallel for if (rows * width > (1 << 15)) schedule(static)
   for (int64_t r = 0; r < rows; ++r) {
     T* dst = out + r * width;
     int64_t at = 0;
@@ -99,7 +101,6 @@ void shifted_forward(const Conv1dShape& s, const T* x, const T* w, const T* bias
       gemm(CblasNoTrans, CblasNoTrans, c_out, cols, c_in, wt + k * c_out * c_in, c_in,
            xg + k * s.dilation, width, k == 0 ? T(0) : T(1), yg, cols);
     }
-#pragma omp parallel for collapse(2) if (nb * c_out * a.l_out > (1 << 15)) schedule(static)
     for (int64_t b = 0; b < nb; ++b) {
       for (int64_t o = 0; o < c_out; ++o) {
         const T add = bias ? bias[o] : T(0);
@@ -129,7 +130,6 @@ void shifted_backward_data(const Conv1dShape& s, const T* dy, const T* w, T* dx)
       gemm(CblasTrans, CblasNoTrans, c_in, cols, c_out, wt + k * c_out * c_in, c_in,
            dyg + s.pad_left - k * s.dilation + a.span, width, k == 0 ? T(0) : T(1), dxg, cols);
     }
-#pragma omp parallel for collapse(2) if (nb * c_in * s.in_length > (1 << 15)) schedule(static)
     for (int64_t b = 0; b < nb; ++b) {
       for (int64_t c = 0; c < c_in; ++c) {
         const T* src = dxg + c * cols + b * a.period;
