@@ -47,7 +47,6 @@ void batch_norm_backward(const BatchNormShape& s, const T* x, const T* dy, const
                          const T* mean, const T* invstd, T* dx, T* dgamma, T* dbeta,
                          const Context&) {
   const int64_t c_stride = s.channels * s.length;
-  const double m = static_cast<double>(s.batch * s.length);
 #pragma omp parallel for schedule(static)
   for (int64_t c = 0; c < s.channels; ++c) {
     const double mu = static_cast<double>(mean[c]), inv = static_cast<double>(invstd[c]);
@@ -56,16 +55,7 @@ void batch_norm_backward(const BatchNormShape& s, const T* x, const T* dy, const
       const int64_t base = n * c_stride + c * s.length;
       detail::add_grad_sums(s.length, x + base, dy + base, mu, inv, sums);
     }
-    const double sum_dy = sums.dy.total(), sum_dy_xhat = sums.dy_xhat.total();
-    if (dgamma) dgamma[c] = T(sum_dy_xhat);
-    if (dbeta) dbeta[c] = T(sum_dy);
-    if (!dx) continue;
-    const double k = (gamma ? static_cast<double>(gamma[c]) : 1.0) * inv / m;
-    for (int64_t n = 0; n < s.batch; ++n) {
-      const int64_t base = n * c_stride + c * s.length;
-      detail::input_grad_row(s.length, m, k, x + base, dy + base, mu, inv, sum_dy, sum_dy_xhat,
-                             dx + base);
-    }
+    detail::write_channel_grads(s, c, x, dy, gamma, mu, inv, sums, dx, dgamma, dbeta);
   }
 }
 

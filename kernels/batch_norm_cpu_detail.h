@@ -88,4 +88,22 @@ void input_grad_row(int64_t length, double m, double k, const T* x, const T* dy,
   }
 }
 
+// Channel c's parameter gradients from its sums, and dx from dy (both [N, C, L]; dx may be
+// null, or alias dy).
+template <typename T>
+void write_channel_grads(const BatchNormShape& s, int64_t c, const T* x, const T* dy,
+                         const T* gamma, double mu, double inv, const ChannelGradSums& sums, T* dx,
+                         T* dgamma, T* dbeta) {
+  const double sum_dy = sums.dy.total(), sum_dy_xhat = sums.dy_xhat.total();
+  if (dgamma) dgamma[c] = T(sum_dy_xhat);
+  if (dbeta) dbeta[c] = T(sum_dy);
+  if (!dx) return;
+  const double m = static_cast<double>(s.batch * s.length);
+  const double k = (gamma ? static_cast<double>(gamma[c]) : 1.0) * inv / m;
+  for (int64_t n = 0; n < s.batch; ++n) {
+    const int64_t base = (n * s.channels + c) * s.length;
+    input_grad_row(s.length, m, k, x + base, dy + base, mu, inv, sum_dy, sum_dy_xhat, dx + base);
+  }
+}
+
 }  // namespace strand::kernels::cpu::detail

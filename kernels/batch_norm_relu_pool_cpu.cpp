@@ -86,7 +86,6 @@ void batch_norm_relu_max_pool_backward(const BatchNormReluPoolShape& s, const T*
   const BatchNormShape& b = s.norm;
   const int64_t c_stride = b.channels * b.length;
   const int64_t out_len = s.out_length();
-  const double m = static_cast<double>(b.batch * b.length);
 #pragma omp parallel
   {
     std::vector<T> r(static_cast<size_t>(b.length));
@@ -113,16 +112,8 @@ void batch_norm_relu_max_pool_backward(const BatchNormReluPoolShape& s, const T*
         for (int64_t l = 0; l < b.length; ++l) dz[l] = T(A(dz[l]) * (A(r[l]) > A(0) ? A(1) : A(0)));
         detail::add_grad_sums(b.length, xrow, dz, mu, inv, sums);
       }
-      const double sum_dy = sums.dy.total(), sum_dy_xhat = sums.dy_xhat.total();
-      if (dgamma) dgamma[c] = T(sum_dy_xhat);
-      if (dbeta) dbeta[c] = T(sum_dy);
-      if (!dx) continue;
-      const double k = (gamma ? static_cast<double>(gamma[c]) : 1.0) * inv / m;
-      for (int64_t n = 0; n < b.batch; ++n) {
-        const int64_t base = n * c_stride + c * b.length;
-        detail::input_grad_row(b.length, m, k, x + base, dx + base, mu, inv, sum_dy, sum_dy_xhat,
-                               dx + base);
-      }
+      // dz sits in dx (when there is one): dx = f(dz) in place.
+      detail::write_channel_grads(b, c, x, dx, gamma, mu, inv, sums, dx, dgamma, dbeta);
     }
   }
 }

@@ -5,6 +5,8 @@
 
 #include <cblas.h>
 
+#include <vector>
+
 #include "kernels/conv1d.h"
 
 namespace strand::kernels::cpu::fast {
@@ -15,6 +17,16 @@ template <typename T>
 void backward_data(const Conv1dShape& s, const T* dy, const T* w, T* dx);
 template <typename T>
 void backward_weight(const Conv1dShape& s, const T* x, const T* dy, T* dw, bool accumulate);
+
+// Per-thread scratch buffer `slot` (0-3) of at least n elements, grown and reused across calls:
+// the fast paths allocate nothing per call once warm. A call uses each slot for one purpose.
+template <typename T>
+T* scratch(int slot, size_t n) {
+  thread_local std::vector<T> buffers[4];
+  std::vector<T>& b = buffers[slot];
+  if (b.size() < n) b.resize(n);
+  return b.data();
+}
 
 // Row-major GEMM C = A B + beta C (A, B transposed as asked), OpenBLAS for float and double.
 inline void gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int64_t m, int64_t n, int64_t k,

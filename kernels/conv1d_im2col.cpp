@@ -22,16 +22,6 @@ namespace {
 constexpr int64_t kTargetColumns = 1024;    // GEMM width worth batching samples for
 constexpr int64_t kMaxWorkspace = 8 << 20;  // elements per scratch buffer (32 MiB of float)
 
-// Per-thread scratch that grows and is reused across calls: the kernels allocate nothing per call
-// once warm.
-template <typename T>
-T* scratch(int slot, size_t n) {
-  thread_local std::vector<T> buffers[2];
-  std::vector<T>& b = buffers[slot];
-  if (b.size() < n) b.resize(n);
-  return b.data();
-}
-
 // Output positions t in [lo, hi) read an input position inside [0, L_in) for tap k.
 struct TapRange {
   int64_t lo, hi, offset;  // input position = t*stride + offset

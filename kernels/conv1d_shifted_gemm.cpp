@@ -26,14 +26,6 @@ constexpr int64_t kMinChannels = 64;  // below this a tap's GEMM is too thin to 
 constexpr int64_t kMaxChannels = 384;
 constexpr int64_t kMaxWastePercent = 10;  // dropped columns allowed, in percent of L_out
 
-template <typename T>
-T* buffer(int slot, size_t n) {
-  thread_local std::vector<T> buffers[4];
-  std::vector<T>& b = buffers[slot];
-  if (b.size() < n) b.resize(n);
-  return b.data();
-}
-
 struct Layout {
   int64_t l_out, span, period, nb_max;  // span = H = dilation * (K - 1), period = P
 };
@@ -89,14 +81,14 @@ template <typename T>
 void shifted_forward(const Conv1dShape& s, const T* x, const T* w, const T* bias, T* y) {
   const Layout a = layout(s);
   const int64_t c_in = s.in_channels, c_out = s.out_channels;
-  T* wt = buffer<T>(0, static_cast<size_t>(s.w_numel()));
+  T* wt = scratch<T>(0, static_cast<size_t>(s.w_numel()));
   repack_weight(s, w, wt);
   for (int64_t n0 = 0; n0 < s.batch; n0 += a.nb_max) {
     const int64_t nb = std::min(a.nb_max, s.batch - n0);
     const int64_t cols = nb * a.period, width = cols + a.span;
-    T* xg = buffer<T>(1, static_cast<size_t>(c_in * width));
+    T* xg = scratch<T>(1, static_cast<size_t>(c_in * width));
     gap_copy(x, c_in, s.in_length, n0, nb, a.period, s.pad_left, width, xg);
-    T* yg = buffer<T>(2, static_cast<size_t>(c_out * cols));
+    T* yg = scratch<T>(2, static_cast<size_t>(c_out * cols));
     for (int64_t k = 0; k < s.kernel_size; ++k) {
       gemm(CblasNoTrans, CblasNoTrans, c_out, cols, c_in, wt + k * c_out * c_in, c_in,
            xg + k * s.dilation, width, k == 0 ? T(0) : T(1), yg, cols);
@@ -116,16 +108,16 @@ template <typename T>
 void shifted_backward_data(const Conv1dShape& s, const T* dy, const T* w, T* dx) {
   const Layout a = layout(s);
   const int64_t c_in = s.in_channels, c_out = s.out_channels;
-  T* wt = buffer<T>(0, static_cast<size_t>(s.w_numel()));
+  T* wt = scratch<T>(0, static_cast<size_t>(s.w_numel()));
   repack_weight(s, w, wt);
   for (int64_t n0 = 0; n0 < s.batch; n0 += a.nb_max) {
     const int64_t nb = std::min(a.nb_max, s.batch - n0);
     const int64_t cols = nb * a.period;
     // Reads reach column cols - 1 + pad_left + H: zeros up to there.
     const int64_t width = cols + a.span + s.pad_left + 1;
-    T* dyg = buffer<T>(1, static_cast<size_t>(c_out * width));
+    T* dyg = scratch<T>(1, static_cast<size_t>(c_out * width));
     gap_copy(dy, c_out, a.l_out, n0, nb, a.period, a.span, width, dyg);
-    T* dxg = buffer<T>(2, static_cast<size_t>(c_in * cols));
+    T* dxg = scratch<T>(2, static_cast<size_t>(c_in * cols));
     for (int64_t k = 0; k < s.kernel_size; ++k) {
       gemm(CblasTrans, CblasNoTrans, c_in, cols, c_out, wt + k * c_out * c_in, c_in,
            dyg + s.pad_left - k * s.dilation + a.span, width, k == 0 ? T(0) : T(1), dxg, cols);
@@ -144,14 +136,14 @@ void shifted_backward_weight(const Conv1dShape& s, const T* x, const T* dy, T* d
                              bool accumulate) {
   const Layout a = layout(s);
   const int64_t c_in = s.in_channels, c_out = s.out_channels;
-  T* dwt = buffer<T>(0, static_cast<size_t>(s.w_numel()));
+  T* dwt = scratch<T>(0, static_cast<size_t>(s.w_numel()));
   for (int64_t n0 = 0; n0 < s.batch; n0 += a.nb_max) {
     const int64_t nb = std::min(a.nb_max, s.batch - n0);
     const int64_t cols = nb * a.period, x_width = cols + a.span, dy_width = cols + a.span;
-    T* xg = buffer<T>(1, static_cast<size_t>(c_in * x_width));
+    T* xg = scratch<T>(1, static_cast<size_t>(c_in * x_width));
     gap_copy(x, c_in, s.in_length, n0, nb, a.period, s.pad_left, x_width, xg);
     // dy at columns b*P + t: dy'' shifted by H, its zeros fill t >= L_out.
-    T* dyg = buffer<T>(2, static_cast<size_t>(c_out * dy_width));
+    T* dyg = scratch<T>(2, static_cast<size_t>(c_out * dy_width));
     gap_copy(dy, c_out, a.l_out, n0, nb, a.period, 0, dy_width, dyg);
     for (int64_t k = 0; k < s.kernel_size; ++k) {
       gemm(CblasNoTrans, CblasTrans, c_out, c_in, cols, dyg, dy_width, xg + k * s.dilation, x_width,

@@ -44,6 +44,21 @@ void update_running_stats(const kernels::BatchNormShape& s, const Tensor& mean,
   rv.copy_(rv * (1 - momentum) + batch_var * momentum);
 }
 
+// What both training nodes save for their backward passes.
+void save_for_backward(Node& node, const Tensor& x, const Tensor& w, const Tensor& mean,
+                       const Tensor& invstd) {
+  node.save("input", x);
+  if (w.defined()) node.save("weight", w);
+  node.save("mean", mean);
+  node.save("invstd", invstd);
+}
+
+// t's data, or null for an undefined (optional or not needed) tensor.
+template <typename T>
+T* data_or_null(const Tensor& t) {
+  return t.defined() ? t.data<T>() : nullptr;
+}
+
 }  // namespace
 
 Tensor batch_norm(const Tensor& x_in, const Tensor& weight, const Tensor& bias,
@@ -92,19 +107,13 @@ Tensor batch_norm(const Tensor& x_in, const Tensor& weight, const Tensor& bias,
         dispatch_floating(dy.dtype(), "batch_norm backward", [&](auto tag) {
           using T = decltype(tag);
           STRAND_DISPATCH_DEVICE(dy.device(), batch_norm_backward<T>, s, x.data<T>(), dy.data<T>(),
-                                 w.defined() ? w.data<T>() : nullptr, mean.data<T>(),
-                                 invstd.data<T>(), dx.defined() ? dx.data<T>() : nullptr,
-                                 dgamma.defined() ? dgamma.data<T>() : nullptr,
-                                 dbeta.defined() ? dbeta.data<T>() : nullptr, ctx);
+                                 data_or_null<T>(w), mean.data<T>(), invstd.data<T>(),
+                                 data_or_null<T>(dx), data_or_null<T>(dgamma),
+                                 data_or_null<T>(dbeta), ctx);
         });
         return {dx, dgamma, dbeta};
       });
-  if (node) {
-    node->save("input", x);
-    if (w.defined()) node->save("weight", w);
-    node->save("mean", mean);
-    node->save("invstd", invstd);
-  }
+  if (node) save_for_backward(*node, x, w, mean, invstd);
   set_outputs(node, {&y});
   return y;
 }
@@ -157,18 +166,14 @@ Tensor batch_norm_relu_max_pool1d(const Tensor& x_in, const Tensor& weight, cons
         dispatch_floating(dy.dtype(), op, [&](auto tag) {
           using T = decltype(tag);
           kernels::cpu::batch_norm_relu_max_pool_backward<T>(
-              s, x.data<T>(), dy.data<T>(), w.defined() ? w.data<T>() : nullptr, mean.data<T>(),
-              invstd.data<T>(), affine.data<double>(), dx.defined() ? dx.data<T>() : nullptr,
-              dgamma.defined() ? dgamma.data<T>() : nullptr,
-              dbeta.defined() ? dbeta.data<T>() : nullptr, ctx);
+              s, x.data<T>(), dy.data<T>(), data_or_null<T>(w), mean.data<T>(), invstd.data<T>(),
+              affine.data<double>(), data_or_null<T>(dx), data_or_null<T>(dgamma),
+              data_or_null<T>(dbeta), ctx);
         });
         return {dx, dgamma, dbeta};
       });
   if (node) {
-    node->save("input", x);
-    if (w.defined()) node->save("weight", w);
-    node->save("mean", mean);
-    node->save("invstd", invstd);
+    save_for_backward(*node, x, w, mean, invstd);
     node->save("affine", affine);
     node->set_attr("kernel", {s.kernel});
     node->set_attr("stride", {s.stride});
