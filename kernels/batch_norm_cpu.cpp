@@ -2,6 +2,7 @@
 #include <cmath>
 
 #include "kernels/batch_norm.h"
+#include "kernels/batch_norm_cpu_detail.h"
 #include "kernels/bfloat16.h"
 
 namespace strand::kernels::cpu {
@@ -10,33 +11,15 @@ template <typename T>
 void batch_norm_forward(const BatchNormShape& s, const T* x, const T* gamma, const T* beta,
                         double eps, T* y, T* mean, T* invstd, const Context&) {
   const int64_t c_stride = s.channels * s.length;
-  const double m = static_cast<double>(s.batch * s.length);
 #pragma omp parallel for schedule(static)
   for (int64_t c = 0; c < s.channels; ++c) {
-    double sum = 0, sum_sq = 0;
+    const detail::ChannelAffine a = detail::channel_affine(s, x, c, gamma, beta, eps);
     for (int64_t n = 0; n < s.batch; ++n) {
-      const T* row = x + n * c_stride + c * s.length;
-      for (int64_t l = 0; l < s.length; ++l) sum += static_cast<double>(row[l]);
+      const int64_t base = n * c_stride + c * s.length;
+      detail::affine_row(s.length, x + base, a.scale, a.shift, y + base);
     }
-    const double mu = sum / m;
-    for (int64_t n = 0; n < s.batch; ++n) {
-      const T* row = x + n * c_stride + c * s.length;
-      for (int64_t l = 0; l < s.length; ++l) {
-        const double d = static_cast<double>(row[l]) - mu;
-        sum_sq += d * d;
-      }
-    }
-    const double inv = 1.0 / std::sqrt(sum_sq / m + eps);
-    const double scale = inv * (gamma ? static_cast<double>(gamma[c]) : 1.0);
-    const double shift = (beta ? static_cast<double>(beta[c]) : 0.0) - mu * scale;
-    for (int64_t n = 0; n < s.batch; ++n) {
-      const T* row = x + n * c_stride + c * s.length;
-      T* out = y + n * c_stride + c * s.length;
-      for (int64_t l = 0; l < s.length; ++l)
-        out[l] = T(static_cast<double>(row[l]) * scale + shift);
-    }
-    mean[c] = T(mu);
-    invstd[c] = T(inv);
+    mean[c] = T(a.mean);
+    invstd[c] = T(a.invstd);
   }
 }
 
@@ -64,30 +47,15 @@ void batch_norm_backward(const BatchNormShape& s, const T* x, const T* dy, const
                          const T* mean, const T* invstd, T* dx, T* dgamma, T* dbeta,
                          const Context&) {
   const int64_t c_stride = s.channels * s.length;
-  const double m = static_cast<double>(s.batch * s.length);
 #pragma omp parallel for schedule(static)
   for (int64_t c = 0; c < s.channels; ++c) {
     const double mu = static_cast<double>(mean[c]), inv = static_cast<double>(invstd[c]);
-    double sum_dy = 0, sum_dy_xhat = 0;
+    detail::ChannelGradSums sums;
     for (int64_t n = 0; n < s.batch; ++n) {
       const int64_t base = n * c_stride + c * s.length;
-      for (int64_t l = 0; l < s.length; ++l) {
-        const double g = static_cast<double>(dy[base + l]);
-        sum_dy += g;
-        sum_dy_xhat += g * (static_cast<double>(x[base + l]) - mu) * inv;
-      }
+      detail::add_grad_sums(s.length, x + base, dy + base, mu, inv, sums);
     }
-    if (dgamma) dgamma[c] = T(sum_dy_xhat);
-    if (dbeta) dbeta[c] = T(sum_dy);
-    if (!dx) continue;
-    const double k = (gamma ? static_cast<double>(gamma[c]) : 1.0) * inv / m;
-    for (int64_t n = 0; n < s.batch; ++n) {
-      const int64_t base = n * c_stride + c * s.length;
-      for (int64_t l = 0; l < s.length; ++l) {
-        const double xhat = (static_cast<double>(x[base + l]) - mu) * inv;
-        dx[base + l] = T(k * (m * static_cast<double>(dy[base + l]) - sum_dy - xhat * sum_dy_xhat));
-      }
-    }
+    detail::write_channel_grads(s, c, x, dy, gamma, mu, inv, sums, dx, dgamma, dbeta);
   }
 }
 

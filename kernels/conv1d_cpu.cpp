@@ -145,6 +145,8 @@ void conv1d_backward_bias(const Context&, const Conv1dShape& shape, const T* dy,
     for (int64_t n = 0; n < shape.batch; ++n) {
       const T* row = dy + (n * shape.out_channels + o) * l_out;
       double part = 0.0;
+      // Reordered (vector) double sum: a serial chain of double adds bounded this loop.
+#pragma omp simd reduction(+ : part)
       for (int64_t t = 0; t < l_out; ++t) part += static_cast<double>(row[t]);
       acc += part;
     }

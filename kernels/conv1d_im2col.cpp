@@ -7,11 +7,10 @@
 //   backward-data    dcol[:, j]  = W_g^T dy_g[:, j]              GEMM TN, then col2im into dx
 //   backward-weight  dW_g       += dy_g col^T                     GEMM NT
 // With B == 1 the GEMM reads/writes x, y, dy in place (ld = L); only B > 1 needs a copy.
-// OpenBLAS threads each GEMM; the im2col/col2im/copies around it stay on the calling thread:
-// interleaving OpenMP regions with threaded GEMMs made idle OpenMP threads spin against the
-// OpenBLAS threads (20-80x slower on 2 busy cores). Only the BLAS-free direct path uses OpenMP.
-#include <cblas.h>
-
+// OpenBLAS threads each GEMM; the im2col/col2im/copies around it stay on the calling thread. With
+// OpenBLAS's OpenMP build they could be OpenMP loops, but measured on 2 cores shared with other
+// work (load 12-14), every extra parallel region between GEMMs cost more in barrier spinning than
+// the memory-bound copies gained (Basset step 5.0-6.7 s serial vs 8.3-9.9 s parallel).
 #include <algorithm>
 #include <vector>
 
@@ -22,29 +21,6 @@ namespace {
 
 constexpr int64_t kTargetColumns = 1024;    // GEMM width worth batching samples for
 constexpr int64_t kMaxWorkspace = 8 << 20;  // elements per scratch buffer (32 MiB of float)
-
-// Per-thread scratch that grows and is reused across calls: the kernels allocate nothing per call
-// once warm.
-template <typename T>
-T* scratch(int slot, size_t n) {
-  thread_local std::vector<T> buffers[2];
-  std::vector<T>& b = buffers[slot];
-  if (b.size() < n) b.resize(n);
-  return b.data();
-}
-
-void gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int64_t m, int64_t n, int64_t k, const float* a,
-          int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
-  cblas_sgemm(CblasRowMajor, ta, tb, static_cast<int>(m), static_cast<int>(n), static_cast<int>(k),
-              1.0f, a, static_cast<int>(lda), b, static_cast<int>(ldb), beta, c,
-              static_cast<int>(ldc));
-}
-void gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int64_t m, int64_t n, int64_t k, const double* a,
-          int64_t lda, const double* b, int64_t ldb, double beta, double* c, int64_t ldc) {
-  cblas_dgemm(CblasRowMajor, ta, tb, static_cast<int>(m), static_cast<int>(n), static_cast<int>(k),
-              1.0, a, static_cast<int>(lda), b, static_cast<int>(ldb), beta, c,
-              static_cast<int>(ldc));
-}
 
 // Output positions t in [lo, hi) read an input position inside [0, L_in) for tap k.
 struct TapRange {
@@ -90,14 +66,15 @@ void im2col(const Conv1dShape& s, int64_t l_out, const T* x, int64_t n0, int64_t
       const T* src = x + ((n0 + b) * s.in_channels + g * cin_g + c) * s.in_length;
       T* dst = col + r * ld + b * l_out;
       const TapRange tr = tap_range(s, l_out, k);
-      for (int64_t t = 0; t < tr.lo; ++t) dst[t] = T(0);
+      // A tap can miss the input entirely (lo = hi >= l_out with heavy padding).
+      const int64_t lo = std::min(tr.lo, l_out), hi = std::min(tr.hi, l_out);
+      std::fill(dst, dst + lo, T(0));
       if (s.stride == 1) {
-        const T* from = src + tr.offset;
-        for (int64_t t = tr.lo; t < tr.hi; ++t) dst[t] = from[t];
+        std::copy(src + tr.offset + lo, src + tr.offset + hi, dst + lo);
       } else {
-        for (int64_t t = tr.lo; t < tr.hi; ++t) dst[t] = src[t * s.stride + tr.offset];
+        for (int64_t t = lo; t < hi; ++t) dst[t] = src[t * s.stride + tr.offset];
       }
-      for (int64_t t = tr.hi; t < l_out; ++t) dst[t] = T(0);
+      std::fill(dst + hi, dst + l_out, T(0));
     }
   }
 }
@@ -116,6 +93,7 @@ void col2im(const Conv1dShape& s, int64_t l_out, const T* dcol, int64_t ld, int6
         const TapRange tr = tap_range(s, l_out, k);
         if (s.stride == 1) {
           T* to = dst + tr.offset;
+#pragma omp simd
           for (int64_t t = tr.lo; t < tr.hi; ++t) to[t] += src[t];
         } else {
           for (int64_t t = tr.lo; t < tr.hi; ++t) dst[t * s.stride + tr.offset] += src[t];
@@ -214,6 +192,7 @@ template <typename T>
 void forward(const Conv1dShape& s, const T* x, const T* w, const T* bias, T* y) {
   const int64_t l_out = s.out_length();
   if (use_direct(s)) return direct_forward(s, l_out, x, w, bias, y);
+  if (shifted_gemm_applies(s)) return shifted_forward(s, x, w, bias, y);
   const int64_t cin_g = s.in_per_group();
   const int64_t cout_g = s.out_per_group();
   const int64_t kdim = cin_g * s.kernel_size;
@@ -262,6 +241,7 @@ template <typename T>
 void backward_data(const Conv1dShape& s, const T* dy, const T* w, T* dx) {
   const int64_t l_out = s.out_length();
   if (use_direct(s)) return direct_backward_data(s, l_out, dy, w, dx);
+  if (shifted_gemm_applies(s)) return shifted_backward_data(s, dy, w, dx);
   const int64_t cin_g = s.in_per_group();
   const int64_t cout_g = s.out_per_group();
   const int64_t kdim = cin_g * s.kernel_size;
@@ -297,6 +277,7 @@ template <typename T>
 void backward_weight(const Conv1dShape& s, const T* x, const T* dy, T* dw, bool accumulate) {
   const int64_t l_out = s.out_length();
   if (use_direct(s)) return direct_backward_weight(s, l_out, x, dy, dw, accumulate);
+  if (shifted_gemm_applies(s)) return shifted_backward_weight(s, x, dy, dw, accumulate);
   const int64_t cin_g = s.in_per_group();
   const int64_t cout_g = s.out_per_group();
   const int64_t kdim = cin_g * s.kernel_size;

@@ -10,6 +10,10 @@ class Pool1d : public Module {
   enum class Kind { kMax, kAvg };
   Pool1d(Kind kind, int64_t kernel, int64_t stride = -1, int64_t padding = 0);
   Tensor forward(const Tensor& x) override;
+  Kind kind() const { return kind_; }
+  int64_t kernel() const { return kernel_; }
+  int64_t stride() const { return stride_; }
+  int64_t padding() const { return padding_; }
 
  protected:
   std::string extra_repr() const override;

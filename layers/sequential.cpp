@@ -2,6 +2,8 @@
 #include "layers/sequential.h"
 
 #include "kernels/error.h"
+#include "layers/norm.h"
+#include "layers/pool.h"
 
 namespace strand::layers {
 
@@ -16,10 +18,31 @@ Sequential& Sequential::add(std::shared_ptr<Module> module) {
   return *this;
 }
 
+namespace {
+
+// BatchNorm1d (training) -> ReLU -> MaxPool1d starting at modules[i], on x [N, C, L]: the pooling
+// layer, else null. The three then run as one fused node (same values and gradients).
+const Pool1d* fusable_norm_relu_pool(const std::vector<std::shared_ptr<Module>>& modules, size_t i,
+                                     const Tensor& x) {
+  if (i + 2 >= modules.size() || x.dim() != 3) return nullptr;
+  const auto* norm = dynamic_cast<const BatchNorm1d*>(modules[i].get());
+  if (!norm || !norm->is_training() || modules[i + 1]->type_name() != "ReLU") return nullptr;
+  const auto* pool = dynamic_cast<const Pool1d*>(modules[i + 2].get());
+  return pool && pool->kind() == Pool1d::Kind::kMax ? pool : nullptr;
+}
+
+}  // namespace
+
 Tensor Sequential::forward(const Tensor& x) {
   Tensor out = x;
   for (size_t i = 0; i < modules_.size(); ++i) {
     try {
+      if (const Pool1d* pool = fusable_norm_relu_pool(modules_, i, out)) {
+        out = static_cast<BatchNorm1d&>(*modules_[i])
+                  .forward_relu_max_pool(out, pool->kernel(), pool->stride(), pool->padding());
+        i += 2;
+        continue;
+      }
       out = modules_[i]->forward(out);
     } catch (const Error& e) {
       // Say which layer failed: shape errors deep in a model are otherwise hard to place.
