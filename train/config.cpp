@@ -143,6 +143,9 @@ void validate(const TrainConfig& c) {
                "precision bf16 needs a CUDA device (--device cuda): bf16 autocast is GPU-only and "
                "the CPU trains in fp32");
   if (c.dp.enabled) {
+    // The per-example norm kernels read fp32 activations and output gradients.
+    STRAND_CHECK(c.precision == "fp32",
+                 "DP-SGD trains in fp32: --precision {} cannot be combined with --dp", c.precision);
     STRAND_CHECK(c.dp.max_grad_norm > 0 && std::isfinite(c.dp.max_grad_norm),
                  "DP: max_grad_norm (the clipping bound C) must be positive, got {}",
                  c.dp.max_grad_norm);

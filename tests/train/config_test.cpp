@@ -70,6 +70,10 @@ TEST(TrainConfig, ValidateNamesTheBadField) {
               ::testing::ThrowsMessage<Error>(HasSubstr("precision bf16 needs a CUDA device")));
   c.device = "cuda";
   EXPECT_NO_THROW(validate(c));
+  c.dp.enabled = true;
+  c.dp.target_epsilon = 8;
+  EXPECT_THAT([&] { validate(c); },
+              ::testing::ThrowsMessage<Error>(HasSubstr("--precision bf16 cannot be combined")));
 }
 
 TEST(TrainConfig, DpFieldsRoundTripAndAreValidated) {
