@@ -12,6 +12,7 @@
 #include "data/simulate.h"
 #include "data/splits.h"
 #include "kernels/error.h"
+#include "tests/train/tiny_task.h"
 #include "train/trainer.h"
 
 namespace strand::train {
@@ -48,17 +49,12 @@ Pools pools() {
           dataset_subset(sim.records, sim.labels, range(330, 520))};
 }
 
+// The tiny task's configuration, trained long enough on few examples to memorise them.
 TrainConfig overfit_config() {
-  TrainConfig c;
-  c.model = "cnn";
+  TrainConfig c = testing::tiny_config();
   c.epochs = 30;
   c.batch_size = 16;
-  c.lr = 3e-3;
-  c.schedule = "constant";
-  c.patience = 0;
-  c.seed = 3;
   c.log_every = 0;
-  c.progress = false;
   return c;
 }
 
