@@ -10,7 +10,7 @@
 #include "data/dataset.h"
 #include "data/fasta.h"
 #include "data/labels.h"
-#include "kernels/error.h"
+#include "core/error.h"
 #include "train/membership_audit.h"
 
 namespace strand::apps {

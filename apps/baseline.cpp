@@ -4,7 +4,7 @@
 #include <iostream>
 
 #include "apps/commands.h"
-#include "kernels/error.h"
+#include "core/error.h"
 #include "rules/baselines.h"
 #include "rules/io.h"
 #include "rules/report.h"

@@ -7,7 +7,7 @@
 #include "apps/commands.h"
 #include "data/bed.h"
 #include "data/fasta.h"
-#include "kernels/error.h"
+#include "core/error.h"
 #include "rules/alignment.h"
 #include "rules/inspect.h"
 #include "rules/io.h"

@@ -7,7 +7,7 @@
 
 #include "apps/commands.h"
 #include "data/labels.h"
-#include "kernels/error.h"
+#include "core/error.h"
 #include "rules/io.h"
 #include "rules/report.h"
 

@@ -3,7 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "apps/commands.h"
-#include "kernels/version.h"
+#include "core/version.h"
 #include "runtime/device.h"
 
 namespace strand::apps {

@@ -2,9 +2,9 @@
 #include <iostream>
 
 #include "apps/commands.h"
-#include "kernels/error.h"
-#include "kernels/suggest.h"
-#include "kernels/version.h"
+#include "core/error.h"
+#include "core/suggest.h"
+#include "core/version.h"
 
 namespace {
 

@@ -17,7 +17,7 @@
 #include "data/fasta.h"
 #include "data/simulate.h"
 #include "data/splits.h"
-#include "kernels/error.h"
+#include "core/error.h"
 #include "rules/baselines.h"
 #include "rules/compare.h"
 #include "rules/io.h"

@@ -38,8 +38,11 @@ target_link_libraries(strand_third_party INTERFACE
   ${OPENBLAS_LIBRARY} OpenMP::OpenMP_CXX PkgConfig::HTSLIB yaml-cpp nlohmann_json::nlohmann_json
   CLI11::CLI11 ${XGBOOST_LIBRARY} ${LIBLINEAR_LIBRARY} Threads::Threads ZLIB::ZLIB)
 # The commit is compiled into one file only, so a new commit does not rebuild everything.
-set_source_files_properties(${CMAKE_SOURCE_DIR}/kernels/version.cpp PROPERTIES
+set_source_files_properties(${CMAKE_SOURCE_DIR}/core/version.cpp PROPERTIES
   COMPILE_DEFINITIONS "STRAND_VERSION=\"${PROJECT_VERSION}\";STRAND_GIT_COMMIT=\"${STRAND_GIT_COMMIT}\"")
+# Error locations are printed relative to the project's top folder.
+set_source_files_properties(${CMAKE_SOURCE_DIR}/core/error.cpp PROPERTIES
+  COMPILE_DEFINITIONS "STRAND_SOURCE_DIR=\"${CMAKE_SOURCE_DIR}\"")
 
 if(STRAND_WITH_MPI)
   target_link_libraries(strand_third_party INTERFACE MPI::MPI_C)

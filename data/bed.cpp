@@ -5,7 +5,7 @@
 
 #include "data/labels.h"
 #include "data/text_reader.h"
-#include "kernels/error.h"
+#include "core/error.h"
 
 namespace strand::data {
 

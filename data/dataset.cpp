@@ -5,7 +5,7 @@
 #include <map>
 
 #include "data/encoding.h"
-#include "kernels/error.h"
+#include "core/error.h"
 
 namespace strand::data {
 namespace {

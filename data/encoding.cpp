@@ -4,7 +4,7 @@
 #include <algorithm>
 #include <array>
 
-#include "kernels/error.h"
+#include "core/error.h"
 
 namespace strand::data {
 namespace {

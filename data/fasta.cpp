@@ -13,7 +13,7 @@
 #include <fstream>
 
 #include "data/encoding.h"
-#include "kernels/error.h"
+#include "core/error.h"
 
 namespace strand::data {
 namespace {

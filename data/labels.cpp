@@ -8,7 +8,7 @@
 #include <unordered_set>
 
 #include "data/text_reader.h"
-#include "kernels/error.h"
+#include "core/error.h"
 
 namespace strand::data {
 namespace {

@@ -4,15 +4,9 @@
 #include <algorithm>
 #include <cmath>
 
+#include "core/error.h"
 #include "data/encoding.h"
 #include "data/random.h"
-#include "kernels/error.h"
-
-#if STRAND_WITH_CUDA
-#include <cuda_runtime.h>
-
-#include "kernels/cuda_check.h"
-#endif
 
 namespace strand::data {
 namespace {
@@ -343,16 +337,9 @@ std::unique_ptr<BatchLoader::Staged> BatchLoader::stage(Batch host) {
   runtime::Event allocated;
   allocated.record(compute);
   allocated.wait(copy);
-  auto enqueue = [&](const runtime::Tensor& dst, const runtime::Tensor& src) {
-    const size_t bytes = static_cast<size_t>(src.numel()) * src.element_size();
-    if (bytes == 0) return;
-    STRAND_CUDA_CHECK(
-        cudaMemcpyAsync(dst.raw_data(), src.raw_data(), bytes, cudaMemcpyHostToDevice, copy));
-    src.storage()->record_async_read(copy);
-  };
-  enqueue(d.codes, host.codes);
-  enqueue(d.labels, host.labels);
-  if (host.one_hot.defined()) enqueue(d.one_hot, host.one_hot);
+  runtime::copy_host_to_device_async(d.codes, host.codes, copy);
+  runtime::copy_host_to_device_async(d.labels, host.labels, copy);
+  if (host.one_hot.defined()) runtime::copy_host_to_device_async(d.one_hot, host.one_hot, copy);
   s->ready = std::make_unique<runtime::Event>();
   s->ready->record(copy);
   s->host = std::move(host);

@@ -9,7 +9,7 @@
 
 #include "data/encoding.h"
 #include "data/random.h"
-#include "kernels/error.h"
+#include "core/error.h"
 
 namespace strand::data {
 namespace {

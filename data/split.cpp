@@ -1,7 +1,7 @@
 // Split names and their strict parser.
 #include "data/split.h"
 
-#include "kernels/error.h"
+#include "core/error.h"
 
 namespace strand::data {
 

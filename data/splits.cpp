@@ -8,7 +8,7 @@
 
 #include "data/labels.h"
 #include "data/random.h"
-#include "kernels/error.h"
+#include "core/error.h"
 
 namespace strand::data {
 namespace {

@@ -16,7 +16,7 @@
 
 #include "data/simulate.h"
 #include "data/splits.h"
-#include "kernels/error.h"
+#include "core/error.h"
 #include "train/evaluate.h"
 #include "train/trainer.h"
 

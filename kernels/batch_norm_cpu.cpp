@@ -3,7 +3,7 @@
 
 #include "kernels/batch_norm.h"
 #include "kernels/batch_norm_cpu_detail.h"
-#include "kernels/bfloat16.h"
+#include "core/bfloat16.h"
 
 namespace strand::kernels::cpu {
 

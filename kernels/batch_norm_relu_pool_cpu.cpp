@@ -5,7 +5,7 @@
 
 #include "kernels/batch_norm_cpu_detail.h"
 #include "kernels/batch_norm_relu_pool.h"
-#include "kernels/bfloat16.h"
+#include "core/bfloat16.h"
 #include "kernels/elementwise_ops.h"
 
 namespace strand::kernels::cpu {

@@ -10,7 +10,7 @@
 #include <cstdint>
 #include <string>
 
-#include "kernels/bfloat16.h"
+#include "core/bfloat16.h"
 #include "kernels/context.h"
 
 namespace strand::kernels {

@@ -2,7 +2,7 @@
 // reference every other conv1d path is tested against, and the bias gradient.
 #include "kernels/conv1d.h"
 #include "kernels/conv1d_cpu_fast.h"
-#include "kernels/error.h"
+#include "core/error.h"
 
 namespace strand::kernels::cpu {
 namespace {

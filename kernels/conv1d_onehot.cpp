@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "kernels/conv1d_cpu_fast.h"
-#include "kernels/error.h"
+#include "core/error.h"
 
 namespace strand::kernels {
 

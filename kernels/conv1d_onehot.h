@@ -21,7 +21,7 @@
 
 #include <cstdint>
 
-#include "kernels/bfloat16.h"
+#include "core/bfloat16.h"
 #include "kernels/context.h"
 #include "kernels/conv1d.h"
 

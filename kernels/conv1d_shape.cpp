@@ -2,7 +2,7 @@
 #include <limits>
 
 #include "kernels/conv1d.h"
-#include "kernels/error.h"
+#include "core/error.h"
 
 namespace strand::kernels {
 

@@ -8,7 +8,7 @@
 #include <cudnn.h>
 #include <nccl.h>
 
-#include "kernels/error.h"
+#include "core/error.h"
 
 #define STRAND_CUDA_CHECK(call)                                                         \
   do {                                                                                  \

@@ -7,7 +7,7 @@
 #include <algorithm>
 #include <cstdint>
 
-#include "kernels/bfloat16.h"
+#include "core/bfloat16.h"
 #include "kernels/elementwise_ops.h"
 
 namespace strand::kernels {

@@ -1,7 +1,7 @@
 // CUDA elementwise kernels: grid-stride loops over the same formulas as elementwise_cpu.cpp.
 #include <cuda_bf16.h>
 
-#include "kernels/bfloat16.h"
+#include "core/bfloat16.h"
 #include "kernels/cuda_check.h"
 #include "kernels/cuda_launch.h"
 #include "kernels/elementwise.h"

@@ -1,7 +1,7 @@
 // CPU elementwise kernels: the reference twins of elementwise.cu, parallel over elements.
 #include <algorithm>
 
-#include "kernels/bfloat16.h"
+#include "core/bfloat16.h"
 #include "kernels/elementwise.h"
 #include "kernels/elementwise_ops.h"
 

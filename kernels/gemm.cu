@@ -1,7 +1,7 @@
 // CUDA GEMM through cuBLAS. cuBLAS is column-major, so the row-major product C = op(A) op(B) is
 // computed as C^T = op(B)^T op(A)^T, which swaps the operands and needs no data movement.
 
-#include "kernels/bfloat16.h"
+#include "core/bfloat16.h"
 #include "kernels/cublas_handle.h"
 #include "kernels/cuda_check.h"
 #include "kernels/gemm.h"

@@ -3,8 +3,8 @@
 
 #include <vector>
 
-#include "kernels/bfloat16.h"
-#include "kernels/error.h"
+#include "core/bfloat16.h"
+#include "core/error.h"
 #include "kernels/gemm.h"
 
 namespace strand::kernels {

@@ -6,7 +6,7 @@
 #include <cstdint>
 
 #include "kernels/context.h"
-#include "kernels/dtype.h"
+#include "core/dtype.h"
 
 namespace strand::kernels {
 

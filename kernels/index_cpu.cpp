@@ -1,7 +1,7 @@
 // CPU twins of index.cu: casts, fills and index moves, with every index checked.
-#include "kernels/bfloat16.h"
+#include "core/bfloat16.h"
 #include "kernels/elementwise_ops.h"
-#include "kernels/error.h"
+#include "core/error.h"
 #include "kernels/index.h"
 
 namespace strand::kernels::cpu {

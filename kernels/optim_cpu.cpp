@@ -1,7 +1,7 @@
 // CPU twins of optim.cu.
 #include <cmath>
 
-#include "kernels/bfloat16.h"
+#include "core/bfloat16.h"
 #include "kernels/optim_ops.h"
 
 namespace strand::kernels::cpu {

@@ -11,7 +11,7 @@
 #include <cuda_runtime.h>
 
 #include "kernels/cuda_check.h"
-#include "kernels/error.h"
+#include "core/error.h"
 #include "kernels/per_sample_norm.h"
 
 namespace strand::kernels::cuda {

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "kernels/conv1d_onehot.h"
-#include "kernels/error.h"
+#include "core/error.h"
 #include "kernels/gemm.h"
 #include "kernels/per_sample_norm.h"
 

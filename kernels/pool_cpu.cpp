@@ -2,9 +2,9 @@
 #include <cmath>
 #include <limits>
 
-#include "kernels/bfloat16.h"
+#include "core/bfloat16.h"
 #include "kernels/elementwise_ops.h"
-#include "kernels/error.h"
+#include "core/error.h"
 #include "kernels/pool.h"
 
 namespace strand::kernels {

@@ -1,5 +1,5 @@
 // CPU twins of random.cu.
-#include "kernels/bfloat16.h"
+#include "core/bfloat16.h"
 #include "kernels/random.h"
 
 namespace strand::kernels::cpu {

@@ -2,7 +2,7 @@
 #include <cmath>
 #include <limits>
 
-#include "kernels/bfloat16.h"
+#include "core/bfloat16.h"
 #include "kernels/reduce.h"
 #include "kernels/softmax.h"
 

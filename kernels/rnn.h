@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "kernels/context.h"
-#include "kernels/dtype.h"
+#include "core/dtype.h"
 
 namespace strand::kernels {
 

@@ -1,7 +1,7 @@
 // Activation layers (see activation.h).
 #include "layers/activation.h"
 
-#include "kernels/error.h"
+#include "core/error.h"
 #include "runtime/ops.h"
 
 namespace strand::layers {

@@ -1,7 +1,7 @@
 // SumOfBranches (see branches.h).
 #include "layers/branches.h"
 
-#include "kernels/error.h"
+#include "core/error.h"
 #include "runtime/ops.h"
 
 namespace strand::layers {

@@ -1,7 +1,7 @@
 // Conv1d layer (see conv.h).
 #include "layers/conv.h"
 
-#include "kernels/error.h"
+#include "core/error.h"
 #include "layers/autocast.h"
 #include "layers/init.h"
 

@@ -1,7 +1,7 @@
 // Dropout layer (see dropout.h).
 #include "layers/dropout.h"
 
-#include "kernels/error.h"
+#include "core/error.h"
 #include "runtime/ops.h"
 
 namespace strand::layers {

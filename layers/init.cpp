@@ -3,7 +3,7 @@
 
 #include <cmath>
 
-#include "kernels/error.h"
+#include "core/error.h"
 #include "runtime/rng.h"
 
 namespace strand::layers {

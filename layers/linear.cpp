@@ -1,7 +1,7 @@
 // Linear layer (see linear.h).
 #include "layers/linear.h"
 
-#include "kernels/error.h"
+#include "core/error.h"
 #include "layers/autocast.h"
 #include "layers/init.h"
 #include "runtime/ops.h"

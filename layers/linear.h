@@ -2,8 +2,8 @@
 // both initialised uniform in +-1/sqrt(in)).
 #pragma once
 
-#include "kernels/gemm.h"
 #include "layers/module.h"
+#include "runtime/ops.h"  // kernels::MathMode, part of the matmul op's signature
 
 namespace strand::layers {
 

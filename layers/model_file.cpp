@@ -10,8 +10,8 @@
 #include <set>
 #include <sstream>
 
-#include "kernels/error.h"
-#include "kernels/suggest.h"
+#include "core/error.h"
+#include "core/suggest.h"
 #include "layers/activation.h"
 #include "layers/conv.h"
 #include "layers/dropout.h"

@@ -2,8 +2,8 @@
 // head's input size follows the input length.
 #include "layers/models.h"
 
-#include "kernels/error.h"
-#include "kernels/suggest.h"
+#include "core/error.h"
+#include "core/suggest.h"
 #include "layers/activation.h"
 #include "layers/branches.h"
 #include "layers/conv.h"

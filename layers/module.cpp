@@ -5,7 +5,7 @@
 #include <set>
 #include <sstream>
 
-#include "kernels/error.h"
+#include "core/error.h"
 #include "runtime/autograd.h"
 
 namespace strand::layers {

@@ -1,7 +1,7 @@
 // Normalisation layers, composed from runtime ops so autograd differentiates them (see norm.h).
 #include "layers/norm.h"
 
-#include "kernels/error.h"
+#include "core/error.h"
 #include "runtime/autograd.h"
 #include "runtime/ops.h"
 

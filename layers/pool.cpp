@@ -1,7 +1,7 @@
 // Pooling layers (see pool.h).
 #include "layers/pool.h"
 
-#include "kernels/error.h"
+#include "core/error.h"
 #include "runtime/ops.h"
 
 namespace strand::layers {

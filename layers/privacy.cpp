@@ -1,7 +1,7 @@
 // DP-SGD for a Module (see privacy.h).
 #include "layers/privacy.h"
 
-#include "kernels/error.h"
+#include "core/error.h"
 
 namespace strand::layers {
 

@@ -4,7 +4,7 @@
 
 #include <vector>
 
-#include "kernels/error.h"
+#include "core/error.h"
 #include "runtime/ops.h"
 
 namespace strand::layers {

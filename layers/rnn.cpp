@@ -1,7 +1,7 @@
 // LSTM / GRU layers (see rnn.h).
 #include "layers/rnn.h"
 
-#include "kernels/error.h"
+#include "core/error.h"
 #include "layers/autocast.h"
 #include "layers/init.h"
 

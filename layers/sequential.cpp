@@ -1,7 +1,7 @@
 // Sequential container (see sequential.h).
 #include "layers/sequential.h"
 
-#include "kernels/error.h"
+#include "core/error.h"
 #include "layers/norm.h"
 #include "layers/pool.h"
 

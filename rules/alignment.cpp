@@ -7,7 +7,7 @@
 #include <cstdio>
 
 #include "data/random.h"
-#include "kernels/error.h"
+#include "core/error.h"
 #include "rules/baselines.h"
 #include "rules/features.h"
 

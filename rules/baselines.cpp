@@ -7,7 +7,7 @@
 #include <map>
 
 #include "data/random.h"
-#include "kernels/error.h"
+#include "core/error.h"
 #include "rules/metrics.h"
 #include "rules/privacy_record.h"
 

@@ -5,7 +5,7 @@
 #include <cmath>
 
 #include "data/encoding.h"
-#include "kernels/error.h"
+#include "core/error.h"
 
 namespace strand::rules {
 

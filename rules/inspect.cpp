@@ -4,7 +4,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "kernels/error.h"
+#include "core/error.h"
 #include "rules/features.h"
 #include "rules/metrics.h"
 

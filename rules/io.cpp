@@ -12,7 +12,7 @@
 #include "data/fasta.h"
 #include "data/splits.h"
 #include "data/text_reader.h"
-#include "kernels/error.h"
+#include "core/error.h"
 
 namespace strand::rules {
 namespace {

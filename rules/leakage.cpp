@@ -7,7 +7,7 @@
 #include <unordered_set>
 
 #include "data/encoding.h"
-#include "kernels/error.h"
+#include "core/error.h"
 
 namespace strand::rules {
 namespace {

@@ -6,7 +6,7 @@
 #include <cmath>
 #include <numeric>
 
-#include "kernels/error.h"
+#include "core/error.h"
 #include "rules/metrics.h"
 
 namespace strand::rules {

@@ -6,7 +6,7 @@
 #include <limits>
 #include <numeric>
 
-#include "kernels/error.h"
+#include "core/error.h"
 
 namespace strand::rules {
 namespace {

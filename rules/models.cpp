@@ -11,7 +11,7 @@
 #include <memory>
 #include <string>
 
-#include "kernels/error.h"
+#include "core/error.h"
 
 namespace strand::rules {
 namespace {

@@ -11,7 +11,7 @@
 #include <limits>
 #include <numbers>
 
-#include "kernels/error.h"
+#include "core/error.h"
 
 namespace strand::rules {
 namespace {

@@ -5,7 +5,7 @@
 #include <cstdio>
 #include <fstream>
 
-#include "kernels/error.h"
+#include "core/error.h"
 
 namespace strand::rules {
 namespace {

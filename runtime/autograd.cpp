@@ -7,7 +7,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
-#include "kernels/error.h"
+#include "core/error.h"
 #include "runtime/ops.h"
 
 namespace strand::runtime {

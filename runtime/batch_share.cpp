@@ -1,7 +1,7 @@
 // This thread's share of the global batch (batch_share.h).
 #include "runtime/batch_share.h"
 
-#include "kernels/error.h"
+#include "core/error.h"
 
 namespace strand::runtime {
 namespace {

@@ -6,7 +6,7 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "kernels/error.h"
+#include "core/error.h"
 #include "runtime/comm_backends.h"
 #include "runtime/rendezvous.h"
 

@@ -3,7 +3,7 @@
 
 #include <algorithm>
 
-#include "kernels/error.h"
+#include "core/error.h"
 #include "runtime/autograd.h"
 #include "runtime/device.h"
 #include "runtime/ops.h"

@@ -6,7 +6,7 @@
 #include <mutex>
 #include <vector>
 
-#include "kernels/error.h"
+#include "core/error.h"
 
 #if STRAND_WITH_CUDA
 #include <cuda_runtime.h>

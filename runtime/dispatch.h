@@ -4,7 +4,7 @@
 
 #include <vector>
 
-#include "kernels/error.h"
+#include "core/error.h"
 #include "runtime/device.h"
 #include "runtime/tensor.h"
 

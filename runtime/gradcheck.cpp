@@ -4,7 +4,7 @@
 #include <cmath>
 #include <sstream>
 
-#include "kernels/error.h"
+#include "core/error.h"
 #include "runtime/autograd.h"
 #include "runtime/ops.h"
 

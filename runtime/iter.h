@@ -4,7 +4,7 @@
 
 #include <array>
 
-#include "kernels/error.h"
+#include "core/error.h"
 #include "kernels/strided.h"
 #include "runtime/tensor.h"
 

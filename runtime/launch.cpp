@@ -6,7 +6,7 @@
 #include <charconv>
 #include <cstdlib>
 
-#include "kernels/error.h"
+#include "core/error.h"
 
 namespace strand::runtime {
 namespace {

@@ -9,7 +9,7 @@
 
 #include "kernels/conv1d.h"
 #include "kernels/conv1d_onehot.h"
-#include "kernels/error.h"
+#include "core/error.h"
 #include "kernels/philox.h"
 #include "kernels/random.h"
 #include "kernels/rnn.h"

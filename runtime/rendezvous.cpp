@@ -17,7 +17,7 @@
 #include <thread>
 #include <utility>
 
-#include "kernels/error.h"
+#include "core/error.h"
 
 namespace strand::runtime {
 namespace {

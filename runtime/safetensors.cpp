@@ -10,7 +10,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "kernels/error.h"
+#include "core/error.h"
 
 namespace strand::runtime {
 namespace {

@@ -10,7 +10,7 @@
 #include <new>
 #include <tuple>
 
-#include "kernels/error.h"
+#include "core/error.h"
 
 #if STRAND_WITH_CUDA
 #include <cuda_runtime.h>

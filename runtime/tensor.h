@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "kernels/dtype.h"
+#include "core/dtype.h"
 #include "runtime/device.h"
 #include "runtime/storage.h"
 
@@ -151,6 +151,9 @@ int64_t wrap_dim(int64_t dim, int64_t ndim, const char* op);
 // Factories.
 Tensor empty(const Shape& shape, const TensorOptions& options = {});
 Tensor empty_pinned(const Shape& shape, DType dtype);  // page-locked host memory (CUDA builds)
+// Enqueues a copy of contiguous page-locked host src into contiguous device dst (same bytes) on
+// stream, without waiting; src's storage stays alive until the copy has read it.
+void copy_host_to_device_async(const Tensor& dst, const Tensor& src, kernels::Stream stream);
 Tensor zeros(const Shape& shape, const TensorOptions& options = {});
 Tensor ones(const Shape& shape, const TensorOptions& options = {});
 Tensor full(const Shape& shape, double value, const TensorOptions& options = {});

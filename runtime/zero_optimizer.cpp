@@ -1,7 +1,7 @@
 // ZeRO-1: reduce-scatter, shard update, all-gather (zero_optimizer.h).
 #include "runtime/zero_optimizer.h"
 
-#include "kernels/error.h"
+#include "core/error.h"
 #include "runtime/autograd.h"
 #include "runtime/dispatch.h"
 #include "runtime/ops.h"

@@ -2,8 +2,8 @@
 // reads); the JSON metadata is what makes a file self-describing.
 #include "train/checkpoint.h"
 
-#include "kernels/error.h"
-#include "kernels/version.h"
+#include "core/error.h"
+#include "core/version.h"
 #include "layers/model_file.h"
 #include "layers/models.h"
 #include "runtime/safetensors.h"

@@ -9,7 +9,7 @@
 #include <fstream>
 #include <vector>
 
-#include "kernels/error.h"
+#include "core/error.h"
 
 namespace strand::train {
 

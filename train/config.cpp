@@ -6,8 +6,8 @@
 #include <numbers>
 #include <vector>
 
-#include "kernels/error.h"
-#include "kernels/suggest.h"
+#include "core/error.h"
+#include "core/suggest.h"
 
 namespace strand::train {
 namespace {

@@ -4,7 +4,7 @@
 #include <cmath>
 
 #include "data/loader.h"
-#include "kernels/error.h"
+#include "core/error.h"
 #include "layers/reverse_complement.h"
 #include "rules/panel.h"
 #include "runtime/autograd.h"

@@ -7,8 +7,8 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "kernels/error.h"
-#include "kernels/version.h"
+#include "core/error.h"
+#include "core/version.h"
 #include "runtime/safetensors.h"
 #include "train/checkpoint.h"
 

@@ -5,7 +5,7 @@
 #include <unordered_set>
 
 #include "data/splits.h"
-#include "kernels/error.h"
+#include "core/error.h"
 #include "runtime/device.h"
 #include "train/evaluate.h"
 #include "train/trainer.h"

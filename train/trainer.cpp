@@ -10,7 +10,7 @@
 #include <filesystem>
 #include <limits>
 
-#include "kernels/error.h"
+#include "core/error.h"
 #include "layers/autocast.h"
 #include "layers/models.h"
 #include "layers/privacy.h"

@@ -5,7 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "data/encoding.h"
-#include "kernels/error.h"
+#include "core/error.h"
 #include "tests/data/temp_files.h"
 
 namespace strand::data {

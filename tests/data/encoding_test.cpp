@@ -6,7 +6,7 @@
 
 #include <random>
 
-#include "kernels/error.h"
+#include "core/error.h"
 
 namespace strand::data {
 namespace {

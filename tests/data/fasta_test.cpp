@@ -9,7 +9,7 @@
 #include <filesystem>
 
 #include "data/encoding.h"
-#include "kernels/error.h"
+#include "core/error.h"
 #include "tests/data/temp_files.h"
 
 namespace strand::data {

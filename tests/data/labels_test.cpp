@@ -6,7 +6,7 @@
 
 #include <cmath>
 
-#include "kernels/error.h"
+#include "core/error.h"
 #include "tests/data/temp_files.h"
 
 namespace strand::data {

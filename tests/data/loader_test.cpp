@@ -10,7 +10,7 @@
 #include <set>
 
 #include "data/encoding.h"
-#include "kernels/error.h"
+#include "core/error.h"
 #include "tests/data/temp_files.h"
 
 namespace strand::data {

@@ -12,7 +12,7 @@
 #include "data/dataset.h"
 #include "data/encoding.h"
 #include "data/splits.h"
-#include "kernels/error.h"
+#include "core/error.h"
 #include "tests/data/temp_files.h"
 
 namespace strand::data {

@@ -4,7 +4,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "kernels/error.h"
+#include "core/error.h"
 #include "tests/data/temp_files.h"
 
 namespace strand::data {

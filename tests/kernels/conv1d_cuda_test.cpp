@@ -8,7 +8,7 @@
 
 #include "kernels/conv1d.h"
 #include "kernels/conv1d_onehot.h"
-#include "kernels/error.h"
+#include "core/error.h"
 #include "tests/kernels/conv1d_test_shapes.h"
 #include "tests/support/cuda_buffer.h"
 #include "tests/support/test_support.h"

@@ -8,7 +8,7 @@
 #include <cmath>
 #include <vector>
 
-#include "kernels/error.h"
+#include "core/error.h"
 #include "tests/kernels/conv1d_test_shapes.h"
 #include "tests/support/test_support.h"
 

@@ -8,7 +8,7 @@
 
 #include <vector>
 
-#include "kernels/error.h"
+#include "core/error.h"
 #include "tests/support/test_support.h"
 
 namespace strand::kernels {

@@ -10,7 +10,7 @@
 #include <random>
 
 #include "data/encoding.h"
-#include "kernels/error.h"
+#include "core/error.h"
 #include "tests/rules/dna.h"
 
 namespace strand::rules {

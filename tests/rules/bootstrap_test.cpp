@@ -7,7 +7,7 @@
 
 #include <numeric>
 
-#include "kernels/error.h"
+#include "core/error.h"
 
 namespace strand::rules {
 namespace {

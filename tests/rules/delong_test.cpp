@@ -11,7 +11,7 @@
 
 #include <random>
 
-#include "kernels/error.h"
+#include "core/error.h"
 #include "rules/metrics.h"
 
 namespace strand::rules {

@@ -7,7 +7,7 @@
 
 #include <random>
 
-#include "kernels/error.h"
+#include "core/error.h"
 
 namespace strand::rules {
 namespace {

@@ -12,7 +12,7 @@
 #include <set>
 
 #include "data/encoding.h"
-#include "kernels/error.h"
+#include "core/error.h"
 #include "tests/rules/dna.h"
 
 namespace strand::rules {

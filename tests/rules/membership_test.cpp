@@ -10,7 +10,7 @@
 #include <limits>
 #include <random>
 
-#include "kernels/error.h"
+#include "core/error.h"
 
 namespace strand::rules {
 namespace {

@@ -7,7 +7,7 @@
 
 #include <cmath>
 
-#include "kernels/error.h"
+#include "core/error.h"
 
 namespace strand::rules {
 namespace {

@@ -9,7 +9,7 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 
-#include "kernels/error.h"
+#include "core/error.h"
 
 namespace strand::rules {
 namespace {

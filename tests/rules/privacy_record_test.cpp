@@ -6,7 +6,7 @@
 
 #include <limits>
 
-#include "kernels/error.h"
+#include "core/error.h"
 
 namespace strand::rules {
 namespace {

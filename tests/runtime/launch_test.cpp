@@ -6,7 +6,7 @@
 
 #include <map>
 
-#include "kernels/error.h"
+#include "core/error.h"
 
 namespace strand::runtime {
 namespace {

@@ -8,7 +8,7 @@
 #include <fstream>
 #include <thread>
 
-#include "kernels/error.h"
+#include "core/error.h"
 #include "runtime/comm_backends.h"
 #include "tests/runtime/comm_processes.h"
 

@@ -13,7 +13,7 @@
 #include <thread>
 #include <vector>
 
-#include "kernels/error.h"
+#include "core/error.h"
 #include "runtime/comm.h"
 
 namespace strand::testing {

@@ -6,8 +6,8 @@
 
 #include <filesystem>
 
-#include "kernels/error.h"
-#include "kernels/version.h"
+#include "core/error.h"
+#include "core/version.h"
 #include "layers/models.h"
 #include "runtime/ops.h"
 #include "runtime/rng.h"

@@ -6,7 +6,7 @@
 
 #include <cmath>
 
-#include "kernels/error.h"
+#include "core/error.h"
 
 namespace strand::train {
 namespace {

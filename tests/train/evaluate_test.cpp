@@ -6,7 +6,7 @@
 
 #include <cmath>
 
-#include "kernels/error.h"
+#include "core/error.h"
 #include "layers/models.h"
 #include "runtime/gradcheck.h"
 #include "runtime/rng.h"

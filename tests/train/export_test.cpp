@@ -11,7 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "kernels/error.h"
+#include "core/error.h"
 #include "layers/models.h"
 #include "runtime/safetensors.h"
 #include "tests/data/temp_files.h"

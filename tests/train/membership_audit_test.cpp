@@ -11,7 +11,7 @@
 
 #include "data/simulate.h"
 #include "data/splits.h"
-#include "kernels/error.h"
+#include "core/error.h"
 #include "tests/train/tiny_task.h"
 #include "train/trainer.h"
 

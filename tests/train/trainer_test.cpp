@@ -11,7 +11,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "kernels/error.h"
+#include "core/error.h"
 #include "rules/privacy_accountant.h"
 #include "tests/data/temp_files.h"
 #include "tests/train/tiny_task.h"

@@ -7,8 +7,8 @@
 #include <ostream>
 #include <string_view>
 
-#include "kernels/bfloat16.h"
-#include "kernels/error.h"
+#include "core/bfloat16.h"
+#include "core/error.h"
 
 namespace strand {
 

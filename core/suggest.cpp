@@ -1,5 +1,5 @@
 // Edit distance and closest-name suggestions (see suggest.h).
-#include "kernels/suggest.h"
+#include "core/suggest.h"
 
 #include <algorithm>
 

@@ -1,5 +1,5 @@
 // Version strings, filled in by CMake for this file alone.
-#include "kernels/version.h"
+#include "core/version.h"
 
 namespace strand {
 
