@@ -212,5 +212,71 @@ TEST(IndexErrors, OutOfRangeIndicesNameTheirPosition) {
   EXPECT_EQ(out, std::vector<float>(12, 0.f));
 }
 
+// The report path of the CUDA index kernels, driven from the host: each check's "device flag
+// copy" is a host word and its completion a bool the test flips, as the copy and its event would.
+struct FakeCheck {
+  uint64_t position = kNoBadIndex;
+  bool landed = false;
+  int released = 0;
+  IndexErrorLog::Check check(const char* op, int64_t dim, int device) {
+    return {.op = op,
+            .dim = dim,
+            .device = device,
+            .position = &position,
+            .done = [this] { return landed; },
+            .release = [this] { ++released; }};
+  }
+};
+
+TEST(IndexErrorLog, RaisesTheOldestCompletedBadCheckOnceAndKeepsThoseInFlight) {
+  IndexErrorLog log;
+  FakeCheck good, bad_late, bad_first, in_flight, other_device;
+  log.add(good.check("gather", 7, 0));
+  log.add(bad_first.check("index_select", 3, 0));
+  log.add(bad_late.check("scatter_add", 9, 0));
+  log.add(in_flight.check("gather", 5, 0));
+  log.add(other_device.check("index_add", 4, 1));
+  EXPECT_EQ(log.pending(), 5u);
+
+  // Nothing has landed: nothing to raise, nothing released.
+  EXPECT_NO_THROW(log.raise_completed(0));
+  EXPECT_EQ(log.pending(), 5u);
+
+  good.landed = bad_first.landed = bad_late.landed = other_device.landed = true;
+  bad_first.position = 2;
+  bad_late.position = 8;
+  other_device.position = 0;
+  in_flight.position = 1;  // written, but its copy has not landed: not read yet
+  STRAND_EXPECT_ERROR(log.raise_completed(0),
+                      "index_select: index at position 2 is out of range [0, 3)");
+  // Every completed check of device 0 was read and released; only the oldest bad one raised.
+  EXPECT_EQ(good.released + bad_first.released + bad_late.released, 3);
+  EXPECT_EQ(in_flight.released + other_device.released, 0);
+  EXPECT_EQ(log.pending(), 2u);
+  EXPECT_NO_THROW(log.raise_completed(0)) << "scatter_add's report went with the first";
+
+  // Another device's report waits for that device's synchronisation.
+  STRAND_EXPECT_ERROR(log.raise_completed(1), "index_add: index at position 0 is out of range [0, 4)");
+  in_flight.landed = true;
+  STRAND_EXPECT_ERROR(log.raise_completed(0), "gather: index at position 1 is out of range [0, 5)");
+  EXPECT_EQ(log.pending(), 0u);
+}
+
+TEST(IndexErrorLog, ManyChecksBetweenSynchronisationsReleaseTheGoodOnes) {
+  // A program that launches thousands of checks without waiting holds only the few in flight and
+  // the bad ones.
+  IndexErrorLog log;
+  std::vector<FakeCheck> checks(1000);
+  for (size_t i = 0; i < checks.size(); ++i) {
+    if (i == 10) checks[i].position = 4;
+    checks[i].landed = i < 900;
+    log.add(checks[i].check("gather", 3, 0));
+  }
+  EXPECT_LT(log.pending(), 400u);
+  EXPECT_EQ(checks[10].released, 0) << "the bad report is kept until it is raised";
+  STRAND_EXPECT_ERROR(log.raise_completed(0), "gather: index at position 4 is out of range [0, 3)");
+  for (size_t i = 0; i < checks.size(); ++i) EXPECT_EQ(checks[i].released, i < 900 ? 1 : 0) << i;
+}
+
 }  // namespace
 }  // namespace strand::kernels
