@@ -55,10 +55,8 @@ TYPED_TEST(BatchNormCudaTest, MatchesCpu) {
       const T* b = affine ? beta.data() : nullptr;
       std::vector<T> y(numel), mean(s.channels), invstd(s.channels), yi(numel), dx(numel),
           dgamma(s.channels), dbeta(s.channels);
-      cpu::batch_norm_forward<T>(s, x.data(), g, b, kEps, y.data(), mean.data(), invstd.data(),
-                                 {});
-      cpu::batch_norm_inference<T>(s, x.data(), g, b, mean.data(), var.data(), kEps, yi.data(),
-                                   {});
+      cpu::batch_norm_forward<T>(s, x.data(), g, b, kEps, y.data(), mean.data(), invstd.data(), {});
+      cpu::batch_norm_inference<T>(s, x.data(), g, b, mean.data(), var.data(), kEps, yi.data(), {});
       cpu::batch_norm_backward<T>(s, x.data(), dy.data(), g, mean.data(), invstd.data(), dx.data(),
                                   dgamma.data(), dbeta.data(), {});
 

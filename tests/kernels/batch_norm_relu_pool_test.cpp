@@ -31,8 +31,8 @@ BatchNormReluPoolShape shape(int64_t n, int64_t c, int64_t l, int64_t kernel, in
 
 const std::vector<BatchNormReluPoolShape>& shapes() {
   static const std::vector<BatchNormReluPoolShape> s = {
-      shape(1, 1, 1, 1, 1, 0),   shape(2, 3, 7, 1, 1, 0),  shape(4, 3, 20, 3, 3, 0),
-      shape(3, 2, 17, 4, 3, 2),  shape(2, 5, 23, 2, 5, 0), shape(5, 4, 31, 5, 2, 1),
+      shape(1, 1, 1, 1, 1, 0),  shape(2, 3, 7, 1, 1, 0),  shape(4, 3, 20, 3, 3, 0),
+      shape(3, 2, 17, 4, 3, 2), shape(2, 5, 23, 2, 5, 0), shape(5, 4, 31, 5, 2, 1),
       shape(8, 6, 64, 4, 4, 0),
   };
   return s;
@@ -64,8 +64,8 @@ Chain<T> unfused(const BatchNormReluPoolShape& s, const std::vector<T>& x, const
   cpu::unary<T>(UnaryOp::kRelu, static_cast<int64_t>(numel), z.data(), r.data(), 0, 0, {});
   cpu::max_pool1d<T>(p, r.data(), c.y.data(), index.data(), {});
   cpu::max_pool1d_backward<T>(p, dy.data(), index.data(), dr.data(), {});
-  cpu::unary_backward<T>(UnaryOp::kRelu, static_cast<int64_t>(numel), dr.data(), z.data(),
-                         r.data(), dz.data(), 0, 0, {});
+  cpu::unary_backward<T>(UnaryOp::kRelu, static_cast<int64_t>(numel), dr.data(), z.data(), r.data(),
+                         dz.data(), 0, 0, {});
   c.dx.resize(numel), c.dgamma.resize(s.norm.channels), c.dbeta.resize(s.norm.channels);
   cpu::batch_norm_backward<T>(s.norm, x.data(), dz.data(), gamma, c.mean.data(), c.invstd.data(),
                               c.dx.data(), c.dgamma.data(), c.dbeta.data(), {});
@@ -147,7 +147,8 @@ TEST(BatchNormReluPoolValues, MatchThePlainDefinition) {
           for (int64_t k = 0; k < s.kernel; ++k) {
             const int64_t p = t * s.stride - s.padding + k;
             if (p < 0 || p >= b.length) continue;
-            const double z = (x[(n * b.channels + c) * b.length + p] - mu) * inv * gamma[c] + beta[c];
+            const double z =
+                (x[(n * b.channels + c) * b.length + p] - mu) * inv * gamma[c] + beta[c];
             best = std::max(best, std::max(z, 0.0));
           }
           expected[(n * b.channels + c) * out_len + t] = best;

@@ -38,14 +38,14 @@ TYPED_TEST(ElementwiseCudaTest, UnaryOpsAndSlopesMatchCpu) {
   // CUDA's expf, erff, tanhf, powf are within 2 ulp, the host's within 1: a few ulp apart.
   const double tol = kernel_tolerance<T>();
   const UnaryCase cases[] = {
-      {UnaryOp::kNeg, 0, 0, -3, 3},       {UnaryOp::kExp, 0, 0, -3, 3},
-      {UnaryOp::kLog, 0, 0, 0.1, 5},      {UnaryOp::kSqrt, 0, 0, 0.1, 5},
-      {UnaryOp::kAbs, 0, 0, -3, 3},       {UnaryOp::kRelu, 0, 0, -3, 3},
-      {UnaryOp::kSigmoid, 0, 0, -8, 8},   {UnaryOp::kTanh, 0, 0, -4, 4},
-      {UnaryOp::kGelu, 0, 0, -4, 4},      {UnaryOp::kSoftplus, 0, 0, -10, 25},
-      {UnaryOp::kClamp, -0.5, 0.7, -2, 2}, {UnaryOp::kAddScalar, 1.5, 0, -3, 3},
+      {UnaryOp::kNeg, 0, 0, -3, 3},          {UnaryOp::kExp, 0, 0, -3, 3},
+      {UnaryOp::kLog, 0, 0, 0.1, 5},         {UnaryOp::kSqrt, 0, 0, 0.1, 5},
+      {UnaryOp::kAbs, 0, 0, -3, 3},          {UnaryOp::kRelu, 0, 0, -3, 3},
+      {UnaryOp::kSigmoid, 0, 0, -8, 8},      {UnaryOp::kTanh, 0, 0, -4, 4},
+      {UnaryOp::kGelu, 0, 0, -4, 4},         {UnaryOp::kSoftplus, 0, 0, -10, 25},
+      {UnaryOp::kClamp, -0.5, 0.7, -2, 2},   {UnaryOp::kAddScalar, 1.5, 0, -3, 3},
       {UnaryOp::kMulScalar, -2.5, 0, -3, 3}, {UnaryOp::kPowScalar, 1.5, 0, 0.1, 4},
-      {UnaryOp::kRsubScalar, 2, 0, -3, 3}, {UnaryOp::kRdivScalar, 3, 0, 0.2, 4},
+      {UnaryOp::kRsubScalar, 2, 0, -3, 3},   {UnaryOp::kRdivScalar, 3, 0, 0.2, 4},
   };
   uint64_t seed = 1;
   for (const UnaryCase& c : cases) {
@@ -88,7 +88,8 @@ TYPED_TEST(ElementwiseCudaTest, BinaryOpsOverBroadcastAndStridedOperandsMatchCpu
   for (const Layout& l : layouts) {
     StridedIter<3> it;
     it.ndim = 2, it.numel = l.d0 * l.d1, it.sizes[0] = l.d0, it.sizes[1] = l.d1;
-    for (int k = 0; k < 3; ++k) it.strides[k][0] = l.strides[k][0], it.strides[k][1] = l.strides[k][1];
+    for (int k = 0; k < 3; ++k)
+      it.strides[k][0] = l.strides[k][0], it.strides[k][1] = l.strides[k][1];
     const int64_t out_size = (l.d0 - 1) * l.strides[0][0] + (l.d1 - 1) * l.strides[0][1] + 1;
     const auto a = random_vector<T>(l.a_size, ++seed, 0.5, 2.0);
     const auto b = random_vector<T>(l.b_size, ++seed, 0.5, 2.0);

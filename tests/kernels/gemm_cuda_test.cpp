@@ -51,9 +51,9 @@ void check(MathMode mode, double tol) {
   uint64_t seed = 1;
   for (const GemmShape& s : shapes()) {
     for (double beta : {0.0, 0.5}) {
-      SCOPED_TRACE(::testing::Message() << "m " << s.m << " n " << s.n << " k " << s.k << " ta "
-                                        << s.trans_a << " tb " << s.trans_b << " batch " << s.batch
-                                        << " beta " << beta);
+      SCOPED_TRACE(::testing::Message()
+                   << "m " << s.m << " n " << s.n << " k " << s.k << " ta " << s.trans_a << " tb "
+                   << s.trans_b << " batch " << s.batch << " beta " << beta);
       const auto a = random_vector<T>(
           span(s.trans_a ? s.k : s.m, s.lda, s.trans_a ? s.m : s.k, s.batch, s.stride_a), ++seed);
       const auto b = random_vector<T>(
@@ -74,8 +74,8 @@ void check(MathMode mode, double tol) {
             got_entries.push_back(got[p * s.stride_c + i * s.ldc + j]);
             want_entries.push_back(static_cast<double>(c[p * s.stride_c + i * s.ldc + j]));
           }
-      EXPECT_TRUE(all_close(got_entries, want_entries, tol,
-                            tol * std::sqrt(static_cast<double>(s.k))));
+      EXPECT_TRUE(
+          all_close(got_entries, want_entries, tol, tol * std::sqrt(static_cast<double>(s.k))));
     }
   }
 }

@@ -256,7 +256,8 @@ TEST(IndexErrorLog, RaisesTheOldestCompletedBadCheckOnceAndKeepsThoseInFlight) {
   EXPECT_NO_THROW(log.raise_completed(0)) << "scatter_add's report went with the first";
 
   // Another device's report waits for that device's synchronisation.
-  STRAND_EXPECT_ERROR(log.raise_completed(1), "index_add: index at position 0 is out of range [0, 4)");
+  STRAND_EXPECT_ERROR(log.raise_completed(1),
+                      "index_add: index at position 0 is out of range [0, 4)");
   in_flight.landed = true;
   STRAND_EXPECT_ERROR(log.raise_completed(0), "gather: index at position 1 is out of range [0, 5)");
   EXPECT_EQ(log.pending(), 0u);
