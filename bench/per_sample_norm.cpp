@@ -79,15 +79,21 @@ Sizes sizes(const Layer& l, int64_t n) {
   return {c.x_numel() / (l.kind == Kind::kBases ? 4 : 1), c.y_numel()};
 }
 
-// One call of the layer's norm kernel with method m; Ns is cpu or cuda (via the callables).
-template <typename Dense, typename Conv, typename Bases>
-void run_norm(const Layer& l, int64_t n, NormMethod m, const float* a, const uint8_t* bases,
-              const float* g, float* out, Dense&& dense, Conv&& conv, Bases&& on_bases) {
+// The kernels of one device (CPU and CUDA share their signatures).
+struct Kernels {
+  decltype(&cpu::per_sample_norm_dense<float>) dense;
+  decltype(&cpu::per_sample_norm_conv1d<float>) conv;
+  decltype(&cpu::per_sample_norm_bases<float>) bases;
+};
+
+// One call of the layer's norm kernel with method m.
+void run_norm(const Kernels& k, const Layer& l, int64_t n, NormMethod m, const float* a,
+              const uint8_t* bases, const float* g, float* out) {
   const PerSampleShape s = problem(l, n);
   if (l.kind == Kind::kDense) {
     // a [N, T, in], g [N, T, out], both batch-major.
-    dense(s, SampleRows<float>{a, s.positions * s.in_dim, s.in_dim, 1},
-          SampleRows<float>{g, s.positions * s.out_dim, s.out_dim, 1}, m, out);
+    k.dense({}, s, SampleRows<float>{a, s.positions * s.in_dim, s.in_dim, 1},
+            SampleRows<float>{g, s.positions * s.out_dim, s.out_dim, 1}, m, out);
     return;
   }
   Conv1dShape c = l.conv;
@@ -95,9 +101,9 @@ void run_norm(const Layer& l, int64_t n, NormMethod m, const float* a, const uin
   // dy [N, C_out, L_out] as the DP engine passes it.
   const SampleRows<float> gr{g, s.out_dim * s.positions, 1, s.positions};
   if (l.kind == Kind::kBases) {
-    on_bases(c, bases, gr, m, out);
+    k.bases({}, c, bases, gr, m, out);
   } else {
-    conv(c, a, gr, m, out);
+    k.conv({}, c, a, gr, m, out);
   }
 }
 
@@ -129,17 +135,9 @@ void cpu_bench(benchmark::State& state, const Layer& l, int64_t n) {
   for (size_t i = 0; i < bases.size(); ++i) bases[i] = static_cast<uint8_t>((i * 7 + i / 5) % 5);
   std::vector<float> out(n);
   auto call = [&](NormMethod m) {
-    run_norm(
-        l, n, m, a.data(), bases.data(), g.data(), out.data(),
-        [](auto s, auto ar, auto gr, auto m2, float* o) {
-          cpu::per_sample_norm_dense<float>({}, s, ar, gr, m2, o);
-        },
-        [](auto c, const float* x, auto gr, auto m2, float* o) {
-          cpu::per_sample_norm_conv1d<float>({}, c, x, gr, m2, o);
-        },
-        [](auto c, const uint8_t* b, auto gr, auto m2, float* o) {
-          cpu::per_sample_norm_bases<float>({}, c, b, gr, m2, o);
-        });
+    run_norm({cpu::per_sample_norm_dense<float>, cpu::per_sample_norm_conv1d<float>,
+              cpu::per_sample_norm_bases<float>},
+             l, n, m, a.data(), bases.data(), g.data(), out.data());
     benchmark::DoNotOptimize(out.data());
   };
   double ghost_s = 0, mat_s = 0;
@@ -192,17 +190,9 @@ void gpu_bench(benchmark::State& state, const Layer& l, int64_t n) {
   const DeviceBytes a(z.a * sizeof(float), 0x3C), bases(l.kind == Kind::kBases ? z.a : 0, 0x02),
       g(z.g * sizeof(float), 0x3C), out(n * sizeof(float), 0);
   auto call = [&](NormMethod m) {
-    run_norm(
-        l, n, m, a.as<float>(), bases.as<uint8_t>(), g.as<float>(), out.as<float>(),
-        [](auto s, auto ar, auto gr, auto m2, float* o) {
-          cuda::per_sample_norm_dense<float>({}, s, ar, gr, m2, o);
-        },
-        [](auto c, const float* x, auto gr, auto m2, float* o) {
-          cuda::per_sample_norm_conv1d<float>({}, c, x, gr, m2, o);
-        },
-        [](auto c, const uint8_t* b, auto gr, auto m2, float* o) {
-          cuda::per_sample_norm_bases<float>({}, c, b, gr, m2, o);
-        });
+    run_norm({cuda::per_sample_norm_dense<float>, cuda::per_sample_norm_conv1d<float>,
+              cuda::per_sample_norm_bases<float>},
+             l, n, m, a.as<float>(), bases.as<uint8_t>(), g.as<float>(), out.as<float>());
   };
   call(NormMethod::kGhost);  // warm-up
   call(NormMethod::kMaterialized);

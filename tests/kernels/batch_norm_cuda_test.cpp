@@ -15,18 +15,13 @@
 namespace strand::kernels {
 namespace {
 
-using testing::all_close;
-using testing::DeviceBuffer;
-using testing::kernel_tolerance;
-using testing::random_vector;
-using testing::to_double;
+using namespace strand::testing;
 
 constexpr double kEps = 1e-5;
 
 template <typename T>
 class BatchNormCudaTest : public ::testing::Test {};
-using Types = ::testing::Types<float, double, BFloat16>;
-TYPED_TEST_SUITE(BatchNormCudaTest, Types);
+TYPED_TEST_SUITE(BatchNormCudaTest, KernelTypes);
 
 TYPED_TEST(BatchNormCudaTest, MatchesCpu) {
   STRAND_REQUIRE_CUDA_DEVICE();

@@ -18,9 +18,7 @@
 namespace strand::kernels {
 namespace {
 
-using testing::all_close;
-using testing::random_vector;
-using testing::to_double;
+using namespace strand::testing;
 
 constexpr double kEps = 1e-5;
 
@@ -74,8 +72,7 @@ Chain<T> unfused(const BatchNormReluPoolShape& s, const std::vector<T>& x, const
 
 template <typename T>
 class BatchNormReluPoolTest : public ::testing::Test {};
-using Types = ::testing::Types<float, double, BFloat16>;
-TYPED_TEST_SUITE(BatchNormReluPoolTest, Types);
+TYPED_TEST_SUITE(BatchNormReluPoolTest, KernelTypes);
 
 TYPED_TEST(BatchNormReluPoolTest, EqualsTheUnfusedChainBitForBit) {
   using T = TypeParam;

@@ -16,9 +16,7 @@
 namespace strand::kernels {
 namespace {
 
-using testing::all_close;
-using testing::random_vector;
-using testing::to_double;
+using namespace strand::testing;
 
 constexpr double kEps = 1e-5;
 
@@ -89,8 +87,7 @@ Backward backward_reference(const BatchNormShape& s, const std::vector<double>& 
 
 template <typename T>
 class BatchNormTest : public ::testing::Test {};
-using Types = ::testing::Types<float, double, BFloat16>;
-TYPED_TEST_SUITE(BatchNormTest, Types);
+TYPED_TEST_SUITE(BatchNormTest, KernelTypes);
 
 const std::vector<BatchNormShape>& shapes() {
   static const std::vector<BatchNormShape> s = {{1, 1, 1}, {2, 3, 1},  {1, 4, 33},

@@ -16,16 +16,11 @@
 namespace strand::kernels {
 namespace {
 
-using testing::all_close;
-using testing::DeviceBuffer;
-using testing::kernel_tolerance;
-using testing::random_vector;
-using testing::to_double;
+using namespace strand::testing;
 
 template <typename T>
 class ElementwiseCudaTest : public ::testing::Test {};
-using Types = ::testing::Types<float, double, BFloat16>;
-TYPED_TEST_SUITE(ElementwiseCudaTest, Types);
+TYPED_TEST_SUITE(ElementwiseCudaTest, KernelTypes);
 
 struct UnaryCase {
   UnaryOp op;

@@ -17,10 +17,7 @@
 namespace strand::kernels {
 namespace {
 
-using testing::all_close;
-using testing::kernel_tolerance;
-using testing::random_vector;
-using testing::to_double;
+using namespace strand::testing;
 
 double sigmoid(double x) { return 1.0 / (1.0 + std::exp(-x)); }
 
@@ -78,8 +75,7 @@ std::vector<UnaryCase> unary_cases() {
 
 template <typename T>
 class ElementwiseTest : public ::testing::Test {};
-using Types = ::testing::Types<float, double, BFloat16>;
-TYPED_TEST_SUITE(ElementwiseTest, Types);
+TYPED_TEST_SUITE(ElementwiseTest, KernelTypes);
 
 // 0 and 1 elements, odd, and above the CPU kernels' parallel threshold (1 << 15).
 constexpr int64_t kSizes[] = {0, 1, 37, (1 << 15) + 3};

@@ -15,11 +15,7 @@
 namespace strand::kernels {
 namespace {
 
-using testing::all_close;
-using testing::DeviceBuffer;
-using testing::kernel_tolerance;
-using testing::random_vector;
-using testing::to_double;
+using namespace strand::testing;
 
 int64_t span(int64_t rows, int64_t ld, int64_t cols, int64_t batch, int64_t stride) {
   return (batch - 1) * stride + (rows - 1) * ld + cols;

@@ -13,9 +13,7 @@
 namespace strand::kernels {
 namespace {
 
-using testing::all_close;
-using testing::kernel_tolerance;
-using testing::random_vector;
+using namespace strand::testing;
 
 // Elements an operand of `rows` rows with row stride ld spans, over the whole batch.
 int64_t span(int64_t rows, int64_t ld, int64_t cols, int64_t batch, int64_t stride) {
@@ -48,8 +46,7 @@ std::vector<double> reference(const GemmShape& s, double alpha, const std::vecto
 
 template <typename T>
 class GemmTest : public ::testing::Test {};
-using Types = ::testing::Types<float, double, BFloat16>;
-TYPED_TEST_SUITE(GemmTest, Types);
+TYPED_TEST_SUITE(GemmTest, KernelTypes);
 
 // Shapes (m, n, k, batch) with padded leading dimensions and batch strides; stride_b = 0 shares B.
 std::vector<GemmShape> shapes() {

@@ -19,11 +19,7 @@
 namespace strand::kernels {
 namespace {
 
-using testing::all_close;
-using testing::DeviceBuffer;
-using testing::kernel_tolerance;
-using testing::random_vector;
-using testing::to_double;
+using namespace strand::testing;
 
 TEST(IndexCuda, CastFillAndArangeMatchCpuByteForByte) {
   STRAND_REQUIRE_CUDA_DEVICE();
@@ -62,15 +58,7 @@ TEST(IndexCuda, CastFillAndArangeMatchCpuByteForByte) {
 
 template <typename T>
 class IndexCudaTest : public ::testing::Test {};
-using Types = ::testing::Types<float, double, BFloat16>;
-TYPED_TEST_SUITE(IndexCudaTest, Types);
-
-std::vector<int64_t> indices(size_t n, int64_t dim, uint64_t seed) {
-  std::mt19937_64 gen(seed);
-  std::vector<int64_t> out(n);
-  for (auto& v : out) v = static_cast<int64_t>(gen() % static_cast<uint64_t>(dim));
-  return out;
-}
+TYPED_TEST_SUITE(IndexCudaTest, KernelTypes);
 
 TYPED_TEST(IndexCudaTest, IndexMovesMatchCpu) {
   STRAND_REQUIRE_CUDA_DEVICE();
@@ -86,9 +74,9 @@ TYPED_TEST(IndexCudaTest, IndexMovesMatchCpu) {
     SCOPED_TRACE(::testing::Message()
                  << p.outer << " x " << p.dim << " x " << p.inner << " count " << p.count);
     const auto src = random_vector<T>(p.outer * p.dim * p.inner, ++seed);
-    const auto sel = indices(p.count, p.dim, ++seed);
+    const auto sel = random_indices(p.count, p.dim, ++seed);
     const int64_t n = p.outer * p.count * p.inner;
-    const auto per_element = indices(n, p.dim, ++seed);
+    const auto per_element = random_indices(n, p.dim, ++seed);
     const auto grad = random_vector<T>(n, ++seed);
     const auto dst0 = random_vector<T>(src.size(), ++seed);
     DeviceBuffer<T> d_src(src), d_grad(grad);

@@ -17,9 +17,7 @@
 namespace strand::kernels {
 namespace {
 
-using testing::all_close;
-using testing::kernel_tolerance;
-using testing::random_vector;
+using namespace strand::testing;
 
 // Values every dtype holds exactly (bool: zero or not).
 const std::vector<double> kCastValues{0, 1, -3, 7, 100, -128, 2.5, -0.75};
@@ -106,20 +104,12 @@ TEST(IndexFill, FillAndArangeInEveryDtype) {
 
 template <typename T>
 class IndexTest : public ::testing::Test {};
-using Types = ::testing::Types<float, double, BFloat16>;
-TYPED_TEST_SUITE(IndexTest, Types);
+TYPED_TEST_SUITE(IndexTest, KernelTypes);
 
 struct Split {
   int64_t outer, dim, inner, count;
 };
 const Split kSplits[] = {{1, 5, 1, 3}, {3, 4, 1, 7}, {1, 6, 5, 2}, {2, 7, 3, 9}, {4, 3, 2, 0}};
-
-std::vector<int64_t> indices(size_t n, int64_t dim, uint64_t seed) {
-  std::mt19937_64 gen(seed);
-  std::vector<int64_t> out(n);
-  for (auto& v : out) v = static_cast<int64_t>(gen() % static_cast<uint64_t>(dim));
-  return out;
-}
 
 TYPED_TEST(IndexTest, IndexSelectAndIndexAdd) {
   using T = TypeParam;
@@ -130,7 +120,7 @@ TYPED_TEST(IndexTest, IndexSelectAndIndexAdd) {
                  << p.outer << " x " << p.dim << " x " << p.inner << " count " << p.count);
     const auto src = random_vector<T>(p.outer * p.dim * p.inner, ++seed);
     // Repeats: index_add must accumulate them, not overwrite.
-    const auto index = indices(p.count, p.dim, ++seed);
+    const auto index = random_indices(p.count, p.dim, ++seed);
     std::vector<T> out(p.outer * p.count * p.inner, T(NAN));
     cpu::index_select<T>(p.outer, p.dim, p.inner, src.data(), p.count, index.data(), out.data(),
                          {});
@@ -144,7 +134,7 @@ TYPED_TEST(IndexTest, IndexSelectAndIndexAdd) {
 
     const auto grad = random_vector<T>(out.size(), ++seed);
     auto dst = random_vector<T>(src.size(), ++seed);
-    std::vector<double> sums = testing::to_double(dst);
+    std::vector<double> sums = to_double(dst);
     for (int64_t o = 0; o < p.outer; ++o)
       for (int64_t j = 0; j < p.count; ++j)
         for (int64_t i = 0; i < p.inner; ++i)
@@ -165,7 +155,7 @@ TYPED_TEST(IndexTest, GatherAndScatterAdd) {
                  << p.outer << " x " << p.dim << " x " << p.inner << " count " << p.count);
     const auto src = random_vector<T>(p.outer * p.dim * p.inner, ++seed);
     const int64_t n = p.outer * p.count * p.inner;
-    const auto index = indices(n, p.dim, ++seed);
+    const auto index = random_indices(n, p.dim, ++seed);
     std::vector<T> out(n, T(NAN));
     cpu::gather<T>(p.outer, p.dim, p.inner, src.data(), p.count, index.data(), out.data(), {});
     std::vector<double> expected(n);
@@ -179,7 +169,7 @@ TYPED_TEST(IndexTest, GatherAndScatterAdd) {
 
     const auto grad = random_vector<T>(n, ++seed);
     auto dst = random_vector<T>(src.size(), ++seed);
-    std::vector<double> sums = testing::to_double(dst);
+    std::vector<double> sums = to_double(dst);
     for (int64_t o = 0; o < p.outer; ++o)
       for (int64_t j = 0; j < p.count; ++j)
         for (int64_t i = 0; i < p.inner; ++i) {

@@ -5,6 +5,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <random>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -13,6 +14,17 @@
 #include "kernels/error.h"
 
 namespace strand::testing {
+
+// The element types every kernel family instantiates, for typed tests.
+using KernelTypes = ::testing::Types<float, double, BFloat16>;
+
+// n indices drawn uniformly from [0, dim).
+inline std::vector<int64_t> random_indices(size_t n, int64_t dim, uint64_t seed) {
+  std::mt19937_64 gen(seed);
+  std::vector<int64_t> out(n);
+  for (auto& v : out) v = static_cast<int64_t>(gen() % static_cast<uint64_t>(dim));
+  return out;
+}
 
 template <typename T>
 std::vector<double> to_double(const std::vector<T>& v) {

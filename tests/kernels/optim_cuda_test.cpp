@@ -15,16 +15,11 @@
 namespace strand::kernels {
 namespace {
 
-using testing::all_close;
-using testing::DeviceBuffer;
-using testing::kernel_tolerance;
-using testing::random_vector;
-using testing::to_double;
+using namespace strand::testing;
 
 template <typename T>
 class OptimCudaTest : public ::testing::Test {};
-using Types = ::testing::Types<float, double, BFloat16>;
-TYPED_TEST_SUITE(OptimCudaTest, Types);
+TYPED_TEST_SUITE(OptimCudaTest, KernelTypes);
 
 constexpr int64_t kN = 300007;
 

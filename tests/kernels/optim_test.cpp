@@ -14,15 +14,11 @@
 namespace strand::kernels {
 namespace {
 
-using testing::all_close;
-using testing::kernel_tolerance;
-using testing::random_vector;
-using testing::to_double;
+using namespace strand::testing;
 
 template <typename T>
 class OptimTest : public ::testing::Test {};
-using Types = ::testing::Types<float, double, BFloat16>;
-TYPED_TEST_SUITE(OptimTest, Types);
+TYPED_TEST_SUITE(OptimTest, KernelTypes);
 
 // Odd, and above the parallel threshold (1 << 15).
 constexpr int64_t kSizes[] = {1, 37, (1 << 15) + 1};
@@ -141,7 +137,7 @@ TYPED_TEST(OptimTest, GlobalNormClipping) {
   // At or below max_norm nothing changes, bit for bit.
   std::vector<T> kept = b;
   cpu::clip_by_total_norm<T>(static_cast<int64_t>(b.size()), kept.data(), &total, 2 * norm, {});
-  EXPECT_TRUE(all_close(kept, testing::to_double(b), 0, 0));
+  EXPECT_TRUE(all_close(kept, to_double(b), 0, 0));
 }
 
 }  // namespace

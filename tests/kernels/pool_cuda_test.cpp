@@ -16,16 +16,11 @@
 namespace strand::kernels {
 namespace {
 
-using testing::all_close;
-using testing::DeviceBuffer;
-using testing::kernel_tolerance;
-using testing::random_vector;
-using testing::to_double;
+using namespace strand::testing;
 
 template <typename T>
 class PoolCudaTest : public ::testing::Test {};
-using Types = ::testing::Types<float, double, BFloat16>;
-TYPED_TEST_SUITE(PoolCudaTest, Types);
+TYPED_TEST_SUITE(PoolCudaTest, KernelTypes);
 
 TYPED_TEST(PoolCudaTest, MaxAndAveragePoolingMatchCpu) {
   STRAND_REQUIRE_CUDA_DEVICE();

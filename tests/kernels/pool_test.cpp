@@ -16,9 +16,7 @@
 namespace strand::kernels {
 namespace {
 
-using testing::all_close;
-using testing::kernel_tolerance;
-using testing::random_vector;
+using namespace strand::testing;
 
 const std::vector<Pool1dShape>& shapes() {
   // rows, length, kernel, stride, padding
@@ -34,8 +32,7 @@ int64_t first_pos(const Pool1dShape& s, int64_t t) { return t * s.stride - s.pad
 
 template <typename T>
 class PoolTest : public ::testing::Test {};
-using Types = ::testing::Types<float, double, BFloat16>;
-TYPED_TEST_SUITE(PoolTest, Types);
+TYPED_TEST_SUITE(PoolTest, KernelTypes);
 
 TYPED_TEST(PoolTest, MaxPoolingForwardAndBackward) {
   using T = TypeParam;

@@ -15,15 +15,11 @@
 namespace strand::kernels {
 namespace {
 
-using testing::all_close;
-using testing::DeviceBuffer;
-using testing::kernel_tolerance;
-using testing::to_double;
+using namespace strand::testing;
 
 template <typename T>
 class RandomCudaTest : public ::testing::Test {};
-using Types = ::testing::Types<float, double, BFloat16>;
-TYPED_TEST_SUITE(RandomCudaTest, Types);
+TYPED_TEST_SUITE(RandomCudaTest, KernelTypes);
 
 TYPED_TEST(RandomCudaTest, DrawsMatchCpu) {
   STRAND_REQUIRE_CUDA_DEVICE();

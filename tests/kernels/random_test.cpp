@@ -15,12 +15,11 @@
 namespace strand::kernels {
 namespace {
 
-using testing::all_close;
+using namespace strand::testing;
 
 template <typename T>
 class RandomTest : public ::testing::Test {};
-using Types = ::testing::Types<float, double, BFloat16>;
-TYPED_TEST_SUITE(RandomTest, Types);
+TYPED_TEST_SUITE(RandomTest, KernelTypes);
 
 // Above the parallel threshold (1 << 14), odd, so threads split it unevenly.
 constexpr int64_t kN = (1 << 16) + 7;
@@ -50,7 +49,7 @@ TYPED_TEST(RandomTest, DrawsAreReproduciblePrefixStableAndOffsetAddressable) {
   std::vector<T> a(kN), b(kN), prefix(5), shifted(kN - 40), other(kN);
   cpu::normal<T>(kN, s, 0, 1, a.data(), {});
   cpu::normal<T>(kN, s, 0, 1, b.data(), {});
-  EXPECT_TRUE(all_close(a, testing::to_double(b), 0, 0)) << "same state, same numbers";
+  EXPECT_TRUE(all_close(a, to_double(b), 0, 0)) << "same state, same numbers";
   cpu::normal<T>(5, s, 0, 1, prefix.data(), {});
   EXPECT_TRUE(all_close(prefix, std::vector<double>(a.begin(), a.begin() + 5), 0, 0))
       << "a shorter draw is a prefix";

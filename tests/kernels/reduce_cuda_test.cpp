@@ -18,16 +18,11 @@
 namespace strand::kernels {
 namespace {
 
-using testing::all_close;
-using testing::DeviceBuffer;
-using testing::kernel_tolerance;
-using testing::random_vector;
-using testing::to_double;
+using namespace strand::testing;
 
 template <typename T>
 class ReduceCudaTest : public ::testing::Test {};
-using Types = ::testing::Types<float, double, BFloat16>;
-TYPED_TEST_SUITE(ReduceCudaTest, Types);
+TYPED_TEST_SUITE(ReduceCudaTest, KernelTypes);
 
 struct Split {
   int64_t outer, dim, inner;

@@ -17,9 +17,7 @@
 namespace strand::kernels {
 namespace {
 
-using testing::all_close;
-using testing::kernel_tolerance;
-using testing::random_vector;
+using namespace strand::testing;
 
 struct Split {
   int64_t outer, dim, inner;
@@ -33,8 +31,7 @@ int64_t at(const Split& p, int64_t o, int64_t d, int64_t i) {
 
 template <typename T>
 class ReduceTest : public ::testing::Test {};
-using Types = ::testing::Types<float, double, BFloat16>;
-TYPED_TEST_SUITE(ReduceTest, Types);
+TYPED_TEST_SUITE(ReduceTest, KernelTypes);
 
 TYPED_TEST(ReduceTest, SumMaxMinAndTheirIndices) {
   using T = TypeParam;
