@@ -3,28 +3,10 @@
 #include "kernels/batch_norm.h"
 #include "kernels/cuda_check.h"
 #include "kernels/cuda_launch.h"
+#include "kernels/cuda_reduce.h"
 
 namespace strand::kernels::cuda {
 namespace {
-
-// Sums v over the block; every thread gets the total.
-template <typename A>
-__device__ A block_sum(A v) {
-  __shared__ A partial[32];
-  for (int offset = 16; offset > 0; offset /= 2) v += __shfl_down_sync(0xffffffffu, v, offset);
-  const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
-  if (lane == 0) partial[warp] = v;
-  __syncthreads();
-  if (warp == 0) {
-    v = lane < (blockDim.x + 31) / 32 ? partial[lane] : A(0);
-    for (int offset = 16; offset > 0; offset /= 2) v += __shfl_down_sync(0xffffffffu, v, offset);
-    if (lane == 0) partial[0] = v;
-  }
-  __syncthreads();
-  const A total = partial[0];
-  __syncthreads();
-  return total;
-}
 
 // Element i of channel c (i over N * L).
 __device__ __forceinline__ int64_t at(const BatchNormShape& s, int64_t c, int64_t i) {

@@ -10,6 +10,7 @@
 #include "kernels/conv1d_cuda_impl.h"
 #include "kernels/conv1d_onehot.h"
 #include "kernels/cuda_check.h"
+#include "kernels/cuda_reduce.h"
 
 namespace strand::kernels::cuda {
 namespace {
@@ -184,9 +185,7 @@ __global__ void __launch_bounds__(kBwdThreads)
     float bin[5];
     bin_tap(d, bases, pos, k, bin);
 #pragma unroll
-    for (int c = 0; c < 5; ++c) {
-      for (int off = 16; off > 0; off /= 2) bin[c] += __shfl_down_sync(0xffffffffu, bin[c], off);
-    }
+    for (int c = 0; c < 5; ++c) bin[c] = warp_sum(bin[c]);
     if (lane == 0) {
 #pragma unroll
       for (int c = 0; c < 5; ++c) partial[warp][c] = bin[c];

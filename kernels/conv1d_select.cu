@@ -12,6 +12,7 @@
 
 #include "kernels/conv1d_cuda_impl.h"
 #include "kernels/cuda_check.h"
+#include "kernels/cuda_reduce.h"
 
 namespace strand::kernels::cuda {
 namespace detail {
@@ -70,7 +71,8 @@ __global__ void __launch_bounds__(kBiasThreads)
     const long long t = q - nn * lout;
     acc += static_cast<float>(dy[(nn * cout + o) * lout + t]);
   }
-  for (int off = 16; off > 0; off /= 2) acc += __shfl_down_sync(0xffffffffu, acc, off);
+  // Warps reduce by shuffles, then thread 0 adds the warps' sums in order.
+  acc = warp_sum(acc);
   __shared__ float partial[kBiasThreads / 32];
   if (threadIdx.x % 32 == 0) partial[threadIdx.x / 32] = acc;
   __syncthreads();

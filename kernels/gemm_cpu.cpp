@@ -58,9 +58,13 @@ template <>
 void gemm<BFloat16>(const GemmShape& s, double alpha, const BFloat16* a, const BFloat16* b,
                     double beta, BFloat16* c, const Context& ctx, MathMode mode) {
   check_shape(s);
-  // Widen each batch entry to float, multiply, round back.
-  const int64_t rows_a = s.trans_a ? s.k : s.m, rows_b = s.trans_b ? s.n : s.k;
-  std::vector<float> fa(rows_a * s.lda), fb(rows_b * s.ldb), fc(s.m * s.ldc);
+  // Widen each batch entry to float, multiply, round back. An operand spans (rows - 1) * ld +
+  // cols elements: the padding after its last row may not exist, so it is never read.
+  auto extent = [](int64_t rows, int64_t ld, int64_t cols) {
+    return static_cast<size_t>(rows == 0 || cols == 0 ? 0 : (rows - 1) * ld + cols);
+  };
+  std::vector<float> fa(extent(s.trans_a ? s.k : s.m, s.lda, s.trans_a ? s.m : s.k)),
+      fb(extent(s.trans_b ? s.n : s.k, s.ldb, s.trans_b ? s.k : s.n)), fc(extent(s.m, s.ldc, s.n));
   GemmShape one = s;
   one.batch = 1;
   for (int64_t i = 0; i < s.batch; ++i) {

@@ -1,5 +1,10 @@
 // CUDA twins of index_cpu.cpp. An out-of-range index cannot throw inside a kernel, so the kernel
-// records the first bad position in a flag that the host reads back and turns into strand::Error.
+// records the first bad position in a flag whose copy the host reads later, where it waits for
+// the device anyway, and turns into strand::Error (IndexErrorLog in index.h).
+#include <array>
+#include <mutex>
+#include <vector>
+
 #include "kernels/cuda_check.h"
 #include "kernels/cuda_launch.h"
 #include "kernels/index.h"
@@ -131,7 +136,65 @@ __global__ void scatter_add_kernel(int64_t outer, int64_t dim, int64_t inner, co
   }
 }
 
-// Runs launch(flag) and raises strand::Error naming the first out-of-range index position.
+// Page-locked host words the flags are copied into, each with an event recorded after its copy.
+// They are allocated in chunks per device and kept for the life of the process (freeing
+// page-locked memory would synchronise the device).
+struct HostSlot {
+  uint64_t* word;
+  cudaEvent_t copied;
+};
+
+class HostSlots {
+ public:
+  HostSlot acquire(int device) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    STRAND_CHECK(device >= 0 && device < kMaxDevices, "index check: device {} out of range",
+                 device);
+    std::vector<HostSlot>& free = free_[device];
+    if (free.empty()) {
+      constexpr int kChunk = 64;
+      uint64_t* words = nullptr;
+      STRAND_CUDA_CHECK(cudaHostAlloc(reinterpret_cast<void**>(&words), kChunk * sizeof(uint64_t),
+                                      cudaHostAllocPortable));
+      for (int i = 0; i < kChunk; ++i) {
+        cudaEvent_t e = nullptr;
+        STRAND_CUDA_CHECK(cudaEventCreateWithFlags(&e, cudaEventDisableTiming));
+        free.push_back({words + i, e});
+      }
+    }
+    const HostSlot slot = free.back();
+    free.pop_back();
+    return slot;
+  }
+  void release(int device, HostSlot slot) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    free_[device].push_back(slot);
+  }
+
+ private:
+  static constexpr int kMaxDevices = 64;
+  std::mutex mutex_;
+  std::array<std::vector<HostSlot>, kMaxDevices> free_;
+};
+
+HostSlots& host_slots() {
+  static HostSlots* slots = new HostSlots;  // never destroyed: the driver may be gone at exit
+  return *slots;
+}
+
+IndexErrorLog& index_error_log() {
+  static IndexErrorLog* log = new IndexErrorLog;
+  return *log;
+}
+
+bool event_done(cudaEvent_t e) {
+  const cudaError_t status = cudaEventQuery(e);
+  if (status == cudaErrorNotReady) return false;
+  STRAND_CUDA_CHECK(status);
+  return true;
+}
+
+// Runs launch(flag) and queues the flag's report (see IndexErrorLog); nothing here waits.
 template <typename Launch>
 void with_index_check(const char* op, int64_t dim, const Context& ctx, Launch&& launch) {
   unsigned long long* flag = nullptr;
@@ -139,16 +202,23 @@ void with_index_check(const char* op, int64_t dim, const Context& ctx, Launch&& 
   STRAND_CUDA_CHECK(cudaMemsetAsync(flag, 0xFF, sizeof(*flag), ctx.stream));
   launch(flag);
   STRAND_CUDA_CHECK_LAUNCH(op);
-  unsigned long long host_flag = 0;
+  const HostSlot slot = host_slots().acquire(ctx.device);
   STRAND_CUDA_CHECK(
-      cudaMemcpyAsync(&host_flag, flag, sizeof(host_flag), cudaMemcpyDeviceToHost, ctx.stream));
+      cudaMemcpyAsync(slot.word, flag, sizeof(*flag), cudaMemcpyDeviceToHost, ctx.stream));
   STRAND_CUDA_CHECK(cudaFreeAsync(flag, ctx.stream));
-  STRAND_CUDA_CHECK(cudaStreamSynchronize(ctx.stream));
-  STRAND_CHECK(host_flag == ~0ull, "{}: index at position {} is out of range [0, {})", op,
-               host_flag, dim);
+  STRAND_CUDA_CHECK(cudaEventRecord(slot.copied, ctx.stream));
+  const int device = ctx.device;
+  index_error_log().add({.op = op,
+                         .dim = dim,
+                         .device = device,
+                         .position = slot.word,
+                         .done = [slot] { return event_done(slot.copied); },
+                         .release = [slot, device] { host_slots().release(device, slot); }});
 }
 
 }  // namespace
+
+void raise_index_errors(int device) { index_error_log().raise_completed(device); }
 
 void cast(int64_t n, DType src_type, const void* in, DType dst_type, void* out,
           const Context& ctx) {

@@ -1,8 +1,71 @@
-// CPU twins of index.cu: casts, fills and index moves, with every index checked.
+// CPU twins of index.cu: casts, fills and index moves, with every index checked; and the log
+// through which the CUDA twins report bad indices.
+#include <string>
+#include <vector>
+
 #include "core/bfloat16.h"
 #include "kernels/elementwise_ops.h"
 #include "core/error.h"
 #include "kernels/index.h"
+
+namespace strand::kernels {
+
+// Beyond this many checks in flight, add() first releases the completed good ones.
+constexpr size_t kReleaseAbove = 256;
+
+void IndexErrorLog::add(Check check) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (checks_.size() >= kReleaseAbove) release_completed_good();
+  checks_.push_back(std::move(check));
+}
+
+namespace {
+
+// Splits checks into those taken (released after reading) and those kept. Every done() is asked
+// before anything changes, so a CUDA error raised there leaves the log as it was.
+template <typename Take>
+void take_checks(std::vector<IndexErrorLog::Check>& checks, Take&& take) {
+  std::vector<bool> taken(checks.size());
+  for (size_t i = 0; i < checks.size(); ++i) taken[i] = take(checks[i]);
+  std::vector<IndexErrorLog::Check> kept;
+  for (size_t i = 0; i < checks.size(); ++i) {
+    if (taken[i]) {
+      checks[i].release();
+    } else {
+      kept.push_back(std::move(checks[i]));
+    }
+  }
+  checks = std::move(kept);
+}
+
+}  // namespace
+
+void IndexErrorLog::release_completed_good() {
+  take_checks(checks_, [](const Check& c) { return c.done() && *c.position == kNoBadIndex; });
+}
+
+void IndexErrorLog::raise_completed(int device) {
+  std::string error;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    take_checks(checks_, [&](const Check& c) {
+      if (c.device != device || !c.done()) return false;
+      if (*c.position != kNoBadIndex && error.empty()) {
+        error = ::strand::format("{}: index at position {} is out of range [0, {})", c.op,
+                                 *c.position, c.dim);
+      }
+      return true;
+    });
+  }
+  STRAND_CHECK(error.empty(), "{}", error);
+}
+
+size_t IndexErrorLog::pending() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return checks_.size();
+}
+
+}  // namespace strand::kernels
 
 namespace strand::kernels::cpu {
 namespace {

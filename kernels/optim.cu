@@ -1,6 +1,7 @@
 // CUDA twins of optim_cpu.cpp: one fused pass per parameter tensor.
 #include "kernels/cuda_check.h"
 #include "kernels/cuda_launch.h"
+#include "kernels/cuda_reduce.h"
 #include "kernels/optim_ops.h"
 
 namespace strand::kernels::cuda {
@@ -40,8 +41,8 @@ __global__ void squares_kernel(int64_t n, const T* x, double* total) {
     const double v = static_cast<double>(to_acc(x[i]));
     sum += v * v;
   }
-  for (int offset = 16; offset > 0; offset /= 2) sum += __shfl_down_sync(0xffffffffu, sum, offset);
-  if (threadIdx.x % 32 == 0) atomicAdd(total, sum);
+  sum = warp_sum(sum);
+  if (threadIdx.x % kWarpSize == 0) atomicAdd(total, sum);
 }
 
 template <typename T>

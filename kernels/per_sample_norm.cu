@@ -11,6 +11,7 @@
 #include <cuda_runtime.h>
 
 #include "kernels/cuda_check.h"
+#include "kernels/cuda_reduce.h"
 #include "core/error.h"
 #include "kernels/per_sample_norm.h"
 
@@ -57,16 +58,8 @@ struct Dims {
 
 // Sums v over the block and adds the total into *dst (one atomic per block).
 __device__ void block_add(float v, float* dst) {
-  __shared__ float warp_sums[32];
-  for (int off = 16; off > 0; off >>= 1) v += __shfl_down_sync(0xffffffffu, v, off);
-  const int lane = threadIdx.x, warp = threadIdx.y;  // blockDim.x == 32
-  if (lane == 0) warp_sums[warp] = v;
-  __syncthreads();
-  if (warp == 0) {
-    v = lane < blockDim.y ? warp_sums[lane] : 0.f;
-    for (int off = 16; off > 0; off >>= 1) v += __shfl_down_sync(0xffffffffu, v, off);
-    if (lane == 0) atomicAdd(dst, v);
-  }
+  const float total = block_sum(v);
+  if (threadIdx.x == 0 && threadIdx.y == 0) atomicAdd(dst, total);
 }
 
 // grid (in tiles, out tiles, N), block (32, 8).

@@ -5,6 +5,7 @@
 
 #include "kernels/cuda_check.h"
 #include "kernels/cuda_launch.h"
+#include "kernels/cuda_reduce.h"
 #include "kernels/reduce.h"
 #include "kernels/softmax.h"
 
@@ -38,33 +39,18 @@ __device__ ValueIndex<A> identity(ReduceOp op) {
   return {op == ReduceOp::kMax ? -big : big, INT64_MAX};
 }
 
+// The shuffle of a value with its index, for warp_reduce (kernels/cuda_reduce.h).
+template <typename A>
+__device__ ValueIndex<A> shfl_down(ValueIndex<A> v, int offset) {
+  return {__shfl_down_sync(0xffffffffu, v.value, offset),
+          __shfl_down_sync(0xffffffffu, v.index, offset)};
+}
+
 // Reduces v across the block; every thread gets the result.
 template <typename A>
 __device__ ValueIndex<A> block_reduce(ReduceOp op, ValueIndex<A> v) {
-  __shared__ A values[32];
-  __shared__ int64_t indices[32];
-  for (int offset = 16; offset > 0; offset /= 2) {
-    ValueIndex<A> other{__shfl_down_sync(0xffffffffu, v.value, offset),
-                        __shfl_down_sync(0xffffffffu, v.index, offset)};
-    v = combine(op, v, other);
-  }
-  const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
-  if (lane == 0) values[warp] = v.value, indices[warp] = v.index;
-  __syncthreads();
-  const int warps = (blockDim.x + 31) / 32;
-  if (warp == 0) {
-    v = lane < warps ? ValueIndex<A>{values[lane], indices[lane]} : identity<A>(op);
-    for (int offset = 16; offset > 0; offset /= 2) {
-      ValueIndex<A> other{__shfl_down_sync(0xffffffffu, v.value, offset),
-                          __shfl_down_sync(0xffffffffu, v.index, offset)};
-      v = combine(op, v, other);
-    }
-    if (lane == 0) values[0] = v.value, indices[0] = v.index;
-  }
-  __syncthreads();
-  ValueIndex<A> out{values[0], indices[0]};
-  __syncthreads();  // the shared slots may be reused by a following call
-  return out;
+  return cuda::block_reduce(
+      v, [op](ValueIndex<A> a, ValueIndex<A> b) { return combine(op, a, b); }, identity<A>(op));
 }
 
 template <typename T>

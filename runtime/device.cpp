@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "kernels/index.h"
 
 #if STRAND_WITH_CUDA
 #include <cuda_runtime.h>
@@ -106,8 +107,12 @@ Stream::~Stream() {
 #endif
 }
 
+// Each synchronisation also raises what the device's index checks found (kernels/index.h).
 void Stream::synchronize() const {
-  STRAND_CUDA_CALL(STRAND_CUDA_CHECK(cudaStreamSynchronize(handle_)));
+  STRAND_CUDA_CALL({
+    STRAND_CUDA_CHECK(cudaStreamSynchronize(handle_));
+    kernels::cuda::raise_index_errors(device_);
+  });
 }
 
 namespace {
@@ -203,7 +208,10 @@ kernels::Context context_for(const Device& d) {
 
 void synchronize(const Device& d) {
   if (d.is_cpu()) return;
-  STRAND_CUDA_CALL(STRAND_CUDA_CHECK(cudaStreamSynchronize(current_stream(d.index))));
+  STRAND_CUDA_CALL({
+    STRAND_CUDA_CHECK(cudaStreamSynchronize(current_stream(d.index)));
+    kernels::cuda::raise_index_errors(d.index);
+  });
 }
 
 }  // namespace strand::runtime

@@ -199,16 +199,21 @@ void copy_bytes_across(const Tensor& dst, const Tensor& src, bool non_blocking) 
   }
   // device -> host: wait for the device's work, then copy through page-locked memory.
   const kernels::Context ctx = context_for(src.device());
+  // Having waited, raise what the device's index checks found (kernels/index.h).
   if (dst.storage()->pinned()) {
     STRAND_CUDA_CHECK(
         cudaMemcpyAsync(dst.raw_data(), src.raw_data(), bytes, cudaMemcpyDeviceToHost, ctx.stream));
-    if (!non_blocking) STRAND_CUDA_CHECK(cudaStreamSynchronize(ctx.stream));
+    if (!non_blocking) {
+      STRAND_CUDA_CHECK(cudaStreamSynchronize(ctx.stream));
+      kernels::cuda::raise_index_errors(ctx.device);
+    }
     return;
   }
   const Tensor staging = empty_pinned(src.shape(), src.dtype());
   STRAND_CUDA_CHECK(cudaMemcpyAsync(staging.raw_data(), src.raw_data(), bytes,
                                     cudaMemcpyDeviceToHost, ctx.stream));
   STRAND_CUDA_CHECK(cudaStreamSynchronize(ctx.stream));
+  kernels::cuda::raise_index_errors(ctx.device);
   std::memcpy(dst.raw_data(), staging.raw_data(), bytes);
 #else
   (void)non_blocking;
