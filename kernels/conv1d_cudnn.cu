@@ -14,20 +14,24 @@
 
 namespace strand::kernels::cuda {
 
-bool conv1d_cudnn_supports(const Conv1dShape& shape, std::string* why_not) {
-  shape.validate();
-  if (shape.pad_left != shape.pad_right) {
-    if (why_not) {
-      *why_not = format("cuDNN has only symmetric padding (got left {}, right {})", shape.pad_left,
-                        shape.pad_right);
-    }
-    return false;
-  }
-  return true;
-}
-
 namespace detail {
 namespace {
+
+static_assert(CUDNN_STATUS_NOT_SUPPORTED == 3000 && CUDNN_STATUS_NOT_SUPPORTED_LAYOUT == 3004,
+              "cudnn_status_means_unsupported() assumes cuDNN 9's status numbering");
+
+// Like STRAND_CUDNN_CHECK, but "not supported for this problem" raises CudnnUnsupported, which
+// `auto` answers with the custom kernel instead of failing the whole call.
+#define STRAND_CUDNN_CHECK_SUPPORTED(call)                                                        \
+  do {                                                                                            \
+    const cudnnStatus_t strand_sup_ = (call);                                                     \
+    if (strand_sup_ != CUDNN_STATUS_SUCCESS && cudnn_status_means_unsupported(strand_sup_)) {     \
+      throw CudnnUnsupported(format("cuDNN does not support this problem: {} returned {}", #call, \
+                                    cudnnGetErrorString(strand_sup_)),                            \
+                             format("{}:{}", __FILE__, __LINE__));                                \
+    }                                                                                             \
+    STRAND_CUDNN_CHECK(strand_sup_);                                                              \
+  } while (0)
 
 // One handle per device; its mutex is held from cudnnSetStream until the call is enqueued, so
 // threads on different streams never race on the handle's stream.
@@ -62,32 +66,46 @@ struct Descriptors {
     STRAND_CUDNN_CHECK(cudnnCreateTensorDescriptor(&y));
     STRAND_CUDNN_CHECK(cudnnCreateFilterDescriptor(&w));
     STRAND_CUDNN_CHECK(cudnnCreateConvolutionDescriptor(&conv));
+    try {
+      describe(s, type, math);
+    } catch (...) {
+      destroy();  // a constructor that throws runs no destructor
+      throw;
+    }
+  }
+  ~Descriptors() { destroy(); }
+  Descriptors(const Descriptors&) = delete;
+  Descriptors& operator=(const Descriptors&) = delete;
+
+ private:
+  void describe(const Conv1dShape& s, cudnnDataType_t type, cudnnMathType_t math) {
     const int n = static_cast<int>(s.batch), cin = static_cast<int>(s.in_channels),
               cout = static_cast<int>(s.out_channels), lin = static_cast<int>(s.in_length),
               lout = static_cast<int>(s.out_length()), k = static_cast<int>(s.kernel_size);
-    STRAND_CUDNN_CHECK(cudnnSetTensor4dDescriptor(x, CUDNN_TENSOR_NCHW, type, n, cin, 1, lin));
-    STRAND_CUDNN_CHECK(cudnnSetTensor4dDescriptor(y, CUDNN_TENSOR_NCHW, type, n, cout, 1, lout));
-    STRAND_CUDNN_CHECK(cudnnSetFilter4dDescriptor(w, type, CUDNN_TENSOR_NCHW, cout,
-                                                  static_cast<int>(s.in_per_group()), 1, k));
-    STRAND_CUDNN_CHECK(cudnnSetConvolution2dDescriptor(
+    STRAND_CUDNN_CHECK_SUPPORTED(
+        cudnnSetTensor4dDescriptor(x, CUDNN_TENSOR_NCHW, type, n, cin, 1, lin));
+    STRAND_CUDNN_CHECK_SUPPORTED(
+        cudnnSetTensor4dDescriptor(y, CUDNN_TENSOR_NCHW, type, n, cout, 1, lout));
+    STRAND_CUDNN_CHECK_SUPPORTED(cudnnSetFilter4dDescriptor(
+        w, type, CUDNN_TENSOR_NCHW, cout, static_cast<int>(s.in_per_group()), 1, k));
+    STRAND_CUDNN_CHECK_SUPPORTED(cudnnSetConvolution2dDescriptor(
         conv, 0, static_cast<int>(s.pad_left), 1, static_cast<int>(s.stride), 1,
         static_cast<int>(s.dilation), CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT));
-    STRAND_CUDNN_CHECK(cudnnSetConvolutionGroupCount(conv, static_cast<int>(s.groups)));
-    STRAND_CUDNN_CHECK(cudnnSetConvolutionMathType(conv, math));
+    STRAND_CUDNN_CHECK_SUPPORTED(cudnnSetConvolutionGroupCount(conv, static_cast<int>(s.groups)));
+    STRAND_CUDNN_CHECK_SUPPORTED(cudnnSetConvolutionMathType(conv, math));
     int on = 0, oc = 0, oh = 0, ow = 0;
-    STRAND_CUDNN_CHECK(cudnnGetConvolution2dForwardOutputDim(conv, x, w, &on, &oc, &oh, &ow));
+    STRAND_CUDNN_CHECK_SUPPORTED(
+        cudnnGetConvolution2dForwardOutputDim(conv, x, w, &on, &oc, &oh, &ow));
     STRAND_CHECK(on == n && oc == cout && oh == 1 && ow == lout,
                  "cuDNN output shape [{}, {}, {}, {}] differs from conv1d's [{}, {}, 1, {}]", on,
                  oc, oh, ow, n, cout, lout);
   }
-  ~Descriptors() {
+  void destroy() {
     cudnnDestroyConvolutionDescriptor(conv);
     cudnnDestroyFilterDescriptor(w);
     cudnnDestroyTensorDescriptor(y);
     cudnnDestroyTensorDescriptor(x);
   }
-  Descriptors(const Descriptors&) = delete;
-  Descriptors& operator=(const Descriptors&) = delete;
 };
 
 // fp32 must not silently become TF32: FMA math only. tf32/bf16 allow tensor cores.
@@ -133,7 +151,10 @@ Choice pick(const Perf* perfs, int count, Conv1dPrecision p, Conv1dPass pass) {
     return {static_cast<int>(perfs[i].algo),
             p == Conv1dPrecision::kFp32 ? CUDNN_FMA_MATH : perfs[i].mathType};
   }
-  STRAND_FAIL("cuDNN found no algorithm for conv1d {} in {}", to_string(pass), to_string(p));
+  // Nothing ran: bf16 depthwise, dilated or K = 1 shapes can get here. Not a failure for `auto`.
+  throw CudnnUnsupported(
+      format("cuDNN found no algorithm for conv1d {} in {}", to_string(pass), to_string(p)),
+      "conv1d_cudnn.cu pick()");
 }
 
 // Finds (once, under the handle's lock) and caches the algorithm for this key.
@@ -150,21 +171,21 @@ Choice choose(cudnnHandle_t h, const Context& ctx, Conv1dPass pass, const Conv1d
   switch (pass) {
     case Conv1dPass::kForward: {
       cudnnConvolutionFwdAlgoPerf_t perf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
-      STRAND_CUDNN_CHECK(cudnnFindConvolutionForwardAlgorithm(
+      STRAND_CUDNN_CHECK_SUPPORTED(cudnnFindConvolutionForwardAlgorithm(
           h, d.x, d.w, d.conv, d.y, CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &returned, perf));
       c = pick(perf, returned, p, pass);
       break;
     }
     case Conv1dPass::kBackwardData: {
       cudnnConvolutionBwdDataAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT];
-      STRAND_CUDNN_CHECK(cudnnFindConvolutionBackwardDataAlgorithm(
+      STRAND_CUDNN_CHECK_SUPPORTED(cudnnFindConvolutionBackwardDataAlgorithm(
           h, d.w, d.y, d.conv, d.x, CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, &returned, perf));
       c = pick(perf, returned, p, pass);
       break;
     }
     case Conv1dPass::kBackwardWeight: {
       cudnnConvolutionBwdFilterAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT];
-      STRAND_CUDNN_CHECK(cudnnFindConvolutionBackwardFilterAlgorithm(
+      STRAND_CUDNN_CHECK_SUPPORTED(cudnnFindConvolutionBackwardFilterAlgorithm(
           h, d.x, d.y, d.conv, d.w, CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, &returned, perf));
       c = pick(perf, returned, p, pass);
       break;
@@ -180,28 +201,29 @@ template <typename Call>
 void run_pass(const Context& ctx, Conv1dPass pass, const Conv1dShape& s, Conv1dPrecision p,
               Call&& call) {
   if (std::string why; !conv1d_cudnn_supports(s, &why)) {
-    STRAND_FAIL("conv1d {} via cuDNN: {}", to_string(pass), why);
+    throw CudnnUnsupported(format("conv1d {} via cuDNN: {}", to_string(pass), why),
+                           "conv1d_cudnn.cu run_pass()");
   }
   DeviceHandle& dh = handle_for(ctx.device);
   std::lock_guard<std::mutex> lock(dh.mutex);
   STRAND_CUDNN_CHECK(cudnnSetStream(dh.handle, ctx.stream));
   Descriptors d(s, type_for(p), math_for(p));
   const Choice c = choose(dh.handle, ctx, pass, s, p, d);
-  STRAND_CUDNN_CHECK(cudnnSetConvolutionMathType(d.conv, c.math));
+  STRAND_CUDNN_CHECK_SUPPORTED(cudnnSetConvolutionMathType(d.conv, c.math));
   size_t bytes = 0;
   switch (pass) {
     case Conv1dPass::kForward:
-      STRAND_CUDNN_CHECK(cudnnGetConvolutionForwardWorkspaceSize(
+      STRAND_CUDNN_CHECK_SUPPORTED(cudnnGetConvolutionForwardWorkspaceSize(
           dh.handle, d.x, d.w, d.conv, d.y, static_cast<cudnnConvolutionFwdAlgo_t>(c.algo),
           &bytes));
       break;
     case Conv1dPass::kBackwardData:
-      STRAND_CUDNN_CHECK(cudnnGetConvolutionBackwardDataWorkspaceSize(
+      STRAND_CUDNN_CHECK_SUPPORTED(cudnnGetConvolutionBackwardDataWorkspaceSize(
           dh.handle, d.w, d.y, d.conv, d.x, static_cast<cudnnConvolutionBwdDataAlgo_t>(c.algo),
           &bytes));
       break;
     case Conv1dPass::kBackwardWeight:
-      STRAND_CUDNN_CHECK(cudnnGetConvolutionBackwardFilterWorkspaceSize(
+      STRAND_CUDNN_CHECK_SUPPORTED(cudnnGetConvolutionBackwardFilterWorkspaceSize(
           dh.handle, d.x, d.y, d.conv, d.w, static_cast<cudnnConvolutionBwdFilterAlgo_t>(c.algo),
           &bytes));
       break;
