@@ -12,11 +12,15 @@
 
 #include "kernels/conv1d_cuda_impl.h"
 #include "kernels/cuda_check.h"
+#include "kernels/mem_pool.h"
 
 namespace strand::kernels::cuda {
 namespace detail {
 
 StreamBuffer::StreamBuffer(const Context& ctx, size_t bytes) : ctx_(ctx), bytes_(bytes) {
+  // Callers of the kernels alone (benchmarks) get the runtime's pool setting too: without it each
+  // synchronisation returns this scratch to the driver and the next call re-maps it.
+  keep_freed_pool_memory(ctx_.device);
   if (bytes_ > 0) STRAND_CUDA_CHECK(cudaMallocAsync(&ptr_, bytes_, ctx_.stream));
 }
 
