@@ -164,6 +164,17 @@ else
   note torch "PyTorch missing: side-by-side skipped"
 fi
 
+# The CUDA runtime, cuDNN and the driver as strand itself sees them (seconds; a driver older than
+# the bundle's CUDA fails here, not in the first test).
+if ((gpu && !fail)); then
+  if info=$(timeout 60 "$b/bin/strand" info 2>&1); then
+    echo "$info" >>"$pre"
+    note "strand info" "ok ($(echo "$info" | grep -m1 'GPUs' | tr -s ' ' | cut -c1-100))"
+  else
+    note "strand info" "FAILED: $(echo "$info" | tail -1 | cut -c1-200)"
+    fail=1
+  fi
+fi
 if ((fail)); then note preflight "STOPPED: see the lines above"; finish 3; fi
 
 # The selections each phase runs; a dry run checks that each still selects something, so a renamed
@@ -235,6 +246,8 @@ for f in "${tests[@]}"; do
   [ "$rc" = 124 ] || [ "$rc" = 137 ] && state="TIMEOUT after $per_test s"
   [ "$rc" != 0 ] && [ "$state" = ok ] && state="FAILED rc $rc"
   [ "$rc" != 0 ] && tests_failed=1
+  # GPU tests skip only without a device: a skip here means a test saw no GPU.
+  [ "${skipped:-0}" != 0 ] && [ "$state" = ok ] && state="ok BUT SKIPS"
   note "$name" "$state: ${passed:-0} passed, $failed failed, ${skipped:-0} skipped"
 done
 

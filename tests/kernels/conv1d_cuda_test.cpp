@@ -93,25 +93,13 @@ std::vector<double> widen(const std::vector<BFloat16>& v) {
   return out;
 }
 
-double tolerance(Conv1dPrecision p) {
-  switch (p) {
-    case Conv1dPrecision::kFp32:
-      return 1e-5;
-    case Conv1dPrecision::kTf32:
-      return 2e-3;
-    case Conv1dPrecision::kBf16:
-      return 1e-2;
-  }
-  return 0;
-}
-
 // Every pass of one algorithm and precision against the float64 reference, every element.
 template <typename T>
 void check_against_reference(const Conv1dShape& s, Conv1dPrecision precision, Conv1dGpuAlgo algo,
                              uint64_t seed) {
   SCOPED_TRACE(s.to_string() + " " + to_string(precision) + " " + to_string(algo));
   const Conv1dGpuOptions opt{precision, algo};
-  const double tol = tolerance(precision);
+  const double tol = strand::testing::conv1d_gpu_tolerance(precision);
   const auto x = random_vector<T>(s.x_numel(), seed + 1);
   const auto w = random_vector<T>(s.w_numel(), seed + 2);
   const auto b = random_vector<T>(s.out_channels, seed + 3);
