@@ -1,7 +1,7 @@
 // cuDNN behind the conv1d interface: the legacy convolution API on an H = 1 image (NCHW with
 // H = 1, filter [C_out, C_in/g, 1, K]), one handle per device created lazily and set to the
-// caller's stream, and the cuDNN algorithm per (device, pass, shape, precision) found once with
-// cudnnFind*Algorithm and cached.
+// caller's stream, and per (device, pass, shape, precision) the descriptors, the algorithm (found
+// once with cudnnFind*Algorithm) and its workspace size, built once and cached.
 #include <cuda_runtime.h>
 #include <cudnn.h>
 
@@ -129,13 +129,22 @@ struct ChoiceKey {
   auto operator<=>(const ChoiceKey&) const = default;
 };
 
-std::mutex& choice_mutex() {
+std::mutex& plan_mutex() {
   static std::mutex m;
   return m;
 }
-std::map<ChoiceKey, Choice>& choices() {
-  static std::map<ChoiceKey, Choice> c;
-  return c;
+
+// Everything host-side one pass needs: its descriptors, cudnnFind's choice and the workspace size.
+// Built once per key and kept, so a (timed) call only enqueues the convolution. Never destroyed,
+// like the handles (no cuDNN calls from static destructors).
+struct Plan {
+  std::unique_ptr<Descriptors> d;
+  Choice c{};
+  size_t bytes = 0;
+};
+std::map<ChoiceKey, Plan>& plans() {
+  static auto* p = new std::map<ChoiceKey, Plan>();
+  return *p;
 }
 
 // The fastest successful perf result; for fp32 only FMA kernels count.
@@ -157,16 +166,20 @@ Choice pick(const Perf* perfs, int count, Conv1dPrecision p, Conv1dPass pass) {
       "conv1d_cudnn.cu pick()");
 }
 
-// Finds (once, under the handle's lock) and caches the algorithm for this key.
-Choice choose(cudnnHandle_t h, const Context& ctx, Conv1dPass pass, const Conv1dShape& s,
-              Conv1dPrecision p, const Descriptors& d) {
+// The plan for this key: looked up, or built under the device handle's lock (held by the caller,
+// so one thread per device builds; a key names one device).
+const Plan& plan_for(cudnnHandle_t h, const Context& ctx, Conv1dPass pass, const Conv1dShape& s,
+                     Conv1dPrecision p) {
   const ChoiceKey key{ctx.device, pass, s, p};
   {
-    std::lock_guard<std::mutex> lock(choice_mutex());
-    auto it = choices().find(key);
-    if (it != choices().end()) return it->second;
+    std::lock_guard<std::mutex> lock(plan_mutex());
+    auto it = plans().find(key);
+    if (it != plans().end()) return it->second;
   }
-  Choice c{};
+  Plan plan;
+  plan.d = std::make_unique<Descriptors>(s, type_for(p), math_for(p));
+  const Descriptors& d = *plan.d;
+  Choice& c = plan.c;
   int returned = 0;
   switch (pass) {
     case Conv1dPass::kForward: {
@@ -191,9 +204,25 @@ Choice choose(cudnnHandle_t h, const Context& ctx, Conv1dPass pass, const Conv1d
       break;
     }
   }
-  std::lock_guard<std::mutex> lock(choice_mutex());
-  choices().emplace(key, c);
-  return c;
+  STRAND_CUDNN_CHECK_SUPPORTED(cudnnSetConvolutionMathType(d.conv, c.math));
+  switch (pass) {
+    case Conv1dPass::kForward:
+      STRAND_CUDNN_CHECK_SUPPORTED(cudnnGetConvolutionForwardWorkspaceSize(
+          h, d.x, d.w, d.conv, d.y, static_cast<cudnnConvolutionFwdAlgo_t>(c.algo), &plan.bytes));
+      break;
+    case Conv1dPass::kBackwardData:
+      STRAND_CUDNN_CHECK_SUPPORTED(cudnnGetConvolutionBackwardDataWorkspaceSize(
+          h, d.w, d.y, d.conv, d.x, static_cast<cudnnConvolutionBwdDataAlgo_t>(c.algo),
+          &plan.bytes));
+      break;
+    case Conv1dPass::kBackwardWeight:
+      STRAND_CUDNN_CHECK_SUPPORTED(cudnnGetConvolutionBackwardFilterWorkspaceSize(
+          h, d.x, d.y, d.conv, d.w, static_cast<cudnnConvolutionBwdFilterAlgo_t>(c.algo),
+          &plan.bytes));
+      break;
+  }
+  std::lock_guard<std::mutex> lock(plan_mutex());
+  return plans().emplace(key, std::move(plan)).first->second;
 }
 
 // Runs `call(handle, descriptors, choice, workspace, bytes)` for one pass on ctx.stream.
@@ -207,29 +236,9 @@ void run_pass(const Context& ctx, Conv1dPass pass, const Conv1dShape& s, Conv1dP
   DeviceHandle& dh = handle_for(ctx.device);
   std::lock_guard<std::mutex> lock(dh.mutex);
   STRAND_CUDNN_CHECK(cudnnSetStream(dh.handle, ctx.stream));
-  Descriptors d(s, type_for(p), math_for(p));
-  const Choice c = choose(dh.handle, ctx, pass, s, p, d);
-  STRAND_CUDNN_CHECK_SUPPORTED(cudnnSetConvolutionMathType(d.conv, c.math));
-  size_t bytes = 0;
-  switch (pass) {
-    case Conv1dPass::kForward:
-      STRAND_CUDNN_CHECK_SUPPORTED(cudnnGetConvolutionForwardWorkspaceSize(
-          dh.handle, d.x, d.w, d.conv, d.y, static_cast<cudnnConvolutionFwdAlgo_t>(c.algo),
-          &bytes));
-      break;
-    case Conv1dPass::kBackwardData:
-      STRAND_CUDNN_CHECK_SUPPORTED(cudnnGetConvolutionBackwardDataWorkspaceSize(
-          dh.handle, d.w, d.y, d.conv, d.x, static_cast<cudnnConvolutionBwdDataAlgo_t>(c.algo),
-          &bytes));
-      break;
-    case Conv1dPass::kBackwardWeight:
-      STRAND_CUDNN_CHECK_SUPPORTED(cudnnGetConvolutionBackwardFilterWorkspaceSize(
-          dh.handle, d.x, d.y, d.conv, d.w, static_cast<cudnnConvolutionBwdFilterAlgo_t>(c.algo),
-          &bytes));
-      break;
-  }
-  StreamBuffer ws(ctx, bytes);
-  call(dh.handle, d, c, ws.get(), bytes);
+  const Plan& plan = plan_for(dh.handle, ctx, pass, s, p);
+  StreamBuffer ws(ctx, plan.bytes);
+  call(dh.handle, *plan.d, plan.c, ws.get(), plan.bytes);
 }
 
 }  // namespace

@@ -101,7 +101,7 @@ glibc_needed=$(for f in "$stage"/bin/* "$stage"/lib/*; do
   objdump -T "$f" 2>/dev/null | grep -o 'GLIBC_[0-9.]*'; done | sed 's/GLIBC_//' | sort -uV | tail -1)
 {
   echo "commit $(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD 2>/dev/null || echo +dirty)"
-  echo "built $(date -u +%FT%TZ) on $(hostname)"
+  echo "built $(date -u +%FT%TZ) on $(uname -n)"
   echo "cuda_archs $built_archs"
   echo "nvcc $("$nvcc" --version | sed -n 's/.*release \([0-9.]*\).*/\1/p')"
   echo "glibc_needed $glibc_needed"

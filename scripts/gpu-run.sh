@@ -48,7 +48,7 @@ finish() {
   {
     echo "== strand gpu-run $(sed -n 's/^commit //p' "$b/MANIFEST" 2>/dev/null) $(date -u +%FT%TZ)" \
       "$([ $quick = 1 ] && echo quick)$([ $dry = 1 ] && echo dry-run) $(($(date +%s) - t0)) s =="
-    printf '%s\n' "${summary[@]}" | column -t -s $'\t'
+    printf '%s\n' "${summary[@]}" | awk -F'\t' '{printf "%-36s %s\n", $1, $2}'
   } | tee "$out/summary.txt"
   exit "$1"
 }

@@ -161,8 +161,8 @@ def main():
         with open(args.json, "w") as f:
             json.dump({"torch": torch.__version__, "results": results}, f, indent=1)
     ours = strand_rates(args.strand_json) if args.strand_json else {}
-    print("\nsamples/s, batch 64 (strand fp32 = 3xTF32 custom or FMA cuDNN convolutions; "
-          "torch fp32 = strict fp32)")
+    print("\nsamples/s, batch 64 (fp32: strand's convolutions 3xTF32 custom or FMA cuDNN, torch strict"
+          " fp32; bf16: strand's weights and activations bf16, torch autocast over fp32 weights)")
     print(f"{'model':8} {'precision':9} {'strand':>9} {'torch':>9} {'compile':>9} "
           f"{'strand/torch':>12}")
     by = {(r["model"], r["mode"]): r.get("samples_per_s") for r in results}
