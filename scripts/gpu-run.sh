@@ -35,10 +35,10 @@ done
 out=${OUT:-$repo/gpu-run-out}
 mkdir -p "$out"
 t0=$(date +%s)
-# Seconds each phase may take (full run 7.8 min with the preflight, --quick 2.9 min): a phase
-# past its share is cut, never the ones after it.
-if ((quick)); then cap_tests=55 cap_san=30 cap_bench=40 cap_torch=35; else
-  cap_tests=130 cap_san=110 cap_bench=110 cap_torch=100; fi
+# Seconds each phase may take: a phase past its share is cut, never the ones after it. Worst
+# cases, with ~20 s of preflight and the torch script's grace: full 7.8 min, --quick 3 min.
+if ((quick)); then cap_tests=50 cap_san=30 cap_bench=40 cap_torch=35 grace=10; else
+  cap_tests=120 cap_san=100 cap_bench=110 cap_torch=100 grace=20; fi
 summary=()
 note() { summary+=("$1"$'\t'"$2"); echo "gpu-run: $1: $2"; }
 phase() { phase_end=$(($(date +%s) + $1)); }
@@ -48,7 +48,7 @@ finish() {
   {
     echo "== strand gpu-run $(sed -n 's/^commit //p' "$b/MANIFEST" 2>/dev/null) $(date -u +%FT%TZ)" \
       "$([ $quick = 1 ] && echo quick)$([ $dry = 1 ] && echo dry-run) $(($(date +%s) - t0)) s =="
-    printf '%s\n' "${summary[@]}" | awk -F'\t' '{printf "%-36s %s\n", $1, $2}'
+    printf '%s\n' "${summary[@]}" | awk -F'\t' '{printf "%-44s %s\n", $1, $2}'
   } | tee "$out/summary.txt"
   exit "$1"
 }
@@ -316,7 +316,7 @@ EOF
 # ---- PyTorch side by side ---------------------------------------------------------------------
 if ((torch_ok)); then
   # The script stops starting new configurations past its budget and still prints its table.
-  PYTHONUNBUFFERED=1 timeout -k 5 $((cap_torch + 30)) python3 "$repo/scripts/torch_train_bench.py" \
+  PYTHONUNBUFFERED=1 timeout -k 5 $((cap_torch + grace)) python3 "$repo/scripts/torch_train_bench.py" \
     $([ $quick = 1 ] && echo --quick) --budget "$cap_torch" --strand-json "$out/bench.json" \
     >"$out/torch.txt" 2>&1
   rc=$?
