@@ -4,6 +4,10 @@
 //     Iteration time is the custom kernel's. Skipped without a CUDA device.
 //   gpu/onehot_<pass>/<precision>/<shape>/N<n>: the one-hot DNA kernel against cuDNN's dense conv
 //     of the one-hot input on the same first layer.
+//   Like with like, per precision: fp32 rows compare fp32-accurate arithmetic on both sides (custom
+//     3xTF32 tensor-core products, cuDNN its FMA kernels: cuDNN has no 3xTF32), tf32 rows TF32
+//     tensor cores on both, bf16 rows bf16 on both. The scratch/workspace allocations stay in the
+//     pool between iterations (kernels/mem_pool.h), as in training.
 //   cpu/<algo>/<pass>/<shape>/N64: the CPU reference (first layers, forward only: it is slow) and
 //     the fast im2col + OpenBLAS path, GFLOP/s; cpu/onehot_{reference,fast}/... the CPU one-hot
 //     gather loops and the expand-then-GEMM path, counted at the dense conv's FLOPs.
@@ -223,9 +227,14 @@ void gpu_onehot_bench(benchmark::State& state, Conv1dShape s, Conv1dPass pass, C
   }
   const bool bf16 = p == Conv1dPrecision::kBf16;
   const size_t elem = bf16 ? 2 : 4;
-  const Device bases(s.batch * s.in_length, 0x01), x(s.x_numel() * elem), w(s.w_numel() * elem),
+  // Mixed bases, the CPU one-hot benchmark's pattern (codes 0-4): one constant base would send
+  // every thread down the same branch to the same weight row, which real sequence never does.
+  const Device bases(s.batch * s.in_length), x(s.x_numel() * elem), w(s.w_numel() * elem),
       b(s.out_channels * elem), dy(s.y_numel() * elem),
       out(std::max(s.y_numel(), s.w_numel()) * elem);
+  std::vector<uint8_t> codes(static_cast<size_t>(s.batch * s.in_length));
+  for (size_t i = 0; i < codes.size(); ++i) codes[i] = static_cast<uint8_t>((i * 7 + i / 5) % 5);
+  STRAND_CUDA_CHECK(cudaMemcpy(bases.ptr, codes.data(), codes.size(), cudaMemcpyHostToDevice));
   auto onehot = [&] {
     if (pass == Conv1dPass::kForward) {
       if (bf16) {

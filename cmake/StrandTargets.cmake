@@ -38,8 +38,12 @@ function(strand_add_library name)
   target_compile_options(${name} PRIVATE
     $<$<COMPILE_LANGUAGE:CXX>:${STRAND_CXX_WARNINGS} ${STRAND_CXX_FLAGS}>)
   if(STRAND_WITH_CUDA)
+    # ptxas refuses register spills and any local memory (a run-time-indexed register array, a
+    # stack frame): both are slow paths a GPU run would be the first to notice. The same rule is
+    # read back from the built library by scripts/sass-check.py (ctest cuda_sass_check).
     target_compile_options(${name} PRIVATE
-      $<$<COMPILE_LANGUAGE:CUDA>:--expt-relaxed-constexpr --extended-lambda -lineinfo>)
+      $<$<COMPILE_LANGUAGE:CUDA>:--expt-relaxed-constexpr --extended-lambda -lineinfo
+        -Xptxas=--warn-on-spills,--warn-on-local-memory-usage,--warning-as-error>)
   endif()
   set_property(GLOBAL PROPERTY STRAND_LINK_${name} ${name})
   set(STRAND_LIBRARIES ${STRAND_LIBRARIES} ${name} CACHE INTERNAL "")

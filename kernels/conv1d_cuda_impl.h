@@ -8,6 +8,7 @@
 
 #include "kernels/conv1d.h"
 #include "kernels/conv1d_onehot.h"
+#include "core/error.h"
 
 namespace strand::kernels::cuda::detail {
 
@@ -47,6 +48,29 @@ void onehot_emulate_forward(const Conv1dShape& s, BaseEncoding encoding, const u
 void onehot_emulate_backward_weight(const Conv1dShape& s, BaseEncoding encoding,
                                     const uint8_t* bases, const float* dy, float* dw,
                                     bool accumulate);
+
+// The host-side decision behind every CUDA conv1d call (conv1d_gpu_plan.cpp, no CUDA needed, so
+// CPU tests cover it): the algorithm that must run given what each can do (custom_no: why the
+// custom kernel cannot, or nullptr; cudnn_no: why cuDNN cannot, or empty), or kAuto when both can
+// and timing decides. A forced algorithm that cannot run, or a shape neither can run, is an Error.
+// cuDNN may still refuse a shape/precision only when it runs (bf16 depthwise, dilated or K = 1
+// shapes are the known risks): see CudnnUnsupported.
+Conv1dGpuAlgo conv1d_gpu_plan(Conv1dPass pass, const Conv1dShape& shape, Conv1dGpuAlgo asked,
+                              const char* custom_no, const std::string& cudnn_no);
+// `auto` after timing both: the faster, custom on a tie; cudnn_ms < 0 means cuDNN refused the
+// shape at run time, so custom.
+Conv1dGpuAlgo conv1d_gpu_pick_timed(float custom_ms, float cudnn_ms);
+// Whether a cuDNN status code means "this problem is not supported" (fall back) rather than a
+// failure (report).
+bool cudnn_status_means_unsupported(int status);
+
+// cuDNN refused a problem (no algorithm, or a NOT_SUPPORTED status for the shape, data type or
+// layout). Thrown by the cudnn_* functions; conv1d's `auto` falls back to the custom kernel on it,
+// a forced cuDNN call lets it through as the error it is.
+class CudnnUnsupported : public Error {
+ public:
+  using Error::Error;
+};
 
 // cuDNN legacy convolution API on an H = 1 image (conv1d_cudnn.cu).
 template <typename T>

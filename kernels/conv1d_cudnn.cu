@@ -1,7 +1,7 @@
 // cuDNN behind the conv1d interface: the legacy convolution API on an H = 1 image (NCHW with
 // H = 1, filter [C_out, C_in/g, 1, K]), one handle per device created lazily and set to the
-// caller's stream, and the cuDNN algorithm per (device, pass, shape, precision) found once with
-// cudnnFind*Algorithm and cached.
+// caller's stream, and per (device, pass, shape, precision) the descriptors, the algorithm (found
+// once with cudnnFind*Algorithm) and its workspace size, built once and cached.
 #include <cuda_runtime.h>
 #include <cudnn.h>
 
@@ -14,20 +14,24 @@
 
 namespace strand::kernels::cuda {
 
-bool conv1d_cudnn_supports(const Conv1dShape& shape, std::string* why_not) {
-  shape.validate();
-  if (shape.pad_left != shape.pad_right) {
-    if (why_not) {
-      *why_not = format("cuDNN has only symmetric padding (got left {}, right {})", shape.pad_left,
-                        shape.pad_right);
-    }
-    return false;
-  }
-  return true;
-}
-
 namespace detail {
 namespace {
+
+static_assert(CUDNN_STATUS_NOT_SUPPORTED == 3000 && CUDNN_STATUS_NOT_SUPPORTED_LAYOUT == 3004,
+              "cudnn_status_means_unsupported() assumes cuDNN 9's status numbering");
+
+// Like STRAND_CUDNN_CHECK, but "not supported for this problem" raises CudnnUnsupported, which
+// `auto` answers with the custom kernel instead of failing the whole call.
+#define STRAND_CUDNN_CHECK_SUPPORTED(call)                                                        \
+  do {                                                                                            \
+    const cudnnStatus_t strand_sup_ = (call);                                                     \
+    if (strand_sup_ != CUDNN_STATUS_SUCCESS && cudnn_status_means_unsupported(strand_sup_)) {     \
+      throw CudnnUnsupported(format("cuDNN does not support this problem: {} returned {}", #call, \
+                                    cudnnGetErrorString(strand_sup_)),                            \
+                             format("{}:{}", __FILE__, __LINE__));                                \
+    }                                                                                             \
+    STRAND_CUDNN_CHECK(strand_sup_);                                                              \
+  } while (0)
 
 // One handle per device; its mutex is held from cudnnSetStream until the call is enqueued, so
 // threads on different streams never race on the handle's stream.
@@ -62,32 +66,46 @@ struct Descriptors {
     STRAND_CUDNN_CHECK(cudnnCreateTensorDescriptor(&y));
     STRAND_CUDNN_CHECK(cudnnCreateFilterDescriptor(&w));
     STRAND_CUDNN_CHECK(cudnnCreateConvolutionDescriptor(&conv));
+    try {
+      describe(s, type, math);
+    } catch (...) {
+      destroy();  // a constructor that throws runs no destructor
+      throw;
+    }
+  }
+  ~Descriptors() { destroy(); }
+  Descriptors(const Descriptors&) = delete;
+  Descriptors& operator=(const Descriptors&) = delete;
+
+ private:
+  void describe(const Conv1dShape& s, cudnnDataType_t type, cudnnMathType_t math) {
     const int n = static_cast<int>(s.batch), cin = static_cast<int>(s.in_channels),
               cout = static_cast<int>(s.out_channels), lin = static_cast<int>(s.in_length),
               lout = static_cast<int>(s.out_length()), k = static_cast<int>(s.kernel_size);
-    STRAND_CUDNN_CHECK(cudnnSetTensor4dDescriptor(x, CUDNN_TENSOR_NCHW, type, n, cin, 1, lin));
-    STRAND_CUDNN_CHECK(cudnnSetTensor4dDescriptor(y, CUDNN_TENSOR_NCHW, type, n, cout, 1, lout));
-    STRAND_CUDNN_CHECK(cudnnSetFilter4dDescriptor(w, type, CUDNN_TENSOR_NCHW, cout,
-                                                  static_cast<int>(s.in_per_group()), 1, k));
-    STRAND_CUDNN_CHECK(cudnnSetConvolution2dDescriptor(
+    STRAND_CUDNN_CHECK_SUPPORTED(
+        cudnnSetTensor4dDescriptor(x, CUDNN_TENSOR_NCHW, type, n, cin, 1, lin));
+    STRAND_CUDNN_CHECK_SUPPORTED(
+        cudnnSetTensor4dDescriptor(y, CUDNN_TENSOR_NCHW, type, n, cout, 1, lout));
+    STRAND_CUDNN_CHECK_SUPPORTED(cudnnSetFilter4dDescriptor(
+        w, type, CUDNN_TENSOR_NCHW, cout, static_cast<int>(s.in_per_group()), 1, k));
+    STRAND_CUDNN_CHECK_SUPPORTED(cudnnSetConvolution2dDescriptor(
         conv, 0, static_cast<int>(s.pad_left), 1, static_cast<int>(s.stride), 1,
         static_cast<int>(s.dilation), CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT));
-    STRAND_CUDNN_CHECK(cudnnSetConvolutionGroupCount(conv, static_cast<int>(s.groups)));
-    STRAND_CUDNN_CHECK(cudnnSetConvolutionMathType(conv, math));
+    STRAND_CUDNN_CHECK_SUPPORTED(cudnnSetConvolutionGroupCount(conv, static_cast<int>(s.groups)));
+    STRAND_CUDNN_CHECK_SUPPORTED(cudnnSetConvolutionMathType(conv, math));
     int on = 0, oc = 0, oh = 0, ow = 0;
-    STRAND_CUDNN_CHECK(cudnnGetConvolution2dForwardOutputDim(conv, x, w, &on, &oc, &oh, &ow));
+    STRAND_CUDNN_CHECK_SUPPORTED(
+        cudnnGetConvolution2dForwardOutputDim(conv, x, w, &on, &oc, &oh, &ow));
     STRAND_CHECK(on == n && oc == cout && oh == 1 && ow == lout,
                  "cuDNN output shape [{}, {}, {}, {}] differs from conv1d's [{}, {}, 1, {}]", on,
                  oc, oh, ow, n, cout, lout);
   }
-  ~Descriptors() {
+  void destroy() {
     cudnnDestroyConvolutionDescriptor(conv);
     cudnnDestroyFilterDescriptor(w);
     cudnnDestroyTensorDescriptor(y);
     cudnnDestroyTensorDescriptor(x);
   }
-  Descriptors(const Descriptors&) = delete;
-  Descriptors& operator=(const Descriptors&) = delete;
 };
 
 // fp32 must not silently become TF32: FMA math only. tf32/bf16 allow tensor cores.
@@ -111,13 +129,22 @@ struct ChoiceKey {
   auto operator<=>(const ChoiceKey&) const = default;
 };
 
-std::mutex& choice_mutex() {
+std::mutex& plan_mutex() {
   static std::mutex m;
   return m;
 }
-std::map<ChoiceKey, Choice>& choices() {
-  static std::map<ChoiceKey, Choice> c;
-  return c;
+
+// Everything host-side one pass needs: its descriptors, cudnnFind's choice and the workspace size.
+// Built once per key and kept, so a (timed) call only enqueues the convolution. Never destroyed,
+// like the handles (no cuDNN calls from static destructors).
+struct Plan {
+  std::unique_ptr<Descriptors> d;
+  Choice c{};
+  size_t bytes = 0;
+};
+std::map<ChoiceKey, Plan>& plans() {
+  static auto* p = new std::map<ChoiceKey, Plan>();
+  return *p;
 }
 
 // The fastest successful perf result; for fp32 only FMA kernels count.
@@ -133,46 +160,69 @@ Choice pick(const Perf* perfs, int count, Conv1dPrecision p, Conv1dPass pass) {
     return {static_cast<int>(perfs[i].algo),
             p == Conv1dPrecision::kFp32 ? CUDNN_FMA_MATH : perfs[i].mathType};
   }
-  STRAND_FAIL("cuDNN found no algorithm for conv1d {} in {}", to_string(pass), to_string(p));
+  // Nothing ran: bf16 depthwise, dilated or K = 1 shapes can get here. Not a failure for `auto`.
+  throw CudnnUnsupported(
+      format("cuDNN found no algorithm for conv1d {} in {}", to_string(pass), to_string(p)),
+      "conv1d_cudnn.cu pick()");
 }
 
-// Finds (once, under the handle's lock) and caches the algorithm for this key.
-Choice choose(cudnnHandle_t h, const Context& ctx, Conv1dPass pass, const Conv1dShape& s,
-              Conv1dPrecision p, const Descriptors& d) {
+// The plan for this key: looked up, or built under the device handle's lock (held by the caller,
+// so one thread per device builds; a key names one device).
+const Plan& plan_for(cudnnHandle_t h, const Context& ctx, Conv1dPass pass, const Conv1dShape& s,
+                     Conv1dPrecision p) {
   const ChoiceKey key{ctx.device, pass, s, p};
   {
-    std::lock_guard<std::mutex> lock(choice_mutex());
-    auto it = choices().find(key);
-    if (it != choices().end()) return it->second;
+    std::lock_guard<std::mutex> lock(plan_mutex());
+    auto it = plans().find(key);
+    if (it != plans().end()) return it->second;
   }
-  Choice c{};
+  Plan plan;
+  plan.d = std::make_unique<Descriptors>(s, type_for(p), math_for(p));
+  const Descriptors& d = *plan.d;
+  Choice& c = plan.c;
   int returned = 0;
   switch (pass) {
     case Conv1dPass::kForward: {
       cudnnConvolutionFwdAlgoPerf_t perf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
-      STRAND_CUDNN_CHECK(cudnnFindConvolutionForwardAlgorithm(
+      STRAND_CUDNN_CHECK_SUPPORTED(cudnnFindConvolutionForwardAlgorithm(
           h, d.x, d.w, d.conv, d.y, CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &returned, perf));
       c = pick(perf, returned, p, pass);
       break;
     }
     case Conv1dPass::kBackwardData: {
       cudnnConvolutionBwdDataAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT];
-      STRAND_CUDNN_CHECK(cudnnFindConvolutionBackwardDataAlgorithm(
+      STRAND_CUDNN_CHECK_SUPPORTED(cudnnFindConvolutionBackwardDataAlgorithm(
           h, d.w, d.y, d.conv, d.x, CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, &returned, perf));
       c = pick(perf, returned, p, pass);
       break;
     }
     case Conv1dPass::kBackwardWeight: {
       cudnnConvolutionBwdFilterAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT];
-      STRAND_CUDNN_CHECK(cudnnFindConvolutionBackwardFilterAlgorithm(
+      STRAND_CUDNN_CHECK_SUPPORTED(cudnnFindConvolutionBackwardFilterAlgorithm(
           h, d.x, d.y, d.conv, d.w, CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, &returned, perf));
       c = pick(perf, returned, p, pass);
       break;
     }
   }
-  std::lock_guard<std::mutex> lock(choice_mutex());
-  choices().emplace(key, c);
-  return c;
+  STRAND_CUDNN_CHECK_SUPPORTED(cudnnSetConvolutionMathType(d.conv, c.math));
+  switch (pass) {
+    case Conv1dPass::kForward:
+      STRAND_CUDNN_CHECK_SUPPORTED(cudnnGetConvolutionForwardWorkspaceSize(
+          h, d.x, d.w, d.conv, d.y, static_cast<cudnnConvolutionFwdAlgo_t>(c.algo), &plan.bytes));
+      break;
+    case Conv1dPass::kBackwardData:
+      STRAND_CUDNN_CHECK_SUPPORTED(cudnnGetConvolutionBackwardDataWorkspaceSize(
+          h, d.w, d.y, d.conv, d.x, static_cast<cudnnConvolutionBwdDataAlgo_t>(c.algo),
+          &plan.bytes));
+      break;
+    case Conv1dPass::kBackwardWeight:
+      STRAND_CUDNN_CHECK_SUPPORTED(cudnnGetConvolutionBackwardFilterWorkspaceSize(
+          h, d.x, d.y, d.conv, d.w, static_cast<cudnnConvolutionBwdFilterAlgo_t>(c.algo),
+          &plan.bytes));
+      break;
+  }
+  std::lock_guard<std::mutex> lock(plan_mutex());
+  return plans().emplace(key, std::move(plan)).first->second;
 }
 
 // Runs `call(handle, descriptors, choice, workspace, bytes)` for one pass on ctx.stream.
@@ -180,34 +230,15 @@ template <typename Call>
 void run_pass(const Context& ctx, Conv1dPass pass, const Conv1dShape& s, Conv1dPrecision p,
               Call&& call) {
   if (std::string why; !conv1d_cudnn_supports(s, &why)) {
-    STRAND_FAIL("conv1d {} via cuDNN: {}", to_string(pass), why);
+    throw CudnnUnsupported(format("conv1d {} via cuDNN: {}", to_string(pass), why),
+                           "conv1d_cudnn.cu run_pass()");
   }
   DeviceHandle& dh = handle_for(ctx.device);
   std::lock_guard<std::mutex> lock(dh.mutex);
   STRAND_CUDNN_CHECK(cudnnSetStream(dh.handle, ctx.stream));
-  Descriptors d(s, type_for(p), math_for(p));
-  const Choice c = choose(dh.handle, ctx, pass, s, p, d);
-  STRAND_CUDNN_CHECK(cudnnSetConvolutionMathType(d.conv, c.math));
-  size_t bytes = 0;
-  switch (pass) {
-    case Conv1dPass::kForward:
-      STRAND_CUDNN_CHECK(cudnnGetConvolutionForwardWorkspaceSize(
-          dh.handle, d.x, d.w, d.conv, d.y, static_cast<cudnnConvolutionFwdAlgo_t>(c.algo),
-          &bytes));
-      break;
-    case Conv1dPass::kBackwardData:
-      STRAND_CUDNN_CHECK(cudnnGetConvolutionBackwardDataWorkspaceSize(
-          dh.handle, d.w, d.y, d.conv, d.x, static_cast<cudnnConvolutionBwdDataAlgo_t>(c.algo),
-          &bytes));
-      break;
-    case Conv1dPass::kBackwardWeight:
-      STRAND_CUDNN_CHECK(cudnnGetConvolutionBackwardFilterWorkspaceSize(
-          dh.handle, d.x, d.y, d.conv, d.w, static_cast<cudnnConvolutionBwdFilterAlgo_t>(c.algo),
-          &bytes));
-      break;
-  }
-  StreamBuffer ws(ctx, bytes);
-  call(dh.handle, d, c, ws.get(), bytes);
+  const Plan& plan = plan_for(dh.handle, ctx, pass, s, p);
+  StreamBuffer ws(ctx, plan.bytes);
+  call(dh.handle, *plan.d, plan.c, ws.get(), plan.bytes);
 }
 
 }  // namespace

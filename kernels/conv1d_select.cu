@@ -13,11 +13,15 @@
 #include "kernels/conv1d_cuda_impl.h"
 #include "kernels/cuda_check.h"
 #include "kernels/cuda_reduce.h"
+#include "kernels/mem_pool.h"
 
 namespace strand::kernels::cuda {
 namespace detail {
 
 StreamBuffer::StreamBuffer(const Context& ctx, size_t bytes) : ctx_(ctx), bytes_(bytes) {
+  // Callers of the kernels alone (benchmarks) get the runtime's pool setting too: without it each
+  // synchronisation returns this scratch to the driver and the next call re-maps it.
+  keep_freed_pool_memory(ctx_.device);
   if (bytes_ > 0) STRAND_CUDA_CHECK(cudaMallocAsync(&ptr_, bytes_, ctx_.stream));
 }
 
@@ -178,36 +182,28 @@ float time_ms(const Context& ctx, Run&& run) {
 }
 
 // Which algorithm runs. `time_one(algo)` runs algo once into scratch outputs (never the caller's).
+// The host-side rules are conv1d_gpu_plan (CPU-tested); here only the timing. cuDNN may refuse
+// a shape only when it runs (CudnnUnsupported): `auto` then keeps the custom kernel for good.
 template <typename TimeOne>
 Conv1dGpuAlgo resolve(const Context& ctx, Conv1dPass pass, const Conv1dShape& s,
                       Conv1dGpuOptions options, TimeOne&& time_one) {
-  const char* custom_no = detail::igemm_unsupported_reason(s);
   std::string cudnn_no;
-  const bool cudnn_ok = conv1d_cudnn_supports(s, &cudnn_no);
-  switch (options.algo) {
-    case Conv1dGpuAlgo::kCustom:
-      STRAND_CHECK(custom_no == nullptr, "conv1d {}: custom kernel cannot run {}: {}",
-                   to_string(pass), s.to_string(), custom_no ? custom_no : "");
-      return Conv1dGpuAlgo::kCustom;
-    case Conv1dGpuAlgo::kCudnn:
-      STRAND_CHECK(cudnn_ok, "conv1d {}: cuDNN cannot run {}: {}; use algo custom or auto",
-                   to_string(pass), s.to_string(), cudnn_no);
-      return Conv1dGpuAlgo::kCudnn;
-    case Conv1dGpuAlgo::kAuto:
-      break;
-  }
-  if (!cudnn_ok || custom_no != nullptr) {
-    STRAND_CHECK(cudnn_ok || custom_no == nullptr, "conv1d {}: neither algorithm can run {}",
-                 to_string(pass), s.to_string());
-    return cudnn_ok ? Conv1dGpuAlgo::kCudnn : Conv1dGpuAlgo::kCustom;
-  }
+  conv1d_cudnn_supports(s, &cudnn_no);
+  const Conv1dGpuAlgo planned =
+      detail::conv1d_gpu_plan(pass, s, options.algo, detail::igemm_unsupported_reason(s), cudnn_no);
+  if (planned != Conv1dGpuAlgo::kAuto) return planned;
   const AutoKey key{ctx.device, pass, s, options.precision};
   std::lock_guard<std::mutex> lock(auto_mutex());  // first-use timing happens once per key
   auto it = auto_cache().find(key);
   if (it != auto_cache().end()) return it->second;
   const float custom_ms = time_ms(ctx, [&] { time_one(Conv1dGpuAlgo::kCustom); });
-  const float cudnn_ms = time_ms(ctx, [&] { time_one(Conv1dGpuAlgo::kCudnn); });
-  const Conv1dGpuAlgo pick = custom_ms <= cudnn_ms ? Conv1dGpuAlgo::kCustom : Conv1dGpuAlgo::kCudnn;
+  float cudnn_ms = -1.f;
+  try {
+    cudnn_ms = time_ms(ctx, [&] { time_one(Conv1dGpuAlgo::kCudnn); });
+  } catch (const detail::CudnnUnsupported&) {
+    // Stays -1: not supported for this shape and precision, so the custom kernel runs.
+  }
+  const Conv1dGpuAlgo pick = detail::conv1d_gpu_pick_timed(custom_ms, cudnn_ms);
   auto_cache().emplace(key, pick);
   return pick;
 }

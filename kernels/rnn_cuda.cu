@@ -8,6 +8,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "kernels/concurrent_collectives.h"
 #include "kernels/cublas_handle.h"
 #include "kernels/rnn_cuda_internal.h"
 
@@ -173,7 +174,12 @@ __global__ void step_forward_kernel(StepLayer a, int64_t s) {
     float hh[4] = {0.f, 0.f, 0.f, 0.f};
     if (s < len) {
       const float* row = a.hh + (d * a.N + n) * GH + j;
-      for (int64_t k = 0; k < a.G; ++k) hh[k] = row[k * a.H];
+      // Constant indices only (unrolled, G <= 4 guarded): a run-time index put hh in a 16-byte
+      // local-memory stack frame, which the ptxas guard (-warn-lmem-usage) now refuses.
+#pragma unroll
+      for (int k = 0; k < 4; ++k) {
+        if (k < a.G) hh[k] = row[k * a.H];
+      }
     }
     detail::rnn_forward_unit(a.bufs[d], a.dims[d], s, n, j, len, hh, a.bufs[d].hs[s * NH + u]);
   }
@@ -246,9 +252,10 @@ Path resolve(const RnnShape& s, DType dtype, RnnAlgo algo, const Context& ctx) {
     return Path::kCudnn;
   }
   if (algo == RnnAlgo::kCustomStepGemm) return Path::kStepGemm;
-  // The persistent kernel is for the latency-bound sizes; above 512 the per-step GEMM has
-  // enough work per step to fill the GPU.
-  if (s.hidden_size <= 512 && ri::persistent_fits(s, dtype_size(dtype), false, ctx))
+  // The persistent kernel is for the latency-bound sizes, and never beside NCCL kernels, whose
+  // SMs its grid barrier could wait on forever (concurrent_collectives.h).
+  if (rnn_persistent_allowed(s.hidden_size, concurrent_collectives(ctx.device)) &&
+      ri::persistent_fits(s, dtype_size(dtype), false, ctx))
     return Path::kPersistent;
   return Path::kStepGemm;
 }

@@ -1,8 +1,14 @@
 // cuDNN RNN path behind the strand RNN interface (f32): one single-layer cuDNN RNN per layer, so
 // the caller's dropout masks apply between layers; padded time-major data with per-sample lengths
 // (cudnnRNNDataDescriptor, SEQ_MAJOR_UNPACKED); weights packed from PyTorch's layout into cuDNN's
-// weight space each call and weight gradients unpacked back (accumulated).
+// weight space each call and weight gradients unpacked back (accumulated). Descriptors and cuDNN's
+// size queries are cached per shape (and lengths), so timed calls measure the device work.
+// Like with like: cuDNN runs CUDNN_RNN_ALGO_STANDARD in FMA math, the same fp32 arithmetic as the
+// custom kernels (FFMA, no TF32); cuDNN's persistent algorithms are not tried.
 #include <algorithm>
+#include <map>
+#include <memory>
+#include <tuple>
 #include <vector>
 
 #include "kernels/rnn_cuda_internal.h"
@@ -119,6 +125,40 @@ struct CudnnPlan {
   size_t weight_bytes, work_bytes;
 };
 
+// Building descriptors and asking cuDNN for sizes is host work; done once per (handle, shape) and
+// per (handle, shape, layer, lengths) it stays out of the timed forward and backward (the weight
+// packing, real device copies, stays per call). Never destroyed, like the handles (no cuDNN calls
+// from static destructors); the layer cache is emptied past 256 entries, so varying lengths cannot
+// grow it without bound.
+using ShapeKey = std::tuple<int, int64_t, int64_t, int64_t, int64_t, int64_t, bool, bool, bool>;
+ShapeKey shape_key(const RnnShape& s) {
+  return {
+      static_cast<int>(s.mode), s.seq_len,     s.batch, s.input_size, s.hidden_size, s.num_layers,
+      s.bidirectional,          s.batch_first, s.bias};
+}
+
+const CudnnPlan& cached_plan(cudnnHandle_t handle, const RnnShape& s) {
+  thread_local auto* cache =
+      new std::map<std::pair<cudnnHandle_t, ShapeKey>, std::unique_ptr<CudnnPlan>>();
+  auto& slot = (*cache)[{handle, shape_key(s)}];
+  if (!slot) slot = std::make_unique<CudnnPlan>(handle, s);
+  return *slot;
+}
+
+// The returned reference is valid until the next call (which may empty the cache).
+const CudnnLayer& cached_layer(cudnnHandle_t handle, const RnnShape& s, int64_t l,
+                               const std::vector<int>& lengths) {
+  using Key = std::tuple<cudnnHandle_t, ShapeKey, int64_t, std::vector<int>>;
+  thread_local auto* cache = new std::map<Key, std::unique_ptr<CudnnLayer>>();
+  Key key{handle, shape_key(s), l, lengths};
+  auto it = cache->find(key);
+  if (it == cache->end()) {
+    if (cache->size() >= 256) cache->clear();
+    it = cache->emplace(std::move(key), std::make_unique<CudnnLayer>(handle, s, l, lengths)).first;
+  }
+  return *it->second;
+}
+
 // Visits every (direction, linear layer) matrix and bias of cuDNN's weight space with the
 // matching PyTorch parameter: linear layers 0..G-1 are W_ih's gate blocks, G..2G-1 W_hh's, in
 // the same gate order as PyTorch (i, f, g, o / r, z, n).
@@ -204,17 +244,17 @@ int* upload(const std::vector<int>& lengths, char* ws, const CudnnPlan& plan, co
 }  // namespace
 
 size_t cudnn_reserve_bytes(const RnnShape& shape, const Context& ctx) {
-  return CudnnPlan(cudnn_handle(ctx), shape).reserve_total;
+  return cached_plan(cudnn_handle(ctx), shape).reserve_total;
 }
 
 size_t cudnn_workspace_bytes(const RnnShape& shape, const Context& ctx) {
-  return CudnnPlan(cudnn_handle(ctx), shape).workspace_total;
+  return cached_plan(cudnn_handle(ctx), shape).workspace_total;
 }
 
 void cudnn_forward(const RnnShape& s, const RnnInputs<float>& in, const RnnOutputs<float>& out,
                    void* reserve, void* workspace, size_t workspace_bytes, const Context& ctx) {
   cudnnHandle_t handle = cudnn_handle(ctx);
-  const CudnnPlan plan(handle, s);
+  const CudnnPlan& plan = cached_plan(handle, s);
   STRAND_CHECK(workspace && workspace_bytes >= plan.workspace_total,
                "RNN workspace too small: {} bytes, need {}", workspace_bytes, plan.workspace_total);
   char* R = static_cast<char*>(reserve);
@@ -226,7 +266,7 @@ void cudnn_forward(const RnnShape& s, const RnnInputs<float>& in, const RnnOutpu
   copy_sequence(in.input, reinterpret_cast<float*>(R + plan.x), T, N, s.input_size, s.batch_first,
                 false, ctx);
   for (int64_t l = 0; l < s.num_layers; ++l) {
-    const CudnnLayer L(handle, s, l, lengths);
+    const CudnnLayer& L = cached_layer(handle, s, l, lengths);
     STRAND_CHECK(L.work_bytes <= plan.work_bytes && L.reserve_bytes <= plan.reserve_sizes[l],
                  "cuDNN asked for more space with these lengths than with full ones");
     const float* xin = layer_input(s, in, R, plan, l, scratch, ctx);
@@ -248,7 +288,7 @@ void cudnn_backward(const RnnShape& s, const RnnInputs<float>& in, const void* r
                     const RnnGradOutputs<float>& dout, const RnnGradInputs<float>& din,
                     void* workspace, size_t workspace_bytes, const Context& ctx) {
   cudnnHandle_t handle = cudnn_handle(ctx);
-  const CudnnPlan plan(handle, s);
+  const CudnnPlan& plan = cached_plan(handle, s);
   STRAND_CHECK(workspace && workspace_bytes >= plan.workspace_total,
                "RNN workspace too small: {} bytes, need {}", workspace_bytes, plan.workspace_total);
   // cuDNN's backward calls update their reserve space; that is part of the contract of this path.
@@ -263,7 +303,7 @@ void cudnn_backward(const RnnShape& s, const RnnInputs<float>& in, const void* r
   float* dx = reinterpret_cast<float*>(ws + plan.dx);
   copy_sequence(dout.d_output, dy, T, N, s.output_size(), s.batch_first, false, ctx);
   for (int64_t l = s.num_layers - 1; l >= 0; --l) {
-    const CudnnLayer L(handle, s, l, lengths);
+    const CudnnLayer& L = cached_layer(handle, s, l, lengths);
     const int64_t I = s.layer_input_size(l), state = l * D * NH;
     const float* xin = layer_input(s, in, R, plan, l, scratch, ctx);
     pack_weights(handle, L, s, l, in, ws + plan.wspace, ctx);

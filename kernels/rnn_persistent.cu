@@ -9,6 +9,7 @@
 #include <algorithm>
 
 #include "kernels/rnn_cuda_internal.h"
+#include "kernels/rnn_persistent_tiling.h"
 
 namespace strand::kernels::cuda::rnn_internal {
 namespace {
@@ -33,9 +34,9 @@ __global__ void __launch_bounds__(kThreads, 1)
     persistent_forward_kernel(PersistentLayer<W> a, int T, int N, int H, int blocks_per_dir,
                               int slice, int n_tile) {
   extern __shared__ __align__(16) unsigned char smem[];
-  const int dir = blockIdx.x / blocks_per_dir;
-  const int j0 = (blockIdx.x % blocks_per_dir) * slice;
-  const int js = min(slice, H - j0);  // the host makes every block own at least one unit
+  // The host makes every block own at least one unit (rnn_persistent_tiling.h).
+  const detail::PersistentBlock pb = detail::persistent_block(blockIdx.x, blocks_per_dir, slice, H);
+  const int dir = pb.dir, j0 = pb.j0, js = pb.js;
   W* w_s = reinterpret_cast<W*>(smem);
   float* h_s = reinterpret_cast<float*>(smem + align16(sizeof(W) * G * slice * H));
   const int P = H + 1;
@@ -61,14 +62,16 @@ __global__ void __launch_bounds__(kThreads, 1)
         h_s[nl * P + k] = __ldcg(h_prev + static_cast<size_t>(n0 + nl) * H + k);
       }
       __syncthreads();
-      const int ngrp = (nt + NB - 1) / NB;
+      const int ngrp = detail::persistent_groups(nt, NB);
       for (int item = threadIdx.x; item < js * ngrp; item += blockDim.x) {
-        const int jl = item / ngrp, grp = item - jl * ngrp;
+        const int jl = detail::persistent_item_unit(item, ngrp);
+        const int grp = detail::persistent_item_group(item, ngrp);
         float acc[NB][G];
         int rows[NB];
 #pragma unroll
         for (int bb = 0; bb < NB; ++bb) {
-          rows[bb] = min(grp + bb * ngrp, nt - 1) * P;  // out-of-tile samples: computed, unused
+          // Out-of-tile samples: computed, unused.
+          rows[bb] = min(detail::persistent_sample(grp, bb, ngrp), nt - 1) * P;
 #pragma unroll
           for (int g = 0; g < G; ++g) acc[bb][g] = 0.f;
         }
@@ -87,7 +90,7 @@ __global__ void __launch_bounds__(kThreads, 1)
         }
 #pragma unroll
         for (int bb = 0; bb < NB; ++bb) {
-          const int nl = grp + bb * ngrp;
+          const int nl = detail::persistent_sample(grp, bb, ngrp);
           if (nl >= nt) continue;
           const int n = n0 + nl, j = j0 + jl;
           float hh[4] = {0.f, 0.f, 0.f, 0.f};
@@ -112,9 +115,8 @@ __global__ void __launch_bounds__(kThreads, 1)
     persistent_backward_kernel(PersistentBackwardLayer<W> a, int T, int N, int H,
                                int blocks_per_dir, int slice, int n_tile) {
   extern __shared__ __align__(16) unsigned char smem[];
-  const int dir = blockIdx.x / blocks_per_dir;
-  const int j0 = (blockIdx.x % blocks_per_dir) * slice;
-  const int js = min(slice, H - j0);
+  const detail::PersistentBlock pb = detail::persistent_block(blockIdx.x, blocks_per_dir, slice, H);
+  const int dir = pb.dir, j0 = pb.j0, js = pb.js;
   const int GH = G * H, P = GH + 1;
   W* w_s = reinterpret_cast<W*>(smem);
   float* g_s = reinterpret_cast<float*>(smem + align16(sizeof(W) * slice * GH));
@@ -148,14 +150,15 @@ __global__ void __launch_bounds__(kThreads, 1)
         }
       }
       __syncthreads();
-      const int ngrp = (nt + NB - 1) / NB;
+      const int ngrp = detail::persistent_groups(nt, NB);
       for (int item = threadIdx.x; item < js * ngrp; item += blockDim.x) {
-        const int jl = item / ngrp, grp = item - jl * ngrp;
+        const int jl = detail::persistent_item_unit(item, ngrp);
+        const int grp = detail::persistent_item_group(item, ngrp);
         float acc[NB];
         int rows[NB];
 #pragma unroll
         for (int bb = 0; bb < NB; ++bb) {
-          rows[bb] = min(grp + bb * ngrp, nt - 1) * P;
+          rows[bb] = min(detail::persistent_sample(grp, bb, ngrp), nt - 1) * P;
           acc[bb] = 0.f;
         }
         if (rec) {
@@ -169,7 +172,7 @@ __global__ void __launch_bounds__(kThreads, 1)
         }
 #pragma unroll
         for (int bb = 0; bb < NB; ++bb) {
-          const int nl = grp + bb * ngrp;
+          const int nl = detail::persistent_sample(grp, bb, ngrp);
           if (nl >= nt) continue;
           const int n = n0 + nl;
           detail::rnn_backward_unit(b, dims, s, n, j0 + jl, a.lengths[n], acc[bb], dh_carry,
@@ -208,21 +211,16 @@ Config configure(const RnnShape& s, size_t weight_bytes, bool backward, const Co
   STRAND_CUDA_CHECK(cudaDeviceGetAttribute(&coop, cudaDevAttrCooperativeLaunch, ctx.device));
   STRAND_CUDA_CHECK(
       cudaDeviceGetAttribute(&max_smem, cudaDevAttrMaxSharedMemoryPerBlockOptin, ctx.device));
-  const int D = static_cast<int>(s.dirs()), H = static_cast<int>(s.hidden_size);
-  const int G = static_cast<int>(s.gates()), N = static_cast<int>(s.batch);
-  if (!coop || sms < D) return c;
-  const int want = std::max(1, sms / D);
-  c.slice = (H + want - 1) / want;
-  c.blocks_per_dir = (H + c.slice - 1) / c.slice;  // no block without units
-  const size_t w = align16(weight_bytes * G * c.slice * H);
-  // The per-sample tile row: h_{s-1} (forward) or dgh of step s+1 (backward), padded by one.
-  const size_t row = static_cast<size_t>((backward ? G * H : H) + 1) * sizeof(float);
-  if (w + row > static_cast<size_t>(max_smem)) return c;
-  c.n_tile = static_cast<int>(std::min<size_t>(N, (max_smem - w) / row));
-  c.smem = w + row * c.n_tile;
-  // Register tiles of 4 samples reuse each weight load 4 times; only worth it with enough items
-  // to keep the block's threads busy.
-  c.nb = !backward && c.slice * ((c.n_tile + 3) / 4) >= 128 ? 4 : 1;
+  if (!coop) return c;
+  const detail::PersistentTiling t =
+      detail::persistent_tiling(s, weight_bytes, backward, sms, max_smem);
+  if (!t.fits) return c;
+  c.blocks_per_dir = t.blocks_per_dir;
+  c.slice = t.slice;
+  c.n_tile = t.n_tile;
+  c.smem = t.smem;
+  c.nb = t.nb;
+  const int D = static_cast<int>(s.dirs()), G = static_cast<int>(s.gates());
   const void* kernel = weight_bytes == 2 ? kernel_for<uint16_t>(backward, G, c.nb)
                                          : kernel_for<float>(backward, G, c.nb);
   STRAND_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,

@@ -17,6 +17,7 @@
 #include <cuda_runtime.h>
 #include <nccl.h>
 
+#include "kernels/concurrent_collectives.h"
 #include "kernels/cuda_check.h"
 #endif
 
@@ -246,6 +247,12 @@ class NcclCommunicator : public Communicator,
     if (rc == ncclInProgress) wait_state(name);  // non-blocking mode: wait until it is enqueued
     auto done = std::make_shared<Event>();
     done->record(stream_->handle());
+    // The collective uses the kept tensors on the communication stream. Should the last reference
+    // go before it finishes (a Work dropped without wait()), each storage's free waits for this
+    // point of the stream instead of returning the memory to the pool early (~Storage).
+    for (const Tensor& t : keep) {
+      if (t.defined()) t.storage()->record_async_read(stream_->handle());
+    }
     return std::make_shared<NcclWork>(weak_from_this(), state_, label, std::move(done),
                                       std::move(keep), device_, options_.timeout);
   }
@@ -273,6 +280,8 @@ class NcclCommunicator : public Communicator,
   std::unique_ptr<LivenessProbe> probe_;
   std::unique_ptr<Stream> stream_;
   Tensor barrier_buffer_;
+  // While this communicator lives, RNNs on its device avoid the cooperative persistent kernels.
+  kernels::ConcurrentCollectives collectives_{device_.index};
 };
 
 void NcclWork::fail(const std::string& message) {

@@ -13,6 +13,7 @@
 #include <cuda_runtime.h>
 
 #include "kernels/cuda_check.h"
+#include "kernels/mem_pool.h"
 #endif
 
 namespace strand::runtime {
@@ -129,12 +130,8 @@ kernels::Stream default_stream(int device) {
     DeviceGuard guard(Device::cuda(device));
     STRAND_CUDA_CALL({
       STRAND_CUDA_CHECK(cudaStreamCreateWithFlags(&streams[device], cudaStreamNonBlocking));
-      // Keep freed device memory in the stream-ordered pool instead of returning it to the driver
-      // at every synchronisation (the default threshold, 0): a training step reuses the same sizes.
-      cudaMemPool_t pool = nullptr;
-      STRAND_CUDA_CHECK(cudaDeviceGetDefaultMemPool(&pool, device));
-      uint64_t keep_all = UINT64_MAX;
-      STRAND_CUDA_CHECK(cudaMemPoolSetAttribute(pool, cudaMemPoolAttrReleaseThreshold, &keep_all));
+      // A training step reuses the same sizes: freed memory stays in the pool (mem_pool.h).
+      kernels::cuda::keep_freed_pool_memory(device);
     });
   }
   return streams[device];

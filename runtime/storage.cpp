@@ -175,6 +175,16 @@ Storage::~Storage() {
     int previous = 0;
     cudaGetDevice(&previous);
     cudaSetDevice(device_.index);
+    // Device memory another stream may still be reading (an NCCL collective on the communication
+    // stream whose Work was dropped without wait(): see record_async_read in comm_nccl.cpp). The
+    // free is ordered after that read on the allocating stream; without the wait the pool could
+    // hand the block to a new tensor while NCCL still reads or writes it.
+    if (last_read_) {
+      try {
+        last_read_->wait(stream_);
+      } catch (...) {
+      }
+    }
     cudaFreeAsync(data_, stream_);
     cudaSetDevice(previous);
   }

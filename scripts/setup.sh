@@ -12,6 +12,7 @@ packages=(
   liblinear-dev libxgboost-dev  # traditional baselines
   libcli11-dev libyaml-cpp-dev nlohmann-json3-dev
   iproute2                   # network-namespace tests
+  patchelf xz-utils          # scripts/gpu-bundle.sh: run paths and the archive of the GPU bundle
 )
 
 missing=()
@@ -41,3 +42,12 @@ for lib in libblas.so.3 liblapack.so.3; do
     update-alternatives --set "$lib-x86_64-linux-gnu" "$target" >/dev/null
   fi
 done
+
+# cuobjdump and nvdisasm for scripts/sass-check.py (ctest cuda_sass_check): the CUDA image here has
+# nvcc but not these; PyPI's NVIDIA packages carry both.
+tools=/opt/strand-tools
+if [ ! -x "$tools/bin/python3" ] || ! compgen -G "$tools/lib/python3*/site-packages/nvidia/*/bin/nvdisasm" >/dev/null; then
+  echo "setup: installing cuobjdump and nvdisasm into $tools"
+  python3 -m venv "$tools"
+  "$tools/bin/pip" install -q nvidia-cuda-cuobjdump==13.5.37 nvidia-cuda-nvdisasm==13.5.37
+fi

@@ -21,6 +21,7 @@ using strand::testing::all_close;
 using strand::testing::DeviceBuffer;
 using strand::testing::random_bases;
 using strand::testing::random_vector;
+using strand::testing::test_context;
 using ::testing::HasSubstr;
 
 template <typename Fn>
@@ -92,25 +93,13 @@ std::vector<double> widen(const std::vector<BFloat16>& v) {
   return out;
 }
 
-double tolerance(Conv1dPrecision p) {
-  switch (p) {
-    case Conv1dPrecision::kFp32:
-      return 1e-5;
-    case Conv1dPrecision::kTf32:
-      return 2e-3;
-    case Conv1dPrecision::kBf16:
-      return 1e-2;
-  }
-  return 0;
-}
-
 // Every pass of one algorithm and precision against the float64 reference, every element.
 template <typename T>
 void check_against_reference(const Conv1dShape& s, Conv1dPrecision precision, Conv1dGpuAlgo algo,
                              uint64_t seed) {
   SCOPED_TRACE(s.to_string() + " " + to_string(precision) + " " + to_string(algo));
   const Conv1dGpuOptions opt{precision, algo};
-  const double tol = tolerance(precision);
+  const double tol = strand::testing::conv1d_gpu_tolerance(precision);
   const auto x = random_vector<T>(s.x_numel(), seed + 1);
   const auto w = random_vector<T>(s.w_numel(), seed + 2);
   const auto b = random_vector<T>(s.out_channels, seed + 3);
@@ -131,10 +120,10 @@ void check_against_reference(const Conv1dShape& s, Conv1dPrecision precision, Co
 
   DeviceBuffer<T> x_d(x), w_d(w), b_d(b), dy_d(dy), y_d(s.y_numel()), dx_d(s.x_numel()), dw_d(dw0),
       db_d(db0);
-  cuda::conv1d_forward<T>({}, s, x_d.get(), w_d.get(), b_d.get(), y_d.get(), opt);
-  cuda::conv1d_backward_data<T>({}, s, dy_d.get(), w_d.get(), dx_d.get(), opt);
-  cuda::conv1d_backward_weight<T>({}, s, x_d.get(), dy_d.get(), dw_d.get(), true, opt);
-  cuda::conv1d_backward_bias<T>({}, s, dy_d.get(), db_d.get(), true);
+  cuda::conv1d_forward<T>(test_context(), s, x_d.get(), w_d.get(), b_d.get(), y_d.get(), opt);
+  cuda::conv1d_backward_data<T>(test_context(), s, dy_d.get(), w_d.get(), dx_d.get(), opt);
+  cuda::conv1d_backward_weight<T>(test_context(), s, x_d.get(), dy_d.get(), dw_d.get(), true, opt);
+  cuda::conv1d_backward_bias<T>(test_context(), s, dy_d.get(), db_d.get(), true);
   EXPECT_TRUE(all_close(y_d.download(), y_ref, tol, tol * abs_max(y_ref))) << "forward";
   EXPECT_TRUE(all_close(dx_d.download(), dx_ref, tol, tol * abs_max(dx_ref))) << "backward_data";
   EXPECT_TRUE(all_close(dw_d.download(), dw_ref, tol, tol * abs_max(dw_ref))) << "backward_weight";
@@ -142,13 +131,14 @@ void check_against_reference(const Conv1dShape& s, Conv1dPrecision precision, Co
 
   // Without accumulation the weight gradient overwrites poisoned memory; no bias also works.
   DeviceBuffer<T> dw_fresh(s.w_numel());
-  cuda::conv1d_backward_weight<T>({}, s, x_d.get(), dy_d.get(), dw_fresh.get(), false, opt);
+  cuda::conv1d_backward_weight<T>(test_context(), s, x_d.get(), dy_d.get(), dw_fresh.get(), false,
+                                  opt);
   std::vector<double> dw_only(s.w_numel());
   cpu::conv1d_backward_weight<double>({}, s, xd.data(), dyd.data(), dw_only.data(), false,
                                       Conv1dCpuAlgo::kReference);
   EXPECT_TRUE(all_close(dw_fresh.download(), dw_only, tol, tol * abs_max(dw_only))) << "dw fresh";
   y_d.poison();
-  cuda::conv1d_forward<T>({}, s, x_d.get(), w_d.get(), nullptr, y_d.get(), opt);
+  cuda::conv1d_forward<T>(test_context(), s, x_d.get(), w_d.get(), nullptr, y_d.get(), opt);
   cpu::conv1d_forward<double>({}, s, xd.data(), wd.data(), nullptr, y_ref.data(),
                               Conv1dCpuAlgo::kReference);
   EXPECT_TRUE(all_close(y_d.download(), y_ref, tol, tol * abs_max(y_ref))) << "forward, no bias";
@@ -231,8 +221,10 @@ void check_onehot(const Conv1dShape& s, bool packed, uint64_t seed) {
 
   DeviceBuffer<uint8_t> bases_d(bases);
   DeviceBuffer<T> w_d(w), b_d(b), dy_d(dy), y_d(s.y_numel()), dw_d(dw0);
-  cuda::conv1d_onehot_forward<T>({}, s, enc, bases_d.get(), w_d.get(), b_d.get(), y_d.get());
-  cuda::conv1d_onehot_backward_weight<T>({}, s, enc, bases_d.get(), dy_d.get(), dw_d.get(), true);
+  cuda::conv1d_onehot_forward<T>(test_context(), s, enc, bases_d.get(), w_d.get(), b_d.get(),
+                                 y_d.get());
+  cuda::conv1d_onehot_backward_weight<T>(test_context(), s, enc, bases_d.get(), dy_d.get(),
+                                         dw_d.get(), true);
   EXPECT_TRUE(all_close(y_d.download(), y_ref, tol, tol * abs_max(y_ref))) << "forward";
   EXPECT_TRUE(all_close(dw_d.download(), dw_ref, tol, tol * abs_max(dw_ref))) << "backward_weight";
 }

@@ -13,6 +13,21 @@
 
 namespace strand::testing {
 
+// The CUDA conv1d tests' tolerance per precision, relative (rtol) and, times the largest reference
+// magnitude, absolute (atol). conv1d_gpu_tolerance_test checks on the CPU, by rounding operands as
+// the GPU does, that each passes with room to spare before a GPU ever runs the tests.
+inline double conv1d_gpu_tolerance(kernels::Conv1dPrecision p) {
+  switch (p) {
+    case kernels::Conv1dPrecision::kFp32:
+      return 1e-5;
+    case kernels::Conv1dPrecision::kTf32:
+      return 2e-3;
+    case kernels::Conv1dPrecision::kBf16:
+      return 1e-2;
+  }
+  return 0;
+}
+
 inline std::vector<kernels::Conv1dShape> conv1d_sweep_shapes() {
   // N, C_in, C_out, L_in, K, stride, pad_left, pad_right, dilation, groups
   return {

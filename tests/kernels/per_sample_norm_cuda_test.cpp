@@ -15,6 +15,7 @@ namespace {
 using testing::all_close;
 using testing::DeviceBuffer;
 using testing::random_vector;
+using testing::test_context;
 
 constexpr double kRtol = 1e-4;
 
@@ -34,13 +35,13 @@ TEST(PerSampleNormCuda, DenseMatchesCpu) {
       std::vector<float> expected(s.batch);
       cpu::per_sample_norm_dense<float>({}, s, ar_h, gr_h, m, expected.data());
       DeviceBuffer<float> out(s.batch);
-      cuda::per_sample_norm_dense<float>({}, s, ar_d, gr_d, m, out.get());
+      cuda::per_sample_norm_dense<float>(test_context(), s, ar_d, gr_d, m, out.get());
       EXPECT_TRUE(all_close(out.download(), expected, kRtol, 1e-5)) << norm_method_name(m);
     }
     std::vector<float> bias_expected(s.batch);
     cpu::per_sample_bias_norm<float>({}, s, gr_h, bias_expected.data());
     DeviceBuffer<float> bias_out(s.batch);
-    cuda::per_sample_bias_norm<float>({}, s, gr_d, bias_out.get());
+    cuda::per_sample_bias_norm<float>(test_context(), s, gr_d, bias_out.get());
     EXPECT_TRUE(all_close(bias_out.download(), bias_expected, kRtol, 1e-5));
   }
 }
@@ -59,7 +60,7 @@ TEST(PerSampleNormCuda, ConvolutionMatchesCpu) {
     cpu::per_sample_norm_conv1d<float>({}, c, x.data(), {dy.data(), c.out_channels * lout, 1, lout},
                                        m, expected.data());
     DeviceBuffer<float> out(c.batch);
-    cuda::per_sample_norm_conv1d<float>({}, c, dx.get(),
+    cuda::per_sample_norm_conv1d<float>(test_context(), c, dx.get(),
                                         {ddy.get(), c.out_channels * lout, 1, lout}, m, out.get());
     EXPECT_TRUE(all_close(out.download(), expected, kRtol, 1e-5)) << norm_method_name(m);
   }
@@ -82,8 +83,8 @@ TEST(PerSampleNormCuda, BaseCodesMatchCpu) {
     cpu::per_sample_norm_bases<float>(
         {}, c, bases.data(), {dy.data(), c.out_channels * lout, 1, lout}, m, expected.data());
     DeviceBuffer<float> out(c.batch);
-    cuda::per_sample_norm_bases<float>({}, c, db.get(), {ddy.get(), c.out_channels * lout, 1, lout},
-                                       m, out.get());
+    cuda::per_sample_norm_bases<float>(test_context(), c, db.get(),
+                                       {ddy.get(), c.out_channels * lout, 1, lout}, m, out.get());
     EXPECT_TRUE(all_close(out.download(), expected, kRtol, 1e-5)) << norm_method_name(m);
   }
 }

@@ -16,6 +16,7 @@ namespace {
 using testing::all_close;
 using testing::DeviceBuffer;
 using testing::RnnProblem;
+using testing::test_context;
 
 template <typename T>
 std::vector<T> cast_vector(const std::vector<float>& v) {
@@ -91,14 +92,16 @@ Results gpu_run(const RnnProblem<float>& p, const std::vector<float>& dy,
   const auto g = p.sets<RnnLayerGrads<T>>([&](int64_t i) { return grads[i]->get(); });
   RnnInputs<T> in{x.get(), p.lengths, h0.get(), lstm ? c0.get() : nullptr, w, mask_ptrs};
   const DType dt = dtype_of<T>;
-  DeviceBuffer<unsigned char> reserve(cuda::rnn_reserve_bytes(p.shape, dt, algo));
-  const size_t ws_bytes = cuda::rnn_workspace_bytes(p.shape, dt, algo);
+  // On a non-blocking stream, as in training (test_context).
+  const kernels::Context ctx = test_context();
+  DeviceBuffer<unsigned char> reserve(cuda::rnn_reserve_bytes(p.shape, dt, algo, ctx));
+  const size_t ws_bytes = cuda::rnn_workspace_bytes(p.shape, dt, algo, ctx);
   DeviceBuffer<unsigned char> ws(ws_bytes);
   cuda::rnn_forward(p.shape, in, {y.get(), h_n.get(), lstm ? c_n.get() : nullptr}, algo,
-                    reserve.get(), ws.get(), ws_bytes);
+                    reserve.get(), ws.get(), ws_bytes, ctx);
   cuda::rnn_backward(
       p.shape, in, reserve.get(), {d_dy.get(), d_dhn.get(), lstm ? d_dcn.get() : nullptr},
-      {dx.get(), dh0.get(), lstm ? dc0.get() : nullptr, g, {}}, algo, ws.get(), ws_bytes);
+      {dx.get(), dh0.get(), lstm ? dc0.get() : nullptr, g, {}}, algo, ws.get(), ws_bytes, ctx);
   auto to_f = [](const std::vector<T>& v) { return std::vector<float>(v.begin(), v.end()); };
   Results r;
   r.y = to_f(y.download());

@@ -6,9 +6,22 @@
 
 #include <vector>
 
+#include "kernels/context.h"
 #include "kernels/cuda_check.h"
 
 namespace strand::testing {
+
+// The context kernel tests run in: device 0 and a non-blocking stream, as the runtime uses (the
+// legacy default stream synchronises with every other stream, so a kernel enqueued on the wrong
+// stream, or a missing wait, would pass there and fail in training). Call only with a device.
+inline kernels::Context test_context() {
+  static const kernels::Stream stream = [] {
+    cudaStream_t s = nullptr;
+    STRAND_CUDA_CHECK(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
+    return s;
+  }();
+  return {stream, 0};
+}
 
 template <typename T>
 class DeviceBuffer {
@@ -22,10 +35,16 @@ class DeviceBuffer {
   DeviceBuffer(const DeviceBuffer&) = delete;
   DeviceBuffer& operator=(const DeviceBuffer&) = delete;
 
-  // All bits set: NaN for f32/f64/bf16, -1 for signed integers.
-  void poison() { STRAND_CUDA_CHECK(cudaMemset(ptr_, 0xFF, n_ * sizeof(T))); }
+  // All bits set: NaN for f32/f64/bf16, -1 for signed integers. Both fills end with a device
+  // synchronisation: kernels under test run on test_context()'s non-blocking stream, which does
+  // not wait for the legacy stream (and a pageable upload may return before its DMA is done).
+  void poison() {
+    STRAND_CUDA_CHECK(cudaMemset(ptr_, 0xFF, n_ * sizeof(T)));
+    STRAND_CUDA_CHECK(cudaDeviceSynchronize());
+  }
   void upload(const std::vector<T>& host) {
     STRAND_CUDA_CHECK(cudaMemcpy(ptr_, host.data(), n_ * sizeof(T), cudaMemcpyHostToDevice));
+    STRAND_CUDA_CHECK(cudaDeviceSynchronize());
   }
   std::vector<T> download() const {
     std::vector<T> host(n_);
