@@ -221,25 +221,6 @@ void copy_bytes_across(const Tensor& dst, const Tensor& src, bool non_blocking) 
 #endif
 }
 
-void copy_host_to_device_async(const Tensor& dst, const Tensor& src, kernels::Stream stream) {
-  const size_t bytes = static_cast<size_t>(src.numel()) * src.element_size();
-  STRAND_CHECK(dst.is_cuda() && src.device().is_cpu() && src.storage()->pinned(),
-               "copy_host_to_device_async: needs pinned host src and CUDA dst, got {} -> {}",
-               src.device().str(), dst.device().str());
-  STRAND_CHECK(dst.numel() * dst.element_size() == src.numel() * src.element_size(),
-               "copy_host_to_device_async: {} bytes into {}", bytes,
-               dst.numel() * dst.element_size());
-  if (bytes == 0) return;
-#if STRAND_WITH_CUDA
-  STRAND_CUDA_CHECK(
-      cudaMemcpyAsync(dst.raw_data(), src.raw_data(), bytes, cudaMemcpyHostToDevice, stream));
-  src.storage()->record_async_read(stream);
-#else
-  (void)stream;
-  throw_no_cuda("a host-to-device copy");
-#endif
-}
-
 // A contiguous tensor holding src's values converted to dtype (same device).
 Tensor cast_values(const Tensor& src, DType dtype) {
   const Tensor in = src.contiguous();
@@ -613,6 +594,25 @@ Tensor empty_pinned(const Shape& shape, DType dtype) {
   impl->strides = contiguous_strides(shape);
   impl->dtype = dtype;
   return Tensor(impl);
+}
+
+void copy_host_to_device_async(const Tensor& dst, const Tensor& src, kernels::Stream stream) {
+  const size_t bytes = static_cast<size_t>(src.numel()) * src.element_size();
+  STRAND_CHECK(dst.is_cuda() && src.device().is_cpu() && src.storage()->pinned(),
+               "copy_host_to_device_async: needs pinned host src and CUDA dst, got {} -> {}",
+               src.device().str(), dst.device().str());
+  STRAND_CHECK(dst.numel() * dst.element_size() == src.numel() * src.element_size(),
+               "copy_host_to_device_async: {} bytes into {}", bytes,
+               dst.numel() * dst.element_size());
+  if (bytes == 0) return;
+#if STRAND_WITH_CUDA
+  STRAND_CUDA_CHECK(
+      cudaMemcpyAsync(dst.raw_data(), src.raw_data(), bytes, cudaMemcpyHostToDevice, stream));
+  src.storage()->record_async_read(stream);
+#else
+  (void)stream;
+  throw_no_cuda("a host-to-device copy");
+#endif
 }
 
 Tensor full(const Shape& shape, double value, const TensorOptions& options) {
