@@ -1,13 +1,28 @@
 // The thread-local autocast switch (see autocast.h).
 #include "layers/autocast.h"
 
+#include "kernels/onednn.h"
+
 namespace strand::layers {
 namespace {
 thread_local bool g_autocast = false;
+
+bool cpu_bf16_available() {
+  static const bool available = kernels::cpu::cpu_kernel_info().bf16;
+  return available;
+}
 }  // namespace
 
-AutocastGuard::AutocastGuard(bool enabled) : previous_(g_autocast) { g_autocast = enabled; }
-AutocastGuard::~AutocastGuard() { g_autocast = previous_; }
+// The CPU side is the kernels' bf16 math switch, set with the autocast flag and restored with it.
+// A CPU without bf16 instructions keeps fp32 (train/config.cpp refuses bf16 training there).
+AutocastGuard::AutocastGuard(bool enabled) : previous_(g_autocast) {
+  g_autocast = enabled;
+  kernels::cpu::set_bf16_math(enabled && cpu_bf16_available());
+}
+AutocastGuard::~AutocastGuard() {
+  g_autocast = previous_;
+  kernels::cpu::set_bf16_math(previous_ && cpu_bf16_available());
+}
 
 bool autocast_enabled() { return g_autocast; }
 

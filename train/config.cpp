@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "kernels/error.h"
+#include "kernels/onednn.h"
 #include "kernels/suggest.h"
 
 namespace strand::train {
@@ -138,10 +139,8 @@ void validate(const TrainConfig& c) {
                "unknown device '{}' (cpu, cuda)", c.device);
   STRAND_CHECK(c.precision == "fp32" || c.precision == "bf16",
                "unknown precision '{}' (fp32, bf16)", c.precision);
-  // The CPU kernels compute in fp32/fp64 only: asking for bf16 there is a mistake worth stopping.
-  STRAND_CHECK(c.precision == "fp32" || c.device != "cpu",
-               "precision bf16 needs a CUDA device (--device cuda): bf16 autocast is GPU-only and "
-               "the CPU trains in fp32");
+  // bf16 on the CPU needs bf16 instructions; without them it would silently train in fp32.
+  if (c.precision == "bf16" && c.device == "cpu") kernels::cpu::require_cpu_bf16("precision bf16");
   if (c.dp.enabled) {
     // The per-example norm kernels read fp32 activations and output gradients.
     STRAND_CHECK(c.precision == "fp32",
