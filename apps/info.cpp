@@ -1,8 +1,10 @@
-// `strand info`: what this build contains (version, commit, CUDA, MPI) and the GPUs it sees.
+// `strand info`: what this build contains (version, commit, CUDA, MPI), the CPU kernels it runs
+// (the ISA oneDNN found and the kernel family of GEMM and convolution) and the GPUs it sees.
 #include <iostream>
 #include <nlohmann/json.hpp>
 
 #include "apps/commands.h"
+#include "kernels/onednn.h"
 #include "kernels/version.h"
 #include "runtime/device.h"
 
@@ -25,10 +27,28 @@ void add_info_command(CLI::App& app) {
                          {"compute_capability", std::to_string(p.compute_major) + "." +
                                                     std::to_string(p.compute_minor)}});
     }
+    const kernels::cpu::CpuKernelInfo k = kernels::cpu::cpu_kernel_info();
+    // DeepSEA's second convolution: the implementation oneDNN picks for a typical layer.
+    const kernels::Conv1dShape probe{64, 320, 480, 248, 8, 1, 0, 0, 1, 1};
+    const std::string conv =
+        kernels::cpu::onednn_conv1d_impl(probe, kernels::Conv1dPass::kForward, false);
+    const std::string conv_bf16 =
+        k.bf16 ? kernels::cpu::onednn_conv1d_impl(probe, kernels::Conv1dPass::kForward, true)
+               : "unavailable (no AVX512-BF16 or AMX)";
+    const std::string matmul_bf16 =
+        k.bf16 ? kernels::cpu::onednn_matmul_bf16_impl(64, 925, 1024) : conv_bf16;
+    const nlohmann::json cpu = {{"isa", k.isa},
+                                {"onednn", k.onednn},
+                                {"gemm_fp32", k.gemm_fp32},
+                                {"conv_fp32", "oneDNN " + conv},
+                                {"gemm_bf16", k.bf16 ? "oneDNN " + matmul_bf16 : matmul_bf16},
+                                {"conv_bf16", k.bf16 ? "oneDNN " + conv_bf16 : conv_bf16},
+                                {"openblas_core_float64", k.openblas_core}};
     const nlohmann::json out = {{"version", version()},
                                 {"commit", git_commit()},
                                 {"cuda", runtime::built_with_cuda()},
                                 {"mpi", STRAND_WITH_MPI == 1},
+                                {"cpu", cpu},
                                 {"devices", devices}};
     if (*json) {
       std::cout << out.dump() << "\n";
@@ -37,6 +57,14 @@ void add_info_command(CLI::App& app) {
     std::cout << "strand " << version() << " (" << git_commit() << ")\n"
               << "  CUDA backend: " << (runtime::built_with_cuda() ? "built" : "not built") << "\n"
               << "  MPI:          " << (STRAND_WITH_MPI ? "built" : "not built") << "\n"
+              << "  CPU ISA:      " << k.isa << " (oneDNN " << k.onednn << ")\n"
+              << "  CPU GEMM:     fp32 " << k.gemm_fp32 << "; bf16 "
+              << cpu["gemm_bf16"].get<std::string>() << "\n"
+              << "  CPU conv1d:   fp32 " << cpu["conv_fp32"].get<std::string>()
+              << " (or strand's im2col where measured faster); bf16 "
+              << cpu["conv_bf16"].get<std::string>() << "\n"
+              << "  float64 BLAS: OpenBLAS " << k.openblas_core
+              << " kernels (reference and gradcheck paths only)\n"
               << "  GPUs:         " << (devices.empty() ? "none found" : "") << "\n";
     for (const auto& d : devices) {
       std::cout << "    cuda:" << d["index"].get<int>() << "  " << d["name"].get<std::string>()
