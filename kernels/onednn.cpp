@@ -5,6 +5,7 @@
 
 #include <cblas.h>
 
+#include <chrono>
 #include <map>
 #include <oneapi/dnnl/dnnl.hpp>
 #include <tuple>
@@ -286,16 +287,49 @@ void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float al
                static_cast<int>(st));
 }
 
-void sgemm_batched(const GemmShape& s, float alpha, const float* a, const float* b, float beta,
-                   float* c) {
-  if (s.m == 0 || s.n == 0 || s.batch == 0) return;
-  if (bf16_math() && s.k > 0) {
-    execute(matmul_bf16_prim(s, alpha, beta), {a, b, c});
-    return;
-  }
+namespace {
+
+void sgemm_loop(const GemmShape& s, float alpha, const float* a, const float* b, float beta,
+                float* c) {
   for (int64_t i = 0; i < s.batch; ++i)
     sgemm(s.trans_a, s.trans_b, s.m, s.n, s.k, alpha, a + i * s.stride_a, s.lda, b + i * s.stride_b,
           s.ldb, beta, c + i * s.stride_c, s.ldc);
+}
+
+// Whether bf16 beats fp32 on this product, timed on first use (1 warm-up + best of 2 each, into a
+// copy of C) and cached per shape. bf16 must first convert both operands, so a product that reads
+// a large weight once (batch-64 rows against DeepSEA's 48k x 925 layer) can be faster in fp32.
+bool bf16_gemm_pays(const GemmShape& s, float alpha, const float* a, const float* b, float beta,
+                    const float* c) {
+  thread_local std::map<std::tuple<decltype(gemm_key(s)), float, float>, bool> pays;
+  const auto key = std::make_tuple(gemm_key(s), alpha, beta);
+  if (auto it = pays.find(key); it != pays.end()) return it->second;
+  const int64_t c_numel = (s.batch - 1) * s.stride_c + (s.m - 1) * s.ldc + s.n;
+  std::vector<float> scratch(c, c + c_numel);
+  auto best = [&](bool bf16) {
+    double t_min = 1e30;
+    for (int i = 0; i < 3; ++i) {
+      const auto t0 = std::chrono::steady_clock::now();
+      if (bf16)
+        onednn_matmul_bf16(s, alpha, a, b, beta, scratch.data());
+      else
+        sgemm_loop(s, alpha, a, b, beta, scratch.data());
+      const double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      if (i > 0) t_min = std::min(t_min, t);
+    }
+    return t_min;
+  };
+  return pays[key] = best(true) < best(false);
+}
+
+}  // namespace
+
+void sgemm_batched(const GemmShape& s, float alpha, const float* a, const float* b, float beta,
+                   float* c) {
+  if (s.m == 0 || s.n == 0 || s.batch == 0) return;
+  if (bf16_math() && s.k > 0 && bf16_gemm_pays(s, alpha, a, b, beta, c))
+    return onednn_matmul_bf16(s, alpha, a, b, beta, c);
+  sgemm_loop(s, alpha, a, b, beta, c);
 }
 
 Bf16MathScope::Bf16MathScope(bool enabled) : previous_(g_bf16_math) { g_bf16_math = enabled; }
@@ -328,6 +362,12 @@ void onednn_conv1d_backward_weight(const Conv1dShape& s, const float* x, const f
 
 std::string onednn_conv1d_impl(const Conv1dShape& s, Conv1dPass pass, bool bf16) {
   return conv_prim(s, pass, bf16, false, false).impl;
+}
+
+void onednn_matmul_bf16(const GemmShape& s, float alpha, const float* a, const float* b, float beta,
+                        float* c) {
+  Prim& p = matmul_bf16_prim(s, alpha, beta);
+  guarded("bf16 matmul", [&] { execute(p, {a, b, c}); });
 }
 
 std::string onednn_matmul_bf16_impl(int64_t m, int64_t n, int64_t k) {

@@ -6,7 +6,9 @@
 //
 // bf16 math: inside a Bf16MathScope (layers::AutocastGuard opens one), fp32 convolutions and
 // matrix products on the CPU round their inputs to bf16 and accumulate in fp32 (AVX512-BF16 or
-// AMX); outputs, weights and gradients stay fp32. A CPU without either ISA gets a strand::Error.
+// AMX); outputs, weights and gradients stay fp32. Matrix products stay fp32 on shapes where
+// converting the operands costs more than bf16 saves (timed per shape). A CPU without either ISA
+// gets a strand::Error.
 #pragma once
 
 #include <cstdint>
@@ -17,11 +19,11 @@
 
 namespace strand::kernels::cpu {
 
-// Row-major C = alpha op(A) op(B) + beta C in fp32, through oneDNN's JIT sgemm (bf16 products
-// inside a Bf16MathScope).
+// Row-major C = alpha op(A) op(B) + beta C in fp32, through oneDNN's JIT sgemm.
 void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
            int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc);
-// The batched form (GemmShape strides; a zero batch stride shares that operand).
+// The batched form (GemmShape strides; a zero batch stride shares that operand). Inside a
+// Bf16MathScope it runs a bf16 oneDNN matmul where that measured faster than fp32 on the shape.
 void sgemm_batched(const GemmShape& s, float alpha, const float* a, const float* b, float beta,
                    float* c);
 
@@ -59,6 +61,9 @@ void onednn_conv1d_backward_weight(const Conv1dShape& s, const float* x, const f
 // The implementation oneDNN picked for this pass and shape (its impl_info_str, e.g.
 // "brg:avx512_core" or "jit:avx512_core_amx_bf16"; "ref" marks the slow reference kernels).
 std::string onednn_conv1d_impl(const Conv1dShape& s, Conv1dPass pass, bool bf16);
+// The bf16 product itself (oneDNN matmul: operands rounded to bf16, fp32 accumulation and C).
+void onednn_matmul_bf16(const GemmShape& s, float alpha, const float* a, const float* b, float beta,
+                        float* c);
 // The implementation of a bf16 matrix product of this size (oneDNN matmul).
 std::string onednn_matmul_bf16_impl(int64_t m, int64_t n, int64_t k);
 
