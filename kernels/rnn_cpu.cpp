@@ -25,10 +25,13 @@ using detail::RnnDims;
 using detail::RnnDirBuffers;
 using detail::RnnReserveLayout;
 
-// Row-major C = alpha op(A) op(B) + beta C: oneDNN's sgemm for float, OpenBLAS for double.
+// Row-major C = alpha op(A) op(B) + beta C: oneDNN for float (kernels/onednn.h), OpenBLAS for
+// double.
 void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
           int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
-  sgemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  GemmShape s;  // one product; under bf16 math it runs in bf16 where that measured faster
+  s.m = m, s.n = n, s.k = k, s.trans_a = ta, s.trans_b = tb, s.lda = lda, s.ldb = ldb, s.ldc = ldc;
+  sgemm_batched(s, alpha, a, b, beta, c);
 }
 void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, double alpha, const double* a,
           int64_t lda, const double* b, int64_t ldb, double beta, double* c, int64_t ldc) {
@@ -116,8 +119,10 @@ template <typename Fn>
 void for_each_direction(int64_t dirs, Fn&& fn) {
   if (dirs == 2 && omp_get_max_threads() >= 2) {
     const BlasThreads single(1);
+    const bool bf16 = bf16_math();
     std::thread reverse([&] {
-      omp_set_num_threads(1);  // a new thread starts from the default team size
+      omp_set_num_threads(1);          // a new thread starts from the default team size
+      const Bf16MathScope math(bf16);  // and without the caller's thread-local switch
       fn(int64_t{1});
     });
     fn(int64_t{0});
