@@ -155,6 +155,8 @@ def main():
     print(f"# CPU: {model}; ISA: {' '.join(isa)}; {os.cpu_count()} CPUs, {a.threads} threads")
     info = subprocess.run([os.path.join(a.build, "strand"), "info"], capture_output=True, text=True)
     print("# " + info.stdout.strip().replace("\n", "\n# "))
+    head = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], capture_output=True, text=True)
+    print(f"# source tree at {head.stdout.strip() or 'unknown'} (strand info's commit is the build's)")
     print(f"# PyTorch {torch.__version__} (CPU capability {torch.backends.cpu.get_cpu_capability()}),"
           f" Python {platform.python_version()}; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
     print("\n| model | mode | precision | strand samples/s | PyTorch samples/s | ratio | runs (strand / PyTorch) | load |")
