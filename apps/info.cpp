@@ -1,9 +1,11 @@
-// `strand info`: what this build contains (version, commit, CUDA, MPI) and the GPUs it sees.
+// `strand info`: what this build contains (version, commit, CUDA, MPI), the CPU kernels it runs
+// (the ISA oneDNN found and the kernel family of GEMM and convolution) and the GPUs it sees.
 #include <iostream>
 #include <nlohmann/json.hpp>
 
 #include "apps/commands.h"
 #include "core/version.h"
+#include "runtime/cpu.h"
 #include "runtime/device.h"
 
 namespace strand::apps {
@@ -25,10 +27,19 @@ void add_info_command(CLI::App& app) {
                          {"compute_capability", std::to_string(p.compute_major) + "." +
                                                     std::to_string(p.compute_minor)}});
     }
+    const runtime::CpuReport k = runtime::cpu_report();
+    const nlohmann::json cpu = {{"isa", k.isa},
+                                {"onednn", k.onednn},
+                                {"gemm_fp32", k.gemm_fp32},
+                                {"conv_fp32", k.conv_fp32},
+                                {"gemm_bf16", k.gemm_bf16},
+                                {"conv_bf16", k.conv_bf16},
+                                {"openblas_core_float64", k.openblas_core}};
     const nlohmann::json out = {{"version", version()},
                                 {"commit", git_commit()},
                                 {"cuda", runtime::built_with_cuda()},
                                 {"mpi", STRAND_WITH_MPI == 1},
+                                {"cpu", cpu},
                                 {"devices", devices}};
     if (*json) {
       std::cout << out.dump() << "\n";
@@ -37,6 +48,12 @@ void add_info_command(CLI::App& app) {
     std::cout << "strand " << version() << " (" << git_commit() << ")\n"
               << "  CUDA backend: " << (runtime::built_with_cuda() ? "built" : "not built") << "\n"
               << "  MPI:          " << (STRAND_WITH_MPI ? "built" : "not built") << "\n"
+              << "  CPU ISA:      " << k.isa << " (oneDNN " << k.onednn << ")\n"
+              << "  CPU GEMM:     fp32 " << k.gemm_fp32 << "; bf16 " << k.gemm_bf16 << "\n"
+              << "  CPU conv1d:   fp32 " << k.conv_fp32
+              << " (or strand's im2col where measured faster); bf16 " << k.conv_bf16 << "\n"
+              << "  float64 BLAS: OpenBLAS " << k.openblas_core
+              << " kernels (reference and gradcheck paths only)\n"
               << "  GPUs:         " << (devices.empty() ? "none found" : "") << "\n";
     for (const auto& d : devices) {
       std::cout << "    cuda:" << d["index"].get<int>() << "  " << d["name"].get<std::string>()

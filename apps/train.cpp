@@ -455,7 +455,8 @@ void add_train(CLI::App& app) {
                 "without DP unless overridden");
   cmd->add_option("--device", c.device, "cpu or cuda")->capture_default_str();
   cmd->add_option("--precision", c.precision,
-                  "fp32, or bf16 (CUDA only: bf16 matmuls/convolutions, fp32 weights)")
+                  "fp32, or bf16 (CUDA, or CPUs with AVX512-BF16/AMX: bf16 matmuls/convolutions, "
+                  "fp32 weights)")
       ->capture_default_str();
   cmd->add_option("--log-every", c.log_every, "Steps between step records in log.jsonl");
   cmd->add_flag("!--no-progress", c.progress, "No progress bar");

@@ -2,8 +2,8 @@
 // ops, beside the library they stand on (OpenBLAS on CPU, cuBLAS on CUDA) in the same run.
 // CUDA cases report an error and skip where no device exists.
 #include <benchmark/benchmark.h>
-#include <cblas.h>
 
+#include "kernels/onednn.h"
 #include "runtime/device.h"
 #include "runtime/ops.h"
 
@@ -98,8 +98,8 @@ void BM_LibraryGemm(benchmark::State& state) {
   Tensor c = empty({n, n}, {.device = d});
   if (d.is_cpu()) {
     for (auto _ : state) {
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a.data<float>(), n,
-                  b.data<float>(), n, 0.0f, c.data<float>(), n);
+      kernels::cpu::sgemm(false, false, n, n, n, 1.0f, a.data<float>(), n, b.data<float>(), n, 0.0f,
+                          c.data<float>(), n);
     }
   } else {
 #if STRAND_WITH_CUDA

@@ -1,8 +1,13 @@
 // End-to-end training throughput (samples/s): one step = forward, binary cross-entropy, backward,
-// Adam update, at batch 64 in fp32 (and bf16 on GPU), for the published models on their published
-// input lengths. The reference points are PyTorch's train steps on the same machine class.
+// Adam update, at batch 64, for the published models on their published input lengths; and
+// inference throughput (forward in eval mode without gradients, batch 64). fp32, and bf16: on the
+// CPU bf16 autocast (fp32 weights, bf16 conv/matmul inputs with fp32 accumulation, on CPUs with
+// AVX512-BF16 or AMX), on the GPU a bf16 model. bench/torch_side_by_side.py runs PyTorch's same
+// steps beside this program and prints the ratios.
 #include <benchmark/benchmark.h>
 
+#include "kernels/onednn.h"
+#include "layers/autocast.h"
 #include "layers/models.h"
 #include "runtime/autograd.h"
 #include "runtime/ops.h"
@@ -29,15 +34,23 @@ void BM_TrainStep(benchmark::State& state) {
     return;
   }
   constexpr int64_t kBatch = 64;
+  // bf16 on the CPU is autocast: fp32 model and labels, bf16 math inside the kernels.
+  const bool cpu_bf16 = !device.is_cuda() && dtype == DType::kBF16;
+  if (cpu_bf16 && !kernels::cpu::cpu_kernel_info().bf16) {
+    state.SkipWithError("this CPU has no AVX512-BF16 or AMX");
+    return;
+  }
+  const layers::AutocastGuard autocast(cpu_bf16);
   manual_seed(1);
   auto model = layers::build_model(m.name, m.length, m.outputs);
   model->to(device);
-  if (dtype != DType::kF32) model->to(dtype);
+  if (dtype != DType::kF32 && !cpu_bf16) model->to(dtype);
   Adam optimizer(model->parameters(), {.lr = 1e-3});
   // Base codes: the first layer takes the one-hot path.
   const Tensor codes = (rand({kBatch, m.length}, 2, {.device = device}) * 4.0).to(DType::kU8);
-  const Tensor labels =
-      (rand({kBatch, m.outputs}, 3, {.device = device}) + 0.5).to(DType::kI64).to(dtype);
+  const Tensor labels = (rand({kBatch, m.outputs}, 3, {.device = device}) + 0.5)
+                            .to(DType::kI64)
+                            .to(cpu_bf16 ? DType::kF32 : dtype);
   auto step = [&] {
     const Tensor loss = binary_cross_entropy_with_logits((*model)(codes), labels);
     optimizer.zero_grad();
@@ -55,8 +68,33 @@ void BM_TrainStep(benchmark::State& state) {
   state.SetLabel(std::string(m.name) + (device.is_cuda() ? " cuda" : " cpu") +
                  (dtype == DType::kBF16 ? " bf16" : " fp32"));
 }
+// Scoring: eval mode, no gradients; fp32 or (CPU) bf16 autocast.
+void BM_Predict(benchmark::State& state) {
+  const ModelCase& m = kModels[state.range(0)];
+  const bool bf16 = state.range(1) != 0;
+  if (bf16 && !kernels::cpu::cpu_kernel_info().bf16) {
+    state.SkipWithError("this CPU has no AVX512-BF16 or AMX");
+    return;
+  }
+  constexpr int64_t kBatch = 64;
+  manual_seed(1);
+  auto model = layers::build_model(m.name, m.length, m.outputs);
+  model->eval();
+  const layers::AutocastGuard autocast(bf16);
+  const NoGradGuard no_grad;
+  const Tensor codes = (rand({kBatch, m.length}, 2) * 4.0).to(DType::kU8);
+  benchmark::DoNotOptimize((*model)(codes));  // warm-up
+  for (auto _ : state) {
+    const Tensor out = (*model)(codes);
+    benchmark::DoNotOptimize(out.data<float>());
+  }
+  state.counters["samples/s"] = benchmark::Counter(static_cast<double>(kBatch * state.iterations()),
+                                                   benchmark::Counter::kIsRate);
+  state.SetLabel(std::string(m.name) + " cpu" + (bf16 ? " bf16" : " fp32"));
+}
+
 BENCHMARK(BM_TrainStep)
-    ->ArgsProduct({{0, 1, 2}, {0}, {0}})
+    ->ArgsProduct({{0, 1, 2}, {0}, {0, 1}})
     ->ArgNames({"model", "cuda", "bf16"})
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime()
@@ -66,6 +104,12 @@ BENCHMARK(BM_TrainStep)
     ->ArgNames({"model", "cuda", "bf16"})
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
+BENCHMARK(BM_Predict)
+    ->ArgsProduct({{0, 1, 2}, {0, 1}})
+    ->ArgNames({"model", "bf16"})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime()
+    ->MinTime(2.0);
 
 }  // namespace
 

@@ -8,6 +8,10 @@ find_path(CBLAS_INCLUDE_DIR cblas.h REQUIRED
           HINTS /usr/include/x86_64-linux-gnu/openblas-openmp
           PATH_SUFFIXES openblas-openmp x86_64-linux-gnu/openblas-openmp)
 message(STATUS "strand: BLAS ${OPENBLAS_LIBRARY}")
+# oneDNN (Debian's libdnnl-dev, OpenMP build): fp32/bf16 GEMM and convolution on the CPU with
+# run-time ISA dispatch up to AVX-512 and AMX (kernels/onednn.h). Its headers are in /usr/include.
+find_library(DNNL_LIBRARY dnnl REQUIRED)
+message(STATUS "strand: oneDNN ${DNNL_LIBRARY}")
 pkg_check_modules(HTSLIB REQUIRED IMPORTED_TARGET htslib)
 find_package(yaml-cpp REQUIRED)
 find_package(nlohmann_json REQUIRED)
@@ -35,7 +39,7 @@ add_library(strand_third_party INTERFACE)
 target_include_directories(strand_third_party INTERFACE ${CBLAS_INCLUDE_DIR} ${LIBLINEAR_INCLUDE_DIR}
                            ${XGBOOST_INCLUDE_DIR})
 target_link_libraries(strand_third_party INTERFACE
-  ${OPENBLAS_LIBRARY} OpenMP::OpenMP_CXX PkgConfig::HTSLIB yaml-cpp nlohmann_json::nlohmann_json
+  ${OPENBLAS_LIBRARY} ${DNNL_LIBRARY} OpenMP::OpenMP_CXX PkgConfig::HTSLIB yaml-cpp nlohmann_json::nlohmann_json
   CLI11::CLI11 ${XGBOOST_LIBRARY} ${LIBLINEAR_LIBRARY} Threads::Threads ZLIB::ZLIB)
 # The commit is compiled into one file only, so a new commit does not rebuild everything.
 set_source_files_properties(${CMAKE_SOURCE_DIR}/core/version.cpp PROPERTIES

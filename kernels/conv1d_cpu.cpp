@@ -1,8 +1,19 @@
 // CPU conv1d: the public entry points (argument checks, reference/fast dispatch), the plain-loop
-// reference every other conv1d path is tested against, and the bias gradient.
+// reference every other conv1d path is tested against, and the bias gradient. The fp32 fast path
+// is oneDNN's convolution or strand's im2col/shifted-GEMM kernels, whichever measured faster on
+// the shape (kAuto, see onednn.h); bf16 math always runs on oneDNN.
+#include <chrono>
+#include <cstdlib>
+#include <map>
+#include <mutex>
+#include <string_view>
+#include <tuple>
+#include <vector>
+
 #include "kernels/conv1d.h"
 #include "kernels/conv1d_cpu_fast.h"
 #include "core/error.h"
+#include "kernels/onednn.h"
 
 namespace strand::kernels::cpu {
 namespace {
@@ -95,6 +106,128 @@ void check_pointers(const char* op, const void* a, const char* a_name, const voi
   STRAND_CHECK(c != nullptr, "{}: {} is null", op, c_name);
 }
 
+CpuConvBackend backend_from_env() {
+  const char* v = std::getenv("STRAND_CPU_CONV");
+  if (v == nullptr || std::string_view(v) == "auto") return CpuConvBackend::kAuto;
+  if (std::string_view(v) == "onednn") return CpuConvBackend::kOneDnn;
+  if (std::string_view(v) == "strand") return CpuConvBackend::kStrand;
+  STRAND_FAIL("STRAND_CPU_CONV must be auto, onednn or strand, got '{}'", v);
+}
+
+struct Choices {
+  std::mutex mutex;
+  CpuConvBackend backend = backend_from_env();
+  std::map<std::tuple<Conv1dShape, int>, bool> use_onednn;  // kAuto's measured pick
+};
+Choices& choices() {
+  static Choices c;
+  return c;
+}
+
+// Whether the fp32 fast path for (pass, shape) runs oneDNN. Under kAuto the first call times both
+// implementations (each once to warm up, then the faster of two runs) into scratch outputs of
+// `out_numel` elements; run(onednn, out) runs one of them.
+template <typename Run>
+bool pick_onednn(Conv1dPass pass, const Conv1dShape& s, int64_t out_numel, Run&& run) {
+  Choices& c = choices();
+  std::unique_lock lock(c.mutex);
+  if (c.backend != CpuConvBackend::kAuto) return c.backend == CpuConvBackend::kOneDnn;
+  const auto key = std::make_tuple(s, static_cast<int>(pass));
+  if (auto it = c.use_onednn.find(key); it != c.use_onednn.end()) return it->second;
+  lock.unlock();
+  bool pick = false;
+  // Small passes (under 50 MFLOP, well under a millisecond) keep strand's kernels untimed: timing
+  // them is noise, and oneDNN's rounding there varies more with the batch split (a data-parallel
+  // resume drifted 1.5e-3 in trainer_mpi3_test against 2e-4 with strand's). oneDNN's reference
+  // kernels ("ref:any") are plain loops: never worth timing.
+  if (s.flops() >= 5e7 && onednn_conv1d_impl(s, pass, false).rfind("ref", 0) != 0) {
+    std::vector<float> out(out_numel);
+    auto best = [&](bool onednn) {
+      double t_min = 1e30;
+      for (int i = 0; i < 3; ++i) {
+        const auto t0 = std::chrono::steady_clock::now();
+        run(onednn, out.data());
+        const double t =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        if (i > 0) t_min = std::min(t_min, t);
+      }
+      return t_min;
+    };
+    pick = best(true) < best(false);
+  }
+  lock.lock();
+  c.use_onednn[key] = pick;
+  return pick;
+}
+
+}  // namespace
+
+void set_cpu_conv_backend(CpuConvBackend backend) {
+  std::lock_guard lock(choices().mutex);
+  choices().backend = backend;
+}
+CpuConvBackend cpu_conv_backend() {
+  std::lock_guard lock(choices().mutex);
+  return choices().backend;
+}
+void clear_cpu_conv_choices() {
+  std::lock_guard lock(choices().mutex);
+  choices().use_onednn.clear();
+}
+
+namespace {
+
+// The fast path for each pass: bf16 math on oneDNN, fp32 on oneDNN or strand's kernels (float64
+// always on strand's).
+template <typename T>
+void fast_forward(const Conv1dShape& s, const T* x, const T* w, const T* bias, T* y) {
+  if constexpr (std::is_same_v<T, float>) {
+    const bool bf16 = bf16_math();
+    auto run = [&](bool onednn, float* out) {
+      if (onednn)
+        onednn_conv1d_forward(s, x, w, bias, out, bf16);
+      else
+        fast::forward(s, x, w, bias, out);
+    };
+    if (bf16 || pick_onednn(Conv1dPass::kForward, s, s.y_numel(), run)) return run(true, y);
+  }
+  fast::forward(s, x, w, bias, y);
+}
+
+template <typename T>
+void fast_backward_data(const Conv1dShape& s, const T* dy, const T* w, T* dx) {
+  if constexpr (std::is_same_v<T, float>) {
+    const bool bf16 = bf16_math();
+    auto run = [&](bool onednn, float* out) {
+      if (onednn)
+        onednn_conv1d_backward_data(s, dy, w, out, bf16);
+      else
+        fast::backward_data(s, dy, w, out);
+    };
+    if (bf16 || pick_onednn(Conv1dPass::kBackwardData, s, s.x_numel(), run)) return run(true, dx);
+  }
+  fast::backward_data(s, dy, w, dx);
+}
+
+template <typename T>
+void fast_backward_weight(const Conv1dShape& s, const T* x, const T* dy, T* dw, bool accumulate) {
+  if constexpr (std::is_same_v<T, float>) {
+    const bool bf16 = bf16_math();
+    // Timing runs overwrite their scratch output; the real call may accumulate.
+    auto timed = [&](bool onednn, float* out) {
+      if (onednn)
+        onednn_conv1d_backward_weight(s, x, dy, out, false, bf16);
+      else
+        fast::backward_weight(s, x, dy, out, false);
+    };
+    if (bf16 || pick_onednn(Conv1dPass::kBackwardWeight, s, s.w_numel(), timed)) {
+      onednn_conv1d_backward_weight(s, x, dy, dw, accumulate, bf16);
+      return;
+    }
+  }
+  fast::backward_weight(s, x, dy, dw, accumulate);
+}
+
 }  // namespace
 
 template <typename T>
@@ -105,7 +238,7 @@ void conv1d_forward(const Context&, const Conv1dShape& shape, const T* x, const 
   if (algo == Conv1dCpuAlgo::kReference) {
     reference_forward(shape, x, w, bias, y);
   } else {
-    fast::forward(shape, x, w, bias, y);
+    fast_forward(shape, x, w, bias, y);
   }
 }
 
@@ -117,7 +250,7 @@ void conv1d_backward_data(const Context&, const Conv1dShape& shape, const T* dy,
   if (algo == Conv1dCpuAlgo::kReference) {
     reference_backward_data(shape, dy, w, dx);
   } else {
-    fast::backward_data(shape, dy, w, dx);
+    fast_backward_data(shape, dy, w, dx);
   }
 }
 
@@ -129,7 +262,7 @@ void conv1d_backward_weight(const Context&, const Conv1dShape& shape, const T* x
   if (algo == Conv1dCpuAlgo::kReference) {
     reference_backward_weight(shape, x, dy, dw, accumulate);
   } else {
-    fast::backward_weight(shape, x, dy, dw, accumulate);
+    fast_backward_weight(shape, x, dy, dw, accumulate);
   }
 }
 

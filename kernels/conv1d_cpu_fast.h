@@ -1,4 +1,4 @@
-// The fast CPU conv1d path (im2col + OpenBLAS GEMM, shifted-view GEMMs for wide stride-1 layers,
+// strand's fast CPU conv1d kernels (im2col + GEMM, shifted-view GEMMs for wide stride-1 layers,
 // direct loops for tiny groups), called by the public cpu:: functions in conv1d_cpu.cpp after they
 // validate their arguments.
 #pragma once
@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "kernels/conv1d.h"
+#include "kernels/onednn.h"
 
 namespace strand::kernels::cpu::fast {
 
@@ -28,13 +29,12 @@ T* scratch(int slot, size_t n) {
   return b.data();
 }
 
-// Row-major GEMM C = A B + beta C (A, B transposed as asked), OpenBLAS for float and double.
+// Row-major GEMM C = A B + beta C (A, B transposed as asked): oneDNN's sgemm for float (always
+// fp32, also under bf16 math), OpenBLAS for double.
 inline void gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int64_t m, int64_t n, int64_t k,
                  const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
                  int64_t ldc) {
-  cblas_sgemm(CblasRowMajor, ta, tb, static_cast<int>(m), static_cast<int>(n), static_cast<int>(k),
-              1.0f, a, static_cast<int>(lda), b, static_cast<int>(ldb), beta, c,
-              static_cast<int>(ldc));
+  sgemm(ta == CblasTrans, tb == CblasTrans, m, n, k, 1.0f, a, lda, b, ldb, beta, c, ldc);
 }
 inline void gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int64_t m, int64_t n, int64_t k,
                  const double* a, int64_t lda, const double* b, int64_t ldb, double beta, double* c,

@@ -1,4 +1,5 @@
-// CPU GEMM through OpenBLAS's cblas interface; bf16 goes through float copies.
+// CPU GEMM: fp32 through oneDNN (kernels/onednn.h: JIT sgemm, or a bf16 matmul under bf16
+// math), float64 through OpenBLAS, bf16 tensors through float copies.
 #include <cblas.h>
 
 #include <vector>
@@ -6,6 +7,7 @@
 #include "core/bfloat16.h"
 #include "core/error.h"
 #include "kernels/gemm.h"
+#include "kernels/onednn.h"
 
 namespace strand::kernels {
 
@@ -35,12 +37,7 @@ template <>
 void gemm<float>(const GemmShape& s, double alpha, const float* a, const float* b, double beta,
                  float* c, const Context&, MathMode) {
   check_shape(s);
-  for (int64_t i = 0; i < s.batch; ++i) {
-    cblas_sgemm(CblasRowMajor, s.trans_a ? CblasTrans : CblasNoTrans,
-                s.trans_b ? CblasTrans : CblasNoTrans, s.m, s.n, s.k, static_cast<float>(alpha),
-                a + i * s.stride_a, s.lda, b + i * s.stride_b, s.ldb, static_cast<float>(beta),
-                c + i * s.stride_c, s.ldc);
-  }
+  sgemm_batched(s, static_cast<float>(alpha), a, b, static_cast<float>(beta), c);
 }
 
 template <>

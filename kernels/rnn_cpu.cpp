@@ -14,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "kernels/onednn.h"
 #include "kernels/rnn.h"
 #include "kernels/rnn_detail.h"
 
@@ -24,11 +25,13 @@ using detail::RnnDims;
 using detail::RnnDirBuffers;
 using detail::RnnReserveLayout;
 
-// Row-major C = alpha op(A) op(B) + beta C.
+// Row-major C = alpha op(A) op(B) + beta C: oneDNN for float (kernels/onednn.h), OpenBLAS for
+// double.
 void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
           int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
-  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n,
-              k, alpha, a, lda, b, ldb, beta, c, ldc);
+  GemmShape s;  // one product; under bf16 math it runs in bf16 where that measured faster
+  s.m = m, s.n = n, s.k = k, s.trans_a = ta, s.trans_b = tb, s.lda = lda, s.ldb = ldb, s.ldc = ldc;
+  sgemm_batched(s, alpha, a, b, beta, c);
 }
 void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, double alpha, const double* a,
           int64_t lda, const double* b, int64_t ldb, double beta, double* c, int64_t ldc) {
@@ -38,7 +41,7 @@ void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, double alpha, const
 
 // y += A^T x for row-major A [m][n].
 void gemv_t(int64_t m, int64_t n, const float* a, const float* x, float* y) {
-  cblas_sgemv(CblasRowMajor, CblasTrans, m, n, 1.f, a, n, x, 1, 1.f, y, 1);
+  sgemm(false, false, 1, n, m, 1.f, x, m, a, n, 1.f, y, n);
 }
 void gemv_t(int64_t m, int64_t n, const double* a, const double* x, double* y) {
   cblas_dgemv(CblasRowMajor, CblasTrans, m, n, 1.0, a, n, x, 1, 1.0, y, 1);
@@ -86,20 +89,26 @@ struct FastMath {
   static double tanh(double x) { return detail::rnn_tanh(x); }
 };
 
-// Sets OpenBLAS's thread count for a scope (0: leave it alone) and restores it after.
+// Sets the calling thread's OpenMP team size (oneDNN's sgemm) and OpenBLAS's thread count for a
+// scope (0: leave them alone) and restores them after.
 class BlasThreads {
  public:
-  explicit BlasThreads(int threads) : saved_(openblas_get_num_threads()), set_(threads > 0) {
-    if (set_) openblas_set_num_threads(threads);
+  explicit BlasThreads(int threads)
+      : saved_(openblas_get_num_threads()), saved_omp_(omp_get_max_threads()), set_(threads > 0) {
+    if (!set_) return;
+    openblas_set_num_threads(threads);
+    omp_set_num_threads(threads);
   }
   ~BlasThreads() {
-    if (set_) openblas_set_num_threads(saved_);
+    if (!set_) return;
+    openblas_set_num_threads(saved_);
+    omp_set_num_threads(saved_omp_);
   }
   BlasThreads(const BlasThreads&) = delete;
   BlasThreads& operator=(const BlasThreads&) = delete;
 
  private:
-  int saved_;
+  int saved_, saved_omp_;
   bool set_;
 };
 
@@ -110,7 +119,12 @@ template <typename Fn>
 void for_each_direction(int64_t dirs, Fn&& fn) {
   if (dirs == 2 && omp_get_max_threads() >= 2) {
     const BlasThreads single(1);
-    std::thread reverse([&] { fn(int64_t{1}); });
+    const bool bf16 = bf16_math();
+    std::thread reverse([&] {
+      omp_set_num_threads(1);          // a new thread starts from the default team size
+      const Bf16MathScope math(bf16);  // and without the caller's thread-local switch
+      fn(int64_t{1});
+    });
     fn(int64_t{0});
     reverse.join();
     return;

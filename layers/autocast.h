@@ -1,8 +1,10 @@
-// bf16 autocast for CUDA training: inside an AutocastGuard(true), Linear, Conv1d, LSTM and GRU
-// layers on a CUDA device cast their float32 inputs and weights to bf16 (the matmul, convolution
-// and recurrence kernels accumulate in fp32) and return float32 outputs. The parameters stay
-// float32 master weights and get float32 gradients through the casts. On the CPU, and for
-// tensors that are not float32, nothing changes: the CPU always computes in fp32.
+// bf16 autocast: inside an AutocastGuard(true), Linear, Conv1d, LSTM and GRU layers on a CUDA
+// device cast their float32 inputs and weights to bf16 (the matmul, convolution and recurrence
+// kernels accumulate in fp32) and return float32 outputs. The parameters stay float32 master
+// weights and get float32 gradients through the casts. On a CPU with AVX512-BF16 or AMX the guard
+// also turns on the kernels' bf16 math (kernels/onednn.h): fp32 convolutions and matrix products
+// (LSTM/GRU's included) read their inputs rounded to bf16 and accumulate in fp32; tensors stay
+// float32. On other CPUs the CPU computes in fp32.
 #pragma once
 
 #include "runtime/tensor.h"

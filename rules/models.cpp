@@ -1,7 +1,7 @@
 // Traditional models over feature matrices; see models.h.
 #include "rules/models.h"
 
-#include <cblas.h>
+#include <dnnl.h>
 #include <linear.h>
 #include <omp.h>
 #include <xgboost/c_api.h>
@@ -207,10 +207,11 @@ std::vector<double> fit_predict_knn(const FeatureMatrix& train, const Target& t,
   for (int64_t r0 = 0; r0 < test.rows; r0 += block) {
     const int64_t nb = std::min(block, test.rows - r0);
     // sims[nb x train] = test_block * train^T (cosine similarity of unit rows).
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(nb),
-                static_cast<int>(train.rows), static_cast<int>(train.cols), 1.0f,
-                b.data() + r0 * test.cols, static_cast<int>(test.cols), a.data(),
-                static_cast<int>(train.cols), 0.0f, sims.data(), static_cast<int>(train.rows));
+    const dnnl_status_t st =
+        dnnl_sgemm('N', 'T', nb, train.rows, train.cols, 1.0f, b.data() + r0 * test.cols, test.cols,
+                   a.data(), train.cols, 0.0f, sims.data(), train.rows);
+    STRAND_CHECK(st == dnnl_success, "k-nearest neighbours: oneDNN sgemm status {}",
+                 static_cast<int>(st));
 #pragma omp parallel for schedule(static)
     for (int64_t i = 0; i < nb; ++i) {
       const float* s = sims.data() + i * train.rows;

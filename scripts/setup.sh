@@ -4,7 +4,8 @@ set -euo pipefail
 
 packages=(
   build-essential cmake ninja-build pkg-config git
-  libopenblas-openmp-dev     # CPU GEMM, sharing OpenMP's thread pool
+  libopenblas-openmp-dev     # float64 GEMM, sharing OpenMP's thread pool
+  libdnnl-dev                # oneDNN: fp32/bf16 GEMM and convolution (OpenMP build)
   libgtest-dev libgmock-dev  # tests
   libbenchmark-dev           # bench/
   libhts-dev zlib1g-dev      # FASTA/BED/bgzip

@@ -8,16 +8,17 @@
 
 #include "core/error.h"
 #include "core/suggest.h"
+#include "runtime/cpu.h"
 
 namespace strand::train {
 namespace {
 
 const std::vector<std::string>& keys() {
   static const std::vector<std::string> k = {
-      "model",        "epochs",     "max_steps",  "batch_size",   "optimizer",   "lr",
-      "weight_decay", "momentum",   "schedule",   "warmup_steps", "step_epochs", "gamma",
-      "clip_norm",    "monitor",    "patience",   "seed",         "log_every",   "reverse_complement",
-      "device",       "progress",   "rc_average", "precision",    "sensitive"};
+      "model",        "epochs",   "max_steps",  "batch_size",   "optimizer",   "lr",
+      "weight_decay", "momentum", "schedule",   "warmup_steps", "step_epochs", "gamma",
+      "clip_norm",    "monitor",  "patience",   "seed",         "log_every",   "reverse_complement",
+      "device",       "progress", "rc_average", "precision",    "sensitive"};
   return k;
 }
 
@@ -138,10 +139,8 @@ void validate(const TrainConfig& c) {
                "unknown device '{}' (cpu, cuda)", c.device);
   STRAND_CHECK(c.precision == "fp32" || c.precision == "bf16",
                "unknown precision '{}' (fp32, bf16)", c.precision);
-  // The CPU kernels compute in fp32/fp64 only: asking for bf16 there is a mistake worth stopping.
-  STRAND_CHECK(c.precision == "fp32" || c.device != "cpu",
-               "precision bf16 needs a CUDA device (--device cuda): bf16 autocast is GPU-only and "
-               "the CPU trains in fp32");
+  // bf16 on the CPU needs bf16 instructions; without them it would silently train in fp32.
+  if (c.precision == "bf16" && c.device == "cpu") runtime::require_cpu_bf16("precision bf16");
   if (c.dp.enabled) {
     // The per-example norm kernels read fp32 activations and output gradients.
     STRAND_CHECK(c.precision == "fp32",

@@ -53,6 +53,12 @@ TEST_F(Cli, InfoReportsTheBuildAsJson) {
   ASSERT_EQ(info.status, 0) << info.output;
   const auto j = nlohmann::json::parse(info.output);
   EXPECT_TRUE(j.contains("version") && j.contains("commit") && j.contains("devices"));
+  // The CPU kernels in use: the ISA found and oneDNN's implementation names, never a reference.
+  ASSERT_TRUE(j.contains("cpu")) << info.output;
+  EXPECT_FALSE(j["cpu"]["isa"].get<std::string>().empty());
+  EXPECT_THAT(j["cpu"]["conv_fp32"].get<std::string>(), ::testing::StartsWith("oneDNN "));
+  EXPECT_THAT(j["cpu"]["conv_fp32"].get<std::string>(), ::testing::Not(HasSubstr("ref")));
+  EXPECT_THAT(j["cpu"]["gemm_fp32"].get<std::string>(), HasSubstr("oneDNN jit sgemm"));
 }
 
 // Rule 5: the suite, and check data naming an aligned task.

@@ -1,0 +1,179 @@
+#!/usr/bin/env python3
+"""strand's bench_train beside PyTorch on the CPU, in one invocation, and the ratios.
+
+For DeepSEA, Basset and DanQ (batch 64, published input lengths), in fp32 and bf16 (strand: bf16
+autocast on the CPU; PyTorch: torch.autocast("cpu", torch.bfloat16)):
+  train    one step = forward, BCE with logits, backward, Adam
+  predict  forward in eval mode without gradients
+Each case alternates PyTorch (in this process) and strand (`bench_train` filtered to the case, a
+fresh process) `--repeats` times and reports the medians; ratio = strand / PyTorch samples/s, so
+above 1.0 strand is faster. Both use `--threads` threads. The 1-minute load average is printed
+beside each case: on a shared machine, compare ratios, not absolute numbers.
+
+  python3 bench/torch_side_by_side.py --build build            # everything (about 10 minutes)
+  python3 bench/torch_side_by_side.py --models deepsea --modes train --precisions fp32
+"""
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+
+import torch
+from torch import nn
+
+MODELS = {"deepsea": (1000, 919, 0), "basset": (600, 164, 1), "danq": (1000, 919, 2)}
+BATCH = 64
+
+
+class Permute(nn.Module):
+    def forward(self, x):
+        return x.permute(0, 2, 1)
+
+
+class LastOutput(nn.Module):  # nn.LSTM returns (output, state)
+    def forward(self, x):
+        return x[0]
+
+
+def build(name, length, outputs):
+    """The same layer stacks as layers/models.cpp."""
+    if name == "deepsea":
+        l3 = ((length - 7) // 4 - 7) // 4 - 7
+        return nn.Sequential(
+            nn.Conv1d(4, 320, 8), nn.ReLU(), nn.MaxPool1d(4), nn.Dropout(0.2),
+            nn.Conv1d(320, 480, 8), nn.ReLU(), nn.MaxPool1d(4), nn.Dropout(0.2),
+            nn.Conv1d(480, 960, 8), nn.ReLU(), nn.Dropout(0.5), nn.Flatten(),
+            nn.Linear(960 * l3, 925), nn.ReLU(), nn.Linear(925, outputs))
+    if name == "basset":
+        l3 = length // 3 // 4 // 4
+        return nn.Sequential(
+            nn.Conv1d(4, 300, 19, padding="same"), nn.BatchNorm1d(300), nn.ReLU(), nn.MaxPool1d(3),
+            nn.Conv1d(300, 200, 11, padding="same"), nn.BatchNorm1d(200), nn.ReLU(),
+            nn.MaxPool1d(4),
+            nn.Conv1d(200, 200, 7, padding="same"), nn.BatchNorm1d(200), nn.ReLU(),
+            nn.MaxPool1d(4), nn.Flatten(),
+            nn.Linear(200 * l3, 1000), nn.BatchNorm1d(1000), nn.ReLU(), nn.Dropout(0.3),
+            nn.Linear(1000, 1000), nn.BatchNorm1d(1000), nn.ReLU(), nn.Dropout(0.3),
+            nn.Linear(1000, outputs))
+    if name == "danq":
+        l1 = (length - 25) // 13
+        return nn.Sequential(
+            nn.Conv1d(4, 320, 26), nn.ReLU(), nn.MaxPool1d(13), nn.Dropout(0.2), Permute(),
+            nn.LSTM(320, 320, batch_first=True, bidirectional=True), LastOutput(),
+            nn.Dropout(0.5), nn.Flatten(), nn.Linear(l1 * 640, 925), nn.ReLU(),
+            nn.Linear(925, outputs))
+    raise ValueError(name)
+
+
+def timed(fn, min_time):
+    """samples/s of fn (one batch per call) after two warm-up calls, over >= min_time s."""
+    fn()
+    fn()
+    n, start = 0, time.perf_counter()
+    while True:
+        fn()
+        n += 1
+        elapsed = time.perf_counter() - start
+        if elapsed >= min_time and n >= 2:
+            return BATCH * n / elapsed
+
+
+def torch_case(name, mode, precision, min_time):
+    length, outputs, _ = MODELS[name]
+    torch.manual_seed(1)
+    model = build(name, length, outputs)
+    codes = torch.randint(0, 4, (BATCH, length))
+    x = nn.functional.one_hot(codes, 4).permute(0, 2, 1).float().contiguous()
+    labels = torch.randint(0, 2, (BATCH, outputs)).float()
+    bf16 = precision == "bf16"
+    if mode == "train":
+        model.train()
+        opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+        loss_fn = nn.BCEWithLogitsLoss()
+
+        def step():
+            opt.zero_grad(set_to_none=True)
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+                loss = loss_fn(model(x).float(), labels)
+            loss.backward()
+            opt.step()
+        return timed(step, min_time)
+    model.eval()
+
+    def predict():
+        with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            model(x)
+    return timed(predict, min_time)
+
+
+def strand_case(bench, name, mode, precision, threads):
+    idx = MODELS[name][2]
+    bf16 = int(precision == "bf16")
+    pattern = (f"^BM_TrainStep/model:{idx}/cuda:0/bf16:{bf16}/" if mode == "train"
+               else f"^BM_Predict/model:{idx}/bf16:{bf16}/")
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads))
+    out = subprocess.run([bench, f"--benchmark_filter={pattern}", "--benchmark_format=json"],
+                         env=env, check=True, capture_output=True, text=True).stdout
+    runs = json.loads(out)["benchmarks"]
+    if not runs or runs[0].get("error_occurred"):
+        raise RuntimeError(f"bench_train {pattern}: {runs[0].get('error_message') if runs else 'no run'}")
+    return runs[0]["samples/s"]
+
+
+def cpu_description():
+    model, flags = "unknown", set()
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name") and model == "unknown":
+                model = line.split(":", 1)[1].strip()
+            elif line.startswith("flags"):
+                flags = set(line.split(":", 1)[1].split())
+    isa = [f for f in ("avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile") if f in flags]
+    return model, isa
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--build", default="build", help="strand build directory (has bench_train)")
+    p.add_argument("--models", nargs="+", default=list(MODELS), choices=list(MODELS))
+    p.add_argument("--modes", nargs="+", default=["train", "predict"], choices=["train", "predict"])
+    p.add_argument("--precisions", nargs="+", default=["fp32", "bf16"], choices=["fp32", "bf16"])
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--min-time", type=float, default=3.0, help="seconds per PyTorch measurement")
+    a = p.parse_args()
+
+    bench = os.path.join(a.build, "bench_train")
+    if not os.access(bench, os.X_OK):
+        sys.exit(f"torch_side_by_side: {bench} not found; build strand first (scripts/build.sh)")
+    torch.set_num_threads(a.threads)
+    model, isa = cpu_description()
+    print(f"# CPU: {model}; ISA: {' '.join(isa)}; {os.cpu_count()} CPUs, {a.threads} threads")
+    info = subprocess.run([os.path.join(a.build, "strand"), "info"], capture_output=True, text=True)
+    print("# " + info.stdout.strip().replace("\n", "\n# "))
+    head = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], capture_output=True, text=True)
+    print(f"# source tree at {head.stdout.strip() or 'unknown'} (strand info's commit is the build's)")
+    print(f"# PyTorch {torch.__version__} (CPU capability {torch.backends.cpu.get_cpu_capability()}),"
+          f" Python {platform.python_version()}; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
+    print("\n| model | mode | precision | strand samples/s | PyTorch samples/s | ratio | runs (strand / PyTorch) | load |")
+    print("|---|---|---|---|---|---|---|---|")
+    for name in a.models:
+        for mode in a.modes:
+            for precision in a.precisions:
+                ours, theirs, loads = [], [], []
+                for _ in range(a.repeats):
+                    loads.append(os.getloadavg()[0])
+                    theirs.append(torch_case(name, mode, precision, a.min_time))
+                    ours.append(strand_case(bench, name, mode, precision, a.threads))
+                s, t = statistics.median(ours), statistics.median(theirs)
+                runs = ", ".join(f"{o:.1f}/{q:.1f}" for o, q in zip(ours, theirs))
+                print(f"| {name} | {mode} | {precision} | {s:.1f} | {t:.1f} | {s / t:.2f} | {runs} | "
+                      f"{min(loads):.1f}-{max(loads):.1f} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
