@@ -9,6 +9,7 @@
 
 #include "data/encoding.h"
 #include "data/random.h"
+#include "kernels/checked.h"
 #include "kernels/error.h"
 
 namespace strand::data {
@@ -300,6 +301,11 @@ Simulation simulate(const SimulationConfig& config) {
                "simulation: positive_fraction {} is not in [0, 1]", c.positive_fraction);
   STRAND_CHECK(c.decoy_fraction >= 0.0 && c.decoy_fraction <= 1.0,
                "simulation: decoy_fraction {} is not in [0, 1]", c.decoy_fraction);
+  // The records, names, labels and index held in memory: the bases plus ~256 bytes of bookkeeping
+  // per sequence (measured order of magnitude), checked before hours of work end in bad_alloc.
+  check_memory(static_cast<uint64_t>(checked_mul(
+                   c.num_sequences, checked_add(c.length, 256, "simulation"), "simulation memory")),
+               format("simulating {} sequences of {} bp", c.num_sequences, c.length));
   Simulation sim;
   sim.config = c;
   const bool multiclass = !c.classes.empty();
