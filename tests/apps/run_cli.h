@@ -17,8 +17,11 @@ struct CliResult {
   std::string output;  // stdout and stderr together
 };
 
-inline CliResult run_strand(const std::string& args, const std::string& dir = ".") {
-  const std::string command = "cd '" + dir + "' && '" STRAND_CLI_PATH "' " + args + " 2>&1";
+// stdout_to: a file for standard output alone (then `output` is stderr).
+inline CliResult run_strand(const std::string& args, const std::string& dir = ".",
+                            const std::string& stdout_to = "") {
+  const std::string command = "cd '" + dir + "' && '" STRAND_CLI_PATH "' " + args + " 2>&1" +
+                              (stdout_to.empty() ? "" : " >'" + stdout_to + "'");
   CliResult run;
   FILE* pipe = ::popen(command.c_str(), "r");
   if (!pipe) return run;

@@ -1,0 +1,16 @@
+// The output directory of a training run (strand train --out): one writer at a time (a lock the
+// kernel releases if the process dies), no temporaries left by killed runs, and DIR/run.json
+// saying whether the run is running, finished or failed, and why.
+#pragma once
+
+#include <functional>
+#include <string>
+
+namespace strand::train {
+
+// Runs `body` holding DIR's lock: creates DIR, refuses at once if another process holds it,
+// removes stale ".*.tmp-XXXXXX" files under it, and writes DIR/run.json {"status": "running"}
+// then "finished", or "failed" with the reason before rethrowing. An empty dir just runs body.
+void with_run_directory(const std::string& dir, const std::function<void()>& body);
+
+}  // namespace strand::train
