@@ -189,7 +189,8 @@ void write_fasta(const std::string& path, const std::vector<FastaRecord>& record
       out << '\n';
     }
   }
-  STRAND_CHECK(out.good(), "error writing '{}'", path);
+  out.close();  // flushes: a full disk shows here, not as a silently short file
+  STRAND_CHECK(!out.fail(), "error writing '{}': {}", path, std::strerror(errno));
 }
 
 // ---- IndexedFasta ----------------------------------------------------------------------------

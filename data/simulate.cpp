@@ -11,6 +11,7 @@
 #include "data/random.h"
 #include "kernels/checked.h"
 #include "kernels/error.h"
+#include "runtime/file_io.h"
 
 namespace strand::data {
 namespace {
@@ -533,12 +534,10 @@ SimulationFiles write_simulation(const Simulation& sim, const std::string& dir) 
       }
       out << '\t' << split_name(t.splits[i]) << '\n';
     }
-    STRAND_CHECK(out.good(), "error writing '{}'", f.labels);
+    out.close();  // flushes: a full disk shows here
+    STRAND_CHECK(!out.fail(), "error writing '{}': {}", f.labels, std::strerror(errno));
   }
-  std::ofstream json_out(f.ground_truth);
-  STRAND_CHECK(json_out.good(), "cannot write '{}': {}", f.ground_truth, std::strerror(errno));
-  json_out << ground_truth_json(sim).dump(1) << '\n';
-  STRAND_CHECK(json_out.good(), "error writing '{}'", f.ground_truth);
+  runtime::write_json_file(f.ground_truth, ground_truth_json(sim));
   return f;
 }
 
@@ -640,10 +639,7 @@ nlohmann::json write_suite(const std::string& dir, uint64_t seed) {
                      {"ground_truth", task.name + "/ground_truth.json"}});
   }
   index["suite"] = tasks;
-  std::ofstream out(dir + "/suite.json");
-  STRAND_CHECK(out.good(), "cannot write '{}': {}", dir + "/suite.json", std::strerror(errno));
-  out << index.dump(1) << '\n';
-  STRAND_CHECK(out.good(), "error writing '{}'", dir + "/suite.json");
+  runtime::write_json_file(dir + "/suite.json", index);
   return index;
 }
 

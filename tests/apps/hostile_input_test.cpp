@@ -27,8 +27,9 @@ class Hostile : public ::testing::Test {
         std::string("hostile_") + ::testing::UnitTest::GetInstance()->current_test_info()->name());
   }
   void TearDown() override { fs::remove_all(dir_); }
-  Result strand(const std::string& args, const std::string& stdout_to = "") const {
-    return ::strand::apps::cli_test::run_strand(args, dir_.string(), stdout_to);
+  Result strand(const std::string& args, const std::string& stdout_to = "",
+                const std::string& prefix = "") const {
+    return ::strand::apps::cli_test::run_strand(args, dir_.string(), stdout_to, prefix);
   }
   std::string file(const std::string& name) const { return (dir_ / name).string(); }
   void write(const std::string& name, const std::string& text) const {
@@ -141,7 +142,7 @@ TEST_F(Hostile, CorruptGzipGivesOneLineWithoutHtslibNoise) {
   EXPECT_THAT(r.output, Not(HasSubstr("[E::")));
 }
 
-TEST_F(Hostile, PredictIntoAFullDeviceFails) {
+TEST_F(Hostile, PredictIntoAFullDeviceOrPastASizeLimitFails) {
   simulate("sim");
   ASSERT_EQ(train("--fasta sim/sequences.fa --labels sim/labels.tsv --out r").status, 0);
   const std::string predict = "predict --model r/model.safetensors --fasta sim/sequences.fa";
@@ -150,6 +151,12 @@ TEST_F(Hostile, PredictIntoAFullDeviceFails) {
   expect_one_line(strand(predict + " --json", "/dev/full"), "cannot write to standard output");
   EXPECT_EQ(strand(predict, file("scores.tsv")).status, 0);
   EXPECT_GT(fs::file_size(file("scores.tsv")), 400u * 10);
+  // A file-size limit (as a full disk): the error names the file and the earlier result stays.
+  ASSERT_EQ(strand(predict + " --out kept.tsv").status, 0);
+  const auto kept = fs::file_size(file("kept.tsv"));
+  expect_one_line(strand(predict + " --out kept.tsv", "", "ulimit -f 4 && trap '' XFSZ && "),
+                  "kept.tsv: write failed: File too large");
+  EXPECT_EQ(fs::file_size(file("kept.tsv")), kept);
 }
 
 TEST_F(Hostile, RunDirectoriesAreLockedCleanedAndCarryAStatus) {
