@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -129,13 +130,14 @@ void flush_stdout() {
                err ? std::strerror(err) : "write error (output incomplete)");
 }
 
-int remove_stale_temporaries(const std::string& dir) {
+int remove_stale_temporaries(const std::string& dir, const std::vector<std::string>& names) {
   int removed = 0;
   std::error_code ec;
-  for (const auto& entry : std::filesystem::recursive_directory_iterator(dir, ec)) {
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
     const std::string name = entry.path().filename().string();
     const size_t at = name.rfind(".tmp-");
-    if (name.size() < 2 || name[0] != '.' || at == std::string::npos || name.size() != at + 11)
+    if (name.empty() || name[0] != '.' || at == std::string::npos || name.size() != at + 11 ||
+        std::find(names.begin(), names.end(), name.substr(1, at - 1)) == names.end())
       continue;
     if (entry.is_regular_file(ec) && std::filesystem::remove(entry.path(), ec)) ++removed;
   }

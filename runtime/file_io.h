@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace strand::runtime {
 
@@ -36,10 +37,10 @@ void write_json_file(const std::string& path, const nlohmann::json& json);
 // failed: `strand predict > /dev/full` must not exit 0 with lost output.
 void flush_stdout();
 
-// Removes the ".*.tmp-XXXXXX" files write_file_atomic leaves when killed mid-write, in `dir` and
-// its subdirectories;
+// Removes the ".<name>.tmp-XXXXXX" files write_file_atomic leaves when killed mid-write, for the
+// given file names, in `dir` only (an --out of $HOME must not lose other programs' files);
 // returns how many. Call it only while holding the directory's lock.
-int remove_stale_temporaries(const std::string& dir);
+int remove_stale_temporaries(const std::string& dir, const std::vector<std::string>& names);
 
 // An exclusive advisory lock (flock) on DIR/.lock, held for the object's lifetime and released by
 // the kernel when the process dies, so a killed run never leaves a stale lock. A second holder

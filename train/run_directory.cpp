@@ -7,6 +7,7 @@
 #include <ctime>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <vector>
 
 #include "kernels/error.h"
 #include "runtime/file_io.h"
@@ -42,7 +43,18 @@ void with_run_directory(const std::string& dir, const std::function<void()>& bod
       status["previous"] = "unreadable run.json";
     }
   }
-  const int removed = runtime::remove_stale_temporaries(dir);
+  // What a killed run may leave half-written: the checkpoint writer's and the results' temporaries.
+  const std::vector<std::string> outputs = {"checkpoint.safetensors",
+                                            "model.safetensors",
+                                            "metrics.json",
+                                            "run.json",
+                                            "scores.tsv",
+                                            "labels.tsv"};
+  int removed = runtime::remove_stale_temporaries(dir, outputs);
+  std::error_code ec;
+  for (const auto& b : std::filesystem::directory_iterator(dir + "/baselines", ec))
+    if (b.is_directory(ec))
+      removed += runtime::remove_stale_temporaries(b.path().string(), outputs);
   if (removed > 0) status["removed_temporaries"] = removed;
   runtime::write_json_file(path, status);
   auto finish = [&](const char* state, const std::string& reason) {

@@ -9,8 +9,9 @@
 namespace strand::train {
 
 // Runs `body` holding DIR's lock: creates DIR, refuses at once if another process holds it,
-// removes stale ".*.tmp-XXXXXX" files under it, and writes DIR/run.json {"status": "running"}
-// then "finished", or "failed" with the reason before rethrowing. An empty dir just runs body.
+// removes the temporaries a killed run left (".checkpoint.safetensors.tmp-XXXXXX", ...), and writes
+// DIR/run.json {"status": "running"} then "finished", or "failed" with the reason before
+// rethrowing. An empty dir just runs body.
 void with_run_directory(const std::string& dir, const std::function<void()>& body);
 
 }  // namespace strand::train

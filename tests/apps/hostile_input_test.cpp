@@ -164,6 +164,9 @@ TEST_F(Hostile, RunDirectoriesAreLockedCleanedAndCarryAStatus) {
   const std::string data = "--fasta sim/sequences.fa --labels sim/labels.tsv --out r ";
   fs::create_directories(file("r"));
   write("r/.checkpoint.safetensors.tmp-AbC123", std::string(1000, 'x'));
+  fs::create_directories(file("r/baselines/kmer"));
+  write("r/baselines/kmer/.metrics.json.tmp-x1y2z3", "{");
+  write("r/.notes.txt.tmp-AbC123", "not strand's");
   write("r/run.json", R"({"status": "running", "pid": 7, "started": "earlier"})");
   {
     const strand::runtime::DirectoryLock held(file("r"), "strand train");
@@ -173,7 +176,8 @@ TEST_F(Hostile, RunDirectoriesAreLockedCleanedAndCarryAStatus) {
   EXPECT_FALSE(fs::exists(file("r/.checkpoint.safetensors.tmp-AbC123")));
   const auto status = strand::runtime::read_json_file(file("r/run.json"));
   EXPECT_EQ(status["status"], "finished");
-  EXPECT_EQ(status["removed_temporaries"], 1);
+  EXPECT_EQ(status["removed_temporaries"], 2);
+  EXPECT_TRUE(fs::exists(file("r/.notes.txt.tmp-AbC123")));
   EXPECT_EQ(status["previous"], "killed (process 7, started earlier)");
   ASSERT_NE(train(data + "--batch-size 0").status, 0);
   const auto failed = strand::runtime::read_json_file(file("r/run.json"));

@@ -75,18 +75,19 @@ TEST(WriteFileAtomic, AFileSizeLimitFailsAndKeepsTheOldFile) {
   ::setrlimit(RLIMIT_FSIZE, &old);
   std::signal(SIGXFSZ, previous);
   EXPECT_EQ(read_json_file(path)["v"].get<int>(), 1);
-  EXPECT_EQ(remove_stale_temporaries(dir.path()), 0);
+  EXPECT_EQ(remove_stale_temporaries(dir.path(), {"m.json"}), 0);
 }
 
 TEST(RemoveStaleTemporaries, RemovesOnlyWhatAKilledWriterLeaves) {
   data::testing::TempDir dir;
-  std::filesystem::create_directories(dir.file("baselines/kmer"));
   for (const std::string name :
-       {".checkpoint.safetensors.tmp-AbC123", "baselines/kmer/.metrics.json.tmp-x1y2z3",
-        "model.safetensors", ".lock", "notes.tmp-AbC123", ".a.tmp-short"})
+       {".checkpoint.safetensors.tmp-AbC123", ".metrics.json.tmp-x1y2z3", "model.safetensors",
+        ".lock", "notes.tmp-AbC123", ".a.tmp-short", ".bashrc.tmp-AbC123"})
     data::testing::write_text(dir.file(name), "x");
-  EXPECT_EQ(remove_stale_temporaries(dir.path()), 2);
+  EXPECT_EQ(remove_stale_temporaries(dir.path(), {"checkpoint.safetensors", "metrics.json", "a"}),
+            2);
   EXPECT_FALSE(std::filesystem::exists(dir.file(".checkpoint.safetensors.tmp-AbC123")));
+  EXPECT_TRUE(std::filesystem::exists(dir.file(".bashrc.tmp-AbC123")));
   EXPECT_TRUE(std::filesystem::exists(dir.file("model.safetensors")));
   EXPECT_TRUE(std::filesystem::exists(dir.file("notes.tmp-AbC123")));
   EXPECT_TRUE(std::filesystem::exists(dir.file(".a.tmp-short")));
