@@ -11,6 +11,7 @@
 #include "data/fasta.h"
 #include "data/labels.h"
 #include "core/error.h"
+#include "runtime/file_io.h"
 #include "train/membership_audit.h"
 
 namespace strand::apps {
@@ -93,8 +94,8 @@ void run_membership(const AuditArgs& a) {
     ref = train::dataset_of_split(data::read_fasta(a.fasta), data::read_labels(a.labels, kind),
                                   reference);
     if (a.epochs > 0) {
-      train::TrainConfig c =
-          train::config_from_json(nlohmann::json::parse(loaded.metadata.at("strand.training")));
+      train::TrainConfig c = train::config_from_json(
+          runtime::parse_json(loaded.metadata.at("strand.training"), "metadata 'strand.training'"));
       c.epochs = a.epochs;
       o.reference_config = c;
     }

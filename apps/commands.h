@@ -7,6 +7,13 @@
 
 namespace strand::apps {
 
+// For seeds, windows and sizes: CLI11 would wrap "-1" into a huge unsigned seed.
+inline CLI::Validator non_negative() {
+  return CLI::Validator(
+      [](std::string& s) { return s.rfind('-', 0) == 0 ? "must not be negative, got " + s : ""; },
+      "NON-NEGATIVE");
+}
+
 void add_info_command(CLI::App& app);
 void add_rules_commands(CLI::App& app);    // check splits|data, metrics, baseline, compare
 void add_train_commands(CLI::App& app);    // train, simulate, eval, predict

@@ -5,6 +5,7 @@
 #include "core/error.h"
 #include "core/suggest.h"
 #include "core/version.h"
+#include "runtime/file_io.h"
 
 namespace {
 
@@ -59,6 +60,7 @@ int main(int argc, char** argv) {
   strand::apps::add_audit_commands(app);
   try {
     app.parse(argc, argv);
+    strand::runtime::flush_stdout();  // a full disk or closed pipe must not exit 0
   } catch (const CLI::ParseError& e) {
     if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
     std::cerr << explain(app, e) << "\n";

@@ -25,8 +25,10 @@
 #include "rules/report.h"
 #include "runtime/autograd.h"
 #include "runtime/comm.h"
+#include "runtime/file_io.h"
 #include "train/checksum.h"
 #include "train/evaluate.h"
+#include "train/run_directory.h"
 #include "train/trainer.h"
 
 namespace strand::apps {
@@ -85,7 +87,8 @@ void add_data_options(CLI::App* cmd, DataArgs& a) {
   cmd->add_option("--labels", a.labels, "Labels TSV: name, task columns, optional split column");
   cmd->add_option("--bed", a.bed, "BED intervals with target columns (needs --genome)");
   cmd->add_option("--genome", a.genome, "Indexed reference FASTA for --bed windows");
-  cmd->add_option("--window", a.window, "Width of the windows centred on --bed intervals");
+  cmd->add_option("--window", a.window, "Width of the windows centred on --bed intervals")
+      ->check(non_negative());
   cmd->add_option("--task", a.task,
                   "Label kind: auto, binary, multi-label, multi-class, regression");
 }
@@ -204,14 +207,7 @@ nlohmann::json compare_with_strongest_baseline(const TrainArgs& a, const train::
 // valid one) with the flags given on the command line applied over it.
 train::TrainConfig config_with_file(const CLI::App& cmd, const std::string& path,
                                     const train::TrainConfig& flags) {
-  std::ifstream in(path);
-  STRAND_CHECK(in.good(), "cannot read config file '{}'", path);
-  nlohmann::json file;
-  try {
-    file = nlohmann::json::parse(in);
-  } catch (const nlohmann::json::exception& e) {
-    STRAND_FAIL("config file '{}' is not valid JSON: {}", path, e.what());
-  }
+  const nlohmann::json file = runtime::read_json_file(path, "config file");
   nlohmann::json merged;
   try {
     merged = train::to_json(train::config_from_json(file));
@@ -254,7 +250,8 @@ void run_train(TrainArgs& a) {
   const auto comm = data_parallel_comm(a);
   const bool writer = !comm || comm->rank() == 0;
   try {
-    train_and_report(a, comm, writer, start);
+    train::with_run_directory(writer ? a.out : "",
+                              [&] { train_and_report(a, comm, writer, start); });
   } catch (const Error& e) {
     // A lost rank: fail this communicator for good so nothing waits on it at exit.
     if (comm) comm->abort(e.message());
@@ -423,7 +420,8 @@ void add_train(CLI::App& app) {
       ->delimiter(',');
   cmd->add_option("--test-fraction", a->data.test_fraction, "Random split: fraction for test");
   cmd->add_option("--valid-fraction", a->data.valid_fraction, "Random split: fraction for valid");
-  cmd->add_option("--split-seed", a->data.split_seed, "Seed of the random split");
+  cmd->add_option("--split-seed", a->data.split_seed, "Seed of the random split")
+      ->check(non_negative());
   auto& c = a->config;
   cmd->add_option("--model", c.model,
                   "cnn, deepsea, basset, basset-groupnorm, danq, or a YAML model file "
@@ -446,7 +444,8 @@ void add_train(CLI::App& app) {
                   "accuracy, macro_auroc, pearson, ...");
   cmd->add_option("--patience", c.patience, "Early stop after this many epochs without improving");
   cmd->add_option("--seed", c.seed, "Seed of initialisation, dropout and shuffling")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(non_negative());
   cmd->add_flag("--rc-augment", c.reverse_complement, "Reverse-complement augmentation");
   cmd->add_flag("--rc-average", c.rc_average,
                 "Validate and test on the mean of both strands' predictions");
@@ -550,7 +549,7 @@ void add_simulate(CLI::App& app) {
   cmd->add_option("--sequences", a->config.num_sequences, "Number of sequences")
       ->capture_default_str();
   cmd->add_option("--length", a->config.length, "Bases per sequence")->capture_default_str();
-  cmd->add_option("--seed", a->config.seed, "Seed")->capture_default_str();
+  cmd->add_option("--seed", a->config.seed, "Seed")->capture_default_str()->check(non_negative());
   cmd->add_option("--gc", a->config.gc, "Background GC fraction")->capture_default_str();
   cmd->add_flag("--suite", a->suite,
                 "Write the built-in benchmark suite (aligned and unaligned tasks; --seed only)");
@@ -767,7 +766,8 @@ void add_predict(CLI::App& app) {
   cmd->add_option("--bed", a->bed,
                   "BED intervals to score (windows centred on them; needs --genome)");
   cmd->add_option("--genome", a->genome, "Indexed reference FASTA for --bed windows");
-  cmd->add_option("--window", a->window, "Window width for --bed (default: the model's length)");
+  cmd->add_option("--window", a->window, "Window width for --bed (default: the model's length)")
+      ->check(non_negative());
   cmd->add_option("--out", a->out, "Scores TSV (default: standard output)");
   cmd->add_option("--device", a->device, "cpu or cuda")->capture_default_str();
   cmd->add_option("--batch-size", a->batch_size, "Examples per batch")->capture_default_str();

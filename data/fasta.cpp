@@ -11,8 +11,10 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
 #include "data/encoding.h"
+#include "data/text_reader.h"
 #include "core/error.h"
 
 namespace strand::data {
@@ -34,7 +36,79 @@ bool newer_than(const std::string& a, const std::string& b) {
   struct stat sa {
   }, sb{};
   if (stat(a.c_str(), &sa) != 0 || stat(b.c_str(), &sb) != 0) return false;
-  return sa.st_mtime > sb.st_mtime;
+  return sa.st_mtim.tv_sec != sb.st_mtim.tv_sec ? sa.st_mtim.tv_sec > sb.st_mtim.tv_sec
+                                                : sa.st_mtim.tv_nsec > sb.st_mtim.tv_nsec;
+}
+
+// One line of a .fai: name, length, offset of the first base, bases per line, bytes per line.
+struct FaiEntry {
+  std::string name;
+  int64_t length = 0, offset = 0, line_bases = 0, line_bytes = 0;
+};
+
+// The index's entries in 64 bits (htslib's faidx_seq_len is 32-bit); empty if it is malformed.
+std::vector<FaiEntry> read_fai(const std::string& fai) {
+  std::ifstream in(fai);
+  std::vector<FaiEntry> out;
+  std::string line;
+  while (std::getline(in, line)) {
+    FaiEntry e;
+    std::istringstream fields(line);
+    std::getline(fields, e.name, '\t');
+    if (!(fields >> e.length >> e.offset >> e.line_bases >> e.line_bytes) || e.length < 0 ||
+        e.offset < 0 || e.line_bases <= 0 || e.line_bytes < e.line_bases)
+      return {};
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+// Why an existing index does not describe an uncompressed FASTA (a file replaced by an older
+// one, or rewritten within the same second), or "" if it does: the file's size must match the
+// last record's end, and for a sample of records the header line must precede the first base and
+// a line end must follow the last.
+std::string fai_mismatch(const std::string& path, const std::vector<FaiEntry>& entries) {
+  if (entries.empty()) return "it is empty or malformed";
+  std::ifstream in(path, std::ios::binary);
+  std::error_code ec;
+  const auto size = static_cast<int64_t>(std::filesystem::file_size(path, ec));
+  if (!in || ec) return "the FASTA cannot be read";
+  auto end_of = [](const FaiEntry& e) {  // one past the last base
+    if (e.length == 0) return e.offset;
+    return e.offset + (e.length - 1) / e.line_bases * e.line_bytes + (e.length - 1) % e.line_bases +
+           1;
+  };
+  const int64_t last_end = end_of(entries.back());
+  if (last_end > size || size - last_end > 2)  // at most a final "\r\n" after the last base
+    return strand::format("it describes {} bytes but the FASTA has {}", last_end, size);
+  const size_t n = entries.size(), samples = std::min<size_t>(n, 16);
+  for (size_t k = 0; k < samples; ++k) {
+    const FaiEntry& e = entries[samples == 1 ? 0 : k * (n - 1) / (samples - 1)];
+    const int64_t from = std::max<int64_t>(0, e.offset - 8192);  // the header line, if short
+    std::string before(static_cast<size_t>(e.offset - from), '\0');
+    in.seekg(from);
+    in.read(before.data(), static_cast<std::streamsize>(before.size()));
+    std::string_view head(before);
+    bool header_ok = in && !head.empty() && head.back() == '\n';
+    if (header_ok) {
+      head.remove_suffix(1);
+      if (!head.empty() && head.back() == '\r') head.remove_suffix(1);
+      const size_t nl = head.rfind('\n');
+      if (nl != std::string_view::npos || from == 0) {  // else: a header too long to check
+        const std::string_view line = nl == std::string_view::npos ? head : head.substr(nl + 1);
+        header_ok = !line.empty() && line[0] == '>' && header_name(line) == e.name;
+      }
+    }
+    const int64_t end = end_of(e);
+    char after = '\n';
+    if (end < size) {
+      in.seekg(end);
+      in.get(after);
+    }
+    if (!header_ok || (after != '\n' && after != '\r'))
+      return strand::format("record '{}' is not where it says (byte {})", e.name, e.offset);
+  }
+  return "";
 }
 
 bool exists(const std::string& p) { return access(p.c_str(), F_OK) == 0; }
@@ -115,7 +189,8 @@ void write_fasta(const std::string& path, const std::vector<FastaRecord>& record
       out << '\n';
     }
   }
-  STRAND_CHECK(out.good(), "error writing '{}'", path);
+  out.close();  // flushes: a full disk shows here, not as a silently short file
+  STRAND_CHECK(!out.fail(), "error writing '{}': {}", path, std::strerror(errno));
 }
 
 // ---- IndexedFasta ----------------------------------------------------------------------------
@@ -133,20 +208,28 @@ IndexedFasta::IndexedFasta(std::string path, IndexCreation creation) : path_(std
 }
 
 void IndexedFasta::load_index(IndexCreation creation) {
+  quiet_htslib();
   const std::string fai = path_ + ".fai";
   const std::string gzi = path_ + ".gzi";
   const bool need_gzi = compression_ == Compression::kBgzip;
   const bool present = exists(fai) && (!need_gzi || exists(gzi));
-  const bool stale = present && newer_than(path_, fai);
+  std::string why_stale;
+  if (present && newer_than(path_, fai))
+    why_stale = "the FASTA is newer";
+  else if (present && !need_gzi)  // bgzip offsets are uncompressed: no cheap sampled check
+    why_stale = fai_mismatch(path_, read_fai(fai));
+  const bool stale = !why_stale.empty();
   if (!present || stale) {
+    const std::string state = stale ? "an out-of-date index (" + why_stale + ")" : "no index";
     STRAND_CHECK(creation == IndexCreation::kCreateIfMissing,
-                 "'{}' has {} index '{}' and index creation is off", path_,
-                 stale ? "an out-of-date" : "no", fai);
+                 "'{}' has {} '{}' and index creation is off", path_, state, fai);
     const std::string dir = std::filesystem::path(path_).parent_path().string();
     STRAND_CHECK(access(dir.empty() ? "." : dir.c_str(), W_OK) == 0,
-                 "'{}' has {} index and its directory '{}' is not writable; create it where "
+                 "'{}' has {} and its directory '{}' is not writable; create it where "
                  "you can write (samtools faidx) and place '{}' beside the FASTA",
-                 path_, stale ? "an out-of-date" : "no", dir.empty() ? "." : dir, fai);
+                 path_, state, dir.empty() ? "." : dir, fai);
+    std::error_code ec;
+    std::filesystem::remove(fai, ec);
     {
       // Validate first: faidx silently keeps one of two duplicate names and says little
       // about junk; FastaReader names the exact problem.
@@ -164,12 +247,16 @@ void IndexedFasta::load_index(IndexCreation creation) {
   STRAND_CHECK(fai_handle != nullptr, "htslib could not load the index '{}' of '{}'", fai, path_);
   fai_ = fai_handle;
   const int n = faidx_nseq(fai_handle);
+  const std::vector<FaiEntry> entries = read_fai(fai);
+  STRAND_CHECK(static_cast<int>(entries.size()) == n,
+               "'{}': the index '{}' is malformed ({} entries read, htslib sees {})", path_, fai,
+               entries.size(), n);
   names_.reserve(n);
   lengths_.reserve(n);
   for (int i = 0; i < n; ++i) {
     const char* name = faidx_iseq(fai_handle, i);
     names_.emplace_back(name);
-    lengths_.push_back(faidx_seq_len(fai_handle, name));
+    lengths_.push_back(entries[i].length);  // 64-bit, unlike faidx_seq_len
     STRAND_CHECK(lengths_.back() > 0, "'{}': record '{}' has an empty sequence", path_, name);
     index_.emplace(names_.back(), i);
   }

@@ -140,15 +140,40 @@ LabelTable read_labels(const std::string& path, LabelKind kind) {
   auto where = [&](size_t r) { return line_of_row[r]; };
 
   if (kind == LabelKind::kAuto) {
-    bool all_numeric = true, all_zero_one = true;
-    for (const auto& v : raw) {
-      if (looks_missing(v)) continue;
-      if (!is_number(v)) {
-        all_numeric = false;
-        break;
+    // Inferred only from clean labels: numbers mixed with text, or 0/1 labels with a stray
+    // other value, stop with the value and its line (--task gives the kind explicitly).
+    constexpr size_t kNone = std::string::npos;
+    size_t numbers = 0, texts = 0, zero_ones = 0;
+    size_t first_number = kNone, first_text = kNone, first_other = kNone;
+    for (size_t r = 0; r < raw.size(); ++r) {
+      if (looks_missing(raw[r])) continue;
+      if (!is_number(raw[r])) {
+        ++texts;
+        if (first_text == kNone) first_text = r;
+      } else {
+        ++numbers;
+        if (first_number == kNone) first_number = r;
+        if (is_zero_one(raw[r]))
+          ++zero_ones;
+        else if (first_other == kNone)
+          first_other = r;
       }
-      all_zero_one = all_zero_one && is_zero_one(v);
     }
+    auto stray = [&](size_t r, const std::string& why) {
+      STRAND_FAIL(
+          "'{}' line {}, column '{}': label '{}' {}, so the label kind is unclear; fix "
+          "it, or give the kind with --task",
+          path, where(r / ncol), t.columns[r % ncol], raw[r], why);
+    };
+    if (numbers > 0 && texts > 0) {
+      if (texts <= numbers) stray(first_text, "is not a number but the other labels are");
+      stray(first_number, "is a number but the other labels are text");
+    }
+    const size_t others = numbers - zero_ones;
+    if (zero_ones > 0 && others > 0 && others <= std::max<size_t>(1, numbers / 100))
+      stray(first_other,
+            format("is neither 0 nor 1, unlike {} of the {} labels", zero_ones, numbers));
+    const bool all_numeric = texts == 0, all_zero_one = others == 0;
     if (all_numeric) {
       kind = all_zero_one ? (ncol == 1 ? LabelKind::kBinary : LabelKind::kMultiLabel)
                           : LabelKind::kRegression;

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "core/checked.h"
 #include "core/error.h"
 #include "data/encoding.h"
 #include "data/random.h"
@@ -64,7 +65,8 @@ BatchLoader::~BatchLoader() {
 }
 
 int64_t BatchLoader::batches_per_epoch() const {
-  const int64_t n = num_examples(), b = options_.batch_size * options_.world_size;
+  const int64_t n = num_examples(),
+                b = checked_mul(options_.batch_size, options_.world_size, "global batch size");
   if (options_.sampling == Sampling::kPoisson)
     return std::max<int64_t>(1, std::llround(1.0 / sampling_rate()));
   return options_.drop_last ? n / b : (n + b - 1) / b;

@@ -3,6 +3,7 @@
 #include "data/text_reader.h"
 
 #include <htslib/bgzf.h>
+#include <htslib/hts_log.h>
 #include <htslib/kstring.h>
 
 #include <cerrno>
@@ -27,7 +28,18 @@ std::string_view compression_name(Compression c) {
   return "?";
 }
 
+void quiet_htslib() {
+  // strand's errors name the file and line; htslib's own "[E::bgzf_read] ..." lines on stderr
+  // would only add noise around them.
+  static const bool once = [] {
+    hts_set_log_level(HTS_LOG_OFF);
+    return true;
+  }();
+  (void)once;
+}
+
 TextReader::TextReader(std::string path) : path_(std::move(path)) {
+  quiet_htslib();
   BGZF* fp = bgzf_open(path_.c_str(), "r");
   STRAND_CHECK(fp != nullptr, "cannot open '{}': {}", path_, std::strerror(errno));
   file_ = fp;
@@ -61,6 +73,10 @@ bool TextReader::next(std::string_view& line) {
   ++line_number_;
   size_t len = line_->l;
   if (len > 0 && line_->s[len - 1] == '\r') --len;
+  STRAND_CHECK(line_number_ > 1 || len < 3 || std::memcmp(line_->s, "\xEF\xBB\xBF", 3) != 0,
+               "'{}' line 1 starts with a byte-order mark (bytes EF BB BF, as some spreadsheet "
+               "programs write): save the file as plain UTF-8 without it",
+               path_);
   for (size_t i = 0; i < len; ++i) {
     const auto c = static_cast<unsigned char>(line_->s[i]);
     if (c < 0x20 && c != '\t') {
@@ -92,7 +108,10 @@ void split_tabs(std::string_view line, std::vector<std::string_view>& fields) {
 namespace {
 
 bool parse_double(std::string_view field, double& value) {
-  if (field.empty()) return false;
+  // Decimal only: strtod would also read hex ("0x1" as 1) and skip leading spaces.
+  if (field.empty() || std::isspace(static_cast<unsigned char>(field[0])) ||
+      field.find_first_of("xX") != std::string_view::npos)
+    return false;
   // strtod needs a terminated string; fields are short, so a copy is cheap.
   const std::string text(field);
   char* end = nullptr;

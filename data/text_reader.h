@@ -16,6 +16,9 @@ enum class Compression { kNone, kGzip, kBgzip };
 
 std::string_view compression_name(Compression c);
 
+// Turns htslib's own stderr logging off (once): strand's errors say what went wrong and where.
+void quiet_htslib();
+
 class TextReader {
  public:
   explicit TextReader(std::string path);

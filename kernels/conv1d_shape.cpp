@@ -1,6 +1,7 @@
 // Conv1dShape validation and derived sizes, shared by every conv1d kernel (CPU and CUDA).
 #include <limits>
 
+#include "core/checked.h"
 #include "kernels/conv1d.h"
 #include "core/error.h"
 
@@ -21,8 +22,10 @@ void Conv1dShape::validate() const {
                in_channels, groups);
   STRAND_CHECK(out_channels % groups == 0, "conv1d: out_channels {} is not divisible by groups {}",
                out_channels, groups);
-  const int64_t span = dilation * (kernel_size - 1) + 1;
-  const int64_t padded = in_length + pad_left + pad_right;
+  const int64_t span = checked_add(checked_mul(dilation, kernel_size - 1, "conv1d kernel span"), 1,
+                                   "conv1d kernel span");
+  const int64_t padded = checked_add(checked_add(in_length, pad_left, "conv1d padded input"),
+                                     pad_right, "conv1d padded input");
   STRAND_CHECK(span <= padded,
                "conv1d: kernel longer than padded input: kernel_size {} with dilation {} spans {} "
                "positions but the padded input has {} (in_length {} + padding {} + {})",
@@ -30,9 +33,16 @@ void Conv1dShape::validate() const {
   // The CUDA kernels index with 32-bit integers inside a tensor; keep every product in range.
   constexpr int64_t kMax = std::numeric_limits<int32_t>::max();
   const int64_t l_out = (padded - span) / stride + 1;
-  STRAND_CHECK(batch * in_channels * in_length <= kMax && batch * out_channels * l_out <= kMax &&
-                   out_channels * (in_channels / groups) * kernel_size <= kMax &&
-                   batch * in_length * stride <= kMax,
+  auto product = [](std::initializer_list<int64_t> factors) {
+    int64_t p = 1;
+    for (int64_t f : factors)
+      if (__builtin_mul_overflow(p, f, &p)) return std::numeric_limits<int64_t>::max();
+    return p;
+  };
+  STRAND_CHECK(product({batch, in_channels, in_length}) <= kMax &&
+                   product({batch, out_channels, l_out}) <= kMax &&
+                   product({out_channels, in_channels / groups, kernel_size}) <= kMax &&
+                   product({batch, in_length, stride}) <= kMax,
                "conv1d: tensor too large for 32-bit indexing: {}", to_string());
 }
 

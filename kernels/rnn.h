@@ -85,15 +85,17 @@ struct RnnLayerGrads {
 
 // What forward and backward both read.
 template <typename T>
+// The small tables (lengths, weight pointers, mask pointers) are owned copies: a view of a
+// caller's temporary vector would dangle (a test once read freed weights through one).
 struct RnnInputs {
-  const T* input = nullptr;                     // [T, N, in] or [N, T, in] (batch_first)
-  std::span<const int32_t> lengths;             // host memory; empty: every sample has length T
-  const T* h0 = nullptr;                        // [layers*dirs, N, H]; null: zeros
-  const T* c0 = nullptr;                        // LSTM only; null: zeros
-  std::span<const RnnLayerWeights<T>> weights;  // layers*dirs entries, index layer*dirs + dir
+  const T* input = nullptr;                 // [T, N, in] or [N, T, in] (batch_first)
+  std::vector<int32_t> lengths;             // empty: every sample has length T
+  const T* h0 = nullptr;                    // [layers*dirs, N, H]; null: zeros
+  const T* c0 = nullptr;                    // LSTM only; null: zeros
+  std::vector<RnnLayerWeights<T>> weights;  // layers*dirs entries, index layer*dirs + dir
   // Empty, or num_layers-1 masks; mask k multiplies layer k's output before layer k+1 reads it.
   // Each is [T, N, dirs*H] time-major (whatever batch_first says), already scaled by 1/(1-p).
-  std::span<const T* const> dropout_masks;
+  std::vector<const T*> dropout_masks;
 };
 
 template <typename T>

@@ -1,6 +1,7 @@
 // Conv1d layer (see conv.h).
 #include "layers/conv.h"
 
+#include "core/checked.h"
 #include "core/error.h"
 #include "layers/autocast.h"
 #include "layers/init.h"
@@ -14,12 +15,15 @@ Conv1d::Conv1d(const Conv1dConfig& c) : Module("Conv1d"), config_(c) {
   STRAND_CHECK(c.groups > 0 && c.in_channels % c.groups == 0 && c.out_channels % c.groups == 0,
                "Conv1d: {} input and {} output channels must divide into {} groups", c.in_channels,
                c.out_channels, c.groups);
+  STRAND_CHECK(c.stride > 0 && c.dilation > 0 && c.padding >= 0,
+               "Conv1d: stride ({}) and dilation ({}) must be positive and padding ({}) >= 0",
+               c.stride, c.dilation, c.padding);
   options_.stride = c.stride;
   options_.pad_left = options_.pad_right = c.padding;
   options_.dilation = c.dilation;
   options_.groups = c.groups;
   options_.same_padding = c.same_padding;
-  const int64_t fan_in = c.in_channels / c.groups * c.kernel_size;
+  const int64_t fan_in = checked_mul(c.in_channels / c.groups, c.kernel_size, "Conv1d fan-in");
   weight_ = fan_in_init({c.out_channels, c.in_channels / c.groups, c.kernel_size}, fan_in);
   register_parameter("weight", &weight_);
   if (c.bias) {
@@ -49,9 +53,10 @@ Tensor Conv1d::forward(const Tensor& x) {
 
 int64_t Conv1d::out_length(int64_t in_length) const {
   if (config_.same_padding) return in_length;
-  return (in_length + 2 * config_.padding - config_.dilation * (config_.kernel_size - 1) - 1) /
-             config_.stride +
-         1;
+  const int64_t span = checked_mul(config_.dilation, config_.kernel_size - 1, "Conv1d span");
+  const int64_t padded =
+      checked_add(in_length, checked_mul(2, config_.padding, "Conv1d padding"), "Conv1d input");
+  return (padded - span - 1) / config_.stride + 1;
 }
 
 std::string Conv1d::extra_repr() const {

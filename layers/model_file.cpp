@@ -121,6 +121,10 @@ class LayerArgs {
     }
     if (value < minimum)
       fail(line_of(v), format("'{}' must be at least {}, got {}", key, minimum, value));
+    // Far beyond any real model, and small enough that no product of sizes can overflow.
+    constexpr int64_t kMaximum = int64_t{1} << 24;
+    if (value > kMaximum)
+      fail(line_of(v), format("'{}' must be at most {}, got {}", key, kMaximum, value));
     return value;
   }
 
@@ -138,6 +142,12 @@ class LayerArgs {
   }
   double real(const char* key, double fallback) const {
     return scalar<double>(key, fallback, "a number");
+  }
+  double positive(const char* key, double fallback) const {
+    const double v = real(key, fallback);
+    if (!(v > 0 && std::isfinite(v)))
+      fail(line_of(node_[key]), format("'{}' must be a positive number, got {}", key, v));
+    return v;
   }
   bool boolean(const char* key, bool fallback) const {
     return scalar<bool>(key, fallback, "true or false");
@@ -198,17 +208,17 @@ void add_layer(Sequential& m, Activity& a, const LayerArgs& args, const std::str
   } else if (layer == "batchnorm1d") {
     if (a.layout == Activity::kNLC)
       args.fail(format("needs [N, C] or [N, C, L] input, but its input is {}", a.str()));
-    m.add(std::make_shared<BatchNorm1d>(a.channels, args.real("eps", 1e-5),
+    m.add(std::make_shared<BatchNorm1d>(a.channels, args.positive("eps", 1e-5),
                                         args.real("momentum", 0.1)));
   } else if (layer == "layernorm") {
-    m.add(std::make_shared<LayerNorm>(runtime::Shape{a.last()}, args.real("eps", 1e-5)));
+    m.add(std::make_shared<LayerNorm>(runtime::Shape{a.last()}, args.positive("eps", 1e-5)));
   } else if (layer == "groupnorm") {
     if (a.layout == Activity::kNLC)
       args.fail(format("needs [N, C] or [N, C, L] input, but its input is {}", a.str()));
     const int64_t groups = args.integer("groups", 0, true);
     if (a.channels % groups != 0)
       args.fail(format("{} channels do not divide into {} groups", a.channels, groups));
-    m.add(std::make_shared<GroupNorm>(groups, a.channels, args.real("eps", 1e-5)));
+    m.add(std::make_shared<GroupNorm>(groups, a.channels, args.positive("eps", 1e-5)));
   } else if (layer == "dropout") {
     const double p = args.real("p", 0.5);
     if (!(p >= 0 && p < 1)) args.fail(format("'p' must be in [0, 1), got {}", p));

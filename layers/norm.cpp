@@ -1,6 +1,8 @@
 // Normalisation layers, composed from runtime ops so autograd differentiates them (see norm.h).
 #include "layers/norm.h"
 
+#include <cmath>
+
 #include "core/error.h"
 #include "runtime/autograd.h"
 #include "runtime/ops.h"
@@ -28,6 +30,7 @@ Tensor per_channel(const Tensor& t, int64_t ndim) {
 BatchNorm1d::BatchNorm1d(int64_t channels, double eps, double momentum)
     : Module("BatchNorm1d"), channels_(channels), eps_(eps), momentum_(momentum) {
   STRAND_CHECK(channels > 0, "BatchNorm1d: channels must be positive, got {}", channels);
+  STRAND_CHECK(eps > 0 && std::isfinite(eps), "BatchNorm1d: eps must be positive, got {}", eps);
   weight_ = ones({channels});
   bias_ = zeros({channels});
   running_mean_ = zeros({channels});
@@ -67,6 +70,7 @@ std::string BatchNorm1d::extra_repr() const {
 LayerNorm::LayerNorm(Shape normalized_shape, double eps)
     : Module("LayerNorm"), shape_(std::move(normalized_shape)), eps_(eps) {
   STRAND_CHECK(!shape_.empty(), "LayerNorm: normalized_shape must not be empty");
+  STRAND_CHECK(eps > 0 && std::isfinite(eps), "LayerNorm: eps must be positive, got {}", eps);
   weight_ = ones(shape_);
   bias_ = zeros(shape_);
   register_parameter("weight", &weight_);
@@ -89,6 +93,7 @@ GroupNorm::GroupNorm(int64_t groups, int64_t channels, double eps)
     : Module("GroupNorm"), groups_(groups), channels_(channels), eps_(eps) {
   STRAND_CHECK(groups > 0 && channels > 0 && channels % groups == 0,
                "GroupNorm: {} channels must divide into {} groups", channels, groups);
+  STRAND_CHECK(eps > 0 && std::isfinite(eps), "GroupNorm: eps must be positive, got {}", eps);
   weight_ = ones({channels});
   bias_ = zeros({channels});
   register_parameter("weight", &weight_);

@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cmath>
 #include <fstream>
+#include <sstream>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -12,7 +13,9 @@
 #include "data/fasta.h"
 #include "data/splits.h"
 #include "data/text_reader.h"
+#include "core/checked.h"
 #include "core/error.h"
+#include "runtime/file_io.h"
 
 namespace strand::rules {
 namespace {
@@ -21,12 +24,6 @@ std::string number(double v) {
   char buf[64];
   const auto r = std::to_chars(buf, buf + sizeof buf, v);
   return std::string(buf, r.ptr);
-}
-
-std::ofstream open_out(const std::string& path) {
-  std::ofstream out(path);
-  STRAND_CHECK(out.good(), "cannot write '{}'", path);
-  return out;
 }
 
 }  // namespace
@@ -131,6 +128,10 @@ LabelledSequences load_source(const DatasetSource& s, bool allow_unsplit) {
   out.tasks = dataset.output_names();
   out.classes = dataset.classes();
   const int64_t n = dataset.size(), T = dataset.num_outputs(), L = dataset.length();
+  // Every window decoded in memory: check the estimate before allocating it.
+  check_memory(static_cast<uint64_t>(checked_mul(
+                   n, checked_add(L + 64, checked_mul(T, 4, "labels"), "windows"), "windows")),
+               format("decoding {} windows of {} bp from '{}'", n, L, s.bed));
   out.names.resize(n);
   out.seqs.resize(n);
   out.labels.resize(n * T);
@@ -233,7 +234,7 @@ void write_scores(const std::string& path, const std::vector<std::string>& names
   STRAND_CHECK(values.size() == names.size() * columns.size(),
                "write_scores: {} values for {} rows x {} columns", values.size(), names.size(),
                columns.size());
-  auto out = open_out(path);
+  std::ostringstream out;
   out << "name";
   for (const auto& c : columns) out << '\t' << c;
   out << '\n';
@@ -243,7 +244,7 @@ void write_scores(const std::string& path, const std::vector<std::string>& names
       out << '\t' << number(values[i * columns.size() + c]);
     out << '\n';
   }
-  STRAND_CHECK(out.good(), "error writing '{}'", path);
+  runtime::write_file_atomic(path, {out.str()});
 }
 
 void write_labels(const std::string& path, const std::vector<std::string>& names, TaskKind kind,
@@ -252,7 +253,7 @@ void write_labels(const std::string& path, const std::vector<std::string>& names
   const size_t T = tasks.size();
   STRAND_CHECK(labels.size() == names.size() * T, "write_labels: {} labels for {} rows x {} tasks",
                labels.size(), names.size(), T);
-  auto out = open_out(path);
+  std::ostringstream out;
   out << "name";
   for (const auto& t : tasks) out << '\t' << t;
   out << '\n';
@@ -269,7 +270,7 @@ void write_labels(const std::string& path, const std::vector<std::string>& names
     }
     out << '\n';
   }
-  STRAND_CHECK(out.good(), "error writing '{}'", path);
+  runtime::write_file_atomic(path, {out.str()});
 }
 
 }  // namespace strand::rules

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "core/error.h"
+#include "runtime/file_io.h"
 
 namespace strand::rules {
 namespace {
@@ -85,13 +86,8 @@ std::string PrivacyRecord::share_refusal() const {
 PrivacyRecord read_privacy_record(const std::map<std::string, std::string>& metadata) {
   const auto it = metadata.find(kPrivacyMetadataKey);
   if (it == metadata.end()) return {};
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(it->second);
-  } catch (const nlohmann::json::exception& e) {
-    STRAND_FAIL("metadata '{}' is not valid JSON: {}", kPrivacyMetadataKey, e.what());
-  }
-  return PrivacyRecord::from_json(j);
+  return PrivacyRecord::from_json(
+      runtime::parse_json(it->second, strand::format("metadata '{}'", kPrivacyMetadataKey)));
 }
 
 }  // namespace strand::rules

@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "core/error.h"
+#include "runtime/file_io.h"
 
 namespace strand::rules {
 namespace {
@@ -44,20 +45,9 @@ void print_table(std::ostream& out, const std::vector<std::vector<std::string>>&
 }
 
 void write_json(const std::string& path, const nlohmann::json& json) {
-  std::ofstream out(path);
-  STRAND_CHECK(out.good(), "cannot write '{}'", path);
-  out << json.dump(2) << '\n';
-  STRAND_CHECK(out.good(), "error writing '{}'", path);
+  runtime::write_json_file(path, json);
 }
 
-nlohmann::json read_json(const std::string& path) {
-  std::ifstream in(path);
-  STRAND_CHECK(in.good(), "cannot read '{}'", path);
-  try {
-    return nlohmann::json::parse(in);
-  } catch (const nlohmann::json::exception& e) {
-    STRAND_FAIL("'{}' is not valid JSON: {}", path, e.what());
-  }
-}
+nlohmann::json read_json(const std::string& path) { return runtime::read_json_file(path); }
 
 }  // namespace strand::rules

@@ -1,8 +1,6 @@
 // safetensors I/O with atomic writes and verification (see safetensors.h).
 #include "runtime/safetensors.h"
 
-#include <fcntl.h>
-#include <unistd.h>
 #include <zlib.h>
 
 #include <cstring>
@@ -10,12 +8,17 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "core/checked.h"
 #include "core/error.h"
+#include "runtime/file_io.h"
 
 namespace strand::runtime {
 namespace {
 
-constexpr const char* kCrcKey = "strand.crc32";
+// CRC-32 of the header (canonical JSON without this key: tensor entries and all metadata) and
+// then the data. Files before it carried "strand.crc32", which covered the data only.
+constexpr const char* kChecksumKey = "strand.checksum";
+constexpr const char* kDataCrcKey = "strand.crc32";
 constexpr uint64_t kMaxHeader = 100u << 20;  // the format's own limit is 100 MB
 
 const char* dtype_code(DType t) {
@@ -46,25 +49,22 @@ DType dtype_from_code(const std::string& code, const std::string& path, const st
   STRAND_FAIL("{}: tensor '{}' has dtype '{}', which strand does not read", path, name, code);
 }
 
-uint32_t crc_of(const std::vector<char>& bytes) {
-  uLong crc = crc32(0L, Z_NULL, 0);
+uint32_t crc_of(const char* bytes, size_t size, uLong crc = crc32(0L, Z_NULL, 0)) {
   size_t at = 0;
-  while (at < bytes.size()) {  // zlib takes 32-bit lengths
-    const uInt chunk = static_cast<uInt>(std::min<size_t>(bytes.size() - at, 1u << 30));
-    crc = crc32(crc, reinterpret_cast<const Bytef*>(bytes.data() + at), chunk);
+  while (at < size) {  // zlib takes 32-bit lengths
+    const uInt chunk = static_cast<uInt>(std::min<size_t>(size - at, 1u << 30));
+    crc = crc32(crc, reinterpret_cast<const Bytef*>(bytes + at), chunk);
     at += chunk;
   }
   return static_cast<uint32_t>(crc);
 }
 
-void write_all(int fd, const char* data, size_t size, const std::string& path) {
-  while (size > 0) {
-    const ssize_t n = ::write(fd, data, size);
-    if (n < 0 && errno == EINTR) continue;
-    STRAND_CHECK(n > 0, "{}: write failed: {}", path, std::strerror(errno));
-    data += n;
-    size -= static_cast<size_t>(n);
-  }
+// The checksum of a header (its checksum key left out) and the data it describes.
+std::string header_and_data_crc(nlohmann::json header, const std::vector<char>& data) {
+  if (header.contains("__metadata__")) header["__metadata__"].erase(kChecksumKey);
+  const std::string canonical = header.dump();  // sorted keys: the same bytes on both sides
+  return std::to_string(
+      crc_of(data.data(), data.size(), crc_of(canonical.data(), canonical.size())));
 }
 
 }  // namespace
@@ -95,46 +95,21 @@ void save_safetensors(const std::string& path,
                     {"data_offsets", {begin, begin + bytes}}};
   }
   nlohmann::ordered_json meta = nlohmann::ordered_json::object();
-  for (const auto& [key, value] : metadata) meta[key] = value;
-  meta[kCrcKey] = std::to_string(crc_of(data));
+  for (const auto& [key, value] : metadata) {
+    STRAND_CHECK(key != kChecksumKey && key != kDataCrcKey, "{}: metadata key '{}' is reserved",
+                 path, key);
+    meta[key] = value;
+  }
   header["__metadata__"] = meta;
+  header["__metadata__"][kChecksumKey] = header_and_data_crc(nlohmann::json(header), data);
   std::string text = header.dump();
   text.append((8 - text.size() % 8) % 8, ' ');  // keep the data 8-byte aligned, as the spec allows
   const uint64_t length = text.size();
   char prefix[8];
   for (int i = 0; i < 8; ++i) prefix[i] = static_cast<char>((length >> (8 * i)) & 0xFF);
 
-  // Write a temp file beside the target, flush it to disk, then rename over the target: a reader
-  // sees the old file or the new one, never a partial one.
-  const std::filesystem::path target(path);
-  const std::filesystem::path dir = target.has_parent_path() ? target.parent_path() : ".";
-  const std::string temp = (dir / ("." + target.filename().string() + ".tmp-XXXXXX")).string();
-  std::vector<char> temp_name(temp.begin(), temp.end());
-  temp_name.push_back('\0');
-  const int fd = ::mkstemp(temp_name.data());
-  STRAND_CHECK(fd >= 0, "{}: cannot create a temporary file in {}: {}", path, dir.string(),
-               std::strerror(errno));
-  try {
-    write_all(fd, prefix, 8, path);
-    write_all(fd, text.data(), text.size(), path);
-    write_all(fd, data.data(), data.size(), path);
-    STRAND_CHECK(::fsync(fd) == 0, "{}: fsync failed: {}", path, std::strerror(errno));
-  } catch (...) {
-    ::close(fd);
-    ::unlink(temp_name.data());
-    throw;
-  }
-  ::close(fd);
-  if (::rename(temp_name.data(), path.c_str()) != 0) {
-    const std::string reason = std::strerror(errno);
-    ::unlink(temp_name.data());
-    STRAND_FAIL("{}: cannot move the written file into place: {}", path, reason);
-  }
-  const int dir_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
-  if (dir_fd >= 0) {  // make the rename itself durable
-    ::fsync(dir_fd);
-    ::close(dir_fd);
-  }
+  write_file_atomic(
+      path, {std::string_view(prefix, 8), text, std::string_view(data.data(), data.size())});
 }
 
 SafetensorsFile load_safetensors(const std::string& path) {
@@ -154,20 +129,17 @@ SafetensorsFile load_safetensors(const std::string& path) {
                path, length, file_size);
   std::string text(length, '\0');
   in.read(text.data(), static_cast<std::streamsize>(length));
-  nlohmann::json header;
-  try {
-    header = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::exception& e) {
-    STRAND_FAIL("{}: corrupt safetensors header (not JSON: {})", path, e.what());
-  }
+  const nlohmann::json header = parse_json(text, path + ": corrupt safetensors header");
   STRAND_CHECK(header.is_object(), "{}: corrupt safetensors header (not a JSON object)", path);
   const uint64_t data_size = file_size - 8 - length;
+  check_memory(data_size, path + ": reading the tensor data");
   std::vector<char> data(data_size);
   in.read(data.data(), static_cast<std::streamsize>(data_size));
   STRAND_CHECK(in.good() || data_size == 0, "{}: read failed", path);
 
   SafetensorsFile file;
   if (header.contains("__metadata__")) {
+    STRAND_CHECK(header["__metadata__"].is_object(), "{}: metadata is not a JSON object", path);
     for (const auto& [key, value] : header["__metadata__"].items()) {
       STRAND_CHECK(value.is_string(), "{}: metadata '{}' is not a string", path, key);
       file.metadata[key] = value.get<std::string>();
@@ -186,7 +158,11 @@ SafetensorsFile load_safetensors(const std::string& path) {
                    path, name, offsets, data_size);
       for (int64_t s : shape)
         STRAND_CHECK(s >= 0, "{}: tensor '{}' has a negative size", path, name);
-      const uint64_t expected = static_cast<uint64_t>(shape_numel(shape)) * dtype_size(dtype);
+      const std::string what = path + ": tensor '" + name + "' shape";
+      int64_t numel = 1;
+      for (int64_t s : shape) numel = checked_mul(numel, s, what);
+      const auto expected =
+          static_cast<uint64_t>(checked_mul(numel, static_cast<int64_t>(dtype_size(dtype)), what));
       STRAND_CHECK(offsets[1] - offsets[0] == expected,
                    "{}: tensor '{}' of shape {} and dtype {} needs {} bytes but has {}", path, name,
                    shape, dtype, expected, offsets[1] - offsets[0]);
@@ -198,11 +174,19 @@ SafetensorsFile load_safetensors(const std::string& path) {
     }
   }
   // Checked after the byte ranges, so a truncated file is reported as truncated.
-  if (const auto it = file.metadata.find(kCrcKey); it != file.metadata.end()) {
-    const std::string actual = std::to_string(crc_of(data));
+  if (const auto it = file.metadata.find(kChecksumKey); it != file.metadata.end()) {
+    const std::string actual = header_and_data_crc(header, data);
     STRAND_CHECK(actual == it->second,
+                 "{}: corrupted file: the CRC-32 of its header and data is {} but the header "
+                 "records {}",
+                 path, actual, it->second);
+    file.checksum = Checksum::kFull;
+  } else if (const auto old = file.metadata.find(kDataCrcKey); old != file.metadata.end()) {
+    const std::string actual = std::to_string(crc_of(data.data(), data.size()));
+    STRAND_CHECK(actual == old->second,
                  "{}: corrupted file: the data's CRC-32 is {} but the header records {}", path,
-                 actual, it->second);
+                 actual, old->second);
+    file.checksum = Checksum::kDataOnly;
   }
   std::stable_sort(ordered.begin(), ordered.end(),
                    [](const auto& a, const auto& b) { return a.first < b.first; });

@@ -1,7 +1,8 @@
 // Reading and writing safetensors files (the format PyTorch and the Hugging Face tools share):
 // an 8-byte little-endian header length, a JSON header naming each tensor's dtype, shape and byte
 // range, then the raw little-endian data. strand writes atomically (temp file, fsync, rename) and
-// records a CRC-32 of the data in the metadata, so truncated or corrupted files are rejected.
+// records a CRC-32 of the header and data in the metadata, so truncated or corrupted files are
+// rejected.
 #pragma once
 
 #include <map>
@@ -13,9 +14,14 @@
 
 namespace strand::runtime {
 
+// What a file's checksum covered: nothing (written by another tool, or the key was removed), the
+// data only (strand before the metadata was covered), or the whole header and the data.
+enum class Checksum { kNone, kDataOnly, kFull };
+
 struct SafetensorsFile {
   std::vector<std::pair<std::string, Tensor>> tensors;  // in file order, on the CPU
   std::map<std::string, std::string> metadata;          // the "__metadata__" strings
+  Checksum checksum = Checksum::kNone;                  // verified when not kNone
   const Tensor& at(const std::string& name) const;      // error naming the missing key
 };
 

@@ -10,6 +10,7 @@
 #include <new>
 #include <tuple>
 
+#include "core/checked.h"
 #include "core/error.h"
 
 #if STRAND_WITH_CUDA
@@ -108,6 +109,8 @@ std::shared_ptr<Storage> Storage::allocate(size_t nbytes, Device device, bool pi
   s->pinned_ = pinned && device.is_cpu();
   const size_t rounded = ((nbytes + 63) / 64) * 64 + 64 * (nbytes == 0);
   if (device.is_cpu() && !s->pinned_) {
+    // Overcommit would let a hostile size "succeed" and the OOM killer end the run later.
+    if (rounded >= (size_t{1} << 30)) check_memory(rounded, "a host tensor");
     if (rounded >= HostCache::kCacheMinimum) {
       const size_t pages = (rounded + 4095) / 4096 * 4096;
       std::tie(s->data_, s->capacity_) = host_cache().take(pages);

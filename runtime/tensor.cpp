@@ -7,6 +7,7 @@
 #include <numeric>
 #include <sstream>
 
+#include "core/checked.h"
 #include "core/error.h"
 #include "kernels/elementwise.h"
 #include "kernels/index.h"
@@ -33,13 +34,20 @@ Shape contiguous_strides(const Shape& shape) {
   int64_t s = 1;
   for (size_t d = shape.size(); d-- > 0;) {
     strides[d] = s;
-    s *= std::max<int64_t>(shape[d], 1);
+    s = checked_mul(s, std::max<int64_t>(shape[d], 1), "tensor strides");
   }
   return strides;
 }
 
 int64_t shape_numel(const Shape& shape) {
-  return std::accumulate(shape.begin(), shape.end(), int64_t{1}, std::multiplies<>());
+  // Shapes come from files (safetensors headers, YAML models): overflow is an error, not UB.
+  int64_t n = 1;
+  for (int64_t d : shape) {
+    STRAND_CHECK(d >= 0, "tensor shape {} has a negative size", shape);
+    STRAND_CHECK(!__builtin_mul_overflow(n, d, &n), "tensor shape {} has more than 2^63 elements",
+                 shape);
+  }
+  return n;
 }
 
 int64_t wrap_dim(int64_t dim, int64_t ndim, const char* op) {
@@ -571,12 +579,22 @@ std::ostream& operator<<(std::ostream& os, const Tensor& t) { return os << t.to_
 
 // ---- factories -------------------------------------------------------------------------------
 
+namespace {
+
+size_t tensor_bytes(const Shape& shape, DType dtype) {
+  int64_t bytes = 0;
+  STRAND_CHECK(!__builtin_mul_overflow(shape_numel(shape), dtype_size(dtype), &bytes),
+               "a tensor of shape {} needs more than 2^63 bytes", shape);
+  return static_cast<size_t>(bytes);
+}
+
+}  // namespace
+
 Tensor empty(const Shape& shape, const TensorOptions& options) {
   check_shape(shape, "empty");
   check_device(options.device);
   auto impl = std::make_shared<TensorImpl>();
-  impl->storage = Storage::allocate(
-      static_cast<size_t>(shape_numel(shape)) * dtype_size(options.dtype), options.device);
+  impl->storage = Storage::allocate(tensor_bytes(shape, options.dtype), options.device);
   impl->shape = shape;
   impl->strides = contiguous_strides(shape);
   impl->dtype = options.dtype;
@@ -588,8 +606,8 @@ Tensor empty(const Shape& shape, const TensorOptions& options) {
 Tensor empty_pinned(const Shape& shape, DType dtype) {
   check_shape(shape, "empty_pinned");
   auto impl = std::make_shared<TensorImpl>();
-  impl->storage = Storage::allocate(static_cast<size_t>(shape_numel(shape)) * dtype_size(dtype),
-                                    Device::cpu(), /*pinned=*/built_with_cuda());
+  impl->storage =
+      Storage::allocate(tensor_bytes(shape, dtype), Device::cpu(), /*pinned=*/built_with_cuda());
   impl->shape = shape;
   impl->strides = contiguous_strides(shape);
   impl->dtype = dtype;

@@ -2,10 +2,13 @@
 // reads); the JSON metadata is what makes a file self-describing.
 #include "train/checkpoint.h"
 
+#include <cstdlib>
+
 #include "core/error.h"
 #include "core/version.h"
 #include "layers/model_file.h"
 #include "layers/models.h"
+#include "runtime/file_io.h"
 #include "runtime/safetensors.h"
 
 namespace strand::train {
@@ -32,11 +35,23 @@ nlohmann::json parse_metadata(const std::string& path, const std::map<std::strin
   STRAND_CHECK(it != m.end(),
                "'{}' has no '{}' metadata: not a strand model file (written by another tool?)",
                path, key);
-  try {
-    return nlohmann::json::parse(it->second);
-  } catch (const nlohmann::json::exception& e) {
-    STRAND_FAIL("'{}': metadata '{}' is not valid JSON: {}", path, key, e.what());
-  }
+  return runtime::parse_json(it->second, strand::format("'{}': metadata '{}'", path, key));
+}
+
+// Metadata decides how outputs are read (task names, probabilities or logits), so a file whose
+// checksum does not cover it is refused unless the user asks to skip the check.
+void check_verified(const std::string& path, const runtime::SafetensorsFile& file) {
+  if (file.checksum == runtime::Checksum::kFull) return;
+  const char* skip = std::getenv("STRAND_SKIP_CHECKSUM");
+  if (skip != nullptr && std::string(skip) == "1") return;
+  STRAND_CHECK(file.checksum != runtime::Checksum::kDataOnly,
+               "'{}' was written by an older strand: its checksum covers the weights but not the "
+               "metadata (tasks, kind, model); set STRAND_SKIP_CHECKSUM=1 to load it anyway",
+               path);
+  STRAND_FAIL(
+      "'{}' has no checksum (metadata 'strand.checksum'): it was edited or not written by "
+      "strand; set STRAND_SKIP_CHECKSUM=1 to load it unverified",
+      path);
 }
 
 void check_format(const std::string& path, const std::map<std::string, std::string>& m,
@@ -69,6 +84,17 @@ ModelInfo ModelInfo::from_json(const nlohmann::json& j) {
   } catch (const nlohmann::json::exception& e) {
     STRAND_FAIL("model metadata {} is incomplete: {}", j.dump(), e.what());
   }
+  // Cross-checks: predict and eval index scores by the task list and read them by kind.
+  STRAND_CHECK(info.kind == "binary" || info.kind == "multi-label" || info.kind == "multi-class" ||
+                   info.kind == "regression",
+               "model metadata: unknown output kind '{}' (binary, multi-label, multi-class, "
+               "regression)",
+               info.kind);
+  STRAND_CHECK(info.length > 0 && info.outputs > 0,
+               "model metadata: length {} and outputs {} must be positive", info.length,
+               info.outputs);
+  STRAND_CHECK(static_cast<int64_t>(info.tasks.size()) == info.outputs,
+               "model metadata: {} task names for {} outputs", info.tasks.size(), info.outputs);
   return info;
 }
 
@@ -97,6 +123,7 @@ void save_model(const std::string& path, const layers::Module& model, const Mode
 
 LoadedModel load_model(const std::string& path) {
   auto file = runtime::load_safetensors(path);
+  check_verified(path, file);
   check_format(path, file.metadata, "model");
   LoadedModel out;
   out.info = ModelInfo::from_json(parse_metadata(path, file.metadata, kModel));
@@ -136,10 +163,13 @@ TrainingState load_checkpoint(const std::string& path, layers::Module& model,
                               const ModelInfo& expected, runtime::Optimizer& optimizer,
                               const std::string& optimizer_name) {
   auto file = runtime::load_safetensors(path);
+  check_verified(path, file);
   check_format(path, file.metadata, "checkpoint");
   const ModelInfo saved = ModelInfo::from_json(parse_metadata(path, file.metadata, kModel));
-  STRAND_CHECK(saved.name == expected.name && saved.length == expected.length &&
-                   saved.outputs == expected.outputs,
+  // A YAML model is identified by its text (compared below), not by how its path is spelled.
+  const bool same_model = saved.spec.empty() == expected.spec.empty() &&
+                          (!saved.spec.empty() || saved.name == expected.name);
+  STRAND_CHECK(same_model && saved.length == expected.length && saved.outputs == expected.outputs,
                "checkpoint '{}' holds model {}, but this run builds {}", path, saved.describe(),
                expected.describe());
   STRAND_CHECK(saved.spec == expected.spec,
@@ -168,6 +198,7 @@ TrainingState load_checkpoint(const std::string& path, layers::Module& model,
   }
   const auto s = parse_metadata(path, file.metadata, "strand.state");
   TrainingState state;
+  state.data = parse_metadata(path, file.metadata, "strand.data");
   try {
     s.at("epoch").get_to(state.epoch);
     s.at("step").get_to(state.step);

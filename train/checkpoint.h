@@ -56,7 +56,8 @@ std::string model_spec(const std::string& name);
 void save_model(const std::string& path, const layers::Module& model, const ModelInfo& info,
                 const RunMetadata& run);
 // Rebuilds the model from the file's metadata and loads its weights (strict: every name and shape
-// must match); a file without strand model metadata is an error saying so.
+// must match); a file without strand model metadata is an error saying so, and so is one whose
+// checksum does not cover its metadata (unless STRAND_SKIP_CHECKSUM=1).
 LoadedModel load_model(const std::string& path);
 
 // Progress of a run, saved in the resume checkpoint.
@@ -68,6 +69,7 @@ struct TrainingState {
   int64_t best_epoch = -1;                           // -1: none yet
   int64_t bad_epochs = 0;                            // epochs since the best
   nlohmann::json history = nlohmann::json::array();  // one record per completed epoch
+  nlohmann::json data = nlohmann::json::object();    // loaded: the checkpoint's data checksums
 };
 
 void save_checkpoint(const std::string& path, const layers::Module& model, const ModelInfo& info,

@@ -9,6 +9,7 @@
 #include "core/error.h"
 #include "core/suggest.h"
 #include "runtime/cpu.h"
+#include "runtime/file_io.h"
 
 namespace strand::train {
 namespace {
@@ -70,9 +71,17 @@ TrainConfig config_from_json(const nlohmann::json& j) {
     STRAND_FAIL("unknown training config key '{}'{}", key, did_you_mean(key, keys()));
   }
   TrainConfig c;
-  auto get = [&](const char* key, auto& field) {
-    if (j.contains(key)) j.at(key).get_to(field);
+  auto read = [](const nlohmann::json& obj, const std::string& key, auto& field,
+                 const char* prefix = "") {
+    if (!obj.contains(key)) return;
+    try {
+      obj.at(key).get_to(field);
+    } catch (const nlohmann::json::exception& e) {
+      STRAND_FAIL("training config key '{}{}': {}, got {}", prefix, key,
+                  runtime::json_error_reason(e), obj.at(key).dump());
+    }
   };
+  auto get = [&](const char* key, auto& field) { read(j, key, field); };
   get("model", c.model);
   get("epochs", c.epochs);
   get("max_steps", c.max_steps);
@@ -88,6 +97,9 @@ TrainConfig config_from_json(const nlohmann::json& j) {
   get("clip_norm", c.clip_norm);
   get("monitor", c.monitor);
   get("patience", c.patience);
+  STRAND_CHECK(!j.contains("seed") || j["seed"].is_number_unsigned(),
+               "training config key 'seed' must be a non-negative integer, got {}",
+               j["seed"].dump());
   get("seed", c.seed);
   get("log_every", c.log_every);
   get("reverse_complement", c.reverse_complement);
@@ -107,9 +119,7 @@ TrainConfig config_from_json(const nlohmann::json& j) {
                    "noise_multiplier, target_epsilon, delta, sampling, accountant)",
                    key);
     }
-    auto get_dp = [&](const char* key, auto& field) {
-      if (d.contains(key)) d.at(key).get_to(field);
-    };
+    auto get_dp = [&](const char* key, auto& field) { read(d, key, field, "dp."); };
     get_dp("enabled", c.dp.enabled);
     get_dp("max_grad_norm", c.dp.max_grad_norm);
     get_dp("noise_multiplier", c.dp.noise_multiplier);

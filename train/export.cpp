@@ -11,18 +11,10 @@
 #include "core/version.h"
 #include "runtime/safetensors.h"
 #include "train/checkpoint.h"
+#include "train/run_directory.h"
 
 namespace strand::train {
 namespace {
-
-std::string utc_now() {
-  const std::time_t t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-  std::tm tm{};
-  ::gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
 
 void write_loader_note(const std::string& path, const std::string& weights, const ModelInfo& info) {
   std::ofstream f(path);

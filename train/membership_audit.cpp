@@ -7,6 +7,7 @@
 #include "data/splits.h"
 #include "core/error.h"
 #include "runtime/device.h"
+#include "runtime/file_io.h"
 #include "train/evaluate.h"
 #include "train/trainer.h"
 
@@ -107,7 +108,8 @@ MembershipAudit audit_membership(const LoadedModel& target, const AuditRows& mem
   TrainConfig config =
       options.reference_config
           ? *options.reference_config
-          : config_from_json(nlohmann::json::parse(target.metadata.at("strand.training")));
+          : config_from_json(runtime::parse_json(target.metadata.at("strand.training"),
+                                                 "metadata 'strand.training'"));
   config.progress = false;
   config.device = options.device;
   config.model = target.info.name;

@@ -8,7 +8,9 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <limits>
+#include <set>
 
 #include "core/error.h"
 #include "layers/autocast.h"
@@ -16,6 +18,7 @@
 #include "layers/privacy.h"
 #include "rules/privacy_accountant.h"
 #include "runtime/batch_share.h"
+#include "runtime/file_io.h"
 #include "runtime/rng.h"
 #include "train/evaluate.h"
 
@@ -177,8 +180,25 @@ void Trainer::account_dp() {
 std::string Trainer::model_path() const { return out_dir_ + "/model.safetensors"; }
 std::string Trainer::checkpoint_path() const { return out_dir_ + "/checkpoint.safetensors"; }
 
+namespace {
+
+// The data a run read, by content: the same files under other path spellings are the same data.
+std::multiset<std::string> checksums_of(const nlohmann::json& data) {
+  std::multiset<std::string> out;
+  for (const auto& [file, crc] : data.items())
+    out.insert(crc.is_string() ? crc.get<std::string>() : crc.dump());
+  return out;
+}
+
+}  // namespace
+
 void Trainer::resume(const std::string& checkpoint_path) {
   state_ = load_checkpoint(checkpoint_path, *model_, info_, *optimizer_, config_.optimizer);
+  STRAND_CHECK(run_.data.empty() || checksums_of(state_.data) == checksums_of(run_.data),
+               "--resume: '{}' was trained on other data (CRC-32 {}) than this run reads ({}): "
+               "resuming would mix two datasets; start a new run without --resume",
+               checkpoint_path, state_.data.dump(), run_.data.dump());
+  adopt_best_model(checkpoint_path);
   runtime::default_generator().set_state(state_.rng_seed, state_.rng_offset);
   for (const auto& record : state_.history)
     if (record.value("epoch", int64_t{0}) == state_.best_epoch)
@@ -193,10 +213,36 @@ void Trainer::resume(const std::string& checkpoint_path) {
        {"step", state_.step}});
 }
 
+// The best epoch's weights must be in model_path() before training goes on, or a resumed run in
+// which no epoch beats the saved best would have no model: take them from beside the checkpoint
+// (resuming into another --out), or from the checkpoint itself when its last epoch is the best.
+void Trainer::adopt_best_model(const std::string& checkpoint_path) {
+  if (out_dir_.empty() || state_.best_epoch <= 0) return;
+  const std::filesystem::path dir = std::filesystem::path(checkpoint_path).parent_path();
+  const std::string source = ((dir.empty() ? "." : dir) / "model.safetensors").string();
+  std::error_code ec;
+  if (std::filesystem::equivalent(source, model_path(), ec)) return;  // resuming in place
+  if (std::filesystem::exists(source)) {
+    std::ifstream in(source, std::ios::binary);
+    const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    STRAND_CHECK(in.good() || in.eof(), "cannot read '{}'", source);
+    load_model(source);  // verified before it becomes this run's model
+    std::filesystem::create_directories(out_dir_);
+    runtime::write_file_atomic(model_path(), {bytes});
+  } else {
+    STRAND_CHECK(state_.best_epoch == state_.epoch,
+                 "--resume: the best model so far (epoch {}) should be '{}', which is missing; "
+                 "without it the run cannot keep its best epoch",
+                 state_.best_epoch, source);
+    save_model(model_path(), *model_, info_, run_);
+  }
+}
+
 void Trainer::log(const nlohmann::json& record) {
   if (!log_.is_open()) return;
   log_ << record.dump() << "\n";
   log_.flush();
+  STRAND_CHECK(log_.good(), "cannot write '{}/log.jsonl' (disk full?)", out_dir_);
 }
 
 bool Trainer::stop(const std::string& reason) {

@@ -16,8 +16,8 @@
 #include "runtime/comm.h"
 #include "runtime/data_parallel.h"
 #include "runtime/optim.h"
-#include "runtime/zero_optimizer.h"
 #include "runtime/per_sample.h"
+#include "runtime/zero_optimizer.h"
 #include "train/checkpoint.h"
 #include "train/config.h"
 #include "train/evaluate.h"
@@ -70,6 +70,8 @@ class Trainer {
   bool is_writer() const { return !comm_ || comm_->rank() == 0; }
 
   // Continues from a checkpoint.safetensors written by a run of the same model and optimiser.
+  // Refuses a checkpoint of other data (by checksum) and brings the best model so far into
+  // out_dir (from beside the checkpoint) so the run keeps it even if no later epoch beats it.
   void resume(const std::string& checkpoint_path);
 
   // Trains until the epochs / max_steps are done, patience runs out or the loss is not finite.
@@ -93,6 +95,7 @@ class Trainer {
   double metric_of(const nlohmann::json& panel) const;
   bool better(double value, double best) const;
   void log(const nlohmann::json& record);
+  void adopt_best_model(const std::string& checkpoint_path);
   bool stop(const std::string& reason);
   // Validation predictions: every rank scores its share of the rows and all ranks gather them.
   Predictions predict_valid() const;

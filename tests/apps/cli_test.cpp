@@ -163,7 +163,7 @@ TEST_F(Cli, UnknownFlagsAndCommandsNameTheClosestValidOne) {
   EXPECT_EQ(lines(config.output), 1u) << config.output;
   std::ofstream(dir_ / "broken.json") << "{\"epochs\": ";
   EXPECT_THAT(strand("train --config broken.json --json --out run", dir()).output,
-              HasSubstr("config file 'broken.json' is not valid JSON"));
+              HasSubstr("config file 'broken.json': not valid JSON"));
   // A model name or YAML layer with a typo is a one-line reason naming the closest one.
   const Result model = strand("train --model deepsee --no-progress --json --out run", dir());
   EXPECT_NE(model.status, 0);

@@ -17,8 +17,8 @@ struct CliResult {
   std::string output;  // stdout and stderr together
 };
 
-inline CliResult run_strand(const std::string& args, const std::string& dir = ".") {
-  const std::string command = "cd '" + dir + "' && '" STRAND_CLI_PATH "' " + args + " 2>&1";
+// Runs a shell command line, capturing its output.
+inline CliResult run_shell(const std::string& command) {
   CliResult run;
   FILE* pipe = ::popen(command.c_str(), "r");
   if (!pipe) return run;
@@ -30,6 +30,14 @@ inline CliResult run_strand(const std::string& args, const std::string& dir = ".
   const int status = ::pclose(pipe);
   run.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return run;
+}
+
+// stdout_to: a file for standard output alone (then `output` is stderr). prefix: shell commands
+// run first in the same shell (ulimit, trap).
+inline CliResult run_strand(const std::string& args, const std::string& dir = ".",
+                            const std::string& stdout_to = "", const std::string& prefix = "") {
+  return run_shell("cd '" + dir + "' && " + prefix + "'" STRAND_CLI_PATH "' " + args + " 2>&1" +
+                   (stdout_to.empty() ? "" : " >'" + stdout_to + "'"));
 }
 
 // An empty directory of its own under the system temp dir, for one test's files.

@@ -134,6 +134,32 @@ TEST(Fasta, StaleIndexIsRebuilt) {
   EXPECT_EQ(fa.names(), (std::vector<std::string>{"only"}));
 }
 
+TEST(Fasta, IndexOfAReplacedFastaIsDetectedWhateverTheTimestamps) {
+  TempDir dir;
+  const auto path = write_text(dir.file("a.fa"), kFasta);
+  { IndexedFasta fa(path); }
+  const auto index_time = std::filesystem::last_write_time(path + ".fai");
+  // Replaced by an older file, and by one rewritten in the same instant: the index's records no
+  // longer sit where it says (the sampled check), so it is rebuilt.
+  for (const char* text : {">only\nACGTACGT\n", ">chr1 x\nACGTACGTAC\nGTACGTACGT\n>z\nAC\n"}) {
+    write_text(path, text);
+    std::filesystem::last_write_time(path, index_time - std::chrono::seconds(100));
+    IndexedFasta fa(path);
+    EXPECT_EQ(fa.names()[0], text[1] == 'o' ? "only" : "chr1");
+    EXPECT_EQ(fa.length(fa.names()[0]), text[1] == 'o' ? 8 : 20);
+  }
+  // Same layout, only older: kept (the check costs no rebuild).
+  const auto before = std::filesystem::last_write_time(path + ".fai");
+  std::filesystem::last_write_time(path, before - std::chrono::seconds(100));
+  { IndexedFasta fa(path); }
+  EXPECT_EQ(std::filesystem::last_write_time(path + ".fai"), before);
+  // Refused clearly where it may not be rebuilt.
+  write_text(path, ">only\nACGTACGT\n");
+  std::filesystem::last_write_time(path, before - std::chrono::seconds(100));
+  EXPECT_THAT([&] { IndexedFasta fa(path, IndexCreation::kRequireExisting); },
+              ThrowsMessage<Error>(HasSubstr("an out-of-date index (it describes")));
+}
+
 TEST(Fasta, NotFastaNoHeader) {
   TempDir dir;
   const auto path = write_text(dir.file("a.fa"), "ACGT\n>s\nACGT\n");

@@ -109,6 +109,9 @@ TEST(Labels, MissingMultiClassOrRegressionLabelsRejected) {
               ThrowsMessage<Error>(HasSubstr("line 3, column 't': label '' is missing or NaN")));
   const auto inf = write_text(dir.file("i.tsv"), "name\tt\tu\na\t1\tinf\n");
   EXPECT_THAT([&] { read_labels(inf); },
+              ThrowsMessage<Error>(HasSubstr(
+                  "line 2, column 'u': label 'inf' is not a number but the other labels are")));
+  EXPECT_THAT([&] { read_labels(inf, LabelKind::kRegression); },
               ThrowsMessage<Error>(HasSubstr("line 2, column 'u': label 'inf' is not finite")));
 }
 

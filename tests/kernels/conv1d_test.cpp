@@ -31,6 +31,16 @@ std::vector<T> forward(const Conv1dShape& s, const std::vector<T>& x, const std:
   return y;
 }
 
+TEST(Conv1dShape, HostileSizesAreErrorsNotOverflow) {
+  Conv1dShape dilated{1, 4, 8, 100, 3};
+  dilated.dilation = int64_t{1} << 62;
+  EXPECT_THAT([&] { dilated.validate(); },
+              ::testing::ThrowsMessage<Error>(::testing::HasSubstr("does not fit in 64 bits")));
+  const Conv1dShape wide{int64_t{1} << 40, int64_t{1} << 40, 8, 100, 3};
+  EXPECT_THAT([&] { wide.validate(); },
+              ::testing::ThrowsMessage<Error>(::testing::HasSubstr("too large for 32-bit")));
+}
+
 TEST(Conv1dShape, OutLengthFollowsThePyTorchFormula) {
   EXPECT_EQ((Conv1dShape{1, 1, 1, 10, 3}).out_length(), 8);
   EXPECT_EQ((Conv1dShape{1, 1, 1, 10, 3, 2}).out_length(), 4);

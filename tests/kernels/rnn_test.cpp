@@ -440,8 +440,7 @@ TEST(RnnCpu, BadInputsRaiseClearErrors) {
   const float* one_mask = y.data();
   expect_error(
       [&] {
-        RnnInputs<float> in{q.x.data(), {}, nullptr, nullptr, q.weights(), {&one_mask, 1}};
-        std::vector<const float*> none;
+        RnnInputs<float> in{q.x.data(), {}, nullptr, nullptr, q.weights(), {one_mask}};
         in.dropout_masks = {};
         cpu::rnn_forward(two, in, {y.data(), nullptr, nullptr}, nullptr);
       },

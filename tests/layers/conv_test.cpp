@@ -11,6 +11,16 @@
 namespace strand::layers {
 namespace {
 
+TEST(Conv1dLayer, HostileConfigsAreErrors) {
+  EXPECT_THAT(
+      [] { Conv1d({.in_channels = 4, .out_channels = 6, .kernel_size = 5, .dilation = 0}); },
+      ::testing::ThrowsMessage<Error>(::testing::HasSubstr("dilation (0) must be positive")));
+  Conv1d huge(
+      {.in_channels = 4, .out_channels = 2, .kernel_size = 3, .dilation = int64_t{1} << 62});
+  EXPECT_THAT([&] { huge.out_length(100); },
+              ::testing::ThrowsMessage<Error>(::testing::HasSubstr("Conv1d span")));
+}
+
 TEST(Conv1dLayer, ShapesInitialisationAndBaseCodeInput) {
   Conv1d conv({.in_channels = 4, .out_channels = 6, .kernel_size = 5, .padding = 2});
   EXPECT_EQ(conv.weight().shape(), (runtime::Shape{6, 4, 5}));

@@ -58,7 +58,7 @@ TEST(PrivacyRecord, BadJsonIsRejectedNamingTheKey) {
       [] {
         read_privacy_record({{kPrivacyMetadataKey, "{not json"}});
       },
-      ::testing::ThrowsMessage<Error>(HasSubstr("'strand.privacy' is not valid JSON")));
+      ::testing::ThrowsMessage<Error>(HasSubstr("metadata 'strand.privacy': not valid JSON")));
   EXPECT_THAT(
       [] {
         PrivacyRecord::from_json({{"epsilon", "high"}});

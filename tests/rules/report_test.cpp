@@ -39,7 +39,7 @@ TEST(Report, JsonFilesRoundTripAndBadJsonRaises) {
     read_json(dir.file("b.json"));
     FAIL();
   } catch (const Error& e) {
-    EXPECT_THAT(e.message(), HasSubstr("is not valid JSON"));
+    EXPECT_THAT(e.message(), HasSubstr(": not valid JSON"));
   }
 }
 

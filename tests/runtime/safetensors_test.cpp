@@ -82,6 +82,7 @@ TEST_F(SafetensorsTest, ReadsAFileWrittenByAnotherTool) {
   EXPECT_EQ(file.at("a").to_vector<int64_t>(), (std::vector<int64_t>{5}));
   EXPECT_EQ(file.at("b").to_vector<float>(), (std::vector<float>{1.5f, -2.0f}));
   EXPECT_EQ(file.tensors[0].first, "a");  // file order
+  EXPECT_EQ(file.checksum, Checksum::kNone);
 }
 
 TEST_F(SafetensorsTest, RejectsTruncatedCorruptedAndMalformedFiles) {
@@ -96,7 +97,7 @@ TEST_F(SafetensorsTest, RejectsTruncatedCorruptedAndMalformedFiles) {
   flipped[flipped.size() - 5] ^= 0x10;
   write_bytes(path("flipped"), flipped);
   EXPECT_THAT([&] { load_safetensors(path("flipped")); },
-              ThrowsMessage<Error>(HasSubstr("corrupted file: the data's CRC-32")));
+              ThrowsMessage<Error>(HasSubstr("corrupted file: the CRC-32 of its header and data")));
 
   write_bytes(path("tiny"), "abc");
   EXPECT_THAT([&] { load_safetensors(path("tiny")); },
@@ -106,7 +107,7 @@ TEST_F(SafetensorsTest, RejectsTruncatedCorruptedAndMalformedFiles) {
   junk[0] = 5;
   write_bytes(path("junk"), junk + "{oops");
   EXPECT_THAT([&] { load_safetensors(path("junk")); },
-              ThrowsMessage<Error>(HasSubstr("corrupt safetensors header (not JSON")));
+              ThrowsMessage<Error>(HasSubstr("corrupt safetensors header: not valid JSON")));
 
   std::string huge(8, '\xff');
   write_bytes(path("huge"), huge + "{}");
@@ -115,6 +116,37 @@ TEST_F(SafetensorsTest, RejectsTruncatedCorruptedAndMalformedFiles) {
 
   EXPECT_THAT([&] { load_safetensors(path("absent")); },
               ThrowsMessage<Error>(HasSubstr("cannot open for reading")));
+}
+
+TEST_F(SafetensorsTest, TheChecksumCoversTheMetadata) {
+  save_safetensors(path("m.safetensors"), {{"w", ones({2})}}, {{"kind", "binary"}});
+  EXPECT_EQ(load_safetensors(path("m.safetensors")).checksum, Checksum::kFull);
+  std::string bytes = read_bytes(path("m.safetensors"));
+  bytes.replace(bytes.find("binary"), 6, "bimary");  // one bit, same length
+  write_bytes(path("edited"), bytes);
+  EXPECT_THAT([&] { load_safetensors(path("edited")); },
+              ThrowsMessage<Error>(HasSubstr("corrupted file: the CRC-32 of its header")));
+  EXPECT_THROW(save_safetensors(path("x"), {}, {{"strand.checksum", "1"}}), Error);
+}
+
+TEST_F(SafetensorsTest, HostileHeadersFailWithOneLine) {
+  auto with_header = [&](const std::string& name, const std::string& header) {
+    std::string prefix(8, '\0');
+    for (int i = 0; i < 8; ++i) prefix[i] = static_cast<char>((header.size() >> (8 * i)) & 0xFF);
+    write_bytes(path(name), prefix + header);
+    return path(name);
+  };
+  const std::string deep =
+      "{\"__metadata__\": {\"a\": " + std::string(50000, '[') + std::string(50000, ']') + "}}";
+  EXPECT_THAT([&] { load_safetensors(with_header("deep", deep)); },
+              ThrowsMessage<Error>(HasSubstr("nested deeper than 64 levels")));
+  const std::string huge =
+      R"({"w": {"dtype": "F32", "shape": [4294967296, 4294967296], "data_offsets": [0, 0]}})";
+  EXPECT_THAT([&] { load_safetensors(with_header("huge", huge)); },
+              ThrowsMessage<Error>(HasSubstr("huge: tensor 'w' shape: 4294967296 x 4294967296")));
+  const std::string meta = R"({"__metadata__": [1, 2]})";
+  EXPECT_THAT([&] { load_safetensors(with_header("meta", meta)); },
+              ThrowsMessage<Error>(HasSubstr("metadata is not a JSON object")));
 }
 
 TEST_F(SafetensorsTest, AFailedSaveLeavesTheOldFileIntact) {

@@ -3,8 +3,12 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <zlib.h>
 
+#include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <functional>
 
 #include "core/error.h"
 #include "core/version.h"
@@ -94,10 +98,84 @@ TEST(ModelFile, ForeignOrMismatchedFilesAreRejected) {
   // Metadata claiming 4 outputs over the weights of a 3-output model.
   auto info = cnn_info();
   info.outputs = 4;
+  info.tasks.push_back("d");
   save_model(dir.file("lie.safetensors"), *model, info, {});
   EXPECT_THAT(
       [&] { load_model(dir.file("lie.safetensors")); },
       ::testing::ThrowsMessage<Error>(HasSubstr("does not fit model cnn (length 80, outputs 4)")));
+}
+
+// Rewrites a safetensors file's JSON header (keeping the data) as a hostile editor would.
+void edit_header(const std::string& path, const std::function<void(nlohmann::json&)>& edit) {
+  std::ifstream in(path, std::ios::binary);
+  const std::string bytes((std::istreambuf_iterator<char>(in)), {});
+  uint64_t length = 0;
+  for (int i = 0; i < 8; ++i)
+    length |= static_cast<uint64_t>(static_cast<uint8_t>(bytes[i])) << (8 * i);
+  nlohmann::json header = nlohmann::json::parse(bytes.substr(8, length));
+  edit(header);
+  std::string text = header.dump();
+  text.append((8 - text.size() % 8) % 8, ' ');
+  std::string prefix(8, '\0');
+  for (int i = 0; i < 8; ++i) prefix[i] = static_cast<char>((text.size() >> (8 * i)) & 0xFF);
+  std::ofstream(path, std::ios::binary) << prefix << text << bytes.substr(8 + length);
+}
+
+TEST(ModelFile, MetadataIsVerifiedAndCrossCheckedAgainstTheWeights) {
+  data::testing::TempDir dir;
+  auto model = layers::build_model("cnn", 80, 3);
+  const std::string path = dir.file("m.safetensors");
+  save_model(path, *model, cnn_info(), {});
+  // A longer task list (predict would read past the scores) with the checksum removed.
+  edit_header(path, [](nlohmann::json& h) {
+    auto& meta = h["__metadata__"];
+    meta.erase("strand.checksum");
+    auto info = nlohmann::json::parse(meta["strand.model"].get<std::string>());
+    info["tasks"].push_back("d");
+    meta["strand.model"] = info.dump();
+  });
+  EXPECT_THAT([&] { load_model(path); },
+              ::testing::ThrowsMessage<Error>(HasSubstr(
+                  "has no checksum (metadata 'strand.checksum'): it was edited or not written by "
+                  "strand; set STRAND_SKIP_CHECKSUM=1")));
+  ::setenv("STRAND_SKIP_CHECKSUM", "1", 1);
+  EXPECT_THAT(
+      [&] { load_model(path); },
+      ::testing::ThrowsMessage<Error>(HasSubstr("model metadata: 4 task names for 3 outputs")));
+  edit_header(path, [](nlohmann::json& h) {
+    auto& meta = h["__metadata__"];
+    auto info = nlohmann::json::parse(meta["strand.model"].get<std::string>());
+    info["tasks"] = {"a", "b", "c"};
+    info["kind"] = "probabilities";
+    meta["strand.model"] = info.dump();
+  });
+  EXPECT_THAT([&] { load_model(path); },
+              ::testing::ThrowsMessage<Error>(HasSubstr("unknown output kind 'probabilities'")));
+  ::unsetenv("STRAND_SKIP_CHECKSUM");
+  // A file of an older strand (its CRC covers the data only) is refused unless skipped.
+  save_model(path, *model, cnn_info(), {});
+  uint32_t data_crc = 0;
+  edit_header(path, [&](nlohmann::json& h) { h["__metadata__"].erase("strand.checksum"); });
+  {
+    std::ifstream in(path, std::ios::binary);
+    const std::string bytes((std::istreambuf_iterator<char>(in)), {});
+    uint64_t length = 0;
+    for (int i = 0; i < 8; ++i)
+      length |= static_cast<uint64_t>(static_cast<uint8_t>(bytes[i])) << (8 * i);
+    const std::string data = bytes.substr(8 + length);
+    data_crc = static_cast<uint32_t>(crc32(crc32(0L, Z_NULL, 0),
+                                           reinterpret_cast<const Bytef*>(data.data()),
+                                           static_cast<uInt>(data.size())));
+  }
+  edit_header(path, [&](nlohmann::json& h) {
+    h["__metadata__"]["strand.crc32"] = std::to_string(data_crc);
+  });
+  EXPECT_THAT([&] { load_model(path); },
+              ::testing::ThrowsMessage<Error>(HasSubstr("was written by an older strand: its "
+                                                        "checksum covers the weights but not")));
+  ::setenv("STRAND_SKIP_CHECKSUM", "1", 1);
+  EXPECT_EQ(load_model(path).info.tasks, cnn_info().tasks);
+  ::unsetenv("STRAND_SKIP_CHECKSUM");
 }
 
 }  // namespace

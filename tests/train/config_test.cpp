@@ -47,6 +47,25 @@ TEST(TrainConfig, UnknownKeyNamesTheClosestKey) {
   }
 }
 
+TEST(TrainConfig, TypeErrorsNameTheKey) {
+  EXPECT_THAT(
+      [] {
+        config_from_json({{"lr", "fast"}});
+      },
+      ::testing::ThrowsMessage<Error>(
+          HasSubstr("training config key 'lr': type must be number, but is string, got \"fast\"")));
+  EXPECT_THAT(
+      [] {
+        config_from_json({{"dp", {{"delta", true}}}});
+      },
+      ::testing::ThrowsMessage<Error>(HasSubstr("training config key 'dp.delta'")));
+  EXPECT_THAT(
+      [] {
+        config_from_json({{"seed", -1}});
+      },
+      ::testing::ThrowsMessage<Error>(HasSubstr("'seed' must be a non-negative integer")));
+}
+
 TEST(TrainConfig, ValidateNamesTheBadField) {
   TrainConfig c;
   c.batch_size = 0;

@@ -201,6 +201,37 @@ TEST(Trainer, ResumeRejectsAnotherModelOrCorruptFile) {
   EXPECT_THAT([&] { trainer.resume(ckpt); }, ::testing::ThrowsMessage<Error>(HasSubstr(ckpt)));
 }
 
+TEST(Trainer, ResumeChecksTheDataByContentAndBringsTheBestModelAlong) {
+  data::testing::TempDir first_dir, moved_dir, other_dir;
+  auto cfg = tiny_config();
+  RunMetadata run;
+  run.data = {{"data/x.fa", "1234abcd"}, {"data/x.tsv", "0f0f0f0f"}};
+  {
+    Trainer first(tiny_task(), cfg, first_dir.path(), run);
+    ASSERT_TRUE(first.run_epoch());
+  }
+  const std::string ckpt = first_dir.file("checkpoint.safetensors");
+  // The same files by other paths: accepted, and the best model so far is in the new directory.
+  RunMetadata moved = run;
+  moved.data = {{"./data/../data/x.fa", "1234abcd"}, {"/abs/x.tsv", "0f0f0f0f"}};
+  Trainer resumed(tiny_task(), cfg, moved_dir.path(), moved);
+  resumed.resume(ckpt);
+  EXPECT_EQ(load_model(resumed.model_path()).info.tasks,
+            load_model(first_dir.file("model.safetensors")).info.tasks);
+  // Other data: refused, naming both.
+  RunMetadata other = run;
+  other.data["data/x.tsv"] = "deadbeef";
+  Trainer wrong(tiny_task(), cfg, other_dir.path(), other);
+  EXPECT_THAT([&] { wrong.resume(ckpt); },
+              ::testing::ThrowsMessage<Error>(HasSubstr("was trained on other data")));
+  // Without the best model beside a checkpoint whose last epoch is not the best: refused at
+  // once, not after training.
+  std::filesystem::remove(first_dir.file("model.safetensors"));
+  EXPECT_NO_THROW(
+      Trainer(tiny_task(), cfg, other_dir.path(), run).resume(ckpt));  // epoch 1 is best
+  EXPECT_TRUE(std::filesystem::exists(other_dir.file("model.safetensors")));
+}
+
 // The same simulated sequences relabelled as multi-class (which of the two patterns is present) and
 // as regression (their sum): the trainer picks the loss and the monitored metric by kind.
 std::shared_ptr<const data::SplitDataset> relabelled(data::LabelKind kind) {

@@ -1,0 +1,37 @@
+// Checked 64-bit arithmetic for sizes and shapes that come from files or the command line, and a
+// memory estimate checked before large allocations: hostile sizes end in a one-line error naming
+// the numbers, never in signed overflow, std::bad_alloc after minutes, or the OOM killer.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+#include "core/error.h"
+
+namespace strand {
+
+inline int64_t checked_mul(int64_t a, int64_t b, std::string_view what) {
+  int64_t r = 0;
+  STRAND_CHECK(!__builtin_mul_overflow(a, b, &r), "{}: {} x {} does not fit in 64 bits", what, a,
+               b);
+  return r;
+}
+
+inline int64_t checked_add(int64_t a, int64_t b, std::string_view what) {
+  int64_t r = 0;
+  STRAND_CHECK(!__builtin_add_overflow(a, b, &r), "{}: {} + {} does not fit in 64 bits", what, a,
+               b);
+  return r;
+}
+
+// Bytes this process could still allocate: MemAvailable + SwapFree from /proc/meminfo (physical
+// memory where that file is missing).
+uint64_t available_memory_bytes();
+
+// Fails, naming `what` and both sizes in GiB, when `bytes` exceeds the available memory.
+void check_memory(uint64_t bytes, std::string_view what);
+
+// A byte count in human units ("12.3 GiB") for messages.
+std::string format_bytes(double bytes);
+
+}  // namespace strand

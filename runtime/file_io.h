@@ -1,0 +1,59 @@
+// The one place for reading JSON from untrusted files and for writing files so that nothing is
+// lost silently: depth-limited JSON parsing, atomic replacement (temp file, fsync, rename), a
+// checked flush of standard output, removal of temporaries a killed writer left behind, and an
+// exclusive lock on a directory.
+#pragma once
+
+#include <cstdint>
+#include <initializer_list>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace strand::runtime {
+
+// Deeper nesting is refused before parsing: nlohmann's dump() and strand's readers recurse, so a
+// hostile file of 100k '[' would overflow the stack.
+constexpr int kMaxJsonDepth = 64;
+
+// Parses `text` as JSON; `source` names it in errors ("config file 'x.json'"). Errors give the
+// line/column or byte offset, without nlohmann's exception prefix.
+nlohmann::json parse_json(std::string_view text, const std::string& source);
+// nlohmann's exception text without its "[json.exception.type_error.302] " prefix.
+std::string json_error_reason(const nlohmann::json::exception& e);
+// Reads the file at `path` (at most max_bytes) and parses it; errors say "<what> '<path>': ...".
+nlohmann::json read_json_file(const std::string& path, const std::string& what = "",
+                              uint64_t max_bytes = 256u << 20);
+
+// Writes the parts, in order, to a temporary file beside `path`, fsyncs it, renames it over `path`
+// and fsyncs the directory: readers see the old file or the new one, never a partial one, and a
+// full disk leaves the old file untouched. The temporary is named ".<name>.tmp-XXXXXX".
+void write_file_atomic(const std::string& path, std::initializer_list<std::string_view> parts);
+// JSON results (metrics.json, run.json, ...): dump(2) and a newline, written atomically.
+void write_json_file(const std::string& path, const nlohmann::json& json);
+
+// Flushes std::cout and stdout and fails (naming the OS error) if any write to standard output
+// failed: `strand predict > /dev/full` must not exit 0 with lost output.
+void flush_stdout();
+
+// Removes the ".<name>.tmp-XXXXXX" files write_file_atomic leaves when killed mid-write, for the
+// given file names, in `dir` only (an --out of $HOME must not lose other programs' files);
+// returns how many. Call it only while holding the directory's lock.
+int remove_stale_temporaries(const std::string& dir, const std::vector<std::string>& names);
+
+// An exclusive advisory lock (flock) on DIR/.lock, held for the object's lifetime and released by
+// the kernel when the process dies, so a killed run never leaves a stale lock. A second holder
+// fails at once with a message naming the directory and the process that holds it.
+class DirectoryLock {
+ public:
+  DirectoryLock(const std::string& dir, const std::string& purpose);
+  ~DirectoryLock();
+  DirectoryLock(const DirectoryLock&) = delete;
+  DirectoryLock& operator=(const DirectoryLock&) = delete;
+
+ private:
+  int fd_ = -1;
+};
+
+}  // namespace strand::runtime

@@ -1,0 +1,214 @@
+// The hostile-input catalogue (issue 23) run through the real `strand` program: each case exits
+// non-zero with one line naming the problem and where, or succeeds with correct output; full
+// output devices, concurrent runs, killed writers' debris and resume mistakes included.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <zlib.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "runtime/file_io.h"
+#include "tests/apps/run_cli.h"
+
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+using Result = ::strand::apps::cli_test::CliResult;
+namespace fs = std::filesystem;
+
+class Hostile : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = ::strand::apps::cli_test::fresh_dir(
+        std::string("hostile_") + ::testing::UnitTest::GetInstance()->current_test_info()->name());
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  Result strand(const std::string& args, const std::string& stdout_to = "",
+                const std::string& prefix = "") const {
+    return ::strand::apps::cli_test::run_strand(args, dir_.string(), stdout_to, prefix);
+  }
+  std::string file(const std::string& name) const { return (dir_ / name).string(); }
+  void write(const std::string& name, const std::string& text) const {
+    std::ofstream(file(name), std::ios::binary) << text;
+  }
+  // A small simulated dataset in DIR/<name> (100 bp, 400 sequences).
+  void simulate(const std::string& name, int seed = 1) const {
+    const Result r = strand("simulate --out " + name + " --sequences 400 --length 100 --seed " +
+                            std::to_string(seed));
+    ASSERT_EQ(r.status, 0) << r.output;
+  }
+  Result train(const std::string& args) const {
+    return strand("train --epochs 1 --no-baseline --no-progress --bootstrap 10 " + args);
+  }
+  fs::path dir_;
+};
+
+// Exit status 1 and exactly one line, which contains `what`.
+void expect_one_line(const Result& r, const std::string& what, int status = 1) {
+  EXPECT_EQ(r.status, status) << r.output;
+  EXPECT_THAT(r.output, HasSubstr(what));
+  EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << r.output;
+}
+
+TEST_F(Hostile, ConfigFiles) {
+  write("deep.json", std::string(200000, '[') + std::string(200000, ']'));
+  expect_one_line(strand("train --config deep.json"),
+                  "config file 'deep.json': JSON nested deeper than 64 levels (at byte 64)");
+  write("typed.json", R"({"lr": "fast"})");
+  expect_one_line(strand("train --config typed.json"),
+                  "config file 'typed.json': training config key 'lr': type must be number, but "
+                  "is string, got \"fast\"");
+  write("seed.json", R"({"seed": -1})");
+  expect_one_line(strand("train --config seed.json"),
+                  "training config key 'seed' must be a non-negative integer, got -1");
+}
+
+TEST_F(Hostile, NegativeAndHugeNumbers) {
+  expect_one_line(strand("simulate --out s --seed -1"), "--seed: must not be negative, got -1",
+                  105);
+  expect_one_line(strand("train --window -5"), "--window: must not be negative, got -5", 105);
+  const Result huge = strand("simulate --out s --sequences 1000000000000");
+  expect_one_line(huge, "simulating 1000000000000 sequences of 200 bp needs about");
+  EXPECT_THAT(huge.output, HasSubstr("of memory, more than the"));
+}
+
+TEST_F(Hostile, YamlModels) {
+  simulate("sim");
+  const std::string data = "--fasta sim/sequences.fa --labels sim/labels.tsv --out r ";
+  const std::pair<std::string, std::string> cases[] = {
+      {"layers:\n  - conv1d: {out: 8, kernel: 3}\n  - batchnorm1d: {eps: -1}\n  - flatten\n"
+       "  - linear: {out: outputs}\n",
+       "bad.yaml line 3: batchnorm1d: 'eps' must be a positive number, got -1"},
+      {"layers:\n  - conv1d: {out: 8, kernel: 3, dilation: 4611686018427387904}\n",
+       "bad.yaml line 2: conv1d: 'dilation' must be at most 16777216, got 4611686018427387904"},
+      {"layers:\n  - conv1d: {out: 100000000, kernel: 3}\n",
+       "conv1d: 'out' must be at most 16777216, got 100000000"},
+      {"layers: " + std::string(5000, '[') + std::string(5000, ']') + "\n", "not valid YAML"}};
+  for (const auto& [yaml, message] : cases) {
+    write("bad.yaml", yaml);
+    expect_one_line(train(data + "--model bad.yaml"), message);
+  }
+}
+
+TEST_F(Hostile, LabelsWithAStrayValueNameItAndTheLine) {
+  simulate("sim");
+  std::ifstream in(file("sim/labels.tsv"));
+  std::string header, line;
+  std::getline(in, header);
+  std::vector<std::string> rows;
+  while (std::getline(in, line)) rows.push_back(line);
+  auto with_value = [&](const std::string& name, const std::string& value, const char* prefix) {
+    std::string text = prefix + header + "\n";
+    for (size_t i = 0; i < rows.size(); ++i) {
+      std::string row = rows[i];
+      const size_t first = row.find('\t'), second = row.find('\t', first + 1);
+      if (i == 9) row = row.substr(0, first) + "\t" + value + row.substr(second);
+      text += row + "\n";
+    }
+    write(name, text);
+    return "--fasta sim/sequences.fa --labels " + name + " --out r ";
+  };
+  expect_one_line(train(with_value("two.tsv", "2", "")),
+                  "'two.tsv' line 11, column 'ctcf': label '2' is neither 0 nor 1, unlike 799 of "
+                  "the 800 labels, so the label kind is unclear; fix it, or give the kind with "
+                  "--task");
+  expect_one_line(train(with_value("yes.tsv", "yes", "")),
+                  "'yes.tsv' line 11, column 'ctcf': label 'yes' is not a number but the other "
+                  "labels are");
+  expect_one_line(train(with_value("hex.tsv", "0x1", "")), "label '0x1' is not a number");
+  expect_one_line(train(with_value("hex.tsv", "0x1", "") + "--task multi-label"),
+                  "'hex.tsv' line 11, column 'ctcf': label '0x1' is not a number");
+  // --task regression accepts the stray value as a number.
+  const Result regression = train(with_value("two.tsv", "2", "") + "--task regression");
+  EXPECT_EQ(regression.status, 0) << regression.output;
+  expect_one_line(train(with_value("bom.tsv", "1", "\xEF\xBB\xBF")),
+                  "'bom.tsv' line 1 starts with a byte-order mark");
+}
+
+TEST_F(Hostile, CorruptGzipGivesOneLineWithoutHtslibNoise) {
+  simulate("sim");
+  std::ifstream in(file("sim/labels.tsv"), std::ios::binary);
+  const std::string text((std::istreambuf_iterator<char>(in)), {});
+  gzFile gz = gzopen(file("labels.tsv.gz").c_str(), "wb");
+  gzwrite(gz, text.data(), static_cast<unsigned>(text.size()));
+  gzclose(gz);
+  fs::resize_file(file("labels.tsv.gz"), fs::file_size(file("labels.tsv.gz")) / 2);
+  const Result r = train("--fasta sim/sequences.fa --labels labels.tsv.gz --out r");
+  expect_one_line(r, "'labels.tsv.gz': read error after line");
+  EXPECT_THAT(r.output, Not(HasSubstr("[E::")));
+}
+
+TEST_F(Hostile, PredictIntoAFullDeviceOrPastASizeLimitFails) {
+  simulate("sim");
+  ASSERT_EQ(train("--fasta sim/sequences.fa --labels sim/labels.tsv --out r").status, 0);
+  const std::string predict = "predict --model r/model.safetensors --fasta sim/sequences.fa";
+  expect_one_line(strand(predict, "/dev/full"),
+                  "cannot write to standard output: No space left on device");
+  expect_one_line(strand(predict + " --json", "/dev/full"), "cannot write to standard output");
+  EXPECT_EQ(strand(predict, file("scores.tsv")).status, 0);
+  EXPECT_GT(fs::file_size(file("scores.tsv")), 400u * 10);
+  // A file-size limit (as a full disk): the error names the file and the earlier result stays.
+  ASSERT_EQ(strand(predict + " --out kept.tsv").status, 0);
+  const auto kept = fs::file_size(file("kept.tsv"));
+  expect_one_line(strand(predict + " --out kept.tsv", "", "ulimit -f 4 && trap '' XFSZ && "),
+                  "kept.tsv: write failed: File too large");
+  EXPECT_EQ(fs::file_size(file("kept.tsv")), kept);
+}
+
+TEST_F(Hostile, RunDirectoriesAreLockedCleanedAndCarryAStatus) {
+  simulate("sim");
+  const std::string data = "--fasta sim/sequences.fa --labels sim/labels.tsv --out r ";
+  fs::create_directories(file("r"));
+  write("r/.checkpoint.safetensors.tmp-AbC123", std::string(1000, 'x'));
+  fs::create_directories(file("r/baselines/kmer"));
+  write("r/baselines/kmer/.metrics.json.tmp-x1y2z3", "{");
+  write("r/.notes.txt.tmp-AbC123", "not strand's");
+  write("r/run.json", R"({"status": "running", "pid": 7, "started": "earlier"})");
+  {
+    const strand::runtime::DirectoryLock held(file("r"), "strand train");
+    expect_one_line(train(data), "'r' is in use by another strand train (process");
+  }
+  ASSERT_EQ(train(data).status, 0);
+  EXPECT_FALSE(fs::exists(file("r/.checkpoint.safetensors.tmp-AbC123")));
+  const auto status = strand::runtime::read_json_file(file("r/run.json"));
+  EXPECT_EQ(status["status"], "finished");
+  EXPECT_EQ(status["removed_temporaries"], 2);
+  EXPECT_TRUE(fs::exists(file("r/.notes.txt.tmp-AbC123")));
+  EXPECT_EQ(status["previous"], "killed (process 7, started earlier)");
+  ASSERT_NE(train(data + "--batch-size 0").status, 0);
+  const auto failed = strand::runtime::read_json_file(file("r/run.json"));
+  EXPECT_EQ(failed["status"], "failed");
+  EXPECT_THAT(failed["reason"].get<std::string>(), HasSubstr("batch size must be positive"));
+}
+
+TEST_F(Hostile, ResumeRules) {
+  simulate("sim");
+  simulate("other", 2);
+  fs::create_directories(file("models"));
+  write("models/m.yaml",
+        "layers:\n  - conv1d: {out: 8, kernel: 5}\n  - relu\n  - maxpool1d: {kernel: 4}\n"
+        "  - flatten\n  - linear: {out: outputs}\n");
+  const std::string data = "--fasta sim/sequences.fa --labels sim/labels.tsv ";
+  ASSERT_EQ(train(data + "--model models/m.yaml --out r1").status, 0);
+  // Into a new --out, with the model file spelled another way: the best model comes along.
+  const Result moved =
+      strand("train --epochs 2 --no-baseline --no-progress --bootstrap 10 " + data +
+             "--model ./models/../models/m.yaml --resume r1/checkpoint.safetensors "
+             "--out r2");
+  EXPECT_EQ(moved.status, 0) << moved.output;
+  EXPECT_TRUE(fs::exists(file("r2/model.safetensors")));
+  // No epoch to train beyond the saved one (so none can beat its best): still a model.
+  const Result none =
+      train(data + "--model models/m.yaml --resume r1/checkpoint.safetensors --out r3");
+  EXPECT_EQ(none.status, 0) << none.output;
+  expect_one_line(
+      train("--fasta other/sequences.fa --labels other/labels.tsv --model models/m.yaml "
+            "--resume r1/checkpoint.safetensors --out r4"),
+      "was trained on other data");
+}
+
+}  // namespace
