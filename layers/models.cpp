@@ -119,7 +119,9 @@ std::shared_ptr<Sequential> danq(int64_t input_length, int64_t outputs) {
 }
 
 std::shared_ptr<Sequential> default_cnn(int64_t input_length, int64_t outputs) {
-  auto m = std::make_shared<Sequential>();
+  // The convolutional network: a first block and three heads on its pooled filter maps.
+  auto deep = std::make_shared<Sequential>();
+  Sequential* m = deep.get();
   int64_t l = add_conv(*m, input_length, 4, 64, 11, true, "cnn");
   m->add(relu());
   l = add_max_pool(*m, l, 4, "cnn");
@@ -161,7 +163,23 @@ std::shared_ptr<Sequential> default_cnn(int64_t input_length, int64_t outputs) {
   presence->add(std::make_shared<Linear>(32, outputs));
   heads->add(presence);
   m->add(heads);
-  return m;
+
+  // Linear one-hot path: a logistic regression on every base at every position (a k1
+  // convolution turns base codes into 4 learned channels, then one linear read-out), added to the
+  // network's logits. On short aligned tasks (splice junctions) flattened one-hot logistic
+  // regression is hard to beat, since position-specific base preferences are linear in one-hot;
+  // the max-pooled, dropped-out position head above approximates it only coarsely (issue 18).
+  auto linear = std::make_shared<Sequential>();
+  add_conv(*linear, input_length, 4, 4, 1, false, "cnn");
+  linear->add(std::make_shared<Flatten>());
+  linear->add(std::make_shared<Linear>(4 * input_length, outputs));
+
+  auto sum = std::make_shared<SumOfBranches>();
+  sum->add(deep);
+  sum->add(linear);
+  auto model = std::make_shared<Sequential>();
+  model->add(sum);
+  return model;
 }
 
 std::shared_ptr<Sequential> small_cnn(int64_t input_length, int64_t outputs) {
