@@ -28,8 +28,15 @@ std::string PermutationResult::sentence() const {
       strand::format("validation {} {} against {} label permutations (null mean {}, {} {}): p = {}",
                      monitor, fixed(observed, 4), null_scores.size(), fixed(mean, 4),
                      lower_is_better ? "min" : "max", fixed(extreme, 4), fixed(p_value, 4));
-  s += better_than_chance() ? "; better than chance"
-                            : strand::format("; no better than chance (p > {})", alpha);
+  if (better_than_chance())
+    s += "; better than chance";
+  else if (!conclusive())
+    s += strand::format(
+        "; inconclusive: {} permutations cannot give p <= {} (the smallest p is 1 / (N + 1); "
+        "use at least {})",
+        null_scores.size(), alpha, static_cast<int>(std::ceil(1 / alpha - 1 - 1e-9)));
+  else
+    s += strand::format("; no better than chance (p > {})", alpha);
   return s;
 }
 
@@ -41,6 +48,7 @@ nlohmann::json PermutationResult::to_json() const {
           {"p_value", p_value},
           {"alpha", alpha},
           {"better_than_chance", better_than_chance()},
+          {"conclusive", conclusive()},
           {"method",
            "training labels permuted, valid labels kept; the same model, config and epoch "
            "selection; p = (1 + #{null at least as good}) / (N + 1)"},

@@ -24,6 +24,8 @@ struct PermutationResult {
   double p_value = 1;
   double alpha = 0.05;
   bool better_than_chance() const { return p_value <= alpha; }
+  // Whether N permutations can reach p <= alpha at all (the smallest p is 1 / (N + 1)).
+  bool conclusive() const { return 1.0 / (null_scores.size() + 1.0) <= alpha; }
   // "validation macro_auroc 0.9731 against 20 label permutations (null mean 0.51, max 0.55):
   // p = 0.048" and "no better than chance" when p > alpha.
   std::string sentence() const;

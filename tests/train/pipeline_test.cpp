@@ -193,6 +193,13 @@ TEST(Pipeline, PermutationTestCallsIndependentLabelsChance) {
   EXPECT_GT(r.p_value, 0.05) << r.sentence();
   EXPECT_THAT(r.sentence(), HasSubstr("no better than chance"));
   EXPECT_EQ(r.to_json()["better_than_chance"], false);
+  // Too few permutations to reach p <= 0.05 never read as "no better than chance".
+  PermutationResult few = r;
+  few.null_scores.resize(3);
+  few.p_value = 0.25;
+  EXPECT_FALSE(few.conclusive());
+  EXPECT_THAT(few.sentence(), HasSubstr("inconclusive: 3 permutations cannot give p <= 0.05"));
+  EXPECT_THAT(few.sentence(), HasSubstr("use at least 19"));
 }
 
 TEST(Pipeline, RunReportsTheGapAndCalibration) {
