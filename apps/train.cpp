@@ -51,8 +51,9 @@ struct TrainArgs {
   int replicates = 1000;
   bool baseline = true;  // fit the baselines, compare with the strongest on valid (rule 2)
   bool json = false;
-  bool strict = false;   // Rule 1: refuse to train when the splits share sequences
-  int permutations = 0;  // Rule 7: label-permutation test with this many shuffled runs
+  bool strict = false;        // Rule 1: refuse to train when the splits share sequences
+  int permutations = 0;       // Rule 7: label-permutation test with this many shuffled runs
+  bool choose_model = false;  // no --model: the default model follows the data (Rule 5)
   // Data parallel (under mpirun / srun / RANK+WORLD_SIZE; ignored in a single process).
   double bucket_mb = 25;
   bool zero1 = false;
@@ -209,6 +210,9 @@ void run_train(TrainArgs& a) {
 
 void train_and_report(TrainArgs& a, const std::shared_ptr<runtime::Communicator>& comm, bool writer,
                       std::chrono::steady_clock::time_point start) {
+  STRAND_CHECK(!comm || a.permutations == 0,
+               "--permutations runs in one process (not under mpirun or srun)");
+  STRAND_CHECK(a.permutations >= 0, "--permutations must be >= 0, got {}", a.permutations);
   bool simulated = false;
   if (a.data.fasta.empty() && a.data.bed.empty()) {
     // No data: the built-in simulated dataset (data::simulate's defaults), written beside the run
@@ -237,12 +241,21 @@ void train_and_report(TrainArgs& a, const std::shared_ptr<runtime::Communicator>
   so.seed = a.data.split_seed;
   auto splits = std::make_shared<data::SplitDataset>(dataset, so);
 
-  // Rules 1 and 6 on the run's own splits before training: leakage and too-small splits.
+  // Rule 1 on the run's own splits before training (leakage), and splits too small to rank by.
   rules::LabelledSequences all;
   nlohmann::json data_checks;
   if (writer) {
     all = rules::load_source(source_of(a.data), false);
     data_checks = train::check_run_data(all, a.data.bed, a.strict, true);
+    if (a.choose_model && !comm) {  // one process: the default model follows the data
+      nlohmann::json why;
+      a.config.model = train::default_model_for(all, why);
+      data_checks["default_model"] = {{"model", a.config.model}, {"alignment", why}};
+      if (!a.json)
+        std::printf("default model: %s (the task looks %s: %s)\n", a.config.model.c_str(),
+                    why.value("verdict", std::string("?")).c_str(),
+                    why.value("reason", std::string()).c_str());
+    }
   }
 
   train::RunMetadata run;
@@ -273,7 +286,6 @@ void train_and_report(TrainArgs& a, const std::shared_ptr<runtime::Communicator>
   metrics["valid"] = train::panel_of(best.info, valid, a.replicates);
   metrics["overfitting"] = train::overfitting_of(r);
   if (a.permutations > 0) {
-    STRAND_CHECK(!comm, "--permutations runs in one process (not under mpirun)");
     if (!a.json)
       std::printf("label-permutation test: %d runs on shuffled training labels...\n",
                   a.permutations);
@@ -364,9 +376,9 @@ void train_and_report(TrainArgs& a, const std::shared_ptr<runtime::Communicator>
                 metrics["permutation"]["sentence"].get<std::string>().c_str());
   if (metrics.contains("calibration") && metrics["calibration"].is_object()) {
     const auto& c = metrics["calibration"];
-    std::printf("calibration (%s, fitted on valid): test ECE %s before, %s after\n",
-                c["method"].get<std::string>().c_str(), fmt(c["test"]["before"]["ece"]).c_str(),
-                fmt(c["test"]["after"]["ece"]).c_str());
+    std::printf("calibration (%s, fitted on %zu valid rows): test ECE %s before, %s after\n",
+                c["method"].get<std::string>().c_str(), splits->valid().size(),
+                fmt(c["test"]["before"]["ece"]).c_str(), fmt(c["test"]["after"]["ece"]).c_str());
   }
   if (metrics.contains("baseline") && metrics["baseline"].contains("error")) {
     std::printf("baseline comparison failed: %s\n",
@@ -414,8 +426,9 @@ void add_train(CLI::App& app) {
   cmd->add_option("--split-seed", a->data.split_seed, "Seed of the random split");
   auto& c = a->config;
   cmd->add_option("--model", c.model,
-                  "cnn, deepsea, basset, basset-groupnorm, danq, or a YAML model file "
-                  "(examples/models/*.yaml)")
+                  "cnn, cnn-linear, deepsea, basset, basset-groupnorm, danq, cnn-small, or a "
+                  "YAML model file (examples/models/*.yaml); default: cnn-linear when the task "
+                  "looks aligned (strand check data's diagnosis), else cnn")
       ->capture_default_str();
   cmd->add_option("--epochs", c.epochs, "Training epochs")->capture_default_str();
   cmd->add_option("--max-steps", c.max_steps, "Stop after this many steps (0: use --epochs)");
@@ -516,6 +529,8 @@ void add_train(CLI::App& app) {
       if (!a->json && runtime::detect_launch().rank == 0)
         std::printf("--model deepsea: default --lr 0.0003 (Adam at 0.003 collapses it)\n");
     }
+    a->choose_model = cmd->count("--model") == 0 && a->config_file.empty() &&
+                      !a->config.dp.enabled && a->resume.empty();
     run_train(*a);
   });
 }

@@ -118,7 +118,7 @@ std::shared_ptr<Sequential> danq(int64_t input_length, int64_t outputs) {
   return m;
 }
 
-std::shared_ptr<Sequential> default_cnn(int64_t input_length, int64_t outputs) {
+std::shared_ptr<Sequential> default_cnn(int64_t input_length, int64_t outputs, bool linear_path) {
   // The convolutional network: a first block and three heads on its pooled filter maps.
   auto deep = std::make_shared<Sequential>();
   Sequential* m = deep.get();
@@ -163,6 +163,7 @@ std::shared_ptr<Sequential> default_cnn(int64_t input_length, int64_t outputs) {
   presence->add(std::make_shared<Linear>(32, outputs));
   heads->add(presence);
   m->add(heads);
+  if (!linear_path) return deep;
 
   // Linear one-hot path: a logistic regression on every base at every position (a k1
   // convolution turns base codes into 4 learned channels, then one linear read-out), added to the
@@ -196,7 +197,7 @@ std::shared_ptr<Sequential> small_cnn(int64_t input_length, int64_t outputs) {
 }
 
 std::vector<std::string> model_names() {
-  return {"cnn", "deepsea", "basset", "basset-groupnorm", "danq", "cnn-small"};
+  return {"cnn", "deepsea", "basset", "basset-groupnorm", "danq", "cnn-small", "cnn-linear"};
 }
 
 std::shared_ptr<Sequential> build_model(const std::string& name, int64_t input_length,
@@ -207,6 +208,7 @@ std::shared_ptr<Sequential> build_model(const std::string& name, int64_t input_l
   if (is_model_file(name))
     return build_model_from_yaml(read_model_file(name), input_length, outputs, name);
   if (name == "cnn") return default_cnn(input_length, outputs);
+  if (name == "cnn-linear") return default_cnn(input_length, outputs, true);
   if (name == "deepsea") return deepsea(input_length, outputs);
   if (name == "basset") return basset(input_length, outputs, NormKind::kBatch);
   if (name == "basset-groupnorm") return basset(input_length, outputs, NormKind::kGroup);

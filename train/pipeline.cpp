@@ -8,6 +8,7 @@
 
 #include "data/bed.h"
 #include "kernels/error.h"
+#include "rules/alignment.h"
 #include "rules/baselines.h"
 #include "rules/calibration.h"
 #include "rules/compare.h"
@@ -139,6 +140,19 @@ nlohmann::json check_run_data(const rules::LabelledSequences& all, const std::st
     for (const auto& w : small) std::fprintf(stderr, "strand train: warning: %s\n", w.c_str());
   }
   return {{"leakage", leakage.to_json()}, {"small_data", small}};
+}
+
+std::string default_model_for(const rules::LabelledSequences& all, nlohmann::json& why) {
+  rules::InspectInput in;
+  in.kind = all.kind;
+  in.tasks = all.tasks;
+  in.classes = all.classes;
+  in.names = all.names;
+  in.seqs = all.seqs;
+  in.labels = all.labels;
+  in.split = all.split;
+  why = rules::diagnose_alignment(in);
+  return why.value("verdict", std::string()) == "aligned" ? "cnn-linear" : "cnn";
 }
 
 nlohmann::json compare_with_strongest_baseline(const rules::LabelledSequences& all,
