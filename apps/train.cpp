@@ -18,8 +18,6 @@
 #include "data/simulate.h"
 #include "data/splits.h"
 #include "core/error.h"
-#include "rules/baselines.h"
-#include "rules/compare.h"
 #include "rules/io.h"
 #include "rules/privacy_record.h"
 #include "rules/report.h"
@@ -28,6 +26,8 @@
 #include "runtime/file_io.h"
 #include "train/checksum.h"
 #include "train/evaluate.h"
+#include "train/permutation.h"
+#include "train/pipeline.h"
 #include "train/run_directory.h"
 #include "train/trainer.h"
 
@@ -53,6 +53,9 @@ struct TrainArgs {
   int replicates = 1000;
   bool baseline = true;  // fit the baselines, compare with the strongest on valid (rule 2)
   bool json = false;
+  bool strict = false;        // Rule 1: refuse to train when the splits share sequences
+  int permutations = 0;       // Rule 7: label-permutation test with this many shuffled runs
+  bool choose_model = false;  // no --model: the default model follows the data (Rule 5)
   // Data parallel (under mpirun / srun / RANK+WORLD_SIZE; ignored in a single process).
   double bucket_mb = 25;
   bool zero1 = false;
@@ -135,72 +138,15 @@ void print_table(const nlohmann::json& valid, const nlohmann::json& test,
   row("mean", valid["macro"], test.is_object() ? test["macro"] : nlohmann::json());
 }
 
-// Rules 2 and 5: every applicable baseline on the same splits (k-mer spectra, and for fixed-length
-// input the position-specific ones), the strongest chosen on VALIDATION (never test), scored on
-// the same test sequences, and DeLong's test of the model against it. Writes DIR/scores.tsv (the
-// model) and DIR/baselines/<strongest>/, and returns {"name", "candidates": {name: valid metric},
-// "test": panel, "comparison": ..., "summary": ...}.
-nlohmann::json compare_with_strongest_baseline(const TrainArgs& a, const train::ModelInfo& info,
-                                               const data::Dataset& dataset,
-                                               const std::vector<int64_t>& test_rows,
-                                               const train::Predictions& model_test) {
-  rules::DatasetSource source;
-  source.fasta = a.data.fasta, source.labels = a.data.labels;
-  source.bed = a.data.bed, source.reference = a.data.genome, source.window = a.data.window;
-  source.kind = a.data.task, source.split_method = a.data.split_method;
-  source.test_chromosomes = a.data.test_chroms, source.valid_chromosomes = a.data.valid_chroms;
-  source.test_fraction = a.data.test_fraction, source.valid_fraction = a.data.valid_fraction;
-  source.split_seed = a.data.split_seed;
-  const auto all = rules::load_source(source, false);
-  const rules::BaselineProblem p = rules::baseline_problem(all);
-  rules::BaselineConfig config;  // which stays empty: every baseline that applies
-  config.panel.bootstrap.replicates = a.replicates;
-  config.panel.bootstrap.seed = a.config.seed;
-  config.sensitive = a.config.sensitive;
-  const auto results = rules::run_baselines(p, config);
-  const rules::BaselineResult* strongest = rules::strongest_on_valid(results);
-  STRAND_CHECK(strongest != nullptr, "no baseline has a validation score to rank by");
-  const rules::BaselineResult& baseline = *strongest;
-  nlohmann::json candidates = nlohmann::json::object();
-  for (const auto& r : results) candidates[r.name] = r.metrics["valid_metric"];
-  STRAND_CHECK(baseline.score_columns == info.tasks,
-               "the baseline scores columns {} but the model outputs {}", baseline.score_columns,
-               info.tasks);
-
-  // The model's test scores in the baseline's row order (both come from the same split).
-  std::map<std::string, int64_t> position;
-  for (size_t i = 0; i < test_rows.size(); ++i) position[dataset.name(test_rows[i])] = i;
-  STRAND_CHECK(position.size() == p.test.names.size(),
-               "the baseline's test split ({} sequences) differs from the model's ({})",
-               p.test.names.size(), position.size());
-  const int64_t columns = model_test.outputs;
-  std::vector<double> model_scores;
-  model_scores.reserve(p.test.names.size() * columns);
-  for (const std::string& name : p.test.names) {
-    const auto it = position.find(name);
-    STRAND_CHECK(it != position.end(), "test sequence '{}' is not in the model's test split", name);
-    for (int64_t c = 0; c < columns; ++c)
-      model_scores.push_back(model_test.scores[it->second * columns + c]);
-  }
-  rules::CompareOptions compare;
-  compare.bootstrap.replicates = a.replicates;
-  compare.bootstrap.seed = a.config.seed;
-  const nlohmann::json comparison = rules::compare_runs(
-      p.kind, baseline.score_columns, p.test.labels, model_scores, baseline.test_scores, compare);
-  const std::string dir = a.out + "/baselines/" + baseline.name;
-  std::filesystem::create_directories(dir);
-  rules::write_json(dir + "/metrics.json", baseline.metrics);
-  rules::write_scores(dir + "/scores.tsv", p.test.names, baseline.score_columns,
-                      baseline.test_scores);
-  rules::write_scores(a.out + "/scores.tsv", p.test.names, baseline.score_columns, model_scores);
-  rules::write_labels(a.out + "/labels.tsv", p.test.names, p.kind, p.tasks, p.classes,
-                      p.test.labels);
-  return {{"name", baseline.name},
-          {"chosen_by", "validation (mean AUROC; macro AUROC for multi-class; -MSE regression)"},
-          {"candidates", candidates},
-          {"test", baseline.metrics},
-          {"comparison", comparison},
-          {"summary", rules::summarize_comparison(comparison)}};
+// The trainer's inputs and split rules as the rules' loaders take them.
+rules::DatasetSource source_of(const DataArgs& d) {
+  rules::DatasetSource s;
+  s.fasta = d.fasta, s.labels = d.labels, s.bed = d.bed, s.reference = d.genome;
+  s.window = d.window, s.kind = d.task, s.split_method = d.split_method;
+  s.test_chromosomes = d.test_chroms, s.valid_chromosomes = d.valid_chroms;
+  s.test_fraction = d.test_fraction, s.valid_fraction = d.valid_fraction;
+  s.split_seed = d.split_seed;
+  return s;
 }
 
 // The training config of --config FILE (train::config_from_json: an unknown key names the closest
@@ -261,6 +207,9 @@ void run_train(TrainArgs& a) {
 
 void train_and_report(TrainArgs& a, const std::shared_ptr<runtime::Communicator>& comm, bool writer,
                       std::chrono::steady_clock::time_point start) {
+  STRAND_CHECK(!comm || a.permutations == 0,
+               "--permutations runs in one process (not under mpirun or srun)");
+  STRAND_CHECK(a.permutations >= 0, "--permutations must be >= 0, got {}", a.permutations);
   bool simulated = false;
   if (a.data.fasta.empty() && a.data.bed.empty()) {
     // No data: the built-in simulated dataset (data::simulate's defaults), written beside the run
@@ -289,6 +238,23 @@ void train_and_report(TrainArgs& a, const std::shared_ptr<runtime::Communicator>
   so.seed = a.data.split_seed;
   auto splits = std::make_shared<data::SplitDataset>(dataset, so);
 
+  // Rule 1 on the run's own splits before training (leakage), and splits too small to rank by.
+  rules::LabelledSequences all;
+  nlohmann::json data_checks;
+  if (writer) {
+    all = rules::load_source(source_of(a.data), false);
+    data_checks = train::check_run_data(all, a.data.bed, a.strict, true);
+    if (a.choose_model && !comm) {  // one process: the default model follows the data
+      nlohmann::json why;
+      a.config.model = train::default_model_for(all, why);
+      data_checks["default_model"] = {{"model", a.config.model}, {"alignment", why}};
+      if (!a.json)
+        std::printf("default model: %s (the task looks %s: %s)\n", a.config.model.c_str(),
+                    why.value("verdict", std::string("?")).c_str(),
+                    why.value("reason", std::string()).c_str());
+    }
+  }
+
   train::RunMetadata run;
   for (const std::string& f : {a.data.fasta, a.data.labels, a.data.bed, a.data.genome})
     if (!f.empty()) run.data[f] = train::file_crc32(f);
@@ -312,10 +278,17 @@ void train_and_report(TrainArgs& a, const std::shared_ptr<runtime::Communicator>
   const auto predictor = train::for_prediction(best.model, a.config.rc_average);
   const int64_t eval_batch = std::max<int64_t>(256, a.config.batch_size);
   nlohmann::json metrics;
-  metrics["valid"] = train::panel_of(
-      best.info,
-      train::predict_rows(*predictor, best.info.kind, dataset, splits->valid(), eval_batch, device),
-      a.replicates);
+  const train::Predictions valid =
+      train::predict_rows(*predictor, best.info.kind, dataset, splits->valid(), eval_batch, device);
+  metrics["valid"] = train::panel_of(best.info, valid, a.replicates);
+  metrics["overfitting"] = train::overfitting_of(r);
+  if (a.permutations > 0) {
+    if (!a.json)
+      std::printf("label-permutation test: %d runs on shuffled training labels...\n",
+                  a.permutations);
+    metrics["permutation"] =
+        train::permutation_test(*splits, a.config, a.permutations, r.best_metric).to_json();
+  }
   const std::string reason = strand::format(
       "final evaluation of the chosen checkpoint (epoch {}, validation {} {}) after training",
       r.best_epoch, r.monitor, fixed4(r.best_metric));
@@ -324,11 +297,18 @@ void train_and_report(TrainArgs& a, const std::shared_ptr<runtime::Communicator>
     const train::Predictions test =
         train::predict_rows(*predictor, best.info.kind, dataset, test_rows, eval_batch, device);
     metrics["test"] = train::panel_of(best.info, test, a.replicates);
+    metrics["calibration"] = train::calibration_of(best.info, valid, test);
     metrics["test_unsealed"] = reason;
     if (a.baseline) {
       if (!a.json) std::printf("fitting the baselines on the same splits...\n");
-      metrics["baseline"] =
-          compare_with_strongest_baseline(a, best.info, *dataset, test_rows, test);
+      try {
+        metrics["baseline"] = train::compare_with_strongest_baseline(
+            all, {a.replicates, a.config.seed, a.config.sensitive, a.out}, best.info, *dataset,
+            test_rows, test);
+      } catch (const Error& e) {  // the trained model and its metrics are kept regardless
+        std::fprintf(stderr, "strand train: baseline comparison failed: %s\n", e.message().c_str());
+        metrics["baseline"] = {{"error", e.message()}};
+      }
     }
   } else {
     metrics["test"] = nullptr;
@@ -354,6 +334,7 @@ void train_and_report(TrainArgs& a, const std::shared_ptr<runtime::Communicator>
   metrics["seconds"] =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   metrics["splits"] = splits->summary();
+  metrics["data_checks"] = data_checks;
   // The checkpoint's privacy record (sensitive mark, and the DP guarantee when --dp was used).
   metrics["privacy"] = rules::read_privacy_record(best.metadata).to_json();
   if (r.dp) {
@@ -386,7 +367,20 @@ void train_and_report(TrainArgs& a, const std::shared_ptr<runtime::Communicator>
                           "which assumes Poisson sampling");
   }
   print_table(metrics["valid"], metrics["test"]);
-  if (metrics.contains("baseline")) {
+  std::printf("%s\n", metrics["overfitting"]["sentence"].get<std::string>().c_str());
+  if (metrics.contains("permutation"))
+    std::printf("permutation test: %s\n",
+                metrics["permutation"]["sentence"].get<std::string>().c_str());
+  if (metrics.contains("calibration") && metrics["calibration"].is_object()) {
+    const auto& c = metrics["calibration"];
+    std::printf("calibration (%s, fitted on %zu valid rows): test ECE %s before, %s after\n",
+                c["method"].get<std::string>().c_str(), splits->valid().size(),
+                fmt(c["test"]["before"]["ece"]).c_str(), fmt(c["test"]["after"]["ece"]).c_str());
+  }
+  if (metrics.contains("baseline") && metrics["baseline"].contains("error")) {
+    std::printf("baseline comparison failed: %s\n",
+                metrics["baseline"]["error"].get<std::string>().c_str());
+  } else if (metrics.contains("baseline")) {
     const auto& b = metrics["baseline"];
     std::printf(
         "strongest baseline on valid: %s (valid %s); against it on test (A = model, B = "
@@ -394,7 +388,13 @@ void train_and_report(TrainArgs& a, const std::shared_ptr<runtime::Communicator>
         b["name"].get<std::string>().c_str(),
         fmt(b["candidates"][b["name"].get<std::string>()]).c_str(),
         b["summary"]["sentence"].get<std::string>().c_str());
+    std::printf("verdict: %s\n", b["verdict"].get<std::string>().c_str());
   }
+  if (data_checks["leakage"]["verdict"] == "fail")
+    std::printf("warning: the splits share sequences (Rule 1): %s\n",
+                data_checks["leakage"]["sentence"].get<std::string>().c_str());
+  for (const auto& w : data_checks["small_data"])
+    std::printf("warning: %s\n", w.get<std::string>().c_str());
   std::printf("wrote %s/model.safetensors, %s/log.jsonl, %s/metrics.json%s\n", a.out.c_str(),
               a.out.c_str(), a.out.c_str(), simulated ? " (data in DIR/data)" : "");
 }
@@ -424,8 +424,9 @@ void add_train(CLI::App& app) {
       ->check(non_negative());
   auto& c = a->config;
   cmd->add_option("--model", c.model,
-                  "cnn, deepsea, basset, basset-groupnorm, danq, or a YAML model file "
-                  "(examples/models/*.yaml)")
+                  "cnn, cnn-linear, deepsea, basset, basset-groupnorm, danq, cnn-small, or a "
+                  "YAML model file (examples/models/*.yaml); default: cnn-linear when the task "
+                  "looks aligned (strand check data's diagnosis), else cnn")
       ->capture_default_str();
   cmd->add_option("--epochs", c.epochs, "Training epochs")->capture_default_str();
   cmd->add_option("--max-steps", c.max_steps, "Stop after this many steps (0: use --epochs)");
@@ -481,6 +482,12 @@ void add_train(CLI::App& app) {
   cmd->add_flag("!--no-baseline", a->baseline,
                 "Skip the baselines and the comparison with the strongest (on valid) on test");
   cmd->add_flag("--json", a->json, "Print metrics.json");
+  cmd->add_option("--permutations", a->permutations,
+                  "Label-permutation test (Rule 7): retrain N times on shuffled training labels "
+                  "and give the p-value of the real validation score");
+  cmd->add_flag("--strict", a->strict,
+                "Refuse to train when the splits share exact or near-duplicate sequences (Rule "
+                "1; without it, a warning)");
   cmd->add_option("--bucket-mb", a->bucket_mb,
                   "Data parallel: gradient all-reduce bucket size in MiB")
       ->capture_default_str();
@@ -522,6 +529,8 @@ void add_train(CLI::App& app) {
       if (!a->json && runtime::detect_launch().rank == 0)
         std::printf("--model deepsea: default --lr 0.0003 (Adam at 0.003 collapses it)\n");
     }
+    a->choose_model = cmd->count("--model") == 0 && a->config_file.empty() &&
+                      !a->config.dp.enabled && a->resume.empty();
     run_train(*a);
   });
 }
@@ -543,7 +552,8 @@ void add_simulate(CLI::App& app) {
       "  strand simulate --suite --out suite     # the aligned/unaligned benchmark suite\n"
       "Writes DIR/sequences.fa (+ .fai), DIR/labels.tsv (with a split column) and\n"
       "DIR/ground_truth.json (the planted motifs). --suite writes one such directory per task\n"
-      "(presence, grammar, aligned_position, orientation, spacing, imbalanced) and\n"
+      "(presence, grammar, aligned_position, aligned_short, orientation, spacing, imbalanced)\n"
+      "and "
       "DIR/suite.json, the index.");
   cmd->add_option("--out", a->out, "Output directory")->required();
   cmd->add_option("--sequences", a->config.num_sequences, "Number of sequences")

@@ -6,6 +6,7 @@
 
 #include "data/encoding.h"
 #include "core/error.h"
+#include "data/random.h"
 
 namespace strand::data {
 namespace {
@@ -169,6 +170,21 @@ void Dataset::Reader::read(int64_t i, uint8_t* codes, float* labels) const {
     }
   }
   if (labels) std::copy(d.labels(i), d.labels(i) + d.num_outputs(), labels);
+}
+
+Dataset Dataset::with_permuted_labels(const std::vector<int64_t>& rows, uint64_t seed) const {
+  Dataset out = *this;
+  const int64_t width = num_outputs();
+  SplitMix64 rng(mix64(seed ^ 0x9e4a7a11ULL));
+  for (int64_t k = static_cast<int64_t>(rows.size()) - 1; k > 0; --k) {
+    const int64_t j = rng.below(k + 1);
+    STRAND_CHECK(rows[k] >= 0 && rows[k] < size() && rows[j] >= 0 && rows[j] < size(),
+                 "with_permuted_labels: row out of range (size {})", size());
+    std::swap_ranges(out.labels_.begin() + rows[k] * width,
+                     out.labels_.begin() + (rows[k] + 1) * width,
+                     out.labels_.begin() + rows[j] * width);
+  }
+  return out;
 }
 
 }  // namespace strand::data

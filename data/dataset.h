@@ -59,6 +59,10 @@ class Dataset {
   const std::vector<Split>& declared_splits() const { return splits_; }
   const float* labels(int64_t i) const { return labels_.data() + i * num_outputs(); }
 
+  // A copy whose label vectors are shuffled among `rows` (seeded Fisher-Yates; the other rows
+  // keep theirs): the null data of a label-permutation test.
+  Dataset with_permuted_labels(const std::vector<int64_t>& rows, uint64_t seed) const;
+
   // Reads examples; one Reader per thread (each holds its own file handle).
   class Reader {
    public:

@@ -577,6 +577,21 @@ std::vector<SuiteTask> suite_tasks(uint64_t seed) {
     out.push_back(t);
   }
   {
+    // The shape of short aligned public tasks (e.g. splice junctions: ~3,000 x 60 bp, 3 classes,
+    // a split column with train and test only): one weak site whose position decides the class.
+    SuiteTask t{"aligned_short",
+                "3 classes on 60 bp: a weak SITE motif exactly at centre-14 or at centre+4, or "
+                "neither (background); decoys: SITE elsewhere; split column train/test only",
+                true, base(3186, 60, 7)};
+    t.config.motifs = {motif_from_consensus("SITE", "CAGGTAAGT", 0.8)};
+    t.config.classes = {{"site_left", Op::kAt, "SITE", "", 0, -1, -14, 0},
+                        {"site_right", Op::kAt, "SITE", "", 0, -1, 4, 0}};
+    t.config.decoy_fraction = 0.8;
+    t.config.valid_fraction = 0;
+    t.config.test_fraction = 0.2;
+    out.push_back(t);
+  }
+  {
     SuiteTask t{"orientation",
                 "SP1 on the forward strand at the centre of 100 bp (+-3); decoys: SP1 on the "
                 "reverse strand there, or elsewhere",

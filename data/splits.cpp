@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <iostream>
 #include <set>
 
@@ -20,17 +21,25 @@ uint64_t name_hash(std::string_view name, uint64_t seed) {
 }
 
 // Examples in `from`, ordered by seeded name hash; the first `count` move to `to`.
-void move_fraction(const Dataset& d, std::vector<Split>& splits, Split from, Split to,
-                   double fraction, uint64_t seed) {
+void move_fraction(int64_t n, const std::function<std::string_view(int64_t)>& name,
+                   std::vector<Split>& splits, Split from, Split to, double fraction,
+                   uint64_t seed) {
   STRAND_CHECK(fraction >= 0.0 && fraction < 1.0, "split fraction must be in [0, 1), got {}",
                fraction);
   std::vector<std::pair<uint64_t, int64_t>> order;
-  for (int64_t i = 0; i < d.size(); ++i) {
-    if (splits[i] == from) order.emplace_back(name_hash(d.name(i), seed), i);
+  for (int64_t i = 0; i < n; ++i) {
+    if (splits[i] == from) order.emplace_back(name_hash(name(i), seed), i);
   }
   std::sort(order.begin(), order.end());
   const auto count = static_cast<size_t>(std::llround(fraction * order.size()));
   for (size_t k = 0; k < count; ++k) splits[order[k].second] = to;
+}
+
+void move_fraction(const Dataset& d, std::vector<Split>& splits, Split from, Split to,
+                   double fraction, uint64_t seed) {
+  move_fraction(
+      d.size(), [&](int64_t i) { return std::string_view(d.name(i)); }, splits, from, to, fraction,
+      seed);
 }
 
 std::string_view method_name(SplitMethod m) {
@@ -53,6 +62,15 @@ void carve_valid_from_train(const Dataset& dataset, std::vector<Split>& splits, 
                             uint64_t seed) {
   // A different stream from the test draw, so valid is not simply "the next names after test".
   move_fraction(dataset, splits, Split::kTrain, Split::kValid, fraction, seed ^ 0x5a17ULL);
+}
+
+void carve_valid_from_train(const std::vector<std::string>& names, std::vector<Split>& splits,
+                            double fraction, uint64_t seed) {
+  STRAND_CHECK(names.size() == splits.size(), "carve_valid_from_train: {} names, {} splits",
+               names.size(), splits.size());
+  move_fraction(
+      static_cast<int64_t>(names.size()), [&](int64_t i) { return std::string_view(names[i]); },
+      splits, Split::kTrain, Split::kValid, fraction, seed ^ 0x5a17ULL);
 }
 
 std::vector<Split> assign_splits(const Dataset& d, const SplitOptions& o) {
@@ -138,6 +156,15 @@ const std::vector<int64_t>& SplitDataset::unseal_test(std::string_view reason) {
     unseal_reason_ = std::string(reason);
   }
   return test_;
+}
+
+SplitDataset SplitDataset::with_dataset(std::shared_ptr<const Dataset> other) const {
+  STRAND_CHECK(other != nullptr && other->size() == dataset_->size(),
+               "with_dataset: the other dataset must have the same {} examples", dataset_->size());
+  SplitDataset out = *this;
+  out.dataset_ = std::move(other);
+  out.unseal_reason_.clear();
+  return out;
 }
 
 std::string SplitDataset::summary() const {

@@ -40,6 +40,10 @@ std::vector<Split> assign_splits(const Dataset& dataset, const SplitOptions& opt
 // Moves round(fraction * |train|) seeded examples of train to valid.
 void carve_valid_from_train(const Dataset& dataset, std::vector<Split>& splits, double fraction,
                             uint64_t seed);
+// The same by name (names[i] is example i's): the rules' loaders use it so `strand baseline`
+// and the checks carve exactly the trainer's valid rows.
+void carve_valid_from_train(const std::vector<std::string>& names, std::vector<Split>& splits,
+                            double fraction, uint64_t seed);
 
 class SplitDataset {
  public:
@@ -58,6 +62,10 @@ class SplitDataset {
   const std::vector<int64_t>& unseal_test(std::string_view reason);
   bool test_unsealed() const { return !unseal_reason_.empty(); }
   const std::string& unseal_reason() const { return unseal_reason_; }
+
+  // The same train/valid/test rows over another dataset of the same examples (e.g. with
+  // permuted labels); its test split is sealed.
+  SplitDataset with_dataset(std::shared_ptr<const Dataset> other) const;
 
   // "train 800, valid 100, test 100 (sealed), method chromosome"
   std::string summary() const;

@@ -118,8 +118,10 @@ std::shared_ptr<Sequential> danq(int64_t input_length, int64_t outputs) {
   return m;
 }
 
-std::shared_ptr<Sequential> default_cnn(int64_t input_length, int64_t outputs) {
-  auto m = std::make_shared<Sequential>();
+std::shared_ptr<Sequential> default_cnn(int64_t input_length, int64_t outputs, bool linear_path) {
+  // The convolutional network: a first block and three heads on its pooled filter maps.
+  auto deep = std::make_shared<Sequential>();
+  Sequential* m = deep.get();
   int64_t l = add_conv(*m, input_length, 4, 64, 11, true, "cnn");
   m->add(relu());
   l = add_max_pool(*m, l, 4, "cnn");
@@ -161,7 +163,24 @@ std::shared_ptr<Sequential> default_cnn(int64_t input_length, int64_t outputs) {
   presence->add(std::make_shared<Linear>(32, outputs));
   heads->add(presence);
   m->add(heads);
-  return m;
+  if (!linear_path) return deep;
+
+  // Linear one-hot path: a logistic regression on every base at every position (a k1
+  // convolution turns base codes into 4 learned channels, then one linear read-out), added to the
+  // network's logits. On short aligned tasks (splice junctions) flattened one-hot logistic
+  // regression is hard to beat, since position-specific base preferences are linear in one-hot;
+  // the max-pooled, dropped-out position head above approximates it only coarsely (issue 18).
+  auto linear = std::make_shared<Sequential>();
+  add_conv(*linear, input_length, 4, 4, 1, false, "cnn");
+  linear->add(std::make_shared<Flatten>());
+  linear->add(std::make_shared<Linear>(4 * input_length, outputs));
+
+  auto sum = std::make_shared<SumOfBranches>();
+  sum->add(deep);
+  sum->add(linear);
+  auto model = std::make_shared<Sequential>();
+  model->add(sum);
+  return model;
 }
 
 std::shared_ptr<Sequential> small_cnn(int64_t input_length, int64_t outputs) {
@@ -178,7 +197,7 @@ std::shared_ptr<Sequential> small_cnn(int64_t input_length, int64_t outputs) {
 }
 
 std::vector<std::string> model_names() {
-  return {"cnn", "deepsea", "basset", "basset-groupnorm", "danq", "cnn-small"};
+  return {"cnn", "deepsea", "basset", "basset-groupnorm", "danq", "cnn-small", "cnn-linear"};
 }
 
 std::shared_ptr<Sequential> build_model(const std::string& name, int64_t input_length,
@@ -189,6 +208,7 @@ std::shared_ptr<Sequential> build_model(const std::string& name, int64_t input_l
   if (is_model_file(name))
     return build_model_from_yaml(read_model_file(name), input_length, outputs, name);
   if (name == "cnn") return default_cnn(input_length, outputs);
+  if (name == "cnn-linear") return default_cnn(input_length, outputs, true);
   if (name == "deepsea") return deepsea(input_length, outputs);
   if (name == "basset") return basset(input_length, outputs, NormKind::kBatch);
   if (name == "basset-groupnorm") return basset(input_length, outputs, NormKind::kGroup);

@@ -62,20 +62,23 @@ nlohmann::json delong_json(const DelongResult& r, double alpha) {
 }  // namespace
 
 nlohmann::json summarize_comparison(const nlohmann::json& c) {
-  std::vector<std::string> verdicts;
+  // Multi-class: McNemar on accuracy and the paired bootstrap of macro AUROC, one verdict each.
+  std::vector<std::pair<std::string, std::string>> verdicts;  // (what it is about, verdict)
   std::string what;
   if (c.at("kind") == "multiclass") {
-    verdicts.push_back(c["macro_auroc"].value("verdict", std::string("undefined")));
-    what = "macro AUROC, paired bootstrap";
+    verdicts.emplace_back("accuracy", c["accuracy"].value("verdict", std::string("undefined")));
+    verdicts.emplace_back("macro AUROC",
+                          c["macro_auroc"].value("verdict", std::string("undefined")));
+    what = "accuracy by McNemar's exact test, macro AUROC by paired bootstrap";
   } else {
     const bool binary = c.at("kind") == "binary";
     for (const auto& [task, t] : c["tasks"].items())
-      verdicts.push_back(binary ? t["auroc"].value("verdict", std::string("undefined"))
-                                : t["pearson"].value("verdict", std::string("undefined")));
+      verdicts.emplace_back(task, binary ? t["auroc"].value("verdict", std::string("undefined"))
+                                         : t["pearson"].value("verdict", std::string("undefined")));
     what = binary ? "AUROC, DeLong" : "Pearson, paired bootstrap";
   }
   int a = 0, b = 0, same = 0, undefined = 0;
-  for (const auto& v : verdicts) {
+  for (const auto& [_, v] : verdicts) {
     if (v == "A better")
       ++a;
     else if (v == "B better")
@@ -86,18 +89,49 @@ nlohmann::json summarize_comparison(const nlohmann::json& c) {
       ++same;
   }
   const size_t n = verdicts.size();
-  auto count = [&](int k) {
-    return k == 0 ? std::string("none") : strand::format("{} of {}", k, n);
-  };
-  std::string sentence =
-      strand::format("A beats B significantly on {} {} ({}, alpha {}); B beats A on {}", count(a),
-                     n == 1 ? "task" : "tasks", what, c.value("alpha", 0.05), count(b));
-  if (undefined) sentence += strand::format("; {} undefined", undefined);
+  const std::string unit = c.at("kind") == "multiclass" ? "metric" : "task";
+  const double alpha = c.value("alpha", 0.05);
+  std::string sentence;
+  if (n == 1) {
+    // One task: say what happened rather than counting ("on none task").
+    const std::string& v = verdicts[0].second;
+    sentence = v == "A better"    ? "A is significantly better than B"
+               : v == "B better"  ? "B is significantly better than A"
+               : v == "undefined" ? "the difference is undefined"
+                                  : "no significant difference between A and B";
+    sentence += strand::format(" ({}, alpha {})", what, alpha);
+  } else {
+    auto count = [&](int k) {
+      return k == 0 ? std::string("no ") + unit : strand::format("{} of {} {}s", k, n, unit);
+    };
+    sentence = strand::format("A beats B significantly on {} ({}, alpha {}); B beats A on {}",
+                              count(a), what, alpha, count(b));
+    if (undefined) sentence += strand::format("; {} undefined", undefined);
+  }
   return {{"a_better", a},
           {"b_better", b},
           {"no_significant_difference", same},
           {"undefined", undefined},
           {"sentence", sentence}};
+}
+
+McNemarResult mcnemar_test(std::span<const int> correct_a, std::span<const int> correct_b) {
+  STRAND_CHECK(correct_a.size() == correct_b.size(), "mcnemar: {} vs {} rows", correct_a.size(),
+               correct_b.size());
+  McNemarResult r;
+  for (size_t i = 0; i < correct_a.size(); ++i) {
+    if (correct_a[i] && !correct_b[i]) ++r.a_only;
+    if (!correct_a[i] && correct_b[i]) ++r.b_only;
+  }
+  const int64_t n = r.a_only + r.b_only, k = std::min(r.a_only, r.b_only);
+  if (n == 0) return r;
+  // Exact: 2 P(X <= k), X ~ Binomial(n, 1/2), summed in log space so large n stays finite.
+  double tail = 0;
+  for (int64_t j = 0; j <= k; ++j)
+    tail += std::exp(std::lgamma(n + 1.0) - std::lgamma(j + 1.0) - std::lgamma(n - j + 1.0) -
+                     n * std::log(2.0));
+  r.p_value = std::min(1.0, 2 * tail);
+  return r;
 }
 
 double paired_bootstrap_p(const std::vector<double>& d) {
@@ -152,6 +186,21 @@ nlohmann::json compare_runs(TaskKind kind, const std::vector<std::string>& colum
       }
       out["classes"][columns[c]]["delong"] = delong_json(delong_test(yc, ca, cb), o.alpha);
     }
+    // Accuracy's paired test: McNemar on which rows each run classifies correctly (argmax).
+    std::vector<int> right_a(n), right_b(n);
+    auto argmax = [&](const std::vector<double>& s, size_t i) {
+      return static_cast<int>(std::max_element(s.begin() + i * C, s.begin() + (i + 1) * C) -
+                              (s.begin() + i * C));
+    };
+    for (size_t i = 0; i < n; ++i) {
+      right_a[i] = argmax(sa, i) == y[i];
+      right_b[i] = argmax(sb, i) == y[i];
+    }
+    const McNemarResult mc = mcnemar_test(right_a, right_b);
+    out["accuracy"]["mcnemar"] = {
+        {"a_only_correct", mc.a_only}, {"b_only_correct", mc.b_only}, {"p_value", mc.p_value}};
+    out["accuracy"]["verdict"] =
+        verdict(true, mc.p_value, static_cast<double>(mc.a_only - mc.b_only), o.alpha);
     return out;
   }
 

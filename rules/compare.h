@@ -3,6 +3,7 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -26,6 +27,14 @@ nlohmann::json compare_runs(TaskKind kind, const std::vector<std::string>& colum
 // regression: bootstrap of Pearson) and one sentence for a summary, e.g. "A beats B
 // significantly on 3 of 4 tasks (AUROC, DeLong, alpha 0.05); B beats A on none".
 nlohmann::json summarize_comparison(const nlohmann::json& comparison);
+
+// McNemar's exact test of two classifiers' accuracy on the same rows: a_only = rows only A gets
+// right, b_only = rows only B gets right; p = two-sided binomial(a_only + b_only, 1/2) p-value.
+struct McNemarResult {
+  int64_t a_only = 0, b_only = 0;
+  double p_value = 1.0;
+};
+McNemarResult mcnemar_test(std::span<const int> correct_a, std::span<const int> correct_b);
 
 // Two-sided paired-bootstrap p-value of a difference: twice the smaller tail beyond zero.
 double paired_bootstrap_p(const std::vector<double>& differences);

@@ -1,6 +1,7 @@
 // Reading labelled sequences and writing/reading score and label TSVs; see io.h.
 #include "rules/io.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <fstream>
@@ -94,6 +95,18 @@ void set_splits(LabelledSequences& out, const std::vector<data::Split>& splits) 
   for (auto x : splits) out.split.push_back(static_cast<int>(x));
 }
 
+// A split column with no valid rows: the trainer carves valid from train (data::assign_splits);
+// the same seeded names here, so baselines and checks see the model's valid rows.
+void carve_valid_if_missing(LabelledSequences& out, const DatasetSource& s) {
+  if (std::find(out.split.begin(), out.split.end(), static_cast<int>(data::Split::kValid)) !=
+      out.split.end())
+    return;
+  std::vector<data::Split> splits;
+  for (int v : out.split) splits.push_back(static_cast<data::Split>(v));
+  data::carve_valid_from_train(out.names, splits, s.valid_fraction, s.split_seed);
+  set_splits(out, splits);
+}
+
 }  // namespace
 
 LabelledSequences load_source(const DatasetSource& s, bool allow_unsplit) {
@@ -110,6 +123,7 @@ LabelledSequences load_source(const DatasetSource& s, bool allow_unsplit) {
     }
     if (s.split_method == "column" || (s.split_method == "auto" && !out.split.empty())) {
       STRAND_CHECK(!out.split.empty(), "'{}' has no split column", s.labels);
+      carve_valid_if_missing(out, s);
       return out;
     }
     // Chromosome or random splits: the trainer's assignment, computed on its Dataset view (same

@@ -9,15 +9,12 @@
 #include "runtime/file_io.h"
 
 namespace strand::rules {
-namespace {
 
 std::string fixed(double v, int digits) {
   char buf[64];
   std::snprintf(buf, sizeof buf, "%.*f", digits, v);
   return buf;
 }
-
-}  // namespace
 
 std::string format_metric(const nlohmann::json& obj, const std::string& name, int digits) {
   if (!obj.contains(name) || !obj[name].is_number()) return "undefined";

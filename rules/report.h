@@ -9,6 +9,9 @@
 
 namespace strand::rules {
 
+// v with `digits` decimals ("0.8123").
+std::string fixed(double v, int digits = 4);
+
 // obj[name] as "0.8123", "0.8123 [0.79, 0.84]" when obj["ci"][name] exists, or "undefined".
 std::string format_metric(const nlohmann::json& obj, const std::string& name, int digits = 4);
 

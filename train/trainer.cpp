@@ -91,6 +91,11 @@ Trainer::Trainer(std::shared_ptr<const data::SplitDataset> splits, TrainConfig c
   model_->train();
   optimizer_ = make_optimizer(config_, model_->parameters());
 
+  const auto& train_rows = splits_->train();
+  const size_t probe = std::min(train_rows.size(), std::max<size_t>(splits_->valid().size(), 1000));
+  for (size_t k = 0; k < probe; ++k)
+    train_probe_.push_back(train_rows[k * train_rows.size() / probe]);
+
   data::LoaderOptions o;
   o.batch_size = config_.batch_size;
   o.seed = config_.seed;
@@ -201,8 +206,13 @@ void Trainer::resume(const std::string& checkpoint_path) {
   adopt_best_model(checkpoint_path);
   runtime::default_generator().set_state(state_.rng_seed, state_.rng_offset);
   for (const auto& record : state_.history)
-    if (record.value("epoch", int64_t{0}) == state_.best_epoch)
+    if (record.value("epoch", int64_t{0}) == state_.best_epoch) {
       result_.best_valid = record["valid"];
+      if (record.contains("gap") && record["gap"].is_number()) {
+        result_.best_gap = record["gap"].get<double>();
+        result_.best_train_metric = record["train_eval"].value(monitor_, 0.0);
+      }
+    }
   result_.epochs = state_.epoch;
   result_.steps = state_.step;
   result_.best_epoch = state_.best_epoch;
@@ -391,6 +401,17 @@ bool Trainer::run_epoch() {
   nlohmann::json panel = panel_of(info_, p, 0);
   const double metric = metric_of(panel);
   const bool improved = better(metric, state_.best_metric);
+  // Rule 7: the same metric on training rows, scored the way validation is.
+  const Predictions pt = [&] {
+    const layers::AutocastGuard autocast(config_.precision == "bf16");
+    return predict_rows(*for_prediction(model_, config_.rc_average), info_.kind,
+                        splits_->shared_dataset(), train_probe_,
+                        std::max<int64_t>(256, config_.batch_size), device_);
+  }();
+  const double train_metric = metric_of(panel_of(info_, pt, 0));
+  const double gap = lower_is_better_ ? metric - train_metric : train_metric - metric;
+  result_.last_train_metric = train_metric, result_.last_gap = gap;
+  if (improved) result_.best_train_metric = train_metric, result_.best_gap = gap;
   state_.epoch = epoch + 1;
   if (clipper_) account_dp();
   if (improved) {
@@ -403,18 +424,21 @@ bool Trainer::run_epoch() {
     ++state_.bad_epochs;
   }
   const double train_loss = seen ? loss_sum / seen : std::numeric_limits<double>::quiet_NaN();
-  nlohmann::json record = {{"type", "epoch"},
-                           {"epoch", state_.epoch},
-                           {"step", state_.step},
-                           {"train_loss", number(train_loss)},
-                           {"valid_loss", number(p.loss)},
-                           {monitor_, number(metric)},
-                           {"best", improved},
-                           {"lr", optimizer_->lr()},
-                           {"samples", seen},
-                           {"train_seconds", train_seconds},
-                           {"valid_seconds", seconds_since(valid_start)},
-                           {"samples_per_s", rate}};
+  nlohmann::json record = {
+      {"type", "epoch"},
+      {"epoch", state_.epoch},
+      {"step", state_.step},
+      {"train_loss", number(train_loss)},
+      {"valid_loss", number(p.loss)},
+      {monitor_, number(metric)},
+      {"train_eval", {{"loss", number(pt.loss)}, {monitor_, number(train_metric)}}},
+      {"gap", number(gap)},
+      {"best", improved},
+      {"lr", optimizer_->lr()},
+      {"samples", seen},
+      {"train_seconds", train_seconds},
+      {"valid_seconds", seconds_since(valid_start)},
+      {"samples_per_s", rate}};
   if (reducer_)
     record["comm"] = {
         {"ranks", comm_->size()},
@@ -433,9 +457,10 @@ bool Trainer::run_epoch() {
   record["valid"] = panel;
   log(record);
   if (progress_)
-    std::fprintf(stderr, "epoch %lld: train loss %.4f, valid loss %.4f, %s %.4f%s\n",
-                 static_cast<long long>(state_.epoch), train_loss, p.loss, monitor_.c_str(), metric,
-                 improved ? " (best)" : "");
+    std::fprintf(
+        stderr, "epoch %lld: train loss %.4f, valid loss %.4f, %s %.4f (train %.4f, gap %+.4f)%s\n",
+        static_cast<long long>(state_.epoch), train_loss, p.loss, monitor_.c_str(), metric,
+        train_metric, gap, improved ? " (best)" : "");
   state_.history.push_back(record);
   result_.epochs = state_.epoch;
   result_.steps = state_.step;

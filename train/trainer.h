@@ -32,7 +32,10 @@ struct TrainResult {
   std::string monitor;            // the metric that chose the best epoch
   int64_t best_epoch = -1;        // 1-based; -1 when no epoch completed
   double best_metric = 0;
-  nlohmann::json best_valid;      // validation panel of the best epoch
+  nlohmann::json best_valid;  // validation panel of the best epoch
+  // Rule 7: the monitor on a fixed probe of training rows (eval mode, as validation) and the
+  // train/valid gap (positive: training scores better), at the best and the last epoch.
+  double best_train_metric = 0, best_gap = 0, last_train_metric = 0, last_gap = 0;
   double seconds = 0;             // training time of this call (excluding validation)
   double samples_per_second = 0;  // training throughput of this call
   runtime::ReduceStats comm;      // data-parallel gradient communication of this call
@@ -102,6 +105,8 @@ class Trainer {
   // The mean over the global batch of a per-rank mean (sum of value * rows over ranks / global).
   double global_mean(double value, int64_t rows, int64_t global_rows) const;
 
+  // Up to max(|valid|, 1000) training rows, evenly spaced, scored each epoch for the gap.
+  std::vector<int64_t> train_probe_;
   std::shared_ptr<const data::SplitDataset> splits_;
   TrainConfig config_;
   std::string out_dir_;

@@ -66,7 +66,7 @@ TEST_F(Cli, SimulateSuiteAndCheckDataSaysAligned) {
   const Result suite = strand("simulate --suite --out suite --json", dir());
   ASSERT_EQ(suite.status, 0) << suite.output;
   const auto index = nlohmann::json::parse(suite.output.substr(suite.output.find('{')));
-  ASSERT_EQ(index["suite"].size(), 6u);
+  ASSERT_EQ(index["suite"].size(), 7u);
   EXPECT_TRUE(std::filesystem::exists(dir_ / "suite" / "suite.json"));
   const Result check = strand(
       "check data --fasta suite/orientation/sequences.fa --labels suite/orientation/labels.tsv",

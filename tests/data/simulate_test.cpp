@@ -258,9 +258,10 @@ TEST(Simulate, SuiteWritesEveryTaskAndAnIndex) {
     for (const char* f : {"fasta", "labels", "ground_truth"})
       EXPECT_TRUE(std::filesystem::exists(dir.file("suite") + "/" + t[f].get<std::string>()));
   }
-  EXPECT_EQ(names, (std::vector<std::string>{"presence", "grammar", "aligned_position",
-                                             "orientation", "spacing", "imbalanced"}));
-  const auto& imbalanced = index["suite"][5];
+  EXPECT_EQ(names,
+            (std::vector<std::string>{"presence", "grammar", "aligned_position", "aligned_short",
+                                      "orientation", "spacing", "imbalanced"}));
+  const auto& imbalanced = index["suite"][6];
   EXPECT_NEAR(imbalanced["prevalence"]["ctcf_rare"].get<double>(), 1.0 / 51, 0.006);
   const auto& aligned = index["suite"][2];
   EXPECT_EQ(aligned["label_kind"], "multi-class");

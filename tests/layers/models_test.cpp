@@ -32,7 +32,8 @@ TEST(Models, OutputShapesAndNames) {
                                          {"basset", 600, 164, 30, "5.running_var"},
                                          {"basset-groupnorm", 600, 3, 22, "13.weight"},
                                          {"danq", 1000, 919, 14, "5.weight_hh_l0_reverse"},
-                                         {"cnn", 200, 2, 18, "3.2.4.weight"}}) {
+                                         {"cnn", 200, 2, 18, "3.2.4.weight"},
+                                         {"cnn-linear", 200, 2, 22, "0.0.3.2.4.weight"}}) {
     auto model = build_model(c.name, c.length, c.outputs);
     model->eval();
     EXPECT_EQ((*model)(random_codes(2, c.length, 1)).shape(), (runtime::Shape{2, c.outputs}))
@@ -66,6 +67,39 @@ TEST(Models, DefaultCnnAddsAPositionHeadAndTwoPooledHeads) {
   for (const auto& [key, t] : model->state_dict())
     if (key == "3.0.2.weight") found = t.shape() == runtime::Shape{3, 64 * 25};
   EXPECT_TRUE(found) << model->to_string();
+}
+
+TEST(Models, CnnLinearAddsALinearOneHotPath) {
+  auto model = build_model("cnn-linear", 100, 3);
+  model->eval();
+  // The network and the linear one-hot path, summed.
+  auto* top = dynamic_cast<SumOfBranches*>(&(*model)[0]);
+  ASSERT_NE(top, nullptr) << model->to_string();
+  ASSERT_EQ(top->size(), 2u);
+  auto& deep = dynamic_cast<Sequential&>((*top)[0]);
+  auto* heads = dynamic_cast<SumOfBranches*>(&deep[3]);
+  ASSERT_NE(heads, nullptr) << model->to_string();
+  ASSERT_EQ(heads->size(), 3u);
+  const Tensor x = random_codes(4, 100, 5);
+  Tensor h = x;
+  for (size_t i = 0; i < 3; ++i) h = deep[i](h);
+  const auto position = (*heads)[0](h).to_vector<float>();
+  const auto pooled = (*heads)[1](h).to_vector<float>();
+  const auto presence = (*heads)[2](h).to_vector<float>();
+  const auto linear = (*top)[1](x).to_vector<float>();
+  const auto all = (*model)(x).to_vector<float>();
+  ASSERT_EQ(all.size(), 12u);
+  for (size_t i = 0; i < all.size(); ++i)
+    EXPECT_NEAR(all[i], position[i] + pooled[i] + presence[i] + linear[i], 1e-5);
+  // The position head reads every 4 bp bin of the first block: 64 filters x 25 bins; the linear
+  // path every base at every position: 4 x 100.
+  bool found = false, found_linear = false;
+  for (const auto& [key, t] : model->state_dict()) {
+    if (key == "0.0.3.0.2.weight") found = t.shape() == runtime::Shape{3, 64 * 25};
+    if (key == "0.1.2.weight") found_linear = t.shape() == runtime::Shape{3, 4 * 100};
+  }
+  EXPECT_TRUE(found) << model->to_string();
+  EXPECT_TRUE(found_linear) << model->to_string();
 }
 
 TEST(Models, ShortInputsAndUnknownNamesAreClearErrors) {

@@ -56,9 +56,45 @@ TEST(Compare, BetterRunWinsOnBothTests) {
   const auto sum = summarize_comparison(j);
   EXPECT_EQ(sum["a_better"], 1);
   EXPECT_EQ(sum["b_better"], 0);
-  EXPECT_EQ(sum["sentence"],
-            "A beats B significantly on 1 of 1 task (AUROC, DeLong, alpha 0.05); B beats A on "
-            "none");
+  EXPECT_EQ(sum["sentence"], "A is significantly better than B (AUROC, DeLong, alpha 0.05)");
+  // One task and no winner never reads "on none task" (issue 18).
+  const auto same =
+      summarize_comparison(compare_runs(TaskKind::kBinary, {"t"}, r.labels, r.a, r.a, options()));
+  EXPECT_EQ(same["sentence"],
+            "no significant difference between A and B (AUROC, DeLong, alpha 0.05)");
+  // Two tasks count them.
+  Runs two;
+  for (size_t i = 0; i < r.labels.size(); ++i)
+    for (int t = 0; t < 2; ++t) {
+      two.labels.push_back(r.labels[i]);
+      two.a.push_back(r.a[i]);
+      two.b.push_back(r.b[i]);
+    }
+  const auto both = summarize_comparison(
+      compare_runs(TaskKind::kBinary, {"t", "u"}, two.labels, two.a, two.b, options()));
+  EXPECT_EQ(both["sentence"],
+            "A beats B significantly on 2 of 2 tasks (AUROC, DeLong, alpha 0.05); B beats A on "
+            "no task");
+}
+
+TEST(Compare, McNemarExactTest) {
+  // 10 discordant rows all won by A: p = 2 / 2^10.
+  std::vector<int> a(30, 1), b(30, 1);
+  for (int i = 0; i < 10; ++i) b[i] = 0;
+  const auto r = mcnemar_test(a, b);
+  EXPECT_EQ(r.a_only, 10);
+  EXPECT_EQ(r.b_only, 0);
+  EXPECT_NEAR(r.p_value, 2.0 / 1024, 1e-12);
+  // Balanced disagreement: p = 1; no disagreement: p = 1.
+  std::vector<int> c = a;
+  for (int i = 10; i < 20; ++i) c[i] = 0;
+  EXPECT_DOUBLE_EQ(mcnemar_test(b, c).p_value, 1.0);
+  EXPECT_DOUBLE_EQ(mcnemar_test(a, a).p_value, 1.0);
+  // Large n stays finite: 600 vs 400 discordant rows is clearly significant.
+  std::vector<int> x(1000, 0), z(1000, 0);
+  for (int i = 0; i < 600; ++i) x[i] = 1;
+  for (int i = 600; i < 1000; ++i) z[i] = 1;
+  EXPECT_LT(mcnemar_test(x, z).p_value, 1e-8);
 }
 
 TEST(Compare, IdenticalRunsShowNoDifference) {
@@ -106,6 +142,14 @@ TEST(Compare, MultiClassAndRegression) {
   const auto m = compare_runs(TaskKind::kMultiClass, {"x", "y", "z"}, y, a, b, options());
   EXPECT_EQ(m["macro_auroc"]["verdict"], "A better");
   EXPECT_TRUE(m["classes"]["x"]["delong"].contains("z"));
+  // Multi-class accuracy is compared by McNemar's test on the paired correct/incorrect rows.
+  EXPECT_EQ(m["accuracy"]["verdict"], "A better");
+  EXPECT_GT(m["accuracy"]["mcnemar"]["a_only_correct"].get<int>(),
+            m["accuracy"]["mcnemar"]["b_only_correct"].get<int>());
+  EXPECT_LT(m["accuracy"]["mcnemar"]["p_value"].get<double>(), 0.05);
+  const auto ms = summarize_comparison(m);
+  EXPECT_EQ(ms["a_better"], 2);
+  EXPECT_THAT(ms["sentence"].get<std::string>(), HasSubstr("McNemar"));
   const auto r = compare_runs(TaskKind::kRegression, {"v"}, ry, ra, rb, options());
   EXPECT_EQ(r["tasks"]["v"]["pearson"]["verdict"], "A better");
   EXPECT_EQ(r["tasks"]["v"]["mse"]["verdict"], "B better");  // higher MSE: "better" means larger
