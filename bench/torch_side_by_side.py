@@ -25,48 +25,11 @@ import time
 import torch
 from torch import nn
 
-MODELS = {"deepsea": (1000, 919, 0), "basset": (600, 164, 1), "danq": (1000, 919, 2)}
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from torch_models import MODELS, build  # noqa: E402
+
+BENCH_INDEX = {"deepsea": 0, "basset": 1, "danq": 2}  # bench_train's model argument
 BATCH = 64
-
-
-class Permute(nn.Module):
-    def forward(self, x):
-        return x.permute(0, 2, 1)
-
-
-class LastOutput(nn.Module):  # nn.LSTM returns (output, state)
-    def forward(self, x):
-        return x[0]
-
-
-def build(name, length, outputs):
-    """The same layer stacks as layers/models.cpp."""
-    if name == "deepsea":
-        l3 = ((length - 7) // 4 - 7) // 4 - 7
-        return nn.Sequential(
-            nn.Conv1d(4, 320, 8), nn.ReLU(), nn.MaxPool1d(4), nn.Dropout(0.2),
-            nn.Conv1d(320, 480, 8), nn.ReLU(), nn.MaxPool1d(4), nn.Dropout(0.2),
-            nn.Conv1d(480, 960, 8), nn.ReLU(), nn.Dropout(0.5), nn.Flatten(),
-            nn.Linear(960 * l3, 925), nn.ReLU(), nn.Linear(925, outputs))
-    if name == "basset":
-        l3 = length // 3 // 4 // 4
-        return nn.Sequential(
-            nn.Conv1d(4, 300, 19, padding="same"), nn.BatchNorm1d(300), nn.ReLU(), nn.MaxPool1d(3),
-            nn.Conv1d(300, 200, 11, padding="same"), nn.BatchNorm1d(200), nn.ReLU(),
-            nn.MaxPool1d(4),
-            nn.Conv1d(200, 200, 7, padding="same"), nn.BatchNorm1d(200), nn.ReLU(),
-            nn.MaxPool1d(4), nn.Flatten(),
-            nn.Linear(200 * l3, 1000), nn.BatchNorm1d(1000), nn.ReLU(), nn.Dropout(0.3),
-            nn.Linear(1000, 1000), nn.BatchNorm1d(1000), nn.ReLU(), nn.Dropout(0.3),
-            nn.Linear(1000, outputs))
-    if name == "danq":
-        l1 = (length - 25) // 13
-        return nn.Sequential(
-            nn.Conv1d(4, 320, 26), nn.ReLU(), nn.MaxPool1d(13), nn.Dropout(0.2), Permute(),
-            nn.LSTM(320, 320, batch_first=True, bidirectional=True), LastOutput(),
-            nn.Dropout(0.5), nn.Flatten(), nn.Linear(l1 * 640, 925), nn.ReLU(),
-            nn.Linear(925, outputs))
-    raise ValueError(name)
 
 
 def timed(fn, min_time):
@@ -83,7 +46,7 @@ def timed(fn, min_time):
 
 
 def torch_case(name, mode, precision, min_time):
-    length, outputs, _ = MODELS[name]
+    length, outputs = MODELS[name]
     torch.manual_seed(1)
     model = build(name, length, outputs)
     codes = torch.randint(0, 4, (BATCH, length))
@@ -111,7 +74,7 @@ def torch_case(name, mode, precision, min_time):
 
 
 def strand_case(bench, name, mode, precision, threads):
-    idx = MODELS[name][2]
+    idx = BENCH_INDEX[name]
     bf16 = int(precision == "bf16")
     pattern = (f"^BM_TrainStep/model:{idx}/cuda:0/bf16:{bf16}/" if mode == "train"
                else f"^BM_Predict/model:{idx}/bf16:{bf16}/")

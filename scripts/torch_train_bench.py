@@ -16,54 +16,17 @@ side-by-side table with strand's samples/s and the ratios strand / PyTorch.
 """
 import argparse
 import json
+import os
 import re
 import sys
 import time
 
-MODELS = [("deepsea", 1000, 919), ("basset", 600, 164), ("danq", 1000, 919)]
+import torch
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "bench"))
+from torch_models import MODELS, build  # noqa: E402
+
 BATCH = 64
-
-
-def build(nn, name, length, outputs):
-    if name == "deepsea":
-        l1 = (length - 7) // 4
-        l2 = (l1 - 7) // 4
-        l3 = l2 - 7
-        return nn.Sequential(
-            nn.Conv1d(4, 320, 8), nn.ReLU(), nn.MaxPool1d(4), nn.Dropout(0.2),
-            nn.Conv1d(320, 480, 8), nn.ReLU(), nn.MaxPool1d(4), nn.Dropout(0.2),
-            nn.Conv1d(480, 960, 8), nn.ReLU(), nn.Dropout(0.5), nn.Flatten(),
-            nn.Linear(960 * l3, 925), nn.ReLU(), nn.Linear(925, outputs))
-    if name == "basset":
-        l3 = length // 3 // 4 // 4
-        return nn.Sequential(
-            nn.Conv1d(4, 300, 19, padding=9), nn.BatchNorm1d(300), nn.ReLU(), nn.MaxPool1d(3),
-            nn.Conv1d(300, 200, 11, padding=5), nn.BatchNorm1d(200), nn.ReLU(), nn.MaxPool1d(4),
-            nn.Conv1d(200, 200, 7, padding=3), nn.BatchNorm1d(200), nn.ReLU(), nn.MaxPool1d(4),
-            nn.Flatten(), nn.Linear(200 * l3, 1000), nn.BatchNorm1d(1000), nn.ReLU(),
-            nn.Dropout(0.3), nn.Linear(1000, 1000), nn.BatchNorm1d(1000), nn.ReLU(),
-            nn.Dropout(0.3), nn.Linear(1000, outputs))
-    if name == "danq":
-        import torch
-
-        class DanQ(nn.Module):
-            def __init__(self):
-                super().__init__()
-                self.conv = nn.Sequential(nn.Conv1d(4, 320, 26), nn.ReLU(), nn.MaxPool1d(13),
-                                          nn.Dropout(0.2))
-                self.lstm = nn.LSTM(320, 320, batch_first=True, bidirectional=True)
-                steps = (length - 25) // 13
-                self.head = nn.Sequential(nn.Dropout(0.5), nn.Flatten(),
-                                          nn.Linear(steps * 640, 925), nn.ReLU(),
-                                          nn.Linear(925, outputs))
-
-            def forward(self, x):
-                h = self.conv(x).permute(0, 2, 1)
-                h, _ = self.lstm(h)
-                return self.head(h)
-
-        return DanQ()
-    raise ValueError(name)
 
 
 def measure(torch, name, length, outputs, mode, seconds):
@@ -71,7 +34,7 @@ def measure(torch, name, length, outputs, mode, seconds):
     nn = torch.nn
     torch.manual_seed(1)
     device = torch.device("cuda")
-    model = build(nn, name, length, outputs).to(device).train()
+    model = build(name, length, outputs).to(device).train()
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     codes = torch.randint(0, 4, (BATCH, length), device=device)
     x = torch.nn.functional.one_hot(codes, 4).permute(0, 2, 1).float().contiguous()
@@ -118,7 +81,7 @@ def strand_rates(path):
     for row in rows:
         m = re.match(r"BM_TrainStep/model:(\d)/cuda:1/bf16:(\d)", row.get("name", ""))
         if m and "samples/s" in row and not row.get("error_occurred"):
-            rates[(MODELS[int(m.group(1))][0], "bf16" if m.group(2) == "1" else "fp32")] = \
+            rates[(list(MODELS)[int(m.group(1))], "bf16" if m.group(2) == "1" else "fp32")] = \
                 row["samples/s"]
     return rates
 
@@ -131,7 +94,6 @@ def main():
     ap.add_argument("--budget", type=float, default=1e9,
                     help="seconds: start no configuration past this, still print the table")
     args = ap.parse_args()
-    import torch
     if not torch.cuda.is_available():
         print("torch_train_bench: no CUDA device visible to PyTorch", file=sys.stderr)
         return 3
@@ -147,7 +109,7 @@ def main():
     begin = time.time()
     # Eager rows for every model first: compilation is the slowest and the first to be cut.
     for mode in modes:
-        for name, length, outputs in MODELS:
+        for name, (length, outputs) in MODELS.items():
             # Compilation takes tens of seconds: start one only with that much budget left.
             if time.time() - begin > args.budget - (45 if mode == "compile" else 0):
                 print(f"out of time: {name} {mode} not measured", flush=True)
@@ -167,7 +129,7 @@ def main():
     print(f"{'model':8} {'precision':9} {'strand':>9} {'torch':>9} {'compile':>9} "
           f"{'strand/torch':>12}")
     by = {(r["model"], r["mode"]): r.get("samples_per_s") for r in results}
-    for name, _, _ in MODELS:
+    for name in MODELS:
         for prec in ("fp32", "bf16"):
             s, t = ours.get((name, prec)), by.get((name, prec))
             c = by.get((name, "compile")) if prec == "fp32" else None
