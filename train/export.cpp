@@ -9,6 +9,7 @@
 
 #include "core/error.h"
 #include "core/version.h"
+#include "runtime/file_io.h"
 #include "runtime/safetensors.h"
 #include "train/checkpoint.h"
 #include "train/run_directory.h"
@@ -17,16 +18,15 @@ namespace strand::train {
 namespace {
 
 void write_loader_note(const std::string& path, const std::string& weights, const ModelInfo& info) {
-  std::ofstream f(path);
-  STRAND_CHECK(f.good(), "cannot write '{}'", path);
-  f << "# Load the weights exported by `strand export` into PyTorch. The names and layouts are\n"
-    << "# PyTorch's state_dict ones (Conv1d [out, in, k], LSTM weight_ih_l0 [4H, in], gates\n"
-    << "# i, f, g, o), so a PyTorch twin of the model takes them unchanged.\n"
-    << "# Model: " << info.describe() << "\n"
-    << "from safetensors.torch import load_file\n\n"
-    << "state_dict = load_file(\"" << std::filesystem::path(weights).filename().string() << "\")\n"
-    << "# model.load_state_dict(state_dict)\n";
-  STRAND_CHECK(f.good(), "cannot write '{}'", path);
+  const std::string text =
+      "# Load the weights exported by `strand export` into PyTorch. The names and layouts are\n"
+      "# PyTorch's state_dict ones (Conv1d [out, in, k], LSTM weight_ih_l0 [4H, in], gates\n"
+      "# i, f, g, o), so a PyTorch twin of the model takes them unchanged.\n"
+      "# Model: " +
+      info.describe() + "\nfrom safetensors.torch import load_file\n\nstate_dict = load_file(\"" +
+      std::filesystem::path(weights).filename().string() +
+      "\")\n# model.load_state_dict(state_dict)\n";
+  runtime::write_file_atomic(path, {text});
 }
 
 }  // namespace
@@ -51,10 +51,13 @@ ExportResult export_model(const std::string& model_path, const std::string& out,
                                   {"refusal", refusal},
                                   {"privacy", result.privacy.to_json()},
                                   {"strand_version", strand::version()}};
+    // Appended, not replaced: the log keeps every override. Flushed and closed before the export
+    // goes on, so a full disk stops the export instead of losing the record.
     std::ofstream audit(result.audit_log, std::ios::app);
     STRAND_CHECK(audit.good(), "cannot open the privacy audit log '{}'", result.audit_log);
     audit << entry.dump() << "\n";
-    STRAND_CHECK(audit.good(), "cannot write the privacy audit log '{}'", result.audit_log);
+    audit.close();
+    STRAND_CHECK(!audit.fail(), "cannot write the privacy audit log '{}'", result.audit_log);
     log << "strand export: PRIVACY OVERRIDE for '" << model_path << "' (" << refusal
         << "); reason given: \"" << options.override_privacy << "\"; logged to " << result.audit_log
         << "\n";
