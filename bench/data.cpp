@@ -175,17 +175,6 @@ void BM_OneHot(benchmark::State& state) {
 }
 BENCHMARK(BM_OneHot);
 
-void BM_Pack2Bit(benchmark::State& state) {
-  const auto codes = encode_bases(random_text(1 << 20));
-  for (auto _ : state) {
-    auto p = pack_2bit(codes.data(), static_cast<int64_t>(codes.size()), UnknownBases::kRecord);
-    benchmark::DoNotOptimize(p.bytes.data());
-  }
-  state.counters["bases/s"] = benchmark::Counter(
-      static_cast<double>(codes.size()) * state.iterations(), benchmark::Counter::kIsRate);
-}
-BENCHMARK(BM_Pack2Bit);
-
 }  // namespace
 
 BENCHMARK_MAIN();

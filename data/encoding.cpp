@@ -90,66 +90,6 @@ std::string reverse_complement(std::string_view seq) {
   return out;
 }
 
-PackedBases pack_2bit(const uint8_t* codes, int64_t n, UnknownBases policy) {
-  STRAND_CHECK(n >= 0, "pack_2bit: negative length {}", n);
-  PackedBases p;
-  p.length = n;
-  p.bytes.assign(static_cast<size_t>((n + 3) / 4), 0);
-  for (int64_t i = 0; i < n; ++i) {
-    uint8_t code = codes[i];
-    if (code > 3) {
-      STRAND_CHECK(code == kBaseUnknown, "pack_2bit: position {} holds {}, not a base code 0..4", i,
-                   int(code));
-      STRAND_CHECK(policy == UnknownBases::kRecord,
-                   "pack_2bit: position {} is an unknown base (N), which has no 2-bit code; use "
-                   "UnknownBases::kRecord to keep it in the side list",
-                   i);
-      p.unknown.push_back(i);
-      code = 0;
-    }
-    p.bytes[i >> 2] |= static_cast<uint8_t>(code << (2 * (i & 3)));
-  }
-  return p;
-}
-
-void unpack_2bit(const PackedBases& packed, uint8_t* out) {
-  STRAND_CHECK(static_cast<int64_t>(packed.bytes.size()) == (packed.length + 3) / 4,
-               "unpack_2bit: {} bytes cannot hold {} bases", packed.bytes.size(), packed.length);
-  for (int64_t i = 0; i < packed.length; ++i) out[i] = (packed.bytes[i >> 2] >> (2 * (i & 3))) & 3;
-  for (int64_t pos : packed.unknown) {
-    STRAND_CHECK(pos >= 0 && pos < packed.length,
-                 "unpack_2bit: unknown position {} outside [0, {})", pos, packed.length);
-    out[pos] = kBaseUnknown;
-  }
-}
-
-std::vector<uint8_t> unpack_2bit(const PackedBases& packed) {
-  std::vector<uint8_t> out(static_cast<size_t>(packed.length));
-  unpack_2bit(packed, out.data());
-  return out;
-}
-
-PackedBases reverse_complement_2bit(const PackedBases& packed) {
-  PackedBases out;
-  out.length = packed.length;
-  out.bytes.assign(packed.bytes.size(), 0);
-  const int64_t n = packed.length;
-  for (int64_t i = 0; i < n; ++i) {
-    const int64_t src = n - 1 - i;
-    const uint8_t code = 3 - ((packed.bytes[src >> 2] >> (2 * (src & 3))) & 3);
-    out.bytes[i >> 2] |= static_cast<uint8_t>(code << (2 * (i & 3)));
-  }
-  // An unknown base was stored as A and complements to T: clear it back to 0 (the packing
-  // convention for unknown) and mirror its position.
-  out.unknown.reserve(packed.unknown.size());
-  for (auto it = packed.unknown.rbegin(); it != packed.unknown.rend(); ++it) {
-    const int64_t i = n - 1 - *it;
-    out.bytes[i >> 2] &= static_cast<uint8_t>(~(3 << (2 * (i & 3))));
-    out.unknown.push_back(i);
-  }
-  return out;
-}
-
 void one_hot(const uint8_t* codes, int64_t n, float* out) {
   std::fill(out, out + 4 * n, 0.0f);
   for (int64_t i = 0; i < n; ++i) {

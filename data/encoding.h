@@ -1,5 +1,5 @@
-// Sequence encodings: u8 base codes (what the one-hot convolution fast path reads), 2-bit packed
-// bases, float one-hot, and the reverse complement of each.
+// Sequence encodings: u8 base codes (what the one-hot convolution fast path reads), float one-hot,
+// and the reverse complement of each.
 //
 // The one IUPAC rule strand applies everywhere:
 //   A, C, G, T (either case; lower case is soft-masking) -> codes 0, 1, 2, 3;
@@ -47,27 +47,6 @@ void reverse_complement_codes(const uint8_t* codes, int64_t n, uint8_t* out);
 // Reverse complement of a text sequence; IUPAC letters map to their complements (R<->Y, ...),
 // case kept.
 std::string reverse_complement(std::string_view seq);
-
-// ---- 2-bit packing ---------------------------------------------------------------------------
-// Four bases per byte, the first base in the low two bits (base i sits in byte i / 4 at bit
-// 2 * (i % 4)). Unknown bases have no 2-bit code; UnknownBases says what happens to them.
-enum class UnknownBases {
-  kRefuse,  // an unknown base raises an error naming its position
-  kRecord,  // packed as A (code 0) and listed in PackedBases::unknown, so unpacking restores them
-};
-
-struct PackedBases {
-  std::vector<uint8_t> bytes;    // ceil(length / 4) bytes; unused high bits of the last byte are 0
-  int64_t length = 0;            // number of bases
-  std::vector<int64_t> unknown;  // positions of unknown bases, ascending (kRecord only)
-};
-
-PackedBases pack_2bit(const uint8_t* codes, int64_t n, UnknownBases policy = UnknownBases::kRefuse);
-// Codes 0..3, with 4 at the recorded unknown positions; out holds packed.length codes.
-void unpack_2bit(const PackedBases& packed, uint8_t* out);
-std::vector<uint8_t> unpack_2bit(const PackedBases& packed);
-// Reverse complement computed on the packed form; unknown positions are mirrored.
-PackedBases reverse_complement_2bit(const PackedBases& packed);
 
 // ---- float one-hot ---------------------------------------------------------------------------
 // Channels-first [4, n] (channel = code, position = column), the layout a Conv1d input [N, C, L]

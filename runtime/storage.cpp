@@ -71,8 +71,6 @@ HostCache& host_cache() {
 
 }  // namespace
 
-void release_cached_host_memory() { host_cache().clear(); }
-
 void set_poison_allocations(bool on) { poison = on; }
 bool poison_allocations() { return poison; }
 

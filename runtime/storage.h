@@ -17,9 +17,6 @@ class Event;
 void set_poison_allocations(bool on);
 bool poison_allocations();
 
-// Host memory freed by tensors is kept for reuse (up to 4 GiB); this returns it to the system.
-void release_cached_host_memory();
-
 // Bytes held by live tensor storage (host: pageable memory; device: all CUDA devices together)
 // and the most held since the last reset_peak_memory(): benchmarks report peak memory with these.
 struct MemoryStats {

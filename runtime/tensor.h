@@ -27,16 +27,6 @@ struct TensorOptions {
   Device device = Device::cpu();
   bool requires_grad = false;
 
-  TensorOptions with_dtype(DType t) const {
-    auto o = *this;
-    o.dtype = t;
-    return o;
-  }
-  TensorOptions with_device(Device d) const {
-    auto o = *this;
-    o.device = d;
-    return o;
-  }
   TensorOptions with_requires_grad(bool r) const {
     auto o = *this;
     o.requires_grad = r;

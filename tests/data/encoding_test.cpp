@@ -59,37 +59,6 @@ TEST(Encoding, ReverseComplementOfCodesAndText) {
   EXPECT_EQ(twice, r);
 }
 
-TEST(Encoding, TwoBitLayoutFirstBaseInLowBits) {
-  const auto codes = encode_bases("CGTAA");
-  const PackedBases p = pack_2bit(codes.data(), 5);
-  ASSERT_EQ(p.bytes.size(), 2u);
-  EXPECT_EQ(p.bytes[0], 1 | (2 << 2) | (3 << 4) | (0 << 6));
-  EXPECT_EQ(p.bytes[1], 0);
-  EXPECT_EQ(p.length, 5);
-}
-
-TEST(Encoding, TwoBitRoundTripAndReverseComplement) {
-  for (int64_t n : {0, 1, 3, 4, 5, 63, 1000}) {
-    const auto codes = random_codes(n, 7 + n, true);
-    const PackedBases p = pack_2bit(codes.data(), n, UnknownBases::kRecord);
-    EXPECT_EQ(unpack_2bit(p), codes) << n;
-    int64_t unknown = 0;
-    for (auto c : codes) unknown += c == kBaseUnknown;
-    EXPECT_EQ(static_cast<int64_t>(p.unknown.size()), unknown);
-    std::vector<uint8_t> rc(n);
-    reverse_complement_codes(codes.data(), n, rc.data());
-    const PackedBases prc = reverse_complement_2bit(p);
-    EXPECT_EQ(unpack_2bit(prc), rc) << n;
-    EXPECT_EQ(prc.bytes, pack_2bit(rc.data(), n, UnknownBases::kRecord).bytes) << n;
-  }
-}
-
-TEST(Encoding, TwoBitRefusesUnknownByDefault) {
-  const auto codes = encode_bases("ACNGT");
-  EXPECT_THAT([&] { pack_2bit(codes.data(), 5); },
-              ::testing::ThrowsMessage<Error>(HasSubstr("position 2 is an unknown base (N)")));
-}
-
 TEST(Encoding, OneHotChannelsFirstWithQuarterForUnknown) {
   const auto codes = encode_bases("ACGTN");
   const auto oh = one_hot(codes);
