@@ -5,9 +5,9 @@
 #include <iostream>
 
 #include "apps/commands.h"
+#include "core/error.h"
 #include "data/bed.h"
 #include "data/fasta.h"
-#include "core/error.h"
 #include "rules/alignment.h"
 #include "rules/inspect.h"
 #include "rules/io.h"
@@ -190,15 +190,7 @@ struct DataArgs {
 };
 
 void run_check_data(const DataArgs& a) {
-  auto all = rules::load_source(a.source, true);
-  rules::InspectInput in;
-  in.kind = all.kind;
-  in.tasks = all.tasks;
-  in.classes = all.classes;
-  in.names = std::move(all.names);
-  in.seqs = std::move(all.seqs);
-  in.labels = std::move(all.labels);
-  in.split = std::move(all.split);
+  const rules::InspectInput in = rules::inspect_input(rules::load_source(a.source, true));
   auto j = rules::inspect_data(in, rules::InspectOptions{});
   if (a.alignment) j["alignment"] = rules::diagnose_alignment(in);
   if (a.json) {

@@ -39,6 +39,18 @@ MetricValue one_feature_auroc(const std::vector<int>& y, const std::vector<doubl
 
 }  // namespace
 
+InspectInput inspect_input(LabelledSequences all) {
+  InspectInput in;
+  in.kind = all.kind;
+  in.tasks = std::move(all.tasks);
+  in.classes = std::move(all.classes);
+  in.names = std::move(all.names);
+  in.seqs = std::move(all.seqs);
+  in.labels = std::move(all.labels);
+  in.split = std::move(all.split);
+  return in;
+}
+
 nlohmann::json inspect_data(const InspectInput& in, const InspectOptions& o) {
   const size_t n = in.seqs.size(), T = in.tasks.size();
   STRAND_CHECK(n > 0, "check data: no sequences");

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "rules/baselines.h"
+#include "rules/io.h"
 #include "rules/leakage.h"
 
 namespace strand::rules {
@@ -20,6 +21,9 @@ struct InspectInput {
   std::vector<double> labels;  // rows x tasks; NaN = missing
   std::vector<int> split;      // per row (0 train, 1 valid, 2 test), or empty
 };
+
+// The loaded rows as the inspection and alignment diagnosis take them.
+InspectInput inspect_input(LabelledSequences all);
 
 struct InspectOptions {
   double imbalance_warn = 0.10;     // minority fraction below this: imbalanced

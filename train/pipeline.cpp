@@ -6,8 +6,8 @@
 #include <filesystem>
 #include <map>
 
-#include "data/bed.h"
 #include "core/error.h"
+#include "data/bed.h"
 #include "rules/alignment.h"
 #include "rules/baselines.h"
 #include "rules/calibration.h"
@@ -143,15 +143,7 @@ nlohmann::json check_run_data(const rules::LabelledSequences& all, const std::st
 }
 
 std::string default_model_for(const rules::LabelledSequences& all, nlohmann::json& why) {
-  rules::InspectInput in;
-  in.kind = all.kind;
-  in.tasks = all.tasks;
-  in.classes = all.classes;
-  in.names = all.names;
-  in.seqs = all.seqs;
-  in.labels = all.labels;
-  in.split = all.split;
-  why = rules::diagnose_alignment(in);
+  why = rules::diagnose_alignment(rules::inspect_input(all));
   return why.value("verdict", std::string()) == "aligned" ? "cnn-linear" : "cnn";
 }
 
