@@ -19,6 +19,7 @@ void add_rules_commands(CLI::App& app);    // check splits|data, metrics, baseli
 void add_train_commands(CLI::App& app);    // train, simulate, eval, predict
 void add_privacy_commands(CLI::App& app);  // privacy epsilon|sigma
 void add_export_command(CLI::App& app);
-void add_audit_commands(CLI::App& app);  // audit membership
+void add_audit_commands(CLI::App& app);      // audit membership
+void add_interpret_commands(CLI::App& app);  // interpret <method>
 
 }  // namespace strand::apps

@@ -58,6 +58,7 @@ int main(int argc, char** argv) {
   strand::apps::add_privacy_commands(app);
   strand::apps::add_export_command(app);
   strand::apps::add_audit_commands(app);
+  strand::apps::add_interpret_commands(app);
   try {
     app.parse(argc, argv);
     strand::runtime::flush_stdout();  // a full disk or closed pipe must not exit 0

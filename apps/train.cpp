@@ -13,11 +13,10 @@
 #include <memory>
 
 #include "apps/commands.h"
-#include "data/encoding.h"
-#include "data/fasta.h"
+#include "core/error.h"
+#include "data/sequence_source.h"
 #include "data/simulate.h"
 #include "data/splits.h"
-#include "core/error.h"
 #include "rules/io.h"
 #include "rules/privacy_record.h"
 #include "rules/report.h"
@@ -677,42 +676,19 @@ struct PredictArgs {
   bool json = false;
 };
 
-// The sequences to score as base codes of the model's length: FASTA records, or windows centred
-// on BED intervals of a reference.
-struct PredictInput {
-  std::vector<std::string> names;
-  std::function<void(int64_t row, uint8_t* codes)> read;
-};
-
-PredictInput predict_input(const PredictArgs& a, int64_t length) {
-  PredictInput in;
+// The sequences to score: FASTA records, or windows centred on BED intervals of a reference.
+data::SequenceSource predict_input(const PredictArgs& a, int64_t length) {
   if (!a.bed.empty()) {
     STRAND_CHECK(a.fasta.empty(), "give either --fasta or --bed with --genome, not both");
     STRAND_CHECK(!a.genome.empty(), "--bed needs --genome (an indexed reference FASTA)");
     const int64_t window = a.window > 0 ? a.window : length;
     STRAND_CHECK(window == length, "--window {} differs from the model's input length {}", window,
                  length);
-    auto dataset =
-        std::make_shared<data::Dataset>(data::Dataset::from_bed(a.bed, a.genome, window));
-    for (int64_t i = 0; i < dataset->size(); ++i) in.names.push_back(dataset->name(i));
-    in.read = [dataset](int64_t row, uint8_t* codes) { dataset->read(row, codes, nullptr); };
-    return in;
+    return data::sequences_from_bed(a.bed, a.genome, window);
   }
   STRAND_CHECK(!a.fasta.empty(), "no sequences: give --fasta, or --bed with --genome");
   STRAND_CHECK(a.genome.empty(), "--genome goes with --bed");
-  auto records = std::make_shared<std::vector<data::FastaRecord>>(data::read_fasta(a.fasta));
-  STRAND_CHECK(!records->empty(), "'{}' has no sequences", a.fasta);
-  for (const auto& r : *records) {
-    STRAND_CHECK(static_cast<int64_t>(r.sequence.size()) == length,
-                 "'{}': record '{}' has length {}, but the model takes length {}", a.fasta, r.name,
-                 r.sequence.size(), length);
-    in.names.push_back(r.name);
-  }
-  in.read = [records](int64_t row, uint8_t* codes) {
-    const auto& r = (*records)[row];
-    data::encode_bases(r.sequence, codes, r.name);
-  };
-  return in;
+  return data::sequences_from_fasta(a.fasta, length);
 }
 
 void run_predict(const PredictArgs& a) {
@@ -721,7 +697,7 @@ void run_predict(const PredictArgs& a) {
   loaded.model->to(device);
   const auto model = train::for_prediction(loaded.model, a.rc_average);
   const int64_t L = loaded.info.length;
-  const PredictInput input = predict_input(a, L);
+  const data::SequenceSource input = predict_input(a, L);
   const auto& names = input.names;
   const int64_t rows = static_cast<int64_t>(names.size());
   std::vector<double> scores;

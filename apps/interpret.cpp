@@ -1,0 +1,13 @@
+// `strand interpret ...`: Rule 8, looking inside a trained model (interpret/ holds the methods).
+// Each method is one subcommand, added by its own add_interpret_* function.
+#include "apps/commands.h"
+
+namespace strand::apps {
+
+void add_interpret_commands(CLI::App& app) {
+  auto* cmd = app.add_subcommand(
+      "interpret", "Look inside a trained model: mutagenesis, attributions and motifs (Rule 8)");
+  cmd->require_subcommand(1);
+}
+
+}  // namespace strand::apps
