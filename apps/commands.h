@@ -4,6 +4,7 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <string>
 
 namespace strand::apps {
 
@@ -14,6 +15,11 @@ inline CLI::Validator non_negative() {
       "NON-NEGATIVE");
 }
 
+// The command line as the user typed it (main records it), quoted where needed so it can be
+// pasted back into a shell: run.json keeps it and the report shows it.
+void set_command_line(int argc, const char* const* argv);
+const std::string& command_line();
+
 void add_info_command(CLI::App& app);
 void add_rules_commands(CLI::App& app);    // check splits|data, metrics, baseline, compare
 void add_train_commands(CLI::App& app);    // train, simulate, eval, predict
@@ -21,5 +27,6 @@ void add_privacy_commands(CLI::App& app);  // privacy epsilon|sigma
 void add_export_command(CLI::App& app);
 void add_audit_commands(CLI::App& app);      // audit membership
 void add_interpret_commands(CLI::App& app);  // interpret <method>
+void add_report_command(CLI::App& app);
 
 }  // namespace strand::apps

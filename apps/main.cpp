@@ -45,7 +45,28 @@ std::string explain(const CLI::App& app, const CLI::ParseError& e) {
   return strand::format("{}: {} (see {} --help)", path, e.what(), path);
 }
 
+std::string recorded_command_line;
+
 }  // namespace
+
+namespace strand::apps {
+
+void set_command_line(int argc, const char* const* argv) {
+  recorded_command_line.clear();
+  for (int i = 0; i < argc; ++i) {
+    std::string arg = i == 0 ? "strand" : argv[i];
+    if (arg.empty() || arg.find_first_of(" \t'\"$`\\*?;&|<>()") != std::string::npos) {
+      std::string quoted = "'";
+      for (char c : arg) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+      arg = quoted + "'";
+    }
+    recorded_command_line += (i ? " " : "") + arg;
+  }
+}
+
+const std::string& command_line() { return recorded_command_line; }
+
+}  // namespace strand::apps
 
 int main(int argc, char** argv) {
   CLI::App app{"strand: deep learning for genomic sequences, with the ten rules built in"};
@@ -59,6 +80,8 @@ int main(int argc, char** argv) {
   strand::apps::add_export_command(app);
   strand::apps::add_audit_commands(app);
   strand::apps::add_interpret_commands(app);
+  strand::apps::add_report_command(app);
+  strand::apps::set_command_line(argc, argv);
   try {
     app.parse(argc, argv);
     strand::runtime::flush_stdout();  // a full disk or closed pipe must not exit 0

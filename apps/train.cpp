@@ -14,6 +14,7 @@
 
 #include "apps/commands.h"
 #include "core/error.h"
+#include "core/version.h"
 #include "data/sequence_source.h"
 #include "data/simulate.h"
 #include "data/splits.h"
@@ -23,6 +24,7 @@
 #include "runtime/autograd.h"
 #include "runtime/comm.h"
 #include "runtime/file_io.h"
+#include "report/report.h"
 #include "train/checksum.h"
 #include "train/evaluate.h"
 #include "train/permutation.h"
@@ -52,6 +54,7 @@ struct TrainArgs {
   int replicates = 1000;
   bool baseline = true;  // fit the baselines, compare with the strongest on valid (rule 2)
   bool json = false;
+  bool report = false;  // --report: DIR/report.html at the end
   bool strict = false;        // Rule 1: refuse to train when the splits share sequences
   int permutations = 0;       // Rule 7: label-permutation test with this many shuffled runs
   bool choose_model = false;  // no --model: the default model follows the data (Rule 5)
@@ -195,8 +198,12 @@ void run_train(TrainArgs& a) {
   const auto comm = data_parallel_comm(a);
   const bool writer = !comm || comm->rank() == 0;
   try {
-    train::with_run_directory(writer ? a.out : "",
-                              [&] { train_and_report(a, comm, writer, start); });
+    train::with_run_directory(
+        writer ? a.out : "", [&] { train_and_report(a, comm, writer, start); }, command_line());
+    if (writer && a.report) {
+      report::write_report(a.out, a.out + "/report.html");
+      if (!a.json) std::printf("wrote %s/report.html\n", a.out.c_str());
+    }
   } catch (const Error& e) {
     // A lost rank: fail this communicator for good so nothing waits on it at exit.
     if (comm) comm->abort(e.message());
@@ -296,6 +303,7 @@ void train_and_report(TrainArgs& a, const std::shared_ptr<runtime::Communicator>
     const train::Predictions test =
         train::predict_rows(*predictor, best.info.kind, dataset, test_rows, eval_batch, device);
     metrics["test"] = train::panel_of(best.info, test, a.replicates);
+    train::write_test_predictions(a.out, best.info, *dataset, test_rows, test);
     metrics["calibration"] = train::calibration_of(best.info, valid, test);
     metrics["test_unsealed"] = reason;
     if (a.baseline) {
@@ -314,6 +322,7 @@ void train_and_report(TrainArgs& a, const std::shared_ptr<runtime::Communicator>
     metrics["test_unsealed"] = "no test examples";
   }
   metrics["model"] = best.info.to_json();
+  metrics["strand"] = {{"version", version()}, {"commit", git_commit()}};
   metrics["best_epoch"] = r.best_epoch;
   metrics["monitor"] = r.monitor;
   metrics["epochs"] = r.epochs;
@@ -484,6 +493,8 @@ void add_train(CLI::App& app) {
   cmd->add_option("--permutations", a->permutations,
                   "Label-permutation test (Rule 7): retrain N times on shuffled training labels "
                   "and give the p-value of the real validation score");
+  cmd->add_flag("--report", a->report,
+                "Write DIR/report.html, the ten-rules report of the run (strand report)");
   cmd->add_flag("--strict", a->strict,
                 "Refuse to train when the splits share exact or near-duplicate sequences (Rule "
                 "1; without it, a warning)");

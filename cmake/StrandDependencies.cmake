@@ -13,6 +13,8 @@ message(STATUS "strand: BLAS ${OPENBLAS_LIBRARY}")
 find_library(DNNL_LIBRARY dnnl REQUIRED)
 message(STATUS "strand: oneDNN ${DNNL_LIBRARY}")
 pkg_check_modules(HTSLIB REQUIRED IMPORTED_TARGET htslib)
+# PLplot draws the report's plots (its SVG driver; report/plots.cpp).
+pkg_check_modules(PLPLOT REQUIRED IMPORTED_TARGET plplot)
 find_package(yaml-cpp REQUIRED)
 find_package(nlohmann_json REQUIRED)
 find_package(CLI11 REQUIRED)

@@ -13,6 +13,8 @@ packages=(
   liblinear-dev libxgboost-dev  # traditional baselines
   libcli11-dev libyaml-cpp-dev nlohmann-json3-dev
   iproute2                   # network-namespace tests
+  libplplot-dev              # the HTML report's plots (SVG driver)
+  chromium tidy              # report tests: a real headless browser and an HTML checker
   python3-numpy              # tests: strand's .npy/.npz files read by NumPy itself
   patchelf xz-utils          # scripts/gpu-bundle.sh: run paths and the archive of the GPU bundle
 )

@@ -147,6 +147,21 @@ std::string default_model_for(const rules::LabelledSequences& all, nlohmann::jso
   return why.value("verdict", std::string()) == "aligned" ? "cnn-linear" : "cnn";
 }
 
+void write_test_predictions(const std::string& out_dir, const ModelInfo& info,
+                            const data::Dataset& dataset, const std::vector<int64_t>& test_rows,
+                            const Predictions& test) {
+  std::vector<std::string> names;
+  names.reserve(test_rows.size());
+  for (int64_t row : test_rows) names.push_back(dataset.name(row));
+  const rules::TaskKind kind = rules::task_kind_of(data::parse_label_kind(info.kind));
+  const bool multi_class = info.kind == "multi-class";
+  rules::write_scores(out_dir + "/scores.tsv", names, info.tasks, test.scores);
+  // Multi-class: one label column of class names (the model's outputs are the classes).
+  rules::write_labels(out_dir + "/labels.tsv", names, kind,
+                      multi_class ? std::vector<std::string>{"class"} : info.tasks,
+                      multi_class ? info.tasks : std::vector<std::string>{}, test.labels);
+}
+
 nlohmann::json compare_with_strongest_baseline(const rules::LabelledSequences& all,
                                                const BaselineComparisonOptions& o,
                                                const ModelInfo& info, const data::Dataset& dataset,
@@ -218,10 +233,6 @@ nlohmann::json compare_with_strongest_baseline(const rules::LabelledSequences& a
     rules::write_json(dir + "/metrics.json", baseline.metrics);
     rules::write_scores(dir + "/scores.tsv", p.test.names, baseline.score_columns,
                         baseline.test_scores);
-    rules::write_scores(o.out_dir + "/scores.tsv", p.test.names, baseline.score_columns,
-                        model_scores);
-    rules::write_labels(o.out_dir + "/labels.tsv", p.test.names, p.kind, p.tasks, p.classes,
-                        p.test.labels);
   }
   return {{"name", baseline.name},
           {"chosen_by", "validation (mean AUROC; macro AUROC for multi-class; -MSE regression)"},

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "core/version.h"
 #include "runtime/file_io.h"
 
 namespace strand::train {
@@ -22,12 +23,17 @@ std::string utc_now() {
   return buf;
 }
 
-void with_run_directory(const std::string& dir, const std::function<void()>& body) {
+void with_run_directory(const std::string& dir, const std::function<void()>& body,
+                        const std::string& command) {
   if (dir.empty()) return body();
   std::filesystem::create_directories(dir);
   const runtime::DirectoryLock lock(dir, "strand train");
   const std::string path = dir + "/run.json";
-  nlohmann::json status = {{"status", "running"}, {"pid", ::getpid()}, {"started", utc_now()}};
+  nlohmann::json status = {{"status", "running"},
+                           {"pid", ::getpid()},
+                           {"started", utc_now()},
+                           {"strand", {{"version", version()}, {"commit", git_commit()}}}};
+  if (!command.empty()) status["command"] = command;
   // Holding the lock, a "running" status left behind means that run was killed.
   if (std::filesystem::exists(path)) {
     try {
