@@ -14,6 +14,7 @@ packages=(
   libcli11-dev libyaml-cpp-dev nlohmann-json3-dev
   iproute2                   # network-namespace tests
   python3-numpy              # tests: strand's .npy/.npz files read by NumPy itself
+  python3-dev python3-venv   # the Python package (python/): headers and its test venv
   patchelf xz-utils          # scripts/gpu-bundle.sh: run paths and the archive of the GPU bundle
 )
 
