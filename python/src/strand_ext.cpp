@@ -1,6 +1,7 @@
 // strand._strand: the Python extension (nanobind), thin over the library. Arrays cross as
-// nanobind ndarrays (NumPy, or any DLPack producer such as PyTorch, JAX or CuPy tensors on the
-// CPU: read in place, without a copy), results leave as NumPy arrays and JSON-shaped dicts, and a
+// nanobind ndarrays (NumPy, or any DLPack producer such as PyTorch, JAX or CuPy tensors: on the
+// CPU read in place, without a copy; on a CUDA device, in a CUDA build, copied to the host once),
+// results leave as NumPy arrays and JSON-shaped dicts, and a
 // strand::Error leaves as strand.StrandError with strand's message. Training and prediction run
 // without the GIL. The typed, documented API is the Python package around this (strand/*.py).
 #include <nanobind/nanobind.h>
@@ -17,6 +18,9 @@
 #include <set>
 #include <string>
 #include <vector>
+#if STRAND_WITH_CUDA
+#include <cuda_runtime.h>
+#endif
 
 #include "core/error.h"
 #include "core/version.h"
@@ -72,18 +76,47 @@ std::string dtype_name(const nb::dlpack::dtype& t) {
   return strand::format("{}{}", kind, t.bits);
 }
 
-// The array's elements in C order as T (a strided view is gathered; the dtype must be T's).
+bool is_c_contiguous(const AnyArray& a) {
+  int64_t expected = 1;
+  for (size_t d = a.ndim(); d-- > 0;) {
+    if (a.shape(d) != 1 && a.stride(d) != expected) return false;
+    expected *= static_cast<int64_t>(a.shape(d));
+  }
+  return true;
+}
+
+// The array's elements in C order as T (a strided view is gathered; the dtype must be T's). CPU
+// arrays are read in place; a CUDA array (a CUDA build only) is copied to the host first.
 template <typename T>
 std::vector<T> c_order(const AnyArray& a, const char* what) {
-  STRAND_CHECK(a.device_type() == nb::device::cpu::value,
-               "{}: the array lives on a device; pass a CPU array (e.g. tensor.cpu()): strand "
-               "copies it to the model's device itself",
-               what);
   STRAND_CHECK(a.dtype() == nb::dtype<T>(), "{}: expected dtype {}, got {} (shape {})", what,
                dtype_name(nb::dtype<T>()), dtype_name(a.dtype()), shape_of(a));
   const size_t n = a.size();
   std::vector<T> out(n);
+  if (a.device_type() == nb::device::cuda::value) {
+#if STRAND_WITH_CUDA
+    STRAND_CHECK(is_c_contiguous(a), "{}: a CUDA array must be contiguous (call .contiguous())",
+                 what);
+    STRAND_CHECK(cudaSetDevice(a.device_id()) == cudaSuccess &&
+                     cudaMemcpy(out.data(), a.data(), n * sizeof(T), cudaMemcpyDeviceToHost) ==
+                         cudaSuccess,
+                 "{}: copying the CUDA array (device {}) to the host failed", what, a.device_id());
+    return out;
+#else
+    STRAND_FAIL("{}: the array lives on a CUDA device, but this strand was built without CUDA; "
+                "pass a CPU array (e.g. tensor.cpu())",
+                what);
+#endif
+  }
+  STRAND_CHECK(a.device_type() == nb::device::cpu::value,
+               "{}: the array lives on a device strand cannot read (DLPack device type {}); pass a "
+               "CPU array",
+               what, a.device_type());
   const T* base = static_cast<const T*>(a.data());
+  if (is_c_contiguous(a)) {
+    std::copy(base, base + n, out.begin());
+    return out;
+  }
   std::vector<int64_t> index(a.ndim(), 0);
   for (size_t i = 0; i < n; ++i) {
     int64_t offset = 0;

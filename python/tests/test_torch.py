@@ -1,4 +1,4 @@
-"""strand.torch: the PyTorch twin of a strand model gives strand's outputs (within 1e-5) on
+"""strand.torch and DLPack: the PyTorch twin of a strand model gives strand's outputs (within 1e-5) on
 DeepSEA, Basset, DanQ and the default cnn, both ways: PyTorch weights saved into strand, and a
 strand model file loaded into PyTorch."""
 import sys
@@ -75,3 +75,19 @@ def test_yaml_model_twin(tmp_path):
         pytest.skip(f"{spec} is not in this checkout")
     net = st.build({"name": str(spec), "length": 1000, "outputs": 3})
     assert isinstance(net, torch.nn.Module) and sum(p.numel() for p in net.parameters()) > 0
+
+
+def test_dlpack_tensors_in_and_out(cli_run, data):
+    """A CPU torch tensor goes in through DLPack (read in place); the NumPy result goes back."""
+    run, _ = cli_run
+    model = strand.load_model(run / "model.safetensors")
+    expected = model.predict(data["codes"][:50])
+    codes = torch.from_numpy(data["codes"][:50])
+    assert np.array_equal(model.predict(codes), expected)
+    strided = torch.from_numpy(np.ascontiguousarray(data["codes"][:50].T)).T  # a strided view
+    assert np.array_equal(model.predict(strided), expected)
+    hot = torch.from_numpy(strand.one_hot(data["codes"][:50]))
+    np.testing.assert_allclose(model.predict(hot), expected, rtol=0, atol=1e-6)
+    assert torch.equal(torch.from_dlpack(expected), torch.from_numpy(expected))
+    with pytest.raises(strand.StrandError, match="expected dtype uint8|uint8 base codes"):
+        model.predict(codes.to(torch.int64))
