@@ -18,13 +18,13 @@
 #include "data/sequence_source.h"
 #include "data/simulate.h"
 #include "data/splits.h"
+#include "report/report.h"
 #include "rules/io.h"
 #include "rules/privacy_record.h"
 #include "rules/report.h"
 #include "runtime/autograd.h"
 #include "runtime/comm.h"
 #include "runtime/file_io.h"
-#include "report/report.h"
 #include "train/checksum.h"
 #include "train/evaluate.h"
 #include "train/permutation.h"
@@ -35,29 +35,13 @@
 namespace strand::apps {
 namespace {
 
-struct DataArgs {
-  std::string fasta, labels, bed, genome;
-  int64_t window = 1000;
-  std::string task = "auto";
-  std::string split_method = "auto";
-  std::vector<std::string> test_chroms, valid_chroms;
-  double test_fraction = 0.1, valid_fraction = 0.1;
-  uint64_t split_seed = 0;
-};
+using DataArgs = train::RunData;
 
 struct TrainArgs {
-  DataArgs data;
-  train::TrainConfig config;
-  std::string out = "strand-run";
-  std::string resume;
+  train::RunOptions run;
   std::string config_file;  // --config: a JSON TrainConfig; command-line flags win over it
-  int replicates = 1000;
-  bool baseline = true;  // fit the baselines, compare with the strongest on valid (rule 2)
   bool json = false;
   bool report = false;  // --report: DIR/report.html at the end
-  bool strict = false;        // Rule 1: refuse to train when the splits share sequences
-  int permutations = 0;       // Rule 7: label-permutation test with this many shuffled runs
-  bool choose_model = false;  // no --model: the default model follows the data (Rule 5)
   // Data parallel (under mpirun / srun / RANK+WORLD_SIZE; ignored in a single process).
   double bucket_mb = 25;
   bool zero1 = false;
@@ -65,27 +49,7 @@ struct TrainArgs {
   double comm_timeout_s = 300;
 };
 
-data::SplitMethod split_method(const std::string& s) {
-  if (s == "auto") return data::SplitMethod::kAuto;
-  if (s == "column") return data::SplitMethod::kColumn;
-  if (s == "chromosome") return data::SplitMethod::kChromosome;
-  if (s == "random") return data::SplitMethod::kRandom;
-  STRAND_FAIL("unknown split method '{}' (auto, column, chromosome, random)", s);
-}
-
-std::shared_ptr<data::Dataset> load_dataset(const DataArgs& a, data::LabelKind kind) {
-  if (!a.bed.empty()) {
-    STRAND_CHECK(a.fasta.empty(),
-                 "give either --fasta with --labels or --bed with --genome, not both");
-    STRAND_CHECK(!a.genome.empty(), "--bed needs --genome (an indexed reference FASTA)");
-    return std::make_shared<data::Dataset>(data::Dataset::from_bed(a.bed, a.genome, a.window));
-  }
-  STRAND_CHECK(!a.fasta.empty(), "no data: give --fasta with --labels, or --bed with --genome");
-  STRAND_CHECK(!a.labels.empty(), "--fasta needs --labels (a TSV: name, task columns, split)");
-  data::FastaDatasetOptions o;
-  o.kind = kind;
-  return std::make_shared<data::Dataset>(data::Dataset::from_fasta(a.fasta, a.labels, o));
-}
+using train::load_dataset;
 
 void add_data_options(CLI::App* cmd, DataArgs& a) {
   cmd->add_option("--fasta", a.fasta, "Sequences (FASTA, equal lengths; needs --labels)");
@@ -140,17 +104,6 @@ void print_table(const nlohmann::json& valid, const nlohmann::json& test,
   row("mean", valid["macro"], test.is_object() ? test["macro"] : nlohmann::json());
 }
 
-// The trainer's inputs and split rules as the rules' loaders take them.
-rules::DatasetSource source_of(const DataArgs& d) {
-  rules::DatasetSource s;
-  s.fasta = d.fasta, s.labels = d.labels, s.bed = d.bed, s.reference = d.genome;
-  s.window = d.window, s.kind = d.task, s.split_method = d.split_method;
-  s.test_chromosomes = d.test_chroms, s.valid_chromosomes = d.valid_chroms;
-  s.test_fraction = d.test_fraction, s.valid_fraction = d.valid_fraction;
-  s.split_seed = d.split_seed;
-  return s;
-}
-
 // The training config of --config FILE (train::config_from_json: an unknown key names the closest
 // valid one) with the flags given on the command line applied over it.
 train::TrainConfig config_with_file(const CLI::App& cmd, const std::string& path,
@@ -185,191 +138,48 @@ std::shared_ptr<runtime::Communicator> data_parallel_comm(TrainArgs& a) {
   if (!launch.distributed()) return nullptr;
   runtime::CommOptions o;
   o.timeout = std::chrono::milliseconds(static_cast<int64_t>(a.comm_timeout_s * 1000));
-  auto comm = runtime::make_communicator(launch, runtime::Device::parse(a.config.device), o);
-  a.config.device = comm->device().str();
+  auto comm = runtime::make_communicator(launch, runtime::Device::parse(a.run.config.device), o);
+  a.run.config.device = comm->device().str();
   return comm;
 }
 
-void train_and_report(TrainArgs& a, const std::shared_ptr<runtime::Communicator>& comm, bool writer,
-                      std::chrono::steady_clock::time_point start);
-
 void run_train(TrainArgs& a) {
-  const auto start = std::chrono::steady_clock::now();
-  const auto comm = data_parallel_comm(a);
-  const bool writer = !comm || comm->rank() == 0;
-  try {
-    train::with_run_directory(
-        writer ? a.out : "", [&] { train_and_report(a, comm, writer, start); }, command_line());
-    if (writer && a.report) {
-      report::write_report(a.out, a.out + "/report.html");
-      if (!a.json) std::printf("wrote %s/report.html\n", a.out.c_str());
-    }
-  } catch (const Error& e) {
-    // A lost rank: fail this communicator for good so nothing waits on it at exit.
-    if (comm) comm->abort(e.message());
-    throw;
+  auto& o = a.run;
+  o.parallel.comm = data_parallel_comm(a);
+  o.parallel.reducer = {.bucket_mb = a.bucket_mb, .bf16_compression = a.grad_compression == "bf16"};
+  o.parallel.zero1 = a.zero1;
+  if (!a.json) o.note = [](const std::string& line) { std::printf("%s\n", line.c_str()); };
+  o.command = command_line();
+  const train::RunReport outcome = train::run_training(o);
+  if (outcome.metrics.is_null()) return;  // ranks other than 0 report nothing
+  if (a.report) {
+    report::write_report(o.out, o.out + "/report.html");
+    if (!a.json) std::printf("wrote %s/report.html\n", o.out.c_str());
   }
-}
-
-void train_and_report(TrainArgs& a, const std::shared_ptr<runtime::Communicator>& comm, bool writer,
-                      std::chrono::steady_clock::time_point start) {
-  STRAND_CHECK(!comm || a.permutations == 0,
-               "--permutations runs in one process (not under mpirun or srun)");
-  STRAND_CHECK(a.permutations >= 0, "--permutations must be >= 0, got {}", a.permutations);
-  bool simulated = false;
-  if (a.data.fasta.empty() && a.data.bed.empty()) {
-    // No data: the built-in simulated dataset (data::simulate's defaults), written beside the run
-    // by rank 0; the other ranks read the same files.
-    STRAND_CHECK(a.data.labels.empty(), "--labels needs --fasta");
-    std::string paths;
-    if (writer) {
-      const auto files = data::write_simulation(data::simulate(), a.out + "/data");
-      paths = files.fasta + "\n" + files.labels;
-    }
-    if (comm) paths = runtime::all_gather_strings(*comm, paths)[0];
-    a.data.fasta = paths.substr(0, paths.find('\n'));
-    a.data.labels = paths.substr(paths.find('\n') + 1);
-    simulated = true;
-    if (!a.json && writer)
-      std::printf("no data given: training on the built-in simulated dataset (%s)\n",
-                  (a.out + "/data").c_str());
-  }
-  auto dataset = load_dataset(a.data, data::parse_label_kind(a.data.task));
-  data::SplitOptions so;
-  so.method = split_method(a.data.split_method);
-  so.test_chromosomes = a.data.test_chroms;
-  so.valid_chromosomes = a.data.valid_chroms;
-  so.test_fraction = a.data.test_fraction;
-  so.valid_fraction = a.data.valid_fraction;
-  so.seed = a.data.split_seed;
-  auto splits = std::make_shared<data::SplitDataset>(dataset, so);
-
-  // Rule 1 on the run's own splits before training (leakage), and splits too small to rank by.
-  rules::LabelledSequences all;
-  nlohmann::json data_checks;
-  if (writer) {
-    all = rules::load_source(source_of(a.data), false);
-    data_checks = train::check_run_data(all, a.data.bed, a.strict, true);
-    if (a.choose_model && !comm) {  // one process: the default model follows the data
-      nlohmann::json why;
-      a.config.model = train::default_model_for(all, why);
-      data_checks["default_model"] = {{"model", a.config.model}, {"alignment", why}};
-      if (!a.json)
-        std::printf("default model: %s (the task looks %s: %s)\n", a.config.model.c_str(),
-                    why.value("verdict", std::string("?")).c_str(),
-                    why.value("reason", std::string()).c_str());
-    }
-  }
-
-  train::RunMetadata run;
-  for (const std::string& f : {a.data.fasta, a.data.labels, a.data.bed, a.data.genome})
-    if (!f.empty()) run.data[f] = train::file_crc32(f);
-  train::Trainer trainer(splits, a.config, a.out, run);
-  if (comm) {
-    trainer.distribute(
-        {.comm = comm,
-         .reducer = {.bucket_mb = a.bucket_mb, .bf16_compression = a.grad_compression == "bf16"},
-         .zero1 = a.zero1});
-  }
-  if (!a.resume.empty()) trainer.resume(a.resume);
-  const train::TrainResult r = trainer.fit();
-  STRAND_CHECK(r.best_epoch > 0, "training produced no usable model: {}", r.stop_reason);
-  if (!writer) return;  // rank 0 evaluates the chosen model and reports
-  if (r.diverged) std::fprintf(stderr, "strand train: %s\n", r.stop_reason.c_str());
-
-  // Final metrics of the chosen checkpoint: validation, then the sealed test split once.
-  const auto best = train::load_model(trainer.model_path());
-  const auto device = runtime::Device::parse(a.config.device);
-  best.model->to(device);
-  const auto predictor = train::for_prediction(best.model, a.config.rc_average);
-  const int64_t eval_batch = std::max<int64_t>(256, a.config.batch_size);
-  nlohmann::json metrics;
-  const train::Predictions valid =
-      train::predict_rows(*predictor, best.info.kind, dataset, splits->valid(), eval_batch, device);
-  metrics["valid"] = train::panel_of(best.info, valid, a.replicates);
-  metrics["overfitting"] = train::overfitting_of(r);
-  if (a.permutations > 0) {
-    if (!a.json)
-      std::printf("label-permutation test: %d runs on shuffled training labels...\n",
-                  a.permutations);
-    metrics["permutation"] =
-        train::permutation_test(*splits, a.config, a.permutations, r.best_metric).to_json();
-  }
-  const std::string reason = strand::format(
-      "final evaluation of the chosen checkpoint (epoch {}, validation {} {}) after training",
-      r.best_epoch, r.monitor, fixed4(r.best_metric));
-  if (splits->test_size() > 0) {
-    const auto& test_rows = splits->unseal_test(reason);
-    const train::Predictions test =
-        train::predict_rows(*predictor, best.info.kind, dataset, test_rows, eval_batch, device);
-    metrics["test"] = train::panel_of(best.info, test, a.replicates);
-    train::write_test_predictions(a.out, best.info, *dataset, test_rows, test);
-    metrics["calibration"] = train::calibration_of(best.info, valid, test);
-    metrics["test_unsealed"] = reason;
-    if (a.baseline) {
-      if (!a.json) std::printf("fitting the baselines on the same splits...\n");
-      try {
-        metrics["baseline"] = train::compare_with_strongest_baseline(
-            all, {a.replicates, a.config.seed, a.config.sensitive, a.out}, best.info, *dataset,
-            test_rows, test);
-      } catch (const Error& e) {  // the trained model and its metrics are kept regardless
-        std::fprintf(stderr, "strand train: baseline comparison failed: %s\n", e.message().c_str());
-        metrics["baseline"] = {{"error", e.message()}};
-      }
-    }
-  } else {
-    metrics["test"] = nullptr;
-    metrics["test_unsealed"] = "no test examples";
-  }
-  metrics["model"] = best.info.to_json();
-  metrics["strand"] = {{"version", version()}, {"commit", git_commit()}};
-  metrics["best_epoch"] = r.best_epoch;
-  metrics["monitor"] = r.monitor;
-  metrics["epochs"] = r.epochs;
-  metrics["steps"] = r.steps;
-  metrics["stop_reason"] = r.stop_reason;
-  metrics["samples_per_s"] = r.samples_per_second;
-  if (comm) {
-    metrics["data_parallel"] = {
-        {"ranks", comm->size()},
-        {"backend", std::string(runtime::comm_backend_name(comm->backend()))},
-        {"global_batch", a.config.batch_size * comm->size()},
-        {"zero1", a.zero1},
-        {"grad_compression", a.grad_compression},
-        {"comm_hidden_fraction", r.comm.hidden_fraction()},
-        {"comm_exposed_seconds", r.comm.exposed_seconds}};
-  }
-  metrics["seconds"] =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  metrics["splits"] = splits->summary();
-  metrics["data_checks"] = data_checks;
-  // The checkpoint's privacy record (sensitive mark, and the DP guarantee when --dp was used).
-  metrics["privacy"] = rules::read_privacy_record(best.metadata).to_json();
-  if (r.dp) {
-    metrics["privacy"]["guaranteed"] = r.dp_guaranteed;
-    // The chosen checkpoint carries the epsilon spent up to its epoch; the run spent this much.
-    metrics["privacy"]["run_epsilon"] = r.epsilon;
-  }
-  rules::write_json(a.out + "/metrics.json", metrics);
-
+  const nlohmann::json& metrics = outcome.metrics;
+  const train::TrainResult& r = outcome.result;
   if (a.json) {
     std::cout << metrics.dump(2) << "\n";
     return;
   }
-  std::printf("model %s, %s, %lld outputs; %s\n", best.info.name.c_str(), best.info.kind.c_str(),
-              static_cast<long long>(best.info.outputs), splits->summary().c_str());
+  const auto& a_out = a.run.out;
+  const nlohmann::json& info = metrics["model"];
+  std::printf("model %s, %s, %lld outputs; %s\n", info["name"].get<std::string>().c_str(),
+              info["kind"].get<std::string>().c_str(),
+              static_cast<long long>(info["outputs"].get<int64_t>()),
+              metrics["splits"].get<std::string>().c_str());
   std::printf("trained %lld epochs (%lld steps) at %.0f samples/s in %.1f s; %s\n",
               static_cast<long long>(r.epochs), static_cast<long long>(r.steps),
               r.samples_per_second, metrics["seconds"].get<double>(), r.stop_reason.c_str());
   std::printf("chosen checkpoint: epoch %lld by validation %s %.4f; test unsealed for the %s\n",
               static_cast<long long>(r.best_epoch), r.monitor.c_str(), r.best_metric,
-              reason.c_str());
+              outcome.test_reason.c_str());
   if (r.dp) {
     std::printf(
         "DP-SGD: epsilon %.3f at delta %.1e spent (%s accountant; noise multiplier %.3f, "
         "clipping norm %g, sampling rate %.4g, %lld steps)%s\n",
-        r.epsilon, r.delta, a.config.dp.accountant.c_str(), r.noise_multiplier,
-        a.config.dp.max_grad_norm, r.sampling_rate, static_cast<long long>(r.steps),
+        r.epsilon, r.delta, a.run.config.dp.accountant.c_str(), r.noise_multiplier,
+        a.run.config.dp.max_grad_norm, r.sampling_rate, static_cast<long long>(r.steps),
         r.dp_guaranteed ? ""
                         : "; shuffled fixed-size batches: NOT covered by the guarantee, "
                           "which assumes Poisson sampling");
@@ -382,7 +192,7 @@ void train_and_report(TrainArgs& a, const std::shared_ptr<runtime::Communicator>
   if (metrics.contains("calibration") && metrics["calibration"].is_object()) {
     const auto& c = metrics["calibration"];
     std::printf("calibration (%s, fitted on %zu valid rows): test ECE %s before, %s after\n",
-                c["method"].get<std::string>().c_str(), splits->valid().size(),
+                c["method"].get<std::string>().c_str(), static_cast<size_t>(outcome.valid_rows),
                 fmt(c["test"]["before"]["ece"]).c_str(), fmt(c["test"]["after"]["ece"]).c_str());
   }
   if (metrics.contains("baseline") && metrics["baseline"].contains("error")) {
@@ -398,13 +208,13 @@ void train_and_report(TrainArgs& a, const std::shared_ptr<runtime::Communicator>
         b["summary"]["sentence"].get<std::string>().c_str());
     std::printf("verdict: %s\n", b["verdict"].get<std::string>().c_str());
   }
-  if (data_checks["leakage"]["verdict"] == "fail")
+  if (metrics["data_checks"]["leakage"]["verdict"] == "fail")
     std::printf("warning: the splits share sequences (Rule 1): %s\n",
-                data_checks["leakage"]["sentence"].get<std::string>().c_str());
-  for (const auto& w : data_checks["small_data"])
+                metrics["data_checks"]["leakage"]["sentence"].get<std::string>().c_str());
+  for (const auto& w : metrics["data_checks"]["small_data"])
     std::printf("warning: %s\n", w.get<std::string>().c_str());
-  std::printf("wrote %s/model.safetensors, %s/log.jsonl, %s/metrics.json%s\n", a.out.c_str(),
-              a.out.c_str(), a.out.c_str(), simulated ? " (data in DIR/data)" : "");
+  std::printf("wrote %s/model.safetensors, %s/log.jsonl, %s/metrics.json%s\n", a_out.c_str(),
+              a_out.c_str(), a_out.c_str(), outcome.simulated ? " (data in DIR/data)" : "");
 }
 
 void add_train(CLI::App& app) {
@@ -420,17 +230,18 @@ void add_train(CLI::App& app) {
       "  strand train --fasta seqs.fa --labels labels.tsv --config train.json --epochs 3\n"
       "Writes DIR/model.safetensors (best epoch), DIR/checkpoint.safetensors (last epoch, for\n"
       "--resume), DIR/log.jsonl and DIR/metrics.json ({\"valid\", \"test\"} of the chosen model).");
-  add_data_options(cmd, a->data);
-  cmd->add_option("--split-method", a->data.split_method, "auto, column, chromosome or random");
-  cmd->add_option("--test-chroms", a->data.test_chroms, "Chromosomes held out as test")
+  add_data_options(cmd, a->run.data);
+  cmd->add_option("--split-method", a->run.data.split_method, "auto, column, chromosome or random");
+  cmd->add_option("--test-chroms", a->run.data.test_chroms, "Chromosomes held out as test")
       ->delimiter(',');
-  cmd->add_option("--valid-chroms", a->data.valid_chroms, "Chromosomes held out as valid")
+  cmd->add_option("--valid-chroms", a->run.data.valid_chroms, "Chromosomes held out as valid")
       ->delimiter(',');
-  cmd->add_option("--test-fraction", a->data.test_fraction, "Random split: fraction for test");
-  cmd->add_option("--valid-fraction", a->data.valid_fraction, "Random split: fraction for valid");
-  cmd->add_option("--split-seed", a->data.split_seed, "Seed of the random split")
+  cmd->add_option("--test-fraction", a->run.data.test_fraction, "Random split: fraction for test");
+  cmd->add_option("--valid-fraction", a->run.data.valid_fraction,
+                  "Random split: fraction for valid");
+  cmd->add_option("--split-seed", a->run.data.split_seed, "Seed of the random split")
       ->check(non_negative());
-  auto& c = a->config;
+  auto& c = a->run.config;
   cmd->add_option("--model", c.model,
                   "cnn, cnn-linear, deepsea, basset, basset-groupnorm, danq, cnn-small, or a "
                   "YAML model file (examples/models/*.yaml); default: cnn-linear when the task "
@@ -481,21 +292,22 @@ void add_train(CLI::App& app) {
                   "--dp: poisson (covered by the guarantee) or shuffle (not covered)")
       ->capture_default_str();
   cmd->add_option("--accountant", c.dp.accountant, "--dp: rdp or pld")->capture_default_str();
-  cmd->add_option("--out", a->out, "Output directory")->capture_default_str();
-  cmd->add_option("--resume", a->resume, "Continue from a checkpoint.safetensors");
+  cmd->add_option("--out", a->run.out, "Output directory")->capture_default_str();
+  cmd->add_option("--resume", a->run.resume, "Continue from a checkpoint.safetensors");
   cmd->add_option("--config", a->config_file,
                   "Training config JSON (TrainConfig keys: model, epochs, batch_size, "
                   "lr, ...); flags given here win over it");
-  cmd->add_option("--bootstrap", a->replicates, "Bootstrap replicates for metrics.json intervals");
-  cmd->add_flag("!--no-baseline", a->baseline,
+  cmd->add_option("--bootstrap", a->run.replicates,
+                  "Bootstrap replicates for metrics.json intervals");
+  cmd->add_flag("!--no-baseline", a->run.baseline,
                 "Skip the baselines and the comparison with the strongest (on valid) on test");
   cmd->add_flag("--json", a->json, "Print metrics.json");
-  cmd->add_option("--permutations", a->permutations,
+  cmd->add_option("--permutations", a->run.permutations,
                   "Label-permutation test (Rule 7): retrain N times on shuffled training labels "
                   "and give the p-value of the real validation score");
   cmd->add_flag("--report", a->report,
                 "Write DIR/report.html, the ten-rules report of the run (strand report)");
-  cmd->add_flag("--strict", a->strict,
+  cmd->add_flag("--strict", a->run.strict,
                 "Refuse to train when the splits share exact or near-duplicate sequences (Rule "
                 "1; without it, a warning)");
   cmd->add_option("--bucket-mb", a->bucket_mb,
@@ -510,37 +322,20 @@ void add_train(CLI::App& app) {
                   "Data parallel: seconds any collective may take before the run fails")
       ->capture_default_str();
   cmd->callback([a, cmd] {
-    if (!a->config_file.empty()) a->config = config_with_file(*cmd, a->config_file, a->config);
-    // DP noise grows with the parameter count and shrinks with the batch: unless the user chose,
-    // --dp trains the small position-invariant CNN with larger batches for longer (a config file
-    // states its own choices).
-    if (a->config.dp.enabled && a->config_file.empty()) {
-      std::string changed;
-      auto dp_default = [&](const char* flag, auto& field, auto value) {
-        if (cmd->count(flag) > 0) return;
-        field = value;
-        changed += strand::format("{}{} {}", changed.empty() ? "" : ", ", flag, value);
-      };
-      dp_default("--model", a->config.model, std::string("cnn-small"));
-      dp_default("--batch-size", a->config.batch_size, int64_t{128});
-      dp_default("--lr", a->config.lr, 0.01);
-      dp_default("--epochs", a->config.epochs, int64_t{30});
-      dp_default("--patience", a->config.patience, int64_t{0});
-      if (!changed.empty() && !a->json && runtime::detect_launch().rank == 0)
-        std::printf("--dp: private-training defaults %s (give the flags to override)\n",
-                    changed.c_str());
-    }
-    // DeepSEA (no normalisation, a 925-unit dense layer over ~50k inputs) collapses to constant
-    // outputs under Adam at the default 3e-3 (measured: validation AUROC exactly 0.5 after 3
-    // epochs on the built-in task; 3e-4 learned, 0.70 after 3 epochs).
-    if (a->config.model == "deepsea" && cmd->count("--lr") == 0 && a->config_file.empty() &&
-        !a->config.dp.enabled) {
-      a->config.lr = 3e-4;
-      if (!a->json && runtime::detect_launch().rank == 0)
-        std::printf("--model deepsea: default --lr 0.0003 (Adam at 0.003 collapses it)\n");
-    }
-    a->choose_model = cmd->count("--model") == 0 && a->config_file.empty() &&
-                      !a->config.dp.enabled && a->resume.empty();
+    auto& config = a->run.config;
+    if (!a->config_file.empty()) config = config_with_file(*cmd, a->config_file, config);
+    // A config file states its own choices; otherwise a default changes only where no flag was
+    // given (the TrainConfig key "batch_size" is the flag --batch-size).
+    auto given = [&](const std::string& key) {
+      std::string flag = "--" + key;
+      std::replace(flag.begin(), flag.end(), '_', '-');
+      return !a->config_file.empty() || cmd->count(flag) > 0;
+    };
+    const auto notes = train::apply_run_defaults(config, given);
+    if (!a->json && runtime::detect_launch().rank == 0)
+      for (const auto& n : notes) std::printf("%s\n", n.c_str());
+    a->run.choose_model = cmd->count("--model") == 0 && a->config_file.empty() &&
+                          !config.dp.enabled && a->run.resume.empty();
     run_train(*a);
   });
 }

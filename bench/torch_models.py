@@ -1,4 +1,6 @@
-"""PyTorch twins of strand's DeepSEA, Basset and DanQ (the same layer stacks as layers/models.cpp),
+"""PyTorch twins of strand's DeepSEA, Basset and DanQ (the same layer stacks and state_dict names as
+layers/models.cpp; python/tests/test_torch.py checks them against strand.torch, which builds the
+twin of any strand model from the library's own description),
 shared by the CPU side-by-side (bench/torch_side_by_side.py) and the GPU one
 (scripts/torch_train_bench.py). Imports torch: import this module only where torch is present."""
 from torch import nn
@@ -12,9 +14,9 @@ class Permute(nn.Module):
         return x.permute(0, 2, 1)
 
 
-class LastOutput(nn.Module):  # nn.LSTM returns (output, state)
+class LSTM(nn.LSTM):  # the output sequence only, as strand's LSTM layer (and its state_dict names)
     def forward(self, x):
-        return x[0]
+        return super().forward(x)[0]
 
 
 def build(name, length, outputs):
@@ -38,7 +40,7 @@ def build(name, length, outputs):
         l1 = (length - 25) // 13
         return nn.Sequential(
             nn.Conv1d(4, 320, 26), nn.ReLU(), nn.MaxPool1d(13), nn.Dropout(0.2), Permute(),
-            nn.LSTM(320, 320, batch_first=True, bidirectional=True), LastOutput(),
+            LSTM(320, 320, batch_first=True, bidirectional=True),
             nn.Dropout(0.5), nn.Flatten(), nn.Linear(l1 * 640, 925), nn.ReLU(),
             nn.Linear(925, outputs))
     raise ValueError(name)

@@ -14,6 +14,24 @@ option(STRAND_BUILD_BENCHMARKS "Build the Google Benchmark programs" ON)
 # STRAND_CUDA: AUTO (on when nvcc is found), ON (required) or OFF.
 set(STRAND_CUDA AUTO CACHE STRING "Build the CUDA backend: AUTO, ON or OFF")
 set_property(CACHE STRAND_CUDA PROPERTY STRINGS AUTO ON OFF)
+# STRAND_PYTHON: AUTO (on when the Python found, e.g. -DPython_EXECUTABLE=venv/bin/python, has
+# nanobind), ON (required) or OFF. Builds the extension strand._strand (python/).
+set(STRAND_PYTHON AUTO CACHE STRING "Build the Python package: AUTO, ON or OFF")
+set_property(CACHE STRAND_PYTHON PROPERTY STRINGS AUTO ON OFF)
+set(STRAND_WITH_PYTHON OFF)
+if(STRAND_PYTHON STREQUAL "ON")
+  set(STRAND_WITH_PYTHON ON)
+elseif(STRAND_PYTHON STREQUAL "AUTO")
+  find_package(Python 3.9 COMPONENTS Interpreter Development.Module)
+  if(Python_FOUND)
+    execute_process(COMMAND "${Python_EXECUTABLE}" -c "import nanobind"
+                    RESULT_VARIABLE nanobind_missing OUTPUT_QUIET ERROR_QUIET)
+    if(nanobind_missing EQUAL 0)
+      set(STRAND_WITH_PYTHON ON)
+    endif()
+  endif()
+endif()
+message(STATUS "strand: Python package ${STRAND_WITH_PYTHON}")
 set(STRAND_MPI AUTO CACHE STRING "Build the MPI communicator: AUTO, ON or OFF")
 set_property(CACHE STRAND_MPI PROPERTY STRINGS AUTO ON OFF)
 

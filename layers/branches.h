@@ -21,6 +21,7 @@ class SumOfBranches : public Module {
   Tensor forward(const Tensor& x) override;
   size_t size() const { return branches_.size(); }
   Module& operator[](size_t i) { return *branches_.at(i); }
+  double drop(size_t i) const { return drop_.at(i); }
 
  protected:
   std::string extra_repr() const override;

@@ -14,6 +14,9 @@ class BatchNorm1d : public Module {
   // In training: max_pool1d(relu(forward(x))) for x [N, C, L] as one fused node (equal values
   // and gradients, less memory traffic). Sequential calls it for BatchNorm1d, ReLU, MaxPool1d.
   Tensor forward_relu_max_pool(const Tensor& x, int64_t kernel, int64_t stride, int64_t padding);
+  int64_t channels() const { return channels_; }
+  double eps() const { return eps_; }
+  double momentum() const { return momentum_; }
 
  protected:
   std::string extra_repr() const override;
@@ -28,6 +31,8 @@ class LayerNorm : public Module {
  public:
   explicit LayerNorm(runtime::Shape normalized_shape, double eps = 1e-5);
   Tensor forward(const Tensor& x) override;
+  const runtime::Shape& normalized_shape() const { return shape_; }
+  double eps() const { return eps_; }
 
  protected:
   std::string extra_repr() const override;
@@ -42,6 +47,9 @@ class GroupNorm : public Module {
  public:
   GroupNorm(int64_t groups, int64_t channels, double eps = 1e-5);
   Tensor forward(const Tensor& x) override;  // [N, C, ...]
+  int64_t groups() const { return groups_; }
+  int64_t channels() const { return channels_; }
+  double eps() const { return eps_; }
 
  protected:
   std::string extra_repr() const override;

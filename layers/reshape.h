@@ -14,6 +14,8 @@ class Flatten : public Module {
   explicit Flatten(int64_t start = 1, int64_t end = -1)
       : Module("Flatten"), start_(start), end_(end) {}
   Tensor forward(const Tensor& x) override { return x.flatten(start_, end_); }
+  int64_t start() const { return start_; }
+  int64_t end() const { return end_; }
 
  private:
   int64_t start_, end_;
@@ -23,6 +25,7 @@ class Permute : public Module {
  public:
   explicit Permute(std::vector<int64_t> dims) : Module("Permute"), dims_(std::move(dims)) {}
   Tensor forward(const Tensor& x) override { return x.permute(dims_); }
+  const std::vector<int64_t>& dims() const { return dims_; }
 
  private:
   std::vector<int64_t> dims_;

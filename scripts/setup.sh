@@ -16,6 +16,7 @@ packages=(
   libplplot-dev              # the HTML report's plots (SVG driver)
   chromium tidy              # report tests: a real headless browser and an HTML checker
   python3-numpy              # tests: strand's .npy/.npz files read by NumPy itself
+  python3-dev python3-venv   # the Python package (python/): headers and its test venv
   patchelf xz-utils          # scripts/gpu-bundle.sh: run paths and the archive of the GPU bundle
 )
 

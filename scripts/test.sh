@@ -1,8 +1,21 @@
 #!/usr/bin/env bash
 # The test command: installs what is missing, builds everything (CUDA code included when nvcc is
-# present), and runs every test. GPU tests skip themselves where no device exists.
+# present; the Python package too), and runs every test. GPU tests skip themselves where no device
+# exists.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-bash scripts/build.sh "$@"
+# The Python package builds against, and its tests run under, a venv kept between runs: nanobind,
+# NumPy, pytest, and PyTorch's CPU wheel for the strand.torch tests (they skip, saying so, where it
+# cannot be installed; a failed try is not repeated until the venv is removed).
+venv="${STRAND_PY_VENV:-$HOME/.cache/strand/python-venv}"
+if ! "$venv/bin/python" -c "import nanobind, numpy, pytest" 2>/dev/null; then
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q nanobind numpy pytest
+fi
+if ! "$venv/bin/python" -c "import torch" 2>/dev/null && [ ! -e "$venv/.no-torch" ]; then
+  "$venv/bin/pip" install -q torch --index-url https://download.pytorch.org/whl/cpu ||
+    { echo "test: PyTorch's CPU wheel could not be installed: the strand.torch tests will skip"; touch "$venv/.no-torch"; }
+fi
+bash scripts/build.sh -DPython_EXECUTABLE="$venv/bin/python" "$@"
 ctest --test-dir build --output-on-failure -j "$(nproc)" --timeout 900

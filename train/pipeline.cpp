@@ -1,19 +1,28 @@
 // The data checks and baseline comparison around `strand train`; see pipeline.h.
 #include "train/pipeline.h"
 
+#include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <map>
 
 #include "core/error.h"
+#include "core/version.h"
 #include "data/bed.h"
+#include "data/simulate.h"
 #include "rules/alignment.h"
 #include "rules/baselines.h"
 #include "rules/calibration.h"
 #include "rules/compare.h"
 #include "rules/leakage.h"
+#include "rules/privacy_record.h"
 #include "rules/report.h"
+#include "runtime/autograd.h"
+#include "train/checksum.h"
+#include "train/permutation.h"
+#include "train/run_directory.h"
 
 namespace strand::train {
 namespace {
@@ -271,6 +280,239 @@ nlohmann::json overfitting_of(const TrainResult& r) {
        "an evenly spaced probe of up to max(|valid|, 1000) training rows, "
        "scored in eval mode each epoch (log.jsonl: train_eval, gap)"},
       {"sentence", s}};
+}
+
+std::shared_ptr<data::Dataset> load_dataset(const RunData& a, data::LabelKind kind) {
+  if (!a.bed.empty()) {
+    STRAND_CHECK(a.fasta.empty(),
+                 "give either --fasta with --labels or --bed with --genome, not both");
+    STRAND_CHECK(!a.genome.empty(), "--bed needs --genome (an indexed reference FASTA)");
+    return std::make_shared<data::Dataset>(data::Dataset::from_bed(a.bed, a.genome, a.window));
+  }
+  STRAND_CHECK(!a.fasta.empty(), "no data: give --fasta with --labels, or --bed with --genome");
+  STRAND_CHECK(!a.labels.empty(), "--fasta needs --labels (a TSV: name, task columns, split)");
+  data::FastaDatasetOptions o;
+  o.kind = kind;
+  return std::make_shared<data::Dataset>(data::Dataset::from_fasta(a.fasta, a.labels, o));
+}
+
+data::SplitOptions split_options(const RunData& d) {
+  data::SplitOptions so;
+  if (d.split_method == "auto")
+    so.method = data::SplitMethod::kAuto;
+  else if (d.split_method == "column")
+    so.method = data::SplitMethod::kColumn;
+  else if (d.split_method == "chromosome")
+    so.method = data::SplitMethod::kChromosome;
+  else if (d.split_method == "random")
+    so.method = data::SplitMethod::kRandom;
+  else
+    STRAND_FAIL("unknown split method '{}' (auto, column, chromosome, random)", d.split_method);
+  so.test_chromosomes = d.test_chroms;
+  so.valid_chromosomes = d.valid_chroms;
+  so.test_fraction = d.test_fraction;
+  so.valid_fraction = d.valid_fraction;
+  so.seed = d.split_seed;
+  return so;
+}
+
+rules::DatasetSource source_of(const RunData& d) {
+  rules::DatasetSource s;
+  s.fasta = d.fasta, s.labels = d.labels, s.bed = d.bed, s.reference = d.genome;
+  s.window = d.window, s.kind = d.task, s.split_method = d.split_method;
+  s.test_chromosomes = d.test_chroms, s.valid_chromosomes = d.valid_chroms;
+  s.test_fraction = d.test_fraction, s.valid_fraction = d.valid_fraction;
+  s.split_seed = d.split_seed;
+  return s;
+}
+
+std::vector<std::string> apply_run_defaults(TrainConfig& c,
+                                            const std::function<bool(const std::string&)>& given) {
+  std::vector<std::string> notes;
+  // DP noise grows with the parameter count and shrinks with the batch: unless the user chose,
+  // DP trains the small position-invariant CNN with larger batches for longer.
+  if (c.dp.enabled) {
+    std::string changed;
+    auto dp_default = [&](const char* key, auto& field, auto value) {
+      if (given(key)) return;
+      field = value;
+      std::string flag = std::string("--") + key;
+      std::replace(flag.begin(), flag.end(), '_', '-');
+      changed += strand::format("{}{} {}", changed.empty() ? "" : ", ", flag, value);
+    };
+    dp_default("model", c.model, std::string("cnn-small"));
+    dp_default("batch_size", c.batch_size, int64_t{128});
+    dp_default("lr", c.lr, 0.01);
+    dp_default("epochs", c.epochs, int64_t{30});
+    dp_default("patience", c.patience, int64_t{0});
+    if (!changed.empty())
+      notes.push_back("--dp: private-training defaults " + changed +
+                      " (give the flags to override)");
+  }
+  // DeepSEA (no normalisation, a 925-unit dense layer over ~50k inputs) collapses to constant
+  // outputs under Adam at the default 3e-3 (measured: validation AUROC exactly 0.5 after 3
+  // epochs on the built-in task; 3e-4 learned, 0.70 after 3 epochs).
+  if (c.model == "deepsea" && !given("lr") && !c.dp.enabled) {
+    c.lr = 3e-4;
+    notes.push_back("--model deepsea: default --lr 0.0003 (Adam at 0.003 collapses it)");
+  }
+  return notes;
+}
+
+namespace {
+
+RunReport train_and_evaluate(RunOptions& a, bool writer,
+                             std::chrono::steady_clock::time_point start) {
+  const auto& comm = a.parallel.comm;
+  auto note = [&](const std::string& line) {
+    if (a.note && writer) a.note(line);
+  };
+  STRAND_CHECK(!comm || a.permutations == 0,
+               "--permutations runs in one process (not under mpirun or srun)");
+  STRAND_CHECK(a.permutations >= 0, "--permutations must be >= 0, got {}", a.permutations);
+  RunReport report;
+  if (a.data.fasta.empty() && a.data.bed.empty()) {
+    // No data: the built-in simulated dataset (data::simulate's defaults), written beside the run
+    // by rank 0; the other ranks read the same files.
+    STRAND_CHECK(a.data.labels.empty(), "--labels needs --fasta");
+    std::string paths;
+    if (writer) {
+      const auto files = data::write_simulation(data::simulate(), a.out + "/data");
+      paths = files.fasta + "\n" + files.labels;
+    }
+    if (comm) paths = runtime::all_gather_strings(*comm, paths)[0];
+    a.data.fasta = paths.substr(0, paths.find('\n'));
+    a.data.labels = paths.substr(paths.find('\n') + 1);
+    report.simulated = true;
+    note(strand::format("no data given: training on the built-in simulated dataset ({})",
+                        a.out + "/data"));
+  }
+  auto dataset = load_dataset(a.data, data::parse_label_kind(a.data.task));
+  auto splits = std::make_shared<data::SplitDataset>(dataset, split_options(a.data));
+
+  // Rule 1 on the run's own splits before training (leakage), and splits too small to rank by.
+  rules::LabelledSequences all;
+  nlohmann::json data_checks;
+  if (writer) {
+    all = rules::load_source(source_of(a.data), false);
+    data_checks = check_run_data(all, a.data.bed, a.strict, true);
+    if (a.choose_model && !comm) {  // one process: the default model follows the data
+      nlohmann::json why;
+      a.config.model = default_model_for(all, why);
+      data_checks["default_model"] = {{"model", a.config.model}, {"alignment", why}};
+      note(strand::format("default model: {} (the task looks {}: {})", a.config.model,
+                          why.value("verdict", std::string("?")),
+                          why.value("reason", std::string())));
+    }
+  }
+
+  RunMetadata run;
+  for (const std::string& f : {a.data.fasta, a.data.labels, a.data.bed, a.data.genome})
+    if (!f.empty()) run.data[f] = file_crc32(f);
+  Trainer trainer(splits, a.config, a.out, run);
+  if (comm) trainer.distribute(a.parallel);
+  if (!a.resume.empty()) trainer.resume(a.resume);
+  const TrainResult r = trainer.fit();
+  report.result = r;
+  STRAND_CHECK(r.best_epoch > 0, "training produced no usable model: {}", r.stop_reason);
+  if (!writer) return report;  // rank 0 evaluates the chosen model and reports
+  if (r.diverged) std::fprintf(stderr, "strand train: %s\n", r.stop_reason.c_str());
+
+  // Final metrics of the chosen checkpoint: validation, then the sealed test split once.
+  const auto best = load_model(trainer.model_path());
+  const auto device = runtime::Device::parse(a.config.device);
+  best.model->to(device);
+  const auto predictor = for_prediction(best.model, a.config.rc_average);
+  const int64_t eval_batch = std::max<int64_t>(256, a.config.batch_size);
+  nlohmann::json metrics;
+  const Predictions valid =
+      predict_rows(*predictor, best.info.kind, dataset, splits->valid(), eval_batch, device);
+  report.valid_rows = static_cast<int64_t>(splits->valid().size());
+  metrics["valid"] = panel_of(best.info, valid, a.replicates);
+  metrics["overfitting"] = overfitting_of(r);
+  if (a.permutations > 0) {
+    note(strand::format("label-permutation test: {} runs on shuffled training labels...",
+                        a.permutations));
+    metrics["permutation"] =
+        permutation_test(*splits, a.config, a.permutations, r.best_metric).to_json();
+  }
+  const std::string reason = strand::format(
+      "final evaluation of the chosen checkpoint (epoch {}, validation {} {}) after training",
+      r.best_epoch, r.monitor, fixed4(r.best_metric));
+  report.test_reason = reason;
+  if (splits->test_size() > 0) {
+    const auto& test_rows = splits->unseal_test(reason);
+    const Predictions test =
+        predict_rows(*predictor, best.info.kind, dataset, test_rows, eval_batch, device);
+    metrics["test"] = panel_of(best.info, test, a.replicates);
+    write_test_predictions(a.out, best.info, *dataset, test_rows, test);
+    metrics["calibration"] = calibration_of(best.info, valid, test);
+    metrics["test_unsealed"] = reason;
+    if (a.baseline) {
+      note("fitting the baselines on the same splits...");
+      try {
+        metrics["baseline"] = compare_with_strongest_baseline(
+            all, {a.replicates, a.config.seed, a.config.sensitive, a.out}, best.info, *dataset,
+            test_rows, test);
+      } catch (const Error& e) {  // the trained model and its metrics are kept regardless
+        std::fprintf(stderr, "strand train: baseline comparison failed: %s\n", e.message().c_str());
+        metrics["baseline"] = {{"error", e.message()}};
+      }
+    }
+  } else {
+    metrics["test"] = nullptr;
+    metrics["test_unsealed"] = "no test examples";
+  }
+  metrics["model"] = best.info.to_json();
+  metrics["strand"] = {{"version", version()}, {"commit", git_commit()}};
+  metrics["best_epoch"] = r.best_epoch;
+  metrics["monitor"] = r.monitor;
+  metrics["epochs"] = r.epochs;
+  metrics["steps"] = r.steps;
+  metrics["stop_reason"] = r.stop_reason;
+  metrics["samples_per_s"] = r.samples_per_second;
+  if (comm) {
+    metrics["data_parallel"] = {
+        {"ranks", comm->size()},
+        {"backend", std::string(runtime::comm_backend_name(comm->backend()))},
+        {"global_batch", a.config.batch_size * comm->size()},
+        {"zero1", a.parallel.zero1},
+        {"grad_compression", a.parallel.reducer.bf16_compression ? "bf16" : "none"},
+        {"comm_hidden_fraction", r.comm.hidden_fraction()},
+        {"comm_exposed_seconds", r.comm.exposed_seconds}};
+  }
+  metrics["seconds"] =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  metrics["splits"] = splits->summary();
+  metrics["data_checks"] = data_checks;
+  // The checkpoint's privacy record (sensitive mark, and the DP guarantee when DP was used).
+  metrics["privacy"] = rules::read_privacy_record(best.metadata).to_json();
+  if (r.dp) {
+    metrics["privacy"]["guaranteed"] = r.dp_guaranteed;
+    // The chosen checkpoint carries the epsilon spent up to its epoch; the run spent this much.
+    metrics["privacy"]["run_epsilon"] = r.epsilon;
+  }
+  rules::write_json(a.out + "/metrics.json", metrics);
+  report.metrics = std::move(metrics);
+  return report;
+}
+
+}  // namespace
+
+RunReport run_training(RunOptions o) {
+  const auto start = std::chrono::steady_clock::now();
+  const auto& comm = o.parallel.comm;
+  const bool writer = !comm || comm->rank() == 0;
+  RunReport report;
+  try {
+    with_run_directory(
+        writer ? o.out : "", [&] { report = train_and_evaluate(o, writer, start); }, o.command);
+  } catch (const Error& e) {
+    // A lost rank: fail this communicator for good so nothing waits on it at exit.
+    if (comm) comm->abort(e.message());
+    throw;
+  }
+  return report;
 }
 
 }  // namespace strand::train

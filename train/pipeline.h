@@ -4,11 +4,14 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
 #include "data/dataset.h"
+#include "data/splits.h"
 #include "rules/io.h"
 #include "train/checkpoint.h"
 #include "train/evaluate.h"
@@ -83,5 +86,55 @@ nlohmann::json calibration_of(const ModelInfo& info, const Predictions& valid,
 
 // Rule 7: the train/valid gap of a run at its chosen and its last epoch, and a sentence.
 nlohmann::json overfitting_of(const TrainResult& r);
+
+// The data of a run as `strand train` takes it: FASTA + labels TSV, or BED intervals + an indexed
+// genome (windows centred on them), with the split rules.
+struct RunData {
+  std::string fasta, labels, bed, genome;
+  int64_t window = 1000;
+  std::string task = "auto";          // label kind: auto, binary, multi-label, ...
+  std::string split_method = "auto";  // auto, column, chromosome, random
+  std::vector<std::string> test_chroms, valid_chroms;
+  double test_fraction = 0.1, valid_fraction = 0.1;
+  uint64_t split_seed = 0;
+};
+std::shared_ptr<data::Dataset> load_dataset(const RunData& d, data::LabelKind kind);
+data::SplitOptions split_options(const RunData& d);
+rules::DatasetSource source_of(const RunData& d);  // the same data as the rules' loaders take it
+
+// The defaults `strand train` picks for what the user did not set (given(key): the TrainConfig key
+// was set): under DP the small CNN with larger batches for longer; DeepSEA at lr 3e-4. Returns one
+// note per changed default, for the user.
+std::vector<std::string> apply_run_defaults(TrainConfig& c,
+                                            const std::function<bool(const std::string&)>& given);
+
+struct RunOptions {
+  RunData data;  // no fasta and no bed: the built-in simulated dataset, written to OUT/data
+  TrainConfig config;
+  std::string out = "strand-run";
+  std::string resume;            // a checkpoint.safetensors to continue from
+  std::string command;           // the command line that started the run, kept in OUT/run.json
+  int replicates = 1000;         // bootstrap replicates of the metrics' intervals
+  bool baseline = true;          // Rule 2: baselines and the comparison with the strongest on test
+  bool strict = false;           // Rule 1: leakage across the splits is an error
+  int permutations = 0;          // Rule 7: label-permutation runs
+  bool choose_model = false;     // Rule 5: the default model follows the data (one process)
+  DataParallelOptions parallel;  // comm null: one process
+  std::function<void(const std::string&)> note;  // progress lines for a person; null: silent
+};
+
+struct RunReport {
+  nlohmann::json metrics;  // what OUT/metrics.json holds (null on ranks other than 0)
+  TrainResult result;
+  int64_t valid_rows = 0;
+  std::string test_reason;  // why the test split was unsealed
+  bool simulated = false;   // trained on the built-in simulated dataset
+};
+
+// The whole of `strand train` but its printing: holds OUT (with_run_directory), checks the data
+// (Rules 1, 5), trains, evaluates the chosen checkpoint on valid and then the sealed test split,
+// calibrates, compares with the strongest baseline, and writes OUT/metrics.json. The CLI and the
+// Python package both run this, so their results agree bit for bit.
+RunReport run_training(RunOptions o);
 
 }  // namespace strand::train

@@ -15,8 +15,8 @@ namespace fs = std::filesystem;
 
 // Bottom to top; a folder may include its own headers and those of folders below it.
 const std::map<std::string, int> kRank = {
-    {"core", 0}, {"kernels", 1}, {"runtime", 2},   {"layers", 3},
-    {"data", 4}, {"rules", 5},   {"interpret", 6}, {"train", 7}, {"report", 8}, {"apps", 9}};
+    {"core", 0},      {"kernels", 1}, {"runtime", 2}, {"layers", 3}, {"data", 4},  {"rules", 5},
+    {"interpret", 6}, {"train", 7},   {"report", 8},  {"apps", 9},   {"python", 9}};
 
 fs::path source_root() { return fs::path(__FILE__).parent_path().parent_path().parent_path(); }
 
