@@ -17,6 +17,7 @@
 #include "data/sequence_source.h"
 #include "data/simulate.h"
 #include "data/splits.h"
+#include "rules/headline.h"
 #include "rules/io.h"
 #include "rules/privacy_record.h"
 #include "rules/report.h"
@@ -24,11 +25,15 @@
 #include "runtime/comm.h"
 #include "runtime/file_io.h"
 #include "train/checksum.h"
+#include "train/cross_validation.h"
+#include "train/ensemble.h"
 #include "train/evaluate.h"
+#include "train/learning_curve.h"
 #include "train/permutation.h"
 #include "train/pipeline.h"
 #include "train/run_directory.h"
 #include "train/trainer.h"
+#include "train/tune.h"
 
 namespace strand::apps {
 namespace {
@@ -52,8 +57,12 @@ struct TrainArgs {
   int replicates = 1000;
   bool baseline = true;  // fit the baselines, compare with the strongest on valid (rule 2)
   bool json = false;
-  bool strict = false;        // Rule 1: refuse to train when the splits share sequences
-  int permutations = 0;       // Rule 7: label-permutation test with this many shuffled runs
+  bool strict = false;   // Rule 1: refuse to train when the splits share sequences
+  int permutations = 0;  // Rule 7: label-permutation test with this many shuffled runs
+  int cv = 0;            // > 0: K-fold cross-validation on train + valid instead of one run
+  std::string cv_group = "duplicates";
+  bool learning_curve = false;  // Rule 7: score against training-set size instead of one run
+  std::vector<double> curve_fractions = {0.1, 0.25, 0.5, 1.0};
   bool choose_model = false;  // no --model: the default model follows the data (Rule 5)
   // Data parallel (under mpirun / srun / RANK+WORLD_SIZE; ignored in a single process).
   double bucket_mb = 25;
@@ -171,6 +180,37 @@ train::TrainConfig config_with_file(const CLI::App& cmd, const std::string& path
   return train::config_from_json(merged);
 }
 
+// No data given: the built-in simulated dataset (data::simulate's defaults), written to OUT/data
+// by rank 0 (the other ranks read the same files). Returns whether it was used.
+bool use_simulated_data(DataArgs& d, const std::string& out, runtime::Communicator* comm,
+                        bool writer, bool quiet) {
+  if (!d.fasta.empty() || !d.bed.empty()) return false;
+  STRAND_CHECK(d.labels.empty(), "--labels needs --fasta");
+  std::string paths;
+  if (writer) {
+    const auto files = data::write_simulation(data::simulate(), out + "/data");
+    paths = files.fasta + "\n" + files.labels;
+  }
+  if (comm) paths = runtime::all_gather_strings(*comm, paths)[0];
+  d.fasta = paths.substr(0, paths.find('\n'));
+  d.labels = paths.substr(paths.find('\n') + 1);
+  if (!quiet && writer)
+    std::printf("no data given: using the built-in simulated dataset (%s)\n",
+                (out + "/data").c_str());
+  return true;
+}
+
+data::SplitOptions split_options(const DataArgs& d) {
+  data::SplitOptions so;
+  so.method = split_method(d.split_method);
+  so.test_chromosomes = d.test_chroms;
+  so.valid_chromosomes = d.valid_chroms;
+  so.test_fraction = d.test_fraction;
+  so.valid_fraction = d.valid_fraction;
+  so.seed = d.split_seed;
+  return so;
+}
+
 // The communicator of a data-parallel launch (mpirun, srun, RANK/WORLD_SIZE), or null for one
 // process. Under NCCL each rank trains on the GPU of its local rank.
 std::shared_ptr<runtime::Communicator> data_parallel_comm(TrainArgs& a) {
@@ -189,6 +229,60 @@ std::shared_ptr<runtime::Communicator> data_parallel_comm(TrainArgs& a) {
 
 void train_and_report(TrainArgs& a, const std::shared_ptr<runtime::Communicator>& comm, bool writer,
                       std::chrono::steady_clock::time_point start);
+
+// --cv K: the folds instead of one run; DIR/cv.json and DIR/fold-<k>/model.safetensors.
+void run_cross_validation(const TrainArgs& a, const data::SplitDataset& splits,
+                          const nlohmann::json& data_checks) {
+  train::CrossValidationOptions o;
+  o.folds = a.cv;
+  o.seed = a.config.seed;
+  o.group_by = a.cv_group;
+  o.bootstrap = a.replicates;
+  o.out_dir = a.out;
+  if (!a.json)
+    std::printf("%d-fold cross-validation on train + valid (%zu rows; test untouched)...\n", a.cv,
+                splits.train().size() + splits.valid().size());
+  nlohmann::json cv = train::cross_validate(splits, a.config, o, [&](int k, double v) {
+    if (!a.json) std::printf("  fold %d: held-out %s\n", k, fixed4(v).c_str());
+  });
+  cv["model"] = a.config.model;
+  cv["data_checks"] = data_checks;
+  rules::write_json(a.out + "/cv.json", cv);
+  if (a.json) {
+    std::cout << cv.dump(2) << "\n";
+    return;
+  }
+  std::printf("%s\n", cv["sentence"].get<std::string>().c_str());
+  std::printf("pooled out-of-fold predictions (%s rows): %s\n", cv["rows"].dump().c_str(),
+              cv["headline"]["sentence"].get<std::string>().c_str());
+  print_table(cv["pooled"], nlohmann::json(), "", "");
+  std::printf(
+      "wrote %s/cv.json and %d fold models (%s/fold-*/model.safetensors; use them as an "
+      "ensemble: strand predict --ensemble)\n",
+      a.out.c_str(), a.cv, a.out.c_str());
+}
+
+// --learning-curve: DIR/learning_curve.json, the validation score at each training fraction.
+void run_learning_curve(const TrainArgs& a, const data::SplitDataset& splits) {
+  train::LearningCurveOptions o;
+  o.fractions = a.curve_fractions;
+  o.seed = a.config.seed;
+  if (!a.json)
+    std::printf("learning curve: %zu models on %s of the %zu training rows, scored on valid...\n",
+                o.fractions.size(), nlohmann::json(o.fractions).dump().c_str(),
+                splits.train().size());
+  nlohmann::json curve = train::learning_curve(splits, a.config, o, [&](int i, double v) {
+    if (!a.json) std::printf("  %g: validation %s\n", o.fractions[i - 1], fixed4(v).c_str());
+  });
+  curve["model"] = a.config.model;
+  rules::write_json(a.out + "/learning_curve.json", curve);
+  if (a.json) {
+    std::cout << curve.dump(2) << "\n";
+    return;
+  }
+  std::printf("%s\nwrote %s/learning_curve.json\n", curve["sentence"].get<std::string>().c_str(),
+              a.out.c_str());
+}
 
 void run_train(TrainArgs& a) {
   const auto start = std::chrono::steady_clock::now();
@@ -209,33 +303,14 @@ void train_and_report(TrainArgs& a, const std::shared_ptr<runtime::Communicator>
   STRAND_CHECK(!comm || a.permutations == 0,
                "--permutations runs in one process (not under mpirun or srun)");
   STRAND_CHECK(a.permutations >= 0, "--permutations must be >= 0, got {}", a.permutations);
-  bool simulated = false;
-  if (a.data.fasta.empty() && a.data.bed.empty()) {
-    // No data: the built-in simulated dataset (data::simulate's defaults), written beside the run
-    // by rank 0; the other ranks read the same files.
-    STRAND_CHECK(a.data.labels.empty(), "--labels needs --fasta");
-    std::string paths;
-    if (writer) {
-      const auto files = data::write_simulation(data::simulate(), a.out + "/data");
-      paths = files.fasta + "\n" + files.labels;
-    }
-    if (comm) paths = runtime::all_gather_strings(*comm, paths)[0];
-    a.data.fasta = paths.substr(0, paths.find('\n'));
-    a.data.labels = paths.substr(paths.find('\n') + 1);
-    simulated = true;
-    if (!a.json && writer)
-      std::printf("no data given: training on the built-in simulated dataset (%s)\n",
-                  (a.out + "/data").c_str());
-  }
+  STRAND_CHECK(a.cv == 0 || a.cv >= 2, "--cv needs at least 2 folds, got {}", a.cv);
+  STRAND_CHECK(a.cv == 0 || (!comm && a.resume.empty() && a.permutations == 0),
+               "--cv runs in one process, without --resume or --permutations");
+  STRAND_CHECK(!a.learning_curve || (!comm && a.resume.empty() && a.permutations == 0 && a.cv == 0),
+               "--learning-curve runs in one process, without --resume, --permutations or --cv");
+  const bool simulated = use_simulated_data(a.data, a.out, comm.get(), writer, a.json);
   auto dataset = load_dataset(a.data, data::parse_label_kind(a.data.task));
-  data::SplitOptions so;
-  so.method = split_method(a.data.split_method);
-  so.test_chromosomes = a.data.test_chroms;
-  so.valid_chromosomes = a.data.valid_chroms;
-  so.test_fraction = a.data.test_fraction;
-  so.valid_fraction = a.data.valid_fraction;
-  so.seed = a.data.split_seed;
-  auto splits = std::make_shared<data::SplitDataset>(dataset, so);
+  auto splits = std::make_shared<data::SplitDataset>(dataset, split_options(a.data));
 
   // Rule 1 on the run's own splits before training (leakage), and splits too small to rank by.
   rules::LabelledSequences all;
@@ -252,6 +327,15 @@ void train_and_report(TrainArgs& a, const std::shared_ptr<runtime::Communicator>
                     why.value("verdict", std::string("?")).c_str(),
                     why.value("reason", std::string()).c_str());
     }
+  }
+
+  if (a.cv > 0) {
+    run_cross_validation(a, *splits, data_checks);
+    return;
+  }
+  if (a.learning_curve) {
+    run_learning_curve(a, *splits);
+    return;
   }
 
   train::RunMetadata run;
@@ -313,6 +397,10 @@ void train_and_report(TrainArgs& a, const std::shared_ptr<runtime::Communicator>
     metrics["test"] = nullptr;
     metrics["test_unsealed"] = "no test examples";
   }
+  // Rule 9: the number the summary leads with, chosen by the data's balance.
+  metrics["headline"] =
+      rules::headline_of(metrics["test"].is_object() ? metrics["test"] : metrics["valid"]);
+  metrics["headline"]["split"] = metrics["test"].is_object() ? "test" : "valid";
   metrics["model"] = best.info.to_json();
   metrics["best_epoch"] = r.best_epoch;
   metrics["monitor"] = r.monitor;
@@ -365,6 +453,8 @@ void train_and_report(TrainArgs& a, const std::shared_ptr<runtime::Communicator>
                         : "; shuffled fixed-size batches: NOT covered by the guarantee, "
                           "which assumes Poisson sampling");
   }
+  std::printf("headline (%s): %s\n", metrics["headline"]["split"].get<std::string>().c_str(),
+              metrics["headline"]["sentence"].get<std::string>().c_str());
   print_table(metrics["valid"], metrics["test"]);
   std::printf("%s\n", metrics["overfitting"]["sentence"].get<std::string>().c_str());
   if (metrics.contains("permutation"))
@@ -484,6 +574,21 @@ void add_train(CLI::App& app) {
   cmd->add_option("--permutations", a->permutations,
                   "Label-permutation test (Rule 7): retrain N times on shuffled training labels "
                   "and give the p-value of the real validation score");
+  cmd->add_option("--cv", a->cv,
+                  "K-fold cross-validation on train + valid (stratified by label, grouped by "
+                  "--cv-group; test untouched) instead of one run: DIR/cv.json, fold models");
+  cmd->add_option("--cv-group", a->cv_group,
+                  "Rows kept in one fold: duplicates (near-duplicate clusters), chromosome (and "
+                  "duplicates) or none")
+      ->capture_default_str();
+  cmd->add_flag("--learning-curve", a->learning_curve,
+                "Rule 7: train on nested, stratified fractions of train (--curve-fractions), "
+                "score each on valid, say whether more data would help; DIR/learning_curve.json "
+                "instead of one run");
+  cmd->add_option("--curve-fractions", a->curve_fractions,
+                  "Fractions of train for --learning-curve")
+      ->delimiter(',')
+      ->capture_default_str();
   cmd->add_flag("--strict", a->strict,
                 "Refuse to train when the splits share exact or near-duplicate sequences (Rule "
                 "1; without it, a warning)");
@@ -669,6 +774,7 @@ void add_eval(CLI::App& app) {
 }
 
 struct PredictArgs {
+  std::vector<std::string> ensemble;  // --ensemble: several models, scores averaged
   std::string model, fasta, bed, genome, out, device = "cpu";
   int64_t window = 0;  // 0: the model's input length
   int64_t batch_size = 256;
@@ -692,48 +798,79 @@ data::SequenceSource predict_input(const PredictArgs& a, int64_t length) {
 }
 
 void run_predict(const PredictArgs& a) {
-  const auto loaded = train::load_model(a.model);
+  STRAND_CHECK(a.model.empty() != a.ensemble.empty(),
+               "give one of --model FILE or --ensemble FILE1,FILE2,...");
+  const train::Ensemble models =
+      train::load_ensemble(a.ensemble.empty() ? std::vector<std::string>{a.model} : a.ensemble);
+  const bool ensemble = !a.ensemble.empty();
   const auto device = runtime::Device::parse(a.device);
-  loaded.model->to(device);
-  const auto model = train::for_prediction(loaded.model, a.rc_average);
-  const int64_t L = loaded.info.length;
+  const train::ModelInfo& info = models.info;
+  const int64_t L = info.length;
   const data::SequenceSource input = predict_input(a, L);
   const auto& names = input.names;
   const int64_t rows = static_cast<int64_t>(names.size());
-  std::vector<double> scores;
+  std::vector<std::vector<double>> per_member;
   runtime::NoGradGuard no_grad;
-  for (int64_t begin = 0; begin < rows; begin += a.batch_size) {
-    const int64_t end = std::min(rows, begin + a.batch_size);
-    std::vector<uint8_t> codes((end - begin) * L);
-    for (int64_t i = begin; i < end; ++i) input.read(i, codes.data() + (i - begin) * L);
-    const Tensor x = runtime::from_vector(codes, {end - begin, L}).to(device);
-    const auto s = train::scores_of(loaded.info.kind, (*model)(x));
-    scores.insert(scores.end(), s.begin(), s.end());
+  for (const auto& member : models.members) {
+    member.model->to(device);
+    const auto model = train::for_prediction(member.model, a.rc_average);
+    std::vector<double> scores;
+    for (int64_t begin = 0; begin < rows; begin += a.batch_size) {
+      const int64_t end = std::min(rows, begin + a.batch_size);
+      std::vector<uint8_t> codes((end - begin) * L);
+      for (int64_t i = begin; i < end; ++i) input.read(i, codes.data() + (i - begin) * L);
+      const Tensor x = runtime::from_vector(codes, {end - begin, L}).to(device);
+      const auto s = train::scores_of(info.kind, (*model)(x));
+      scores.insert(scores.end(), s.begin(), s.end());
+    }
+    per_member.push_back(std::move(scores));
   }
-  const size_t T = loaded.info.tasks.size();
+  const train::EnsembleScores combined = train::combine_scores(per_member);
+  const size_t T = info.tasks.size();
+  // An ensemble's output: the mean per task, then each task's spread across models ("<task>_sd").
+  std::vector<std::string> columns = info.tasks;
+  std::vector<double> table = combined.mean;
+  if (ensemble) {
+    for (const auto& t : info.tasks) columns.push_back(t + "_sd");
+    table.clear();
+    for (int64_t i = 0; i < rows; ++i) {
+      table.insert(table.end(), combined.mean.begin() + i * T, combined.mean.begin() + (i + 1) * T);
+      table.insert(table.end(), combined.sd.begin() + i * T, combined.sd.begin() + (i + 1) * T);
+    }
+  }
+  const size_t C = columns.size();
   if (a.json) {
-    nlohmann::json j = {{"model", loaded.info.to_json()}, {"predictions", nlohmann::json::array()}};
+    nlohmann::json j = {{"model", info.to_json()}, {"predictions", nlohmann::json::array()}};
     j["model"].erase("spec");
+    if (ensemble)
+      j["ensemble"] = {{"models", models.paths},
+                       {"combined",
+                        "mean of the models' "
+                        "scores; _sd: their "
+                        "standard deviation"}};
     for (size_t i = 0; i < names.size(); ++i) {
       nlohmann::json row = {{"name", names[i]}};
-      for (size_t t = 0; t < T; ++t) row[loaded.info.tasks[t]] = scores[i * T + t];
+      for (size_t c = 0; c < C; ++c) row[columns[c]] = table[i * C + c];
       j["predictions"].push_back(row);
     }
-    if (!a.out.empty()) rules::write_scores(a.out, names, loaded.info.tasks, scores);
+    if (!a.out.empty()) rules::write_scores(a.out, names, columns, table);
     std::cout << j.dump(2) << "\n";
     return;
   }
   if (!a.out.empty()) {
-    rules::write_scores(a.out, names, loaded.info.tasks, scores);
-    std::fprintf(stderr, "wrote %zu predictions to %s\n", names.size(), a.out.c_str());
+    rules::write_scores(a.out, names, columns, table);
+    std::fprintf(stderr, "wrote %zu predictions to %s%s\n", names.size(), a.out.c_str(),
+                 ensemble
+                     ? strand::format(" (mean and sd of {} models)", models.members.size()).c_str()
+                     : "");
     return;
   }
   std::printf("name");
-  for (const auto& t : loaded.info.tasks) std::printf("\t%s", t.c_str());
+  for (const auto& c : columns) std::printf("\t%s", c.c_str());
   std::printf("\n");
   for (size_t i = 0; i < names.size(); ++i) {
     std::printf("%s", names[i].c_str());
-    for (size_t t = 0; t < T; ++t) std::printf("\t%.9g", scores[i * T + t]);
+    for (size_t c = 0; c < C; ++c) std::printf("\t%.9g", table[i * C + c]);
     std::printf("\n");
   }
 }
@@ -746,8 +883,14 @@ void add_predict(CLI::App& app) {
       "  strand predict --model run/model.safetensors --fasta new.fa --out scores.tsv\n"
       "  strand predict --model run/model.safetensors --bed regions.bed --genome hg38.fa "
       "--rc-average\n"
+      "  strand predict --ensemble cv/fold-1/model.safetensors,cv/fold-2/model.safetensors "
+      "--fasta new.fa\n"
       "Output TSV: name, then one column per task (probabilities) or class (softmax).");
-  cmd->add_option("--model", a->model, "model.safetensors written by strand train")->required();
+  cmd->add_option("--model", a->model, "model.safetensors written by strand train");
+  cmd->add_option("--ensemble", a->ensemble,
+                  "Several models (e.g. the folds of strand train --cv): the mean of their "
+                  "scores, and each task's spread across them as <task>_sd")
+      ->delimiter(',');
   cmd->add_option("--fasta", a->fasta, "Sequences of the model's input length");
   cmd->add_option("--bed", a->bed,
                   "BED intervals to score (windows centred on them; needs --genome)");
@@ -763,10 +906,134 @@ void add_predict(CLI::App& app) {
   cmd->callback([a] { run_predict(*a); });
 }
 
+struct TuneArgs {
+  DataArgs data;
+  train::TrainConfig config;
+  train::TuneOptions options;
+  std::string out = "strand-tune";
+  std::string space;  // search-space file (YAML or JSON); empty: the default space
+  double max_minutes = 0;
+  bool print_space = false;
+  bool json = false;
+};
+
+void run_tune(TuneArgs& a) {
+  const runtime::LaunchInfo launch = runtime::detect_launch();
+  std::shared_ptr<runtime::Communicator> comm;
+  if (launch.distributed())
+    comm = runtime::make_communicator(launch, runtime::Device::parse("cpu"), {});
+  const bool writer = !comm || comm->rank() == 0;
+  a.options.out_dir = a.out;
+  a.options.max_seconds = a.max_minutes * 60;
+  const auto body = [&] {
+    use_simulated_data(a.data, a.out, comm.get(), writer, a.json);
+    auto dataset = load_dataset(a.data, data::parse_label_kind(a.data.task));
+    data::SplitDataset splits(dataset, split_options(a.data));
+    nlohmann::json data_checks, why;
+    const rules::LabelledSequences all = rules::load_source(source_of(a.data), false);
+    if (writer) data_checks = train::check_run_data(all, a.data.bed, false, !a.json);
+    const std::string default_model = train::default_model_for(all, why);
+    const train::SearchSpace space = a.space.empty()
+                                         ? train::SearchSpace::default_space(default_model)
+                                         : train::SearchSpace::from_file(a.space);
+    if (writer && !a.json)
+      std::printf(
+          "tuning %d trials over %s (%s; %s), successive halving over epochs %s, eta %d%s\n",
+          a.options.trials, a.space.empty() ? "the default space" : a.space.c_str(),
+          splits.summary().c_str(),
+          comm ? strand::format("{} ranks", comm->size()).c_str() : "1 process",
+          nlohmann::json(train::rung_epochs(a.options)).dump().c_str(), a.options.eta,
+          a.max_minutes > 0 ? strand::format(", at most {} min", a.max_minutes).c_str() : "");
+    nlohmann::json result =
+        train::tune(splits, a.config, space, a.options, comm, [&](const std::string& line) {
+          if (!a.json) std::printf("  %s\n", line.c_str());
+        });
+    if (!writer) return;
+    result["data_checks"] = data_checks;
+    result["space"] = space.to_json();
+    if (result["test"].is_object()) {
+      result["headline"] = rules::headline_of(result["test"]);
+      result["headline"]["split"] = "test";
+    }
+    runtime::write_json_file(a.out + "/tune.json", result);
+    if (a.json) {
+      std::cout << result.dump(2) << "\n";
+      return;
+    }
+    std::printf("%-5s %-5s %-6s %-9s %s\n", "rank", "trial", "epochs", "valid", "config");
+    for (const auto& t : result["trials"])
+      std::printf("%-5d %-5d %-6lld %-9s %s\n", t["rank"].get<int>(), t["id"].get<int>(),
+                  static_cast<long long>(t["epochs"].get<int64_t>()), fmt(t["valid"]).c_str(),
+                  t["config"].dump().c_str());
+    std::printf("%s\n", result["sentence"].get<std::string>().c_str());
+    if (result.contains("headline"))
+      std::printf("chosen model on test (opened once): %s\n",
+                  result["headline"]["sentence"].get<std::string>().c_str());
+    if (result["privacy"].is_object())
+      std::printf("privacy: %s\n", result["privacy"]["sentence"].get<std::string>().c_str());
+    std::printf(
+        "wrote %s/tune.json, %s/tune_log.jsonl (every trial; the test lock), "
+        "%s/trials/<id>/\n",
+        a.out.c_str(), a.out.c_str(), a.out.c_str());
+  };
+  train::with_run_directory(writer ? a.out : "", body);
+}
+
+void add_tune(CLI::App& app) {
+  auto a = std::make_shared<TuneArgs>();
+  auto* cmd = app.add_subcommand(
+      "tune", "Search hyper-parameters (Rule 6): random search + successive halving, valid only");
+  cmd->footer(
+      "Examples:\n"
+      "  strand tune                                    # built-in simulated data, default space\n"
+      "  strand tune --fasta seqs.fa --labels labels.tsv --space space.yaml --trials 12\n"
+      "  mpirun -n 4 strand tune --fasta seqs.fa --labels labels.tsv   # trials over 4 ranks\n"
+      "  strand tune --print-space > space.yaml         # the default space, to edit\n"
+      "Search-space keys: model (zoo names, YAML model files, cnn-variant), optimizer, lr,\n"
+      "batch_size, weight_decay, and for cnn-variant depth, kernel, filters, dropout. A value is\n"
+      "fixed, a list of choices or {uniform|log_uniform|int_uniform: [lo, hi]}.\n"
+      "Test stays sealed through the search and opens once for the chosen model. Rerun the same\n"
+      "command to resume a killed search (DIR/tune_log.jsonl is append-only).");
+  add_data_options(cmd, a->data);
+  cmd->add_option("--split-method", a->data.split_method, "auto, column, chromosome or random");
+  cmd->add_option("--space", a->space, "Search-space file (YAML or JSON); default: built in");
+  cmd->add_flag("--print-space", a->print_space, "Print the default search space and exit");
+  cmd->add_option("--trials", a->options.trials, "Random configurations")->capture_default_str();
+  cmd->add_option("--min-epochs", a->options.min_epochs, "Epochs of the first rung")
+      ->capture_default_str();
+  cmd->add_option("--max-epochs", a->options.max_epochs, "Epochs of the last rung")
+      ->capture_default_str();
+  cmd->add_option("--eta", a->options.eta, "Keep the best 1/eta at each rung")
+      ->capture_default_str();
+  cmd->add_option("--max-minutes", a->max_minutes,
+                  "Time budget: no rung job starts after this (0: none)");
+  cmd->add_option("--seed", a->options.seed, "Seed of the sampled configurations")
+      ->capture_default_str();
+  cmd->add_option("--device", a->config.device, "cpu or cuda")->capture_default_str();
+  cmd->add_flag("--dp", a->config.dp.enabled,
+                "DP-SGD for every trial; the search's total privacy cost is accounted");
+  cmd->add_option("--noise-multiplier", a->config.dp.noise_multiplier,
+                  "--dp: noise multiplier of every trial (needed: fixes each trial's cost)");
+  cmd->add_option("--max-grad-norm", a->config.dp.max_grad_norm, "--dp: clipping norm")
+      ->capture_default_str();
+  cmd->add_option("--delta", a->config.dp.delta, "--dp: delta (default 1/(10 N) rounded down)");
+  cmd->add_option("--bootstrap", a->options.bootstrap, "Bootstrap replicates of the final panels");
+  cmd->add_option("--out", a->out, "Output directory")->capture_default_str();
+  cmd->add_flag("--json", a->json, "Print tune.json");
+  cmd->callback([a] {
+    if (a->print_space) {
+      std::printf("%s", train::SearchSpace::default_text("cnn").c_str());
+      return;
+    }
+    run_tune(*a);
+  });
+}
+
 }  // namespace
 
 void add_train_commands(CLI::App& app) {
   add_train(app);
+  add_tune(app);
   add_simulate(app);
   add_eval(app);
   add_predict(app);
