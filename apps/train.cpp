@@ -71,14 +71,6 @@ struct TrainArgs {
   double comm_timeout_s = 300;
 };
 
-data::SplitMethod split_method(const std::string& s) {
-  if (s == "auto") return data::SplitMethod::kAuto;
-  if (s == "column") return data::SplitMethod::kColumn;
-  if (s == "chromosome") return data::SplitMethod::kChromosome;
-  if (s == "random") return data::SplitMethod::kRandom;
-  STRAND_FAIL("unknown split method '{}' (auto, column, chromosome, random)", s);
-}
-
 std::shared_ptr<data::Dataset> load_dataset(const DataArgs& a, data::LabelKind kind) {
   if (!a.bed.empty()) {
     STRAND_CHECK(a.fasta.empty(),
@@ -200,17 +192,6 @@ bool use_simulated_data(DataArgs& d, const std::string& out, runtime::Communicat
   return true;
 }
 
-data::SplitOptions split_options(const DataArgs& d) {
-  data::SplitOptions so;
-  so.method = split_method(d.split_method);
-  so.test_chromosomes = d.test_chroms;
-  so.valid_chromosomes = d.valid_chroms;
-  so.test_fraction = d.test_fraction;
-  so.valid_fraction = d.valid_fraction;
-  so.seed = d.split_seed;
-  return so;
-}
-
 // The communicator of a data-parallel launch (mpirun, srun, RANK/WORLD_SIZE), or null for one
 // process. Under NCCL each rank trains on the GPU of its local rank.
 std::shared_ptr<runtime::Communicator> data_parallel_comm(TrainArgs& a) {
@@ -310,7 +291,8 @@ void train_and_report(TrainArgs& a, const std::shared_ptr<runtime::Communicator>
                "--learning-curve runs in one process, without --resume, --permutations or --cv");
   const bool simulated = use_simulated_data(a.data, a.out, comm.get(), writer, a.json);
   auto dataset = load_dataset(a.data, data::parse_label_kind(a.data.task));
-  auto splits = std::make_shared<data::SplitDataset>(dataset, split_options(a.data));
+  auto splits =
+      std::make_shared<data::SplitDataset>(dataset, rules::split_options(source_of(a.data)));
 
   // Rule 1 on the run's own splits before training (leakage), and splits too small to rank by.
   rules::LabelledSequences all;
@@ -928,7 +910,7 @@ void run_tune(TuneArgs& a) {
   const auto body = [&] {
     use_simulated_data(a.data, a.out, comm.get(), writer, a.json);
     auto dataset = load_dataset(a.data, data::parse_label_kind(a.data.task));
-    data::SplitDataset splits(dataset, split_options(a.data));
+    data::SplitDataset splits(dataset, rules::split_options(source_of(a.data)));
     nlohmann::json data_checks, why;
     const rules::LabelledSequences all = rules::load_source(source_of(a.data), false);
     if (writer) data_checks = train::check_run_data(all, a.data.bed, false, !a.json);

@@ -327,9 +327,12 @@ nlohmann::json tune(data::SplitDataset& splits, TrainConfig base, const SearchSp
   std::vector<nlohmann::json> configs(o.trials);
   for (int i = 0; i < o.trials; ++i) {
     configs[i] = space.sample(o.seed, i);
-    if (configs[i].value("model", base.model) == "cnn-variant")
-      for (const auto& [k, v] : kVariantDefaults)
-        if (!configs[i].contains(k)) configs[i][k] = v;
+    // A cnn variant's shape comes from the space or the defaults; other models ignore it.
+    for (const auto& [k, v] : kVariantDefaults)
+      if (configs[i].value("model", base.model) != "cnn-variant")
+        configs[i].erase(k);
+      else if (!configs[i].contains(k))
+        configs[i][k] = v;
     append({{"type", "sampled"}, {"id", i}, {"config", configs[i]}});
   }
 

@@ -60,8 +60,8 @@ std::string cnn_variant_yaml(int64_t length, int64_t depth, int64_t kernel, int6
 struct TuneOptions {
   int trials = 6;          // random configurations
   int min_epochs = 1;      // epochs of the first rung
-  int max_epochs = 4;      // epochs of the last rung
-  int eta = 2;             // keep the best 1/eta of each rung
+  int max_epochs = 3;      // epochs of the last rung
+  int eta = 3;             // keep the best 1/eta of each rung
   double max_seconds = 0;  // > 0: no rung job starts after this much time (jobs in flight finish)
   uint64_t seed = 1;       // sampling of configurations
   bool open_test = true;   // evaluate the chosen model on test once at the end
