@@ -182,5 +182,32 @@ TEST(Tune, AKilledSearchResumesToTheSameChoice) {
               ThrowsMessage<Error>(HasSubstr("holds a search with other settings")));
 }
 
+TEST(Tune, DpSearchStatesTheTotalPrivacyCostOfAllTrials) {
+  Dir dir;
+  data::SplitDataset splits = *testing::tiny_task(60, 300);
+  TuneOptions o;
+  o.trials = 3, o.min_epochs = 1, o.max_epochs = 2, o.eta = 2, o.bootstrap = 20;
+  o.out_dir = dir.path;
+  o.open_test = false;
+  TrainConfig c = testing::tiny_config();
+  c.dp.enabled = true;
+  const SearchSpace space = SearchSpace::parse("model: [cnn-small]\nlr: [0.01, 0.003]\n", "dp");
+  EXPECT_THAT([&] { tune(splits, c, space, o); },
+              ThrowsMessage<Error>(HasSubstr("tune --dp needs --noise-multiplier")));
+  c.dp.noise_multiplier = 1.0;
+  const auto r = tune(splits, c, space, o);
+  ASSERT_TRUE(r["privacy"].is_object());
+  double largest = 0, sum = 0;
+  for (const auto& t : r["trials"]) {
+    const double e = t["dp"]["epsilon"].get<double>();
+    largest = std::max(largest, e), sum += e;
+  }
+  const double total = r["privacy"]["total_epsilon_rdp"].get<double>();
+  EXPECT_GT(total, largest) << "tuning costs more than the chosen trial alone";
+  EXPECT_LE(total, sum + 1e-9) << "RDP composition is no looser than adding epsilons";
+  EXPECT_NEAR(r["privacy"]["total_epsilon_basic"].get<double>(), sum, 1e-9);
+  EXPECT_THAT(r["privacy"]["sentence"].get<std::string>(), HasSubstr("understates"));
+}
+
 }  // namespace
 }  // namespace strand::train
