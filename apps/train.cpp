@@ -19,6 +19,7 @@
 #include "data/simulate.h"
 #include "data/splits.h"
 #include "report/report.h"
+#include "rules/headline.h"
 #include "rules/io.h"
 #include "rules/privacy_record.h"
 #include "rules/report.h"
@@ -26,11 +27,15 @@
 #include "runtime/comm.h"
 #include "runtime/file_io.h"
 #include "train/checksum.h"
+#include "train/cross_validation.h"
+#include "train/ensemble.h"
 #include "train/evaluate.h"
+#include "train/learning_curve.h"
 #include "train/permutation.h"
 #include "train/pipeline.h"
 #include "train/run_directory.h"
 #include "train/trainer.h"
+#include "train/tune.h"
 
 namespace strand::apps {
 namespace {
@@ -143,6 +148,24 @@ std::shared_ptr<runtime::Communicator> data_parallel_comm(TrainArgs& a) {
   return comm;
 }
 
+// --cv K: the folds instead of one run (DIR/cv.json and DIR/fold-<k>/model.safetensors).
+void print_cross_validation(const TrainArgs& a, const nlohmann::json& cv) {
+  std::printf("%s\n", cv["sentence"].get<std::string>().c_str());
+  std::printf("pooled out-of-fold predictions (%s rows): %s\n", cv["rows"].dump().c_str(),
+              cv["headline"]["sentence"].get<std::string>().c_str());
+  print_table(cv["pooled"], nlohmann::json(), "", "");
+  std::printf(
+      "wrote %s/cv.json and %d fold models (%s/fold-*/model.safetensors; use them as an "
+      "ensemble: strand predict --ensemble)\n",
+      a.run.out.c_str(), a.run.cv, a.run.out.c_str());
+}
+
+// --learning-curve: DIR/learning_curve.json, the validation score at each training fraction.
+void print_learning_curve(const TrainArgs& a, const nlohmann::json& curve) {
+  std::printf("%s\nwrote %s/learning_curve.json\n", curve["sentence"].get<std::string>().c_str(),
+              a.run.out.c_str());
+}
+
 void run_train(TrainArgs& a) {
   auto& o = a.run;
   o.parallel.comm = data_parallel_comm(a);
@@ -156,12 +179,14 @@ void run_train(TrainArgs& a) {
     report::write_report(o.out, o.out + "/report.html");
     if (!a.json) std::printf("wrote %s/report.html\n", o.out.c_str());
   }
-  const nlohmann::json& metrics = outcome.metrics;
-  const train::TrainResult& r = outcome.result;
   if (a.json) {
-    std::cout << metrics.dump(2) << "\n";
+    std::cout << outcome.metrics.dump(2) << "\n";
     return;
   }
+  if (o.cv > 0) return print_cross_validation(a, outcome.metrics);
+  if (o.learning_curve) return print_learning_curve(a, outcome.metrics);
+  const nlohmann::json& metrics = outcome.metrics;
+  const train::TrainResult& r = outcome.result;
   const auto& a_out = a.run.out;
   const nlohmann::json& info = metrics["model"];
   std::printf("model %s, %s, %lld outputs; %s\n", info["name"].get<std::string>().c_str(),
@@ -184,6 +209,8 @@ void run_train(TrainArgs& a) {
                         : "; shuffled fixed-size batches: NOT covered by the guarantee, "
                           "which assumes Poisson sampling");
   }
+  std::printf("headline (%s): %s\n", metrics["headline"]["split"].get<std::string>().c_str(),
+              metrics["headline"]["sentence"].get<std::string>().c_str());
   print_table(metrics["valid"], metrics["test"]);
   std::printf("%s\n", metrics["overfitting"]["sentence"].get<std::string>().c_str());
   if (metrics.contains("permutation"))
@@ -307,6 +334,21 @@ void add_train(CLI::App& app) {
                   "and give the p-value of the real validation score");
   cmd->add_flag("--report", a->report,
                 "Write DIR/report.html, the ten-rules report of the run (strand report)");
+  cmd->add_option("--cv", a->run.cv,
+                  "K-fold cross-validation on train + valid (stratified by label, grouped by "
+                  "--cv-group; test untouched) instead of one run: DIR/cv.json, fold models");
+  cmd->add_option("--cv-group", a->run.cv_group,
+                  "Rows kept in one fold: duplicates (near-duplicate clusters), chromosome (and "
+                  "duplicates) or none")
+      ->capture_default_str();
+  cmd->add_flag("--learning-curve", a->run.learning_curve,
+                "Rule 7: train on nested, stratified fractions of train (--curve-fractions), "
+                "score each on valid, say whether more data would help; DIR/learning_curve.json "
+                "instead of one run");
+  cmd->add_option("--curve-fractions", a->run.curve_fractions,
+                  "Fractions of train for --learning-curve")
+      ->delimiter(',')
+      ->capture_default_str();
   cmd->add_flag("--strict", a->run.strict,
                 "Refuse to train when the splits share exact or near-duplicate sequences (Rule "
                 "1; without it, a warning)");
@@ -475,6 +517,7 @@ void add_eval(CLI::App& app) {
 }
 
 struct PredictArgs {
+  std::vector<std::string> ensemble;  // --ensemble: several models, scores averaged
   std::string model, fasta, bed, genome, out, device = "cpu";
   int64_t window = 0;  // 0: the model's input length
   int64_t batch_size = 256;
@@ -498,48 +541,79 @@ data::SequenceSource predict_input(const PredictArgs& a, int64_t length) {
 }
 
 void run_predict(const PredictArgs& a) {
-  const auto loaded = train::load_model(a.model);
+  STRAND_CHECK(a.model.empty() != a.ensemble.empty(),
+               "give one of --model FILE or --ensemble FILE1,FILE2,...");
+  const train::Ensemble models =
+      train::load_ensemble(a.ensemble.empty() ? std::vector<std::string>{a.model} : a.ensemble);
+  const bool ensemble = !a.ensemble.empty();
   const auto device = runtime::Device::parse(a.device);
-  loaded.model->to(device);
-  const auto model = train::for_prediction(loaded.model, a.rc_average);
-  const int64_t L = loaded.info.length;
+  const train::ModelInfo& info = models.info;
+  const int64_t L = info.length;
   const data::SequenceSource input = predict_input(a, L);
   const auto& names = input.names;
   const int64_t rows = static_cast<int64_t>(names.size());
-  std::vector<double> scores;
+  std::vector<std::vector<double>> per_member;
   runtime::NoGradGuard no_grad;
-  for (int64_t begin = 0; begin < rows; begin += a.batch_size) {
-    const int64_t end = std::min(rows, begin + a.batch_size);
-    std::vector<uint8_t> codes((end - begin) * L);
-    for (int64_t i = begin; i < end; ++i) input.read(i, codes.data() + (i - begin) * L);
-    const Tensor x = runtime::from_vector(codes, {end - begin, L}).to(device);
-    const auto s = train::scores_of(loaded.info.kind, (*model)(x));
-    scores.insert(scores.end(), s.begin(), s.end());
+  for (const auto& member : models.members) {
+    member.model->to(device);
+    const auto model = train::for_prediction(member.model, a.rc_average);
+    std::vector<double> scores;
+    for (int64_t begin = 0; begin < rows; begin += a.batch_size) {
+      const int64_t end = std::min(rows, begin + a.batch_size);
+      std::vector<uint8_t> codes((end - begin) * L);
+      for (int64_t i = begin; i < end; ++i) input.read(i, codes.data() + (i - begin) * L);
+      const Tensor x = runtime::from_vector(codes, {end - begin, L}).to(device);
+      const auto s = train::scores_of(info.kind, (*model)(x));
+      scores.insert(scores.end(), s.begin(), s.end());
+    }
+    per_member.push_back(std::move(scores));
   }
-  const size_t T = loaded.info.tasks.size();
+  const train::EnsembleScores combined = train::combine_scores(per_member);
+  const size_t T = info.tasks.size();
+  // An ensemble's output: the mean per task, then each task's spread across models ("<task>_sd").
+  std::vector<std::string> columns = info.tasks;
+  std::vector<double> table = combined.mean;
+  if (ensemble) {
+    for (const auto& t : info.tasks) columns.push_back(t + "_sd");
+    table.clear();
+    for (int64_t i = 0; i < rows; ++i) {
+      table.insert(table.end(), combined.mean.begin() + i * T, combined.mean.begin() + (i + 1) * T);
+      table.insert(table.end(), combined.sd.begin() + i * T, combined.sd.begin() + (i + 1) * T);
+    }
+  }
+  const size_t C = columns.size();
   if (a.json) {
-    nlohmann::json j = {{"model", loaded.info.to_json()}, {"predictions", nlohmann::json::array()}};
+    nlohmann::json j = {{"model", info.to_json()}, {"predictions", nlohmann::json::array()}};
     j["model"].erase("spec");
+    if (ensemble)
+      j["ensemble"] = {{"models", models.paths},
+                       {"combined",
+                        "mean of the models' "
+                        "scores; _sd: their "
+                        "standard deviation"}};
     for (size_t i = 0; i < names.size(); ++i) {
       nlohmann::json row = {{"name", names[i]}};
-      for (size_t t = 0; t < T; ++t) row[loaded.info.tasks[t]] = scores[i * T + t];
+      for (size_t c = 0; c < C; ++c) row[columns[c]] = table[i * C + c];
       j["predictions"].push_back(row);
     }
-    if (!a.out.empty()) rules::write_scores(a.out, names, loaded.info.tasks, scores);
+    if (!a.out.empty()) rules::write_scores(a.out, names, columns, table);
     std::cout << j.dump(2) << "\n";
     return;
   }
   if (!a.out.empty()) {
-    rules::write_scores(a.out, names, loaded.info.tasks, scores);
-    std::fprintf(stderr, "wrote %zu predictions to %s\n", names.size(), a.out.c_str());
+    rules::write_scores(a.out, names, columns, table);
+    std::fprintf(stderr, "wrote %zu predictions to %s%s\n", names.size(), a.out.c_str(),
+                 ensemble
+                     ? strand::format(" (mean and sd of {} models)", models.members.size()).c_str()
+                     : "");
     return;
   }
   std::printf("name");
-  for (const auto& t : loaded.info.tasks) std::printf("\t%s", t.c_str());
+  for (const auto& c : columns) std::printf("\t%s", c.c_str());
   std::printf("\n");
   for (size_t i = 0; i < names.size(); ++i) {
     std::printf("%s", names[i].c_str());
-    for (size_t t = 0; t < T; ++t) std::printf("\t%.9g", scores[i * T + t]);
+    for (size_t c = 0; c < C; ++c) std::printf("\t%.9g", table[i * C + c]);
     std::printf("\n");
   }
 }
@@ -552,8 +626,14 @@ void add_predict(CLI::App& app) {
       "  strand predict --model run/model.safetensors --fasta new.fa --out scores.tsv\n"
       "  strand predict --model run/model.safetensors --bed regions.bed --genome hg38.fa "
       "--rc-average\n"
+      "  strand predict --ensemble cv/fold-1/model.safetensors,cv/fold-2/model.safetensors "
+      "--fasta new.fa\n"
       "Output TSV: name, then one column per task (probabilities) or class (softmax).");
-  cmd->add_option("--model", a->model, "model.safetensors written by strand train")->required();
+  cmd->add_option("--model", a->model, "model.safetensors written by strand train");
+  cmd->add_option("--ensemble", a->ensemble,
+                  "Several models (e.g. the folds of strand train --cv): the mean of their "
+                  "scores, and each task's spread across them as <task>_sd")
+      ->delimiter(',');
   cmd->add_option("--fasta", a->fasta, "Sequences of the model's input length");
   cmd->add_option("--bed", a->bed,
                   "BED intervals to score (windows centred on them; needs --genome)");
@@ -569,10 +649,135 @@ void add_predict(CLI::App& app) {
   cmd->callback([a] { run_predict(*a); });
 }
 
+struct TuneArgs {
+  DataArgs data;
+  train::TrainConfig config;
+  train::TuneOptions options;
+  std::string out = "strand-tune";
+  std::string space;  // search-space file (YAML or JSON); empty: the default space
+  double max_minutes = 0;
+  bool print_space = false;
+  bool json = false;
+};
+
+void run_tune(TuneArgs& a) {
+  const runtime::LaunchInfo launch = runtime::detect_launch();
+  std::shared_ptr<runtime::Communicator> comm;
+  if (launch.distributed())
+    comm = runtime::make_communicator(launch, runtime::Device::parse("cpu"), {});
+  const bool writer = !comm || comm->rank() == 0;
+  a.options.out_dir = a.out;
+  a.options.max_seconds = a.max_minutes * 60;
+  const auto body = [&] {
+    if (train::use_simulated_data(a.data, a.out, comm.get(), writer) && writer && !a.json)
+      std::printf("no data given: using the built-in simulated dataset (%s/data)\n", a.out.c_str());
+    auto dataset = load_dataset(a.data, data::parse_label_kind(a.data.task));
+    data::SplitDataset splits(dataset, train::split_options(a.data));
+    nlohmann::json data_checks, why;
+    const rules::LabelledSequences all = rules::load_source(source_of(a.data), false);
+    if (writer) data_checks = train::check_run_data(all, a.data.bed, false, !a.json);
+    const std::string default_model = train::default_model_for(all, why);
+    const train::SearchSpace space = a.space.empty()
+                                         ? train::SearchSpace::default_space(default_model)
+                                         : train::SearchSpace::from_file(a.space);
+    if (writer && !a.json)
+      std::printf(
+          "tuning %d trials over %s (%s; %s), successive halving over epochs %s, eta %d%s\n",
+          a.options.trials, a.space.empty() ? "the default space" : a.space.c_str(),
+          splits.summary().c_str(),
+          comm ? strand::format("{} ranks", comm->size()).c_str() : "1 process",
+          nlohmann::json(train::rung_epochs(a.options)).dump().c_str(), a.options.eta,
+          a.max_minutes > 0 ? strand::format(", at most {} min", a.max_minutes).c_str() : "");
+    nlohmann::json result =
+        train::tune(splits, a.config, space, a.options, comm, [&](const std::string& line) {
+          if (!a.json) std::printf("  %s\n", line.c_str());
+        });
+    if (!writer) return;
+    result["data_checks"] = data_checks;
+    result["space"] = space.to_json();
+    if (result["test"].is_object()) {
+      result["headline"] = rules::headline_of(result["test"]);
+      result["headline"]["split"] = "test";
+    }
+    runtime::write_json_file(a.out + "/tune.json", result);
+    if (a.json) {
+      std::cout << result.dump(2) << "\n";
+      return;
+    }
+    std::printf("%-5s %-5s %-6s %-9s %s\n", "rank", "trial", "epochs", "valid", "config");
+    for (const auto& t : result["trials"])
+      std::printf("%-5d %-5d %-6lld %-9s %s\n", t["rank"].get<int>(), t["id"].get<int>(),
+                  static_cast<long long>(t["epochs"].get<int64_t>()), fmt(t["valid"]).c_str(),
+                  t["config"].dump().c_str());
+    std::printf("%s\n", result["sentence"].get<std::string>().c_str());
+    if (result.contains("headline"))
+      std::printf("chosen model on test (opened once): %s\n",
+                  result["headline"]["sentence"].get<std::string>().c_str());
+    if (result["privacy"].is_object())
+      std::printf("privacy: %s\n", result["privacy"]["sentence"].get<std::string>().c_str());
+    std::printf(
+        "wrote %s/tune.json, %s/tune_log.jsonl (every trial; the test lock), "
+        "%s/trials/<id>/\n",
+        a.out.c_str(), a.out.c_str(), a.out.c_str());
+  };
+  train::with_run_directory(writer ? a.out : "", body);
+}
+
+void add_tune(CLI::App& app) {
+  auto a = std::make_shared<TuneArgs>();
+  auto* cmd = app.add_subcommand(
+      "tune", "Search hyper-parameters (Rule 6): random search + successive halving, valid only");
+  cmd->footer(
+      "Examples:\n"
+      "  strand tune                                    # built-in simulated data, default space\n"
+      "  strand tune --fasta seqs.fa --labels labels.tsv --space space.yaml --trials 12\n"
+      "  mpirun -n 4 strand tune --fasta seqs.fa --labels labels.tsv   # trials over 4 ranks\n"
+      "  strand tune --print-space > space.yaml         # the default space, to edit\n"
+      "Search-space keys: model (zoo names, YAML model files, cnn-variant), optimizer, lr,\n"
+      "batch_size, weight_decay, and for cnn-variant depth, kernel, filters, dropout. A value is\n"
+      "fixed, a list of choices or {uniform|log_uniform|int_uniform: [lo, hi]}.\n"
+      "Test stays sealed through the search and opens once for the chosen model. Rerun the same\n"
+      "command to resume a killed search (DIR/tune_log.jsonl is append-only).");
+  add_data_options(cmd, a->data);
+  cmd->add_option("--split-method", a->data.split_method, "auto, column, chromosome or random");
+  cmd->add_option("--space", a->space, "Search-space file (YAML or JSON); default: built in");
+  cmd->add_flag("--print-space", a->print_space, "Print the default search space and exit");
+  cmd->add_option("--trials", a->options.trials, "Random configurations")->capture_default_str();
+  cmd->add_option("--min-epochs", a->options.min_epochs, "Epochs of the first rung")
+      ->capture_default_str();
+  cmd->add_option("--max-epochs", a->options.max_epochs, "Epochs of the last rung")
+      ->capture_default_str();
+  cmd->add_option("--eta", a->options.eta, "Keep the best 1/eta at each rung")
+      ->capture_default_str();
+  cmd->add_option("--max-minutes", a->max_minutes,
+                  "Time budget: no rung job starts after this (0: none)");
+  cmd->add_option("--seed", a->options.seed, "Seed of the sampled configurations")
+      ->capture_default_str();
+  cmd->add_option("--device", a->config.device, "cpu or cuda")->capture_default_str();
+  cmd->add_flag("--dp", a->config.dp.enabled,
+                "DP-SGD for every trial; the search's total privacy cost is accounted");
+  cmd->add_option("--noise-multiplier", a->config.dp.noise_multiplier,
+                  "--dp: noise multiplier of every trial (needed: fixes each trial's cost)");
+  cmd->add_option("--max-grad-norm", a->config.dp.max_grad_norm, "--dp: clipping norm")
+      ->capture_default_str();
+  cmd->add_option("--delta", a->config.dp.delta, "--dp: delta (default 1/(10 N) rounded down)");
+  cmd->add_option("--bootstrap", a->options.bootstrap, "Bootstrap replicates of the final panels");
+  cmd->add_option("--out", a->out, "Output directory")->capture_default_str();
+  cmd->add_flag("--json", a->json, "Print tune.json");
+  cmd->callback([a] {
+    if (a->print_space) {
+      std::printf("%s", train::SearchSpace::default_text("cnn").c_str());
+      return;
+    }
+    run_tune(*a);
+  });
+}
+
 }  // namespace
 
 void add_train_commands(CLI::App& app) {
   add_train(app);
+  add_tune(app);
   add_simulate(app);
   add_eval(app);
   add_predict(app);

@@ -7,9 +7,9 @@
 #include <iostream>
 #include <set>
 
+#include "core/error.h"
 #include "data/labels.h"
 #include "data/random.h"
-#include "core/error.h"
 
 namespace strand::data {
 namespace {
@@ -148,6 +148,29 @@ SplitDataset::SplitDataset(std::shared_ptr<const Dataset> dataset, const SplitOp
   }
 }
 
+SplitDataset SplitDataset::from_rows(std::shared_ptr<const Dataset> dataset,
+                                     std::vector<int64_t> train, std::vector<int64_t> valid,
+                                     std::vector<int64_t> test, std::string method) {
+  STRAND_CHECK(dataset != nullptr, "SplitDataset needs a dataset");
+  std::vector<uint8_t> seen(dataset->size(), 0);
+  for (auto [list, s] : {std::pair{&train, Split::kTrain}, std::pair{&valid, Split::kValid},
+                         std::pair{&test, Split::kTest}}) {
+    STRAND_CHECK(!list->empty(), "'{}': the {} split of '{}' is empty", dataset->source(),
+                 split_name(s), method);
+    for (int64_t i : *list) {
+      STRAND_CHECK(i >= 0 && i < dataset->size(), "'{}': row {} is out of range (size {})",
+                   dataset->source(), i, dataset->size());
+      STRAND_CHECK(!seen[i], "'{}': row {} is in two splits of '{}'", dataset->source(), i, method);
+      seen[i] = 1;
+    }
+  }
+  SplitDataset out;
+  out.dataset_ = std::move(dataset);
+  out.train_ = std::move(train), out.valid_ = std::move(valid), out.test_ = std::move(test);
+  out.method_ = std::move(method);
+  return out;
+}
+
 const std::vector<int64_t>& SplitDataset::unseal_test(std::string_view reason) {
   STRAND_CHECK(!reason.empty(), "unseal_test needs a reason (it is logged and reported)");
   if (unseal_reason_.empty()) {
@@ -163,6 +186,23 @@ SplitDataset SplitDataset::with_dataset(std::shared_ptr<const Dataset> other) co
                "with_dataset: the other dataset must have the same {} examples", dataset_->size());
   SplitDataset out = *this;
   out.dataset_ = std::move(other);
+  out.unseal_reason_.clear();
+  return out;
+}
+
+SplitDataset SplitDataset::with_train_rows(std::vector<int64_t> train, std::string method) const {
+  std::vector<uint8_t> held(dataset_->size(), 0);
+  for (int64_t i : valid_) held[i] = 1;
+  for (int64_t i : test_) held[i] = 1;
+  STRAND_CHECK(!train.empty(), "'{}': the train split of '{}' is empty", dataset_->source(),
+               method);
+  for (int64_t i : train)
+    STRAND_CHECK(i >= 0 && i < dataset_->size() && !held[i],
+                 "'{}': row {} cannot train in '{}' (out of range, valid or test)",
+                 dataset_->source(), i, method);
+  SplitDataset out = *this;
+  out.train_ = std::move(train);
+  out.method_ = std::move(method);
   out.unseal_reason_.clear();
   return out;
 }

@@ -49,6 +49,12 @@ class SplitDataset {
  public:
   // Assigns splits and checks none is empty (an error naming the empty split and the method).
   SplitDataset(std::shared_ptr<const Dataset> dataset, const SplitOptions& options = {});
+  // Explicit rows (e.g. a cross-validation fold: the other folds train, the held-out fold is a
+  // sealed "test"); every list non-empty, no row in two lists. method names the scheme in
+  // summary().
+  static SplitDataset from_rows(std::shared_ptr<const Dataset> dataset, std::vector<int64_t> train,
+                                std::vector<int64_t> valid, std::vector<int64_t> test,
+                                std::string method);
 
   const Dataset& dataset() const { return *dataset_; }
   std::shared_ptr<const Dataset> shared_dataset() const { return dataset_; }
@@ -67,10 +73,15 @@ class SplitDataset {
   // permuted labels); its test split is sealed.
   SplitDataset with_dataset(std::shared_ptr<const Dataset> other) const;
 
+  // The same valid and (sealed) test rows with other training rows (e.g. a subset of train for a
+  // learning curve); they must not be valid or test rows.
+  SplitDataset with_train_rows(std::vector<int64_t> train, std::string method) const;
+
   // "train 800, valid 100, test 100 (sealed), method chromosome"
   std::string summary() const;
 
  private:
+  SplitDataset() = default;
   std::shared_ptr<const Dataset> dataset_;
   std::vector<int64_t> train_, valid_, test_;
   std::string method_;

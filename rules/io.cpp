@@ -9,13 +9,13 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "core/checked.h"
+#include "core/error.h"
 #include "data/dataset.h"
 #include "data/encoding.h"
 #include "data/fasta.h"
 #include "data/splits.h"
 #include "data/text_reader.h"
-#include "core/checked.h"
-#include "core/error.h"
 #include "runtime/file_io.h"
 
 namespace strand::rules {
@@ -67,8 +67,6 @@ LabelledSequences load_labelled(const std::string& fasta_path, const std::string
   return out;
 }
 
-namespace {
-
 data::SplitOptions split_options(const DatasetSource& s) {
   data::SplitOptions o;
   if (s.split_method == "auto")
@@ -89,6 +87,8 @@ data::SplitOptions split_options(const DatasetSource& s) {
   o.seed = s.split_seed;
   return o;
 }
+
+namespace {
 
 void set_splits(LabelledSequences& out, const std::vector<data::Split>& splits) {
   out.split.clear();

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "data/labels.h"
+#include "data/splits.h"
 #include "rules/baselines.h"
 
 namespace strand::rules {
@@ -39,6 +40,9 @@ struct DatasetSource {
   double test_fraction = 0.1, valid_fraction = 0.1;
   uint64_t split_seed = 0;
 };
+
+// The split rules of a source as the trainer takes them (split_method "none" is not one).
+data::SplitOptions split_options(const DatasetSource& source);
 
 // Loads the examples (FASTA records keep their own lengths) and assigns splits with
 // data::assign_splits; split_method "none" (or "auto" without a split column, for the checks that

@@ -16,11 +16,14 @@
 #include "rules/baselines.h"
 #include "rules/calibration.h"
 #include "rules/compare.h"
+#include "rules/headline.h"
 #include "rules/leakage.h"
 #include "rules/privacy_record.h"
 #include "rules/report.h"
 #include "runtime/autograd.h"
 #include "train/checksum.h"
+#include "train/cross_validation.h"
+#include "train/learning_curve.h"
 #include "train/permutation.h"
 #include "train/run_directory.h"
 
@@ -296,24 +299,21 @@ std::shared_ptr<data::Dataset> load_dataset(const RunData& a, data::LabelKind ki
   return std::make_shared<data::Dataset>(data::Dataset::from_fasta(a.fasta, a.labels, o));
 }
 
-data::SplitOptions split_options(const RunData& d) {
-  data::SplitOptions so;
-  if (d.split_method == "auto")
-    so.method = data::SplitMethod::kAuto;
-  else if (d.split_method == "column")
-    so.method = data::SplitMethod::kColumn;
-  else if (d.split_method == "chromosome")
-    so.method = data::SplitMethod::kChromosome;
-  else if (d.split_method == "random")
-    so.method = data::SplitMethod::kRandom;
-  else
-    STRAND_FAIL("unknown split method '{}' (auto, column, chromosome, random)", d.split_method);
-  so.test_chromosomes = d.test_chroms;
-  so.valid_chromosomes = d.valid_chroms;
-  so.test_fraction = d.test_fraction;
-  so.valid_fraction = d.valid_fraction;
-  so.seed = d.split_seed;
-  return so;
+data::SplitOptions split_options(const RunData& d) { return rules::split_options(source_of(d)); }
+
+bool use_simulated_data(RunData& d, const std::string& out, runtime::Communicator* comm,
+                        bool writer) {
+  if (!d.fasta.empty() || !d.bed.empty()) return false;
+  STRAND_CHECK(d.labels.empty(), "--labels needs --fasta");
+  std::string paths;
+  if (writer) {
+    const auto files = data::write_simulation(data::simulate(), out + "/data");
+    paths = files.fasta + "\n" + files.labels;
+  }
+  if (comm) paths = runtime::all_gather_strings(*comm, paths)[0];
+  d.fasta = paths.substr(0, paths.find('\n'));
+  d.labels = paths.substr(paths.find('\n') + 1);
+  return true;
 }
 
 rules::DatasetSource source_of(const RunData& d) {
@@ -371,18 +371,12 @@ RunReport train_and_evaluate(RunOptions& a, bool writer,
                "--permutations runs in one process (not under mpirun or srun)");
   STRAND_CHECK(a.permutations >= 0, "--permutations must be >= 0, got {}", a.permutations);
   RunReport report;
-  if (a.data.fasta.empty() && a.data.bed.empty()) {
-    // No data: the built-in simulated dataset (data::simulate's defaults), written beside the run
-    // by rank 0; the other ranks read the same files.
-    STRAND_CHECK(a.data.labels.empty(), "--labels needs --fasta");
-    std::string paths;
-    if (writer) {
-      const auto files = data::write_simulation(data::simulate(), a.out + "/data");
-      paths = files.fasta + "\n" + files.labels;
-    }
-    if (comm) paths = runtime::all_gather_strings(*comm, paths)[0];
-    a.data.fasta = paths.substr(0, paths.find('\n'));
-    a.data.labels = paths.substr(paths.find('\n') + 1);
+  STRAND_CHECK(a.cv == 0 || a.cv >= 2, "--cv needs at least 2 folds, got {}", a.cv);
+  STRAND_CHECK(a.cv == 0 || (!comm && a.resume.empty() && a.permutations == 0),
+               "--cv runs in one process, without --resume or --permutations");
+  STRAND_CHECK(!a.learning_curve || (!comm && a.resume.empty() && a.permutations == 0 && a.cv == 0),
+               "--learning-curve runs in one process, without --resume, --permutations or --cv");
+  if (use_simulated_data(a.data, a.out, comm.get(), writer)) {
     report.simulated = true;
     note(strand::format("no data given: training on the built-in simulated dataset ({})",
                         a.out + "/data"));
@@ -404,6 +398,39 @@ RunReport train_and_evaluate(RunOptions& a, bool writer,
                           why.value("verdict", std::string("?")),
                           why.value("reason", std::string())));
     }
+  }
+
+  if (a.cv > 0) {  // the folds instead of one run
+    CrossValidationOptions o;
+    o.folds = a.cv;
+    o.seed = a.config.seed;
+    o.group_by = a.cv_group;
+    o.bootstrap = a.replicates;
+    o.out_dir = a.out;
+    note(strand::format("{}-fold cross-validation on train + valid ({} rows; test untouched)...",
+                        a.cv, splits->train().size() + splits->valid().size()));
+    report.metrics = cross_validate(*splits, a.config, o, [&](int k, double v) {
+      note(strand::format("  fold {}: held-out {}", k, fixed4(v)));
+    });
+    report.metrics["model"] = a.config.model;
+    report.metrics["data_checks"] = data_checks;
+    rules::write_json(a.out + "/cv.json", report.metrics);
+    return report;
+  }
+  if (a.learning_curve) {  // one model per training fraction instead of one run
+    LearningCurveOptions o;
+    o.fractions = a.curve_fractions;
+    o.seed = a.config.seed;
+    note(strand::format(
+        "learning curve: {} models on {} of the {} training rows, scored on "
+        "valid...",
+        o.fractions.size(), nlohmann::json(o.fractions).dump(), splits->train().size()));
+    report.metrics = learning_curve(*splits, a.config, o, [&](int i, double v) {
+      note(strand::format("  {}: validation {}", o.fractions[i - 1], fixed4(v)));
+    });
+    report.metrics["model"] = a.config.model;
+    rules::write_json(a.out + "/learning_curve.json", report.metrics);
+    return report;
   }
 
   RunMetadata run;
@@ -463,6 +490,10 @@ RunReport train_and_evaluate(RunOptions& a, bool writer,
     metrics["test"] = nullptr;
     metrics["test_unsealed"] = "no test examples";
   }
+  // Rule 9: the number the summary leads with, chosen by the data's balance.
+  metrics["headline"] =
+      rules::headline_of(metrics["test"].is_object() ? metrics["test"] : metrics["valid"]);
+  metrics["headline"]["split"] = metrics["test"].is_object() ? "test" : "valid";
   metrics["model"] = best.info.to_json();
   metrics["strand"] = {{"version", version()}, {"commit", git_commit()}};
   metrics["best_epoch"] = r.best_epoch;

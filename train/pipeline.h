@@ -101,6 +101,11 @@ struct RunData {
 std::shared_ptr<data::Dataset> load_dataset(const RunData& d, data::LabelKind kind);
 data::SplitOptions split_options(const RunData& d);
 rules::DatasetSource source_of(const RunData& d);  // the same data as the rules' loaders take it
+// No data given: the built-in simulated dataset (data::simulate's defaults), written to OUT/data by
+// the writer (rank 0; the other ranks read the same files) and set as d's FASTA and labels.
+// Returns whether it was used.
+bool use_simulated_data(RunData& d, const std::string& out, runtime::Communicator* comm,
+                        bool writer);
 
 // The defaults `strand train` picks for what the user did not set (given(key): the TrainConfig key
 // was set): under DP the small CNN with larger batches for longer; DeepSEA at lr 3e-4. Returns one
@@ -112,14 +117,21 @@ struct RunOptions {
   RunData data;  // no fasta and no bed: the built-in simulated dataset, written to OUT/data
   TrainConfig config;
   std::string out = "strand-run";
-  std::string resume;            // a checkpoint.safetensors to continue from
-  std::string command;           // the command line that started the run, kept in OUT/run.json
-  int replicates = 1000;         // bootstrap replicates of the metrics' intervals
-  bool baseline = true;          // Rule 2: baselines and the comparison with the strongest on test
-  bool strict = false;           // Rule 1: leakage across the splits is an error
-  int permutations = 0;          // Rule 7: label-permutation runs
-  bool choose_model = false;     // Rule 5: the default model follows the data (one process)
-  DataParallelOptions parallel;  // comm null: one process
+  std::string resume;         // a checkpoint.safetensors to continue from
+  std::string command;        // the command line that started the run, kept in OUT/run.json
+  int replicates = 1000;      // bootstrap replicates of the metrics' intervals
+  bool baseline = true;       // Rule 2: baselines and the comparison with the strongest on test
+  bool strict = false;        // Rule 1: leakage across the splits is an error
+  int permutations = 0;       // Rule 7: label-permutation runs
+  bool choose_model = false;  // Rule 5: the default model follows the data (one process)
+  // Instead of one run (one process each): K-fold cross-validation on train + valid (OUT/cv.json,
+  // fold models), or a learning curve over training fractions (OUT/learning_curve.json). The
+  // report's metrics are then those files.
+  int cv = 0;
+  std::string cv_group = "duplicates";  // duplicates, chromosome or none
+  bool learning_curve = false;
+  std::vector<double> curve_fractions = {0.1, 0.25, 0.5, 1.0};
+  DataParallelOptions parallel;                  // comm null: one process
   std::function<void(const std::string&)> note;  // progress lines for a person; null: silent
 };
 

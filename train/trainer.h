@@ -91,6 +91,7 @@ class Trainer {
   runtime::Optimizer& optimizer() { return *optimizer_; }
   // "auroc" (binary, multi-label), "macro_auroc" (multi-class) or "loss" (regression) for "auto".
   const std::string& monitor() const { return monitor_; }
+  bool lower_is_better() const { return lower_is_better_; }
   std::string model_path() const;       // out_dir/model.safetensors
   std::string checkpoint_path() const;  // out_dir/checkpoint.safetensors
 

@@ -1,0 +1,106 @@
+// The command lines of issue 18's model selection: strand train --cv and --learning-curve,
+// strand predict --ensemble of the fold models, and strand tune (a tiny search, a bad space file).
+// Real processes on a small simulated task, tiny models, so each run takes seconds.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "tests/apps/run_cli.h"
+
+namespace {
+
+using ::testing::HasSubstr;
+namespace cli = ::strand::apps::cli_test;
+
+nlohmann::json read_json(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  return nlohmann::json::parse(in);
+}
+
+const char* kData = " --fasta d/sequences.fa --labels d/labels.tsv";
+
+std::filesystem::path simulated(const std::string& tag) {
+  const auto dir = cli::fresh_dir(tag);
+  const auto sim = cli::run_strand("simulate --out d --sequences 300 --length 60", dir.string());
+  EXPECT_EQ(sim.status, 0) << sim.output;
+  return dir;
+}
+
+TEST(CrossValidationCli, FoldsThenTheirEnsemble) {
+  const auto dir = simulated("cv_cli");
+  const auto run =
+      cli::run_strand(std::string("train") + kData +
+                          " --model cnn-small --epochs 2 --bootstrap 20 --cv 3 --no-progress "
+                          "--out cv",
+                      dir.string());
+  ASSERT_EQ(run.status, 0) << run.output;
+  EXPECT_THAT(run.output, HasSubstr("3-fold cross-validation"));
+  EXPECT_THAT(run.output, HasSubstr("the test split was not read"));
+  const auto cv = read_json(dir / "cv" / "cv.json");
+  EXPECT_EQ(cv["per_fold"].size(), 3u);
+  EXPECT_TRUE(cv["headline"].contains("metric"));
+
+  const auto too_many =
+      cli::run_strand(std::string("train") + kData + " --cv 400 --out cv2", dir.string());
+  EXPECT_NE(too_many.status, 0);
+  EXPECT_THAT(too_many.output, HasSubstr("--cv 400 exceeds the smallest class count"));
+
+  const auto predict = cli::run_strand(
+      "predict --ensemble cv/fold-1/model.safetensors,cv/fold-2/model.safetensors,"
+      "cv/fold-3/model.safetensors --fasta d/sequences.fa --out p.tsv",
+      dir.string());
+  ASSERT_EQ(predict.status, 0) << predict.output;
+  std::ifstream in(dir / "p.tsv");
+  std::string header;
+  std::getline(in, header);
+  EXPECT_THAT(header, HasSubstr("ctcf_sd"));
+  const auto neither = cli::run_strand("predict --fasta d/sequences.fa", dir.string());
+  EXPECT_NE(neither.status, 0);
+  EXPECT_THAT(neither.output, HasSubstr("give one of --model FILE or --ensemble"));
+  std::filesystem::remove_all(dir);
+}
+
+TEST(LearningCurveCli, WritesTheCurve) {
+  const auto dir = simulated("curve_cli");
+  const auto run =
+      cli::run_strand(std::string("train") + kData +
+                          " --model cnn-small --epochs 2 --learning-curve --no-progress "
+                          "--curve-fractions 0.5,1 --out lc",
+                      dir.string());
+  ASSERT_EQ(run.status, 0) << run.output;
+  const auto curve = read_json(dir / "lc" / "learning_curve.json");
+  EXPECT_EQ(curve["points"].size(), 2u);
+  EXPECT_THAT(run.output, HasSubstr("from 50% to 100% of the training rows"));
+  std::filesystem::remove_all(dir);
+}
+
+TEST(TuneCli, TinySearchAndABadSpaceFile) {
+  const auto dir = simulated("tune_cli");
+  std::ofstream(dir / "space.yaml") << "model: [cnn-small, cnn-variant]\nfilters: [8]\n"
+                                       "lr: {log_uniform: [0.001, 0.01]}\n";
+  const auto run = cli::run_strand(std::string("tune") + kData +
+                                       " --space space.yaml --trials 3 --max-epochs 2 "
+                                       "--bootstrap 20 --out t",
+                                   dir.string());
+  ASSERT_EQ(run.status, 0) << run.output;
+  EXPECT_THAT(run.output, HasSubstr("chosen trial"));
+  EXPECT_THAT(run.output, HasSubstr("unsealed"));
+  const auto result = read_json(dir / "t" / "tune.json");
+  EXPECT_EQ(result["trials"].size(), 3u);
+  EXPECT_TRUE(result["test"].is_object());
+  EXPECT_TRUE(std::filesystem::exists(dir / "t" / "tune_log.jsonl"));
+
+  std::ofstream(dir / "bad.yaml") << "model: [cnn]\nbatch_sise: [32]\n";
+  const auto bad =
+      cli::run_strand(std::string("tune") + kData + " --space bad.yaml --out t2", dir.string());
+  EXPECT_NE(bad.status, 0);
+  EXPECT_THAT(bad.output,
+              HasSubstr("search space 'bad.yaml' line 2: unknown key 'batch_sise' (did you "
+                        "mean 'batch_size'?)"));
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace

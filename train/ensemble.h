@@ -1,0 +1,29 @@
+// Several trained models used as one (e.g. the folds of a cross-validation, or seeds): each
+// scores the same sequences, and a prediction is the mean of their probabilities (or values)
+// with the spread across models beside it.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "train/checkpoint.h"
+
+namespace strand::train {
+
+struct Ensemble {
+  ModelInfo info;  // what every member shares (the first member's)
+  std::vector<std::string> paths;
+  std::vector<LoadedModel> members;
+};
+
+// Loads every model; they must agree on kind, outputs (names and order) and input length: an
+// error names the first model that differs and how.
+Ensemble load_ensemble(const std::vector<std::string>& paths);
+
+struct EnsembleScores {
+  std::vector<double> mean, sd;  // per row and output; sd across members (0 for one member)
+};
+// per_member[m]: member m's scores (rows x outputs), all the same size.
+EnsembleScores combine_scores(const std::vector<std::vector<double>>& per_member);
+
+}  // namespace strand::train
