@@ -59,6 +59,7 @@ int main(int argc, char** argv) {
   strand::apps::add_export_command(app);
   strand::apps::add_audit_commands(app);
   strand::apps::add_interpret_commands(app);
+  strand::apps::add_score_variants_command(app);
   try {
     app.parse(argc, argv);
     strand::runtime::flush_stdout();  // a full disk or closed pipe must not exit 0
