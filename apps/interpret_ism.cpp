@@ -103,8 +103,7 @@ void run_ism(const IsmArgs& a) {
   interpret::save_npy(a.out + "/ism.npy", ism);
   interpret::save_npy(a.out + "/ism_centered.npy", centered);
   runtime::write_file_atomic(a.out + "/ism.tsv", {tsv.str()});
-  const double s =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
+  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
   std::fprintf(stderr,
                "ism: %lld sequences x %lld positions in %.2f s; wrote %s/ism.npy [%lld, %lld, 4, "
                "%lld], ism_centered.npy and ism.tsv\n",
@@ -137,8 +136,7 @@ void add_interpret_ism(CLI::App& interpret) {
   cmd->add_option("--genome", a->genome, "Indexed reference FASTA for --bed windows");
   cmd->add_option("--out", a->out, "Output directory")->required();
   cmd->add_option("--task", a->tasks, "Output to explain (repeatable; default every output)");
-  cmd->add_option("--start", a->start, "First position to mutate (0-based)")
-      ->check(non_negative());
+  cmd->add_option("--start", a->start, "First position to mutate (0-based)")->check(non_negative());
   cmd->add_option("--end", a->end, "One past the last position (default: the sequence end)")
       ->check(non_negative());
   cmd->add_option("--batch-size", a->batch_size, "Mutants scored together")

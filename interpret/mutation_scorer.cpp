@@ -58,8 +58,8 @@ struct MutationScorer::Impl {
   std::string reason, plan;
 
   std::vector<Stage> stages;
-  size_t suffix_begin = 0;   // first layer that runs in full
-  size_t linear_end = 0;     // > 0: Flatten (+ Dropout) + Linear head ends before this layer
+  size_t suffix_begin = 0;    // first layer that runs in full
+  size_t linear_end = 0;      // > 0: Flatten (+ Dropout) + Linear head ends before this layer
   Tensor weight_by_position;  // the head's Linear weight as [length, channels, out]
 
   // References: codes (naive) or the cached activations.
@@ -330,8 +330,8 @@ MutationScorer::MutationScorer(layers::Sequential& model, int64_t length, bool n
   model.eval();
   if (naive) {
     runtime::NoGradGuard no_grad;
-    const Tensor out = model.forward(
-        runtime::zeros({1, length}, {.dtype = DType::kU8}).to(model.device()));
+    const Tensor out =
+        model.forward(runtime::zeros({1, length}, {.dtype = DType::kU8}).to(model.device()));
     impl_->outputs = out.size(-1);
     return;
   }
@@ -386,10 +386,10 @@ std::vector<float> MutationScorer::score(const std::vector<Mutation>& mutations)
   Impl& s = *impl_;
   STRAND_CHECK(s.rows > 0, "mutation scoring: set the reference sequences first");
   for (const Mutation& m : mutations)
-    STRAND_CHECK(m.row >= 0 && m.row < s.rows && m.position >= 0 && m.position < s.length &&
-                     m.base < 4,
-                 "mutation (row {}, position {}, base {}) is outside {} references of length {}",
-                 m.row, m.position, int(m.base), s.rows, s.length);
+    STRAND_CHECK(
+        m.row >= 0 && m.row < s.rows && m.position >= 0 && m.position < s.length && m.base < 4,
+        "mutation (row {}, position {}, base {}) is outside {} references of length {}", m.row,
+        m.position, int(m.base), s.rows, s.length);
   if (mutations.empty()) return {};
   runtime::NoGradGuard no_grad;
   return s.fast ? s.score_fast(mutations) : s.score_naive(mutations);

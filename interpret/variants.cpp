@@ -78,8 +78,8 @@ VcfReader::VcfReader(const std::string& path) : h_(std::make_unique<Handles>()),
                    "'{}' line 1: a VCF starts with a ##fileformat=VCF header line, found '{}' (a "
                    "VCF without a header?)",
                    path, s.substr(0, 40));
-    STRAND_CHECK(!s.empty() && s[0] == '#',
-                 "'{}' line {}: a record before the #CHROM header line", path, line_);
+    STRAND_CHECK(!s.empty() && s[0] == '#', "'{}' line {}: a record before the #CHROM header line",
+                 path, line_);
     text += s + "\n";
     if (s.rfind("#CHROM", 0) == 0) break;
   }
@@ -110,8 +110,10 @@ bool VcfReader::next_chunk(int64_t max_lines, std::vector<Variant>& out) {
                  "'{}' line {}: malformed VCF record: {} tab-separated columns, a record has at "
                  "least 8 (CHROM POS ID REF ALT QUAL FILTER INFO)",
                  path_, line_, f.size());
-    const bool pos_ok = !f[1].empty() && f[1].size() < 12 &&
-                        std::all_of(f[1].begin(), f[1].end(), [](char c) { return c >= '0' && c <= '9'; }) && std::stoll(f[1]) > 0;
+    const bool pos_ok =
+        !f[1].empty() && f[1].size() < 12 &&
+        std::all_of(f[1].begin(), f[1].end(), [](char c) { return c >= '0' && c <= '9'; }) &&
+        std::stoll(f[1]) > 0;
     STRAND_CHECK(pos_ok, "'{}' line {}: malformed VCF record: POS '{}' is not a positive integer",
                  path_, line_, f[1]);
     STRAND_CHECK(is_bases(f[3]), "'{}' line {}: REF '{}' is not made of A, C, G, T, N", path_,
@@ -191,8 +193,7 @@ VariantSummary score_variants(MutationScorer& scorer, const VariantOptions& o, s
     for (auto& v : chunk) {
       STRAND_CHECK(genome.contains(v.chrom),
                    "'{}' line {}: contig '{}' is not in the genome '{}' ({} contigs, first: {})",
-                   o.vcf, v.line, v.chrom, o.genome, genome.num_records(),
-                   genome.names().front());
+                   o.vcf, v.line, v.chrom, o.genome, genome.num_records(), genome.names().front());
       const int64_t len = genome.length(v.chrom);
       const int64_t ref_end = v.pos + static_cast<int64_t>(v.ref.size());
       STRAND_CHECK(ref_end <= len, "'{}' line {}: {}:{} REF '{}' reaches past the contig's end {}",
@@ -258,9 +259,8 @@ VariantSummary score_variants(MutationScorer& scorer, const VariantOptions& o, s
         for (int64_t s = 0; s < strands; ++s)
           for (int64_t t = 0; t < T; ++t) {
             logits[(2 * i) * T + t] += ref_out[(s * n + i) * T + t] / strands;
-            const float a = alt_row[i] < 0
-                                ? snv_out[(snv_row[i] + s) * T + t]
-                                : alt_out[(s * n_alt + alt_row[i]) * T + t];
+            const float a = alt_row[i] < 0 ? snv_out[(snv_row[i] + s) * T + t]
+                                           : alt_out[(s * n_alt + alt_row[i]) * T + t];
             logits[(2 * i + 1) * T + t] += a / strands;
           }
       const std::vector<double> sc = o.scores(runtime::from_vector(logits, {2 * n, T}));

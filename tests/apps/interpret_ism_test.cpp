@@ -53,7 +53,8 @@ TEST(InterpretIsmCli, FastEqualsNaiveAndFollowsTheLayout) {
   }
   records[1].sequence[0] = 'N';
   data::write_fasta(dir.file("in.fa"), records);
-  const std::string base = "interpret ism --model " + model + " --fasta in.fa --task sp1 --task ctcf";
+  const std::string base =
+      "interpret ism --model " + model + " --fasta in.fa --task sp1 --task ctcf";
   const auto fast = run_strand(base + " --out fast --batch-size 37", dir.path());
   ASSERT_EQ(fast.status, 0) << fast.output;
   EXPECT_NE(fast.output.find("ism: fast:"), std::string::npos) << fast.output;

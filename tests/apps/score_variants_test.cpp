@@ -1,12 +1,11 @@
 // `strand score-variants` run as a user would: scores equal `strand predict` on the materialised
 // REF and ALT windows, every planted REF mismatch is reported by line, bad input gives one line
 // and a non-zero exit, and memory stays flat as the number of variants grows.
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <fcntl.h>
 
 #include <algorithm>
 #include <cmath>
@@ -134,8 +133,8 @@ TEST(ScoreVariantsCli, EqualsPredictOnMaterialisedWindowsAndFlagsEveryMismatch) 
                               dir.path());
     ASSERT_EQ(r.status, 0) << r.output;
     for (const char* line : {"line 8:", "line 13:", "line 15:"})
-      EXPECT_NE(r.output.find(std::string("'v.vcf' ") + line), std::string::npos)
-          << line << "\n" << r.output;
+      EXPECT_NE(r.output.find(std::string("'v.vcf' ") + line), std::string::npos) << line << "\n"
+                                                                                  << r.output;
     EXPECT_NE(r.output.find("3 REF mismatches skipped"), std::string::npos) << r.output;
     const auto rows = read_tsv(dir.file("scores.tsv"));
     ASSERT_EQ(rows.size(), 9u);  // header + 8 (variant, ALT) rows
@@ -153,9 +152,8 @@ TEST(ScoreVariantsCli, EqualsPredictOnMaterialisedWindowsAndFlagsEveryMismatch) 
       windows.push_back({"a" + std::to_string(i), alt.substr(0, kLength)});
     }
     data::write_fasta(dir.file("windows.fa"), windows);
-    const auto p =
-        run_strand("predict --model " + model + " --fasta windows.fa --out pred.tsv" + rc,
-                   dir.path());
+    const auto p = run_strand(
+        "predict --model " + model + " --fasta windows.fa --out pred.tsv" + rc, dir.path());
     ASSERT_EQ(p.status, 0) << p.output;
     const auto pred = read_tsv(dir.file("pred.tsv"));
     ASSERT_EQ(pred.size(), 1 + windows.size());
@@ -170,9 +168,9 @@ TEST(ScoreVariantsCli, EqualsPredictOnMaterialisedWindowsAndFlagsEveryMismatch) 
       }
   }
   // Failing on the first mismatch (the default).
-  const auto f = run_strand(
-      "score-variants --vcf v.vcf --genome genome.fa --model " + model + " --out s.tsv",
-      dir.path());
+  const auto f =
+      run_strand("score-variants --vcf v.vcf --genome genome.fa --model " + model + " --out s.tsv",
+                 dir.path());
   EXPECT_EQ(f.status, 1);
   EXPECT_EQ(count_lines(f.output), 1) << f.output;
   EXPECT_NE(f.output.find("line 8: REF"), std::string::npos) << f.output;
@@ -258,8 +256,8 @@ TEST(ScoreVariantsCli, MemoryStaysFlatFrom20kTo200kVariants) {
   };
   const long small = run("small.vcf"), large = run("large.vcf");
   // Kept in memory, 180k more rows of 8 tasks would be > 50 MB of text alone.
-  EXPECT_LT(large, small + 16 * 1024) << "max RSS " << small << " kB for 20k variants, " << large
-                                      << " kB for 200k";
+  EXPECT_LT(large, small + 16 * 1024)
+      << "max RSS " << small << " kB for 20k variants, " << large << " kB for 200k";
 }
 
 }  // namespace

@@ -68,12 +68,13 @@ void expect_fast_equals_naive(Sequential& model, int64_t length, std::vector<uin
   for (size_t i = 0; i < a.size(); ++i) {
     worst = std::max(worst, std::abs(double(a[i]) - double(b[i])));
     ASSERT_NEAR(a[i], b[i], 1e-5) << "mutation " << i / outputs << " (position "
-                                  << all[i / outputs].position << ") output " << i % outputs
-                                  << "; " << fast.describe();
+                                  << all[i / outputs].position << ") output " << i % outputs << "; "
+                                  << fast.describe();
   }
   // Not vacuous: the mutations move the outputs far more than the tolerance.
   double moved = 0;
-  for (size_t i = 0; i < b.size(); ++i) moved = std::max(moved, double(std::abs(b[i] - ref_naive[i % outputs])));
+  for (size_t i = 0; i < b.size(); ++i)
+    moved = std::max(moved, double(std::abs(b[i] - ref_naive[i % outputs])));
   EXPECT_GT(moved, 1e-3);
 }
 
@@ -121,9 +122,13 @@ TEST(MutationScorer, FastEqualsNaiveOnEveryLocalLayerKind) {
   m->add(std::make_shared<layers::BatchNorm1d>(6));
   m->add(std::make_shared<layers::Activation>("GELU"));
   m->add(layers::AvgPool1d(3, 1, 1));
-  m->add(std::make_shared<layers::Conv1d>(
-      layers::Conv1dConfig{.in_channels = 6, .out_channels = 4, .kernel_size = 3,
-                           .same_padding = true, .dilation = 2, .groups = 2, .bias = false}));
+  m->add(std::make_shared<layers::Conv1d>(layers::Conv1dConfig{.in_channels = 6,
+                                                               .out_channels = 4,
+                                                               .kernel_size = 3,
+                                                               .same_padding = true,
+                                                               .dilation = 2,
+                                                               .groups = 2,
+                                                               .bias = false}));
   m->add(std::make_shared<layers::Activation>("Tanh"));
   m->add(layers::MaxPool1d(2, 3, 1));  // stride past the window: gaps
   m->add(std::make_shared<layers::Dropout>(0.3));
