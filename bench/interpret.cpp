@@ -1,8 +1,8 @@
 // In-silico mutagenesis and variant scoring on the CPU: the receptive-field fast path against
 // naive recomputation of every mutant, side by side in one run (compare their ratio, not the
 // absolute rates, on a shared machine).
-//   ISM/<model>/<length>/fast: saturation mutagenesis of a whole random sequence (3 x length
-//     mutants, the reference forward included, 512 per batch); /naive: the same over a
+//   Ism/<model>_<length>_fast: saturation mutagenesis of a whole random sequence (3 x length
+//     mutants, the reference forward included, 512 per batch); _naive: the same over a
 //     171-position window (513 mutants), 512 or 64 per batch. Counter: mutations/s.
 //   Variants/<fast|naive>: score-variants on 1024 SNVs of a random 100 kb genome with Basset at
 //     600 bp (reference window + ALT per variant). Counter: variants/s.
@@ -103,15 +103,15 @@ void Variants(benchmark::State& state, bool naive) {
       ->Unit(benchmark::kSecond)             \
       ->UseRealTime()                        \
       ->MeasureProcessCPUTime()
-STRAND_ISM_BENCH(deepsea / 1000 / fast, "deepsea", 1000, false);
-STRAND_ISM_BENCH(deepsea / 1000 / naive, "deepsea", 1000, true);
-STRAND_ISM_BENCH(deepsea / 1000 / naive_batch64, "deepsea", 1000, true, 64);
-STRAND_ISM_BENCH(basset / 1000 / fast, "basset", 1000, false);
-STRAND_ISM_BENCH(basset / 1000 / naive, "basset", 1000, true);
-STRAND_ISM_BENCH(basset / 1000 / naive_batch64, "basset", 1000, true, 64);
-STRAND_ISM_BENCH(basset / 600 / fast, "basset", 600, false);
-STRAND_ISM_BENCH(basset / 600 / naive, "basset", 600, true);
-STRAND_ISM_BENCH(basset / 600 / naive_batch64, "basset", 600, true, 64);
+STRAND_ISM_BENCH(deepsea_1000_fast, "deepsea", 1000, false);
+STRAND_ISM_BENCH(deepsea_1000_naive, "deepsea", 1000, true);
+STRAND_ISM_BENCH(deepsea_1000_naive_batch64, "deepsea", 1000, true, 64);
+STRAND_ISM_BENCH(basset_1000_fast, "basset", 1000, false);
+STRAND_ISM_BENCH(basset_1000_naive, "basset", 1000, true);
+STRAND_ISM_BENCH(basset_1000_naive_batch64, "basset", 1000, true, 64);
+STRAND_ISM_BENCH(basset_600_fast, "basset", 600, false);
+STRAND_ISM_BENCH(basset_600_naive, "basset", 600, true);
+STRAND_ISM_BENCH(basset_600_naive_batch64, "basset", 600, true, 64);
 BENCHMARK_CAPTURE(Variants, fast, false)
     ->Unit(benchmark::kSecond)
     ->UseRealTime()
