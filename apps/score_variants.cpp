@@ -52,12 +52,16 @@ void run_score_variants(const ScoreVariantsArgs& a) {
     file.close();
     STRAND_CHECK(!file.fail(), "cannot write '{}' (disk full?)", a.out);
   }
-  std::fprintf(stderr,
-               "score-variants: %lld rows (%lld SNVs on the receptive-field path), %lld REF "
-               "mismatches skipped, %lld records without ALT%s%s\n",
-               static_cast<long long>(s.rows), static_cast<long long>(s.snvs_fast),
-               static_cast<long long>(s.ref_mismatches), static_cast<long long>(s.without_alt),
-               a.out.empty() ? "" : "; wrote ", a.out.c_str());
+  std::fprintf(
+      stderr,
+      "score-variants: %lld rows (%lld SNVs on the receptive-field path), %lld REF "
+      "mismatches skipped, %lld records without ALT%s%s%s\n",
+      static_cast<long long>(s.rows), static_cast<long long>(s.snvs_fast),
+      static_cast<long long>(s.ref_mismatches), static_cast<long long>(s.without_alt),
+      a.out.empty() ? "" : "; wrote ", a.out.c_str(),
+      scorer.fast() || a.naive
+          ? ""
+          : ("; no receptive-field path for this model: " + scorer.fallback_reason()).c_str());
 }
 
 }  // namespace

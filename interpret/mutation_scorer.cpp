@@ -173,9 +173,9 @@ void MutationScorer::Impl::analyse() {
   for (const Stage& s : stages) kinds += (kinds.empty() ? "" : " ") + s.module->type_name();
   plan = format("fast: {} local layers ({}), window {} of {} at the last, then {}", stages.size(),
                 kinds, stages.back().width, stages.back().out_len,
-                linear_end > 0 ? format("a flatten + linear head and {} more layers",
+                linear_end > 0 ? format("a flatten + linear head and {} more layer(s)",
                                         model.size() - linear_end)
-                               : format("{} layers in full", model.size() - suffix_begin));
+                               : format("{} layer(s) in full", model.size() - suffix_begin));
 }
 
 std::vector<float> MutationScorer::Impl::score_naive(const std::vector<Mutation>& mutations) {

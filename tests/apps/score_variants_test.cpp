@@ -167,6 +167,21 @@ TEST(ScoreVariantsCli, EqualsPredictOnMaterialisedWindowsAndFlagsEveryMismatch) 
         EXPECT_NEAR(std::stod(rows[i][8 + 4 * t]), std::log2(alt / ref), 1e-5);
       }
   }
+  // The same from a bgzip-compressed VCF.
+  data::testing::write_bgzip(dir.file("v.vcf.gz"), vcf);
+  const auto gz = run_strand("score-variants --vcf v.vcf.gz --genome genome.fa --model " + model +
+                                 " --ref-mismatch skip --out gz.tsv",
+                             dir.path());
+  ASSERT_EQ(gz.status, 0) << gz.output;
+  run_strand("score-variants --vcf v.vcf --genome genome.fa --model " + model +
+                 " --ref-mismatch skip --out plain.tsv",
+             dir.path());
+  // Equal up to float rounding (the CPU conv algorithm is chosen per shape by timing).
+  const auto from_gz = read_tsv(dir.file("gz.tsv")), from_plain = read_tsv(dir.file("plain.tsv"));
+  ASSERT_EQ(from_gz.size(), from_plain.size());
+  for (size_t i = 1; i < from_gz.size(); ++i)
+    for (size_t j = 5; j < from_gz[i].size(); ++j)
+      EXPECT_NEAR(std::stod(from_gz[i][j]), std::stod(from_plain[i][j]), 1e-6);
   // Failing on the first mismatch (the default).
   const auto f =
       run_strand("score-variants --vcf v.vcf --genome genome.fa --model " + model + " --out s.tsv",
