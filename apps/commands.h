@@ -28,5 +28,7 @@ void add_export_command(CLI::App& app);
 void add_audit_commands(CLI::App& app);      // audit membership
 void add_interpret_commands(CLI::App& app);  // interpret <method>
 void add_report_command(CLI::App& app);
+void add_interpret_ism(CLI::App& interpret);
+void add_score_variants_command(CLI::App& app);
 
 }  // namespace strand::apps

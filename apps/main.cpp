@@ -81,6 +81,7 @@ int main(int argc, char** argv) {
   strand::apps::add_audit_commands(app);
   strand::apps::add_interpret_commands(app);
   strand::apps::add_report_command(app);
+  strand::apps::add_score_variants_command(app);
   strand::apps::set_command_line(argc, argv);
   try {
     app.parse(argc, argv);
