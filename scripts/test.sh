@@ -6,12 +6,16 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 # The Python package builds against, and its tests run under, a venv kept between runs: nanobind,
-# NumPy, pytest, and PyTorch's CPU wheel for the strand.torch tests (they skip, saying so, where it
-# cannot be installed; a failed try is not repeated until the venv is removed).
+# NumPy, pytest, and PyTorch for the strand.torch tests: its CPU wheel, or where that index is out of
+# reach an existing install named by STRAND_TORCH_SITE (its site-packages folder). Without either
+# those tests skip, saying so; a failed download is not retried until the venv is removed.
 venv="${STRAND_PY_VENV:-$HOME/.cache/strand/python-venv}"
 if ! "$venv/bin/python" -c "import nanobind, numpy, pytest" 2>/dev/null; then
   python3 -m venv "$venv"
   "$venv/bin/pip" install -q nanobind numpy pytest
+fi
+if [ -n "${STRAND_TORCH_SITE:-}" ]; then
+  "$venv/bin/python" -c "import site, sys; open(site.getsitepackages()[0] + '/strand-torch.pth', 'w').write(sys.argv[1] + '\\n')" "$STRAND_TORCH_SITE"
 fi
 if ! "$venv/bin/python" -c "import torch" 2>/dev/null && [ ! -e "$venv/.no-torch" ]; then
   "$venv/bin/pip" install -q torch --index-url https://download.pytorch.org/whl/cpu ||

@@ -97,15 +97,16 @@ std::vector<T> c_order(const AnyArray& a, const char* what) {
 #if STRAND_WITH_CUDA
     STRAND_CHECK(is_c_contiguous(a), "{}: a CUDA array must be contiguous (call .contiguous())",
                  what);
-    STRAND_CHECK(cudaSetDevice(a.device_id()) == cudaSuccess &&
-                     cudaMemcpy(out.data(), a.data(), n * sizeof(T), cudaMemcpyDeviceToHost) ==
-                         cudaSuccess,
-                 "{}: copying the CUDA array (device {}) to the host failed", what, a.device_id());
+    STRAND_CHECK(
+        cudaSetDevice(a.device_id()) == cudaSuccess &&
+            cudaMemcpy(out.data(), a.data(), n * sizeof(T), cudaMemcpyDeviceToHost) == cudaSuccess,
+        "{}: copying the CUDA array (device {}) to the host failed", what, a.device_id());
     return out;
 #else
-    STRAND_FAIL("{}: the array lives on a CUDA device, but this strand was built without CUDA; "
-                "pass a CPU array (e.g. tensor.cpu())",
-                what);
+    STRAND_FAIL(
+        "{}: the array lives on a CUDA device, but this strand was built without CUDA; "
+        "pass a CPU array (e.g. tensor.cpu())",
+        what);
 #endif
   }
   STRAND_CHECK(a.device_type() == nb::device::cpu::value,
