@@ -1,7 +1,8 @@
 // Seqlets, the stretches of sequence a model relies on, found in attributions as TF-MoDISco does:
-// windows whose summed contribution is too large for chance, chance measured on the same
-// attributions with each sequence's positions shuffled (the null), the threshold set where the
+// windows whose summed contribution is too large for chance, the threshold set where the
 // estimated false discovery rate (null windows / real windows above it) reaches the target.
+// Chance (the null) is measured on the same attributions in two rounds: first each sequence's
+// positions shuffled, then values drawn from its positions outside the first round's seqlets.
 #pragma once
 
 #include <cstdint>
