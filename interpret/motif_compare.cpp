@@ -82,7 +82,7 @@ std::vector<MotifMatch> MotifComparator::compare(const Pwm& query) const {
   }
   // tail[a][b - a - 1][x] = P(null sum over query columns [a, b) >= x quantised units).
   std::vector<std::vector<std::vector<double>>> tail(wq);
-  for (int64_t a = 0; a < wq; ++a) {
+  for (int64_t a = 0; a < (options_.complete ? 1 : wq); ++a) {
     std::vector<double> pmf = hist[a];
     for (int64_t b = a + 1; b <= wq; ++b) {
       if (b > a + 1) {
@@ -122,7 +122,8 @@ std::vector<MotifMatch> MotifComparator::compare(const Pwm& query) const {
           s += v;
           x += quantise(v);
         }
-        const auto& tl = tail[a][b - a - 1];
+        if (options_.complete) x += (wq - (b - a)) * quantise(0.0);
+        const auto& tl = options_.complete ? tail[0][wq - 1] : tail[a][b - a - 1];
         const double p = tl[std::min<int64_t>(x, static_cast<int64_t>(tl.size()) - 1)];
         if (p < best_p || (p == best_p && s > best.score)) {
           best_p = p;

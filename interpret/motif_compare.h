@@ -1,10 +1,15 @@
 // Motif-to-database comparison in the manner of TOMTOM (Gupta et al. 2007): column similarity by
-// Pearson correlation of the four probabilities, summed over the overlap of the two motifs, at
-// every offset and on both strands of the target; p-values from the null distribution of that
-// sum, built per query column from its scores against every column of the database (both
-// strands) and convolved over the overlapped columns (TOMTOM's approach; columns treated as
-// independent); the best alignment's p-value corrected for the alignments tried; E = p x
-// targets; q-values by Benjamini-Hochberg over the targets.
+// Pearson correlation of the four probabilities, at every offset and on both strands of the
+// target; by default "complete" scores as TOMTOM's default: every query column counts, those
+// off the target scored against the uniform background (Pearson 0), so a target that covers
+// only part of the query is not favoured. p-values from the null distribution of the score,
+// built per query column from its scores against every column of the database (both strands)
+// and convolved over the columns scored (TOMTOM's approach; columns treated as independent);
+// the best alignment's p-value corrected for the alignments tried; E = p x targets; q-values by
+// Benjamini-Hochberg over the targets. With complete scores the null is convolved over every
+// query column, which makes a partial overlap's p-value conservative (tests/interpret checks
+// both: near uniform p-values for random queries when incomplete, never too many small ones
+// when complete).
 #pragma once
 
 #include <array>
@@ -24,6 +29,9 @@ struct CompareOptions {
   // Column scores are rounded to this step for the null distribution (and for the p-value of an
   // alignment; the reported score is exact).
   double bin = 0.025;
+  // false: TOMTOM's -incomplete-scores, only the overlapping columns are scored (and the null
+  // convolved over just those).
+  bool complete = true;
 };
 
 struct MotifMatch {

@@ -94,17 +94,38 @@ class Clusterer {
     }
     clusters.clear();
     for (auto& c : next)
-      if (!c.members.empty()) clusters.push_back(std::move(c));
+      if (!c.members.empty()) clusters.push_back(recentred(c));
     std::stable_sort(clusters.begin(), clusters.end(), [](const Cluster& a, const Cluster& b) {
       return a.members.size() > b.members.size();
     });
   }
 
-  // Best cosine between two aggregates over shifts and strands of the second.
+  // The cluster with its frame moved so that the aggregate's centre of mass sits mid-window:
+  // growth lets a cluster drift by up to max_shift per member, and two clusters of one motif
+  // must line up again to merge.
+  Cluster recentred(const Cluster& c) {
+    double mass = 0, moment = 0;
+    for (int64_t i = 0; i < W_; ++i)
+      for (int b = 0; b < 4; ++b) {
+        mass += std::abs(c.aggregate[i * 4 + b]);
+        moment += std::abs(c.aggregate[i * 4 + b]) * static_cast<double>(i);
+      }
+    const int64_t delta = mass > 0 ? std::lround(moment / mass) - W_ / 2 : 0;
+    if (delta == 0) return c;
+    Cluster out;
+    // Frame position i becomes i - delta: a '+' window starts delta later, a '-' one earlier.
+    for (auto p : c.members) {
+      p.start += p.strand == '+' ? delta : -delta;
+      add(out, p);
+    }
+    return out;
+  }
+
+  // Best cosine between two aggregates over shifts (up to half the window) and strands.
   double aggregate_similarity(const Cluster& a, const Cluster& b) const {
     double best = -1;
     for (char strand : {'+', '-'}) {
-      for (int64_t shift = -o_.max_shift; shift <= o_.max_shift; ++shift) {
+      for (int64_t shift = -W_ / 2; shift <= W_ / 2; ++shift) {
         double dot = 0;
         for (int64_t i = 0; i < W_; ++i) {
           const int64_t j = i + shift;

@@ -22,11 +22,11 @@ struct AttributionTracks {
 };
 
 struct SeqletOptions {
-  int64_t window = 21;         // positions summed for a window's score (TF-MoDISco's default)
-  int64_t flank = 10;          // added on each side of a window to make the seqlet
-  double fdr = 0.05;           // target false discovery rate of the chosen windows
-  int64_t max_seqlets = 2000;  // per sign, the strongest kept
-  uint64_t seed = 1;           // the null's shuffles
+  int64_t window = 21;          // positions summed for a window's score (TF-MoDISco's default)
+  int64_t flank = 10;           // added on each side of a window to make the seqlet
+  double fdr = 0.05;            // target false discovery rate of the chosen windows
+  int64_t max_seqlets = 20000;  // per sign, the strongest kept (TF-MoDISco's default)
+  uint64_t seed = 1;            // the null's shuffles
 };
 
 struct Seqlet {

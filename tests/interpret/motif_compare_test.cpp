@@ -75,12 +75,11 @@ TEST(MotifCompare, EveryJasparMotifMatchesItselfFirstOnBothStrands) {
   EXPECT_EQ(rev[0].offset, 0);
 }
 
-TEST(MotifCompare, ShuffledMotifsGetRoughlyUniformPValues) {
-  // Queries made of database columns drawn at random (each column's null is then exact, the
-  // sum's assumes independent columns): p-values of the targets should be near uniform.
-  const auto& db = jaspar();
+// p-values of every target for queries made of database columns drawn at random (each column's
+// null is then exact; the sum's assumes independent columns).
+std::vector<double> shuffled_p_values(const MotifComparator& comparator) {
   std::vector<std::array<double, 4>> columns;
-  for (const auto& m : db)
+  for (const auto& m : jaspar())
     for (const auto& row : m.pwm) columns.push_back(row);
   data::SplitMix64 rng(7);
   std::vector<double> p;
@@ -89,20 +88,32 @@ TEST(MotifCompare, ShuffledMotifsGetRoughlyUniformPValues) {
     const int64_t w = 8 + rng.below(8);
     for (int64_t i = 0; i < w; ++i)
       query.push_back(columns[rng.below(static_cast<int64_t>(columns.size()))]);
-    for (const auto& m : comparator().compare(query)) p.push_back(m.p_value);
+    for (const auto& m : comparator.compare(query)) p.push_back(m.p_value);
   }
-  auto fraction_below = [&](double x) {
-    return static_cast<double>(std::count_if(p.begin(), p.end(), [&](double v) { return v < x; })) /
-           static_cast<double>(p.size());
-  };
-  // Loose bounds: columns of real motifs are not independent, and the p-values of one query
-  // share its columns.
-  EXPECT_GT(fraction_below(0.5), 0.3);
-  EXPECT_LT(fraction_below(0.5), 0.7);
-  EXPECT_GT(fraction_below(0.1), 0.03);
-  EXPECT_LT(fraction_below(0.1), 0.2);
-  EXPECT_LT(fraction_below(0.01), 0.03);
-  for (double v : p) {
+  return p;
+}
+
+double fraction_below(const std::vector<double>& p, double x) {
+  return static_cast<double>(std::count_if(p.begin(), p.end(), [&](double v) { return v < x; })) /
+         static_cast<double>(p.size());
+}
+
+TEST(MotifCompare, ShuffledMotifsGetRoughlyUniformPValues) {
+  // Scoring only the overlap, the null is the score's own: near uniform. Loose bounds: columns
+  // of real motifs are not independent, and the p-values of one query share its columns.
+  const MotifComparator incomplete(jaspar(), {.complete = false});
+  const auto p = shuffled_p_values(incomplete);
+  EXPECT_GT(fraction_below(p, 0.5), 0.3);
+  EXPECT_LT(fraction_below(p, 0.5), 0.7);
+  EXPECT_GT(fraction_below(p, 0.1), 0.03);
+  EXPECT_LT(fraction_below(p, 0.1), 0.2);
+  EXPECT_LT(fraction_below(p, 0.01), 0.03);
+  // Complete scores (the default) judge a partial overlap against the whole query's null:
+  // conservative, never more small p-values than chance gives.
+  const auto c = shuffled_p_values(comparator());
+  for (double alpha : {0.01, 0.1, 0.5}) EXPECT_LT(fraction_below(c, alpha), 1.2 * alpha) << alpha;
+  EXPECT_GT(fraction_below(c, 0.5), 0.05);
+  for (double v : c) {
     EXPECT_GE(v, 0);
     EXPECT_LE(v, 1);
   }

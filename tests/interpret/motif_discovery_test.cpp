@@ -87,8 +87,11 @@ TEST(MotifDiscovery, RecoversEveryPlantedJasparMotifAndMatchesItFirst) {
                 m.ppm.size(), best.name.c_str(), best.alt_name.c_str(), matches[0].p_value,
                 matches[0].q_value);
     if (matches[0].q_value < 0.05) found.insert(best.name);
+    // Nothing but the planted motifs is found (each once: its two orientations merge).
+    EXPECT_NE(std::find(kPlanted.begin(), kPlanted.end(), best.name), kPlanted.end()) << best.name;
   }
   for (const auto& id : kPlanted) EXPECT_TRUE(found.count(id)) << id << " not recovered";
+  EXPECT_EQ(motifs.size(), kPlanted.size());
 }
 
 TEST(MotifDiscovery, HypotheticalContributionsDriveTheSimilarityAndAreAggregated) {
