@@ -30,5 +30,7 @@ void add_interpret_commands(CLI::App& app);  // interpret <method>
 void add_report_command(CLI::App& app);
 void add_interpret_ism(CLI::App& interpret);
 void add_score_variants_command(CLI::App& app);
+void add_interpret_filters(CLI::App& interpret);
+void add_interpret_motifs(CLI::App& interpret);
 
 }  // namespace strand::apps

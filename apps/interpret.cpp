@@ -9,6 +9,8 @@ void add_interpret_commands(CLI::App& app) {
       "interpret", "Look inside a trained model: mutagenesis, attributions and motifs (Rule 8)");
   cmd->require_subcommand(1);
   add_interpret_ism(*cmd);
+  add_interpret_filters(*cmd);
+  add_interpret_motifs(*cmd);
 }
 
 }  // namespace strand::apps

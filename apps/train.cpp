@@ -15,6 +15,7 @@
 #include "apps/commands.h"
 #include "core/error.h"
 #include "core/version.h"
+#include "data/meme.h"
 #include "data/sequence_source.h"
 #include "data/simulate.h"
 #include "data/splits.h"
@@ -384,6 +385,8 @@ void add_train(CLI::App& app) {
 
 struct SimulateArgs {
   std::string out;
+  std::string motifs_from;
+  std::vector<std::string> motifs;
   data::SimulationConfig config;
   bool suite = false;
   bool json = false;
@@ -397,6 +400,9 @@ void add_simulate(CLI::App& app) {
       "  strand simulate --out sim\n"
       "  strand simulate --out sim --sequences 20000 --length 500 --seed 3\n"
       "  strand simulate --suite --out suite     # the aligned/unaligned benchmark suite\n"
+      "  strand simulate --out sim --motifs-from "
+      "data/motifs/JASPAR_CORE_vertebrates_nonredundant.meme\n"
+      "      --motif MA0139.2 --motif GATA1 --motif SPI1   # real JASPAR motifs, one task each\n"
       "Writes DIR/sequences.fa (+ .fai), DIR/labels.tsv (with a split column) and\n"
       "DIR/ground_truth.json (the planted motifs). --suite writes one such directory per task\n"
       "(presence, grammar, aligned_position, aligned_short, orientation, spacing, imbalanced)\n"
@@ -410,6 +416,12 @@ void add_simulate(CLI::App& app) {
   cmd->add_option("--gc", a->config.gc, "Background GC fraction")->capture_default_str();
   cmd->add_flag("--suite", a->suite,
                 "Write the built-in benchmark suite (aligned and unaligned tasks; --seed only)");
+  cmd->add_option("--motifs-from", a->motifs_from,
+                  "MEME motif file (e.g. data/motifs/JASPAR_CORE_vertebrates_nonredundant.meme) "
+                  "to plant motifs from, instead of the built-in ones");
+  cmd->add_option("--motif", a->motifs,
+                  "With --motifs-from: a motif to plant, by MOTIF identifier or name (repeat); "
+                  "each is one task, labelled 1 where it was planted");
   cmd->add_flag("--json", a->json, "Print JSON");
   cmd->callback([a] {
     if (a->suite) {
@@ -425,6 +437,18 @@ void add_simulate(CLI::App& app) {
                     t["length"].get<int>(), t["description"].get<std::string>().c_str());
       std::printf("wrote %s/suite.json and one directory per task\n", a->out.c_str());
       return;
+    }
+    STRAND_CHECK(a->motifs.empty() == a->motifs_from.empty(),
+                 "--motif and --motifs-from go together (a MEME file and the motifs to plant)");
+    if (!a->motifs_from.empty()) {
+      const auto file = data::read_meme(a->motifs_from);
+      a->config.builtin_motifs = false;
+      for (const auto& key : a->motifs) {
+        const data::Motif& m = data::find_motif(file.motifs, key, a->motifs_from);
+        a->config.motifs.push_back(m);
+        a->config.tasks.push_back(
+            {data::motif_task_name(m), data::MotifRule::Op::kSingle, m.name, "", 0, -1});
+      }
     }
     STRAND_CHECK(a->config.num_sequences > 0, "--sequences must be positive, got {}",
                  a->config.num_sequences);

@@ -82,6 +82,8 @@ function(strand_add_tests)
     endif()
     add_executable(${name} ${path})
     target_link_libraries(${name} PRIVATE strand_test_support GTest::gtest_main)
+    # Tests reading files the repository ships (data/motifs/*.meme) find them here.
+    target_compile_definitions(${name} PRIVATE STRAND_SOURCE_DIR="${CMAKE_SOURCE_DIR}")
     if(path MATCHES "/tests/apps/" AND TARGET strand_cli)
       # Command-line tests run the real `strand` program.
       add_dependencies(${name} strand_cli)

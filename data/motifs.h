@@ -15,9 +15,11 @@
 namespace strand::data {
 
 struct Motif {
-  std::string name;
+  std::string name;                        // a built-in name, or a MEME file's identifier
   std::string consensus;                   // IUPAC, as written (empty for a typed-in matrix)
   std::vector<std::array<double, 4>> pwm;  // [length][A, C, G, T], each row sums to 1
+  std::string alt_name;                    // MEME's alternate name (JASPAR: the factor, "CTCF")
+  double nsites = 0;                       // sites behind the matrix (MEME nsites=; 0: unknown)
 
   int64_t length() const { return static_cast<int64_t>(pwm.size()); }
 };

@@ -2,15 +2,16 @@
 #include "data/simulate.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 
-#include "data/encoding.h"
-#include "data/random.h"
 #include "core/checked.h"
 #include "core/error.h"
+#include "data/encoding.h"
+#include "data/random.h"
 #include "runtime/file_io.h"
 
 namespace strand::data {
@@ -210,6 +211,7 @@ std::vector<Request> positional_decoy(const MotifRule& r, const Context& ctx, co
   const Motif* a = &ctx.find(r.a);
   const double u = rng.uniform();
   if (r.op == MotifRule::Op::kSingle) {  // forward_only: the motif on the reverse strand
+    if (u >= 0.7 && !other) return {};
     return {u < 0.7 ? Request{.motif = a, .strand = '-'} : Request{other}};
   }
   if (r.op == MotifRule::Op::kAt) {
@@ -220,6 +222,7 @@ std::vector<Request> positional_decoy(const MotifRule& r, const Context& ctx, co
       // Elsewhere: at least a motif length away from the window, so it is clearly not there.
       return {{.motif = a, .avoid_lo = lo - a->length(), .avoid_hi = hi + a->length()}};
     }
+    if (!other) return {};
     return {{other}};
   }
   // kUpstream
@@ -248,11 +251,14 @@ std::vector<Request> decoy_requests(const MotifRule& r, const Context& ctx, int6
   for (const auto& m : ctx.motifs) {
     if (m.name != r.a && m.name != r.b) others.push_back(&m);
   }
-  const Motif* other = others[rng.below(static_cast<int64_t>(others.size()))];
+  // With a single motif there is no other one to plant: those decoys are left out.
+  const Motif* other =
+      others.empty() ? nullptr : others[rng.below(static_cast<int64_t>(others.size()))];
   if (r.op == MotifRule::Op::kAt || r.op == MotifRule::Op::kUpstream ||
       (r.op == MotifRule::Op::kSingle && r.forward_only))
     return positional_decoy(r, ctx, other, length, rng);
-  if (r.op != MotifRule::Op::kAnd) return {{other}};
+  if (r.op != MotifRule::Op::kAnd)
+    return other ? std::vector<Request>{{other}} : std::vector<Request>{};
   const Motif* a = &ctx.find(r.a);
   const Motif* b = &ctx.find(r.b);
   if (r.max_gap >= 0 && rng.chance(0.5)) {
@@ -287,6 +293,15 @@ std::string rule_text(const MotifRule& r) {
   return "?";
 }
 
+std::string motif_task_name(const Motif& m) {
+  std::string out = m.alt_name.empty() ? m.name : m.alt_name;
+  for (char& c : out) {
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '-') c = '_';
+  }
+  return out;
+}
+
 std::vector<MotifRule> default_tasks() {
   return {{"ctcf", MotifRule::Op::kSingle, "CTCF", "", 0, -1},
           {"sp1_and_creb", MotifRule::Op::kAnd, "SP1", "CREB", 0, -1}};
@@ -311,10 +326,15 @@ Simulation simulate(const SimulationConfig& config) {
   sim.config = c;
   const bool multiclass = !c.classes.empty();
   sim.tasks = multiclass ? c.classes : c.tasks.empty() ? default_tasks() : c.tasks;
-  Context ctx{c, builtin_motifs()};
+  Context ctx{c, c.builtin_motifs ? builtin_motifs() : std::vector<Motif>{}};
+  STRAND_CHECK(c.builtin_motifs || !c.motifs.empty(),
+               "simulation: no motifs (the built-ins are off and none were given)");
   ctx.motifs.insert(ctx.motifs.end(), c.motifs.begin(), c.motifs.end());
   for (const auto& r : sim.tasks) {
     STRAND_CHECK(!r.task.empty(), "simulation: a task has no name");
+    STRAND_CHECK(std::count_if(sim.tasks.begin(), sim.tasks.end(),
+                               [&](const MotifRule& x) { return x.task == r.task; }) == 1,
+                 "simulation: two tasks are named '{}'", r.task);
     ctx.find(r.a);
     const bool two = r.op == MotifRule::Op::kAnd || r.op == MotifRule::Op::kOr ||
                      r.op == MotifRule::Op::kUpstream;
@@ -447,12 +467,13 @@ nlohmann::json ground_truth_json(const Simulation& sim) {
     used.push_back(r.a);
     if (!r.b.empty()) used.push_back(r.b);
   }
-  std::vector<Motif> all = builtin_motifs();
+  std::vector<Motif> all = c.builtin_motifs ? builtin_motifs() : std::vector<Motif>{};
   all.insert(all.end(), c.motifs.begin(), c.motifs.end());
   for (const auto& m : all) {
     json pwm = json::array();
     for (const auto& row : m.pwm) pwm.push_back({row[0], row[1], row[2], row[3]});
     motifs.push_back({{"name", m.name}, {"consensus", m.consensus}, {"pwm_acgt", pwm}});
+    if (!m.alt_name.empty()) motifs.back()["alt_name"] = m.alt_name;
   }
   out["motifs"] = motifs;
   json tasks = json::array();

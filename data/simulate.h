@@ -59,9 +59,17 @@ struct SimulationConfig {
   std::string class_column = "site";
   std::string none_class = "background";  // not "none": a labels file reads that as missing
   std::vector<Motif> motifs;              // extra motifs beside the built-in set
-  double valid_fraction = 0.1;            // the labels file gets a seeded split column
+  // false: only `motifs` are planted, decoys included (real motifs, e.g. JASPAR's, without the
+  // approximate built-ins among them).
+  bool builtin_motifs = true;
+  double valid_fraction = 0.1;  // the labels file gets a seeded split column
   double test_fraction = 0.1;
 };
+
+// The label column for a task planting motif m: its alternate name in lower case ("ctcf" for
+// JASPAR's MA0139.2 CTCF; characters other than letters, digits, '_' and '-' become '_'), else
+// its name.
+std::string motif_task_name(const Motif& m);
 
 // The default tasks: "ctcf" = CTCF; "sp1_and_creb" = SP1 AND CREB (an oracle scanner of the
 // built-in PWMs reaches AUROC 0.998 and 0.983 on the default 4000 x 200 bp dataset).

@@ -9,10 +9,10 @@
 #include <algorithm>
 #include <fstream>
 
+#include "core/error.h"
 #include "data/dataset.h"
 #include "data/encoding.h"
 #include "data/splits.h"
-#include "core/error.h"
 #include "tests/data/temp_files.h"
 
 namespace strand::data {
@@ -282,6 +282,33 @@ TEST(Simulate, PositionalRuleText) {
   EXPECT_EQ(rule_text({"t", Op::kUpstream, "CTCF", "NFKB", 5, 15}),
             "CTCF upstream of NFKB (gap 5..15)");
   EXPECT_EQ(rule_text({"t", Op::kSingle, "CTCF", "", 0, -1, 0, 0, true}), "forward CTCF");
+}
+
+TEST(Simulate, OnlyGivenMotifsWhenBuiltinsAreOff) {
+  // One motif from a file (as `strand simulate --motifs-from` gives it), built-ins off: every
+  // planted site is that motif (decoys needing another motif are left out), labels follow it.
+  Motif m = motif_from_consensus("MA9999.1", "TTGACCA", 0.9);
+  m.alt_name = "My Factor";
+  SimulationConfig c;
+  c.num_sequences = 200;
+  c.builtin_motifs = false;
+  c.motifs = {m};
+  c.tasks = {{motif_task_name(m), MotifRule::Op::kSingle, m.name, "", 0, -1}};
+  EXPECT_EQ(c.tasks[0].task, "my_factor");
+  const Simulation sim = simulate(c);
+  int64_t positives = 0;
+  for (size_t i = 0; i < sim.records.size(); ++i) {
+    for (const auto& s : sim.planted[i]) EXPECT_EQ(s.motif, "MA9999.1");
+    positives += !sim.planted[i].empty();
+    EXPECT_EQ(sim.labels.values[i], sim.planted[i].empty() ? 0.0f : 1.0f);
+  }
+  EXPECT_GT(positives, 60);
+  EXPECT_EQ(ground_truth_json(sim)["motifs"].size(), 1u);
+  c.motifs.clear();
+  EXPECT_THAT([&] { simulate(c); }, ThrowsMessage<Error>(HasSubstr("no motifs")));
+  c.motifs = {m};
+  c.tasks.push_back(c.tasks[0]);
+  EXPECT_THAT([&] { simulate(c); }, ThrowsMessage<Error>(HasSubstr("two tasks are named")));
 }
 
 TEST(Simulate, BadConfig) {
