@@ -177,7 +177,7 @@ void run_train(TrainArgs& a) {
   const train::RunReport outcome = train::run_training(o);
   if (outcome.metrics.is_null()) return;  // ranks other than 0 report nothing
   if (a.report) {
-    report::write_report(o.out, o.out + "/report.html");
+    report::write_report({.run_dir = o.out}, o.out + "/report.html");
     if (!a.json) std::printf("wrote %s/report.html\n", o.out.c_str());
   }
   if (a.json) {

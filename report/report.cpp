@@ -103,6 +103,16 @@ std::string data_args_of(const Run& run) {
 // "0.1.0" -> "0.1": runs are read across patch releases only.
 std::string minor_of(const std::string& v) { return v.substr(0, v.rfind('.')); }
 
+std::vector<json> read_jsonl(const std::string& path) {
+  std::vector<json> records;
+  std::ifstream in(path);
+  std::string line;
+  for (int number = 1; std::getline(in, line); ++number)
+    if (!line.empty())
+      records.push_back(runtime::parse_json(line, strand::format("'{}' line {}", path, number)));
+  return records;
+}
+
 Run load_run(const std::string& dir) {
   STRAND_CHECK(fs::is_directory(dir), "'{}' is not a directory", dir);
   Run run;
@@ -125,12 +135,7 @@ Run load_run(const std::string& dir) {
                  dir, v, recorded->value("commit", "?"), version());
   }
   run.command = get(run.status, "command", "");
-  std::ifstream log(dir + "/log.jsonl");
-  std::string line;
-  for (int number = 1; std::getline(log, line); ++number) {
-    if (line.empty()) continue;
-    const json record =
-        runtime::parse_json(line, strand::format("'{}/log.jsonl' line {}", dir, number));
+  for (const json& record : read_jsonl(dir + "/log.jsonl")) {
     const std::string type = get(record, "type", "");
     if (type == "epoch") run.epochs.push_back(record);
     if (type == "step") run.steps.push_back(record);
@@ -409,10 +414,59 @@ Section architecture(const Run& run) {
 }
 
 Section tuning(const Run& run) {
-  return not_run(6, "Tuning",
-                 "no hyper-parameter search produced this model; its settings are the defaults "
-                 "or were set by hand",
-                 "strand tune " + run.data_args);
+  if (!run.tune.is_object())
+    return not_run(6, "Tuning",
+                   "no hyper-parameter search was given (strand report --tune DIR); this model's "
+                   "settings are the defaults or were set by hand",
+                   "strand tune " + run.data_args + " --out TUNE_DIR");
+  const json& t = run.tune;
+  Section s{6,
+            "Tuning",
+            "pass",
+            get(t, "sentence", std::string()),
+            "strand tune " + run.data_args + " (tune.json, tune_log.jsonl)",
+            ""};
+  int unsealed = 0;
+  for (const json& r : run.tune_lock) unsealed += get(r, "type", "") == "test_unsealed";
+  if (unsealed > 1) {
+    s.verdict = "fail";
+    s.reason = strand::format("the test split was opened {} times during the search", unsealed);
+  }
+  std::vector<std::vector<std::string>> rows;
+  Series points = line("trials", {}, {}, Series::Style::kPoints);
+  for (const json& trial : at(t, "trials")) {
+    const json& c = at(trial, "config");
+    rows.push_back({num(at(trial, "rank"), 0), num(at(trial, "id"), 0),
+                    esc(get(trial, "model", get(c, "model", std::string("?")))),
+                    esc(at(c, "lr").is_number() ? rules::fixed(c["lr"].get<double>(), 5) : "-"),
+                    num(at(c, "batch_size"), 0), num(at(trial, "epochs"), 0),
+                    num(at(trial, "valid"))});
+    if (at(trial, "valid").is_number() && at(trial, "epochs").is_number()) {
+      points.x.push_back(trial["epochs"].get<double>());
+      points.y.push_back(trial["valid"].get<double>());
+    }
+  }
+  LinePlot budget{"Trials against their budget",
+                  "epochs trained (rung)",
+                  "validation " + get(at(t, "chosen"), "monitor", std::string("score")),
+                  {},
+                  false,
+                  true};
+  budget.series.push_back(points);
+  s.html += figure(line_plot(budget),
+                   "Successive halving: every trial gets the first rung; the best continue.") +
+            para("Selection: " + get(t, "selection", std::string("validation only")) + ".") +
+            table({"rank", "trial", "model", "lr", "batch", "epochs", "validation"}, rows);
+  if (!run.tune_lock.empty()) {
+    s.html += "<h3>Test lock</h3><ul>";
+    for (const json& r : run.tune_lock)
+      s.html += "<li>" + esc(get(r, "type", "") + ": " + get(r, "reason", r.dump())) + "</li>";
+    s.html += "</ul>";
+  }
+  const json& privacy = at(t, "privacy");
+  if (privacy.is_object())
+    s.html += para("Privacy cost of the search: " + get(privacy, "sentence", ""));
+  return s;
 }
 
 Section overfitting(const Run& run) {
@@ -447,7 +501,27 @@ Section overfitting(const Run& run) {
   } else {
     s.html += para("No label-permutation test: add --permutations N to strand train.");
   }
-  s.html += para("No learning curve against training-set size was recorded.");
+  const json& curve = run.learning_curve;
+  if (curve.is_object()) {
+    Series points = line("validation " + get(curve, "monitor", std::string("score")), {}, {});
+    for (const json& p : at(curve, "points"))
+      if (at(p, "valid").is_number()) {
+        points.x.push_back(get(p, "train_rows", 0.0));
+        points.y.push_back(p["valid"].get<double>());
+      }
+    LinePlot lc{"Learning curve",
+                "training rows",
+                get(curve, "monitor", std::string("score")),
+                {},
+                false,
+                true};
+    lc.series.push_back(points);
+    s.html += figure(line_plot(lc), get(curve, "sentence", std::string()));
+  } else {
+    s.html += para("No learning curve against training-set size: strand train " + run.data_args +
+                   " --learning-curve --out CURVE_DIR, then strand report " + run.dir +
+                   " --learning-curve CURVE_DIR/learning_curve.json.");
+  }
   return s;
 }
 
@@ -645,7 +719,7 @@ h3{font-size:1.05em;margin-top:1.2em}
 table{border-collapse:collapse;margin:.6em 0}td,th{border:1px solid #ddd;padding:.25em .6em;text-align:left;font-size:.92em}
 th{background:#f7f7f7}figure.plot{display:inline-block;margin:.5em 1em .5em 0;vertical-align:top}
 figure.plot svg{width:480px;height:auto}figcaption{font-size:.85em;color:#555;max-width:480px}
-.pair{display:flex;flex-wrap:wrap}nav ol{columns:2}
+.pair{display:flex;flex-wrap:wrap}td.logo svg{height:60px;width:auto}nav ol{columns:2}
 @media print{figure.plot svg{width:45vw}}
 )";
 
@@ -664,12 +738,31 @@ static std::vector<Section> sections_of(const Run& run) {
           predictions(run),     privacy(run)};
 }
 
-std::vector<Section> build_sections(const std::string& run_dir) {
-  return sections_of(load_run(run_dir));
+static Run load_inputs(const ReportInputs& in) {
+  Run run = load_run(in.run_dir);
+  if (!in.tune_dir.empty()) {
+    run.tune = runtime::read_json_file(in.tune_dir + "/tune.json", "tuning results");
+    for (const json& r : read_jsonl(in.tune_dir + "/tune_log.jsonl")) {
+      const std::string type = get(r, "type", "");
+      if (type == "test_lock" || type == "test_unsealed") run.tune_lock.push_back(r);
+    }
+  }
+  if (!in.learning_curve.empty())
+    run.learning_curve = runtime::read_json_file(in.learning_curve, "learning curve");
+  if (!in.interpret_dir.empty()) {
+    STRAND_CHECK(fs::is_directory(in.interpret_dir), "'{}' is not a directory", in.interpret_dir);
+    run.interpret_dir = in.interpret_dir;
+  }
+  return run;
 }
 
-std::string render_report(const std::string& run_dir) {
-  const Run run = load_run(run_dir);
+std::vector<Section> build_sections(const ReportInputs& inputs) {
+  return sections_of(load_inputs(inputs));
+}
+
+std::string render_report(const ReportInputs& inputs) {
+  const std::string& run_dir = inputs.run_dir;
+  const Run run = load_inputs(inputs);
   const std::vector<Section> sections = sections_of(run);
   const json& model = at(run.metrics, "model");
   std::string h =
@@ -706,8 +799,8 @@ std::string render_report(const std::string& run_dir) {
   return h;
 }
 
-void write_report(const std::string& run_dir, const std::string& out_path) {
-  runtime::write_file_atomic(out_path, {render_report(run_dir)});
+void write_report(const ReportInputs& inputs, const std::string& out_path) {
+  runtime::write_file_atomic(out_path, {render_report(inputs)});
 }
 
 }  // namespace strand::report

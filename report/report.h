@@ -19,15 +19,24 @@ struct Section {
   std::string html;     // the body
 };
 
-// Reads RUN_DIR (a `strand train --out` directory) and builds the ten sections. Errors name the
-// problem: not a run directory, a run written by another strand version, truncated JSON (file
-// and position).
-std::vector<Section> build_sections(const std::string& run_dir);
+// What the page is made from: a `strand train --out` directory, and optionally the outputs of the
+// commands that run beside it (each its own directory or file).
+struct ReportInputs {
+  std::string run_dir;
+  std::string tune_dir;        // `strand tune --out`: tune.json and tune_log.jsonl (Rule 6)
+  std::string learning_curve;  // `strand train --learning-curve`: learning_curve.json (Rule 7)
+  std::string interpret_dir;   // `strand interpret ... --out`: summary.tsv, motifs.tsv or
+                               // filters.tsv with logos/ (Rule 8)
+};
 
-// The whole page for RUN_DIR.
-std::string render_report(const std::string& run_dir);
+// Reads the inputs and builds the ten sections. Errors name the problem: not a run directory, a
+// run written by another strand version, truncated JSON (file and position), a missing file.
+std::vector<Section> build_sections(const ReportInputs& inputs);
+
+// The whole page.
+std::string render_report(const ReportInputs& inputs);
 
 // render_report written atomically to OUT_PATH.
-void write_report(const std::string& run_dir, const std::string& out_path);
+void write_report(const ReportInputs& inputs, const std::string& out_path);
 
 }  // namespace strand::report

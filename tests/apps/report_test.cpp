@@ -178,5 +178,68 @@ TEST_F(Report, BadRunDirectoriesGiveOneLineErrors) {
   EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << r.output;
 }
 
+// The outputs of tune, --learning-curve and interpret, in the formats those commands write, fill
+// sections 6, 7 and 8; a search that opened test twice fails Rule 6.
+TEST_F(Report, TuningLearningCurveAndInterpretationFromTheirOutputs) {
+  const fs::path tune = dir_ / "tune";
+  fs::create_directories(tune);
+  nlohmann::json trials = nlohmann::json::array();
+  for (int i = 0; i < 3; ++i)
+    trials.push_back({{"id", i},
+                      {"rank", i + 1},
+                      {"rung", i == 0 ? 1 : 0},
+                      {"epochs", i == 0 ? 3 : 1},
+                      {"valid", 0.9 - 0.1 * i},
+                      {"monitor", "auroc"},
+                      {"model", "cnn"},
+                      {"config", {{"model", "cnn"}, {"lr", 0.001 * (i + 1)}, {"batch_size", 64}}}});
+  std::ofstream(tune / "tune.json")
+      << nlohmann::json({{"trials", trials},
+                         {"chosen", trials[0]},
+                         {"selection", "validation only"},
+                         {"sentence", "chose trial 0 at validation auroc 0.9000"}})
+             .dump();
+  std::ofstream(tune / "tune_log.jsonl")
+      << R"({"type":"test_lock","reason":"sealed for the whole search"})"
+      << "\n"
+      << R"({"type":"test_unsealed","reason":"opened once for the chosen trial 0"})"
+      << "\n";
+  std::ofstream(dir_ / "curve.json")
+      << R"({"monitor":"auroc","points":[{"fraction":0.5,"train_rows":100,"valid":0.8},)"
+      << R"({"fraction":1,"train_rows":200,"valid":0.85}],"verdict":"rising",)"
+      << R"("sentence":"still rising; more data of this kind would likely help"})";
+  const fs::path interp = dir_ / "interp";
+  fs::create_directories(interp / "logos");
+  std::ofstream(interp / "summary.tsv") << "name\ttask\tf_x\tf_ref\tsum\tdelta\n"
+                                        << "s1\tctcf\t2\t0.5\t1.5\t0.0000002\n";
+  std::ofstream(interp / "motifs.tsv")
+      << "motif\twidth\tsites\tconsensus\tbest_match\tbest_match_name\tstrand\tp_value\t"
+         "q_value\tlogo\n"
+      << "motif_1\t3\t40\tACG\tMA0139.2\tCTCF\t+\t1e-9\t2e-7\tlogos/motif_1.svg\n";
+  std::ofstream(interp / "logos" / "motif_1.svg")
+      << R"(<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 30 10"><text>ACG</text></svg>)";
+  CliResult r = run_strand(
+      "report run -o full.html --tune tune --learning-curve curve.json --interpret interp", dir_);
+  ASSERT_EQ(r.status, 0) << r.output;
+  std::string html = read_file(dir_ / "full.html");
+  for (int rule : {6, 8})
+    EXPECT_NE(html.find("<section id=\"rule-" + std::to_string(rule) + "\" data-verdict=\"pass\">"),
+              std::string::npos)
+        << "rule " << rule;
+  EXPECT_NE(html.find("Trials against their budget"), std::string::npos);
+  EXPECT_NE(html.find("Learning curve"), std::string::npos);
+  EXPECT_NE(html.find("MA0139.2 CTCF"), std::string::npos);
+  EXPECT_NE(html.find("<text>ACG</text>"), std::string::npos) << "the logo is inlined";
+
+  std::ofstream(tune / "tune_log.jsonl", std::ios::app)
+      << R"({"type":"test_unsealed","reason":"opened again"})"
+      << "\n";
+  r = run_strand("report run -o twice.html --tune tune", dir_);
+  ASSERT_EQ(r.status, 0) << r.output;
+  html = read_file(dir_ / "twice.html");
+  EXPECT_NE(html.find("<section id=\"rule-6\" data-verdict=\"fail\">"), std::string::npos);
+  EXPECT_NE(html.find("opened 2 times"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace strand::apps::cli_test
