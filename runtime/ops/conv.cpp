@@ -128,6 +128,7 @@ Tensor conv1d(const Tensor& x_in, const Tensor& weight_in, const Tensor& bias_in
   if (node) {
     node->save("input", x);
     node->save("weight", w);
+    node->set_deeplift(deeplift_fixed_weight("conv1d"));
     record_conv_attrs(*node, s);
   }
   set_outputs(node, {&y});
