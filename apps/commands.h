@@ -21,5 +21,6 @@ void add_privacy_commands(CLI::App& app);  // privacy epsilon|sigma
 void add_export_command(CLI::App& app);
 void add_audit_commands(CLI::App& app);      // audit membership
 void add_interpret_commands(CLI::App& app);  // interpret <method>
+void add_interpret_attributions(CLI::App& interpret);
 
 }  // namespace strand::apps

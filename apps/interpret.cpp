@@ -8,6 +8,7 @@ void add_interpret_commands(CLI::App& app) {
   auto* cmd = app.add_subcommand(
       "interpret", "Look inside a trained model: mutagenesis, attributions and motifs (Rule 8)");
   cmd->require_subcommand(1);
+  add_interpret_attributions(*cmd);
 }
 
 }  // namespace strand::apps
