@@ -12,7 +12,6 @@
 #include "kernels/conv1d_onehot.h"
 #include "kernels/gemm.h"
 #include "kernels/rnn.h"
-#include "runtime/autograd.h"
 #include "runtime/rng.h"
 #include "runtime/tensor.h"
 
@@ -59,16 +58,6 @@ Tensor operator/(double a, const Tensor& b);
 
 // In place, never recorded (optimizers, gradient accumulation): dst += src (src broadcast).
 void add_(Tensor& dst, const Tensor& src);
-
-// DeepLIFT's rescale rule, shared by the ops' rules: contribution / delta_in (the multiplier
-// whose product with delta_in gives the contribution), or fallback (the gradient) where
-// |delta_in| < eps (1e-6, as tangermeme and Captum).
-inline constexpr double kDeepLiftEps = 1e-6;
-Tensor deeplift_rescale(const Tensor& delta_in, const Tensor& contribution, const Tensor& fallback,
-                        double eps = kDeepLiftEps);
-// The DeepLIFT rule of an op linear in its input for a fixed "weight" (linear, conv1d): the
-// gradient, once the weight is checked to be the same tensor in the reference's pass.
-DeepLiftFn deeplift_fixed_weight(const char* op);
 
 // The broadcast shape of two shapes, or an error naming both.
 Shape broadcast_shapes(const Shape& a, const Shape& b);
@@ -189,11 +178,6 @@ RnnResult rnn(const Tensor& input, const std::vector<Tensor>& weights, const Rnn
 // kernels::RnnLayerTaps: [T*N, ...], time-major), which post-hooks may read. Results are unchanged.
 // CPU, or CUDA f32 with the custom kernels.
 inline constexpr const char* kRnnTapsAttr = "per_sample_taps";
-// The same recurrence as rnn() (no lengths, no dropout), unrolled into gates made of elementwise
-// ops and products: what the LSTM/GRU DeepLIFT rule differentiates. Slow; for attribution.
-RnnResult rnn_unrolled(const Tensor& input, const std::vector<Tensor>& weights,
-                       const RnnOptions& options, const Tensor& h0 = Tensor(),
-                       const Tensor& c0 = Tensor());
 std::string rnn_tap_suffix(int64_t layer, int64_t dir);
 
 }  // namespace strand::runtime

@@ -1,5 +1,6 @@
 // conv1d and conv1d_bases on the kernels/conv1d family, with their backward passes.
 #include "runtime/autograd.h"
+#include "runtime/deeplift.h"
 #include "runtime/dispatch.h"
 #include "runtime/ops.h"
 

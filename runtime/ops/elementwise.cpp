@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "runtime/autograd.h"
+#include "runtime/deeplift.h"
 #include "runtime/dispatch.h"
 #include "runtime/iter.h"
 #include "runtime/ops.h"

@@ -2,6 +2,7 @@
 // passed to GEMM as a transpose flag rather than copied.
 #include "kernels/gemm.h"
 #include "runtime/autograd.h"
+#include "runtime/deeplift.h"
 #include "runtime/dispatch.h"
 #include "runtime/ops.h"
 

@@ -6,6 +6,7 @@
 #include "kernels/random.h"
 #include "runtime/autograd.h"
 #include "runtime/batch_share.h"
+#include "runtime/deeplift.h"
 #include "runtime/dispatch.h"
 #include "runtime/ops.h"
 

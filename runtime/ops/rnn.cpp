@@ -2,6 +2,7 @@
 // states and every weight, and whose outputs are the output sequence and the final states.
 #include "kernels/random.h"
 #include "runtime/autograd.h"
+#include "runtime/deeplift.h"
 #include "runtime/dispatch.h"
 #include "runtime/ops.h"
 

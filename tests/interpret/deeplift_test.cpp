@@ -2,6 +2,8 @@
 // strand has, one model per type, in float64: each op's rule (runtime/ops) must be exact, so the
 // tolerance 1e-4 leaves room only for rounding. Integrated gradients approach the same as steps
 // grow.
+#include "runtime/deeplift.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
