@@ -2,12 +2,13 @@
 // DeepSHAP with dinucleotide-shuffled references, and input x gradient, for one task. The peer,
 // tangermeme's deep_lift_shap on the PyTorch twin (bench/torch_models.py), is timed by
 // bench/attributions_tangermeme.py; bench/attributions.sh runs both side by side.
+#include "interpret/attributions.h"
+
 #include <benchmark/benchmark.h>
 
 #include <random>
 #include <vector>
 
-#include "interpret/attributions.h"
 #include "layers/models.h"
 #include "runtime/rng.h"
 
@@ -33,8 +34,8 @@ void BM_Attributions(benchmark::State& state) {
     auto a = strand::interpret::attribute_codes(*model, codes, length, o);
     benchmark::DoNotOptimize(a.attributions.data());
   }
-  state.counters["sequences/s"] =
-      benchmark::Counter(static_cast<double>(sequences), benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["sequences/s"] = benchmark::Counter(static_cast<double>(sequences),
+                                                     benchmark::Counter::kIsIterationInvariantRate);
   state.SetLabel(strand::interpret::attribution_method_name(method));
 }
 

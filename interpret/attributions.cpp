@@ -223,6 +223,9 @@ Attributions attribute(layers::Module& model, const Tensor& x, const Tensor& ref
   STRAND_CHECK(x.dim() == 3 && x.size(1) == 4,
                "attributions: input must be one-hot DNA [N, 4, L], got shape {}",
                runtime::shape_str(x.shape()));
+  STRAND_CHECK(!model.is_training(),
+               "attributions: the model is in training mode (dropout masks and batch statistics "
+               "would differ between the input and its references); call eval() first");
   const int64_t N = x.size(0), L = x.size(2);
   const bool gradients = options.method == AttributionMethod::kSaliency ||
                          options.method == AttributionMethod::kInputXGradient;

@@ -32,7 +32,8 @@ TEST(DeepLiftCuda, MatchesTheCpu) {
     for (float v : cpu.hypothetical) scale = std::max(scale, static_cast<double>(std::abs(v)));
     for (size_t i = 0; i < cpu.hypothetical.size(); ++i) {
       ASSERT_FALSE(std::isnan(gpu.hypothetical[i])) << name << " " << i;
-      worst = std::max(worst, std::abs(static_cast<double>(gpu.hypothetical[i]) - cpu.hypothetical[i]));
+      worst =
+          std::max(worst, std::abs(static_cast<double>(gpu.hypothetical[i]) - cpu.hypothetical[i]));
     }
     EXPECT_LT(worst / scale, 1e-3) << name;  // fp32 (TF32 off), different summation orders
     for (int64_t i = 0; i < gpu.sequences; ++i) {

@@ -228,3 +228,21 @@ TEST(DeepLift, RefusesOpsWithoutARule) {
 
 }  // namespace
 }  // namespace strand::interpret
+
+namespace strand::interpret {
+namespace {
+
+TEST(Attributions, RefuseATrainingModeModelAndBadShapes) {
+  Sequential m;
+  m.add(conv(4, 2, 3)).add(std::make_shared<layers::Dropout>(0.5));
+  m.add(std::make_shared<layers::Flatten>()).add(std::make_shared<layers::Linear>(44, 1));
+  AttributionOptions o;
+  EXPECT_THROW(attribute_codes(m, random_codes(2, kLength, 1), kLength, o), Error);
+  m.eval();
+  const Tensor x = one_hot_tensor(random_codes(2, kLength, 1), 2, kLength);
+  EXPECT_THROW(attribute(m, x, runtime::zeros({2, 3, 4, kLength + 1}), o), Error);
+  EXPECT_THROW(attribute(m, x.slice(1, 0, 3), runtime::zeros({2, 3, 3, kLength}), o), Error);
+}
+
+}  // namespace
+}  // namespace strand::interpret
