@@ -32,5 +32,6 @@ void add_interpret_ism(CLI::App& interpret);
 void add_score_variants_command(CLI::App& app);
 void add_interpret_filters(CLI::App& interpret);
 void add_interpret_motifs(CLI::App& interpret);
+void add_interpret_attributions(CLI::App& interpret);
 
 }  // namespace strand::apps

@@ -11,6 +11,7 @@ void add_interpret_commands(CLI::App& app) {
   add_interpret_ism(*cmd);
   add_interpret_filters(*cmd);
   add_interpret_motifs(*cmd);
+  add_interpret_attributions(*cmd);
 }
 
 }  // namespace strand::apps

@@ -551,17 +551,10 @@ struct PredictArgs {
 
 // The sequences to score: FASTA records, or windows centred on BED intervals of a reference.
 data::SequenceSource predict_input(const PredictArgs& a, int64_t length) {
-  if (!a.bed.empty()) {
-    STRAND_CHECK(a.fasta.empty(), "give either --fasta or --bed with --genome, not both");
-    STRAND_CHECK(!a.genome.empty(), "--bed needs --genome (an indexed reference FASTA)");
-    const int64_t window = a.window > 0 ? a.window : length;
-    STRAND_CHECK(window == length, "--window {} differs from the model's input length {}", window,
-                 length);
-    return data::sequences_from_bed(a.bed, a.genome, window);
-  }
-  STRAND_CHECK(!a.fasta.empty(), "no sequences: give --fasta, or --bed with --genome");
-  STRAND_CHECK(a.genome.empty(), "--genome goes with --bed");
-  return data::sequences_from_fasta(a.fasta, length);
+  const int64_t window = a.window > 0 ? a.window : length;
+  STRAND_CHECK(a.bed.empty() || window == length,
+               "--window {} differs from the model's input length {}", window, length);
+  return data::open_sequences(a.fasta, a.bed, a.genome, length);
 }
 
 void run_predict(const PredictArgs& a) {

@@ -45,4 +45,16 @@ SequenceSource sequences_from_bed(const std::string& bed_path, const std::string
   return in;
 }
 
+SequenceSource open_sequences(const std::string& fasta, const std::string& bed,
+                              const std::string& genome, int64_t length) {
+  if (!bed.empty()) {
+    STRAND_CHECK(fasta.empty(), "give either --fasta or --bed with --genome, not both");
+    STRAND_CHECK(!genome.empty(), "--bed needs --genome (an indexed reference FASTA)");
+    return sequences_from_bed(bed, genome, length);
+  }
+  STRAND_CHECK(!fasta.empty(), "no sequences: give --fasta, or --bed with --genome");
+  STRAND_CHECK(genome.empty(), "--genome goes with --bed");
+  return sequences_from_fasta(fasta, length);
+}
+
 }  // namespace strand::data

@@ -27,4 +27,10 @@ SequenceSource sequences_from_fasta(const std::string& fasta_path, int64_t lengt
 SequenceSource sequences_from_bed(const std::string& bed_path, const std::string& reference_path,
                                   int64_t length);
 
+// The one choice every command offers: FASTA records (fasta), or windows of `length` centred on
+// BED intervals (bed) of an indexed genome; exactly one of the two, with a one-line error naming
+// the flags (--fasta, --bed, --genome) otherwise.
+SequenceSource open_sequences(const std::string& fasta, const std::string& bed,
+                              const std::string& genome, int64_t length);
+
 }  // namespace strand::data

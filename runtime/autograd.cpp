@@ -15,6 +15,7 @@ namespace {
 
 std::atomic<uint64_t> next_sequence_nr{0};
 thread_local bool grad_mode = true;
+thread_local std::vector<DeepLiftRecorder*> recorders;
 
 // The node at a leaf that adds incoming gradients into its .grad and runs its grad hooks.
 std::shared_ptr<Node> make_accumulator(const std::shared_ptr<TensorImpl>& leaf) {
@@ -109,6 +110,21 @@ Grads Node::run_backward(Grads grad_outputs) {
   return grad_inputs;
 }
 
+Grads Node::run_deeplift(Node* reference, Grads grad_outputs) {
+  if (deeplift_linear_) return run_backward(std::move(grad_outputs));
+  STRAND_CHECK(deeplift_ != nullptr,
+               "DeepLIFT: op '{}' has no DeepLIFT rule (attributions need a model in evaluation "
+               "mode built from ops with rules: see runtime/ops)",
+               name_);
+  STRAND_CHECK(reference != nullptr && reference->name_ == name_,
+               "DeepLIFT: op '{}' has no twin in the reference's forward pass (the reference built "
+               "a different graph)",
+               name_);
+  STRAND_CHECK(!released_ && !reference->released_,
+               "DeepLIFT through op '{}' a second time: its saved tensors are freed", name_);
+  return deeplift_(*this, *reference, grad_outputs);
+}
+
 void Node::release() {
   saved_.clear();
   released_ = true;
@@ -118,6 +134,9 @@ bool grad_enabled() { return grad_mode; }
 
 NoGradGuard::NoGradGuard() : previous_(grad_mode) { grad_mode = false; }
 NoGradGuard::~NoGradGuard() { grad_mode = previous_; }
+
+GradModeGuard::GradModeGuard(bool enabled) : previous_(grad_mode) { grad_mode = enabled; }
+GradModeGuard::~GradModeGuard() { grad_mode = previous_; }
 
 bool any_requires_grad(const std::vector<const Tensor*>& inputs) {
   if (!grad_mode) return false;
@@ -146,6 +165,7 @@ std::shared_ptr<Node> record_node(std::string name, const std::vector<const Tens
   auto node = std::make_shared<Node>(std::move(name), num_outputs, std::move(backward));
   node->next_edges_.reserve(inputs.size());
   for (const Tensor* t : inputs) node->next_edges_.push_back(t ? gradient_edge(*t) : Edge{});
+  if (!recorders.empty()) recorders.back()->nodes_.push_back(node);
   return node;
 }
 
@@ -171,9 +191,11 @@ struct Capture {
 
 // Runs the graph behind roots in reverse creation order. With captures, the gradients arriving at
 // those (node, input) slots are returned instead of accumulated into leaves.
+// With twins (DeepLIFT), each node runs its DeepLIFT rule with its twin instead of its backward.
 std::vector<Tensor> run_engine(const std::vector<Tensor>& roots,
                                const std::vector<Tensor>& root_grads, bool retain_graph,
-                               const std::vector<Capture>& captures) {
+                               const std::vector<Capture>& captures,
+                               const std::unordered_map<Node*, Node*>* twins = nullptr) {
   STRAND_CHECK(root_grads.empty() || root_grads.size() == roots.size(),
                "backward: {} roots but {} gradients", roots.size(), root_grads.size());
   std::unordered_map<Node*, Grads> buffers;
@@ -277,7 +299,13 @@ std::vector<Tensor> run_engine(const std::vector<Tensor>& roots,
           grads[k] = zeros(meta.shape, {.dtype = meta.dtype, .device = meta.device});
         }
       }
-      grad_inputs = node->run_backward(std::move(grads));
+      if (twins) {
+        const auto twin = twins->find(node);
+        grad_inputs =
+            node->run_deeplift(twin == twins->end() ? nullptr : twin->second, std::move(grads));
+      } else {
+        grad_inputs = node->run_backward(std::move(grads));
+      }
       STRAND_CHECK(grad_inputs.size() == node->next_edges().size() || grad_inputs.empty(),
                    "node '{}' returned {} gradients for {} inputs", node->name(),
                    grad_inputs.size(), node->next_edges().size());
@@ -302,19 +330,62 @@ void backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& root_
   run_engine(roots, root_grads, retain_graph, {});
 }
 
-std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<Tensor>& inputs,
-                         const std::vector<Tensor>& output_grads, bool retain_graph) {
+namespace {
+
+std::vector<Tensor> grad_impl(const std::vector<Tensor>& outputs, const std::vector<Tensor>& inputs,
+                              const std::vector<Tensor>& output_grads, bool retain_graph,
+                              const std::unordered_map<Node*, Node*>* twins) {
   std::vector<Capture> captures;
   for (size_t i = 0; i < inputs.size(); ++i) {
     STRAND_CHECK(inputs[i].requires_grad(), "grad: input {} does not require grad", i);
     const Edge e = gradient_edge(inputs[i]);
     captures.push_back({e.node.get(), e.input_nr});
   }
-  std::vector<Tensor> result = run_engine(outputs, output_grads, retain_graph, captures);
+  std::vector<Tensor> result = run_engine(outputs, output_grads, retain_graph, captures, twins);
   for (size_t i = 0; i < result.size(); ++i) {
     if (!result[i].defined()) result[i] = zeros_like(inputs[i]);  // input does not affect outputs
   }
   return result;
+}
+
+}  // namespace
+
+std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<Tensor>& inputs,
+                         const std::vector<Tensor>& output_grads, bool retain_graph) {
+  return grad_impl(outputs, inputs, output_grads, retain_graph, nullptr);
+}
+
+DeepLiftRecorder::DeepLiftRecorder() { recorders.push_back(this); }
+
+DeepLiftRecorder::~DeepLiftRecorder() { stop(); }
+
+void DeepLiftRecorder::stop() {
+  if (!active_) return;
+  active_ = false;
+  std::erase(recorders, this);
+}
+
+bool deeplift_saving() { return !recorders.empty(); }
+
+std::vector<Tensor> deeplift_grad(const std::vector<Tensor>& outputs,
+                                  const std::vector<Tensor>& inputs,
+                                  const std::vector<Tensor>& output_grads,
+                                  const DeepLiftRecorder& actual, const DeepLiftRecorder& reference,
+                                  bool retain_graph) {
+  const auto& a = actual.nodes();
+  const auto& r = reference.nodes();
+  STRAND_CHECK(a.size() == r.size(),
+               "DeepLIFT: the input's forward pass recorded {} ops, the reference's {} (the model "
+               "must run the same ops on both)",
+               a.size(), r.size());
+  std::unordered_map<Node*, Node*> twins;
+  for (size_t k = 0; k < a.size(); ++k) {
+    STRAND_CHECK(a[k]->name() == r[k]->name(),
+                 "DeepLIFT: op {} of the input's forward pass is '{}', of the reference's '{}'", k,
+                 a[k]->name(), r[k]->name());
+    twins[a[k].get()] = r[k].get();
+  }
+  return grad_impl(outputs, inputs, output_grads, retain_graph, &twins);
 }
 
 std::string graph_to_string(const Tensor& root) {

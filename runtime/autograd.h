@@ -31,6 +31,10 @@ using BackwardFn = std::function<Grads(Node& node, const Grads& grad_outputs)>;
 using PreHook = std::function<void(Node& node, Grads& grad_outputs)>;
 // After backward: sees the gradients the node computed for its inputs, and may replace them.
 using PostHook = std::function<void(Node& node, Grads& grad_inputs, const Grads& grad_outputs)>;
+// DeepLIFT (deeplift_grad below) backpropagates multipliers instead of gradients. An op's rule,
+// written beside its backward, maps the output multipliers to input multipliers from its own saved
+// state and its twin's: the same op in the reference's forward pass.
+using DeepLiftFn = std::function<Grads(Node& node, Node& reference, const Grads& grad_outputs)>;
 
 class Node {
  public:
@@ -59,6 +63,11 @@ class Node {
   const std::vector<int64_t>& attr(const std::string& name) const;
   const std::map<std::string, std::vector<int64_t>>& attrs() const { return attrs_; }
 
+  // How DeepLIFT treats this op: linear ops (the gradient is the multiplier) say so; nonlinear ops
+  // give a rule; an op that states neither is refused by deeplift_grad.
+  void set_deeplift_linear() { deeplift_linear_ = true; }
+  void set_deeplift(DeepLiftFn rule) { deeplift_ = std::move(rule); }
+
   int add_pre_hook(PreHook hook);
   int add_post_hook(PostHook hook);
   void remove_hook(int id);
@@ -74,6 +83,8 @@ class Node {
 
   // Runs hooks and the backward function (the engine calls this).
   Grads run_backward(Grads grad_outputs);
+  // Runs the DeepLIFT rule (or the backward of a linear op); reference is the twin node, or null.
+  Grads run_deeplift(Node* reference, Grads grad_outputs);
   void release();  // drops saved tensors; a second backward then raises an error
   bool released() const { return released_; }
 
@@ -86,6 +97,8 @@ class Node {
   uint64_t sequence_nr_;
   size_t num_outputs_;
   BackwardFn backward_;
+  DeepLiftFn deeplift_;
+  bool deeplift_linear_ = false;
   std::vector<Edge> next_edges_;
   std::vector<bool> skipped_;
   std::vector<OutputMeta> outputs_;
@@ -105,6 +118,19 @@ class NoGradGuard {
   ~NoGradGuard();
   NoGradGuard(const NoGradGuard&) = delete;
   NoGradGuard& operator=(const NoGradGuard&) = delete;
+
+ private:
+  bool previous_;
+};
+
+// Sets gradient recording on or off for its lifetime (a DeepLIFT rule that records a sub-graph
+// inside the engine, which runs under NoGradGuard).
+class GradModeGuard {
+ public:
+  explicit GradModeGuard(bool enabled);
+  ~GradModeGuard();
+  GradModeGuard(const GradModeGuard&) = delete;
+  GradModeGuard& operator=(const GradModeGuard&) = delete;
 
  private:
   bool previous_;
@@ -130,6 +156,35 @@ void backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& root_
 // Gradients of outputs with respect to inputs, returned rather than accumulated into .grad.
 std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<Tensor>& inputs,
                          const std::vector<Tensor>& output_grads = {}, bool retain_graph = false);
+
+// Collects, while alive, the nodes recorded on this thread in creation order (the innermost live
+// recorder gets them), and makes ops also save what their DeepLIFT rules read (deeplift_saving()).
+class DeepLiftRecorder {
+ public:
+  DeepLiftRecorder();
+  ~DeepLiftRecorder();
+  DeepLiftRecorder(const DeepLiftRecorder&) = delete;
+  DeepLiftRecorder& operator=(const DeepLiftRecorder&) = delete;
+  void stop();  // stops collecting (the nodes stay)
+  const std::vector<std::shared_ptr<Node>>& nodes() const { return nodes_; }
+
+ private:
+  friend std::shared_ptr<Node> record_node(std::string, const std::vector<const Tensor*>&, size_t,
+                                           BackwardFn);
+  std::vector<std::shared_ptr<Node>> nodes_;
+  bool active_ = true;
+};
+// True while a DeepLiftRecorder collects on this thread.
+bool deeplift_saving();
+
+// DeepLIFT multipliers of outputs with respect to inputs (grad() with each node's DeepLIFT rule).
+// `actual` recorded the forward pass that made outputs, `reference` the same computation on the
+// references; node k of one is paired with node k of the other, so both must build the same graph.
+std::vector<Tensor> deeplift_grad(const std::vector<Tensor>& outputs,
+                                  const std::vector<Tensor>& inputs,
+                                  const std::vector<Tensor>& output_grads,
+                                  const DeepLiftRecorder& actual, const DeepLiftRecorder& reference,
+                                  bool retain_graph = false);
 
 // The graph behind a tensor, one node per line (name, saved tensors, attributes), for debugging.
 std::string graph_to_string(const Tensor& root);

@@ -80,6 +80,7 @@ void record_view(const char* name, const Tensor& input, Tensor& out,
                  std::function<Tensor(const Tensor& grad)> back) {
   auto node = record_node(name, {&input}, 1,
                           [back](Node&, const Grads& g) -> Grads { return {back(g[0])}; });
+  if (node) node->set_deeplift_linear();  // views and copies move values, never change them
   set_outputs(node, {&out});
 }
 

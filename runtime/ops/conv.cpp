@@ -1,5 +1,6 @@
 // conv1d and conv1d_bases on the kernels/conv1d family, with their backward passes.
 #include "runtime/autograd.h"
+#include "runtime/deeplift.h"
 #include "runtime/dispatch.h"
 #include "runtime/ops.h"
 
@@ -128,6 +129,7 @@ Tensor conv1d(const Tensor& x_in, const Tensor& weight_in, const Tensor& bias_in
   if (node) {
     node->save("input", x);
     node->save("weight", w);
+    node->set_deeplift(deeplift_fixed_weight("conv1d"));
     record_conv_attrs(*node, s);
   }
   set_outputs(node, {&y});

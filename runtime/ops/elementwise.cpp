@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "runtime/autograd.h"
+#include "runtime/deeplift.h"
 #include "runtime/dispatch.h"
 #include "runtime/iter.h"
 #include "runtime/ops.h"
@@ -44,49 +45,76 @@ Tensor binary_values(BinaryOp op, const Tensor& a, const Tensor& b, const char* 
   return out;
 }
 
+// The gradients of op at (a, b) for the output gradient grad, in the output's (broadcast) shape.
+std::pair<Tensor, Tensor> local_grads(BinaryOp op, const Tensor& a, const Tensor& b,
+                                      const Tensor& grad) {
+  switch (op) {
+    case BinaryOp::kAdd:
+      return {grad, grad};
+    case BinaryOp::kSub:
+      return {grad, neg(grad)};
+    case BinaryOp::kMul:
+      return {grad * b, grad * a};
+    case BinaryOp::kDiv:
+      return {grad / b, neg(grad * a / (b * b))};
+    case BinaryOp::kPow:
+      return {grad * b * pow(a, b - 1.0), grad * pow(a, b) * log(a)};
+    case BinaryOp::kMaximum: {
+      const Tensor mask = binary_values(BinaryOp::kGe, a, b, "maximum_backward");
+      return {grad * mask, grad * rsub(mask, 1.0)};
+    }
+    case BinaryOp::kMinimum: {
+      const Tensor mask = binary_values(BinaryOp::kGe, b, a, "minimum_backward");
+      return {grad * mask, grad * rsub(mask, 1.0)};
+    }
+    case BinaryOp::kGe:
+      break;
+  }
+  return {};
+}
+
+// DeepLIFT multipliers of c = op(a, b) between (a, b) and the reference's (ar, br): the Shapley
+// values of the two inputs, which sum to c - c_ref exactly. mul and div in closed form (for
+// z = a * b: m_a = (b + b_ref) / 2, m_b = (a + a_ref) / 2); other ops from the four corners.
+std::pair<Tensor, Tensor> deeplift_binary(BinaryOp op, const Tensor& a, const Tensor& b,
+                                          const Tensor& ar, const Tensor& br, const Tensor& g) {
+  if (op == BinaryOp::kMul) return {g * ((b + br) * 0.5), g * ((a + ar) * 0.5)};
+  if (op == BinaryOp::kDiv) {
+    return {g * ((rdiv(b, 1.0) + rdiv(br, 1.0)) * 0.5), neg(g * ((a + ar) * 0.5) / (b * br))};
+  }
+  const auto f = [op](const Tensor& x, const Tensor& y) {
+    return binary_values(op, x, y, "deeplift_corner");
+  };
+  const Tensor c = f(a, b), c_abr = f(a, br), c_arb = f(ar, b), c_r = f(ar, br);
+  const Tensor phi_a = ((c_abr - c_r) + (c - c_arb)) * 0.5;
+  const Tensor phi_b = ((c_arb - c_r) + (c - c_abr)) * 0.5;
+  const auto [ga, gb] = local_grads(op, a, b, g);
+  return {deeplift_rescale(a - ar, g * phi_a, ga), deeplift_rescale(b - br, g * phi_b, gb)};
+}
+
 Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b, const char* name) {
   Tensor out = binary_values(op, a, b, name);
   auto node = record_node(name, {&a, &b}, 1, [op](Node& n, const Grads& g) -> Grads {
     const Tensor& a = n.saved("a");
     const Tensor& b = n.saved("b");
-    const Tensor& grad = g[0];
-    Tensor ga, gb;
-    switch (op) {
-      case BinaryOp::kAdd:
-        ga = grad, gb = grad;
-        break;
-      case BinaryOp::kSub:
-        ga = grad, gb = neg(grad);
-        break;
-      case BinaryOp::kMul:
-        ga = grad * b, gb = grad * a;
-        break;
-      case BinaryOp::kDiv:
-        ga = grad / b, gb = neg(grad * a / (b * b));
-        break;
-      case BinaryOp::kPow:
-        ga = grad * b * pow(a, b - 1.0);
-        gb = grad * pow(a, b) * log(a);
-        break;
-      case BinaryOp::kMaximum: {
-        const Tensor mask = binary_values(BinaryOp::kGe, a, b, "maximum_backward");
-        ga = grad * mask, gb = grad * rsub(mask, 1.0);
-        break;
-      }
-      case BinaryOp::kMinimum: {
-        const Tensor mask = binary_values(BinaryOp::kGe, b, a, "minimum_backward");
-        ga = grad * mask, gb = grad * rsub(mask, 1.0);
-        break;
-      }
-      case BinaryOp::kGe:
-        break;
-    }
+    const auto [ga, gb] = local_grads(op, a, b, g[0]);
     return {n.needs_input_grad(0) && ga.defined() ? sum_to(ga, a.shape()) : Tensor(),
             n.needs_input_grad(1) && gb.defined() ? sum_to(gb, b.shape()) : Tensor()};
   });
   if (node) {
     node->save("a", a);
     node->save("b", b);
+    if (op == BinaryOp::kAdd || op == BinaryOp::kSub) {
+      node->set_deeplift_linear();
+    } else {
+      node->set_deeplift([op](Node& n, Node& ref, const Grads& g) -> Grads {
+        const Tensor& a = n.saved("a");
+        const Tensor& b = n.saved("b");
+        const auto [ga, gb] = deeplift_binary(op, a, b, ref.saved("a"), ref.saved("b"), g[0]);
+        return {n.needs_input_grad(0) ? sum_to(ga, a.shape()) : Tensor(),
+                n.needs_input_grad(1) ? sum_to(gb, b.shape()) : Tensor()};
+      });
+    }
   }
   set_outputs(node, {&out});
   return out;
@@ -131,7 +159,7 @@ Tensor unary(UnaryOp op, const Tensor& x_in, const char* name, double p0 = 0, do
     STRAND_DISPATCH_DEVICE(x.device(), unary<T>, op, x.numel(), x.data<T>(), y.data<T>(), p0, p1,
                            ctx);
   });
-  auto node = record_node(name, {&x_in}, 1, [op, p0, p1, name](Node& n, const Grads& g) -> Grads {
+  const auto backward = [op, p0, p1, name](Node& n, const Grads& g) -> Grads {
     const Tensor dy = g[0].contiguous();
     const Tensor x = n.has_saved("input") ? n.saved("input") : Tensor();
     const Tensor y = n.has_saved("output") ? n.saved("output") : Tensor();
@@ -144,16 +172,50 @@ Tensor unary(UnaryOp op, const Tensor& x_in, const char* name, double p0 = 0, do
                              y.defined() ? y.data<T>() : nullptr, dx.data<T>(), p0, p1, ctx);
     });
     return {dx};
-  });
+  };
+  auto node = record_node(name, {&x_in}, 1, backward);
   if (node) {
-    if (derivative_needs_input(op)) node->save("input", x);
-    if (derivative_needs_output(op)) node->save("output", y);
+    const bool linear = op == UnaryOp::kNeg || op == UnaryOp::kAddScalar ||
+                        op == UnaryOp::kMulScalar || op == UnaryOp::kRsubScalar;
+    const bool rescale = !linear && deeplift_saving();  // the rescale rule reads x and y
+    if (derivative_needs_input(op) || rescale) node->save("input", x);
+    if (derivative_needs_output(op) || rescale) node->save("output", y);
+    if (linear) {
+      node->set_deeplift_linear();
+    } else {
+      // DeepLIFT's rescale rule: (y - y_ref) / (x - x_ref) for the local derivative.
+      node->set_deeplift([backward](Node& n, Node& ref, const Grads& g) -> Grads {
+        const Tensor x = n.saved("input"), y = n.saved("output");
+        return {deeplift_rescale(x - ref.saved("input"), g[0] * (y - ref.saved("output")),
+                                 backward(n, g)[0])};
+      });
+    }
   }
   set_outputs(node, {&y});
   return y;
 }
 
 }  // namespace
+
+Tensor deeplift_rescale(const Tensor& delta_in, const Tensor& contribution, const Tensor& fallback,
+                        double eps) {
+  const Tensor limit = full({}, eps, {.dtype = delta_in.dtype(), .device = delta_in.device()});
+  const Tensor use = binary_values(BinaryOp::kGe, abs(delta_in), limit, "deeplift_rescale");
+  const Tensor keep = rsub(use, 1.0);
+  return use * (contribution / (delta_in + keep)) + keep * fallback;
+}
+
+DeepLiftFn deeplift_fixed_weight(const char* op) {
+  return [op](Node& n, Node& ref, const Grads& g) -> Grads {
+    const Tensor& w = n.saved("weight");
+    const Tensor& wr = ref.saved("weight");
+    STRAND_CHECK(w.raw_data() == wr.raw_data() && w.shape() == wr.shape(),
+                 "DeepLIFT: {}'s weight differs between the input's and the reference's pass (the "
+                 "weights must be the model's, fixed)",
+                 op);
+    return n.run_backward(g);
+  };
+}
 
 Shape broadcast_shapes(const Shape& a, const Shape& b) {
   Shape out(std::max(a.size(), b.size()));

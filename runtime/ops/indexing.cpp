@@ -45,6 +45,7 @@ Tensor cat(const std::vector<Tensor>& tensors, int64_t dim) {
     }
     return out;
   });
+  if (node) node->set_deeplift_linear();
   set_outputs(node, {&out});
   return out;
 }
@@ -96,6 +97,7 @@ Tensor index_select(const Tensor& x_in, int64_t dim, const Tensor& index_in) {
         return {dx};
       });
   if (node) node->save("index", index);
+  if (node) node->set_deeplift_linear();
   set_outputs(node, {&out});
   return out;
 }
@@ -137,6 +139,7 @@ Tensor gather(const Tensor& x_in, int64_t dim, const Tensor& index_in) {
         return {dx};
       });
   if (node) node->save("index", index);
+  if (node) node->set_deeplift_linear();
   set_outputs(node, {&out});
   return out;
 }

@@ -2,6 +2,7 @@
 // passed to GEMM as a transpose flag rather than copied.
 #include "kernels/gemm.h"
 #include "runtime/autograd.h"
+#include "runtime/deeplift.h"
 #include "runtime/dispatch.h"
 #include "runtime/ops.h"
 
@@ -74,23 +75,30 @@ Tensor matmul(const Tensor& a, const Tensor& b, kernels::MathMode mode) {
   STRAND_CHECK(a.dim() == 2 || b.dim() == 2 || a.shape()[0] == b.shape()[0],
                "matmul: batch sizes differ: {} x {}", a.shape(), b.shape());
   Tensor out = matmul_values(a, b, mode);
-  auto node = record_node("matmul", {&a, &b}, 1, [mode](Node& n, const Grads& g) -> Grads {
-    const Tensor& a = n.saved("a");
-    const Tensor& b = n.saved("b");
+  // Gradients of a product at operands (a, b): at the operands' midpoints between the input and
+  // the reference they are DeepLIFT's multipliers (exact for a bilinear map).
+  const auto grads = [mode](Node& n, const Tensor& a, const Tensor& b, const Tensor& g) -> Grads {
     Tensor ga, gb;
     if (n.needs_input_grad(0)) {
-      ga = matmul_values(g[0], b.transpose(-1, -2), mode);
+      ga = matmul_values(g, b.transpose(-1, -2), mode);
       if (a.dim() == 2 && ga.dim() == 3) ga = sum(ga, {0});
     }
     if (n.needs_input_grad(1)) {
-      gb = matmul_values(a.transpose(-1, -2), g[0], mode);
+      gb = matmul_values(a.transpose(-1, -2), g, mode);
       if (b.dim() == 2 && gb.dim() == 3) gb = sum(gb, {0});
     }
     return {ga, gb};
+  };
+  auto node = record_node("matmul", {&a, &b}, 1, [grads](Node& n, const Grads& g) -> Grads {
+    return grads(n, n.saved("a"), n.saved("b"), g[0]);
   });
   if (node) {
     node->save("a", a);
     node->save("b", b);
+    node->set_deeplift([grads](Node& n, Node& ref, const Grads& g) -> Grads {
+      return grads(n, (n.saved("a") + ref.saved("a")) * 0.5, (n.saved("b") + ref.saved("b")) * 0.5,
+                   g[0]);
+    });
   }
   set_outputs(node, {&out});
   return out;
@@ -135,6 +143,7 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias, kernels
   if (node) {
     node->save("input", x);
     node->save("weight", weight);
+    node->set_deeplift(deeplift_fixed_weight("linear"));
   }
   set_outputs(node, {&out});
   return out;

@@ -1,9 +1,12 @@
 // Dropout, 1D pooling and the losses.
+#include <limits>
+
 #include "kernels/elementwise.h"
 #include "kernels/pool.h"
 #include "kernels/random.h"
 #include "runtime/autograd.h"
 #include "runtime/batch_share.h"
+#include "runtime/deeplift.h"
 #include "runtime/dispatch.h"
 #include "runtime/ops.h"
 
@@ -17,8 +20,7 @@ Tensor dropout(const Tensor& x, double p, bool training, Generator& gen) {
   // A data-parallel rank holding rows [first, first + rows) of the global batch draws the global
   // tensor's numbers from the first of its elements (aligned down to a Philox block) on.
   const BatchShare& share = batch_share();
-  const bool shared =
-      share.global > 0 && x.dim() >= 1 && share.rows > 0 && x.size(0) == share.rows;
+  const bool shared = share.global > 0 && x.dim() >= 1 && share.rows > 0 && x.size(0) == share.rows;
   const int64_t per_row = shared ? x.numel() / share.rows : 0;
   const int64_t skip = shared ? (share.first * per_row) % 4 : 0;
   kernels::PhiloxState state =
@@ -72,24 +74,42 @@ Tensor max_pool1d(const Tensor& x_in, int64_t kernel, int64_t stride, int64_t pa
                            index.data<int64_t>(), ctx);
   });
   const Shape in_shape = x.shape();
-  auto node =
-      record_node("max_pool1d", {&x_in}, 1, [s, in_shape](Node& n, const Grads& g) -> Grads {
-        const Tensor& index = n.saved("indices");
-        const Tensor dy = g[0].contiguous();
-        Tensor dx = empty(in_shape, {.dtype = dy.dtype(), .device = dy.device()});
-        const kernels::Context ctx = context_for(dy.device());
-        dispatch_floating(dy.dtype(), "max_pool1d_backward", [&](auto tag) {
-          using T = decltype(tag);
-          STRAND_DISPATCH_DEVICE(dy.device(), max_pool1d_backward<T>, s, dy.data<T>(),
-                                 index.data<int64_t>(), dx.data<T>(), ctx);
-        });
-        return {dx};
-      });
+  // Scatters dy [.., out] to the input positions in index (the gradient when index is the argmax).
+  const auto unpool = [s, in_shape](const Tensor& dy_in, const Tensor& index) {
+    const Tensor dy = dy_in.contiguous();
+    Tensor dx = empty(in_shape, {.dtype = dy.dtype(), .device = dy.device()});
+    const kernels::Context ctx = context_for(dy.device());
+    dispatch_floating(dy.dtype(), "max_pool1d_backward", [&](auto tag) {
+      using T = decltype(tag);
+      STRAND_DISPATCH_DEVICE(dy.device(), max_pool1d_backward<T>, s, dy.data<T>(),
+                             index.data<int64_t>(), dx.data<T>(), ctx);
+    });
+    return dx;
+  };
+  auto node = record_node("max_pool1d", {&x_in}, 1, [unpool](Node& n, const Grads& g) -> Grads {
+    return {unpool(g[0], n.saved("indices"))};
+  });
   if (node) {
     node->save("indices", index);
+    if (deeplift_saving()) {
+      node->save("input", x);
+      node->save("output", y);
+    }
     node->set_attr("kernel", {s.kernel});
     node->set_attr("stride", {s.stride});
     node->set_attr("padding", {s.padding});
+    // DeepLIFT, as Captum and tangermeme: with m = max(y, y_ref), m - y_ref goes to the input's
+    // argmax and y - m to the reference's; each position's sum over delta x is its multiplier.
+    node->set_deeplift([unpool](Node& n, Node& ref, const Grads& g) -> Grads {
+      const Tensor &y = n.saved("output"), &yr = ref.saved("output");
+      const Tensor m = maximum(y, yr);
+      const Tensor contribution = unpool(g[0] * (m - yr), n.saved("indices")) +
+                                  unpool(g[0] * (y - m), ref.saved("indices"));
+      // A position's routed change is bounded by its own change: only an exact zero falls back.
+      return {deeplift_rescale(n.saved("input") - ref.saved("input"), contribution,
+                               unpool(g[0], n.saved("indices")),
+                               std::numeric_limits<float>::denorm_min())};
+    });
   }
   set_outputs(node, {&y});
   return y;
@@ -118,6 +138,7 @@ Tensor avg_pool1d(const Tensor& x_in, int64_t kernel, int64_t stride, int64_t pa
     return {dx};
   });
   if (node) {
+    node->set_deeplift_linear();
     node->set_attr("kernel", {s.kernel});
     node->set_attr("stride", {s.stride});
     node->set_attr("padding", {s.padding});

@@ -79,6 +79,7 @@ Tensor sum(const Tensor& x, const std::vector<int64_t>& dims_in, bool keepdim) {
   auto node = record_node("sum", {&x}, 1, [in_shape, kept](Node&, const Grads& g) -> Grads {
     return {g[0].reshape(kept).expand(in_shape).contiguous()};
   });
+  if (node) node->set_deeplift_linear();
   set_outputs(node, {&out});
   return out;
 }

@@ -2,6 +2,7 @@
 // states and every weight, and whose outputs are the output sequence and the final states.
 #include "kernels/random.h"
 #include "runtime/autograd.h"
+#include "runtime/deeplift.h"
 #include "runtime/dispatch.h"
 #include "runtime/ops.h"
 
@@ -80,6 +81,76 @@ kernels::RnnInputs<T> make_inputs(const RnnState& st, const Tensor& input, const
 }
 
 }  // namespace
+
+RnnResult rnn_unrolled(const Tensor& input, const std::vector<Tensor>& weights,
+                       const RnnOptions& options, const Tensor& h0, const Tensor& c0) {
+  const kernels::RnnShape s = rnn_shape(input, options);
+  const bool lstm = s.mode == kernels::RnnMode::kLstm;
+  const int64_t hidden = s.hidden_size, batch = s.batch;
+  const auto info = kernels::rnn_parameters(s);
+  STRAND_CHECK(weights.size() == info.size(), "rnn: expected {} weight tensors, got {}",
+               info.size(), weights.size());
+  const TensorOptions like{.dtype = input.dtype(), .device = input.device()};
+  Tensor layer_input = options.batch_first ? input.transpose(0, 1) : input;  // [T, N, F]
+  std::vector<Tensor> h_n, c_n;
+  for (int64_t l = 0; l < s.num_layers; ++l) {
+    std::vector<Tensor> directions;
+    for (int64_t d = 0; d < s.dirs(); ++d) {
+      Tensor w_ih, w_hh, b_ih, b_hh;
+      for (size_t i = 0; i < info.size(); ++i) {
+        if (info[i].layer != l || info[i].dir != d) continue;
+        switch (info[i].kind) {
+          case kernels::RnnParamKind::kWeightIh:
+            w_ih = weights[i];
+            break;
+          case kernels::RnnParamKind::kWeightHh:
+            w_hh = weights[i];
+            break;
+          case kernels::RnnParamKind::kBiasIh:
+            b_ih = weights[i];
+            break;
+          case kernels::RnnParamKind::kBiasHh:
+            b_hh = weights[i];
+            break;
+        }
+      }
+      const int64_t k = l * s.dirs() + d;
+      Tensor h = h0.defined() ? h0.select(0, k) : zeros({batch, hidden}, like);
+      Tensor c = lstm ? (c0.defined() ? c0.select(0, k) : zeros({batch, hidden}, like)) : Tensor();
+      const Tensor projected = linear(layer_input, w_ih, b_ih);  // [T, N, gates * H]
+      std::vector<Tensor> steps(s.seq_len);
+      for (int64_t j = 0; j < s.seq_len; ++j) {
+        const int64_t t = d == 1 ? s.seq_len - 1 - j : j;
+        const Tensor gi = projected.select(0, t), gh = linear(h, w_hh, b_hh);
+        const auto gate = [hidden](const Tensor& g, int64_t n) {
+          return g.slice(1, n * hidden, (n + 1) * hidden);
+        };
+        if (lstm) {  // gate order i, f, g, o
+          const Tensor gates = gi + gh;
+          const Tensor i_gate = sigmoid(gate(gates, 0)), f_gate = sigmoid(gate(gates, 1));
+          const Tensor g_gate = tanh(gate(gates, 2)), o_gate = sigmoid(gate(gates, 3));
+          c = f_gate * c + i_gate * g_gate;
+          h = o_gate * tanh(c);
+        } else {  // gate order r, z, n; n = tanh(x_n + r * (W_hn h + b_hn))
+          const Tensor r_gate = sigmoid(gate(gi, 0) + gate(gh, 0));
+          const Tensor z_gate = sigmoid(gate(gi, 1) + gate(gh, 1));
+          const Tensor n_gate = tanh(gate(gi, 2) + r_gate * gate(gh, 2));
+          h = rsub(z_gate, 1.0) * n_gate + z_gate * h;
+        }
+        steps[t] = h;
+      }
+      directions.push_back(stack(steps, 0));
+      h_n.push_back(h);
+      if (lstm) c_n.push_back(c);
+    }
+    layer_input = directions.size() == 1 ? directions[0] : cat(directions, 2);
+  }
+  RnnResult result;
+  result.output = options.batch_first ? layer_input.transpose(0, 1) : layer_input;
+  result.h_n = stack(h_n, 0);
+  if (lstm) result.c_n = stack(c_n, 0);
+  return result;
+}
 
 std::string rnn_tap_suffix(int64_t layer, int64_t dir) {
   return "l" + std::to_string(layer) + (dir == 1 ? "_reverse" : "");
@@ -209,10 +280,9 @@ RnnResult rnn(const Tensor& input_in, const std::vector<Tensor>& weights_in,
           const auto grad_table = layer_table<kernels::RnnLayerGrads<T>, T>(s, d_weights);
           std::vector<kernels::RnnLayerTaps<T>> tap_table;
           for (size_t k = 0; k + 3 < taps.size(); k += 4) {
-            tap_table.push_back({taps[k].second.template data<T>(),
-                                 taps[k + 1].second.template data<T>(),
-                                 taps[k + 2].second.template data<T>(),
-                                 taps[k + 3].second.template data<T>()});
+            tap_table.push_back(
+                {taps[k].second.template data<T>(), taps[k + 1].second.template data<T>(),
+                 taps[k + 2].second.template data<T>(), taps[k + 3].second.template data<T>()});
           }
           std::vector<const T*> mask_ptrs;
           const kernels::RnnInputs<T> in = make_inputs<T>(*st, input, h0, c0, table, mask_ptrs);
@@ -220,8 +290,8 @@ RnnResult rnn(const Tensor& input_in, const std::vector<Tensor>& weights_in,
                                                 lstm ? d_c_n.data<T>() : nullptr};
           const kernels::RnnGradInputs<T> din{d_input.defined() ? d_input.data<T>() : nullptr,
                                               d_h0.defined() ? d_h0.data<T>() : nullptr,
-                                              d_c0.defined() ? d_c0.data<T>() : nullptr,
-                                              grad_table, tap_table};
+                                              d_c0.defined() ? d_c0.data<T>() : nullptr, grad_table,
+                                              tap_table};
           if (input.is_cuda()) {
             if constexpr (!std::is_same_v<T, double>) {
               STRAND_CUDA_CALL({
@@ -247,6 +317,47 @@ RnnResult rnn(const Tensor& input_in, const std::vector<Tensor>& weights_in,
     if (h0.defined()) node->save("h0", h0);
     if (c0.defined()) node->save("c0", c0);
     for (size_t i = 0; i < info.size(); ++i) node->save(info[i].name, weights[i]);
+    // DeepLIFT: the recurrence unrolled into its gates, for the input and for the reference,
+    // then multipliers through that sub-graph (rescale on each gate's sigmoid or tanh, the product
+    // rule on each product of gates), so the rule stays exact however long the sequence.
+    node->set_deeplift([st, lstm](Node& n, Node& ref, const Grads& g) -> Grads {
+      STRAND_CHECK(st->lengths.empty() && st->masks.empty(),
+                   "DeepLIFT through an {} needs equal-length sequences and evaluation mode",
+                   lstm ? "LSTM" : "GRU");
+      const auto info = kernels::rnn_parameters(st->shape);
+      const auto unroll = [&](Node& node, DeepLiftRecorder& recorder, std::vector<Tensor>& inputs,
+                              std::vector<Tensor>& outputs) {
+        GradModeGuard grad_mode(true);
+        const std::vector<const char*> names{"input", "h0", "c0"};
+        for (const char* name : names) {
+          Tensor t = node.has_saved(name) ? node.saved(name).detach() : Tensor();
+          if (t.defined()) t.set_requires_grad(true);
+          inputs.push_back(t);
+        }
+        std::vector<Tensor> weights;
+        for (const auto& p : info) weights.push_back(node.saved(p.name));
+        const RnnResult r = rnn_unrolled(inputs[0], weights, st->options, inputs[1], inputs[2]);
+        recorder.stop();
+        outputs = {r.output, r.h_n};
+        if (lstm) outputs.push_back(r.c_n);
+      };
+      std::vector<Tensor> ref_inputs, ref_outputs, inputs, outputs;
+      DeepLiftRecorder ref_recorder;
+      unroll(ref, ref_recorder, ref_inputs, ref_outputs);
+      DeepLiftRecorder recorder;
+      unroll(n, recorder, inputs, outputs);
+      std::vector<Tensor> wanted;
+      std::vector<size_t> slots;
+      for (size_t i = 0; i < inputs.size(); ++i) {
+        if (inputs[i].defined() && n.needs_input_grad(i))
+          wanted.push_back(inputs[i]), slots.push_back(i);
+      }
+      Grads out(3 + info.size());
+      if (wanted.empty()) return out;
+      const std::vector<Tensor> m = deeplift_grad(outputs, wanted, g, recorder, ref_recorder);
+      for (size_t k = 0; k < slots.size(); ++k) out[slots[k]] = m[k];
+      return out;
+    });
     node->set_attr("hidden_size", {s.hidden_size});
     node->set_attr("num_layers", {s.num_layers});
     node->set_attr("bidirectional", {s.bidirectional ? 1 : 0});
