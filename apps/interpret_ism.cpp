@@ -27,30 +27,12 @@ struct IsmArgs {
   bool rc_average = false, naive = false;
 };
 
-data::SequenceSource ism_input(const IsmArgs& a, int64_t length) {
-  if (!a.bed.empty()) {
-    STRAND_CHECK(a.fasta.empty(), "give either --fasta or --bed with --genome, not both");
-    STRAND_CHECK(!a.genome.empty(), "--bed needs --genome (an indexed reference FASTA)");
-    return data::sequences_from_bed(a.bed, a.genome, length);
-  }
-  STRAND_CHECK(!a.fasta.empty(), "no sequences: give --fasta, or --bed with --genome");
-  STRAND_CHECK(a.genome.empty(), "--genome goes with --bed");
-  return data::sequences_from_fasta(a.fasta, length);
-}
-
 void run_ism(const IsmArgs& a) {
   const auto loaded = train::load_model(a.model);
   const int64_t L = loaded.info.length;
   const auto& names = loaded.info.tasks;
   interpret::IsmOptions o;
-  for (const auto& t : a.tasks) {
-    const auto it = std::find(names.begin(), names.end(), t);
-    STRAND_CHECK(it != names.end(), "--task '{}' is not an output of the model{} (its tasks: {})",
-                 t, did_you_mean(t, names), names);
-    o.tasks.push_back(it - names.begin());
-  }
-  if (o.tasks.empty())
-    for (size_t t = 0; t < names.size(); ++t) o.tasks.push_back(static_cast<int64_t>(t));
+  o.tasks = task_columns(a.tasks, names);
   o.start = a.start;
   o.end = a.end == 0 ? L : a.end;
   STRAND_CHECK(o.start < o.end && o.end <= L,
@@ -59,7 +41,7 @@ void run_ism(const IsmArgs& a) {
                a.start, o.end, L);
   o.rc_average = a.rc_average;
   o.batch_size = a.batch_size;
-  const data::SequenceSource input = ism_input(a, L);
+  const data::SequenceSource input = data::open_sequences(a.fasta, a.bed, a.genome, L);
 
   interpret::MutationScorer scorer(*loaded.model, L, a.naive);
   if (!scorer.fast() && !a.naive)

@@ -77,12 +77,16 @@ double number_at(const std::string& text, const std::string& path, size_t row) {
 
 struct Run {
   std::string dir;
-  json status;               // run.json
-  json metrics;              // metrics.json (null while missing)
-  std::vector<json> epochs;  // log.jsonl "epoch" records
-  std::vector<json> steps;   // log.jsonl "step" records
-  std::string command;       // the train command line, when run.json recorded it
-  std::string data_args;     // its data flags, for the commands of checks not run
+  json status;                  // run.json
+  json metrics;                 // metrics.json (null while missing)
+  std::vector<json> epochs;     // log.jsonl "epoch" records
+  std::vector<json> steps;      // log.jsonl "step" records
+  std::string command;          // the train command line, when run.json recorded it
+  std::string data_args;        // its data flags, for the commands of checks not run
+  json tune;                    // tune.json of --tune (null: not given)
+  std::vector<json> tune_lock;  // its tune_log.jsonl test_lock / test_unsealed records
+  json learning_curve;          // learning_curve.json of --learning-curve (null: not given)
+  std::string interpret_dir;    // --interpret ("": not given)
 };
 
 // "--fasta a.fa --labels l.tsv" out of a train command line; the built-in example's files when
