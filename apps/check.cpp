@@ -6,13 +6,18 @@
 
 #include "apps/commands.h"
 #include "core/error.h"
+#include "core/version.h"
 #include "data/bed.h"
 #include "data/fasta.h"
+#include "report/report.h"
 #include "rules/alignment.h"
 #include "rules/inspect.h"
 #include "rules/io.h"
 #include "rules/leakage.h"
 #include "rules/report.h"
+#include "runtime/file_io.h"
+#include "train/pipeline.h"
+#include "train/run_directory.h"
 
 namespace strand::apps {
 namespace {
@@ -229,6 +234,48 @@ void run_check_data(const DataArgs& a) {
   std::cout << "verdict: " << j["verdict"].get<std::string>() << "\n";
 }
 
+struct AllArgs {
+  rules::DatasetSource source;
+  std::string out = "strand-checks";
+  bool json = false;
+};
+
+// Every check that applies before training, with the trainer's split rules: the leakage check and
+// small-split warnings train runs (Rule 1), `check data` (Rules 1 and 4) and the alignment
+// diagnosis that picks the default model (Rule 5). DIR/checks.json, and DIR/report.html with the
+// data sections of the ten-rules page.
+void run_check_all(const AllArgs& a) {
+  const rules::LabelledSequences all = rules::load_source(a.source, false);
+  const rules::InspectInput in = rules::inspect_input(all);
+  nlohmann::json checks = {{"command", command_line()},
+                           {"date", train::utc_now()},
+                           {"strand", {{"version", version()}, {"commit", git_commit()}}}};
+  checks["data_checks"] = train::check_run_data(all, a.source.bed, false, !a.json);
+  nlohmann::json why;
+  checks["data_checks"]["default_model"] = {{"model", train::default_model_for(all, why)},
+                                            {"alignment", why}};
+  checks["inspection"] = rules::inspect_data(in, rules::InspectOptions{});
+  int64_t counts[3] = {0, 0, 0};
+  for (int s : all.split) ++counts[s];
+  checks["splits"] = strand::format("train {}, valid {}, test {} (split method {})", counts[0],
+                                    counts[1], counts[2], a.source.split_method);
+  std::filesystem::create_directories(a.out);
+  runtime::write_json_file(a.out + "/checks.json", checks);
+  report::write_report({.run_dir = a.out}, a.out + "/report.html");
+  if (a.json) {
+    std::cout << checks.dump(2) << "\n";
+    return;
+  }
+  std::cout << "Rule 1: " << checks["data_checks"]["leakage"]["sentence"].get<std::string>()
+            << "\nRules 1 and 4: " << checks["inspection"]["verdict"].get<std::string>();
+  for (const auto& w : checks["inspection"]["warnings"])
+    std::cout << "\n  warning: " << w.get<std::string>();
+  std::cout << "\nRule 5: the task looks " << why.value("verdict", std::string("?"))
+            << "; default model "
+            << checks["data_checks"]["default_model"]["model"].get<std::string>() << "\nwrote "
+            << a.out << "/checks.json and " << a.out << "/report.html\n";
+}
+
 }  // namespace
 
 // The trainer's input and split flags, shared by check and baseline (declared there too).
@@ -311,6 +358,23 @@ void add_check_command(CLI::App& app) {
                      "Skip the aligned/unaligned diagnosis (it fits four small baselines)");
   data_cmd->add_flag("--json", da->json, "Print JSON");
   data_cmd->callback([da] { run_check_data(*da); });
+
+  auto* all_cmd = check->add_subcommand(
+      "all", "Every check that applies before training, and the data sections of the report");
+  all_cmd->footer(
+      "Examples:\n"
+      "  strand check all --fasta seqs.fa --labels labels.tsv --out checks\n"
+      "  strand check all --bed peaks.bed --reference hg38.fa --split-method chromosome "
+      "--test-chroms chr8 --out checks\n"
+      "Runs the split check train runs (Rule 1), check data (Rules 1 and 4) and the alignment\n"
+      "diagnosis (Rule 5) with the trainer's split rules; writes DIR/checks.json and\n"
+      "DIR/report.html. Train into the same DIR and its report keeps these sections.");
+  auto aa = std::make_shared<AllArgs>();
+  add_source_options(all_cmd, aa->source);
+  all_cmd->add_option("--out", aa->out, "Directory for checks.json and report.html")
+      ->capture_default_str();
+  all_cmd->add_flag("--json", aa->json, "Print checks.json");
+  all_cmd->callback([aa] { run_check_all(*aa); });
 }
 
 void add_rules_commands(CLI::App& app) {

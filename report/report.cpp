@@ -39,6 +39,12 @@ std::string get(const json& j, const char* key, const char* fallback) {
   return get<std::string>(j, key, fallback);
 }
 
+// j[key], or null when j is not an object or lacks the key.
+const json& at(const json& j, const char* key) {
+  static const json null;
+  return j.is_object() && j.contains(key) ? j[key] : null;
+}
+
 struct Tsv {
   std::vector<std::string> header;
   std::vector<std::vector<std::string>> rows;
@@ -87,21 +93,40 @@ struct Run {
   std::vector<json> tune_lock;  // its tune_log.jsonl test_lock / test_unsealed records
   json learning_curve;          // learning_curve.json of --learning-curve (null: not given)
   std::string interpret_dir;    // --interpret ("": not given)
+  bool checks_only = false;     // a `strand check all` directory: no training yet
+  json inspection;              // checks.json "inspection" (strand check data), or null
 };
 
-// "--fasta a.fa --labels l.tsv" out of a train command line; the built-in example's files when
-// the run simulated its data.
+// "--fasta a.fa --labels l.tsv" out of the run's command line, in train's flags (check's
+// --reference and --kind are train's --genome and --task); the built-in example's files when the
+// run simulated its data.
 std::string data_args_of(const Run& run) {
   std::string args;
-  for (const char* flag : {"--fasta", "--labels", "--bed", "--genome", "--task"}) {
-    const std::regex re(std::string(flag) + R"((?:\s+|=)(\S+))");
-    std::smatch m;
-    if (std::regex_search(run.command, m, re))
+  for (const auto& [flag, spellings] :
+       std::vector<std::pair<std::string, std::vector<std::string>>>{
+           {"--fasta", {"--fasta"}},
+           {"--labels", {"--labels"}},
+           {"--bed", {"--bed"}},
+           {"--genome", {"--genome", "--reference"}},
+           {"--task", {"--task", "--kind"}}}) {
+    for (const auto& spelling : spellings) {
+      const std::regex re(spelling + R"((?:\s+|=)(\S+))");
+      std::smatch m;
+      if (!std::regex_search(run.command, m, re)) continue;
       args += std::string(args.empty() ? "" : " ") + flag + " " + m[1].str();
+      break;
+    }
   }
   if (args.empty() && fs::exists(run.dir + "/data/sequences.fa"))
     args = "--fasta " + run.dir + "/data/sequences.fa --labels " + run.dir + "/data/labels.tsv";
   return args.empty() ? "--fasta SEQS.fa --labels LABELS.tsv" : args;
+}
+
+// The same data in the flags of the rules' commands (check, baseline): --reference, --kind.
+std::string rules_args(const Run& run) {
+  return std::regex_replace(
+      std::regex_replace(run.data_args, std::regex("--genome "), "--reference "),
+      std::regex("--task "), "--kind ");
 }
 
 // "0.1.0" -> "0.1": runs are read across patch releases only.
@@ -121,8 +146,25 @@ Run load_run(const std::string& dir) {
   STRAND_CHECK(fs::is_directory(dir), "'{}' is not a directory", dir);
   Run run;
   run.dir = dir;
+  // `strand check all --out DIR` writes checks.json: the data sections before any training.
+  json checks;
+  if (fs::exists(dir + "/checks.json")) {
+    checks = runtime::read_json_file(dir + "/checks.json", "data checks");
+    run.inspection = at(checks, "inspection");
+  }
+  if (!fs::exists(dir + "/run.json") && checks.is_object()) {
+    run.checks_only = true;
+    run.status = {{"status", "checked, not trained"}, {"started", get(checks, "date", "?")}};
+    run.metrics = {{"data_checks", at(checks, "data_checks")},
+                   {"splits", at(checks, "splits")},
+                   {"strand", at(checks, "strand")}};
+    run.command = get(checks, "command", "");
+    run.data_args = data_args_of(run);
+    return run;
+  }
   STRAND_CHECK(fs::exists(dir + "/run.json"),
-               "'{}' is not a strand run directory (no run.json; make one with strand train --out)",
+               "'{}' is not a strand run directory (no run.json; make one with strand train --out, "
+               "or strand check all --out)",
                dir);
   run.status = runtime::read_json_file(dir + "/run.json", "run status");
   STRAND_CHECK(run.status.is_object(), "'{}/run.json' is not a JSON object", dir);
@@ -203,11 +245,6 @@ std::string figure(const std::string& svg, const std::string& caption) {
 
 std::string para(const std::string& text) { return "<p>" + esc(text) + "</p>"; }
 
-const json& at(const json& j, const char* key) {
-  static const json null;
-  return j.is_object() && j.contains(key) ? j[key] : null;
-}
-
 Section not_run(int rule, const std::string& title, const std::string& reason,
                 const std::string& command) {
   return {rule,   title,   "not run",
@@ -215,7 +252,9 @@ Section not_run(int rule, const std::string& title, const std::string& reason,
 }
 
 std::string train_command(const Run& run) {
-  return run.command.empty() ? "strand train " + run.data_args + " --out " + run.dir : run.command;
+  return run.command.empty() || run.checks_only
+             ? "strand train " + run.data_args + " --out " + run.dir
+             : run.command;
 }
 
 // ---- the ten sections -------------------------------------------------------------------
@@ -225,7 +264,7 @@ Section data_and_splits(const Run& run) {
   const json& leak = at(checks, "leakage");
   if (!leak.is_object())
     return not_run(1, "Data and splits", "this run did not check its splits for leakage",
-                   "strand check splits " + run.data_args);
+                   "strand check splits " + rules_args(run));
   Section s{1, "Data and splits", "pass", get(leak, "sentence", ""), train_command(run), ""};
   const int64_t pairs = get(leak, "exact", 0) + get(leak, "reverse_complement", 0) +
                         get(leak, "near_duplicate", 0) + get(leak, "overlapping_intervals", 0);
@@ -242,7 +281,7 @@ Section data_and_splits(const Run& run) {
   s.html += para("Splits: " + at(run.metrics, "splits").get<std::string>() +
                  ". Detector: " + get(leak, "check", std::string("strand check splits")) + ".");
   if (pairs > 0)
-    s.html += para("List and remove the pairs with: strand check splits " + run.data_args +
+    s.html += para("List and remove the pairs with: strand check splits " + rules_args(run) +
                    " --dedup-out DEDUPED_PREFIX");
   const json& small = at(checks, "small_data");
   if (small.is_array() && !small.empty()) {
@@ -273,7 +312,7 @@ Section baselines(const Run& run) {
   if (!b.is_object())
     return not_run(2, "Baselines",
                    "no baseline was fitted (strand train --no-baseline, or no test)",
-                   "strand baseline " + run.data_args);
+                   "strand baseline " + rules_args(run));
   if (b.contains("error"))
     return {2,
             "Baselines",
@@ -379,13 +418,59 @@ Section training(const Run& run) {
 
 Section know_your_data(const Run& run) {
   const json& alignment = at(at(at(run.metrics, "data_checks"), "default_model"), "alignment");
-  Section s = not_run(4, "Know your data",
-                      "strand check data (GC and length confounds, label balance, k-mer "
-                      "signal) has not been run on this data",
-                      "strand check data " + run.data_args);
-  if (alignment.is_object())
-    s.html = para("What train itself measured: " + get(alignment, "reason", std::string()) + ".") +
-             s.html;
+  const json& in = run.inspection;
+  if (!in.is_object()) {
+    Section s = not_run(4, "Know your data",
+                        "strand check data (GC and length confounds, label balance, N content, "
+                        "duplicates) has not been run on this data",
+                        "strand check all " + rules_args(run) + " --out " + run.dir);
+    if (alignment.is_object())
+      s.html =
+          para("What train itself measured: " + get(alignment, "reason", std::string()) + ".") +
+          s.html;
+    return s;
+  }
+  const json& warnings = at(in, "warnings");
+  Section s{4,
+            "Know your data",
+            get(in, "verdict", "") == "ok" ? "pass" : "warn",
+            warnings.is_array() && !warnings.empty() ? warnings[0].get<std::string>()
+                                                     : "no confound or imbalance warning",
+            "strand check all " + rules_args(run) + " --out " + run.dir,
+            ""};
+  const json& length = at(in, "length");
+  s.html += para(strand::format("{} sequences; length min {}, median {}, max {}.",
+                                num(at(in, "n"), 0), num(at(length, "min"), 0),
+                                num(at(length, "median"), 0), num(at(length, "max"), 0)));
+  const json& group = at(in, "tasks").is_object() ? at(in, "tasks") : at(in, "classes");
+  std::vector<std::vector<std::string>> rows;
+  if (group.is_object())
+    for (const auto& [task, t] : group.items()) {
+      if (!t.contains("balance")) continue;
+      rows.push_back({esc(task), num(at(t, "n"), 0), esc(rules::format_metric(t, "prevalence", 3)),
+                      esc(get(t, "balance", "")),
+                      esc(rules::format_metric(t, "gc_mean_positive", 3)),
+                      esc(rules::format_metric(t, "gc_mean_negative", 3)),
+                      esc(rules::format_metric(t, "gc_only_auroc", 3))});
+    }
+  if (!rows.empty())
+    s.html += table({"task", "n", "prevalence", "balance", "GC of positives", "GC of negatives",
+                     "GC-only AUROC"},
+                    rows) +
+              para(
+                  "A GC-only AUROC well above 0.5 means GC content alone separates the classes: "
+                  "a confound the model can learn instead of the biology.");
+  const json& n_content = at(in, "n_content");
+  s.html += para(
+      strand::format("N content: {} sequences with N, {} over 10%. Duplicates within splits: {}.",
+                     num(at(n_content, "sequences_with_n"), 0),
+                     num(at(n_content, "sequences_over_10_percent_n"), 0),
+                     at(in, "duplicates_within_split").dump()));
+  if (warnings.is_array() && !warnings.empty()) {
+    s.html += "<ul>";
+    for (const auto& w : warnings) s.html += "<li>" + esc(w.get<std::string>()) + "</li>";
+    s.html += "</ul>";
+  }
   return s;
 }
 
@@ -399,7 +484,7 @@ Section architecture(const Run& run) {
                    "the model (" + model +
                        ") was chosen by hand; the alignment diagnosis that "
                        "would check it was not run",
-                   "strand check data " + run.data_args);
+                   "strand check data " + rules_args(run));
   const json& a = at(chosen, "alignment");
   Section s{
       5,
@@ -530,10 +615,76 @@ Section overfitting(const Run& run) {
 }
 
 Section interpretation(const Run& run) {
-  return not_run(8, "Interpretation", "no attributions or motifs were computed for this model",
-                 "strand interpret attributions --model " + run.dir + "/model.safetensors " +
-                     run.data_args.substr(0, run.data_args.find(" --labels")) + " --out " +
-                     run.dir + "/interpret");
+  const std::string fasta = run.data_args.substr(0, run.data_args.find(" --labels"));
+  const std::string command = "strand interpret attributions --model " + run.dir +
+                              "/model.safetensors " + fasta + " --out INTERPRET_DIR";
+  if (run.interpret_dir.empty())
+    return not_run(8, "Interpretation",
+                   "no attributions or motifs were given (strand report --interpret DIR)", command);
+  const std::string& dir = run.interpret_dir;
+  Section s{8, "Interpretation", "pass", "", command, ""};
+  std::vector<std::string> found;
+  if (fs::exists(dir + "/summary.tsv")) {  // attributions: the convergence delta per example
+    const Tsv summary = read_tsv(dir + "/summary.tsv");
+    const auto col = std::find(summary.header.begin(), summary.header.end(), "delta");
+    double worst = 0;
+    if (col != summary.header.end())
+      for (size_t r = 0; r < summary.rows.size(); ++r)
+        worst = std::max(worst, std::abs(number_at(summary.rows[r][col - summary.header.begin()],
+                                                   dir + "/summary.tsv", r)));
+    found.push_back(strand::format("attributions of {} sequence-task pairs", summary.rows.size()));
+    s.html +=
+        para(strand::format("Attributions: {} sequence-task pairs; the largest convergence "
+                            "delta (sum of attributions vs f(x) - f(reference)) is {}.",
+                            summary.rows.size(), rules::fixed(worst, 6)));
+    if (worst > 1e-3) {
+      s.verdict = "warn";
+      s.reason = "attributions do not sum to the output change (delta up to " +
+                 rules::fixed(worst, 4) + ")";
+    }
+  }
+  for (const std::string stem : {"motifs", "filters"}) {
+    const std::string index = dir + "/" + stem + ".tsv";
+    if (!fs::exists(index)) continue;
+    const Tsv t = read_tsv(index);
+    auto cell = [&](const std::vector<std::string>& row, const char* name) {
+      const auto it = std::find(t.header.begin(), t.header.end(), name);
+      return it == t.header.end() ? std::string() : row[it - t.header.begin()];
+    };
+    found.push_back(strand::format("{} {}", t.rows.size(), stem));
+    s.html += "<h3>" +
+              std::string(stem == "motifs" ? "Motifs from attributions" : "First-layer filters") +
+              "</h3>";
+    std::vector<std::vector<std::string>> rows;
+    for (size_t r = 0; r < t.rows.size() && r < 12; ++r) {
+      const auto& row = t.rows[r];
+      std::string logo;
+      const std::string logo_path = dir + "/" + cell(row, "logo");
+      if (!cell(row, "logo").empty() && fs::is_regular_file(logo_path)) {
+        std::ifstream in(logo_path);
+        std::stringstream svg;
+        svg << in.rdbuf();
+        logo = svg.str();
+        logo = logo.substr(std::min(logo.find("<svg"), logo.size()));  // no XML prolog inline
+      }
+      rows.push_back({esc(cell(row, "motif")), "<td class=\"logo\">" + logo + "</td>",
+                      esc(cell(row, "sites")),
+                      esc(cell(row, "best_match") + " " + cell(row, "best_match_name")),
+                      esc(cell(row, "strand")), esc(cell(row, "q_value"))});
+    }
+    s.html += table({"motif", "logo", "sites", "best database match", "strand", "q"}, rows);
+    if (t.rows.size() > 12)
+      s.html += para(strand::format("The first 12 of {}; all are in {}.", t.rows.size(), index));
+  }
+  if (found.empty())
+    return not_run(8, "Interpretation",
+                   "'" + dir + "' holds no summary.tsv, motifs.tsv or filters.tsv", command);
+  if (s.reason.empty()) {
+    s.reason = found[0];
+    for (size_t i = 1; i < found.size(); ++i) s.reason += ", " + found[i];
+    s.reason += " from " + dir;
+  }
+  return s;
 }
 
 Section predictions(const Run& run) {

@@ -178,6 +178,34 @@ TEST_F(Report, BadRunDirectoriesGiveOneLineErrors) {
   EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << r.output;
 }
 
+// `strand check all`: the checks before training and the data sections of the page; training into
+// the same directory keeps them.
+TEST_F(Report, CheckAllWritesTheDataSectionsBeforeTraining) {
+  fs::remove_all(dir_ / "checks");
+  const CliResult r =
+      run_strand("check all --fasta data/sequences.fa --labels data/labels.tsv --out checks", dir_);
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("Rule 5: the task looks"), std::string::npos) << r.output;
+  const auto checks = nlohmann::json::parse(read_file(dir_ / "checks" / "checks.json"));
+  EXPECT_TRUE(checks["data_checks"]["leakage"].is_object());
+  EXPECT_TRUE(checks["inspection"]["tasks"].is_object());
+  const std::string html = read_file(dir_ / "checks" / "report.html");
+  for (int rule : {1, 4, 5})
+    EXPECT_EQ(
+        html.find("<section id=\"rule-" + std::to_string(rule) + "\" data-verdict=\"not run\">"),
+        std::string::npos)
+        << "rule " << rule << " should have run";
+  for (int rule : {2, 3, 9})
+    EXPECT_NE(
+        html.find("<section id=\"rule-" + std::to_string(rule) + "\" data-verdict=\"not run\">"),
+        std::string::npos)
+        << "rule " << rule;
+  EXPECT_NE(html.find("GC-only AUROC"), std::string::npos);
+  EXPECT_NE(
+      html.find("strand train --fasta data/sequences.fa --labels data/labels.tsv --out checks"),
+      std::string::npos);
+}
+
 // The outputs of tune, --learning-curve and interpret, in the formats those commands write, fill
 // sections 6, 7 and 8; a search that opened test twice fails Rule 6.
 TEST_F(Report, TuningLearningCurveAndInterpretationFromTheirOutputs) {
