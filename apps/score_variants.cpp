@@ -34,7 +34,10 @@ void run_score_variants(const ScoreVariantsArgs& a) {
   o.genome = a.genome;
   o.tasks = loaded.info.tasks;
   o.rc_average = a.rc_average;
-  o.skip_ref_mismatch = a.ref_mismatch == "skip";
+  using RefMismatch = interpret::VariantOptions::RefMismatch;
+  o.ref_mismatch = a.ref_mismatch == "skip"   ? RefMismatch::kSkip
+                   : a.ref_mismatch == "swap" ? RefMismatch::kSwap
+                                              : RefMismatch::kFail;
   o.batch_size = a.batch_size;
   o.log_fold_change = loaded.info.kind != "regression";
   o.scores = [kind = loaded.info.kind](const runtime::Tensor& logits) {
@@ -55,10 +58,10 @@ void run_score_variants(const ScoreVariantsArgs& a) {
   std::fprintf(
       stderr,
       "score-variants: %lld rows (%lld SNVs on the receptive-field path), %lld REF "
-      "mismatches skipped, %lld records without ALT%s%s%s\n",
+      "mismatches skipped, %lld REF/ALT swapped, %lld records without ALT%s%s%s\n",
       static_cast<long long>(s.rows), static_cast<long long>(s.snvs_fast),
-      static_cast<long long>(s.ref_mismatches), static_cast<long long>(s.without_alt),
-      a.out.empty() ? "" : "; wrote ", a.out.c_str(),
+      static_cast<long long>(s.ref_mismatches), static_cast<long long>(s.swapped),
+      static_cast<long long>(s.without_alt), a.out.empty() ? "" : "; wrote ", a.out.c_str(),
       scorer.fast() || a.naive
           ? ""
           : ("; no receptive-field path for this model: " + scorer.fallback_reason()).c_str());
@@ -82,7 +85,9 @@ void add_score_variants_command(CLI::App& app) {
       "trimmed on the right (N past contig ends). Multi-allelic records are split: one row per\n"
       "ALT allele. Symbolic alleles (<DEL>, breakends, *) are refused. Every REF is checked\n"
       "against the genome: a mismatch is an error naming the line, or with --ref-mismatch skip\n"
-      "is reported on stderr and left out.\n"
+      "is reported on stderr and left out; with --ref-mismatch swap, a variant whose ALT is the\n"
+      "genome's allele (alleles given in the other orientation) is scored with REF and ALT\n"
+      "swapped, each swap reported on stderr (others are skipped).\n"
       "Output TSV: chrom, pos (1-based), id, ref, alt, then per task <task>:ref, <task>:alt,\n"
       "<task>:alt-ref (probabilities for binary and multi-label models, each class's softmax\n"
       "probability for multi-class, values for regression) and <task>:log2fc = log2(alt/ref)\n"
@@ -95,10 +100,11 @@ void add_score_variants_command(CLI::App& app) {
   cmd->add_option("--window", a->window, "Window width (must be the model's input length)")
       ->check(non_negative());
   cmd->add_option("--ref-mismatch", a->ref_mismatch,
-                  "fail (stop at the first REF that differs from the genome) or skip (report "
-                  "each on stderr and go on)")
+                  "fail (stop at the first REF that differs from the genome), skip (report each "
+                  "on stderr and go on) or swap (allele orientation: take an ALT that matches "
+                  "the genome as REF)")
       ->capture_default_str()
-      ->check(CLI::IsMember({"fail", "skip"}));
+      ->check(CLI::IsMember({"fail", "skip", "swap"}));
   cmd->add_option("--batch-size", a->batch_size, "Variants scored together")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);

@@ -203,7 +203,20 @@ VariantSummary score_variants(MutationScorer& scorer, const VariantOptions& o, s
         const std::string what =
             format("'{}' line {}: REF '{}' does not match the genome's '{}' at {}:{}", o.vcf,
                    v.line, v.ref, have, v.chrom, v.pos + 1);
-        STRAND_CHECK(o.skip_ref_mismatch, "{} (--ref-mismatch skip scores the others)", what);
+        using RefMismatch = VariantOptions::RefMismatch;
+        STRAND_CHECK(o.ref_mismatch != RefMismatch::kFail,
+                     "{} (--ref-mismatch skip scores the others; swap takes an ALT that matches "
+                     "the genome as the reference allele)",
+                     what);
+        const int64_t alt_end = v.pos + static_cast<int64_t>(v.alt.size());
+        if (o.ref_mismatch == RefMismatch::kSwap && alt_end <= len &&
+            upper(genome.fetch(v.chrom, v.pos, alt_end)) == v.alt) {
+          log << what << ", but ALT '" << v.alt << "' does: REF and ALT swapped\n";
+          std::swap(v.ref, v.alt);
+          ++summary.swapped;
+          ok.push_back(std::move(v));
+          continue;
+        }
         log << what << " (skipped)\n";
         ++summary.ref_mismatches;
         continue;

@@ -59,10 +59,13 @@ struct VariantOptions {
   std::string vcf, genome;
   std::vector<std::string> tasks;  // output names, for the header
   bool rc_average = false;
-  bool skip_ref_mismatch = false;  // false: a mismatching REF stops the run (after reporting it)
-  bool log_fold_change = true;     // write log2(alt / ref) (for positive scores: probabilities)
-  int64_t batch_size = 64;         // variants scored together
-  int64_t chunk_lines = 1024;      // VCF records read at a time
+  // A REF that differs from the genome: stop the run (after reporting it), skip the variant (each
+  // reported), or, where the ALT allele is the genome's, swap REF and ALT (alleles given in the
+  // other orientation, as in GWAS summary statistics; each swap reported), else skip.
+  enum class RefMismatch { kFail, kSkip, kSwap } ref_mismatch = RefMismatch::kFail;
+  bool log_fold_change = true;  // write log2(alt / ref) (for positive scores: probabilities)
+  int64_t batch_size = 64;      // variants scored together
+  int64_t chunk_lines = 1024;   // VCF records read at a time
   // Raw outputs [n, outputs] -> scores (probabilities or values), n * outputs of them.
   std::function<std::vector<double>(const runtime::Tensor&)> scores;
 };
@@ -70,13 +73,14 @@ struct VariantOptions {
 struct VariantSummary {
   int64_t rows = 0;            // (variant, ALT) rows written
   int64_t ref_mismatches = 0;  // skipped, each reported on `log`
+  int64_t swapped = 0;         // REF and ALT swapped (RefMismatch::kSwap), each reported
   int64_t without_alt = 0;     // records with ALT '.'
   int64_t snvs_fast = 0;       // rows scored through the fast path
 };
 
 // Scores every variant of options.vcf, writing the TSV (header first) to `out` as it goes and one
-// line per REF mismatch to `log`. Errors (missing contig, malformed line, a REF mismatch without
-// skip_ref_mismatch) throw strand::Error naming the line.
+// line per REF mismatch to `log`. Errors (missing contig, malformed line, a REF mismatch under
+// RefMismatch::kFail) throw strand::Error naming the line.
 VariantSummary score_variants(MutationScorer& scorer, const VariantOptions& options,
                               std::ostream& out, std::ostream& log);
 

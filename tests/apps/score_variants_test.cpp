@@ -191,6 +191,41 @@ TEST(ScoreVariantsCli, EqualsPredictOnMaterialisedWindowsAndFlagsEveryMismatch) 
   EXPECT_NE(f.output.find("line 8: REF"), std::string::npos) << f.output;
 }
 
+// --ref-mismatch swap: alleles given the other way round (ALT is the genome's) are scored with
+// REF and ALT swapped, exactly as the variant written the right way; a REF matching neither is
+// skipped and reported.
+TEST(ScoreVariantsCli, SwapScoresFlippedAllelesAsTheRightOrientation) {
+  TempDir dir;
+  const std::string model = save_model(dir, 2, "multi-label");
+  const Genome g = make_genome(dir);
+  const std::string& c1 = g.contigs.at("chr1");
+  const std::string b = std::string(1, c1[199]), o = std::string(1, other(c1[199]));
+  std::string neither = "A";
+  for (const char* x : {"A", "C", "G", "T"})
+    if (x != b && x != o) neither = x;
+  std::string vcf = kHeader;
+  vcf += record("chr1", 200, "right", b, o);
+  vcf += record("chr1", 200, "flipped", o, b);
+  vcf += record("chr1", 200, "neither", neither, o);
+  write_text(dir.file("v.vcf"), vcf);
+  const auto r = run_strand("score-variants --vcf v.vcf --genome genome.fa --model " + model +
+                                " --ref-mismatch swap --out s.tsv",
+                            dir.path());
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("line 6: REF"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("REF and ALT swapped"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("line 7: REF"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("1 REF mismatches skipped, 1 REF/ALT swapped"), std::string::npos)
+      << r.output;
+  const auto rows = read_tsv(dir.file("s.tsv"));
+  ASSERT_EQ(rows.size(), 3u);  // header, right, flipped
+  EXPECT_EQ(rows[2][2], "flipped");
+  EXPECT_EQ(rows[2][3], b);
+  EXPECT_EQ(rows[2][4], o);
+  for (size_t j = 5; j < rows[1].size(); ++j)
+    EXPECT_NEAR(std::stod(rows[1][j]), std::stod(rows[2][j]), 1e-6) << rows[0][j];
+}
+
 TEST(ScoreVariantsCli, BadInputGivesOneLineAndNonZeroExit) {
   TempDir dir;
   const std::string model = save_model(dir, 1, "binary");
