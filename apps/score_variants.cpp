@@ -1,6 +1,7 @@
 // `strand score-variants`: the model's outputs for the reference and alternative alleles of every
 // VCF variant, streamed (interpret/variants.h).
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <memory>
@@ -44,16 +45,31 @@ void run_score_variants(const ScoreVariantsArgs& a) {
     return train::scores_of(kind, logits);
   };
   interpret::MutationScorer scorer(*loaded.model, L, a.naive);
+  // Rows stream to a temporary beside --out, renamed over it only when every variant is scored:
+  // a run stopped by a bad record leaves no partial table that looks finished.
+  const std::string partial = a.out + ".partial";
   std::ofstream file;
   if (!a.out.empty()) {
-    file.open(a.out);
-    STRAND_CHECK(file.good(), "cannot write '{}'", a.out);
+    file.open(partial);
+    STRAND_CHECK(file.good(), "cannot write '{}'", partial);
   }
   std::ostream& out = a.out.empty() ? std::cout : file;
-  const auto s = interpret::score_variants(scorer, o, out, std::cerr);
+  interpret::VariantSummary s;
+  try {
+    s = interpret::score_variants(scorer, o, out, std::cerr);
+  } catch (...) {
+    if (file.is_open()) {
+      file.close();
+      std::filesystem::remove(partial);
+    }
+    throw;
+  }
   if (file.is_open()) {
     file.close();
-    STRAND_CHECK(!file.fail(), "cannot write '{}' (disk full?)", a.out);
+    STRAND_CHECK(!file.fail(), "cannot write '{}' (disk full?)", partial);
+    std::error_code ec;
+    std::filesystem::rename(partial, a.out, ec);
+    STRAND_CHECK(!ec, "cannot rename '{}' to '{}': {}", partial, a.out, ec.message());
   }
   std::fprintf(
       stderr,

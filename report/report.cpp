@@ -11,6 +11,7 @@
 
 #include "core/error.h"
 #include "core/version.h"
+#include "interpret/arrays.h"
 #include "report/plots.h"
 #include "rules/curves.h"
 #include "rules/report.h"
@@ -297,7 +298,7 @@ Section data_and_splits(const Run& run) {
     if (!tasks.is_object()) continue;
     for (const auto& [task, p] : tasks.items()) {
       if (!p.contains("positives")) continue;
-      rows.push_back({split, esc(task), num(p["n"], 0), num(p["positives"], 0),
+      rows.push_back({split, esc(task), num(at(p, "n"), 0), num(at(p, "positives"), 0),
                       num(get(p, "prevalence", json()), 3)});
     }
   }
@@ -342,8 +343,8 @@ Section baselines(const Run& run) {
   std::vector<std::vector<std::string>> test_rows;
   for (const char* metric : {"auroc", "auprc"}) {
     if (!at(model_test, "macro").contains(metric)) continue;
-    test_rows.push_back({metric, metric_cell(model_test["macro"], metric, "test.macro"),
-                         metric_cell(base_test["macro"], metric, "baseline.test.macro")});
+    test_rows.push_back({metric, metric_cell(at(model_test, "macro"), metric, "test.macro"),
+                         metric_cell(at(base_test, "macro"), metric, "baseline.test.macro")});
   }
   if (!test_rows.empty())
     s.html += "<h3>On test</h3>" +
@@ -566,13 +567,14 @@ Section overfitting(const Run& run) {
                    train_command(run) + " --permutations 20");
   Section s{7, "Overfitting", "pass", get(o, "sentence", std::string()), train_command(run), ""};
   const double gap =
-      at(at(o, "chosen_epoch"), "gap").is_number() ? o["chosen_epoch"]["gap"].get<double>() : 0;
+      at(at(o, "chosen_epoch"), "gap").is_number() ? at(o, "chosen_epoch")["gap"].get<double>() : 0;
   if (gap > 0.1) s.verdict = "warn";
   if (o.is_object())
     s.html += table(
         {"", "epoch", "train", "validation", "gap"},
-        {{"chosen", num(at(o["chosen_epoch"], "epoch"), 0), num(at(o["chosen_epoch"], "train")),
-          num(at(o["chosen_epoch"], "valid")), num(at(o["chosen_epoch"], "gap"))},
+        {{"chosen", num(at(at(o, "chosen_epoch"), "epoch"), 0),
+          num(at(at(o, "chosen_epoch"), "train")), num(at(at(o, "chosen_epoch"), "valid")),
+          num(at(at(o, "chosen_epoch"), "gap"))},
          {"last", num(at(at(o, "last_epoch"), "epoch"), 0), num(at(at(o, "last_epoch"), "train")),
           num(at(at(o, "last_epoch"), "valid")), num(at(at(o, "last_epoch"), "gap"))}});
   if (perm.is_object()) {
@@ -614,6 +616,45 @@ Section overfitting(const Run& run) {
   return s;
 }
 
+// Tracks of the three sequences the model scores highest for the first task: the contribution of
+// the observed base at each position (attributions.npy [N, T, 4, L], rows of summary.tsv in
+// sequence-major order).
+std::string attribution_tracks(const std::string& dir, const Tsv& summary) {
+  const std::string path = dir + "/attributions.npy";
+  if (!fs::exists(path)) return "";
+  const interpret::Array a = interpret::load_npy(path);
+  const auto output = std::find(summary.header.begin(), summary.header.end(), "output");
+  if (a.shape.size() != 4 || output == summary.header.end() ||
+      static_cast<int64_t>(summary.rows.size()) != a.shape[0] * a.shape[1])
+    return para("No attribution tracks: '" + path + "' does not match summary.tsv.");
+  const int64_t N = a.shape[0], T = a.shape[1], L = a.shape[3];
+  const size_t out_col = static_cast<size_t>(output - summary.header.begin());
+  std::vector<std::pair<double, int64_t>> by_output;
+  for (int64_t n = 0; n < N; ++n)
+    by_output.push_back({number_at(summary.rows[n * T][out_col], dir + "/summary.tsv", n * T), n});
+  std::sort(by_output.rbegin(), by_output.rend());
+  std::string html = "<h3>Attribution tracks</h3><div class=\"pair\">";
+  for (size_t k = 0; k < std::min<size_t>(3, by_output.size()); ++k) {
+    const int64_t n = by_output[k].second;
+    std::vector<double> x(L), y(L, 0.0);
+    for (int64_t l = 0; l < L; ++l) {
+      x[l] = static_cast<double>(l);
+      for (int64_t b = 0; b < 4; ++b) y[l] += a.values[((n * T) * 4 + b) * L + l];
+    }
+    LinePlot track{summary.rows[n * T][0] + " (" + summary.rows[n * T][1] + ")",
+                   "position",
+                   "contribution",
+                   {},
+                   false,
+                   false};
+    track.series.push_back(line("", x, y));
+    html += figure(line_plot(track), "Output " + rules::fixed(by_output[k].first, 3) +
+                                         ", the highest " + std::to_string(k + 1) + " of " +
+                                         std::to_string(N) + " sequences for this task.");
+  }
+  return html + "</div>";
+}
+
 Section interpretation(const Run& run) {
   const std::string fasta = run.data_args.substr(0, run.data_args.find(" --labels"));
   const std::string command = "strand interpret attributions --model " + run.dir +
@@ -642,6 +683,7 @@ Section interpretation(const Run& run) {
       s.reason = "attributions do not sum to the output change (delta up to " +
                  rules::fixed(worst, 4) + ")";
     }
+    s.html += attribution_tracks(dir, summary);
   }
   for (const std::string stem : {"motifs", "filters"}) {
     const std::string index = dir + "/" + stem + ".tsv";

@@ -110,6 +110,10 @@ std::string key_of(const nlohmann::json& r) {
   const std::string type = r.value("type", "");
   if (type == "sampled" || type == "trial") return type + ":" + std::to_string(r.value("id", -1));
   if (type == "rung") return strand::format("rung:{}:{}", r.value("id", -1), r.value("rung", -1));
+  // One promotion and at most one budget stop per rung; every finish of a (resumed) search.
+  if (type == "promote" || type == "budget")
+    return strand::format("{}:{}", type, r.value("rung", -1));
+  if (type == "done") return "done:" + r.value("time", std::string());
   return type;
 }
 

@@ -13,6 +13,7 @@
 #include <regex>
 #include <sstream>
 
+#include "interpret/arrays.h"
 #include "tests/apps/run_cli.h"
 
 namespace strand::apps::cli_test {
@@ -238,8 +239,11 @@ TEST_F(Report, TuningLearningCurveAndInterpretationFromTheirOutputs) {
       << R"("sentence":"still rising; more data of this kind would likely help"})";
   const fs::path interp = dir_ / "interp";
   fs::create_directories(interp / "logos");
-  std::ofstream(interp / "summary.tsv") << "name\ttask\tf_x\tf_ref\tsum\tdelta\n"
-                                        << "s1\tctcf\t2\t0.5\t1.5\t0.0000002\n";
+  std::ofstream(interp / "summary.tsv")
+      << "name\ttask\toutput\treference_output\tattribution_sum\tdelta\n"
+      << "s1\tctcf\t2\t0.5\t1.5\t0.0000002\n";
+  interpret::save_npy((interp / "attributions.npy").string(),
+                      {{1, 1, 4, 5}, std::vector<float>(20, 0.25f)});
   std::ofstream(interp / "motifs.tsv")
       << "motif\twidth\tsites\tconsensus\tbest_match\tbest_match_name\tstrand\tp_value\t"
          "q_value\tlogo\n"
@@ -258,6 +262,7 @@ TEST_F(Report, TuningLearningCurveAndInterpretationFromTheirOutputs) {
   EXPECT_NE(html.find("Learning curve"), std::string::npos);
   EXPECT_NE(html.find("MA0139.2 CTCF"), std::string::npos);
   EXPECT_NE(html.find("<text>ACG</text>"), std::string::npos) << "the logo is inlined";
+  EXPECT_NE(html.find("Attribution tracks"), std::string::npos);
 
   std::ofstream(tune / "tune_log.jsonl", std::ios::app)
       << R"({"type":"test_unsealed","reason":"opened again"})"

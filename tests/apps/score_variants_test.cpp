@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <random>
@@ -189,6 +190,8 @@ TEST(ScoreVariantsCli, EqualsPredictOnMaterialisedWindowsAndFlagsEveryMismatch) 
   EXPECT_EQ(f.status, 1);
   EXPECT_EQ(count_lines(f.output), 1) << f.output;
   EXPECT_NE(f.output.find("line 8: REF"), std::string::npos) << f.output;
+  EXPECT_FALSE(std::filesystem::exists(dir.file("s.tsv"))) << "no partial table left behind";
+  EXPECT_FALSE(std::filesystem::exists(dir.file("s.tsv.partial")));
 }
 
 // --ref-mismatch swap: alleles given the other way round (ALT is the genome's) are scored with
