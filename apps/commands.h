@@ -29,10 +29,6 @@ void add_privacy_commands(CLI::App& app);  // privacy epsilon|sigma
 void add_export_command(CLI::App& app);
 void add_audit_commands(CLI::App& app);      // audit membership
 void add_interpret_commands(CLI::App& app);  // interpret <method>
-// The interpret commands' --task NAME list as output columns of a model with outputs `names`
-// (every output when empty); an unknown name is an error with the closest one.
-std::vector<int64_t> task_columns(const std::vector<std::string>& wanted,
-                                  const std::vector<std::string>& names);
 void add_report_command(CLI::App& app);
 void add_interpret_ism(CLI::App& interpret);
 void add_score_variants_command(CLI::App& app);

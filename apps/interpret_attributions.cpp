@@ -15,6 +15,7 @@
 #include "data/sequence_source.h"
 #include "interpret/arrays.h"
 #include "interpret/attributions.h"
+#include "interpret/outputs.h"
 #include "runtime/file_io.h"
 #include "train/checkpoint.h"
 #include "train/evaluate.h"
@@ -46,7 +47,7 @@ void run_attributions(const AttributionArgs& a) {
   STRAND_CHECK(a.batch_size > 0, "--batch-size must be positive, got {}", a.batch_size);
   const auto loaded = train::load_model(a.model);
   const int64_t L = loaded.info.length;
-  o.tasks = task_columns(a.tasks, loaded.info.tasks);
+  o.tasks = interpret::output_columns(a.tasks, loaded.info.tasks);
   const data::SequenceSource input = data::open_sequences(a.fasta, a.bed, a.genome, L);
   loaded.model->to(runtime::Device::parse(a.device));
   const auto model = train::for_prediction(loaded.model, a.rc_average);

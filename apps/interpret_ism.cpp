@@ -13,6 +13,7 @@
 #include "data/sequence_source.h"
 #include "interpret/arrays.h"
 #include "interpret/ism.h"
+#include "interpret/outputs.h"
 #include "runtime/file_io.h"
 #include "train/checkpoint.h"
 
@@ -32,7 +33,7 @@ void run_ism(const IsmArgs& a) {
   const int64_t L = loaded.info.length;
   const auto& names = loaded.info.tasks;
   interpret::IsmOptions o;
-  o.tasks = task_columns(a.tasks, names);
+  o.tasks = interpret::output_columns(a.tasks, names);
   o.start = a.start;
   o.end = a.end == 0 ? L : a.end;
   STRAND_CHECK(o.start < o.end && o.end <= L,

@@ -45,32 +45,8 @@ void run_score_variants(const ScoreVariantsArgs& a) {
     return train::scores_of(kind, logits);
   };
   interpret::MutationScorer scorer(*loaded.model, L, a.naive);
-  // Rows stream to a temporary beside --out, renamed over it only when every variant is scored:
-  // a run stopped by a bad record leaves no partial table that looks finished.
-  const std::string partial = a.out + ".partial";
-  std::ofstream file;
-  if (!a.out.empty()) {
-    file.open(partial);
-    STRAND_CHECK(file.good(), "cannot write '{}'", partial);
-  }
-  std::ostream& out = a.out.empty() ? std::cout : file;
-  interpret::VariantSummary s;
-  try {
-    s = interpret::score_variants(scorer, o, out, std::cerr);
-  } catch (...) {
-    if (file.is_open()) {
-      file.close();
-      std::filesystem::remove(partial);
-    }
-    throw;
-  }
-  if (file.is_open()) {
-    file.close();
-    STRAND_CHECK(!file.fail(), "cannot write '{}' (disk full?)", partial);
-    std::error_code ec;
-    std::filesystem::rename(partial, a.out, ec);
-    STRAND_CHECK(!ec, "cannot rename '{}' to '{}': {}", partial, a.out, ec.message());
-  }
+  const auto s = a.out.empty() ? interpret::score_variants(scorer, o, std::cout, std::cerr)
+                               : interpret::score_variants_to_file(scorer, o, a.out, std::cerr);
   std::fprintf(
       stderr,
       "score-variants: %lld rows (%lld SNVs on the receptive-field path), %lld REF "

@@ -9,6 +9,8 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <filesystem>
+#include <fstream>
 #include <ostream>
 #include <sstream>
 #include <string_view>
@@ -296,6 +298,27 @@ VariantSummary score_variants(MutationScorer& scorer, const VariantOptions& o, s
     }
   }
   summary.without_alt = vcf.records_without_alt();
+  return summary;
+}
+
+VariantSummary score_variants_to_file(MutationScorer& scorer, const VariantOptions& options,
+                                      const std::string& out_path, std::ostream& log) {
+  const std::string partial = out_path + ".partial";
+  std::ofstream file(partial);
+  STRAND_CHECK(file.good(), "cannot write '{}'", partial);
+  VariantSummary summary;
+  try {
+    summary = score_variants(scorer, options, file, log);
+  } catch (...) {
+    file.close();
+    std::filesystem::remove(partial);
+    throw;
+  }
+  file.close();
+  STRAND_CHECK(!file.fail(), "cannot write '{}' (disk full?)", partial);
+  std::error_code ec;
+  std::filesystem::rename(partial, out_path, ec);
+  STRAND_CHECK(!ec, "cannot rename '{}' to '{}': {}", partial, out_path, ec.message());
   return summary;
 }
 

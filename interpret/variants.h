@@ -83,5 +83,9 @@ struct VariantSummary {
 // RefMismatch::kFail) throw strand::Error naming the line.
 VariantSummary score_variants(MutationScorer& scorer, const VariantOptions& options,
                               std::ostream& out, std::ostream& log);
+// The same into the file OUT_PATH: rows stream to OUT_PATH.partial, renamed over OUT_PATH only when
+// every variant is scored, so a run stopped by a bad record leaves no table that looks finished.
+VariantSummary score_variants_to_file(MutationScorer& scorer, const VariantOptions& options,
+                                      const std::string& out_path, std::ostream& log);
 
 }  // namespace strand::interpret

@@ -16,6 +16,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <sstream>
 #include <string>
 #include <vector>
 #if STRAND_WITH_CUDA
@@ -27,6 +28,11 @@
 #include "data/encoding.h"
 #include "data/simulate.h"
 #include "data/split.h"
+#include "interpret/attributions.h"
+#include "interpret/ism.h"
+#include "interpret/mutation_scorer.h"
+#include "interpret/outputs.h"
+#include "interpret/variants.h"
 #include "layers/activation.h"
 #include "layers/branches.h"
 #include "layers/conv.h"
@@ -273,6 +279,136 @@ struct Model {
       }
     }
     return numpy_of(std::move(scores), {size_t(rows), loaded.info.tasks.size()});
+  }
+
+  // Base codes [N, L] of the model's length from a uint8 array (what the interpretation methods
+  // take).
+  std::vector<uint8_t> checked_codes(const AnyArray& x, const char* what) const {
+    STRAND_CHECK(x.dtype() == nb::dtype<uint8_t>() && x.ndim() == 2,
+                 "{}: x must be uint8 base codes [N, L] (strand.encode), got {} with shape {}",
+                 what, dtype_name(x.dtype()), shape_of(x));
+    STRAND_CHECK(static_cast<int64_t>(x.shape(1)) == loaded.info.length,
+                 "{}: sequences of length {}, but the model takes length {}", what, x.shape(1),
+                 loaded.info.length);
+    std::vector<uint8_t> codes = c_order<uint8_t>(x, what);
+    for (size_t i = 0; i < codes.size(); ++i)
+      STRAND_CHECK(codes[i] <= 4, "{}: base codes are 0-4 (A, C, G, T, N), got {} at index {}",
+                   what, int(codes[i]), i);
+    return codes;
+  }
+
+  // `strand interpret ism`: effects [N, T, 4, W] on the logits, 0 at the reference base.
+  nb::ndarray<nb::numpy, float> ism(const AnyArray& x, const std::vector<std::string>& tasks,
+                                    int64_t start, int64_t end, bool rc_average,
+                                    int64_t batch_size) {
+    const std::vector<uint8_t> codes = checked_codes(x, "ism");
+    const int64_t L = loaded.info.length, N = static_cast<int64_t>(codes.size()) / L;
+    interpret::IsmOptions o;
+    o.tasks = interpret::output_columns(tasks, loaded.info.tasks);
+    o.start = start;
+    o.end = end == 0 ? L : end;
+    STRAND_CHECK(o.start >= 0 && o.start < o.end && o.end <= L,
+                 "ism: start {} / end {} must give a non-empty window inside length {}", start,
+                 o.end, L);
+    STRAND_CHECK(batch_size > 0, "ism: batch_size must be positive, got {}", batch_size);
+    o.rc_average = rc_average;
+    o.batch_size = batch_size;
+    std::vector<float> effects;
+    {
+      nb::gil_scoped_release release;
+      loaded.model->to(runtime::Device::parse("cpu"));
+      interpret::MutationScorer scorer(*loaded.model, L, false);
+      for (int64_t n = 0; n < N; ++n) {
+        const auto r = interpret::saturation_mutagenesis(scorer, codes.data() + n * L, o);
+        effects.insert(effects.end(), r.effects.begin(), r.effects.end());
+      }
+    }
+    return numpy_of(std::move(effects),
+                    {size_t(N), o.tasks.size(), size_t(4), size_t(o.end - o.start)});
+  }
+
+  // `strand interpret attributions`, in the command's chunks and seeds (equal results).
+  nb::dict attributions(const AnyArray& x, const std::string& method,
+                        const std::vector<std::string>& tasks, int64_t references, int64_t steps,
+                        const std::string& baseline, uint64_t seed, int64_t batch_size,
+                        bool rc_average) {
+    const std::vector<uint8_t> codes = checked_codes(x, "attributions");
+    const int64_t L = loaded.info.length, N = static_cast<int64_t>(codes.size()) / L;
+    interpret::AttributionOptions o;
+    o.method = interpret::parse_attribution_method(method);
+    o.baseline = interpret::parse_baseline(baseline);
+    o.tasks = interpret::output_columns(tasks, loaded.info.tasks);
+    o.references = references, o.steps = steps, o.seed = seed, o.batch_size = batch_size;
+    STRAND_CHECK(references > 0 && steps > 0 && batch_size > 0,
+                 "attributions: references, steps and batch_size must be positive, got {}, {}, {}",
+                 references, steps, batch_size);
+    const size_t T = o.tasks.size();
+    std::vector<float> attributions, hypothetical;
+    std::vector<double> output, reference_output, delta;
+    {
+      nb::gil_scoped_release release;
+      loaded.model->to(runtime::Device::parse("cpu"));
+      const auto model = train::for_prediction(loaded.model, rc_average);
+      model->eval();
+      for (int64_t begin = 0; begin < N; begin += batch_size) {
+        const int64_t end = std::min(N, begin + batch_size);
+        const std::vector<uint8_t> part(codes.begin() + begin * L, codes.begin() + end * L);
+        const auto r = interpret::attribute_codes(*model, part, L, o, begin);
+        attributions.insert(attributions.end(), r.attributions.begin(), r.attributions.end());
+        hypothetical.insert(hypothetical.end(), r.hypothetical.begin(), r.hypothetical.end());
+        output.insert(output.end(), r.output.begin(), r.output.end());
+        reference_output.insert(reference_output.end(), r.reference_output.begin(),
+                                r.reference_output.end());
+        for (int64_t i = 0; i < r.sequences; ++i)
+          for (size_t t = 0; t < T; ++t) delta.push_back(r.delta(i, static_cast<int64_t>(t)));
+      }
+    }
+    nb::dict out;
+    const std::vector<size_t> per_base = {size_t(N), T, size_t(4), size_t(L)},
+                              per_task = {size_t(N), T};
+    out["attributions"] = numpy_of(std::move(attributions), per_base);
+    out["hypothetical"] = numpy_of(std::move(hypothetical), per_base);
+    out["output"] = numpy_of(std::move(output), per_task);
+    out["reference_output"] = numpy_of(std::move(reference_output), per_task);
+    out["delta"] = numpy_of(std::move(delta), per_task);
+    return out;
+  }
+
+  // `strand score-variants --out OUT`: the TSV written (atomically), the counts returned.
+  nb::dict score_variants(const std::string& vcf, const std::string& genome, const std::string& out,
+                          const std::string& ref_mismatch, bool rc_average, int64_t batch_size) {
+    using RefMismatch = interpret::VariantOptions::RefMismatch;
+    STRAND_CHECK(ref_mismatch == "fail" || ref_mismatch == "skip" || ref_mismatch == "swap",
+                 "score_variants: ref_mismatch must be fail, skip or swap, got '{}'", ref_mismatch);
+    STRAND_CHECK(batch_size > 0, "score_variants: batch_size must be positive, got {}", batch_size);
+    interpret::VariantOptions o;
+    o.vcf = vcf;
+    o.genome = genome;
+    o.tasks = loaded.info.tasks;
+    o.rc_average = rc_average;
+    o.ref_mismatch = ref_mismatch == "skip"   ? RefMismatch::kSkip
+                     : ref_mismatch == "swap" ? RefMismatch::kSwap
+                                              : RefMismatch::kFail;
+    o.batch_size = batch_size;
+    o.log_fold_change = loaded.info.kind != "regression";
+    o.scores = [kind = loaded.info.kind](const Tensor& logits) {
+      return train::scores_of(kind, logits);
+    };
+    interpret::VariantSummary s;
+    std::ostringstream log;
+    {
+      nb::gil_scoped_release release;
+      loaded.model->to(runtime::Device::parse("cpu"));
+      interpret::MutationScorer scorer(*loaded.model, loaded.info.length, false);
+      s = interpret::score_variants_to_file(scorer, o, out, log);
+    }
+    nb::dict d;
+    d["rows"] = s.rows;
+    d["ref_mismatches"] = s.ref_mismatches;
+    d["swapped"] = s.swapped;
+    d["records_without_alt"] = s.without_alt;
+    d["log"] = log.str();
+    return d;
   }
 
   nb::dict state_dict() const {
@@ -530,6 +666,11 @@ NB_MODULE(_strand, m) {
       .def_prop_ro("path", [](const Model& self) { return self.path; })
       .def("predict", &Model::predict, "x"_a, "rc_average"_a = false, "batch_size"_a = 256,
            "device"_a = "cpu")
+      .def("ism", &Model::ism, "x"_a, "tasks"_a, "start"_a, "end"_a, "rc_average"_a, "batch_size"_a)
+      .def("attributions", &Model::attributions, "x"_a, "method"_a, "tasks"_a, "references"_a,
+           "steps"_a, "baseline"_a, "seed"_a, "batch_size"_a, "rc_average"_a)
+      .def("score_variants", &Model::score_variants, "vcf"_a, "genome"_a, "out"_a, "ref_mismatch"_a,
+           "rc_average"_a, "batch_size"_a)
       .def("state_dict", &Model::state_dict)
       .def("describe", [](Model& self) { return to_py(describe(*self.loaded.model)); });
 

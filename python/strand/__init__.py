@@ -15,8 +15,7 @@ float32 one-hot ``[N, 4, L]`` (channels A, C, G, T; see :func:`one_hot`).
 
 Errors raise :class:`StrandError` (a ``RuntimeError``) with strand's message.
 
-Interpretation (``strand.ism``, ``strand.attributions``, ``strand.score_variants``) joins this
-package as the C++ ``interpret/`` library grows them; they belong in ``strand/interpret.py``.
+Interpretation: :func:`ism`, :func:`attributions` and :func:`score_variants` (``strand.interpret``).
 """
 from __future__ import annotations
 
@@ -27,15 +26,17 @@ from typing import Any, Mapping, Optional, Sequence, Union
 import numpy as np
 
 from . import _strand
-from . import privacy
+from . import interpret, privacy
+from .interpret import attributions, ism, score_variants
 from ._strand import StrandError
 
 __version__: str = _strand.__version__
 #: True when the extension was built with CUDA (``device="cuda"`` then works where a GPU exists).
 cuda: bool = _strand.cuda
 
-__all__ = ["Model", "StrandError", "check_splits", "cuda", "encode", "load_model", "metrics",
-           "one_hot", "privacy", "save_model", "simulate", "train"]
+__all__ = ["Model", "StrandError", "attributions", "check_splits", "cuda", "encode", "interpret",
+           "ism", "load_model", "metrics", "one_hot", "privacy", "save_model", "score_variants",
+           "simulate", "train"]
 
 PathLike = Union[str, "os.PathLike[str]"]
 

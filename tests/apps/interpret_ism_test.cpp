@@ -133,7 +133,7 @@ TEST(InterpretIsmCli, BadFlagsGiveOneLine) {
   data::write_fasta(dir.file("short.fa"), {{"s", std::string(kLength - 1, 'A')}});
   const std::string base = "interpret ism --model " + model + " --out o ";
   const std::vector<std::pair<std::string, std::string>> cases = {
-      {"--fasta in.fa --task sp2", "--task 'sp2' is not an output of the model"},
+      {"--fasta in.fa --task sp2", "task 'sp2' is not an output of the model"},
       {"--fasta in.fa --start 10 --end 60", "inside the model's input length 50"},
       {"--fasta in.fa --start 10 --end 10", "non-empty window"},
       {"--fasta short.fa", "has length 49, but the model takes length 50"},
