@@ -22,6 +22,15 @@ inline CLI::Validator non_negative() {
 void set_command_line(int argc, const char* const* argv);
 const std::string& command_line();
 
+// The unlabelled sequences a trained model reads (data::open_sequences): --fasta, or --bed with
+// --genome. Shared by predict and the interpret commands.
+inline void add_sequence_options(CLI::App* cmd, std::string& fasta, std::string& bed,
+                                 std::string& genome) {
+  cmd->add_option("--fasta", fasta, "Sequences of the model's input length");
+  cmd->add_option("--bed", bed, "BED intervals (windows centred on them; needs --genome)");
+  cmd->add_option("--genome", genome, "Indexed reference FASTA for --bed windows");
+}
+
 void add_info_command(CLI::App& app);
 void add_rules_commands(CLI::App& app);    // check splits|data, metrics, baseline, compare
 void add_train_commands(CLI::App& app);    // train, simulate, eval, predict

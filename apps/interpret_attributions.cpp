@@ -147,9 +147,7 @@ void add_interpret_attributions(CLI::App& interpret) {
       "position], float32) and OUT/summary.tsv (name, task, output, reference_output, "
       "attribution_sum, delta = attribution_sum - (output - reference_output)).");
   cmd->add_option("--model", a->model, "model.safetensors written by strand train")->required();
-  cmd->add_option("--fasta", a->fasta, "Sequences of the model's input length");
-  cmd->add_option("--bed", a->bed, "BED intervals (windows centred on them; needs --genome)");
-  cmd->add_option("--genome", a->genome, "Indexed reference FASTA for --bed windows");
+  add_sequence_options(cmd, a->fasta, a->bed, a->genome);
   cmd->add_option("--out", a->out, "Output folder")->required();
   cmd->add_option("--method", a->method,
                   "saliency, input-x-gradient, integrated-gradients or deeplift")

@@ -114,9 +114,7 @@ void add_interpret_ism(CLI::App& interpret) {
       "activations, dropout) recompute only each mutation's receptive field; others run\n"
       "every mutant in full (said on stderr).");
   cmd->add_option("--model", a->model, "model.safetensors written by strand train")->required();
-  cmd->add_option("--fasta", a->fasta, "Sequences of the model's input length");
-  cmd->add_option("--bed", a->bed, "BED intervals (windows centred on them; needs --genome)");
-  cmd->add_option("--genome", a->genome, "Indexed reference FASTA for --bed windows");
+  add_sequence_options(cmd, a->fasta, a->bed, a->genome);
   cmd->add_option("--out", a->out, "Output directory")->required();
   cmd->add_option("--task", a->tasks, "Output to explain (repeatable; default every output)");
   cmd->add_option("--start", a->start, "First position to mutate (0-based)")->check(non_negative());

@@ -651,10 +651,7 @@ void add_predict(CLI::App& app) {
                   "Several models (e.g. the folds of strand train --cv): the mean of their "
                   "scores, and each task's spread across them as <task>_sd")
       ->delimiter(',');
-  cmd->add_option("--fasta", a->fasta, "Sequences of the model's input length");
-  cmd->add_option("--bed", a->bed,
-                  "BED intervals to score (windows centred on them; needs --genome)");
-  cmd->add_option("--genome", a->genome, "Indexed reference FASTA for --bed windows");
+  add_sequence_options(cmd, a->fasta, a->bed, a->genome);
   cmd->add_option("--window", a->window, "Window width for --bed (default: the model's length)")
       ->check(non_negative());
   cmd->add_option("--out", a->out, "Scores TSV (default: standard output)");

@@ -16,8 +16,6 @@ Data: "input" [4, 4, 40], "references" [4, 5, 4, 40], "attributions" and "hypoth
 [4, 2, 4, 40] (sequence, task, base, position: strand's layout).
 """
 import argparse
-import json
-import struct
 import sys
 from pathlib import Path
 
@@ -27,37 +25,17 @@ from tangermeme.deep_lift_shap import deep_lift_shap
 from tangermeme.ersatz import dinucleotide_shuffle
 
 HERE = Path(__file__).resolve().parent
+# The safetensors reader and writer of the interop fixture's script, shared.
+sys.path.insert(0, str(HERE.parents[1] / "layers" / "data"))
+import make_torch_interop as interop  # noqa: E402
+
 FIXTURE = HERE / "deeplift_fixture.safetensors"
-DTYPES = {"F32": np.float32, "F64": np.float64}
-CODES = {np.dtype(v): k for k, v in DTYPES.items()}
 LENGTH, SEQUENCES, REFERENCES = 40, 4, 5
 
 
-def write_safetensors(path, tensors, metadata):
-    header, blobs, offset = {}, [], 0
-    for name, array in tensors.items():
-        data = np.ascontiguousarray(array).astype(array.dtype.newbyteorder("<")).tobytes()
-        header[name] = {"dtype": CODES[array.dtype], "shape": list(array.shape),
-                        "data_offsets": [offset, offset + len(data)]}
-        blobs.append(data)
-        offset += len(data)
-    header["__metadata__"] = metadata
-    text = json.dumps(header, separators=(",", ":")).encode()
-    text += b" " * (-len(text) % 8)
-    Path(path).write_bytes(struct.pack("<Q", len(text)) + text + b"".join(blobs))
-
-
 def read_safetensors(path):
-    raw = Path(path).read_bytes()
-    (n,) = struct.unpack("<Q", raw[:8])
-    header = json.loads(raw[8:8 + n])
-    header.pop("__metadata__", None)
-    out = {}
-    for name, e in header.items():
-        b, end = e["data_offsets"]
-        out[name] = np.frombuffer(raw[8 + n + b:8 + n + end], dtype=DTYPES[e["dtype"]]).reshape(
-            e["shape"]).astype(np.float64)
-    return out
+    """The file's tensors as float64 (the fixture's precision)."""
+    return {name: a.astype(np.float64) for name, a in interop.read_safetensors(path).items()}
 
 
 def model():
@@ -106,7 +84,7 @@ def main():
     tensors["attributions"] = np.stack(attributions, axis=1)
     tensors["hypothetical"] = np.stack(hypothetical, axis=1)
     import tangermeme
-    write_safetensors(FIXTURE, tensors, {
+    interop.write_safetensors(FIXTURE, tensors, {
         "made_by": "tests/interpret/data/make_deeplift_fixture.py",
         "tangermeme": tangermeme.__version__, "torch": torch.__version__})
     print(f"wrote {FIXTURE} (tangermeme {tangermeme.__version__}, torch {torch.__version__})",
