@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 
 #include "core/error.h"
 
@@ -184,15 +185,46 @@ class Clusterer {
     return clusters;
   }
 
-  DiscoveredMotif aggregate(const Cluster& c, int sign) {
+  // The motif of a cluster, or nothing when no columns carry contributions of the cluster's
+  // sign. Columns are trimmed by their signed mean contribution, and members whose contribution
+  // over the kept columns has the other sign are dropped and the rest aggregated again: a
+  // positive seqlet next to a strong negative site can align onto that site (seen on ChIP-seq
+  // peaks), and would otherwise make a "positive" motif out of negative contributions.
+  std::optional<DiscoveredMotif> aggregate(const Cluster& c, int sign) {
+    std::vector<SeqletPlacement> members = c.members;
+    for (int pass = 0; pass < 2; ++pass) {
+      if (static_cast<int64_t>(members.size()) < o_.min_seqlets) return std::nullopt;
+      auto m = aggregate_members(members, sign);
+      if (!m) return std::nullopt;
+      std::vector<SeqletPlacement> kept;
+      Track t;
+      for (const auto& p : members) {
+        extract(tracks_.contributions, tracks_.length, seqlets_[p.seqlet].sequence, p.start, W_,
+                p.strand, t);
+        double sum = 0;
+        for (int64_t i = m->trim_begin * 4;
+             i < (m->trim_begin + static_cast<int64_t>(m->cwm.size())) * 4; ++i)
+          sum += t[i];
+        if (sign * sum > 0) kept.push_back(p);
+      }
+      if (kept.size() == members.size()) return m;
+      members = std::move(kept);
+    }
+    if (static_cast<int64_t>(members.size()) < o_.min_seqlets) return std::nullopt;
+    return aggregate_members(members, sign);
+  }
+
+ private:
+  std::optional<DiscoveredMotif> aggregate_members(const std::vector<SeqletPlacement>& members,
+                                                   int sign) {
     DiscoveredMotif m;
     m.sign = sign;
-    m.members = c.members;
+    m.members = members;
     const int64_t L = tracks_.length;
     std::vector<std::array<double, 4>> counts(W_, {0, 0, 0, 0}), cwm(W_, {0, 0, 0, 0}),
         hyp(W_, {0, 0, 0, 0});
     Track t;
-    for (const auto& p : c.members) {
+    for (const auto& p : members) {
       const Seqlet& s = seqlets_[p.seqlet];
       for (int64_t i = 0; i < W_; ++i) {
         const int64_t l = p.strand == '+' ? p.start + i : p.start + W_ - 1 - i;
@@ -207,16 +239,17 @@ class Clusterer {
         for (int64_t i = 0; i < W_ * 4; ++i) hyp[i / 4][i % 4] += t[i];
       }
     }
-    const auto n = static_cast<double>(c.members.size());
-    std::vector<double> importance(W_);
+    const auto n = static_cast<double>(members.size());
+    std::vector<double> importance(W_);  // the column's mean contribution, in the motif's sign
     for (int64_t i = 0; i < W_; ++i) {
       for (int b = 0; b < 4; ++b) {
         cwm[i][b] /= n;
         hyp[i][b] /= n;
-        importance[i] += std::abs(cwm[i][b]);
+        importance[i] += sign * cwm[i][b];
       }
     }
     const double top = *std::max_element(importance.begin(), importance.end());
+    if (!(top > 0)) return std::nullopt;
     int64_t a = 0, b = W_;
     while (a < W_ - 1 && importance[a] < o_.trim * top) ++a;
     while (b > a + 1 && importance[b - 1] < o_.trim * top) --b;
@@ -233,7 +266,6 @@ class Clusterer {
     return m;
   }
 
- private:
   const AttributionTracks& tracks_;
   const std::vector<Seqlet>& seqlets_;
   const ClusterOptions& o_;
@@ -271,7 +303,8 @@ std::vector<DiscoveredMotif> cluster_seqlets(const AttributionTracks& tracks,
       return std::abs(seqlets[x].score) > std::abs(seqlets[y].score);
     });
     if (order.empty()) continue;
-    for (const auto& c : clusterer.run(order)) out.push_back(clusterer.aggregate(c, sign));
+    for (const auto& c : clusterer.run(order))
+      if (auto m = clusterer.aggregate(c, sign)) out.push_back(std::move(*m));
   }
   return out;
 }

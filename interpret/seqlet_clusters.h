@@ -3,7 +3,10 @@
 // contributions when no hypothetical ones are given) and the cluster's aggregate; clusters grow
 // greedily from the strongest seqlets, are refined by reassignment, merged when their aggregates
 // align, and dropped below a minimum support; each is aggregated into a PWM (the aligned bases),
-// a CWM (mean contributions) and a hypothetical CWM, trimmed to its important columns.
+// a CWM (mean contributions) and a hypothetical CWM, trimmed to the columns whose mean
+// contribution has the motif's sign. Members whose contribution over those columns has the other
+// sign are dropped, and a cluster with no such column is no motif: every motif's contributions
+// have its sign.
 #pragma once
 
 #include <string>
@@ -20,7 +23,7 @@ struct ClusterOptions {
   double merge = 0.75;       // cosine for two clusters' aggregates to merge
   int64_t min_seqlets = 10;  // clusters with fewer members are dropped
   int refine_rounds = 3;
-  double trim = 0.25;  // columns whose |CWM| sum is below trim x the largest are cut from the ends
+  double trim = 0.25;  // end columns whose signed CWM sum is below trim x the largest are cut
 };
 
 struct SeqletPlacement {

@@ -133,6 +133,33 @@ TEST(MotifDiscovery, HypotheticalContributionsDriveTheSimilarityAndAreAggregated
   for (const auto& id : kPlanted) EXPECT_TRUE(found.count(id)) << id << " not recovered";
 }
 
+// Found on real data (Oct4 vs MafK ChIP-seq peaks): positive seqlets next to strong negative
+// sites were aligned onto those sites, giving "positive" motifs whose contributions were negative.
+// Here every planted site contributes -1 and the 15 bases after it +0.4: each motif's
+// contributions must have its own sign, and the negative one is the planted motif.
+TEST(MotifDiscovery, EveryMotifsContributionsHaveItsSign) {
+  const auto sim = planted_simulation();
+  auto tracks = synthetic_attributions(sim, 0.3);
+  const int64_t L = tracks.length;
+  for (int64_t n = 0; n < tracks.sequences; ++n)
+    for (const auto& site : sim.planted[n])
+      for (int64_t l = site.start; l < std::min(site.end + 15, L); ++l) {
+        const uint8_t c = tracks.codes[n * L + l];
+        if (c <= 3) tracks.contributions[(n * 4 + c) * L + l] -= l < site.end ? 2.0f : -0.4f;
+      }
+  const auto calls = find_seqlets(tracks);
+  const auto motifs = cluster_seqlets(tracks, calls.seqlets);
+  const MotifComparator comparator(jaspar().motifs);
+  std::set<std::string> negative;
+  for (const auto& m : motifs) {
+    double sum = 0;
+    for (const auto& row : m.cwm) sum += row[0] + row[1] + row[2] + row[3];
+    EXPECT_GT(m.sign * sum, 0) << "motif of sign " << m.sign << " sums to " << sum;
+    if (m.sign < 0) negative.insert(jaspar().motifs[comparator.compare(m.ppm)[0].target].name);
+  }
+  for (const auto& id : kPlanted) EXPECT_TRUE(negative.count(id)) << id << " not recovered";
+}
+
 TEST(MotifDiscovery, NoSignalGivesNoSeqletsAndBadShapesAreRefused) {
   AttributionTracks t;
   t.sequences = 50;
