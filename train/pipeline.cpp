@@ -271,18 +271,21 @@ nlohmann::json overfitting_of(const TrainResult& r) {
       "epoch {} (train {}), {} at the last epoch {}",
       r.monitor, fixed4(r.best_gap), r.best_epoch, fixed4(r.best_train_metric), fixed4(r.last_gap),
       r.epochs);
-  return {
-      {"monitor", r.monitor},
-      {"chosen_epoch",
-       {{"epoch", r.best_epoch},
-        {"train", r.best_train_metric},
-        {"valid", r.best_metric},
-        {"gap", r.best_gap}}},
-      {"last_epoch", {{"epoch", r.epochs}, {"train", r.last_train_metric}, {"gap", r.last_gap}}},
-      {"train_rows",
-       "an evenly spaced probe of up to max(|valid|, 1000) training rows, "
-       "scored in eval mode each epoch (log.jsonl: train_eval, gap)"},
-      {"sentence", s}};
+  return {{"monitor", r.monitor},
+          {"chosen_epoch",
+           {{"epoch", r.best_epoch},
+            {"train", r.best_train_metric},
+            {"valid", r.best_metric},
+            {"gap", r.best_gap}}},
+          {"last_epoch",
+           {{"epoch", r.epochs},
+            {"train", r.last_train_metric},
+            {"valid", r.last_metric},
+            {"gap", r.last_gap}}},
+          {"train_rows",
+           "an evenly spaced probe of up to max(|valid|, 1000) training rows, "
+           "scored in eval mode each epoch (log.jsonl: train_eval, gap)"},
+          {"sentence", s}};
 }
 
 std::shared_ptr<data::Dataset> load_dataset(const RunData& a, data::LabelKind kind) {

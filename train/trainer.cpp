@@ -410,7 +410,7 @@ bool Trainer::run_epoch() {
   }();
   const double train_metric = metric_of(panel_of(info_, pt, 0));
   const double gap = lower_is_better_ ? metric - train_metric : train_metric - metric;
-  result_.last_train_metric = train_metric, result_.last_gap = gap;
+  result_.last_metric = metric, result_.last_train_metric = train_metric, result_.last_gap = gap;
   if (improved) result_.best_train_metric = train_metric, result_.best_gap = gap;
   state_.epoch = epoch + 1;
   if (clipper_) account_dp();

@@ -35,7 +35,7 @@ struct TrainResult {
   nlohmann::json best_valid;  // validation panel of the best epoch
   // Rule 7: the monitor on a fixed probe of training rows (eval mode, as validation) and the
   // train/valid gap (positive: training scores better), at the best and the last epoch.
-  double best_train_metric = 0, best_gap = 0, last_train_metric = 0, last_gap = 0;
+  double best_train_metric = 0, best_gap = 0, last_metric = 0, last_train_metric = 0, last_gap = 0;
   double seconds = 0;             // training time of this call (excluding validation)
   double samples_per_second = 0;  // training throughput of this call
   runtime::ReduceStats comm;      // data-parallel gradient communication of this call
