@@ -65,10 +65,11 @@ void run_attributions(const AttributionArgs& a) {
           ? format(", {} dinucleotide-shuffled references each (seed {})", o.references, o.seed)
                 .c_str()
           : "");
-  interpret::Array attributions{{N, T, 4, L}, {}}, hypothetical{{N, T, 4, L}, {}};
-  std::ostringstream tsv;
-  tsv << "name\ttask\toutput\treference_output\tattribution_sum\tdelta\n";
-  tsv.precision(9);
+  // Streamed to disk chunk by chunk and moved into place only when complete.
+  interpret::NpyWriter attributions(a.out + "/attributions.npy", {N, T, 4, L});
+  interpret::NpyWriter hypothetical(a.out + "/hypothetical.npy", {N, T, 4, L});
+  runtime::AtomicFile summary(a.out + "/summary.tsv");
+  summary.write("name\ttask\toutput\treference_output\tattribution_sum\tdelta\n");
   int64_t large = 0;
   double worst = 0;
   std::string worst_at;
@@ -81,10 +82,10 @@ void run_attributions(const AttributionArgs& a) {
     std::vector<uint8_t> codes(static_cast<size_t>((end - begin) * L));
     for (int64_t i = begin; i < end; ++i) input.read(i, codes.data() + (i - begin) * L);
     const interpret::Attributions r = interpret::attribute_codes(*model, codes, L, o, begin);
-    attributions.values.insert(attributions.values.end(), r.attributions.begin(),
-                               r.attributions.end());
-    hypothetical.values.insert(hypothetical.values.end(), r.hypothetical.begin(),
-                               r.hypothetical.end());
+    attributions.append(r.attributions);
+    hypothetical.append(r.hypothetical);
+    std::ostringstream tsv;
+    tsv.precision(9);
     for (int64_t i = 0; i < r.sequences; ++i) {
       const std::string& name = input.names[begin + i];
       for (int64_t t = 0; t < T; ++t) {
@@ -98,6 +99,7 @@ void run_attributions(const AttributionArgs& a) {
           worst = rel, worst_at = format("{} / {} (delta {})", name, task, r.delta(i, t));
       }
     }
+    summary.write(tsv.view());
     const auto now = std::chrono::steady_clock::now();
     if (end == N || now - last_report > std::chrono::seconds(2)) {
       const double s = std::chrono::duration<double>(now - start).count();
@@ -107,9 +109,9 @@ void run_attributions(const AttributionArgs& a) {
       last_report = now;
     }
   }
-  interpret::save_npy(a.out + "/attributions.npy", attributions);
-  interpret::save_npy(a.out + "/hypothetical.npy", hypothetical);
-  runtime::write_file_atomic(a.out + "/summary.tsv", {tsv.str()});
+  attributions.finish();
+  hypothetical.finish();
+  summary.commit();
   if (!complete) {
     std::fprintf(stderr,
                  "attributions: %s is not complete by construction; its deltas (against an "

@@ -38,15 +38,10 @@ std::string shape_text(const std::vector<int64_t>& shape) {
 void put_u16(std::string& s, uint16_t v) { s.append(reinterpret_cast<const char*>(&v), 2); }
 void put_u32(std::string& s, uint32_t v) { s.append(reinterpret_cast<const char*>(&v), 4); }
 
-}  // namespace
-
-std::string npy_bytes(const Array& array) {
-  const int64_t n = element_count(array.shape, "npy array shape");
-  if (static_cast<size_t>(n) != array.values.size())
-    STRAND_FAIL("npy array: shape {} holds {} values, the array has {}", shape_text(array.shape), n,
-                array.values.size());
+// The .npy header of a float32 C-order array of `shape`.
+std::string npy_header(const std::vector<int64_t>& shape) {
   std::string header =
-      "{'descr': '<f4', 'fortran_order': False, 'shape': " + shape_text(array.shape) + ", }";
+      "{'descr': '<f4', 'fortran_order': False, 'shape': " + shape_text(shape) + ", }";
   // Magic (6) + version (2) + length (2) + header + '\n', padded to a multiple of 64.
   const size_t unpadded = 10 + header.size() + 1;
   header.append((64 - unpadded % 64) % 64, ' ');
@@ -55,9 +50,38 @@ std::string npy_bytes(const Array& array) {
   out += '\x01';
   out += '\x00';
   put_u16(out, static_cast<uint16_t>(header.size()));
-  out += header;
+  return out + header;
+}
+
+}  // namespace
+
+std::string npy_bytes(const Array& array) {
+  const int64_t n = element_count(array.shape, "npy array shape");
+  if (static_cast<size_t>(n) != array.values.size())
+    STRAND_FAIL("npy array: shape {} holds {} values, the array has {}", shape_text(array.shape), n,
+                array.values.size());
+  std::string out = npy_header(array.shape);
   out.append(reinterpret_cast<const char*>(array.values.data()), array.values.size() * 4);
   return out;
+}
+
+NpyWriter::NpyWriter(const std::string& path, std::vector<int64_t> shape)
+    : file_(path), shape_(std::move(shape)), expected_(element_count(shape_, path + " shape")) {
+  file_.write(npy_header(shape_));
+}
+
+void NpyWriter::append(std::span<const float> values) {
+  STRAND_CHECK(written_ + static_cast<int64_t>(values.size()) <= expected_,
+               "{}: more than the {} values of shape {}", file_.path(), expected_,
+               shape_text(shape_));
+  file_.write({reinterpret_cast<const char*>(values.data()), values.size() * 4});
+  written_ += static_cast<int64_t>(values.size());
+}
+
+void NpyWriter::finish() {
+  STRAND_CHECK(written_ == expected_, "{}: {} of the {} values of shape {} written", file_.path(),
+               written_, expected_, shape_text(shape_));
+  file_.commit();
 }
 
 void save_npy(const std::string& path, const Array& array) {

@@ -82,38 +82,54 @@ nlohmann::json read_json_file(const std::string& path, const std::string& what,
   return parse_json(text, source);
 }
 
-void write_file_atomic(const std::string& path, std::initializer_list<std::string_view> parts) {
-  const std::filesystem::path target(path);
+AtomicFile::AtomicFile(std::string path) : path_(std::move(path)) {
+  const std::filesystem::path target(path_);
   const std::filesystem::path dir = target.has_parent_path() ? target.parent_path() : ".";
-  const std::string temp = (dir / ("." + target.filename().string() + ".tmp-XXXXXX")).string();
-  std::vector<char> temp_name(temp.begin(), temp.end());
-  temp_name.push_back('\0');
-  const int fd = ::mkstemp(temp_name.data());
-  STRAND_CHECK(fd >= 0, "{}: cannot create a temporary file in {}: {}", path, dir.string(),
+  std::string name = (dir / ("." + target.filename().string() + ".tmp-XXXXXX")).string();
+  fd_ = ::mkstemp(name.data());
+  STRAND_CHECK(fd_ >= 0, "{}: cannot create a temporary file in {}: {}", path_, dir.string(),
                std::strerror(errno));
-  try {
-    for (std::string_view part : parts) write_all(fd, part, path);
-    STRAND_CHECK(::fsync(fd) == 0, "{}: fsync failed: {}", path, std::strerror(errno));
-  } catch (...) {
-    ::close(fd);
-    ::unlink(temp_name.data());
-    throw;
-  }
+  temp_ = std::move(name);
+}
+
+AtomicFile::~AtomicFile() {
+  if (fd_ < 0) return;
+  ::close(fd_);
+  ::unlink(temp_.c_str());
+}
+
+void AtomicFile::write(std::string_view bytes) {
+  STRAND_CHECK(fd_ >= 0, "{}: written after commit", path_);
+  write_all(fd_, bytes, path_);
+}
+
+void AtomicFile::commit() {
+  STRAND_CHECK(fd_ >= 0, "{}: committed twice", path_);
+  STRAND_CHECK(::fsync(fd_) == 0, "{}: fsync failed: {}", path_, std::strerror(errno));
   // mkstemp makes the file 0600; give it the usual mode (0666 less the umask).
   const mode_t mask = ::umask(0);
   ::umask(mask);
-  ::fchmod(fd, 0666 & ~mask);
-  const bool closed = ::close(fd) == 0;
-  if (!closed || ::rename(temp_name.data(), path.c_str()) != 0) {
+  ::fchmod(fd_, 0666 & ~mask);
+  const bool closed = ::close(fd_) == 0;
+  fd_ = -1;
+  if (!closed || ::rename(temp_.c_str(), path_.c_str()) != 0) {
     const std::string reason = std::strerror(errno);
-    ::unlink(temp_name.data());
-    STRAND_FAIL("{}: cannot move the written file into place: {}", path, reason);
+    ::unlink(temp_.c_str());
+    STRAND_FAIL("{}: cannot move the written file into place: {}", path_, reason);
   }
+  const std::filesystem::path target(path_);
+  const std::string dir = target.has_parent_path() ? target.parent_path().string() : ".";
   const int dir_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
   if (dir_fd >= 0) {  // make the rename itself durable
     ::fsync(dir_fd);
     ::close(dir_fd);
   }
+}
+
+void write_file_atomic(const std::string& path, std::initializer_list<std::string_view> parts) {
+  AtomicFile file(path);
+  for (std::string_view part : parts) file.write(part);
+  file.commit();
 }
 
 void write_json_file(const std::string& path, const nlohmann::json& json) {

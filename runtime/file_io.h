@@ -30,6 +30,23 @@ nlohmann::json read_json_file(const std::string& path, const std::string& what =
 // and fsyncs the directory: readers see the old file or the new one, never a partial one, and a
 // full disk leaves the old file untouched. The temporary is named ".<name>.tmp-XXXXXX".
 void write_file_atomic(const std::string& path, std::initializer_list<std::string_view> parts);
+// A file written in pieces and moved into place at commit(), as write_file_atomic does, for
+// outputs too large to hold in memory (ISM and attribution arrays). Destroyed without commit() (an
+// error on the way), it removes its temporary and leaves any earlier file at `path` untouched.
+class AtomicFile {
+ public:
+  explicit AtomicFile(std::string path);
+  ~AtomicFile();
+  AtomicFile(const AtomicFile&) = delete;
+  AtomicFile& operator=(const AtomicFile&) = delete;
+  void write(std::string_view bytes);
+  void commit();  // fsync, rename over `path`, fsync the directory
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_, temp_;
+  int fd_ = -1;
+};
 // JSON results (metrics.json, run.json, ...): dump(2) and a newline, written atomically.
 void write_json_file(const std::string& path, const nlohmann::json& json);
 

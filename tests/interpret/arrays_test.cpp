@@ -4,7 +4,9 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
+#include <span>
 #include <sstream>
 
 #include "core/error.h"
@@ -45,6 +47,38 @@ TEST(Arrays, NpyRoundTripsEveryRank) {
     std::string bytes((std::istreambuf_iterator<char>(in)), {});
     EXPECT_EQ((bytes.size() - a.values.size() * 4) % 64, 0u) << "header not padded to 64";
   }
+}
+
+// The streamed writer gives the same bytes as save_npy, and nothing at all unless finished with
+// exactly the shape's count: an earlier file stays, no temporary is left behind.
+TEST(Arrays, NpyWriterStreamsTheSameBytesAndLosesNothingOnError) {
+  TempDir dir;
+  const Array a = counting({3, 2, 4});
+  {
+    NpyWriter w(dir.file("s.npy"), a.shape);
+    for (size_t i = 0; i < a.values.size(); i += 8)
+      w.append(std::span<const float>(a.values).subspan(i, 8));
+    w.finish();
+  }
+  EXPECT_EQ(npy_bytes(load_npy(dir.file("s.npy"))), npy_bytes(a));
+  const auto files = [&] {
+    int count = 0;
+    for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator(dir.path())) ++count;
+    return count;
+  };
+  {
+    NpyWriter w(dir.file("s.npy"), {5});
+    w.append(std::vector<float>{1, 2, 3});
+    EXPECT_THROW(w.append(std::vector<float>{4, 5, 6}), Error);  // past the shape
+    try {
+      w.finish();
+      ADD_FAILURE() << "finished with 3 of 5 values";
+    } catch (const Error& e) {
+      EXPECT_NE(e.message().find("3 of the 5 values"), std::string::npos) << e.message();
+    }
+  }  // destroyed unfinished
+  EXPECT_EQ(npy_bytes(load_npy(dir.file("s.npy"))), npy_bytes(a)) << "the earlier file was lost";
+  EXPECT_EQ(files(), 1) << "a temporary was left behind";
 }
 
 TEST(Arrays, HostileFilesGiveOneLineErrors) {
