@@ -8,6 +8,7 @@
 
 #include "apps/commands.h"
 #include "core/error.h"
+#include "interpret/outputs.h"
 #include "interpret/variants.h"
 #include "train/checkpoint.h"
 #include "train/evaluate.h"
@@ -17,6 +18,7 @@ namespace {
 
 struct ScoreVariantsArgs {
   std::string vcf, genome, model, out, ref_mismatch = "fail";
+  std::vector<std::string> tasks;
   int64_t window = 0, batch_size = 64;
   bool rc_average = false, naive = false;
 };
@@ -34,6 +36,7 @@ void run_score_variants(const ScoreVariantsArgs& a) {
   o.vcf = a.vcf;
   o.genome = a.genome;
   o.tasks = loaded.info.tasks;
+  o.columns = interpret::output_columns(a.tasks, loaded.info.tasks);
   o.rc_average = a.rc_average;
   using RefMismatch = interpret::VariantOptions::RefMismatch;
   o.ref_mismatch = a.ref_mismatch == "skip"   ? RefMismatch::kSkip
@@ -89,6 +92,7 @@ void add_score_variants_command(CLI::App& app) {
   cmd->add_option("--genome", a->genome, "Indexed reference FASTA the VCF refers to")->required();
   cmd->add_option("--model", a->model, "model.safetensors written by strand train")->required();
   cmd->add_option("--out", a->out, "Scores TSV (default: standard output)");
+  cmd->add_option("--task", a->tasks, "Output to score (repeatable; default every output)");
   cmd->add_option("--window", a->window, "Window width (must be the model's input length)")
       ->check(non_negative());
   cmd->add_option("--ref-mismatch", a->ref_mismatch,

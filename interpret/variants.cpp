@@ -153,9 +153,10 @@ bool VcfReader::next_chunk(int64_t max_lines, std::vector<Variant>& out) {
 
 namespace {
 
-void write_header(std::ostream& out, const VariantOptions& o) {
+void write_header(std::ostream& out, const VariantOptions& o, const std::vector<int64_t>& columns) {
   out << "chrom\tpos\tid\tref\talt";
-  for (const auto& t : o.tasks) {
+  for (const int64_t c : columns) {
+    const std::string& t = o.tasks[c];
     out << '\t' << t << ":ref\t" << t << ":alt\t" << t << ":alt-ref";
     if (o.log_fold_change) out << '\t' << t << ":log2fc";
   }
@@ -182,8 +183,13 @@ VariantSummary score_variants(MutationScorer& scorer, const VariantOptions& o, s
                  declared.size(), o.vcf, declared.front(), o.genome, genome.names().front());
   }
   const int64_t L = scorer.length(), centre = L / 2, T = scorer.outputs();
+  std::vector<int64_t> columns = o.columns;
+  for (const int64_t c : columns)
+    STRAND_CHECK(c >= 0 && c < T, "output column {} of a model of {} outputs", c, T);
+  if (columns.empty())
+    for (int64_t t = 0; t < T; ++t) columns.push_back(t);
   const int64_t strands = o.rc_average ? 2 : 1;
-  write_header(out, o);
+  write_header(out, o, columns);
   VariantSummary summary;
   std::vector<Variant> chunk;
   bool more = true;
@@ -284,7 +290,7 @@ VariantSummary score_variants(MutationScorer& scorer, const VariantOptions& o, s
       for (int64_t i = 0; i < n; ++i) {
         const Variant& v = ok[first + i];
         rows << v.chrom << '\t' << v.pos + 1 << '\t' << v.id << '\t' << v.ref << '\t' << v.alt;
-        for (int64_t t = 0; t < T; ++t) {
+        for (const int64_t t : columns) {
           const double r = sc[(2 * i) * T + t], a = sc[(2 * i + 1) * T + t];
           rows << '\t' << r << '\t' << a << '\t' << a - r;
           if (o.log_fold_change) rows << '\t' << std::log2(a / r);

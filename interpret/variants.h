@@ -57,7 +57,8 @@ class VcfReader {
 
 struct VariantOptions {
   std::string vcf, genome;
-  std::vector<std::string> tasks;  // output names, for the header
+  std::vector<std::string> tasks;  // the model's output names, one per output
+  std::vector<int64_t> columns;    // outputs written, in this order (empty: every output)
   bool rc_average = false;
   // A REF that differs from the genome: stop the run (after reporting it), skip the variant (each
   // reported), or, where the ALT allele is the genome's, swap REF and ALT (alleles given in the

@@ -376,7 +376,8 @@ struct Model {
 
   // `strand score-variants --out OUT`: the TSV written (atomically), the counts returned.
   nb::dict score_variants(const std::string& vcf, const std::string& genome, const std::string& out,
-                          const std::string& ref_mismatch, bool rc_average, int64_t batch_size) {
+                          const std::vector<std::string>& tasks, const std::string& ref_mismatch,
+                          bool rc_average, int64_t batch_size) {
     using RefMismatch = interpret::VariantOptions::RefMismatch;
     STRAND_CHECK(ref_mismatch == "fail" || ref_mismatch == "skip" || ref_mismatch == "swap",
                  "score_variants: ref_mismatch must be fail, skip or swap, got '{}'", ref_mismatch);
@@ -385,6 +386,7 @@ struct Model {
     o.vcf = vcf;
     o.genome = genome;
     o.tasks = loaded.info.tasks;
+    o.columns = interpret::output_columns(tasks, loaded.info.tasks);
     o.rc_average = rc_average;
     o.ref_mismatch = ref_mismatch == "skip"   ? RefMismatch::kSkip
                      : ref_mismatch == "swap" ? RefMismatch::kSwap
@@ -669,8 +671,8 @@ NB_MODULE(_strand, m) {
       .def("ism", &Model::ism, "x"_a, "tasks"_a, "start"_a, "end"_a, "rc_average"_a, "batch_size"_a)
       .def("attributions", &Model::attributions, "x"_a, "method"_a, "tasks"_a, "references"_a,
            "steps"_a, "baseline"_a, "seed"_a, "batch_size"_a, "rc_average"_a)
-      .def("score_variants", &Model::score_variants, "vcf"_a, "genome"_a, "out"_a, "ref_mismatch"_a,
-           "rc_average"_a, "batch_size"_a)
+      .def("score_variants", &Model::score_variants, "vcf"_a, "genome"_a, "out"_a, "tasks"_a,
+           "ref_mismatch"_a, "rc_average"_a, "batch_size"_a)
       .def("state_dict", &Model::state_dict)
       .def("describe", [](Model& self) { return to_py(describe(*self.loaded.model)); });
 

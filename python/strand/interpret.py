@@ -44,11 +44,12 @@ def attributions(model: "strand.Model", x: Any, method: str = "deeplift",
 
 
 def score_variants(model: "strand.Model", vcf: PathLike, genome: PathLike, out: PathLike,
-                   ref_mismatch: str = "fail", rc_average: bool = False,
-                   batch_size: int = 64) -> dict:
+                   tasks: Optional[Sequence[str]] = None, ref_mismatch: str = "fail",
+                   rc_average: bool = False, batch_size: int = 64) -> dict:
     """Scores the VCF's variants as ``strand score-variants --out OUT`` does (the TSV is written
     to ``out``, atomically) and returns the counts: ``rows``, ``ref_mismatches``, ``swapped``,
     ``records_without_alt`` and ``log`` (one line per REF mismatch or swap). ref_mismatch: fail,
-    skip or swap (alleles given in the other orientation)."""
+    skip or swap (alleles given in the other orientation). tasks: the outputs written (default
+    every output)."""
     return model._native.score_variants(os.fspath(vcf), os.fspath(genome), os.fspath(out),
-                                        ref_mismatch, rc_average, batch_size)
+                                        list(tasks or []), ref_mismatch, rc_average, batch_size)

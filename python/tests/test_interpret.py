@@ -75,6 +75,14 @@ def test_score_variants_equals_the_command(cli, cli_run, tmp_path):
     for p, c in zip(py[1:], ours[1:]):
         assert p[:5] == c[:5]
         np.testing.assert_allclose(np.array(p[5:], float), np.array(c[5:], float), atol=1e-6)
+    one = strand.score_variants(model, tmp_path / "v.vcf", tmp_path / "genome.fa",
+                                tmp_path / "one.tsv", tasks=[model.tasks[-1]], ref_mismatch="swap")
+    assert one["rows"] == 2
+    single = [l.split("\t") for l in (tmp_path / "one.tsv").read_text().splitlines()]
+    columns = [i for i, name in enumerate(py[0]) if name.startswith(model.tasks[-1] + ":")]
+    assert single[0][5:] == [py[0][i] for i in columns]
+    for s, p in zip(single[1:], py[1:]):
+        assert s[5:] == [p[i] for i in columns]
     with pytest.raises(strand.StrandError, match="does not match the genome"):
         strand.score_variants(model, tmp_path / "v.vcf", tmp_path / "genome.fa",
                               tmp_path / "fail.tsv")

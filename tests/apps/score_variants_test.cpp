@@ -229,6 +229,37 @@ TEST(ScoreVariantsCli, SwapScoresFlippedAllelesAsTheRightOrientation) {
     EXPECT_NEAR(std::stod(rows[1][j]), std::stod(rows[2][j]), 1e-6) << rows[0][j];
 }
 
+// --task keeps only the named outputs' columns, in the order given, with the full run's values;
+// an unknown name is refused naming the model's outputs.
+TEST(ScoreVariantsCli, TaskSelectsColumns) {
+  TempDir dir;
+  const std::string model = save_model(dir, 3, "multi-label");
+  const Genome g = make_genome(dir);
+  const std::string& c1 = g.contigs.at("chr1");
+  std::string vcf = kHeader;
+  for (int64_t pos : {150, 200, 260})
+    vcf += record("chr1", pos, "v" + std::to_string(pos), std::string(1, c1[pos - 1]),
+                  std::string(1, other(c1[pos - 1])));
+  write_text(dir.file("v.vcf"), vcf);
+  const std::string base = "score-variants --vcf v.vcf --genome genome.fa --model " + model;
+  ASSERT_EQ(run_strand(base + " --out all.tsv", dir.path()).status, 0);
+  const auto r = run_strand(base + " --task task2 --task task0 --out some.tsv", dir.path());
+  ASSERT_EQ(r.status, 0) << r.output;
+  const auto all = read_tsv(dir.file("all.tsv")), some = read_tsv(dir.file("some.tsv"));
+  ASSERT_EQ(some.size(), all.size());
+  ASSERT_EQ(some[0].size(), 5u + 2 * 4);
+  EXPECT_EQ(some[0][5], "task2:ref");
+  EXPECT_EQ(some[0][9], "task0:ref");
+  for (size_t i = 0; i < all.size(); ++i)
+    for (size_t j = 0; j < 4; ++j) {
+      EXPECT_EQ(some[i][5 + j], all[i][5 + 2 * 4 + j]) << "row " << i;
+      EXPECT_EQ(some[i][9 + j], all[i][5 + j]) << "row " << i;
+    }
+  const auto bad = run_strand(base + " --task nope --out bad.tsv", dir.path());
+  EXPECT_NE(bad.status, 0);
+  EXPECT_NE(bad.output.find("nope"), std::string::npos) << bad.output;
+}
+
 TEST(ScoreVariantsCli, BadInputGivesOneLineAndNonZeroExit) {
   TempDir dir;
   const std::string model = save_model(dir, 1, "binary");
