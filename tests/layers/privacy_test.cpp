@@ -1,5 +1,6 @@
 // DP-SGD on every model builder against the float64 oracle (each example's own backward,
-// clipped and summed naively), at short input lengths; full-size sanity runs; BatchNorm refused.
+// clipped and summed naively), at short input lengths; full-size sanity runs; BatchNorm refused at
+// the first step.
 #include "layers/privacy.h"
 
 #include <gmock/gmock.h>
@@ -9,6 +10,7 @@
 
 #include "layers/models.h"
 #include "runtime/ops.h"
+#include "runtime/per_example.h"
 #include "tests/support/dp_oracle.h"
 
 namespace strand::layers {
@@ -96,9 +98,12 @@ TEST(DpModels, FullSizeModelsRunOneClippedStep) {
 
 TEST(DpModels, BatchNormModelIsRefused) {
   auto model = build_model("basset", 100, 2);
-  EXPECT_THAT([&] { make_private(*model, {.max_grad_norm = 1.0}); },
-              ThrowsMessage<Error>(AllOf(HasSubstr("layer '1' is BatchNorm1d"),
-                                         HasSubstr("GroupNorm or LayerNorm"))));
+  runtime::PerSampleClipper clipper = make_private(*model, {.max_grad_norm = 1.0});
+  const Tensor loss = runtime::binary_cross_entropy_with_logits((*model)(random_codes(2, 100, 1)),
+                                                                runtime::zeros({2, 2}));
+  EXPECT_THAT([&] { clipper.backward(loss, 2, 2.0); },
+              ThrowsMessage<runtime::DpSgdUnsupported>(AllOf(HasSubstr("layer '1' is BatchNorm1d"),
+                                                             HasSubstr("GroupNorm or LayerNorm"))));
 }
 
 }  // namespace
