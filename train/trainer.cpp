@@ -127,6 +127,7 @@ Trainer::Trainer(std::shared_ptr<const data::SplitDataset> splits, TrainConfig c
     log_.open(path, std::ios::app);
     STRAND_CHECK(log_.good(), "cannot open '{}' for writing", path);
   }
+  choose_gradient_step();
   if (clipper_)
     log({{"type", "dp"},
          {"noise_multiplier", result_.noise_multiplier},
@@ -137,6 +138,16 @@ Trainer::Trainer(std::shared_ptr<const data::SplitDataset> splits, TrainConfig c
          {"planned_steps", total_steps_},
          {"sampling", config_.dp.sampling},
          {"guaranteed", result_.dp_guaranteed}});
+}
+
+void Trainer::choose_gradient_step() {
+  step_ = make_gradient_step({.params = optimizer_->params(),
+                              .clip_norm = config_.clip_norm,
+                              .reducer = reducer_.get(),
+                              .zero = zero_,
+                              .clipper = clipper_.get(),
+                              .noise_multiplier = result_.noise_multiplier,
+                              .expected_batch = dp_expected_batch_});
 }
 
 void Trainer::setup_dp() {
@@ -315,10 +326,7 @@ bool Trainer::run_epoch() {
     }
     if (comm_) value = global_mean(value, batch->size, batch->global_size);
     if (batch->global_size == 0) {
-      if (clipper_) {  // Poisson sampling drew nobody: the step is noise alone
-        optimizer_->zero_grad();
-        clipper_->add_noise(runtime::default_generator(), result_.noise_multiplier,
-                            dp_expected_batch_);
+      if (step_->empty_batch(*optimizer_)) {  // DP-SGD: the step is noise alone
         optimizer_->step();
         ++state_.step;
         ++batches;
@@ -338,33 +346,10 @@ bool Trainer::run_epoch() {
                                  kept));
     }
     optimizer_->zero_grad();
-    const auto rows = static_cast<double>(batch->size),
-               global = static_cast<double>(batch->global_size);
-    if (clipper_) {
-      // Per-example clipping (the loss is the batch mean) on this rank's rows; across ranks the
-      // clipped sums are summed and the noise, the same draw on every rank (their generators
-      // agree), is added once for the global batch.
-      if (loss.defined()) clipper_->backward(loss, batch->size, rows);
-      if (reducer_) {
-        reducer_->prepare(1, 1);
-        const runtime::ReduceStats& st = reducer_->finish();
-        result_.comm += st;
-        epoch_comm += st;
-      }
-      clipper_->add_noise(runtime::default_generator(), result_.noise_multiplier,
-                          dp_expected_batch_);
-    } else {
-      if (reducer_) reducer_->prepare(rows, global);
-      if (zero_) zero_->prepare(rows, global);
-      if (loss.defined()) loss.backward();
-      if (reducer_) {
-        const runtime::ReduceStats& st = reducer_->finish();
-        result_.comm += st;
-        epoch_comm += st;
-      }
-      if (config_.clip_norm > 0 && !zero_)
-        runtime::clip_grad_norm(optimizer_->params(), config_.clip_norm);
-    }
+    const runtime::ReduceStats comm_stats = step_->backward(loss, batch->size, batch->global_size);
+    result_.comm += comm_stats;
+    epoch_comm += comm_stats;
+    const auto global = static_cast<double>(batch->global_size);
     optimizer_->step();
     ++state_.step;
     ++batches;
@@ -538,6 +523,7 @@ void Trainer::distribute(DataParallelOptions options) {
   total_steps_ =
       config_.max_steps > 0 ? config_.max_steps : config_.epochs * loader_->batches_per_epoch();
   if (config_.dp.enabled) setup_dp();  // the global sampling rate and batch, the noise for them
+  choose_gradient_step();
   if (comm.rank() != 0) {
     out_dir_.clear();  // only rank 0 writes checkpoints, models and the log
     log_.close();

@@ -21,6 +21,7 @@
 #include "train/checkpoint.h"
 #include "train/config.h"
 #include "train/evaluate.h"
+#include "train/gradient_step.h"
 
 namespace strand::train {
 
@@ -128,6 +129,10 @@ class Trainer {
   std::shared_ptr<runtime::Communicator> comm_;    // data parallel only
   std::unique_ptr<runtime::GradReducer> reducer_;  // plain data parallel
   runtime::ZeroOptimizer* zero_ = nullptr;         // zero1: the optimiser itself
+  // How each step makes its gradients: one strategy for the mode (gradient_step.h), chosen at
+  // construction and again by distribute().
+  void choose_gradient_step();
+  std::unique_ptr<GradientStep> step_;
   // DP-SGD: the clipping engine and the mechanism's parameters.
   void setup_dp();
   void account_dp();
