@@ -105,7 +105,7 @@ Trainer::Trainer(std::shared_ptr<const data::SplitDataset> splits, TrainConfig c
   loader_ = std::make_unique<data::BatchLoader>(*splits_, data::Split::kTrain, o);
   total_steps_ =
       config_.max_steps > 0 ? config_.max_steps : config_.epochs * loader_->batches_per_epoch();
-  if (config_.dp.enabled) setup_dp();
+  if (config_.dp.enabled) setup_dp_sgd();
 
   monitor_ = config_.monitor;
   if (monitor_ == "auto")
@@ -132,7 +132,7 @@ Trainer::Trainer(std::shared_ptr<const data::SplitDataset> splits, TrainConfig c
     log({{"type", "dp"},
          {"noise_multiplier", result_.noise_multiplier},
          {"sampling_rate", result_.sampling_rate},
-         {"expected_batch", dp_expected_batch_},
+         {"expected_batch", dp_sgd_expected_batch_},
          {"delta", result_.delta},
          {"max_grad_norm", config_.dp.max_grad_norm},
          {"planned_steps", total_steps_},
@@ -147,10 +147,10 @@ void Trainer::choose_gradient_step() {
                               .zero = zero_,
                               .clipper = clipper_.get(),
                               .noise_multiplier = result_.noise_multiplier,
-                              .expected_batch = dp_expected_batch_});
+                              .expected_batch = dp_sgd_expected_batch_});
 }
 
-void Trainer::setup_dp() {
+void Trainer::setup_dp_sgd() {
   clipper_ = std::make_unique<runtime::PerSampleClipper>(
       layers::make_private(*model_, {.max_grad_norm = config_.dp.max_grad_norm}));
   const int64_t n = loader_->num_examples();
@@ -161,7 +161,7 @@ void Trainer::setup_dp() {
       config_.dp.noise_multiplier > 0
           ? config_.dp.noise_multiplier
           : rules::noise_multiplier_for(kind, config_.dp.target_epsilon, q, total_steps_, delta);
-  dp_expected_batch_ = q * static_cast<double>(n);
+  dp_sgd_expected_batch_ = q * static_cast<double>(n);
   result_.dp = true;
   result_.delta = delta;
   result_.noise_multiplier = sigma;
@@ -182,7 +182,7 @@ void Trainer::setup_dp() {
 }
 
 // Epsilon spent by the steps taken so far (the plan's sigma was chosen for all planned steps).
-void Trainer::account_dp() {
+void Trainer::account_dp_sgd() {
   const int64_t steps = state_.step;
   const double eps = steps == 0 ? 0.0
                                 : rules::epsilon(rules::parse_accountant(config_.dp.accountant),
@@ -398,7 +398,7 @@ bool Trainer::run_epoch() {
   result_.last_train_metric = train_metric, result_.last_gap = gap;
   if (improved) result_.best_train_metric = train_metric, result_.best_gap = gap;
   state_.epoch = epoch + 1;
-  if (clipper_) account_dp();
+  if (clipper_) account_dp_sgd();
   if (improved) {
     state_.best_metric = metric;
     state_.best_epoch = state_.epoch;
@@ -522,7 +522,7 @@ void Trainer::distribute(DataParallelOptions options) {
   loader_ = std::make_unique<data::BatchLoader>(*splits_, data::Split::kTrain, o);
   total_steps_ =
       config_.max_steps > 0 ? config_.max_steps : config_.epochs * loader_->batches_per_epoch();
-  if (config_.dp.enabled) setup_dp();  // the global sampling rate and batch, the noise for them
+  if (config_.dp.enabled) setup_dp_sgd();  // the global sampling rate and batch, the noise for them
   choose_gradient_step();
   if (comm.rank() != 0) {
     out_dir_.clear();  // only rank 0 writes checkpoints, models and the log

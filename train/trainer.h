@@ -134,10 +134,10 @@ class Trainer {
   void choose_gradient_step();
   std::unique_ptr<GradientStep> step_;
   // DP-SGD: the clipping engine and the mechanism's parameters.
-  void setup_dp();
-  void account_dp();
+  void setup_dp_sgd();
+  void account_dp_sgd();
   std::unique_ptr<runtime::PerSampleClipper> clipper_;
-  double dp_expected_batch_ = 0;
+  double dp_sgd_expected_batch_ = 0;
 };
 
 }  // namespace strand::train

@@ -14,7 +14,7 @@
 #include "layers/privacy.h"
 #include "runtime/ops.h"
 #include "runtime/per_example.h"
-#include "tests/support/dp_oracle.h"
+#include "tests/support/dp_sgd_oracle.h"
 
 namespace strand::layers {
 namespace {
