@@ -1,5 +1,6 @@
 // DP-SGD for a Module: the per-example clipping engine (runtime/per_sample.h) over the model's
-// parameters, after refusing layers that mix the examples of a batch (BatchNorm1d) by name.
+// parameters. A layer the engine cannot cover (BatchNorm1d, which mixes the examples of a batch)
+// is refused at the first step with runtime::DpSgdUnsupported, naming the layer.
 #pragma once
 
 #include "layers/module.h"
@@ -7,7 +8,6 @@
 
 namespace strand::layers {
 
-// A strand::Error names the first BatchNorm1d layer and suggests GroupNorm or LayerNorm.
 runtime::PerSampleClipper make_private(Module& model, const runtime::PerSampleOptions& options);
 
 }  // namespace strand::layers

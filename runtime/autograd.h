@@ -18,6 +18,7 @@
 namespace strand::runtime {
 
 class Node;
+class PerExampleRule;  // runtime/per_example.h
 
 // Where a gradient goes: input `input_nr` of `node` (null node: the input needs no gradient).
 struct Edge {
@@ -67,6 +68,12 @@ class Node {
   // give a rule; an op that states neither is refused by deeplift_grad.
   void set_deeplift_linear() { deeplift_linear_ = true; }
   void set_deeplift(DeepLiftFn rule) { deeplift_ = std::move(rule); }
+  // The op's per-example rule for DP-SGD (runtime/per_example.h), set beside its backward; null
+  // for an op that takes no parameters under DP-SGD.
+  void set_per_example(std::shared_ptr<const PerExampleRule> rule) {
+    per_example_ = std::move(rule);
+  }
+  const PerExampleRule* per_example() const { return per_example_.get(); }
 
   int add_pre_hook(PreHook hook);
   int add_post_hook(PostHook hook);
@@ -99,6 +106,7 @@ class Node {
   BackwardFn backward_;
   DeepLiftFn deeplift_;
   bool deeplift_linear_ = false;
+  std::shared_ptr<const PerExampleRule> per_example_;
   std::vector<Edge> next_edges_;
   std::vector<bool> skipped_;
   std::vector<OutputMeta> outputs_;

@@ -171,13 +171,5 @@ struct RnnResult {
 RnnResult rnn(const Tensor& input, const std::vector<Tensor>& weights, const RnnOptions& options,
               const Tensor& h0 = Tensor(), const Tensor& c0 = Tensor(),
               const std::vector<int32_t>& lengths = {}, Generator* generator = nullptr);
-// Per-example gradients (DP-SGD) need what the recurrent weight gradients are made of. Setting the
-// attribute kRnnTapsAttr on an "lstm"/"gru" node before backward makes its backward also save,
-// for each layer and direction (suffix rnn_tap_suffix: "l0", "l0_reverse", ...), the tensors
-// "d_gates_ih_<suffix>", "d_gates_hh_<suffix>", "input_<suffix>", "h_prev_<suffix>" (see
-// kernels::RnnLayerTaps: [T*N, ...], time-major), which post-hooks may read. Results are unchanged.
-// CPU, or CUDA f32 with the custom kernels.
-inline constexpr const char* kRnnTapsAttr = "per_sample_taps";
-std::string rnn_tap_suffix(int64_t layer, int64_t dir);
 
 }  // namespace strand::runtime

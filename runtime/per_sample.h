@@ -1,14 +1,16 @@
 // The DP-SGD engine: per-example gradient clipping and Gaussian noise through the autograd hooks,
-// without changing any op. Before backward it walks the graph from the loss, finds every op that
-// consumes a parameter (linear, conv1d, conv1d_bases, lstm/gru, and the elementwise mul/add of
-// norm affine parameters), tells those nodes to skip the parameter's ordinary gradient and hooks
-// them to keep the layer input and output gradient. After one backward it computes each
-// example's squared gradient norm per layer (kernels/per_sample_norm: ghost or materialized,
-// chosen per layer), the clip factors min(1, C / ||G_i||), and the clipped sum
-// sum_i min(1, C/||G_i||) G_i by one reweighted weight-gradient pass per layer ("book-keeping":
-// each example's output gradient scaled by its factor), written into each parameter's .grad.
-// add_noise then adds N(0, (sigma C)^2) from a Philox generator (the same draws on CPU and CUDA)
-// and divides by the expected batch size. Ops that mix examples (batch_norm) are refused.
+// without changing any op. Before backward it walks the graph from the loss and finds every op
+// that consumes a parameter; each op's per-example rule, written beside the op in runtime/ops
+// (runtime/per_example.h), says which of its inputs may be parameters. The engine tells those
+// nodes to skip the parameter's ordinary gradient and hooks them so the rule captures what it
+// needs. After one backward each rule adds its examples' squared gradient norms
+// (kernels/per_sample_norm: ghost or materialized, chosen per layer), the engine forms the clip
+// factors min(1, C / ||G_i||), and each rule returns the clipped sum sum_i min(1, C/||G_i||) G_i
+// by one reweighted weight-gradient pass ("book-keeping": each example's output gradient scaled
+// by its factor), written into each parameter's .grad. add_noise then adds N(0, (sigma C)^2) from
+// a Philox generator (the same draws on CPU and CUDA) and divides by the expected batch size.
+// A model the rules do not cover (an op that mixes examples, such as batch_norm, or a parameter
+// used by an op without a rule) is refused with runtime::DpSgdUnsupported.
 #pragma once
 
 #include <cstdint>
@@ -31,7 +33,7 @@ struct PerSampleOptions {
 
 // What the last backward saw, per parameter-consuming op.
 struct PerSampleLayerInfo {
-  std::string op;          // "linear", "conv1d", "conv1d_bases", "lstm", "gru", "mul", "add"
+  std::string op;          // the node's name ("linear", "conv1d", "lstm", "mul", ...)
   std::string parameters;  // their names, comma-separated
   std::string method;      // "ghost", "materialized" or "elementwise"
 };

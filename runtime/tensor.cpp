@@ -15,6 +15,7 @@
 #include "runtime/autograd.h"
 #include "runtime/iter.h"
 #include "runtime/ops.h"
+#include "runtime/per_example.h"
 #include "runtime/rng.h"
 
 #if STRAND_WITH_CUDA
@@ -76,12 +77,13 @@ Tensor make_view(const Tensor& base, Shape shape, Shape strides, int64_t offset)
 }
 
 // Records a view op whose backward maps the output gradient back to the input's shape.
-void record_view(const char* name, const Tensor& input, Tensor& out,
-                 std::function<Tensor(const Tensor& grad)> back) {
+std::shared_ptr<Node> record_view(const char* name, const Tensor& input, Tensor& out,
+                                  std::function<Tensor(const Tensor& grad)> back) {
   auto node = record_node(name, {&input}, 1,
                           [back](Node&, const Grads& g) -> Grads { return {back(g[0])}; });
   if (node) node->set_deeplift_linear();  // views and copies move values, never change them
   set_outputs(node, {&out});
+  return node;
 }
 
 // Strides for viewing a tensor of (shape, strides) as new_shape without copying, if possible.
@@ -287,7 +289,10 @@ Tensor Tensor::view(const Shape& requested) const {
                this->shape(), this->strides(), shape);
   Tensor out = make_view(*this, shape, *strides, offset());
   const Shape in_shape = this->shape();
-  record_view("view", *this, out, [in_shape](const Tensor& g) { return g.reshape(in_shape); });
+  const auto node =
+      record_view("view", *this, out, [in_shape](const Tensor& g) { return g.reshape(in_shape); });
+  // DP-SGD looks through a view to the parameter it reshapes (a norm's per-channel weight).
+  if (node) node->set_per_example(per_example_view());
   return out;
 }
 

@@ -105,7 +105,7 @@ Trainer::Trainer(std::shared_ptr<const data::SplitDataset> splits, TrainConfig c
   loader_ = std::make_unique<data::BatchLoader>(*splits_, data::Split::kTrain, o);
   total_steps_ =
       config_.max_steps > 0 ? config_.max_steps : config_.epochs * loader_->batches_per_epoch();
-  if (config_.dp.enabled) setup_dp();
+  if (config_.dp.enabled) setup_dp_sgd();
 
   monitor_ = config_.monitor;
   if (monitor_ == "auto")
@@ -127,11 +127,12 @@ Trainer::Trainer(std::shared_ptr<const data::SplitDataset> splits, TrainConfig c
     log_.open(path, std::ios::app);
     STRAND_CHECK(log_.good(), "cannot open '{}' for writing", path);
   }
+  choose_gradient_step();
   if (clipper_)
     log({{"type", "dp"},
          {"noise_multiplier", result_.noise_multiplier},
          {"sampling_rate", result_.sampling_rate},
-         {"expected_batch", dp_expected_batch_},
+         {"expected_batch", dp_sgd_expected_batch_},
          {"delta", result_.delta},
          {"max_grad_norm", config_.dp.max_grad_norm},
          {"planned_steps", total_steps_},
@@ -139,7 +140,17 @@ Trainer::Trainer(std::shared_ptr<const data::SplitDataset> splits, TrainConfig c
          {"guaranteed", result_.dp_guaranteed}});
 }
 
-void Trainer::setup_dp() {
+void Trainer::choose_gradient_step() {
+  step_ = make_gradient_step({.params = optimizer_->params(),
+                              .clip_norm = config_.clip_norm,
+                              .reducer = reducer_.get(),
+                              .zero = zero_,
+                              .clipper = clipper_.get(),
+                              .noise_multiplier = result_.noise_multiplier,
+                              .expected_batch = dp_sgd_expected_batch_});
+}
+
+void Trainer::setup_dp_sgd() {
   clipper_ = std::make_unique<runtime::PerSampleClipper>(
       layers::make_private(*model_, {.max_grad_norm = config_.dp.max_grad_norm}));
   const int64_t n = loader_->num_examples();
@@ -150,7 +161,7 @@ void Trainer::setup_dp() {
       config_.dp.noise_multiplier > 0
           ? config_.dp.noise_multiplier
           : rules::noise_multiplier_for(kind, config_.dp.target_epsilon, q, total_steps_, delta);
-  dp_expected_batch_ = q * static_cast<double>(n);
+  dp_sgd_expected_batch_ = q * static_cast<double>(n);
   result_.dp = true;
   result_.delta = delta;
   result_.noise_multiplier = sigma;
@@ -171,7 +182,7 @@ void Trainer::setup_dp() {
 }
 
 // Epsilon spent by the steps taken so far (the plan's sigma was chosen for all planned steps).
-void Trainer::account_dp() {
+void Trainer::account_dp_sgd() {
   const int64_t steps = state_.step;
   const double eps = steps == 0 ? 0.0
                                 : rules::epsilon(rules::parse_accountant(config_.dp.accountant),
@@ -315,10 +326,7 @@ bool Trainer::run_epoch() {
     }
     if (comm_) value = global_mean(value, batch->size, batch->global_size);
     if (batch->global_size == 0) {
-      if (clipper_) {  // Poisson sampling drew nobody: the step is noise alone
-        optimizer_->zero_grad();
-        clipper_->add_noise(runtime::default_generator(), result_.noise_multiplier,
-                            dp_expected_batch_);
+      if (step_->empty_batch(*optimizer_)) {  // DP-SGD: the step is noise alone
         optimizer_->step();
         ++state_.step;
         ++batches;
@@ -338,33 +346,10 @@ bool Trainer::run_epoch() {
                                  kept));
     }
     optimizer_->zero_grad();
-    const auto rows = static_cast<double>(batch->size),
-               global = static_cast<double>(batch->global_size);
-    if (clipper_) {
-      // Per-example clipping (the loss is the batch mean) on this rank's rows; across ranks the
-      // clipped sums are summed and the noise, the same draw on every rank (their generators
-      // agree), is added once for the global batch.
-      if (loss.defined()) clipper_->backward(loss, batch->size, rows);
-      if (reducer_) {
-        reducer_->prepare(1, 1);
-        const runtime::ReduceStats& st = reducer_->finish();
-        result_.comm += st;
-        epoch_comm += st;
-      }
-      clipper_->add_noise(runtime::default_generator(), result_.noise_multiplier,
-                          dp_expected_batch_);
-    } else {
-      if (reducer_) reducer_->prepare(rows, global);
-      if (zero_) zero_->prepare(rows, global);
-      if (loss.defined()) loss.backward();
-      if (reducer_) {
-        const runtime::ReduceStats& st = reducer_->finish();
-        result_.comm += st;
-        epoch_comm += st;
-      }
-      if (config_.clip_norm > 0 && !zero_)
-        runtime::clip_grad_norm(optimizer_->params(), config_.clip_norm);
-    }
+    const runtime::ReduceStats comm_stats = step_->backward(loss, batch->size, batch->global_size);
+    result_.comm += comm_stats;
+    epoch_comm += comm_stats;
+    const auto global = static_cast<double>(batch->global_size);
     optimizer_->step();
     ++state_.step;
     ++batches;
@@ -413,7 +398,7 @@ bool Trainer::run_epoch() {
   result_.last_metric = metric, result_.last_train_metric = train_metric, result_.last_gap = gap;
   if (improved) result_.best_train_metric = train_metric, result_.best_gap = gap;
   state_.epoch = epoch + 1;
-  if (clipper_) account_dp();
+  if (clipper_) account_dp_sgd();
   if (improved) {
     state_.best_metric = metric;
     state_.best_epoch = state_.epoch;
@@ -537,7 +522,8 @@ void Trainer::distribute(DataParallelOptions options) {
   loader_ = std::make_unique<data::BatchLoader>(*splits_, data::Split::kTrain, o);
   total_steps_ =
       config_.max_steps > 0 ? config_.max_steps : config_.epochs * loader_->batches_per_epoch();
-  if (config_.dp.enabled) setup_dp();  // the global sampling rate and batch, the noise for them
+  if (config_.dp.enabled) setup_dp_sgd();  // the global sampling rate and batch, the noise for them
+  choose_gradient_step();
   if (comm.rank() != 0) {
     out_dir_.clear();  // only rank 0 writes checkpoints, models and the log
     log_.close();

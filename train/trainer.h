@@ -21,6 +21,7 @@
 #include "train/checkpoint.h"
 #include "train/config.h"
 #include "train/evaluate.h"
+#include "train/gradient_step.h"
 
 namespace strand::train {
 
@@ -128,11 +129,15 @@ class Trainer {
   std::shared_ptr<runtime::Communicator> comm_;    // data parallel only
   std::unique_ptr<runtime::GradReducer> reducer_;  // plain data parallel
   runtime::ZeroOptimizer* zero_ = nullptr;         // zero1: the optimiser itself
+  // How each step makes its gradients: one strategy for the mode (gradient_step.h), chosen at
+  // construction and again by distribute().
+  void choose_gradient_step();
+  std::unique_ptr<GradientStep> step_;
   // DP-SGD: the clipping engine and the mechanism's parameters.
-  void setup_dp();
-  void account_dp();
+  void setup_dp_sgd();
+  void account_dp_sgd();
   std::unique_ptr<runtime::PerSampleClipper> clipper_;
-  double dp_expected_batch_ = 0;
+  double dp_sgd_expected_batch_ = 0;
 };
 
 }  // namespace strand::train

@@ -3,6 +3,7 @@
 #include "runtime/deeplift.h"
 #include "runtime/dispatch.h"
 #include "runtime/ops.h"
+#include "runtime/per_example.h"
 
 namespace strand::runtime {
 namespace {
@@ -49,6 +50,144 @@ kernels::Conv1dGpuOptions gpu_options(const Tensor& t, kernels::Conv1dGpuOptions
   return o;
 }
 
+// What conv1d saves; its backward and per-example rule read it (the names stay in this file).
+struct Conv1dSaved {
+  Tensor input;   // [N, C_in, L], contiguous
+  Tensor weight;  // [C_out, C_in / groups, K], contiguous
+  void save(Node& n) const {
+    n.save("input", input);
+    n.save("weight", weight);
+  }
+  static Conv1dSaved of(const Node& n) { return {n.saved("input"), n.saved("weight")}; }
+};
+
+// What conv1d_bases saves.
+struct Conv1dBasesSaved {
+  Tensor bases;  // [N, L] base codes, contiguous
+  void save(Node& n) const { n.save("bases", bases); }
+  static Conv1dBasesSaved of(const Node& n) { return {n.saved("bases")}; }
+};
+
+// DP-SGD for conv1d (dense input) and conv1d_bases (base codes): per-example weight-gradient norms
+// by kernels/per_sample_norm over the unfolded input, the clipped sums by one weight-gradient pass
+// over the factor-scaled output gradient. Parameter slots: weight and bias (1, 2 for conv1d; 0, 1
+// for conv1d_bases).
+class Conv1dPerExample final : public PerExampleRule {
+ public:
+  Conv1dPerExample(const kernels::Conv1dShape& shape, bool bases) : shape_(shape), bases_(bases) {}
+  bool parameter_slot(size_t slot, bool through_view) const override {
+    return !through_view && (slot == weight_slot() || slot == weight_slot() + 1);
+  }
+  std::unique_ptr<PerExampleGrads> capture(Node& node, const std::vector<size_t>& slots,
+                                           const Grads& grad_outputs) const override {
+    const Tensor input = bases_ ? Conv1dBasesSaved::of(node).bases : Conv1dSaved::of(node).input;
+    return std::make_unique<Captured>(shape_, bases_, slots, input, grad_outputs[0]);
+  }
+
+ private:
+  size_t weight_slot() const { return bases_ ? 0 : 1; }
+
+  class Captured final : public PerExampleGrads {
+   public:
+    Captured(const kernels::Conv1dShape& shape, bool bases, std::vector<size_t> slots, Tensor input,
+             Tensor grad)
+        : shape_(shape),
+          bases_(bases),
+          slots_(std::move(slots)),
+          input_(std::move(input)),
+          grad_(std::move(grad)) {}
+
+    std::string add_squared_norms(const PerExampleContext& ctx, Tensor& total) override {
+      grad_ = checked_output_grad(grad_, ctx, true);
+      const int64_t n = ctx.batch, c_out = grad_.shape()[1], l_out = grad_.shape()[2];
+      kernels::Conv1dShape cs = shape_;
+      cs.batch = n;
+      const kernels::PerSampleShape s = kernels::conv_per_sample_shape(cs);
+      const kernels::NormMethod m = pick_norm_method(ctx, s);
+      for (size_t slot : slots_) {
+        if (slot != weight_slot()) {
+          total = total + bias_norm(grad_, {n, l_out, 1, c_out}, c_out * l_out, 1, l_out);
+          continue;
+        }
+        Tensor out = empty({n}, {.dtype = grad_.dtype(), .device = grad_.device()});
+        const kernels::Context kc = context_for(grad_.device());
+        dispatch_per_example(grad_, [&](auto tag) {
+          using T = decltype(tag);
+          const kernels::SampleRows<T> g = sample_rows<T>(grad_, c_out * l_out, 1, l_out);
+          if (bases_) {
+            STRAND_PER_EXAMPLE_CALL(grad_.device(), per_sample_norm_bases, kc, cs,
+                                    input_.data<uint8_t>(), g, m, out.data<T>());
+          } else {
+            STRAND_PER_EXAMPLE_CALL(grad_.device(), per_sample_norm_conv1d, kc, cs,
+                                    input_.data<T>(), g, m, out.data<T>());
+          }
+        });
+        total = total + out;
+      }
+      return kernels::norm_method_name(m);
+    }
+
+    std::vector<Tensor> clipped_sums(const PerExampleContext& ctx, const Tensor& factor) override {
+      const Tensor gs = (grad_ * factor_for(factor, 3, 0)).contiguous();
+      kernels::Conv1dShape cs = shape_;
+      cs.batch = ctx.batch;
+      const kernels::Context kc = context_for(gs.device());
+      constexpr auto kCodes = kernels::BaseEncoding::kCodes;
+      std::vector<Tensor> sums;
+      for (size_t slot : slots_) {
+        const bool weight = slot == weight_slot();
+        const Shape shape = weight
+                                ? Shape{cs.out_channels, cs.in_channels / cs.groups, cs.kernel_size}
+                                : Shape{cs.out_channels};
+        Tensor out = empty(shape, {.dtype = gs.dtype(), .device = gs.device()});
+        dispatch_per_example(gs, [&](auto tag) {
+          using T = decltype(tag);
+          const bool cuda = gs.is_cuda();
+          if (!weight) {
+            if (cuda) {
+              if constexpr (std::is_same_v<T, float>)
+                STRAND_CUDA_CALL(kernels::cuda::conv1d_backward_bias<T>(kc, cs, gs.data<T>(),
+                                                                        out.data<T>(), false));
+            } else {
+              kernels::cpu::conv1d_backward_bias<T>(kc, cs, gs.data<T>(), out.data<T>());
+            }
+          } else if (bases_) {
+            if (cuda) {
+              if constexpr (std::is_same_v<T, float>)
+                STRAND_CUDA_CALL(kernels::cuda::conv1d_onehot_backward_weight<T>(
+                    kc, cs, kCodes, input_.data<uint8_t>(), gs.data<T>(), out.data<T>(), false));
+            } else {
+              kernels::cpu::conv1d_onehot_backward_weight<T>(kc, cs, kCodes, input_.data<uint8_t>(),
+                                                             gs.data<T>(), out.data<T>(), false);
+            }
+          } else {
+            if (cuda) {
+              if constexpr (std::is_same_v<T, float>)
+                STRAND_CUDA_CALL(kernels::cuda::conv1d_backward_weight<T>(
+                    kc, cs, input_.data<T>(), gs.data<T>(), out.data<T>(), false));
+            } else {
+              kernels::cpu::conv1d_backward_weight<T>(kc, cs, input_.data<T>(), gs.data<T>(),
+                                                      out.data<T>());
+            }
+          }
+        });
+        sums.push_back(out);
+      }
+      return sums;
+    }
+
+   private:
+    size_t weight_slot() const { return bases_ ? 0 : 1; }
+    kernels::Conv1dShape shape_;
+    bool bases_;
+    std::vector<size_t> slots_;
+    Tensor input_, grad_;
+  };
+
+  kernels::Conv1dShape shape_;
+  bool bases_;
+};
+
 void record_conv_attrs(Node& node, const kernels::Conv1dShape& s) {
   node.set_attr("kernel_size", {s.kernel_size});
   node.set_attr("stride", {s.stride});
@@ -89,8 +228,8 @@ Tensor conv1d(const Tensor& x_in, const Tensor& weight_in, const Tensor& bias_in
   });
   auto node = record_node(
       "conv1d", {&x_in, &weight_in, &bias_in}, 1, [s, gpu](Node& n, const Grads& g) -> Grads {
-        const Tensor& x = n.saved("input");
-        const Tensor& w = n.saved("weight");
+        const Conv1dSaved saved = Conv1dSaved::of(n);
+        const Tensor &x = saved.input, &w = saved.weight;
         const Tensor dy = g[0].contiguous();
         Tensor dx, dw, db;
         const kernels::Context ctx = context_for(dy.device());
@@ -127,9 +266,9 @@ Tensor conv1d(const Tensor& x_in, const Tensor& weight_in, const Tensor& bias_in
         return {dx, dw, db};
       });
   if (node) {
-    node->save("input", x);
-    node->save("weight", w);
-    node->set_deeplift(deeplift_fixed_weight("conv1d"));
+    Conv1dSaved{x, w}.save(*node);
+    node->set_deeplift(deeplift_fixed_weight<Conv1dSaved>("conv1d"));
+    node->set_per_example(std::make_shared<const Conv1dPerExample>(s, false));
     record_conv_attrs(*node, s);
   }
   set_outputs(node, {&y});
@@ -168,7 +307,7 @@ Tensor conv1d_bases(const Tensor& bases_in, const Tensor& weight_in, const Tenso
   });
   auto node =
       record_node("conv1d_bases", {&weight_in, &bias_in}, 1, [s](Node& n, const Grads& g) -> Grads {
-        const Tensor& bases = n.saved("bases");
+        const Tensor bases = Conv1dBasesSaved::of(n).bases;
         const Tensor dy = g[0].contiguous();
         Tensor dw, db;
         const kernels::Context ctx = context_for(dy.device());
@@ -200,7 +339,8 @@ Tensor conv1d_bases(const Tensor& bases_in, const Tensor& weight_in, const Tenso
         return {dw, db};
       });
   if (node) {
-    node->save("bases", bases);
+    Conv1dBasesSaved{bases}.save(*node);
+    node->set_per_example(std::make_shared<const Conv1dPerExample>(s, true));
     record_conv_attrs(*node, s);
   }
   set_outputs(node, {&y});

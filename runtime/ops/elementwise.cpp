@@ -8,6 +8,7 @@
 #include "runtime/dispatch.h"
 #include "runtime/iter.h"
 #include "runtime/ops.h"
+#include "runtime/per_example.h"
 
 namespace strand::runtime {
 namespace {
@@ -92,25 +93,88 @@ std::pair<Tensor, Tensor> deeplift_binary(BinaryOp op, const Tensor& a, const Te
   return {deeplift_rescale(a - ar, g * phi_a, ga), deeplift_rescale(b - br, g * phi_b, gb)};
 }
 
+// What a binary op saves; its backward and rules read it (the names stay in this file).
+struct BinarySaved {
+  Tensor a, b;
+  void save(Node& n) const {
+    n.save("a", a);
+    n.save("b", b);
+  }
+  static BinarySaved of(const Node& n) { return {n.saved("a"), n.saved("b")}; }
+};
+
+// DP-SGD for one parameter of mul or add (a norm's affine weight or bias, reached through views):
+// the per-example gradient is the output gradient (times the other operand for mul) summed to the
+// parameter's broadcast shape, example by example.
+class BinaryPerExample final : public PerExampleRule {
+ public:
+  explicit BinaryPerExample(BinaryOp op) : op_(op) {}
+  bool parameter_slot(size_t slot, bool) const override { return slot <= 1; }
+  size_t max_parameters() const override { return 1; }
+  std::unique_ptr<PerExampleGrads> capture(Node& node, const std::vector<size_t>& slots,
+                                           const Grads& grad_outputs) const override {
+    const BinarySaved saved = BinarySaved::of(node);
+    const bool param_is_b = slots[0] == 1;
+    const Tensor& other = param_is_b ? saved.a : saved.b;
+    return std::make_unique<Captured>(op_ == BinaryOp::kMul ? other : Tensor(),
+                                      (param_is_b ? saved.b : saved.a).shape(), grad_outputs[0]);
+  }
+
+ private:
+  class Captured final : public PerExampleGrads {
+   public:
+    Captured(Tensor other, Shape param_shape, Tensor grad)
+        : other_(std::move(other)), param_shape_(std::move(param_shape)), grad_(std::move(grad)) {}
+    std::string add_squared_norms(const PerExampleContext& ctx, Tensor& total) override {
+      grad_ = checked_output_grad(grad_, ctx, true);
+      const Tensor prod = other_.defined() ? grad_ * other_ : grad_;
+      Shape per_shape(prod.dim(), 1);
+      const Shape& b = param_shape_;
+      const int64_t offset = prod.dim() - static_cast<int64_t>(b.size());
+      STRAND_CHECK(offset >= 1 || b[0] == 1,
+                   "DP-SGD: parameter '{}' is broadcast over shape {} including the batch "
+                   "dimension; not supported",
+                   ctx.parameters, b);
+      for (size_t d = 0; d < b.size(); ++d) per_shape[offset + d] = b[d];
+      per_shape[0] = ctx.batch;
+      per_example_ = sum_to(prod, per_shape).reshape({ctx.batch, -1});
+      total = total + sum(per_example_ * per_example_, {1});
+      return "elementwise";
+    }
+    std::vector<Tensor> clipped_sums(const PerExampleContext&, const Tensor& factor) override {
+      return {sum(per_example_ * factor_for(factor, 2, 0), {0})};
+    }
+
+   private:
+    Tensor other_;  // mul: the operand that is not the parameter
+    Shape param_shape_;
+    Tensor grad_, per_example_;
+  };
+  BinaryOp op_;
+};
+
 Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b, const char* name) {
   Tensor out = binary_values(op, a, b, name);
   auto node = record_node(name, {&a, &b}, 1, [op](Node& n, const Grads& g) -> Grads {
-    const Tensor& a = n.saved("a");
-    const Tensor& b = n.saved("b");
+    const auto [a, b] = BinarySaved::of(n);
     const auto [ga, gb] = local_grads(op, a, b, g[0]);
     return {n.needs_input_grad(0) && ga.defined() ? sum_to(ga, a.shape()) : Tensor(),
             n.needs_input_grad(1) && gb.defined() ? sum_to(gb, b.shape()) : Tensor()};
   });
   if (node) {
-    node->save("a", a);
-    node->save("b", b);
+    BinarySaved{a, b}.save(*node);
+    if (op == BinaryOp::kMul || op == BinaryOp::kAdd) {
+      static const auto mul_rule = std::make_shared<const BinaryPerExample>(BinaryOp::kMul);
+      static const auto add_rule = std::make_shared<const BinaryPerExample>(BinaryOp::kAdd);
+      node->set_per_example(op == BinaryOp::kMul ? mul_rule : add_rule);
+    }
     if (op == BinaryOp::kAdd || op == BinaryOp::kSub) {
       node->set_deeplift_linear();
     } else {
       node->set_deeplift([op](Node& n, Node& ref, const Grads& g) -> Grads {
-        const Tensor& a = n.saved("a");
-        const Tensor& b = n.saved("b");
-        const auto [ga, gb] = deeplift_binary(op, a, b, ref.saved("a"), ref.saved("b"), g[0]);
+        const auto [a, b] = BinarySaved::of(n);
+        const BinarySaved r = BinarySaved::of(ref);
+        const auto [ga, gb] = deeplift_binary(op, a, b, r.a, r.b, g[0]);
         return {n.needs_input_grad(0) ? sum_to(ga, a.shape()) : Tensor(),
                 n.needs_input_grad(1) ? sum_to(gb, b.shape()) : Tensor()};
       });
@@ -205,16 +269,11 @@ Tensor deeplift_rescale(const Tensor& delta_in, const Tensor& contribution, cons
   return use * (contribution / (delta_in + keep)) + keep * fallback;
 }
 
-DeepLiftFn deeplift_fixed_weight(const char* op) {
-  return [op](Node& n, Node& ref, const Grads& g) -> Grads {
-    const Tensor& w = n.saved("weight");
-    const Tensor& wr = ref.saved("weight");
-    STRAND_CHECK(w.raw_data() == wr.raw_data() && w.shape() == wr.shape(),
-                 "DeepLIFT: {}'s weight differs between the input's and the reference's pass (the "
-                 "weights must be the model's, fixed)",
-                 op);
-    return n.run_backward(g);
-  };
+void check_fixed_weight(const char* op, const Tensor& w, const Tensor& wr) {
+  STRAND_CHECK(w.raw_data() == wr.raw_data() && w.shape() == wr.shape(),
+               "DeepLIFT: {}'s weight differs between the input's and the reference's pass (the "
+               "weights must be the model's, fixed)",
+               op);
 }
 
 Shape broadcast_shapes(const Shape& a, const Shape& b) {

@@ -5,6 +5,7 @@
 #include "runtime/deeplift.h"
 #include "runtime/dispatch.h"
 #include "runtime/ops.h"
+#include "runtime/per_example.h"
 
 namespace strand::runtime {
 namespace {
@@ -104,6 +105,68 @@ Tensor matmul(const Tensor& a, const Tensor& b, kernels::MathMode mode) {
   return out;
 }
 
+namespace {
+
+// What linear saves; its backward and per-example rule read it (the names stay in this file).
+struct LinearSaved {
+  Tensor input;   // x, any leading dimensions [..., in]
+  Tensor weight;  // [out, in]
+  void save(Node& n) const {
+    n.save("input", input);
+    n.save("weight", weight);
+  }
+  static LinearSaved of(const Node& n) { return {n.saved("input"), n.saved("weight")}; }
+};
+
+// DP-SGD: the weight's per-example gradient is sum over positions of g (x) x, the bias's sum of g.
+class LinearPerExample final : public PerExampleRule {
+ public:
+  bool parameter_slot(size_t slot, bool through_view) const override {
+    return !through_view && (slot == 1 || slot == 2);
+  }
+  std::unique_ptr<PerExampleGrads> capture(Node& node, const std::vector<size_t>& slots,
+                                           const Grads& grad_outputs) const override {
+    return std::make_unique<Captured>(slots, LinearSaved::of(node).input, grad_outputs[0]);
+  }
+
+ private:
+  class Captured final : public PerExampleGrads {
+   public:
+    Captured(std::vector<size_t> slots, Tensor input, Tensor grad)
+        : slots_(std::move(slots)), input_(std::move(input)), grad_(std::move(grad)) {}
+    std::string add_squared_norms(const PerExampleContext& ctx, Tensor& total) override {
+      grad_ = checked_output_grad(grad_, ctx, true);
+      const int64_t n = ctx.batch, in = input_.shape().back(), out = grad_.shape().back();
+      const int64_t positions = input_.numel() / (n * in);
+      input_ = input_.contiguous();
+      const kernels::PerSampleShape s{n, positions, in, out};
+      const kernels::NormMethod m = pick_norm_method(ctx, s);
+      for (size_t slot : slots_) {
+        total = total + (slot == 1 ? dense_norm(input_, grad_, s, positions * in, in,
+                                                positions * out, out, m)
+                                   : bias_norm(grad_, s, positions * out, out, 1));
+      }
+      return kernels::norm_method_name(m);
+    }
+    std::vector<Tensor> clipped_sums(const PerExampleContext&, const Tensor& factor) override {
+      const int64_t in = input_.shape().back(), out = grad_.shape().back();
+      const Tensor gs = (grad_ * factor_for(factor, grad_.dim(), 0)).reshape({-1, out});
+      std::vector<Tensor> sums;
+      for (size_t slot : slots_) {
+        sums.push_back(slot == 1 ? matmul(gs.transpose(0, 1), input_.reshape({-1, in}))
+                                 : sum(gs, {0}));
+      }
+      return sums;
+    }
+
+   private:
+    std::vector<size_t> slots_;
+    Tensor input_, grad_;
+  };
+};
+
+}  // namespace
+
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias, kernels::MathMode mode) {
   check_floating_same("linear", {&x, &weight, &bias});
   STRAND_CHECK(weight.dim() == 2, "linear: weight must be [out, in], got shape {}", weight.shape());
@@ -129,8 +192,7 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias, kernels
 
   auto node =
       record_node("linear", {&x, &weight, &bias}, 1, [mode](Node& n, const Grads& g) -> Grads {
-        const Tensor& input = n.saved("input");
-        const Tensor& w = n.saved("weight");
+        const auto [input, w] = LinearSaved::of(n);
         const Tensor g2 = g[0].reshape({-1, w.shape()[0]});
         Tensor gx, gw, gb;
         if (n.needs_input_grad(0)) gx = matmul_values(g2, w, mode).reshape(input.shape());
@@ -141,9 +203,10 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias, kernels
         return {gx, gw, gb};
       });
   if (node) {
-    node->save("input", x);
-    node->save("weight", weight);
-    node->set_deeplift(deeplift_fixed_weight("linear"));
+    LinearSaved{x, weight}.save(*node);
+    node->set_deeplift(deeplift_fixed_weight<LinearSaved>("linear"));
+    static const auto per_example = std::make_shared<const LinearPerExample>();
+    node->set_per_example(per_example);
   }
   set_outputs(node, {&out});
   return out;

@@ -5,6 +5,7 @@
 #include "runtime/autograd.h"
 #include "runtime/dispatch.h"
 #include "runtime/ops.h"
+#include "runtime/per_example.h"
 
 namespace strand::runtime {
 namespace {
@@ -44,13 +45,31 @@ void update_running_stats(const kernels::BatchNormShape& s, const Tensor& mean,
   rv.copy_(rv * (1 - momentum) + batch_var * momentum);
 }
 
-// What both training nodes save for their backward passes.
-void save_for_backward(Node& node, const Tensor& x, const Tensor& w, const Tensor& mean,
-                       const Tensor& invstd) {
-  node.save("input", x);
-  if (w.defined()) node.save("weight", w);
-  node.save("mean", mean);
-  node.save("invstd", invstd);
+// What both training nodes save for their backward passes (the names stay in this file).
+struct BatchNormSaved {
+  Tensor input, weight, mean, invstd;  // weight undefined without an affine scale
+  Tensor affine;                       // the fused node only: [C, 2] f64 scale and shift
+  void save(Node& n) const {
+    n.save("input", input);
+    if (weight.defined()) n.save("weight", weight);
+    n.save("mean", mean);
+    n.save("invstd", invstd);
+    if (affine.defined()) n.save("affine", affine);
+  }
+  static BatchNormSaved of(const Node& n) {
+    return {n.saved("input"), n.has_saved("weight") ? n.saved("weight") : Tensor(), n.saved("mean"),
+            n.saved("invstd"), n.has_saved("affine") ? n.saved("affine") : Tensor()};
+  }
+};
+
+// DP-SGD refuses both training nodes, whatever their parameters: batch statistics make every
+// example's output depend on the others, so no per-example gradient exists for any layer below.
+const std::shared_ptr<const PerExampleRule>& batch_norm_per_example() {
+  static const auto rule = per_example_refusal(
+      "BatchNorm1d (batch normalisation), which mixes the examples of a batch, so no per-example "
+      "gradient (and no privacy guarantee) exists; use GroupNorm or LayerNorm instead (e.g. model "
+      "basset-groupnorm)");
+  return rule;
 }
 
 // t's data, or null for an undefined (optional or not needed) tensor.
@@ -95,10 +114,9 @@ Tensor batch_norm(const Tensor& x_in, const Tensor& weight, const Tensor& bias,
   update_running_stats(s, mean, invstd, running_mean, running_var, momentum, eps);
   auto node =
       record_node("batch_norm", {&x_in, &weight, &bias}, 1, [s](Node& n, const Grads& g) -> Grads {
-        const Tensor& x = n.saved("input");
-        const Tensor w = n.has_saved("weight") ? n.saved("weight") : Tensor();
-        const Tensor& mean = n.saved("mean");
-        const Tensor& invstd = n.saved("invstd");
+        const BatchNormSaved saved = BatchNormSaved::of(n);
+        const Tensor &x = saved.input, &w = saved.weight, &mean = saved.mean,
+                     &invstd = saved.invstd;
         const Tensor dy = g[0].contiguous();
         Tensor dx = n.needs_input_grad(0) ? empty_like(x) : Tensor();
         Tensor dgamma = n.needs_input_grad(1) ? empty_like(mean) : Tensor();
@@ -113,7 +131,10 @@ Tensor batch_norm(const Tensor& x_in, const Tensor& weight, const Tensor& bias,
         });
         return {dx, dgamma, dbeta};
       });
-  if (node) save_for_backward(*node, x, w, mean, invstd);
+  if (node) {
+    BatchNormSaved{x, w, mean, invstd, Tensor()}.save(*node);
+    node->set_per_example(batch_norm_per_example());
+  }
   set_outputs(node, {&y});
   return y;
 }
@@ -153,11 +174,9 @@ Tensor batch_norm_relu_max_pool1d(const Tensor& x_in, const Tensor& weight, cons
   update_running_stats(norm, mean, invstd, running_mean, running_var, momentum, eps);
   auto node =
       record_node(op, {&x_in, &weight, &bias}, 1, [s, op](Node& n, const Grads& g) -> Grads {
-        const Tensor& x = n.saved("input");
-        const Tensor w = n.has_saved("weight") ? n.saved("weight") : Tensor();
-        const Tensor& mean = n.saved("mean");
-        const Tensor& invstd = n.saved("invstd");
-        const Tensor& affine = n.saved("affine");
+        const BatchNormSaved saved = BatchNormSaved::of(n);
+        const Tensor &x = saved.input, &w = saved.weight, &mean = saved.mean,
+                     &invstd = saved.invstd, &affine = saved.affine;
         const Tensor dy = g[0].contiguous();
         Tensor dx = n.needs_input_grad(0) ? empty_like(x) : Tensor();
         Tensor dgamma = n.needs_input_grad(1) ? empty_like(mean) : Tensor();
@@ -173,8 +192,8 @@ Tensor batch_norm_relu_max_pool1d(const Tensor& x_in, const Tensor& weight, cons
         return {dx, dgamma, dbeta};
       });
   if (node) {
-    save_for_backward(*node, x, w, mean, invstd);
-    node->save("affine", affine);
+    BatchNormSaved{x, w, mean, invstd, affine}.save(*node);
+    node->set_per_example(batch_norm_per_example());
     node->set_attr("kernel", {s.kernel});
     node->set_attr("stride", {s.stride});
     node->set_attr("padding", {s.padding});

@@ -1,10 +1,13 @@
 // LSTM / GRU over the kernels/rnn family: one node whose inputs are the sequence, the initial
 // states and every weight, and whose outputs are the output sequence and the final states.
+#include <unordered_map>
+
 #include "kernels/random.h"
 #include "runtime/autograd.h"
 #include "runtime/deeplift.h"
 #include "runtime/dispatch.h"
 #include "runtime/ops.h"
+#include "runtime/per_example.h"
 
 namespace strand::runtime {
 namespace {
@@ -54,13 +57,149 @@ std::vector<Table> layer_table(const kernels::RnnShape& s, const std::vector<Ten
   return out;
 }
 
-// Everything forward produced that backward reads.
+// What one layer and direction's weight gradients are made of (kernels::RnnLayerTaps), rows
+// (step, example) time-major: d_gates_* [T*N, gates*H], input [T*N, layer input], h_prev [T*N, H].
+struct RnnTaps {
+  Tensor d_gates_ih, d_gates_hh, input, h_prev;
+};
+
+// Everything forward produced that backward reads, beside the saved tensors (RnnSaved).
 struct RnnState {
   kernels::RnnShape shape;
   RnnOptions options;
   std::vector<int32_t> lengths;
   std::vector<Tensor> masks;  // dropout masks between layers
   Tensor reserve;             // u8 bytes
+  // Set by the per-example rule before backward: backward then also fills taps (layer * dirs +
+  // dir), which the rule takes. Results are unchanged. CPU, or CUDA f32 with the custom kernels.
+  bool keep_taps = false;
+  std::vector<RnnTaps> taps;
+};
+
+// The tensors the node saves; its backward and rules read them (the names stay in this file).
+struct RnnSaved {
+  Tensor input, h0, c0;         // h0 / c0 undefined when not given
+  std::vector<Tensor> weights;  // kernels::rnn_parameters order
+  void save(Node& n, const kernels::RnnShape& s) const {
+    n.save("input", input);
+    if (h0.defined()) n.save("h0", h0);
+    if (c0.defined()) n.save("c0", c0);
+    const auto info = kernels::rnn_parameters(s);
+    for (size_t i = 0; i < info.size(); ++i) n.save(info[i].name, weights[i]);
+  }
+  static RnnSaved of(const Node& n, const kernels::RnnShape& s) {
+    RnnSaved r{n.saved("input"),
+               n.has_saved("h0") ? n.saved("h0") : Tensor(),
+               n.has_saved("c0") ? n.saved("c0") : Tensor(),
+               {}};
+    for (const auto& p : kernels::rnn_parameters(s)) r.weights.push_back(n.saved(p.name));
+    return r;
+  }
+};
+
+// DP-SGD for the recurrent weights (inputs 3...): each weight's per-example gradient is
+// sum_t d_gates_t (x) a_t over the steps of that example (a: the layer input for W_ih, the previous
+// hidden state for W_hh; a bias sums d_gates), from the taps backward keeps.
+class RnnPerExample final : public PerExampleRule {
+ public:
+  explicit RnnPerExample(std::shared_ptr<RnnState> st) : st_(std::move(st)) {}
+  bool parameter_slot(size_t slot, bool through_view) const override {
+    return !through_view && slot >= 3;
+  }
+  void prepare() const override { st_->keep_taps = true; }
+  std::unique_ptr<PerExampleGrads> capture(Node& node, const std::vector<size_t>& slots,
+                                           const Grads& grad_outputs) const override {
+    STRAND_CHECK(!st_->taps.empty(),
+                 "DP-SGD: the {} node kept no gate gradients (was it run with the cuDNN path?)",
+                 node.name());
+    return std::make_unique<Captured>(st_->shape, slots, std::move(st_->taps), grad_outputs[0]);
+  }
+
+ private:
+  class Captured final : public PerExampleGrads {
+   public:
+    Captured(const kernels::RnnShape& shape, std::vector<size_t> slots, std::vector<RnnTaps> taps,
+             Tensor grad)
+        : shape_(shape), slots_(std::move(slots)), taps_(std::move(taps)), grad_(std::move(grad)) {}
+
+    std::string add_squared_norms(const PerExampleContext& ctx, Tensor& total) override {
+      checked_output_grad(grad_, ctx, false);
+      const int64_t n = ctx.batch;
+      std::string method;
+      for (size_t slot : slots_) {
+        const Operands t = operands(slot, ctx);
+        const int64_t rows_n = t.g.shape()[0], gh = t.g.shape()[1];
+        const int64_t steps = rows_n / n;
+        if (t.a.defined()) {
+          const int64_t in = t.a.shape()[1];
+          const kernels::PerSampleShape s{n, steps, in, gh};
+          const kernels::NormMethod m = pick_norm_method(ctx, s);
+          method = kernels::norm_method_name(m);
+          total = total + dense_norm(t.a, t.g, s, in, n * in, gh, n * gh, m);
+        } else {
+          total = total + bias_norm(t.g, {n, steps, 1, gh}, gh, n * gh, 1);
+        }
+      }
+      return method;
+    }
+
+    std::vector<Tensor> clipped_sums(const PerExampleContext& ctx, const Tensor& factor) override {
+      std::unordered_map<const void*, Tensor> scaled_taps;
+      std::vector<Tensor> sums;
+      for (size_t slot : slots_) {
+        const Operands t = operands(slot, ctx);
+        const int64_t rows_n = t.g.shape()[0], gh = t.g.shape()[1];
+        // A weight and its bias share d_gates: scale each tap once.
+        Tensor& gs = scaled_taps[t.g.raw_data()];
+        if (!gs.defined()) {
+          gs = (t.g.view({rows_n / ctx.batch, ctx.batch, gh}) * factor_for(factor, 3, 1))
+                   .reshape({rows_n, gh});
+        }
+        sums.push_back(t.a.defined() ? matmul(gs.transpose(0, 1), t.a) : sum(gs, {0}));
+      }
+      return sums;
+    }
+
+   private:
+    // One parameter's operands: g (d_gates rows) and a (input or h_prev rows; undefined for a
+    // bias).
+    struct Operands {
+      Tensor g, a;
+    };
+    Operands operands(size_t slot, const PerExampleContext& ctx) const {
+      const auto info = kernels::rnn_parameters(shape_);
+      STRAND_CHECK(slot >= 3 && slot - 3 < info.size(),
+                   "DP-SGD: {} node input {} is not one of its {} parameters", ctx.op, slot,
+                   info.size());
+      const kernels::RnnParamInfo& pi = info[slot - 3];
+      const RnnTaps& taps = taps_[pi.layer * shape_.dirs() + pi.dir];
+      Operands t;
+      switch (pi.kind) {
+        case kernels::RnnParamKind::kWeightIh:
+          t = {taps.d_gates_ih, taps.input};
+          break;
+        case kernels::RnnParamKind::kWeightHh:
+          t = {taps.d_gates_hh, taps.h_prev};
+          break;
+        case kernels::RnnParamKind::kBiasIh:
+          t = {taps.d_gates_ih, Tensor()};
+          break;
+        case kernels::RnnParamKind::kBiasHh:
+          t = {taps.d_gates_hh, Tensor()};
+          break;
+      }
+      STRAND_CHECK(t.g.shape()[0] % ctx.batch == 0,
+                   "DP-SGD: {} taps have {} rows, not a multiple of {}", ctx.op, t.g.shape()[0],
+                   ctx.batch);
+      return t;
+    }
+
+    kernels::RnnShape shape_;
+    std::vector<size_t> slots_;
+    std::vector<RnnTaps> taps_;
+    Tensor grad_;
+  };
+  std::shared_ptr<RnnState> st_;
 };
 
 template <typename T>
@@ -152,10 +291,6 @@ RnnResult rnn_unrolled(const Tensor& input, const std::vector<Tensor>& weights,
   return result;
 }
 
-std::string rnn_tap_suffix(int64_t layer, int64_t dir) {
-  return "l" + std::to_string(layer) + (dir == 1 ? "_reverse" : "");
-}
-
 RnnResult rnn(const Tensor& input_in, const std::vector<Tensor>& weights_in,
               const RnnOptions& options, const Tensor& h0_in, const Tensor& c0_in,
               const std::vector<int32_t>& lengths, Generator* generator) {
@@ -243,33 +378,28 @@ RnnResult rnn(const Tensor& input_in, const std::vector<Tensor>& weights_in,
   auto node = record_node(
       lstm ? "lstm" : "gru", all, num_outputs, [st, lstm](Node& n, const Grads& g) -> Grads {
         const kernels::RnnShape& s = st->shape;
-        const Tensor& input = n.saved("input");
-        const Tensor h0 = n.has_saved("h0") ? n.saved("h0") : Tensor();
-        const Tensor c0 = n.has_saved("c0") ? n.saved("c0") : Tensor();
-        std::vector<Tensor> weights;
-        const auto info = kernels::rnn_parameters(s);
-        for (const auto& p : info) weights.push_back(n.saved(p.name));
+        const RnnSaved saved = RnnSaved::of(n, s);
+        const Tensor &input = saved.input, &h0 = saved.h0, &c0 = saved.c0;
+        const std::vector<Tensor>& weights = saved.weights;
         const Tensor d_output = g[0].contiguous(), d_h_n = g[1].contiguous();
         const Tensor d_c_n = lstm ? g[2].contiguous() : Tensor();
         Tensor d_input = n.needs_input_grad(0) ? empty_like(input) : Tensor();
-        Tensor d_h0 = n.needs_input_grad(1) ? empty_like(n.saved("h0")) : Tensor();
-        Tensor d_c0 = n.needs_input_grad(2) ? empty_like(n.saved("c0")) : Tensor();
+        Tensor d_h0 = n.needs_input_grad(1) ? empty_like(h0) : Tensor();
+        Tensor d_c0 = n.needs_input_grad(2) ? empty_like(c0) : Tensor();
         std::vector<Tensor> d_weights;
         for (size_t i = 0; i < weights.size(); ++i) {
           d_weights.push_back(n.needs_input_grad(3 + i) ? zeros_like(weights[i]) : Tensor());
         }
-        // Opt-in taps for per-example gradients (see kRnnTapsAttr in ops.h).
-        std::vector<std::pair<std::string, Tensor>> taps;
-        if (n.attrs().count(kRnnTapsAttr)) {
+        // Taps for per-example gradients, when the DP-SGD rule asked (RnnState::keep_taps).
+        std::vector<RnnTaps> taps;
+        if (st->keep_taps) {
           const int64_t rows = s.seq_len * s.batch, gh = s.gates() * s.hidden_size;
+          const TensorOptions like{.dtype = input.dtype(), .device = input.device()};
           for (int64_t l = 0; l < s.num_layers; ++l) {
             for (int64_t d = 0; d < s.dirs(); ++d) {
-              const std::string suffix = rnn_tap_suffix(l, d);
-              const TensorOptions like{.dtype = input.dtype(), .device = input.device()};
-              taps.emplace_back("d_gates_ih_" + suffix, empty({rows, gh}, like));
-              taps.emplace_back("d_gates_hh_" + suffix, empty({rows, gh}, like));
-              taps.emplace_back("input_" + suffix, empty({rows, s.layer_input_size(l)}, like));
-              taps.emplace_back("h_prev_" + suffix, empty({rows, s.hidden_size}, like));
+              taps.push_back({empty({rows, gh}, like), empty({rows, gh}, like),
+                              empty({rows, s.layer_input_size(l)}, like),
+                              empty({rows, s.hidden_size}, like)});
             }
           }
         }
@@ -279,10 +409,9 @@ RnnResult rnn(const Tensor& input_in, const std::vector<Tensor>& weights_in,
           const auto table = layer_table<kernels::RnnLayerWeights<T>, T>(s, weights);
           const auto grad_table = layer_table<kernels::RnnLayerGrads<T>, T>(s, d_weights);
           std::vector<kernels::RnnLayerTaps<T>> tap_table;
-          for (size_t k = 0; k + 3 < taps.size(); k += 4) {
-            tap_table.push_back(
-                {taps[k].second.template data<T>(), taps[k + 1].second.template data<T>(),
-                 taps[k + 2].second.template data<T>(), taps[k + 3].second.template data<T>()});
+          for (const RnnTaps& t : taps) {
+            tap_table.push_back({t.d_gates_ih.template data<T>(), t.d_gates_hh.template data<T>(),
+                                 t.input.template data<T>(), t.h_prev.template data<T>()});
           }
           std::vector<const T*> mask_ptrs;
           const kernels::RnnInputs<T> in = make_inputs<T>(*st, input, h0, c0, table, mask_ptrs);
@@ -307,16 +436,14 @@ RnnResult rnn(const Tensor& input_in, const std::vector<Tensor>& weights_in,
             kernels::cpu::rnn_backward<T>(s, in, st->reserve.raw_data(), dout, din, ctx);
           }
         });
-        for (const auto& [name, t] : taps) n.save(name, t);
+        if (st->keep_taps) st->taps = std::move(taps);
         Grads out{d_input, d_h0, d_c0};
         out.insert(out.end(), d_weights.begin(), d_weights.end());
         return out;
       });
   if (node) {
-    node->save("input", input);
-    if (h0.defined()) node->save("h0", h0);
-    if (c0.defined()) node->save("c0", c0);
-    for (size_t i = 0; i < info.size(); ++i) node->save(info[i].name, weights[i]);
+    RnnSaved{input, h0, c0, weights}.save(*node, s);
+    node->set_per_example(std::make_shared<const RnnPerExample>(st));
     // DeepLIFT: the recurrence unrolled into its gates, for the input and for the reference,
     // then multipliers through that sub-graph (rescale on each gate's sigmoid or tanh, the product
     // rule on each product of gates), so the rule stays exact however long the sequence.
@@ -328,15 +455,14 @@ RnnResult rnn(const Tensor& input_in, const std::vector<Tensor>& weights_in,
       const auto unroll = [&](Node& node, DeepLiftRecorder& recorder, std::vector<Tensor>& inputs,
                               std::vector<Tensor>& outputs) {
         GradModeGuard grad_mode(true);
-        const std::vector<const char*> names{"input", "h0", "c0"};
-        for (const char* name : names) {
-          Tensor t = node.has_saved(name) ? node.saved(name).detach() : Tensor();
+        const RnnSaved saved = RnnSaved::of(node, st->shape);
+        for (const Tensor& state : {saved.input, saved.h0, saved.c0}) {
+          Tensor t = state.defined() ? state.detach() : Tensor();
           if (t.defined()) t.set_requires_grad(true);
           inputs.push_back(t);
         }
-        std::vector<Tensor> weights;
-        for (const auto& p : info) weights.push_back(node.saved(p.name));
-        const RnnResult r = rnn_unrolled(inputs[0], weights, st->options, inputs[1], inputs[2]);
+        const RnnResult r =
+            rnn_unrolled(inputs[0], saved.weights, st->options, inputs[1], inputs[2]);
         recorder.stop();
         outputs = {r.output, r.h_n};
         if (lstm) outputs.push_back(r.c_n);

@@ -14,7 +14,7 @@
 #include "kernels/random.h"
 #include "runtime/autograd.h"
 #include "runtime/ops.h"
-#include "tests/support/dp_oracle.h"
+#include "tests/support/dp_sgd_oracle.h"
 #include "tests/support/tensor_support.h"
 
 namespace strand::runtime {

@@ -120,7 +120,7 @@ TEST(MembershipAudit, OverfitModelIsClearlyAttackable) {
       a.calibrated_attack->at_fpr[1].tpr, a.epsilon_lower_bound());
 }
 
-TEST(MembershipAudit, DpModelsLowerBoundStaysWithinItsEpsilon) {
+TEST(MembershipAudit, DpSgdModelsLowerBoundStaysWithinItsEpsilon) {
   const Pools p = pools();
   TrainConfig c = overfit_config();
   c.dp.enabled = true;

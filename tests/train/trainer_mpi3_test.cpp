@@ -33,7 +33,8 @@ class SharedDir {
   SharedDir() {
     std::string made;
     if (rank0()) {
-      std::string templ = (std::filesystem::temp_directory_path() / "strand_ddp_XXXXXX").string();
+      std::string templ =
+          (std::filesystem::temp_directory_path() / "strand_data_parallel_XXXXXX").string();
       made = mkdtemp(templ.data());
     }
     path_ = runtime::all_gather_strings(*world(), made)[0];

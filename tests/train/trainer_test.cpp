@@ -323,7 +323,7 @@ TEST(Trainer, DpSgdRefusesBatchNorm) {
   cfg.model = "basset";
   cfg.dp.enabled = true;
   cfg.dp.target_epsilon = 8;
-  EXPECT_THAT([&] { Trainer(tiny_task(600), cfg, ""); },
+  EXPECT_THAT([&] { Trainer(tiny_task(600), cfg, "").fit(); },
               ::testing::ThrowsMessage<Error>(
                   AllOf(HasSubstr("is BatchNorm1d"), HasSubstr("GroupNorm or LayerNorm"))));
 }

@@ -4,7 +4,7 @@
 // exposed_ms (the part after backward ended, what the step pays), hidden (the fraction of comm_ms
 // overlapped with backward), buckets per step, params.
 //   One process: the same step without communication, the baseline for scaling efficiency.
-//   mpirun --allow-run-as-root --oversubscribe --bind-to none -np 2 build/bench_train_ddp
+//   mpirun --allow-run-as-root --oversubscribe --bind-to none -np 2 build/bench_train_data_parallel
 // Every rank runs fixed iteration counts (collectives must match); rank 0 reports.
 #include <benchmark/benchmark.h>
 

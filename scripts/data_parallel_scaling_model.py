@@ -13,7 +13,7 @@ is measured (bench_train on the GPU machine): pass --deepsea-step-ms / --danq-st
 import argparse
 
 # Parameter shapes from layers/models.cpp at the published input length 1000 and 919 outputs (the
-# counts equal bench_train_ddp's `params` counter: 52.8431M and 46.929M). In backward order.
+# counts equal bench_train_data_parallel's `params` counter: 52.8431M and 46.929M). In backward order.
 DEEPSEA = {
     "params": [("fc2", 925 * 919 + 919), ("fc1", 50880 * 925 + 925), ("conv3", 480 * 960 * 8 + 960),
                ("conv2", 320 * 480 * 8 + 480), ("conv1", 4 * 320 * 8 + 320)],
