@@ -59,6 +59,48 @@ const std::vector<std::string> kTopKeys = {"name", "description", "layers"};
 
 int line_of(const YAML::Node& n) { return n.Mark().line + 1; }
 
+// yaml-cpp parses nested collections recursively: a hostile file of 100k '[' (or "- - - ...")
+// would overflow the stack. Nesting is bounded before parsing by an upper bound on the depth:
+// open flow brackets, plus on each line the indentation and the block indicators ("- ", "? ",
+// ": ") that can each open a level. Real model files stay far below the limit.
+void check_nesting(std::string_view text, const std::string& source) {
+  constexpr int kMaxDepth = 64;
+  int flow = 0, line = 1;
+  size_t at = 0;
+  while (at <= text.size()) {
+    const size_t end = std::min(text.find('\n', at), text.size());
+    const std::string_view l = text.substr(at, end - at);
+    int block = 0;
+    while (block < static_cast<int>(l.size()) && (l[block] == ' ' || l[block] == '\t')) ++block;
+    bool quoted = false;
+    char quote = 0;
+    for (size_t i = 0; i < l.size(); ++i) {
+      const char c = l[i];
+      if (quoted) {
+        if (c == quote) quoted = false;
+        continue;
+      }
+      if (c == '#' && (i == 0 || l[i - 1] == ' ')) break;  // a comment
+      if (c == '"' || c == '\'') {
+        quoted = true;
+        quote = c;
+      } else if (c == '[' || c == '{') {
+        ++flow;
+      } else if ((c == ']' || c == '}') && flow > 0) {
+        --flow;
+      } else if (flow == 0 && (c == '-' || c == '?' || c == ':') &&
+                 (i + 1 == l.size() || l[i + 1] == ' ')) {
+        ++block;
+      }
+      STRAND_CHECK(flow + block <= kMaxDepth,
+                   "{} line {}: nested more than {} levels deep: not a model file", source, line,
+                   kMaxDepth);
+    }
+    at = end + 1;
+    ++line;
+  }
+}
+
 // The activation between layers: [N, C, L] (convolutions), [N, L, C] (recurrent layers, batch
 // first) or [N, F] (after flatten).
 struct Activity {
@@ -270,11 +312,17 @@ bool is_model_file(const std::string& name) {
 }
 
 std::string read_model_file(const std::string& path) {
-  std::ifstream in(path);
+  std::ifstream in(path, std::ios::binary);
   STRAND_CHECK(in.good(), "cannot read model file '{}' (no such file, or no permission)", path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
+  // A model file is a short layer list; anything larger is not one (and is not parsed).
+  std::string text(kMaxModelFileBytes + 1, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  STRAND_CHECK(!in.bad(), "cannot read model file '{}'", path);
+  text.resize(static_cast<size_t>(in.gcount()));
+  STRAND_CHECK(text.size() <= kMaxModelFileBytes,
+               "model file '{}' is larger than {} bytes: not a model file", path,
+               kMaxModelFileBytes);
+  return text;
 }
 
 std::vector<std::string> model_file_layers() {
@@ -289,6 +337,10 @@ std::shared_ptr<Sequential> build_model_from_yaml(const std::string& yaml_text,
   STRAND_CHECK(input_length > 0 && outputs > 0,
                "model '{}': input length ({}) and outputs ({}) must be positive", source,
                input_length, outputs);
+  STRAND_CHECK(yaml_text.size() <= kMaxModelFileBytes,
+               "{}: a model file is at most {} bytes, got {}", source, kMaxModelFileBytes,
+               yaml_text.size());
+  check_nesting(yaml_text, source);
   YAML::Node root;
   try {
     root = YAML::Load(yaml_text);

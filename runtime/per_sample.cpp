@@ -487,7 +487,9 @@ Tensor PerSampleClipper::backward(const Tensor& loss, int64_t batch_size, double
           *r.node, n_batch, bases ? 4 : r.input.shape()[1], r.input.shape()[bases ? 1 : 2], c_out);
       const size_t weight_slot = bases ? 0 : 1;
       const kernels::Context ctx = context_for(gs.device());
-      for (const auto& [input, k] : r.uses) {
+      for (const auto& use : r.uses) {
+        const auto input = use.first;  // not a structured binding: clang 14 cannot capture one
+        const auto k = use.second;
         const Tensor& p = params_[k].second;
         Tensor out = empty(p.shape(), like);
         dispatch_norm(gs, [&](auto tag) {

@@ -160,6 +160,26 @@ TEST(ModelFile, ErrorsNameTheLineAndSuggestTheClosestName) {
                                              "'deepsea'?)")));
 }
 
+// Hostile sizes and nesting end in one line before yaml-cpp (recursive) parses anything.
+TEST(ModelFile, DeepNestingAndHugeFilesAreRefusedBeforeParsing) {
+  expect_error("layers: " + std::string(100000, '[') + "\n",
+               "m.yaml line 1: nested more than 64 levels deep: not a model file");
+  std::string dashes = "layers:\n";
+  for (int i = 0; i < 200; ++i) dashes += "- ";
+  expect_error(dashes + "relu\n", "m.yaml line 2: nested more than 64 levels deep");
+  expect_error("layers:\n" + std::string(200, ' ') + "- relu\n", "nested more than 64 levels");
+  const auto dir = std::filesystem::temp_directory_path() / "strand-model-file-size-test";
+  std::filesystem::create_directories(dir);
+  const std::string path = (dir / "big.yaml").string();
+  std::ofstream(path) << "layers:\n  - relu\n" << std::string(kMaxModelFileBytes, '#') << "\n";
+  EXPECT_THAT([&] { read_model_file(path); },
+              ThrowsMessage<Error>(HasSubstr("is larger than 1048576 bytes: not a model file")));
+  std::filesystem::remove_all(dir);
+  // The shipped examples pass the nesting bound.
+  for (const char* name : {"deepsea", "danq", "basset-groupnorm", "hybrid", "cnn-flatten"})
+    EXPECT_NO_THROW(build_model_from_yaml(read_model_file(example(name)), 1000, 3, name));
+}
+
 TEST(ModelFile, RecognisesModelFileNames) {
   EXPECT_TRUE(is_model_file("a/model.yaml"));
   EXPECT_TRUE(is_model_file("m.yml"));
