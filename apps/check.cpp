@@ -347,8 +347,9 @@ void add_check_command(CLI::App& app) {
                      "Write de-duplicated FASTA files (one per split) into this directory");
   splits->add_option("--drop-from", sa->drop_from, "Split that loses the duplicate of a pair");
   splits->add_flag("--json", sa->json, "Print JSON");
-  splits->add_option("--max-memory", sa->max_memory,
-                     "Memory the check may hold (sequences and sketches), e.g. 4GiB, 16G")
+  splits
+      ->add_option("--max-memory", sa->max_memory,
+                   "Memory the check may hold (sequences and sketches), e.g. 4GiB, 16G")
       ->capture_default_str();
   splits->callback([sa] { run_check_splits(*sa); });
 
@@ -371,8 +372,9 @@ void add_check_command(CLI::App& app) {
   data_cmd->add_flag("!--no-alignment", da->alignment,
                      "Skip the aligned/unaligned diagnosis (it fits four small baselines)");
   data_cmd->add_flag("--json", da->json, "Print JSON");
-  data_cmd->add_option("--max-memory", da->max_memory,
-                       "Memory the check may hold (sequences and features), e.g. 4GiB, 16G")
+  data_cmd
+      ->add_option("--max-memory", da->max_memory,
+                   "Memory the check may hold (sequences and features), e.g. 4GiB, 16G")
       ->capture_default_str();
   data_cmd->callback([da] { run_check_data(*da); });
 

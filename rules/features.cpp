@@ -4,9 +4,9 @@
 #include <algorithm>
 #include <cmath>
 
-#include "data/encoding.h"
 #include "core/checked.h"
 #include "core/error.h"
+#include "data/encoding.h"
 
 namespace strand::rules {
 

@@ -6,9 +6,9 @@
 #include <numeric>
 #include <unordered_set>
 
-#include "data/encoding.h"
 #include "core/checked.h"
 #include "core/error.h"
+#include "data/encoding.h"
 
 namespace strand::rules {
 namespace {

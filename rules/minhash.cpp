@@ -4,8 +4,8 @@
 #include <algorithm>
 #include <cmath>
 
-#include "data/encoding.h"
 #include "core/error.h"
+#include "data/encoding.h"
 
 namespace strand::rules {
 namespace {

@@ -7,9 +7,9 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "core/error.h"
 #include "kernels/conv1d.h"
 #include "kernels/conv1d_onehot.h"
-#include "core/error.h"
 #include "kernels/philox.h"
 #include "kernels/random.h"
 #include "kernels/rnn.h"

@@ -232,6 +232,10 @@ TEST_F(Hostile, CheckSplitsOnMultiMegabaseRecordsWithAMemoryBound) {
                   "the 4.0 MiB allowed by --max-memory");
   expect_one_line(strand("check splits train.fa test.fa --max-memory lots"),
                   "--max-memory 'lots' is not a byte count");
+  write("labels.tsv", "name\ty\nchrA\t1\nchrB\t0\n");
+  expect_one_line(strand("check data --fasta train.fa --labels labels.tsv --max-memory 4MiB"),
+                  "reading 'train.fa' (2 records so far) needs about 5.7 MiB of memory, more than "
+                  "the 4.0 MiB allowed by --max-memory");
 }
 
 TEST_F(Hostile, RunDirectoriesAreLockedCleanedAndCarryAStatus) {

@@ -8,8 +8,8 @@
 
 #include <filesystem>
 
-#include "data/encoding.h"
 #include "core/error.h"
+#include "data/encoding.h"
 #include "tests/data/temp_files.h"
 
 namespace strand::data {

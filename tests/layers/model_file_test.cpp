@@ -175,9 +175,7 @@ TEST(ModelFile, DeepNestingAndHugeFilesAreRefusedBeforeParsing) {
   EXPECT_THAT([&] { read_model_file(path); },
               ThrowsMessage<Error>(HasSubstr("is larger than 1048576 bytes: not a model file")));
   std::filesystem::remove_all(dir);
-  // The shipped examples pass the nesting bound.
-  for (const char* name : {"deepsea", "danq", "basset-groupnorm", "hybrid", "cnn-flatten"})
-    EXPECT_NO_THROW(build_model_from_yaml(read_model_file(example(name)), 1000, 3, name));
+  // (The shipped examples pass the bound: the first test builds each of them.)
 }
 
 TEST(ModelFile, RecognisesModelFileNames) {
