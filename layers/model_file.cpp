@@ -62,7 +62,8 @@ int line_of(const YAML::Node& n) { return n.Mark().line + 1; }
 // yaml-cpp parses nested collections recursively: a hostile file of 100k '[' (or "- - - ...")
 // would overflow the stack. Nesting is bounded before parsing by an upper bound on the depth:
 // open flow brackets, plus on each line the indentation and the block indicators ("- ", "? ",
-// ": ") that can each open a level. Real model files stay far below the limit.
+// ": ") that can each open a level. Real model files stay far below the limit. Control bytes
+// (binary junk) are refused here too: yaml-cpp would quote them into its messages.
 void check_nesting(std::string_view text, const std::string& source) {
   constexpr int kMaxDepth = 64;
   int flow = 0, line = 1;
@@ -76,6 +77,10 @@ void check_nesting(std::string_view text, const std::string& source) {
     char quote = 0;
     for (size_t i = 0; i < l.size(); ++i) {
       const char c = l[i];
+      const auto byte = static_cast<unsigned char>(c);
+      STRAND_CHECK((byte >= 0x20 && byte != 0x7f) || c == '\t' || c == '\r',
+                   "{} line {}: byte {} (a control character) is not text: not a model file",
+                   source, line, static_cast<int>(byte));
       if (quoted) {
         if (c == quote) quoted = false;
         continue;
@@ -345,7 +350,10 @@ std::shared_ptr<Sequential> build_model_from_yaml(const std::string& yaml_text,
   try {
     root = YAML::Load(yaml_text);
   } catch (const YAML::Exception& e) {
-    STRAND_FAIL("{} line {}: not valid YAML: {}", source, e.mark.line + 1, e.msg);
+    std::string why = e.msg;  // may quote the offending character: keep the message one line
+    for (char& c : why)
+      if (static_cast<unsigned char>(c) < 0x20) c = ' ';
+    STRAND_FAIL("{} line {}: not valid YAML: {}", source, e.mark.line + 1, why);
   }
   STRAND_CHECK(root.IsMap(), "{}: a model file is a map with a 'layers' list (see {})", source,
                "examples/models/deepsea.yaml");

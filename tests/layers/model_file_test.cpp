@@ -168,6 +168,8 @@ TEST(ModelFile, DeepNestingAndHugeFilesAreRefusedBeforeParsing) {
   for (int i = 0; i < 200; ++i) dashes += "- ";
   expect_error(dashes + "relu\n", "m.yaml line 2: nested more than 64 levels deep");
   expect_error("layers:\n" + std::string(200, ' ') + "- relu\n", "nested more than 64 levels");
+  expect_error(std::string("layers:\n  - relu\0\n", 18),
+               "m.yaml line 2: byte 0 (a control character) is not text: not a model file");
   const auto dir = std::filesystem::temp_directory_path() / "strand-model-file-size-test";
   std::filesystem::create_directories(dir);
   const std::string path = (dir / "big.yaml").string();
