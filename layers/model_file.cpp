@@ -59,6 +59,14 @@ const std::vector<std::string> kTopKeys = {"name", "description", "layers"};
 
 int line_of(const YAML::Node& n) { return n.Mark().line + 1; }
 
+// A map key as text; a key that is itself a list or map (YAML allows it) is an error here, not a
+// yaml-cpp conversion exception (a finding of the model file fuzz harness).
+std::string key_name(const YAML::Node& key, const std::string& source) {
+  STRAND_CHECK(key.IsScalar(), "{} line {}: a key must be a name, not a list or map", source,
+               line_of(key));
+  return key.Scalar();
+}
+
 // yaml-cpp parses nested collections recursively: a hostile file of 100k '[' (or "- - - ...")
 // would overflow the stack. Nesting is bounded before parsing by an upper bound on the depth:
 // open flow brackets, plus on each line the indentation and the block indicators ("- ", "? ",
@@ -129,7 +137,7 @@ class LayerArgs {
     if (!node_ || node_.IsNull()) return;
     if (!node_.IsMap()) fail(line_, "its keys must be a map, e.g. {key: value}");
     for (auto it = node_.begin(); it != node_.end(); ++it) {
-      const std::string key = it->first.as<std::string>();
+      const std::string key = key_name(it->first, source_);
       if (std::find(valid.begin(), valid.end(), key) != valid.end()) continue;
       if (valid.empty())
         fail(line_of(it->first), format("unknown key '{}': {} takes no keys", key, layer_));
@@ -358,7 +366,7 @@ std::shared_ptr<Sequential> build_model_from_yaml(const std::string& yaml_text,
   STRAND_CHECK(root.IsMap(), "{}: a model file is a map with a 'layers' list (see {})", source,
                "examples/models/deepsea.yaml");
   for (auto it = root.begin(); it != root.end(); ++it) {
-    const std::string key = it->first.as<std::string>();
+    const std::string key = key_name(it->first, source);
     STRAND_CHECK(std::find(kTopKeys.begin(), kTopKeys.end(), key) != kTopKeys.end(),
                  "{} line {}: unknown key '{}'{}; a model file has {}", source, line_of(it->first),
                  key, did_you_mean(key, kTopKeys), kTopKeys);
@@ -379,7 +387,7 @@ std::shared_ptr<Sequential> build_model_from_yaml(const std::string& yaml_text,
     if (item.IsScalar()) {
       layer = item.Scalar();
     } else if (item.IsMap() && item.size() == 1) {
-      layer = item.begin()->first.as<std::string>();
+      layer = key_name(item.begin()->first, source);
       keys = item.begin()->second;
       line = line_of(item.begin()->first);
     } else {

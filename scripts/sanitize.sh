@@ -5,13 +5,13 @@
 #   1. the CPU test subset STRAND_SANITIZE_TESTS names (cmake/StrandTargets.cmake) and a replay of
 #      every fuzz corpus (fuzz/corpus/<reader>/: seeds and the regression inputs of fixed
 #      findings), any sanitizer report failing the test;
-#   2. each libFuzzer harness (fuzz/*_fuzz.cpp) fuzzing for FUZZ_SECONDS (default 10) from its
+#   2. each libFuzzer harness (fuzz/*_fuzz.cpp) fuzzing for FUZZ_SECONDS (default 5) from its
 #      corpus; new inputs go to build-san/fuzz-corpus/, never into the repository. A crash leaves
 #      build-san/fuzz-<reader>-crash-* and fails the script.
 # FUZZ_SECONDS=600 bash scripts/sanitize.sh gives the long run bench/RESULTS.md records.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-seconds="${FUZZ_SECONDS:-10}"
+seconds="${FUZZ_SECONDS:-5}"
 CC=clang CXX=clang++ cmake -S . -B build-san -G Ninja -DCMAKE_BUILD_TYPE=Release \
   -DCMAKE_CXX_FLAGS_RELEASE="-O1 -gline-tables-only -DNDEBUG" -DSTRAND_SANITIZE=ON >/dev/null
 cmake --build build-san -j "$(nproc)"

@@ -168,6 +168,10 @@ TEST(ModelFile, DeepNestingAndHugeFilesAreRefusedBeforeParsing) {
   for (int i = 0; i < 200; ++i) dashes += "- ";
   expect_error(dashes + "relu\n", "m.yaml line 2: nested more than 64 levels deep");
   expect_error("layers:\n" + std::string(200, ' ') + "- relu\n", "nested more than 64 levels");
+  expect_error("layers:\n  - {[a]: 1}\n", "m.yaml line 2: a key must be a name, not a list or map");
+  expect_error("layers:\n  - conv1d: {out: 8, kernel: 3, {x: 1}: 2}\n",
+               "m.yaml line 2: a key must be a name, not a list or map");
+  expect_error("? [layers]\n: 1\n", "m.yaml line 1: a key must be a name, not a list or map");
   expect_error(std::string("layers:\n  - relu\0\n", 18),
                "m.yaml line 2: byte 0 (a control character) is not text: not a model file");
   const auto dir = std::filesystem::temp_directory_path() / "strand-model-file-size-test";
