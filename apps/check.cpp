@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "apps/commands.h"
+#include "core/checked.h"
 #include "core/error.h"
 #include "core/version.h"
 #include "data/bed.h"
@@ -31,6 +32,7 @@ struct SplitsArgs {
   int k = 12, bins = 512, top = 10;
   double min_identity = 0.85;
   bool json = false;
+  std::string max_memory = "4GiB";
 };
 
 // Intervals of a per-split BED file (read with data's BED reader).
@@ -41,7 +43,14 @@ std::vector<rules::GenomicInterval> split_intervals(const std::string& path, int
   return out;
 }
 
+// --max-memory: what check splits and check data may hold (the sequences, sketches and
+// features), checked as files are read; past it the error names the flag.
+void limit_memory(const std::string& max_memory) {
+  set_memory_limit(parse_bytes(max_memory, "--max-memory"), "--max-memory");
+}
+
 void run_check_splits(const SplitsArgs& a) {
+  limit_memory(a.max_memory);
   std::vector<std::string> names, seqs;
   std::vector<int> split;
   std::vector<std::string> split_names = a.split_names;
@@ -192,9 +201,11 @@ struct DataArgs {
   rules::DatasetSource source;
   bool alignment = true;  // rule 5: does position matter?
   bool json = false;
+  std::string max_memory = "4GiB";
 };
 
 void run_check_data(const DataArgs& a) {
+  limit_memory(a.max_memory);
   const rules::InspectInput in = rules::inspect_input(rules::load_source(a.source, true));
   auto j = rules::inspect_data(in, rules::InspectOptions{});
   if (a.alignment) j["alignment"] = rules::diagnose_alignment(in);
@@ -336,6 +347,10 @@ void add_check_command(CLI::App& app) {
                      "Write de-duplicated FASTA files (one per split) into this directory");
   splits->add_option("--drop-from", sa->drop_from, "Split that loses the duplicate of a pair");
   splits->add_flag("--json", sa->json, "Print JSON");
+  splits
+      ->add_option("--max-memory", sa->max_memory,
+                   "Memory the check may hold (sequences and sketches), e.g. 4GiB, 16G")
+      ->capture_default_str();
   splits->callback([sa] { run_check_splits(*sa); });
 
   auto* data_cmd = check->add_subcommand(
@@ -357,6 +372,10 @@ void add_check_command(CLI::App& app) {
   data_cmd->add_flag("!--no-alignment", da->alignment,
                      "Skip the aligned/unaligned diagnosis (it fits four small baselines)");
   data_cmd->add_flag("--json", da->json, "Print JSON");
+  data_cmd
+      ->add_option("--max-memory", da->max_memory,
+                   "Memory the check may hold (sequences and features), e.g. 4GiB, 16G")
+      ->capture_default_str();
   data_cmd->callback([da] { run_check_data(*da); });
 
   auto* all_cmd = check->add_subcommand(

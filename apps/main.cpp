@@ -6,6 +6,7 @@
 #include "core/suggest.h"
 #include "core/version.h"
 #include "runtime/file_io.h"
+#include "runtime/launch.h"
 
 namespace {
 
@@ -91,10 +92,12 @@ int main(int argc, char** argv) {
     std::cerr << explain(app, e) << "\n";
     return e.get_exit_code();
   } catch (const strand::Error& e) {
-    std::cerr << "strand: " << e.message() << "\n";
+    std::cerr << "strand: " << e.message() << std::endl;
+    strand::runtime::fail_job_under_recovery();  // so mpirun --enable-recovery exits non-zero
     return 1;
   } catch (const std::exception& e) {
-    std::cerr << "strand: " << e.what() << "\n";
+    std::cerr << "strand: " << e.what() << std::endl;
+    strand::runtime::fail_job_under_recovery();
     return 1;
   }
   return 0;

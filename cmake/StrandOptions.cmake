@@ -18,6 +18,23 @@ set_property(CACHE STRAND_CUDA PROPERTY STRINGS AUTO ON OFF)
 # nanobind), ON (required) or OFF. Builds the extension strand._strand (python/).
 set(STRAND_PYTHON AUTO CACHE STRING "Build the Python package: AUTO, ON or OFF")
 set_property(CACHE STRAND_PYTHON PROPERTY STRINGS AUTO ON OFF)
+# STRAND_SANITIZE: a CPU-only clang build with AddressSanitizer + UndefinedBehaviorSanitizer
+# (scripts/sanitize.sh): the libraries up to train/, the CPU test subset named in
+# cmake/StrandTargets.cmake and the libFuzzer harnesses of fuzz/. No CUDA, Python or benchmarks.
+option(STRAND_SANITIZE "CPU-only ASan+UBSan clang build: tests subset and fuzz harnesses" OFF)
+if(STRAND_SANITIZE)
+  if(NOT CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
+    message(FATAL_ERROR "STRAND_SANITIZE needs clang (libFuzzer): configure with -DCMAKE_CXX_COMPILER=clang++")
+  endif()
+  set(STRAND_CUDA OFF CACHE STRING "" FORCE)
+  set(STRAND_PYTHON OFF CACHE STRING "" FORCE)
+  set(STRAND_BUILD_BENCHMARKS OFF CACHE BOOL "" FORCE)
+  # Every object gets the sanitizers and libFuzzer's coverage counters; any report aborts, so a
+  # test or a fuzz run fails on it.
+  add_compile_options(-fsanitize=address,undefined,fuzzer-no-link -fno-sanitize-recover=all
+                      -fno-omit-frame-pointer)
+  add_link_options(-fsanitize=address,undefined)
+endif()
 set(STRAND_WITH_PYTHON OFF)
 if(STRAND_PYTHON STREQUAL "ON")
   set(STRAND_WITH_PYTHON ON)

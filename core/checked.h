@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 #include "core/error.h"
@@ -25,10 +26,20 @@ inline int64_t checked_add(int64_t a, int64_t b, std::string_view what) {
 }
 
 // Bytes this process could still allocate: MemAvailable + SwapFree from /proc/meminfo (physical
-// memory where that file is missing).
+// memory where that file is missing), at most STRAND_MEMORY_LIMIT when that is set (e.g. "4GiB":
+// the fuzz harnesses and shared machines cap what one run may take).
 uint64_t available_memory_bytes();
 
-// Fails, naming `what` and both sizes in GiB, when `bytes` exceeds the available memory.
+// "4GiB", "512MiB", "2G", "100000" (bytes): a byte count from a flag or variable; `what` names
+// it in the error for anything else.
+uint64_t parse_bytes(std::string_view text, std::string_view what);
+
+// A cap a command's flag puts on the memory it may use (e.g. `check data --max-memory 4GiB`);
+// `name` ("--max-memory") is named in check_memory's errors. 0 removes the cap.
+void set_memory_limit(uint64_t bytes, std::string_view name);
+
+// Fails, naming `what`, both sizes and the limit that applies, when `bytes` exceeds the available
+// memory (or the cap of set_memory_limit or STRAND_MEMORY_LIMIT).
 void check_memory(uint64_t bytes, std::string_view what);
 
 // A byte count in human units ("12.3 GiB") for messages.

@@ -1,6 +1,7 @@
 // FastaReader (validating, streaming) and IndexedFasta (htslib faidx) implementations.
 #include "data/fasta.h"
 
+#include <htslib/bgzf.h>
 #include <htslib/faidx.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -11,11 +12,13 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <sstream>
 
+#include "core/checked.h"
+#include "core/error.h"
 #include "data/encoding.h"
 #include "data/text_reader.h"
-#include "core/error.h"
 
 namespace strand::data {
 namespace {
@@ -67,29 +70,36 @@ std::vector<FaiEntry> read_fai(const std::string& fai) {
 // one, or rewritten within the same second), or "" if it does: the file's size must match the
 // last record's end, and for a sample of records the header line must precede the first base and
 // a line end must follow the last.
-std::string fai_mismatch(const std::string& path, const std::vector<FaiEntry>& entries) {
+// Reads up to n bytes at an uncompressed offset (fewer at the end of the file, none past it).
+using ReadAt = std::function<std::string(int64_t offset, size_t n)>;
+
+// Why the index does not describe the FASTA, or "" when it does: the last record must end where
+// the file ends (a final line break aside), and 16 sampled records must start right after their
+// header line and end with a line break. Offsets are uncompressed ones, so this works for plain
+// files and, through the .gzi, for bgzip.
+std::string fai_mismatch(const std::vector<FaiEntry>& entries, const ReadAt& read_at) {
   if (entries.empty()) return "it is empty or malformed";
-  std::ifstream in(path, std::ios::binary);
-  std::error_code ec;
-  const auto size = static_cast<int64_t>(std::filesystem::file_size(path, ec));
-  if (!in || ec) return "the FASTA cannot be read";
   auto end_of = [](const FaiEntry& e) {  // one past the last base
     if (e.length == 0) return e.offset;
     return e.offset + (e.length - 1) / e.line_bases * e.line_bytes + (e.length - 1) % e.line_bases +
            1;
   };
   const int64_t last_end = end_of(entries.back());
-  if (last_end > size || size - last_end > 2)  // at most a final "\r\n" after the last base
-    return strand::format("it describes {} bytes but the FASTA has {}", last_end, size);
+  if (last_end < 1) return "it is malformed";
+  // The last base, then at most a final "\r\n".
+  const std::string tail = read_at(last_end - 1, 4);
+  const bool shorter = tail.empty() || tail[0] == '\n' || tail[0] == '\r';
+  if (shorter || tail.size() == 4)
+    return strand::format("it describes {} bytes but the FASTA is {}", last_end,
+                          shorter ? "shorter" : "longer");
   const size_t n = entries.size(), samples = std::min<size_t>(n, 16);
   for (size_t k = 0; k < samples; ++k) {
     const FaiEntry& e = entries[samples == 1 ? 0 : k * (n - 1) / (samples - 1)];
     const int64_t from = std::max<int64_t>(0, e.offset - 8192);  // the header line, if short
-    std::string before(static_cast<size_t>(e.offset - from), '\0');
-    in.seekg(from);
-    in.read(before.data(), static_cast<std::streamsize>(before.size()));
+    const std::string before = read_at(from, static_cast<size_t>(e.offset - from));
     std::string_view head(before);
-    bool header_ok = in && !head.empty() && head.back() == '\n';
+    bool header_ok =
+        head.size() == static_cast<size_t>(e.offset - from) && !head.empty() && head.back() == '\n';
     if (header_ok) {
       head.remove_suffix(1);
       if (!head.empty() && head.back() == '\r') head.remove_suffix(1);
@@ -99,16 +109,90 @@ std::string fai_mismatch(const std::string& path, const std::vector<FaiEntry>& e
         header_ok = !line.empty() && line[0] == '>' && header_name(line) == e.name;
       }
     }
-    const int64_t end = end_of(e);
-    char after = '\n';
-    if (end < size) {
-      in.seekg(end);
-      in.get(after);
-    }
-    if (!header_ok || (after != '\n' && after != '\r'))
+    const std::string after = read_at(end_of(e), 1);
+    if (!header_ok || (!after.empty() && after[0] != '\n' && after[0] != '\r'))
       return strand::format("record '{}' is not where it says (byte {})", e.name, e.offset);
   }
   return "";
+}
+
+std::string plain_fai_mismatch(const std::string& path, const std::vector<FaiEntry>& entries) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return "the FASTA cannot be read";
+  return fai_mismatch(entries, [&](int64_t offset, size_t n) {
+    std::string out(n, '\0');
+    in.clear();
+    in.seekg(offset);
+    in.read(out.data(), static_cast<std::streamsize>(n));
+    out.resize(in ? n : static_cast<size_t>(std::max<std::streamsize>(in.gcount(), 0)));
+    return out;
+  });
+}
+
+// The block starts a .gzi lists, as (compressed, uncompressed) offsets, after the implicit
+// (0, 0); empty when the file is not a .gzi.
+std::vector<std::pair<uint64_t, uint64_t>> read_gzi(const std::string& gzi) {
+  std::ifstream in(gzi, std::ios::binary);
+  uint64_t n = 0;
+  in.read(reinterpret_cast<char*>(&n), 8);  // little-endian, as the x86-64 host
+  std::vector<std::pair<uint64_t, uint64_t>> out = {{0, 0}};
+  for (uint64_t i = 0; in && i < n && i < (uint64_t{1} << 32); ++i) {
+    uint64_t c = 0, u = 0;
+    in.read(reinterpret_cast<char*>(&c), 8);
+    in.read(reinterpret_cast<char*>(&u), 8);
+    if (in) out.emplace_back(c, u);
+  }
+  return out;
+}
+
+// The uncompressed size of the BGZF block starting at compressed offset c (its ISIZE footer), or
+// -1 when no BGZF block starts there.
+int64_t block_size_at(std::ifstream& raw, uint64_t c) {
+  unsigned char h[18] = {};
+  raw.clear();
+  raw.seekg(static_cast<std::streamoff>(c));
+  raw.read(reinterpret_cast<char*>(h), sizeof h);
+  if (!raw || h[0] != 31 || h[1] != 139 || !(h[3] & 4) || h[12] != 'B' || h[13] != 'C') return -1;
+  const uint64_t bsize = h[16] | (h[17] << 8);  // block size - 1
+  unsigned char f[4] = {};
+  raw.seekg(static_cast<std::streamoff>(c + bsize + 1 - 4));
+  raw.read(reinterpret_cast<char*>(f), sizeof f);
+  if (!raw) return -1;
+  return f[0] | (f[1] << 8) | (f[2] << 16) | (int64_t{f[3]} << 24);
+}
+
+// The same check on a bgzip FASTA, reading at uncompressed offsets through its .gzi. htslib
+// asserts (aborts) when a .gzi sends it past the end of a block, as a stale one may: the block
+// each read starts in is checked against the .gzi first.
+std::string bgzip_fai_mismatch(const std::string& path, const std::string& gzi,
+                               const std::vector<FaiEntry>& entries) {
+  const auto blocks = read_gzi(gzi);
+  std::ifstream raw(path, std::ios::binary);
+  BGZF* fp = bgzf_open(path.c_str(), "r");
+  if (fp == nullptr || !raw) {
+    if (fp != nullptr) bgzf_close(fp);
+    return "the FASTA cannot be read";
+  }
+  std::string why;
+  if (bgzf_index_load(fp, gzi.c_str(), nullptr) != 0) {
+    why = "its .gzi index cannot be read";
+  } else {
+    why = fai_mismatch(entries, [&](int64_t offset, size_t n) {
+      const auto u = static_cast<uint64_t>(offset);
+      auto it = std::upper_bound(blocks.begin(), blocks.end(), u,
+                                 [](uint64_t x, const auto& b) { return x < b.second; });
+      --it;  // the last block starting at or before the offset (blocks[0] is (0, 0))
+      const int64_t size = block_size_at(raw, it->first);
+      if (size < 0 || u - it->second > static_cast<uint64_t>(size)) return std::string();
+      std::string out(n, '\0');
+      if (bgzf_useek(fp, offset, SEEK_SET) != 0) return std::string();
+      const ssize_t got = bgzf_read(fp, out.data(), n);
+      out.resize(got > 0 ? static_cast<size_t>(got) : 0);
+      return out;
+    });
+  }
+  bgzf_close(fp);
+  return why;
 }
 
 bool exists(const std::string& p) { return access(p.c_str(), F_OK) == 0; }
@@ -173,7 +257,17 @@ std::vector<FastaRecord> read_fasta(const std::string& path) {
   FastaReader reader(path);
   std::vector<FastaRecord> records;
   FastaRecord r;
-  while (reader.next(r)) records.push_back(std::move(r));
+  // The whole file is held: checked as it grows against what the machine has, or a command's
+  // --max-memory (core/checked.h).
+  const uint64_t available = available_memory_bytes();
+  uint64_t held = 0;
+  while (reader.next(r)) {
+    r.sequence.shrink_to_fit();  // lines appended one by one leave up to 2x capacity
+    held += r.sequence.capacity() + r.name.capacity() + sizeof(FastaRecord);
+    if (held > available)
+      check_memory(held, format("reading '{}' ({} records so far)", path, records.size() + 1));
+    records.push_back(std::move(r));
+  }
   return records;
 }
 
@@ -216,8 +310,9 @@ void IndexedFasta::load_index(IndexCreation creation) {
   std::string why_stale;
   if (present && newer_than(path_, fai))
     why_stale = "the FASTA is newer";
-  else if (present && !need_gzi)  // bgzip offsets are uncompressed: no cheap sampled check
-    why_stale = fai_mismatch(path_, read_fai(fai));
+  else if (present)
+    why_stale = need_gzi ? bgzip_fai_mismatch(path_, gzi, read_fai(fai))
+                         : plain_fai_mismatch(path_, read_fai(fai));
   const bool stale = !why_stale.empty();
   if (!present || stale) {
     const std::string state = stale ? "an out-of-date index (" + why_stale + ")" : "no index";
@@ -243,9 +338,12 @@ void IndexedFasta::load_index(IndexCreation creation) {
                  "have the same length (rewrite it with a fixed line width)",
                  path_);
   }
-  faidx_t* fai_handle = fai_load3(path_.c_str(), fai.c_str(), need_gzi ? gzi.c_str() : nullptr, 0);
+  // Owned here until every check passed: a constructor that throws runs no destructor (a leak
+  // the FASTA fuzz harness found).
+  std::unique_ptr<faidx_t, void (*)(faidx_t*)> owned(
+      fai_load3(path_.c_str(), fai.c_str(), need_gzi ? gzi.c_str() : nullptr, 0), fai_destroy);
+  faidx_t* fai_handle = owned.get();
   STRAND_CHECK(fai_handle != nullptr, "htslib could not load the index '{}' of '{}'", fai, path_);
-  fai_ = fai_handle;
   const int n = faidx_nseq(fai_handle);
   const std::vector<FaiEntry> entries = read_fai(fai);
   STRAND_CHECK(static_cast<int>(entries.size()) == n,
@@ -260,6 +358,7 @@ void IndexedFasta::load_index(IndexCreation creation) {
     STRAND_CHECK(lengths_.back() > 0, "'{}': record '{}' has an empty sequence", path_, name);
     index_.emplace(names_.back(), i);
   }
+  fai_ = owned.release();
 }
 
 IndexedFasta::~IndexedFasta() {

@@ -130,9 +130,9 @@ bool rule_holds(const MotifRule& r, const std::vector<PlantedSite>& sites, int64
     case MotifRule::Op::kOr:
       return has(r.a) || has(r.b);
     case MotifRule::Op::kAt: {
-      const auto [lo, hi] = at_window(r, length);
+      const auto window = at_window(r, length);  // not a structured binding: clang 14 lambdas
       return std::any_of(sites.begin(), sites.end(), [&](const auto& s) {
-        return counts(s, r.a) && s.start >= lo && s.start <= hi;
+        return counts(s, r.a) && s.start >= window.first && s.start <= window.second;
       });
     }
     case MotifRule::Op::kUpstream:

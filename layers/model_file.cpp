@@ -59,6 +59,61 @@ const std::vector<std::string> kTopKeys = {"name", "description", "layers"};
 
 int line_of(const YAML::Node& n) { return n.Mark().line + 1; }
 
+// A map key as text; a key that is itself a list or map (YAML allows it) is an error here, not a
+// yaml-cpp conversion exception (a finding of the model file fuzz harness).
+std::string key_name(const YAML::Node& key, const std::string& source) {
+  STRAND_CHECK(key.IsScalar(), "{} line {}: a key must be a name, not a list or map", source,
+               line_of(key));
+  return key.Scalar();
+}
+
+// yaml-cpp parses nested collections recursively: a hostile file of 100k '[' (or "- - - ...")
+// would overflow the stack. Nesting is bounded before parsing by an upper bound on the depth:
+// open flow brackets, plus on each line the indentation and the block indicators ("- ", "? ",
+// ": ") that can each open a level. Real model files stay far below the limit. Control bytes
+// (binary junk) are refused here too: yaml-cpp would quote them into its messages.
+void check_nesting(std::string_view text, const std::string& source) {
+  constexpr int kMaxDepth = 64;
+  int flow = 0, line = 1;
+  size_t at = 0;
+  while (at <= text.size()) {
+    const size_t end = std::min(text.find('\n', at), text.size());
+    const std::string_view l = text.substr(at, end - at);
+    int block = 0;
+    while (block < static_cast<int>(l.size()) && (l[block] == ' ' || l[block] == '\t')) ++block;
+    bool quoted = false;
+    char quote = 0;
+    for (size_t i = 0; i < l.size(); ++i) {
+      const char c = l[i];
+      const auto byte = static_cast<unsigned char>(c);
+      STRAND_CHECK((byte >= 0x20 && byte != 0x7f) || c == '\t' || c == '\r',
+                   "{} line {}: byte {} (a control character) is not text: not a model file",
+                   source, line, static_cast<int>(byte));
+      if (quoted) {
+        if (c == quote) quoted = false;
+        continue;
+      }
+      if (c == '#' && (i == 0 || l[i - 1] == ' ')) break;  // a comment
+      if (c == '"' || c == '\'') {
+        quoted = true;
+        quote = c;
+      } else if (c == '[' || c == '{') {
+        ++flow;
+      } else if ((c == ']' || c == '}') && flow > 0) {
+        --flow;
+      } else if (flow == 0 && (c == '-' || c == '?' || c == ':') &&
+                 (i + 1 == l.size() || l[i + 1] == ' ')) {
+        ++block;
+      }
+      STRAND_CHECK(flow + block <= kMaxDepth,
+                   "{} line {}: nested more than {} levels deep: not a model file", source, line,
+                   kMaxDepth);
+    }
+    at = end + 1;
+    ++line;
+  }
+}
+
 // The activation between layers: [N, C, L] (convolutions), [N, L, C] (recurrent layers, batch
 // first) or [N, F] (after flatten).
 struct Activity {
@@ -82,7 +137,7 @@ class LayerArgs {
     if (!node_ || node_.IsNull()) return;
     if (!node_.IsMap()) fail(line_, "its keys must be a map, e.g. {key: value}");
     for (auto it = node_.begin(); it != node_.end(); ++it) {
-      const std::string key = it->first.as<std::string>();
+      const std::string key = key_name(it->first, source_);
       if (std::find(valid.begin(), valid.end(), key) != valid.end()) continue;
       if (valid.empty())
         fail(line_of(it->first), format("unknown key '{}': {} takes no keys", key, layer_));
@@ -270,11 +325,17 @@ bool is_model_file(const std::string& name) {
 }
 
 std::string read_model_file(const std::string& path) {
-  std::ifstream in(path);
+  std::ifstream in(path, std::ios::binary);
   STRAND_CHECK(in.good(), "cannot read model file '{}' (no such file, or no permission)", path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
+  // A model file is a short layer list; anything larger is not one (and is not parsed).
+  std::string text(kMaxModelFileBytes + 1, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  STRAND_CHECK(!in.bad(), "cannot read model file '{}'", path);
+  text.resize(static_cast<size_t>(in.gcount()));
+  STRAND_CHECK(text.size() <= kMaxModelFileBytes,
+               "model file '{}' is larger than {} bytes: not a model file", path,
+               kMaxModelFileBytes);
+  return text;
 }
 
 std::vector<std::string> model_file_layers() {
@@ -289,16 +350,23 @@ std::shared_ptr<Sequential> build_model_from_yaml(const std::string& yaml_text,
   STRAND_CHECK(input_length > 0 && outputs > 0,
                "model '{}': input length ({}) and outputs ({}) must be positive", source,
                input_length, outputs);
+  STRAND_CHECK(yaml_text.size() <= kMaxModelFileBytes,
+               "{}: a model file is at most {} bytes, got {}", source, kMaxModelFileBytes,
+               yaml_text.size());
+  check_nesting(yaml_text, source);
   YAML::Node root;
   try {
     root = YAML::Load(yaml_text);
   } catch (const YAML::Exception& e) {
-    STRAND_FAIL("{} line {}: not valid YAML: {}", source, e.mark.line + 1, e.msg);
+    std::string why = e.msg;  // may quote the offending character: keep the message one line
+    for (char& c : why)
+      if (static_cast<unsigned char>(c) < 0x20) c = ' ';
+    STRAND_FAIL("{} line {}: not valid YAML: {}", source, e.mark.line + 1, why);
   }
   STRAND_CHECK(root.IsMap(), "{}: a model file is a map with a 'layers' list (see {})", source,
                "examples/models/deepsea.yaml");
   for (auto it = root.begin(); it != root.end(); ++it) {
-    const std::string key = it->first.as<std::string>();
+    const std::string key = key_name(it->first, source);
     STRAND_CHECK(std::find(kTopKeys.begin(), kTopKeys.end(), key) != kTopKeys.end(),
                  "{} line {}: unknown key '{}'{}; a model file has {}", source, line_of(it->first),
                  key, did_you_mean(key, kTopKeys), kTopKeys);
@@ -319,7 +387,7 @@ std::shared_ptr<Sequential> build_model_from_yaml(const std::string& yaml_text,
     if (item.IsScalar()) {
       layer = item.Scalar();
     } else if (item.IsMap() && item.size() == 1) {
-      layer = item.begin()->first.as<std::string>();
+      layer = key_name(item.begin()->first, source);
       keys = item.begin()->second;
       line = line_of(item.begin()->first);
     } else {

@@ -23,6 +23,7 @@
 // one extra position for the transpose it needs.
 #pragma once
 
+#include <cstddef>
 #include <memory>
 #include <string>
 #include <vector>
@@ -30,6 +31,9 @@
 #include "layers/sequential.h"
 
 namespace strand::layers {
+
+// Larger model files are refused before parsing (the examples are under 2 KiB).
+constexpr size_t kMaxModelFileBytes = 1 << 20;
 
 // True for names ending in .yaml or .yml.
 bool is_model_file(const std::string& name);

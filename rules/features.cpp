@@ -4,8 +4,9 @@
 #include <algorithm>
 #include <cmath>
 
-#include "data/encoding.h"
+#include "core/checked.h"
 #include "core/error.h"
+#include "data/encoding.h"
 
 namespace strand::rules {
 
@@ -19,6 +20,12 @@ std::vector<float> FeatureMatrix::dense() const {
 FeatureMatrix extract_features(const FeatureExtractor& extractor,
                                std::span<const std::string> seqs) {
   const auto n = static_cast<int64_t>(seqs.size());
+  // At most one entry per base (one-hot; k-mer spectra have fewer), held twice while the rows are
+  // gathered into the matrix, beside the sequences: checked before anything is allocated.
+  uint64_t bases = 0;
+  for (const auto& s : seqs) bases += s.size();
+  check_memory(bases * (1 + 2 * sizeof(SparseEntry)),
+               format("features of {} sequences ({} bases)", n, bases));
   std::vector<std::vector<SparseEntry>> rows(n);
   // An exception must not leave an OpenMP region: the first error is kept and thrown after it.
   std::vector<std::string> errors(n);

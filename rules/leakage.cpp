@@ -6,8 +6,9 @@
 #include <numeric>
 #include <unordered_set>
 
-#include "data/encoding.h"
+#include "core/checked.h"
 #include "core/error.h"
+#include "data/encoding.h"
 
 namespace strand::rules {
 namespace {
@@ -57,8 +58,18 @@ const char* pair_kind_name(PairKind kind) {
 
 double estimate_identity(std::string_view a, std::string_view b, int k) {
   const double ungapped = ungapped_identity(a, b);
-  const double kmer =
-      identity_from_jaccard(kmer_jaccard(canonical_kmers(a, k), canonical_kmers(b, k)), k);
+  // k grows with the length so that unrelated sequences share few k-mers by chance: a record of
+  // a few Mb holds a large part of the 4^12 / 2 canonical 12-mers, so at k = 12 any two such
+  // records looked identical. With 4^k >= 1024 x length, chance sharing stays near 1/1000.
+  const size_t longest = std::max(a.size(), b.size());
+  int need = 5;
+  while (need < 31 && (uint64_t{1} << (2 * need)) < 1024 * static_cast<uint64_t>(longest)) ++need;
+  const int kk = std::max(k, need);
+  // Long records are compared on a fixed fraction of their k-mers (those whose hash falls below
+  // a threshold, the same for both), so memory stays near 2^20 k-mers a sequence.
+  const uint64_t scale = std::max<uint64_t>(1, longest >> 20);
+  const double kmer = identity_from_jaccard(
+      kmer_jaccard(canonical_kmers(a, kk, scale), canonical_kmers(b, kk, scale)), kk);
   return std::max(ungapped, kmer);
 }
 
@@ -107,8 +118,13 @@ LeakageReport find_duplicates(std::span<const std::string> seqs, std::span<const
     i = j;
   }
 
-  // 2. Sketch every sequence once (canonical k-mers hashed once each).
+  // 2. Sketch every sequence once (canonical k-mers hashed once each). The sequences and their
+  // sketches are held together: checked against the memory limit first.
   const int bins = o.sketch.bins;
+  uint64_t bases = 0;
+  for (const auto& s : seqs) bases += s.capacity();
+  check_memory(bases + static_cast<uint64_t>(n) * (static_cast<uint64_t>(bins) * 4 + 64),
+               format("comparing {} sequences ({} bases) with {}-bin sketches", n, bases, bins));
   std::vector<uint32_t> sketches(static_cast<size_t>(n) * bins);
   std::vector<char> has_sketch(n);
 #pragma omp parallel for schedule(dynamic, 256)

@@ -4,8 +4,8 @@
 #include <algorithm>
 #include <cmath>
 
-#include "data/encoding.h"
 #include "core/error.h"
+#include "data/encoding.h"
 
 namespace strand::rules {
 namespace {
@@ -39,11 +39,15 @@ void for_each_canonical(std::string_view seq, int k, F&& f) {
 
 }  // namespace
 
-std::vector<uint64_t> canonical_kmers(std::string_view seq, int k) {
+std::vector<uint64_t> canonical_kmers(std::string_view seq, int k, uint64_t scale) {
   STRAND_CHECK(k >= 1 && k <= 31, "k-mer length must be in [1, 31], got {}", k);
+  STRAND_CHECK(scale >= 1, "k-mer sampling scale must be >= 1, got {}", scale);
   std::vector<uint64_t> out;
-  out.reserve(seq.size());
-  for_each_canonical(seq, k, [&](uint64_t code) { out.push_back(code); });
+  out.reserve(seq.size() / scale + 1);
+  const uint64_t below = ~0ull / scale;
+  for_each_canonical(seq, k, [&](uint64_t code) {
+    if (scale == 1 || mix64(code) <= below) out.push_back(code);
+  });
   std::sort(out.begin(), out.end());
   out.erase(std::unique(out.begin(), out.end()), out.end());
   return out;

@@ -17,8 +17,9 @@ struct SketchOptions {
 };
 
 // Sorted, unique canonical k-mer codes (min of forward and reverse complement), skipping windows
-// that contain a non-ACGT symbol.
-std::vector<uint64_t> canonical_kmers(std::string_view seq, int k);
+// that contain a non-ACGT symbol. scale > 1 keeps about one in `scale` of them: those whose hash
+// is below 2^64 / scale, the same k-mers for every sequence, so Jaccard estimates stay unbiased.
+std::vector<uint64_t> canonical_kmers(std::string_view seq, int k, uint64_t scale = 1);
 
 // Writes options.bins values into out. Returns false when the sequence has no valid k-mer (then
 // out is all 0xFFFFFFFF and the sequence can only match exactly).

@@ -1,10 +1,16 @@
 // Launch detection from the environment variables mpirun, srun and env launchers set (launch.h).
 #include "runtime/launch.h"
 
+#include <signal.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <chrono>
 #include <cstdlib>
+#include <fstream>
+#include <thread>
 
 #include "core/error.h"
 
@@ -115,6 +121,19 @@ LaunchInfo detect_launch() {
     if (value == nullptr) return std::nullopt;
     return std::string(value);
   });
+}
+
+void fail_job_under_recovery(int grace_seconds) {
+  const char* recovery = std::getenv("OMPI_MCA_orte_enable_recovery");
+  if (recovery == nullptr || std::string(recovery) != "1") return;
+  if (std::getenv("OMPI_COMM_WORLD_RANK") == nullptr) return;
+  const pid_t parent = getppid();
+  std::ifstream comm("/proc/" + std::to_string(parent) + "/comm");
+  std::string name;
+  std::getline(comm, name);
+  if (name != "mpirun" && name != "mpiexec" && name != "orterun" && name != "orted") return;
+  std::this_thread::sleep_for(std::chrono::seconds(grace_seconds));
+  ::kill(parent, SIGTERM);
 }
 
 }  // namespace strand::runtime

@@ -35,6 +35,13 @@ using EnvLookup = std::function<std::optional<std::string>(const std::string& na
 LaunchInfo detect_launch();
 LaunchInfo detect_launch(const EnvLookup& env);
 
+// Called by a process that is about to exit non-zero. OpenMPI's `mpirun --enable-recovery` (4.1)
+// exits 0 whatever its ranks return, so a job whose survivors all failed would look successful;
+// under it (OMPI_MCA_orte_enable_recovery=1) this waits `grace_seconds`, so the other survivors'
+// messages get out, then sends SIGTERM to the rank's launcher process (mpirun, or orted on other
+// hosts), which ends the job with a non-zero status. Elsewhere it does nothing.
+void fail_job_under_recovery(int grace_seconds = 3);
+
 // The first host of a Slurm node list: "node[03-05,9],gpu1" -> "node03".
 std::string first_slurm_host(const std::string& nodelist);
 

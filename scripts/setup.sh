@@ -18,6 +18,7 @@ packages=(
   python3-numpy              # tests: strand's .npy/.npz files read by NumPy itself
   python3-dev python3-venv   # the Python package (python/): headers and its test venv
   patchelf xz-utils          # scripts/gpu-bundle.sh: run paths and the archive of the GPU bundle
+  clang libclang-rt-14-dev libomp-dev  # scripts/sanitize.sh: ASan+UBSan build, libFuzzer harnesses
 )
 
 missing=()

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The test command: installs what is missing, builds everything (CUDA code included when nvcc is
 # present; the Python package too), and runs every test. GPU tests skip themselves where no device
-# exists.
+# exists. Then scripts/sanitize.sh: the sanitizer build, its test subset and the fuzz harnesses.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -25,3 +25,10 @@ if ! "$venv/bin/python" -c "import torch" 2>/dev/null && [ ! -e "$venv/.no-torch
 fi
 bash scripts/build.sh -DPython_EXECUTABLE="$venv/bin/python" "$@"
 ctest --test-dir build --output-on-failure -j "$(nproc)" --timeout 900
+# The ASan+UBSan build, its CPU test subset and a short run of every fuzz harness
+# (STRAND_SANITIZE=0 skips it).
+if [ "${STRAND_SANITIZE:-1}" != 0 ]; then
+  start=$(date +%s)
+  bash scripts/sanitize.sh
+  echo "test: sanitizer build, tests and fuzzing took $(( $(date +%s) - start )) s"
+fi

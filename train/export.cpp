@@ -1,7 +1,9 @@
 // Model export with the Rule 10 guard and its override audit log.
 #include "train/export.h"
 
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
@@ -52,12 +54,22 @@ ExportResult export_model(const std::string& model_path, const std::string& out,
                                   {"privacy", result.privacy.to_json()},
                                   {"strand_version", strand::version()}};
     // Appended, not replaced: the log keeps every override. Flushed and closed before the export
-    // goes on, so a full disk stops the export instead of losing the record.
+    // goes on, so a full disk stops the export instead of losing the record; a failed append is
+    // cut off again, so the earlier entries stay whole lines.
+    std::error_code ec;
+    const uintmax_t before = std::filesystem::exists(result.audit_log, ec)
+                                 ? std::filesystem::file_size(result.audit_log, ec)
+                                 : 0;
     std::ofstream audit(result.audit_log, std::ios::app);
     STRAND_CHECK(audit.good(), "cannot open the privacy audit log '{}'", result.audit_log);
     audit << entry.dump() << "\n";
     audit.close();
-    STRAND_CHECK(!audit.fail(), "cannot write the privacy audit log '{}'", result.audit_log);
+    if (audit.fail()) {
+      const std::string why = std::strerror(errno);
+      std::filesystem::resize_file(result.audit_log, before, ec);
+      STRAND_FAIL("cannot write the privacy audit log '{}': {}; nothing was exported",
+                  result.audit_log, why);
+    }
     log << "strand export: PRIVACY OVERRIDE for '" << model_path << "' (" << refusal
         << "); reason given: \"" << options.override_privacy << "\"; logged to " << result.audit_log
         << "\n";
@@ -76,13 +88,13 @@ ExportResult export_model(const std::string& model_path, const std::string& out,
       {"strand.exported_from", std::filesystem::path(model_path).filename().string()},
       {"strand.version", strand::version()}};
   if (result.overridden) metadata["strand.privacy_override"] = options.override_privacy;
+  // The small loader note first, then the weights (both atomic): a full disk stops the export
+  // at its first write, with an error naming the file.
+  const std::string note = options.format == "pytorch" ? out + ".load.py" : "";
+  if (!note.empty()) write_loader_note(note, out, loaded.info);
   runtime::save_safetensors(out, loaded.model->state_dict(), metadata);
   result.files.push_back(out);
-  if (options.format == "pytorch") {
-    const std::string note = out + ".load.py";
-    write_loader_note(note, out, loaded.info);
-    result.files.push_back(note);
-  }
+  if (!note.empty()) result.files.push_back(note);
   if (result.overridden) result.files.push_back(result.audit_log);
   return result;
 }

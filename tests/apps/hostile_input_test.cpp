@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <random>
 #include <sstream>
 #include <string>
 
@@ -95,7 +96,8 @@ TEST_F(Hostile, YamlModels) {
        "bad.yaml line 2: conv1d: 'dilation' must be at most 16777216, got 4611686018427387904"},
       {"layers:\n  - conv1d: {out: 100000000, kernel: 3}\n",
        "conv1d: 'out' must be at most 16777216, got 100000000"},
-      {"layers: " + std::string(5000, '[') + std::string(5000, ']') + "\n", "not valid YAML"}};
+      {"layers: " + std::string(5000, '[') + std::string(5000, ']') + "\n",
+       "bad.yaml line 1: nested more than 64 levels deep: not a model file"}};
   for (const auto& [yaml, message] : cases) {
     write("bad.yaml", yaml);
     expect_one_line(train(data + "--model bad.yaml"), message);
@@ -165,6 +167,76 @@ TEST_F(Hostile, PredictIntoAFullDeviceOrPastASizeLimitFails) {
   expect_one_line(strand(predict + " --out kept.tsv", "", "ulimit -f 4 && trap '' XFSZ && "),
                   "kept.tsv: write failed: File too large");
   EXPECT_EQ(fs::file_size(file("kept.tsv")), kept);
+}
+
+// Export past a file-size limit (as a full disk): the privacy audit log and the loader note are
+// the first writes. Each failure is one line naming the file; nothing is exported; the earlier
+// audit entries stay whole lines (a partly written entry is cut off again); the earlier export's
+// files are untouched and no temporary is left.
+TEST_F(Hostile, ExportIntoAFullDiskLosesNothingEarlier) {
+  simulate("sim");
+  const std::string data = "--fasta sim/sequences.fa --labels sim/labels.tsv ";
+  ASSERT_EQ(train(data + "--sensitive --out s").status, 0);
+  ASSERT_EQ(train(data + "--out p").status, 0);
+  const std::string limit = "ulimit -f 4 && trap '' XFSZ && ";  // 4 KiB per file
+  // 4,000 bytes of earlier entries: the new one (~400 bytes) crosses the limit part-way.
+  std::string earlier;
+  for (int i = 0; earlier.size() < 3950; ++i)
+    earlier += "{\"reason\": \"earlier override " + std::to_string(i) + "\"}\n";
+  write("w.safetensors.privacy-override.jsonl", earlier);
+  expect_one_line(strand("export --model s/model.safetensors --out w.safetensors "
+                         "--override-privacy demo",
+                         "", limit),
+                  "cannot write the privacy audit log 'w.safetensors.privacy-override.jsonl': "
+                  "File too large; nothing was exported");
+  EXPECT_FALSE(fs::exists(file("w.safetensors")));
+  std::ifstream log(file("w.safetensors.privacy-override.jsonl"), std::ios::binary);
+  EXPECT_EQ(std::string(std::istreambuf_iterator<char>(log), {}), earlier);
+  // The loader note: an earlier export stays as it was when a new one cannot write anything.
+  const std::string exp = "export --model p/model.safetensors --out e.safetensors --format pytorch";
+  ASSERT_EQ(strand(exp).status, 0);
+  const auto weights = fs::file_size(file("e.safetensors"));
+  const auto note = fs::file_size(file("e.safetensors.load.py"));
+  expect_one_line(strand(exp, "", "ulimit -f 0 && trap '' XFSZ && "),
+                  "e.safetensors.load.py: write failed: File too large");
+  EXPECT_EQ(fs::file_size(file("e.safetensors")), weights);
+  EXPECT_EQ(fs::file_size(file("e.safetensors.load.py")), note);
+  for (const auto& entry : fs::directory_iterator(dir_))
+    EXPECT_EQ(entry.path().filename().string().find(".tmp-"), std::string::npos) << entry.path();
+}
+
+// `check splits` on chromosome-length records (3 Mb): unrelated records are not near-duplicates,
+// a shared one is found; what the check may hold is bounded by --max-memory, named in the error.
+TEST_F(Hostile, CheckSplitsOnMultiMegabaseRecordsWithAMemoryBound) {
+  std::mt19937_64 rng(3);
+  auto record = [&](const std::string& name) {
+    std::string text = ">" + name + "\n";
+    for (int line = 0; line < 50000; ++line) {  // 3 Mb in lines of 60
+      for (int i = 0; i < 60; ++i) text += "ACGT"[rng() % 4];
+      text += '\n';
+    }
+    return text;
+  };
+  const std::string shared = record("chrA");
+  write("train.fa", shared + record("chrB"));
+  write("test.fa", record("chrC") + ">chrA_copy" + shared.substr(5));
+  const Result r = strand("check splits train.fa test.fa --split-names train,test --json");
+  EXPECT_EQ(r.status, 1) << r.output;
+  const std::string json = r.output.substr(0, r.output.rfind("strand: check splits failed"));
+  const auto j = nlohmann::json::parse(json);
+  EXPECT_EQ(j["counts"]["exact"], 1);
+  EXPECT_EQ(j["counts"]["near_duplicate"], 0) << r.output;
+  ASSERT_EQ(j["worst_pairs"].size(), 1u);
+  EXPECT_EQ(j["worst_pairs"][0]["b"], "chrA_copy");
+  expect_one_line(strand("check splits train.fa test.fa --max-memory 4MiB"),
+                  "reading 'train.fa' (2 records so far) needs about 5.7 MiB of memory, more than "
+                  "the 4.0 MiB allowed by --max-memory");
+  expect_one_line(strand("check splits train.fa test.fa --max-memory lots"),
+                  "--max-memory 'lots' is not a byte count");
+  write("labels.tsv", "name\ty\nchrA\t1\nchrB\t0\n");
+  expect_one_line(strand("check data --fasta train.fa --labels labels.tsv --max-memory 4MiB"),
+                  "reading 'train.fa' (2 records so far) needs about 5.7 MiB of memory, more than "
+                  "the 4.0 MiB allowed by --max-memory");
 }
 
 TEST_F(Hostile, RunDirectoriesAreLockedCleanedAndCarryAStatus) {

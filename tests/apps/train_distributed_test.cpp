@@ -1,6 +1,7 @@
 // `mpirun -np N strand train` end to end: the same flags as one process, one report and one set of
 // files from rank 0; and a rank killed mid-epoch: the survivors exit within the timeout with one
-// line naming the lost rank and the step, and the last checkpoint is intact and resumes.
+// line naming the lost rank and the step, the job's exit status is non-zero, and the last
+// checkpoint is intact and resumes.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -109,6 +110,9 @@ TEST(TrainDistributed, KilledRankIsNamedBySurvivorsAndTheCheckpointResumes) {
   const std::string log = read_text(dir.file("job.log"));
   ASSERT_GT(victim, 0) << "no first epoch or no rank 2 to kill; job log:\n" << log;
   EXPECT_NE(result.exit_code, 124) << "the job hung:\n" << log;
+  // mpirun --enable-recovery itself exits 0 whatever its ranks return; the survivors end the job
+  // through it (runtime::fail_job_under_recovery) so the run's status says it failed.
+  EXPECT_NE(result.exit_code, 0) << log;
   // Both survivors: one line, naming the lost rank and where training was.
   for (int rank : {0, 1}) {
     EXPECT_THAT(log, HasSubstr(strand::format(

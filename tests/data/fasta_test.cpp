@@ -8,8 +8,8 @@
 
 #include <filesystem>
 
-#include "data/encoding.h"
 #include "core/error.h"
+#include "data/encoding.h"
 #include "tests/data/temp_files.h"
 
 namespace strand::data {
@@ -158,6 +158,34 @@ TEST(Fasta, IndexOfAReplacedFastaIsDetectedWhateverTheTimestamps) {
   std::filesystem::last_write_time(path, before - std::chrono::seconds(100));
   EXPECT_THAT([&] { IndexedFasta fa(path, IndexCreation::kRequireExisting); },
               ThrowsMessage<Error>(HasSubstr("an out-of-date index (it describes")));
+}
+
+TEST(Fasta, IndexOfAReplacedBgzipFastaIsDetectedThroughItsGzi) {
+  TempDir dir;
+  const auto path = write_bgzip(dir.file("a.fa.gz"), kFasta);
+  { IndexedFasta fa(path); }
+  const auto index_time = std::filesystem::last_write_time(path + ".fai");
+  // An older file of another layout behind the same .fai and .gzi: the sampled check reads at
+  // uncompressed offsets through the .gzi and finds the records moved.
+  write_bgzip(path, ">chr1 x\nACGTACGTAC\nGTACGTACGT\n>z\nAC\n");
+  std::filesystem::last_write_time(path, index_time - std::chrono::seconds(100));
+  EXPECT_THAT([&] { IndexedFasta fa(path, IndexCreation::kRequireExisting); },
+              ThrowsMessage<Error>(HasSubstr("an out-of-date index (")));
+  {
+    IndexedFasta fa(path);  // rebuilt
+    EXPECT_EQ(fa.names(), (std::vector<std::string>{"chr1", "z"}));
+    EXPECT_EQ(fa.fetch("z", 0, 2), "AC");
+  }
+  // Same layout, only older: kept.
+  const auto before = std::filesystem::last_write_time(path + ".fai");
+  std::filesystem::last_write_time(path, before - std::chrono::seconds(100));
+  { IndexedFasta fa(path, IndexCreation::kRequireExisting); }
+  EXPECT_EQ(std::filesystem::last_write_time(path + ".fai"), before);
+  // A truncated copy (same records, last one shortened) is caught by the length check.
+  write_bgzip(path, ">chr1 x\nACGTACGTAC\nGTACGTACGT\n>z\nA\n");
+  std::filesystem::last_write_time(path, before - std::chrono::seconds(100));
+  EXPECT_THAT([&] { IndexedFasta fa(path, IndexCreation::kRequireExisting); },
+              ThrowsMessage<Error>(HasSubstr("out-of-date index (it describes")));
 }
 
 TEST(Fasta, NotFastaNoHeader) {

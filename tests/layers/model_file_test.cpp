@@ -160,6 +160,30 @@ TEST(ModelFile, ErrorsNameTheLineAndSuggestTheClosestName) {
                                              "'deepsea'?)")));
 }
 
+// Hostile sizes and nesting end in one line before yaml-cpp (recursive) parses anything.
+TEST(ModelFile, DeepNestingAndHugeFilesAreRefusedBeforeParsing) {
+  expect_error("layers: " + std::string(100000, '[') + "\n",
+               "m.yaml line 1: nested more than 64 levels deep: not a model file");
+  std::string dashes = "layers:\n";
+  for (int i = 0; i < 200; ++i) dashes += "- ";
+  expect_error(dashes + "relu\n", "m.yaml line 2: nested more than 64 levels deep");
+  expect_error("layers:\n" + std::string(200, ' ') + "- relu\n", "nested more than 64 levels");
+  expect_error("layers:\n  - {[a]: 1}\n", "m.yaml line 2: a key must be a name, not a list or map");
+  expect_error("layers:\n  - conv1d: {out: 8, kernel: 3, {x: 1}: 2}\n",
+               "m.yaml line 2: a key must be a name, not a list or map");
+  expect_error("? [layers]\n: 1\n", "m.yaml line 1: a key must be a name, not a list or map");
+  expect_error(std::string("layers:\n  - relu\0\n", 18),
+               "m.yaml line 2: byte 0 (a control character) is not text: not a model file");
+  const auto dir = std::filesystem::temp_directory_path() / "strand-model-file-size-test";
+  std::filesystem::create_directories(dir);
+  const std::string path = (dir / "big.yaml").string();
+  std::ofstream(path) << "layers:\n  - relu\n" << std::string(kMaxModelFileBytes, '#') << "\n";
+  EXPECT_THAT([&] { read_model_file(path); },
+              ThrowsMessage<Error>(HasSubstr("is larger than 1048576 bytes: not a model file")));
+  std::filesystem::remove_all(dir);
+  // (The shipped examples pass the bound: the first test builds each of them.)
+}
+
 TEST(ModelFile, RecognisesModelFileNames) {
   EXPECT_TRUE(is_model_file("a/model.yaml"));
   EXPECT_TRUE(is_model_file("m.yml"));
