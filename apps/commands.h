@@ -8,6 +8,10 @@
 #include <string>
 #include <vector>
 
+namespace strand::train {
+struct RunData;
+}
+
 namespace strand::apps {
 
 // For seeds, windows and sizes: CLI11 would wrap "-1" into a huge unsigned seed.
@@ -31,9 +35,17 @@ inline void add_sequence_options(CLI::App* cmd, std::string& fasta, std::string&
   cmd->add_option("--genome", genome, "Indexed reference FASTA for --bed windows");
 }
 
+// The labelled data of train, eval and tune (train::RunData): --fasta with --labels, or --bed
+// with --genome and --window, and --task (apps/data_options.cpp).
+void add_data_options(CLI::App* cmd, train::RunData& a);
+
 void add_info_command(CLI::App& app);
-void add_rules_commands(CLI::App& app);    // check splits|data, metrics, baseline, compare
-void add_train_commands(CLI::App& app);    // train, simulate, eval, predict
+void add_rules_commands(CLI::App& app);  // check splits|data, metrics, baseline, compare
+void add_train_commands(CLI::App& app);  // train, tune, simulate, eval, predict (in that order)
+void add_tune_command(CLI::App& app);
+void add_simulate_command(CLI::App& app);
+void add_eval_command(CLI::App& app);
+void add_predict_command(CLI::App& app);
 void add_privacy_commands(CLI::App& app);  // privacy epsilon|sigma
 void add_export_command(CLI::App& app);
 void add_audit_commands(CLI::App& app);      // audit membership

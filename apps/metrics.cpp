@@ -2,8 +2,8 @@
 #include <iostream>
 
 #include "apps/commands.h"
-#include "data/labels.h"
 #include "core/error.h"
+#include "data/labels.h"
 #include "rules/io.h"
 #include "rules/panel.h"
 #include "rules/report.h"
