@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-namespace strand::train {
-struct RunData;
+namespace strand::data {
+struct DataSource;
 }
 
 namespace strand::apps {
@@ -35,9 +35,14 @@ inline void add_sequence_options(CLI::App* cmd, std::string& fasta, std::string&
   cmd->add_option("--genome", genome, "Indexed reference FASTA for --bed windows");
 }
 
-// The labelled data of train, eval and tune (train::RunData): --fasta with --labels, or --bed
-// with --genome and --window, and --task (apps/data_options.cpp).
-void add_data_options(CLI::App* cmd, train::RunData& a);
+// The one set of labelled-data flags (apps/data_options.cpp), shared by train, eval, tune, check
+// splits|data|all and baseline: --fasta with --labels, or --bed with --genome and --window;
+// --task (the label kind); with splits also --split-method, --test-chroms, --valid-chroms,
+// --test-fraction, --valid-fraction, --split-seed. The older spellings --reference (for
+// --genome) and --kind (for --task) still work, hidden, with a one-line deprecation note.
+void add_data_options(CLI::App* cmd, data::DataSource& source, bool splits = true);
+// --task alone (metrics, compare: labels without sequences), with its --kind alias.
+CLI::Option* add_task_option(CLI::App* cmd, std::string& task);
 
 void add_info_command(CLI::App& app);
 void add_rules_commands(CLI::App& app);  // check splits|data, metrics, baseline, compare

@@ -6,19 +6,16 @@
 #include "apps/commands.h"
 #include "apps/tables.h"
 #include "core/error.h"
-#include "data/splits.h"
+#include "data/data_source.h"
 #include "train/evaluate.h"
 #include "train/pipeline.h"
 
 namespace strand::apps {
 namespace {
 
-using DataArgs = train::RunData;
-using train::load_dataset;
-
 struct EvalArgs {
   std::string model;
-  DataArgs data;
+  data::DataSource data;
   std::string split = "all";
   std::string device = "cpu";
   int64_t batch_size = 256;
@@ -31,7 +28,7 @@ void run_eval(const EvalArgs& args) {
   EvalArgs a = args;
   const auto loaded = train::load_model(a.model);
   if (a.data.window == 0) a.data.window = loaded.info.length;  // --bed windows fit the model
-  auto dataset = load_dataset(a.data, data::parse_label_kind(loaded.info.kind));
+  auto dataset = data::load_dataset(a.data, data::parse_label_kind(loaded.info.kind));
   STRAND_CHECK(dataset->length() == loaded.info.length,
                "'{}' has sequences of length {}, but the model takes length {}", dataset->source(),
                dataset->length(), loaded.info.length);
@@ -77,7 +74,7 @@ void add_eval_command(CLI::App& app) {
       "  strand eval --model run/model.safetensors --fasta other.fa --labels other.tsv --json\n"
       "  strand eval --model run/model.safetensors --bed peaks.bed --genome hg38.fa --rc-average");
   cmd->add_option("--model", a->model, "model.safetensors written by strand train")->required();
-  add_data_options(cmd, a->data);
+  add_data_options(cmd, a->data, /*splits=*/false);
   cmd->add_option("--split", a->split, "all, train, valid or test (needs a split column)")
       ->capture_default_str();
   cmd->add_option("--device", a->device, "cpu or cuda")->capture_default_str();

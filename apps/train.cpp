@@ -179,16 +179,6 @@ void add_train(CLI::App& app) {
       "Writes DIR/model.safetensors (best epoch), DIR/checkpoint.safetensors (last epoch, for\n"
       "--resume), DIR/log.jsonl and DIR/metrics.json ({\"valid\", \"test\"} of the chosen model).");
   add_data_options(cmd, a->run.data);
-  cmd->add_option("--split-method", a->run.data.split_method, "auto, column, chromosome or random");
-  cmd->add_option("--test-chroms", a->run.data.test_chroms, "Chromosomes held out as test")
-      ->delimiter(',');
-  cmd->add_option("--valid-chroms", a->run.data.valid_chroms, "Chromosomes held out as valid")
-      ->delimiter(',');
-  cmd->add_option("--test-fraction", a->run.data.test_fraction, "Random split: fraction for test");
-  cmd->add_option("--valid-fraction", a->run.data.valid_fraction,
-                  "Random split: fraction for valid");
-  cmd->add_option("--split-seed", a->run.data.split_seed, "Seed of the random split")
-      ->check(non_negative());
   auto& c = a->run.config;
   cmd->add_option("--model", c.model,
                   "cnn, cnn-linear, deepsea, basset, basset-groupnorm, danq, cnn-small, or a "

@@ -20,11 +20,8 @@
 namespace strand::apps {
 namespace {
 
-using DataArgs = train::RunData;
-using train::load_dataset;
-
 struct TuneArgs {
-  DataArgs data;
+  data::DataSource data;
   train::TrainConfig config;
   train::TuneOptions options;
   std::string out = "strand-tune";
@@ -45,10 +42,10 @@ void run_tune(TuneArgs& a) {
   const auto body = [&] {
     if (train::use_simulated_data(a.data, a.out, comm.get(), writer) && writer && !a.json)
       std::printf("no data given: using the built-in simulated dataset (%s/data)\n", a.out.c_str());
-    auto dataset = load_dataset(a.data, data::parse_label_kind(a.data.task));
-    data::SplitDataset splits(dataset, train::split_options(a.data));
+    const train::RunDataset loaded = train::load_run_data(a.data, true);
+    data::SplitDataset& splits = *loaded.splits;
+    const rules::LabelledSequences& all = loaded.rows;
     nlohmann::json data_checks, why;
-    const rules::LabelledSequences all = rules::load_source(source_of(a.data), false);
     if (writer) data_checks = train::check_run_data(all, a.data.bed, false, !a.json);
     const std::string default_model = train::default_model_for(all, why);
     const train::SearchSpace space = a.space.empty()
@@ -115,7 +112,6 @@ void add_tune_command(CLI::App& app) {
       "Test stays sealed through the search and opens once for the chosen model. Rerun the same\n"
       "command to resume a killed search (DIR/tune_log.jsonl is append-only).");
   add_data_options(cmd, a->data);
-  cmd->add_option("--split-method", a->data.split_method, "auto, column, chromosome or random");
   cmd->add_option("--space", a->space, "Search-space file (YAML or JSON); default: built in");
   cmd->add_flag("--print-space", a->print_space, "Print the default search space and exit");
   cmd->add_option("--trials", a->options.trials, "Random configurations")->capture_default_str();

@@ -136,7 +136,7 @@ int main(int argc, char** argv) {
                      row.seconds);
       }
       if (!baselines) continue;
-      rules::DatasetSource source;
+      data::DataSource source;
       source.fasta = fasta;
       source.labels = labels;
       const auto all = rules::load_source(source, false);
