@@ -8,6 +8,8 @@
 #include "apps/commands.h"
 #include "core/error.h"
 #include "data/meme.h"
+#include "data/simulation_files.h"
+#include "data/simulation_suite.h"
 
 namespace strand::apps {
 namespace {

@@ -9,7 +9,7 @@
 #include "apps/commands.h"
 #include "apps/tables.h"
 #include "core/error.h"
-#include "data/splits.h"
+#include "data/split_dataset.h"
 #include "rules/headline.h"
 #include "rules/io.h"
 #include "runtime/comm.h"

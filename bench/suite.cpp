@@ -18,7 +18,8 @@
 
 #include "data/dataset.h"
 #include "data/simulate.h"
-#include "data/splits.h"
+#include "data/simulation_suite.h"
+#include "data/split_dataset.h"
 #include "rules/baselines.h"
 #include "rules/io.h"
 #include "train/checkpoint.h"

@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "data/dataset.h"
-#include "data/splits.h"
+#include "data/split_dataset.h"
 
 namespace strand::data {
 

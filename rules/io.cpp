@@ -14,7 +14,7 @@
 #include "data/dataset.h"
 #include "data/encoding.h"
 #include "data/fasta.h"
-#include "data/splits.h"
+#include "data/split_dataset.h"
 #include "data/text_reader.h"
 #include "runtime/file_io.h"
 

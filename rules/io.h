@@ -8,7 +8,7 @@
 
 #include "data/data_source.h"
 #include "data/labels.h"
-#include "data/splits.h"
+#include "data/split_dataset.h"
 #include "rules/baselines.h"
 
 namespace strand::rules {

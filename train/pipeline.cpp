@@ -12,6 +12,7 @@
 #include "core/version.h"
 #include "data/bed.h"
 #include "data/simulate.h"
+#include "data/simulation_files.h"
 #include "rules/alignment.h"
 #include "rules/baselines.h"
 #include "rules/calibration.h"

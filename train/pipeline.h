@@ -12,7 +12,7 @@
 
 #include "data/data_source.h"
 #include "data/dataset.h"
-#include "data/splits.h"
+#include "data/split_dataset.h"
 #include "rules/io.h"
 #include "train/checkpoint.h"
 #include "train/evaluate.h"

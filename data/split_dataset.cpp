@@ -1,5 +1,5 @@
 // Split assignment and the sealed-test SplitDataset.
-#include "data/splits.h"
+#include "data/split_dataset.h"
 
 #include <algorithm>
 #include <cmath>

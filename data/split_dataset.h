@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "data/dataset.h"
-#include "data/split.h"
+#include "data/split_name.h"
 
 namespace strand::data {
 
