@@ -9,9 +9,7 @@
 #include "core/error.h"
 #include "data/sequence_source.h"
 #include "rules/io.h"
-#include "runtime/autograd.h"
 #include "train/ensemble.h"
-#include "train/evaluate.h"
 
 namespace strand::apps {
 namespace {
@@ -45,23 +43,8 @@ void run_predict(const PredictArgs& a) {
   const data::SequenceSource input = predict_input(a, L);
   const auto& names = input.names;
   const int64_t rows = static_cast<int64_t>(names.size());
-  std::vector<std::vector<double>> per_member;
-  runtime::NoGradGuard no_grad;
-  for (const auto& member : models.members) {
-    member.model->to(device);
-    const auto model = train::for_prediction(member.model, a.rc_average);
-    std::vector<double> scores;
-    for (int64_t begin = 0; begin < rows; begin += a.batch_size) {
-      const int64_t end = std::min(rows, begin + a.batch_size);
-      std::vector<uint8_t> codes((end - begin) * L);
-      for (int64_t i = begin; i < end; ++i) input.read(i, codes.data() + (i - begin) * L);
-      const Tensor x = runtime::from_vector(codes, {end - begin, L}).to(device);
-      const auto s = train::scores_of(info.kind, (*model)(x));
-      scores.insert(scores.end(), s.begin(), s.end());
-    }
-    per_member.push_back(std::move(scores));
-  }
-  const train::EnsembleScores combined = train::combine_scores(per_member);
+  const train::EnsembleScores combined =
+      train::score_sequences(models, input, device, a.batch_size, a.rc_average);
   const size_t T = info.tasks.size();
   // An ensemble's output: the mean per task, then each task's spread across models ("<task>_sd").
   std::vector<std::string> columns = info.tasks;
