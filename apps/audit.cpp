@@ -7,10 +7,10 @@
 #include <nlohmann/json.hpp>
 
 #include "apps/commands.h"
+#include "core/error.h"
 #include "data/dataset.h"
 #include "data/fasta.h"
 #include "data/labels.h"
-#include "core/error.h"
 #include "runtime/file_io.h"
 #include "train/membership_audit.h"
 

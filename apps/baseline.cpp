@@ -5,6 +5,7 @@
 
 #include "apps/commands.h"
 #include "core/error.h"
+#include "data/data_source.h"
 #include "rules/baselines.h"
 #include "rules/io.h"
 #include "rules/report.h"
@@ -13,7 +14,7 @@ namespace strand::apps {
 namespace {
 
 struct BaselineArgs {
-  rules::DatasetSource source;
+  data::DataSource source;
   std::string out;
   std::vector<std::string> which;
   int kmax = 6, rounds = 200, depth = 6, neighbours = 15, bootstrap = 1000;
@@ -92,8 +93,6 @@ void run_baseline(const BaselineArgs& a) {
 
 }  // namespace
 
-void add_source_options(CLI::App* cmd, rules::DatasetSource& s);  // apps/check.cpp
-
 void add_baseline_command(CLI::App& app) {
   auto* cmd = app.add_subcommand(
       "baseline",
@@ -115,7 +114,7 @@ void add_baseline_command(CLI::App& app) {
       "cross-validation on train. Each baseline's validation AUROC is in its metrics.json\n"
       "(valid_metric); the strongest on valid is marked in the table and summary.json.");
   auto a = std::make_shared<BaselineArgs>();
-  add_source_options(cmd, a->source);
+  add_data_options(cmd, a->source);
   cmd->add_option("--out", a->out, "Output directory (one run directory per baseline)")->required();
   cmd->add_option(
          "--baselines", a->which,

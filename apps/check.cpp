@@ -9,6 +9,7 @@
 #include "core/error.h"
 #include "core/version.h"
 #include "data/bed.h"
+#include "data/data_source.h"
 #include "data/fasta.h"
 #include "report/report.h"
 #include "rules/alignment.h"
@@ -25,7 +26,7 @@ namespace {
 
 struct SplitsArgs {
   std::vector<std::string> fastas, beds;
-  rules::DatasetSource source;
+  data::DataSource source;
   std::string dedup_out;
   std::vector<std::string> split_names = {"train", "valid", "test"};
   std::string drop_from = "train";
@@ -198,7 +199,7 @@ void run_check_splits(const SplitsArgs& a) {
 }
 
 struct DataArgs {
-  rules::DatasetSource source;
+  data::DataSource source;
   bool alignment = true;  // rule 5: does position matter?
   bool json = false;
   std::string max_memory = "4GiB";
@@ -246,7 +247,7 @@ void run_check_data(const DataArgs& a) {
 }
 
 struct AllArgs {
-  rules::DatasetSource source;
+  data::DataSource source;
   std::string out = "strand-checks";
   bool json = false;
 };
@@ -289,25 +290,6 @@ void run_check_all(const AllArgs& a) {
 
 }  // namespace
 
-// The trainer's input and split flags, shared by check and baseline (declared there too).
-void add_source_options(CLI::App* cmd, rules::DatasetSource& s) {
-  cmd->add_option("--fasta", s.fasta, "Sequences (FASTA; needs --labels)");
-  cmd->add_option("--labels", s.labels, "Labels TSV (name, task columns, optional split column)");
-  cmd->add_option("--bed", s.bed, "BED intervals with target columns (needs --reference)");
-  cmd->add_option("--reference", s.reference, "Indexed reference FASTA for --bed windows");
-  cmd->add_option("--window", s.window, "Width of the windows centred on --bed intervals");
-  cmd->add_option("--kind", s.kind, "auto, binary, multi-label, multi-class or regression");
-  cmd->add_option("--split-method", s.split_method,
-                  "auto (split column, else random), column, chromosome, random or none");
-  cmd->add_option("--test-chroms", s.test_chromosomes, "Chromosomes held out as test")
-      ->delimiter(',');
-  cmd->add_option("--valid-chroms", s.valid_chromosomes, "Chromosomes held out as valid")
-      ->delimiter(',');
-  cmd->add_option("--test-fraction", s.test_fraction, "Random split: fraction for test");
-  cmd->add_option("--valid-fraction", s.valid_fraction, "Fraction of train carved out as valid");
-  cmd->add_option("--split-seed", s.split_seed, "Seed of the random split");
-}
-
 // Defined in apps/metrics.cpp, apps/baseline.cpp and apps/compare.cpp; registered together so
 // the shared apps/commands.h needs one line for all the rules' subcommands.
 void add_metrics_command(CLI::App& app);
@@ -326,7 +308,7 @@ void add_check_command(CLI::App& app) {
       "Examples:\n"
       "  strand check splits train.fa valid.fa test.fa\n"
       "  strand check splits --fasta all.fa --labels labels.tsv --json\n"
-      "  strand check splits --bed peaks.bed --reference hg38.fa --split-method chromosome "
+      "  strand check splits --bed peaks.bed --genome hg38.fa --split-method chromosome "
       "--test-chroms chr8,chr9\n"
       "  strand check splits train.fa test.fa --split-names train,test --dedup-out clean/\n"
       "  strand check splits --split-beds train.bed valid.bed test.bed\n"
@@ -334,7 +316,7 @@ void add_check_command(CLI::App& app) {
       "also occur in training, so test scores overstate performance on new sequences.");
   auto sa = std::make_shared<SplitsArgs>();
   splits->add_option("fastas", sa->fastas, "FASTA files, one per split (train valid test)");
-  add_source_options(splits, sa->source);
+  add_data_options(splits, sa->source);
   splits->add_option("--split-beds", sa->beds, "BED files, one per split, checked for overlaps");
   splits->add_option("--split-names", sa->split_names, "Names of the splits, in file order")
       ->delimiter(',');
@@ -368,7 +350,7 @@ void add_check_command(CLI::App& app) {
       "trees, fitted on train, compared on valid): aligned when one-hot wins by 0.05 AUROC;\n"
       "it recommends the representation and the model head.");
   auto da = std::make_shared<DataArgs>();
-  add_source_options(data_cmd, da->source);
+  add_data_options(data_cmd, da->source);
   data_cmd->add_flag("!--no-alignment", da->alignment,
                      "Skip the aligned/unaligned diagnosis (it fits four small baselines)");
   data_cmd->add_flag("--json", da->json, "Print JSON");
@@ -383,13 +365,13 @@ void add_check_command(CLI::App& app) {
   all_cmd->footer(
       "Examples:\n"
       "  strand check all --fasta seqs.fa --labels labels.tsv --out checks\n"
-      "  strand check all --bed peaks.bed --reference hg38.fa --split-method chromosome "
+      "  strand check all --bed peaks.bed --genome hg38.fa --split-method chromosome "
       "--test-chroms chr8 --out checks\n"
       "Runs the split check train runs (Rule 1), check data (Rules 1 and 4) and the alignment\n"
       "diagnosis (Rule 5) with the trainer's split rules; writes DIR/checks.json and\n"
       "DIR/report.html. Train into the same DIR and its report keeps these sections.");
   auto aa = std::make_shared<AllArgs>();
-  add_source_options(all_cmd, aa->source);
+  add_data_options(all_cmd, aa->source);
   all_cmd->add_option("--out", aa->out, "Directory for checks.json and report.html")
       ->capture_default_str();
   all_cmd->add_flag("--json", aa->json, "Print checks.json");

@@ -8,6 +8,10 @@
 #include <string>
 #include <vector>
 
+namespace strand::data {
+struct DataSource;
+}
+
 namespace strand::apps {
 
 // For seeds, windows and sizes: CLI11 would wrap "-1" into a huge unsigned seed.
@@ -31,9 +35,22 @@ inline void add_sequence_options(CLI::App* cmd, std::string& fasta, std::string&
   cmd->add_option("--genome", genome, "Indexed reference FASTA for --bed windows");
 }
 
+// The one set of labelled-data flags (apps/data_options.cpp), shared by train, eval, tune, check
+// splits|data|all and baseline: --fasta with --labels, or --bed with --genome and --window;
+// --task (the label kind); with splits also --split-method, --test-chroms, --valid-chroms,
+// --test-fraction, --valid-fraction, --split-seed. The older spellings --reference (for
+// --genome) and --kind (for --task) still work, hidden, with a one-line deprecation note.
+void add_data_options(CLI::App* cmd, data::DataSource& source, bool splits = true);
+// --task alone (metrics, compare: labels without sequences), with its --kind alias.
+CLI::Option* add_task_option(CLI::App* cmd, std::string& task);
+
 void add_info_command(CLI::App& app);
-void add_rules_commands(CLI::App& app);    // check splits|data, metrics, baseline, compare
-void add_train_commands(CLI::App& app);    // train, simulate, eval, predict
+void add_rules_commands(CLI::App& app);  // check splits|data, metrics, baseline, compare
+void add_train_commands(CLI::App& app);  // train, tune, simulate, eval, predict (in that order)
+void add_tune_command(CLI::App& app);
+void add_simulate_command(CLI::App& app);
+void add_eval_command(CLI::App& app);
+void add_predict_command(CLI::App& app);
 void add_privacy_commands(CLI::App& app);  // privacy epsilon|sigma
 void add_export_command(CLI::App& app);
 void add_audit_commands(CLI::App& app);      // audit membership

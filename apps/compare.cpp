@@ -6,8 +6,8 @@
 #include <iostream>
 
 #include "apps/commands.h"
-#include "data/labels.h"
 #include "core/error.h"
+#include "data/labels.h"
 #include "rules/io.h"
 #include "rules/report.h"
 
@@ -114,7 +114,7 @@ void add_compare_command(CLI::App& app) {
   cmd->add_option("DIR_A", a->dir_a, "First run directory")->required();
   cmd->add_option("DIR_B", a->dir_b, "Second run directory")->required();
   cmd->add_option("--labels", a->labels, "Labels TSV (default: DIR_A/labels.tsv)");
-  cmd->add_option("--kind", a->kind, "auto, binary, multi-label, multi-class or regression");
+  add_task_option(cmd, a->kind);
   cmd->add_option("--bootstrap", a->bootstrap, "Paired bootstrap resamples");
   cmd->add_option("--seed", a->seed, "Bootstrap seed");
   cmd->add_option("--alpha", a->alpha, "Significance level");

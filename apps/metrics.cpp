@@ -2,8 +2,8 @@
 #include <iostream>
 
 #include "apps/commands.h"
-#include "data/labels.h"
 #include "core/error.h"
+#include "data/labels.h"
 #include "rules/io.h"
 #include "rules/panel.h"
 #include "rules/report.h"
@@ -109,7 +109,7 @@ void add_metrics_command(CLI::App& app) {
   auto a = std::make_shared<MetricsArgs>();
   cmd->add_option("--labels", a->labels, "Labels TSV (name + task columns)")->required();
   cmd->add_option("--scores", a->scores, "Scores TSV (name + the same task columns)")->required();
-  cmd->add_option("--kind", a->kind, "auto, binary, multi-label, multi-class or regression");
+  add_task_option(cmd, a->kind);
   cmd->add_option("--split", a->split, "Only rows of this split (labels need a split column)");
   cmd->add_option("--threshold", a->threshold, "Predict positive when score >= threshold");
   cmd->add_option("--bootstrap", a->bootstrap, "Bootstrap resamples of names (0: no CIs)");

@@ -18,7 +18,8 @@
 
 #include "data/dataset.h"
 #include "data/simulate.h"
-#include "data/splits.h"
+#include "data/simulation_suite.h"
+#include "data/split_dataset.h"
 #include "rules/baselines.h"
 #include "rules/io.h"
 #include "train/checkpoint.h"
@@ -136,7 +137,7 @@ int main(int argc, char** argv) {
                      row.seconds);
       }
       if (!baselines) continue;
-      rules::DatasetSource source;
+      data::DataSource source;
       source.fasta = fasta;
       source.labels = labels;
       const auto all = rules::load_source(source, false);

@@ -10,7 +10,7 @@
 #include "data/bed.h"
 #include "data/fasta.h"
 #include "data/labels.h"
-#include "data/split.h"
+#include "data/split_name.h"
 
 namespace strand::data {
 

@@ -16,7 +16,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "data/split.h"
+#include "data/split_name.h"
 
 namespace strand::data {
 

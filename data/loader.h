@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "data/dataset.h"
-#include "data/splits.h"
+#include "data/split_dataset.h"
 #include "runtime/device.h"
 #include "runtime/tensor.h"
 

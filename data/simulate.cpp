@@ -1,18 +1,13 @@
-// The simulator: background, planting by rule (and decoys), rule evaluation, files and JSON.
+// The simulator: background, planting by rule (and decoys), rule evaluation.
 #include "data/simulate.h"
 
 #include <algorithm>
 #include <cctype>
-#include <cerrno>
-#include <cstring>
-#include <filesystem>
-#include <fstream>
 
 #include "core/checked.h"
 #include "core/error.h"
 #include "data/encoding.h"
 #include "data/random.h"
-#include "runtime/file_io.h"
 
 namespace strand::data {
 namespace {
@@ -109,12 +104,6 @@ bool place(const std::vector<Request>& reqs, int64_t length, std::vector<Planted
 
 int64_t gap_between(const PlantedSite& x, const PlantedSite& y) {
   return x.end <= y.start ? y.start - x.end : x.start - y.end;
-}
-
-// The first base of a kAt rule's site lies in [lo, hi].
-std::pair<int64_t, int64_t> at_window(const MotifRule& r, int64_t length) {
-  const int64_t at = length / 2 + r.offset;
-  return {at - r.jitter, at + r.jitter};
 }
 
 bool rule_holds(const MotifRule& r, const std::vector<PlantedSite>& sites, int64_t length) {
@@ -271,6 +260,11 @@ std::vector<Request> decoy_requests(const MotifRule& r, const Context& ctx, int6
 }
 
 }  // namespace
+
+std::pair<int64_t, int64_t> at_window(const MotifRule& r, int64_t length) {
+  const int64_t at = length / 2 + r.offset;
+  return {at - r.jitter, at + r.jitter};
+}
 
 std::string rule_text(const MotifRule& r) {
   const std::string fwd = r.forward_only ? "forward " : "";
@@ -445,238 +439,6 @@ Simulation simulate(const SimulationConfig& config) {
     sim.planted.push_back(std::move(sites));
   }
   return sim;
-}
-
-nlohmann::json ground_truth_json(const Simulation& sim) {
-  using nlohmann::json;
-  const auto& c = sim.config;
-  json out;
-  out["generator"] = "strand simulate";
-  out["config"] = {{"num_sequences", c.num_sequences},
-                   {"length", c.length},
-                   {"gc", c.gc},
-                   {"positive_fraction", c.positive_fraction},
-                   {"decoy_fraction", c.decoy_fraction},
-                   {"seed", c.seed},
-                   {"valid_fraction", c.valid_fraction},
-                   {"test_fraction", c.test_fraction}};
-  out["coordinates"] = "0-based, half-open [start, end) within each sequence";
-  json motifs = json::array();
-  std::vector<std::string> used;
-  for (const auto& r : sim.tasks) {
-    used.push_back(r.a);
-    if (!r.b.empty()) used.push_back(r.b);
-  }
-  std::vector<Motif> all = c.builtin_motifs ? builtin_motifs() : std::vector<Motif>{};
-  all.insert(all.end(), c.motifs.begin(), c.motifs.end());
-  for (const auto& m : all) {
-    json pwm = json::array();
-    for (const auto& row : m.pwm) pwm.push_back({row[0], row[1], row[2], row[3]});
-    motifs.push_back({{"name", m.name}, {"consensus", m.consensus}, {"pwm_acgt", pwm}});
-    if (!m.alt_name.empty()) motifs.back()["alt_name"] = m.alt_name;
-  }
-  out["motifs"] = motifs;
-  json tasks = json::array();
-  static const char* kOps[] = {"single", "and", "or", "at", "upstream"};
-  for (const auto& r : sim.tasks) {
-    json task = {{"name", r.task},
-                 {"rule", rule_text(r)},
-                 {"op", kOps[static_cast<int>(r.op)]},
-                 {"a", r.a},
-                 {"forward_only", r.forward_only}};
-    if (!r.b.empty()) task["b"] = r.b;
-    if (r.op == MotifRule::Op::kAnd || r.op == MotifRule::Op::kUpstream) {
-      task["min_gap"] = r.min_gap;
-      task["max_gap"] = r.max_gap;
-    }
-    if (r.op == MotifRule::Op::kAt) {
-      const auto [lo, hi] = at_window(r, c.length);
-      task["offset"] = r.offset;
-      task["jitter"] = r.jitter;
-      task["start_window"] = {lo, hi};  // the site's first base lies in [lo, hi]
-    }
-    tasks.push_back(task);
-  }
-  out["tasks"] = tasks;
-  if (!c.classes.empty()) {
-    out["multiclass"] = {{"column", c.class_column},
-                         {"none_class", c.none_class},
-                         {"classes", sim.labels.classes},
-                         {"rule", "the class is the task whose rule holds, else the none class"}};
-  }
-  json seqs = json::array();
-  const auto& t = sim.labels;
-  for (size_t i = 0; i < sim.records.size(); ++i) {
-    json labels = json::object();
-    for (int64_t k = 0; k < t.num_columns(); ++k) {
-      if (t.kind == LabelKind::kMultiClass)
-        labels[t.columns[k]] = t.classes[static_cast<size_t>(t.row(i)[k])];
-      else
-        labels[t.columns[k]] = static_cast<int>(t.row(i)[k]);
-    }
-    json sites = json::array();
-    for (const auto& s : sim.planted[i]) {
-      sites.push_back({{"motif", s.motif},
-                       {"start", s.start},
-                       {"end", s.end},
-                       {"strand", std::string(1, s.strand)},
-                       {"site", s.site}});
-    }
-    seqs.push_back({{"name", sim.records[i].name},
-                    {"split", split_name(t.splits[i])},
-                    {"labels", labels},
-                    {"planted", sites}});
-  }
-  out["sequences"] = seqs;
-  return out;
-}
-
-SimulationFiles write_simulation(const Simulation& sim, const std::string& dir) {
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  STRAND_CHECK(!ec, "cannot create directory '{}': {}", dir, ec.message());
-  SimulationFiles f{dir + "/sequences.fa", dir + "/labels.tsv", dir + "/ground_truth.json"};
-  write_fasta(f.fasta, sim.records);
-  IndexedFasta index(f.fasta);  // builds sequences.fa.fai now, not at first use
-  {
-    std::ofstream out(f.labels);
-    STRAND_CHECK(out.good(), "cannot write '{}': {}", f.labels, std::strerror(errno));
-    const auto& t = sim.labels;
-    out << "name";
-    for (const auto& col : t.columns) out << '\t' << col;
-    out << "\tsplit\n";
-    for (int64_t i = 0; i < t.num_rows(); ++i) {
-      out << t.names[i];
-      for (int64_t k = 0; k < t.num_columns(); ++k) {
-        if (t.kind == LabelKind::kMultiClass)
-          out << '\t' << t.classes[static_cast<size_t>(t.row(i)[k])];
-        else
-          out << '\t' << static_cast<int>(t.row(i)[k]);
-      }
-      out << '\t' << split_name(t.splits[i]) << '\n';
-    }
-    out.close();  // flushes: a full disk shows here
-    STRAND_CHECK(!out.fail(), "error writing '{}': {}", f.labels, std::strerror(errno));
-  }
-  runtime::write_json_file(f.ground_truth, ground_truth_json(sim));
-  return f;
-}
-
-std::vector<SuiteTask> suite_tasks(uint64_t seed) {
-  using Op = MotifRule::Op;
-  auto base = [&](int64_t n, int64_t length, uint64_t offset) {
-    SimulationConfig c;
-    c.num_sequences = n;
-    c.length = length;
-    c.seed = seed * 1000 + offset;
-    return c;
-  };
-  std::vector<SuiteTask> out;
-  {
-    SuiteTask t{"presence", "NFKB anywhere in 200 bp (decoys: other motifs)", false,
-                base(4000, 200, 1)};
-    t.config.tasks = {{"nfkb", Op::kSingle, "NFKB", "", 0, -1}};
-    out.push_back(t);
-  }
-  {
-    SuiteTask t{"grammar",
-                "two tasks on 200 bp: SP1 AND CREB, CTCF OR NFKB (decoys: one motif of the AND)",
-                false, base(4000, 200, 2)};
-    t.config.tasks = {{"sp1_and_creb", Op::kAnd, "SP1", "CREB", 0, -1},
-                      {"ctcf_or_nfkb", Op::kOr, "CTCF", "NFKB", 0, -1}};
-    out.push_back(t);
-  }
-  {
-    SuiteTask t{"aligned_position",
-                "3 classes on 100 bp: GATA at centre-20, AP1 at centre+10 (+-2), or neither "
-                "(background); decoys: "
-                "the same motifs elsewhere",
-                true, base(4000, 100, 3)};
-    t.config.classes = {{"gata_upstream", Op::kAt, "GATA", "", 0, -1, -20, 2},
-                        {"ap1_downstream", Op::kAt, "AP1", "", 0, -1, 10, 2}};
-    t.config.decoy_fraction = 0.8;
-    out.push_back(t);
-  }
-  {
-    // The shape of short aligned public tasks (e.g. splice junctions: ~3,000 x 60 bp, 3 classes,
-    // a split column with train and test only): one weak site whose position decides the class.
-    SuiteTask t{"aligned_short",
-                "3 classes on 60 bp: a weak SITE motif exactly at centre-14 or at centre+4, or "
-                "neither (background); decoys: SITE elsewhere; split column train/test only",
-                true, base(3186, 60, 7)};
-    t.config.motifs = {motif_from_consensus("SITE", "CAGGTAAGT", 0.8)};
-    t.config.classes = {{"site_left", Op::kAt, "SITE", "", 0, -1, -14, 0},
-                        {"site_right", Op::kAt, "SITE", "", 0, -1, 4, 0}};
-    t.config.decoy_fraction = 0.8;
-    t.config.valid_fraction = 0;
-    t.config.test_fraction = 0.2;
-    out.push_back(t);
-  }
-  {
-    SuiteTask t{"orientation",
-                "SP1 on the forward strand at the centre of 100 bp (+-3); decoys: SP1 on the "
-                "reverse strand there, or elsewhere",
-                true, base(3000, 100, 4)};
-    t.config.tasks = {{"fwd_sp1", Op::kAt, "SP1", "", 0, -1, -4, 3, true}};
-    t.config.decoy_fraction = 0.9;
-    out.push_back(t);
-  }
-  {
-    SuiteTask t{"spacing",
-                "CTCF upstream of NFKB with a 5..15 bp gap, anywhere in 200 bp; decoys: wrong "
-                "order, wrong gap, one motif",
-                false, base(4000, 200, 5)};
-    t.config.tasks = {{"ctcf_then_nfkb", Op::kUpstream, "CTCF", "NFKB", 5, 15}};
-    t.config.decoy_fraction = 0.9;
-    out.push_back(t);
-  }
-  {
-    SuiteTask t{"imbalanced", "CTCF anywhere in 100 bp at 1:50 (valid and test 20% each)", false,
-                base(20000, 100, 6)};
-    t.config.tasks = {{"ctcf_rare", Op::kSingle, "CTCF", "", 0, -1}};
-    t.config.positive_fraction = 1.0 / 51;
-    t.config.valid_fraction = 0.2;
-    t.config.test_fraction = 0.2;
-    out.push_back(t);
-  }
-  return out;
-}
-
-nlohmann::json write_suite(const std::string& dir, uint64_t seed) {
-  nlohmann::json index = {{"generator", "strand simulate --suite"}, {"seed", seed}};
-  nlohmann::json tasks = nlohmann::json::array();
-  for (const SuiteTask& task : suite_tasks(seed)) {
-    const Simulation sim = simulate(task.config);
-    write_simulation(sim, dir + "/" + task.name);
-    const auto& t = sim.labels;
-    nlohmann::json prevalence = nlohmann::json::object();
-    if (t.kind == LabelKind::kMultiClass) {
-      std::vector<double> counts(t.classes.size(), 0.0);
-      for (float v : t.values) counts[static_cast<size_t>(v)] += 1;
-      for (size_t k = 0; k < counts.size(); ++k)
-        prevalence[t.classes[k]] = counts[k] / static_cast<double>(t.num_rows());
-    } else {
-      for (int64_t k = 0; k < t.num_columns(); ++k) {
-        double pos = 0;
-        for (int64_t i = 0; i < t.num_rows(); ++i) pos += t.row(i)[k];
-        prevalence[t.columns[k]] = pos / static_cast<double>(t.num_rows());
-      }
-    }
-    tasks.push_back({{"name", task.name},
-                     {"description", task.description},
-                     {"aligned", task.aligned},
-                     {"label_kind", std::string(label_kind_name(t.kind))},
-                     {"tasks", t.columns},
-                     {"sequences", task.config.num_sequences},
-                     {"length", task.config.length},
-                     {"prevalence", prevalence},
-                     {"fasta", task.name + "/sequences.fa"},
-                     {"labels", task.name + "/labels.tsv"},
-                     {"ground_truth", task.name + "/ground_truth.json"}});
-  }
-  index["suite"] = tasks;
-  runtime::write_json_file(dir + "/suite.json", index);
-  return index;
 }
 
 }  // namespace strand::data

@@ -1,11 +1,12 @@
 // Simulated sequences with a known answer (Rule 1), strand's built-in default dataset: random
 // background with a GC knob, motifs sampled from PWMs planted at random positions and
-// orientations, labels from a motif grammar per task, and a JSON record of every planted site.
+// orientations, labels from a motif grammar per task, and every planted site. Its files and
+// ground-truth JSON are data/simulation_files.h; the benchmark suite is data/simulation_suite.h.
 #pragma once
 
 #include <cstdint>
-#include <nlohmann/json.hpp>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "data/fasta.h"
@@ -39,6 +40,9 @@ struct MotifRule {
 // "CTCF", "GATA AND AP1 (gap 5..20)", "SP1 OR CREB", "forward CTCF", "GATA at centre-20 (+-2)",
 // "SP1 upstream of NFKB (gap 5..15)"
 std::string rule_text(const MotifRule& rule);
+
+// kAt: the positions [lo, hi] where the rule's site may start in a sequence of this length.
+std::pair<int64_t, int64_t> at_window(const MotifRule& rule, int64_t length);
 
 struct SimulationConfig {
   int64_t num_sequences = 4000;
@@ -94,33 +98,5 @@ struct Simulation {
 // Deterministic for a given config (own generator, independent of the C++ library). Labels are
 // the rules evaluated on the planted sites (chance matches in the background are not counted).
 Simulation simulate(const SimulationConfig& config = {});
-
-// Config, motifs (with PWMs), tasks, and per sequence its labels and planted sites.
-nlohmann::json ground_truth_json(const Simulation& sim);
-
-struct SimulationFiles {
-  std::string fasta;         // <dir>/sequences.fa (then indexed: sequences.fa.fai)
-  std::string labels;        // <dir>/labels.tsv (name, one column per task, split)
-  std::string ground_truth;  // <dir>/ground_truth.json
-};
-// Writes the three files (creating dir when missing) and indexes the FASTA.
-SimulationFiles write_simulation(const Simulation& sim, const std::string& dir);
-
-// The built-in benchmark suite (issue 11, Rule 5): aligned and unaligned tasks, each a
-// simulation with its own ground truth.
-struct SuiteTask {
-  std::string name;         // subdirectory name
-  std::string description;  // one line
-  bool aligned = false;     // whether the label depends on where a pattern sits
-  SimulationConfig config;
-};
-// presence, grammar, aligned_position, orientation, spacing, imbalanced (see simulate.cpp).
-std::vector<SuiteTask> suite_tasks(uint64_t seed = 1);
-
-// Writes every suite task into DIR/<name>/ (write_simulation's three files) and DIR/suite.json:
-// {"suite": [{"name", "description", "aligned", "label_kind", "tasks", "sequences", "length",
-// "prevalence", "fasta", "labels", "ground_truth"}, ...]} with paths relative to DIR. Returns
-// the index.
-nlohmann::json write_suite(const std::string& dir, uint64_t seed = 1);
 
 }  // namespace strand::data

@@ -15,7 +15,7 @@
 #include <string>
 
 #include "data/simulate.h"
-#include "data/splits.h"
+#include "data/split_dataset.h"
 #include "core/error.h"
 #include "train/evaluate.h"
 #include "train/trainer.h"

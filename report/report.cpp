@@ -98,9 +98,9 @@ struct Run {
   json inspection;              // checks.json "inspection" (strand check data), or null
 };
 
-// "--fasta a.fa --labels l.tsv" out of the run's command line, in train's flags (check's
-// --reference and --kind are train's --genome and --task); the built-in example's files when the
-// run simulated its data.
+// "--fasta a.fa --labels l.tsv" out of the run's command line, the data flags every command takes
+// (apps::add_data_options; a line from before the one flag set may spell --genome and --task as
+// --reference and --kind); the built-in example's files when the run simulated its data.
 std::string data_args_of(const Run& run) {
   std::string args;
   for (const auto& [flag, spellings] :
@@ -121,13 +121,6 @@ std::string data_args_of(const Run& run) {
   if (args.empty() && fs::exists(run.dir + "/data/sequences.fa"))
     args = "--fasta " + run.dir + "/data/sequences.fa --labels " + run.dir + "/data/labels.tsv";
   return args.empty() ? "--fasta SEQS.fa --labels LABELS.tsv" : args;
-}
-
-// The same data in the flags of the rules' commands (check, baseline): --reference, --kind.
-std::string rules_args(const Run& run) {
-  return std::regex_replace(
-      std::regex_replace(run.data_args, std::regex("--genome "), "--reference "),
-      std::regex("--task "), "--kind ");
 }
 
 // "0.1.0" -> "0.1": runs are read across patch releases only.
@@ -265,7 +258,7 @@ Section data_and_splits(const Run& run) {
   const json& leak = at(checks, "leakage");
   if (!leak.is_object())
     return not_run(1, "Data and splits", "this run did not check its splits for leakage",
-                   "strand check splits " + rules_args(run));
+                   "strand check splits " + run.data_args);
   Section s{1, "Data and splits", "pass", get(leak, "sentence", ""), train_command(run), ""};
   const int64_t pairs = get(leak, "exact", 0) + get(leak, "reverse_complement", 0) +
                         get(leak, "near_duplicate", 0) + get(leak, "overlapping_intervals", 0);
@@ -282,7 +275,7 @@ Section data_and_splits(const Run& run) {
   s.html += para("Splits: " + at(run.metrics, "splits").get<std::string>() +
                  ". Detector: " + get(leak, "check", std::string("strand check splits")) + ".");
   if (pairs > 0)
-    s.html += para("List and remove the pairs with: strand check splits " + rules_args(run) +
+    s.html += para("List and remove the pairs with: strand check splits " + run.data_args +
                    " --dedup-out DEDUPED_PREFIX");
   const json& small = at(checks, "small_data");
   if (small.is_array() && !small.empty()) {
@@ -313,7 +306,7 @@ Section baselines(const Run& run) {
   if (!b.is_object())
     return not_run(2, "Baselines",
                    "no baseline was fitted (strand train --no-baseline, or no test)",
-                   "strand baseline " + rules_args(run));
+                   "strand baseline " + run.data_args);
   if (b.contains("error"))
     return {2,
             "Baselines",
@@ -424,7 +417,7 @@ Section know_your_data(const Run& run) {
     Section s = not_run(4, "Know your data",
                         "strand check data (GC and length confounds, label balance, N content, "
                         "duplicates) has not been run on this data",
-                        "strand check all " + rules_args(run) + " --out " + run.dir);
+                        "strand check all " + run.data_args + " --out " + run.dir);
     if (alignment.is_object())
       s.html =
           para("What train itself measured: " + get(alignment, "reason", std::string()) + ".") +
@@ -437,7 +430,7 @@ Section know_your_data(const Run& run) {
             get(in, "verdict", "") == "ok" ? "pass" : "warn",
             warnings.is_array() && !warnings.empty() ? warnings[0].get<std::string>()
                                                      : "no confound or imbalance warning",
-            "strand check all " + rules_args(run) + " --out " + run.dir,
+            "strand check all " + run.data_args + " --out " + run.dir,
             ""};
   const json& length = at(in, "length");
   s.html += para(strand::format("{} sequences; length min {}, median {}, max {}.",
@@ -485,7 +478,7 @@ Section architecture(const Run& run) {
                    "the model (" + model +
                        ") was chosen by hand; the alignment diagnosis that "
                        "would check it was not run",
-                   "strand check data " + rules_args(run));
+                   "strand check data " + run.data_args);
   const json& a = at(chosen, "alignment");
   Section s{
       5,

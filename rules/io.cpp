@@ -14,7 +14,7 @@
 #include "data/dataset.h"
 #include "data/encoding.h"
 #include "data/fasta.h"
-#include "data/splits.h"
+#include "data/split_dataset.h"
 #include "data/text_reader.h"
 #include "runtime/file_io.h"
 
@@ -67,27 +67,6 @@ LabelledSequences load_labelled(const std::string& fasta_path, const std::string
   return out;
 }
 
-data::SplitOptions split_options(const DatasetSource& s) {
-  data::SplitOptions o;
-  if (s.split_method == "auto")
-    o.method = data::SplitMethod::kAuto;
-  else if (s.split_method == "column")
-    o.method = data::SplitMethod::kColumn;
-  else if (s.split_method == "chromosome")
-    o.method = data::SplitMethod::kChromosome;
-  else if (s.split_method == "random")
-    o.method = data::SplitMethod::kRandom;
-  else
-    STRAND_FAIL("split method '{}' is not one of auto, column, chromosome, random, none",
-                s.split_method);
-  o.test_chromosomes = s.test_chromosomes;
-  o.valid_chromosomes = s.valid_chromosomes;
-  o.test_fraction = s.test_fraction;
-  o.valid_fraction = s.valid_fraction;
-  o.seed = s.split_seed;
-  return o;
-}
-
 namespace {
 
 void set_splits(LabelledSequences& out, const std::vector<data::Split>& splits) {
@@ -97,7 +76,7 @@ void set_splits(LabelledSequences& out, const std::vector<data::Split>& splits) 
 
 // A split column with no valid rows: the trainer carves valid from train (data::assign_splits);
 // the same seeded names here, so baselines and checks see the model's valid rows.
-void carve_valid_if_missing(LabelledSequences& out, const DatasetSource& s) {
+void carve_valid_if_missing(LabelledSequences& out, const data::DataSource& s) {
   if (std::find(out.split.begin(), out.split.end(), static_cast<int>(data::Split::kValid)) !=
       out.split.end())
     return;
@@ -109,13 +88,13 @@ void carve_valid_if_missing(LabelledSequences& out, const DatasetSource& s) {
 
 }  // namespace
 
-LabelledSequences load_source(const DatasetSource& s, bool allow_unsplit) {
+LabelledSequences load_source(const data::DataSource& s, bool allow_unsplit) {
   const bool from_fasta = !s.fasta.empty(), from_bed = !s.bed.empty();
   STRAND_CHECK(from_fasta != from_bed,
-               "give either --fasta with --labels, or --bed with --reference (not both)");
+               "give either --fasta with --labels, or --bed with --genome (not both)");
   if (from_fasta) {
     STRAND_CHECK(!s.labels.empty(), "--fasta needs --labels");
-    auto out = load_labelled(s.fasta, s.labels, data::parse_label_kind(s.kind));
+    auto out = load_labelled(s.fasta, s.labels, data::parse_label_kind(s.task));
     if (s.split_method == "none" ||
         (s.split_method == "auto" && out.split.empty() && allow_unsplit)) {
       out.split.clear();
@@ -129,23 +108,32 @@ LabelledSequences load_source(const DatasetSource& s, bool allow_unsplit) {
     // Chromosome or random splits: the trainer's assignment, computed on its Dataset view (same
     // rows, in the labels' order); padding only matters to the model, not to the assignment.
     data::FastaDatasetOptions o;
-    o.kind = data::parse_label_kind(s.kind);
+    o.kind = data::parse_label_kind(s.task);
     o.lengths = data::LengthPolicy::kPadToMax;
     const auto dataset = data::Dataset::from_fasta(s.fasta, s.labels, o);
-    set_splits(out, data::assign_splits(dataset, split_options(s)));
+    set_splits(out, data::assign_splits(dataset, data::split_options(s)));
     return out;
   }
-  STRAND_CHECK(!s.reference.empty(), "--bed needs --reference (an indexed FASTA)");
-  const auto dataset = data::Dataset::from_bed(s.bed, s.reference, s.window);
+  STRAND_CHECK(!s.genome.empty(), "--bed needs --genome (an indexed reference FASTA)");
+  const auto dataset = data::load_dataset(s);
+  return decode_dataset(*dataset, s.split_method == "none"
+                                      ? std::vector<data::Split>{}
+                                      : data::assign_splits(*dataset, data::split_options(s)));
+}
+
+LabelledSequences decode_dataset(const data::Dataset& dataset,
+                                 const std::vector<data::Split>& splits) {
   LabelledSequences out;
   out.kind = task_kind_of(dataset.kind());
   out.tasks = dataset.output_names();
   out.classes = dataset.classes();
   const int64_t n = dataset.size(), T = dataset.num_outputs(), L = dataset.length();
-  // Every window decoded in memory: check the estimate before allocating it.
+  STRAND_CHECK(splits.empty() || static_cast<int64_t>(splits.size()) == n,
+               "'{}': {} splits for {} examples", dataset.source(), splits.size(), n);
+  // Every row decoded in memory: check the estimate before allocating it.
   check_memory(static_cast<uint64_t>(checked_mul(
-                   n, checked_add(L + 64, checked_mul(T, 4, "labels"), "windows"), "windows")),
-               format("decoding {} windows of {} bp from '{}'", n, L, s.bed));
+                   n, checked_add(L + 64, checked_mul(T, 4, "labels"), "rows"), "rows")),
+               format("decoding {} rows of {} bp from '{}'", n, L, dataset.source()));
   out.names.resize(n);
   out.seqs.resize(n);
   out.labels.resize(n * T);
@@ -158,7 +146,7 @@ LabelledSequences load_source(const DatasetSource& s, bool allow_unsplit) {
     out.seqs[i] = data::decode_bases(codes.data(), L);
     for (int64_t t = 0; t < T; ++t) out.labels[i * T + t] = labels[t];
   }
-  if (s.split_method != "none") set_splits(out, data::assign_splits(dataset, split_options(s)));
+  set_splits(out, splits);
   return out;
 }
 

@@ -6,8 +6,9 @@
 #include <string>
 #include <vector>
 
+#include "data/data_source.h"
 #include "data/labels.h"
-#include "data/splits.h"
+#include "data/split_dataset.h"
 #include "rules/baselines.h"
 
 namespace strand::rules {
@@ -28,26 +29,16 @@ TaskKind task_kind_of(data::LabelKind kind);
 LabelledSequences load_labelled(const std::string& fasta_path, const std::string& labels_path,
                                 data::LabelKind kind = data::LabelKind::kAuto);
 
-// Where a data set comes from and how it is split: the trainer's inputs and split rules, so the
-// checks and baselines see exactly the deep model's examples and splits.
-struct DatasetSource {
-  std::string fasta, labels;          // FASTA + labels TSV, or
-  std::string bed, reference;         // BED intervals (targets = labels) on a reference
-  int64_t window = 1000;              // BED: width of the centred windows
-  std::string kind = "auto";          // label kind (FASTA + labels)
-  std::string split_method = "auto";  // auto, column, chromosome, random, none
-  std::vector<std::string> test_chromosomes, valid_chromosomes;
-  double test_fraction = 0.1, valid_fraction = 0.1;
-  uint64_t split_seed = 0;
-};
+// Loads the examples of a data source (FASTA records keep their own lengths) and assigns splits
+// with data::assign_splits, the trainer's rules; split_method "none" (or "auto" without a split
+// column, for the checks that allow it when allow_unsplit) leaves split empty.
+LabelledSequences load_source(const data::DataSource& source, bool allow_unsplit);
 
-// The split rules of a source as the trainer takes them (split_method "none" is not one).
-data::SplitOptions split_options(const DatasetSource& source);
-
-// Loads the examples (FASTA records keep their own lengths) and assigns splits with
-// data::assign_splits; split_method "none" (or "auto" without a split column, for the checks that
-// allow it when allow_unsplit) leaves split empty.
-LabelledSequences load_source(const DatasetSource& source, bool allow_unsplit);
+// The rows of a loaded dataset decoded to text ("ACGTN"), with the given split of each row
+// (empty: none). The trainer's pipeline hands its own rows and splits to the checks and
+// baselines this way instead of reading the files again.
+LabelledSequences decode_dataset(const data::Dataset& dataset,
+                                 const std::vector<data::Split>& splits);
 
 // The rows of one split (0, 1, 2) as a SplitData.
 SplitData split_rows(const LabelledSequences& all, int split);

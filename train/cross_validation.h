@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "data/splits.h"
+#include "data/split_dataset.h"
 #include "train/config.h"
 
 namespace strand::train {

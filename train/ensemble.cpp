@@ -1,9 +1,12 @@
 // Ensembles of trained models; see ensemble.h.
 #include "train/ensemble.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "core/error.h"
+#include "runtime/autograd.h"
+#include "train/evaluate.h"
 
 namespace strand::train {
 
@@ -47,6 +50,30 @@ EnsembleScores combine_scores(const std::vector<std::vector<double>>& per_member
     for (double& v : out.sd) v = std::sqrt(v / (m - 1));
   }
   return out;
+}
+
+EnsembleScores score_sequences(const Ensemble& models, const data::SequenceSource& input,
+                               runtime::Device device, int64_t batch_size, bool rc_average) {
+  STRAND_CHECK(batch_size > 0, "--batch-size must be positive, got {}", batch_size);
+  const int64_t L = models.info.length;
+  const int64_t rows = static_cast<int64_t>(input.names.size());
+  std::vector<std::vector<double>> per_member;
+  runtime::NoGradGuard no_grad;
+  for (const auto& member : models.members) {
+    member.model->to(device);
+    const auto model = for_prediction(member.model, rc_average);
+    std::vector<double> scores;
+    for (int64_t begin = 0; begin < rows; begin += batch_size) {
+      const int64_t end = std::min(rows, begin + batch_size);
+      std::vector<uint8_t> codes((end - begin) * L);
+      for (int64_t i = begin; i < end; ++i) input.read(i, codes.data() + (i - begin) * L);
+      const Tensor x = runtime::from_vector(codes, {end - begin, L}).to(device);
+      const auto s = scores_of(models.info.kind, (*model)(x));
+      scores.insert(scores.end(), s.begin(), s.end());
+    }
+    per_member.push_back(std::move(scores));
+  }
+  return combine_scores(per_member);
 }
 
 }  // namespace strand::train

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "data/sequence_source.h"
+#include "runtime/device.h"
 #include "train/checkpoint.h"
 
 namespace strand::train {
@@ -25,5 +27,10 @@ struct EnsembleScores {
 };
 // per_member[m]: member m's scores (rows x outputs), all the same size.
 EnsembleScores combine_scores(const std::vector<std::vector<double>>& per_member);
+
+// Every member's scores of the input's sequences (batches of batch_size on device; rc_average:
+// the mean of both strands' predictions), combined: what `strand predict` prints.
+EnsembleScores score_sequences(const Ensemble& models, const data::SequenceSource& input,
+                               runtime::Device device, int64_t batch_size, bool rc_average);
 
 }  // namespace strand::train

@@ -7,7 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <vector>
 
-#include "data/splits.h"
+#include "data/split_dataset.h"
 #include "train/config.h"
 
 namespace strand::train {

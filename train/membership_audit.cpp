@@ -4,7 +4,7 @@
 #include <algorithm>
 #include <unordered_set>
 
-#include "data/splits.h"
+#include "data/split_dataset.h"
 #include "core/error.h"
 #include "runtime/device.h"
 #include "runtime/file_io.h"

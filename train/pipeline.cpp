@@ -12,6 +12,7 @@
 #include "core/version.h"
 #include "data/bed.h"
 #include "data/simulate.h"
+#include "data/simulation_files.h"
 #include "rules/alignment.h"
 #include "rules/baselines.h"
 #include "rules/calibration.h"
@@ -288,23 +289,18 @@ nlohmann::json overfitting_of(const TrainResult& r) {
           {"sentence", s}};
 }
 
-std::shared_ptr<data::Dataset> load_dataset(const RunData& a, data::LabelKind kind) {
-  if (!a.bed.empty()) {
-    STRAND_CHECK(a.fasta.empty(),
-                 "give either --fasta with --labels or --bed with --genome, not both");
-    STRAND_CHECK(!a.genome.empty(), "--bed needs --genome (an indexed reference FASTA)");
-    return std::make_shared<data::Dataset>(data::Dataset::from_bed(a.bed, a.genome, a.window));
-  }
-  STRAND_CHECK(!a.fasta.empty(), "no data: give --fasta with --labels, or --bed with --genome");
-  STRAND_CHECK(!a.labels.empty(), "--fasta needs --labels (a TSV: name, task columns, split)");
-  data::FastaDatasetOptions o;
-  o.kind = kind;
-  return std::make_shared<data::Dataset>(data::Dataset::from_fasta(a.fasta, a.labels, o));
+RunDataset load_run_data(const data::DataSource& source, bool decode) {
+  RunDataset out;
+  out.dataset = data::load_dataset(source);
+  const data::SplitOptions options = data::split_options(source);
+  const std::vector<data::Split> assignment = data::assign_splits(*out.dataset, options);
+  out.splits = std::make_shared<data::SplitDataset>(
+      out.dataset, assignment, data::resolved_method_name(*out.dataset, options.method));
+  if (decode) out.rows = rules::decode_dataset(*out.dataset, assignment);
+  return out;
 }
 
-data::SplitOptions split_options(const RunData& d) { return rules::split_options(source_of(d)); }
-
-bool use_simulated_data(RunData& d, const std::string& out, runtime::Communicator* comm,
+bool use_simulated_data(data::DataSource& d, const std::string& out, runtime::Communicator* comm,
                         bool writer) {
   if (!d.fasta.empty() || !d.bed.empty()) return false;
   STRAND_CHECK(d.labels.empty(), "--labels needs --fasta");
@@ -317,16 +313,6 @@ bool use_simulated_data(RunData& d, const std::string& out, runtime::Communicato
   d.fasta = paths.substr(0, paths.find('\n'));
   d.labels = paths.substr(paths.find('\n') + 1);
   return true;
-}
-
-rules::DatasetSource source_of(const RunData& d) {
-  rules::DatasetSource s;
-  s.fasta = d.fasta, s.labels = d.labels, s.bed = d.bed, s.reference = d.genome;
-  s.window = d.window, s.kind = d.task, s.split_method = d.split_method;
-  s.test_chromosomes = d.test_chroms, s.valid_chromosomes = d.valid_chroms;
-  s.test_fraction = d.test_fraction, s.valid_fraction = d.valid_fraction;
-  s.split_seed = d.split_seed;
-  return s;
 }
 
 std::vector<std::string> apply_run_defaults(TrainConfig& c,
@@ -384,14 +370,16 @@ RunReport train_and_evaluate(RunOptions& a, bool writer,
     note(strand::format("no data given: training on the built-in simulated dataset ({})",
                         a.out + "/data"));
   }
-  auto dataset = load_dataset(a.data, data::parse_label_kind(a.data.task));
-  auto splits = std::make_shared<data::SplitDataset>(dataset, split_options(a.data));
+  // The rows and splits the trainer reads; the writer also gets them as text for the data checks
+  // and the baselines.
+  const RunDataset loaded = load_run_data(a.data, writer);
+  const auto& dataset = loaded.dataset;
+  const auto& splits = loaded.splits;
+  const rules::LabelledSequences& all = loaded.rows;
 
   // Rule 1 on the run's own splits before training (leakage), and splits too small to rank by.
-  rules::LabelledSequences all;
   nlohmann::json data_checks;
   if (writer) {
-    all = rules::load_source(source_of(a.data), false);
     data_checks = check_run_data(all, a.data.bed, a.strict, true);
     if (a.choose_model && !comm) {  // one process: the default model follows the data
       nlohmann::json why;

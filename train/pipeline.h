@@ -10,8 +10,9 @@
 #include <string>
 #include <vector>
 
+#include "data/data_source.h"
 #include "data/dataset.h"
-#include "data/splits.h"
+#include "data/split_dataset.h"
 #include "rules/io.h"
 #include "train/checkpoint.h"
 #include "train/evaluate.h"
@@ -31,7 +32,7 @@ struct SplitLeakage {
   std::string sentence() const;
   nlohmann::json to_json() const;
 };
-// all: the run's examples with their splits (rules::load_source); bed_path: the BED the examples
+// all: the run's examples with their splits (RunDataset::rows); bed_path: the BED the examples
 // came from (in order), or empty.
 SplitLeakage check_split_leakage(const rules::LabelledSequences& all,
                                  const std::string& bed_path = "");
@@ -66,8 +67,8 @@ struct BaselineComparisonOptions {
   std::string out_dir;     // writes baselines/<strongest>/ (metrics.json, scores.tsv) here
 };
 
-// Rules 2 and 5: every applicable baseline on the run's splits (all: rules::load_source with the
-// trainer's split rules, so valid is the trainer's valid even when it was carved from train), the
+// Rules 2 and 5: every applicable baseline on the run's splits (all: RunDataset::rows, the
+// trainer's own rows and splits, so valid is the trainer's valid even when carved from train), the
 // strongest chosen on VALIDATION (never test), scored on the same test sequences, and the model
 // compared with it (DeLong per task; multi-class: McNemar on accuracy and a paired bootstrap of
 // macro AUROC). Returns {"name", "chosen_by", "candidates": {name: valid metric}, "test": panel,
@@ -87,24 +88,21 @@ nlohmann::json calibration_of(const ModelInfo& info, const Predictions& valid,
 // Rule 7: the train/valid gap of a run at its chosen and its last epoch, and a sentence.
 nlohmann::json overfitting_of(const TrainResult& r);
 
-// The data of a run as `strand train` takes it: FASTA + labels TSV, or BED intervals + an indexed
-// genome (windows centred on them), with the split rules.
-struct RunData {
-  std::string fasta, labels, bed, genome;
-  int64_t window = 1000;
-  std::string task = "auto";          // label kind: auto, binary, multi-label, ...
-  std::string split_method = "auto";  // auto, column, chromosome, random
-  std::vector<std::string> test_chroms, valid_chroms;
-  double test_fraction = 0.1, valid_fraction = 0.1;
-  uint64_t split_seed = 0;
+// A run's data loaded once: the examples, the trainer's sealed splits and, when decoded, the same
+// rows with the same splits as text (rules::LabelledSequences) for the data checks (Rules 1, 5)
+// and the baselines (Rule 2). Every one of them sees exactly the rows the trainer trains on,
+// selects on and tests on; nothing reads the files twice.
+struct RunDataset {
+  std::shared_ptr<data::Dataset> dataset;
+  std::shared_ptr<data::SplitDataset> splits;
+  rules::LabelledSequences rows;  // empty unless decode
 };
-std::shared_ptr<data::Dataset> load_dataset(const RunData& d, data::LabelKind kind);
-data::SplitOptions split_options(const RunData& d);
-rules::DatasetSource source_of(const RunData& d);  // the same data as the rules' loaders take it
+RunDataset load_run_data(const data::DataSource& source, bool decode);
+
 // No data given: the built-in simulated dataset (data::simulate's defaults), written to OUT/data by
 // the writer (rank 0; the other ranks read the same files) and set as d's FASTA and labels.
 // Returns whether it was used.
-bool use_simulated_data(RunData& d, const std::string& out, runtime::Communicator* comm,
+bool use_simulated_data(data::DataSource& d, const std::string& out, runtime::Communicator* comm,
                         bool writer);
 
 // The defaults `strand train` picks for what the user did not set (given(key): the TrainConfig key
@@ -114,7 +112,7 @@ std::vector<std::string> apply_run_defaults(TrainConfig& c,
                                             const std::function<bool(const std::string&)>& given);
 
 struct RunOptions {
-  RunData data;  // no fasta and no bed: the built-in simulated dataset, written to OUT/data
+  data::DataSource data;  // no fasta and no bed: the built-in simulated dataset, in OUT/data
   TrainConfig config;
   std::string out = "strand-run";
   std::string resume;         // a checkpoint.safetensors to continue from

@@ -11,7 +11,7 @@
 #include <string>
 
 #include "data/loader.h"
-#include "data/splits.h"
+#include "data/split_dataset.h"
 #include "layers/sequential.h"
 #include "runtime/comm.h"
 #include "runtime/data_parallel.h"

@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-#include "data/splits.h"
+#include "data/split_dataset.h"
 #include "runtime/comm.h"
 #include "train/config.h"
 

@@ -176,6 +176,63 @@ TEST_F(Cli, UnknownFlagsAndCommandsNameTheClosestValidOne) {
   EXPECT_EQ(lines(yaml.output), 1u) << yaml.output;
 }
 
+// One set of data flags for every command: the older spellings of check and baseline
+// (--reference for --genome, --kind for --task) still work, hidden from --help, with a one-line
+// deprecation note on stderr and the same result as the current spelling.
+TEST_F(Cli, OldDataFlagSpellingsWorkWithADeprecationNote) {
+  ASSERT_EQ(strand("simulate --out sim --sequences 200 --length 60 --seed 4", dir()).status, 0);
+  const std::string data = "--fasta sim/sequences.fa --labels sim/labels.tsv ";
+  const auto out = [&](const std::string& name) { return (dir_ / name).string(); };
+  const Result now = ::strand::apps::cli_test::run_strand(
+      "check data " + data + "--task multi-label --no-alignment --json", dir(), out("now.json"));
+  ASSERT_EQ(now.status, 0) << now.output;
+  EXPECT_THAT(now.output, ::testing::Not(HasSubstr("deprecated")));
+  const Result old = ::strand::apps::cli_test::run_strand(
+      "check data " + data + "--kind multi-label --no-alignment --json", dir(), out("old.json"));
+  ASSERT_EQ(old.status, 0) << old.output;
+  EXPECT_EQ(old.output, "strand: --kind is deprecated; use --task\n");
+  std::ifstream a(out("now.json")), b(out("old.json"));
+  EXPECT_EQ(nlohmann::json::parse(a), nlohmann::json::parse(b));
+  // --reference on BED windows, in baseline and check; both spellings at once are refused.
+  std::ofstream genome(dir_ / "genome.fa");
+  std::ofstream bed(dir_ / "regions.bed");
+  std::mt19937 rng(5);
+  for (const char* chrom : {"chr1", "chr2", "chr3"}) {
+    std::string seq;
+    for (int i = 0; i < 2000; ++i) seq += "ACGT"[rng() % 4];
+    genome << ">" << chrom << "\n" << seq << "\n";
+    for (int r = 0; r < 30; ++r)
+      bed << chrom << "\t" << r * 60 + 10 << "\t" << r * 60 + 50 << "\t" << (r % 2) << "\n";
+  }
+  genome.close();
+  bed.close();
+  const std::string split = " --window 40 --split-method chromosome --test-chroms chr3 ";
+  const Result check =
+      strand("check splits --bed regions.bed --reference genome.fa" + split, dir());
+  EXPECT_THAT(check.output, HasSubstr("strand: --reference is deprecated; use --genome\n"));
+  EXPECT_THAT(check.output, HasSubstr("checked 90 sequences and 90 intervals"));
+  const Result baseline = strand("baseline --bed regions.bed --reference genome.fa" + split +
+                                     "--baselines gc_only --bootstrap 0 --out b --json",
+                                 dir());
+  ASSERT_EQ(baseline.status, 0) << baseline.output;
+  EXPECT_THAT(baseline.output, HasSubstr("--reference is deprecated"));
+  const Result both = strand(
+      "check splits --bed regions.bed --genome genome.fa --reference "
+      "genome.fa" +
+          split,
+      dir());
+  EXPECT_NE(both.status, 0);
+  EXPECT_THAT(both.output, HasSubstr("strand: --reference is the old spelling of --genome; give one of them"));
+  const Result help = strand("check data --help", dir());
+  EXPECT_THAT(help.output, HasSubstr("--genome"));
+  EXPECT_THAT(help.output, ::testing::Not(HasSubstr("--reference")));
+  EXPECT_THAT(help.output, ::testing::Not(HasSubstr("--kind")));
+  // metrics takes --task (labels without sequences) with the same alias.
+  const Result metrics =
+      strand("metrics --labels sim/labels.tsv --scores sim/labels.tsv --kind multi-label", dir());
+  EXPECT_THAT(metrics.output, HasSubstr("strand: --kind is deprecated; use --task"));
+}
+
 // A reference genome and BED regions with a 0/1 target (GC-rich windows are positives), written
 // as real files: a YAML model trained on them, then eval and predict on BED with --rc-average,
 // from the checkpoint alone (the YAML file removed).

@@ -9,6 +9,8 @@
 #include <nlohmann/json.hpp>
 
 #include "data/simulate.h"
+#include "data/simulation_files.h"
+#include "data/simulation_suite.h"
 #include "tests/apps/run_cli.h"
 
 namespace {

@@ -12,7 +12,9 @@
 #include "core/error.h"
 #include "data/dataset.h"
 #include "data/encoding.h"
-#include "data/splits.h"
+#include "data/simulation_files.h"
+#include "data/simulation_suite.h"
+#include "data/split_dataset.h"
 #include "tests/data/temp_files.h"
 
 namespace strand::data {

@@ -83,7 +83,7 @@ TEST(Io, LoadSourceAssignsTheTrainersSplits) {
     fasta += ">" + name + "\nACGTACGTAC\n";
     labels += name + "\t" + std::to_string(i % 2) + "\n";
   }
-  DatasetSource src;
+  data::DataSource src;
   src.fasta = write_text(dir.file("s.fa"), fasta);
   src.labels = write_text(dir.file("l.tsv"), labels);
   EXPECT_TRUE(load_source(src, true).split.empty());  // auto without a split column
@@ -117,14 +117,14 @@ TEST(Io, LoadSourceReadsBedWindowsWithChromosomeSplits) {
     for (int i = 0; i < 10; ++i) ref += "ACGTTGCAAC";
     ref += "\n";
   }
-  DatasetSource src;
-  src.reference = write_text(dir.file("ref.fa"), ref);
+  data::DataSource src;
+  src.genome = write_text(dir.file("ref.fa"), ref);
   src.bed = write_text(dir.file("p.bed"),
                        "chr1\t10\t30\t1\nchr2\t40\t60\t0\nchr8\t0\t20\t1\nchr1\t50\t70\t0\n");
   src.window = 20;
   src.split_method = "chromosome";
-  src.test_chromosomes = {"chr8"};
-  src.valid_chromosomes = {"chr2"};
+  src.test_chroms = {"chr8"};
+  src.valid_chroms = {"chr2"};
   const auto all = load_source(src, false);
   EXPECT_EQ(all.split, (std::vector<int>{0, 1, 2, 0}));
   EXPECT_EQ(all.seqs[2], "ACGTTGCAACACGTTGCAAC");

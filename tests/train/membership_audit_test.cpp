@@ -10,7 +10,7 @@
 #include <random>
 
 #include "data/simulate.h"
-#include "data/splits.h"
+#include "data/split_dataset.h"
 #include "core/error.h"
 #include "tests/train/tiny_task.h"
 #include "train/trainer.h"

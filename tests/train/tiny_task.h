@@ -5,7 +5,7 @@
 #include <memory>
 
 #include "data/simulate.h"
-#include "data/splits.h"
+#include "data/split_dataset.h"
 #include "train/config.h"
 
 namespace strand::train::testing {

@@ -4,7 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "data/simulate.h"
-#include "data/splits.h"
+#include "data/split_dataset.h"
 #include "train/trainer.h"
 
 namespace strand::train {

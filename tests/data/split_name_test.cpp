@@ -1,5 +1,5 @@
 // Split names: the one spelling of each split, parsed strictly.
-#include "data/split.h"
+#include "data/split_name.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

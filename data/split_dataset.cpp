@@ -1,5 +1,5 @@
 // Split assignment and the sealed-test SplitDataset.
-#include "data/splits.h"
+#include "data/split_dataset.h"
 
 #include <algorithm>
 #include <cmath>
@@ -123,15 +123,32 @@ std::vector<Split> assign_splits(const Dataset& d, const SplitOptions& o) {
   return splits;
 }
 
+std::string resolved_method_name(const Dataset& dataset, SplitMethod m) {
+  if (m == SplitMethod::kAuto)
+    m = dataset.declared_splits().empty() ? SplitMethod::kRandom : SplitMethod::kColumn;
+  return std::string(method_name(m));
+}
+
+namespace {
+
+const Dataset& non_null(const std::shared_ptr<const Dataset>& dataset) {
+  STRAND_CHECK(dataset != nullptr, "SplitDataset needs a dataset");
+  return *dataset;
+}
+
+}  // namespace
+
 SplitDataset::SplitDataset(std::shared_ptr<const Dataset> dataset, const SplitOptions& options)
-    : dataset_(std::move(dataset)) {
+    : SplitDataset(dataset, assign_splits(non_null(dataset), options),
+                   resolved_method_name(non_null(dataset), options.method)) {}
+
+SplitDataset::SplitDataset(std::shared_ptr<const Dataset> dataset, const std::vector<Split>& splits,
+                           std::string method)
+    : dataset_(std::move(dataset)), method_(std::move(method)) {
   STRAND_CHECK(dataset_ != nullptr, "SplitDataset needs a dataset");
-  SplitMethod m = options.method;
-  if (m == SplitMethod::kAuto) {
-    m = dataset_->declared_splits().empty() ? SplitMethod::kRandom : SplitMethod::kColumn;
-  }
-  method_ = std::string(method_name(m));
-  const std::vector<Split> splits = assign_splits(*dataset_, options);
+  STRAND_CHECK(static_cast<int64_t>(splits.size()) == dataset_->size(),
+               "'{}': {} splits for {} examples", dataset_->source(), splits.size(),
+               dataset_->size());
   for (int64_t i = 0; i < dataset_->size(); ++i) {
     (splits[i] == Split::kTrain   ? train_
      : splits[i] == Split::kValid ? valid_

@@ -1,5 +1,5 @@
 // Split assignment by column, chromosome and seed; the sealed test split; empty splits rejected.
-#include "data/splits.h"
+#include "data/split_dataset.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "data/dataset.h"
-#include "data/split.h"
+#include "data/split_name.h"
 
 namespace strand::data {
 
@@ -37,6 +37,10 @@ struct SplitOptions {
 // file order) and gives exact counts.
 std::vector<Split> assign_splits(const Dataset& dataset, const SplitOptions& options);
 
+// The method's name as SplitDataset::summary() gives it: auto resolves to column (the dataset has
+// a split column) or random.
+std::string resolved_method_name(const Dataset& dataset, SplitMethod method);
+
 // Moves round(fraction * |train|) seeded examples of train to valid.
 void carve_valid_from_train(const Dataset& dataset, std::vector<Split>& splits, double fraction,
                             uint64_t seed);
@@ -49,6 +53,10 @@ class SplitDataset {
  public:
   // Assigns splits and checks none is empty (an error naming the empty split and the method).
   SplitDataset(std::shared_ptr<const Dataset> dataset, const SplitOptions& options = {});
+  // The same from an assignment already made (assign_splits' answer, one split per example), so
+  // the trainer and the data checks share one; method names the scheme in summary().
+  SplitDataset(std::shared_ptr<const Dataset> dataset, const std::vector<Split>& assignment,
+               std::string method);
   // Explicit rows (e.g. a cross-validation fold: the other folds train, the held-out fold is a
   // sealed "test"); every list non-empty, no row in two lists. method names the scheme in
   // summary().

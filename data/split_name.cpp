@@ -1,5 +1,5 @@
 // Split names and their strict parser.
-#include "data/split.h"
+#include "data/split_name.h"
 
 #include "core/error.h"
 
