@@ -247,6 +247,10 @@ TEST(Pipeline, RunReportsTheGapAndCalibration) {
   EXPECT_EQ(o["chosen_epoch"]["epoch"], r.best_epoch);
   EXPECT_NEAR(o["chosen_epoch"]["train"].get<double>() - o["chosen_epoch"]["valid"].get<double>(),
               o["chosen_epoch"]["gap"].get<double>(), 1e-9);
+  // The last epoch's row carries its validation score too (the report's table shows it).
+  EXPECT_EQ(o["last_epoch"]["epoch"], r.epochs);
+  EXPECT_NEAR(o["last_epoch"]["train"].get<double>() - o["last_epoch"]["valid"].get<double>(),
+              o["last_epoch"]["gap"].get<double>(), 1e-9);
   EXPECT_THAT(o["sentence"].get<std::string>(), HasSubstr("train/valid gap"));
   const auto& info = trainer.info();
   const auto valid = predict_rows(trainer.model(), info.kind, splits->shared_dataset(),
