@@ -194,6 +194,10 @@ void run_train(TrainArgs& a) {
               info["kind"].get<std::string>().c_str(),
               static_cast<long long>(info["outputs"].get<int64_t>()),
               metrics["splits"].get<std::string>().c_str());
+  if (metrics["default_tuning"].is_object())
+    std::printf("%s\n", metrics["default_tuning"]
+                            .value("sentence", metrics["default_tuning"].value("reason", ""))
+                            .c_str());
   std::printf("trained %lld epochs (%lld steps) at %.0f samples/s in %.1f s; %s\n",
               static_cast<long long>(r.epochs), static_cast<long long>(r.steps),
               r.samples_per_second, metrics["seconds"].get<double>(), r.stop_reason.c_str());
@@ -327,6 +331,9 @@ void add_train(CLI::App& app) {
                   "lr, ...); flags given here win over it");
   cmd->add_option("--bootstrap", a->run.replicates,
                   "Bootstrap replicates for metrics.json intervals");
+  cmd->add_flag("!--no-tune", a->run.default_tune,
+                "Skip the default tuning (a small search over lr and batch size of the default "
+                "model, run when --model is not given and train holds at most 1M bases)");
   cmd->add_flag("!--no-baseline", a->run.baseline,
                 "Skip the baselines and the comparison with the strongest (on valid) on test");
   cmd->add_flag("--json", a->json, "Print metrics.json");
@@ -339,8 +346,8 @@ void add_train(CLI::App& app) {
                   "K-fold cross-validation on train + valid (stratified by label, grouped by "
                   "--cv-group; test untouched) instead of one run: DIR/cv.json, fold models");
   cmd->add_option("--cv-group", a->run.cv_group,
-                  "Rows kept in one fold: duplicates (near-duplicate clusters), chromosome (and "
-                  "duplicates) or none")
+                  "Rows kept in one fold: auto (chromosome for --bed, else duplicates), "
+                  "duplicates (near-duplicate clusters), chromosome (and duplicates) or none")
       ->capture_default_str();
   cmd->add_flag("--learning-curve", a->run.learning_curve,
                 "Rule 7: train on nested, stratified fractions of train (--curve-fractions), "
@@ -514,6 +521,7 @@ void run_eval(const EvalArgs& args) {
   }
   std::printf("model %s on %zu examples (%s), loss %.4f\n", loaded.info.describe().c_str(),
               rows.size(), a.split.c_str(), p.loss);
+  std::printf("headline: %s\n", rules::headline_of(panel)["sentence"].get<std::string>().c_str());
   print_table(panel, nlohmann::json(), "", "");
 }
 
@@ -670,6 +678,8 @@ struct TuneArgs {
   std::string out = "strand-tune";
   std::string space;  // search-space file (YAML or JSON); empty: the default space
   double max_minutes = 0;
+  train::CrossValidationOptions cv =
+      train::no_cv();  // folds > 0: nested cross-validation of the search
   bool print_space = false;
   bool json = false;
 };
@@ -696,16 +706,34 @@ void run_tune(TuneArgs& a) {
                                          : train::SearchSpace::from_file(a.space);
     if (writer && !a.json)
       std::printf(
-          "tuning %d trials over %s (%s; %s), successive halving over epochs %s, eta %d%s\n",
+          "tuning %d trials over %s (%s; %s), asynchronous successive halving over epochs %s, eta "
+          "%d%s\n",
           a.options.trials, a.space.empty() ? "the default space" : a.space.c_str(),
           splits.summary().c_str(),
           comm ? strand::format("{} ranks", comm->size()).c_str() : "1 process",
           nlohmann::json(train::rung_epochs(a.options)).dump().c_str(), a.options.eta,
           a.max_minutes > 0 ? strand::format(", at most {} min", a.max_minutes).c_str() : "");
-    nlohmann::json result =
-        train::tune(splits, a.config, space, a.options, comm, [&](const std::string& line) {
-          if (!a.json) std::printf("  %s\n", line.c_str());
-        });
+    const auto line = [&](const std::string& l) {
+      if (!a.json && writer) std::printf("  %s\n", l.c_str());
+    };
+    if (a.cv.folds > 0) {
+      const nlohmann::json cv =
+          train::tune_cross_validated(splits, a.config, space, a.options, a.cv, comm, line);
+      if (!writer) return;
+      runtime::write_json_file(a.out + "/tune_cv.json", cv);
+      if (a.json) {
+        std::cout << cv.dump(2) << "\n";
+        return;
+      }
+      for (const auto& f : cv["per_fold"])
+        std::printf("fold %d: chose %s; held-out %s\n", f["fold"].get<int>(),
+                    f["chosen"]["config"].dump().c_str(), f["metrics"].dump().c_str());
+      std::printf("%s\n%s\nwrote %s/tune_cv.json and one search per fold (%s/fold-<k>/)\n",
+                  cv["sentence"].get<std::string>().c_str(),
+                  cv["final_model"].get<std::string>().c_str(), a.out.c_str(), a.out.c_str());
+      return;
+    }
+    nlohmann::json result = train::tune(splits, a.config, space, a.options, comm, line);
     if (!writer) return;
     result["data_checks"] = data_checks;
     result["space"] = space.to_json();
@@ -776,6 +804,11 @@ void add_tune(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--delta", a->config.dp.delta, "--dp: delta (default 1/(10 N) rounded down)");
   cmd->add_option("--bootstrap", a->options.bootstrap, "Bootstrap replicates of the final panels");
+  cmd->add_option("--cv", a->cv.folds,
+                  "Nested cross-validation: K outer folds of train + valid, a whole search in "
+                  "each (test untouched): DIR/tune_cv.json");
+  cmd->add_option("--cv-group", a->cv.group_by, "--cv: auto, duplicates, chromosome or none")
+      ->capture_default_str();
   cmd->add_option("--out", a->out, "Output directory")->capture_default_str();
   cmd->add_flag("--json", a->json, "Print tune.json");
   cmd->callback([a] {

@@ -13,10 +13,10 @@
 #include <filesystem>
 #include <fstream>
 
+#include "core/error.h"
 #include "data/random.h"
 #include "data/simulate.h"
 #include "data/splits.h"
-#include "core/error.h"
 #include "rules/baselines.h"
 #include "tests/train/tiny_task.h"
 #include "train/permutation.h"
@@ -217,6 +217,28 @@ TEST(Pipeline, RunReportsTheGapAndCalibration) {
   const auto cal = calibration_of(info, valid, valid);
   EXPECT_EQ(cal["fitted_on"], "valid");
   EXPECT_TRUE(cal["test"]["after"]["ece"].is_number());
+}
+
+TEST(Pipeline, DefaultTuningPicksLrAndBatchOnSmallDataOnly) {
+  TempDir dir("default_tuning");
+  data::SplitDataset splits = *testing::tiny_task(60, 300);
+  TrainConfig c = testing::tiny_config();
+  c.model = "cnn-small";
+  c.lr = 0.02, c.batch_size = 16;  // outside the search's choices: the chosen ones replace them
+  const auto r = default_tuning(splits, c, (dir.path / "tune").string());
+  ASSERT_TRUE(r["ran"].get<bool>()) << r.dump();
+  EXPECT_FALSE(splits.test_unsealed()) << "the default search never reads test";
+  EXPECT_TRUE(c.lr == 0.001 || c.lr == 0.003 || c.lr == 0.006) << c.lr;
+  EXPECT_TRUE(c.batch_size == 32 || c.batch_size == 64) << c.batch_size;
+  EXPECT_EQ(r["trials"], 4);
+  EXPECT_THAT(r["sentence"].get<std::string>(), HasSubstr("--no-tune"));
+  DefaultTuning small;
+  small.max_bases = 1000;
+  TrainConfig kept = testing::tiny_config();
+  const auto skipped = default_tuning(splits, kept, (dir.path / "none").string(), small);
+  EXPECT_FALSE(skipped["ran"].get<bool>());
+  EXPECT_THAT(skipped["reason"].get<std::string>(), HasSubstr("above the default tuning's limit"));
+  EXPECT_EQ(kept.lr, testing::tiny_config().lr);
 }
 
 }  // namespace
