@@ -493,7 +493,6 @@ RunReport train_and_evaluate(RunOptions& a, bool writer,
         "default tuning: a small search over the learning rate and batch size (--no-tune "
         "skips it)...");
     tuning = default_tuning(*splits, a.config, a.out + "/default-tuning");
-    note(tuning.value("sentence", tuning.value("reason", std::string())));
   }
 
   RunMetadata run;
