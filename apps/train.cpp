@@ -386,6 +386,7 @@ void add_train(CLI::App& app) {
       for (const auto& n : notes) std::printf("%s\n", n.c_str());
     a->run.choose_model = cmd->count("--model") == 0 && a->config_file.empty() &&
                           !config.dp.enabled && a->run.resume.empty();
+    a->run.default_tune = a->run.default_tune && !given("lr") && !given("batch_size");
     run_train(*a);
   });
 }

@@ -379,6 +379,12 @@ nlohmann::json default_tuning(data::SplitDataset& splits, TrainConfig& config,
                                       "{}: the default learning rate and batch size are kept "
                                       "(strand tune searches on any size)",
                                       bases, t.max_bases)}};
+  if (config.epochs < t.min_run_epochs)
+    return {{"ran", false},
+            {"reason", strand::format("the run trains at most {} epochs, fewer than {}: the "
+                                      "search's epochs would cost more than they could gain "
+                                      "(the default learning rate and batch size are kept)",
+                                      config.epochs, t.min_run_epochs)}};
   const auto start = std::chrono::steady_clock::now();
   // The default model stays; the search picks its learning rate (around the default 3e-3) and
   // batch size, the settings a fixed default most often gets wrong for a new dataset.

@@ -225,6 +225,7 @@ TEST(Pipeline, DefaultTuningPicksLrAndBatchOnSmallDataOnly) {
   TrainConfig c = testing::tiny_config();
   c.model = "cnn-small";
   c.lr = 0.02, c.batch_size = 16;  // outside the search's choices: the chosen ones replace them
+  c.epochs = 10;
   const auto r = default_tuning(splits, c, (dir.path / "tune").string());
   ASSERT_TRUE(r["ran"].get<bool>()) << r.dump();
   EXPECT_FALSE(splits.test_unsealed()) << "the default search never reads test";
@@ -239,6 +240,8 @@ TEST(Pipeline, DefaultTuningPicksLrAndBatchOnSmallDataOnly) {
   EXPECT_FALSE(skipped["ran"].get<bool>());
   EXPECT_THAT(skipped["reason"].get<std::string>(), HasSubstr("above the default tuning's limit"));
   EXPECT_EQ(kept.lr, testing::tiny_config().lr);
+  const auto short_run = default_tuning(splits, kept, (dir.path / "short").string());
+  EXPECT_THAT(short_run["reason"].get<std::string>(), HasSubstr("the run trains at most 2 epochs"));
 }
 
 }  // namespace
