@@ -769,12 +769,15 @@ void run_tune(TuneArgs& a) {
 void add_tune(CLI::App& app) {
   auto a = std::make_shared<TuneArgs>();
   auto* cmd = app.add_subcommand(
-      "tune", "Search hyper-parameters (Rule 6): random search + successive halving, valid only");
+      "tune",
+      "Search hyper-parameters (Rule 6): random search + asynchronous successive halving, valid "
+      "only");
   cmd->footer(
       "Examples:\n"
       "  strand tune                                    # built-in simulated data, default space\n"
       "  strand tune --fasta seqs.fa --labels labels.tsv --space space.yaml --trials 12\n"
-      "  mpirun -n 4 strand tune --fasta seqs.fa --labels labels.tsv   # trials over 4 ranks\n"
+      "  mpirun -n 4 strand tune --fasta seqs.fa --labels labels.tsv   # 4 workers, one board\n"
+      "  strand tune --fasta seqs.fa --labels labels.tsv --cv 5     # nested cross-validation\n"
       "  strand tune --print-space > space.yaml         # the default space, to edit\n"
       "Search-space keys: model (zoo names, YAML model files, cnn-variant), optimizer, lr,\n"
       "batch_size, weight_decay, and for cnn-variant depth, kernel, filters, dropout. A value is\n"
