@@ -494,6 +494,32 @@ nlohmann::json tune(data::SplitDataset& splits, TrainConfig base, const SearchSp
       for (int i = 0; i < o.trials; ++i)
         if (!done(i, 0) && !claimed.count({i, 0})) return claim(i, 0);
       job.wait = in_flight;
+      if (in_flight) return;
+      // The end of a finite search: when the highest rung with results is below the last (it
+      // had fewer than eta results), its best goes up anyway, so the chosen trial trains to the
+      // last rung.
+      int top = -1;
+      for (int r = 0; r < static_cast<int>(rungs.size()); ++r)
+        for (int i = 0; i < o.trials; ++i)
+          if (done(i, r)) top = r;
+      if (top < 0 || top + 1 >= static_cast<int>(rungs.size())) return;
+      int best = -1;
+      for (int i = 0; i < o.trials; ++i) {
+        if (!done(i, top)) continue;
+        const double v = score(by_key[strand::format("rung:{}:{}", i, top)]);
+        if (std::isfinite(v) &&
+            (best < 0 || v > score(by_key[strand::format("rung:{}:{}", best, top)])))
+          best = i;
+      }
+      if (best < 0) return;
+      append({{"type", "promote"},
+              {"id", best},
+              {"rung", top},
+              {"to_rung", top + 1},
+              {"place", 1},
+              {"final", true},
+              {"rank", rank}});
+      claim(best, top + 1);
     });
     return job;
   };

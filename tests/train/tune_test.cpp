@@ -231,7 +231,7 @@ TEST(Tune, PromotesAsSoonAsARungHasEnoughResults) {
       ++results_at[log[i]["rung"].get<int>()];
       if (log[i]["rung"] == 0) last_first_rung = i;
     }
-    if (log[i]["type"] != "promote") continue;
+    if (log[i]["type"] != "promote" || log[i].contains("final")) continue;
     first_promote = std::min(first_promote, i);
     // Only among the best floor(n / eta) of the n results its rung had then.
     const int among = log[i]["among"].get<int>();
@@ -241,6 +241,13 @@ TEST(Tune, PromotesAsSoonAsARungHasEnoughResults) {
   EXPECT_LT(first_promote, last_first_rung)
       << "a trial moved up before the first rung was full (no waiting for the whole rung)";
   EXPECT_FALSE(splits.test_unsealed());
+
+  // Two trials at eta 3: floor(2 / 3) = 0 places, so the end of the search sends the best up.
+  Dir few;
+  o.trials = 2, o.eta = 3, o.out_dir = few.path;
+  const auto r = tune(splits, testing::tiny_config(), space, o);
+  EXPECT_EQ(r["chosen"]["rung"], 1);
+  EXPECT_EQ(r["chosen"]["epochs"], 2);
 }
 
 TEST(Tune, NestedCrossValidationChoosesInsideEachOuterFold) {
