@@ -7,6 +7,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cmath>
@@ -434,7 +435,13 @@ nlohmann::json tune(data::SplitDataset& splits, TrainConfig base, const SearchSp
   // under an flock, so under mpirun the ranks take trials as they free up (one host, or a
   // directory shared by the hosts).
   const std::string board_path = o.out_dir + "/tune_board.jsonl";
-  std::string session = writer ? strand::format("{}-{}", utc_now(), ::getpid()) : "";
+  // Unique per call (a resumed search in the same process, within the same second, is another
+  // session: claims of the earlier call must not look in flight).
+  static std::atomic<int> calls{0};
+  std::string session =
+      writer ? strand::format("{}-{}-{}-{}", utc_now(), ::getpid(), calls++,
+                              std::chrono::steady_clock::now().time_since_epoch().count())
+             : "";
   if (comm) session = runtime::all_gather_strings(*comm, session)[0];
   bool lower = false;
   auto score = [&](const nlohmann::json& r) {
