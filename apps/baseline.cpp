@@ -7,8 +7,11 @@
 #include "core/error.h"
 #include "data/data_source.h"
 #include "rules/baselines.h"
+#include "rules/headline.h"
 #include "rules/io.h"
 #include "rules/report.h"
+#include "train/cross_validation.h"
+#include "train/pipeline.h"
 
 namespace strand::apps {
 namespace {
@@ -21,7 +24,43 @@ struct BaselineArgs {
   uint64_t seed = 1;
   bool json = false;
   bool sensitive = false;
+  train::CrossValidationOptions cv =
+      train::no_cv();  // folds > 0: the baselines over K folds of train + valid
 };
+
+// --cv K: every baseline on each fold (DIR/cv.json), mean +/- sd of the held-out scores.
+void run_baseline_cv(const BaselineArgs& a, const rules::LabelledSequences& all,
+                     const rules::BaselineConfig& c) {
+  data::SplitDataset splits(data::load_dataset(a.source, data::parse_label_kind(a.source.task)),
+                            data::split_options(a.source));
+  const nlohmann::json cv = train::cross_validate_baselines(splits, all, c, a.cv, [&](int k) {
+    if (!a.json) std::cerr << "fold " << k << " of " << a.cv.folds << " done\n";
+  });
+  std::filesystem::create_directories(a.out);
+  rules::write_json(a.out + "/cv.json", cv);
+  if (a.json) {
+    std::cout << cv.dump(2) << "\n";
+    return;
+  }
+  const auto f = [](const nlohmann::json& m) {
+    const auto x = [](const nlohmann::json& v) {
+      return v.is_number() ? rules::fixed(v.get<double>(), 4) : std::string("-");
+    };
+    return x(m["mean"]) + " +/- " + x(m["sd"]);
+  };
+  std::vector<std::vector<std::string>> rows = {{"baseline", "valid (mean +/- sd)"}};
+  for (const auto& [name, b] : cv["baselines"].items()) {
+    std::vector<std::string> row = {name, f(b["valid_metric"])};
+    for (const auto& [metric, m] : b.items()) {
+      if (metric == "valid_metric") continue;
+      if (rows.size() == 1) rows[0].push_back(metric + " (held out)");
+      row.push_back(f(m));
+    }
+    rows.push_back(row);
+  }
+  rules::print_table(std::cout, rows);
+  std::cout << cv["sentence"].get<std::string>() << "\nwrote " << a.out << "/cv.json\n";
+}
 
 void run_baseline(const BaselineArgs& a) {
   const auto all = rules::load_source(a.source, false);
@@ -39,6 +78,7 @@ void run_baseline(const BaselineArgs& a) {
   c.panel.bootstrap.replicates = a.bootstrap;
   c.panel.bootstrap.seed = a.seed;
   c.sensitive = a.sensitive;
+  if (a.cv.folds > 0) return run_baseline_cv(a, all, c);
   const bool human = !a.json;
   const auto results = rules::run_baselines(p, c, [&](const std::string& name) {
     if (human) std::cerr << "fitting " << name << "...\n";
@@ -87,7 +127,9 @@ void run_baseline(const BaselineArgs& a) {
             << p.train.names.size() << ", tuned on " << p.valid.names.size() << ")\n";
   rules::print_table(std::cout, rows);
   if (strongest != nullptr)
-    std::cout << "strongest on valid: " << strongest->name << " (the one to beat)\n";
+    std::cout << "strongest on valid: " << strongest->name << " (the one to beat); its headline "
+              << "on test: "
+              << rules::headline_of(strongest->metrics)["sentence"].get<std::string>() << "\n";
   std::cout << "run directories (metrics.json, scores.tsv, labels.tsv) in " << a.out << "/\n";
 }
 
@@ -128,6 +170,13 @@ void add_baseline_command(CLI::App& app) {
   cmd->add_option("--bootstrap", a->bootstrap, "Bootstrap resamples for the CIs (0: none)");
   cmd->add_option("--seed", a->seed, "Seed (trees, bootstrap)");
   cmd->add_flag("--json", a->json, "Print the summary as JSON");
+  cmd->add_option("--cv", a->cv.folds,
+                  "K-fold cross-validation of every baseline on train + valid (stratified, "
+                  "grouped; test untouched): DIR/cv.json with fold mean +/- sd");
+  cmd->add_option("--cv-group", a->cv.group_by,
+                  "--cv: auto (chromosome for --bed, else duplicates), duplicates, chromosome or "
+                  "none")
+      ->capture_default_str();
   cmd->add_flag("--sensitive", a->sensitive,
                 "Mark the data sensitive (Rule 10): kNN, which stores the training rows, records "
                 "it in its metrics");

@@ -7,6 +7,7 @@
 #include "apps/tables.h"
 #include "core/error.h"
 #include "data/data_source.h"
+#include "rules/headline.h"
 #include "train/evaluate.h"
 #include "train/pipeline.h"
 
@@ -58,6 +59,7 @@ void run_eval(const EvalArgs& args) {
   }
   std::printf("model %s on %zu examples (%s), loss %.4f\n", loaded.info.describe().c_str(),
               rows.size(), a.split.c_str(), p.loss);
+  std::printf("headline: %s\n", rules::headline_of(panel)["sentence"].get<std::string>().c_str());
   print_table(panel, nlohmann::json(), "", "");
 }
 

@@ -114,6 +114,10 @@ void run_train(TrainArgs& a) {
               info["kind"].get<std::string>().c_str(),
               static_cast<long long>(info["outputs"].get<int64_t>()),
               metrics["splits"].get<std::string>().c_str());
+  if (metrics["default_tuning"].is_object())
+    std::printf("%s\n", metrics["default_tuning"]
+                            .value("sentence", metrics["default_tuning"].value("reason", ""))
+                            .c_str());
   std::printf("trained %lld epochs (%lld steps) at %.0f samples/s in %.1f s; %s\n",
               static_cast<long long>(r.epochs), static_cast<long long>(r.steps),
               r.samples_per_second, metrics["seconds"].get<double>(), r.stop_reason.c_str());
@@ -237,6 +241,9 @@ void add_train(CLI::App& app) {
                   "lr, ...); flags given here win over it");
   cmd->add_option("--bootstrap", a->run.replicates,
                   "Bootstrap replicates for metrics.json intervals");
+  cmd->add_flag("!--no-tune", a->run.default_tune,
+                "Skip the default tuning (a small search over lr and batch size of the default "
+                "model, run when --model is not given and train holds at most 1M bases)");
   cmd->add_flag("!--no-baseline", a->run.baseline,
                 "Skip the baselines and the comparison with the strongest (on valid) on test");
   cmd->add_flag("--json", a->json, "Print metrics.json");
@@ -249,8 +256,8 @@ void add_train(CLI::App& app) {
                   "K-fold cross-validation on train + valid (stratified by label, grouped by "
                   "--cv-group; test untouched) instead of one run: DIR/cv.json, fold models");
   cmd->add_option("--cv-group", a->run.cv_group,
-                  "Rows kept in one fold: duplicates (near-duplicate clusters), chromosome (and "
-                  "duplicates) or none")
+                  "Rows kept in one fold: auto (chromosome for --bed, else duplicates), "
+                  "duplicates (near-duplicate clusters), chromosome (and duplicates) or none")
       ->capture_default_str();
   cmd->add_flag("--learning-curve", a->run.learning_curve,
                 "Rule 7: train on nested, stratified fractions of train (--curve-fractions), "
@@ -289,6 +296,7 @@ void add_train(CLI::App& app) {
       for (const auto& n : notes) std::printf("%s\n", n.c_str());
     a->run.choose_model = cmd->count("--model") == 0 && a->config_file.empty() &&
                           !config.dp.enabled && a->run.resume.empty();
+    a->run.default_tune = a->run.default_tune && !given("lr") && !given("batch_size");
     run_train(*a);
   });
 }

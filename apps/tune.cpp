@@ -1,5 +1,5 @@
-// `strand tune`: hyper-parameter search (Rule 6) over random configurations with successive
-// halving, selected on validation only.
+// `strand tune`: hyper-parameter search (Rule 6) over random configurations with asynchronous
+// successive halving, selected on validation only; --cv K nests the search in K outer folds.
 #include "train/tune.h"
 
 #include <cstdio>
@@ -14,6 +14,7 @@
 #include "rules/io.h"
 #include "runtime/comm.h"
 #include "runtime/file_io.h"
+#include "train/cross_validation.h"
 #include "train/pipeline.h"
 #include "train/run_directory.h"
 
@@ -27,6 +28,8 @@ struct TuneArgs {
   std::string out = "strand-tune";
   std::string space;  // search-space file (YAML or JSON); empty: the default space
   double max_minutes = 0;
+  train::CrossValidationOptions cv =
+      train::no_cv();  // folds > 0: nested cross-validation of the search
   bool print_space = false;
   bool json = false;
 };
@@ -53,16 +56,34 @@ void run_tune(TuneArgs& a) {
                                          : train::SearchSpace::from_file(a.space);
     if (writer && !a.json)
       std::printf(
-          "tuning %d trials over %s (%s; %s), successive halving over epochs %s, eta %d%s\n",
+          "tuning %d trials over %s (%s; %s), asynchronous successive halving over epochs %s, eta "
+          "%d%s\n",
           a.options.trials, a.space.empty() ? "the default space" : a.space.c_str(),
           splits.summary().c_str(),
           comm ? strand::format("{} ranks", comm->size()).c_str() : "1 process",
           nlohmann::json(train::rung_epochs(a.options)).dump().c_str(), a.options.eta,
           a.max_minutes > 0 ? strand::format(", at most {} min", a.max_minutes).c_str() : "");
-    nlohmann::json result =
-        train::tune(splits, a.config, space, a.options, comm, [&](const std::string& line) {
-          if (!a.json) std::printf("  %s\n", line.c_str());
-        });
+    const auto line = [&](const std::string& l) {
+      if (!a.json && writer) std::printf("  %s\n", l.c_str());
+    };
+    if (a.cv.folds > 0) {
+      const nlohmann::json cv =
+          train::tune_cross_validated(splits, a.config, space, a.options, a.cv, comm, line);
+      if (!writer) return;
+      runtime::write_json_file(a.out + "/tune_cv.json", cv);
+      if (a.json) {
+        std::cout << cv.dump(2) << "\n";
+        return;
+      }
+      for (const auto& f : cv["per_fold"])
+        std::printf("fold %d: chose %s; held-out %s\n", f["fold"].get<int>(),
+                    f["chosen"]["config"].dump().c_str(), f["metrics"].dump().c_str());
+      std::printf("%s\n%s\nwrote %s/tune_cv.json and one search per fold (%s/fold-<k>/)\n",
+                  cv["sentence"].get<std::string>().c_str(),
+                  cv["final_model"].get<std::string>().c_str(), a.out.c_str(), a.out.c_str());
+      return;
+    }
+    nlohmann::json result = train::tune(splits, a.config, space, a.options, comm, line);
     if (!writer) return;
     result["data_checks"] = data_checks;
     result["space"] = space.to_json();
@@ -99,12 +120,15 @@ void run_tune(TuneArgs& a) {
 void add_tune_command(CLI::App& app) {
   auto a = std::make_shared<TuneArgs>();
   auto* cmd = app.add_subcommand(
-      "tune", "Search hyper-parameters (Rule 6): random search + successive halving, valid only");
+      "tune",
+      "Search hyper-parameters (Rule 6): random search + asynchronous successive halving, valid "
+      "only");
   cmd->footer(
       "Examples:\n"
       "  strand tune                                    # built-in simulated data, default space\n"
       "  strand tune --fasta seqs.fa --labels labels.tsv --space space.yaml --trials 12\n"
-      "  mpirun -n 4 strand tune --fasta seqs.fa --labels labels.tsv   # trials over 4 ranks\n"
+      "  mpirun -n 4 strand tune --fasta seqs.fa --labels labels.tsv   # 4 workers, one board\n"
+      "  strand tune --fasta seqs.fa --labels labels.tsv --cv 5     # nested cross-validation\n"
       "  strand tune --print-space > space.yaml         # the default space, to edit\n"
       "Search-space keys: model (zoo names, YAML model files, cnn-variant), optimizer, lr,\n"
       "batch_size, weight_decay, and for cnn-variant depth, kernel, filters, dropout. A value is\n"
@@ -134,6 +158,11 @@ void add_tune_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--delta", a->config.dp.delta, "--dp: delta (default 1/(10 N) rounded down)");
   cmd->add_option("--bootstrap", a->options.bootstrap, "Bootstrap replicates of the final panels");
+  cmd->add_option("--cv", a->cv.folds,
+                  "Nested cross-validation: K outer folds of train + valid, a whole search in "
+                  "each (test untouched): DIR/tune_cv.json");
+  cmd->add_option("--cv-group", a->cv.group_by, "--cv: auto, duplicates, chromosome or none")
+      ->capture_default_str();
   cmd->add_option("--out", a->out, "Output directory")->capture_default_str();
   cmd->add_flag("--json", a->json, "Print tune.json");
   cmd->callback([a] {

@@ -55,6 +55,8 @@ class Dataset {
   // Chromosome of an example, for hold-out splits: the BED chrom, or the part of a FASTA record
   // name before ':' when it looks like "chr8:100-200" (else the whole name).
   std::string chromosome(int64_t i) const;
+  // Whether the examples are genome intervals (BED), whose chromosomes are real.
+  bool from_intervals() const { return !chrom_from_record_name_; }
   // The split column of the labels file, one per example (empty when there is none).
   const std::vector<Split>& declared_splits() const { return splits_; }
   const float* labels(int64_t i) const { return labels_.data() + i * num_outputs(); }

@@ -167,7 +167,8 @@ SplitDataset::SplitDataset(std::shared_ptr<const Dataset> dataset, const std::ve
 
 SplitDataset SplitDataset::from_rows(std::shared_ptr<const Dataset> dataset,
                                      std::vector<int64_t> train, std::vector<int64_t> valid,
-                                     std::vector<int64_t> test, std::string method) {
+                                     std::vector<int64_t> test, std::string method,
+                                     std::string test_name) {
   STRAND_CHECK(dataset != nullptr, "SplitDataset needs a dataset");
   std::vector<uint8_t> seen(dataset->size(), 0);
   for (auto [list, s] : {std::pair{&train, Split::kTrain}, std::pair{&valid, Split::kValid},
@@ -185,14 +186,19 @@ SplitDataset SplitDataset::from_rows(std::shared_ptr<const Dataset> dataset,
   out.dataset_ = std::move(dataset);
   out.train_ = std::move(train), out.valid_ = std::move(valid), out.test_ = std::move(test);
   out.method_ = std::move(method);
+  out.test_name_ = std::move(test_name);
   return out;
 }
 
 const std::vector<int64_t>& SplitDataset::unseal_test(std::string_view reason) {
   STRAND_CHECK(!reason.empty(), "unseal_test needs a reason (it is logged and reported)");
   if (unseal_reason_.empty()) {
-    std::cerr << "strand: test split of '" << dataset_->source() << "' unsealed (" << test_.size()
-              << " examples): " << reason << "\n";
+    if (test_name_.empty())
+      std::cerr << "strand: test split of '" << dataset_->source() << "' unsealed (" << test_.size()
+                << " examples): " << reason << "\n";
+    else
+      std::cerr << "strand: " << test_name_ << " opened (" << test_.size() << " examples of '"
+                << dataset_->source() << "'): " << reason << "\n";
     unseal_reason_ = std::string(reason);
   }
   return test_;

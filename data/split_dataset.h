@@ -59,10 +59,11 @@ class SplitDataset {
                std::string method);
   // Explicit rows (e.g. a cross-validation fold: the other folds train, the held-out fold is a
   // sealed "test"); every list non-empty, no row in two lists. method names the scheme in
-  // summary().
+  // summary(); test_name, when given, is what the test rows are called when opened (a fold's
+  // held-out rows are not the run's test split).
   static SplitDataset from_rows(std::shared_ptr<const Dataset> dataset, std::vector<int64_t> train,
                                 std::vector<int64_t> valid, std::vector<int64_t> test,
-                                std::string method);
+                                std::string method, std::string test_name = "");
 
   const Dataset& dataset() const { return *dataset_; }
   std::shared_ptr<const Dataset> shared_dataset() const { return dataset_; }
@@ -93,6 +94,7 @@ class SplitDataset {
   std::shared_ptr<const Dataset> dataset_;
   std::vector<int64_t> train_, valid_, test_;
   std::string method_;
+  std::string test_name_;  // empty: the test split
   std::string unseal_reason_;
 };
 

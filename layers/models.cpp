@@ -2,6 +2,8 @@
 // head's input size follows the input length.
 #include "layers/models.h"
 
+#include <algorithm>
+
 #include "core/error.h"
 #include "core/suggest.h"
 #include "layers/activation.h"
@@ -175,9 +177,25 @@ std::shared_ptr<Sequential> default_cnn(int64_t input_length, int64_t outputs, b
   linear->add(std::make_shared<Flatten>());
   linear->add(std::make_shared<Linear>(4 * input_length, outputs));
 
+  // Exact-position head: 32 k9 filters at every position, each (filter, position) read out on
+  // its own, with no pooling. A weak site decides the class only at its exact offset (splice
+  // junctions); the 4 bp bins above blur a shift of one base, and the one-hot path cannot tell a
+  // whole site from one shifted by a base (issue 18: on aligned_short this head is what lets the
+  // default match boosted trees on one-hot).
+  auto exact = std::make_shared<Sequential>();
+  const int64_t le = add_conv(*exact, input_length, 4, 32, std::min<int64_t>(9, input_length),
+                              false, "cnn-linear");
+  exact->add(relu());
+  exact->add(std::make_shared<Flatten>());
+  exact->add(std::make_shared<Dropout>(0.3));
+  exact->add(std::make_shared<Linear>(32 * le, outputs));
+
+  // The network is left out for half of the training examples (branch dropout), so the two
+  // position-exact paths must learn the aligned signal on their own instead of leaning on it.
   auto sum = std::make_shared<SumOfBranches>();
-  sum->add(deep);
+  sum->add(deep, 0.5);
   sum->add(linear);
+  sum->add(exact);
   auto model = std::make_shared<Sequential>();
   model->add(sum);
   return model;

@@ -36,7 +36,9 @@ std::shared_ptr<Sequential> basset(int64_t input_length = 600, int64_t outputs =
 std::shared_ptr<Sequential> danq(int64_t input_length = 1000, int64_t outputs = 919);
 // linear_path ("cnn-linear"): the cnn plus a linear one-hot path beside it, whose logits add: a
 // k1 convolution to 4 channels, flattened, one linear read-out (logistic regression on every base
-// at every position). `strand train` picks it by default when the data look aligned.
+// at every position), and an exact-position head (32 k9 filters, ReLU, a linear read-out of every
+// filter at every position, no pooling: a site that counts only at its exact offset). `strand
+// train` picks it by default when the data look aligned.
 std::shared_ptr<Sequential> default_cnn(int64_t input_length, int64_t outputs,
                                         bool linear_path = false);
 // cnn-small: two same-padded conv blocks (32 filters, k15 / k7, max pooling 4) and a global max

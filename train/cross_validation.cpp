@@ -11,6 +11,7 @@
 #include "core/error.h"
 #include "data/encoding.h"
 #include "data/random.h"
+#include "rules/baselines.h"
 #include "rules/headline.h"
 #include "rules/leakage.h"
 #include "rules/report.h"
@@ -43,12 +44,44 @@ double number_at(const nlohmann::json& panel, const std::string& pointer) {
   return panel.contains(p) && panel.at(p).is_number() ? panel.at(p).get<double>() : std::nan("");
 }
 
+// {mean, sd, folds_defined, values} of per-fold values (NaN: undefined in that fold).
+nlohmann::json mean_and_sd(const std::vector<double>& v) {
+  double mean = 0, sd = 0;
+  int n = 0;
+  for (double x : v)
+    if (std::isfinite(x)) mean += x, ++n;
+  mean = n ? mean / n : std::nan("");
+  for (double x : v)
+    if (std::isfinite(x)) sd += (x - mean) * (x - mean);
+  sd = n > 1 ? std::sqrt(sd / (n - 1)) : std::nan("");
+  nlohmann::json vals = nlohmann::json::array();
+  for (double x : v) vals.push_back(std::isfinite(x) ? nlohmann::json(x) : nlohmann::json());
+  return {{"mean", n ? nlohmann::json(mean) : nlohmann::json()},
+          {"sd", n > 1 ? nlohmann::json(sd) : nlohmann::json()},
+          {"folds_defined", n},
+          {"values", vals}};
+}
+
+std::string mean_sd_text(const nlohmann::json& m) {
+  auto f = [](const nlohmann::json& x) {
+    return x.is_number() ? rules::fixed(x.get<double>(), 4) : std::string("-");
+  };
+  return f(m["mean"]) + " +/- " + f(m["sd"]);
+}
+
 }  // namespace
+
+std::string resolved_group_by(const data::Dataset& dataset, const std::string& group_by) {
+  if (group_by != "auto") return group_by;
+  return dataset.from_intervals() ? "chromosome" : "duplicates";
+}
 
 std::vector<int64_t> cv_groups(const data::Dataset& dataset, const std::vector<int64_t>& rows,
                                const std::string& group_by) {
-  STRAND_CHECK(group_by == "duplicates" || group_by == "chromosome" || group_by == "none",
-               "--cv-group must be duplicates, chromosome or none, got '{}'", group_by);
+  STRAND_CHECK(group_by == "auto" || group_by == "duplicates" || group_by == "chromosome" ||
+                   group_by == "none",
+               "--cv-group must be auto, duplicates, chromosome or none, got '{}'", group_by);
+  if (group_by == "auto") return cv_groups(dataset, rows, resolved_group_by(dataset, group_by));
   Groups g(rows.size());
   if (group_by != "none") {
     std::vector<std::string> seqs(rows.size());
@@ -171,22 +204,78 @@ std::vector<int> assign_folds(const std::vector<int>& strata, const std::vector<
   return fold;
 }
 
-nlohmann::json cross_validate(const data::SplitDataset& splits, TrainConfig config,
-                              const CrossValidationOptions& o,
-                              const std::function<void(int, double)>& progress) {
-  STRAND_CHECK(!o.out_dir.empty(), "cross-validation needs an output directory for fold models");
+CvPlan plan_folds(const data::SplitDataset& splits, const CrossValidationOptions& o) {
   STRAND_CHECK(o.inner_valid_fraction > 0 && o.inner_valid_fraction < 0.5,
                "inner validation fraction must be in (0, 0.5), got {}", o.inner_valid_fraction);
   const data::Dataset& dataset = splits.dataset();
-  std::vector<int64_t> pool = splits.train();
-  pool.insert(pool.end(), splits.valid().begin(), splits.valid().end());
-  std::sort(pool.begin(), pool.end());
-  const std::vector<int64_t> groups = cv_groups(dataset, pool, o.group_by);
-  check_fold_count(dataset, pool, groups, o.folds);
-  const std::vector<int> strata = cv_strata(dataset, pool);
-  const std::vector<int> fold = assign_folds(strata, groups, o.folds, o.seed);
-  const int inner_folds = static_cast<int>(std::lround(1.0 / o.inner_valid_fraction));
+  CvPlan plan;
+  plan.folds = o.folds;
+  plan.pool = splits.train();
+  plan.pool.insert(plan.pool.end(), splits.valid().begin(), splits.valid().end());
+  std::sort(plan.pool.begin(), plan.pool.end());
+  plan.groups = cv_groups(dataset, plan.pool, o.group_by);
+  check_fold_count(dataset, plan.pool, plan.groups, o.folds);
+  plan.strata = cv_strata(dataset, plan.pool);
+  plan.fold_of = assign_folds(plan.strata, plan.groups, o.folds, o.seed);
+  plan.inner_folds = static_cast<int>(std::lround(1.0 / o.inner_valid_fraction));
+  plan.seed = o.seed;
+  return plan;
+}
+
+data::SplitDataset CvPlan::fold(const data::SplitDataset& splits, int k) const {
+  std::vector<int64_t> held, rest, rest_groups;
+  std::vector<int> rest_strata;
+  for (size_t i = 0; i < pool.size(); ++i) {
+    if (fold_of[i] == k) {
+      held.push_back(pool[i]);
+    } else {
+      rest.push_back(pool[i]);
+      rest_strata.push_back(strata[i]);
+      rest_groups.push_back(groups[i]);
+    }
+  }
+  // The epoch (and, when tuning, the configuration) is chosen on an inner part of the training
+  // folds, so the held-out fold is scored by a model that never saw it, not even for early
+  // stopping.
+  const std::vector<int> inner = assign_folds(rest_strata, rest_groups, inner_folds, seed + k);
+  std::vector<int64_t> inner_train, inner_valid;
+  for (size_t i = 0; i < rest.size(); ++i)
+    (inner[i] == 0 ? inner_valid : inner_train).push_back(rest[i]);
+  const std::string name = strand::format("cross-validation fold {} of {}", k + 1, folds);
+  return data::SplitDataset::from_rows(
+      splits.shared_dataset(), inner_train, inner_valid, held, name,
+      "the held-out rows of " + name + " (from train + valid; the run's test split stays sealed)");
+}
+
+nlohmann::json cross_validate(const data::SplitDataset& splits, TrainConfig config,
+                              const CrossValidationOptions& o,
+                              const std::function<void(int, double)>& progress) {
   config.progress = false;
+  const FoldFitter fit = [&](data::SplitDataset& fold, const std::string& dir,
+                             nlohmann::json& record) {
+    Trainer trainer(std::shared_ptr<const data::SplitDataset>(&fold, [](const auto*) {}), config,
+                    dir);
+    const TrainResult r = trainer.fit();
+    STRAND_CHECK(r.best_epoch > 0,
+                 "cross-validation fold {}: training produced no usable model: {}",
+                 record["fold"].get<int>(), r.stop_reason);
+    record["best_epoch"] = r.best_epoch;
+    return trainer.model_path();
+  };
+  nlohmann::json out = cross_validate_with(splits, config, o, fit, progress);
+  out["final_model"] =
+      "no refit: the fold models are the result; score new data with their ensemble "
+      "(strand predict --ensemble with the fold models)";
+  return out;
+}
+
+nlohmann::json cross_validate_with(const data::SplitDataset& splits, const TrainConfig& config,
+                                   const CrossValidationOptions& o, const FoldFitter& fit,
+                                   const std::function<void(int, double)>& progress) {
+  STRAND_CHECK(!o.out_dir.empty(), "cross-validation needs an output directory for fold models");
+  const data::Dataset& dataset = splits.dataset();
+  const CvPlan plan = plan_folds(splits, o);
+  const int inner_folds = static_cast<int>(std::lround(1.0 / o.inner_valid_fraction));
 
   const auto names = fold_metrics(dataset.kind() == data::LabelKind::kMultiClass   ? "multi-class"
                                   : dataset.kind() == data::LabelKind::kRegression ? "regression"
@@ -196,59 +285,36 @@ nlohmann::json cross_validate(const data::SplitDataset& splits, TrainConfig conf
   Predictions pooled;
   ModelInfo info;
   for (int k = 0; k < o.folds; ++k) {
-    std::vector<int64_t> held, rest;
-    std::vector<int> rest_strata;
-    std::vector<int64_t> rest_groups;
-    for (size_t i = 0; i < pool.size(); ++i) {
-      if (fold[i] == k) {
-        held.push_back(pool[i]);
-      } else {
-        rest.push_back(pool[i]);
-        rest_strata.push_back(strata[i]);
-        rest_groups.push_back(groups[i]);
-      }
-    }
-    // The epoch is chosen on an inner part of the training folds, so the held-out fold is scored
-    // by a model that never saw it, not even for early stopping.
-    const std::vector<int> inner = assign_folds(rest_strata, rest_groups, inner_folds, o.seed + k);
-    std::vector<int64_t> inner_train, inner_valid;
-    for (size_t i = 0; i < rest.size(); ++i)
-      (inner[i] == 0 ? inner_valid : inner_train).push_back(rest[i]);
-    auto fold_splits = std::make_shared<data::SplitDataset>(data::SplitDataset::from_rows(
-        splits.shared_dataset(), inner_train, inner_valid, held,
-        strand::format("cross-validation fold {} of {}", k + 1, o.folds)));
+    data::SplitDataset fold_splits = plan.fold(splits, k);
+    const std::vector<int64_t>& inner_train = fold_splits.train();
+    const std::vector<int64_t>& inner_valid = fold_splits.valid();
+    const size_t held_size = static_cast<size_t>(fold_splits.test_size());
     const std::string dir = o.out_dir + "/fold-" + std::to_string(k + 1);
     std::filesystem::create_directories(dir);
-    Trainer trainer(fold_splits, config, dir);
-    const TrainResult r = trainer.fit();
-    STRAND_CHECK(r.best_epoch > 0,
-                 "cross-validation fold {}: training produced no usable model: {}", k + 1,
-                 r.stop_reason);
-    const auto best = load_model(trainer.model_path());
+    nlohmann::json record = {{"fold", k + 1},
+                             {"train", inner_train.size()},
+                             {"inner_valid", inner_valid.size()},
+                             {"held_out", held_size}};
+    const std::string model_path = fit(fold_splits, dir, record);
+    const auto best = load_model(model_path);
     info = best.info;
-    const auto& held_rows = fold_splits->unseal_test(
-        strand::format("cross-validation: scoring held-out fold {} once (train + valid rows; the "
-                       "run's test split stays sealed)",
-                       k + 1));
+    const auto& held_rows = fold_splits.unseal_test(
+        strand::format("cross-validation: scoring held-out fold {} once", k + 1));
     const Predictions p = predict_rows(*for_prediction(best.model, config.rc_average),
-                                       best.info.kind, fold_splits->shared_dataset(), held_rows,
+                                       best.info.kind, fold_splits.shared_dataset(), held_rows,
                                        std::max<int64_t>(256, config.batch_size),
                                        runtime::Device::parse(config.device));
     const nlohmann::json panel = panel_of(best.info, p, 0);
     nlohmann::json m = nlohmann::json::object();
-    for (const auto& [pointer, name] : names) {
+    for (const auto& [pointer, metric] : names) {
       const double v = number_at(panel, pointer);
-      m[name] = std::isfinite(v) ? nlohmann::json(v) : nlohmann::json();
-      values[name].push_back(v);
+      m[metric] = std::isfinite(v) ? nlohmann::json(v) : nlohmann::json();
+      values[metric].push_back(v);
     }
-    per_fold.push_back({{"fold", k + 1},
-                        {"train", inner_train.size()},
-                        {"inner_valid", inner_valid.size()},
-                        {"held_out", held.size()},
-                        {"best_epoch", r.best_epoch},
-                        {"metrics", m},
-                        {"model", trainer.model_path()}});
-    models.push_back(trainer.model_path());
+    record["metrics"] = m;
+    record["model"] = model_path;
+    per_fold.push_back(record);
+    models.push_back(model_path);
     pooled.rows += p.rows;
     pooled.outputs = p.outputs;
     pooled.scores.insert(pooled.scores.end(), p.scores.begin(), p.scores.end());
@@ -260,32 +326,19 @@ nlohmann::json cross_validate(const data::SplitDataset& splits, TrainConfig conf
 
   nlohmann::json summary = nlohmann::json::object();
   std::string sentence =
-      strand::format("{}-fold cross-validation (stratified, grouped by {}):", o.folds, o.group_by);
+      strand::format("{}-fold cross-validation (stratified, grouped by {}):", o.folds,
+                     resolved_group_by(dataset, o.group_by));
   for (const auto& [_, name] : names) {
-    const auto& v = values[name];
-    double mean = 0, sd = 0;
-    int n = 0;
-    for (double x : v)
-      if (std::isfinite(x)) mean += x, ++n;
-    mean = n ? mean / n : std::nan("");
-    for (double x : v)
-      if (std::isfinite(x)) sd += (x - mean) * (x - mean);
-    sd = n > 1 ? std::sqrt(sd / (n - 1)) : std::nan("");
-    nlohmann::json vals = nlohmann::json::array();
-    for (double x : v) vals.push_back(std::isfinite(x) ? nlohmann::json(x) : nlohmann::json());
-    summary[name] = {{"mean", n ? nlohmann::json(mean) : nlohmann::json()},
-                     {"sd", n > 1 ? nlohmann::json(sd) : nlohmann::json()},
-                     {"folds_defined", n},
-                     {"values", vals}};
-    sentence += strand::format(" {} {} +/- {} over {} folds;", name, rules::fixed(mean, 4),
-                               rules::fixed(sd, 4), n);
+    summary[name] = mean_and_sd(values[name]);
+    sentence += strand::format(" {} {} over {} folds;", name, mean_sd_text(summary[name]),
+                               summary[name]["folds_defined"].get<int>());
   }
   sentence += " the test split was not read";
   const nlohmann::json pooled_panel = panel_of(info, pooled, o.bootstrap);
   return {{"folds", o.folds},
-          {"group_by", o.group_by},
-          {"groups", std::set<int64_t>(groups.begin(), groups.end()).size()},
-          {"rows", pool.size()},
+          {"group_by", resolved_group_by(dataset, o.group_by)},
+          {"groups", std::set<int64_t>(plan.groups.begin(), plan.groups.end()).size()},
+          {"rows", plan.pool.size()},
           {"stratified_by", dataset.kind() == data::LabelKind::kMultiClass ? "class"
                             : dataset.kind() == data::LabelKind::kRegression
                                 ? "nothing (regression)"
@@ -297,9 +350,69 @@ nlohmann::json cross_validate(const data::SplitDataset& splits, TrainConfig conf
           {"pooled", pooled_panel},
           {"headline", rules::headline_of(pooled_panel)},
           {"models", models},
-          {"final_model",
-           "no refit: the fold models are the result; score new data with their ensemble "
-           "(strand predict --ensemble with the fold models)"},
+          {"test", "untouched (train + valid rows only; the test split stays sealed)"},
+          {"sentence", sentence}};
+}
+
+nlohmann::json cross_validate_baselines(const data::SplitDataset& splits,
+                                        const rules::LabelledSequences& all,
+                                        const rules::BaselineConfig& config,
+                                        const CrossValidationOptions& o,
+                                        const std::function<void(int)>& progress) {
+  const CvPlan plan = plan_folds(splits, o);
+  const data::Dataset& dataset = splits.dataset();
+  std::map<std::string, size_t> index;  // the rules' rows by example name
+  for (size_t i = 0; i < all.names.size(); ++i) index[all.names[i]] = i;
+  const size_t width = all.names.empty() ? 0 : all.labels.size() / all.names.size();
+  const auto names = fold_metrics(all.kind == rules::TaskKind::kMultiClass   ? "multi-class"
+                                  : all.kind == rules::TaskKind::kRegression ? "regression"
+                                                                             : "binary");
+  std::map<std::string, std::map<std::string, std::vector<double>>> values;  // baseline, metric
+  std::map<std::string, std::vector<double>> valid;
+  for (int k = 0; k < o.folds; ++k) {
+    data::SplitDataset fs = plan.fold(splits, k);
+    rules::LabelledSequences sub;
+    sub.kind = all.kind, sub.tasks = all.tasks, sub.classes = all.classes;
+    auto add = [&](const std::vector<int64_t>& rows, int split) {
+      for (int64_t r : rows) {
+        const auto it = index.find(dataset.name(r));
+        STRAND_CHECK(it != index.end(),
+                     "baseline cross-validation: example '{}' is not in the "
+                     "baselines' rows",
+                     dataset.name(r));
+        sub.names.push_back(all.names[it->second]);
+        sub.seqs.push_back(all.seqs[it->second]);
+        sub.labels.insert(sub.labels.end(), all.labels.begin() + it->second * width,
+                          all.labels.begin() + (it->second + 1) * width);
+        sub.split.push_back(split);
+      }
+    };
+    add(fs.train(), 0);
+    add(fs.valid(), 1);
+    add(fs.unseal_test(strand::format("baselines: scoring held-out fold {} once", k + 1)), 2);
+    for (const auto& r : rules::run_baselines(rules::baseline_problem(sub), config)) {
+      for (const auto& [pointer, metric] : names)
+        values[r.name][metric].push_back(number_at(r.metrics, pointer));
+      valid[r.name].push_back(r.metrics.value("valid_metric", std::nan("")));
+    }
+    if (progress) progress(k + 1);
+  }
+  nlohmann::json out = nlohmann::json::object();
+  std::string sentence = strand::format(
+      "{}-fold cross-validation of the baselines (stratified, grouped by {}; each fold's C and "
+      "rounds chosen inside its training folds; the test split was not read):",
+      o.folds, resolved_group_by(dataset, o.group_by));
+  for (const auto& [baseline, metrics] : values) {
+    nlohmann::json b = {{"valid_metric", mean_and_sd(valid[baseline])}};
+    for (const auto& [metric, v] : metrics) b[metric] = mean_and_sd(v);
+    out[baseline] = b;
+    sentence +=
+        strand::format(" {} {} {};", baseline, names[0].second, mean_sd_text(b[names[0].second]));
+  }
+  return {{"folds", o.folds},
+          {"group_by", resolved_group_by(dataset, o.group_by)},
+          {"rows", plan.pool.size()},
+          {"baselines", out},
           {"test", "untouched (train + valid rows only; the test split stays sealed)"},
           {"sentence", sentence}};
 }

@@ -12,13 +12,17 @@
 #include <vector>
 
 #include "data/split_dataset.h"
+#include "rules/baselines.h"
+#include "rules/io.h"
 #include "train/config.h"
 
 namespace strand::train {
 
 // How rows are kept together: "duplicates" (clusters of exact, reverse-complement and
 // near-duplicate sequences, rules::find_duplicates' defaults), "chromosome" (whole chromosomes,
-// data::Dataset::chromosome, plus the duplicate clusters) or "none".
+// data::Dataset::chromosome, plus the duplicate clusters), "none", or "auto": chromosome for
+// genome intervals (BED input), else duplicates.
+std::string resolved_group_by(const data::Dataset& dataset, const std::string& group_by);
 std::vector<int64_t> cv_groups(const data::Dataset& dataset, const std::vector<int64_t>& rows,
                                const std::string& group_by);
 
@@ -40,12 +44,33 @@ std::vector<int> assign_folds(const std::vector<int>& strata, const std::vector<
 
 struct CrossValidationOptions {
   int folds = 5;
-  uint64_t seed = 1;                    // fold assignment
-  std::string group_by = "duplicates";  // see cv_groups
-  double inner_valid_fraction = 0.1;    // of each fold's training rows, for epoch selection
-  int bootstrap = 1000;                 // replicates for the pooled panel's intervals
-  std::string out_dir;                  // fold models in out_dir/fold-<k>/ (required)
+  uint64_t seed = 1;                  // fold assignment
+  std::string group_by = "auto";      // see cv_groups
+  double inner_valid_fraction = 0.1;  // of each fold's training rows, for epoch selection
+  int bootstrap = 1000;               // replicates for the pooled panel's intervals
+  std::string out_dir;                // fold models in out_dir/fold-<k>/ (required)
 };
+
+// The folds of train + valid: groups, strata and the fold of each pooled row.
+struct CvPlan {
+  int folds = 0, inner_folds = 0;
+  uint64_t seed = 1;
+  std::vector<int64_t> pool, groups;  // sorted train + valid rows; each one's group
+  std::vector<int> strata, fold_of;
+  // Fold k's splits: train = the other folds less an inner validation part (1 / inner_folds of
+  // them, grouped and stratified), valid = that part, test = fold k's held-out rows (sealed,
+  // named as the fold's held-out rows when opened).
+  data::SplitDataset fold(const data::SplitDataset& splits, int k) const;
+};
+// Checks the fold count (check_fold_count) and assigns the folds.
+CvPlan plan_folds(const data::SplitDataset& splits, const CrossValidationOptions& options);
+
+// Options with folds = 0: no cross-validation (a command's default).
+inline CrossValidationOptions no_cv() {
+  CrossValidationOptions o;
+  o.folds = 0;
+  return o;
+}
 
 // Runs the folds with config (progress off) and returns {"folds": K, "group_by", "strata",
 // "per_fold": [{fold, train, inner_valid, held_out, best_epoch, metrics, model}], "summary":
@@ -55,5 +80,29 @@ struct CrossValidationOptions {
 nlohmann::json cross_validate(const data::SplitDataset& splits, TrainConfig config,
                               const CrossValidationOptions& options,
                               const std::function<void(int, double)>& progress = {});
+
+// Fits one fold's model on fold.train() (choosing on fold.valid(); fold.test() are the held-out
+// rows, never read here) with its files in dir, adds what it chose to record, and returns the
+// model's path.
+using FoldFitter = std::function<std::string(data::SplitDataset& fold, const std::string& dir,
+                                             nlohmann::json& record)>;
+
+// cross_validate with another fitter (e.g. a whole hyper-parameter search per fold: nested
+// cross-validation, train/tune.h); config gives the scoring device, batch and rc_average. The
+// result has no "final_model": the caller states it.
+nlohmann::json cross_validate_with(const data::SplitDataset& splits, const TrainConfig& config,
+                                   const CrossValidationOptions& options, const FoldFitter& fit,
+                                   const std::function<void(int, double)>& progress = {});
+
+// `strand baseline --cv K`: every baseline of config on each fold of train + valid (the same
+// plan_folds as the model's cross-validation; all: the same examples as rules::load_source gives
+// them, matched by name), scored on the held-out fold; returns {"folds", "group_by", "rows",
+// "baselines": {name: {metric: {mean, sd, folds_defined, values}}}, "test": "untouched",
+// "sentence"}. progress hears each finished fold (1-based).
+nlohmann::json cross_validate_baselines(const data::SplitDataset& splits,
+                                        const rules::LabelledSequences& all,
+                                        const rules::BaselineConfig& config,
+                                        const CrossValidationOptions& options,
+                                        const std::function<void(int)>& progress = {});
 
 }  // namespace strand::train

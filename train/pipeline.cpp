@@ -27,6 +27,7 @@
 #include "train/learning_curve.h"
 #include "train/permutation.h"
 #include "train/run_directory.h"
+#include "train/tune.h"
 
 namespace strand::train {
 namespace {
@@ -348,6 +349,55 @@ std::vector<std::string> apply_run_defaults(TrainConfig& c,
   return notes;
 }
 
+nlohmann::json default_tuning(data::SplitDataset& splits, TrainConfig& config,
+                              const std::string& out_dir, const DefaultTuning& t) {
+  const int64_t bases = static_cast<int64_t>(splits.train().size()) * splits.dataset().length();
+  if (bases > t.max_bases)
+    return {{"ran", false},
+            {"reason", strand::format("train holds {} bases, above the default tuning's limit of "
+                                      "{}: the default learning rate and batch size are kept "
+                                      "(strand tune searches on any size)",
+                                      bases, t.max_bases)}};
+  if (config.epochs < t.min_run_epochs)
+    return {{"ran", false},
+            {"reason", strand::format("the run trains at most {} epochs, fewer than {}: the "
+                                      "search's epochs would cost more than they could gain "
+                                      "(the default learning rate and batch size are kept)",
+                                      config.epochs, t.min_run_epochs)}};
+  const auto start = std::chrono::steady_clock::now();
+  // The default model stays; the search picks its learning rate (around the default 3e-3) and
+  // batch size, the settings a fixed default most often gets wrong for a new dataset.
+  const SearchSpace space = SearchSpace::parse(
+      strand::format("model: [{}]\nlr: [0.001, 0.003, 0.006]\nbatch_size: [32, 64]\n",
+                     config.model),
+      "strand train's default tuning");
+  std::filesystem::remove_all(out_dir);  // a fresh search each run: it is cheap
+  TuneOptions o;
+  o.trials = t.trials, o.min_epochs = t.min_epochs, o.max_epochs = t.max_epochs, o.eta = t.eta;
+  o.seed = config.seed, o.open_test = false, o.out_dir = out_dir, o.bootstrap = 0;
+  const nlohmann::json r = tune(splits, config, space, o);
+  const nlohmann::json& chosen = r["chosen"];
+  config.lr = chosen["config"]["lr"].get<double>();
+  config.batch_size = chosen["config"]["batch_size"].get<int64_t>();
+  int64_t epochs = 0;
+  for (const auto& trial : r["trials"]) epochs += trial["epochs"].get<int64_t>();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return {{"ran", true},
+          {"trials", r["trials"].size()},
+          {"epochs", epochs},
+          {"seconds", seconds},
+          {"chosen", {{"lr", config.lr}, {"batch_size", config.batch_size}}},
+          {"search", out_dir},
+          {"sentence",
+           strand::format("default tuning: {} trials of {} (lr 0.001, 0.003 or 0.006, batch 32 "
+                          "or 64; asynchronous successive halving over {} and {} epochs, "
+                          "validation only, test sealed) chose lr {} and batch {} in {} s ({} "
+                          "epochs in all; --no-tune skips it)",
+                          r["trials"].size(), config.model, t.min_epochs, t.max_epochs, config.lr,
+                          config.batch_size, rules::fixed(seconds, 1), epochs)}};
+}
+
 namespace {
 
 RunReport train_and_evaluate(RunOptions& a, bool writer,
@@ -422,6 +472,14 @@ RunReport train_and_evaluate(RunOptions& a, bool writer,
     report.metrics["model"] = a.config.model;
     rules::write_json(a.out + "/learning_curve.json", report.metrics);
     return report;
+  }
+
+  nlohmann::json tuning;
+  if (a.choose_model && a.default_tune && !comm && a.resume.empty()) {
+    note(
+        "default tuning: a small search over the learning rate and batch size (--no-tune "
+        "skips it)...");
+    tuning = default_tuning(*splits, a.config, a.out + "/default-tuning");
   }
 
   RunMetadata run;
@@ -507,6 +565,7 @@ RunReport train_and_evaluate(RunOptions& a, bool writer,
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   metrics["splits"] = splits->summary();
   metrics["data_checks"] = data_checks;
+  metrics["default_tuning"] = tuning;
   // The checkpoint's privacy record (sensitive mark, and the DP guarantee when DP was used).
   metrics["privacy"] = rules::read_privacy_record(best.metadata).to_json();
   if (r.dp) {

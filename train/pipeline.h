@@ -122,16 +122,38 @@ struct RunOptions {
   bool strict = false;        // Rule 1: leakage across the splits is an error
   int permutations = 0;       // Rule 7: label-permutation runs
   bool choose_model = false;  // Rule 5: the default model follows the data (one process)
+  // Rule 6 inside train: with choose_model, a small search (default_tuning) picks the learning
+  // rate and batch size of the default model before the run, where the data is small enough
+  // (the CLI turns it off when --lr or --batch-size is given).
+  bool default_tune = true;
   // Instead of one run (one process each): K-fold cross-validation on train + valid (OUT/cv.json,
   // fold models), or a learning curve over training fractions (OUT/learning_curve.json). The
   // report's metrics are then those files.
   int cv = 0;
-  std::string cv_group = "duplicates";  // duplicates, chromosome or none
+  std::string cv_group = "auto";  // auto (chromosome for BED input, else duplicates), ...
   bool learning_curve = false;
   std::vector<double> curve_fractions = {0.1, 0.25, 0.5, 1.0};
   DataParallelOptions parallel;                  // comm null: one process
   std::function<void(const std::string&)> note;  // progress lines for a person; null: silent
 };
+
+// The small search `strand train` runs before training the default model (see default_tuning):
+// trials, epochs of the rungs, and the largest training set (rows x length, in bases) it runs on.
+struct DefaultTuning {
+  int trials = 4;
+  int min_epochs = 1, max_epochs = 2, eta = 2;
+  int64_t max_bases = 1'000'000;
+  int64_t min_run_epochs = 10;  // a shorter run is not worth the search's epochs
+};
+
+// Rule 6 by default: when train holds at most t.max_bases bases and config trains at least
+// t.min_run_epochs epochs, tunes config's learning rate and
+// batch size for its model by asynchronous successive halving on train and valid (test sealed;
+// the search in out_dir, tune_log.jsonl and trials/), and sets the chosen ones in config. Returns
+// {"ran", "reason", "trials", "chosen", "seconds", "epochs", "sentence"} (ran false, with the
+// reason, when the data is too large or the run too short).
+nlohmann::json default_tuning(data::SplitDataset& splits, TrainConfig& config,
+                              const std::string& out_dir, const DefaultTuning& t = {});
 
 struct RunReport {
   nlohmann::json metrics;  // what OUT/metrics.json holds (null on ranks other than 0)

@@ -1,11 +1,17 @@
 // Hyper-parameter search by random sampling and successive halving; see tune.h.
 #include "train/tune.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <limits>
@@ -13,6 +19,7 @@
 #include <numeric>
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include "core/error.h"
 #include "core/suggest.h"
@@ -20,6 +27,7 @@
 #include "rules/privacy_accountant.h"
 #include "rules/report.h"
 #include "runtime/file_io.h"
+#include "train/cross_validation.h"
 #include "train/evaluate.h"
 #include "train/run_directory.h"
 #include "train/trainer.h"
@@ -110,17 +118,29 @@ std::string key_of(const nlohmann::json& r) {
   const std::string type = r.value("type", "");
   if (type == "sampled" || type == "trial") return type + ":" + std::to_string(r.value("id", -1));
   if (type == "rung") return strand::format("rung:{}:{}", r.value("id", -1), r.value("rung", -1));
-  // One promotion and at most one budget stop per rung; every finish of a (resumed) search.
-  if (type == "promote" || type == "budget")
-    return strand::format("{}:{}", type, r.value("rung", -1));
+  // One promotion per trial and rung; every finish of a (resumed) search.
+  if (type == "promote")
+    return strand::format("promote:{}:{}", r.value("id", -1), r.value("rung", -1));
   if (type == "done") return "done:" + r.value("time", std::string());
   return type;
 }
 
-// One trial's work at one rung, as every rank reports it.
-struct RungResult {
-  int id = 0, rung = 0;
-  nlohmann::json record;
+// A blocking exclusive flock on a file, released on destruction (or by the kernel when the
+// process dies): the ranks of a search take turns at its log and job board.
+class FileLock {
+ public:
+  explicit FileLock(const std::string& path)
+      : fd_(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644)) {
+    STRAND_CHECK(fd_ >= 0, "cannot open lock file '{}': {}", path, std::strerror(errno));
+    while (::flock(fd_, LOCK_EX) != 0)
+      STRAND_CHECK(errno == EINTR, "cannot lock '{}': {}", path, std::strerror(errno));
+  }
+  ~FileLock() { ::close(fd_); }
+  FileLock(const FileLock&) = delete;
+  FileLock& operator=(const FileLock&) = delete;
+
+ private:
+  int fd_;
 };
 
 }  // namespace
@@ -304,29 +324,36 @@ nlohmann::json tune(data::SplitDataset& splits, TrainConfig base, const SearchSp
   const nlohmann::json settings = {{"space", space.to_json()}, {"trials", o.trials},
                                    {"rungs", rungs},           {"eta", o.eta},
                                    {"seed", o.seed},           {"base", to_json(base)}};
-  // Every rank reads the log (a resumed search reuses finished rungs); only rank 0 appends.
+  // Every rank reads the log (a resumed search reuses finished rungs) and appends to it, taking
+  // turns under an flock on DIR/tune.lock; each record is written once (by_key).
   std::map<std::string, nlohmann::json> by_key;
   if (writer) std::filesystem::create_directories(o.out_dir);
   if (comm) comm->barrier();
-  for (const auto& r : read_log(log_path)) by_key[key_of(r)] = r;
-  {
+  auto locked = [&](const std::function<void()>& fn) {
+    const FileLock lock(o.out_dir + "/tune.lock");
+    by_key.clear();
+    for (const auto& r : read_log(log_path)) by_key[key_of(r)] = r;
+    fn();
+  };
+  auto append = [&](const nlohmann::json& r) {  // inside locked() only
+    if (by_key.count(key_of(r))) return;
+    append_line(log_path, r);
+    by_key[key_of(r)] = r;
+  };
+  locked([&] {
     if (by_key.count("start"))
       STRAND_CHECK(by_key["start"]["settings"] == settings,
                    "'{}' holds a search with other settings (space, trials, rungs, seed or "
                    "training config); resume it with the same ones or use another --out",
                    log_path);
-  }
-  auto append = [&](const nlohmann::json& r) {
-    if (by_key.count(key_of(r))) return;
-    if (writer) append_line(log_path, r);
-    by_key[key_of(r)] = r;
-  };
-  append({{"type", "start"}, {"settings", settings}, {"time", utc_now()}});
-  append(
-      {{"type", "test_lock"},
-       {"state", "sealed"},
-       {"test_rows", splits.test_size()},
-       {"note", "the search reads train and valid only; test opens once, for the chosen model"}});
+    if (!writer) return;
+    append({{"type", "start"}, {"settings", settings}, {"time", utc_now()}});
+    append(
+        {{"type", "test_lock"},
+         {"state", "sealed"},
+         {"test_rows", splits.test_size()},
+         {"note", "the search reads train and valid only; test opens once, for the chosen model"}});
+  });
 
   std::vector<nlohmann::json> configs(o.trials);
   for (int i = 0; i < o.trials; ++i) {
@@ -337,8 +364,12 @@ nlohmann::json tune(data::SplitDataset& splits, TrainConfig base, const SearchSp
         configs[i].erase(k);
       else if (!configs[i].contains(k))
         configs[i][k] = v;
-    append({{"type", "sampled"}, {"id", i}, {"config", configs[i]}});
   }
+  if (writer)
+    locked([&] {
+      for (int i = 0; i < o.trials; ++i)
+        append({{"type", "sampled"}, {"id", i}, {"config", configs[i]}});
+    });
 
   // Trains trial i up to `epochs` epochs (continuing from its checkpoint when there is one).
   auto run_trial = [&](int i, int rung) {
@@ -396,65 +427,131 @@ nlohmann::json tune(data::SplitDataset& splits, TrainConfig base, const SearchSp
     return rec;
   };
 
-  // Successive halving: every alive trial trains to the rung's epochs; the best 1/eta go on.
-  std::vector<int> alive(o.trials);
-  std::iota(alive.begin(), alive.end(), 0);
-  std::map<int, nlohmann::json> last;  // each trial's latest rung record
-  bool out_of_time = false;
-  for (size_t rung = 0; rung < rungs.size() && !alive.empty(); ++rung) {
-    nlohmann::json mine = nlohmann::json::array();
-    for (size_t j = 0; j < alive.size(); ++j) {
-      if (static_cast<int>(j % ranks) != rank) continue;
+  // Asynchronous successive halving (ASHA): a free worker takes the next job at once. It promotes
+  // a trial from rung r to r + 1 as soon as the trial is among the best floor(n / eta) of the n
+  // results rung r has so far (top rung first), else starts the next unsampled trial, else waits
+  // for jobs in flight (whose results may allow a promotion), else the search is done. Every
+  // rank is a worker; they share the job board DIR/tune_board.jsonl (claims of this session)
+  // under an flock, so under mpirun the ranks take trials as they free up (one host, or a
+  // directory shared by the hosts).
+  const std::string board_path = o.out_dir + "/tune_board.jsonl";
+  // Unique per call (a resumed search in the same process, within the same second, is another
+  // session: claims of the earlier call must not look in flight).
+  static std::atomic<int> calls{0};
+  std::string session =
+      writer ? strand::format("{}-{}-{}-{}", utc_now(), ::getpid(), calls++,
+                              std::chrono::steady_clock::now().time_since_epoch().count())
+             : "";
+  if (comm) session = runtime::all_gather_strings(*comm, session)[0];
+  bool lower = false;
+  auto score = [&](const nlohmann::json& r) {
+    lower = r.value("lower_is_better", false);
+    if (!r["valid"].is_number()) return -std::numeric_limits<double>::infinity();
+    return lower ? -r["valid"].get<double>() : r["valid"].get<double>();
+  };
+  struct Job {
+    int id = -1, rung = -1;
+    bool wait = false;
+  };
+  auto next_job = [&]() -> Job {
+    Job job;
+    locked([&] {
+      std::set<std::pair<int, int>> claimed;  // this session's claims
+      for (const auto& c : read_log(board_path))
+        if (c.value("session", "") == session)
+          claimed.insert({c["id"].get<int>(), c["rung"].get<int>()});
+      auto done = [&](int id, int r) { return by_key.count(strand::format("rung:{}:{}", id, r)); };
+      bool in_flight = false;
+      for (const auto& [id, r] : claimed) in_flight = in_flight || !done(id, r);
       const double elapsed =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      const std::string done = strand::format("rung:{}:{}", alive[j], rung);
-      if (by_key.count(done)) {  // finished before the search was stopped: reuse, never retrain
-        mine.push_back(by_key[done]);
-        continue;
+      auto claim = [&](int id, int r) {
+        append_line(board_path, {{"session", session}, {"id", id}, {"rung", r}, {"rank", rank}});
+        job.id = id, job.rung = r;
+      };
+      if (o.max_seconds > 0 && elapsed > o.max_seconds) {
+        append({{"type", "budget"},
+                {"note", strand::format("time budget of {} s reached after {} s; no job "
+                                        "starts after it",
+                                        o.max_seconds, rules::fixed(elapsed, 1))}});
+        job.wait = in_flight;
+        return;
       }
-      if (o.max_seconds > 0 && elapsed > o.max_seconds) continue;
-      mine.push_back(run_trial(alive[j], static_cast<int>(rung)));
-      if (progress)
-        progress(strand::format("trial {} rung {} ({} epochs): validation {}", alive[j], rung,
-                                rungs[rung], mine.back()["valid"].dump()));
+      for (int r = static_cast<int>(rungs.size()) - 2; r >= 0; --r) {
+        std::vector<nlohmann::json> results;
+        for (int i = 0; i < o.trials; ++i)
+          if (done(i, r)) results.push_back(by_key[strand::format("rung:{}:{}", i, r)]);
+        std::stable_sort(results.begin(), results.end(),
+                         [&](const auto& a, const auto& b) { return score(a) > score(b); });
+        const size_t top = results.size() / static_cast<size_t>(o.eta);
+        for (size_t k = 0; k < top; ++k) {
+          const int id = results[k]["id"].get<int>();
+          if (!std::isfinite(score(results[k])) || done(id, r + 1) || claimed.count({id, r + 1}))
+            continue;
+          append({{"type", "promote"},
+                  {"id", id},
+                  {"rung", r},
+                  {"to_rung", r + 1},
+                  {"place", k + 1},
+                  {"among", results.size()},
+                  {"rank", rank}});
+          return claim(id, r + 1);
+        }
+      }
+      for (int i = 0; i < o.trials; ++i)
+        if (!done(i, 0) && !claimed.count({i, 0})) return claim(i, 0);
+      job.wait = in_flight;
+      if (in_flight) return;
+      // The end of a finite search: when the highest rung with results is below the last (it
+      // had fewer than eta results), its best goes up anyway, so the chosen trial trains to the
+      // last rung.
+      int top = -1;
+      for (int r = 0; r < static_cast<int>(rungs.size()); ++r)
+        for (int i = 0; i < o.trials; ++i)
+          if (done(i, r)) top = r;
+      if (top < 0 || top + 1 >= static_cast<int>(rungs.size())) return;
+      int best = -1;
+      for (int i = 0; i < o.trials; ++i) {
+        if (!done(i, top)) continue;
+        const double v = score(by_key[strand::format("rung:{}:{}", i, top)]);
+        if (std::isfinite(v) &&
+            (best < 0 || v > score(by_key[strand::format("rung:{}:{}", best, top)])))
+          best = i;
+      }
+      if (best < 0) return;
+      append({{"type", "promote"},
+              {"id", best},
+              {"rung", top},
+              {"to_rung", top + 1},
+              {"place", 1},
+              {"final", true},
+              {"rank", rank}});
+      claim(best, top + 1);
+    });
+    return job;
+  };
+  for (;;) {
+    const Job job = next_job();
+    if (job.id < 0 && !job.wait) break;
+    if (job.id < 0) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      continue;
     }
-    std::vector<nlohmann::json> results;
-    if (comm) {
-      for (const auto& s : runtime::all_gather_strings(*comm, mine.dump()))
-        for (const auto& r : nlohmann::json::parse(s)) results.push_back(r);
-    } else {
-      for (const auto& r : mine) results.push_back(r);
-    }
-    std::sort(results.begin(), results.end(),
-              [](const auto& a, const auto& b) { return a["id"] < b["id"]; });
-    for (const auto& r : results) {
-      append(r);
-      last[r["id"].get<int>()] = r;
-    }
-    if (results.size() < alive.size()) {
-      out_of_time = true;
-      append({{"type", "budget"},
-              {"rung", rung},
-              {"note", strand::format("time budget of {} s reached; {} of {} trials finished this "
-                                      "rung",
-                                      o.max_seconds, results.size(), alive.size())}});
-      break;
-    }
-    if (rung + 1 == rungs.size()) break;
-    // Promote the best ceil(n / eta): NaN (no usable epoch) ranks last.
-    const bool lower = !results.empty() && results[0].value("lower_is_better", false);
-    auto score = [&](const nlohmann::json& r) {
-      if (!r["valid"].is_number()) return -std::numeric_limits<double>::infinity();
-      return lower ? -r["valid"].get<double>() : r["valid"].get<double>();
-    };
-    std::stable_sort(results.begin(), results.end(),
-                     [&](const auto& a, const auto& b) { return score(a) > score(b); });
-    const size_t keep = (results.size() + o.eta - 1) / o.eta;
-    alive.clear();
-    for (size_t k = 0; k < keep; ++k) alive.push_back(results[k]["id"].get<int>());
-    std::sort(alive.begin(), alive.end());
-    append({{"type", "promote"}, {"rung", rung}, {"to_rung", rung + 1}, {"trials", alive}});
+    const nlohmann::json rec = run_trial(job.id, job.rung);
+    locked([&] { append(rec); });
+    if (progress)
+      progress(strand::format("trial {} rung {} ({} epochs): validation {}", job.id, job.rung,
+                              rungs[job.rung], rec["valid"].dump()));
   }
+  if (comm) comm->barrier();
+  locked([] {});
+  std::map<int, nlohmann::json> last;  // each trial's latest rung record
+  for (const auto& [k, r] : by_key)
+    if (r.value("type", "") == "rung") {
+      const int id = r["id"].get<int>();
+      if (!last.count(id) || last[id]["rung"].get<int>() < r["rung"].get<int>()) last[id] = r;
+    }
+  const bool out_of_time = by_key.count("budget") > 0;
 
   // Rank: the highest rung reached first, then the validation score; the first is chosen.
   std::vector<nlohmann::json> trials;
@@ -472,7 +569,7 @@ nlohmann::json tune(data::SplitDataset& splits, TrainConfig base, const SearchSp
   }
   STRAND_CHECK(!trials.empty(), "tune: no trial finished a rung (time budget {} s too small?)",
                o.max_seconds);
-  const bool lower = last.begin()->second.value("lower_is_better", false);
+  lower = last.begin()->second.value("lower_is_better", false);
   auto better = [&](const nlohmann::json& a, const nlohmann::json& b) {
     if (a["rung"] != b["rung"]) return a["rung"].get<int>() > b["rung"].get<int>();
     if (!b["valid"].is_number()) return a["valid"].is_number();
@@ -484,10 +581,13 @@ nlohmann::json tune(data::SplitDataset& splits, TrainConfig base, const SearchSp
   for (size_t k = 0; k < trials.size(); ++k) trials[k]["rank"] = k + 1;
   const nlohmann::json chosen = trials.front();
   STRAND_CHECK(chosen["valid"].is_number(), "tune: no trial produced a usable model");
-  for (auto t : trials) {
-    t["type"] = "trial";
-    append(t);
-  }
+  if (writer)
+    locked([&] {
+      for (auto t : trials) {
+        t["type"] = "trial";
+        append(t);
+      }
+    });
 
   nlohmann::json out = {{"trials", trials},
                         {"chosen", chosen},
@@ -560,25 +660,70 @@ nlohmann::json tune(data::SplitDataset& splits, TrainConfig base, const SearchSp
                              predict_rows(*predictor, best.info.kind, splits.shared_dataset(),
                                           test_rows, batch, device),
                              o.bootstrap);
-      append({{"type", "test_unsealed"},
-              {"reason", reason},
-              {"chosen", chosen["id"]},
-              {"time", utc_now()},
-              {"test", out["test"]}});
+      locked([&] {
+        append({{"type", "test_unsealed"},
+                {"reason", reason},
+                {"chosen", chosen["id"]},
+                {"time", utc_now()},
+                {"test", out["test"]}});
+      });
     }
-    append({{"type", "done"}, {"chosen", chosen["id"]}, {"time", utc_now()}});
+    locked([&] { append({{"type", "done"}, {"chosen", chosen["id"]}, {"time", utc_now()}}); });
   }
   nlohmann::json lock = nlohmann::json::array();
   for (const auto& [k, r] : by_key)
     if (k == "test_lock" || k == "test_unsealed") lock.push_back(r);
   out["test_lock"] = lock;
   out["sentence"] = strand::format(
-      "{} trials, successive halving over {} epochs (eta {}): chosen trial {} ({}) with "
+      "{} trials, asynchronous successive halving over {} epochs (eta {}): chosen trial {} ({}) "
+      "with "
       "validation {} {} at {} epochs; test {}",
       trials.size(), nlohmann::json(rungs).dump(), o.eta, chosen["id"].get<int>(),
       chosen["config"].dump(), chosen["monitor"].get<std::string>(),
       rules::fixed(chosen["valid"].get<double>(), 4), chosen["epochs"].get<int64_t>(),
       out["test"].is_object() ? "opened once for it" : "not opened");
+  return out;
+}
+
+nlohmann::json tune_cross_validated(data::SplitDataset& splits, const TrainConfig& base,
+                                    const SearchSpace& space, const TuneOptions& options,
+                                    CrossValidationOptions cv,
+                                    const std::shared_ptr<runtime::Communicator>& comm,
+                                    const std::function<void(const std::string&)>& progress) {
+  STRAND_CHECK(!base.dp.enabled,
+               "tune --cv with --dp is refused: the {} outer folds' searches train on overlapping "
+               "private rows, and composing their guarantees across folds is not implemented; "
+               "tune without --cv (its total cost is accounted) or cross-validate without --dp",
+               cv.folds);
+  cv.out_dir = options.out_dir;
+  const FoldFitter fit = [&](data::SplitDataset& fold, const std::string& dir,
+                             nlohmann::json& record) {
+    TuneOptions o = options;
+    o.out_dir = dir;
+    o.open_test = false;  // the held-out fold is scored by cross_validate_with, once
+    const int k = record["fold"].get<int>();
+    const nlohmann::json r = tune(fold, base, space, o, comm, [&](const std::string& line) {
+      if (progress) progress(strand::format("fold {}: {}", k, line));
+    });
+    const nlohmann::json& c = r["chosen"];
+    record["chosen"] = {{"trial", c["id"]},
+                        {"config", c["config"]},
+                        {"epochs", c["epochs"]},
+                        {"monitor", c["monitor"]},
+                        {"inner_valid", c["valid"]}};
+    record["trials"] = r["trials"].size();
+    return c["model"].get<std::string>();
+  };
+  nlohmann::json out = cross_validate_with(splits, base, cv, fit);
+  out["nested"] =
+      "outer folds for the estimate, inner selection: each outer fold's search trains on the "
+      "other folds less an inner validation part, chooses its configuration on that part, and "
+      "only then is its chosen model scored once on the held-out fold";
+  out["final_model"] =
+      "no refit: each outer fold's chosen model is the result (their configurations may differ: "
+      "per_fold[].chosen); score new data with their ensemble (strand predict --ensemble)";
+  out["sentence"] = "nested " + out["sentence"].get<std::string>() +
+                    strand::format(" ({} trials per fold)", options.trials);
   return out;
 }
 

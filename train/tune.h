@@ -1,12 +1,14 @@
 // Rule 6, hyper-parameter search: a search space (YAML or JSON) over the model (the zoo, YAML
 // model files, or generated cnn variants of a chosen depth, kernel width, filters and dropout),
 // optimiser, learning rate, batch size and weight decay; random configurations trained under
-// successive halving (a synchronous Hyperband bracket: every trial gets the first rung's epochs,
-// the best 1/eta continue to eta times as many, ...), within a budget of trials and time.
-// Selection reads validation only; the test split stays sealed through the whole search and is
-// opened once, for the chosen model. Every step is appended to DIR/tune_log.jsonl (each append
-// an atomic rewrite), and trial DIR/trials/<id>/ keeps its checkpoints, so a killed search
-// resumes where it stopped. Under mpirun the trials of a rung are spread over the ranks.
+// asynchronous successive halving (ASHA: every trial gets the first rung's epochs; a trial moves
+// up to eta times as many as soon as it is among the best 1/eta of the results its rung has so
+// far, without waiting for the rung to fill; a free worker takes the next job at once), within a
+// budget of trials and time. Selection reads validation only; the test split stays sealed through
+// the whole search and is opened once, for the chosen model. Every step is appended to
+// DIR/tune_log.jsonl (each append an atomic rewrite under an flock), and trial DIR/trials/<id>/
+// keeps its checkpoints, so a killed search resumes where it stopped. Under mpirun every rank is
+// a worker taking jobs from the shared board (DIR/tune_board.jsonl) as it frees up.
 #pragma once
 
 #include <cstdint>
@@ -19,6 +21,7 @@
 #include "data/split_dataset.h"
 #include "runtime/comm.h"
 #include "train/config.h"
+#include "train/cross_validation.h"
 
 namespace strand::train {
 
@@ -75,13 +78,25 @@ std::vector<int> rung_epochs(const TuneOptions& options);
 // Runs (or resumes) the search. base: the training config every trial starts from (its model,
 // optimizer, lr, batch size and weight decay are overridden by the space; trials train with a
 // constant learning rate and no early stopping, so a promoted trial continues where it
-// stopped). comm: null, or the ranks to spread trials over (every rank calls tune; only rank 0
-// writes the log and opens test). Returns {"trials": [{id, config, rung, epochs, valid, curve,
-// rank, epsilon}], "chosen": {...}, "rungs", "test_lock": [...], "test": panel or null,
-// "privacy": DP cost of the search or null, "sentence"}.
+// stopped). comm: null, or the ranks to spread trials over (every rank calls tune and works
+// through the jobs; DIR must be one directory for all of them; only rank 0 opens test). Returns
+// {"trials": [{id, config, rung, epochs, valid, curve, rank, epsilon}], "chosen": {...}, "rungs",
+// "test_lock": [...], "test": panel or null, "privacy": DP cost of the search or null, "sentence"}.
 nlohmann::json tune(data::SplitDataset& splits, TrainConfig base, const SearchSpace& space,
                     const TuneOptions& options,
                     const std::shared_ptr<runtime::Communicator>& comm = nullptr,
                     const std::function<void(const std::string&)>& progress = {});
+
+// Nested cross-validation of the whole search (`strand tune --cv K`): outer folds of train +
+// valid (stratified and grouped as cross_validate's); in each, tune() runs on the other folds
+// (its valid an inner part of them, DIR/fold-<k>/ its directory) and its chosen model is scored
+// once on the held-out fold. Returns cross_validate_with's result (fold mean +/- sd, pooled
+// out-of-fold panel) with per_fold[].chosen (each fold's configuration), "nested" and
+// "final_model". The run's test split is never read. Refused with --dp (see the message).
+nlohmann::json tune_cross_validated(data::SplitDataset& splits, const TrainConfig& base,
+                                    const SearchSpace& space, const TuneOptions& options,
+                                    CrossValidationOptions cv,
+                                    const std::shared_ptr<runtime::Communicator>& comm = nullptr,
+                                    const std::function<void(const std::string&)>& progress = {});
 
 }  // namespace strand::train

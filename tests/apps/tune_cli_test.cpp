@@ -39,6 +39,9 @@ TEST(CrossValidationCli, FoldsThenTheirEnsemble) {
   ASSERT_EQ(run.status, 0) << run.output;
   EXPECT_THAT(run.output, HasSubstr("3-fold cross-validation"));
   EXPECT_THAT(run.output, HasSubstr("the test split was not read"));
+  // Each fold's held-out rows are named as such, not as the run's test split.
+  EXPECT_THAT(run.output, HasSubstr("the held-out rows of cross-validation fold 1 of 3"));
+  EXPECT_THAT(run.output, ::testing::Not(HasSubstr("test split of")));
   const auto cv = read_json(dir / "cv" / "cv.json");
   EXPECT_EQ(cv["per_fold"].size(), 3u);
   EXPECT_TRUE(cv["headline"].contains("metric"));
@@ -100,6 +103,34 @@ TEST(TuneCli, TinySearchAndABadSpaceFile) {
   EXPECT_THAT(bad.output,
               HasSubstr("search space 'bad.yaml' line 2: unknown key 'batch_sise' (did you "
                         "mean 'batch_size'?)"));
+  std::filesystem::remove_all(dir);
+}
+
+TEST(TuneCli, NestedCrossValidationAndBaselineFolds) {
+  const auto dir = simulated("tune_cv_cli");
+  std::ofstream(dir / "space.yaml") << "model: [cnn-small]\nlr: [0.001, 0.01]\n";
+  const auto run = cli::run_strand(std::string("tune") + kData +
+                                       " --space space.yaml --trials 2 --max-epochs 1 --cv 2 "
+                                       "--bootstrap 20 --out t",
+                                   dir.string());
+  ASSERT_EQ(run.status, 0) << run.output;
+  EXPECT_THAT(run.output, HasSubstr("nested 2-fold cross-validation"));
+  EXPECT_THAT(run.output, ::testing::Not(HasSubstr("test split of")));
+  const auto cv = read_json(dir / "t" / "tune_cv.json");
+  EXPECT_EQ(cv["per_fold"].size(), 2u);
+  EXPECT_TRUE(cv["per_fold"][0]["chosen"]["config"].contains("lr"));
+
+  const auto base = cli::run_strand(
+      std::string("baseline") + kData + " --baselines gc_only,prevalence --cv 3 --out b",
+      dir.string());
+  ASSERT_EQ(base.status, 0) << base.output;
+  EXPECT_THAT(base.output, HasSubstr("3-fold cross-validation of the baselines"));
+  const auto b = read_json(dir / "b" / "cv.json");
+  EXPECT_EQ(b["baselines"]["gc_only"]["auroc"]["values"].size(), 3u);
+  const auto too_many = cli::run_strand(
+      std::string("baseline") + kData + " --baselines gc_only --cv 400 --out b2", dir.string());
+  EXPECT_NE(too_many.status, 0);
+  EXPECT_THAT(too_many.output, HasSubstr("--cv 400 exceeds the smallest class count"));
   std::filesystem::remove_all(dir);
 }
 

@@ -72,10 +72,12 @@ TEST(Models, DefaultCnnAddsAPositionHeadAndTwoPooledHeads) {
 TEST(Models, CnnLinearAddsALinearOneHotPath) {
   auto model = build_model("cnn-linear", 100, 3);
   model->eval();
-  // The network and the linear one-hot path, summed.
+  // The network, the linear one-hot path and the exact-position head, summed; the network is
+  // left out for half of the training examples.
   auto* top = dynamic_cast<SumOfBranches*>(&(*model)[0]);
   ASSERT_NE(top, nullptr) << model->to_string();
-  ASSERT_EQ(top->size(), 2u);
+  ASSERT_EQ(top->size(), 3u);
+  EXPECT_EQ(top->drop(0), 0.5);
   auto& deep = dynamic_cast<Sequential&>((*top)[0]);
   auto* heads = dynamic_cast<SumOfBranches*>(&deep[3]);
   ASSERT_NE(heads, nullptr) << model->to_string();
@@ -87,19 +89,24 @@ TEST(Models, CnnLinearAddsALinearOneHotPath) {
   const auto pooled = (*heads)[1](h).to_vector<float>();
   const auto presence = (*heads)[2](h).to_vector<float>();
   const auto linear = (*top)[1](x).to_vector<float>();
+  const auto exact = (*top)[2](x).to_vector<float>();
+  ASSERT_EQ(exact.size(), 12u);
   const auto all = (*model)(x).to_vector<float>();
   ASSERT_EQ(all.size(), 12u);
   for (size_t i = 0; i < all.size(); ++i)
-    EXPECT_NEAR(all[i], position[i] + pooled[i] + presence[i] + linear[i], 1e-5);
+    EXPECT_NEAR(all[i], position[i] + pooled[i] + presence[i] + linear[i] + exact[i], 1e-5);
   // The position head reads every 4 bp bin of the first block: 64 filters x 25 bins; the linear
   // path every base at every position: 4 x 100.
-  bool found = false, found_linear = false;
+  // The exact-position head every k9 filter at every position: 32 x 92.
+  bool found = false, found_linear = false, found_exact = false;
   for (const auto& [key, t] : model->state_dict()) {
     if (key == "0.0.3.0.2.weight") found = t.shape() == runtime::Shape{3, 64 * 25};
     if (key == "0.1.2.weight") found_linear = t.shape() == runtime::Shape{3, 4 * 100};
+    if (key == "0.2.4.weight") found_exact = t.shape() == runtime::Shape{3, 32 * 92};
   }
   EXPECT_TRUE(found) << model->to_string();
   EXPECT_TRUE(found_linear) << model->to_string();
+  EXPECT_TRUE(found_exact) << model->to_string();
 }
 
 TEST(Models, ShortInputsAndUnknownNamesAreClearErrors) {

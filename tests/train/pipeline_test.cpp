@@ -260,5 +260,30 @@ TEST(Pipeline, RunReportsTheGapAndCalibration) {
   EXPECT_TRUE(cal["test"]["after"]["ece"].is_number());
 }
 
+TEST(Pipeline, DefaultTuningPicksLrAndBatchOnSmallDataOnly) {
+  TempDir dir("default_tuning");
+  data::SplitDataset splits = *testing::tiny_task(60, 300);
+  TrainConfig c = testing::tiny_config();
+  c.model = "cnn-small";
+  c.lr = 0.02, c.batch_size = 16;  // outside the search's choices: the chosen ones replace them
+  c.epochs = 10;
+  const auto r = default_tuning(splits, c, (dir.path / "tune").string());
+  ASSERT_TRUE(r["ran"].get<bool>()) << r.dump();
+  EXPECT_FALSE(splits.test_unsealed()) << "the default search never reads test";
+  EXPECT_TRUE(c.lr == 0.001 || c.lr == 0.003 || c.lr == 0.006) << c.lr;
+  EXPECT_TRUE(c.batch_size == 32 || c.batch_size == 64) << c.batch_size;
+  EXPECT_EQ(r["trials"], 4);
+  EXPECT_THAT(r["sentence"].get<std::string>(), HasSubstr("--no-tune"));
+  DefaultTuning small;
+  small.max_bases = 1000;
+  TrainConfig kept = testing::tiny_config();
+  const auto skipped = default_tuning(splits, kept, (dir.path / "none").string(), small);
+  EXPECT_FALSE(skipped["ran"].get<bool>());
+  EXPECT_THAT(skipped["reason"].get<std::string>(), HasSubstr("above the default tuning's limit"));
+  EXPECT_EQ(kept.lr, testing::tiny_config().lr);
+  const auto short_run = default_tuning(splits, kept, (dir.path / "short").string());
+  EXPECT_THAT(short_run["reason"].get<std::string>(), HasSubstr("the run trains at most 2 epochs"));
+}
+
 }  // namespace
 }  // namespace strand::train

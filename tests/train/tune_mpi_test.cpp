@@ -1,5 +1,6 @@
-// strand tune over real processes (`mpirun -np 2`): the trials of each rung are spread over the
-// ranks, every rank sees the same results and choice, only rank 0 writes the log and opens test.
+// strand tune over real processes (`mpirun -np 2`): both ranks take jobs from the shared board as
+// they free up (asynchronous successive halving), each job is run and logged once, every rank
+// sees the same results and choice, and only rank 0 opens test.
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
@@ -36,15 +37,24 @@ TEST(TuneMpi, TrialsSpreadOverRanksAndOneWriterOpensTest) {
   EXPECT_EQ(splits.test_unsealed(), comm->rank() == 0);
   if (comm->rank() == 0) {
     std::set<int> ranks;
+    std::set<std::pair<int, int>> jobs;
     std::ifstream in(dir + "/tune_log.jsonl");
     std::string line;
-    int unsealed = 0;
+    int unsealed = 0, results = 0, promotions = 0;
     while (std::getline(in, line)) {
       const auto j = nlohmann::json::parse(line);
-      if (j["type"] == "rung") ranks.insert(j["rank"].get<int>());
+      if (j["type"] == "rung") {
+        ranks.insert(j["rank"].get<int>());
+        jobs.insert({j["id"].get<int>(), j["rung"].get<int>()});
+        ++results;
+      }
+      promotions += j["type"] == "promote";
       unsealed += j["type"] == "test_unsealed";
     }
     EXPECT_EQ(ranks.size(), static_cast<size_t>(comm->size()));
+    EXPECT_EQ(results, static_cast<int>(jobs.size())) << "no job run twice";
+    EXPECT_EQ(results, 4 + promotions) << "every trial's first rung and every promotion";
+    EXPECT_GE(promotions, 1);
     EXPECT_EQ(unsealed, 1);
   }
   comm->barrier();
