@@ -3,14 +3,14 @@
 // CUDA cases report an error and skip where no device exists.
 #include <benchmark/benchmark.h>
 
-#include "kernels/onednn.h"
+#include "kernels/common/onednn.h"
 #include "runtime/device.h"
 #include "runtime/ops.h"
 
 #if STRAND_WITH_CUDA
 #include <cublas_v2.h>
 
-#include "kernels/cuda_check.h"
+#include "kernels/common/cuda_check.h"
 #endif
 
 namespace {

@@ -5,7 +5,7 @@
 // cuDNN: CUDNN_RNN_ALGO_STANDARD, FMA math). cuDNN's time includes packing the weights into its
 // weight space each call (device copies, which a framework that keeps cuDNN's layout avoids);
 // descriptor setup is cached and stays out of the timing.
-#include "kernels/rnn.h"
+#include "kernels/rnn/rnn.h"
 
 #include <benchmark/benchmark.h>
 #include <sys/resource.h>
@@ -18,7 +18,7 @@
 #if STRAND_WITH_CUDA
 #include <cuda_runtime.h>
 
-#include "kernels/cuda_check.h"
+#include "kernels/common/cuda_check.h"
 #endif
 
 namespace {

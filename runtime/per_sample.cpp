@@ -7,12 +7,12 @@
 #include <unordered_map>
 #include <unordered_set>
 
-#include "kernels/conv1d.h"
-#include "kernels/conv1d_onehot.h"
 #include "core/error.h"
-#include "kernels/philox.h"
-#include "kernels/random.h"
-#include "kernels/rnn.h"
+#include "kernels/conv1d/conv1d.h"
+#include "kernels/conv1d/conv1d_onehot.h"
+#include "kernels/random/philox.h"
+#include "kernels/random/random.h"
+#include "kernels/rnn/rnn.h"
 #include "runtime/autograd.h"
 #include "runtime/dispatch.h"
 #include "runtime/ops.h"

@@ -9,9 +9,9 @@
 
 #include "core/checked.h"
 #include "core/error.h"
-#include "kernels/elementwise.h"
-#include "kernels/index.h"
-#include "kernels/random.h"
+#include "kernels/elementwise/elementwise.h"
+#include "kernels/index/index.h"
+#include "kernels/random/random.h"
 #include "runtime/autograd.h"
 #include "runtime/iter.h"
 #include "runtime/ops.h"
@@ -20,7 +20,7 @@
 #if STRAND_WITH_CUDA
 #include <cuda_runtime.h>
 
-#include "kernels/cuda_check.h"
+#include "kernels/common/cuda_check.h"
 #endif
 
 namespace strand::runtime {
@@ -208,7 +208,7 @@ void copy_bytes_across(const Tensor& dst, const Tensor& src, bool non_blocking) 
   }
   // device -> host: wait for the device's work, then copy through page-locked memory.
   const kernels::Context ctx = context_for(src.device());
-  // Having waited, raise what the device's index checks found (kernels/index.h).
+  // Having waited, raise what the device's index checks found (kernels/index/index.h).
   if (dst.storage()->pinned()) {
     STRAND_CUDA_CHECK(
         cudaMemcpyAsync(dst.raw_data(), src.raw_data(), bytes, cudaMemcpyDeviceToHost, ctx.stream));

@@ -1,5 +1,5 @@
 // Elementwise ops with broadcasting, and their backward formulas.
-#include "kernels/elementwise.h"
+#include "kernels/elementwise/elementwise.h"
 
 #include <algorithm>
 

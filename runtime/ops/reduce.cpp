@@ -1,10 +1,10 @@
 // Reductions (sum, mean, max, argmax) and softmax / log-softmax, with their backward formulas.
-#include "kernels/reduce.h"
+#include "kernels/reduce/reduce.h"
 
 #include <algorithm>
 
-#include "kernels/index.h"
-#include "kernels/softmax.h"
+#include "kernels/index/index.h"
+#include "kernels/reduce/softmax.h"
 #include "runtime/autograd.h"
 #include "runtime/dispatch.h"
 #include "runtime/ops.h"

@@ -1,6 +1,6 @@
 // LSTM / GRU over the kernels/rnn family: one node whose inputs are the sequence, the initial
 // states and every weight, and whose outputs are the output sequence and the final states.
-#include "kernels/random.h"
+#include "kernels/random/random.h"
 #include "runtime/autograd.h"
 #include "runtime/deeplift.h"
 #include "runtime/dispatch.h"

@@ -3,7 +3,7 @@
 // reverse), as batch_norm_relu_pool.h promises, in float, double and bf16; and against a plain
 // double loop written here for the values. Edge shapes: one row, kernel 1, padding, windows with
 // gaps, odd lengths; gamma/beta and dx optional; a bad pooling shape raises an error.
-#include "kernels/batch_norm_relu_pool.h"
+#include "kernels/batch_norm/batch_norm_relu_pool.h"
 
 #include <gtest/gtest.h>
 
@@ -11,7 +11,7 @@
 #include <limits>
 #include <vector>
 
-#include "kernels/elementwise.h"
+#include "kernels/elementwise/elementwise.h"
 #include "tests/kernels/kernel_test_support.h"
 #include "tests/support/test_support.h"
 

@@ -2,7 +2,7 @@
 // in batch_norm.h: training forward (batch statistics, biased variance), inference with given
 // statistics, backward (dx, dgamma, dbeta, each optional), with and without the affine
 // parameters, in float, double and bf16, over edge shapes (one element per channel, L = 1, odd).
-#include "kernels/batch_norm.h"
+#include "kernels/batch_norm/batch_norm.h"
 
 #include <gtest/gtest.h>
 

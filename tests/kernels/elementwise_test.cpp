@@ -2,7 +2,7 @@
 // and its derivative, every binary op over broadcast and strided operands, strided copies, and
 // binary cross-entropy with logits (with and without pos_weight), in float, double and bf16, at
 // sizes 0, 1, odd and above the parallel threshold.
-#include "kernels/elementwise.h"
+#include "kernels/elementwise/elementwise.h"
 
 #include <gtest/gtest.h>
 

@@ -1,7 +1,7 @@
 // CPU GEMM against a plain triple loop in double: every transpose combination, alpha and beta,
 // leading dimensions wider than the matrices, batches (strided and with a shared operand), sizes
 // 1 and odd, float, double and bf16; and the shape checks.
-#include "kernels/gemm.h"
+#include "kernels/gemm/gemm.h"
 
 #include <gtest/gtest.h>
 

@@ -10,8 +10,8 @@
 #include <random>
 #include <vector>
 
-#include "kernels/cuda_check.h"
-#include "kernels/index.h"
+#include "kernels/common/cuda_check.h"
+#include "kernels/index/index.h"
 #include "tests/kernels/kernel_test_support.h"
 #include "tests/support/cuda_buffer.h"
 #include "tests/support/test_support.h"

@@ -2,7 +2,7 @@
 // index_select / index_add (repeated indices accumulate) and gather / scatter_add along the
 // middle of [outer, dim, inner], in float, double and bf16, edge shapes (outer or inner 1, an
 // empty index), and out-of-range indices raising strand::Error with the position.
-#include "kernels/index.h"
+#include "kernels/index/index.h"
 
 #include <gtest/gtest.h>
 

@@ -2,7 +2,7 @@
 // the float64-accumulating reference over the conv tests' shape sweep, GEMM (fp32 sgemm, bf16
 // matmul) against a double loop, and the ISA check: an AVX-512 machine must not run pre-AVX2
 // kernels.
-#include "kernels/onednn.h"
+#include "kernels/common/onednn.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

@@ -7,7 +7,7 @@
 #include <cmath>
 #include <vector>
 
-#include "kernels/optim.h"
+#include "kernels/optim/optim.h"
 #include "tests/kernels/kernel_test_support.h"
 #include "tests/support/cuda_buffer.h"
 #include "tests/support/test_support.h"

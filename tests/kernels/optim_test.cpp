@@ -1,7 +1,7 @@
 // CPU optimizer kernels against plain double loops written from PyTorch's update rules: SGD
 // (momentum, dampening, Nesterov, weight decay, the first step), Adam and AdamW over several steps
 // (bias correction), and global-norm clipping's two halves, in float, double and bf16.
-#include "kernels/optim.h"
+#include "kernels/optim/optim.h"
 
 #include <gtest/gtest.h>
 

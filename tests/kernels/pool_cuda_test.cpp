@@ -8,7 +8,7 @@
 #include <limits>
 #include <vector>
 
-#include "kernels/pool.h"
+#include "kernels/pool/pool.h"
 #include "tests/kernels/kernel_test_support.h"
 #include "tests/support/cuda_buffer.h"
 #include "tests/support/test_support.h"

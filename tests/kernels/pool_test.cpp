@@ -2,7 +2,7 @@
 // definitions (padding is -inf for max, counted as zeros for average), forward and backward, in
 // float, double and bf16: kernel 1, kernel = length, stride above the kernel (gaps), padding,
 // odd lengths, one row; the first maximum and the first NaN win; bad shapes raise errors.
-#include "kernels/pool.h"
+#include "kernels/pool/pool.h"
 
 #include <gtest/gtest.h>
 

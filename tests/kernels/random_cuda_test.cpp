@@ -7,7 +7,7 @@
 #include <type_traits>
 #include <vector>
 
-#include "kernels/random.h"
+#include "kernels/random/random.h"
 #include "tests/kernels/kernel_test_support.h"
 #include "tests/support/cuda_buffer.h"
 #include "tests/support/test_support.h"

@@ -2,7 +2,7 @@
 // offset, i) (philox_test.cpp checks the generator itself against known answers), so a draw is
 // reproducible, prefix-stable and offset-addressable; the distributions have the asked-for range,
 // mean and spread; the dropout mask holds only 0 and scale at the asked-for rate.
-#include "kernels/random.h"
+#include "kernels/random/random.h"
 
 #include <gtest/gtest.h>
 

@@ -9,8 +9,8 @@
 #include <limits>
 #include <vector>
 
-#include "kernels/reduce.h"
-#include "kernels/softmax.h"
+#include "kernels/reduce/reduce.h"
+#include "kernels/reduce/softmax.h"
 #include "tests/kernels/kernel_test_support.h"
 #include "tests/support/cuda_buffer.h"
 #include "tests/support/test_support.h"

@@ -2,7 +2,7 @@
 // against plain loops: sum, max and min with the index of the first extreme, NaN propagation,
 // softmax and log-softmax (stable for large inputs), and their backward passes against the
 // explicit Jacobian-vector product, in float, double and bf16, with dim, outer or inner 1.
-#include "kernels/reduce.h"
+#include "kernels/reduce/reduce.h"
 
 #include <gtest/gtest.h>
 
@@ -10,7 +10,7 @@
 #include <limits>
 #include <vector>
 
-#include "kernels/softmax.h"
+#include "kernels/reduce/softmax.h"
 #include "tests/kernels/kernel_test_support.h"
 #include "tests/support/test_support.h"
 

@@ -5,7 +5,7 @@
 
 #include <memory>
 
-#include "kernels/rnn.h"
+#include "kernels/rnn/rnn.h"
 #include "tests/kernels/rnn_problem.h"
 #include "tests/support/cuda_buffer.h"
 #include "tests/support/test_support.h"

@@ -1,13 +1,13 @@
 // CPU LSTM/GRU kernels: hand-computed tiny cases, float64 finite-difference gradchecks of every
 // gradient, the BLAS fast path against the reference, masking, parameter names and bad inputs.
-#include "kernels/rnn.h"
+#include "kernels/rnn/rnn.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <functional>
 
-#include "kernels/rnn_detail.h"
+#include "kernels/rnn/rnn_detail.h"
 #include "tests/kernels/rnn_problem.h"
 #include "tests/support/test_support.h"
 

@@ -11,7 +11,7 @@
 #include <cmath>
 #include <functional>
 
-#include "kernels/random.h"
+#include "kernels/random/random.h"
 #include "runtime/autograd.h"
 #include "runtime/ops.h"
 #include "tests/support/dp_oracle.h"
