@@ -203,7 +203,7 @@ RnnTap rnn_tap(const PerSampleClipper::Record& r, size_t input, int64_t batch) {
   return t;
 }
 
-// g[i] += the i-th draw of kernels::cpu::normal(n, s, 0, sd) (the same numbers bit for bit, so
+// g[i] += the i-th draw of kernels::cpu::normal(ctx, n, s, 0, sd) (the same numbers bit for bit, so
 // the same as on CUDA), computing each Philox block and Box-Muller pair once instead of once per
 // output: noise for millions of parameters is a visible part of a private step on the CPU.
 template <typename T>
@@ -573,8 +573,8 @@ void PerSampleClipper::add_noise(Generator& gen, double noise_multiplier,
       const kernels::Context ctx = context_for(noise.device());
       dispatch_floating(noise.dtype(), "DP-SGD noise", [&](auto tag) {
         using T = decltype(tag);
-        STRAND_DISPATCH_DEVICE(noise.device(), normal<T>, noise.numel(), state, 0.0, std,
-                               noise.data<T>(), ctx);
+        STRAND_DISPATCH_DEVICE(noise.device(), normal<T>, ctx, noise.numel(), state, 0.0, std,
+                               noise.data<T>());
       });
       add_(g, noise);
     }

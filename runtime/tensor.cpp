@@ -145,9 +145,9 @@ void copy_same(const Tensor& dst, const Tensor& src) {
     const U* in = static_cast<const U*>(src.raw_data());
     U* out = static_cast<U*>(dst.raw_data());
     if (dst.is_cuda()) {
-      STRAND_CUDA_CALL(kernels::cuda::strided_copy<U>(it, in, out, ctx));
+      STRAND_CUDA_CALL(kernels::cuda::strided_copy<U>(ctx, it, in, out));
     } else {
-      kernels::cpu::strided_copy<U>(it, in, out, ctx);
+      kernels::cpu::strided_copy<U>(ctx, it, in, out);
     }
   };
   switch (dst.element_size()) {
@@ -237,9 +237,9 @@ Tensor cast_values(const Tensor& src, DType dtype) {
   const kernels::Context ctx = context_for(in.device());
   if (in.is_cuda()) {
     STRAND_CUDA_CALL(
-        kernels::cuda::cast(in.numel(), in.dtype(), in.raw_data(), dtype, out.raw_data(), ctx));
+        kernels::cuda::cast(ctx, in.numel(), in.dtype(), in.raw_data(), dtype, out.raw_data()));
   } else {
-    kernels::cpu::cast(in.numel(), in.dtype(), in.raw_data(), dtype, out.raw_data(), ctx);
+    kernels::cpu::cast(ctx, in.numel(), in.dtype(), in.raw_data(), dtype, out.raw_data());
   }
   return out;
 }
@@ -461,9 +461,9 @@ void Tensor::fill_(double value) {
   if (is_contiguous()) {
     const kernels::Context ctx = context_for(device());
     if (is_cuda()) {
-      STRAND_CUDA_CALL(kernels::cuda::fill(numel(), dtype(), raw_data(), value, ctx));
+      STRAND_CUDA_CALL(kernels::cuda::fill(ctx, numel(), dtype(), raw_data(), value));
     } else {
-      kernels::cpu::fill(numel(), dtype(), raw_data(), value, ctx);
+      kernels::cpu::fill(ctx, numel(), dtype(), raw_data(), value);
     }
     return;
   }
@@ -651,9 +651,9 @@ Tensor arange(double start, double end, double step, const TensorOptions& option
   Tensor t = empty({n}, options.with_requires_grad(false));
   const kernels::Context ctx = context_for(t.device());
   if (t.is_cuda()) {
-    STRAND_CUDA_CALL(kernels::cuda::arange(n, t.dtype(), t.raw_data(), start, step, ctx));
+    STRAND_CUDA_CALL(kernels::cuda::arange(ctx, n, t.dtype(), t.raw_data(), start, step));
   } else {
-    kernels::cpu::arange(n, t.dtype(), t.raw_data(), start, step, ctx);
+    kernels::cpu::arange(ctx, n, t.dtype(), t.raw_data(), start, step);
   }
   if (options.requires_grad) t.set_requires_grad(true);
   return t;
@@ -700,9 +700,9 @@ Tensor rand(const Shape& shape, Generator& gen, const TensorOptions& options, do
   dispatch_floating(t.dtype(), "rand", [&](auto tag) {
     using T = decltype(tag);
     if (t.is_cuda()) {
-      STRAND_CUDA_CALL(kernels::cuda::uniform<T>(t.numel(), state, lo, hi, t.data<T>(), ctx));
+      STRAND_CUDA_CALL(kernels::cuda::uniform<T>(ctx, t.numel(), state, lo, hi, t.data<T>()));
     } else {
-      kernels::cpu::uniform<T>(t.numel(), state, lo, hi, t.data<T>(), ctx);
+      kernels::cpu::uniform<T>(ctx, t.numel(), state, lo, hi, t.data<T>());
     }
   });
   if (options.requires_grad) t.set_requires_grad(true);
@@ -716,9 +716,9 @@ Tensor randn(const Shape& shape, Generator& gen, const TensorOptions& options) {
   dispatch_floating(t.dtype(), "randn", [&](auto tag) {
     using T = decltype(tag);
     if (t.is_cuda()) {
-      STRAND_CUDA_CALL(kernels::cuda::normal<T>(t.numel(), state, 0.0, 1.0, t.data<T>(), ctx));
+      STRAND_CUDA_CALL(kernels::cuda::normal<T>(ctx, t.numel(), state, 0.0, 1.0, t.data<T>()));
     } else {
-      kernels::cpu::normal<T>(t.numel(), state, 0.0, 1.0, t.data<T>(), ctx);
+      kernels::cpu::normal<T>(ctx, t.numel(), state, 0.0, 1.0, t.data<T>());
     }
   });
   if (options.requires_grad) t.set_requires_grad(true);

@@ -4,6 +4,7 @@
 #include "kernels/common/cuda_check.h"
 #include "kernels/common/cuda_launch.h"
 #include "kernels/common/cuda_reduce.h"
+#include "kernels/common/type_lists.h"
 
 namespace strand::kernels::cuda {
 namespace {
@@ -88,8 +89,8 @@ __global__ void backward_dx_kernel(BatchNormShape s, const T* x, const T* dy, co
 }  // namespace
 
 template <typename T>
-void batch_norm_forward(const BatchNormShape& s, const T* x, const T* gamma, const T* beta,
-                        double eps, T* y, T* mean, T* invstd, const Context& ctx) {
+void batch_norm_forward(const Context& ctx, const BatchNormShape& s, const T* x, const T* gamma,
+                        const T* beta, double eps, T* y, T* mean, T* invstd) {
   const int64_t n = s.batch * s.channels * s.length;
   if (n == 0) return;
   stats_kernel<<<s.channels, kBlock, 0, ctx.stream>>>(s, as_device(x), eps, as_device(mean),
@@ -102,8 +103,8 @@ void batch_norm_forward(const BatchNormShape& s, const T* x, const T* gamma, con
 }
 
 template <typename T>
-void batch_norm_inference(const BatchNormShape& s, const T* x, const T* gamma, const T* beta,
-                          const T* mean, const T* var, double eps, T* y, const Context& ctx) {
+void batch_norm_inference(const Context& ctx, const BatchNormShape& s, const T* x, const T* gamma,
+                          const T* beta, const T* mean, const T* var, double eps, T* y) {
   const int64_t n = s.batch * s.channels * s.length;
   if (n == 0) return;
   normalize_kernel<<<grid_for(n), kBlock, 0, ctx.stream>>>(s, as_device(x), as_device(gamma),
@@ -113,9 +114,9 @@ void batch_norm_inference(const BatchNormShape& s, const T* x, const T* gamma, c
 }
 
 template <typename T>
-void batch_norm_backward(const BatchNormShape& s, const T* x, const T* dy, const T* gamma,
-                         const T* mean, const T* invstd, T* dx, T* dgamma, T* dbeta,
-                         const Context& ctx) {
+void batch_norm_backward(const Context& ctx, const BatchNormShape& s, const T* x, const T* dy,
+                         const T* gamma, const T* mean, const T* invstd, T* dx, T* dgamma,
+                         T* dbeta) {
   const int64_t n = s.batch * s.channels * s.length;
   if (n == 0) return;
   using A = acc_t<device_t<T>>;
@@ -135,16 +136,6 @@ void batch_norm_backward(const BatchNormShape& s, const T* x, const T* dy, const
   STRAND_CUDA_CHECK(cudaFreeAsync(sums, ctx.stream));
 }
 
-#define INSTANTIATE(T)                                                                             \
-  template void batch_norm_forward<T>(const BatchNormShape&, const T*, const T*, const T*, double, \
-                                      T*, T*, T*, const Context&);                                 \
-  template void batch_norm_inference<T>(const BatchNormShape&, const T*, const T*, const T*,       \
-                                        const T*, const T*, double, T*, const Context&);           \
-  template void batch_norm_backward<T>(const BatchNormShape&, const T*, const T*, const T*,        \
-                                       const T*, const T*, T*, T*, T*, const Context&);
-INSTANTIATE(float)
-INSTANTIATE(double)
-INSTANTIATE(BFloat16)
-#undef INSTANTIATE
+STRAND_FLOATING_TYPES(STRAND_BATCH_NORM_INSTANTIATE)
 
 }  // namespace strand::kernels::cuda

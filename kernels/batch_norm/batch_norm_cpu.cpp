@@ -4,12 +4,13 @@
 #include "core/bfloat16.h"
 #include "kernels/batch_norm/batch_norm.h"
 #include "kernels/batch_norm/batch_norm_cpu_detail.h"
+#include "kernels/common/type_lists.h"
 
 namespace strand::kernels::cpu {
 
 template <typename T>
-void batch_norm_forward(const BatchNormShape& s, const T* x, const T* gamma, const T* beta,
-                        double eps, T* y, T* mean, T* invstd, const Context&) {
+void batch_norm_forward(const Context&, const BatchNormShape& s, const T* x, const T* gamma,
+                        const T* beta, double eps, T* y, T* mean, T* invstd) {
   const int64_t c_stride = s.channels * s.length;
 #pragma omp parallel for schedule(static)
   for (int64_t c = 0; c < s.channels; ++c) {
@@ -24,8 +25,8 @@ void batch_norm_forward(const BatchNormShape& s, const T* x, const T* gamma, con
 }
 
 template <typename T>
-void batch_norm_inference(const BatchNormShape& s, const T* x, const T* gamma, const T* beta,
-                          const T* mean, const T* var, double eps, T* y, const Context&) {
+void batch_norm_inference(const Context&, const BatchNormShape& s, const T* x, const T* gamma,
+                          const T* beta, const T* mean, const T* var, double eps, T* y) {
   const int64_t c_stride = s.channels * s.length;
 #pragma omp parallel for collapse(2) schedule(static)
   for (int64_t n = 0; n < s.batch; ++n) {
@@ -43,9 +44,9 @@ void batch_norm_inference(const BatchNormShape& s, const T* x, const T* gamma, c
 }
 
 template <typename T>
-void batch_norm_backward(const BatchNormShape& s, const T* x, const T* dy, const T* gamma,
-                         const T* mean, const T* invstd, T* dx, T* dgamma, T* dbeta,
-                         const Context&) {
+void batch_norm_backward(const Context&, const BatchNormShape& s, const T* x, const T* dy,
+                         const T* gamma, const T* mean, const T* invstd, T* dx, T* dgamma,
+                         T* dbeta) {
   const int64_t c_stride = s.channels * s.length;
 #pragma omp parallel for schedule(static)
   for (int64_t c = 0; c < s.channels; ++c) {
@@ -59,16 +60,6 @@ void batch_norm_backward(const BatchNormShape& s, const T* x, const T* dy, const
   }
 }
 
-#define INSTANTIATE(T)                                                                             \
-  template void batch_norm_forward<T>(const BatchNormShape&, const T*, const T*, const T*, double, \
-                                      T*, T*, T*, const Context&);                                 \
-  template void batch_norm_inference<T>(const BatchNormShape&, const T*, const T*, const T*,       \
-                                        const T*, const T*, double, T*, const Context&);           \
-  template void batch_norm_backward<T>(const BatchNormShape&, const T*, const T*, const T*,        \
-                                       const T*, const T*, T*, T*, T*, const Context&);
-INSTANTIATE(float)
-INSTANTIATE(double)
-INSTANTIATE(BFloat16)
-#undef INSTANTIATE
+STRAND_FLOATING_TYPES(STRAND_BATCH_NORM_INSTANTIATE)
 
 }  // namespace strand::kernels::cpu

@@ -31,16 +31,16 @@ namespace cpu {
 // writes them; affine [2C] gets each channel's scale and shift (in double) that the backward pass
 // needs to recompute the activations bit for bit. gamma/beta may be null.
 template <typename T>
-void batch_norm_relu_max_pool_forward(const BatchNormReluPoolShape& s, const T* x, const T* gamma,
-                                      const T* beta, double eps, T* y, T* mean, T* invstd,
-                                      double* affine, const Context& ctx);
+void batch_norm_relu_max_pool_forward(const Context& ctx, const BatchNormReluPoolShape& s,
+                                      const T* x, const T* gamma, const T* beta, double eps, T* y,
+                                      T* mean, T* invstd, double* affine);
 
 // dy [N, C, out_len] -> dx [N, C, L] (may be null), dgamma and dbeta [C] (may be null).
 template <typename T>
-void batch_norm_relu_max_pool_backward(const BatchNormReluPoolShape& s, const T* x, const T* dy,
-                                       const T* gamma, const T* mean, const T* invstd,
-                                       const double* affine, T* dx, T* dgamma, T* dbeta,
-                                       const Context& ctx);
+void batch_norm_relu_max_pool_backward(const Context& ctx, const BatchNormReluPoolShape& s,
+                                       const T* x, const T* dy, const T* gamma, const T* mean,
+                                       const T* invstd, const double* affine, T* dx, T* dgamma,
+                                       T* dbeta);
 
 }  // namespace cpu
 }  // namespace strand::kernels

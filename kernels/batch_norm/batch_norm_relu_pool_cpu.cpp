@@ -6,6 +6,7 @@
 #include "core/bfloat16.h"
 #include "kernels/batch_norm/batch_norm_cpu_detail.h"
 #include "kernels/batch_norm/batch_norm_relu_pool.h"
+#include "kernels/common/type_lists.h"
 #include "kernels/elementwise/elementwise_ops.h"
 
 namespace strand::kernels::cpu {
@@ -50,9 +51,9 @@ int64_t window_argmax(const T* r, Window w) {
 }  // namespace
 
 template <typename T>
-void batch_norm_relu_max_pool_forward(const BatchNormReluPoolShape& s, const T* x, const T* gamma,
-                                      const T* beta, double eps, T* y, T* mean, T* invstd,
-                                      double* affine, const Context&) {
+void batch_norm_relu_max_pool_forward(const Context&, const BatchNormReluPoolShape& s, const T* x,
+                                      const T* gamma, const T* beta, double eps, T* y, T* mean,
+                                      T* invstd, double* affine) {
   check_pool1d(s.pool());
   const BatchNormShape& b = s.norm;
   const int64_t c_stride = b.channels * b.length;
@@ -78,10 +79,9 @@ void batch_norm_relu_max_pool_forward(const BatchNormReluPoolShape& s, const T* 
 }
 
 template <typename T>
-void batch_norm_relu_max_pool_backward(const BatchNormReluPoolShape& s, const T* x, const T* dy,
-                                       const T* gamma, const T* mean, const T* invstd,
-                                       const double* affine, T* dx, T* dgamma, T* dbeta,
-                                       const Context&) {
+void batch_norm_relu_max_pool_backward(const Context&, const BatchNormReluPoolShape& s, const T* x,
+                                       const T* dy, const T* gamma, const T* mean, const T* invstd,
+                                       const double* affine, T* dx, T* dgamma, T* dbeta) {
   using A = acc_t<T>;
   const BatchNormShape& b = s.norm;
   const int64_t c_stride = b.channels * b.length;
@@ -118,16 +118,14 @@ void batch_norm_relu_max_pool_backward(const BatchNormReluPoolShape& s, const T*
   }
 }
 
-#define INSTANTIATE(T)                                                                        \
-  template void batch_norm_relu_max_pool_forward<T>(const BatchNormReluPoolShape&, const T*,  \
-                                                    const T*, const T*, double, T*, T*, T*,   \
-                                                    double*, const Context&);                 \
-  template void batch_norm_relu_max_pool_backward<T>(const BatchNormReluPoolShape&, const T*, \
-                                                     const T*, const T*, const T*, const T*,  \
-                                                     const double*, T*, T*, T*, const Context&);
-INSTANTIATE(float)
-INSTANTIATE(double)
-INSTANTIATE(BFloat16)
+#define INSTANTIATE(T)                                                                             \
+  template void batch_norm_relu_max_pool_forward<T>(const Context&, const BatchNormReluPoolShape&, \
+                                                    const T*, const T*, const T*, double, T*, T*,  \
+                                                    T*, double*);                                  \
+  template void batch_norm_relu_max_pool_backward<T>(                                              \
+      const Context&, const BatchNormReluPoolShape&, const T*, const T*, const T*, const T*,       \
+      const T*, const double*, T*, T*, T*);
+STRAND_FLOATING_TYPES(INSTANTIATE)
 #undef INSTANTIATE
 
 }  // namespace strand::kernels::cpu

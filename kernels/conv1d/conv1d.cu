@@ -13,6 +13,7 @@
 #include "kernels/common/cuda_check.h"
 #include "kernels/common/cuda_reduce.h"
 #include "kernels/common/mem_pool.h"
+#include "kernels/common/type_lists.h"
 #include "kernels/conv1d/conv1d_cuda_impl.h"
 
 namespace strand::kernels::cuda {
@@ -111,11 +112,11 @@ void finalize_weight_grad(const Context& ctx, const float* ws, T* dw, int64_t co
   STRAND_CUDA_CHECK_LAUNCH("conv1d_finalize_weight_grad");
 }
 
-template void add_bias<float>(const Context&, const Conv1dShape&, const float*, float*);
-template void add_bias<BFloat16>(const Context&, const Conv1dShape&, const BFloat16*, BFloat16*);
-template void finalize_weight_grad<float>(const Context&, const float*, float*, int64_t, bool);
-template void finalize_weight_grad<BFloat16>(const Context&, const float*, BFloat16*, int64_t,
-                                             bool);
+#define INSTANTIATE(T)                                                         \
+  template void add_bias<T>(const Context&, const Conv1dShape&, const T*, T*); \
+  template void finalize_weight_grad<T>(const Context&, const float*, T*, int64_t, bool);
+STRAND_CUDA_F32_BF16_TYPES(INSTANTIATE)
+#undef INSTANTIATE
 
 }  // namespace detail
 
@@ -309,8 +310,7 @@ void conv1d_clear_auto_cache() {
                                           T*, bool, Conv1dGpuOptions);                            \
   template void conv1d_backward_bias<T>(const Context&, const Conv1dShape&, const T*, T*, bool);
 
-STRAND_CONV1D_CUDA_INSTANTIATE(float)
-STRAND_CONV1D_CUDA_INSTANTIATE(BFloat16)
+STRAND_CUDA_F32_BF16_TYPES(STRAND_CONV1D_CUDA_INSTANTIATE)
 #undef STRAND_CONV1D_CUDA_INSTANTIATE
 
 }  // namespace strand::kernels::cuda

@@ -12,6 +12,7 @@
 
 #include "core/error.h"
 #include "kernels/common/onednn.h"
+#include "kernels/common/type_lists.h"
 #include "kernels/conv1d/conv1d.h"
 #include "kernels/conv1d/conv1d_cpu_fast.h"
 
@@ -296,8 +297,7 @@ void conv1d_backward_bias(const Context&, const Conv1dShape& shape, const T* dy,
                                           T*, bool, Conv1dCpuAlgo);                               \
   template void conv1d_backward_bias<T>(const Context&, const Conv1dShape&, const T*, T*, bool);
 
-STRAND_CONV1D_CPU_INSTANTIATE(float)
-STRAND_CONV1D_CPU_INSTANTIATE(double)
+STRAND_CPU_F32_F64_TYPES(STRAND_CONV1D_CPU_INSTANTIATE)
 #undef STRAND_CONV1D_CPU_INSTANTIATE
 
 }  // namespace strand::kernels::cpu

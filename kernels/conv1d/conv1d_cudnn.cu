@@ -10,6 +10,7 @@
 #include <mutex>
 
 #include "kernels/common/cuda_check.h"
+#include "kernels/common/type_lists.h"
 #include "kernels/conv1d/conv1d_cuda_impl.h"
 
 namespace strand::kernels::cuda {
@@ -288,8 +289,7 @@ void cudnn_backward_weight(const Context& ctx, const Conv1dShape& s, const T* x,
   template void cudnn_backward_weight<T>(const Context&, const Conv1dShape&, const T*, const T*,   \
                                          T*, bool, Conv1dPrecision);
 
-STRAND_CUDNN_CONV1D_INSTANTIATE(float)
-STRAND_CUDNN_CONV1D_INSTANTIATE(BFloat16)
+STRAND_CUDA_F32_BF16_TYPES(STRAND_CUDNN_CONV1D_INSTANTIATE)
 #undef STRAND_CUDNN_CONV1D_INSTANTIATE
 
 }  // namespace detail

@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "kernels/common/type_lists.h"
 #include "kernels/conv1d/conv1d_cpu_fast.h"
 
 namespace strand::kernels::cpu::fast {
@@ -312,13 +313,11 @@ void backward_weight(const Conv1dShape& s, const T* x, const T* dy, T* dw, bool 
   }
 }
 
-template void forward<float>(const Conv1dShape&, const float*, const float*, const float*, float*);
-template void forward<double>(const Conv1dShape&, const double*, const double*, const double*,
-                              double*);
-template void backward_data<float>(const Conv1dShape&, const float*, const float*, float*);
-template void backward_data<double>(const Conv1dShape&, const double*, const double*, double*);
-template void backward_weight<float>(const Conv1dShape&, const float*, const float*, float*, bool);
-template void backward_weight<double>(const Conv1dShape&, const double*, const double*, double*,
-                                      bool);
+#define INSTANTIATE(T)                                                            \
+  template void forward<T>(const Conv1dShape&, const T*, const T*, const T*, T*); \
+  template void backward_data<T>(const Conv1dShape&, const T*, const T*, T*);     \
+  template void backward_weight<T>(const Conv1dShape&, const T*, const T*, T*, bool);
+STRAND_CPU_F32_F64_TYPES(INSTANTIATE)
+#undef INSTANTIATE
 
 }  // namespace strand::kernels::cpu::fast

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "kernels/common/cuda_check.h"
+#include "kernels/common/type_lists.h"
 #include "kernels/conv1d/conv1d_cuda_impl.h"
 
 namespace strand::kernels::cuda::detail {
@@ -816,8 +817,7 @@ int igemm_weight_splits(const Conv1dShape& s, int sm_count) {
   template void igemm_backward_weight<T>(const Context&, const Conv1dShape&, const T*, const T*,   \
                                          T*, bool, Conv1dPrecision);
 
-STRAND_IGEMM_INSTANTIATE(float)
-STRAND_IGEMM_INSTANTIATE(BFloat16)
+STRAND_CUDA_F32_BF16_TYPES(STRAND_IGEMM_INSTANTIATE)
 #undef STRAND_IGEMM_INSTANTIATE
 
 }  // namespace strand::kernels::cuda::detail

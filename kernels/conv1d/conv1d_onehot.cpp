@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "kernels/common/type_lists.h"
 #include "kernels/conv1d/conv1d_cpu_fast.h"
 
 namespace strand::kernels {
@@ -184,20 +185,15 @@ void conv1d_onehot_backward_weight(const Context&, const Conv1dShape& s, BaseEnc
   fast::backward_weight(s, x.data(), dy, dw, accumulate);
 }
 
-template void bases_to_onehot<float>(const Conv1dShape&, BaseEncoding, const uint8_t*, float*);
-template void bases_to_onehot<double>(const Conv1dShape&, BaseEncoding, const uint8_t*, double*);
-template void conv1d_onehot_forward<float>(const Context&, const Conv1dShape&, BaseEncoding,
-                                           const uint8_t*, const float*, const float*, float*,
-                                           Conv1dCpuAlgo);
-template void conv1d_onehot_forward<double>(const Context&, const Conv1dShape&, BaseEncoding,
-                                            const uint8_t*, const double*, const double*, double*,
-                                            Conv1dCpuAlgo);
-template void conv1d_onehot_backward_weight<float>(const Context&, const Conv1dShape&, BaseEncoding,
-                                                   const uint8_t*, const float*, float*, bool,
-                                                   Conv1dCpuAlgo);
-template void conv1d_onehot_backward_weight<double>(const Context&, const Conv1dShape&,
-                                                    BaseEncoding, const uint8_t*, const double*,
-                                                    double*, bool, Conv1dCpuAlgo);
+#define INSTANTIATE(T)                                                                             \
+  template void bases_to_onehot<T>(const Conv1dShape&, BaseEncoding, const uint8_t*, T*);          \
+  template void conv1d_onehot_forward<T>(const Context&, const Conv1dShape&, BaseEncoding,         \
+                                         const uint8_t*, const T*, const T*, T*, Conv1dCpuAlgo);   \
+  template void conv1d_onehot_backward_weight<T>(const Context&, const Conv1dShape&, BaseEncoding, \
+                                                 const uint8_t*, const T*, T*, bool,               \
+                                                 Conv1dCpuAlgo);
+STRAND_CPU_F32_F64_TYPES(INSTANTIATE)
+#undef INSTANTIATE
 
 }  // namespace cpu
 }  // namespace strand::kernels

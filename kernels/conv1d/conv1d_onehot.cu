@@ -9,6 +9,7 @@
 
 #include "kernels/common/cuda_check.h"
 #include "kernels/common/cuda_reduce.h"
+#include "kernels/common/type_lists.h"
 #include "kernels/conv1d/conv1d_cuda_impl.h"
 #include "kernels/conv1d/conv1d_onehot.h"
 
@@ -288,16 +289,13 @@ void conv1d_onehot_backward_weight(const Context& ctx, const Conv1dShape& s, Bas
                                accumulate);
 }
 
-template void conv1d_onehot_forward<float>(const Context&, const Conv1dShape&, BaseEncoding,
-                                           const uint8_t*, const float*, const float*, float*);
-template void conv1d_onehot_forward<BFloat16>(const Context&, const Conv1dShape&, BaseEncoding,
-                                              const uint8_t*, const BFloat16*, const BFloat16*,
-                                              BFloat16*);
-template void conv1d_onehot_backward_weight<float>(const Context&, const Conv1dShape&, BaseEncoding,
-                                                   const uint8_t*, const float*, float*, bool);
-template void conv1d_onehot_backward_weight<BFloat16>(const Context&, const Conv1dShape&,
-                                                      BaseEncoding, const uint8_t*, const BFloat16*,
-                                                      BFloat16*, bool);
+#define INSTANTIATE(T)                                                                             \
+  template void conv1d_onehot_forward<T>(const Context&, const Conv1dShape&, BaseEncoding,         \
+                                         const uint8_t*, const T*, const T*, T*);                  \
+  template void conv1d_onehot_backward_weight<T>(const Context&, const Conv1dShape&, BaseEncoding, \
+                                                 const uint8_t*, const T*, T*, bool);
+STRAND_CUDA_F32_BF16_TYPES(INSTANTIATE)
+#undef INSTANTIATE
 
 namespace detail {
 

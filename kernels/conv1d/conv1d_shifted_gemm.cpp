@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "kernels/common/type_lists.h"
 #include "kernels/conv1d/conv1d_cpu_fast.h"
 
 namespace strand::kernels::cpu::fast {
@@ -166,8 +167,7 @@ void shifted_backward_weight(const Conv1dShape& s, const T* x, const T* dy, T* d
   template void shifted_forward<T>(const Conv1dShape&, const T*, const T*, const T*, T*); \
   template void shifted_backward_data<T>(const Conv1dShape&, const T*, const T*, T*);     \
   template void shifted_backward_weight<T>(const Conv1dShape&, const T*, const T*, T*, bool);
-INSTANTIATE(float)
-INSTANTIATE(double)
+STRAND_CPU_F32_F64_TYPES(INSTANTIATE)
 #undef INSTANTIATE
 
 }  // namespace strand::kernels::cpu::fast

@@ -4,6 +4,7 @@
 #include "core/bfloat16.h"
 #include "kernels/common/cuda_check.h"
 #include "kernels/common/cuda_launch.h"
+#include "kernels/common/type_lists.h"
 #include "kernels/elementwise/elementwise.h"
 #include "kernels/elementwise/elementwise_ops.h"
 
@@ -76,7 +77,7 @@ __global__ void bce_backward_kernel(int64_t n, int64_t tasks, const T* x, const 
 }  // namespace
 
 template <typename T>
-void unary(UnaryOp op, int64_t n, const T* x, T* y, double p0, double p1, const Context& ctx) {
+void unary(const Context& ctx, UnaryOp op, int64_t n, const T* x, T* y, double p0, double p1) {
   if (n == 0) return;
   using D = device_t<T>;
   unary_kernel<D><<<grid_for(n), kBlock, 0, ctx.stream>>>(op, n, as_device(x), as_device(y),
@@ -85,8 +86,8 @@ void unary(UnaryOp op, int64_t n, const T* x, T* y, double p0, double p1, const 
 }
 
 template <typename T>
-void unary_backward(UnaryOp op, int64_t n, const T* dy, const T* x, const T* y, T* dx, double p0,
-                    double p1, const Context& ctx) {
+void unary_backward(const Context& ctx, UnaryOp op, int64_t n, const T* dy, const T* x, const T* y,
+                    T* dx, double p0, double p1) {
   if (n == 0) return;
   using D = device_t<T>;
   unary_backward_kernel<D><<<grid_for(n), kBlock, 0, ctx.stream>>>(
@@ -95,8 +96,8 @@ void unary_backward(UnaryOp op, int64_t n, const T* dy, const T* x, const T* y, 
 }
 
 template <typename T>
-void binary(BinaryOp op, const StridedIter<3>& it, const T* a, const T* b, T* out,
-            const Context& ctx) {
+void binary(const Context& ctx, BinaryOp op, const StridedIter<3>& it, const T* a, const T* b,
+            T* out) {
   if (it.numel == 0) return;
   using D = device_t<T>;
   if (it.ndim == 1 && it.strides[0][0] == 1 && it.strides[1][0] == 1 && it.strides[2][0] == 1) {
@@ -110,15 +111,15 @@ void binary(BinaryOp op, const StridedIter<3>& it, const T* a, const T* b, T* ou
 }
 
 template <typename T>
-void strided_copy(const StridedIter<2>& it, const T* in, T* out, const Context& ctx) {
+void strided_copy(const Context& ctx, const StridedIter<2>& it, const T* in, T* out) {
   if (it.numel == 0) return;
   strided_copy_kernel<T><<<grid_for(it.numel), kBlock, 0, ctx.stream>>>(it, in, out);
   STRAND_CUDA_CHECK_LAUNCH("strided_copy");
 }
 
 template <typename T>
-void bce_with_logits(int64_t n, int64_t tasks, const T* x, const T* y, const T* w, T* loss,
-                     const Context& ctx) {
+void bce_with_logits(const Context& ctx, int64_t n, int64_t tasks, const T* x, const T* y,
+                     const T* w, T* loss) {
   if (n == 0) return;
   using D = device_t<T>;
   bce_kernel<D><<<grid_for(n), kBlock, 0, ctx.stream>>>(n, tasks, as_device(x), as_device(y),
@@ -127,8 +128,8 @@ void bce_with_logits(int64_t n, int64_t tasks, const T* x, const T* y, const T* 
 }
 
 template <typename T>
-void bce_with_logits_backward(int64_t n, int64_t tasks, const T* x, const T* y, const T* w,
-                              const T* dloss, T* dx, const Context& ctx) {
+void bce_with_logits_backward(const Context& ctx, int64_t n, int64_t tasks, const T* x, const T* y,
+                              const T* w, const T* dloss, T* dx) {
   if (n == 0) return;
   using D = device_t<T>;
   bce_backward_kernel<D><<<grid_for(n), kBlock, 0, ctx.stream>>>(
@@ -136,28 +137,11 @@ void bce_with_logits_backward(int64_t n, int64_t tasks, const T* x, const T* y, 
   STRAND_CUDA_CHECK_LAUNCH("bce_with_logits_backward");
 }
 
-#define INSTANTIATE(T)                                                                        \
-  template void unary<T>(UnaryOp, int64_t, const T*, T*, double, double, const Context&);     \
-  template void unary_backward<T>(UnaryOp, int64_t, const T*, const T*, const T*, T*, double, \
-                                  double, const Context&);                                    \
-  template void binary<T>(BinaryOp, const StridedIter<3>&, const T*, const T*, T*,            \
-                          const Context&);                                                    \
-  template void bce_with_logits<T>(int64_t, int64_t, const T*, const T*, const T*, T*,        \
-                                   const Context&);                                           \
-  template void bce_with_logits_backward<T>(int64_t, int64_t, const T*, const T*, const T*,   \
-                                            const T*, T*, const Context&);
-INSTANTIATE(float)
-INSTANTIATE(double)
-INSTANTIATE(BFloat16)
-#undef INSTANTIATE
+STRAND_FLOATING_TYPES(STRAND_ELEMENTWISE_INSTANTIATE)
 
-template void strided_copy<uint8_t>(const StridedIter<2>&, const uint8_t*, uint8_t*,
-                                    const Context&);
-template void strided_copy<uint16_t>(const StridedIter<2>&, const uint16_t*, uint16_t*,
-                                     const Context&);
-template void strided_copy<uint32_t>(const StridedIter<2>&, const uint32_t*, uint32_t*,
-                                     const Context&);
-template void strided_copy<uint64_t>(const StridedIter<2>&, const uint64_t*, uint64_t*,
-                                     const Context&);
+#define INSTANTIATE(T) \
+  template void strided_copy<T>(const Context&, const StridedIter<2>&, const T*, T*);
+STRAND_WORD_TYPES(INSTANTIATE)
+#undef INSTANTIATE
 
 }  // namespace strand::kernels::cuda

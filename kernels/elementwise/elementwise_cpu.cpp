@@ -2,6 +2,7 @@
 #include <algorithm>
 
 #include "core/bfloat16.h"
+#include "kernels/common/type_lists.h"
 #include "kernels/elementwise/elementwise.h"
 #include "kernels/elementwise/elementwise_ops.h"
 
@@ -34,14 +35,14 @@ void unary_backward_loop(int64_t n, const T* dy, const T* xs, const T* ys, T* dx
 }  // namespace
 
 template <typename T>
-void unary(UnaryOp op, int64_t n, const T* x, T* y, double p0, double p1, const Context&) {
+void unary(const Context&, UnaryOp op, int64_t n, const T* x, T* y, double p0, double p1) {
   using A = acc_t<T>;
   with_unary_op(op, [&](auto kop) { unary_loop<decltype(kop)::value, T>(n, x, y, A(p0), A(p1)); });
 }
 
 template <typename T>
-void unary_backward(UnaryOp op, int64_t n, const T* dy, const T* x, const T* y, T* dx, double p0,
-                    double p1, const Context&) {
+void unary_backward(const Context&, UnaryOp op, int64_t n, const T* dy, const T* x, const T* y,
+                    T* dx, double p0, double p1) {
   using A = acc_t<T>;
   // An op's slope never reads what its forward pass did not save, so a missing x or y can stand
   // in as dy: the loop then has no per-element branch and vectorises.
@@ -78,7 +79,7 @@ void binary_row(int64_t n, const T* a, int64_t sa, const T* b, int64_t sb, T* ou
 }  // namespace
 
 template <typename T>
-void binary(BinaryOp op, const StridedIter<3>& it, const T* a, const T* b, T* out, const Context&) {
+void binary(const Context&, BinaryOp op, const StridedIter<3>& it, const T* a, const T* b, T* out) {
   // Innermost dimension as a row loop, the outer ones through offsets.
   const int last = it.ndim - 1;
   const int64_t inner = it.sizes[last];
@@ -107,7 +108,7 @@ void binary(BinaryOp op, const StridedIter<3>& it, const T* a, const T* b, T* ou
 }
 
 template <typename T>
-void strided_copy(const StridedIter<2>& it, const T* in, T* out, const Context&) {
+void strided_copy(const Context&, const StridedIter<2>& it, const T* in, T* out) {
   const int64_t n = it.numel;
   const int last = it.ndim - 1;
   const int64_t inner = it.sizes[last];
@@ -123,8 +124,8 @@ void strided_copy(const StridedIter<2>& it, const T* in, T* out, const Context&)
 }
 
 template <typename T>
-void bce_with_logits(int64_t n, int64_t tasks, const T* x, const T* y, const T* w, T* loss,
-                     const Context&) {
+void bce_with_logits(const Context&, int64_t n, int64_t tasks, const T* x, const T* y, const T* w,
+                     T* loss) {
   using A = acc_t<T>;
 #pragma omp parallel for if (n > kParallelGrain) schedule(static)
   for (int64_t i = 0; i < n; ++i) {
@@ -133,8 +134,8 @@ void bce_with_logits(int64_t n, int64_t tasks, const T* x, const T* y, const T* 
 }
 
 template <typename T>
-void bce_with_logits_backward(int64_t n, int64_t tasks, const T* x, const T* y, const T* w,
-                              const T* dloss, T* dx, const Context&) {
+void bce_with_logits_backward(const Context&, int64_t n, int64_t tasks, const T* x, const T* y,
+                              const T* w, const T* dloss, T* dx) {
   using A = acc_t<T>;
 #pragma omp parallel for if (n > kParallelGrain) schedule(static)
   for (int64_t i = 0; i < n; ++i) {
@@ -142,29 +143,12 @@ void bce_with_logits_backward(int64_t n, int64_t tasks, const T* x, const T* y, 
   }
 }
 
-#define INSTANTIATE(T)                                                                        \
-  template void unary<T>(UnaryOp, int64_t, const T*, T*, double, double, const Context&);     \
-  template void unary_backward<T>(UnaryOp, int64_t, const T*, const T*, const T*, T*, double, \
-                                  double, const Context&);                                    \
-  template void binary<T>(BinaryOp, const StridedIter<3>&, const T*, const T*, T*,            \
-                          const Context&);                                                    \
-  template void bce_with_logits<T>(int64_t, int64_t, const T*, const T*, const T*, T*,        \
-                                   const Context&);                                           \
-  template void bce_with_logits_backward<T>(int64_t, int64_t, const T*, const T*, const T*,   \
-                                            const T*, T*, const Context&);
-INSTANTIATE(float)
-INSTANTIATE(double)
-INSTANTIATE(BFloat16)
-#undef INSTANTIATE
+STRAND_FLOATING_TYPES(STRAND_ELEMENTWISE_INSTANTIATE)
 
 // Copies move bytes, so one instantiation per element size serves every dtype.
-template void strided_copy<uint8_t>(const StridedIter<2>&, const uint8_t*, uint8_t*,
-                                    const Context&);
-template void strided_copy<uint16_t>(const StridedIter<2>&, const uint16_t*, uint16_t*,
-                                     const Context&);
-template void strided_copy<uint32_t>(const StridedIter<2>&, const uint32_t*, uint32_t*,
-                                     const Context&);
-template void strided_copy<uint64_t>(const StridedIter<2>&, const uint64_t*, uint64_t*,
-                                     const Context&);
+#define INSTANTIATE(T) \
+  template void strided_copy<T>(const Context&, const StridedIter<2>&, const T*, T*);
+STRAND_WORD_TYPES(INSTANTIATE)
+#undef INSTANTIATE
 
 }  // namespace strand::kernels::cpu

@@ -151,11 +151,12 @@ STRAND_HD A binary_value(A a, A b) {
     return a >= b ? A(1) : A(0);  // kGe
 }
 
-#define STRAND_UNARY_CASES(X)                                                            \
-  X(kNeg)                                                                                \
-  X(kExp)                                                                                \
-  X(kLog) X(kSqrt) X(kAbs) X(kRelu) X(kSigmoid) X(kTanh) X(kGelu) X(kSoftplus) X(kClamp) \
-      X(kAddScalar) X(kMulScalar) X(kPowScalar) X(kRsubScalar) X(kRdivScalar)
+#define STRAND_UNARY_CASES(X)                                                                  \
+  X(kNeg)                                                                                      \
+  X(kExp)                                                                                      \
+  X(kLog)                                                                                      \
+  X(kSqrt) X(kAbs) X(kRelu) X(kSigmoid) X(kTanh) X(kGelu) X(kSoftplus) X(kClamp) X(kAddScalar) \
+      X(kMulScalar) X(kPowScalar) X(kRsubScalar) X(kRdivScalar)
 #define STRAND_BINARY_CASES(X) \
   X(kAdd) X(kSub) X(kMul) X(kDiv) X(kPow) X(kMaximum) X(kMinimum) X(kGe)
 

@@ -4,6 +4,7 @@
 #include "core/bfloat16.h"
 #include "kernels/common/cublas_handle.h"
 #include "kernels/common/cuda_check.h"
+#include "kernels/common/type_lists.h"
 #include "kernels/gemm/gemm.h"
 
 namespace strand::kernels::cuda {
@@ -36,8 +37,8 @@ cublasComputeType_t compute_type(MathMode mode) {
 }  // namespace
 
 template <typename T>
-void gemm(const GemmShape& s, double alpha, const T* a, const T* b, double beta, T* c,
-          const Context& ctx, MathMode mode) {
+void gemm(const Context& ctx, const GemmShape& s, double alpha, const T* a, const T* b, double beta,
+          T* c, MathMode mode) {
   STRAND_CHECK(s.m >= 0 && s.n >= 0 && s.k >= 0 && s.batch >= 0,
                "gemm: negative size (m {}, n {}, k {}, batch {})", s.m, s.n, s.k, s.batch);
   if (s.m == 0 || s.n == 0 || s.batch == 0) return;
@@ -52,11 +53,10 @@ void gemm(const GemmShape& s, double alpha, const T* a, const T* b, double beta,
       s.ldc, s.stride_c, s.batch, compute_type<T>(mode), CUBLAS_GEMM_DEFAULT));
 }
 
-template void gemm<float>(const GemmShape&, double, const float*, const float*, double, float*,
-                          const Context&, MathMode);
-template void gemm<double>(const GemmShape&, double, const double*, const double*, double, double*,
-                           const Context&, MathMode);
-template void gemm<BFloat16>(const GemmShape&, double, const BFloat16*, const BFloat16*, double,
-                             BFloat16*, const Context&, MathMode);
+#define INSTANTIATE(T)                                                                            \
+  template void gemm<T>(const Context&, const GemmShape&, double, const T*, const T*, double, T*, \
+                        MathMode);
+STRAND_FLOATING_TYPES(INSTANTIATE)
+#undef INSTANTIATE
 
 }  // namespace strand::kernels::cuda

@@ -23,11 +23,11 @@ GemmShape dense_gemm(int64_t m, int64_t n, int64_t k, bool trans_a, bool trans_b
 // fp32 products may use TF32 tensor cores on CUDA when allowed (CPU ignores the mode).
 enum class MathMode : int { kExact, kTf32 };
 
-#define STRAND_GEMM_API(ns)                                                              \
-  namespace ns {                                                                         \
-  template <typename T>                                                                  \
-  void gemm(const GemmShape& s, double alpha, const T* a, const T* b, double beta, T* c, \
-            const Context& ctx, MathMode mode = MathMode::kExact);                       \
+#define STRAND_GEMM_API(ns)                                                               \
+  namespace ns {                                                                          \
+  template <typename T>                                                                   \
+  void gemm(const Context& ctx, const GemmShape& s, double alpha, const T* a, const T* b, \
+            double beta, T* c, MathMode mode = MathMode::kExact);                         \
   }
 
 STRAND_GEMM_API(cpu)

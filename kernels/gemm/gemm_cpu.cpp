@@ -34,15 +34,15 @@ void check_shape(const GemmShape& s) {
 }  // namespace
 
 template <>
-void gemm<float>(const GemmShape& s, double alpha, const float* a, const float* b, double beta,
-                 float* c, const Context&, MathMode) {
+void gemm<float>(const Context&, const GemmShape& s, double alpha, const float* a, const float* b,
+                 double beta, float* c, MathMode) {
   check_shape(s);
   sgemm_batched(s, static_cast<float>(alpha), a, b, static_cast<float>(beta), c);
 }
 
 template <>
-void gemm<double>(const GemmShape& s, double alpha, const double* a, const double* b, double beta,
-                  double* c, const Context&, MathMode) {
+void gemm<double>(const Context&, const GemmShape& s, double alpha, const double* a,
+                  const double* b, double beta, double* c, MathMode) {
   check_shape(s);
   for (int64_t i = 0; i < s.batch; ++i) {
     cblas_dgemm(CblasRowMajor, s.trans_a ? CblasTrans : CblasNoTrans,
@@ -52,8 +52,8 @@ void gemm<double>(const GemmShape& s, double alpha, const double* a, const doubl
 }
 
 template <>
-void gemm<BFloat16>(const GemmShape& s, double alpha, const BFloat16* a, const BFloat16* b,
-                    double beta, BFloat16* c, const Context& ctx, MathMode mode) {
+void gemm<BFloat16>(const Context& ctx, const GemmShape& s, double alpha, const BFloat16* a,
+                    const BFloat16* b, double beta, BFloat16* c, MathMode mode) {
   check_shape(s);
   // Widen each batch entry to float, multiply, round back. An operand spans (rows - 1) * ld +
   // cols elements: the padding after its last row may not exist, so it is never read.
@@ -68,7 +68,7 @@ void gemm<BFloat16>(const GemmShape& s, double alpha, const BFloat16* a, const B
     for (size_t j = 0; j < fa.size(); ++j) fa[j] = a[i * s.stride_a + j];
     for (size_t j = 0; j < fb.size(); ++j) fb[j] = b[i * s.stride_b + j];
     for (size_t j = 0; j < fc.size(); ++j) fc[j] = c[i * s.stride_c + j];
-    gemm<float>(one, alpha, fa.data(), fb.data(), beta, fc.data(), ctx, mode);
+    gemm<float>(ctx, one, alpha, fa.data(), fb.data(), beta, fc.data(), mode);
     for (int64_t r = 0; r < s.m; ++r)
       for (int64_t col = 0; col < s.n; ++col)
         c[i * s.stride_c + r * s.ldc + col] = fc[r * s.ldc + col];

@@ -7,6 +7,7 @@
 
 #include "kernels/common/cuda_check.h"
 #include "kernels/common/cuda_launch.h"
+#include "kernels/common/type_lists.h"
 #include "kernels/index/index.h"
 
 namespace strand::kernels::cuda {
@@ -220,28 +221,28 @@ void with_index_check(const char* op, int64_t dim, const Context& ctx, Launch&& 
 
 void raise_index_errors(int device) { index_error_log().raise_completed(device); }
 
-void cast(int64_t n, DType src_type, const void* in, DType dst_type, void* out,
-          const Context& ctx) {
+void cast(const Context& ctx, int64_t n, DType src_type, const void* in, DType dst_type,
+          void* out) {
   if (n == 0) return;
   cast_kernel<<<grid_for(n), kBlock, 0, ctx.stream>>>(n, src_type, in, dst_type, out);
   STRAND_CUDA_CHECK_LAUNCH("cast");
 }
 
-void fill(int64_t n, DType type, void* out, double value, const Context& ctx) {
+void fill(const Context& ctx, int64_t n, DType type, void* out, double value) {
   if (n == 0) return;
   fill_kernel<<<grid_for(n), kBlock, 0, ctx.stream>>>(n, type, out, value);
   STRAND_CUDA_CHECK_LAUNCH("fill");
 }
 
-void arange(int64_t n, DType type, void* out, double start, double step, const Context& ctx) {
+void arange(const Context& ctx, int64_t n, DType type, void* out, double start, double step) {
   if (n == 0) return;
   arange_kernel<<<grid_for(n), kBlock, 0, ctx.stream>>>(n, type, out, start, step);
   STRAND_CUDA_CHECK_LAUNCH("arange");
 }
 
 template <typename T>
-void index_select(int64_t outer, int64_t dim, int64_t inner, const T* src, int64_t count,
-                  const int64_t* index, T* out, const Context& ctx) {
+void index_select(const Context& ctx, int64_t outer, int64_t dim, int64_t inner, const T* src,
+                  int64_t count, const int64_t* index, T* out) {
   const int64_t n = outer * count * inner;
   if (n == 0) return;
   with_index_check("index_select", dim, ctx, [&](unsigned long long* bad) {
@@ -251,8 +252,8 @@ void index_select(int64_t outer, int64_t dim, int64_t inner, const T* src, int64
 }
 
 template <typename T>
-void index_add(int64_t outer, int64_t dim, int64_t inner, const T* src, int64_t count,
-               const int64_t* index, T* dst, const Context& ctx) {
+void index_add(const Context& ctx, int64_t outer, int64_t dim, int64_t inner, const T* src,
+               int64_t count, const int64_t* index, T* dst) {
   const int64_t n = outer * count * inner;
   if (n == 0) return;
   with_index_check("index_add", dim, ctx, [&](unsigned long long* bad) {
@@ -262,8 +263,8 @@ void index_add(int64_t outer, int64_t dim, int64_t inner, const T* src, int64_t 
 }
 
 template <typename T>
-void gather(int64_t outer, int64_t dim, int64_t inner, const T* src, int64_t count,
-            const int64_t* index, T* out, const Context& ctx) {
+void gather(const Context& ctx, int64_t outer, int64_t dim, int64_t inner, const T* src,
+            int64_t count, const int64_t* index, T* out) {
   const int64_t n = outer * count * inner;
   if (n == 0) return;
   with_index_check("gather", dim, ctx, [&](unsigned long long* bad) {
@@ -273,8 +274,8 @@ void gather(int64_t outer, int64_t dim, int64_t inner, const T* src, int64_t cou
 }
 
 template <typename T>
-void scatter_add(int64_t outer, int64_t dim, int64_t inner, const T* src, int64_t count,
-                 const int64_t* index, T* dst, const Context& ctx) {
+void scatter_add(const Context& ctx, int64_t outer, int64_t dim, int64_t inner, const T* src,
+                 int64_t count, const int64_t* index, T* dst) {
   const int64_t n = outer * count * inner;
   if (n == 0) return;
   with_index_check("scatter_add", dim, ctx, [&](unsigned long long* bad) {
@@ -283,18 +284,6 @@ void scatter_add(int64_t outer, int64_t dim, int64_t inner, const T* src, int64_
   });
 }
 
-#define INSTANTIATE(T)                                                                            \
-  template void index_select<T>(int64_t, int64_t, int64_t, const T*, int64_t, const int64_t*, T*, \
-                                const Context&);                                                  \
-  template void index_add<T>(int64_t, int64_t, int64_t, const T*, int64_t, const int64_t*, T*,    \
-                             const Context&);                                                     \
-  template void gather<T>(int64_t, int64_t, int64_t, const T*, int64_t, const int64_t*, T*,       \
-                          const Context&);                                                        \
-  template void scatter_add<T>(int64_t, int64_t, int64_t, const T*, int64_t, const int64_t*, T*,  \
-                               const Context&);
-INSTANTIATE(float)
-INSTANTIATE(double)
-INSTANTIATE(BFloat16)
-#undef INSTANTIATE
+STRAND_FLOATING_TYPES(STRAND_INDEX_INSTANTIATE)
 
 }  // namespace strand::kernels::cuda

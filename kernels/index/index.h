@@ -13,30 +13,30 @@
 
 namespace strand::kernels {
 
-#define STRAND_INDEX_API(ns)                                                                    \
-  namespace ns {                                                                                \
-  /* out[i] = (dst type) in[i] for n contiguous elements (bool: nonzero -> 1). */               \
-  void cast(int64_t n, DType src_type, const void* in, DType dst_type, void* out,               \
-            const Context& ctx);                                                                \
-  void fill(int64_t n, DType type, void* out, double value, const Context& ctx);                \
-  /* out[i] = start + i * step. */                                                              \
-  void arange(int64_t n, DType type, void* out, double start, double step, const Context& ctx); \
-  /* out[o, j, i] = src[o, index[j], i]; index values must lie in [0, dim). */                  \
-  template <typename T>                                                                         \
-  void index_select(int64_t outer, int64_t dim, int64_t inner, const T* src, int64_t count,     \
-                    const int64_t* index, T* out, const Context& ctx);                          \
-  /* dst[o, index[j], i] += src[o, j, i] (the backward of index_select). */                     \
-  template <typename T>                                                                         \
-  void index_add(int64_t outer, int64_t dim, int64_t inner, const T* src, int64_t count,        \
-                 const int64_t* index, T* dst, const Context& ctx);                             \
-  /* out[o, j, i] = src[o, index[o, j, i], i], index shaped [outer, count, inner]. */           \
-  template <typename T>                                                                         \
-  void gather(int64_t outer, int64_t dim, int64_t inner, const T* src, int64_t count,           \
-              const int64_t* index, T* out, const Context& ctx);                                \
-  /* dst[o, index[o, j, i], i] += src[o, j, i] (the backward of gather). */                     \
-  template <typename T>                                                                         \
-  void scatter_add(int64_t outer, int64_t dim, int64_t inner, const T* src, int64_t count,      \
-                   const int64_t* index, T* dst, const Context& ctx);                           \
+#define STRAND_INDEX_API(ns)                                                                     \
+  namespace ns {                                                                                 \
+  /* out[i] = (dst type) in[i] for n contiguous elements (bool: nonzero -> 1). */                \
+  void cast(const Context& ctx, int64_t n, DType src_type, const void* in, DType dst_type,       \
+            void* out);                                                                          \
+  void fill(const Context& ctx, int64_t n, DType type, void* out, double value);                 \
+  /* out[i] = start + i * step. */                                                               \
+  void arange(const Context& ctx, int64_t n, DType type, void* out, double start, double step);  \
+  /* out[o, j, i] = src[o, index[j], i]; index values must lie in [0, dim). */                   \
+  template <typename T>                                                                          \
+  void index_select(const Context& ctx, int64_t outer, int64_t dim, int64_t inner, const T* src, \
+                    int64_t count, const int64_t* index, T* out);                                \
+  /* dst[o, index[j], i] += src[o, j, i] (the backward of index_select). */                      \
+  template <typename T>                                                                          \
+  void index_add(const Context& ctx, int64_t outer, int64_t dim, int64_t inner, const T* src,    \
+                 int64_t count, const int64_t* index, T* dst);                                   \
+  /* out[o, j, i] = src[o, index[o, j, i], i], index shaped [outer, count, inner]. */            \
+  template <typename T>                                                                          \
+  void gather(const Context& ctx, int64_t outer, int64_t dim, int64_t inner, const T* src,       \
+              int64_t count, const int64_t* index, T* out);                                      \
+  /* dst[o, index[o, j, i], i] += src[o, j, i] (the backward of gather). */                      \
+  template <typename T>                                                                          \
+  void scatter_add(const Context& ctx, int64_t outer, int64_t dim, int64_t inner, const T* src,  \
+                   int64_t count, const int64_t* index, T* dst);                                 \
   }
 
 STRAND_INDEX_API(cpu)
@@ -83,5 +83,16 @@ namespace cuda {
 // IndexErrorLog). Call after synchronising with the device.
 void raise_index_errors(int device);
 }  // namespace cuda
+
+// The explicit instantiations for element type T, the same in the CPU and the CUDA file.
+#define STRAND_INDEX_INSTANTIATE(T)                                                           \
+  template void index_select<T>(const Context&, int64_t, int64_t, int64_t, const T*, int64_t, \
+                                const int64_t*, T*);                                          \
+  template void index_add<T>(const Context&, int64_t, int64_t, int64_t, const T*, int64_t,    \
+                             const int64_t*, T*);                                             \
+  template void gather<T>(const Context&, int64_t, int64_t, int64_t, const T*, int64_t,       \
+                          const int64_t*, T*);                                                \
+  template void scatter_add<T>(const Context&, int64_t, int64_t, int64_t, const T*, int64_t,  \
+                               const int64_t*, T*);
 
 }  // namespace strand::kernels

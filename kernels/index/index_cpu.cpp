@@ -5,6 +5,7 @@
 
 #include "core/bfloat16.h"
 #include "core/error.h"
+#include "kernels/common/type_lists.h"
 #include "kernels/elementwise/elementwise_ops.h"
 #include "kernels/index/index.h"
 
@@ -91,7 +92,7 @@ void check_index(int64_t value, int64_t dim, int64_t position) {
 
 }  // namespace
 
-void cast(int64_t n, DType src_type, const void* in, DType dst_type, void* out, const Context&) {
+void cast(const Context&, int64_t n, DType src_type, const void* in, DType dst_type, void* out) {
   dispatch_all(src_type, [&](auto src_tag) {
     using S = decltype(src_tag);
     dispatch_all(dst_type, [&](auto dst_tag) {
@@ -108,7 +109,7 @@ void cast(int64_t n, DType src_type, const void* in, DType dst_type, void* out, 
   });
 }
 
-void fill(int64_t n, DType type, void* out, double value, const Context&) {
+void fill(const Context&, int64_t n, DType type, void* out, double value) {
   dispatch_all(type, [&](auto tag) {
     using T = decltype(tag);
     T v;
@@ -122,7 +123,7 @@ void fill(int64_t n, DType type, void* out, double value, const Context&) {
   });
 }
 
-void arange(int64_t n, DType type, void* out, double start, double step, const Context&) {
+void arange(const Context&, int64_t n, DType type, void* out, double start, double step) {
   dispatch_all(type, [&](auto tag) {
     using T = decltype(tag);
     for (int64_t i = 0; i < n; ++i)
@@ -131,8 +132,8 @@ void arange(int64_t n, DType type, void* out, double start, double step, const C
 }
 
 template <typename T>
-void index_select(int64_t outer, int64_t dim, int64_t inner, const T* src, int64_t count,
-                  const int64_t* index, T* out, const Context&) {
+void index_select(const Context&, int64_t outer, int64_t dim, int64_t inner, const T* src,
+                  int64_t count, const int64_t* index, T* out) {
   for (int64_t j = 0; j < count; ++j) check_index(index[j], dim, j);
   for (int64_t o = 0; o < outer; ++o) {
     for (int64_t j = 0; j < count; ++j) {
@@ -144,8 +145,8 @@ void index_select(int64_t outer, int64_t dim, int64_t inner, const T* src, int64
 }
 
 template <typename T>
-void index_add(int64_t outer, int64_t dim, int64_t inner, const T* src, int64_t count,
-               const int64_t* index, T* dst, const Context&) {
+void index_add(const Context&, int64_t outer, int64_t dim, int64_t inner, const T* src,
+               int64_t count, const int64_t* index, T* dst) {
   for (int64_t j = 0; j < count; ++j) check_index(index[j], dim, j);
   for (int64_t o = 0; o < outer; ++o) {
     for (int64_t j = 0; j < count; ++j) {
@@ -157,8 +158,8 @@ void index_add(int64_t outer, int64_t dim, int64_t inner, const T* src, int64_t 
 }
 
 template <typename T>
-void gather(int64_t outer, int64_t dim, int64_t inner, const T* src, int64_t count,
-            const int64_t* index, T* out, const Context&) {
+void gather(const Context&, int64_t outer, int64_t dim, int64_t inner, const T* src, int64_t count,
+            const int64_t* index, T* out) {
   const int64_t n = outer * count * inner;
   for (int64_t p = 0; p < n; ++p) check_index(index[p], dim, p);
   for (int64_t o = 0; o < outer; ++o) {
@@ -172,8 +173,8 @@ void gather(int64_t outer, int64_t dim, int64_t inner, const T* src, int64_t cou
 }
 
 template <typename T>
-void scatter_add(int64_t outer, int64_t dim, int64_t inner, const T* src, int64_t count,
-                 const int64_t* index, T* dst, const Context&) {
+void scatter_add(const Context&, int64_t outer, int64_t dim, int64_t inner, const T* src,
+                 int64_t count, const int64_t* index, T* dst) {
   const int64_t n = outer * count * inner;
   for (int64_t p = 0; p < n; ++p) check_index(index[p], dim, p);
   for (int64_t o = 0; o < outer; ++o) {
@@ -187,18 +188,6 @@ void scatter_add(int64_t outer, int64_t dim, int64_t inner, const T* src, int64_
   }
 }
 
-#define INSTANTIATE(T)                                                                            \
-  template void index_select<T>(int64_t, int64_t, int64_t, const T*, int64_t, const int64_t*, T*, \
-                                const Context&);                                                  \
-  template void index_add<T>(int64_t, int64_t, int64_t, const T*, int64_t, const int64_t*, T*,    \
-                             const Context&);                                                     \
-  template void gather<T>(int64_t, int64_t, int64_t, const T*, int64_t, const int64_t*, T*,       \
-                          const Context&);                                                        \
-  template void scatter_add<T>(int64_t, int64_t, int64_t, const T*, int64_t, const int64_t*, T*,  \
-                               const Context&);
-INSTANTIATE(float)
-INSTANTIATE(double)
-INSTANTIATE(BFloat16)
-#undef INSTANTIATE
+STRAND_FLOATING_TYPES(STRAND_INDEX_INSTANTIATE)
 
 }  // namespace strand::kernels::cpu

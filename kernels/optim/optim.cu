@@ -2,6 +2,7 @@
 #include "kernels/common/cuda_check.h"
 #include "kernels/common/cuda_launch.h"
 #include "kernels/common/cuda_reduce.h"
+#include "kernels/common/type_lists.h"
 #include "kernels/optim/optim_ops.h"
 
 namespace strand::kernels::cuda {
@@ -56,8 +57,8 @@ __global__ void clip_kernel(int64_t n, T* x, const double* total, double max_nor
 }  // namespace
 
 template <typename T>
-void sgd_step(int64_t n, const SgdConfig& c, bool first_step, T* param, const T* grad, T* momentum,
-              const Context& ctx) {
+void sgd_step(const Context& ctx, int64_t n, const SgdConfig& c, bool first_step, T* param,
+              const T* grad, T* momentum) {
   if (n == 0) return;
   sgd_kernel<<<grid_for(n), kBlock, 0, ctx.stream>>>(n, c, first_step, as_device(param),
                                                      as_device(grad), as_device(momentum));
@@ -65,8 +66,8 @@ void sgd_step(int64_t n, const SgdConfig& c, bool first_step, T* param, const T*
 }
 
 template <typename T>
-void adam_step(int64_t n, const AdamConfig& c, int64_t step, T* param, const T* grad, T* exp_avg,
-               T* exp_avg_sq, const Context& ctx) {
+void adam_step(const Context& ctx, int64_t n, const AdamConfig& c, int64_t step, T* param,
+               const T* grad, T* exp_avg, T* exp_avg_sq) {
   if (n == 0) return;
   using D = device_t<T>;
   const acc_t<D> bias1 = acc_t<D>(1 - std::pow(c.beta1, static_cast<double>(step)));
@@ -78,28 +79,19 @@ void adam_step(int64_t n, const AdamConfig& c, int64_t step, T* param, const T* 
 }
 
 template <typename T>
-void accumulate_squares(int64_t n, const T* x, double* total, const Context& ctx) {
+void accumulate_squares(const Context& ctx, int64_t n, const T* x, double* total) {
   if (n == 0) return;
   squares_kernel<<<grid_for(n), kBlock, 0, ctx.stream>>>(n, as_device(x), total);
   STRAND_CUDA_CHECK_LAUNCH("accumulate_squares");
 }
 
 template <typename T>
-void clip_by_total_norm(int64_t n, T* x, const double* total, double max_norm, const Context& ctx) {
+void clip_by_total_norm(const Context& ctx, int64_t n, T* x, const double* total, double max_norm) {
   if (n == 0) return;
   clip_kernel<<<grid_for(n), kBlock, 0, ctx.stream>>>(n, as_device(x), total, max_norm);
   STRAND_CUDA_CHECK_LAUNCH("clip_by_total_norm");
 }
 
-#define INSTANTIATE(T)                                                                          \
-  template void sgd_step<T>(int64_t, const SgdConfig&, bool, T*, const T*, T*, const Context&); \
-  template void adam_step<T>(int64_t, const AdamConfig&, int64_t, T*, const T*, T*, T*,         \
-                             const Context&);                                                   \
-  template void accumulate_squares<T>(int64_t, const T*, double*, const Context&);              \
-  template void clip_by_total_norm<T>(int64_t, T*, const double*, double, const Context&);
-INSTANTIATE(float)
-INSTANTIATE(double)
-INSTANTIATE(BFloat16)
-#undef INSTANTIATE
+STRAND_FLOATING_TYPES(STRAND_OPTIM_INSTANTIATE)
 
 }  // namespace strand::kernels::cuda

@@ -2,13 +2,14 @@
 #include <cmath>
 
 #include "core/bfloat16.h"
+#include "kernels/common/type_lists.h"
 #include "kernels/optim/optim_ops.h"
 
 namespace strand::kernels::cpu {
 
 template <typename T>
-void sgd_step(int64_t n, const SgdConfig& c, bool first_step, T* param, const T* grad, T* momentum,
-              const Context&) {
+void sgd_step(const Context&, int64_t n, const SgdConfig& c, bool first_step, T* param,
+              const T* grad, T* momentum) {
   using A = acc_t<T>;
 #pragma omp parallel for if (n > (1 << 15))
   for (int64_t i = 0; i < n; ++i) {
@@ -20,8 +21,8 @@ void sgd_step(int64_t n, const SgdConfig& c, bool first_step, T* param, const T*
 }
 
 template <typename T>
-void adam_step(int64_t n, const AdamConfig& c, int64_t step, T* param, const T* grad, T* exp_avg,
-               T* exp_avg_sq, const Context&) {
+void adam_step(const Context&, int64_t n, const AdamConfig& c, int64_t step, T* param,
+               const T* grad, T* exp_avg, T* exp_avg_sq) {
   using A = acc_t<T>;
   const A bias1 = A(1 - std::pow(c.beta1, static_cast<double>(step)));
   const A bias2 = A(1 - std::pow(c.beta2, static_cast<double>(step)));
@@ -36,7 +37,7 @@ void adam_step(int64_t n, const AdamConfig& c, int64_t step, T* param, const T* 
 }
 
 template <typename T>
-void accumulate_squares(int64_t n, const T* x, double* total, const Context&) {
+void accumulate_squares(const Context&, int64_t n, const T* x, double* total) {
   double sum = 0;
 #pragma omp parallel for reduction(+ : sum) if (n > (1 << 15))
   for (int64_t i = 0; i < n; ++i) sum += static_cast<double>(x[i]) * static_cast<double>(x[i]);
@@ -44,22 +45,13 @@ void accumulate_squares(int64_t n, const T* x, double* total, const Context&) {
 }
 
 template <typename T>
-void clip_by_total_norm(int64_t n, T* x, const double* total, double max_norm, const Context&) {
+void clip_by_total_norm(const Context&, int64_t n, T* x, const double* total, double max_norm) {
   const double factor = clip_factor(*total, max_norm);
   if (factor >= 1.0) return;
 #pragma omp parallel for if (n > (1 << 15))
   for (int64_t i = 0; i < n; ++i) x[i] = T(static_cast<double>(x[i]) * factor);
 }
 
-#define INSTANTIATE(T)                                                                          \
-  template void sgd_step<T>(int64_t, const SgdConfig&, bool, T*, const T*, T*, const Context&); \
-  template void adam_step<T>(int64_t, const AdamConfig&, int64_t, T*, const T*, T*, T*,         \
-                             const Context&);                                                   \
-  template void accumulate_squares<T>(int64_t, const T*, double*, const Context&);              \
-  template void clip_by_total_norm<T>(int64_t, T*, const double*, double, const Context&);
-INSTANTIATE(float)
-INSTANTIATE(double)
-INSTANTIATE(BFloat16)
-#undef INSTANTIATE
+STRAND_FLOATING_TYPES(STRAND_OPTIM_INSTANTIATE)
 
 }  // namespace strand::kernels::cpu

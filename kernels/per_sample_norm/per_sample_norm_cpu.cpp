@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "kernels/common/type_lists.h"
 #include "kernels/conv1d/conv1d_onehot.h"
 #include "kernels/gemm/gemm.h"
 #include "kernels/per_sample_norm/per_sample_norm.h"
@@ -70,17 +71,17 @@ T example_norm(const PerSampleShape& s, NormMethod method, Scratch<T>& sc) {
     sc.work.resize(static_cast<size_t>(2 * n_t * n_t));
     T* aa = sc.work.data();
     T* gg = aa + n_t * n_t;
-    gemm<T>(dense_gemm(n_t, n_t, s.in_dim, false, true), 1.0, sc.a.data(), sc.a.data(), 0.0, aa,
-            ctx);
-    gemm<T>(dense_gemm(n_t, n_t, s.out_dim, false, true), 1.0, sc.g.data(), sc.g.data(), 0.0, gg,
-            ctx);
+    gemm<T>(ctx, dense_gemm(n_t, n_t, s.in_dim, false, true), 1.0, sc.a.data(), sc.a.data(), 0.0,
+            aa);
+    gemm<T>(ctx, dense_gemm(n_t, n_t, s.out_dim, false, true), 1.0, sc.g.data(), sc.g.data(), 0.0,
+            gg);
     T sum = 0;
     for (int64_t k = 0; k < n_t * n_t; ++k) sum += aa[k] * gg[k];
     return sum;
   }
   sc.work.resize(static_cast<size_t>(s.out_dim * s.in_dim));
-  gemm<T>(dense_gemm(s.out_dim, s.in_dim, n_t, true, false), 1.0, sc.g.data(), sc.a.data(), 0.0,
-          sc.work.data(), ctx);
+  gemm<T>(ctx, dense_gemm(s.out_dim, s.in_dim, n_t, true, false), 1.0, sc.g.data(), sc.a.data(),
+          0.0, sc.work.data());
   T sum = 0;
   for (const T v : sc.work) sum += v * v;
   return sum;
@@ -182,8 +183,7 @@ void per_sample_bias_norm(const Context&, const PerSampleShape& s, SampleRows<T>
   template void per_sample_norm_bases<T>(const Context&, const Conv1dShape&, const uint8_t*,   \
                                          SampleRows<T>, NormMethod, T*);                       \
   template void per_sample_bias_norm<T>(const Context&, const PerSampleShape&, SampleRows<T>, T*);
-STRAND_INSTANTIATE(float)
-STRAND_INSTANTIATE(double)
+STRAND_CPU_F32_F64_TYPES(STRAND_INSTANTIATE)
 #undef STRAND_INSTANTIATE
 
 }  // namespace cpu

@@ -2,6 +2,7 @@
 // so the backward gathers instead of scattering and needs no atomics.
 #include "kernels/common/cuda_check.h"
 #include "kernels/common/cuda_launch.h"
+#include "kernels/common/type_lists.h"
 #include "kernels/pool/pool.h"
 
 namespace strand::kernels::cuda {
@@ -77,7 +78,7 @@ __global__ void avg_pool_backward_kernel(Pool1dShape s, int64_t out_len, const T
 }  // namespace
 
 template <typename T>
-void max_pool1d(const Pool1dShape& s, const T* x, T* y, int64_t* index, const Context& ctx) {
+void max_pool1d(const Context& ctx, const Pool1dShape& s, const T* x, T* y, int64_t* index) {
   check_pool1d(s);
   const int64_t n = s.rows * s.out_length();
   if (n == 0) return;
@@ -87,8 +88,8 @@ void max_pool1d(const Pool1dShape& s, const T* x, T* y, int64_t* index, const Co
 }
 
 template <typename T>
-void max_pool1d_backward(const Pool1dShape& s, const T* dy, const int64_t* index, T* dx,
-                         const Context& ctx) {
+void max_pool1d_backward(const Context& ctx, const Pool1dShape& s, const T* dy,
+                         const int64_t* index, T* dx) {
   const int64_t n = s.rows * s.length;
   if (n == 0) return;
   max_pool_backward_kernel<<<grid_for(n), kBlock, 0, ctx.stream>>>(s, s.out_length(), as_device(dy),
@@ -97,7 +98,7 @@ void max_pool1d_backward(const Pool1dShape& s, const T* dy, const int64_t* index
 }
 
 template <typename T>
-void avg_pool1d(const Pool1dShape& s, const T* x, T* y, const Context& ctx) {
+void avg_pool1d(const Context& ctx, const Pool1dShape& s, const T* x, T* y) {
   check_pool1d(s);
   const int64_t n = s.rows * s.out_length();
   if (n == 0) return;
@@ -107,7 +108,7 @@ void avg_pool1d(const Pool1dShape& s, const T* x, T* y, const Context& ctx) {
 }
 
 template <typename T>
-void avg_pool1d_backward(const Pool1dShape& s, const T* dy, T* dx, const Context& ctx) {
+void avg_pool1d_backward(const Context& ctx, const Pool1dShape& s, const T* dy, T* dx) {
   const int64_t n = s.rows * s.length;
   if (n == 0) return;
   avg_pool_backward_kernel<<<grid_for(n), kBlock, 0, ctx.stream>>>(s, s.out_length(), as_device(dy),
@@ -115,15 +116,6 @@ void avg_pool1d_backward(const Pool1dShape& s, const T* dy, T* dx, const Context
   STRAND_CUDA_CHECK_LAUNCH("avg_pool1d_backward");
 }
 
-#define INSTANTIATE(T)                                                                     \
-  template void max_pool1d<T>(const Pool1dShape&, const T*, T*, int64_t*, const Context&); \
-  template void max_pool1d_backward<T>(const Pool1dShape&, const T*, const int64_t*, T*,   \
-                                       const Context&);                                    \
-  template void avg_pool1d<T>(const Pool1dShape&, const T*, T*, const Context&);           \
-  template void avg_pool1d_backward<T>(const Pool1dShape&, const T*, T*, const Context&);
-INSTANTIATE(float)
-INSTANTIATE(double)
-INSTANTIATE(BFloat16)
-#undef INSTANTIATE
+STRAND_FLOATING_TYPES(STRAND_POOL_INSTANTIATE)
 
 }  // namespace strand::kernels::cuda

@@ -4,6 +4,7 @@
 
 #include "core/bfloat16.h"
 #include "core/error.h"
+#include "kernels/common/type_lists.h"
 #include "kernels/elementwise/elementwise_ops.h"
 #include "kernels/pool/pool.h"
 
@@ -23,7 +24,7 @@ void check_pool1d(const Pool1dShape& s) {
 namespace cpu {
 
 template <typename T>
-void max_pool1d(const Pool1dShape& s, const T* x, T* y, int64_t* index, const Context&) {
+void max_pool1d(const Context&, const Pool1dShape& s, const T* x, T* y, int64_t* index) {
   check_pool1d(s);
   using A = acc_t<T>;
   const int64_t out_len = s.out_length();
@@ -47,8 +48,8 @@ void max_pool1d(const Pool1dShape& s, const T* x, T* y, int64_t* index, const Co
 }
 
 template <typename T>
-void max_pool1d_backward(const Pool1dShape& s, const T* dy, const int64_t* index, T* dx,
-                         const Context&) {
+void max_pool1d_backward(const Context&, const Pool1dShape& s, const T* dy, const int64_t* index,
+                         T* dx) {
   const int64_t out_len = s.out_length();
 #pragma omp parallel for if (s.rows * s.length > (1 << 15))
   for (int64_t r = 0; r < s.rows; ++r) {
@@ -62,7 +63,7 @@ void max_pool1d_backward(const Pool1dShape& s, const T* dy, const int64_t* index
 }
 
 template <typename T>
-void avg_pool1d(const Pool1dShape& s, const T* x, T* y, const Context&) {
+void avg_pool1d(const Context&, const Pool1dShape& s, const T* x, T* y) {
   check_pool1d(s);
   const int64_t out_len = s.out_length();
 #pragma omp parallel for if (s.rows * out_len * s.kernel > (1 << 15))
@@ -79,7 +80,7 @@ void avg_pool1d(const Pool1dShape& s, const T* x, T* y, const Context&) {
 }
 
 template <typename T>
-void avg_pool1d_backward(const Pool1dShape& s, const T* dy, T* dx, const Context&) {
+void avg_pool1d_backward(const Context&, const Pool1dShape& s, const T* dy, T* dx) {
   const int64_t out_len = s.out_length();
   const double inv = 1.0 / static_cast<double>(s.kernel);
 #pragma omp parallel for if (s.rows * s.length > (1 << 15))
@@ -97,16 +98,7 @@ void avg_pool1d_backward(const Pool1dShape& s, const T* dy, T* dx, const Context
   }
 }
 
-#define INSTANTIATE(T)                                                                     \
-  template void max_pool1d<T>(const Pool1dShape&, const T*, T*, int64_t*, const Context&); \
-  template void max_pool1d_backward<T>(const Pool1dShape&, const T*, const int64_t*, T*,   \
-                                       const Context&);                                    \
-  template void avg_pool1d<T>(const Pool1dShape&, const T*, T*, const Context&);           \
-  template void avg_pool1d_backward<T>(const Pool1dShape&, const T*, T*, const Context&);
-INSTANTIATE(float)
-INSTANTIATE(double)
-INSTANTIATE(BFloat16)
-#undef INSTANTIATE
+STRAND_FLOATING_TYPES(STRAND_POOL_INSTANTIATE)
 
 }  // namespace cpu
 }  // namespace strand::kernels

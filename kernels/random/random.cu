@@ -1,6 +1,7 @@
 // CUDA twins of random_cpu.cpp: the same Philox formula per element.
 #include "kernels/common/cuda_check.h"
 #include "kernels/common/cuda_launch.h"
+#include "kernels/common/type_lists.h"
 #include "kernels/random/random.h"
 
 namespace strand::kernels::cuda {
@@ -28,7 +29,7 @@ __global__ void bernoulli_kernel(int64_t n, PhiloxState s, float keep, acc_t<T> 
 
 // Values are computed in float on both devices so f64 draws match the CPU exactly too.
 template <typename T>
-void uniform(int64_t n, PhiloxState s, double lo, double hi, T* out, const Context& ctx) {
+void uniform(const Context& ctx, int64_t n, PhiloxState s, double lo, double hi, T* out) {
   if (n == 0) return;
   uniform_kernel<<<grid_for(n), kBlock, 0, ctx.stream>>>(
       n, s, static_cast<float>(lo), static_cast<float>(hi - lo), as_device(out));
@@ -36,7 +37,7 @@ void uniform(int64_t n, PhiloxState s, double lo, double hi, T* out, const Conte
 }
 
 template <typename T>
-void normal(int64_t n, PhiloxState s, double mean, double std, T* out, const Context& ctx) {
+void normal(const Context& ctx, int64_t n, PhiloxState s, double mean, double std, T* out) {
   if (n == 0) return;
   normal_kernel<<<grid_for(n), kBlock, 0, ctx.stream>>>(n, s, static_cast<float>(mean),
                                                         static_cast<float>(std), as_device(out));
@@ -44,8 +45,8 @@ void normal(int64_t n, PhiloxState s, double mean, double std, T* out, const Con
 }
 
 template <typename T>
-void bernoulli_mask(int64_t n, PhiloxState s, double keep, double scale, T* out,
-                    const Context& ctx) {
+void bernoulli_mask(const Context& ctx, int64_t n, PhiloxState s, double keep, double scale,
+                    T* out) {
   if (n == 0) return;
   using D = device_t<T>;
   bernoulli_kernel<D><<<grid_for(n), kBlock, 0, ctx.stream>>>(n, s, static_cast<float>(keep),
@@ -53,13 +54,6 @@ void bernoulli_mask(int64_t n, PhiloxState s, double keep, double scale, T* out,
   STRAND_CUDA_CHECK_LAUNCH("bernoulli_mask");
 }
 
-#define INSTANTIATE(T)                                                                \
-  template void uniform<T>(int64_t, PhiloxState, double, double, T*, const Context&); \
-  template void normal<T>(int64_t, PhiloxState, double, double, T*, const Context&);  \
-  template void bernoulli_mask<T>(int64_t, PhiloxState, double, double, T*, const Context&);
-INSTANTIATE(float)
-INSTANTIATE(double)
-INSTANTIATE(BFloat16)
-#undef INSTANTIATE
+STRAND_FLOATING_TYPES(STRAND_RANDOM_INSTANTIATE)
 
 }  // namespace strand::kernels::cuda

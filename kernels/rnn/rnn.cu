@@ -10,6 +10,7 @@
 
 #include "kernels/collectives/concurrent_collectives.h"
 #include "kernels/common/cublas_handle.h"
+#include "kernels/common/type_lists.h"
 #include "kernels/rnn/rnn_cuda_internal.h"
 
 namespace strand::kernels::cuda {
@@ -64,8 +65,8 @@ __global__ void sequence_copy_kernel(const S* src, D* dst, int64_t T, int64_t N,
 }
 
 template <typename S, typename D>
-void sequence_copy(const S* src, D* dst, int64_t T, int64_t N, int64_t F, bool src_bf, bool dst_bf,
-                   const int* lengths, const Context& ctx) {
+void sequence_copy(const Context& ctx, const S* src, D* dst, int64_t T, int64_t N, int64_t F,
+                   bool src_bf, bool dst_bf, const int* lengths) {
   sequence_copy_kernel<<<blocks_for(T * N * F), kThreads, 0, ctx.stream>>>(src, dst, T, N, F,
                                                                            src_bf, dst_bf, lengths);
   STRAND_CUDA_CHECK_LAUNCH("rnn sequence_copy_kernel");
@@ -79,7 +80,7 @@ __global__ void convert_kernel(const S* src, D* dst, int64_t count) {
     dst[i] = from_f<D>(src ? to_f(src[i]) : 0.f);
 }
 template <typename S, typename D>
-void convert(const S* src, D* dst, int64_t count, const Context& ctx) {
+void convert(const Context& ctx, const S* src, D* dst, int64_t count) {
   if (count == 0) return;
   convert_kernel<<<blocks_for(count), kThreads, 0, ctx.stream>>>(src, dst, count);
   STRAND_CUDA_CHECK_LAUNCH("rnn convert_kernel");
@@ -92,7 +93,7 @@ __global__ void accumulate_kernel(const float* src, D* dst, int64_t count) {
     dst[i] = from_f<D>(to_f(dst[i]) + src[i]);
 }
 template <typename D>
-void accumulate_into(const float* src, D* dst, int64_t count, const Context& ctx) {
+void accumulate_into(const Context& ctx, const float* src, D* dst, int64_t count) {
   if (count == 0 || dst == nullptr) return;
   accumulate_kernel<<<blocks_for(count), kThreads, 0, ctx.stream>>>(src, dst, count);
   STRAND_CUDA_CHECK_LAUNCH("rnn accumulate_kernel");
@@ -105,7 +106,7 @@ __global__ void mask_kernel(const float* src, const M* mask, float* dst, int64_t
     dst[i] = src[i] * to_f(mask[i]);
 }
 template <typename M>
-void apply_mask(const float* src, const M* mask, float* dst, int64_t count, const Context& ctx) {
+void apply_mask(const Context& ctx, const float* src, const M* mask, float* dst, int64_t count) {
   mask_kernel<<<blocks_for(count), kThreads, 0, ctx.stream>>>(src, mask, dst, count);
   STRAND_CUDA_CHECK_LAUNCH("rnn mask_kernel");
 }
@@ -242,7 +243,7 @@ struct CustomPlan {
 
 enum class Path { kPersistent, kStepGemm, kCudnn };
 
-Path resolve(const RnnShape& s, DType dtype, RnnAlgo algo, const Context& ctx) {
+Path resolve(const Context& ctx, const RnnShape& s, DType dtype, RnnAlgo algo) {
   validate(s);
   STRAND_CHECK(dtype == DType::kF32 || dtype == DType::kBF16,
                "CUDA RNN supports f32 and bf16, got {}", dtype_name(dtype));
@@ -255,14 +256,14 @@ Path resolve(const RnnShape& s, DType dtype, RnnAlgo algo, const Context& ctx) {
   // The persistent kernel is for the latency-bound sizes, and never beside NCCL kernels, whose
   // SMs its grid barrier could wait on forever (concurrent_collectives.h).
   if (rnn_persistent_allowed(s.hidden_size, concurrent_collectives(ctx.device)) &&
-      ri::persistent_fits(s, dtype_size(dtype), false, ctx))
+      ri::persistent_fits(ctx, s, dtype_size(dtype), false))
     return Path::kPersistent;
   return Path::kStepGemm;
 }
 
 // Device lengths (every sample T when none given) and their maximum.
-int64_t upload_lengths(const RnnShape& s, std::span<const int32_t> lengths, int* dst,
-                       const Context& ctx) {
+int64_t upload_lengths(const Context& ctx, const RnnShape& s, std::span<const int32_t> lengths,
+                       int* dst) {
   std::vector<int> host(s.batch, static_cast<int>(s.seq_len));
   if (!lengths.empty()) std::copy(lengths.begin(), lengths.end(), host.begin());
   // Pageable source: the copy is staged before the call returns, so host may go out of scope.
@@ -273,9 +274,9 @@ int64_t upload_lengths(const RnnShape& s, std::span<const int32_t> lengths, int*
 
 // fp32 views of the weights: the caller's own for f32, converted copies in the workspace for bf16.
 template <typename T>
-std::vector<RnnLayerWeights<float>> weights_f32(const RnnShape& s, const RnnInputs<T>& in,
-                                                const CustomPlan& plan, char* ws,
-                                                const Context& ctx) {
+std::vector<RnnLayerWeights<float>> weights_f32(const Context& ctx, const RnnShape& s,
+                                                const RnnInputs<T>& in, const CustomPlan& plan,
+                                                char* ws) {
   std::vector<RnnLayerWeights<float>> out;
   const auto infos = rnn_parameters(s);
   const int64_t per = s.bias ? 4 : 2;
@@ -292,7 +293,7 @@ std::vector<RnnLayerWeights<float>> weights_f32(const RnnShape& s, const RnnInpu
         int64_t count = 1;
         for (int64_t d : info.shape) count *= d;
         dst[k] = base + plan.param_offsets[i * per + k];
-        convert(dev(src[k]), dst[k], count, ctx);
+        convert(ctx, dev(src[k]), dst[k], count);
       }
       out.push_back({dst[0], dst[1], dst[2], dst[3]});
     }
@@ -302,21 +303,20 @@ std::vector<RnnLayerWeights<float>> weights_f32(const RnnShape& s, const RnnInpu
 
 // Layer l's fp32 time-major input: reserve x, or the previous output times its dropout mask.
 template <typename T>
-const float* layer_input(const RnnShape& s, const RnnInputs<T>& in, const float* R,
-                         const RnnReserveLayout& lay, int64_t l, float* scratch,
-                         const Context& ctx) {
+const float* layer_input(const Context& ctx, const RnnShape& s, const RnnInputs<T>& in,
+                         const float* R, const RnnReserveLayout& lay, int64_t l, float* scratch) {
   if (l == 0) return R + lay.x();
   const float* prev = R + lay.y(l - 1);
   if (in.dropout_masks.empty()) return prev;
-  apply_mask(prev, dev(in.dropout_masks[l - 1]), scratch, s.seq_len * s.batch * s.output_size(),
-             ctx);
+  apply_mask(ctx, prev, dev(in.dropout_masks[l - 1]), scratch,
+             s.seq_len * s.batch * s.output_size());
   return scratch;
 }
 
 template <typename T>
-void custom_forward(const RnnShape& sh, const RnnInputs<T>& in, const RnnOutputs<T>& out,
-                    bool persistent, void* reserve, void* workspace, size_t workspace_bytes,
-                    const Context& ctx) {
+void custom_forward(const Context& ctx, const RnnShape& sh, const RnnInputs<T>& in,
+                    const RnnOutputs<T>& out, bool persistent, void* reserve, void* workspace,
+                    size_t workspace_bytes) {
   const CustomPlan plan(sh, dtype_of<T>);
   STRAND_CHECK(workspace && workspace_bytes >= plan.forward_bytes,
                "RNN workspace too small: {} bytes, need {}", workspace_bytes, plan.forward_bytes);
@@ -328,18 +328,18 @@ void custom_forward(const RnnShape& sh, const RnnInputs<T>& in, const RnnOutputs
   const RnnReserveLayout lay(sh);
   cublasHandle_t blas = cublas_handle(ctx);
   int* dlen = reinterpret_cast<int*>(ws + plan.lengths);
-  const int64_t max_len = upload_lengths(sh, in.lengths, dlen, ctx);
-  const auto w32 = weights_f32(sh, in, plan, ws, ctx);
+  const int64_t max_len = upload_lengths(ctx, sh, in.lengths, dlen);
+  const auto w32 = weights_f32(ctx, sh, in, plan, ws);
   float* gx = reinterpret_cast<float*>(ws + plan.gx);
   float* hh = reinterpret_cast<float*>(ws + plan.hh);
   float* scratch = reinterpret_cast<float*>(ws + plan.scratch);
   float* hn32 = reinterpret_cast<float*>(ws + plan.hn32);
   float* cn32 = reinterpret_cast<float*>(ws + plan.cn32);
-  sequence_copy(dev(in.input), R + lay.x(), T_, N, sh.input_size, sh.batch_first, false, dlen, ctx);
+  sequence_copy(ctx, dev(in.input), R + lay.x(), T_, N, sh.input_size, sh.batch_first, false, dlen);
 
   for (int64_t l = 0; l < sh.num_layers; ++l) {
     const int64_t I = sh.layer_input_size(l);
-    const float* xin = layer_input(sh, in, R, lay, l, scratch, ctx);
+    const float* xin = layer_input(ctx, sh, in, R, lay, l, scratch);
     StepLayer st = step_layer(sh, dlen);
     st.hh = hh;
     for (int64_t d = 0; d < D; ++d) {
@@ -354,8 +354,8 @@ void custom_forward(const RnnShape& sh, const RnnInputs<T>& in, const RnnOutputs
       st.bufs[d].c_n = cn32 + (l * D + d) * NH;
       st.dims[d] = RnnDims{T_, N, H, D, lstm, d == 1};
       const int64_t state = (l * D + d) * NH;
-      convert(in.h0 ? dev(in.h0) + state : dev(in.h0), st.bufs[d].hs, NH, ctx);
-      if (lstm) convert(in.c0 ? dev(in.c0) + state : dev(in.c0), st.bufs[d].cs, NH, ctx);
+      convert(ctx, in.h0 ? dev(in.h0) + state : dev(in.h0), st.bufs[d].hs, NH);
+      if (lstm) convert(ctx, in.c0 ? dev(in.c0) + state : dev(in.c0), st.bufs[d].cs, NH);
     }
     if (persistent) {
       if constexpr (std::is_same_v<T, float>) {
@@ -366,7 +366,7 @@ void custom_forward(const RnnShape& sh, const RnnInputs<T>& in, const RnnOutputs
           pl.w_hh[d] = in.weights[l * D + d].weight_hh;
         }
         pl.lengths = dlen;
-        ri::persistent_forward_f32(sh, pl, ctx);
+        ri::persistent_forward_f32(ctx, sh, pl);
       } else {
         ri::PersistentLayer<uint16_t> pl;
         for (int64_t d = 0; d < D; ++d) {
@@ -375,7 +375,7 @@ void custom_forward(const RnnShape& sh, const RnnInputs<T>& in, const RnnOutputs
           pl.w_hh[d] = reinterpret_cast<const uint16_t*>(in.weights[l * D + d].weight_hh);
         }
         pl.lengths = dlen;
-        ri::persistent_forward_bf16(sh, pl, ctx);
+        ri::persistent_forward_bf16(ctx, sh, pl);
       }
     } else {
       for (int64_t s = 0; s < T_; ++s) {
@@ -389,17 +389,18 @@ void custom_forward(const RnnShape& sh, const RnnInputs<T>& in, const RnnOutputs
       }
     }
   }
-  sequence_copy(R + lay.y(sh.num_layers - 1), dev(out.output), T_, N, sh.output_size(), false,
-                sh.batch_first, static_cast<const int*>(nullptr), ctx);
+  sequence_copy(ctx, R + lay.y(sh.num_layers - 1), dev(out.output), T_, N, sh.output_size(), false,
+                sh.batch_first, static_cast<const int*>(nullptr));
   const int64_t states = sh.num_layers * D * NH;
-  if (out.h_n) convert(hn32, dev(out.h_n), states, ctx);
-  if (lstm && out.c_n) convert(cn32, dev(out.c_n), states, ctx);
+  if (out.h_n) convert(ctx, hn32, dev(out.h_n), states);
+  if (lstm && out.c_n) convert(ctx, cn32, dev(out.c_n), states);
 }
 
 template <typename T>
-void custom_backward(const RnnShape& sh, const RnnInputs<T>& in, const void* reserve,
-                     const RnnGradOutputs<T>& dout, const RnnGradInputs<T>& din, bool persistent,
-                     void* workspace, size_t workspace_bytes, const Context& ctx) {
+void custom_backward(const Context& ctx, const RnnShape& sh, const RnnInputs<T>& in,
+                     const void* reserve, const RnnGradOutputs<T>& dout,
+                     const RnnGradInputs<T>& din, bool persistent, void* workspace,
+                     size_t workspace_bytes) {
   const CustomPlan plan(sh, dtype_of<T>);
   STRAND_CHECK(workspace && workspace_bytes >= plan.total,
                "RNN workspace too small: {} bytes, need {}", workspace_bytes, plan.total);
@@ -412,11 +413,11 @@ void custom_backward(const RnnShape& sh, const RnnInputs<T>& in, const void* res
   const RnnReserveLayout lay(sh);
   cublasHandle_t blas = cublas_handle(ctx);
   int* dlen = reinterpret_cast<int*>(ws + plan.lengths);
-  const int64_t max_len = upload_lengths(sh, in.lengths, dlen, ctx);
-  const auto w32 = weights_f32(sh, in, plan, ws, ctx);
+  const int64_t max_len = upload_lengths(ctx, sh, in.lengths, dlen);
+  const auto w32 = weights_f32(ctx, sh, in, plan, ws);
   // The persistent backward needs the transposed W_hh slice and a dgh tile on chip; when that
   // does not fit (it needs more than forward), the per-step GEMM path runs instead.
-  const bool persistent_bwd = persistent && ri::persistent_fits(sh, sizeof(T), true, ctx);
+  const bool persistent_bwd = persistent && ri::persistent_fits(ctx, sh, sizeof(T), true);
   auto buf = [&](size_t offset) { return reinterpret_cast<float*>(ws + offset); };
   float *scratch = buf(plan.scratch), *ones = buf(plan.ones), *dy = buf(plan.dy),
         *dh_rec = buf(plan.dh_rec), *dh_carry = buf(plan.dh_carry), *dc_carry = buf(plan.dc_carry),
@@ -441,8 +442,8 @@ void custom_backward(const RnnShape& sh, const RnnInputs<T>& in, const void* res
     }
   }
 
-  sequence_copy(dev(dout.d_output), dy, T_, N, D * H, sh.batch_first, false,
-                static_cast<const int*>(nullptr), ctx);
+  sequence_copy(ctx, dev(dout.d_output), dy, T_, N, D * H, sh.batch_first, false,
+                static_cast<const int*>(nullptr));
   for (int64_t l = sh.num_layers - 1; l >= 0; --l) {
     const int64_t I = sh.layer_input_size(l);
     StepLayer st = step_layer(sh, dlen);
@@ -457,9 +458,10 @@ void custom_backward(const RnnShape& sh, const RnnInputs<T>& in, const void* res
       st.dgx[d] = buf(plan.dgx) + d * TN * GH;
       st.dgh[d] = buf(plan.dgh) + d * TN * GH;
       const int64_t state = (l * D + d) * NH;
-      convert(dout.d_h_n ? dev(dout.d_h_n) + state : dev(dout.d_h_n), dh_carry + d * NH, NH, ctx);
-      convert(lstm && dout.d_c_n ? dev(dout.d_c_n) + state : static_cast<const Dev<T>*>(nullptr),
-              dc_carry + d * NH, NH, ctx);
+      convert(ctx, dout.d_h_n ? dev(dout.d_h_n) + state : dev(dout.d_h_n), dh_carry + d * NH, NH);
+      convert(ctx,
+              lstm && dout.d_c_n ? dev(dout.d_c_n) + state : static_cast<const Dev<T>*>(nullptr),
+              dc_carry + d * NH, NH);
     }
     if (persistent_bwd) {
       using W = std::conditional_t<std::is_same_v<T, float>, float, uint16_t>;
@@ -476,9 +478,9 @@ void custom_backward(const RnnShape& sh, const RnnInputs<T>& in, const void* res
       pl.dc_carry = dc_carry;
       pl.dy = dy;
       if constexpr (std::is_same_v<T, float>) {
-        ri::persistent_backward_f32(sh, pl, ctx);
+        ri::persistent_backward_f32(ctx, sh, pl);
       } else {
-        ri::persistent_backward_bf16(sh, pl, ctx);
+        ri::persistent_backward_bf16(ctx, sh, pl);
       }
     } else {
       for (int64_t s = T_ - 1; s >= 0; --s) {
@@ -492,16 +494,16 @@ void custom_backward(const RnnShape& sh, const RnnInputs<T>& in, const void* res
         STRAND_CUDA_CHECK_LAUNCH("rnn step_backward_kernel");
       }
     }
-    const float* xin = layer_input(sh, in, R, lay, l, scratch, ctx);
+    const float* xin = layer_input(ctx, sh, in, R, lay, l, scratch);
     for (int64_t d = 0; d < D; ++d) {
       const RnnLayerWeights<float>& w = w32[l * D + d];
       const int64_t state = (l * D + d) * NH;
       if (din.d_h0) {
         gemm(blas, false, false, N, H, GH, 1.f, st.dgh[d], GH, w.weight_hh, H, 1.f,
              dh_carry + d * NH, H);
-        convert(dh_carry + d * NH, dev(din.d_h0) + state, NH, ctx);
+        convert(ctx, dh_carry + d * NH, dev(din.d_h0) + state, NH);
       }
-      if (din.d_c0) convert(dc_carry + d * NH, dev(din.d_c0) + state, NH, ctx);
+      if (din.d_c0) convert(ctx, dc_carry + d * NH, dev(din.d_c0) + state, NH);
       if (!g32.empty()) {
         const RnnLayerGrads<float>& g = g32[l * D + d];
         const RnnLayerGrads<T>& user = din.weights[l * D + d];
@@ -542,11 +544,11 @@ void custom_backward(const RnnShape& sh, const RnnInputs<T>& in, const void* res
         STRAND_CUDA_CHECK(
             cudaMemcpyAsync(dy, dx, TN * I * sizeof(float), cudaMemcpyDeviceToDevice, ctx.stream));
       } else {
-        apply_mask(dx, dev(in.dropout_masks[l - 1]), dy, TN * I, ctx);
+        apply_mask(ctx, dx, dev(in.dropout_masks[l - 1]), dy, TN * I);
       }
     } else if (din.d_input) {
-      sequence_copy(dx, dev(din.d_input), T_, N, I, false, sh.batch_first,
-                    static_cast<const int*>(nullptr), ctx);
+      sequence_copy(ctx, dx, dev(din.d_input), T_, N, I, false, sh.batch_first,
+                    static_cast<const int*>(nullptr));
     }
   }
   if constexpr (!std::is_same_v<T, float>) {
@@ -558,7 +560,7 @@ void custom_backward(const RnnShape& sh, const RnnInputs<T>& in, const void* res
       for (int64_t k = 0; k < per; ++k) {
         int64_t count = 1;
         for (int64_t dim : infos[i * per + k].shape) count *= dim;
-        accumulate_into(sources[k], dev(targets[k]), count, ctx);
+        accumulate_into(ctx, sources[k], dev(targets[k]), count);
       }
     }
   }
@@ -568,22 +570,22 @@ void custom_backward(const RnnShape& sh, const RnnInputs<T>& in, const void* res
 
 namespace rnn_internal {
 
-void multiply_mask(const float* src, const float* mask, float* dst, size_t count,
-                   const Context& ctx) {
-  apply_mask(src, mask, dst, static_cast<int64_t>(count), ctx);
+void multiply_mask(const Context& ctx, const float* src, const float* mask, float* dst,
+                   size_t count) {
+  apply_mask(ctx, src, mask, dst, static_cast<int64_t>(count));
 }
-void accumulate(const float* src, float* dst, size_t count, const Context& ctx) {
-  accumulate_into(src, dst, static_cast<int64_t>(count), ctx);
+void accumulate(const Context& ctx, const float* src, float* dst, size_t count) {
+  accumulate_into(ctx, src, dst, static_cast<int64_t>(count));
 }
-void copy_sequence(const float* src, float* dst, int64_t T, int64_t N, int64_t F, bool src_bf,
-                   bool dst_bf, const Context& ctx) {
-  sequence_copy(src, dst, T, N, F, src_bf, dst_bf, static_cast<const int*>(nullptr), ctx);
+void copy_sequence(const Context& ctx, const float* src, float* dst, int64_t T, int64_t N,
+                   int64_t F, bool src_bf, bool dst_bf) {
+  sequence_copy(ctx, src, dst, T, N, F, src_bf, dst_bf, static_cast<const int*>(nullptr));
 }
 
 }  // namespace rnn_internal
 
-std::string rnn_path_name(const RnnShape& shape, DType dtype, RnnAlgo algo, const Context& ctx) {
-  switch (resolve(shape, dtype, algo, ctx)) {
+std::string rnn_path_name(const Context& ctx, const RnnShape& shape, DType dtype, RnnAlgo algo) {
+  switch (resolve(ctx, shape, dtype, algo)) {
     case Path::kPersistent:
       return "persistent";
     case Path::kStepGemm:
@@ -594,65 +596,63 @@ std::string rnn_path_name(const RnnShape& shape, DType dtype, RnnAlgo algo, cons
   return "?";
 }
 
-size_t rnn_reserve_bytes(const RnnShape& shape, DType dtype, RnnAlgo algo, const Context& ctx) {
-  if (resolve(shape, dtype, algo, ctx) == Path::kCudnn) return ri::cudnn_reserve_bytes(shape, ctx);
+size_t rnn_reserve_bytes(const Context& ctx, const RnnShape& shape, DType dtype, RnnAlgo algo) {
+  if (resolve(ctx, shape, dtype, algo) == Path::kCudnn) return ri::cudnn_reserve_bytes(ctx, shape);
   return RnnReserveLayout(shape).total * sizeof(float);
 }
 
-size_t rnn_workspace_bytes(const RnnShape& shape, DType dtype, RnnAlgo algo, const Context& ctx) {
-  if (resolve(shape, dtype, algo, ctx) == Path::kCudnn)
-    return ri::cudnn_workspace_bytes(shape, ctx);
+size_t rnn_workspace_bytes(const Context& ctx, const RnnShape& shape, DType dtype, RnnAlgo algo) {
+  if (resolve(ctx, shape, dtype, algo) == Path::kCudnn)
+    return ri::cudnn_workspace_bytes(ctx, shape);
   return CustomPlan(shape, dtype).total;
 }
 
 template <typename T>
-void rnn_forward(const RnnShape& shape, const RnnInputs<T>& in, const RnnOutputs<T>& out,
-                 RnnAlgo algo, void* reserve, void* workspace, size_t workspace_bytes,
-                 const Context& ctx) {
+void rnn_forward(const Context& ctx, const RnnShape& shape, const RnnInputs<T>& in,
+                 const RnnOutputs<T>& out, RnnAlgo algo, void* reserve, void* workspace,
+                 size_t workspace_bytes) {
   detail::check_rnn_inputs(shape, in);
   STRAND_CHECK(out.output != nullptr, "RNN output is null");
   STRAND_CHECK(reserve != nullptr, "RNN reserve is null (size it with rnn_reserve_bytes)");
-  const Path path = resolve(shape, dtype_of<T>, algo, ctx);
+  const Path path = resolve(ctx, shape, dtype_of<T>, algo);
   if (path == Path::kCudnn) {
     if constexpr (std::is_same_v<T, float>) {
-      ri::cudnn_forward(shape, in, out, reserve, workspace, workspace_bytes, ctx);
+      ri::cudnn_forward(ctx, shape, in, out, reserve, workspace, workspace_bytes);
     }
     return;
   }
-  custom_forward(shape, in, out, path == Path::kPersistent, reserve, workspace, workspace_bytes,
-                 ctx);
+  custom_forward(ctx, shape, in, out, path == Path::kPersistent, reserve, workspace,
+                 workspace_bytes);
 }
 
 template <typename T>
-void rnn_backward(const RnnShape& shape, const RnnInputs<T>& in, const void* reserve,
-                  const RnnGradOutputs<T>& dout, const RnnGradInputs<T>& din, RnnAlgo algo,
-                  void* workspace, size_t workspace_bytes, const Context& ctx) {
+void rnn_backward(const Context& ctx, const RnnShape& shape, const RnnInputs<T>& in,
+                  const void* reserve, const RnnGradOutputs<T>& dout, const RnnGradInputs<T>& din,
+                  RnnAlgo algo, void* workspace, size_t workspace_bytes) {
   detail::check_rnn_inputs(shape, in);
   detail::check_rnn_grad_args(shape, dout, din);
   STRAND_CHECK(reserve != nullptr, "RNN reserve is null (pass the forward call's reserve)");
-  const Path path = resolve(shape, dtype_of<T>, algo, ctx);
+  const Path path = resolve(ctx, shape, dtype_of<T>, algo);
   STRAND_CHECK(din.taps.empty() || (path != Path::kCudnn && std::is_same_v<T, float>),
                "RNN backward taps (per-example gradients) need f32 and the custom kernels, not "
                "cuDNN or bf16");
   if (path == Path::kCudnn) {
     if constexpr (std::is_same_v<T, float>) {
-      ri::cudnn_backward(shape, in, reserve, dout, din, workspace, workspace_bytes, ctx);
+      ri::cudnn_backward(ctx, shape, in, reserve, dout, din, workspace, workspace_bytes);
     }
     return;
   }
-  custom_backward(shape, in, reserve, dout, din, path == Path::kPersistent, workspace,
-                  workspace_bytes, ctx);
+  custom_backward(ctx, shape, in, reserve, dout, din, path == Path::kPersistent, workspace,
+                  workspace_bytes);
 }
 
-template void rnn_forward(const RnnShape&, const RnnInputs<float>&, const RnnOutputs<float>&,
-                          RnnAlgo, void*, void*, size_t, const Context&);
-template void rnn_forward(const RnnShape&, const RnnInputs<BFloat16>&, const RnnOutputs<BFloat16>&,
-                          RnnAlgo, void*, void*, size_t, const Context&);
-template void rnn_backward(const RnnShape&, const RnnInputs<float>&, const void*,
-                           const RnnGradOutputs<float>&, const RnnGradInputs<float>&, RnnAlgo,
-                           void*, size_t, const Context&);
-template void rnn_backward(const RnnShape&, const RnnInputs<BFloat16>&, const void*,
-                           const RnnGradOutputs<BFloat16>&, const RnnGradInputs<BFloat16>&, RnnAlgo,
-                           void*, size_t, const Context&);
+#define INSTANTIATE(T)                                                                          \
+  template void rnn_forward(const Context&, const RnnShape&, const RnnInputs<T>&,               \
+                            const RnnOutputs<T>&, RnnAlgo, void*, void*, size_t);               \
+  template void rnn_backward(const Context&, const RnnShape&, const RnnInputs<T>&, const void*, \
+                             const RnnGradOutputs<T>&, const RnnGradInputs<T>&, RnnAlgo, void*, \
+                             size_t);
+STRAND_CUDA_F32_BF16_TYPES(INSTANTIATE)
+#undef INSTANTIATE
 
 }  // namespace strand::kernels::cuda

@@ -151,12 +151,11 @@ void rnn_backward_reference(const RnnShape& shape, const RnnInputs<T>& in,
 // read by backward; it is required. Scratch is per thread and reused across calls.
 size_t rnn_reserve_bytes(const RnnShape& shape, DType dtype);
 template <typename T>
-void rnn_forward(const RnnShape& shape, const RnnInputs<T>& in, const RnnOutputs<T>& out,
-                 void* reserve, const Context& ctx = {});
+void rnn_forward(const Context& ctx, const RnnShape& shape, const RnnInputs<T>& in,
+                 const RnnOutputs<T>& out, void* reserve);
 template <typename T>
-void rnn_backward(const RnnShape& shape, const RnnInputs<T>& in, const void* reserve,
-                  const RnnGradOutputs<T>& dout, const RnnGradInputs<T>& din,
-                  const Context& ctx = {});
+void rnn_backward(const Context& ctx, const RnnShape& shape, const RnnInputs<T>& in,
+                  const void* reserve, const RnnGradOutputs<T>& dout, const RnnGradInputs<T>& din);
 
 }  // namespace cpu
 
@@ -164,27 +163,25 @@ namespace cuda {
 
 // Which recurrence a call with this algo would run: "persistent", "step_gemm" or "cudnn".
 // T = float or BFloat16 (bf16 weights stay bf16 on chip; state and accumulation are fp32).
-std::string rnn_path_name(const RnnShape& shape, DType dtype, RnnAlgo algo,
-                          const Context& ctx = {});
+std::string rnn_path_name(const Context& ctx, const RnnShape& shape, DType dtype, RnnAlgo algo);
 
 // Device buffers the caller allocates: the reserve lives from forward to backward (inference
 // needs it too: it holds the states), the workspace only during one call (the size covers
 // backward, so one workspace serves both). Both depend on algo (cuDNN has its own needs).
-size_t rnn_reserve_bytes(const RnnShape& shape, DType dtype, RnnAlgo algo, const Context& ctx = {});
-size_t rnn_workspace_bytes(const RnnShape& shape, DType dtype, RnnAlgo algo,
-                           const Context& ctx = {});
+size_t rnn_reserve_bytes(const Context& ctx, const RnnShape& shape, DType dtype, RnnAlgo algo);
+size_t rnn_workspace_bytes(const Context& ctx, const RnnShape& shape, DType dtype, RnnAlgo algo);
 
 // All pointers are device memory except in.lengths (host). Buffers must be 16-byte aligned.
 template <typename T>
-void rnn_forward(const RnnShape& shape, const RnnInputs<T>& in, const RnnOutputs<T>& out,
-                 RnnAlgo algo, void* reserve, void* workspace, size_t workspace_bytes,
-                 const Context& ctx = {});
+void rnn_forward(const Context& ctx, const RnnShape& shape, const RnnInputs<T>& in,
+                 const RnnOutputs<T>& out, RnnAlgo algo, void* reserve, void* workspace,
+                 size_t workspace_bytes);
 // Call with the same algo, inputs and reserve as the forward call. The cuDNN path's backward
 // updates the reserve (cuDNN's contract), so it runs once per forward.
 template <typename T>
-void rnn_backward(const RnnShape& shape, const RnnInputs<T>& in, const void* reserve,
-                  const RnnGradOutputs<T>& dout, const RnnGradInputs<T>& din, RnnAlgo algo,
-                  void* workspace, size_t workspace_bytes, const Context& ctx = {});
+void rnn_backward(const Context& ctx, const RnnShape& shape, const RnnInputs<T>& in,
+                  const void* reserve, const RnnGradOutputs<T>& dout, const RnnGradInputs<T>& din,
+                  RnnAlgo algo, void* workspace, size_t workspace_bytes);
 
 }  // namespace cuda
 }  // namespace strand::kernels

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "kernels/common/onednn.h"
+#include "kernels/common/type_lists.h"
 #include "kernels/rnn/rnn.h"
 #include "kernels/rnn/rnn_detail.h"
 
@@ -282,8 +283,8 @@ size_t rnn_reserve_bytes(const RnnShape& shape, DType dtype) {
 }
 
 template <typename T>
-void rnn_forward(const RnnShape& sh, const RnnInputs<T>& in, const RnnOutputs<T>& out,
-                 void* reserve, const Context&) {
+void rnn_forward(const Context&, const RnnShape& sh, const RnnInputs<T>& in,
+                 const RnnOutputs<T>& out, void* reserve) {
   detail::check_rnn_inputs(sh, in);
   STRAND_CHECK(out.output != nullptr, "RNN output is null");
   STRAND_CHECK(reserve != nullptr, "RNN reserve is null (size it with rnn_reserve_bytes)");
@@ -361,8 +362,8 @@ void rnn_forward(const RnnShape& sh, const RnnInputs<T>& in, const RnnOutputs<T>
 }
 
 template <typename T>
-void rnn_backward(const RnnShape& sh, const RnnInputs<T>& in, const void* reserve,
-                  const RnnGradOutputs<T>& dout, const RnnGradInputs<T>& din, const Context&) {
+void rnn_backward(const Context&, const RnnShape& sh, const RnnInputs<T>& in, const void* reserve,
+                  const RnnGradOutputs<T>& dout, const RnnGradInputs<T>& din) {
   detail::check_rnn_inputs(sh, in);
   detail::check_rnn_grad_args(sh, dout, din);
   STRAND_CHECK(reserve != nullptr, "RNN reserve is null (pass the forward call's reserve)");
@@ -464,15 +465,12 @@ void rnn_backward(const RnnShape& sh, const RnnInputs<T>& in, const void* reserv
   }
 }
 
-template void rnn_forward(const RnnShape&, const RnnInputs<float>&, const RnnOutputs<float>&, void*,
-                          const Context&);
-template void rnn_forward(const RnnShape&, const RnnInputs<double>&, const RnnOutputs<double>&,
-                          void*, const Context&);
-template void rnn_backward(const RnnShape&, const RnnInputs<float>&, const void*,
-                           const RnnGradOutputs<float>&, const RnnGradInputs<float>&,
-                           const Context&);
-template void rnn_backward(const RnnShape&, const RnnInputs<double>&, const void*,
-                           const RnnGradOutputs<double>&, const RnnGradInputs<double>&,
-                           const Context&);
+#define INSTANTIATE(T)                                                                          \
+  template void rnn_forward(const Context&, const RnnShape&, const RnnInputs<T>&,               \
+                            const RnnOutputs<T>&, void*);                                       \
+  template void rnn_backward(const Context&, const RnnShape&, const RnnInputs<T>&, const void*, \
+                             const RnnGradOutputs<T>&, const RnnGradInputs<T>&);
+STRAND_CPU_F32_F64_TYPES(INSTANTIATE)
+#undef INSTANTIATE
 
 }  // namespace strand::kernels::cpu

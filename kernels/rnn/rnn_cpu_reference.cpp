@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "kernels/common/type_lists.h"
 #include "kernels/rnn/rnn.h"
 #include "kernels/rnn/rnn_detail.h"
 
@@ -210,13 +211,11 @@ void rnn_backward_reference(const RnnShape& sh, const RnnInputs<T>& in,
   }
 }
 
-template void rnn_forward_reference(const RnnShape&, const RnnInputs<float>&,
-                                    const RnnOutputs<float>&);
-template void rnn_forward_reference(const RnnShape&, const RnnInputs<double>&,
-                                    const RnnOutputs<double>&);
-template void rnn_backward_reference(const RnnShape&, const RnnInputs<float>&,
-                                     const RnnGradOutputs<float>&, const RnnGradInputs<float>&);
-template void rnn_backward_reference(const RnnShape&, const RnnInputs<double>&,
-                                     const RnnGradOutputs<double>&, const RnnGradInputs<double>&);
+#define INSTANTIATE(T)                                                                             \
+  template void rnn_forward_reference(const RnnShape&, const RnnInputs<T>&, const RnnOutputs<T>&); \
+  template void rnn_backward_reference(const RnnShape&, const RnnInputs<T>&,                       \
+                                       const RnnGradOutputs<T>&, const RnnGradInputs<T>&);
+STRAND_CPU_F32_F64_TYPES(INSTANTIATE)
+#undef INSTANTIATE
 
 }  // namespace strand::kernels::cpu

@@ -43,33 +43,34 @@ struct PersistentBackwardLayer {
 // The persistent recurrences for W in {float, bf16 bits (uint16_t)}, the storage type of the
 // caller's weights: whether one can run this shape (W_hh slice on chip, grid co-resident), and
 // the launches, each running all T steps of both directions of one layer in one kernel.
-bool persistent_fits(const RnnShape& shape, size_t weight_bytes, bool backward, const Context& ctx);
-void persistent_forward_f32(const RnnShape& shape, const PersistentLayer<float>& layer,
-                            const Context& ctx);
-void persistent_forward_bf16(const RnnShape& shape, const PersistentLayer<uint16_t>& layer,
-                             const Context& ctx);
-void persistent_backward_f32(const RnnShape& shape, const PersistentBackwardLayer<float>& layer,
-                             const Context& ctx);
-void persistent_backward_bf16(const RnnShape& shape, const PersistentBackwardLayer<uint16_t>& layer,
-                              const Context& ctx);
+bool persistent_fits(const Context& ctx, const RnnShape& shape, size_t weight_bytes, bool backward);
+void persistent_forward_f32(const Context& ctx, const RnnShape& shape,
+                            const PersistentLayer<float>& layer);
+void persistent_forward_bf16(const Context& ctx, const RnnShape& shape,
+                             const PersistentLayer<uint16_t>& layer);
+void persistent_backward_f32(const Context& ctx, const RnnShape& shape,
+                             const PersistentBackwardLayer<float>& layer);
+void persistent_backward_bf16(const Context& ctx, const RnnShape& shape,
+                              const PersistentBackwardLayer<uint16_t>& layer);
 
 // cuDNN path (f32 only), one cuDNN RNN per layer so dropout masks come from the caller.
-size_t cudnn_reserve_bytes(const RnnShape& shape, const Context& ctx);
-size_t cudnn_workspace_bytes(const RnnShape& shape, const Context& ctx);
-void cudnn_forward(const RnnShape& shape, const RnnInputs<float>& in, const RnnOutputs<float>& out,
-                   void* reserve, void* workspace, size_t workspace_bytes, const Context& ctx);
-void cudnn_backward(const RnnShape& shape, const RnnInputs<float>& in, const void* reserve,
-                    const RnnGradOutputs<float>& dout, const RnnGradInputs<float>& din,
-                    void* workspace, size_t workspace_bytes, const Context& ctx);
+size_t cudnn_reserve_bytes(const Context& ctx, const RnnShape& shape);
+size_t cudnn_workspace_bytes(const Context& ctx, const RnnShape& shape);
+void cudnn_forward(const Context& ctx, const RnnShape& shape, const RnnInputs<float>& in,
+                   const RnnOutputs<float>& out, void* reserve, void* workspace,
+                   size_t workspace_bytes);
+void cudnn_backward(const Context& ctx, const RnnShape& shape, const RnnInputs<float>& in,
+                    const void* reserve, const RnnGradOutputs<float>& dout,
+                    const RnnGradInputs<float>& din, void* workspace, size_t workspace_bytes);
 
 // Elementwise helpers (rnn.cu) the cuDNN path shares.
 // dst[i] = src[i] * mask[i]
-void multiply_mask(const float* src, const float* mask, float* dst, size_t count,
-                   const Context& ctx);
+void multiply_mask(const Context& ctx, const float* src, const float* mask, float* dst,
+                   size_t count);
 // dst[i] += src[i]
-void accumulate(const float* src, float* dst, size_t count, const Context& ctx);
+void accumulate(const Context& ctx, const float* src, float* dst, size_t count);
 // Time-major <-> batch-first copy of a [T][N][F] sequence.
-void copy_sequence(const float* src, float* dst, int64_t T, int64_t N, int64_t F, bool src_bf,
-                   bool dst_bf, const Context& ctx);
+void copy_sequence(const Context& ctx, const float* src, float* dst, int64_t T, int64_t N,
+                   int64_t F, bool src_bf, bool dst_bf);
 
 }  // namespace strand::kernels::cuda::rnn_internal

@@ -195,8 +195,8 @@ void for_each_block(cudnnHandle_t handle, const CudnnLayer& L, const RnnShape& s
   cudnnDestroyTensorDescriptor(mdesc);
 }
 
-void pack_weights(cudnnHandle_t handle, const CudnnLayer& L, const RnnShape& s, int64_t l,
-                  const RnnInputs<float>& in, void* space, const Context& ctx) {
+void pack_weights(const Context& ctx, cudnnHandle_t handle, const CudnnLayer& L, const RnnShape& s,
+                  int64_t l, const RnnInputs<float>& in, void* space) {
   for_each_block(handle, L, s, l, space,
                  [&](int64_t d, bool input_side, float* m, int64_t m_off, int64_t m_count, float* b,
                      int64_t b_off, int64_t b_count) {
@@ -212,29 +212,29 @@ void pack_weights(cudnnHandle_t handle, const CudnnLayer& L, const RnnShape& s, 
                  });
 }
 
-void unpack_grads(cudnnHandle_t handle, const CudnnLayer& L, const RnnShape& s, int64_t l,
-                  const RnnGradInputs<float>& din, void* space, const Context& ctx) {
+void unpack_grads(const Context& ctx, cudnnHandle_t handle, const CudnnLayer& L, const RnnShape& s,
+                  int64_t l, const RnnGradInputs<float>& din, void* space) {
   for_each_block(handle, L, s, l, space,
                  [&](int64_t d, bool input_side, float* m, int64_t m_off, int64_t m_count, float* b,
                      int64_t b_off, int64_t b_count) {
                    const RnnLayerGrads<float>& g = din.weights[l * s.dirs() + d];
                    float* dst = input_side ? g.weight_ih : g.weight_hh;
-                   if (dst) accumulate(m, dst + m_off, m_count, ctx);
+                   if (dst) accumulate(ctx, m, dst + m_off, m_count);
                    float* bdst = input_side ? g.bias_ih : g.bias_hh;
-                   if (b && bdst) accumulate(b, bdst + b_off, b_count, ctx);
+                   if (b && bdst) accumulate(ctx, b, bdst + b_off, b_count);
                  });
 }
 
-const float* layer_input(const RnnShape& s, const RnnInputs<float>& in, char* R,
-                         const CudnnPlan& plan, int64_t l, float* scratch, const Context& ctx) {
+const float* layer_input(const Context& ctx, const RnnShape& s, const RnnInputs<float>& in, char* R,
+                         const CudnnPlan& plan, int64_t l, float* scratch) {
   if (l == 0) return reinterpret_cast<const float*>(R + plan.x);
   const float* prev = reinterpret_cast<const float*>(R + plan.y[l - 1]);
   if (in.dropout_masks.empty()) return prev;
-  multiply_mask(prev, in.dropout_masks[l - 1], scratch, s.seq_len * s.batch * s.output_size(), ctx);
+  multiply_mask(ctx, prev, in.dropout_masks[l - 1], scratch, s.seq_len * s.batch * s.output_size());
   return scratch;
 }
 
-int* upload(const std::vector<int>& lengths, char* ws, const CudnnPlan& plan, const Context& ctx) {
+int* upload(const Context& ctx, const std::vector<int>& lengths, char* ws, const CudnnPlan& plan) {
   int* dlen = reinterpret_cast<int*>(ws + plan.lengths);
   STRAND_CUDA_CHECK(cudaMemcpyAsync(dlen, lengths.data(), lengths.size() * sizeof(int),
                                     cudaMemcpyHostToDevice, ctx.stream));
@@ -243,16 +243,17 @@ int* upload(const std::vector<int>& lengths, char* ws, const CudnnPlan& plan, co
 
 }  // namespace
 
-size_t cudnn_reserve_bytes(const RnnShape& shape, const Context& ctx) {
+size_t cudnn_reserve_bytes(const Context& ctx, const RnnShape& shape) {
   return cached_plan(cudnn_handle(ctx), shape).reserve_total;
 }
 
-size_t cudnn_workspace_bytes(const RnnShape& shape, const Context& ctx) {
+size_t cudnn_workspace_bytes(const Context& ctx, const RnnShape& shape) {
   return cached_plan(cudnn_handle(ctx), shape).workspace_total;
 }
 
-void cudnn_forward(const RnnShape& s, const RnnInputs<float>& in, const RnnOutputs<float>& out,
-                   void* reserve, void* workspace, size_t workspace_bytes, const Context& ctx) {
+void cudnn_forward(const Context& ctx, const RnnShape& s, const RnnInputs<float>& in,
+                   const RnnOutputs<float>& out, void* reserve, void* workspace,
+                   size_t workspace_bytes) {
   cudnnHandle_t handle = cudnn_handle(ctx);
   const CudnnPlan& plan = cached_plan(handle, s);
   STRAND_CHECK(workspace && workspace_bytes >= plan.workspace_total,
@@ -260,17 +261,17 @@ void cudnn_forward(const RnnShape& s, const RnnInputs<float>& in, const RnnOutpu
   char* R = static_cast<char*>(reserve);
   char* ws = static_cast<char*>(workspace);
   const std::vector<int> lengths = host_lengths(s, in.lengths);
-  const int* dlen = upload(lengths, ws, plan, ctx);
+  const int* dlen = upload(ctx, lengths, ws, plan);
   const int64_t T = s.seq_len, N = s.batch, NH = N * s.hidden_size, D = s.dirs();
   float* scratch = reinterpret_cast<float*>(ws + plan.scratch);
-  copy_sequence(in.input, reinterpret_cast<float*>(R + plan.x), T, N, s.input_size, s.batch_first,
-                false, ctx);
+  copy_sequence(ctx, in.input, reinterpret_cast<float*>(R + plan.x), T, N, s.input_size,
+                s.batch_first, false);
   for (int64_t l = 0; l < s.num_layers; ++l) {
     const CudnnLayer& L = cached_layer(handle, s, l, lengths);
     STRAND_CHECK(L.work_bytes <= plan.work_bytes && L.reserve_bytes <= plan.reserve_sizes[l],
                  "cuDNN asked for more space with these lengths than with full ones");
-    const float* xin = layer_input(s, in, R, plan, l, scratch, ctx);
-    pack_weights(handle, L, s, l, in, ws + plan.wspace, ctx);
+    const float* xin = layer_input(ctx, s, in, R, plan, l, scratch);
+    pack_weights(ctx, handle, L, s, l, in, ws + plan.wspace);
     const int64_t state = l * D * NH;
     const bool lstm = s.mode == RnnMode::kLstm;
     STRAND_CUDNN_CHECK(cudnnRNNForward(
@@ -280,13 +281,13 @@ void cudnn_forward(const RnnShape& s, const RnnInputs<float>& in, const RnnOutpu
         L.weight_bytes, ws + plan.wspace, plan.work_bytes, ws + plan.work_space, L.reserve_bytes,
         R + plan.cudnn_reserve[l]));
   }
-  copy_sequence(reinterpret_cast<const float*>(R + plan.y[s.num_layers - 1]), out.output, T, N,
-                s.output_size(), false, s.batch_first, ctx);
+  copy_sequence(ctx, reinterpret_cast<const float*>(R + plan.y[s.num_layers - 1]), out.output, T, N,
+                s.output_size(), false, s.batch_first);
 }
 
-void cudnn_backward(const RnnShape& s, const RnnInputs<float>& in, const void* reserve,
-                    const RnnGradOutputs<float>& dout, const RnnGradInputs<float>& din,
-                    void* workspace, size_t workspace_bytes, const Context& ctx) {
+void cudnn_backward(const Context& ctx, const RnnShape& s, const RnnInputs<float>& in,
+                    const void* reserve, const RnnGradOutputs<float>& dout,
+                    const RnnGradInputs<float>& din, void* workspace, size_t workspace_bytes) {
   cudnnHandle_t handle = cudnn_handle(ctx);
   const CudnnPlan& plan = cached_plan(handle, s);
   STRAND_CHECK(workspace && workspace_bytes >= plan.workspace_total,
@@ -295,18 +296,18 @@ void cudnn_backward(const RnnShape& s, const RnnInputs<float>& in, const void* r
   char* R = const_cast<char*>(static_cast<const char*>(reserve));
   char* ws = static_cast<char*>(workspace);
   const std::vector<int> lengths = host_lengths(s, in.lengths);
-  const int* dlen = upload(lengths, ws, plan, ctx);
+  const int* dlen = upload(ctx, lengths, ws, plan);
   const int64_t T = s.seq_len, N = s.batch, NH = N * s.hidden_size, D = s.dirs();
   const bool lstm = s.mode == RnnMode::kLstm;
   float* scratch = reinterpret_cast<float*>(ws + plan.scratch);
   float* dy = reinterpret_cast<float*>(ws + plan.dy);
   float* dx = reinterpret_cast<float*>(ws + plan.dx);
-  copy_sequence(dout.d_output, dy, T, N, s.output_size(), s.batch_first, false, ctx);
+  copy_sequence(ctx, dout.d_output, dy, T, N, s.output_size(), s.batch_first, false);
   for (int64_t l = s.num_layers - 1; l >= 0; --l) {
     const CudnnLayer& L = cached_layer(handle, s, l, lengths);
     const int64_t I = s.layer_input_size(l), state = l * D * NH;
-    const float* xin = layer_input(s, in, R, plan, l, scratch, ctx);
-    pack_weights(handle, L, s, l, in, ws + plan.wspace, ctx);
+    const float* xin = layer_input(ctx, s, in, R, plan, l, scratch);
+    pack_weights(ctx, handle, L, s, l, in, ws + plan.wspace);
     // Padding positions of dx are zero in our contract; do not rely on cuDNN writing them.
     STRAND_CUDA_CHECK(cudaMemsetAsync(dx, 0, T * N * I * sizeof(float), ctx.stream));
     const float* hx = in.h0 ? in.h0 + state : nullptr;
@@ -323,17 +324,17 @@ void cudnn_backward(const RnnShape& s, const RnnInputs<float>& in, const void* r
           handle, L.rnn, CUDNN_WGRAD_MODE_ADD, dlen, L.x, xin, L.h, hx, L.y, R + plan.y[l],
           L.weight_bytes, ws + plan.dwspace, plan.work_bytes, ws + plan.work_space, L.reserve_bytes,
           R + plan.cudnn_reserve[l]));
-      unpack_grads(handle, L, s, l, din, ws + plan.dwspace, ctx);
+      unpack_grads(ctx, handle, L, s, l, din, ws + plan.dwspace);
     }
     if (l > 0) {
       if (in.dropout_masks.empty()) {
         STRAND_CUDA_CHECK(cudaMemcpyAsync(dy, dx, T * N * I * sizeof(float),
                                           cudaMemcpyDeviceToDevice, ctx.stream));
       } else {
-        multiply_mask(dx, in.dropout_masks[l - 1], dy, T * N * I, ctx);
+        multiply_mask(ctx, dx, in.dropout_masks[l - 1], dy, T * N * I);
       }
     } else if (din.d_input) {
-      copy_sequence(dx, din.d_input, T, N, I, false, s.batch_first, ctx);
+      copy_sequence(ctx, dx, din.d_input, T, N, I, false, s.batch_first);
     }
   }
 }

@@ -1,19 +1,16 @@
 // Internals shared by the RNN implementations: argument checks, the reserve layout, and the
-// per-unit cell math (forward and backward) compiled for both host and device, so the CPU fast
-// path, the CUDA step-GEMM path and the persistent kernel run the same arithmetic.
+// per-unit steps around the cell math of lstm_cell.h and gru_cell.h (compiled for both host and
+// device, so the CPU fast path, the CUDA step-GEMM path and the persistent kernel run the same
+// arithmetic).
 #pragma once
 
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
 
+#include "kernels/rnn/gru_cell.h"
+#include "kernels/rnn/lstm_cell.h"
 #include "kernels/rnn/rnn.h"
-
-#if defined(__CUDACC__)
-#define STRAND_RNN_HD __host__ __device__ __forceinline__
-#else
-#define STRAND_RNN_HD inline
-#endif
 
 namespace strand::kernels::detail {
 
@@ -64,92 +61,6 @@ struct RnnReserveLayout {
   RnnShape shape;
   size_t per_dir = 0, per_layer = 0, x_elems = 0, total = 0;
 };
-
-STRAND_RNN_HD float rnn_exp(float x) {
-#if defined(__CUDA_ARCH__)
-  return expf(x);
-#else
-  return std::exp(x);
-#endif
-}
-STRAND_RNN_HD double rnn_exp(double x) {
-#if defined(__CUDA_ARCH__)
-  return ::exp(x);
-#else
-  return std::exp(x);
-#endif
-}
-STRAND_RNN_HD float rnn_tanh(float x) {
-#if defined(__CUDA_ARCH__)
-  return tanhf(x);
-#else
-  return std::tanh(x);
-#endif
-}
-STRAND_RNN_HD double rnn_tanh(double x) {
-#if defined(__CUDA_ARCH__)
-  return ::tanh(x);
-#else
-  return std::tanh(x);
-#endif
-}
-template <typename A>
-STRAND_RNN_HD A rnn_sigmoid(A x) {
-  return A(1) / (A(1) + rnn_exp(-x));
-}
-
-// LSTM, gates i, f, g, o: pre = W_ih x + b_ih + W_hh h + b_hh.
-template <typename A>
-STRAND_RNN_HD void lstm_cell_forward(const A pre[4], A c_prev, A act[4], A& c, A& h) {
-  act[0] = rnn_sigmoid(pre[0]);
-  act[1] = rnn_sigmoid(pre[1]);
-  act[2] = rnn_tanh(pre[2]);
-  act[3] = rnn_sigmoid(pre[3]);
-  c = act[1] * c_prev + act[0] * act[2];
-  h = act[3] * rnn_tanh(c);
-}
-
-// dh, dc: gradients arriving at this step's h and c. dpre: gradients of the pre-activations
-// (the same for the W_ih and W_hh products); dc_prev flows to the previous cell state.
-template <typename A>
-STRAND_RNN_HD void lstm_cell_backward(const A act[4], A c_prev, A c, A dh, A dc, A dpre[4],
-                                      A& dc_prev) {
-  const A tc = rnn_tanh(c);
-  const A dct = dc + dh * act[3] * (A(1) - tc * tc);
-  dpre[0] = dct * act[2] * act[0] * (A(1) - act[0]);
-  dpre[1] = dct * c_prev * act[1] * (A(1) - act[1]);
-  dpre[2] = dct * act[0] * (A(1) - act[2] * act[2]);
-  dpre[3] = dh * tc * act[3] * (A(1) - act[3]);
-  dc_prev = dct * act[1];
-}
-
-// GRU, gates r, z, n (PyTorch): x* = W_i* x + b_i* (+ b_hr, b_hz folded into xr, xz), h* = W_h* h,
-// hn = W_hn h + b_hn, r = sig(xr + hr), z = sig(xz + hz), n = tanh(xn + r*hn), h' = (1-z)n + z h.
-template <typename A>
-STRAND_RNN_HD void gru_cell_forward(A xr, A xz, A xn, A hr, A hz, A hn, A h_prev, A act[3], A& h) {
-  act[0] = rnn_sigmoid(xr + hr);
-  act[1] = rnn_sigmoid(xz + hz);
-  act[2] = rnn_tanh(xn + act[0] * hn);
-  h = (A(1) - act[1]) * act[2] + act[1] * h_prev;
-}
-
-// dgx: gradients of the W_ih-side pre-activations (r, z, n); dgh: of the W_hh products (r, z,
-// and hn); dh_direct: the part of dh_prev that does not go through W_hh.
-template <typename A>
-STRAND_RNN_HD void gru_cell_backward(const A act[3], A hn, A h_prev, A dh, A dgx[3], A dgh[3],
-                                     A& dh_direct) {
-  const A r = act[0], z = act[1], nn = act[2];
-  const A dn_pre = dh * (A(1) - z) * (A(1) - nn * nn);
-  const A dz_pre = dh * (h_prev - nn) * z * (A(1) - z);
-  const A dr_pre = dn_pre * hn * r * (A(1) - r);
-  dgx[0] = dr_pre;
-  dgx[1] = dz_pre;
-  dgx[2] = dn_pre;
-  dgh[0] = dr_pre;
-  dgh[1] = dz_pre;
-  dgh[2] = dn_pre * r;
-  dh_direct = dh * z;
-}
 
 // Pointers of one (layer, direction) for the per-unit steps below; y is offset by dir*H.
 template <typename A>

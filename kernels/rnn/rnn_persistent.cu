@@ -204,7 +204,7 @@ const void* kernel_for(bool backward, int gates, int nb) {
 
 // The launch shape for this problem, or kernel == nullptr when W_hh does not fit on chip or the
 // grid cannot be co-resident (then the caller uses the per-step GEMM path).
-Config configure(const RnnShape& s, size_t weight_bytes, bool backward, const Context& ctx) {
+Config configure(const Context& ctx, const RnnShape& s, size_t weight_bytes, bool backward) {
   Config c;
   int sms = 0, coop = 0, max_smem = 0;
   STRAND_CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, ctx.device));
@@ -235,9 +235,9 @@ Config configure(const RnnShape& s, size_t weight_bytes, bool backward, const Co
 }
 
 template <typename Layer>
-void launch(const RnnShape& s, const Layer& layer, size_t weight_bytes, bool backward,
-            const Context& ctx) {
-  const Config c = configure(s, weight_bytes, backward, ctx);
+void launch(const Context& ctx, const RnnShape& s, const Layer& layer, size_t weight_bytes,
+            bool backward) {
+  const Config c = configure(ctx, s, weight_bytes, backward);
   STRAND_CHECK(c.kernel != nullptr,
                "RNN persistent {} kernel cannot run hidden {} batch {} on this device (W_hh "
                "slice does not fit on chip or the grid is not co-resident)",
@@ -255,26 +255,26 @@ void launch(const RnnShape& s, const Layer& layer, size_t weight_bytes, bool bac
 
 }  // namespace
 
-bool persistent_fits(const RnnShape& shape, size_t weight_bytes, bool backward,
-                     const Context& ctx) {
-  return configure(shape, weight_bytes, backward, ctx).kernel != nullptr;
+bool persistent_fits(const Context& ctx, const RnnShape& shape, size_t weight_bytes,
+                     bool backward) {
+  return configure(ctx, shape, weight_bytes, backward).kernel != nullptr;
 }
 
-void persistent_forward_f32(const RnnShape& shape, const PersistentLayer<float>& layer,
-                            const Context& ctx) {
-  launch(shape, layer, sizeof(float), false, ctx);
+void persistent_forward_f32(const Context& ctx, const RnnShape& shape,
+                            const PersistentLayer<float>& layer) {
+  launch(ctx, shape, layer, sizeof(float), false);
 }
-void persistent_forward_bf16(const RnnShape& shape, const PersistentLayer<uint16_t>& layer,
-                             const Context& ctx) {
-  launch(shape, layer, sizeof(uint16_t), false, ctx);
+void persistent_forward_bf16(const Context& ctx, const RnnShape& shape,
+                             const PersistentLayer<uint16_t>& layer) {
+  launch(ctx, shape, layer, sizeof(uint16_t), false);
 }
-void persistent_backward_f32(const RnnShape& shape, const PersistentBackwardLayer<float>& layer,
-                             const Context& ctx) {
-  launch(shape, layer, sizeof(float), true, ctx);
+void persistent_backward_f32(const Context& ctx, const RnnShape& shape,
+                             const PersistentBackwardLayer<float>& layer) {
+  launch(ctx, shape, layer, sizeof(float), true);
 }
-void persistent_backward_bf16(const RnnShape& shape, const PersistentBackwardLayer<uint16_t>& layer,
-                              const Context& ctx) {
-  launch(shape, layer, sizeof(uint16_t), true, ctx);
+void persistent_backward_bf16(const Context& ctx, const RnnShape& shape,
+                              const PersistentBackwardLayer<uint16_t>& layer) {
+  launch(ctx, shape, layer, sizeof(uint16_t), true);
 }
 
 }  // namespace strand::kernels::cuda::rnn_internal

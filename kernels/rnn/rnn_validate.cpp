@@ -1,5 +1,6 @@
 // RNN shape validation, PyTorch parameter names and shapes, and the argument checks every
 // implementation (CPU, CUDA, cuDNN) runs before touching memory.
+#include "kernels/common/type_lists.h"
 #include "kernels/rnn/rnn.h"
 #include "kernels/rnn/rnn_detail.h"
 
@@ -170,15 +171,12 @@ void check_rnn_grad_args(const RnnShape& s, const RnnGradOutputs<T>& dout,
   }
 }
 
-template void check_rnn_inputs(const RnnShape&, const RnnInputs<float>&);
-template void check_rnn_inputs(const RnnShape&, const RnnInputs<double>&);
-template void check_rnn_inputs(const RnnShape&, const RnnInputs<BFloat16>&);
-template void check_rnn_grad_args(const RnnShape&, const RnnGradOutputs<float>&,
-                                  const RnnGradInputs<float>&);
-template void check_rnn_grad_args(const RnnShape&, const RnnGradOutputs<double>&,
-                                  const RnnGradInputs<double>&);
-template void check_rnn_grad_args(const RnnShape&, const RnnGradOutputs<BFloat16>&,
-                                  const RnnGradInputs<BFloat16>&);
+#define INSTANTIATE(T)                                                         \
+  template void check_rnn_inputs(const RnnShape&, const RnnInputs<T>&);        \
+  template void check_rnn_grad_args(const RnnShape&, const RnnGradOutputs<T>&, \
+                                    const RnnGradInputs<T>&);
+STRAND_FLOATING_TYPES(INSTANTIATE)
+#undef INSTANTIATE
 
 }  // namespace detail
 }  // namespace strand::kernels

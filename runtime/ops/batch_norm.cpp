@@ -89,9 +89,9 @@ Tensor batch_norm(const Tensor& x_in, const Tensor& weight, const Tensor& bias,
   const kernels::Context ctx = context_for(x.device());
   dispatch_floating(x.dtype(), "batch_norm", [&](auto tag) {
     using T = decltype(tag);
-    STRAND_DISPATCH_DEVICE(x.device(), batch_norm_forward<T>, s, x.data<T>(),
+    STRAND_DISPATCH_DEVICE(x.device(), batch_norm_forward<T>, ctx, s, x.data<T>(),
                            w.defined() ? w.data<T>() : nullptr, b.defined() ? b.data<T>() : nullptr,
-                           eps, y.data<T>(), mean.data<T>(), invstd.data<T>(), ctx);
+                           eps, y.data<T>(), mean.data<T>(), invstd.data<T>());
   });
   update_running_stats(s, mean, invstd, running_mean, running_var, momentum, eps);
   auto node =
@@ -107,10 +107,10 @@ Tensor batch_norm(const Tensor& x_in, const Tensor& weight, const Tensor& bias,
         const kernels::Context ctx = context_for(dy.device());
         dispatch_floating(dy.dtype(), "batch_norm backward", [&](auto tag) {
           using T = decltype(tag);
-          STRAND_DISPATCH_DEVICE(dy.device(), batch_norm_backward<T>, s, x.data<T>(), dy.data<T>(),
-                                 data_or_null<T>(w), mean.data<T>(), invstd.data<T>(),
+          STRAND_DISPATCH_DEVICE(dy.device(), batch_norm_backward<T>, ctx, s, x.data<T>(),
+                                 dy.data<T>(), data_or_null<T>(w), mean.data<T>(), invstd.data<T>(),
                                  data_or_null<T>(dx), data_or_null<T>(dgamma),
-                                 data_or_null<T>(dbeta), ctx);
+                                 data_or_null<T>(dbeta));
         });
         return {dx, dgamma, dbeta};
       });
@@ -148,8 +148,9 @@ Tensor batch_norm_relu_max_pool1d(const Tensor& x_in, const Tensor& weight, cons
   dispatch_floating(x.dtype(), op, [&](auto tag) {
     using T = decltype(tag);
     kernels::cpu::batch_norm_relu_max_pool_forward<T>(
-        s, x.data<T>(), w.defined() ? w.data<T>() : nullptr, b.defined() ? b.data<T>() : nullptr,
-        eps, y.data<T>(), mean.data<T>(), invstd.data<T>(), affine.data<double>(), ctx);
+        ctx, s, x.data<T>(), w.defined() ? w.data<T>() : nullptr,
+        b.defined() ? b.data<T>() : nullptr, eps, y.data<T>(), mean.data<T>(), invstd.data<T>(),
+        affine.data<double>());
   });
   update_running_stats(norm, mean, invstd, running_mean, running_var, momentum, eps);
   auto node =
@@ -167,9 +168,9 @@ Tensor batch_norm_relu_max_pool1d(const Tensor& x_in, const Tensor& weight, cons
         dispatch_floating(dy.dtype(), op, [&](auto tag) {
           using T = decltype(tag);
           kernels::cpu::batch_norm_relu_max_pool_backward<T>(
-              s, x.data<T>(), dy.data<T>(), data_or_null<T>(w), mean.data<T>(), invstd.data<T>(),
-              affine.data<double>(), data_or_null<T>(dx), data_or_null<T>(dgamma),
-              data_or_null<T>(dbeta), ctx);
+              ctx, s, x.data<T>(), dy.data<T>(), data_or_null<T>(w), mean.data<T>(),
+              invstd.data<T>(), affine.data<double>(), data_or_null<T>(dx), data_or_null<T>(dgamma),
+              data_or_null<T>(dbeta));
         });
         return {dx, dgamma, dbeta};
       });

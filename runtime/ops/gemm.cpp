@@ -48,8 +48,8 @@ void gemm_into(const Tensor& a, const Tensor& b, Tensor& out, double beta, kerne
   const kernels::Context ctx = context_for(out.device());
   dispatch_floating(out.dtype(), "matmul", [&](auto tag) {
     using T = decltype(tag);
-    STRAND_DISPATCH_DEVICE(out.device(), gemm<T>, s, 1.0, ga.data.template data<T>(),
-                           gb.data.template data<T>(), beta, out.data<T>(), ctx, mode);
+    STRAND_DISPATCH_DEVICE(out.device(), gemm<T>, ctx, s, 1.0, ga.data.template data<T>(),
+                           gb.data.template data<T>(), beta, out.data<T>(), mode);
   });
 }
 

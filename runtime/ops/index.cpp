@@ -79,8 +79,8 @@ Tensor index_select(const Tensor& x_in, int64_t dim, const Tensor& index_in) {
   const kernels::Context ctx = context_for(x.device());
   dispatch_floating(x.dtype(), "index_select", [&](auto tag) {
     using T = decltype(tag);
-    STRAND_DISPATCH_DEVICE(x.device(), index_select<T>, s.outer, s.dim, s.inner, x.data<T>(),
-                           index.numel(), index.data<int64_t>(), out.data<T>(), ctx);
+    STRAND_DISPATCH_DEVICE(x.device(), index_select<T>, ctx, s.outer, s.dim, s.inner, x.data<T>(),
+                           index.numel(), index.data<int64_t>(), out.data<T>());
   });
   const Shape in_shape = x.shape();
   auto node =
@@ -91,9 +91,9 @@ Tensor index_select(const Tensor& x_in, int64_t dim, const Tensor& index_in) {
         const kernels::Context ctx = context_for(grad.device());
         dispatch_floating(grad.dtype(), "index_select_backward", [&](auto tag) {
           using T = decltype(tag);
-          STRAND_DISPATCH_DEVICE(grad.device(), index_add<T>, s.outer, s.dim, s.inner,
-                                 grad.data<T>(), index.numel(), index.data<int64_t>(), dx.data<T>(),
-                                 ctx);
+          STRAND_DISPATCH_DEVICE(grad.device(), index_add<T>, ctx, s.outer, s.dim, s.inner,
+                                 grad.data<T>(), index.numel(), index.data<int64_t>(),
+                                 dx.data<T>());
         });
         return {dx};
       });
@@ -122,8 +122,8 @@ Tensor gather(const Tensor& x_in, int64_t dim, const Tensor& index_in) {
   const kernels::Context ctx = context_for(x.device());
   dispatch_floating(x.dtype(), "gather", [&](auto tag) {
     using T = decltype(tag);
-    STRAND_DISPATCH_DEVICE(x.device(), gather<T>, s.outer, s.dim, s.inner, x.data<T>(), count,
-                           index.data<int64_t>(), out.data<T>(), ctx);
+    STRAND_DISPATCH_DEVICE(x.device(), gather<T>, ctx, s.outer, s.dim, s.inner, x.data<T>(), count,
+                           index.data<int64_t>(), out.data<T>());
   });
   const Shape in_shape = x.shape();
   auto node =
@@ -134,8 +134,8 @@ Tensor gather(const Tensor& x_in, int64_t dim, const Tensor& index_in) {
         const kernels::Context ctx = context_for(grad.device());
         dispatch_floating(grad.dtype(), "gather_backward", [&](auto tag) {
           using T = decltype(tag);
-          STRAND_DISPATCH_DEVICE(grad.device(), scatter_add<T>, s.outer, s.dim, s.inner,
-                                 grad.data<T>(), count, index.data<int64_t>(), dx.data<T>(), ctx);
+          STRAND_DISPATCH_DEVICE(grad.device(), scatter_add<T>, ctx, s.outer, s.dim, s.inner,
+                                 grad.data<T>(), count, index.data<int64_t>(), dx.data<T>());
         });
         return {dx};
       });

@@ -31,8 +31,8 @@ Tensor dropout(const Tensor& x, double p, bool training, Generator& gen) {
   const kernels::Context ctx = context_for(x.device());
   dispatch_floating(x.dtype(), "dropout", [&](auto tag) {
     using T = decltype(tag);
-    STRAND_DISPATCH_DEVICE(x.device(), bernoulli_mask<T>, mask.numel(), state, 1.0 - p,
-                           1.0 / (1.0 - p), mask.data<T>(), ctx);
+    STRAND_DISPATCH_DEVICE(x.device(), bernoulli_mask<T>, ctx, mask.numel(), state, 1.0 - p,
+                           1.0 / (1.0 - p), mask.data<T>());
   });
   return mul(x, mask.slice(0, skip, skip + x.numel()).view(x.shape()));
 }
@@ -71,8 +71,8 @@ Tensor max_pool1d(const Tensor& x_in, int64_t kernel, int64_t stride, int64_t pa
   const kernels::Context ctx = context_for(x.device());
   dispatch_floating(x.dtype(), "max_pool1d", [&](auto tag) {
     using T = decltype(tag);
-    STRAND_DISPATCH_DEVICE(x.device(), max_pool1d<T>, s, x.data<T>(), y.data<T>(),
-                           index.data<int64_t>(), ctx);
+    STRAND_DISPATCH_DEVICE(x.device(), max_pool1d<T>, ctx, s, x.data<T>(), y.data<T>(),
+                           index.data<int64_t>());
   });
   const Shape in_shape = x.shape();
   // Scatters dy [.., out] to the input positions in index (the gradient when index is the argmax).
@@ -82,8 +82,8 @@ Tensor max_pool1d(const Tensor& x_in, int64_t kernel, int64_t stride, int64_t pa
     const kernels::Context ctx = context_for(dy.device());
     dispatch_floating(dy.dtype(), "max_pool1d_backward", [&](auto tag) {
       using T = decltype(tag);
-      STRAND_DISPATCH_DEVICE(dy.device(), max_pool1d_backward<T>, s, dy.data<T>(),
-                             index.data<int64_t>(), dx.data<T>(), ctx);
+      STRAND_DISPATCH_DEVICE(dy.device(), max_pool1d_backward<T>, ctx, s, dy.data<T>(),
+                             index.data<int64_t>(), dx.data<T>());
     });
     return dx;
   };
@@ -124,7 +124,7 @@ Tensor avg_pool1d(const Tensor& x_in, int64_t kernel, int64_t stride, int64_t pa
   const kernels::Context ctx = context_for(x.device());
   dispatch_floating(x.dtype(), "avg_pool1d", [&](auto tag) {
     using T = decltype(tag);
-    STRAND_DISPATCH_DEVICE(x.device(), avg_pool1d<T>, s, x.data<T>(), y.data<T>(), ctx);
+    STRAND_DISPATCH_DEVICE(x.device(), avg_pool1d<T>, ctx, s, x.data<T>(), y.data<T>());
   });
   const Shape in_shape = x.shape();
   auto node = record_node("avg_pool1d", {&x_in}, 1, [s, in_shape](Node&, const Grads& g) -> Grads {
@@ -133,8 +133,8 @@ Tensor avg_pool1d(const Tensor& x_in, int64_t kernel, int64_t stride, int64_t pa
     const kernels::Context ctx = context_for(dy.device());
     dispatch_floating(dy.dtype(), "avg_pool1d_backward", [&](auto tag) {
       using T = decltype(tag);
-      STRAND_DISPATCH_DEVICE(dy.device(), avg_pool1d_backward<T>, s, dy.data<T>(), dx.data<T>(),
-                             ctx);
+      STRAND_DISPATCH_DEVICE(dy.device(), avg_pool1d_backward<T>, ctx, s, dy.data<T>(),
+                             dx.data<T>());
     });
     return {dx};
   });
@@ -186,8 +186,8 @@ Tensor binary_cross_entropy_with_logits(const Tensor& logits_in, const Tensor& t
   const kernels::Context ctx = context_for(x.device());
   dispatch_floating(x.dtype(), op, [&](auto tag) {
     using T = decltype(tag);
-    STRAND_DISPATCH_DEVICE(x.device(), bce_with_logits<T>, x.numel(), tasks, x.data<T>(),
-                           y.data<T>(), w.defined() ? w.data<T>() : nullptr, loss.data<T>(), ctx);
+    STRAND_DISPATCH_DEVICE(x.device(), bce_with_logits<T>, ctx, x.numel(), tasks, x.data<T>(),
+                           y.data<T>(), w.defined() ? w.data<T>() : nullptr, loss.data<T>());
   });
   auto node = record_node(op, {&logits_in}, 1, [tasks, op](Node& n, const Grads& g) -> Grads {
     const Tensor& x = n.saved("logits");
@@ -198,9 +198,9 @@ Tensor binary_cross_entropy_with_logits(const Tensor& logits_in, const Tensor& t
     const kernels::Context ctx = context_for(x.device());
     dispatch_floating(x.dtype(), op, [&](auto tag) {
       using T = decltype(tag);
-      STRAND_DISPATCH_DEVICE(x.device(), bce_with_logits_backward<T>, x.numel(), tasks, x.data<T>(),
-                             y.data<T>(), w.defined() ? w.data<T>() : nullptr, dl.data<T>(),
-                             dx.data<T>(), ctx);
+      STRAND_DISPATCH_DEVICE(x.device(), bce_with_logits_backward<T>, ctx, x.numel(), tasks,
+                             x.data<T>(), y.data<T>(), w.defined() ? w.data<T>() : nullptr,
+                             dl.data<T>(), dx.data<T>());
     });
     return {dx};
   });

@@ -1,8 +1,9 @@
-// Core benchmarks: elementwise bandwidth (GB/s) and GEMM throughput (TFLOP/s) through strand's
-// ops, beside the library they stand on (OpenBLAS on CPU, cuBLAS on CUDA) in the same run.
-// CUDA cases report an error and skip where no device exists.
+// GEMM throughput (TFLOP/s) through strand's matmul, beside the library it stands on (oneDNN's
+// sgemm on the CPU, cuBLAS on CUDA) called directly in the same run. CUDA cases report an error
+// and skip where no device exists.
 #include <benchmark/benchmark.h>
 
+#include "bench/op_timing.h"
 #include "kernels/common/onednn.h"
 #include "runtime/device.h"
 #include "runtime/ops.h"
@@ -17,59 +18,7 @@ namespace {
 
 using namespace strand;
 using namespace strand::runtime;
-
-Device device_of(const benchmark::State& state) {
-  return state.range(0) == 0 ? Device::cpu() : Device::cuda(0);
-}
-
-bool skip_without_device(benchmark::State& state, const Device& d) {
-  if (d.is_cuda() && cuda_device_count() == 0) {
-    state.SkipWithError("no CUDA device");
-    return true;
-  }
-  return false;
-}
-
-// Runs body once per iteration; CUDA iterations are timed with events around the stream's work.
-template <typename Body>
-void timed_loop(benchmark::State& state, const Device& d, Body&& body) {
-  if (d.is_cpu()) {
-    for (auto _ : state) body();
-    return;
-  }
-  body();  // warm-up: pools, handles, first-launch costs
-  synchronize(d);
-  Event start(true), stop(true);
-  for (auto _ : state) {
-    start.record(current_stream(d.index));
-    body();
-    stop.record(current_stream(d.index));
-    stop.synchronize();
-    state.SetIterationTime(start.elapsed_ms(stop) / 1e3);
-  }
-}
-
-void BM_Add(benchmark::State& state) {
-  const Device d = device_of(state);
-  if (skip_without_device(state, d)) return;
-  const int64_t n = state.range(1);
-  const Tensor a = rand({n}, 1, {.device = d}), b = rand({n}, 2, {.device = d});
-  timed_loop(state, d, [&] { benchmark::DoNotOptimize(add(a, b)); });
-  state.SetBytesProcessed(state.iterations() * n * 3 * sizeof(float));  // two reads, one write
-}
-BENCHMARK(BM_Add)->ArgsProduct({{0}, {1 << 16, 1 << 22}})->ArgNames({"cuda", "n"});
-BENCHMARK(BM_Add)->ArgsProduct({{1}, {1 << 22, 1 << 26}})->ArgNames({"cuda", "n"})->UseManualTime();
-
-void BM_BiasRelu(benchmark::State& state) {  // broadcast add then an activation, as after a conv
-  const Device d = device_of(state);
-  if (skip_without_device(state, d)) return;
-  const int64_t n = 64, c = 320, l = state.range(1);
-  const Tensor x = rand({n, c, l}, 1, {.device = d}), b = rand({c, 1}, 2, {.device = d});
-  timed_loop(state, d, [&] { benchmark::DoNotOptimize(relu(add(x, b))); });
-  state.SetBytesProcessed(state.iterations() * n * c * l * 4 * sizeof(float));
-}
-BENCHMARK(BM_BiasRelu)->ArgsProduct({{0}, {250}})->ArgNames({"cuda", "L"});
-BENCHMARK(BM_BiasRelu)->ArgsProduct({{1}, {1000}})->ArgNames({"cuda", "L"})->UseManualTime();
+using namespace strand::bench;  // device_of, skip_without_device, timed_loop
 
 // strand's matmul (dispatch, allocation, GEMM) for square fp32 matrices.
 void BM_Matmul(benchmark::State& state) {
