@@ -19,6 +19,7 @@
 #include "data/sequence_source.h"
 #include "data/simulate.h"
 #include "data/splits.h"
+#include "layers/gpu_math.h"
 #include "report/report.h"
 #include "rules/headline.h"
 #include "rules/io.h"
@@ -305,6 +306,7 @@ void add_train(CLI::App& app) {
                   "fp32, or bf16 (CUDA, or CPUs with AVX512-BF16/AMX: bf16 matmuls/convolutions, "
                   "fp32 weights)")
       ->capture_default_str();
+  add_gpu_math_options(cmd, c.conv_algo, c.tf32);
   cmd->add_option("--log-every", c.log_every, "Steps between step records in log.jsonl");
   cmd->add_flag("!--no-progress", c.progress, "No progress bar");
   cmd->add_flag("--dp", c.dp.enabled,
@@ -474,6 +476,7 @@ struct EvalArgs {
   DataArgs data;
   std::string split = "all";
   std::string device = "cpu";
+  layers::GpuMath gpu;
   int64_t batch_size = 256;
   int replicates = 1000;
   bool rc_average = false;
@@ -482,6 +485,7 @@ struct EvalArgs {
 
 void run_eval(const EvalArgs& args) {
   EvalArgs a = args;
+  layers::check_gpu_math(a.gpu, a.device);
   const auto loaded = train::load_model(a.model);
   if (a.data.window == 0) a.data.window = loaded.info.length;  // --bed windows fit the model
   auto dataset = load_dataset(a.data, data::parse_label_kind(loaded.info.kind));
@@ -505,6 +509,7 @@ void run_eval(const EvalArgs& args) {
   }
   const auto device = runtime::Device::parse(a.device);
   loaded.model->to(device);
+  layers::set_gpu_math(*loaded.model, a.gpu);
   const auto p = train::predict_rows(*train::for_prediction(loaded.model, a.rc_average),
                                      loaded.info.kind, dataset, rows, a.batch_size, device);
   nlohmann::json panel = train::panel_of(loaded.info, p, a.replicates);
@@ -532,6 +537,7 @@ void add_eval(CLI::App& app) {
   cmd->add_option("--split", a->split, "all, train, valid or test (needs a split column)")
       ->capture_default_str();
   cmd->add_option("--device", a->device, "cpu or cuda")->capture_default_str();
+  add_gpu_math_options(cmd, a->gpu.conv_algo, a->gpu.tf32);
   cmd->add_option("--batch-size", a->batch_size, "Examples per batch")->capture_default_str();
   cmd->add_option("--bootstrap", a->replicates, "Bootstrap replicates for intervals");
   cmd->add_flag("--rc-average", a->rc_average,
@@ -543,6 +549,7 @@ void add_eval(CLI::App& app) {
 struct PredictArgs {
   std::vector<std::string> ensemble;  // --ensemble: several models, scores averaged
   std::string model, fasta, bed, genome, out, device = "cpu";
+  layers::GpuMath gpu;
   int64_t window = 0;  // 0: the model's input length
   int64_t batch_size = 256;
   bool rc_average = false;
@@ -560,6 +567,7 @@ data::SequenceSource predict_input(const PredictArgs& a, int64_t length) {
 void run_predict(const PredictArgs& a) {
   STRAND_CHECK(a.model.empty() != a.ensemble.empty(),
                "give one of --model FILE or --ensemble FILE1,FILE2,...");
+  layers::check_gpu_math(a.gpu, a.device);
   const train::Ensemble models =
       train::load_ensemble(a.ensemble.empty() ? std::vector<std::string>{a.model} : a.ensemble);
   const bool ensemble = !a.ensemble.empty();
@@ -573,6 +581,7 @@ void run_predict(const PredictArgs& a) {
   runtime::NoGradGuard no_grad;
   for (const auto& member : models.members) {
     member.model->to(device);
+    layers::set_gpu_math(*member.model, a.gpu);
     const auto model = train::for_prediction(member.model, a.rc_average);
     std::vector<double> scores;
     for (int64_t begin = 0; begin < rows; begin += a.batch_size) {
@@ -656,6 +665,7 @@ void add_predict(CLI::App& app) {
       ->check(non_negative());
   cmd->add_option("--out", a->out, "Scores TSV (default: standard output)");
   cmd->add_option("--device", a->device, "cpu or cuda")->capture_default_str();
+  add_gpu_math_options(cmd, a->gpu.conv_algo, a->gpu.tf32);
   cmd->add_option("--batch-size", a->batch_size, "Examples per batch")->capture_default_str();
   cmd->add_flag("--rc-average", a->rc_average,
                 "Score each sequence as the mean of both strands' predictions");
