@@ -43,6 +43,16 @@ inline void add_sequence_options(CLI::App* cmd, std::string& fasta, std::string&
 void add_data_options(CLI::App* cmd, data::DataSource& source, bool splits = true);
 // --task alone (metrics, compare: labels without sequences), with its --kind alias.
 CLI::Option* add_task_option(CLI::App* cmd, std::string& task);
+// CUDA arithmetic (layers/gpu_math.h) for train, eval and predict; an error on a CPU run.
+inline void add_gpu_math_options(CLI::App* cmd, std::string& conv_algo, bool& tf32) {
+  cmd->add_option("--conv-algo", conv_algo,
+                  "CUDA conv1d: auto (custom and cuDNN timed per shape, the faster kept), custom "
+                  "(strand's implicit GEMM) or cudnn")
+      ->capture_default_str();
+  cmd->add_flag("--tf32", tf32,
+                "CUDA: fp32 convolutions and matrix products on TF32 tensor cores (~1e-3 "
+                "relative error)");
+}
 
 void add_info_command(CLI::App& app);
 void add_rules_commands(CLI::App& app);  // check splits|data, metrics, baseline, compare

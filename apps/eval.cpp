@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "apps/commands.h"
+#include "layers/gpu_math.h"
 #include "apps/tables.h"
 #include "core/error.h"
 #include "data/data_source.h"
@@ -19,6 +20,7 @@ struct EvalArgs {
   data::DataSource data;
   std::string split = "all";
   std::string device = "cpu";
+  layers::GpuMath gpu;
   int64_t batch_size = 256;
   int replicates = 1000;
   bool rc_average = false;
@@ -27,6 +29,7 @@ struct EvalArgs {
 
 void run_eval(const EvalArgs& args) {
   EvalArgs a = args;
+  layers::check_gpu_math(a.gpu, a.device);
   const auto loaded = train::load_model(a.model);
   if (a.data.window == 0) a.data.window = loaded.info.length;  // --bed windows fit the model
   auto dataset = data::load_dataset(a.data, data::parse_label_kind(loaded.info.kind));
@@ -50,6 +53,7 @@ void run_eval(const EvalArgs& args) {
   }
   const auto device = runtime::Device::parse(a.device);
   loaded.model->to(device);
+  layers::set_gpu_math(*loaded.model, a.gpu);
   const auto p = train::predict_rows(*train::for_prediction(loaded.model, a.rc_average),
                                      loaded.info.kind, dataset, rows, a.batch_size, device);
   nlohmann::json panel = train::panel_of(loaded.info, p, a.replicates);
@@ -80,6 +84,7 @@ void add_eval_command(CLI::App& app) {
   cmd->add_option("--split", a->split, "all, train, valid or test (needs a split column)")
       ->capture_default_str();
   cmd->add_option("--device", a->device, "cpu or cuda")->capture_default_str();
+  add_gpu_math_options(cmd, a->gpu.conv_algo, a->gpu.tf32);
   cmd->add_option("--batch-size", a->batch_size, "Examples per batch")->capture_default_str();
   cmd->add_option("--bootstrap", a->replicates, "Bootstrap replicates for intervals");
   cmd->add_flag("--rc-average", a->rc_average,

@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "apps/commands.h"
+#include "layers/gpu_math.h"
 #include "core/error.h"
 #include "data/sequence_source.h"
 #include "rules/io.h"
@@ -17,6 +18,7 @@ namespace {
 struct PredictArgs {
   std::vector<std::string> ensemble;  // --ensemble: several models, scores averaged
   std::string model, fasta, bed, genome, out, device = "cpu";
+  layers::GpuMath gpu;
   int64_t window = 0;  // 0: the model's input length
   int64_t batch_size = 256;
   bool rc_average = false;
@@ -34,8 +36,10 @@ data::SequenceSource predict_input(const PredictArgs& a, int64_t length) {
 void run_predict(const PredictArgs& a) {
   STRAND_CHECK(a.model.empty() != a.ensemble.empty(),
                "give one of --model FILE or --ensemble FILE1,FILE2,...");
+  layers::check_gpu_math(a.gpu, a.device);
   const train::Ensemble models =
       train::load_ensemble(a.ensemble.empty() ? std::vector<std::string>{a.model} : a.ensemble);
+  for (const auto& member : models.members) layers::set_gpu_math(*member.model, a.gpu);
   const bool ensemble = !a.ensemble.empty();
   const auto device = runtime::Device::parse(a.device);
   const train::ModelInfo& info = models.info;
@@ -117,6 +121,7 @@ void add_predict_command(CLI::App& app) {
       ->check(non_negative());
   cmd->add_option("--out", a->out, "Scores TSV (default: standard output)");
   cmd->add_option("--device", a->device, "cpu or cuda")->capture_default_str();
+  add_gpu_math_options(cmd, a->gpu.conv_algo, a->gpu.tf32);
   cmd->add_option("--batch-size", a->batch_size, "Examples per batch")->capture_default_str();
   cmd->add_flag("--rc-average", a->rc_average,
                 "Score each sequence as the mean of both strands' predictions");

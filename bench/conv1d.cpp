@@ -7,11 +7,11 @@
 //   Like with like, per precision: fp32 rows compare fp32-accurate arithmetic on both sides (custom
 //     3xTF32 tensor-core products, cuDNN its FMA kernels: cuDNN has no 3xTF32), tf32 rows TF32
 //     tensor cores on both, bf16 rows bf16 on both. The scratch/workspace allocations stay in the
-//     pool between iterations (kernels/mem_pool.h), as in training.
+//     pool between iterations (kernels/common/mem_pool.h), as in training.
 //   cpu/<algo>/<pass>/<shape>/N64: the CPU reference (first layers, forward only: it is slow) and
 //     the fast im2col + OpenBLAS path, GFLOP/s; cpu/onehot_{reference,fast}/... the CPU one-hot
 //     gather loops and the expand-then-GEMM path, counted at the dense conv's FLOPs.
-#include "kernels/conv1d.h"
+#include "kernels/conv1d/conv1d.h"
 
 #include <benchmark/benchmark.h>
 
@@ -19,12 +19,12 @@
 #include <string>
 #include <vector>
 
-#include "kernels/conv1d_onehot.h"
+#include "kernels/conv1d/conv1d_onehot.h"
 
 #if STRAND_WITH_CUDA
 #include <cuda_runtime.h>
 
-#include "kernels/cuda_check.h"
+#include "kernels/common/cuda_check.h"
 #endif
 
 namespace {

@@ -1,6 +1,6 @@
-// Per-example gradient norms (kernels/per_sample_norm.h), the ghost (Gram matrix) path against
-// the materialized path on the layers of DeepSEA, Basset and DanQ, each pair timed alternately
-// in one iteration so machine load hits both alike, to check choose_norm_method's pick:
+// Per-example gradient norms (kernels/per_sample_norm/per_sample_norm.h), the ghost (Gram matrix)
+// path against the materialized path on the layers of DeepSEA, Basset and DanQ, each pair timed
+// alternately in one iteration so machine load hits both alike, to check choose_norm_method's pick:
 //   {cpu,gpu}/<layer>/N<n>: counters ghost_ms, materialized_ms (per call), materialized_over_ghost
 //     (> 1: ghost is faster), ghost_MMAC and materialized_MMAC (the cost model's multiply-adds)
 //     and pick_was_faster (1 when the method the model picks was the faster one here); the label
@@ -8,7 +8,7 @@
 // First convolutions take base codes (the DP engine's conv1d_bases path), later ones dense
 // inputs, Linear layers one position per example; DanQ's LSTM gate weights are dense rows over
 // the 75 pooled steps. GPU benchmarks are skipped without a CUDA device.
-#include "kernels/per_sample_norm.h"
+#include "kernels/per_sample_norm/per_sample_norm.h"
 
 #include <benchmark/benchmark.h>
 
@@ -19,7 +19,7 @@
 #if STRAND_WITH_CUDA
 #include <cuda_runtime.h>
 
-#include "kernels/cuda_check.h"
+#include "kernels/common/cuda_check.h"
 #endif
 
 namespace {

@@ -5,7 +5,7 @@
 // cuDNN: CUDNN_RNN_ALGO_STANDARD, FMA math). cuDNN's time includes packing the weights into its
 // weight space each call (device copies, which a framework that keeps cuDNN's layout avoids);
 // descriptor setup is cached and stays out of the timing.
-#include "kernels/rnn.h"
+#include "kernels/rnn/rnn.h"
 
 #include <benchmark/benchmark.h>
 #include <sys/resource.h>
@@ -18,7 +18,7 @@
 #if STRAND_WITH_CUDA
 #include <cuda_runtime.h>
 
-#include "kernels/cuda_check.h"
+#include "kernels/common/cuda_check.h"
 #endif
 
 namespace {
@@ -98,11 +98,13 @@ void cpu_rnn(benchmark::State& state, bool backward) {
   std::vector<unsigned char> reserve(
       strand::kernels::cpu::rnn_reserve_bytes(s, strand::DType::kF32));
   const RnnInputs<float> in{p.x.data(), {}, nullptr, nullptr, w, {}};
+  const strand::kernels::Context ctx{};  // the CPU kernels ignore the stream
   const double cpu_start = process_cpu_seconds();
   for (auto _ : state) {
-    strand::kernels::cpu::rnn_forward(s, in, {y.data(), nullptr, nullptr}, reserve.data());
+    strand::kernels::cpu::rnn_forward(ctx, s, in, {y.data(), nullptr, nullptr}, reserve.data());
     if (backward)
-      strand::kernels::cpu::rnn_backward(s, in, reserve.data(), {p.dy.data(), nullptr, nullptr},
+      strand::kernels::cpu::rnn_backward(ctx, s, in, reserve.data(),
+                                         {p.dy.data(), nullptr, nullptr},
                                          {dx.data(), nullptr, nullptr, g});
     benchmark::DoNotOptimize(y.data());
   }
@@ -151,24 +153,28 @@ void gpu_rnn(benchmark::State& state, RnnShape s, RnnAlgo algo, bool backward) {
   const auto w = p.sets<RnnLayerWeights<float>>([&](int64_t i) { return params[i]->f(); });
   const auto g = p.sets<RnnLayerGrads<float>>([&](int64_t i) { return grads[i]->f(); });
   DeviceMemory y(p.dy.size() * sizeof(float)), dx(p.x.size() * sizeof(float));
-  DeviceMemory reserve(kc::rnn_reserve_bytes(s, strand::DType::kF32, algo));
-  const size_t ws_bytes = kc::rnn_workspace_bytes(s, strand::DType::kF32, algo);
+  // On a non-blocking stream of its own, as in training (never the legacy default stream).
+  cudaStream_t stream = nullptr;
+  STRAND_CUDA_CHECK(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
+  const strand::kernels::Context ctx{stream, 0};
+  DeviceMemory reserve(kc::rnn_reserve_bytes(ctx, s, strand::DType::kF32, algo));
+  const size_t ws_bytes = kc::rnn_workspace_bytes(ctx, s, strand::DType::kF32, algo);
   DeviceMemory ws(ws_bytes);
   const RnnInputs<float> in{x->f(), {}, nullptr, nullptr, w, {}};
   cudaEvent_t start, stop;
   STRAND_CUDA_CHECK(cudaEventCreate(&start));
   STRAND_CUDA_CHECK(cudaEventCreate(&stop));
   auto once = [&] {
-    kc::rnn_forward(s, in, {y.f(), nullptr, nullptr}, algo, reserve.ptr, ws.ptr, ws_bytes);
+    kc::rnn_forward(ctx, s, in, {y.f(), nullptr, nullptr}, algo, reserve.ptr, ws.ptr, ws_bytes);
     if (backward)
-      kc::rnn_backward(s, in, reserve.ptr, {dy->f(), nullptr, nullptr},
+      kc::rnn_backward(ctx, s, in, reserve.ptr, {dy->f(), nullptr, nullptr},
                        {dx.f(), nullptr, nullptr, g}, algo, ws.ptr, ws_bytes);
   };
   once();  // warm-up: handles, descriptors, first-touch
   for (auto _ : state) {
-    STRAND_CUDA_CHECK(cudaEventRecord(start));
+    STRAND_CUDA_CHECK(cudaEventRecord(start, stream));
     once();
-    STRAND_CUDA_CHECK(cudaEventRecord(stop));
+    STRAND_CUDA_CHECK(cudaEventRecord(stop, stream));
     STRAND_CUDA_CHECK(cudaEventSynchronize(stop));
     float ms = 0;
     STRAND_CUDA_CHECK(cudaEventElapsedTime(&ms, start, stop));
@@ -176,12 +182,13 @@ void gpu_rnn(benchmark::State& state, RnnShape s, RnnAlgo algo, bool backward) {
   }
   cudaEventDestroy(start);
   cudaEventDestroy(stop);
+  cudaStreamDestroy(stream);
   const double flops = forward_flops(s) * (backward ? 3 : 1);
   state.counters["GFLOP/s"] =
       benchmark::Counter(flops * 1e-9 * state.iterations(), benchmark::Counter::kIsRate);
   state.counters["samples/s"] =
       benchmark::Counter(double(s.batch) * state.iterations(), benchmark::Counter::kIsRate);
-  state.SetLabel(kc::rnn_path_name(s, strand::DType::kF32, algo));
+  state.SetLabel(kc::rnn_path_name(ctx, s, strand::DType::kF32, algo));
 }
 
 void register_gpu_benchmarks() {

@@ -6,7 +6,7 @@
 // steps beside this program and prints the ratios.
 #include <benchmark/benchmark.h>
 
-#include "kernels/onednn.h"
+#include "kernels/common/onednn.h"
 #include "layers/autocast.h"
 #include "layers/models.h"
 #include "runtime/autograd.h"

@@ -9,7 +9,7 @@ find_path(CBLAS_INCLUDE_DIR cblas.h REQUIRED
           PATH_SUFFIXES openblas-openmp x86_64-linux-gnu/openblas-openmp)
 message(STATUS "strand: BLAS ${OPENBLAS_LIBRARY}")
 # oneDNN (Debian's libdnnl-dev, OpenMP build): fp32/bf16 GEMM and convolution on the CPU with
-# run-time ISA dispatch up to AVX-512 and AMX (kernels/onednn.h). Its headers are in /usr/include.
+# run-time ISA dispatch up to AVX-512 and AMX (kernels/common/onednn.h). Its headers are in /usr/include.
 find_library(DNNL_LIBRARY dnnl REQUIRED)
 message(STATUS "strand: oneDNN ${DNNL_LIBRARY}")
 pkg_check_modules(HTSLIB REQUIRED IMPORTED_TARGET htslib)

@@ -2,9 +2,9 @@
 // device cast their float32 inputs and weights to bf16 (the matmul, convolution and recurrence
 // kernels accumulate in fp32) and return float32 outputs. The parameters stay float32 master
 // weights and get float32 gradients through the casts. On a CPU with AVX512-BF16 or AMX the guard
-// also turns on the kernels' bf16 math (kernels/onednn.h): fp32 convolutions and matrix products
-// (LSTM/GRU's included) read their inputs rounded to bf16 and accumulate in fp32; tensors stay
-// float32. On other CPUs the CPU computes in fp32.
+// also turns on the kernels' bf16 math (kernels/common/onednn.h): fp32 convolutions and matrix
+// products (LSTM/GRU's included) read their inputs rounded to bf16 and accumulate in fp32; tensors
+// stay float32. On other CPUs the CPU computes in fp32.
 #pragma once
 
 #include "runtime/tensor.h"

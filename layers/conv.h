@@ -26,6 +26,7 @@ class Conv1d : public Module {
   const Conv1dConfig& config() const { return config_; }
   // GPU arithmetic and algorithm (fp32/tf32, custom/cuDNN/auto); bf16 follows the tensors' dtype.
   void set_gpu_options(const kernels::Conv1dGpuOptions& gpu) { options_.gpu = gpu; }
+  const kernels::Conv1dGpuOptions& gpu_options() const { return options_.gpu; }
   int64_t out_length(int64_t in_length) const;
 
  protected:

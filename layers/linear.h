@@ -15,7 +15,9 @@ class Linear : public Module {
   Tensor& bias() { return bias_; }
   int64_t in_features() const { return in_; }
   int64_t out_features() const { return out_; }
+  // CUDA fp32 products exact (FMA) or on TF32 tensor cores (layers/gpu_math.h).
   void set_math_mode(kernels::MathMode mode) { mode_ = mode; }
+  kernels::MathMode math_mode() const { return mode_; }
 
  protected:
   std::string extra_repr() const override;

@@ -17,8 +17,8 @@
 #include <cuda_runtime.h>
 #include <nccl.h>
 
-#include "kernels/concurrent_collectives.h"
-#include "kernels/cuda_check.h"
+#include "kernels/collectives/concurrent_collectives.h"
+#include "kernels/common/cuda_check.h"
 #endif
 
 namespace strand::runtime {

@@ -1,7 +1,7 @@
-// The CPU backend's report and bf16 switch, over kernels/onednn.
+// The CPU backend's report and bf16 switch, over kernels/common/onednn.
 #include "runtime/cpu.h"
 
-#include "kernels/onednn.h"
+#include "kernels/common/onednn.h"
 
 namespace strand::runtime {
 

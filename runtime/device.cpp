@@ -7,13 +7,13 @@
 #include <vector>
 
 #include "core/error.h"
-#include "kernels/index.h"
+#include "kernels/index/index.h"
 
 #if STRAND_WITH_CUDA
 #include <cuda_runtime.h>
 
-#include "kernels/cuda_check.h"
-#include "kernels/mem_pool.h"
+#include "kernels/common/cuda_check.h"
+#include "kernels/common/mem_pool.h"
 #endif
 
 namespace strand::runtime {
@@ -108,7 +108,7 @@ Stream::~Stream() {
 #endif
 }
 
-// Each synchronisation also raises what the device's index checks found (kernels/index.h).
+// Each synchronisation also raises what the device's index checks found (kernels/index/index.h).
 void Stream::synchronize() const {
   STRAND_CUDA_CALL({
     STRAND_CUDA_CHECK(cudaStreamSynchronize(handle_));

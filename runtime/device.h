@@ -8,7 +8,7 @@
 #include <string>
 #include <string_view>
 
-#include "kernels/context.h"
+#include "kernels/common/context.h"
 
 struct CUevent_st;
 

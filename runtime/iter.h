@@ -5,7 +5,7 @@
 #include <array>
 
 #include "core/error.h"
-#include "kernels/strided.h"
+#include "kernels/elementwise/strided.h"
 #include "runtime/tensor.h"
 
 namespace strand::runtime {

@@ -8,10 +8,10 @@
 #include <string>
 #include <vector>
 
-#include "kernels/conv1d.h"
-#include "kernels/conv1d_onehot.h"
-#include "kernels/gemm.h"
-#include "kernels/rnn.h"
+#include "kernels/conv1d/conv1d.h"
+#include "kernels/conv1d/conv1d_onehot.h"
+#include "kernels/gemm/gemm.h"
+#include "kernels/rnn/rnn.h"
 #include "runtime/rng.h"
 #include "runtime/tensor.h"
 

@@ -65,9 +65,9 @@ void SGD::step() {
     const kernels::Context ctx = context_for(p.device());
     dispatch_floating(p.dtype(), "SGD", [&](auto tag) {
       using T = decltype(tag);
-      STRAND_DISPATCH_DEVICE(p.device(), sgd_step<T>, p.numel(), config_, !started_[i], p.data<T>(),
-                             g.data<T>(), momentum_[i].defined() ? momentum_[i].data<T>() : nullptr,
-                             ctx);
+      STRAND_DISPATCH_DEVICE(p.device(), sgd_step<T>, ctx, p.numel(), config_, !started_[i],
+                             p.data<T>(), g.data<T>(),
+                             momentum_[i].defined() ? momentum_[i].data<T>() : nullptr);
     });
     started_[i] = true;
   }
@@ -111,8 +111,8 @@ void Adam::step() {
     const kernels::Context ctx = context_for(p.device());
     dispatch_floating(p.dtype(), "Adam", [&](auto tag) {
       using T = decltype(tag);
-      STRAND_DISPATCH_DEVICE(p.device(), adam_step<T>, p.numel(), config_, steps_, p.data<T>(),
-                             g.data<T>(), exp_avg_[i].data<T>(), exp_avg_sq_[i].data<T>(), ctx);
+      STRAND_DISPATCH_DEVICE(p.device(), adam_step<T>, ctx, p.numel(), config_, steps_, p.data<T>(),
+                             g.data<T>(), exp_avg_[i].data<T>(), exp_avg_sq_[i].data<T>());
     });
   }
 }
@@ -150,15 +150,15 @@ double clip_grad_norm(const std::vector<Tensor>& params, double max_norm) {
   for (const Tensor& g : grads) {
     dispatch_floating(g.dtype(), "clip_grad_norm", [&](auto tag) {
       using T = decltype(tag);
-      STRAND_DISPATCH_DEVICE(device, accumulate_squares<T>, g.numel(), g.data<T>(),
-                             total.data<double>(), ctx);
+      STRAND_DISPATCH_DEVICE(device, accumulate_squares<T>, ctx, g.numel(), g.data<T>(),
+                             total.data<double>());
     });
   }
   for (Tensor& g : grads) {
     dispatch_floating(g.dtype(), "clip_grad_norm", [&](auto tag) {
       using T = decltype(tag);
-      STRAND_DISPATCH_DEVICE(device, clip_by_total_norm<T>, g.numel(), g.data<T>(),
-                             total.data<double>(), max_norm, ctx);
+      STRAND_DISPATCH_DEVICE(device, clip_by_total_norm<T>, ctx, g.numel(), g.data<T>(),
+                             total.data<double>(), max_norm);
     });
   }
   return std::sqrt(total.item());

@@ -7,7 +7,7 @@
 #include <utility>
 #include <vector>
 
-#include "kernels/optim.h"
+#include "kernels/optim/optim.h"
 #include "runtime/tensor.h"
 
 namespace strand::runtime {

@@ -8,8 +8,8 @@
 #include <unordered_set>
 
 #include "core/error.h"
-#include "kernels/philox.h"
-#include "kernels/random.h"
+#include "kernels/random/philox.h"
+#include "kernels/random/random.h"
 #include "runtime/autograd.h"
 #include "runtime/dispatch.h"
 #include "runtime/ops.h"
@@ -254,8 +254,8 @@ void PerSampleClipper::add_noise(Generator& gen, double noise_multiplier,
       const kernels::Context ctx = context_for(noise.device());
       dispatch_floating(noise.dtype(), "DP-SGD noise", [&](auto tag) {
         using T = decltype(tag);
-        STRAND_DISPATCH_DEVICE(noise.device(), normal<T>, noise.numel(), state, 0.0, std,
-                               noise.data<T>(), ctx);
+        STRAND_DISPATCH_DEVICE(noise.device(), normal<T>, ctx, noise.numel(), state, 0.0, std,
+                               noise.data<T>());
       });
       add_(g, noise);
     }

@@ -19,7 +19,7 @@
 #include <utility>
 #include <vector>
 
-#include "kernels/per_sample_norm.h"
+#include "kernels/per_sample_norm/per_sample_norm.h"
 #include "runtime/rng.h"
 #include "runtime/tensor.h"
 

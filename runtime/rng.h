@@ -1,11 +1,11 @@
-// The random number generator: a Philox 4x32-10 stream (kernels/philox.h) identified by
+// The random number generator: a Philox 4x32-10 stream (kernels/random/philox.h) identified by
 // (seed, offset). Each draw takes the next block of counters, so a run is reproducible from its
 // seed, and CPU and CUDA draws of the same state are identical.
 #pragma once
 
 #include <cstdint>
 
-#include "kernels/philox.h"
+#include "kernels/random/philox.h"
 
 namespace strand::runtime {
 

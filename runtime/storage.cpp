@@ -16,7 +16,7 @@
 #if STRAND_WITH_CUDA
 #include <cuda_runtime.h>
 
-#include "kernels/cuda_check.h"
+#include "kernels/common/cuda_check.h"
 #endif
 
 namespace strand::runtime {

@@ -9,9 +9,9 @@
 
 #include "core/checked.h"
 #include "core/error.h"
-#include "kernels/elementwise.h"
-#include "kernels/index.h"
-#include "kernels/random.h"
+#include "kernels/elementwise/elementwise.h"
+#include "kernels/index/index.h"
+#include "kernels/random/random.h"
 #include "runtime/autograd.h"
 #include "runtime/iter.h"
 #include "runtime/ops.h"
@@ -21,7 +21,7 @@
 #if STRAND_WITH_CUDA
 #include <cuda_runtime.h>
 
-#include "kernels/cuda_check.h"
+#include "kernels/common/cuda_check.h"
 #endif
 
 namespace strand::runtime {
@@ -147,9 +147,9 @@ void copy_same(const Tensor& dst, const Tensor& src) {
     const U* in = static_cast<const U*>(src.raw_data());
     U* out = static_cast<U*>(dst.raw_data());
     if (dst.is_cuda()) {
-      STRAND_CUDA_CALL(kernels::cuda::strided_copy<U>(it, in, out, ctx));
+      STRAND_CUDA_CALL(kernels::cuda::strided_copy<U>(ctx, it, in, out));
     } else {
-      kernels::cpu::strided_copy<U>(it, in, out, ctx);
+      kernels::cpu::strided_copy<U>(ctx, it, in, out);
     }
   };
   switch (dst.element_size()) {
@@ -210,7 +210,7 @@ void copy_bytes_across(const Tensor& dst, const Tensor& src, bool non_blocking) 
   }
   // device -> host: wait for the device's work, then copy through page-locked memory.
   const kernels::Context ctx = context_for(src.device());
-  // Having waited, raise what the device's index checks found (kernels/index.h).
+  // Having waited, raise what the device's index checks found (kernels/index/index.h).
   if (dst.storage()->pinned()) {
     STRAND_CUDA_CHECK(
         cudaMemcpyAsync(dst.raw_data(), src.raw_data(), bytes, cudaMemcpyDeviceToHost, ctx.stream));
@@ -239,9 +239,9 @@ Tensor cast_values(const Tensor& src, DType dtype) {
   const kernels::Context ctx = context_for(in.device());
   if (in.is_cuda()) {
     STRAND_CUDA_CALL(
-        kernels::cuda::cast(in.numel(), in.dtype(), in.raw_data(), dtype, out.raw_data(), ctx));
+        kernels::cuda::cast(ctx, in.numel(), in.dtype(), in.raw_data(), dtype, out.raw_data()));
   } else {
-    kernels::cpu::cast(in.numel(), in.dtype(), in.raw_data(), dtype, out.raw_data(), ctx);
+    kernels::cpu::cast(ctx, in.numel(), in.dtype(), in.raw_data(), dtype, out.raw_data());
   }
   return out;
 }
@@ -466,9 +466,9 @@ void Tensor::fill_(double value) {
   if (is_contiguous()) {
     const kernels::Context ctx = context_for(device());
     if (is_cuda()) {
-      STRAND_CUDA_CALL(kernels::cuda::fill(numel(), dtype(), raw_data(), value, ctx));
+      STRAND_CUDA_CALL(kernels::cuda::fill(ctx, numel(), dtype(), raw_data(), value));
     } else {
-      kernels::cpu::fill(numel(), dtype(), raw_data(), value, ctx);
+      kernels::cpu::fill(ctx, numel(), dtype(), raw_data(), value);
     }
     return;
   }
@@ -656,9 +656,9 @@ Tensor arange(double start, double end, double step, const TensorOptions& option
   Tensor t = empty({n}, options.with_requires_grad(false));
   const kernels::Context ctx = context_for(t.device());
   if (t.is_cuda()) {
-    STRAND_CUDA_CALL(kernels::cuda::arange(n, t.dtype(), t.raw_data(), start, step, ctx));
+    STRAND_CUDA_CALL(kernels::cuda::arange(ctx, n, t.dtype(), t.raw_data(), start, step));
   } else {
-    kernels::cpu::arange(n, t.dtype(), t.raw_data(), start, step, ctx);
+    kernels::cpu::arange(ctx, n, t.dtype(), t.raw_data(), start, step);
   }
   if (options.requires_grad) t.set_requires_grad(true);
   return t;
@@ -705,9 +705,9 @@ Tensor rand(const Shape& shape, Generator& gen, const TensorOptions& options, do
   dispatch_floating(t.dtype(), "rand", [&](auto tag) {
     using T = decltype(tag);
     if (t.is_cuda()) {
-      STRAND_CUDA_CALL(kernels::cuda::uniform<T>(t.numel(), state, lo, hi, t.data<T>(), ctx));
+      STRAND_CUDA_CALL(kernels::cuda::uniform<T>(ctx, t.numel(), state, lo, hi, t.data<T>()));
     } else {
-      kernels::cpu::uniform<T>(t.numel(), state, lo, hi, t.data<T>(), ctx);
+      kernels::cpu::uniform<T>(ctx, t.numel(), state, lo, hi, t.data<T>());
     }
   });
   if (options.requires_grad) t.set_requires_grad(true);
@@ -721,9 +721,9 @@ Tensor randn(const Shape& shape, Generator& gen, const TensorOptions& options) {
   dispatch_floating(t.dtype(), "randn", [&](auto tag) {
     using T = decltype(tag);
     if (t.is_cuda()) {
-      STRAND_CUDA_CALL(kernels::cuda::normal<T>(t.numel(), state, 0.0, 1.0, t.data<T>(), ctx));
+      STRAND_CUDA_CALL(kernels::cuda::normal<T>(ctx, t.numel(), state, 0.0, 1.0, t.data<T>()));
     } else {
-      kernels::cpu::normal<T>(t.numel(), state, 0.0, 1.0, t.data<T>(), ctx);
+      kernels::cpu::normal<T>(ctx, t.numel(), state, 0.0, 1.0, t.data<T>());
     }
   });
   if (options.requires_grad) t.set_requires_grad(true);

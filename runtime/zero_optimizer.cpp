@@ -82,14 +82,14 @@ void ZeroOptimizer::step() {
     const kernels::Context ctx = context_for(device);
     dispatch_floating(shard_grad_.dtype(), "ZeroOptimizer clip", [&](auto tag) {
       using T = decltype(tag);
-      STRAND_DISPATCH_DEVICE(device, accumulate_squares<T>, shard_grad_.numel(),
-                             shard_grad_.data<T>(), total.data<double>(), ctx);
+      STRAND_DISPATCH_DEVICE(device, accumulate_squares<T>, ctx, shard_grad_.numel(),
+                             shard_grad_.data<T>(), total.data<double>());
     });
     comm_->all_reduce(total, ReduceOp::kSum)->wait();
     dispatch_floating(shard_grad_.dtype(), "ZeroOptimizer clip", [&](auto tag) {
       using T = decltype(tag);
-      STRAND_DISPATCH_DEVICE(device, clip_by_total_norm<T>, shard_grad_.numel(),
-                             shard_grad_.data<T>(), total.data<double>(), clip_norm_, ctx);
+      STRAND_DISPATCH_DEVICE(device, clip_by_total_norm<T>, ctx, shard_grad_.numel(),
+                             shard_grad_.data<T>(), total.data<double>(), clip_norm_);
     });
   }
   shard_param_.copy_(flat_param_.slice(0, first, first + shard_size_));

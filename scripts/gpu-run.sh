@@ -196,7 +196,8 @@ declare -A benches=(
   [bench_conv1d]='^gpu/[a-z_]*/[a-z0-9]*/(deepsea2|basset2|dilated)[^/]*/N64/|^gpu/onehot_[a-z_]*/[a-z0-9]*/deepsea1[^/]*/N64/'
   [bench_rnn]='^BM_GpuLstm/(DanQ/N100|H512/T1000)/fwd_bwd/'
   [bench_train]='cuda:1'
-  [bench_core]='cuda:1'
+  [bench_gemm]='cuda:1'
+  [bench_elementwise]='cuda:1'
 )
 if ((dry)); then
   bad=()
@@ -287,7 +288,7 @@ fi
 : >"$out/bench.txt"
 min_time=$((quick ? 1 : 2))  # tenths of a second per benchmark
 phase "$cap_bench"
-for t in bench_train bench_conv1d bench_rnn bench_core; do
+for t in bench_train bench_conv1d bench_rnn bench_gemm bench_elementwise; do
   secs=$(allow 60)
   ((secs >= 10)) || { note "$t" "skipped: out of time"; continue; }
   timeout -k 5 "$secs" "$b/bin/$t" --benchmark_filter="${benches[$t]}" \

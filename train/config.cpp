@@ -8,6 +8,7 @@
 
 #include "core/error.h"
 #include "core/suggest.h"
+#include "layers/gpu_math.h"
 #include "runtime/cpu.h"
 #include "runtime/file_io.h"
 
@@ -16,10 +17,11 @@ namespace {
 
 const std::vector<std::string>& keys() {
   static const std::vector<std::string> k = {
-      "model",        "epochs",   "max_steps",  "batch_size",   "optimizer",   "lr",
-      "weight_decay", "momentum", "schedule",   "warmup_steps", "step_epochs", "gamma",
-      "clip_norm",    "monitor",  "patience",   "seed",         "log_every",   "reverse_complement",
-      "device",       "progress", "rc_average", "precision",    "sensitive"};
+      "model",       "epochs",       "max_steps",          "batch_size", "optimizer",
+      "lr",          "weight_decay", "momentum",           "schedule",   "warmup_steps",
+      "step_epochs", "gamma",        "clip_norm",          "monitor",    "patience",
+      "seed",        "log_every",    "reverse_complement", "device",     "progress",
+      "rc_average",  "precision",    "sensitive",          "conv_algo",  "tf32"};
   return k;
 }
 
@@ -49,6 +51,8 @@ nlohmann::json to_json(const TrainConfig& c) {
           {"rc_average", c.rc_average},
           {"precision", c.precision},
           {"sensitive", c.sensitive},
+          {"conv_algo", c.conv_algo},
+          {"tf32", c.tf32},
           {"dp",
            {{"enabled", c.dp.enabled},
             {"max_grad_norm", c.dp.max_grad_norm},
@@ -108,6 +112,8 @@ TrainConfig config_from_json(const nlohmann::json& j) {
   get("rc_average", c.rc_average);
   get("precision", c.precision);
   get("sensitive", c.sensitive);
+  get("conv_algo", c.conv_algo);
+  get("tf32", c.tf32);
   if (j.contains("dp")) {
     const nlohmann::json& d = j.at("dp");
     STRAND_CHECK(d.is_object(), "training config 'dp' must be a JSON object, got {}", d.dump());
@@ -151,6 +157,7 @@ void validate(const TrainConfig& c) {
                "unknown precision '{}' (fp32, bf16)", c.precision);
   // bf16 on the CPU needs bf16 instructions; without them it would silently train in fp32.
   if (c.precision == "bf16" && c.device == "cpu") runtime::require_cpu_bf16("precision bf16");
+  layers::check_gpu_math({c.conv_algo, c.tf32}, c.device);
   if (c.dp.enabled) {
     // The per-example norm kernels read fp32 activations and output gradients.
     STRAND_CHECK(c.precision == "fp32",

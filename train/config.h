@@ -31,6 +31,8 @@ struct TrainConfig {
   bool sensitive = false;           // Rule 10: sensitive data (export needs DP or an override)
   std::string device = "cpu";       // cpu or cuda
   std::string precision = "fp32";   // fp32, or bf16: autocast on CUDA (layers/autocast.h)
+  std::string conv_algo = "auto";   // CUDA conv1d: auto, custom or cudnn (layers/gpu_math.h)
+  bool tf32 = false;                // CUDA: fp32 convolutions and matmuls on TF32 tensor cores
   bool progress = true;             // a progress bar, only when stderr is a terminal
 
   // DP-SGD (Rule 10): each example's gradient clipped to max_grad_norm, Gaussian noise of std

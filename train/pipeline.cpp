@@ -13,6 +13,7 @@
 #include "data/bed.h"
 #include "data/simulate.h"
 #include "data/simulation_files.h"
+#include "layers/gpu_math.h"
 #include "rules/alignment.h"
 #include "rules/baselines.h"
 #include "rules/calibration.h"
@@ -498,6 +499,7 @@ RunReport train_and_evaluate(RunOptions& a, bool writer,
   const auto best = load_model(trainer.model_path());
   const auto device = runtime::Device::parse(a.config.device);
   best.model->to(device);
+  layers::set_gpu_math(*best.model, {a.config.conv_algo, a.config.tf32});
   const auto predictor = for_prediction(best.model, a.config.rc_average);
   const int64_t eval_batch = std::max<int64_t>(256, a.config.batch_size);
   nlohmann::json metrics;
@@ -581,6 +583,8 @@ RunReport train_and_evaluate(RunOptions& a, bool writer,
 }  // namespace
 
 RunReport run_training(RunOptions o) {
+  // Before any data is read: a CUDA-only choice on a CPU run is a mistake in the command.
+  layers::check_gpu_math({o.config.conv_algo, o.config.tf32}, o.config.device);
   const auto start = std::chrono::steady_clock::now();
   const auto& comm = o.parallel.comm;
   const bool writer = !comm || comm->rank() == 0;

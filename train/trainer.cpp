@@ -14,6 +14,7 @@
 
 #include "core/error.h"
 #include "layers/autocast.h"
+#include "layers/gpu_math.h"
 #include "layers/models.h"
 #include "layers/privacy.h"
 #include "rules/privacy_accountant.h"
@@ -88,6 +89,7 @@ Trainer::Trainer(std::shared_ptr<const data::SplitDataset> splits, TrainConfig c
   runtime::manual_seed(config_.seed);
   model_ = build_model(info_, true);
   model_->to(device_);
+  layers::set_gpu_math(*model_, {config_.conv_algo, config_.tf32});
   model_->train();
   optimizer_ = make_optimizer(config_, model_->parameters());
 

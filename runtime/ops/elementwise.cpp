@@ -1,5 +1,5 @@
 // Elementwise ops with broadcasting, and their backward formulas.
-#include "kernels/elementwise.h"
+#include "kernels/elementwise/elementwise.h"
 
 #include <algorithm>
 
@@ -33,8 +33,8 @@ void run_binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out
   const kernels::Context ctx = context_for(out.device());
   dispatch_floating(out.dtype(), name, [&](auto tag) {
     using T = decltype(tag);
-    STRAND_DISPATCH_DEVICE(out.device(), binary<T>, op, it, a.data<T>(), b.data<T>(), out.data<T>(),
-                           ctx);
+    STRAND_DISPATCH_DEVICE(out.device(), binary<T>, ctx, op, it, a.data<T>(), b.data<T>(),
+                           out.data<T>());
   });
 }
 
@@ -220,8 +220,8 @@ Tensor unary(UnaryOp op, const Tensor& x_in, const char* name, double p0 = 0, do
   const kernels::Context ctx = context_for(x.device());
   dispatch_floating(x.dtype(), name, [&](auto tag) {
     using T = decltype(tag);
-    STRAND_DISPATCH_DEVICE(x.device(), unary<T>, op, x.numel(), x.data<T>(), y.data<T>(), p0, p1,
-                           ctx);
+    STRAND_DISPATCH_DEVICE(x.device(), unary<T>, ctx, op, x.numel(), x.data<T>(), y.data<T>(), p0,
+                           p1);
   });
   const auto backward = [op, p0, p1, name](Node& n, const Grads& g) -> Grads {
     const Tensor dy = g[0].contiguous();
@@ -231,9 +231,9 @@ Tensor unary(UnaryOp op, const Tensor& x_in, const char* name, double p0 = 0, do
     const kernels::Context ctx = context_for(dy.device());
     dispatch_floating(dy.dtype(), name, [&](auto tag) {
       using T = decltype(tag);
-      STRAND_DISPATCH_DEVICE(dy.device(), unary_backward<T>, op, dy.numel(), dy.data<T>(),
+      STRAND_DISPATCH_DEVICE(dy.device(), unary_backward<T>, ctx, op, dy.numel(), dy.data<T>(),
                              x.defined() ? x.data<T>() : nullptr,
-                             y.defined() ? y.data<T>() : nullptr, dx.data<T>(), p0, p1, ctx);
+                             y.defined() ? y.data<T>() : nullptr, dx.data<T>(), p0, p1);
     });
     return {dx};
   };

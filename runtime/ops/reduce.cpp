@@ -1,10 +1,10 @@
 // Reductions (sum, mean, max, argmax) and softmax / log-softmax, with their backward formulas.
-#include "kernels/reduce.h"
+#include "kernels/reduce/reduce.h"
 
 #include <algorithm>
 
-#include "kernels/index.h"
-#include "kernels/softmax.h"
+#include "kernels/index/index.h"
+#include "kernels/reduce/softmax.h"
 #include "runtime/autograd.h"
 #include "runtime/dispatch.h"
 #include "runtime/ops.h"
@@ -36,8 +36,8 @@ Tensor sum_range(const Tensor& x_in, int64_t first, int64_t last) {
   const kernels::Context ctx = context_for(x.device());
   dispatch_floating(x.dtype(), "sum", [&](auto tag) {
     using T = decltype(tag);
-    STRAND_DISPATCH_DEVICE(x.device(), reduce<T>, kernels::ReduceOp::kSum, s.outer, s.dim, s.inner,
-                           x.data<T>(), out.data<T>(), nullptr, ctx);
+    STRAND_DISPATCH_DEVICE(x.device(), reduce<T>, ctx, kernels::ReduceOp::kSum, s.outer, s.dim,
+                           s.inner, x.data<T>(), out.data<T>(), nullptr);
   });
   return out;
 }
@@ -106,8 +106,8 @@ MaxResult max(const Tensor& x_in, int64_t dim, bool keepdim) {
   const kernels::Context ctx = context_for(x.device());
   dispatch_floating(x.dtype(), "max", [&](auto tag) {
     using T = decltype(tag);
-    STRAND_DISPATCH_DEVICE(x.device(), reduce<T>, kernels::ReduceOp::kMax, s.outer, s.dim, s.inner,
-                           x.data<T>(), values.data<T>(), indices.data<int64_t>(), ctx);
+    STRAND_DISPATCH_DEVICE(x.device(), reduce<T>, ctx, kernels::ReduceOp::kMax, s.outer, s.dim,
+                           s.inner, x.data<T>(), values.data<T>(), indices.data<int64_t>());
   });
   const Shape in_shape = x.shape();
   auto node =
@@ -119,8 +119,8 @@ MaxResult max(const Tensor& x_in, int64_t dim, bool keepdim) {
         const kernels::Context ctx = context_for(grad.device());
         dispatch_floating(grad.dtype(), "max_backward", [&](auto tag) {
           using T = decltype(tag);
-          STRAND_DISPATCH_DEVICE(grad.device(), scatter_add<T>, s.outer, s.dim, s.inner,
-                                 grad.data<T>(), 1, idx.data<int64_t>(), dx.data<T>(), ctx);
+          STRAND_DISPATCH_DEVICE(grad.device(), scatter_add<T>, ctx, s.outer, s.dim, s.inner,
+                                 grad.data<T>(), 1, idx.data<int64_t>(), dx.data<T>());
         });
         return {dx};
       });
@@ -155,8 +155,8 @@ Tensor softmax_impl(const Tensor& x_in, int64_t dim, bool log) {
   const kernels::Context ctx = context_for(x.device());
   dispatch_floating(x.dtype(), name, [&](auto tag) {
     using T = decltype(tag);
-    STRAND_DISPATCH_DEVICE(x.device(), softmax<T>, log, s.outer, s.dim, s.inner, x.data<T>(),
-                           y.data<T>(), ctx);
+    STRAND_DISPATCH_DEVICE(x.device(), softmax<T>, ctx, log, s.outer, s.dim, s.inner, x.data<T>(),
+                           y.data<T>());
   });
   auto node = record_node(name, {&x_in}, 1, [s, log, name](Node& n, const Grads& g) -> Grads {
     const Tensor& y = n.saved("output");
@@ -165,8 +165,8 @@ Tensor softmax_impl(const Tensor& x_in, int64_t dim, bool log) {
     const kernels::Context ctx = context_for(dy.device());
     dispatch_floating(dy.dtype(), name, [&](auto tag) {
       using T = decltype(tag);
-      STRAND_DISPATCH_DEVICE(dy.device(), softmax_backward<T>, log, s.outer, s.dim, s.inner,
-                             y.data<T>(), dy.data<T>(), dx.data<T>(), ctx);
+      STRAND_DISPATCH_DEVICE(dy.device(), softmax_backward<T>, ctx, log, s.outer, s.dim, s.inner,
+                             y.data<T>(), dy.data<T>(), dx.data<T>());
     });
     return {dx};
   });

@@ -2,7 +2,7 @@
 // states and every weight, and whose outputs are the output sequence and the final states.
 #include <unordered_map>
 
-#include "kernels/random.h"
+#include "kernels/random/random.h"
 #include "runtime/autograd.h"
 #include "runtime/deeplift.h"
 #include "runtime/dispatch.h"
@@ -334,9 +334,9 @@ RnnResult rnn(const Tensor& input_in, const std::vector<Tensor>& weights_in,
       const kernels::Context ctx = context_for(mask.device());
       dispatch_floating(mask.dtype(), "rnn dropout", [&](auto tag) {
         using T = decltype(tag);
-        STRAND_DISPATCH_DEVICE(mask.device(), bernoulli_mask<T>, mask.numel(), state,
-                               1.0 - options.dropout, 1.0 / (1.0 - options.dropout), mask.data<T>(),
-                               ctx);
+        STRAND_DISPATCH_DEVICE(mask.device(), bernoulli_mask<T>, ctx, mask.numel(), state,
+                               1.0 - options.dropout, 1.0 / (1.0 - options.dropout),
+                               mask.data<T>());
       });
       st->masks.push_back(mask);
     }
@@ -356,21 +356,21 @@ RnnResult rnn(const Tensor& input_in, const std::vector<Tensor>& weights_in,
       if constexpr (!std::is_same_v<T, double>) {
         STRAND_CUDA_CALL({
           const size_t reserve_bytes =
-              kernels::cuda::rnn_reserve_bytes(s, input.dtype(), options.algo, ctx);
+              kernels::cuda::rnn_reserve_bytes(ctx, s, input.dtype(), options.algo);
           const size_t work_bytes =
-              kernels::cuda::rnn_workspace_bytes(s, input.dtype(), options.algo, ctx);
+              kernels::cuda::rnn_workspace_bytes(ctx, s, input.dtype(), options.algo);
           st->reserve = empty({static_cast<int64_t>(reserve_bytes)},
                               {.dtype = DType::kU8, .device = input.device()});
           Tensor work = empty({static_cast<int64_t>(work_bytes)},
                               {.dtype = DType::kU8, .device = input.device()});
-          kernels::cuda::rnn_forward<T>(s, in, out, options.algo, st->reserve.raw_data(),
-                                        work.raw_data(), work_bytes, ctx);
+          kernels::cuda::rnn_forward<T>(ctx, s, in, out, options.algo, st->reserve.raw_data(),
+                                        work.raw_data(), work_bytes);
         });
       }
     } else if constexpr (!std::is_same_v<T, BFloat16>) {
       st->reserve = empty({static_cast<int64_t>(kernels::cpu::rnn_reserve_bytes(s, input.dtype()))},
                           {.dtype = DType::kU8});
-      kernels::cpu::rnn_forward<T>(s, in, out, st->reserve.raw_data(), ctx);
+      kernels::cpu::rnn_forward<T>(ctx, s, in, out, st->reserve.raw_data());
     }
   });
 
@@ -425,15 +425,15 @@ RnnResult rnn(const Tensor& input_in, const std::vector<Tensor>& weights_in,
             if constexpr (!std::is_same_v<T, double>) {
               STRAND_CUDA_CALL({
                 const size_t work_bytes =
-                    kernels::cuda::rnn_workspace_bytes(s, input.dtype(), st->options.algo, ctx);
+                    kernels::cuda::rnn_workspace_bytes(ctx, s, input.dtype(), st->options.algo);
                 Tensor work = empty({static_cast<int64_t>(work_bytes)},
                                     {.dtype = DType::kU8, .device = input.device()});
-                kernels::cuda::rnn_backward<T>(s, in, st->reserve.raw_data(), dout, din,
-                                               st->options.algo, work.raw_data(), work_bytes, ctx);
+                kernels::cuda::rnn_backward<T>(ctx, s, in, st->reserve.raw_data(), dout, din,
+                                               st->options.algo, work.raw_data(), work_bytes);
               });
             }
           } else if constexpr (!std::is_same_v<T, BFloat16>) {
-            kernels::cpu::rnn_backward<T>(s, in, st->reserve.raw_data(), dout, din, ctx);
+            kernels::cpu::rnn_backward<T>(ctx, s, in, st->reserve.raw_data(), dout, din);
           }
         });
         if (st->keep_taps) st->taps = std::move(taps);

@@ -7,7 +7,7 @@
 #include <cmath>
 #include <vector>
 
-#include "kernels/batch_norm.h"
+#include "kernels/batch_norm/batch_norm.h"
 #include "tests/kernels/kernel_test_support.h"
 #include "tests/support/cuda_buffer.h"
 #include "tests/support/test_support.h"
@@ -50,41 +50,40 @@ TYPED_TEST(BatchNormCudaTest, MatchesCpu) {
       const T* b = affine ? beta.data() : nullptr;
       std::vector<T> y(numel), mean(s.channels), invstd(s.channels), yi(numel), dx(numel),
           dgamma(s.channels), dbeta(s.channels);
-      cpu::batch_norm_forward<T>(s, x.data(), g, b, kEps, y.data(), mean.data(), invstd.data(), {});
-      cpu::batch_norm_inference<T>(s, x.data(), g, b, mean.data(), var.data(), kEps, yi.data(), {});
-      cpu::batch_norm_backward<T>(s, x.data(), dy.data(), g, mean.data(), invstd.data(), dx.data(),
-                                  dgamma.data(), dbeta.data(), {});
+      cpu::batch_norm_forward<T>({}, s, x.data(), g, b, kEps, y.data(), mean.data(), invstd.data());
+      cpu::batch_norm_inference<T>({}, s, x.data(), g, b, mean.data(), var.data(), kEps, yi.data());
+      cpu::batch_norm_backward<T>({}, s, x.data(), dy.data(), g, mean.data(), invstd.data(),
+                                  dx.data(), dgamma.data(), dbeta.data());
 
       DeviceBuffer<T> d_x(x), d_dy(dy), d_gamma(gamma), d_beta(beta), d_var(var);
       DeviceBuffer<T> d_y(numel), d_mean(s.channels), d_invstd(s.channels);
       const T* dg = affine ? d_gamma.get() : nullptr;
       const T* db = affine ? d_beta.get() : nullptr;
-      cuda::batch_norm_forward<T>(s, d_x.get(), dg, db, kEps, d_y.get(), d_mean.get(),
-                                  d_invstd.get(), {});
+      cuda::batch_norm_forward<T>({}, s, d_x.get(), dg, db, kEps, d_y.get(), d_mean.get(),
+                                  d_invstd.get());
       EXPECT_TRUE(all_close(d_y.download(), to_double(y), tol, sum_tol)) << "y";
       EXPECT_TRUE(all_close(d_mean.download(), to_double(mean), tol, sum_tol)) << "mean";
       EXPECT_TRUE(all_close(d_invstd.download(), to_double(invstd), tol, sum_tol)) << "invstd";
 
       // Inference and backward read the CPU's statistics, so each is checked on its own.
       DeviceBuffer<T> d_cpu_mean(mean), d_cpu_invstd(invstd), d_yi(numel);
-      cuda::batch_norm_inference<T>(s, d_x.get(), dg, db, d_cpu_mean.get(), d_var.get(), kEps,
-                                    d_yi.get(), {});
+      cuda::batch_norm_inference<T>({}, s, d_x.get(), dg, db, d_cpu_mean.get(), d_var.get(), kEps,
+                                    d_yi.get());
       EXPECT_TRUE(all_close(d_yi.download(), to_double(yi), tol, tol)) << "inference";
 
       DeviceBuffer<T> d_dx(numel), d_dgamma(s.channels), d_dbeta(s.channels);
-      cuda::batch_norm_backward<T>(s, d_x.get(), d_dy.get(), dg, d_cpu_mean.get(),
-                                   d_cpu_invstd.get(), d_dx.get(), d_dgamma.get(), d_dbeta.get(),
-                                   {});
+      cuda::batch_norm_backward<T>({}, s, d_x.get(), d_dy.get(), dg, d_cpu_mean.get(),
+                                   d_cpu_invstd.get(), d_dx.get(), d_dgamma.get(), d_dbeta.get());
       EXPECT_TRUE(all_close(d_dx.download(), to_double(dx), tol, sum_tol)) << "dx";
       EXPECT_TRUE(all_close(d_dgamma.download(), to_double(dgamma), tol, sum_tol)) << "dgamma";
       EXPECT_TRUE(all_close(d_dbeta.download(), to_double(dbeta), tol, sum_tol)) << "dbeta";
 
       // Each backward output is optional: the others still come out.
       DeviceBuffer<T> d_dx_only(numel), d_dgamma_only(s.channels);
-      cuda::batch_norm_backward<T>(s, d_x.get(), d_dy.get(), dg, d_cpu_mean.get(),
-                                   d_cpu_invstd.get(), d_dx_only.get(), nullptr, nullptr, {});
-      cuda::batch_norm_backward<T>(s, d_x.get(), d_dy.get(), dg, d_cpu_mean.get(),
-                                   d_cpu_invstd.get(), nullptr, d_dgamma_only.get(), nullptr, {});
+      cuda::batch_norm_backward<T>({}, s, d_x.get(), d_dy.get(), dg, d_cpu_mean.get(),
+                                   d_cpu_invstd.get(), d_dx_only.get(), nullptr, nullptr);
+      cuda::batch_norm_backward<T>({}, s, d_x.get(), d_dy.get(), dg, d_cpu_mean.get(),
+                                   d_cpu_invstd.get(), nullptr, d_dgamma_only.get(), nullptr);
       EXPECT_TRUE(all_close(d_dx_only.download(), to_double(dx), tol, sum_tol)) << "dx only";
       EXPECT_TRUE(all_close(d_dgamma_only.download(), to_double(dgamma), tol, sum_tol))
           << "dgamma only";

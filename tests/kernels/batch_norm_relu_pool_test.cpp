@@ -3,7 +3,7 @@
 // reverse), as batch_norm_relu_pool.h promises, in float, double and bf16; and against a plain
 // double loop written here for the values. Edge shapes: one row, kernel 1, padding, windows with
 // gaps, odd lengths; gamma/beta and dx optional; a bad pooling shape raises an error.
-#include "kernels/batch_norm_relu_pool.h"
+#include "kernels/batch_norm/batch_norm_relu_pool.h"
 
 #include <gtest/gtest.h>
 
@@ -11,7 +11,7 @@
 #include <limits>
 #include <vector>
 
-#include "kernels/elementwise.h"
+#include "kernels/elementwise/elementwise.h"
 #include "tests/kernels/kernel_test_support.h"
 #include "tests/support/test_support.h"
 
@@ -57,16 +57,16 @@ Chain<T> unfused(const BatchNormReluPoolShape& s, const std::vector<T>& x, const
   std::vector<T> z(numel), r(numel), dr(numel), dz(numel);
   std::vector<int64_t> index(dy.size());
   c.y.resize(dy.size()), c.mean.resize(s.norm.channels), c.invstd.resize(s.norm.channels);
-  cpu::batch_norm_forward<T>(s.norm, x.data(), gamma, beta, kEps, z.data(), c.mean.data(),
-                             c.invstd.data(), {});
-  cpu::unary<T>(UnaryOp::kRelu, static_cast<int64_t>(numel), z.data(), r.data(), 0, 0, {});
-  cpu::max_pool1d<T>(p, r.data(), c.y.data(), index.data(), {});
-  cpu::max_pool1d_backward<T>(p, dy.data(), index.data(), dr.data(), {});
-  cpu::unary_backward<T>(UnaryOp::kRelu, static_cast<int64_t>(numel), dr.data(), z.data(), r.data(),
-                         dz.data(), 0, 0, {});
+  cpu::batch_norm_forward<T>({}, s.norm, x.data(), gamma, beta, kEps, z.data(), c.mean.data(),
+                             c.invstd.data());
+  cpu::unary<T>({}, UnaryOp::kRelu, static_cast<int64_t>(numel), z.data(), r.data(), 0, 0);
+  cpu::max_pool1d<T>({}, p, r.data(), c.y.data(), index.data());
+  cpu::max_pool1d_backward<T>({}, p, dy.data(), index.data(), dr.data());
+  cpu::unary_backward<T>({}, UnaryOp::kRelu, static_cast<int64_t>(numel), dr.data(), z.data(),
+                         r.data(), dz.data(), 0, 0);
   c.dx.resize(numel), c.dgamma.resize(s.norm.channels), c.dbeta.resize(s.norm.channels);
-  cpu::batch_norm_backward<T>(s.norm, x.data(), dz.data(), gamma, c.mean.data(), c.invstd.data(),
-                              c.dx.data(), c.dgamma.data(), c.dbeta.data(), {});
+  cpu::batch_norm_backward<T>({}, s.norm, x.data(), dz.data(), gamma, c.mean.data(),
+                              c.invstd.data(), c.dx.data(), c.dgamma.data(), c.dbeta.data());
   return c;
 }
 
@@ -92,25 +92,25 @@ TYPED_TEST(BatchNormReluPoolTest, EqualsTheUnfusedChainBitForBit) {
 
       std::vector<T> y(out_numel, T(NAN)), mean(s.norm.channels), invstd(s.norm.channels);
       std::vector<double> affine_buf(2 * s.norm.channels);
-      cpu::batch_norm_relu_max_pool_forward<T>(s, x.data(), g, b, kEps, y.data(), mean.data(),
-                                               invstd.data(), affine_buf.data(), {});
+      cpu::batch_norm_relu_max_pool_forward<T>({}, s, x.data(), g, b, kEps, y.data(), mean.data(),
+                                               invstd.data(), affine_buf.data());
       EXPECT_TRUE(all_close(y, to_double(want.y), 0, 0)) << "y";
       EXPECT_TRUE(all_close(mean, to_double(want.mean), 0, 0)) << "mean";
       EXPECT_TRUE(all_close(invstd, to_double(want.invstd), 0, 0)) << "invstd";
 
       std::vector<T> dx(numel, T(NAN)), dgamma(s.norm.channels), dbeta(s.norm.channels);
-      cpu::batch_norm_relu_max_pool_backward<T>(s, x.data(), dy.data(), g, mean.data(),
+      cpu::batch_norm_relu_max_pool_backward<T>({}, s, x.data(), dy.data(), g, mean.data(),
                                                 invstd.data(), affine_buf.data(), dx.data(),
-                                                dgamma.data(), dbeta.data(), {});
+                                                dgamma.data(), dbeta.data());
       EXPECT_TRUE(all_close(dx, to_double(want.dx), 0, 0)) << "dx";
       EXPECT_TRUE(all_close(dgamma, to_double(want.dgamma), 0, 0)) << "dgamma";
       EXPECT_TRUE(all_close(dbeta, to_double(want.dbeta), 0, 0)) << "dbeta";
 
       // Without dx the parameter gradients are the same (the kernel then keeps dz itself).
       std::vector<T> dgamma_only(s.norm.channels), dbeta_only(s.norm.channels);
-      cpu::batch_norm_relu_max_pool_backward<T>(s, x.data(), dy.data(), g, mean.data(),
+      cpu::batch_norm_relu_max_pool_backward<T>({}, s, x.data(), dy.data(), g, mean.data(),
                                                 invstd.data(), affine_buf.data(), nullptr,
-                                                dgamma_only.data(), dbeta_only.data(), {});
+                                                dgamma_only.data(), dbeta_only.data());
       EXPECT_TRUE(all_close(dgamma_only, to_double(want.dgamma), 0, 0)) << "dgamma without dx";
       EXPECT_TRUE(all_close(dbeta_only, to_double(want.dbeta), 0, 0)) << "dbeta without dx";
     }
@@ -154,9 +154,9 @@ TEST(BatchNormReluPoolValues, MatchThePlainDefinition) {
     }
     std::vector<double> y(expected.size(), NAN), mean(b.channels), invstd(b.channels),
         affine(2 * b.channels);
-    cpu::batch_norm_relu_max_pool_forward<double>(s, x.data(), gamma.data(), beta.data(), kEps,
+    cpu::batch_norm_relu_max_pool_forward<double>({}, s, x.data(), gamma.data(), beta.data(), kEps,
                                                   y.data(), mean.data(), invstd.data(),
-                                                  affine.data(), {});
+                                                  affine.data());
     EXPECT_TRUE(all_close(y, expected, 1e-12, 1e-12));
   }
 }
@@ -165,12 +165,12 @@ TEST(BatchNormReluPoolShape, BadPoolingShapeRaisesAnError) {
   std::vector<float> x(64), y(64), stats(8);
   std::vector<double> affine(16);
   STRAND_EXPECT_ERROR(cpu::batch_norm_relu_max_pool_forward<float>(
-                          shape(2, 4, 8, 3, 0, 0), x.data(), nullptr, nullptr, kEps, y.data(),
-                          stats.data(), stats.data() + 4, affine.data(), {}),
+                          {}, shape(2, 4, 8, 3, 0, 0), x.data(), nullptr, nullptr, kEps, y.data(),
+                          stats.data(), stats.data() + 4, affine.data()),
                       "pool1d: kernel 3 and stride 0 must be positive");
   STRAND_EXPECT_ERROR(cpu::batch_norm_relu_max_pool_forward<float>(
-                          shape(2, 4, 8, 9, 1, 0), x.data(), nullptr, nullptr, kEps, y.data(),
-                          stats.data(), stats.data() + 4, affine.data(), {}),
+                          {}, shape(2, 4, 8, 9, 1, 0), x.data(), nullptr, nullptr, kEps, y.data(),
+                          stats.data(), stats.data() + 4, affine.data()),
                       "pool1d: kernel 9 is longer than the padded input (8 + 2 x 0)");
 }
 

@@ -2,7 +2,7 @@
 // in batch_norm.h: training forward (batch statistics, biased variance), inference with given
 // statistics, backward (dx, dgamma, dbeta, each optional), with and without the affine
 // parameters, in float, double and bf16, over edge shapes (one element per channel, L = 1, odd).
-#include "kernels/batch_norm.h"
+#include "kernels/batch_norm/batch_norm.h"
 
 #include <gtest/gtest.h>
 
@@ -116,7 +116,7 @@ TYPED_TEST(BatchNormTest, TrainingForwardAndBackwardMatchThePlainFormulas) {
       const T* b = affine ? beta.data() : nullptr;
 
       std::vector<T> y(numel, T(NAN)), mean(s.channels, T(NAN)), invstd(s.channels, T(NAN));
-      cpu::batch_norm_forward<T>(s, x.data(), g, b, kEps, y.data(), mean.data(), invstd.data(), {});
+      cpu::batch_norm_forward<T>({}, s, x.data(), g, b, kEps, y.data(), mean.data(), invstd.data());
       EXPECT_TRUE(all_close(y, r.y, tol, tol)) << "y";
       EXPECT_TRUE(all_close(mean, r.mean, tol, tol)) << "mean";
       // With one element per channel the variance is 0 and invstd = 1/sqrt(eps) ~ 316.
@@ -125,8 +125,8 @@ TYPED_TEST(BatchNormTest, TrainingForwardAndBackwardMatchThePlainFormulas) {
       const Backward rb = backward_reference(s, to_double(x), to_double(dy), affine ? &gd : nullptr,
                                              to_double(mean), to_double(invstd));
       std::vector<T> dx(numel, T(NAN)), dgamma(s.channels, T(NAN)), dbeta(s.channels, T(NAN));
-      cpu::batch_norm_backward<T>(s, x.data(), dy.data(), g, mean.data(), invstd.data(), dx.data(),
-                                  dgamma.data(), dbeta.data(), {});
+      cpu::batch_norm_backward<T>({}, s, x.data(), dy.data(), g, mean.data(), invstd.data(),
+                                  dx.data(), dgamma.data(), dbeta.data());
       EXPECT_TRUE(all_close(dx, rb.dx, tol, tol)) << "dx";
       EXPECT_TRUE(all_close(dgamma, rb.dgamma, tol, tol)) << "dgamma";
       EXPECT_TRUE(all_close(dbeta, rb.dbeta, tol, tol)) << "dbeta";
@@ -141,18 +141,18 @@ TYPED_TEST(BatchNormTest, BackwardOutputsAreOptional) {
   const auto x = random_vector<T>(numel, 1), dy = random_vector<T>(numel, 2);
   const auto gamma = random_vector<T>(s.channels, 3, 0.5, 2.0);
   std::vector<T> y(numel), mean(s.channels), invstd(s.channels);
-  cpu::batch_norm_forward<T>(s, x.data(), gamma.data(), nullptr, kEps, y.data(), mean.data(),
-                             invstd.data(), {});
+  cpu::batch_norm_forward<T>({}, s, x.data(), gamma.data(), nullptr, kEps, y.data(), mean.data(),
+                             invstd.data());
   std::vector<T> dx_all(numel), dgamma_all(s.channels), dbeta_all(s.channels);
-  cpu::batch_norm_backward<T>(s, x.data(), dy.data(), gamma.data(), mean.data(), invstd.data(),
-                              dx_all.data(), dgamma_all.data(), dbeta_all.data(), {});
+  cpu::batch_norm_backward<T>({}, s, x.data(), dy.data(), gamma.data(), mean.data(), invstd.data(),
+                              dx_all.data(), dgamma_all.data(), dbeta_all.data());
   // Only dx; then only the parameter gradients: each equals the full call's bit for bit.
   std::vector<T> dx(numel);
-  cpu::batch_norm_backward<T>(s, x.data(), dy.data(), gamma.data(), mean.data(), invstd.data(),
-                              dx.data(), nullptr, nullptr, {});
+  cpu::batch_norm_backward<T>({}, s, x.data(), dy.data(), gamma.data(), mean.data(), invstd.data(),
+                              dx.data(), nullptr, nullptr);
   std::vector<T> dgamma(s.channels), dbeta(s.channels);
-  cpu::batch_norm_backward<T>(s, x.data(), dy.data(), gamma.data(), mean.data(), invstd.data(),
-                              nullptr, dgamma.data(), dbeta.data(), {});
+  cpu::batch_norm_backward<T>({}, s, x.data(), dy.data(), gamma.data(), mean.data(), invstd.data(),
+                              nullptr, dgamma.data(), dbeta.data());
   EXPECT_TRUE(all_close(dx, dx_all, 0, 0));
   EXPECT_TRUE(all_close(dgamma, dgamma_all, 0, 0));
   EXPECT_TRUE(all_close(dbeta, dbeta_all, 0, 0));
@@ -179,9 +179,9 @@ TYPED_TEST(BatchNormTest, InferenceUsesTheGivenStatistics) {
         }
       }
       std::vector<T> y(numel, T(NAN));
-      cpu::batch_norm_inference<T>(s, x.data(), affine ? gamma.data() : nullptr,
+      cpu::batch_norm_inference<T>({}, s, x.data(), affine ? gamma.data() : nullptr,
                                    affine ? beta.data() : nullptr, mean.data(), var.data(), kEps,
-                                   y.data(), {});
+                                   y.data());
       EXPECT_TRUE(all_close(y, expected, tol, tol)) << "C " << s.channels << " L " << s.length;
     }
   }

@@ -1,6 +1,6 @@
 // The guard that keeps the cooperative persistent RNN kernels away from devices where NCCL kernels
 // may run beside them (a grid barrier waiting on SMs an NCCL kernel holds never returns).
-#include "kernels/concurrent_collectives.h"
+#include "kernels/collectives/concurrent_collectives.h"
 
 #include <gtest/gtest.h>
 

@@ -6,9 +6,9 @@
 
 #include <vector>
 
-#include "kernels/conv1d.h"
-#include "kernels/conv1d_onehot.h"
 #include "core/error.h"
+#include "kernels/conv1d/conv1d.h"
+#include "kernels/conv1d/conv1d_onehot.h"
 #include "tests/kernels/conv1d_test_shapes.h"
 #include "tests/support/cuda_buffer.h"
 #include "tests/support/test_support.h"

@@ -5,9 +5,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "kernels/conv1d.h"
-#include "kernels/conv1d_cuda_impl.h"
 #include "core/error.h"
+#include "kernels/conv1d/conv1d.h"
+#include "kernels/conv1d/conv1d_cuda_impl.h"
 
 namespace strand::kernels::cuda {
 namespace {

@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "core/bfloat16.h"
-#include "kernels/conv1d.h"
+#include "kernels/conv1d/conv1d.h"
 #include "tests/kernels/conv1d_test_shapes.h"
 #include "tests/support/test_support.h"
 

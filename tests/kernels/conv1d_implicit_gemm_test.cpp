@@ -7,12 +7,12 @@
 #include <limits>
 #include <vector>
 
-#include "kernels/conv1d.h"
+#include "kernels/conv1d/conv1d.h"
 #include "tests/kernels/conv1d_test_shapes.h"
 #include "tests/support/test_support.h"
 
 #if STRAND_WITH_CUDA
-#include "kernels/conv1d_cuda_impl.h"
+#include "kernels/conv1d/conv1d_cuda_impl.h"
 #endif
 
 namespace strand::kernels {

@@ -1,6 +1,6 @@
 // CPU one-hot DNA conv1d: equal to the dense conv1d of the explicit one-hot matrix (unknown bases
 // included), codes and 2-bit packed inputs agree, hand-computed values, and clear errors.
-#include "kernels/conv1d_onehot.h"
+#include "kernels/conv1d/conv1d_onehot.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -13,7 +13,7 @@
 #include "tests/support/test_support.h"
 
 #if STRAND_WITH_CUDA
-#include "kernels/conv1d_cuda_impl.h"
+#include "kernels/conv1d/conv1d_cuda_impl.h"
 #endif
 
 namespace strand::kernels {

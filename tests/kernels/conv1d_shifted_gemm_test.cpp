@@ -5,8 +5,8 @@
 
 #include <vector>
 
-#include "kernels/conv1d.h"
-#include "kernels/conv1d_cpu_fast.h"
+#include "kernels/conv1d/conv1d.h"
+#include "kernels/conv1d/conv1d_cpu_fast.h"
 #include "tests/support/test_support.h"
 
 namespace strand::kernels {

@@ -1,6 +1,6 @@
 // CPU conv1d: hand-computed cases, float64 finite-difference gradients, reference against the fast
 // im2col + GEMM path over the shape sweep, and clear errors for bad shapes and pointers.
-#include "kernels/conv1d.h"
+#include "kernels/conv1d/conv1d.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

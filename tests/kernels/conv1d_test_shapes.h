@@ -9,7 +9,7 @@
 #include <random>
 #include <vector>
 
-#include "kernels/conv1d.h"
+#include "kernels/conv1d/conv1d.h"
 
 namespace strand::testing {
 

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "kernels/elementwise.h"
+#include "kernels/elementwise/elementwise.h"
 #include "tests/kernels/kernel_test_support.h"
 #include "tests/support/cuda_buffer.h"
 #include "tests/support/test_support.h"
@@ -48,13 +48,13 @@ TYPED_TEST(ElementwiseCudaTest, UnaryOpsAndSlopesMatchCpu) {
       SCOPED_TRACE("op " + std::to_string(static_cast<int>(c.op)) + " n " + std::to_string(n));
       const auto x = random_vector<T>(n, ++seed, c.lo, c.hi), dy = random_vector<T>(n, ++seed);
       std::vector<T> y(n), dx(n);
-      cpu::unary<T>(c.op, n, x.data(), y.data(), c.p0, c.p1, {});
-      cpu::unary_backward<T>(c.op, n, dy.data(), x.data(), y.data(), dx.data(), c.p0, c.p1, {});
+      cpu::unary<T>({}, c.op, n, x.data(), y.data(), c.p0, c.p1);
+      cpu::unary_backward<T>({}, c.op, n, dy.data(), x.data(), y.data(), dx.data(), c.p0, c.p1);
       DeviceBuffer<T> d_x(x), d_y_cpu(y), d_dy(dy), d_y(n), d_dx(n);
-      cuda::unary<T>(c.op, n, d_x.get(), d_y.get(), c.p0, c.p1, {});
+      cuda::unary<T>({}, c.op, n, d_x.get(), d_y.get(), c.p0, c.p1);
       // The slope gets the CPU's y, so only the slope's own arithmetic is compared.
-      cuda::unary_backward<T>(c.op, n, d_dy.get(), d_x.get(), d_y_cpu.get(), d_dx.get(), c.p0, c.p1,
-                              {});
+      cuda::unary_backward<T>({}, c.op, n, d_dy.get(), d_x.get(), d_y_cpu.get(), d_dx.get(), c.p0,
+                              c.p1);
       EXPECT_TRUE(all_close(d_y.download(), to_double(y), tol, tol)) << "forward";
       EXPECT_TRUE(all_close(d_dx.download(), to_double(dx), tol, tol)) << "backward";
     }
@@ -94,9 +94,9 @@ TYPED_TEST(ElementwiseCudaTest, BinaryOpsOverBroadcastAndStridedOperandsMatchCpu
       // Elements outside the iteration stay as they were: start both sides from the same values.
       const auto init = random_vector<T>(out_size, ++seed);
       std::vector<T> out = init;
-      cpu::binary<T>(op, it, a.data(), b.data(), out.data(), {});
+      cpu::binary<T>({}, op, it, a.data(), b.data(), out.data());
       DeviceBuffer<T> d_out(init);
-      cuda::binary<T>(op, it, d_a.get(), d_b.get(), d_out.get(), {});
+      cuda::binary<T>({}, op, it, d_a.get(), d_b.get(), d_out.get());
       EXPECT_TRUE(all_close(d_out.download(), to_double(out), tol, tol));
     }
   }
@@ -111,9 +111,9 @@ TEST(ElementwiseCuda, StridedCopyMatchesCpu) {
   it.ndim = 2, it.numel = 37 * 41, it.sizes[0] = 37, it.sizes[1] = 41;
   it.strides[0][0] = 41, it.strides[0][1] = 1, it.strides[1][0] = 1, it.strides[1][1] = 37;
   std::vector<uint64_t> out(in.size());
-  cpu::strided_copy<uint64_t>(it, in.data(), out.data(), {});
+  cpu::strided_copy<uint64_t>({}, it, in.data(), out.data());
   DeviceBuffer<uint64_t> d_in(in), d_out(in.size());
-  cuda::strided_copy<uint64_t>(it, d_in.get(), d_out.get(), {});
+  cuda::strided_copy<uint64_t>({}, it, d_in.get(), d_out.get());
   EXPECT_EQ(d_out.download(), out);
 }
 
@@ -127,15 +127,15 @@ TYPED_TEST(ElementwiseCudaTest, BinaryCrossEntropyWithLogitsMatchesCpu) {
   DeviceBuffer<T> d_x(x), d_y(y), d_w(w), d_dl(dl);
   for (bool weighted : {false, true}) {
     std::vector<T> loss(n), dx(n);
-    cpu::bce_with_logits<T>(n, tasks, x.data(), y.data(), weighted ? w.data() : nullptr,
-                            loss.data(), {});
-    cpu::bce_with_logits_backward<T>(n, tasks, x.data(), y.data(), weighted ? w.data() : nullptr,
-                                     dl.data(), dx.data(), {});
+    cpu::bce_with_logits<T>({}, n, tasks, x.data(), y.data(), weighted ? w.data() : nullptr,
+                            loss.data());
+    cpu::bce_with_logits_backward<T>({}, n, tasks, x.data(), y.data(),
+                                     weighted ? w.data() : nullptr, dl.data(), dx.data());
     DeviceBuffer<T> d_loss(n), d_dx(n);
     const T* dw = weighted ? d_w.get() : nullptr;
-    cuda::bce_with_logits<T>(n, tasks, d_x.get(), d_y.get(), dw, d_loss.get(), {});
-    cuda::bce_with_logits_backward<T>(n, tasks, d_x.get(), d_y.get(), dw, d_dl.get(), d_dx.get(),
-                                      {});
+    cuda::bce_with_logits<T>({}, n, tasks, d_x.get(), d_y.get(), dw, d_loss.get());
+    cuda::bce_with_logits_backward<T>({}, n, tasks, d_x.get(), d_y.get(), dw, d_dl.get(),
+                                      d_dx.get());
     EXPECT_TRUE(all_close(d_loss.download(), to_double(loss), tol, tol)) << "loss " << weighted;
     EXPECT_TRUE(all_close(d_dx.download(), to_double(dx), tol, tol)) << "gradient " << weighted;
   }

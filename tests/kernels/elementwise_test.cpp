@@ -2,7 +2,7 @@
 // and its derivative, every binary op over broadcast and strided operands, strided copies, and
 // binary cross-entropy with logits (with and without pos_weight), in float, double and bf16, at
 // sizes 0, 1, odd and above the parallel threshold.
-#include "kernels/elementwise.h"
+#include "kernels/elementwise/elementwise.h"
 
 #include <gtest/gtest.h>
 
@@ -96,12 +96,12 @@ TYPED_TEST(ElementwiseTest, UnaryOpsAndTheirSlopesMatchThePlainFormulas) {
         dx_ref[i] = static_cast<double>(dy[i]) * c.slope(xi);
       }
       std::vector<T> y(n, T(NAN));
-      cpu::unary<T>(c.op, n, x.data(), y.data(), c.p0, c.p1, {});
+      cpu::unary<T>({}, c.op, n, x.data(), y.data(), c.p0, c.p1);
       EXPECT_TRUE(all_close(y, y_ref, tol, tol)) << "forward";
       // The backward pass gets y as the forward pass saved it (rounded to T), so the slopes that
       // read y see that rounding: compare at the same tolerance, scaled by the slope's size.
       std::vector<T> dx(n, T(NAN));
-      cpu::unary_backward<T>(c.op, n, dy.data(), x.data(), y.data(), dx.data(), c.p0, c.p1, {});
+      cpu::unary_backward<T>({}, c.op, n, dy.data(), x.data(), y.data(), dx.data(), c.p0, c.p1);
       EXPECT_TRUE(all_close(dx, dx_ref, 4 * tol, 4 * tol)) << "backward";
     }
   }
@@ -183,7 +183,7 @@ TYPED_TEST(ElementwiseTest, BinaryOpsOverBroadcastAndStridedOperands) {
           expected[i * l.strides[0][0] + j * l.strides[0][1]] = binary_reference(op, av, bv);
         }
       }
-      cpu::binary<T>(op, it, a.data(), b.data(), out.data(), {});
+      cpu::binary<T>({}, op, it, a.data(), b.data(), out.data());
       EXPECT_TRUE(all_close(out, expected, tol, tol));
     }
   }
@@ -197,7 +197,7 @@ TEST(ElementwiseCopy, StridedCopyMakesTransposedAndBroadcastDataContiguous) {
   it.ndim = 2, it.numel = 12, it.sizes[0] = 3, it.sizes[1] = 4;
   it.strides[0][0] = 4, it.strides[0][1] = 1, it.strides[1][0] = 1, it.strides[1][1] = 3;
   std::vector<uint32_t> out(12, 0);
-  cpu::strided_copy<uint32_t>(it, in.data(), out.data(), {});
+  cpu::strided_copy<uint32_t>({}, it, in.data(), out.data());
   for (int64_t i = 0; i < 3; ++i)
     for (int64_t j = 0; j < 4; ++j) EXPECT_EQ(out[i * 4 + j], in[i + j * 3]) << i << "," << j;
 
@@ -205,7 +205,7 @@ TEST(ElementwiseCopy, StridedCopyMakesTransposedAndBroadcastDataContiguous) {
   std::vector<uint16_t> row{7, 8, 9}, wide(6, 0);
   it.sizes[0] = 2, it.sizes[1] = 3, it.numel = 6;
   it.strides[0][0] = 3, it.strides[0][1] = 1, it.strides[1][0] = 0, it.strides[1][1] = 1;
-  cpu::strided_copy<uint16_t>(it, row.data(), wide.data(), {});
+  cpu::strided_copy<uint16_t>({}, it, row.data(), wide.data());
   EXPECT_EQ(wide, (std::vector<uint16_t>{7, 8, 9, 7, 8, 9}));
 }
 
@@ -233,8 +233,8 @@ TYPED_TEST(ElementwiseTest, BinaryCrossEntropyWithLogitsMatchesTheDefinition) {
       }
       std::vector<T> loss(n, T(NAN)), dx(n, T(NAN));
       const T* wp = weighted ? w.data() : nullptr;
-      cpu::bce_with_logits<T>(n, tasks, x.data(), y.data(), wp, loss.data(), {});
-      cpu::bce_with_logits_backward<T>(n, tasks, x.data(), y.data(), wp, dl.data(), dx.data(), {});
+      cpu::bce_with_logits<T>({}, n, tasks, x.data(), y.data(), wp, loss.data());
+      cpu::bce_with_logits_backward<T>({}, n, tasks, x.data(), y.data(), wp, dl.data(), dx.data());
       EXPECT_TRUE(all_close(loss, loss_ref, tol, tol)) << "loss";
       EXPECT_TRUE(all_close(dx, dx_ref, tol, tol)) << "gradient";
     }

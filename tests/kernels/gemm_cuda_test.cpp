@@ -7,7 +7,7 @@
 #include <cmath>
 #include <vector>
 
-#include "kernels/gemm.h"
+#include "kernels/gemm/gemm.h"
 #include "tests/kernels/kernel_test_support.h"
 #include "tests/support/cuda_buffer.h"
 #include "tests/support/test_support.h"
@@ -58,8 +58,8 @@ void check(MathMode mode, double tol) {
       std::vector<T> c = random_vector<T>(c_size, ++seed);
       DeviceBuffer<T> d_a(a), d_b(b), d_c(c_size);  // poisoned
       if (beta != 0) d_c.upload(c);
-      cpu::gemm<T>(s, 1.5, a.data(), b.data(), beta, c.data(), {});
-      cuda::gemm<T>(s, 1.5, d_a.get(), d_b.get(), beta, d_c.get(), {}, mode);
+      cpu::gemm<T>({}, s, 1.5, a.data(), b.data(), beta, c.data());
+      cuda::gemm<T>({}, s, 1.5, d_a.get(), d_b.get(), beta, d_c.get(), mode);
       // Only C's m x n entries are compared: the padding between rows stays as it was.
       const std::vector<T> got = d_c.download();
       std::vector<T> got_entries;
@@ -101,7 +101,7 @@ TEST(GemmCuda, NegativeSizesRaiseErrorsBeforeAnyLaunch) {
   // The check runs on the host, so this needs no device.
   GemmShape s = dense_gemm(2, 3, 4, false, false);
   s.k = -4;
-  STRAND_EXPECT_ERROR(cuda::gemm<float>(s, 1, nullptr, nullptr, 0, nullptr, {}),
+  STRAND_EXPECT_ERROR(cuda::gemm<float>({}, s, 1, nullptr, nullptr, 0, nullptr),
                       "gemm: negative size (m 2, n 3, k -4, batch 1)");
 }
 

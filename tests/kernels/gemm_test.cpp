@@ -1,7 +1,7 @@
 // CPU GEMM against a plain triple loop in double: every transpose combination, alpha and beta,
 // leading dimensions wider than the matrices, batches (strided and with a shared operand), sizes
 // 1 and odd, float, double and bf16; and the shape checks.
-#include "kernels/gemm.h"
+#include "kernels/gemm/gemm.h"
 
 #include <gtest/gtest.h>
 
@@ -85,7 +85,7 @@ TYPED_TEST(GemmTest, MatchesATripleLoop) {
       // C's padding (between rows and batch entries) must come out unchanged.
       auto c = random_vector<T>(span(s.m, s.ldc, s.n, s.batch, s.stride_c), ++seed);
       const auto expected = reference(s, alpha, a, b, beta, c);
-      cpu::gemm<T>(s, alpha, a.data(), b.data(), beta, c.data(), {});
+      cpu::gemm<T>({}, s, alpha, a.data(), b.data(), beta, c.data());
       // Sums of k products of values in [-1, 1]: the error scales with sqrt(k), not with C.
       const double atol = tol * std::sqrt(static_cast<double>(s.k));
       EXPECT_TRUE(all_close(c, expected, tol, atol));
@@ -108,18 +108,18 @@ TEST(GemmShapeTest, BadShapesRaiseErrors) {
   std::vector<float> buf(64);
   GemmShape s = dense_gemm(2, 3, 4, false, false);
   s.m = -1;
-  STRAND_EXPECT_ERROR(cpu::gemm<float>(s, 1, buf.data(), buf.data(), 0, buf.data(), {}),
+  STRAND_EXPECT_ERROR(cpu::gemm<float>({}, s, 1, buf.data(), buf.data(), 0, buf.data()),
                       "gemm: negative size (m -1, n 3, k 4, batch 1)");
   s = dense_gemm(2, 3, 4, false, false);
   s.lda = 3;  // A is 2 x 4
-  STRAND_EXPECT_ERROR(cpu::gemm<double>(s, 1, reinterpret_cast<double*>(buf.data()),
+  STRAND_EXPECT_ERROR(cpu::gemm<double>({}, s, 1, reinterpret_cast<double*>(buf.data()),
                                         reinterpret_cast<double*>(buf.data()), 0,
-                                        reinterpret_cast<double*>(buf.data()), {}),
+                                        reinterpret_cast<double*>(buf.data())),
                       "gemm: leading dimensions too small (lda 3, ldb 3, ldc 3)");
   s = dense_gemm(2, 3, 4, false, true);
   s.ldb = 3;  // B^T stored 3 x 4
   std::vector<BFloat16> h(64);
-  STRAND_EXPECT_ERROR(cpu::gemm<BFloat16>(s, 1, h.data(), h.data(), 0, h.data(), {}),
+  STRAND_EXPECT_ERROR(cpu::gemm<BFloat16>({}, s, 1, h.data(), h.data(), 0, h.data()),
                       "leading dimensions too small (lda 4, ldb 3, ldc 3)");
 }
 

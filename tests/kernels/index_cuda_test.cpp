@@ -10,8 +10,8 @@
 #include <random>
 #include <vector>
 
-#include "kernels/cuda_check.h"
-#include "kernels/index.h"
+#include "kernels/common/cuda_check.h"
+#include "kernels/index/index.h"
 #include "tests/kernels/kernel_test_support.h"
 #include "tests/support/cuda_buffer.h"
 #include "tests/support/test_support.h"
@@ -32,14 +32,14 @@ TEST(IndexCuda, CastFillAndArangeMatchCpuByteForByte) {
   for (DType src : types) {
     // The source in its own dtype, made by the CPU cast from f64.
     std::vector<uint8_t> in(n * dtype_size(src));
-    cpu::cast(n, DType::kF64, values.data(), src, in.data(), {});
+    cpu::cast({}, n, DType::kF64, values.data(), src, in.data());
     DeviceBuffer<uint8_t> d_in(in);
     for (DType dst : types) {
       SCOPED_TRACE(std::string(dtype_name(src)) + " -> " + std::string(dtype_name(dst)));
       std::vector<uint8_t> want(n * dtype_size(dst));
-      cpu::cast(n, src, in.data(), dst, want.data(), {});
+      cpu::cast({}, n, src, in.data(), dst, want.data());
       DeviceBuffer<uint8_t> d_out(want.size());
-      cuda::cast(n, src, d_in.get(), dst, d_out.get(), {});
+      cuda::cast({}, n, src, d_in.get(), dst, d_out.get());
       EXPECT_EQ(d_out.download(), want);
     }
   }
@@ -47,11 +47,11 @@ TEST(IndexCuda, CastFillAndArangeMatchCpuByteForByte) {
     SCOPED_TRACE(std::string(dtype_name(t)));
     std::vector<uint8_t> want(n * dtype_size(t));
     DeviceBuffer<uint8_t> d_out(want.size());
-    cpu::fill(n, t, want.data(), 3.0, {});
-    cuda::fill(n, t, d_out.get(), 3.0, {});
+    cpu::fill({}, n, t, want.data(), 3.0);
+    cuda::fill({}, n, t, d_out.get(), 3.0);
     EXPECT_EQ(d_out.download(), want) << "fill";
-    cpu::arange(n, t, want.data(), 1.0, 0.25, {});
-    cuda::arange(n, t, d_out.get(), 1.0, 0.25, {});
+    cpu::arange({}, n, t, want.data(), 1.0, 0.25);
+    cuda::arange({}, n, t, d_out.get(), 1.0, 0.25);
     EXPECT_EQ(d_out.download(), want) << "arange";
   }
 }
@@ -83,29 +83,29 @@ TYPED_TEST(IndexCudaTest, IndexMovesMatchCpu) {
     DeviceBuffer<int64_t> d_sel(sel), d_per_element(per_element);
 
     std::vector<T> out(n), dst = dst0;
-    cpu::index_select<T>(p.outer, p.dim, p.inner, src.data(), p.count, sel.data(), out.data(), {});
+    cpu::index_select<T>({}, p.outer, p.dim, p.inner, src.data(), p.count, sel.data(), out.data());
     DeviceBuffer<T> d_out(n);
-    cuda::index_select<T>(p.outer, p.dim, p.inner, d_src.get(), p.count, d_sel.get(), d_out.get(),
-                          {});
+    cuda::index_select<T>({}, p.outer, p.dim, p.inner, d_src.get(), p.count, d_sel.get(),
+                          d_out.get());
     EXPECT_TRUE(all_close(d_out.download(), to_double(out), 0, 0)) << "index_select";
-    cpu::index_add<T>(p.outer, p.dim, p.inner, grad.data(), p.count, sel.data(), dst.data(), {});
+    cpu::index_add<T>({}, p.outer, p.dim, p.inner, grad.data(), p.count, sel.data(), dst.data());
     DeviceBuffer<T> d_dst(dst0);
-    cuda::index_add<T>(p.outer, p.dim, p.inner, d_grad.get(), p.count, d_sel.get(), d_dst.get(),
-                       {});
+    cuda::index_add<T>({}, p.outer, p.dim, p.inner, d_grad.get(), p.count, d_sel.get(),
+                       d_dst.get());
     EXPECT_TRUE(all_close(d_dst.download(), to_double(dst), tol, tol)) << "index_add";
 
     dst = dst0;
-    cpu::gather<T>(p.outer, p.dim, p.inner, src.data(), p.count, per_element.data(), out.data(),
-                   {});
+    cpu::gather<T>({}, p.outer, p.dim, p.inner, src.data(), p.count, per_element.data(),
+                   out.data());
     d_out.poison();
-    cuda::gather<T>(p.outer, p.dim, p.inner, d_src.get(), p.count, d_per_element.get(), d_out.get(),
-                    {});
+    cuda::gather<T>({}, p.outer, p.dim, p.inner, d_src.get(), p.count, d_per_element.get(),
+                    d_out.get());
     EXPECT_TRUE(all_close(d_out.download(), to_double(out), 0, 0)) << "gather";
-    cpu::scatter_add<T>(p.outer, p.dim, p.inner, grad.data(), p.count, per_element.data(),
-                        dst.data(), {});
+    cpu::scatter_add<T>({}, p.outer, p.dim, p.inner, grad.data(), p.count, per_element.data(),
+                        dst.data());
     d_dst.upload(dst0);
-    cuda::scatter_add<T>(p.outer, p.dim, p.inner, d_grad.get(), p.count, d_per_element.get(),
-                         d_dst.get(), {});
+    cuda::scatter_add<T>({}, p.outer, p.dim, p.inner, d_grad.get(), p.count, d_per_element.get(),
+                         d_dst.get());
     EXPECT_TRUE(all_close(d_dst.download(), to_double(dst), tol, tol)) << "scatter_add";
   }
   EXPECT_NO_THROW(cuda::raise_index_errors(0)) << "good indices leave no report";
@@ -119,9 +119,9 @@ TEST(IndexCuda, OutOfRangeIndicesAreReportedWhereTheHostWaits) {
   DeviceBuffer<float> src(std::vector<float>(12, 1.f)), out(12);
   DeviceBuffer<int64_t> bad(std::vector<int64_t>{0, 2, 4}), good(std::vector<int64_t>{0, 1, 3});
   // The launches return without waiting for the device.
-  EXPECT_NO_THROW(cuda::gather<float>(1, 4, 3, src.get(), 1, good.get(), out.get(), ctx));
-  EXPECT_NO_THROW(cuda::index_select<float>(1, 4, 3, src.get(), 3, bad.get(), out.get(), ctx));
-  EXPECT_NO_THROW(cuda::scatter_add<float>(1, 4, 3, src.get(), 1, bad.get(), out.get(), ctx));
+  EXPECT_NO_THROW(cuda::gather<float>(ctx, 1, 4, 3, src.get(), 1, good.get(), out.get()));
+  EXPECT_NO_THROW(cuda::index_select<float>(ctx, 1, 4, 3, src.get(), 3, bad.get(), out.get()));
+  EXPECT_NO_THROW(cuda::scatter_add<float>(ctx, 1, 4, 3, src.get(), 1, bad.get(), out.get()));
   STRAND_CUDA_CHECK(cudaStreamSynchronize(stream));
   // The oldest bad launch is named, once; the good one reports nothing.
   STRAND_EXPECT_ERROR(cuda::raise_index_errors(0),
@@ -129,8 +129,8 @@ TEST(IndexCuda, OutOfRangeIndicesAreReportedWhereTheHostWaits) {
   EXPECT_NO_THROW(cuda::raise_index_errors(0));
   // Many launches between synchronisations hold no growing state and still report.
   for (int i = 0; i < 2000; ++i)
-    cuda::gather<float>(1, 4, 3, src.get(), 1, good.get(), out.get(), ctx);
-  cuda::index_add<float>(1, 4, 3, src.get(), 3, bad.get(), out.get(), ctx);
+    cuda::gather<float>(ctx, 1, 4, 3, src.get(), 1, good.get(), out.get());
+  cuda::index_add<float>(ctx, 1, 4, 3, src.get(), 3, bad.get(), out.get());
   STRAND_CUDA_CHECK(cudaStreamSynchronize(stream));
   STRAND_EXPECT_ERROR(cuda::raise_index_errors(0),
                       "index_add: index at position 2 is out of range [0, 4)");

@@ -2,7 +2,7 @@
 // index_select / index_add (repeated indices accumulate) and gather / scatter_add along the
 // middle of [outer, dim, inner], in float, double and bf16, edge shapes (outer or inner 1, an
 // empty index), and out-of-range indices raising strand::Error with the position.
-#include "kernels/index.h"
+#include "kernels/index/index.h"
 
 #include <gtest/gtest.h>
 
@@ -63,7 +63,7 @@ TEST(IndexCast, EveryPairOfDtypes) {
             const S v = static_cast<S>(values[i]);
             std::memcpy(in.data() + i * sizeof(S), &v, sizeof(S));
           }
-          cpu::cast(static_cast<int64_t>(values.size()), src, in.data(), dst, out.data(), {});
+          cpu::cast({}, static_cast<int64_t>(values.size()), src, in.data(), dst, out.data());
           for (size_t i = 0; i < values.size(); ++i) {
             D got;
             std::memcpy(&got, out.data() + i * sizeof(D), sizeof(D));
@@ -84,13 +84,13 @@ TEST(IndexFill, FillAndArangeInEveryDtype) {
       using T = decltype(tag);
       constexpr int64_t n = 37;
       std::vector<uint8_t> buf(n * sizeof(T));
-      cpu::fill(n, t, buf.data(), 3.0, {});
+      cpu::fill({}, n, t, buf.data(), 3.0);
       for (int64_t i = 0; i < n; ++i) {
         T v;
         std::memcpy(&v, buf.data() + i * sizeof(T), sizeof(T));
         EXPECT_EQ(static_cast<double>(v), static_cast<double>(expected_cast<T>(3.0))) << i;
       }
-      cpu::arange(n, t, buf.data(), 2.0, 0.5, {});
+      cpu::arange({}, n, t, buf.data(), 2.0, 0.5);
       for (int64_t i = 0; i < n; ++i) {
         T v;
         std::memcpy(&v, buf.data() + i * sizeof(T), sizeof(T));
@@ -99,7 +99,7 @@ TEST(IndexFill, FillAndArangeInEveryDtype) {
       }
     });
   }
-  cpu::fill(0, DType::kF32, nullptr, 1.0, {});  // nothing to write
+  cpu::fill({}, 0, DType::kF32, nullptr, 1.0);  // nothing to write
 }
 
 template <typename T>
@@ -122,8 +122,8 @@ TYPED_TEST(IndexTest, IndexSelectAndIndexAdd) {
     // Repeats: index_add must accumulate them, not overwrite.
     const auto index = random_indices(p.count, p.dim, ++seed);
     std::vector<T> out(p.outer * p.count * p.inner, T(NAN));
-    cpu::index_select<T>(p.outer, p.dim, p.inner, src.data(), p.count, index.data(), out.data(),
-                         {});
+    cpu::index_select<T>({}, p.outer, p.dim, p.inner, src.data(), p.count, index.data(),
+                         out.data());
     std::vector<double> expected(out.size());
     for (int64_t o = 0; o < p.outer; ++o)
       for (int64_t j = 0; j < p.count; ++j)
@@ -140,7 +140,7 @@ TYPED_TEST(IndexTest, IndexSelectAndIndexAdd) {
         for (int64_t i = 0; i < p.inner; ++i)
           sums[(o * p.dim + index[j]) * p.inner + i] +=
               static_cast<double>(grad[(o * p.count + j) * p.inner + i]);
-    cpu::index_add<T>(p.outer, p.dim, p.inner, grad.data(), p.count, index.data(), dst.data(), {});
+    cpu::index_add<T>({}, p.outer, p.dim, p.inner, grad.data(), p.count, index.data(), dst.data());
     // A repeated index rounds to T once per addition.
     EXPECT_TRUE(all_close(dst, sums, tol, 3 * tol)) << "index_add";
   }
@@ -157,7 +157,7 @@ TYPED_TEST(IndexTest, GatherAndScatterAdd) {
     const int64_t n = p.outer * p.count * p.inner;
     const auto index = random_indices(n, p.dim, ++seed);
     std::vector<T> out(n, T(NAN));
-    cpu::gather<T>(p.outer, p.dim, p.inner, src.data(), p.count, index.data(), out.data(), {});
+    cpu::gather<T>({}, p.outer, p.dim, p.inner, src.data(), p.count, index.data(), out.data());
     std::vector<double> expected(n);
     for (int64_t o = 0; o < p.outer; ++o)
       for (int64_t j = 0; j < p.count; ++j)
@@ -176,8 +176,8 @@ TYPED_TEST(IndexTest, GatherAndScatterAdd) {
           const int64_t q = (o * p.count + j) * p.inner + i;
           sums[(o * p.dim + index[q]) * p.inner + i] += static_cast<double>(grad[q]);
         }
-    cpu::scatter_add<T>(p.outer, p.dim, p.inner, grad.data(), p.count, index.data(), dst.data(),
-                        {});
+    cpu::scatter_add<T>({}, p.outer, p.dim, p.inner, grad.data(), p.count, index.data(),
+                        dst.data());
     EXPECT_TRUE(all_close(dst, sums, tol, 3 * tol)) << "scatter_add";
   }
 }
@@ -187,16 +187,16 @@ TEST(IndexErrors, OutOfRangeIndicesNameTheirPosition) {
   const std::vector<int64_t> too_big{0, 2, 4}, negative{1, -1, 0};
   // [outer 1, dim 4, inner 3]: index 4 at position 2 is out of range.
   STRAND_EXPECT_ERROR(
-      cpu::index_select<float>(1, 4, 3, src.data(), 3, too_big.data(), out.data(), {}),
+      cpu::index_select<float>({}, 1, 4, 3, src.data(), 3, too_big.data(), out.data()),
       "index 4 at position 2 is out of range [0, 4)");
   STRAND_EXPECT_ERROR(
-      cpu::index_add<float>(1, 4, 3, src.data(), 3, negative.data(), out.data(), {}),
+      cpu::index_add<float>({}, 1, 4, 3, src.data(), 3, negative.data(), out.data()),
       "index -1 at position 1 is out of range [0, 4)");
   // gather's index has the output's shape [1, 1, 3]; the position is the flat one.
-  STRAND_EXPECT_ERROR(cpu::gather<float>(1, 4, 3, src.data(), 1, too_big.data(), out.data(), {}),
+  STRAND_EXPECT_ERROR(cpu::gather<float>({}, 1, 4, 3, src.data(), 1, too_big.data(), out.data()),
                       "index 4 at position 2 is out of range [0, 4)");
   STRAND_EXPECT_ERROR(
-      cpu::scatter_add<float>(1, 4, 3, src.data(), 1, negative.data(), out.data(), {}),
+      cpu::scatter_add<float>({}, 1, 4, 3, src.data(), 1, negative.data(), out.data()),
       "index -1 at position 1 is out of range [0, 4)");
   // Nothing was written before the check failed.
   EXPECT_EQ(out, std::vector<float>(12, 0.f));

@@ -7,7 +7,7 @@
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include "core/error.h"
-#include "kernels/onednn.h"
+#include "kernels/common/onednn.h"
 #include "train/config.h"
 
 namespace strand::kernels {

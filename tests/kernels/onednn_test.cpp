@@ -2,7 +2,7 @@
 // the float64-accumulating reference over the conv tests' shape sweep, GEMM (fp32 sgemm, bf16
 // matmul) against a double loop, and the ISA check: an AVX-512 machine must not run pre-AVX2
 // kernels.
-#include "kernels/onednn.h"
+#include "kernels/common/onednn.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -169,7 +169,7 @@ TEST(OneDnnGemm, Fp32AndBf16MatchADoubleLoop) {
     const auto c0 = random_vector<float>(t.batch * s.stride_c, ++seed);
     const auto ref = gemm_reference(s, t.alpha, a, b, t.beta, c0);
     auto c = c0;
-    cpu::gemm<float>(s, t.alpha, a.data(), b.data(), t.beta, c.data(), {});
+    cpu::gemm<float>({}, s, t.alpha, a.data(), b.data(), t.beta, c.data());
     EXPECT_TRUE(close(c, ref, 1e-5)) << "fp32";
     if (!bf16_ok) continue;
     c = c0;
@@ -183,7 +183,7 @@ TEST(OneDnnGemm, Fp32AndBf16MatchADoubleLoop) {
     c = c0;
     {
       const cpu::Bf16MathScope bf16(true);
-      cpu::gemm<float>(s, t.alpha, a.data(), b.data(), t.beta, c.data(), {});
+      cpu::gemm<float>({}, s, t.alpha, a.data(), b.data(), t.beta, c.data());
     }
     EXPECT_TRUE(close(c, ref, 2e-2)) << "bf16 math";
   }

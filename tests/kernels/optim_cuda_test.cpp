@@ -7,7 +7,7 @@
 #include <cmath>
 #include <vector>
 
-#include "kernels/optim.h"
+#include "kernels/optim/optim.h"
 #include "tests/kernels/kernel_test_support.h"
 #include "tests/support/cuda_buffer.h"
 #include "tests/support/test_support.h"
@@ -41,10 +41,10 @@ TYPED_TEST(OptimCudaTest, SgdAndAdamStepsMatchCpu) {
       const auto g = random_vector<T>(kN, 10 + step);
       DeviceBuffer<T> d_g(g);
       const bool with_momentum = c.momentum != 0;
-      cpu::sgd_step<T>(kN, c, step == 0, p.data(), g.data(), with_momentum ? m.data() : nullptr,
-                       {});
-      cuda::sgd_step<T>(kN, c, step == 0, d_p.get(), d_g.get(), with_momentum ? d_m.get() : nullptr,
-                        {});
+      cpu::sgd_step<T>({}, kN, c, step == 0, p.data(), g.data(),
+                       with_momentum ? m.data() : nullptr);
+      cuda::sgd_step<T>({}, kN, c, step == 0, d_p.get(), d_g.get(),
+                        with_momentum ? d_m.get() : nullptr);
     }
     EXPECT_TRUE(all_close(d_p.download(), to_double(p), tol, tol)) << "param";
     if (c.momentum != 0) EXPECT_TRUE(all_close(d_m.download(), to_double(m), tol, tol));
@@ -58,8 +58,8 @@ TYPED_TEST(OptimCudaTest, SgdAndAdamStepsMatchCpu) {
     for (int64_t step = 1; step <= 3; ++step) {
       const auto g = random_vector<T>(kN, 20 + step);
       DeviceBuffer<T> d_g(g);
-      cpu::adam_step<T>(kN, c, step, p.data(), g.data(), m.data(), v.data(), {});
-      cuda::adam_step<T>(kN, c, step, d_p.get(), d_g.get(), d_m.get(), d_v.get(), {});
+      cpu::adam_step<T>({}, kN, c, step, p.data(), g.data(), m.data(), v.data());
+      cuda::adam_step<T>({}, kN, c, step, d_p.get(), d_g.get(), d_m.get(), d_v.get());
     }
     // Updates are lr-sized; their error is compared against lr.
     EXPECT_TRUE(all_close(d_p.download(), to_double(p), tol, tol * c.lr)) << "param";
@@ -74,21 +74,21 @@ TYPED_TEST(OptimCudaTest, ClippingWithATotalInDeviceMemoryMatchesCpu) {
   const double tol = kernel_tolerance<T>();
   const auto a = random_vector<T>(kN, 5), b = random_vector<T>(33, 6);
   double total = 0;
-  cpu::accumulate_squares<T>(kN, a.data(), &total, {});
-  cpu::accumulate_squares<T>(33, b.data(), &total, {});
+  cpu::accumulate_squares<T>({}, kN, a.data(), &total);
+  cpu::accumulate_squares<T>({}, 33, b.data(), &total);
   DeviceBuffer<T> d_a(a), d_b(b);
   DeviceBuffer<double> d_total(std::vector<double>{0.0});
-  cuda::accumulate_squares<T>(kN, d_a.get(), d_total.get(), {});
-  cuda::accumulate_squares<T>(33, d_b.get(), d_total.get(), {});
+  cuda::accumulate_squares<T>({}, kN, d_a.get(), d_total.get());
+  cuda::accumulate_squares<T>({}, 33, d_b.get(), d_total.get());
   // Both sum squares in double, in different orders.
   EXPECT_NEAR(d_total.download()[0], total, 1e-12 * total);
 
   for (double max_norm : {std::sqrt(total) / 3, 2 * std::sqrt(total)}) {
     std::vector<T> x = a;
-    cpu::clip_by_total_norm<T>(kN, x.data(), &total, max_norm, {});
+    cpu::clip_by_total_norm<T>({}, kN, x.data(), &total, max_norm);
     DeviceBuffer<double> d_cpu_total(std::vector<double>{total});
     DeviceBuffer<T> d_x(a);
-    cuda::clip_by_total_norm<T>(kN, d_x.get(), d_cpu_total.get(), max_norm, {});
+    cuda::clip_by_total_norm<T>({}, kN, d_x.get(), d_cpu_total.get(), max_norm);
     EXPECT_TRUE(all_close(d_x.download(), to_double(x), tol, tol)) << "max_norm " << max_norm;
   }
 }

@@ -1,7 +1,7 @@
 // CPU optimizer kernels against plain double loops written from PyTorch's update rules: SGD
 // (momentum, dampening, Nesterov, weight decay, the first step), Adam and AdamW over several steps
 // (bias correction), and global-norm clipping's two halves, in float, double and bf16.
-#include "kernels/optim.h"
+#include "kernels/optim/optim.h"
 
 #include <gtest/gtest.h>
 
@@ -60,8 +60,8 @@ TYPED_TEST(OptimTest, SgdStepsFollowPyTorchsRule) {
           }
           p[i] -= c.lr * g;
         }
-        cpu::sgd_step<T>(n, c, step == 0, param.data(), grad.data(),
-                         c.momentum != 0 ? momentum.data() : nullptr, {});
+        cpu::sgd_step<T>({}, n, c, step == 0, param.data(), grad.data(),
+                         c.momentum != 0 ? momentum.data() : nullptr);
         EXPECT_TRUE(all_close(param, p, tol, tol)) << "param, step " << step;
         if (c.momentum != 0) EXPECT_TRUE(all_close(momentum, buf, tol, tol)) << "momentum";
         param = rounded<T>(p);
@@ -100,7 +100,7 @@ TYPED_TEST(OptimTest, AdamAndAdamWStepsFollowTheirRules) {
           vd[i] = c.beta2 * vd[i] + (1 - c.beta2) * g * g;
           p[i] -= c.lr * (md[i] / bias1) / (std::sqrt(vd[i] / bias2) + c.eps);
         }
-        cpu::adam_step<T>(n, c, step, param.data(), grad.data(), m.data(), v.data(), {});
+        cpu::adam_step<T>({}, n, c, step, param.data(), grad.data(), m.data(), v.data());
         // The update is lr-sized: compare its error against lr, not against the parameter.
         EXPECT_TRUE(all_close(param, p, tol, tol * c.lr)) << "param, step " << step;
         EXPECT_TRUE(all_close(m, md, tol, tol)) << "exp_avg, step " << step;
@@ -120,23 +120,23 @@ TYPED_TEST(OptimTest, GlobalNormClipping) {
   for (T x : b) squares += static_cast<double>(x) * static_cast<double>(x);
   // The squares accumulate into a running total over several tensors.
   double total = 0;
-  cpu::accumulate_squares<T>(static_cast<int64_t>(a.size()), a.data(), &total, {});
-  cpu::accumulate_squares<T>(static_cast<int64_t>(b.size()), b.data(), &total, {});
+  cpu::accumulate_squares<T>({}, static_cast<int64_t>(a.size()), a.data(), &total);
+  cpu::accumulate_squares<T>({}, static_cast<int64_t>(b.size()), b.data(), &total);
   EXPECT_NEAR(total, squares, 1e-12 * squares);
-  cpu::accumulate_squares<T>(0, nullptr, &total, {});
+  cpu::accumulate_squares<T>({}, 0, nullptr, &total);
   EXPECT_NEAR(total, squares, 1e-12 * squares);
 
   // Norm above max_norm: x *= max_norm / (norm + 1e-6).
   const double norm = std::sqrt(squares), max_norm = norm / 4;
   std::vector<T> clipped = a;
-  cpu::clip_by_total_norm<T>(static_cast<int64_t>(a.size()), clipped.data(), &total, max_norm, {});
+  cpu::clip_by_total_norm<T>({}, static_cast<int64_t>(a.size()), clipped.data(), &total, max_norm);
   std::vector<double> expected(a.size());
   for (size_t i = 0; i < a.size(); ++i)
     expected[i] = static_cast<double>(a[i]) * max_norm / (norm + 1e-6);
   EXPECT_TRUE(all_close(clipped, expected, tol, tol));
   // At or below max_norm nothing changes, bit for bit.
   std::vector<T> kept = b;
-  cpu::clip_by_total_norm<T>(static_cast<int64_t>(b.size()), kept.data(), &total, 2 * norm, {});
+  cpu::clip_by_total_norm<T>({}, static_cast<int64_t>(b.size()), kept.data(), &total, 2 * norm);
   EXPECT_TRUE(all_close(kept, to_double(b), 0, 0));
 }
 

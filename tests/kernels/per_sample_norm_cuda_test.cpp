@@ -5,7 +5,7 @@
 
 #include <vector>
 
-#include "kernels/per_sample_norm.h"
+#include "kernels/per_sample_norm/per_sample_norm.h"
 #include "tests/support/cuda_buffer.h"
 #include "tests/support/test_support.h"
 

@@ -7,12 +7,12 @@
 
 #include <vector>
 
-#include "kernels/conv1d.h"
-#include "kernels/per_sample_norm.h"
+#include "kernels/conv1d/conv1d.h"
+#include "kernels/per_sample_norm/per_sample_norm.h"
 #include "tests/support/test_support.h"
 
 #if STRAND_WITH_CUDA
-#include "kernels/per_sample_norm_emulate.h"
+#include "kernels/per_sample_norm/per_sample_norm_emulate.h"
 #endif
 
 namespace strand::kernels {

@@ -1,7 +1,7 @@
 // CPU per-example gradient norms against a naive oracle that materialises every example's
 // weight gradient in double: dense (strided) rows, convolutions with stride / padding / dilation,
 // the one-hot base-code path (unknown bases, padding), bias norms, both methods, float and double.
-#include "kernels/per_sample_norm.h"
+#include "kernels/per_sample_norm/per_sample_norm.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

@@ -1,6 +1,6 @@
 // Philox 4x32-10 against the published known-answer vectors of Random123 (kat_vectors), and the
 // counter layout strand's draws rely on.
-#include "kernels/philox.h"
+#include "kernels/random/philox.h"
 
 #include <gtest/gtest.h>
 

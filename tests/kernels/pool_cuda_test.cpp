@@ -8,7 +8,7 @@
 #include <limits>
 #include <vector>
 
-#include "kernels/pool.h"
+#include "kernels/pool/pool.h"
 #include "tests/kernels/kernel_test_support.h"
 #include "tests/support/cuda_buffer.h"
 #include "tests/support/test_support.h"
@@ -40,21 +40,21 @@ TYPED_TEST(PoolCudaTest, MaxAndAveragePoolingMatchCpu) {
     const auto dy = random_vector<T>(out_numel, ++seed);
     std::vector<T> y(out_numel), dx(x.size()), avg(out_numel), davg(x.size());
     std::vector<int64_t> index(out_numel);
-    cpu::max_pool1d<T>(s, x.data(), y.data(), index.data(), {});
-    cpu::max_pool1d_backward<T>(s, dy.data(), index.data(), dx.data(), {});
-    cpu::avg_pool1d<T>(s, x.data(), avg.data(), {});
-    cpu::avg_pool1d_backward<T>(s, dy.data(), davg.data(), {});
+    cpu::max_pool1d<T>({}, s, x.data(), y.data(), index.data());
+    cpu::max_pool1d_backward<T>({}, s, dy.data(), index.data(), dx.data());
+    cpu::avg_pool1d<T>({}, s, x.data(), avg.data());
+    cpu::avg_pool1d_backward<T>({}, s, dy.data(), davg.data());
 
     DeviceBuffer<T> d_x(x), d_dy(dy), d_y(out_numel), d_dx(x.size()), d_avg(out_numel),
         d_davg(x.size());
     DeviceBuffer<int64_t> d_index(out_numel);
-    cuda::max_pool1d<T>(s, d_x.get(), d_y.get(), d_index.get(), {});
+    cuda::max_pool1d<T>({}, s, d_x.get(), d_y.get(), d_index.get());
     EXPECT_TRUE(all_close(d_y.download(), to_double(y), 0, 0)) << "max values";
     EXPECT_EQ(d_index.download(), index) << "argmax positions";
-    cuda::max_pool1d_backward<T>(s, d_dy.get(), d_index.get(), d_dx.get(), {});
+    cuda::max_pool1d_backward<T>({}, s, d_dy.get(), d_index.get(), d_dx.get());
     EXPECT_TRUE(all_close(d_dx.download(), to_double(dx), tol, tol)) << "max backward";
-    cuda::avg_pool1d<T>(s, d_x.get(), d_avg.get(), {});
-    cuda::avg_pool1d_backward<T>(s, d_dy.get(), d_davg.get(), {});
+    cuda::avg_pool1d<T>({}, s, d_x.get(), d_avg.get());
+    cuda::avg_pool1d_backward<T>({}, s, d_dy.get(), d_davg.get());
     EXPECT_TRUE(all_close(d_avg.download(), to_double(avg), tol, tol)) << "average";
     EXPECT_TRUE(all_close(d_davg.download(), to_double(davg), tol, tol)) << "average backward";
   }
@@ -62,9 +62,9 @@ TYPED_TEST(PoolCudaTest, MaxAndAveragePoolingMatchCpu) {
 
 TEST(PoolCuda, BadShapesRaiseErrorsBeforeAnyLaunch) {
   // The shape check runs on the host, so this needs no device.
-  STRAND_EXPECT_ERROR(cuda::max_pool1d<float>({1, 8, 3, 1, 2}, nullptr, nullptr, nullptr, {}),
+  STRAND_EXPECT_ERROR(cuda::max_pool1d<float>({}, {1, 8, 3, 1, 2}, nullptr, nullptr, nullptr),
                       "pool1d: padding 2 must be at most half the kernel size 3");
-  STRAND_EXPECT_ERROR(cuda::avg_pool1d<float>({1, 5, 8, 1, 1}, nullptr, nullptr, {}),
+  STRAND_EXPECT_ERROR(cuda::avg_pool1d<float>({}, {1, 5, 8, 1, 1}, nullptr, nullptr),
                       "pool1d: kernel 8 is longer than the padded input (5 + 2 x 1)");
 }
 

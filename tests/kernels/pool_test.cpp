@@ -2,7 +2,7 @@
 // definitions (padding is -inf for max, counted as zeros for average), forward and backward, in
 // float, double and bf16: kernel 1, kernel = length, stride above the kernel (gaps), padding,
 // odd lengths, one row; the first maximum and the first NaN win; bad shapes raise errors.
-#include "kernels/pool.h"
+#include "kernels/pool/pool.h"
 
 #include <gtest/gtest.h>
 
@@ -62,7 +62,7 @@ TYPED_TEST(PoolTest, MaxPoolingForwardAndBackward) {
     }
     std::vector<T> y(y_ref.size(), T(NAN));
     std::vector<int64_t> index(y_ref.size(), -7);
-    cpu::max_pool1d<T>(s, x.data(), y.data(), index.data(), {});
+    cpu::max_pool1d<T>({}, s, x.data(), y.data(), index.data());
     EXPECT_TRUE(all_close(y, y_ref, 0, 0));
     EXPECT_EQ(index, arg_ref);
 
@@ -72,7 +72,7 @@ TYPED_TEST(PoolTest, MaxPoolingForwardAndBackward) {
       for (int64_t t = 0; t < out_len; ++t)
         dx_ref[r * s.length + arg_ref[r * out_len + t]] += static_cast<double>(dy[r * out_len + t]);
     std::vector<T> dx(x.size(), T(NAN));  // the kernel zeroes dx itself
-    cpu::max_pool1d_backward<T>(s, dy.data(), index.data(), dx.data(), {});
+    cpu::max_pool1d_backward<T>({}, s, dy.data(), index.data(), dx.data());
     // Overlapping windows that share a maximum add in T.
     EXPECT_TRUE(all_close(dx, dx_ref, kernel_tolerance<T>(), kernel_tolerance<T>()));
   }
@@ -101,8 +101,8 @@ TYPED_TEST(PoolTest, AveragePoolingCountsPaddingForwardAndBackward) {
       }
     }
     std::vector<T> y(y_ref.size(), T(NAN)), dx(x.size(), T(NAN));
-    cpu::avg_pool1d<T>(s, x.data(), y.data(), {});
-    cpu::avg_pool1d_backward<T>(s, dy.data(), dx.data(), {});
+    cpu::avg_pool1d<T>({}, s, x.data(), y.data());
+    cpu::avg_pool1d_backward<T>({}, s, dy.data(), dx.data());
     EXPECT_TRUE(all_close(y, y_ref, tol, tol)) << "forward";
     EXPECT_TRUE(all_close(dx, dx_ref, tol, tol)) << "backward";
   }
@@ -114,7 +114,7 @@ TEST(PoolNaN, TheFirstNaNInAWindowWinsMaxPooling) {
   const Pool1dShape s{1, 8, 4, 4, 0};  // windows [0, 4) and [4, 8)
   std::vector<float> y(2);
   std::vector<int64_t> index(2);
-  cpu::max_pool1d<float>(s, x.data(), y.data(), index.data(), {});
+  cpu::max_pool1d<float>({}, s, x.data(), y.data(), index.data());
   EXPECT_TRUE(std::isnan(y[0]) && std::isnan(y[1]));
   EXPECT_EQ(index, (std::vector<int64_t>{1, 5}));
 }
@@ -122,17 +122,17 @@ TEST(PoolNaN, TheFirstNaNInAWindowWinsMaxPooling) {
 TEST(PoolShape, BadShapesRaiseErrorsNamingTheValue) {
   std::vector<float> x(16), y(16);
   std::vector<int64_t> index(16);
-  STRAND_EXPECT_ERROR(cpu::max_pool1d<float>({1, 8, 0, 1, 0}, x.data(), y.data(), index.data(), {}),
+  STRAND_EXPECT_ERROR(cpu::max_pool1d<float>({}, {1, 8, 0, 1, 0}, x.data(), y.data(), index.data()),
                       "pool1d: kernel 0 and stride 1 must be positive and padding 0 non-negative");
-  STRAND_EXPECT_ERROR(cpu::avg_pool1d<float>({1, 8, 2, 0, 0}, x.data(), y.data(), {}),
+  STRAND_EXPECT_ERROR(cpu::avg_pool1d<float>({}, {1, 8, 2, 0, 0}, x.data(), y.data()),
                       "kernel 2 and stride 0 must be positive");
-  STRAND_EXPECT_ERROR(cpu::avg_pool1d<float>({1, 8, 3, 1, -1}, x.data(), y.data(), {}),
+  STRAND_EXPECT_ERROR(cpu::avg_pool1d<float>({}, {1, 8, 3, 1, -1}, x.data(), y.data()),
                       "padding -1 non-negative");
   STRAND_EXPECT_ERROR(
-      cpu::max_pool1d<double>({1, 8, 3, 1, 2}, reinterpret_cast<const double*>(x.data()),
-                              reinterpret_cast<double*>(y.data()), index.data(), {}),
+      cpu::max_pool1d<double>({}, {1, 8, 3, 1, 2}, reinterpret_cast<const double*>(x.data()),
+                              reinterpret_cast<double*>(y.data()), index.data()),
       "pool1d: padding 2 must be at most half the kernel size 3");
-  STRAND_EXPECT_ERROR(cpu::avg_pool1d<float>({1, 5, 8, 1, 1}, x.data(), y.data(), {}),
+  STRAND_EXPECT_ERROR(cpu::avg_pool1d<float>({}, {1, 5, 8, 1, 1}, x.data(), y.data()),
                       "pool1d: kernel 8 is longer than the padded input (5 + 2 x 1)");
   EXPECT_NO_THROW(check_pool1d({1, 6, 8, 1, 1}));  // 6 + 2 covers the kernel exactly
 }

@@ -7,7 +7,7 @@
 #include <type_traits>
 #include <vector>
 
-#include "kernels/random.h"
+#include "kernels/random/random.h"
 #include "tests/kernels/kernel_test_support.h"
 #include "tests/support/cuda_buffer.h"
 #include "tests/support/test_support.h"
@@ -28,13 +28,13 @@ TYPED_TEST(RandomCudaTest, DrawsMatchCpu) {
     const PhiloxState s{.seed = 42 + static_cast<uint64_t>(n), .offset = 3};
     SCOPED_TRACE("n " + std::to_string(n));
     std::vector<T> u(n), z(n), mask(n);
-    cpu::uniform<T>(n, s, -1.0, 2.0, u.data(), {});
-    cpu::normal<T>(n, s, 0.5, 2.0, z.data(), {});
-    cpu::bernoulli_mask<T>(n, s, 0.8, 1.25, mask.data(), {});
+    cpu::uniform<T>({}, n, s, -1.0, 2.0, u.data());
+    cpu::normal<T>({}, n, s, 0.5, 2.0, z.data());
+    cpu::bernoulli_mask<T>({}, n, s, 0.8, 1.25, mask.data());
     DeviceBuffer<T> d_u(n), d_z(n), d_mask(n);
-    cuda::uniform<T>(n, s, -1.0, 2.0, d_u.get(), {});
-    cuda::normal<T>(n, s, 0.5, 2.0, d_z.get(), {});
-    cuda::bernoulli_mask<T>(n, s, 0.8, 1.25, d_mask.get(), {});
+    cuda::uniform<T>({}, n, s, -1.0, 2.0, d_u.get());
+    cuda::normal<T>({}, n, s, 0.5, 2.0, d_z.get());
+    cuda::bernoulli_mask<T>({}, n, s, 0.8, 1.25, d_mask.get());
     // The same 24-bit integers on both devices: the keep decision is identical.
     EXPECT_TRUE(all_close(d_mask.download(), to_double(mask), 0, 0)) << "mask";
     // Values are computed in float on both devices (f64 too), but lo + span * u may be one fused

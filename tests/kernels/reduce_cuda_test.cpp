@@ -9,8 +9,8 @@
 #include <limits>
 #include <vector>
 
-#include "kernels/reduce.h"
-#include "kernels/softmax.h"
+#include "kernels/reduce/reduce.h"
+#include "kernels/reduce/softmax.h"
 #include "tests/kernels/kernel_test_support.h"
 #include "tests/support/cuda_buffer.h"
 #include "tests/support/test_support.h"
@@ -48,10 +48,10 @@ TYPED_TEST(ReduceCudaTest, SumMaxMinMatchCpu) {
     for (ReduceOp op : {ReduceOp::kSum, ReduceOp::kMax, ReduceOp::kMin}) {
       std::vector<T> out(n);
       std::vector<int64_t> index(n);
-      cpu::reduce<T>(op, p.outer, p.dim, p.inner, x.data(), out.data(), index.data(), {});
+      cpu::reduce<T>({}, op, p.outer, p.dim, p.inner, x.data(), out.data(), index.data());
       DeviceBuffer<T> d_out(n);
       DeviceBuffer<int64_t> d_index(n);
-      cuda::reduce<T>(op, p.outer, p.dim, p.inner, d_x.get(), d_out.get(), d_index.get(), {});
+      cuda::reduce<T>({}, op, p.outer, p.dim, p.inner, d_x.get(), d_out.get(), d_index.get());
       const double tol = kernel_tolerance<T>();
       EXPECT_TRUE(all_close(d_out.download(), to_double(out), tol, tol)) << static_cast<int>(op);
       if (op != ReduceOp::kSum) EXPECT_EQ(d_index.download(), index) << static_cast<int>(op);
@@ -72,13 +72,13 @@ TYPED_TEST(ReduceCudaTest, SoftmaxAndLogSoftmaxMatchCpu) {
       const auto x = random_vector<T>(p.outer * p.dim * p.inner, ++seed, 80, 95);
       const auto dy = random_vector<T>(x.size(), ++seed);
       std::vector<T> y(x.size()), dx(x.size());
-      cpu::softmax<T>(log, p.outer, p.dim, p.inner, x.data(), y.data(), {});
-      cpu::softmax_backward<T>(log, p.outer, p.dim, p.inner, y.data(), dy.data(), dx.data(), {});
+      cpu::softmax<T>({}, log, p.outer, p.dim, p.inner, x.data(), y.data());
+      cpu::softmax_backward<T>({}, log, p.outer, p.dim, p.inner, y.data(), dy.data(), dx.data());
       DeviceBuffer<T> d_x(x), d_dy(dy), d_y_cpu(y), d_y(x.size()), d_dx(x.size());
-      cuda::softmax<T>(log, p.outer, p.dim, p.inner, d_x.get(), d_y.get(), {});
+      cuda::softmax<T>({}, log, p.outer, p.dim, p.inner, d_x.get(), d_y.get());
       // The backward pass gets the CPU's y, so only its own arithmetic is compared.
-      cuda::softmax_backward<T>(log, p.outer, p.dim, p.inner, d_y_cpu.get(), d_dy.get(), d_dx.get(),
-                                {});
+      cuda::softmax_backward<T>({}, log, p.outer, p.dim, p.inner, d_y_cpu.get(), d_dy.get(),
+                                d_dx.get());
       // The device sums dim terms in float: the sums' error grows with sqrt(dim).
       const double sum_tol = tol * std::sqrt(static_cast<double>(p.dim));
       EXPECT_TRUE(all_close(d_y.download(), to_double(y), tol, tol)) << "forward";

@@ -2,7 +2,7 @@
 // against plain loops: sum, max and min with the index of the first extreme, NaN propagation,
 // softmax and log-softmax (stable for large inputs), and their backward passes against the
 // explicit Jacobian-vector product, in float, double and bf16, with dim, outer or inner 1.
-#include "kernels/reduce.h"
+#include "kernels/reduce/reduce.h"
 
 #include <gtest/gtest.h>
 
@@ -10,7 +10,7 @@
 #include <limits>
 #include <vector>
 
-#include "kernels/softmax.h"
+#include "kernels/reduce/softmax.h"
 #include "tests/kernels/kernel_test_support.h"
 #include "tests/support/test_support.h"
 
@@ -62,8 +62,8 @@ TYPED_TEST(ReduceTest, SumMaxMinAndTheirIndices) {
       }
       std::vector<T> out(n, T(NAN));
       std::vector<int64_t> index(n, -1);
-      cpu::reduce<T>(op, p.outer, p.dim, p.inner, x.data(), out.data(),
-                     op == ReduceOp::kSum ? nullptr : index.data(), {});
+      cpu::reduce<T>({}, op, p.outer, p.dim, p.inner, x.data(), out.data(),
+                     op == ReduceOp::kSum ? nullptr : index.data());
       EXPECT_TRUE(all_close(out, expected, tol, tol)) << "op " << static_cast<int>(op);
       if (op != ReduceOp::kSum) EXPECT_EQ(index, arg) << "op " << static_cast<int>(op);
     }
@@ -77,7 +77,7 @@ TEST(ReduceNaN, NaNPropagatesThroughMaxAndMinWithItsIndex) {
   for (ReduceOp op : {ReduceOp::kMax, ReduceOp::kMin, ReduceOp::kSum}) {
     std::vector<float> out(2);
     std::vector<int64_t> index(2, -1);
-    cpu::reduce<float>(op, 1, 5, 2, x.data(), out.data(), index.data(), {});
+    cpu::reduce<float>({}, op, 1, 5, 2, x.data(), out.data(), index.data());
     EXPECT_TRUE(std::isnan(out[0])) << static_cast<int>(op);
     EXPECT_TRUE(std::isnan(out[1])) << "column 1 has its NaN at d = 4";
     if (op != ReduceOp::kSum) EXPECT_EQ(index, (std::vector<int64_t>{2, 4}));
@@ -120,10 +120,10 @@ TYPED_TEST(ReduceTest, SoftmaxAndLogSoftmaxForwardAndBackward) {
         }
       }
       std::vector<T> y(x.size(), T(NAN)), dx(x.size(), T(NAN));
-      cpu::softmax<T>(log, p.outer, p.dim, p.inner, x.data(), y.data(), {});
+      cpu::softmax<T>({}, log, p.outer, p.dim, p.inner, x.data(), y.data());
       // log-softmax values are -log(dim)-sized; their rounding is relative to that size.
       EXPECT_TRUE(all_close(y, y_ref, tol, tol)) << "forward";
-      cpu::softmax_backward<T>(log, p.outer, p.dim, p.inner, y.data(), dy.data(), dx.data(), {});
+      cpu::softmax_backward<T>({}, log, p.outer, p.dim, p.inner, y.data(), dy.data(), dx.data());
       // The backward pass reads y as saved (rounded to T): its rounding enters every term of
       // the sum over dim, so the error grows with the row's gradient mass.
       EXPECT_TRUE(all_close(dx, dx_ref, 4 * tol, 4 * tol)) << "backward";

@@ -5,7 +5,7 @@
 
 #include <memory>
 
-#include "kernels/rnn.h"
+#include "kernels/rnn/rnn.h"
 #include "tests/kernels/rnn_problem.h"
 #include "tests/support/cuda_buffer.h"
 #include "tests/support/test_support.h"
@@ -61,8 +61,8 @@ Results cpu_run(const RnnProblem<float>& p, const std::vector<float>& dy,
     cpu::rnn_backward_reference(p.shape, in, dout, din);
   } else {
     std::vector<unsigned char> reserve(cpu::rnn_reserve_bytes(p.shape, DType::kF32));
-    cpu::rnn_forward(p.shape, in, out, reserve.data());
-    cpu::rnn_backward(p.shape, in, reserve.data(), dout, din);
+    cpu::rnn_forward({}, p.shape, in, out, reserve.data());
+    cpu::rnn_backward({}, p.shape, in, reserve.data(), dout, din);
   }
   if (!lstm) r.c_n.clear(), r.dc0.clear();
   return r;
@@ -94,14 +94,14 @@ Results gpu_run(const RnnProblem<float>& p, const std::vector<float>& dy,
   const DType dt = dtype_of<T>;
   // On a non-blocking stream, as in training (test_context).
   const kernels::Context ctx = test_context();
-  DeviceBuffer<unsigned char> reserve(cuda::rnn_reserve_bytes(p.shape, dt, algo, ctx));
-  const size_t ws_bytes = cuda::rnn_workspace_bytes(p.shape, dt, algo, ctx);
+  DeviceBuffer<unsigned char> reserve(cuda::rnn_reserve_bytes(ctx, p.shape, dt, algo));
+  const size_t ws_bytes = cuda::rnn_workspace_bytes(ctx, p.shape, dt, algo);
   DeviceBuffer<unsigned char> ws(ws_bytes);
-  cuda::rnn_forward(p.shape, in, {y.get(), h_n.get(), lstm ? c_n.get() : nullptr}, algo,
-                    reserve.get(), ws.get(), ws_bytes, ctx);
+  cuda::rnn_forward(ctx, p.shape, in, {y.get(), h_n.get(), lstm ? c_n.get() : nullptr}, algo,
+                    reserve.get(), ws.get(), ws_bytes);
   cuda::rnn_backward(
-      p.shape, in, reserve.get(), {d_dy.get(), d_dhn.get(), lstm ? d_dcn.get() : nullptr},
-      {dx.get(), dh0.get(), lstm ? dc0.get() : nullptr, g, {}}, algo, ws.get(), ws_bytes, ctx);
+      ctx, p.shape, in, reserve.get(), {d_dy.get(), d_dhn.get(), lstm ? d_dcn.get() : nullptr},
+      {dx.get(), dh0.get(), lstm ? dc0.get() : nullptr, g, {}}, algo, ws.get(), ws_bytes);
   auto to_f = [](const std::vector<T>& v) { return std::vector<float>(v.begin(), v.end()); };
   Results r;
   r.y = to_f(y.download());
@@ -156,11 +156,12 @@ TEST_P(RnnCuda, EveryAlgoMatchesCpuReferenceInFloat) {
   const auto dcn = testing::random_vector<float>(p.state_count(), 73);
   const Results ref = cpu_run(p, dy, dhn, dcn, true);
   for (RnnAlgo algo : {RnnAlgo::kCustom, RnnAlgo::kCustomStepGemm, RnnAlgo::kCudnn}) {
-    const std::string path = cuda::rnn_path_name(p.shape, DType::kF32, algo);
+    const std::string path = cuda::rnn_path_name(test_context(), p.shape, DType::kF32, algo);
     expect_close(gpu_run<float>(p, dy, dhn, dcn, algo), ref, 1e-4, 1e-5, path);
   }
   // Small hidden sizes must take the persistent kernel on a Hopper-class GPU.
-  EXPECT_EQ(cuda::rnn_path_name(p.shape, DType::kF32, RnnAlgo::kCustom), "persistent");
+  EXPECT_EQ(cuda::rnn_path_name(test_context(), p.shape, DType::kF32, RnnAlgo::kCustom),
+            "persistent");
 }
 
 TEST_P(RnnCuda, Bf16CustomMatchesCpuReferenceOnRoundedInputs) {
@@ -185,7 +186,7 @@ TEST_P(RnnCuda, Bf16CustomMatchesCpuReferenceOnRoundedInputs) {
   const Results ref = cpu_run(p, dy, dhn, dcn, true);
   for (RnnAlgo algo : {RnnAlgo::kCustom, RnnAlgo::kCustomStepGemm}) {
     expect_close(gpu_run<BFloat16>(p, dy, dhn, dcn, algo), ref, 2e-2, 2e-2,
-                 cuda::rnn_path_name(p.shape, DType::kBF16, algo) + " bf16");
+                 cuda::rnn_path_name(test_context(), p.shape, DType::kBF16, algo) + " bf16");
   }
 }
 
@@ -246,7 +247,8 @@ TEST(RnnCudaLarge, CustomAndCudnnMatchCpuFastPath) {
     const Results ref = cpu_run(p, dy, dhn, dcn, false);
     for (RnnAlgo algo : {RnnAlgo::kCustom, RnnAlgo::kCustomStepGemm, RnnAlgo::kCudnn}) {
       expect_close(gpu_run<float>(p, dy, dhn, dcn, algo), ref, 1e-3, 1e-4,
-                   std::string(c.name) + " " + cuda::rnn_path_name(p.shape, DType::kF32, algo));
+                   std::string(c.name) + " " +
+                       cuda::rnn_path_name(test_context(), p.shape, DType::kF32, algo));
     }
   }
 }
@@ -254,9 +256,9 @@ TEST(RnnCudaLarge, CustomAndCudnnMatchCpuFastPath) {
 TEST(RnnCudaErrors, BadInputsRaiseClearErrors) {
   STRAND_REQUIRE_CUDA_DEVICE();
   RnnShape s = testing::rnn_shape(RnnMode::kLstm, 4, 2, 3, 5);
-  EXPECT_THROW(cuda::rnn_reserve_bytes(s, DType::kF64, RnnAlgo::kCustom), Error);
+  EXPECT_THROW(cuda::rnn_reserve_bytes(test_context(), s, DType::kF64, RnnAlgo::kCustom), Error);
   try {
-    cuda::rnn_workspace_bytes(s, DType::kBF16, RnnAlgo::kCudnn);
+    cuda::rnn_workspace_bytes(test_context(), s, DType::kBF16, RnnAlgo::kCudnn);
     ADD_FAILURE() << "bf16 on cuDNN accepted";
   } catch (const Error& e) {
     EXPECT_THAT(e.message(), ::testing::HasSubstr("cuDNN RNN path supports f32 only"));
@@ -268,18 +270,19 @@ TEST(RnnCudaErrors, BadInputsRaiseClearErrors) {
   const auto w = p.sets<RnnLayerWeights<float>>([&](int64_t i) { return params[i]->get(); });
   const std::vector<int32_t> too_long{4, 5};
   RnnInputs<float> in{x.get(), too_long, nullptr, nullptr, w, {}};
-  DeviceBuffer<unsigned char> reserve(cuda::rnn_reserve_bytes(s, DType::kF32, RnnAlgo::kCustom));
+  DeviceBuffer<unsigned char> reserve(
+      cuda::rnn_reserve_bytes(test_context(), s, DType::kF32, RnnAlgo::kCustom));
   try {
-    cuda::rnn_forward(s, in, {y.get(), nullptr, nullptr}, RnnAlgo::kCustom, reserve.get(), nullptr,
-                      0);
+    cuda::rnn_forward(test_context(), s, in, {y.get(), nullptr, nullptr}, RnnAlgo::kCustom,
+                      reserve.get(), nullptr, 0);
     ADD_FAILURE() << "length 5 > T accepted";
   } catch (const Error& e) {
     EXPECT_THAT(e.message(), ::testing::HasSubstr("longer than seq_len 4"));
   }
   in.lengths = {};
   try {
-    cuda::rnn_forward(s, in, {y.get(), nullptr, nullptr}, RnnAlgo::kCustom, reserve.get(),
-                      reserve.get(), 16);
+    cuda::rnn_forward(test_context(), s, in, {y.get(), nullptr, nullptr}, RnnAlgo::kCustom,
+                      reserve.get(), reserve.get(), 16);
     ADD_FAILURE() << "tiny workspace accepted";
   } catch (const Error& e) {
     EXPECT_THAT(e.message(), ::testing::HasSubstr("workspace too small"));

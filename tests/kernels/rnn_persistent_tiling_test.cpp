@@ -2,7 +2,7 @@
 // item the kernels would run, through the same mapping functions (rnn_persistent_tiling.h). Each
 // (direction, sample, hidden unit) must be computed exactly once per step, every shared-memory
 // index must stay inside what the launch reserves, and the reservation must fit the device.
-#include "kernels/rnn_persistent_tiling.h"
+#include "kernels/rnn/rnn_persistent_tiling.h"
 
 #include <gtest/gtest.h>
 

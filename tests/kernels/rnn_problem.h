@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "kernels/rnn.h"
+#include "kernels/rnn/rnn.h"
 #include "tests/support/test_support.h"
 
 namespace strand::testing {

@@ -1,13 +1,13 @@
 // CPU LSTM/GRU kernels: hand-computed tiny cases, float64 finite-difference gradchecks of every
 // gradient, the BLAS fast path against the reference, masking, parameter names and bad inputs.
-#include "kernels/rnn.h"
+#include "kernels/rnn/rnn.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <functional>
 
-#include "kernels/rnn_detail.h"
+#include "kernels/rnn/rnn_detail.h"
 #include "tests/kernels/rnn_problem.h"
 #include "tests/support/test_support.h"
 
@@ -45,7 +45,7 @@ RunResult<T> run(const RnnProblem<T>& p, bool fast, const std::vector<T>* dy = n
   std::vector<unsigned char> reserve;
   if (fast) {
     reserve.resize(cpu::rnn_reserve_bytes(p.shape, dtype_of<T>));
-    cpu::rnn_forward(p.shape, in, out, reserve.data());
+    cpu::rnn_forward({}, p.shape, in, out, reserve.data());
   } else {
     cpu::rnn_forward_reference(p.shape, in, out);
   }
@@ -59,7 +59,7 @@ RunResult<T> run(const RnnProblem<T>& p, bool fast, const std::vector<T>* dy = n
   RnnGradOutputs<T> dout{dy->data(), dhn ? dhn->data() : nullptr, dcn ? dcn->data() : nullptr};
   RnnGradInputs<T> din{r.dx.data(), r.dh0.data(), p.lstm() ? r.dc0.data() : nullptr, grads, {}};
   if (fast) {
-    cpu::rnn_backward(p.shape, in, reserve.data(), dout, din);
+    cpu::rnn_backward({}, p.shape, in, reserve.data(), dout, din);
   } else {
     cpu::rnn_backward_reference(p.shape, in, dout, din);
   }
@@ -84,7 +84,7 @@ TEST(RnnCpu, TinyLstmMatchesHandComputedValues) {
     std::vector<double> y(2), hn(1), cn(1);
     std::vector<unsigned char> reserve(cpu::rnn_reserve_bytes(s, DType::kF64));
     if (fast) {
-      cpu::rnn_forward(s, in, {y.data(), hn.data(), cn.data()}, reserve.data());
+      cpu::rnn_forward({}, s, in, {y.data(), hn.data(), cn.data()}, reserve.data());
     } else {
       cpu::rnn_forward_reference(s, in, {y.data(), hn.data(), cn.data()});
     }
@@ -107,7 +107,7 @@ TEST(RnnCpu, TinyGruMatchesHandComputedValues) {
     std::vector<double> y(2), hn(1);
     std::vector<unsigned char> reserve(cpu::rnn_reserve_bytes(s, DType::kF64));
     if (fast) {
-      cpu::rnn_forward(s, in, {y.data(), hn.data(), nullptr}, reserve.data());
+      cpu::rnn_forward({}, s, in, {y.data(), hn.data(), nullptr}, reserve.data());
     } else {
       cpu::rnn_forward_reference(s, in, {y.data(), hn.data(), nullptr});
     }
@@ -271,8 +271,8 @@ TEST(RnnCpu, OptionalGradientsMayBeOmitted) {
     if (fast) {
       std::vector<unsigned char> reserve(cpu::rnn_reserve_bytes(s, DType::kF64));
       std::vector<double> y(p.out_count());
-      cpu::rnn_forward(s, in, {y.data(), nullptr, nullptr}, reserve.data());
-      cpu::rnn_backward(s, in, reserve.data(), dout, din);
+      cpu::rnn_forward({}, s, in, {y.data(), nullptr, nullptr}, reserve.data());
+      cpu::rnn_backward({}, s, in, reserve.data(), dout, din);
     } else {
       cpu::rnn_backward_reference(s, in, dout, din);
     }
@@ -442,7 +442,7 @@ TEST(RnnCpu, BadInputsRaiseClearErrors) {
       [&] {
         RnnInputs<float> in{q.x.data(), {}, nullptr, nullptr, q.weights(), {one_mask}};
         in.dropout_masks = {};
-        cpu::rnn_forward(two, in, {y.data(), nullptr, nullptr}, nullptr);
+        cpu::rnn_forward({}, two, in, {y.data(), nullptr, nullptr}, nullptr);
       },
       "reserve is null");
   std::vector<const float*> masks{one_mask, one_mask};

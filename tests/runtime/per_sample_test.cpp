@@ -11,7 +11,7 @@
 #include <cmath>
 #include <functional>
 
-#include "kernels/random.h"
+#include "kernels/random/random.h"
 #include "runtime/autograd.h"
 #include "runtime/ops.h"
 #include "tests/support/dp_sgd_oracle.h"
@@ -179,9 +179,9 @@ TEST(PerSampleClipper, NoiseIsExactlyThePhiloxNormalDraws) {
     Tensor expected = empty({37, 3}, {.dtype = dtype});
     const kernels::PhiloxState state = ref_gen.next(111);
     if (dtype == DType::kF32)
-      kernels::cpu::normal<float>(111, state, 0.0, 1.9 * 0.7, expected.data<float>(), {});
+      kernels::cpu::normal<float>({}, 111, state, 0.0, 1.9 * 0.7, expected.data<float>());
     else
-      kernels::cpu::normal<double>(111, state, 0.0, 1.9 * 0.7, expected.data<double>(), {});
+      kernels::cpu::normal<double>({}, 111, state, 0.0, 1.9 * 0.7, expected.data<double>());
     EXPECT_EQ(w.grad().to_vector<double>(), expected.to_vector<double>());
     EXPECT_EQ(gen.offset(), ref_gen.offset());
   }

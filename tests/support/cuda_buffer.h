@@ -6,8 +6,8 @@
 
 #include <vector>
 
-#include "kernels/context.h"
-#include "kernels/cuda_check.h"
+#include "kernels/common/context.h"
+#include "kernels/common/cuda_check.h"
 
 namespace strand::testing {
 

@@ -7,7 +7,7 @@
 #include <cmath>
 
 #include "core/error.h"
-#include "kernels/onednn.h"
+#include "kernels/common/onednn.h"
 
 namespace strand::train {
 namespace {

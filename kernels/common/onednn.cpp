@@ -1,0 +1,411 @@
+// oneDNN on the CPU (see onednn.h): sgemm, bf16 matmul and conv1d primitives cached per shape,
+// with reorders between the caller's plain fp32 NCL tensors and the layouts and types the
+// primitives want.
+#include "kernels/common/onednn.h"
+
+#include <cblas.h>
+
+#include <chrono>
+#include <map>
+#include <oneapi/dnnl/dnnl.hpp>
+#include <tuple>
+#include <unordered_map>
+#include <vector>
+
+#include "core/error.h"
+
+namespace strand::kernels::cpu {
+namespace {
+
+using dnnl::memory;
+using dt = dnnl::memory::data_type;
+using tag = dnnl::memory::format_tag;
+
+thread_local bool g_bf16_math = false;
+
+const dnnl::engine& engine() {
+  static const dnnl::engine e(dnnl::engine::kind::cpu, 0);
+  return e;
+}
+
+dnnl::stream& stream() {
+  thread_local dnnl::stream s(engine());
+  return s;
+}
+
+// One primitive argument the caller holds as plain fp32: reordered into the layout/type the
+// primitive wants before it reads it (inputs), or out of it after it writes (outputs, added to the
+// caller's values when accumulating).
+struct Arg {
+  int id = 0;
+  bool output = false;
+  memory::desc user;
+  memory buffer;  // empty: the primitive uses the caller's memory directly
+  dnnl::primitive convert;
+};
+
+Arg make_arg(int id, const memory::desc& user, const memory::desc& want, bool output,
+             bool accumulate = false) {
+  Arg a;
+  a.id = id, a.output = output, a.user = user;
+  if (want == user && !accumulate) return a;
+  a.buffer = memory(want, engine());
+  if (!output) {
+    a.convert = dnnl::reorder(dnnl::reorder::primitive_desc(engine(), user, engine(), want));
+    return a;
+  }
+  dnnl::primitive_attr attr;
+  if (accumulate) {
+    dnnl::post_ops ops;
+    ops.append_sum(1.f);
+    attr.set_post_ops(ops);
+  }
+  a.convert = dnnl::reorder(dnnl::reorder::primitive_desc(engine(), want, engine(), user, attr));
+  return a;
+}
+
+struct Prim {
+  dnnl::primitive prim;
+  std::vector<Arg> args;
+  std::string impl;
+};
+
+// Runs p with the caller's buffers, in the order of p.args.
+void execute(Prim& p, const std::vector<const void*>& data) {
+  dnnl::stream& s = stream();
+  std::unordered_map<int, memory> exec;
+  std::vector<memory> user(p.args.size());
+  for (size_t i = 0; i < p.args.size(); ++i) {
+    Arg& a = p.args[i];
+    user[i] = memory(a.user, engine(), const_cast<void*>(data[i]));
+    if (!a.buffer) {
+      exec[a.id] = user[i];
+      continue;
+    }
+    exec[a.id] = a.buffer;
+    if (!a.output) a.convert.execute(s, {{DNNL_ARG_FROM, user[i]}, {DNNL_ARG_TO, a.buffer}});
+  }
+  p.prim.execute(s, exec);
+  for (size_t i = 0; i < p.args.size(); ++i) {
+    Arg& a = p.args[i];
+    if (a.output && a.buffer)
+      a.convert.execute(s, {{DNNL_ARG_FROM, a.buffer}, {DNNL_ARG_TO, user[i]}});
+  }
+  s.wait();
+}
+
+// oneDNN reports failures as dnnl::error; strand's callers expect strand::Error.
+template <typename Fn>
+auto guarded(const char* what, Fn&& fn) {
+  try {
+    return fn();
+  } catch (const dnnl::error& e) {
+    STRAND_FAIL("{}: oneDNN failed: {} (status {})", what, e.what(), static_cast<int>(e.status));
+  }
+}
+
+// ---- conv1d ----
+
+using ConvKey = std::tuple<Conv1dShape, int, bool, bool, bool>;  // pass, bf16, bias, accumulate
+
+struct ConvDescs {
+  memory::desc x, w, y, bias;  // the caller's plain fp32 tensors
+  memory::dims strides, dilates, pad_l, pad_r;
+  memory::dims x_dims, w_dims, y_dims;
+};
+
+ConvDescs conv_descs(const Conv1dShape& s) {
+  ConvDescs d;
+  d.x_dims = {s.batch, s.in_channels, s.in_length};
+  d.y_dims = {s.batch, s.out_channels, s.out_length()};
+  const bool grouped = s.groups > 1;
+  d.w_dims = grouped ? memory::dims{s.groups, s.out_per_group(), s.in_per_group(), s.kernel_size}
+                     : memory::dims{s.out_channels, s.in_per_group(), s.kernel_size};
+  d.x = memory::desc(d.x_dims, dt::f32, tag::ncw);
+  d.y = memory::desc(d.y_dims, dt::f32, tag::ncw);
+  d.w = memory::desc(d.w_dims, dt::f32, grouped ? tag::goiw : tag::oiw);
+  d.bias = memory::desc({s.out_channels}, dt::f32, tag::x);
+  d.strides = {s.stride};
+  d.dilates = {s.dilation - 1};
+  d.pad_l = {s.pad_left};
+  d.pad_r = {s.pad_right};
+  return d;
+}
+
+dnnl::convolution_forward::primitive_desc forward_pd(const ConvDescs& d, bool bf16, bool bias,
+                                                     dt y_type) {
+  const dt in = bf16 ? dt::bf16 : dt::f32;
+  const memory::desc x(d.x_dims, in, tag::any), w(d.w_dims, in, tag::any),
+      y(d.y_dims, y_type, tag::any);
+  const auto desc =
+      bias ? dnnl::convolution_forward::desc(dnnl::prop_kind::forward_training,
+                                             dnnl::algorithm::convolution_direct, x, w, d.bias, y,
+                                             d.strides, d.dilates, d.pad_l, d.pad_r)
+           : dnnl::convolution_forward::desc(dnnl::prop_kind::forward_training,
+                                             dnnl::algorithm::convolution_direct, x, w, y,
+                                             d.strides, d.dilates, d.pad_l, d.pad_r);
+  return {desc, engine()};
+}
+
+Prim make_conv(const Conv1dShape& s, Conv1dPass pass, bool bf16, bool bias, bool accumulate) {
+  const ConvDescs d = conv_descs(s);
+  const dt in = bf16 ? dt::bf16 : dt::f32;
+  Prim p;
+  if (pass == Conv1dPass::kForward) {
+    const auto pd = forward_pd(d, bf16, bias, dt::f32);
+    p.prim = dnnl::convolution_forward(pd);
+    p.impl = pd.impl_info_str();
+    p.args.push_back(make_arg(DNNL_ARG_SRC, d.x, pd.src_desc(), false));
+    p.args.push_back(make_arg(DNNL_ARG_WEIGHTS, d.w, pd.weights_desc(), false));
+    p.args.push_back(make_arg(DNNL_ARG_DST, d.y, pd.dst_desc(), true));
+    if (bias) p.args.push_back(make_arg(DNNL_ARG_BIAS, d.bias, pd.bias_desc(), false));
+    return p;
+  }
+  // The backward passes take a forward primitive descriptor as a hint for matching layouts.
+  const auto hint = forward_pd(d, bf16, false, in);
+  const memory::desc x(d.x_dims, in, tag::any), w(d.w_dims, in, tag::any),
+      dy(d.y_dims, in, tag::any);
+  if (pass == Conv1dPass::kBackwardData) {
+    const memory::desc dx(d.x_dims, dt::f32, tag::any);
+    const dnnl::convolution_backward_data::desc desc(dnnl::algorithm::convolution_direct, dx, w, dy,
+                                                     d.strides, d.dilates, d.pad_l, d.pad_r);
+    const dnnl::convolution_backward_data::primitive_desc pd(desc, engine(), hint);
+    p.prim = dnnl::convolution_backward_data(pd);
+    p.impl = pd.impl_info_str();
+    p.args.push_back(make_arg(DNNL_ARG_DIFF_DST, d.y, pd.diff_dst_desc(), false));
+    p.args.push_back(make_arg(DNNL_ARG_WEIGHTS, d.w, pd.weights_desc(), false));
+    p.args.push_back(make_arg(DNNL_ARG_DIFF_SRC, d.x, pd.diff_src_desc(), true));
+    return p;
+  }
+  const memory::desc dw(d.w_dims, dt::f32, tag::any);
+  const dnnl::convolution_backward_weights::desc desc(dnnl::algorithm::convolution_direct, x, dw,
+                                                      dy, d.strides, d.dilates, d.pad_l, d.pad_r);
+  const dnnl::convolution_backward_weights::primitive_desc pd(desc, engine(), hint);
+  p.prim = dnnl::convolution_backward_weights(pd);
+  p.impl = pd.impl_info_str();
+  p.args.push_back(make_arg(DNNL_ARG_SRC, d.x, pd.src_desc(), false));
+  p.args.push_back(make_arg(DNNL_ARG_DIFF_DST, d.y, pd.diff_dst_desc(), false));
+  p.args.push_back(make_arg(DNNL_ARG_DIFF_WEIGHTS, d.w, pd.diff_weights_desc(), true, accumulate));
+  return p;
+}
+
+Prim& conv_prim(const Conv1dShape& s, Conv1dPass pass, bool bf16, bool bias, bool accumulate) {
+  if (bf16) require_cpu_bf16("bf16 conv1d");
+  thread_local std::map<ConvKey, Prim> cache;
+  const ConvKey key{s, static_cast<int>(pass), bf16, bias, accumulate};
+  auto it = cache.find(key);
+  if (it == cache.end()) {
+    Prim p = guarded("conv1d", [&] { return make_conv(s, pass, bf16, bias, accumulate); });
+    it = cache.emplace(key, std::move(p)).first;
+  }
+  return it->second;
+}
+
+// ---- bf16 matmul ----
+
+Prim make_matmul_bf16(const GemmShape& s, float alpha, float beta) {
+  // Batch dimension 1 for an operand shared by every batch entry (broadcast).
+  const int64_t ba = s.stride_a == 0 ? 1 : s.batch, bb = s.stride_b == 0 ? 1 : s.batch;
+  const memory::dims a_dims{ba, s.m, s.k}, b_dims{bb, s.k, s.n}, c_dims{s.batch, s.m, s.n};
+  const memory::dims a_str =
+      s.trans_a ? memory::dims{s.stride_a, 1, s.lda} : memory::dims{s.stride_a, s.lda, 1};
+  const memory::dims b_str =
+      s.trans_b ? memory::dims{s.stride_b, 1, s.ldb} : memory::dims{s.stride_b, s.ldb, 1};
+  const memory::desc a_user(a_dims, dt::f32, a_str), b_user(b_dims, dt::f32, b_str),
+      c_user(c_dims, dt::f32, memory::dims{s.stride_c, s.ldc, 1});
+  const memory::desc a(a_dims, dt::bf16, tag::any), b(b_dims, dt::bf16, tag::any);
+  dnnl::primitive_attr attr;
+  if (alpha != 1.f) attr.set_output_scales(0, {alpha});
+  if (beta != 0.f) {
+    dnnl::post_ops ops;
+    ops.append_sum(beta);
+    attr.set_post_ops(ops);
+  }
+  const dnnl::matmul::desc desc(a, b, c_user);
+  const dnnl::matmul::primitive_desc pd(desc, attr, engine());
+  Prim p;
+  p.prim = dnnl::matmul(pd);
+  p.impl = pd.impl_info_str();
+  p.args.push_back(make_arg(DNNL_ARG_SRC, a_user, pd.src_desc(), false));
+  p.args.push_back(make_arg(DNNL_ARG_WEIGHTS, b_user, pd.weights_desc(), false));
+  p.args.push_back(make_arg(DNNL_ARG_DST, c_user, pd.dst_desc(), true));
+  return p;
+}
+
+auto gemm_key(const GemmShape& s) {
+  return std::make_tuple(s.m, s.n, s.k, s.trans_a, s.trans_b, s.lda, s.ldb, s.ldc, s.batch,
+                         s.stride_a, s.stride_b, s.stride_c);
+}
+
+Prim& matmul_bf16_prim(const GemmShape& s, float alpha, float beta) {
+  require_cpu_bf16("bf16 matmul");
+  thread_local std::map<std::tuple<decltype(gemm_key(s)), float, float>, Prim> cache;
+  const auto key = std::make_tuple(gemm_key(s), alpha, beta);
+  auto it = cache.find(key);
+  if (it == cache.end()) {
+    Prim p = guarded("matmul", [&] { return make_matmul_bf16(s, alpha, beta); });
+    it = cache.emplace(key, std::move(p)).first;
+  }
+  return it->second;
+}
+
+std::string isa_name(dnnl::cpu_isa isa) {
+  switch (isa) {
+    case dnnl::cpu_isa::sse41:
+      return "sse41";
+    case dnnl::cpu_isa::avx:
+      return "avx";
+    case dnnl::cpu_isa::avx2:
+      return "avx2";
+    case dnnl::cpu_isa::avx2_vnni:
+      return "avx2_vnni";
+    case dnnl::cpu_isa::avx512_mic:
+      return "avx512_mic";
+    case dnnl::cpu_isa::avx512_mic_4ops:
+      return "avx512_mic_4ops";
+    case dnnl::cpu_isa::avx512_core:
+      return "avx512_core";
+    case dnnl::cpu_isa::avx512_core_vnni:
+      return "avx512_core_vnni";
+    case dnnl::cpu_isa::avx512_core_bf16:
+      return "avx512_core_bf16";
+    case dnnl::cpu_isa::avx512_core_amx:
+      return "avx512_core_amx";
+    default:
+      return "none (no SSE4.1 kernels)";
+  }
+}
+
+}  // namespace
+
+void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
+           int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
+  if (m == 0 || n == 0) return;
+  const dnnl_status_t st = dnnl_sgemm(trans_a ? 'T' : 'N', trans_b ? 'T' : 'N', m, n, k, alpha, a,
+                                      lda, b, ldb, beta, c, ldc);
+  STRAND_CHECK(st == dnnl_success, "sgemm (m {}, n {}, k {}): oneDNN status {}", m, n, k,
+               static_cast<int>(st));
+}
+
+namespace {
+
+void sgemm_loop(const GemmShape& s, float alpha, const float* a, const float* b, float beta,
+                float* c) {
+  for (int64_t i = 0; i < s.batch; ++i)
+    sgemm(s.trans_a, s.trans_b, s.m, s.n, s.k, alpha, a + i * s.stride_a, s.lda, b + i * s.stride_b,
+          s.ldb, beta, c + i * s.stride_c, s.ldc);
+}
+
+// Whether bf16 beats fp32 on this product, timed on first use (1 warm-up + best of 2 each, into a
+// copy of C) and cached per shape. bf16 must first convert both operands, so a product that reads
+// a large weight once (batch-64 rows against DeepSEA's 48k x 925 layer) can be faster in fp32.
+bool bf16_gemm_pays(const GemmShape& s, float alpha, const float* a, const float* b, float beta,
+                    const float* c) {
+  thread_local std::map<std::tuple<decltype(gemm_key(s)), float, float>, bool> pays;
+  const auto key = std::make_tuple(gemm_key(s), alpha, beta);
+  if (auto it = pays.find(key); it != pays.end()) return it->second;
+  const int64_t c_numel = (s.batch - 1) * s.stride_c + (s.m - 1) * s.ldc + s.n;
+  std::vector<float> scratch(c, c + c_numel);
+  auto best = [&](bool bf16) {
+    double t_min = 1e30;
+    for (int i = 0; i < 3; ++i) {
+      const auto t0 = std::chrono::steady_clock::now();
+      if (bf16)
+        onednn_matmul_bf16(s, alpha, a, b, beta, scratch.data());
+      else
+        sgemm_loop(s, alpha, a, b, beta, scratch.data());
+      const double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      if (i > 0) t_min = std::min(t_min, t);
+    }
+    return t_min;
+  };
+  return pays[key] = best(true) < best(false);
+}
+
+}  // namespace
+
+void sgemm_batched(const GemmShape& s, float alpha, const float* a, const float* b, float beta,
+                   float* c) {
+  if (s.m == 0 || s.n == 0 || s.batch == 0) return;
+  if (bf16_math() && s.k > 0 && bf16_gemm_pays(s, alpha, a, b, beta, c))
+    return onednn_matmul_bf16(s, alpha, a, b, beta, c);
+  sgemm_loop(s, alpha, a, b, beta, c);
+}
+
+Bf16MathScope::Bf16MathScope(bool enabled) : previous_(g_bf16_math) { g_bf16_math = enabled; }
+Bf16MathScope::~Bf16MathScope() { g_bf16_math = previous_; }
+bool bf16_math() { return g_bf16_math; }
+void set_bf16_math(bool enabled) { g_bf16_math = enabled; }
+
+void onednn_conv1d_forward(const Conv1dShape& s, const float* x, const float* w, const float* bias,
+                           float* y, bool bf16) {
+  Prim& p = conv_prim(s, Conv1dPass::kForward, bf16, bias != nullptr, false);
+  guarded("conv1d forward", [&] {
+    if (bias)
+      execute(p, {x, w, y, bias});
+    else
+      execute(p, {x, w, y});
+  });
+}
+
+void onednn_conv1d_backward_data(const Conv1dShape& s, const float* dy, const float* w, float* dx,
+                                 bool bf16) {
+  Prim& p = conv_prim(s, Conv1dPass::kBackwardData, bf16, false, false);
+  guarded("conv1d backward-data", [&] { execute(p, {dy, w, dx}); });
+}
+
+void onednn_conv1d_backward_weight(const Conv1dShape& s, const float* x, const float* dy, float* dw,
+                                   bool accumulate, bool bf16) {
+  Prim& p = conv_prim(s, Conv1dPass::kBackwardWeight, bf16, false, accumulate);
+  guarded("conv1d backward-weight", [&] { execute(p, {x, dy, dw}); });
+}
+
+std::string onednn_conv1d_impl(const Conv1dShape& s, Conv1dPass pass, bool bf16) {
+  return conv_prim(s, pass, bf16, false, false).impl;
+}
+
+void onednn_matmul_bf16(const GemmShape& s, float alpha, const float* a, const float* b, float beta,
+                        float* c) {
+  Prim& p = matmul_bf16_prim(s, alpha, beta);
+  guarded("bf16 matmul", [&] { execute(p, {a, b, c}); });
+}
+
+std::string onednn_matmul_bf16_impl(int64_t m, int64_t n, int64_t k) {
+  return matmul_bf16_prim(dense_gemm(m, n, k, false, false), 1.f, 0.f).impl;
+}
+
+CpuKernelInfo cpu_kernel_info() {
+  CpuKernelInfo info;
+  const dnnl::cpu_isa isa = dnnl::get_effective_cpu_isa();
+  info.isa = isa_name(isa);
+  __builtin_cpu_init();
+  info.avx2 = __builtin_cpu_supports("avx2");
+  info.avx512 = __builtin_cpu_supports("avx512f");
+  const auto has = [&](dnnl::cpu_isa want) {
+    return (static_cast<unsigned>(isa) & static_cast<unsigned>(want)) ==
+           static_cast<unsigned>(want);
+  };
+  info.bf16 = has(dnnl::cpu_isa::avx512_core_bf16);
+  const dnnl_version_t* v = dnnl_version();
+  info.onednn =
+      std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->patch);
+  // dnnl_sgemm dispatches on the same ISA: its AVX-512 kernels from avx512_core up, AVX2 below.
+  info.gemm_fp32 = "oneDNN jit sgemm, " +
+                   std::string(has(dnnl::cpu_isa::avx512_core) ? "avx512_core"
+                               : has(dnnl::cpu_isa::avx2)      ? "avx2"
+                               : has(dnnl::cpu_isa::avx)       ? "avx"
+                                                               : "sse41") +
+                   " kernels";
+  info.openblas_core = openblas_get_corename();
+  return info;
+}
+
+void require_cpu_bf16(const char* what) {
+  static const CpuKernelInfo info = cpu_kernel_info();
+  STRAND_CHECK(info.bf16,
+               "{}: bf16 on the CPU needs AVX512-BF16 or AMX-BF16, and this CPU offers oneDNN only "
+               "'{}'; use --precision fp32",
+               what, info.isa);
+}
+
+}  // namespace strand::kernels::cpu

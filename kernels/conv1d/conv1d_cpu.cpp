@@ -1,0 +1,303 @@
+// CPU conv1d: the public entry points (argument checks, reference/fast dispatch), the plain-loop
+// reference every other conv1d path is tested against, and the bias gradient. The fp32 fast path
+// is oneDNN's convolution or strand's im2col/shifted-GEMM kernels, whichever measured faster on
+// the shape (kAuto, see onednn.h); bf16 math always runs on oneDNN.
+#include <chrono>
+#include <cstdlib>
+#include <map>
+#include <mutex>
+#include <string_view>
+#include <tuple>
+#include <vector>
+
+#include "core/error.h"
+#include "kernels/common/onednn.h"
+#include "kernels/common/type_lists.h"
+#include "kernels/conv1d/conv1d.h"
+#include "kernels/conv1d/conv1d_cpu_fast.h"
+
+namespace strand::kernels::cpu {
+namespace {
+
+// The reference accumulates in double so it is also a sharp oracle for float and bf16 kernels.
+template <typename T>
+void reference_forward(const Conv1dShape& s, const T* x, const T* w, const T* bias, T* y) {
+  const int64_t l_out = s.out_length();
+  const int64_t cin_g = s.in_per_group();
+  const int64_t cout_g = s.out_per_group();
+  for (int64_t n = 0; n < s.batch; ++n) {
+    for (int64_t o = 0; o < s.out_channels; ++o) {
+      const int64_t g = o / cout_g;
+      for (int64_t t = 0; t < l_out; ++t) {
+        double acc = bias ? static_cast<double>(bias[o]) : 0.0;
+        for (int64_t c = 0; c < cin_g; ++c) {
+          const int64_t ci = g * cin_g + c;
+          for (int64_t k = 0; k < s.kernel_size; ++k) {
+            const int64_t p = t * s.stride + k * s.dilation - s.pad_left;
+            if (p < 0 || p >= s.in_length) continue;
+            acc += static_cast<double>(x[(n * s.in_channels + ci) * s.in_length + p]) *
+                   static_cast<double>(w[(o * cin_g + c) * s.kernel_size + k]);
+          }
+        }
+        y[(n * s.out_channels + o) * l_out + t] = static_cast<T>(acc);
+      }
+    }
+  }
+}
+
+// dx[n, ci, i] gathers every (o, k, t) with t*stride + k*dilation - pad_left == i.
+template <typename T>
+void reference_backward_data(const Conv1dShape& s, const T* dy, const T* w, T* dx) {
+  const int64_t l_out = s.out_length();
+  const int64_t cin_g = s.in_per_group();
+  const int64_t cout_g = s.out_per_group();
+  for (int64_t n = 0; n < s.batch; ++n) {
+    for (int64_t ci = 0; ci < s.in_channels; ++ci) {
+      const int64_t g = ci / cin_g;
+      const int64_t c = ci % cin_g;
+      for (int64_t i = 0; i < s.in_length; ++i) {
+        double acc = 0.0;
+        for (int64_t o = g * cout_g; o < (g + 1) * cout_g; ++o) {
+          for (int64_t k = 0; k < s.kernel_size; ++k) {
+            const int64_t num = i + s.pad_left - k * s.dilation;
+            if (num < 0 || num % s.stride != 0) continue;
+            const int64_t t = num / s.stride;
+            if (t >= l_out) continue;
+            acc += static_cast<double>(w[(o * cin_g + c) * s.kernel_size + k]) *
+                   static_cast<double>(dy[(n * s.out_channels + o) * l_out + t]);
+          }
+        }
+        dx[(n * s.in_channels + ci) * s.in_length + i] = static_cast<T>(acc);
+      }
+    }
+  }
+}
+
+template <typename T>
+void reference_backward_weight(const Conv1dShape& s, const T* x, const T* dy, T* dw,
+                               bool accumulate) {
+  const int64_t l_out = s.out_length();
+  const int64_t cin_g = s.in_per_group();
+  const int64_t cout_g = s.out_per_group();
+  for (int64_t o = 0; o < s.out_channels; ++o) {
+    const int64_t g = o / cout_g;
+    for (int64_t c = 0; c < cin_g; ++c) {
+      const int64_t ci = g * cin_g + c;
+      for (int64_t k = 0; k < s.kernel_size; ++k) {
+        double acc = 0.0;
+        for (int64_t n = 0; n < s.batch; ++n) {
+          for (int64_t t = 0; t < l_out; ++t) {
+            const int64_t p = t * s.stride + k * s.dilation - s.pad_left;
+            if (p < 0 || p >= s.in_length) continue;
+            acc += static_cast<double>(dy[(n * s.out_channels + o) * l_out + t]) *
+                   static_cast<double>(x[(n * s.in_channels + ci) * s.in_length + p]);
+          }
+        }
+        T& out = dw[(o * cin_g + c) * s.kernel_size + k];
+        out = static_cast<T>(accumulate ? static_cast<double>(out) + acc : acc);
+      }
+    }
+  }
+}
+
+void check_pointers(const char* op, const void* a, const char* a_name, const void* b,
+                    const char* b_name, const void* c, const char* c_name) {
+  STRAND_CHECK(a != nullptr, "{}: {} is null", op, a_name);
+  STRAND_CHECK(b != nullptr, "{}: {} is null", op, b_name);
+  STRAND_CHECK(c != nullptr, "{}: {} is null", op, c_name);
+}
+
+CpuConvBackend backend_from_env() {
+  const char* v = std::getenv("STRAND_CPU_CONV");
+  if (v == nullptr || std::string_view(v) == "auto") return CpuConvBackend::kAuto;
+  if (std::string_view(v) == "onednn") return CpuConvBackend::kOneDnn;
+  if (std::string_view(v) == "strand") return CpuConvBackend::kStrand;
+  STRAND_FAIL("STRAND_CPU_CONV must be auto, onednn or strand, got '{}'", v);
+}
+
+struct Choices {
+  std::mutex mutex;
+  CpuConvBackend backend = backend_from_env();
+  std::map<std::tuple<Conv1dShape, int>, bool> use_onednn;  // kAuto's measured pick
+};
+Choices& choices() {
+  static Choices c;
+  return c;
+}
+
+// Whether the fp32 fast path for (pass, shape) runs oneDNN. Under kAuto the first call times both
+// implementations (each once to warm up, then the faster of two runs) into scratch outputs of
+// `out_numel` elements; run(onednn, out) runs one of them.
+template <typename Run>
+bool pick_onednn(Conv1dPass pass, const Conv1dShape& s, int64_t out_numel, Run&& run) {
+  Choices& c = choices();
+  std::unique_lock lock(c.mutex);
+  if (c.backend != CpuConvBackend::kAuto) return c.backend == CpuConvBackend::kOneDnn;
+  const auto key = std::make_tuple(s, static_cast<int>(pass));
+  if (auto it = c.use_onednn.find(key); it != c.use_onednn.end()) return it->second;
+  lock.unlock();
+  bool pick = false;
+  // Small passes (under 50 MFLOP, well under a millisecond) keep strand's kernels untimed: timing
+  // them is noise, and oneDNN's rounding there varies more with the batch split (a data-parallel
+  // resume drifted 1.5e-3 in trainer_mpi3_test against 2e-4 with strand's). oneDNN's reference
+  // kernels ("ref:any") are plain loops: never worth timing.
+  if (s.flops() >= 5e7 && onednn_conv1d_impl(s, pass, false).rfind("ref", 0) != 0) {
+    std::vector<float> out(out_numel);
+    auto best = [&](bool onednn) {
+      double t_min = 1e30;
+      for (int i = 0; i < 3; ++i) {
+        const auto t0 = std::chrono::steady_clock::now();
+        run(onednn, out.data());
+        const double t =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        if (i > 0) t_min = std::min(t_min, t);
+      }
+      return t_min;
+    };
+    pick = best(true) < best(false);
+  }
+  lock.lock();
+  c.use_onednn[key] = pick;
+  return pick;
+}
+
+}  // namespace
+
+void set_cpu_conv_backend(CpuConvBackend backend) {
+  std::lock_guard lock(choices().mutex);
+  choices().backend = backend;
+}
+CpuConvBackend cpu_conv_backend() {
+  std::lock_guard lock(choices().mutex);
+  return choices().backend;
+}
+void clear_cpu_conv_choices() {
+  std::lock_guard lock(choices().mutex);
+  choices().use_onednn.clear();
+}
+
+namespace {
+
+// The fast path for each pass: bf16 math on oneDNN, fp32 on oneDNN or strand's kernels (float64
+// always on strand's).
+template <typename T>
+void fast_forward(const Conv1dShape& s, const T* x, const T* w, const T* bias, T* y) {
+  if constexpr (std::is_same_v<T, float>) {
+    const bool bf16 = bf16_math();
+    auto run = [&](bool onednn, float* out) {
+      if (onednn)
+        onednn_conv1d_forward(s, x, w, bias, out, bf16);
+      else
+        fast::forward(s, x, w, bias, out);
+    };
+    if (bf16 || pick_onednn(Conv1dPass::kForward, s, s.y_numel(), run)) return run(true, y);
+  }
+  fast::forward(s, x, w, bias, y);
+}
+
+template <typename T>
+void fast_backward_data(const Conv1dShape& s, const T* dy, const T* w, T* dx) {
+  if constexpr (std::is_same_v<T, float>) {
+    const bool bf16 = bf16_math();
+    auto run = [&](bool onednn, float* out) {
+      if (onednn)
+        onednn_conv1d_backward_data(s, dy, w, out, bf16);
+      else
+        fast::backward_data(s, dy, w, out);
+    };
+    if (bf16 || pick_onednn(Conv1dPass::kBackwardData, s, s.x_numel(), run)) return run(true, dx);
+  }
+  fast::backward_data(s, dy, w, dx);
+}
+
+template <typename T>
+void fast_backward_weight(const Conv1dShape& s, const T* x, const T* dy, T* dw, bool accumulate) {
+  if constexpr (std::is_same_v<T, float>) {
+    const bool bf16 = bf16_math();
+    // Timing runs overwrite their scratch output; the real call may accumulate.
+    auto timed = [&](bool onednn, float* out) {
+      if (onednn)
+        onednn_conv1d_backward_weight(s, x, dy, out, false, bf16);
+      else
+        fast::backward_weight(s, x, dy, out, false);
+    };
+    if (bf16 || pick_onednn(Conv1dPass::kBackwardWeight, s, s.w_numel(), timed)) {
+      onednn_conv1d_backward_weight(s, x, dy, dw, accumulate, bf16);
+      return;
+    }
+  }
+  fast::backward_weight(s, x, dy, dw, accumulate);
+}
+
+}  // namespace
+
+template <typename T>
+void conv1d_forward(const Context&, const Conv1dShape& shape, const T* x, const T* w, const T* bias,
+                    T* y, Conv1dCpuAlgo algo) {
+  shape.validate();
+  check_pointers("conv1d_forward", x, "x", w, "w", y, "y");
+  if (algo == Conv1dCpuAlgo::kReference) {
+    reference_forward(shape, x, w, bias, y);
+  } else {
+    fast_forward(shape, x, w, bias, y);
+  }
+}
+
+template <typename T>
+void conv1d_backward_data(const Context&, const Conv1dShape& shape, const T* dy, const T* w, T* dx,
+                          Conv1dCpuAlgo algo) {
+  shape.validate();
+  check_pointers("conv1d_backward_data", dy, "dy", w, "w", dx, "dx");
+  if (algo == Conv1dCpuAlgo::kReference) {
+    reference_backward_data(shape, dy, w, dx);
+  } else {
+    fast_backward_data(shape, dy, w, dx);
+  }
+}
+
+template <typename T>
+void conv1d_backward_weight(const Context&, const Conv1dShape& shape, const T* x, const T* dy,
+                            T* dw, bool accumulate, Conv1dCpuAlgo algo) {
+  shape.validate();
+  check_pointers("conv1d_backward_weight", x, "x", dy, "dy", dw, "dw");
+  if (algo == Conv1dCpuAlgo::kReference) {
+    reference_backward_weight(shape, x, dy, dw, accumulate);
+  } else {
+    fast_backward_weight(shape, x, dy, dw, accumulate);
+  }
+}
+
+template <typename T>
+void conv1d_backward_bias(const Context&, const Conv1dShape& shape, const T* dy, T* db,
+                          bool accumulate) {
+  shape.validate();
+  check_pointers("conv1d_backward_bias", dy, "dy", db, "db", db, "db");
+  const int64_t l_out = shape.out_length();
+#pragma omp parallel for schedule(static)
+  for (int64_t o = 0; o < shape.out_channels; ++o) {
+    double acc = accumulate ? static_cast<double>(db[o]) : 0.0;
+    for (int64_t n = 0; n < shape.batch; ++n) {
+      const T* row = dy + (n * shape.out_channels + o) * l_out;
+      double part = 0.0;
+      // Reordered (vector) double sum: a serial chain of double adds bounded this loop.
+#pragma omp simd reduction(+ : part)
+      for (int64_t t = 0; t < l_out; ++t) part += static_cast<double>(row[t]);
+      acc += part;
+    }
+    db[o] = static_cast<T>(acc);
+  }
+}
+
+#define STRAND_CONV1D_CPU_INSTANTIATE(T)                                                          \
+  template void conv1d_forward<T>(const Context&, const Conv1dShape&, const T*, const T*,         \
+                                  const T*, T*, Conv1dCpuAlgo);                                   \
+  template void conv1d_backward_data<T>(const Context&, const Conv1dShape&, const T*, const T*,   \
+                                        T*, Conv1dCpuAlgo);                                       \
+  template void conv1d_backward_weight<T>(const Context&, const Conv1dShape&, const T*, const T*, \
+                                          T*, bool, Conv1dCpuAlgo);                               \
+  template void conv1d_backward_bias<T>(const Context&, const Conv1dShape&, const T*, T*, bool);
+
+STRAND_CPU_F32_F64_TYPES(STRAND_CONV1D_CPU_INSTANTIATE)
+#undef STRAND_CONV1D_CPU_INSTANTIATE
+
+}  // namespace strand::kernels::cpu
