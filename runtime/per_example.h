@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "core/error.h"
-#include "kernels/per_sample_norm.h"
+#include "kernels/per_sample_norm/per_sample_norm.h"
 #include "runtime/autograd.h"
 #include "runtime/dispatch.h"
 
