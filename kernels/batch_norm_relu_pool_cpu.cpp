@@ -3,9 +3,9 @@
 #include <algorithm>
 #include <vector>
 
+#include "core/bfloat16.h"
 #include "kernels/batch_norm_cpu_detail.h"
 #include "kernels/batch_norm_relu_pool.h"
-#include "core/bfloat16.h"
 #include "kernels/elementwise_ops.h"
 
 namespace strand::kernels::cpu {
@@ -161,16 +161,15 @@ void affine_relu_max_pool_inference(const BatchNormReluPoolShape& s, const T* x,
   }
 }
 
-#define INSTANTIATE(T)                                                                        \
-  template void batch_norm_relu_max_pool_forward<T>(const BatchNormReluPoolShape&, const T*,  \
-                                                    const T*, const T*, double, T*, T*, T*,   \
-                                                    double*, const Context&);                 \
-  template void batch_norm_relu_max_pool_backward<T>(const BatchNormReluPoolShape&, const T*, \
-                                                     const T*, const T*, const T*, const T*,  \
+#define INSTANTIATE(T)                                                                           \
+  template void batch_norm_relu_max_pool_forward<T>(const BatchNormReluPoolShape&, const T*,     \
+                                                    const T*, const T*, double, T*, T*, T*,      \
+                                                    double*, const Context&);                    \
+  template void batch_norm_relu_max_pool_backward<T>(const BatchNormReluPoolShape&, const T*,    \
+                                                     const T*, const T*, const T*, const T*,     \
                                                      const double*, T*, T*, T*, const Context&); \
-  template void affine_relu_max_pool_inference<T>(const BatchNormReluPoolShape&, const T*,    \
-                                                  const double*, const double*, T*,           \
-                                                  const Context&);
+  template void affine_relu_max_pool_inference<T>(                                               \
+      const BatchNormReluPoolShape&, const T*, const double*, const double*, T*, const Context&);
 INSTANTIATE(float)
 INSTANTIATE(double)
 INSTANTIATE(BFloat16)

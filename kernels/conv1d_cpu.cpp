@@ -10,9 +10,9 @@
 #include <tuple>
 #include <vector>
 
+#include "core/error.h"
 #include "kernels/conv1d.h"
 #include "kernels/conv1d_cpu_fast.h"
-#include "core/error.h"
 #include "kernels/onednn.h"
 
 namespace strand::kernels::cpu {
@@ -142,6 +142,7 @@ bool pick_onednn(Conv1dPass pass, const Conv1dShape& s, int64_t out_numel, Run&&
   // kernels ("ref:any") are plain loops: never worth timing.
   if (s.flops() >= 5e7 && onednn_conv1d_impl(s, pass, false).rfind("ref", 0) != 0) {
     std::vector<float> out(out_numel);
+    const UncachedWeightsScope uncached;  // training converts changed weights on every call
     auto best = [&](bool onednn) {
       double t_min = 1e30;
       for (int i = 0; i < 3; ++i) {

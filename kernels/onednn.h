@@ -41,6 +41,34 @@ class Bf16MathScope {
 bool bf16_math();
 void set_bf16_math(bool enabled);
 
+// oneDNN primitives keep their weights (conv and matmul WEIGHTS) converted to the layout and type
+// they want, per source address, and reuse the copy while the source's content hash is unchanged:
+// inference converts each weight once. Inside an UncachedWeightsScope every call converts, as for
+// a weight that changes each step (the auto timings measure that cost).
+class UncachedWeightsScope {
+ public:
+  UncachedWeightsScope();
+  ~UncachedWeightsScope();
+  UncachedWeightsScope(const UncachedWeightsScope&) = delete;
+  UncachedWeightsScope& operator=(const UncachedWeightsScope&) = delete;
+
+ private:
+  bool previous_;
+};
+
+// Inside an UnchangedWeightsScope (this thread) the caller promises that no weight changes: one
+// checked once is then trusted by address (the RNN's per-step products skip the content hash).
+class UnchangedWeightsScope {
+ public:
+  UnchangedWeightsScope();
+  ~UnchangedWeightsScope();
+  UnchangedWeightsScope(const UnchangedWeightsScope&) = delete;
+  UnchangedWeightsScope& operator=(const UnchangedWeightsScope&) = delete;
+
+ private:
+  uint64_t previous_;
+};
+
 // Which fp32 conv1d implementation the fast CPU path runs: kAuto times oneDNN against strand's
 // im2col/shifted-GEMM kernels per (pass, shape) on first use and keeps the faster; kOneDnn and
 // kStrand force one. Process-wide; the default comes from STRAND_CPU_CONV (auto, onednn, strand).

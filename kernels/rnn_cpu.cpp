@@ -114,15 +114,18 @@ class BlasThreads {
 
 // Runs fn(d) for every direction. Two directions run on two threads (their recurrences are
 // independent, so the T steps need no synchronization), with single-threaded BLAS inside; the
-// join blocks instead of spinning, which matters on a loaded machine.
+// join blocks instead of spinning, which matters on a loaded machine. The weights do not change
+// meanwhile, so the per-step products check each weight's converted copy once.
 template <typename Fn>
 void for_each_direction(int64_t dirs, Fn&& fn) {
+  const UnchangedWeightsScope unchanged;
   if (dirs == 2 && omp_get_max_threads() >= 2) {
     const BlasThreads single(1);
     const bool bf16 = bf16_math();
     std::thread reverse([&] {
       omp_set_num_threads(1);          // a new thread starts from the default team size
       const Bf16MathScope math(bf16);  // and without the caller's thread-local switch
+      const UnchangedWeightsScope unchanged_here;
       fn(int64_t{1});
     });
     fn(int64_t{0});

@@ -226,10 +226,9 @@ Tensor relu_max_pool1d_inference(const Tensor& x_in, int64_t kernel, int64_t str
   const kernels::Context ctx = context_for(x.device());
   dispatch_floating(x.dtype(), op, [&](auto tag) {
     using T = decltype(tag);
-    kernels::cpu::affine_relu_max_pool_inference<T>(s, x.data<T>(),
-                                                    normalize ? scale.data() : nullptr,
-                                                    normalize ? shift.data() : nullptr,
-                                                    y.data<T>(), ctx);
+    kernels::cpu::affine_relu_max_pool_inference<T>(
+        s, x.data<T>(), normalize ? scale.data() : nullptr, normalize ? shift.data() : nullptr,
+        y.data<T>(), ctx);
   });
   return y;
 }
