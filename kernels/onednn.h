@@ -6,9 +6,9 @@
 //
 // bf16 math: inside a Bf16MathScope (layers::AutocastGuard opens one), fp32 convolutions and
 // matrix products on the CPU round their inputs to bf16 and accumulate in fp32 (AVX512-BF16 or
-// AMX); outputs, weights and gradients stay fp32. Matrix products stay fp32 on shapes where
-// converting the operands costs more than bf16 saves (timed per shape). A CPU without either ISA
-// gets a strand::Error.
+// AMX); outputs, weights and gradients stay fp32. Matrix products and convolutions (of 50 MFLOP
+// and more, under kAuto) stay fp32 on shapes where converting the operands costs more than bf16
+// saves (timed per shape). A CPU without either ISA gets a strand::Error.
 #pragma once
 
 #include <cstdint>

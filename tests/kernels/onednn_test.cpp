@@ -124,6 +124,29 @@ TEST(OneDnnConv1d, EveryBackendOfTheFastPathMatchesTheReference) {
   cpu::set_cpu_conv_backend(cpu::CpuConvBackend::kAuto);
 }
 
+// Under bf16 math the public fast path runs oneDNN's bf16 convolution or the fp32 pick, whichever
+// kAuto measured faster (timed from 50 MFLOP: the last shape), within bf16's error either way.
+TEST(OneDnnConv1d, Bf16MathOnTheFastPathMatchesTheReference) {
+  if (!cpu::cpu_kernel_info().bf16) GTEST_SKIP() << "this CPU has no AVX512-BF16 or AMX";
+  std::vector<Conv1dShape> shapes = strand::testing::conv1d_sweep_shapes();
+  shapes.push_back({8, 64, 64, 200, 9, 1, 4, 4, 1, 1});
+  ASSERT_GE(shapes.back().flops(), 5e7);
+  uint64_t seed = 1700;
+  const cpu::Bf16MathScope bf16(true);
+  for (const Conv1dShape& s : shapes) {
+    SCOPED_TRACE(s.to_string());
+    const ConvCase c = make_case(s, seed += 10);
+    const ConvOut ref = reference(s, c);
+    std::vector<float> y(s.y_numel()), dx(s.x_numel()), dw = c.dw0;
+    cpu::conv1d_forward<float>({}, s, c.x.data(), c.w.data(), c.b.data(), y.data());
+    cpu::conv1d_backward_data<float>({}, s, c.dy.data(), c.w.data(), dx.data());
+    cpu::conv1d_backward_weight<float>({}, s, c.x.data(), c.dy.data(), dw.data(), true);
+    EXPECT_TRUE(close(y, ref.y, 2e-2)) << "forward";
+    EXPECT_TRUE(close(dx, ref.dx, 2e-2)) << "backward-data";
+    EXPECT_TRUE(close(dw, ref.dw, 2e-2)) << "backward-weight";
+  }
+}
+
 // C = alpha op(A) op(B) + beta C in double, for a GemmShape.
 std::vector<float> gemm_reference(const GemmShape& s, double alpha, const std::vector<float>& a,
                                   const std::vector<float>& b, double beta, std::vector<float> c) {
