@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string_view>
 #include <tuple>
 #include <vector>
@@ -118,8 +119,8 @@ CpuConvBackend backend_from_env() {
 struct Choices {
   std::mutex mutex;
   CpuConvBackend backend = backend_from_env();
-  std::map<std::tuple<Conv1dShape, int>, bool> use_onednn;  // kAuto's measured pick (fp32)
-  std::map<std::tuple<Conv1dShape, int>, bool> use_bf16;    // and under bf16 math
+  // kAuto's measured picks per (shape, pass, inference hint): fp32, and under bf16 math.
+  std::map<std::tuple<Conv1dShape, int, bool>, bool> use_onednn, use_bf16;
 };
 Choices& choices() {
   static Choices c;
@@ -130,11 +131,13 @@ Choices& choices() {
 enum class Impl { kStrand, kOneDnn, kOneDnnBf16 };
 
 // Which of a and b runs faster, timed into scratch outputs of out_numel elements (each once to
-// warm up, then the faster of two runs) with weights converted on every call, as training does.
+// warm up, then the faster of two runs) with weights converted on every call, as training does,
+// or (under the inference hint) kept converted.
 template <typename Run>
 Impl faster(Impl a, Impl b, int64_t out_numel, Run&& run) {
   std::vector<float> out(out_numel);
-  const UncachedWeightsScope uncached;
+  std::optional<UncachedWeightsScope> uncached;
+  if (!inference_hint()) uncached.emplace();
   auto best = [&](Impl impl) {
     double t_min = 1e30;
     for (int i = 0; i < 3; ++i) {
@@ -163,7 +166,7 @@ Impl pick(Conv1dPass pass, const Conv1dShape& s, int64_t out_numel, bool bf16, R
     if (bf16) return Impl::kOneDnnBf16;
     return c.backend == CpuConvBackend::kOneDnn ? Impl::kOneDnn : Impl::kStrand;
   }
-  const auto key = std::make_tuple(s, static_cast<int>(pass));
+  const auto key = std::make_tuple(s, static_cast<int>(pass), inference_hint());
   const bool timed = s.flops() >= 5e7;
   Impl fp32 = Impl::kStrand;
   if (auto it = c.use_onednn.find(key); it != c.use_onednn.end()) {

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <map>
 #include <oneapi/dnnl/dnnl.hpp>
+#include <optional>
 #include <tuple>
 #include <unordered_map>
 #include <vector>
@@ -59,6 +60,7 @@ struct Arg {
 // Whether weights keep their converted copies (timing runs turn it off to measure the cost a
 // changing weight pays).
 thread_local bool g_keep_converted = true;
+thread_local bool g_inference = false;  // see InferenceScope
 
 Arg make_arg(int id, const memory::desc& user, const memory::desc& want, bool output,
              bool accumulate = false, bool weight = false) {
@@ -374,10 +376,12 @@ void sgemm_loop(const GemmShape& s, float alpha, const float* a, const float* b,
 // a large weight once (batch-64 rows against DeepSEA's 48k x 925 layer) can be faster in fp32.
 bool bf16_gemm_pays(const GemmShape& s, float alpha, const float* a, const float* b, float beta,
                     const float* c) {
-  thread_local std::map<std::tuple<decltype(gemm_key(s)), float, float>, bool> pays;
-  const auto key = std::make_tuple(gemm_key(s), alpha, beta);
+  thread_local std::map<std::tuple<decltype(gemm_key(s)), float, float, bool>, bool> pays;
+  const auto key = std::make_tuple(gemm_key(s), alpha, beta, g_inference);
   if (auto it = pays.find(key); it != pays.end()) return it->second;
-  const UncachedWeightsScope uncached;  // B may be a weight that changes every training step
+  // B may be a weight that changes every training step; in inference it is converted once.
+  std::optional<UncachedWeightsScope> uncached;
+  if (!g_inference) uncached.emplace();
   const int64_t c_numel = (s.batch - 1) * s.stride_c + (s.m - 1) * s.ldc + s.n;
   std::vector<float> scratch(c, c + c_numel);
   auto best = [&](bool bf16) {
@@ -405,6 +409,10 @@ void sgemm_batched(const GemmShape& s, float alpha, const float* a, const float*
     return onednn_matmul_bf16(s, alpha, a, b, beta, c);
   sgemm_loop(s, alpha, a, b, beta, c);
 }
+
+InferenceScope::InferenceScope(bool enabled) : previous_(g_inference) { g_inference = enabled; }
+InferenceScope::~InferenceScope() { g_inference = previous_; }
+bool inference_hint() { return g_inference; }
 
 UnchangedWeightsScope::UnchangedWeightsScope() : previous_(g_unchanged_scope) {
   g_unchanged_scope = ++g_unchanged_scopes;

@@ -56,6 +56,22 @@ class UncachedWeightsScope {
   bool previous_;
 };
 
+// Inside an InferenceScope(true) (this thread; layers::Sequential opens one in eval mode without
+// gradient recording) weights are expected to stay unchanged from call to call, so the per-shape
+// bf16-vs-fp32 and oneDNN-vs-strand timings count a kept converted weight instead of a conversion
+// per call. Only a hint for those choices: kept weights are still checked by content hash.
+class InferenceScope {
+ public:
+  explicit InferenceScope(bool enabled);
+  ~InferenceScope();
+  InferenceScope(const InferenceScope&) = delete;
+  InferenceScope& operator=(const InferenceScope&) = delete;
+
+ private:
+  bool previous_;
+};
+bool inference_hint();
+
 // Inside an UnchangedWeightsScope (this thread) the caller promises that no weight changes: one
 // checked once is then trusted by address (the RNN's per-step products skip the content hash).
 class UnchangedWeightsScope {

@@ -5,6 +5,7 @@
 #include "layers/norm.h"
 #include "layers/pool.h"
 #include "runtime/autograd.h"
+#include "runtime/cpu.h"
 #include "runtime/ops.h"
 
 namespace strand::layers {
@@ -49,6 +50,7 @@ const Pool1d* fusable_relu_pool(const std::vector<std::shared_ptr<Module>>& modu
 }  // namespace
 
 Tensor Sequential::forward(const Tensor& x) {
+  const runtime::CpuInferenceScope inference(!is_training() && !runtime::grad_enabled());
   Tensor out = x;
   for (size_t i = 0; i < modules_.size(); ++i) {
     try {
