@@ -104,10 +104,13 @@ uint64_t content_hash(const void* p, size_t bytes) {
 thread_local uint64_t g_unchanged_scope = 0;
 std::atomic<uint64_t> g_unchanged_scopes{0};
 
-// The memory holding input a converted from `source`: a kept copy when the weight is unchanged,
-// else a fresh conversion (into the least recently used copy once four are kept).
+// The memory holding input a converted from `source`: under the inference hint or inside an
+// UnchangedWeightsScope, a kept copy when the weight is unchanged, else a fresh conversion (into
+// the least recently used copy once four are kept).
 memory converted_input(Arg& a, const memory& source, const void* data, dnnl::stream& s) {
-  if (!a.weight || !g_keep_converted) {
+  // Training changes weights every step: hashing them would be pure cost there.
+  const bool keep = g_keep_converted && (g_inference || g_unchanged_scope != 0);
+  if (!a.weight || !keep) {
     a.convert.execute(s, {{DNNL_ARG_FROM, source}, {DNNL_ARG_TO, a.buffer}});
     return a.buffer;
   }

@@ -41,10 +41,11 @@ class Bf16MathScope {
 bool bf16_math();
 void set_bf16_math(bool enabled);
 
-// oneDNN primitives keep their weights (conv and matmul WEIGHTS) converted to the layout and type
-// they want, per source address, and reuse the copy while the source's content hash is unchanged:
-// inference converts each weight once. Inside an UncachedWeightsScope every call converts, as for
-// a weight that changes each step (the auto timings measure that cost).
+// Under the inference hint (InferenceScope below) oneDNN primitives keep their weights (conv and
+// matmul WEIGHTS) converted to the layout and type they want, per source address, and reuse the
+// copy while the source's content hash is unchanged: inference converts each weight once. Elsewhere
+// (training: weights change every step) and inside an UncachedWeightsScope every call converts
+// (the auto timings measure that cost).
 class UncachedWeightsScope {
  public:
   UncachedWeightsScope();
@@ -57,9 +58,9 @@ class UncachedWeightsScope {
 };
 
 // Inside an InferenceScope(true) (this thread; layers::Sequential opens one in eval mode without
-// gradient recording) weights are expected to stay unchanged from call to call, so the per-shape
-// bf16-vs-fp32 and oneDNN-vs-strand timings count a kept converted weight instead of a conversion
-// per call. Only a hint for those choices: kept weights are still checked by content hash.
+// gradient recording) weights are expected to stay unchanged from call to call: they are kept
+// converted (still checked by content hash on every call), and the per-shape bf16-vs-fp32 and
+// oneDNN-vs-strand timings count a kept weight instead of a conversion per call.
 class InferenceScope {
  public:
   explicit InferenceScope(bool enabled);
@@ -73,7 +74,8 @@ class InferenceScope {
 bool inference_hint();
 
 // Inside an UnchangedWeightsScope (this thread) the caller promises that no weight changes: one
-// checked once is then trusted by address (the RNN's per-step products skip the content hash).
+// converted or checked once is then trusted by address (the RNN's per-step products convert or
+// hash each weight once per call, in training too).
 class UnchangedWeightsScope {
  public:
   UnchangedWeightsScope();
