@@ -53,11 +53,13 @@ Tensor BatchNorm1d::forward(const Tensor& x) {
 
 Tensor BatchNorm1d::forward_relu_max_pool(const Tensor& x, int64_t kernel, int64_t stride,
                                           int64_t padding) {
-  STRAND_CHECK(is_training(), "BatchNorm1d({}): the fused ReLU + max pooling is for training",
-               channels_);
   STRAND_CHECK(x.dim() == 3 && x.shape()[1] == channels_,
                "BatchNorm1d({}): input must be [N, {}, L], got {}", channels_, channels_,
                x.shape());
+  if (!is_training()) {
+    return relu_max_pool1d_inference(x, kernel, stride, padding, weight_, bias_, running_mean_,
+                                     running_var_, eps_);
+  }
   num_batches_tracked_.fill_(num_batches_tracked_.item() + 1);
   return batch_norm_relu_max_pool1d(x, weight_, bias_, running_mean_, running_var_, momentum_, eps_,
                                     kernel, stride, padding);

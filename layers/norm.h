@@ -11,8 +11,10 @@ class BatchNorm1d : public Module {
  public:
   explicit BatchNorm1d(int64_t channels, double eps = 1e-5, double momentum = 0.1);
   Tensor forward(const Tensor& x) override;  // [N, C] or [N, C, L]
-  // In training: max_pool1d(relu(forward(x))) for x [N, C, L] as one fused node (equal values
-  // and gradients, less memory traffic). Sequential calls it for BatchNorm1d, ReLU, MaxPool1d.
+  // max_pool1d(relu(forward(x))) for x [N, C, L]: in training one fused node (equal values and
+  // gradients, less memory traffic); in eval mode on the CPU without gradient recording, one
+  // inference pass (runtime::relu_max_pool1d_inference). Sequential calls it for BatchNorm1d,
+  // ReLU, MaxPool1d.
   Tensor forward_relu_max_pool(const Tensor& x, int64_t kernel, int64_t stride, int64_t padding);
   int64_t channels() const { return channels_; }
   double eps() const { return eps_; }

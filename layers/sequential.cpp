@@ -4,6 +4,9 @@
 #include "core/error.h"
 #include "layers/norm.h"
 #include "layers/pool.h"
+#include "runtime/autograd.h"
+#include "runtime/cpu.h"
+#include "runtime/ops.h"
 
 namespace strand::layers {
 
@@ -20,20 +23,34 @@ Sequential& Sequential::add(std::shared_ptr<Module> module) {
 
 namespace {
 
-// BatchNorm1d (training) -> ReLU -> MaxPool1d starting at modules[i], on x [N, C, L]: the pooling
-// layer, else null. The three then run as one fused node (same values and gradients).
+// BatchNorm1d -> ReLU -> MaxPool1d starting at modules[i], on x [N, C, L]: the pooling layer,
+// else null. The three then run as one fused node (same values and gradients) in training, or as
+// one inference pass (eval mode, CPU, no gradient recording).
 const Pool1d* fusable_norm_relu_pool(const std::vector<std::shared_ptr<Module>>& modules, size_t i,
                                      const Tensor& x) {
   if (i + 2 >= modules.size() || x.dim() != 3) return nullptr;
   const auto* norm = dynamic_cast<const BatchNorm1d*>(modules[i].get());
-  if (!norm || !norm->is_training() || modules[i + 1]->type_name() != "ReLU") return nullptr;
+  if (!norm || modules[i + 1]->type_name() != "ReLU") return nullptr;
+  if (!norm->is_training() && (x.is_cuda() || runtime::grad_enabled())) return nullptr;
   const auto* pool = dynamic_cast<const Pool1d*>(modules[i + 2].get());
+  return pool && pool->kind() == Pool1d::Kind::kMax ? pool : nullptr;
+}
+
+// ReLU -> MaxPool1d at modules[i] on x [N, C, L] during CPU inference (no gradient recording):
+// the pooling layer, else null. They then run as one pass.
+const Pool1d* fusable_relu_pool(const std::vector<std::shared_ptr<Module>>& modules, size_t i,
+                                const Tensor& x) {
+  if (i + 1 >= modules.size() || x.dim() != 3 || x.is_cuda() || runtime::grad_enabled())
+    return nullptr;
+  if (modules[i]->type_name() != "ReLU") return nullptr;
+  const auto* pool = dynamic_cast<const Pool1d*>(modules[i + 1].get());
   return pool && pool->kind() == Pool1d::Kind::kMax ? pool : nullptr;
 }
 
 }  // namespace
 
 Tensor Sequential::forward(const Tensor& x) {
+  const runtime::CpuInferenceScope inference(!is_training() && !runtime::grad_enabled());
   Tensor out = x;
   for (size_t i = 0; i < modules_.size(); ++i) {
     try {
@@ -41,6 +58,12 @@ Tensor Sequential::forward(const Tensor& x) {
         out = static_cast<BatchNorm1d&>(*modules_[i])
                   .forward_relu_max_pool(out, pool->kernel(), pool->stride(), pool->padding());
         i += 2;
+        continue;
+      }
+      if (const Pool1d* pool = fusable_relu_pool(modules_, i, out)) {
+        out = runtime::relu_max_pool1d_inference(out, pool->kernel(), pool->stride(),
+                                                 pool->padding());
+        i += 1;
         continue;
       }
       out = modules_[i]->forward(out);

@@ -36,4 +36,8 @@ void set_cpu_bf16_math(bool enabled) {
   kernels::cpu::set_bf16_math(enabled && cpu_bf16_available());
 }
 
+CpuInferenceScope::CpuInferenceScope(bool enabled)
+    : scope_(std::make_unique<kernels::cpu::InferenceScope>(enabled)) {}
+CpuInferenceScope::~CpuInferenceScope() = default;
+
 }  // namespace strand::runtime

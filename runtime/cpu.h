@@ -2,7 +2,12 @@
 // runs on it (for `strand info`), and the bf16 math switch behind autocast.
 #pragma once
 
+#include <memory>
 #include <string>
+
+namespace strand::kernels::cpu {
+class InferenceScope;
+}  // namespace strand::kernels::cpu
 
 namespace strand::runtime {
 
@@ -26,5 +31,18 @@ void require_cpu_bf16(const char* what);
 // The thread-local switch that makes fp32 convolutions and matrix products on the CPU round their
 // inputs to bf16 (fp32 accumulation); ignored, staying fp32, on a CPU without bf16 instructions.
 void set_cpu_bf16_math(bool enabled);
+
+// Marks CPU inference on this thread for a scope (eval mode, no gradient recording): the kernels'
+// per-shape timings then count weights converted once instead of on every call (kernels/onednn.h).
+class CpuInferenceScope {
+ public:
+  explicit CpuInferenceScope(bool enabled);
+  ~CpuInferenceScope();
+  CpuInferenceScope(const CpuInferenceScope&) = delete;
+  CpuInferenceScope& operator=(const CpuInferenceScope&) = delete;
+
+ private:
+  std::unique_ptr<kernels::cpu::InferenceScope> scope_;
+};
 
 }  // namespace strand::runtime

@@ -115,6 +115,15 @@ Tensor batch_norm_relu_max_pool1d(const Tensor& x, const Tensor& weight, const T
                                   double momentum, double eps, int64_t kernel, int64_t stride = -1,
                                   int64_t padding = 0);
 
+// Inference on the CPU without gradient recording (no autograd node): max_pool1d(relu(
+// batch_norm(x, weight, bias, running_mean, running_var, training = false, eps))) for x [N, C, L]
+// in one pass over x; with undefined running statistics, max_pool1d(relu(x)). Equal to the chain
+// up to rounding: batch norm is folded into one multiply-add per element.
+Tensor relu_max_pool1d_inference(const Tensor& x, int64_t kernel, int64_t stride, int64_t padding,
+                                 const Tensor& weight = Tensor(), const Tensor& bias = Tensor(),
+                                 const Tensor& running_mean = Tensor(),
+                                 const Tensor& running_var = Tensor(), double eps = 1e-5);
+
 // Losses, reduced by mean unless stated.
 enum class Reduction { kMean, kSum, kNone };
 // logits and targets of the same shape [..., tasks]; pos_weight [tasks] weighs positives (for

@@ -42,5 +42,13 @@ void batch_norm_relu_max_pool_backward(const Context& ctx, const BatchNormReluPo
                                        const T* invstd, const double* affine, T* dx, T* dgamma,
                                        T* dbeta);
 
+// Inference (nothing flows back, so no indices and no statistics): y [N, C, out_len] =
+// max_pool(relu(x * scale[c] + shift[c])), the per-channel affine map of eval-mode batch norm in
+// double, applied in T's accumulation type; scale and shift null: max_pool(relu(x)). One pass
+// over x instead of five.
+template <typename T>
+void affine_relu_max_pool_inference(const Context& ctx, const BatchNormReluPoolShape& s, const T* x,
+                                    const double* scale, const double* shift, T* y);
+
 }  // namespace cpu
 }  // namespace strand::kernels

@@ -118,13 +118,57 @@ void batch_norm_relu_max_pool_backward(const Context&, const BatchNormReluPoolSh
   }
 }
 
+template <typename T>
+void affine_relu_max_pool_inference(const Context&, const BatchNormReluPoolShape& s, const T* x,
+                                    const double* scale, const double* shift, T* y) {
+  check_pool1d(s.pool());
+  using A = acc_t<T>;
+  const BatchNormShape& b = s.norm;
+  const int64_t out_len = s.out_length(), rows = b.batch * b.channels, len = b.length;
+  const bool tiled = s.padding == 0 && s.stride == s.kernel;  // the usual pooling: windows tile
+#pragma omp parallel if (rows * len > (1 << 15))
+  {
+    std::vector<A> r(static_cast<size_t>(len));
+#pragma omp for schedule(static)
+    for (int64_t i = 0; i < rows; ++i) {
+      const int64_t c = i % b.channels;
+      const T* row = x + i * len;
+      // r = relu(z): no NaN (relu maps it to 0) and >= 0, so each window's maximum is a plain max.
+      const A sc = scale ? A(scale[c]) : A(1), sh = scale ? A(shift[c]) : A(0);
+#pragma omp simd
+      for (int64_t l = 0; l < len; ++l) {
+        const A z = A(row[l]) * sc + sh;
+        r[l] = z > A(0) ? z : A(0);
+      }
+      T* out = y + i * out_len;
+      if (tiled) {
+        const int64_t k = s.kernel;
+        for (int64_t t = 0; t < out_len; ++t) {
+          A best = r[t * k];
+          for (int64_t j = 1; j < k; ++j) best = std::max(best, r[t * k + j]);
+          out[t] = T(best);
+        }
+        continue;
+      }
+      for (int64_t t = 0; t < out_len; ++t) {
+        const Window w = window(s, t);
+        A best = r[w.first];
+        for (int64_t pos = w.first + 1; pos < w.last; ++pos) best = std::max(best, r[pos]);
+        out[t] = T(best);
+      }
+    }
+  }
+}
+
 #define INSTANTIATE(T)                                                                             \
   template void batch_norm_relu_max_pool_forward<T>(const Context&, const BatchNormReluPoolShape&, \
                                                     const T*, const T*, const T*, double, T*, T*,  \
                                                     T*, double*);                                  \
   template void batch_norm_relu_max_pool_backward<T>(                                              \
       const Context&, const BatchNormReluPoolShape&, const T*, const T*, const T*, const T*,       \
-      const T*, const double*, T*, T*, T*);
+      const T*, const double*, T*, T*, T*);                                                        \
+  template void affine_relu_max_pool_inference<T>(const Context&, const BatchNormReluPoolShape&,   \
+                                                  const T*, const double*, const double*, T*);
 STRAND_FLOATING_TYPES(INSTANTIATE)
 #undef INSTANTIATE
 

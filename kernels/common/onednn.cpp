@@ -5,9 +5,12 @@
 
 #include <cblas.h>
 
+#include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <map>
 #include <oneapi/dnnl/dnnl.hpp>
+#include <optional>
 #include <tuple>
 #include <unordered_map>
 #include <vector>
@@ -42,12 +45,27 @@ struct Arg {
   memory::desc user;
   memory buffer;  // empty: the primitive uses the caller's memory directly
   dnnl::primitive convert;
+  // A weight (conv and matmul WEIGHTS): the converted copies of its last few sources, each with
+  // the source's address and content hash, so unchanged weights (inference) skip the reorder.
+  struct Kept {
+    const void* source = nullptr;
+    uint64_t hash = 0;
+    uint64_t scope = 0;  // the UnchangedWeightsScope that last checked it
+    memory converted;
+  };
+  bool weight = false;
+  std::vector<Kept> kept;  // most recently used last
 };
 
+// Whether weights keep their converted copies (timing runs turn it off to measure the cost a
+// changing weight pays).
+thread_local bool g_keep_converted = true;
+thread_local bool g_inference = false;  // see InferenceScope
+
 Arg make_arg(int id, const memory::desc& user, const memory::desc& want, bool output,
-             bool accumulate = false) {
+             bool accumulate = false, bool weight = false) {
   Arg a;
-  a.id = id, a.output = output, a.user = user;
+  a.id = id, a.output = output, a.user = user, a.weight = weight;
   if (want == user && !accumulate) return a;
   a.buffer = memory(want, engine());
   if (!output) {
@@ -64,6 +82,64 @@ Arg make_arg(int id, const memory::desc& user, const memory::desc& want, bool ou
   return a;
 }
 
+// A 64-bit hash of the 32-bit words at p: their plain sum (so any single change changes it) and a
+// sum of products with a per-position multiplier (so moved or compensating changes do too). One
+// read of the bytes in 32x32->64-bit multiplies, which vectorize without AVX-512: far cheaper than
+// the reorder it saves.
+uint64_t content_hash(const void* p, size_t bytes) {
+  const auto* w = static_cast<const uint32_t*>(p);
+  const int64_t n = static_cast<int64_t>(bytes / 4);
+  uint64_t plain = bytes, mixed = 0;
+#pragma omp parallel for simd reduction(+ : plain, mixed) if (n > (1 << 18))
+  for (int64_t i = 0; i < n; ++i) {
+    const uint32_t pos = static_cast<uint32_t>(i) * 2654435761u + 0x5bd1e995u;
+    plain += w[i];
+    mixed += static_cast<uint64_t>(w[i] ^ pos) * (pos | 1u);
+  }
+  return plain * 0xff51afd7ed558ccdull ^ mixed;
+}
+
+// Nonzero inside an UnchangedWeightsScope: its id. A weight checked once inside is trusted by
+// address.
+thread_local uint64_t g_unchanged_scope = 0;
+std::atomic<uint64_t> g_unchanged_scopes{0};
+
+// The memory holding input a converted from `source`: under the inference hint or inside an
+// UnchangedWeightsScope, a kept copy when the weight is unchanged, else a fresh conversion (into
+// the least recently used copy once four are kept).
+memory converted_input(Arg& a, const memory& source, const void* data, dnnl::stream& s) {
+  // Training changes weights every step: hashing them would be pure cost there.
+  const bool keep = g_keep_converted && (g_inference || g_unchanged_scope != 0);
+  if (!a.weight || !keep) {
+    a.convert.execute(s, {{DNNL_ARG_FROM, source}, {DNNL_ARG_TO, a.buffer}});
+    return a.buffer;
+  }
+  auto hit = [&](auto&& same) -> Arg::Kept* {
+    for (size_t i = 0; i < a.kept.size(); ++i) {
+      if (a.kept[i].source != data || !same(a.kept[i])) continue;
+      std::rotate(a.kept.begin() + i, a.kept.begin() + i + 1, a.kept.end());
+      a.kept.back().scope = g_unchanged_scope;
+      return &a.kept.back();
+    }
+    return nullptr;
+  };
+  const uint64_t scope = g_unchanged_scope;
+  if (Arg::Kept* k = hit([&](const Arg::Kept& k) { return scope != 0 && k.scope == scope; }))
+    return k->converted;
+  const uint64_t hash = content_hash(data, a.user.get_size());
+  if (Arg::Kept* k = hit([&](const Arg::Kept& k) { return k.hash == hash; })) return k->converted;
+  constexpr size_t kKeep = 4;  // e.g. repeated layers of one shape
+  if (a.kept.size() < kKeep)
+    a.kept.push_back(
+        {.converted = a.kept.empty() ? a.buffer : memory(a.buffer.get_desc(), engine())});
+  else
+    std::rotate(a.kept.begin(), a.kept.begin() + 1, a.kept.end());
+  Arg::Kept& k = a.kept.back();
+  a.convert.execute(s, {{DNNL_ARG_FROM, source}, {DNNL_ARG_TO, k.converted}});
+  k.source = data, k.hash = hash, k.scope = scope;
+  return k.converted;
+}
+
 struct Prim {
   dnnl::primitive prim;
   std::vector<Arg> args;
@@ -78,12 +154,10 @@ void execute(Prim& p, const std::vector<const void*>& data) {
   for (size_t i = 0; i < p.args.size(); ++i) {
     Arg& a = p.args[i];
     user[i] = memory(a.user, engine(), const_cast<void*>(data[i]));
-    if (!a.buffer) {
+    if (!a.buffer)
       exec[a.id] = user[i];
-      continue;
-    }
-    exec[a.id] = a.buffer;
-    if (!a.output) a.convert.execute(s, {{DNNL_ARG_FROM, user[i]}, {DNNL_ARG_TO, a.buffer}});
+    else
+      exec[a.id] = a.output ? a.buffer : converted_input(a, user[i], data[i], s);
   }
   p.prim.execute(s, exec);
   for (size_t i = 0; i < p.args.size(); ++i) {
@@ -156,7 +230,7 @@ Prim make_conv(const Conv1dShape& s, Conv1dPass pass, bool bf16, bool bias, bool
     p.prim = dnnl::convolution_forward(pd);
     p.impl = pd.impl_info_str();
     p.args.push_back(make_arg(DNNL_ARG_SRC, d.x, pd.src_desc(), false));
-    p.args.push_back(make_arg(DNNL_ARG_WEIGHTS, d.w, pd.weights_desc(), false));
+    p.args.push_back(make_arg(DNNL_ARG_WEIGHTS, d.w, pd.weights_desc(), false, false, true));
     p.args.push_back(make_arg(DNNL_ARG_DST, d.y, pd.dst_desc(), true));
     if (bias) p.args.push_back(make_arg(DNNL_ARG_BIAS, d.bias, pd.bias_desc(), false));
     return p;
@@ -173,7 +247,7 @@ Prim make_conv(const Conv1dShape& s, Conv1dPass pass, bool bf16, bool bias, bool
     p.prim = dnnl::convolution_backward_data(pd);
     p.impl = pd.impl_info_str();
     p.args.push_back(make_arg(DNNL_ARG_DIFF_DST, d.y, pd.diff_dst_desc(), false));
-    p.args.push_back(make_arg(DNNL_ARG_WEIGHTS, d.w, pd.weights_desc(), false));
+    p.args.push_back(make_arg(DNNL_ARG_WEIGHTS, d.w, pd.weights_desc(), false, false, true));
     p.args.push_back(make_arg(DNNL_ARG_DIFF_SRC, d.x, pd.diff_src_desc(), true));
     return p;
   }
@@ -207,12 +281,16 @@ Prim make_matmul_bf16(const GemmShape& s, float alpha, float beta) {
   // Batch dimension 1 for an operand shared by every batch entry (broadcast).
   const int64_t ba = s.stride_a == 0 ? 1 : s.batch, bb = s.stride_b == 0 ? 1 : s.batch;
   const memory::dims a_dims{ba, s.m, s.k}, b_dims{bb, s.k, s.n}, c_dims{s.batch, s.m, s.n};
-  const memory::dims a_str =
-      s.trans_a ? memory::dims{s.stride_a, 1, s.lda} : memory::dims{s.stride_a, s.lda, 1};
-  const memory::dims b_str =
-      s.trans_b ? memory::dims{s.stride_b, 1, s.ldb} : memory::dims{s.stride_b, s.ldb, 1};
+  // A batch dimension of 1 gets the dense stride: with a zero stride oneDNN reads C as a
+  // transposed layout and falls back from its AMX (brg) kernels to gemm:jit.
+  const int64_t sa = ba == 1 ? (s.trans_a ? s.k : s.m) * s.lda : s.stride_a;
+  const int64_t sb = bb == 1 ? (s.trans_b ? s.n : s.k) * s.ldb : s.stride_b;
+  const int64_t sc = s.batch == 1 ? s.m * s.ldc : s.stride_c;
+  const memory::dims a_str = s.trans_a ? memory::dims{sa, 1, s.lda} : memory::dims{sa, s.lda, 1};
+  const memory::dims b_str = s.trans_b ? memory::dims{sb, 1, s.ldb} : memory::dims{sb, s.ldb, 1};
   const memory::desc a_user(a_dims, dt::f32, a_str), b_user(b_dims, dt::f32, b_str),
-      c_user(c_dims, dt::f32, memory::dims{s.stride_c, s.ldc, 1});
+      c_user(c_dims, dt::f32, memory::dims{sc, s.ldc, 1});
+  // B in the layout the primitive wants (blocked for AMX): a weight is converted once and kept.
   const memory::desc a(a_dims, dt::bf16, tag::any), b(b_dims, dt::bf16, tag::any);
   dnnl::primitive_attr attr;
   if (alpha != 1.f) attr.set_output_scales(0, {alpha});
@@ -227,7 +305,7 @@ Prim make_matmul_bf16(const GemmShape& s, float alpha, float beta) {
   p.prim = dnnl::matmul(pd);
   p.impl = pd.impl_info_str();
   p.args.push_back(make_arg(DNNL_ARG_SRC, a_user, pd.src_desc(), false));
-  p.args.push_back(make_arg(DNNL_ARG_WEIGHTS, b_user, pd.weights_desc(), false));
+  p.args.push_back(make_arg(DNNL_ARG_WEIGHTS, b_user, pd.weights_desc(), false, false, true));
   p.args.push_back(make_arg(DNNL_ARG_DST, c_user, pd.dst_desc(), true));
   return p;
 }
@@ -301,9 +379,12 @@ void sgemm_loop(const GemmShape& s, float alpha, const float* a, const float* b,
 // a large weight once (batch-64 rows against DeepSEA's 48k x 925 layer) can be faster in fp32.
 bool bf16_gemm_pays(const GemmShape& s, float alpha, const float* a, const float* b, float beta,
                     const float* c) {
-  thread_local std::map<std::tuple<decltype(gemm_key(s)), float, float>, bool> pays;
-  const auto key = std::make_tuple(gemm_key(s), alpha, beta);
+  thread_local std::map<std::tuple<decltype(gemm_key(s)), float, float, bool>, bool> pays;
+  const auto key = std::make_tuple(gemm_key(s), alpha, beta, g_inference);
   if (auto it = pays.find(key); it != pays.end()) return it->second;
+  // B may be a weight that changes every training step; in inference it is converted once.
+  std::optional<UncachedWeightsScope> uncached;
+  if (!g_inference) uncached.emplace();
   const int64_t c_numel = (s.batch - 1) * s.stride_c + (s.m - 1) * s.ldc + s.n;
   std::vector<float> scratch(c, c + c_numel);
   auto best = [&](bool bf16) {
@@ -331,6 +412,20 @@ void sgemm_batched(const GemmShape& s, float alpha, const float* a, const float*
     return onednn_matmul_bf16(s, alpha, a, b, beta, c);
   sgemm_loop(s, alpha, a, b, beta, c);
 }
+
+InferenceScope::InferenceScope(bool enabled) : previous_(g_inference) { g_inference = enabled; }
+InferenceScope::~InferenceScope() { g_inference = previous_; }
+bool inference_hint() { return g_inference; }
+
+UnchangedWeightsScope::UnchangedWeightsScope() : previous_(g_unchanged_scope) {
+  g_unchanged_scope = ++g_unchanged_scopes;
+}
+UnchangedWeightsScope::~UnchangedWeightsScope() { g_unchanged_scope = previous_; }
+
+UncachedWeightsScope::UncachedWeightsScope() : previous_(g_keep_converted) {
+  g_keep_converted = false;
+}
+UncachedWeightsScope::~UncachedWeightsScope() { g_keep_converted = previous_; }
 
 Bf16MathScope::Bf16MathScope(bool enabled) : previous_(g_bf16_math) { g_bf16_math = enabled; }
 Bf16MathScope::~Bf16MathScope() { g_bf16_math = previous_; }

@@ -6,9 +6,9 @@
 //
 // bf16 math: inside a Bf16MathScope (layers::AutocastGuard opens one), fp32 convolutions and
 // matrix products on the CPU round their inputs to bf16 and accumulate in fp32 (AVX512-BF16 or
-// AMX); outputs, weights and gradients stay fp32. Matrix products stay fp32 on shapes where
-// converting the operands costs more than bf16 saves (timed per shape). A CPU without either ISA
-// gets a strand::Error.
+// AMX); outputs, weights and gradients stay fp32. Matrix products and convolutions (of 50 MFLOP
+// and more, under kAuto) stay fp32 on shapes where converting the operands costs more than bf16
+// saves (timed per shape). A CPU without either ISA gets a strand::Error.
 #pragma once
 
 #include <cstdint>
@@ -40,6 +40,52 @@ class Bf16MathScope {
 };
 bool bf16_math();
 void set_bf16_math(bool enabled);
+
+// Under the inference hint (InferenceScope below) oneDNN primitives keep their weights (conv and
+// matmul WEIGHTS) converted to the layout and type they want, per source address, and reuse the
+// copy while the source's content hash is unchanged: inference converts each weight once. Elsewhere
+// (training: weights change every step) and inside an UncachedWeightsScope every call converts
+// (the auto timings measure that cost).
+class UncachedWeightsScope {
+ public:
+  UncachedWeightsScope();
+  ~UncachedWeightsScope();
+  UncachedWeightsScope(const UncachedWeightsScope&) = delete;
+  UncachedWeightsScope& operator=(const UncachedWeightsScope&) = delete;
+
+ private:
+  bool previous_;
+};
+
+// Inside an InferenceScope(true) (this thread; layers::Sequential opens one in eval mode without
+// gradient recording) weights are expected to stay unchanged from call to call: they are kept
+// converted (still checked by content hash on every call), and the per-shape bf16-vs-fp32 and
+// oneDNN-vs-strand timings count a kept weight instead of a conversion per call.
+class InferenceScope {
+ public:
+  explicit InferenceScope(bool enabled);
+  ~InferenceScope();
+  InferenceScope(const InferenceScope&) = delete;
+  InferenceScope& operator=(const InferenceScope&) = delete;
+
+ private:
+  bool previous_;
+};
+bool inference_hint();
+
+// Inside an UnchangedWeightsScope (this thread) the caller promises that no weight changes: one
+// converted or checked once is then trusted by address (the RNN's per-step products convert or
+// hash each weight once per call, in training too).
+class UnchangedWeightsScope {
+ public:
+  UnchangedWeightsScope();
+  ~UnchangedWeightsScope();
+  UnchangedWeightsScope(const UnchangedWeightsScope&) = delete;
+  UnchangedWeightsScope& operator=(const UnchangedWeightsScope&) = delete;
+
+ private:
+  uint64_t previous_;
+};
 
 // Which fp32 conv1d implementation the fast CPU path runs: kAuto times oneDNN against strand's
 // im2col/shifted-GEMM kernels per (pass, shape) on first use and keeps the faster; kOneDnn and

@@ -1,11 +1,13 @@
 // CPU conv1d: the public entry points (argument checks, reference/fast dispatch), the plain-loop
 // reference every other conv1d path is tested against, and the bias gradient. The fp32 fast path
 // is oneDNN's convolution or strand's im2col/shifted-GEMM kernels, whichever measured faster on
-// the shape (kAuto, see onednn.h); bf16 math always runs on oneDNN.
+// the shape (kAuto, see onednn.h); under bf16 math, oneDNN's bf16 convolution where it measured
+// faster than that fp32 pick.
 #include <chrono>
 #include <cstdlib>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string_view>
 #include <tuple>
 #include <vector>
@@ -118,47 +120,73 @@ CpuConvBackend backend_from_env() {
 struct Choices {
   std::mutex mutex;
   CpuConvBackend backend = backend_from_env();
-  std::map<std::tuple<Conv1dShape, int>, bool> use_onednn;  // kAuto's measured pick
+  // kAuto's measured picks per (shape, pass, inference hint): fp32, and under bf16 math.
+  std::map<std::tuple<Conv1dShape, int, bool>, bool> use_onednn, use_bf16;
 };
 Choices& choices() {
   static Choices c;
   return c;
 }
 
-// Whether the fp32 fast path for (pass, shape) runs oneDNN. Under kAuto the first call times both
-// implementations (each once to warm up, then the faster of two runs) into scratch outputs of
-// `out_numel` elements; run(onednn, out) runs one of them.
+// The implementations of one pass: strand's kernels, oneDNN in fp32, oneDNN with bf16 inputs.
+enum class Impl { kStrand, kOneDnn, kOneDnnBf16 };
+
+// Which of a and b runs faster, timed into scratch outputs of out_numel elements (each once to
+// warm up, then the faster of two runs) with weights converted on every call, as training does,
+// or (under the inference hint) kept converted.
 template <typename Run>
-bool pick_onednn(Conv1dPass pass, const Conv1dShape& s, int64_t out_numel, Run&& run) {
+Impl faster(Impl a, Impl b, int64_t out_numel, Run&& run) {
+  std::vector<float> out(out_numel);
+  std::optional<UncachedWeightsScope> uncached;
+  if (!inference_hint()) uncached.emplace();
+  auto best = [&](Impl impl) {
+    double t_min = 1e30;
+    for (int i = 0; i < 3; ++i) {
+      const auto t0 = std::chrono::steady_clock::now();
+      run(impl, out.data());
+      const double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      if (i > 0) t_min = std::min(t_min, t);
+    }
+    return t_min;
+  };
+  return best(a) < best(b) ? a : b;
+}
+
+// The implementation of the fast path for (pass, shape); run(impl, out) runs one. fp32: under
+// kAuto the first call times oneDNN against strand's kernels. Small passes (under 50 MFLOP, well
+// under a millisecond) keep strand's kernels untimed: timing them is noise, and oneDNN's rounding
+// there varies more with the batch split (a data-parallel resume drifted 1.5e-3 in
+// trainer_mpi3_test against 2e-4 with strand's). oneDNN's reference kernels ("ref:any") are plain
+// loops: never worth timing. Under bf16 math, oneDNN's bf16 convolution, timed against the fp32
+// pick on passes of 50 MFLOP and more (converting inputs to bf16 can cost more than it saves).
+template <typename Run>
+Impl pick(Conv1dPass pass, const Conv1dShape& s, int64_t out_numel, bool bf16, Run&& run) {
   Choices& c = choices();
   std::unique_lock lock(c.mutex);
-  if (c.backend != CpuConvBackend::kAuto) return c.backend == CpuConvBackend::kOneDnn;
-  const auto key = std::make_tuple(s, static_cast<int>(pass));
-  if (auto it = c.use_onednn.find(key); it != c.use_onednn.end()) return it->second;
-  lock.unlock();
-  bool pick = false;
-  // Small passes (under 50 MFLOP, well under a millisecond) keep strand's kernels untimed: timing
-  // them is noise, and oneDNN's rounding there varies more with the batch split (a data-parallel
-  // resume drifted 1.5e-3 in trainer_mpi3_test against 2e-4 with strand's). oneDNN's reference
-  // kernels ("ref:any") are plain loops: never worth timing.
-  if (s.flops() >= 5e7 && onednn_conv1d_impl(s, pass, false).rfind("ref", 0) != 0) {
-    std::vector<float> out(out_numel);
-    auto best = [&](bool onednn) {
-      double t_min = 1e30;
-      for (int i = 0; i < 3; ++i) {
-        const auto t0 = std::chrono::steady_clock::now();
-        run(onednn, out.data());
-        const double t =
-            std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-        if (i > 0) t_min = std::min(t_min, t);
-      }
-      return t_min;
-    };
-    pick = best(true) < best(false);
+  if (c.backend != CpuConvBackend::kAuto) {
+    if (bf16) return Impl::kOneDnnBf16;
+    return c.backend == CpuConvBackend::kOneDnn ? Impl::kOneDnn : Impl::kStrand;
   }
+  const auto key = std::make_tuple(s, static_cast<int>(pass), inference_hint());
+  const bool timed = s.flops() >= 5e7;
+  Impl fp32 = Impl::kStrand;
+  if (auto it = c.use_onednn.find(key); it != c.use_onednn.end()) {
+    fp32 = it->second ? Impl::kOneDnn : Impl::kStrand;
+  } else {
+    lock.unlock();
+    if (timed && onednn_conv1d_impl(s, pass, false).rfind("ref", 0) != 0)
+      fp32 = faster(Impl::kOneDnn, Impl::kStrand, out_numel, run);
+    lock.lock();
+    c.use_onednn[key] = fp32 == Impl::kOneDnn;
+  }
+  if (!bf16) return fp32;
+  if (auto it = c.use_bf16.find(key); it != c.use_bf16.end())
+    return it->second ? Impl::kOneDnnBf16 : fp32;
+  lock.unlock();
+  const Impl choice = timed ? faster(Impl::kOneDnnBf16, fp32, out_numel, run) : Impl::kOneDnnBf16;
   lock.lock();
-  c.use_onednn[key] = pick;
-  return pick;
+  c.use_bf16[key] = choice == Impl::kOneDnnBf16;
+  return choice;
 }
 
 }  // namespace
@@ -174,23 +202,23 @@ CpuConvBackend cpu_conv_backend() {
 void clear_cpu_conv_choices() {
   std::lock_guard lock(choices().mutex);
   choices().use_onednn.clear();
+  choices().use_bf16.clear();
 }
 
 namespace {
 
-// The fast path for each pass: bf16 math on oneDNN, fp32 on oneDNN or strand's kernels (float64
-// always on strand's).
+// The fast path for each pass: fp32 on oneDNN or strand's kernels, bf16 math on oneDNN where it
+// pays (float64 always on strand's).
 template <typename T>
 void fast_forward(const Conv1dShape& s, const T* x, const T* w, const T* bias, T* y) {
   if constexpr (std::is_same_v<T, float>) {
-    const bool bf16 = bf16_math();
-    auto run = [&](bool onednn, float* out) {
-      if (onednn)
-        onednn_conv1d_forward(s, x, w, bias, out, bf16);
-      else
+    auto run = [&](Impl impl, float* out) {
+      if (impl == Impl::kStrand)
         fast::forward(s, x, w, bias, out);
+      else
+        onednn_conv1d_forward(s, x, w, bias, out, impl == Impl::kOneDnnBf16);
     };
-    if (bf16 || pick_onednn(Conv1dPass::kForward, s, s.y_numel(), run)) return run(true, y);
+    return run(pick(Conv1dPass::kForward, s, s.y_numel(), bf16_math(), run), y);
   }
   fast::forward(s, x, w, bias, y);
 }
@@ -198,14 +226,13 @@ void fast_forward(const Conv1dShape& s, const T* x, const T* w, const T* bias, T
 template <typename T>
 void fast_backward_data(const Conv1dShape& s, const T* dy, const T* w, T* dx) {
   if constexpr (std::is_same_v<T, float>) {
-    const bool bf16 = bf16_math();
-    auto run = [&](bool onednn, float* out) {
-      if (onednn)
-        onednn_conv1d_backward_data(s, dy, w, out, bf16);
-      else
+    auto run = [&](Impl impl, float* out) {
+      if (impl == Impl::kStrand)
         fast::backward_data(s, dy, w, out);
+      else
+        onednn_conv1d_backward_data(s, dy, w, out, impl == Impl::kOneDnnBf16);
     };
-    if (bf16 || pick_onednn(Conv1dPass::kBackwardData, s, s.x_numel(), run)) return run(true, dx);
+    return run(pick(Conv1dPass::kBackwardData, s, s.x_numel(), bf16_math(), run), dx);
   }
   fast::backward_data(s, dy, w, dx);
 }
@@ -213,18 +240,14 @@ void fast_backward_data(const Conv1dShape& s, const T* dy, const T* w, T* dx) {
 template <typename T>
 void fast_backward_weight(const Conv1dShape& s, const T* x, const T* dy, T* dw, bool accumulate) {
   if constexpr (std::is_same_v<T, float>) {
-    const bool bf16 = bf16_math();
     // Timing runs overwrite their scratch output; the real call may accumulate.
-    auto timed = [&](bool onednn, float* out) {
-      if (onednn)
-        onednn_conv1d_backward_weight(s, x, dy, out, false, bf16);
+    auto run = [&](Impl impl, float* out, bool acc = false) {
+      if (impl == Impl::kStrand)
+        fast::backward_weight(s, x, dy, out, acc);
       else
-        fast::backward_weight(s, x, dy, out, false);
+        onednn_conv1d_backward_weight(s, x, dy, out, acc, impl == Impl::kOneDnnBf16);
     };
-    if (bf16 || pick_onednn(Conv1dPass::kBackwardWeight, s, s.w_numel(), timed)) {
-      onednn_conv1d_backward_weight(s, x, dy, dw, accumulate, bf16);
-      return;
-    }
+    return run(pick(Conv1dPass::kBackwardWeight, s, s.w_numel(), bf16_math(), run), dw, accumulate);
   }
   fast::backward_weight(s, x, dy, dw, accumulate);
 }

@@ -10,7 +10,11 @@
 
 #include <algorithm>
 #include <bit>
+#include <condition_variable>
 #include <cstring>
+#include <exception>
+#include <functional>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -113,21 +117,86 @@ class BlasThreads {
   bool set_;
 };
 
+// The second thread of for_each_direction, kept for the life of the process: its thread-local
+// state (oneDNN primitives, per-shape timings, converted weights, scratch buffers) persists from
+// call to call, where a fresh thread rebuilt all of it on every call. One caller at a time.
+class DirectionWorker {
+ public:
+  static DirectionWorker& get() {
+    static DirectionWorker* w = new DirectionWorker();  // never destroyed: the thread never ends
+    return *w;
+  }
+  std::mutex& in_use() { return in_use_; }
+  // Runs task on the worker; wait() blocks (no spinning) until it ends and rethrows its error.
+  void start(std::function<void()> task) {
+    std::lock_guard lock(mutex_);
+    task_ = std::move(task);
+    done_ = false;
+    error_ = nullptr;
+    cv_.notify_all();
+  }
+  void wait() {
+    std::unique_lock lock(mutex_);
+    cv_.wait(lock, [&] { return done_; });
+    if (error_) std::rethrow_exception(error_);
+  }
+
+ private:
+  DirectionWorker() {
+    std::thread([this] {
+      omp_set_num_threads(1);  // single-threaded BLAS inside, as on the caller's side
+      for (;;) {
+        std::unique_lock lock(mutex_);
+        cv_.wait(lock, [&] { return task_ != nullptr; });
+        std::function<void()> task = std::move(task_);
+        task_ = nullptr;
+        lock.unlock();
+        std::exception_ptr error;
+        try {
+          task();
+        } catch (...) {
+          error = std::current_exception();
+        }
+        lock.lock();
+        error_ = error;
+        done_ = true;
+        cv_.notify_all();
+      }
+    }).detach();
+  }
+  std::mutex in_use_, mutex_;
+  std::condition_variable cv_;
+  std::function<void()> task_;
+  bool done_ = true;
+  std::exception_ptr error_;
+};
+
 // Runs fn(d) for every direction. Two directions run on two threads (their recurrences are
 // independent, so the T steps need no synchronization), with single-threaded BLAS inside; the
-// join blocks instead of spinning, which matters on a loaded machine.
+// join blocks instead of spinning, which matters on a loaded machine. The weights do not change
+// meanwhile, so the per-step products check each weight's converted copy once.
 template <typename Fn>
 void for_each_direction(int64_t dirs, Fn&& fn) {
-  if (dirs == 2 && omp_get_max_threads() >= 2) {
+  const UnchangedWeightsScope unchanged;
+  DirectionWorker& worker = DirectionWorker::get();
+  std::unique_lock busy(worker.in_use(), std::try_to_lock);  // else another caller has it
+  if (dirs == 2 && omp_get_max_threads() >= 2 && busy.owns_lock()) {
     const BlasThreads single(1);
-    const bool bf16 = bf16_math();
-    std::thread reverse([&] {
-      omp_set_num_threads(1);          // a new thread starts from the default team size
-      const Bf16MathScope math(bf16);  // and without the caller's thread-local switch
+    const bool bf16 = bf16_math(), inference = inference_hint();
+    worker.start([&] {
+      const Bf16MathScope math(bf16);  // the caller's thread-local switches
+      const InferenceScope hint(inference);
+      const UnchangedWeightsScope unchanged_here;
       fn(int64_t{1});
     });
-    fn(int64_t{0});
-    reverse.join();
+    std::exception_ptr error;
+    try {
+      fn(int64_t{0});
+    } catch (...) {
+      error = std::current_exception();
+    }
+    worker.wait();  // rethrows the reverse direction's error
+    if (error) std::rethrow_exception(error);
     return;
   }
   for (int64_t d = 0; d < dirs; ++d) fn(d);

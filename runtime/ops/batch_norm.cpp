@@ -2,6 +2,9 @@
 // as one node (kernels/batch_norm/batch_norm_relu_pool.h).
 #include "kernels/batch_norm/batch_norm.h"
 
+#include <cmath>
+#include <vector>
+
 #include "kernels/batch_norm/batch_norm_relu_pool.h"
 #include "runtime/autograd.h"
 #include "runtime/dispatch.h"
@@ -201,6 +204,53 @@ Tensor batch_norm_relu_max_pool1d(const Tensor& x_in, const Tensor& weight, cons
     node->set_attr("padding", {s.padding});
   }
   set_outputs(node, {&y});
+  return y;
+}
+
+Tensor relu_max_pool1d_inference(const Tensor& x_in, int64_t kernel, int64_t stride,
+                                 int64_t padding, const Tensor& weight, const Tensor& bias,
+                                 const Tensor& running_mean, const Tensor& running_var,
+                                 double eps) {
+  const char* op = "relu_max_pool1d_inference";
+  STRAND_CHECK(!grad_enabled(), "{}: records no gradient; call it under NoGradGuard", op);
+  STRAND_CHECK(!x_in.is_cuda(), "{}: CPU tensors only", op);
+  STRAND_CHECK(x_in.dim() == 3, "{}: input must be [N, C, L], got shape {}", op, x_in.shape());
+  const bool normalize = running_mean.defined() || running_var.defined();
+  const kernels::BatchNormShape norm =
+      check_batch_norm(op, x_in, weight, bias, running_mean, running_var);
+  STRAND_CHECK(!normalize || (running_mean.defined() && running_var.defined()),
+               "{}: needs both running statistics or neither", op);
+  const kernels::BatchNormReluPoolShape s{
+      .norm = norm, .kernel = kernel, .stride = stride < 0 ? kernel : stride, .padding = padding};
+  kernels::check_pool1d(s.pool());
+  // Eval-mode batch norm as y = x * scale + shift per channel, in double.
+  std::vector<double> scale, shift;
+  if (normalize) {
+    auto values = [&](const Tensor& t, double fill) {
+      std::vector<double> v(norm.channels, fill);
+      if (t.defined()) {
+        const Tensor d = t.detach().to(DType::kF64).contiguous();
+        std::copy(d.data<double>(), d.data<double>() + norm.channels, v.begin());
+      }
+      return v;
+    };
+    const std::vector<double> mean = values(running_mean, 0.0), var = values(running_var, 1.0),
+                              w = values(weight, 1.0), b = values(bias, 0.0);
+    scale.resize(norm.channels), shift.resize(norm.channels);
+    for (int64_t c = 0; c < norm.channels; ++c) {
+      scale[c] = w[c] / std::sqrt(var[c] + eps);
+      shift[c] = b[c] - mean[c] * scale[c];
+    }
+  }
+  const Tensor x = x_in.contiguous();
+  Tensor y = empty({norm.batch, norm.channels, s.out_length()}, {.dtype = x.dtype()});
+  const kernels::Context ctx = context_for(x.device());
+  dispatch_floating(x.dtype(), op, [&](auto tag) {
+    using T = decltype(tag);
+    kernels::cpu::affine_relu_max_pool_inference<T>(
+        ctx, s, x.data<T>(), normalize ? scale.data() : nullptr, normalize ? shift.data() : nullptr,
+        y.data<T>());
+  });
   return y;
 }
 

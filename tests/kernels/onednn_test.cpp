@@ -124,6 +124,29 @@ TEST(OneDnnConv1d, EveryBackendOfTheFastPathMatchesTheReference) {
   cpu::set_cpu_conv_backend(cpu::CpuConvBackend::kAuto);
 }
 
+// Under bf16 math the public fast path runs oneDNN's bf16 convolution or the fp32 pick, whichever
+// kAuto measured faster (timed from 50 MFLOP: the last shape), within bf16's error either way.
+TEST(OneDnnConv1d, Bf16MathOnTheFastPathMatchesTheReference) {
+  if (!cpu::cpu_kernel_info().bf16) GTEST_SKIP() << "this CPU has no AVX512-BF16 or AMX";
+  std::vector<Conv1dShape> shapes = strand::testing::conv1d_sweep_shapes();
+  shapes.push_back({8, 64, 64, 200, 9, 1, 4, 4, 1, 1});
+  ASSERT_GE(shapes.back().flops(), 5e7);
+  uint64_t seed = 1700;
+  const cpu::Bf16MathScope bf16(true);
+  for (const Conv1dShape& s : shapes) {
+    SCOPED_TRACE(s.to_string());
+    const ConvCase c = make_case(s, seed += 10);
+    const ConvOut ref = reference(s, c);
+    std::vector<float> y(s.y_numel()), dx(s.x_numel()), dw = c.dw0;
+    cpu::conv1d_forward<float>({}, s, c.x.data(), c.w.data(), c.b.data(), y.data());
+    cpu::conv1d_backward_data<float>({}, s, c.dy.data(), c.w.data(), dx.data());
+    cpu::conv1d_backward_weight<float>({}, s, c.x.data(), c.dy.data(), dw.data(), true);
+    EXPECT_TRUE(close(y, ref.y, 2e-2)) << "forward";
+    EXPECT_TRUE(close(dx, ref.dx, 2e-2)) << "backward-data";
+    EXPECT_TRUE(close(dw, ref.dw, 2e-2)) << "backward-weight";
+  }
+}
+
 // C = alpha op(A) op(B) + beta C in double, for a GemmShape.
 std::vector<float> gemm_reference(const GemmShape& s, double alpha, const std::vector<float>& a,
                                   const std::vector<float>& b, double beta, std::vector<float> c) {
@@ -187,6 +210,64 @@ TEST(OneDnnGemm, Fp32AndBf16MatchADoubleLoop) {
     }
     EXPECT_TRUE(close(c, ref, 2e-2)) << "bf16 math";
   }
+}
+
+// Under the inference hint weights keep their converted copies while unchanged: changing a weight
+// in place (one element or all), or alternating weights of one shape, must still give the new
+// weight's results.
+TEST(OneDnnKeptWeights, FollowTheWeightsContent) {
+  const cpu::InferenceScope inference(true);
+  const Conv1dShape s{3, 16, 24, 40, 5, 1, 2, 2, 1, 1};
+  for (const bool bf16 : {false, true}) {
+    if (bf16 && !cpu::cpu_kernel_info().bf16) continue;
+    SCOPED_TRACE(bf16 ? "bf16" : "fp32");
+    ConvCase c = make_case(s, 77);
+    const std::vector<float> other = random_vector<float>(s.w_numel(), 78);
+    auto check = [&](const std::vector<float>& w) {
+      ConvCase now = c;
+      now.w = w;
+      if (bf16) now.x = bf16_rounded(c.x), now.w = bf16_rounded(w), now.dy = bf16_rounded(c.dy);
+      const ConvOut ref = reference(s, now);
+      std::vector<float> y(s.y_numel()), dx(s.x_numel());
+      cpu::onednn_conv1d_forward(s, c.x.data(), w.data(), c.b.data(), y.data(), bf16);
+      cpu::onednn_conv1d_backward_data(s, c.dy.data(), w.data(), dx.data(), bf16);
+      EXPECT_TRUE(close(y, ref.y, 1e-5)) << "forward";
+      EXPECT_TRUE(close(dx, ref.dx, 1e-5)) << "backward-data";
+    };
+    std::vector<float> w = c.w;
+    check(w);
+    check(w);       // the kept copy
+    w[17] += 0.5f;  // one element, same address
+    check(w);
+    w = other;  // every element (the vector keeps its buffer)
+    check(w);
+    std::vector<float> w2 = c.w;  // two weights of one shape, alternating
+    for (int i = 0; i < 3; ++i) check(i % 2 ? w : w2);
+  }
+  if (!cpu::cpu_kernel_info().bf16) return;
+  GemmShape g = dense_gemm(8, 40, 24, false, true);
+  const auto a = random_vector<float>(g.m * g.k, 81);
+  auto b = random_vector<float>(g.k * g.n, 82);
+  const std::vector<float> c0(g.m * g.n, 0.f);
+  for (int step = 0; step < 4; ++step) {
+    if (step >= 2) b[step * 5] -= 1.f;
+    auto c = c0;
+    cpu::onednn_matmul_bf16(g, 1.f, a.data(), b.data(), 0.f, c.data());
+    EXPECT_TRUE(close(c, gemm_reference(g, 1, bf16_rounded(a), bf16_rounded(b), 0, c0), 1e-5))
+        << "matmul step " << step;
+  }
+  // Inside an UnchangedWeightsScope the weight is checked once; after it, changes are seen again.
+  {
+    const cpu::UnchangedWeightsScope unchanged;
+    auto c = c0;
+    cpu::onednn_matmul_bf16(g, 1.f, a.data(), b.data(), 0.f, c.data());
+    EXPECT_TRUE(close(c, gemm_reference(g, 1, bf16_rounded(a), bf16_rounded(b), 0, c0), 1e-5));
+  }
+  b[3] += 2.f;
+  auto c = c0;
+  cpu::onednn_matmul_bf16(g, 1.f, a.data(), b.data(), 0.f, c.data());
+  EXPECT_TRUE(close(c, gemm_reference(g, 1, bf16_rounded(a), bf16_rounded(b), 0, c0), 1e-5))
+      << "after the scope";
 }
 
 TEST(OneDnnGemm, Bf16MathIsScopedAndNested) {

@@ -7,6 +7,7 @@
 
 #include <functional>
 
+#include "kernels/common/onednn.h"
 #include "kernels/rnn/rnn_detail.h"
 #include "tests/kernels/rnn_problem.h"
 #include "tests/support/test_support.h"
@@ -228,6 +229,27 @@ TEST(RnnCpu, FastPathMatchesReferenceFloatGru) {
 }
 TEST(RnnCpu, FastPathMatchesReferenceDoubleLstm) {
   expect_fast_matches_reference<double>(RnnMode::kLstm, 1e-11, 1e-13);
+}
+
+// Under bf16 math (products in bf16 where timed faster) and the inference hint (weights kept
+// converted across calls, the reverse direction on the persistent second thread), the fast path
+// stays within bf16's error of the reference, also after a weight changes in place between calls.
+TEST(RnnCpu, Bf16MathAndKeptWeightsMatchTheReference) {
+  if (!cpu::cpu_kernel_info().bf16) GTEST_SKIP() << "this CPU has no AVX512-BF16 or AMX";
+  RnnShape s = testing::rnn_shape(RnnMode::kLstm, 12, 16, 24, 32, 2, true);
+  RnnProblem<float> p(s, {}, 51, true, true);
+  for (const bool inference : {false, true}) {
+    const cpu::Bf16MathScope bf16(true);
+    const cpu::InferenceScope hint(inference);
+    for (int call = 0; call < 3; ++call) {
+      if (call == 2) p.params[1][5] += 0.25f;  // weight_hh of layer 0, same address
+      const auto ref = run(p, false);          // plain loops in double: no bf16 math
+      const auto fast = run(p, true);
+      EXPECT_TRUE(all_close(fast.y, ref.y, 3e-2, 1e-2))
+          << "inference " << inference << " call " << call;
+      EXPECT_TRUE(all_close(fast.h_n, ref.h_n, 3e-2, 1e-2));
+    }
+  }
 }
 
 // Outputs past each length are zero; h_n is the forward output at the last valid step and the

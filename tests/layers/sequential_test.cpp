@@ -1,9 +1,12 @@
-// Sequential: layers run in order, errors name the layer, and BatchNorm1d -> ReLU -> MaxPool1d in
-// training runs as the fused node with the unfused chain's values and gradients.
+// Sequential: layers run in order, errors name the layer, BatchNorm1d -> ReLU -> MaxPool1d in
+// training runs as the fused node with the unfused chain's values and gradients, and CPU inference
+// fuses the pooling blocks.
 #include "layers/sequential.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include <cmath>
 
 #include "layers/activation.h"
 #include "layers/conv.h"
@@ -53,14 +56,29 @@ TEST(Sequential, FusedNormReluPoolEqualsTheLayersOneByOne) {
   EXPECT_EQ(a[0].size(), 6u * 4 * 5);
 }
 
-TEST(Sequential, EvalModeRunsTheLayersUnfused) {
+// Eval mode: without gradient recording BatchNorm1d -> ReLU -> MaxPool1d and ReLU -> MaxPool1d run
+// as one inference pass (batch norm folded into a multiply-add: within rounding of the layers one
+// by one); with gradient recording the layers run unfused, equal bit for bit.
+TEST(Sequential, EvalModeFusesOnlyWithoutGradientRecording) {
   auto fused = conv_block(), chain = conv_block();
-  fused->eval();
-  chain->eval();
-  const Tensor x = runtime::randn({2, 3, 9}, 4);
-  runtime::NoGradGuard no_grad;
+  fused->add(std::make_shared<Activation>("ReLU"));
+  fused->add(MaxPool1d(2));
+  chain->add(std::make_shared<Activation>("ReLU"));
+  chain->add(MaxPool1d(2));
+  const Tensor x = runtime::randn({2, 3, 18}, 4);
+  for (auto* m : {fused.get(), chain.get()}) {
+    (*m)(x * 3.0 + 1.0);  // running statistics away from (0, 1)
+    m->eval();
+  }
   Tensor y = x;
-  for (size_t i = 0; i < chain->size(); ++i) y = (*chain)[i](y);
+  {
+    runtime::NoGradGuard no_grad;
+    for (size_t i = 0; i < chain->size(); ++i) y = (*chain)[i](y);
+    const std::vector<double> got = (*fused)(x).to_vector<double>(), want = y.to_vector<double>();
+    ASSERT_EQ(got.size(), want.size());
+    for (size_t i = 0; i < got.size(); ++i)
+      EXPECT_NEAR(got[i], want[i], 1e-6 * (1 + std::abs(want[i])));
+  }
   EXPECT_EQ((*fused)(x).to_vector<double>(), y.to_vector<double>());
 }
 

@@ -1,8 +1,12 @@
 // Fused batch_norm: values against the definition, running statistics, float64 gradchecks; the
-// fused batch_norm_relu_max_pool1d against the unfused chain (bit for bit) and float64 gradchecks.
+// fused batch_norm_relu_max_pool1d against the unfused chain (bit for bit) and float64 gradchecks;
+// the inference pass relu_max_pool1d_inference against the eval-mode chain.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cmath>
+
+#include "runtime/autograd.h"
 #include "runtime/gradcheck.h"
 #include "runtime/ops.h"
 #include "tests/support/tensor_support.h"
@@ -169,6 +173,71 @@ TEST(BatchNormReluMaxPool, BadInputsAreRejected) {
                                    1e-5, 1);
       },
       ::testing::ThrowsMessage<Error>(::testing::HasSubstr("more than one value per channel")));
+}
+
+// The inference pass against the eval-mode chain it replaces, with and without batch norm (and
+// NaN inputs, which ReLU maps to 0).
+TEST(ReluMaxPoolInference, MatchesTheEvalModeChain) {
+  const NoGradGuard no_grad;
+  for (const DType dtype : {DType::kF32, DType::kF64}) {
+    const double tol = dtype == DType::kF32 ? 1e-6 : 1e-13;
+    for (const PoolCase& p : kPoolCases) {
+      const int64_t c = p.shape[1];
+      SCOPED_TRACE(::testing::Message()
+                   << shape_str(p.shape) << (dtype == DType::kF32 ? " f32" : " f64"));
+      Tensor x = randn(p.shape, 41, {.dtype = dtype}) * 2.0;
+      if (dtype == DType::kF32)
+        x.data<float>()[3] = std::nanf("");
+      else
+        x.data<double>()[3] = std::nan("");
+      const Tensor w = randn({c}, 42, {.dtype = dtype}), b = randn({c}, 43, {.dtype = dtype});
+      const Tensor rm = randn({c}, 44, {.dtype = dtype}),
+                   rv = rand({c}, 45, {.dtype = dtype}) + 0.5;
+      const Tensor plain = relu_max_pool1d_inference(x, p.kernel, p.stride, p.padding);
+      EXPECT_TRUE(same_values(plain, max_pool1d(relu(x), p.kernel, p.stride, p.padding)));
+      const Tensor fused =
+          relu_max_pool1d_inference(x, p.kernel, p.stride, p.padding, w, b, rm, rv, 1e-3);
+      const Tensor chain = max_pool1d(relu(batch_norm(x, w, b, rm, rv, false, 0.1, 1e-3)), p.kernel,
+                                      p.stride, p.padding);
+      EXPECT_TRUE(tensors_close(fused, chain, tol, tol));
+      // Without affine parameters.
+      EXPECT_TRUE(tensors_close(
+          relu_max_pool1d_inference(x, p.kernel, p.stride, p.padding, Tensor(), Tensor(), rm, rv),
+          max_pool1d(relu(batch_norm(x, Tensor(), Tensor(), rm, rv, false)), p.kernel, p.stride,
+                     p.padding),
+          tol, tol));
+    }
+  }
+}
+
+TEST(ReluMaxPoolInference, BadInputsAreRejected) {
+  EXPECT_THAT(
+      [] {
+        relu_max_pool1d_inference(zeros({2, 3, 4}), 2, 2, 0);
+      },
+      ::testing::ThrowsMessage<Error>(::testing::HasSubstr("under NoGradGuard")));
+  const NoGradGuard no_grad;
+  EXPECT_THAT(
+      [] {
+        relu_max_pool1d_inference(zeros({4, 3}), 2, 2, 0);
+      },
+      ::testing::ThrowsMessage<Error>(::testing::HasSubstr("input must be [N, C, L]")));
+  EXPECT_THAT(
+      [] {
+        relu_max_pool1d_inference(zeros({2, 3, 4}), 2, 2, 0, Tensor(), Tensor(), zeros({3}));
+      },
+      ::testing::ThrowsMessage<Error>(::testing::HasSubstr("both running statistics or neither")));
+  EXPECT_THAT(
+      [] {
+        relu_max_pool1d_inference(zeros({2, 3, 4}), 2, 2, 0, Tensor(), Tensor(), zeros({2}),
+                                  ones({2}));
+      },
+      ::testing::ThrowsMessage<Error>(::testing::HasSubstr("must have shape [3]")));
+  EXPECT_THAT(
+      [] {
+        relu_max_pool1d_inference(zeros({2, 3, 4}), 5, 5, 0);
+      },
+      ::testing::ThrowsMessage<Error>(::testing::HasSubstr("longer than the padded input")));
 }
 
 }  // namespace
