@@ -12,6 +12,8 @@
 #include <filesystem>
 
 #include "data/simulate.h"
+#include "data/simulation_files.h"
+#include "data/simulation_suite.h"
 #include "rules/baselines.h"
 #include "rules/io.h"
 #include "train/pipeline.h"
