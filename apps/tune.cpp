@@ -67,9 +67,10 @@ void run_tune(TuneArgs& a) {
       if (!a.json && writer) std::printf("  %s\n", l.c_str());
     };
     if (a.cv.folds > 0) {
-      const nlohmann::json cv =
+      nlohmann::json cv =
           train::tune_cross_validated(splits, a.config, space, a.options, a.cv, comm, line);
       if (!writer) return;
+      cv["data_checks"] = data_checks;
       runtime::write_json_file(a.out + "/tune_cv.json", cv);
       if (a.json) {
         std::cout << cv.dump(2) << "\n";

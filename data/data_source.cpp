@@ -16,8 +16,7 @@ SplitOptions split_options(const DataSource& s) {
   else if (s.split_method == "random")
     o.method = SplitMethod::kRandom;
   else
-    STRAND_FAIL("split method '{}' is not one of auto, column, chromosome, random, none",
-                s.split_method);
+    STRAND_FAIL("split method '{}' is not one of auto, column, chromosome, random", s.split_method);
   o.test_chromosomes = s.test_chroms;
   o.valid_chromosomes = s.valid_chroms;
   o.test_fraction = s.test_fraction;

@@ -1,8 +1,9 @@
 // Where a labelled data set comes from and how it is split: the one description that every
 // command reading labelled data takes (train, eval, tune, check, baseline; strand.train in
 // Python), registered on the command line once (apps::add_data_options). The trainer loads it as a
-// Dataset (load_dataset) and splits it with split_options; the checks and baselines load the same
-// description with rules::load_source, so they see exactly the trainer's rows and splits.
+// Dataset (load_dataset) and splits it with split_options; inside a run the checks and baselines
+// get the trainer's own rows (train::load_run_data), and the standalone check and baseline
+// commands load the same description with rules::load_source and the same split rules.
 #pragma once
 
 #include <cstdint>

@@ -11,6 +11,7 @@
 #include "core/error.h"
 #include "data/encoding.h"
 #include "data/random.h"
+#include "layers/gpu_math.h"
 #include "rules/baselines.h"
 #include "rules/headline.h"
 #include "rules/leakage.h"
@@ -298,12 +299,14 @@ nlohmann::json cross_validate_with(const data::SplitDataset& splits, const Train
     const std::string model_path = fit(fold_splits, dir, record);
     const auto best = load_model(model_path);
     info = best.info;
+    const runtime::Device device = runtime::Device::parse(config.device);
+    best.model->to(device);  // load_model gives a CPU model
+    layers::set_gpu_math(*best.model, {config.conv_algo, config.tf32});
     const auto& held_rows = fold_splits.unseal_test(
         strand::format("cross-validation: scoring held-out fold {} once", k + 1));
     const Predictions p = predict_rows(*for_prediction(best.model, config.rc_average),
                                        best.info.kind, fold_splits.shared_dataset(), held_rows,
-                                       std::max<int64_t>(256, config.batch_size),
-                                       runtime::Device::parse(config.device));
+                                       std::max<int64_t>(256, config.batch_size), device);
     const nlohmann::json panel = panel_of(best.info, p, 0);
     nlohmann::json m = nlohmann::json::object();
     for (const auto& [pointer, metric] : names) {

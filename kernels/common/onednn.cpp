@@ -130,8 +130,8 @@ memory converted_input(Arg& a, const memory& source, const void* data, dnnl::str
   if (Arg::Kept* k = hit([&](const Arg::Kept& k) { return k.hash == hash; })) return k->converted;
   constexpr size_t kKeep = 4;  // e.g. repeated layers of one shape
   if (a.kept.size() < kKeep)
-    a.kept.push_back(
-        {.converted = a.kept.empty() ? a.buffer : memory(a.buffer.get_desc(), engine())});
+    // Never a.buffer itself: the unkept path (training, timing) converts into it.
+    a.kept.push_back({.converted = memory(a.buffer.get_desc(), engine())});
   else
     std::rotate(a.kept.begin(), a.kept.begin() + 1, a.kept.end());
   Arg::Kept& k = a.kept.back();

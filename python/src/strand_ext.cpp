@@ -443,7 +443,7 @@ const std::set<std::string> kRunKeys = {
     "fasta",          "labels",       "bed",          "genome",       "window",
     "task",           "split_method", "test_chroms",  "valid_chroms", "test_fraction",
     "valid_fraction", "split_seed",   "out",          "resume",       "bootstrap",
-    "baseline",       "strict",       "permutations", "quiet"};
+    "baseline",       "strict",       "permutations", "quiet",        "tune"};
 
 json train_run(const json& options) {
   STRAND_CHECK(options.is_object(), "train: options must be a dict, got {}", options.dump());
@@ -475,6 +475,7 @@ json train_run(const json& options) {
       if (key == "strict") o.strict = v.get<bool>();
       if (key == "permutations") o.permutations = v.get<int>();
       if (key == "quiet") quiet = v.get<bool>();
+      if (key == "tune") o.default_tune = v.get<bool>();
     } catch (const json::exception& e) {
       STRAND_FAIL("train: option '{}' = {}: {}", key, v.dump(), e.what());
     }
@@ -487,6 +488,8 @@ json train_run(const json& options) {
   auto given = [&](const std::string& key) { return config.contains(key); };
   const auto notes = train::apply_run_defaults(o.config, given);
   o.choose_model = !given("model") && !o.config.dp.enabled && o.resume.empty();
+  // As the CLI: the default tuning searches lr and batch size, so giving either turns it off.
+  o.default_tune = o.default_tune && !given("lr") && !given("batch_size");
   if (!quiet) {
     o.note = [](const std::string& line) {
       nb::gil_scoped_acquire gil;

@@ -131,9 +131,10 @@ def train(config: Union[None, PathLike, Mapping[str, Any]] = None, **kwargs: Any
     ``fasta`` + ``labels``, or ``bed`` + ``genome`` + ``window`` (none: the built-in simulated
     dataset), ``task``, ``split_method``, ``test_chroms``, ``valid_chroms``, ``test_fraction``,
     ``valid_fraction``, ``split_seed``, ``out`` (default ``strand-run``), ``resume``,
-    ``bootstrap`` (replicates, default 1000), ``baseline``, ``strict``, ``permutations`` and
-    ``quiet`` (no progress output). Without ``model`` the default model follows the data, as on
-    the command line. Runs without the GIL."""
+    ``bootstrap`` (replicates, default 1000), ``baseline``, ``strict``, ``permutations``,
+    ``tune`` (False: no default tuning of lr and batch size; giving ``lr`` or ``batch_size`` also
+    turns it off) and ``quiet`` (no progress output). Without ``model`` the default model follows
+    the data, as on the command line. Runs without the GIL."""
     options: dict = {}
     if isinstance(config, (str, os.PathLike)):
         with open(config) as f:

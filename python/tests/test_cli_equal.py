@@ -60,3 +60,14 @@ def test_privacy_epsilon_equals_cli(cli):
     assert strand.privacy.epsilon(0.01, 1.1, 1000, 1e-5) == printed["epsilon"]
     sigma = strand.privacy.noise_multiplier(8.0, 0.01, 1000, 1e-5, accountant="rdp")
     assert strand.privacy.epsilon(0.01, sigma, 1000, 1e-5, accountant="rdp") <= 8.0
+
+
+def test_given_lr_or_batch_size_turns_default_tuning_off(data, tmp_path):
+    # As on the command line: the default tuning searches lr and batch size, so a user's value
+    # for either is kept, not searched over (10 epochs would otherwise run the search).
+    common = dict(fasta=data["fasta"], labels=data["labels_path"], quiet=True, epochs=10,
+                  max_steps=2, baseline=False)
+    metrics = strand.train(out=tmp_path / "lr", lr=0.002, **common)
+    assert metrics["default_tuning"] is None
+    metrics = strand.train(out=tmp_path / "off", tune=False, **common)
+    assert metrics["default_tuning"] is None
