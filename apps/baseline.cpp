@@ -42,19 +42,13 @@ void run_baseline_cv(const BaselineArgs& a, const rules::LabelledSequences& all,
     std::cout << cv.dump(2) << "\n";
     return;
   }
-  const auto f = [](const nlohmann::json& m) {
-    const auto x = [](const nlohmann::json& v) {
-      return v.is_number() ? rules::fixed(v.get<double>(), 4) : std::string("-");
-    };
-    return x(m["mean"]) + " +/- " + x(m["sd"]);
-  };
   std::vector<std::vector<std::string>> rows = {{"baseline", "valid (mean +/- sd)"}};
   for (const auto& [name, b] : cv["baselines"].items()) {
-    std::vector<std::string> row = {name, f(b["valid_metric"])};
+    std::vector<std::string> row = {name, train::mean_sd_text(b["valid_metric"])};
     for (const auto& [metric, m] : b.items()) {
       if (metric == "valid_metric") continue;
       if (rows.size() == 1) rows[0].push_back(metric + " (held out)");
-      row.push_back(f(m));
+      row.push_back(train::mean_sd_text(m));
     }
     rows.push_back(row);
   }

@@ -63,14 +63,14 @@ nlohmann::json mean_and_sd(const std::vector<double>& v) {
           {"values", vals}};
 }
 
+}  // namespace
+
 std::string mean_sd_text(const nlohmann::json& m) {
   auto f = [](const nlohmann::json& x) {
     return x.is_number() ? rules::fixed(x.get<double>(), 4) : std::string("-");
   };
   return f(m["mean"]) + " +/- " + f(m["sd"]);
 }
-
-}  // namespace
 
 std::string resolved_group_by(const data::Dataset& dataset, const std::string& group_by) {
   if (group_by != "auto") return group_by;

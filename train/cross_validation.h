@@ -23,6 +23,8 @@ namespace strand::train {
 // data::Dataset::chromosome, plus the duplicate clusters), "none", or "auto": chromosome for
 // genome intervals (BED input), else duplicates.
 std::string resolved_group_by(const data::Dataset& dataset, const std::string& group_by);
+// "mean +/- sd" of a fold summary {"mean", "sd"} to 4 decimals ("-" where undefined).
+std::string mean_sd_text(const nlohmann::json& m);
 std::vector<int64_t> cv_groups(const data::Dataset& dataset, const std::vector<int64_t>& rows,
                                const std::string& group_by);
 
