@@ -71,6 +71,17 @@ if(NOT STRAND_CUDA STREQUAL "OFF")
     set(CMAKE_CUDA_STANDARD 20)
     set(CMAKE_CUDA_STANDARD_REQUIRED ON)
     set(STRAND_WITH_CUDA ON)
+    # CuTe/CUTLASS headers for the Hopper kernels (kernels/**/*_sm90a.cu); scripts/setup.sh puts
+    # the pinned release under /opt/strand-tools.
+    file(GLOB cutlass_hints /opt/strand-tools/cutlass-*/include)
+    find_path(STRAND_CUTLASS_INCLUDE cute/tensor.hpp
+              HINTS ${cutlass_hints} ENV CUTLASS_INCLUDE PATHS /usr/local/cuda/include /usr/include)
+    if(NOT STRAND_CUTLASS_INCLUDE)
+      message(FATAL_ERROR "The CUDA backend needs the CUTLASS 4.2 headers (cute/tensor.hpp): run "
+                          "scripts/setup.sh, or pass -DSTRAND_CUTLASS_INCLUDE=<dir>, or "
+                          "-DSTRAND_CUDA=OFF")
+    endif()
+    message(STATUS "strand: CUTLASS headers ${STRAND_CUTLASS_INCLUDE}")
   elseif(STRAND_CUDA STREQUAL "ON")
     message(FATAL_ERROR "STRAND_CUDA=ON but no CUDA compiler (nvcc) was found")
   endif()

@@ -24,8 +24,14 @@ function(strand_add_library name)
     endif()
   endforeach()
   file(GLOB_RECURSE sources CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/${ARG_FOLDER}/*.cpp)
+  set(hopper_sources "")
   if(STRAND_WITH_CUDA)
     file(GLOB_RECURSE cuda_sources CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/${ARG_FOLDER}/*.cu)
+    # *_sm90a.cu use Hopper-only instructions (wgmma, TMA, setmaxnreg): compiled for sm_90a alone
+    # and dispatched only on compute capability 9.0.
+    set(hopper_sources ${cuda_sources})
+    list(FILTER hopper_sources INCLUDE REGEX "_sm90a\\.cu$")
+    list(FILTER cuda_sources EXCLUDE REGEX "_sm90a\\.cu$")
     list(APPEND sources ${cuda_sources})
   endif()
   if(NOT sources)
@@ -41,9 +47,19 @@ function(strand_add_library name)
     # ptxas refuses register spills and any local memory (a run-time-indexed register array, a
     # stack frame): both are slow paths a GPU run would be the first to notice. The same rule is
     # read back from the built library by scripts/sass-check.py (ctest cuda_sass_check).
-    target_compile_options(${name} PRIVATE
-      $<$<COMPILE_LANGUAGE:CUDA>:--expt-relaxed-constexpr --extended-lambda -lineinfo
-        -Xptxas=--warn-on-spills,--warn-on-local-memory-usage,--warning-as-error>)
+    set(cuda_flags --expt-relaxed-constexpr --extended-lambda -lineinfo
+        -Xptxas=--warn-on-spills,--warn-on-local-memory-usage,--warning-as-error)
+    target_compile_options(${name} PRIVATE $<$<COMPILE_LANGUAGE:CUDA>:${cuda_flags}>)
+    if(hopper_sources)
+      add_library(${name}_sm90a OBJECT ${hopper_sources})
+      set_target_properties(${name}_sm90a PROPERTIES CUDA_ARCHITECTURES 90a
+                                                     POSITION_INDEPENDENT_CODE ON)
+      target_include_directories(${name}_sm90a PRIVATE ${CMAKE_SOURCE_DIR})
+      target_include_directories(${name}_sm90a SYSTEM PRIVATE ${STRAND_CUTLASS_INCLUDE})
+      target_link_libraries(${name}_sm90a PRIVATE ${links})
+      target_compile_options(${name}_sm90a PRIVATE ${cuda_flags})
+      target_sources(${name} PRIVATE $<TARGET_OBJECTS:${name}_sm90a>)
+    endif()
   endif()
   set_property(GLOBAL PROPERTY STRAND_LINK_${name} ${name})
   set(STRAND_LIBRARIES ${STRAND_LIBRARIES} ${name} CACHE INTERNAL "")

@@ -57,3 +57,20 @@ if [ ! -x "$tools/bin/python3" ] || ! compgen -G "$tools/lib/python3*/site-packa
   python3 -m venv "$tools"
   "$tools/bin/pip" install -q nvidia-cuda-cuobjdump==13.5.37 nvidia-cuda-nvdisasm==13.5.37
 fi
+
+# CUTLASS/CuTe headers for the Hopper kernels (kernels/**/*_sm90a.cu: TMA, wgmma, mbarriers): the
+# header-only C++ library ships inside PyPI's nvidia-cutlass wheel (BSD-3-Clause); pinned by hash.
+cutlass=$tools/cutlass-4.2.0
+if [ ! -f "$cutlass/include/cute/tensor.hpp" ]; then
+  echo "setup: installing CUTLASS 4.2.0 headers into $cutlass"
+  tmp=$(mktemp -d)
+  "$tools/bin/pip" download -q --no-deps -d "$tmp" nvidia-cutlass==4.2.0.0
+  wheel=$tmp/nvidia_cutlass-4.2.0.0-py3-none-any.whl
+  echo "f9599ada45c7bcb6bf53f7d3f0a7d154183e53451c01bfa59eecd37dd4a693f6  $wheel" | sha256sum -c --quiet
+  python3 -m zipfile -e "$wheel" "$tmp/x"
+  mkdir -p "$cutlass"
+  rm -rf "$cutlass/include"
+  mv "$tmp/x/cutlass_library/source/include" "$cutlass/include"
+  cp "$tmp/x/nvidia_cutlass-4.2.0.0.dist-info/licenses/LICENSE.txt" "$cutlass/"
+  rm -rf "$tmp"
+fi
