@@ -22,11 +22,11 @@ struct Section {
 // What the page is made from: a `strand train --out` directory, and optionally the outputs of the
 // commands that run beside it (each its own directory or file).
 struct ReportInputs {
-  std::string run_dir;
-  std::string tune_dir;        // `strand tune --out`: tune.json and tune_log.jsonl (Rule 6)
-  std::string learning_curve;  // `strand train --learning-curve`: learning_curve.json (Rule 7)
-  std::string interpret_dir;   // `strand interpret ... --out`: summary.tsv, motifs.tsv or
-                               // filters.tsv with logos/ (Rule 8)
+  std::string run_dir{};
+  std::string tune_dir{};        // `strand tune --out`: tune.json and tune_log.jsonl (Rule 6)
+  std::string learning_curve{};  // `strand train --learning-curve`: learning_curve.json (Rule 7)
+  std::string interpret_dir{};   // `strand interpret ... --out`: summary.tsv, motifs.tsv or
+                                 // filters.tsv with logos/ (Rule 8)
 };
 
 // Reads the inputs and builds the ten sections. Errors name the problem: not a run directory, a
