@@ -43,9 +43,16 @@ target_include_directories(strand_third_party INTERFACE ${CBLAS_INCLUDE_DIR} ${L
 target_link_libraries(strand_third_party INTERFACE
   ${OPENBLAS_LIBRARY} ${DNNL_LIBRARY} OpenMP::OpenMP_CXX PkgConfig::HTSLIB yaml-cpp nlohmann_json::nlohmann_json
   CLI11::CLI11 ${XGBOOST_LIBRARY} ${LIBLINEAR_LIBRARY} Threads::Threads ZLIB::ZLIB)
-# The commit is compiled into one file only, so a new commit does not rebuild everything.
+# The commit is compiled into one file only (from a header rewritten at build time when the commit
+# changes: cmake/WriteCommit.cmake), so a new commit does not rebuild everything.
 set_source_files_properties(${CMAKE_SOURCE_DIR}/core/version.cpp PROPERTIES
-  COMPILE_DEFINITIONS "STRAND_VERSION=\"${PROJECT_VERSION}\";STRAND_GIT_COMMIT=\"${STRAND_GIT_COMMIT}\"")
+  COMPILE_DEFINITIONS "STRAND_VERSION=\"${PROJECT_VERSION}\""
+  OBJECT_DEPENDS ${CMAKE_BINARY_DIR}/generated/strand_commit.h)
+add_custom_target(strand_commit
+  COMMAND ${CMAKE_COMMAND} -DSRC=${CMAKE_SOURCE_DIR} -DOUT=${CMAKE_BINARY_DIR}/generated/strand_commit.h
+          -P ${CMAKE_SOURCE_DIR}/cmake/WriteCommit.cmake
+  BYPRODUCTS ${CMAKE_BINARY_DIR}/generated/strand_commit.h
+  COMMENT "strand: recording the git commit")
 # Error locations are printed relative to the project's top folder.
 set_source_files_properties(${CMAKE_SOURCE_DIR}/core/error.cpp PROPERTIES
   COMPILE_DEFINITIONS "STRAND_SOURCE_DIR=\"${CMAKE_SOURCE_DIR}\"")

@@ -4,6 +4,10 @@ set(CMAKE_CXX_STANDARD_REQUIRED ON)
 set(CMAKE_CXX_EXTENSIONS OFF)
 set(CMAKE_POSITION_INDEPENDENT_CODE ON)
 set(CMAKE_EXPORT_COMPILE_COMMANDS ON)
+# A rebuilt shared library (every layer is one) does not relink what links it: symbols resolve
+# at load time, and a changed header recompiles its users anyway. Without this, the build commit
+# recorded in libstrand_core (cmake/WriteCommit.cmake) would relink every program per commit.
+set(CMAKE_LINK_DEPENDS_NO_SHARED ON)
 if(NOT CMAKE_BUILD_TYPE AND NOT CMAKE_CONFIGURATION_TYPES)
   set(CMAKE_BUILD_TYPE Release CACHE STRING "Build type" FORCE)
 endif()
@@ -94,11 +98,3 @@ set(STRAND_CXX_WARNINGS -Wall -Wextra -Wno-unused-parameter)
 set(STRAND_CXX_FLAGS -fno-trapping-math)
 find_package(OpenMP REQUIRED COMPONENTS CXX)
 
-# Which git commit this build came from: recorded in checkpoints and benchmark output.
-execute_process(COMMAND git rev-parse --short=12 HEAD
-                WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR}
-                OUTPUT_VARIABLE STRAND_GIT_COMMIT OUTPUT_STRIP_TRAILING_WHITESPACE
-                ERROR_QUIET)
-if(NOT STRAND_GIT_COMMIT)
-  set(STRAND_GIT_COMMIT unknown)
-endif()

@@ -1,5 +1,8 @@
-// Version strings, filled in by CMake for this file alone.
+// Version strings: the version from CMake for this file alone, the commit from a header the
+// build rewrites when HEAD changes (cmake/WriteCommit.cmake).
 #include "core/version.h"
+
+#include "strand_commit.h"
 
 namespace strand {
 

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -53,6 +54,18 @@ TEST_F(Cli, InfoReportsTheBuildAsJson) {
   ASSERT_EQ(info.status, 0) << info.output;
   const auto j = nlohmann::json::parse(info.output);
   EXPECT_TRUE(j.contains("version") && j.contains("commit") && j.contains("devices"));
+  // The commit the binary was built from (recorded at build time, not when CMake configured).
+  if (FILE* git = popen(
+          ("git -C " + std::string(STRAND_SOURCE_DIR) + " rev-parse --short=12 HEAD 2>/dev/null")
+              .c_str(),
+          "r")) {
+    char head[64] = {};
+    const bool read = std::fgets(head, sizeof head, git) != nullptr;
+    if (pclose(git) == 0 && read) {
+      EXPECT_THAT(j["commit"].get<std::string>(),
+                  ::testing::StartsWith(std::string(head, std::strlen(head) - 1)));
+    }
+  }
   // The CPU kernels in use: the ISA found and oneDNN's implementation names, never a reference.
   ASSERT_TRUE(j.contains("cpu")) << info.output;
   EXPECT_FALSE(j["cpu"]["isa"].get<std::string>().empty());
@@ -222,7 +235,8 @@ TEST_F(Cli, OldDataFlagSpellingsWorkWithADeprecationNote) {
           split,
       dir());
   EXPECT_NE(both.status, 0);
-  EXPECT_THAT(both.output, HasSubstr("strand: --reference is the old spelling of --genome; give one of them"));
+  EXPECT_THAT(both.output,
+              HasSubstr("strand: --reference is the old spelling of --genome; give one of them"));
   const Result help = strand("check data --help", dir());
   EXPECT_THAT(help.output, HasSubstr("--genome"));
   EXPECT_THAT(help.output, ::testing::Not(HasSubstr("--reference")));
