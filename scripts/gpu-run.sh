@@ -194,7 +194,7 @@ declare -A racecheck=(
 # Deciding shapes: the inner convolutions of each model and the dilated stack at N64 in every
 # pass and precision, the one-hot first layers, DanQ's BiLSTM and one long LSTM, the train steps.
 declare -A benches=(
-  [bench_conv1d]='^gpu/[a-z_]*/[a-z0-9]*/(deepsea2|basset2|dilated)[^/]*/N64/|^gpu/onehot_[a-z_]*/[a-z0-9]*/deepsea1[^/]*/N64/|^gpu/sm90_[a-z_]*/[a-z0-9]*/(deepsea3|basset3)[^/]*/N64/'
+  [bench_conv1d]='^gpu/[a-z_]*/[a-z0-9]*/(deepsea2|basset2|dilated)[^/]*/N64/|^gpu/onehot_[a-z_]*/[a-z0-9]*/deepsea1[^/]*/N64/|^gpu/sm90_[a-z_]*/[a-z0-9]*/(deepsea[23]|basset[23]|dilated)[^/]*/N64/'
   [bench_rnn]='^BM_GpuLstm/(DanQ/N100|H512/T1000)/fwd_bwd/'
   [bench_train]='cuda:1'
   [bench_gemm]='cuda:1'

@@ -17,8 +17,6 @@ const char* conv1d_sm90_unsupported_reason(Conv1dPass pass, const Conv1dShape& s
   }
   if (s.groups != 1) return "the Hopper kernel runs groups = 1 only";
   if (s.stride != 1) return "the Hopper kernel runs stride 1 only";
-  const int64_t elem = precision == Conv1dPrecision::kBf16 ? 2 : 4;
-  const int64_t lout = s.out_length();
   // Grid z is the batch (forward form) or taps x splits; indices are 32-bit.
   if (s.batch > 65535) return "the Hopper kernel takes batches up to 65535";
   if (s.x_numel() * 2 > INT32_MAX || s.y_numel() * 2 > INT32_MAX || s.w_numel() * 8 > INT32_MAX) {
@@ -26,10 +24,6 @@ const char* conv1d_sm90_unsupported_reason(Conv1dPass pass, const Conv1dShape& s
   }
   if (pass == Conv1dPass::kBackwardData && s.pad_left > s.dilation * (s.kernel_size - 1)) {
     return "the Hopper backward-data kernel needs pad_left <= dilation*(K-1)";
-  }
-  if (pass == Conv1dPass::kBackwardWeight &&
-      ((s.in_length * elem) % 16 != 0 || (lout * elem) % 16 != 0)) {
-    return "the Hopper weight-gradient kernel needs L_in and L_out rows of a multiple of 16 bytes";
   }
   return nullptr;
 }

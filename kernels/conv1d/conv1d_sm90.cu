@@ -4,6 +4,7 @@
 // the runtime's driver entry point, so no libcuda link), and the three passes.
 #include <cudaTypedefs.h>
 
+#include <memory>
 #include <mutex>
 #include <vector>
 
@@ -188,10 +189,25 @@ void sm90_backward_weight(const Context& ctx, const Conv1dShape& s, const T* x, 
       i32(s.kernel_size), i32(s.dilation), i32(-s.pad_left), sizeof(T), sm_count(ctx));
   StreamBuffer ws(ctx, static_cast<size_t>(s.w_numel()) * sizeof(float));
   ws.zero();
+  // Rows that are not a multiple of 16 bytes are read from pitched copies (TMA row strides).
+  const T* x_rows = x;
+  const T* dy_rows = dy;
+  std::unique_ptr<StreamBuffer> x_pitched, dy_pitched;
+  auto pitched = [&](const T* src, int len, int pitch, int64_t rows,
+                     std::unique_ptr<StreamBuffer>& buf) -> const T* {
+    if (len == pitch) return src;
+    buf = std::make_unique<StreamBuffer>(ctx, static_cast<size_t>(rows) * pitch * sizeof(T));
+    STRAND_CUDA_CHECK(cudaMemcpy2DAsync(buf->get(), pitch * sizeof(T), src, len * sizeof(T),
+                                        len * sizeof(T), rows, cudaMemcpyDeviceToDevice,
+                                        ctx.stream));
+    return static_cast<const T*>(buf->get());
+  };
+  x_rows = pitched(x, g.lin, g.lin_pitch, s.batch * s.in_channels, x_pitched);
+  dy_rows = pitched(dy, g.lout, g.lout_pitch, s.batch * s.out_channels, dy_pitched);
   sm90::Args args;
   args.g = g;
-  encode(&args.map_a, dy, sm90::map_a(g), sizeof(T));
-  encode(&args.map_b, x, sm90::map_b(g), sizeof(T));
+  encode(&args.map_a, dy_rows, sm90::map_a(g), sizeof(T));
+  encode(&args.map_b, x_rows, sm90::map_b(g), sizeof(T));
   args.out = ws.get();
   launch<T>(args, ctx);
   finalize_weight_grad(ctx, static_cast<const float*>(ws.get()), dw, s.w_numel(), accumulate);

@@ -9,6 +9,7 @@
 // SmemLayout and partition_C mirror the copy engine and the tensor cores).
 #include <algorithm>
 #include <cstdint>
+#include <limits>
 #include <random>
 #include <vector>
 
@@ -237,6 +238,17 @@ void sm90_emulate_backward_weight(const Conv1dShape& s, const float* x, const fl
                                   i32(s.out_length()), i32(s.batch), i32(s.kernel_size),
                                   i32(s.dilation), i32(-s.pad_left), elem_bytes, sm_count);
   std::vector<float> ws(static_cast<size_t>(s.w_numel()), 0.f);
+  // The pitched row copies the kernel reads when rows are not 16-byte multiples; their padding is
+  // NaN here, so a box that read it would show.
+  auto pitched = [](const float* src, int len, int pitch, int64_t rows) {
+    std::vector<float> out(static_cast<size_t>(rows) * pitch,
+                           std::numeric_limits<float>::quiet_NaN());
+    for (int64_t r = 0; r < rows; ++r)
+      std::copy(src + r * len, src + (r + 1) * len, &out[r * pitch]);
+    return out;
+  };
+  const auto x_rows = pitched(x, g.lin, g.lin_pitch, s.batch * s.in_channels);
+  const auto dy_rows = pitched(dy, g.lout, g.lout_pitch, s.batch * s.out_channels);
   std::mt19937 rng(99);
   std::vector<float> tile(kTileM * kTileN);
   const Grid grid = grid_of(g);
@@ -244,7 +256,7 @@ void sm90_emulate_backward_weight(const Conv1dShape& s, const float* x, const fl
     for (int by = 0; by < grid.y; ++by) {
       for (int bx = 0; bx < grid.x; ++bx) {
         if (block_k_tiles(g, bz) <= 0) continue;
-        run_block(g, dy, x, bx, by, bz, rng, tile);
+        run_block(g, dy_rows.data(), x_rows.data(), bx, by, bz, rng, tile);
         const int t = bz % g.taps;
         for (int wg = 0; wg < kConsumerWarpgroups; ++wg) {
           for (int tid = 0; tid < 128; ++tid) {

@@ -14,7 +14,8 @@
 //   weight-gradient form: A = dy [batch][m = C_out][lout], B = x [batch][n = C_in][lin], both
 //     as stored (NCL, positions contiguous); K step (sample, position tile p): A box (p*tk, m0,
 //     sample), B box (p*tk + shift + t*dil, n0, sample); tap t and a split of the reduction
-//     from blockIdx.z; fp32 partial sums added into ws [m][n][taps].
+//     from blockIdx.z; fp32 partial sums added into ws [m][n][taps]. Rows whose length is not a
+//     multiple of 16 bytes are read from pitched copies (lin_pitch, lout_pitch).
 #pragma once
 
 #include <cstdint>
@@ -59,6 +60,9 @@ struct Geom {
   int k_tiles = 0;      // K steps of the whole reduction (per tap for the weight gradient)
   int k_per_split = 0;  // weight gradient: K steps per block
   int splits = 1;       // weight gradient: blocks along the reduction, per tap
+  // Weight gradient: elements per row of the x and dy copies the maps read (lin, lout rounded up
+  // to 16 bytes; equal to them when already aligned, and the tensors are then read in place).
+  int lin_pitch = 0, lout_pitch = 0;
 };
 
 STRAND_HD int ceil_div(int a, int b) { return (a + b - 1) / b; }
@@ -66,7 +70,7 @@ STRAND_HD int tile_k(int elem_bytes) { return kTileKBytes / elem_bytes; }
 STRAND_HD int channel_tiles(const Geom& g) { return ceil_div(g.kc, g.tk); }
 STRAND_HD int pooled_length(const Geom& g) { return g.pool > 1 ? g.lout / g.pool : g.lout; }
 
-// Channels padded so every TMA row stride is a multiple of 16 bytes.
+// Channels (or a row's positions) padded so every TMA row stride is a multiple of 16 bytes.
 STRAND_HD int padded_channels(int c, int elem_bytes) {
   const int q = 16 / elem_bytes;
   return ceil_div(c, q) * q;
@@ -112,6 +116,8 @@ inline Geom weight_grad_geom(int cout, int cin, int lin, int lout, int batch, in
   g.taps = taps;
   g.dil = dil;
   g.shift = shift;
+  g.lin_pitch = padded_channels(lin, elem_bytes);
+  g.lout_pitch = padded_channels(lout, elem_bytes);
   g.k_tiles = batch * ceil_div(lout, g.tk);
   const int blocks = ceil_div(cout, kTileM) * ceil_div(cin, kTileN) * taps;
   int splits = ceil_div(2 * sm_count, blocks);
@@ -137,14 +143,17 @@ inline MapDesc map_a(const Geom& g) {
   if (g.form == kForwardForm) {
     return {{g.kc, g.m, g.taps}, {g.kc * e, int64_t{g.kc} * g.m * e}, {g.tk, kTileM, 1}};
   }
-  return {{g.lout, g.m, g.batch}, {g.lout * e, int64_t{g.lout} * g.m * e}, {g.tk, kTileM, 1}};
+  return {{g.lout, g.m, g.batch},
+          {g.lout_pitch * e, int64_t{g.lout_pitch} * g.m * e},
+          {g.tk, kTileM, 1}};
 }
 inline MapDesc map_b(const Geom& g) {
   const int64_t e = g.elem_bytes;
   if (g.form == kForwardForm) {
     return {{g.kc, g.lin, g.batch}, {g.kc * e, int64_t{g.kc} * g.lin * e}, {g.tk, kTileN, 1}};
   }
-  return {{g.lin, g.n, g.batch}, {g.lin * e, int64_t{g.lin} * g.n * e}, {g.tk, kTileN, 1}};
+  return {
+      {g.lin, g.n, g.batch}, {g.lin_pitch * e, int64_t{g.lin_pitch} * g.n * e}, {g.tk, kTileN, 1}};
 }
 // Bytes one stage's two boxes deliver (the producer's expect_tx; zero-filled bytes count too).
 STRAND_HD int stage_bytes(const Geom& g) { return (kTileM + kTileN) * g.tk * g.elem_bytes; }

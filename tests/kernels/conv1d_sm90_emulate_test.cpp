@@ -24,8 +24,8 @@ using strand::testing::random_vector;
 
 // Small shapes that still cross every boundary: asymmetric padding, dilation, several channel
 // tiles (bf16 64, tf32 32), two output-channel tiles, several position tiles, more K steps than
-// stages, channel counts that need padding to 16 bytes; L_in and L_out multiples of 8 (the
-// weight gradient reads them by TMA).
+// stages, channel counts that need padding to 16 bytes, rows of L_in or L_out that are not a
+// multiple of 16 bytes (the weight gradient reads pitched copies).
 std::vector<Conv1dShape> shapes() {
   return {
       {2, 20, 24, 152, 8, 1, 3, 4, 1, 1},  // DeepSEA-like k8, "same"
@@ -33,6 +33,7 @@ std::vector<Conv1dShape> shapes() {
       {1, 70, 130, 40, 3, 1, 1, 1, 1, 1},  // two M tiles, two or three channel tiles
       {1, 12, 8, 296, 11, 1, 5, 5, 1, 1},  // Basset-like k11, three position tiles
       {2, 6, 10, 64, 7, 1, 0, 0, 1, 1},    // no padding (L_out = 58)
+      {2, 10, 12, 61, 5, 1, 2, 2, 1, 1},   // L_in = L_out = 61
   };
 }
 
@@ -89,7 +90,6 @@ TEST(Conv1dSm90Emulation, BackwardDataAndWeightMatchTheReference) {
       std::vector<float> dx(s.x_numel(), kNan);
       cuda::detail::sm90_emulate_backward_data(s, dy.data(), w.data(), dx.data(), eb);
       EXPECT_TRUE(all_close(dx, dx_ref, 1e-5, 1e-5 * abs_max(dx_ref))) << "backward data";
-      if (s.out_length() * eb % 16 != 0) continue;  // the weight gradient needs aligned rows
       // One SM: one split per tap; 132 SMs: the reduction split across blocks.
       for (int sms : {1, 132}) {
         std::vector<float> dw(s.w_numel(), kNan);
@@ -136,6 +136,11 @@ TEST(Conv1dSm90Plan, BoxesShiftByTapAndPaddingAndStagesCycle) {
   // Weight gradient: splits keep every split non-empty and fill about two waves.
   const sm90::Geom wg = sm90::weight_grad_geom(960, 480, 256, 256, 64, 8, 1, -3, 2, 132);
   EXPECT_EQ(wg.k_tiles, 64 * 4);
+  EXPECT_EQ(wg.lin_pitch, 256);
+  const sm90::Geom odd = sm90::weight_grad_geom(8, 8, 61, 59, 1, 3, 1, 0, 2, 132);
+  EXPECT_EQ(odd.lout_pitch, 64);
+  EXPECT_EQ(sm90::map_a(odd).dims[0], 59);  // the real length: the pitch's padding is never read
+  EXPECT_EQ(sm90::map_a(odd).strides_bytes[0], 128);
   EXPECT_GE(wg.splits, 1);
   EXPECT_LT((wg.splits - 1) * wg.k_per_split, wg.k_tiles);
 }
@@ -153,12 +158,17 @@ TEST(Conv1dSm90Plan, EligibilityNamesWhatItCannotRun) {
   strided.stride = 2;
   EXPECT_THAT(conv1d_sm90_unsupported_reason(Conv1dPass::kForward, strided, Conv1dPrecision::kBf16),
               HasSubstr("stride 1"));
-  const Conv1dShape odd{4, 16, 16, 1001, 3, 1, 1, 1};
-  EXPECT_EQ(conv1d_sm90_unsupported_reason(Conv1dPass::kForward, odd, Conv1dPrecision::kBf16),
-            nullptr);
+  Conv1dShape grouped{4, 16, 16, 1001, 3, 1, 1, 1};
+  EXPECT_EQ(
+      conv1d_sm90_unsupported_reason(Conv1dPass::kBackwardWeight, grouped, Conv1dPrecision::kBf16),
+      nullptr);  // odd lengths: pitched copies
+  grouped.groups = 4;
+  EXPECT_THAT(conv1d_sm90_unsupported_reason(Conv1dPass::kForward, grouped, Conv1dPrecision::kBf16),
+              HasSubstr("groups = 1"));
+  const Conv1dShape wide_pad{1, 8, 8, 64, 3, 1, 3, 3};
   EXPECT_THAT(
-      conv1d_sm90_unsupported_reason(Conv1dPass::kBackwardWeight, odd, Conv1dPrecision::kBf16),
-      HasSubstr("multiple of 16 bytes"));
+      conv1d_sm90_unsupported_reason(Conv1dPass::kBackwardData, wide_pad, Conv1dPrecision::kTf32),
+      HasSubstr("pad_left <= dilation*(K-1)"));
 }
 
 }  // namespace
