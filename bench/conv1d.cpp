@@ -8,6 +8,12 @@
 //     3xTF32 tensor-core products, cuDNN its FMA kernels: cuDNN has no 3xTF32), tf32 rows TF32
 //     tensor cores on both, bf16 rows bf16 on both. The scratch/workspace allocations stay in the
 //     pool between iterations (kernels/common/mem_pool.h), as in training.
+//   gpu/sm90_<pass>/<precision>/<shape>/N<n>: the Hopper TMA + wgmma kernel (forced with
+//     Conv1dCustomKernel::kSm90; the gpu/<pass> rows force the portable implicit GEMM) against
+//     cuDNN, tf32 and bf16, on the mid layers it takes; compute capability 9.0 only.
+//   gpu/sm90_fused_relu_pool/<precision>/<shape>/N<n>: conv + bias + ReLU + max pool 4 fused in
+//     the Hopper kernel's epilogue against cuDNN's conv followed by strand's separate ReLU and
+//     max-pool kernels (the pool writes its argmax indices, as in training).
 //   cpu/<algo>/<pass>/<shape>/N64: the CPU reference (first layers, forward only: it is slow) and
 //     the fast im2col + OpenBLAS path, GFLOP/s; cpu/onehot_{reference,fast}/... the CPU one-hot
 //     gather loops and the expand-then-GEMM path, counted at the dense conv's FLOPs.
@@ -20,6 +26,8 @@
 #include <vector>
 
 #include "kernels/conv1d/conv1d_onehot.h"
+#include "kernels/elementwise/elementwise.h"
+#include "kernels/pool/pool.h"
 
 #if STRAND_WITH_CUDA
 #include <cuda_runtime.h>
@@ -188,16 +196,28 @@ void gpu_pass(const Conv1dShape& s, Conv1dPass pass, Conv1dGpuOptions opt, const
   }
 }
 
-void gpu_bench(benchmark::State& state, Conv1dShape s, Conv1dPass pass, Conv1dPrecision p) {
+bool have_hopper() {
+  if (!have_device()) return false;
+  int major = 0, minor = 0;
+  STRAND_CUDA_CHECK(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, 0));
+  STRAND_CUDA_CHECK(cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, 0));
+  return major == 9 && minor == 0;
+}
+void gpu_bench(benchmark::State& state, Conv1dShape s, Conv1dPass pass, Conv1dPrecision p,
+               Conv1dCustomKernel kernel) {
   if (!have_device()) {
     state.SkipWithError("no CUDA device");
+    return;
+  }
+  if (kernel == Conv1dCustomKernel::kSm90 && !have_hopper()) {
+    state.SkipWithError("the sm_90a kernel needs compute capability 9.0");
     return;
   }
   const size_t elem = p == Conv1dPrecision::kBf16 ? 2 : 4;
   const Device x(s.x_numel() * elem), w(s.w_numel() * elem), b(s.out_channels * elem),
       dy(s.y_numel() * elem), out(std::max({s.x_numel(), s.y_numel(), s.w_numel()}) * elem);
   auto run = [&](Conv1dGpuAlgo algo) {
-    const Conv1dGpuOptions opt{p, algo};
+    const Conv1dGpuOptions opt{p, algo, kernel};
     if (p == Conv1dPrecision::kBf16) {
       gpu_pass<BFloat16>(s, pass, opt, x, w, b, dy, out);
     } else {
@@ -216,7 +236,53 @@ void gpu_bench(benchmark::State& state, Conv1dShape s, Conv1dPass pass, Conv1dPr
     cudnn_s += c;
     state.SetIterationTime(a);
   }
-  report(state, s.flops(), custom_s, cudnn_s, "custom", "cudnn");
+  report(state, s.flops(), custom_s, cudnn_s,
+         kernel == Conv1dCustomKernel::kSm90 ? "sm90" : "custom", "cudnn");
+}
+template <typename T>
+void fused_pass(const Conv1dShape& s, Conv1dPrecision p, bool fused, const Device& x,
+                const Device& w, const Device& b, const Device& conv, const Device& out,
+                const Device& index) {
+  constexpr int64_t kPool = 4;
+  if (fused) {
+    cuda::conv1d_forward_fused<T>({}, s, x.as<T>(), w.as<T>(), b.as<T>(), out.as<T>(),
+                                  {true, kPool},
+                                  {p, Conv1dGpuAlgo::kCustom, Conv1dCustomKernel::kSm90});
+    return;
+  }
+  cuda::conv1d_forward<T>({}, s, x.as<T>(), w.as<T>(), b.as<T>(), conv.as<T>(),
+                          {p, Conv1dGpuAlgo::kCudnn});
+  cuda::unary<T>({}, UnaryOp::kRelu, s.y_numel(), conv.as<T>(), conv.as<T>(), 0.0, 0.0);
+  const Pool1dShape ps{s.batch * s.out_channels, s.out_length(), kPool, kPool, 0};
+  cuda::max_pool1d<T>({}, ps, conv.as<T>(), out.as<T>(), index.as<int64_t>());
+}
+void gpu_fused_bench(benchmark::State& state, Conv1dShape s, Conv1dPrecision p) {
+  if (!have_hopper()) {
+    state.SkipWithError("the sm_90a kernel needs compute capability 9.0");
+    return;
+  }
+  const size_t elem = p == Conv1dPrecision::kBf16 ? 2 : 4;
+  const Device x(s.x_numel() * elem), w(s.w_numel() * elem), b(s.out_channels * elem),
+      conv(s.y_numel() * elem), out(s.y_numel() * elem), index(s.y_numel() * 8);
+  auto run = [&](bool fused) {
+    if (p == Conv1dPrecision::kBf16) {
+      fused_pass<BFloat16>(s, p, fused, x, w, b, conv, out, index);
+    } else {
+      fused_pass<float>(s, p, fused, x, w, b, conv, out, index);
+    }
+  };
+  run(true);
+  run(false);
+  STRAND_CUDA_CHECK(cudaDeviceSynchronize());
+  EventTimer timer;
+  double fused_s = 0, separate_s = 0;
+  for (auto _ : state) {
+    const auto [a, c] = timer.time([&] { run(true); }, [&] { run(false); });
+    fused_s += a;
+    separate_s += c;
+    state.SetIterationTime(a);
+  }
+  report(state, s.flops(), fused_s, separate_s, "sm90_fused", "cudnn_relu_pool");
 }
 
 // One-hot kernel vs cuDNN on the dense one-hot input; p is kTf32 (float weights) or kBf16.
@@ -318,7 +384,22 @@ void register_all() {
         for (Conv1dPass pass : kPasses) {
           benchmark::RegisterBenchmark(
               ("gpu/" + std::string(to_string(pass)) + "/" + to_string(p) + "/" + tail).c_str(),
-              gpu_bench, s, pass, p)
+              gpu_bench, s, pass, p, Conv1dCustomKernel::kPortable)
+              ->UseManualTime()
+              ->Unit(benchmark::kMicrosecond);
+          if (p == Conv1dPrecision::kFp32 || conv1d_sm90_unsupported_reason(pass, s, p)) continue;
+          benchmark::RegisterBenchmark(
+              ("gpu/sm90_" + std::string(to_string(pass)) + "/" + to_string(p) + "/" + tail)
+                  .c_str(),
+              gpu_bench, s, pass, p, Conv1dCustomKernel::kSm90)
+              ->UseManualTime()
+              ->Unit(benchmark::kMicrosecond);
+        }
+        if (p != Conv1dPrecision::kFp32 && !first_layer(s) &&
+            !conv1d_sm90_unsupported_reason(Conv1dPass::kForward, s, p) && s.out_length() >= 4) {
+          benchmark::RegisterBenchmark(
+              ("gpu/sm90_fused_relu_pool/" + std::string(to_string(p)) + "/" + tail).c_str(),
+              gpu_fused_bench, s, p)
               ->UseManualTime()
               ->Unit(benchmark::kMicrosecond);
         }

@@ -51,6 +51,15 @@ Tensor Conv1d::forward(const Tensor& x) {
   return runtime::conv1d(x, weight_, bias_, options_);
 }
 
+Tensor Conv1d::forward_relu_max_pool(const Tensor& x, int64_t pool) {
+  if (autocast_applies(x)) {  // as forward: bf16 operands, fp32 out
+    return runtime::conv1d_relu_max_pool1d_inference(to_bf16(x), to_bf16(weight_), to_bf16(bias_),
+                                                     pool, options_)
+        .to(DType::kF32);
+  }
+  return runtime::conv1d_relu_max_pool1d_inference(x, weight_, bias_, pool, options_);
+}
+
 int64_t Conv1d::out_length(int64_t in_length) const {
   if (config_.same_padding) return in_length;
   const int64_t span = checked_mul(config_.dilation, config_.kernel_size - 1, "Conv1d span");

@@ -2,6 +2,7 @@
 #include "layers/sequential.h"
 
 #include "core/error.h"
+#include "layers/conv.h"
 #include "layers/norm.h"
 #include "layers/pool.h"
 #include "runtime/autograd.h"
@@ -47,6 +48,23 @@ const Pool1d* fusable_relu_pool(const std::vector<std::shared_ptr<Module>>& modu
   return pool && pool->kind() == Pool1d::Kind::kMax ? pool : nullptr;
 }
 
+// Conv1d -> ReLU -> MaxPool1d (window = stride, no padding) at modules[i] on a float CUDA x
+// [N, C, L] without gradient recording: the pooling layer, else null. They then run as one conv
+// with the ReLU and pooling in its epilogue.
+const Pool1d* fusable_conv_relu_pool(const std::vector<std::shared_ptr<Module>>& modules, size_t i,
+                                     const Tensor& x) {
+  if (i + 2 >= modules.size() || x.dim() != 3 || !x.is_cuda() || x.dtype() == DType::kU8 ||
+      runtime::grad_enabled())
+    return nullptr;
+  const auto* conv = dynamic_cast<const Conv1d*>(modules[i].get());
+  if (!conv || modules[i + 1]->type_name() != "ReLU") return nullptr;
+  const auto* pool = dynamic_cast<const Pool1d*>(modules[i + 2].get());
+  if (!pool || pool->kind() != Pool1d::Kind::kMax || pool->stride() != pool->kernel() ||
+      pool->padding() != 0)
+    return nullptr;
+  return pool->kernel() <= conv->out_length(x.shape()[2]) ? pool : nullptr;
+}
+
 }  // namespace
 
 Tensor Sequential::forward(const Tensor& x) {
@@ -54,6 +72,11 @@ Tensor Sequential::forward(const Tensor& x) {
   Tensor out = x;
   for (size_t i = 0; i < modules_.size(); ++i) {
     try {
+      if (const Pool1d* pool = fusable_conv_relu_pool(modules_, i, out)) {
+        out = static_cast<Conv1d&>(*modules_[i]).forward_relu_max_pool(out, pool->kernel());
+        i += 2;
+        continue;
+      }
       if (const Pool1d* pool = fusable_norm_relu_pool(modules_, i, out)) {
         out = static_cast<BatchNorm1d&>(*modules_[i])
                   .forward_relu_max_pool(out, pool->kernel(), pool->stride(), pool->padding());

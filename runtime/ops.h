@@ -152,6 +152,12 @@ struct Conv1dOptions {
 };
 Tensor conv1d(const Tensor& x, const Tensor& weight, const Tensor& bias,
               const Conv1dOptions& options = {});
+// Inference on CUDA without gradient recording (no autograd node): max_pool1d(relu(conv1d(x,
+// weight, bias, options)), pool) with window = stride = pool and no padding, through
+// kernels::cuda::conv1d_forward_fused (fused into the Hopper kernel's epilogue on compute
+// capability 9.0, a second pass over the conv output elsewhere).
+Tensor conv1d_relu_max_pool1d_inference(const Tensor& x, const Tensor& weight, const Tensor& bias,
+                                        int64_t pool, const Conv1dOptions& options = {});
 // The same convolution of one-hot DNA given as base codes (u8 [N, L]: A, C, G, T = 0..3, 4 =
 // unknown, which counts as 0.25 of each base), with weight [C_out, 4, K]: a gather-sum, no
 // multiplications. The bases get no gradient.

@@ -184,6 +184,7 @@ declare -A memcheck=(
   [test_kernels_rnn_cuda]='*/RnnCuda.EveryAlgoMatchesCpuReferenceInFloat/*'
   [test_kernels_per_sample_norm_cuda]='PerSampleNormCuda.*'
   [test_runtime_ops_cuda]='OpsCuda.EveryOpMatchesCpuInF32AndF64'
+  [test_kernels_conv1d_sm90_cuda]='Conv1dSm90Cuda.FusedReluPoolAndBatchNormSums'
 )
 declare -A racecheck=(
   [test_kernels_conv1d_cuda]='Conv1dCuda.Bf16MatchesTheReference'
@@ -193,7 +194,7 @@ declare -A racecheck=(
 # Deciding shapes: the inner convolutions of each model and the dilated stack at N64 in every
 # pass and precision, the one-hot first layers, DanQ's BiLSTM and one long LSTM, the train steps.
 declare -A benches=(
-  [bench_conv1d]='^gpu/[a-z_]*/[a-z0-9]*/(deepsea2|basset2|dilated)[^/]*/N64/|^gpu/onehot_[a-z_]*/[a-z0-9]*/deepsea1[^/]*/N64/'
+  [bench_conv1d]='^gpu/[a-z_]*/[a-z0-9]*/(deepsea2|basset2|dilated)[^/]*/N64/|^gpu/onehot_[a-z_]*/[a-z0-9]*/deepsea1[^/]*/N64/|^gpu/sm90_[a-z_]*/[a-z0-9]*/(deepsea[23]|basset[23]|dilated)[^/]*/N64/'
   [bench_rnn]='^BM_GpuLstm/(DanQ/N100|H512/T1000)/fwd_bwd/'
   [bench_train]='cuda:1'
   [bench_gemm]='cuda:1'
@@ -274,7 +275,7 @@ run_sanitizer() {  # tool program filter seconds
 if ((sanitizer)); then
   phase "$cap_san"
   for t in test_kernels_per_sample_norm_cuda test_kernels_rnn_cuda test_kernels_conv1d_cuda \
-           test_runtime_ops_cuda; do
+           test_runtime_ops_cuda test_kernels_conv1d_sm90_cuda; do
     run_sanitizer memcheck "$t" "${memcheck[$t]}" $((quick ? 15 : 30))
   done
   if ((quick == 0)); then
@@ -289,7 +290,7 @@ fi
 min_time=$((quick ? 1 : 2))  # tenths of a second per benchmark
 phase "$cap_bench"
 for t in bench_train bench_conv1d bench_rnn bench_gemm bench_elementwise; do
-  secs=$(allow 60)
+  secs=$(allow $([ $t = bench_conv1d ] && echo 120 || echo 60))  # conv1d: + the sm90 rows
   ((secs >= 10)) || { note "$t" "skipped: out of time"; continue; }
   timeout -k 5 "$secs" "$b/bin/$t" --benchmark_filter="${benches[$t]}" \
     --benchmark_min_time=0.$min_time --benchmark_out="$work/$t.json" \

@@ -15,6 +15,7 @@
 #include "kernels/common/mem_pool.h"
 #include "kernels/common/type_lists.h"
 #include "kernels/conv1d/conv1d_cuda_impl.h"
+#include "kernels/conv1d/conv1d_sm90.h"
 
 namespace strand::kernels::cuda {
 namespace detail {
@@ -89,6 +90,38 @@ __global__ void __launch_bounds__(kBiasThreads)
   }
 }
 
+// The forward epilogue as its own pass (the kernels without a fused one): one block per (n, o)
+// row of conv [N, C_out, L_out]: batch-norm sums, then ReLU and max pooling into y.
+constexpr int kEpiThreads = 256;
+template <typename E>
+__global__ void __launch_bounds__(kEpiThreads)
+    epilogue_kernel(const E* conv, E* y, int cout, int lout, int pool, int relu, float* bn_sum,
+                    float* bn_sumsq) {
+  const int row = blockIdx.x, o = row % cout;
+  const E* in = conv + static_cast<long long>(row) * lout;
+  if (bn_sum) {
+    float s = 0.f, sq = 0.f;
+    for (int t = threadIdx.x; t < lout; t += kEpiThreads) {
+      const float v = static_cast<float>(in[t]);
+      s += v;
+      sq += v * v;
+    }
+    s = warp_sum(s);
+    sq = warp_sum(sq);
+    if (threadIdx.x % 32 == 0) {
+      atomicAdd(bn_sum + o, s);
+      atomicAdd(bn_sumsq + o, sq);
+    }
+  }
+  const int lp = lout / pool;
+  E* out = y + static_cast<long long>(row) * lp;
+  for (int p = threadIdx.x; p < lp; p += kEpiThreads) {
+    float v = static_cast<float>(in[p * pool]);
+    for (int q = 1; q < pool; ++q) v = fmaxf(v, static_cast<float>(in[p * pool + q]));
+    out[p] = cast_out<E>(relu ? fmaxf(v, 0.f) : v);
+  }
+}
+
 int grid_for(long long count, int threads) {
   return static_cast<int>(std::min<long long>((count + threads - 1) / threads, 65535LL * 8));
 }
@@ -112,8 +145,21 @@ void finalize_weight_grad(const Context& ctx, const float* ws, T* dw, int64_t co
   STRAND_CUDA_CHECK_LAUNCH("conv1d_finalize_weight_grad");
 }
 
-#define INSTANTIATE(T)                                                         \
-  template void add_bias<T>(const Context&, const Conv1dShape&, const T*, T*); \
+template <typename T>
+void apply_epilogue(const Context& ctx, const Conv1dShape& s, const T* conv, T* y,
+                    const Conv1dEpilogue& epi) {
+  const long long rows = s.batch * s.out_channels;
+  epilogue_kernel<<<static_cast<unsigned>(rows), kEpiThreads, 0, ctx.stream>>>(
+      device_ptr(conv), device_ptr(y), static_cast<int>(s.out_channels),
+      static_cast<int>(s.out_length()), static_cast<int>(epi.pool), epi.relu ? 1 : 0, epi.bn_sum,
+      epi.bn_sumsq);
+  STRAND_CUDA_CHECK_LAUNCH("conv1d_epilogue");
+}
+
+#define INSTANTIATE(T)                                                              \
+  template void apply_epilogue<T>(const Context&, const Conv1dShape&, const T*, T*, \
+                                  const Conv1dEpilogue&);                           \
+  template void add_bias<T>(const Context&, const Conv1dShape&, const T*, T*);      \
   template void finalize_weight_grad<T>(const Context&, const float*, T*, int64_t, bool);
 STRAND_CUDA_F32_BF16_TYPES(INSTANTIATE)
 #undef INSTANTIATE
@@ -143,11 +189,33 @@ void check_pointers(const char* op, const void* a, const char* an, const void* b
   STRAND_CHECK(c != nullptr, "{}: {} is null", op, cn);
 }
 
+// Whether `custom` runs the Hopper kernel for this call: compute capability exactly 9.0, a shape
+// and precision it takes, the TMA-read tensors 16-byte aligned, and options.custom not
+// kPortable. options.custom == kSm90 where it cannot run is an Error naming why.
+bool use_sm90(const Context& ctx, Conv1dPass pass, const Conv1dShape& s, Conv1dGpuOptions options,
+              std::initializer_list<const void*> tma_read) {
+  if (options.custom == Conv1dCustomKernel::kPortable) return false;
+  const bool forced = options.custom == Conv1dCustomKernel::kSm90;
+  const char* why = conv1d_sm90_unsupported_reason(pass, s, options.precision);
+  if (why == nullptr && !detail::sm90_device(ctx)) {
+    why = "the Hopper kernel needs compute capability 9.0 (this device differs)";
+  }
+  for (const void* p : tma_read) {
+    if (why == nullptr && reinterpret_cast<uintptr_t>(p) % 16 != 0) {
+      why = "the Hopper kernel reads its inputs by TMA, which needs 16-byte aligned pointers";
+    }
+  }
+  STRAND_CHECK(!forced || why == nullptr, "conv1d {}: custom kernel sm90 cannot run {} ({}): {}",
+               to_string(pass), s.to_string(), to_string(options.precision), why ? why : "");
+  return why == nullptr;
+}
+
 struct AutoKey {
   int device;
   Conv1dPass pass;
   Conv1dShape shape;
   Conv1dPrecision precision;
+  Conv1dCustomKernel custom = Conv1dCustomKernel::kBest;  // which kernel "custom" timed
   auto operator<=>(const AutoKey&) const = default;
 };
 
@@ -193,7 +261,9 @@ Conv1dGpuAlgo resolve(const Context& ctx, Conv1dPass pass, const Conv1dShape& s,
   const Conv1dGpuAlgo planned =
       detail::conv1d_gpu_plan(pass, s, options.algo, detail::igemm_unsupported_reason(s), cudnn_no);
   if (planned != Conv1dGpuAlgo::kAuto) return planned;
-  const AutoKey key{ctx.device, pass, s, options.precision};
+  // (sm90more's first-use safety net, a check of the custom kernel against cuDNN per shape,
+  // belongs here: one call, its code in its own file.)
+  const AutoKey key{ctx.device, pass, s, options.precision, options.custom};
   std::lock_guard<std::mutex> lock(auto_mutex());  // first-use timing happens once per key
   auto it = auto_cache().find(key);
   if (it != auto_cache().end()) return it->second;
@@ -218,7 +288,9 @@ void conv1d_forward(const Context& ctx, const Conv1dShape& s, const T* x, const 
   check_precision<T>(options.precision, "conv1d_forward");
   check_pointers("conv1d_forward", x, "x", w, "w", y, "y");
   auto run = [&](Conv1dGpuAlgo algo, T* out) {
-    if (algo == Conv1dGpuAlgo::kCustom) {
+    if (algo == Conv1dGpuAlgo::kCustom && use_sm90(ctx, Conv1dPass::kForward, s, options, {})) {
+      detail::sm90_forward(ctx, s, x, w, bias, out, Conv1dEpilogue{});
+    } else if (algo == Conv1dGpuAlgo::kCustom) {
       detail::igemm_forward(ctx, s, x, w, bias, out, options.precision);
     } else {
       detail::cudnn_forward(ctx, s, x, w, bias, out, options.precision);
@@ -233,13 +305,38 @@ void conv1d_forward(const Context& ctx, const Conv1dShape& s, const T* x, const 
 }
 
 template <typename T>
+void conv1d_forward_fused(const Context& ctx, const Conv1dShape& s, const T* x, const T* w,
+                          const T* bias, T* y, const Conv1dEpilogue& epi,
+                          Conv1dGpuOptions options) {
+  s.validate();
+  check_precision<T>(options.precision, "conv1d_forward_fused");
+  check_pointers("conv1d_forward_fused", x, "x", w, "w", y, "y");
+  STRAND_CHECK(epi.pool >= 1 && epi.pool <= s.out_length(),
+               "conv1d_forward_fused: pool {} outside 1..L_out {} for {}", epi.pool, s.out_length(),
+               s.to_string());
+  STRAND_CHECK((epi.bn_sum == nullptr) == (epi.bn_sumsq == nullptr),
+               "conv1d_forward_fused: give both bn_sum and bn_sumsq or neither");
+  if (options.algo != Conv1dGpuAlgo::kCudnn &&
+      use_sm90(ctx, Conv1dPass::kForward, s, options, {})) {
+    detail::sm90_forward(ctx, s, x, w, bias, y, epi);
+    return;
+  }
+  StreamBuffer conv(ctx, s.y_numel() * sizeof(T));
+  conv1d_forward(ctx, s, x, w, bias, static_cast<T*>(conv.get()), options);
+  detail::apply_epilogue(ctx, s, static_cast<const T*>(conv.get()), y, epi);
+}
+
+template <typename T>
 void conv1d_backward_data(const Context& ctx, const Conv1dShape& s, const T* dy, const T* w, T* dx,
                           Conv1dGpuOptions options) {
   s.validate();
   check_precision<T>(options.precision, "conv1d_backward_data");
   check_pointers("conv1d_backward_data", dy, "dy", w, "w", dx, "dx");
   auto run = [&](Conv1dGpuAlgo algo, T* out) {
-    if (algo == Conv1dGpuAlgo::kCustom) {
+    if (algo == Conv1dGpuAlgo::kCustom &&
+        use_sm90(ctx, Conv1dPass::kBackwardData, s, options, {})) {
+      detail::sm90_backward_data(ctx, s, dy, w, out);
+    } else if (algo == Conv1dGpuAlgo::kCustom) {
       detail::igemm_backward_data(ctx, s, dy, w, out, options.precision);
     } else {
       detail::cudnn_backward_data(ctx, s, dy, w, out, options.precision);
@@ -261,7 +358,10 @@ void conv1d_backward_weight(const Context& ctx, const Conv1dShape& s, const T* x
   check_precision<T>(options.precision, "conv1d_backward_weight");
   check_pointers("conv1d_backward_weight", x, "x", dy, "dy", dw, "dw");
   auto run = [&](Conv1dGpuAlgo algo, T* out, bool acc) {
-    if (algo == Conv1dGpuAlgo::kCustom) {
+    if (algo == Conv1dGpuAlgo::kCustom &&
+        use_sm90(ctx, Conv1dPass::kBackwardWeight, s, options, {x, dy})) {
+      detail::sm90_backward_weight(ctx, s, x, dy, out, acc);
+    } else if (algo == Conv1dGpuAlgo::kCustom) {
       detail::igemm_backward_weight(ctx, s, x, dy, out, acc, options.precision);
     } else {
       detail::cudnn_backward_weight(ctx, s, x, dy, out, acc, options.precision);
@@ -304,6 +404,8 @@ void conv1d_clear_auto_cache() {
 #define STRAND_CONV1D_CUDA_INSTANTIATE(T)                                                         \
   template void conv1d_forward<T>(const Context&, const Conv1dShape&, const T*, const T*,         \
                                   const T*, T*, Conv1dGpuOptions);                                \
+  template void conv1d_forward_fused<T>(const Context&, const Conv1dShape&, const T*, const T*,   \
+                                        const T*, T*, const Conv1dEpilogue&, Conv1dGpuOptions);   \
   template void conv1d_backward_data<T>(const Context&, const Conv1dShape&, const T*, const T*,   \
                                         T*, Conv1dGpuOptions);                                    \
   template void conv1d_backward_weight<T>(const Context&, const Conv1dShape&, const T*, const T*, \

@@ -61,14 +61,39 @@ enum class Conv1dPrecision { kFp32, kTf32, kBf16 };
 enum class Conv1dGpuAlgo { kAuto, kCustom, kCudnn };
 enum class Conv1dPass { kForward, kBackwardData, kBackwardWeight };
 
+// Which custom kernel `custom` (and `auto`'s custom side) runs: kBest is the Hopper TMA + wgmma
+// kernel (conv1d_sm90*) on compute capability 9.0 for shapes it takes (stride 1, groups 1,
+// precision tf32 or bf16; see conv1d_sm90_unsupported_reason), the portable implicit GEMM
+// elsewhere; kPortable and kSm90 force one (kSm90 where it cannot run is an Error). For tests
+// and benchmarks.
+enum class Conv1dCustomKernel { kBest, kPortable, kSm90 };
+
 struct Conv1dGpuOptions {
   Conv1dPrecision precision = Conv1dPrecision::kFp32;
   Conv1dGpuAlgo algo = Conv1dGpuAlgo::kAuto;
+  Conv1dCustomKernel custom = Conv1dCustomKernel::kBest;
+};
+
+// What the forward pass does after the convolution, fused into the Hopper kernel's epilogue
+// (cuDNN has no such fusion; other kernels run it as a second pass): batch-norm statistics of
+// conv + bias (per-channel sum and sum of squares, fp32, added into bn_sum / bn_sumsq, device
+// [C_out] that the caller zeroes), then ReLU, then max pooling with window = stride = pool (floor:
+// y is [N, C_out, L_out / pool]).
+struct Conv1dEpilogue {
+  bool relu = false;
+  int64_t pool = 1;
+  float* bn_sum = nullptr;  // both or neither
+  float* bn_sumsq = nullptr;
 };
 
 const char* to_string(Conv1dPrecision p);
 const char* to_string(Conv1dGpuAlgo a);
 const char* to_string(Conv1dPass p);
+
+// Why the Hopper kernel cannot run a pass/shape/precision, or nullptr when it can (plain C++,
+// conv1d_gpu_plan.cpp; the device check is separate).
+const char* conv1d_sm90_unsupported_reason(Conv1dPass pass, const Conv1dShape& shape,
+                                           Conv1dPrecision precision);
 
 namespace cpu {
 
@@ -88,6 +113,13 @@ template <typename T>
 void conv1d_backward_bias(const Context& ctx, const Conv1dShape& shape, const T* dy, T* db,
                           bool accumulate = false);
 
+// The forward epilogue applied to a finished conv output conv [N, C_out, L_out] (with bias):
+// y [N, C_out, L_out / pool] and, when given, host bn_sum / bn_sumsq added to. The reference for
+// cuda::conv1d_forward_fused.
+template <typename T>
+void conv1d_epilogue(const Context& ctx, const Conv1dShape& shape, const T* conv, T* y,
+                     const Conv1dEpilogue& epilogue);
+
 }  // namespace cpu
 
 namespace cuda {
@@ -99,6 +131,14 @@ namespace cuda {
 template <typename T>
 void conv1d_forward(const Context& ctx, const Conv1dShape& shape, const T* x, const T* w,
                     const T* bias, T* y, Conv1dGpuOptions options = {});
+// conv1d_forward followed by `epilogue` (bn_sum/bn_sumsq on the device). The Hopper kernel fuses
+// it when `custom` or `auto` may use that kernel (algo not kCudnn, options.custom not kPortable,
+// the device and shape eligible); otherwise the convolution runs as conv1d_forward would, then
+// one separate pass over its output.
+template <typename T>
+void conv1d_forward_fused(const Context& ctx, const Conv1dShape& shape, const T* x, const T* w,
+                          const T* bias, T* y, const Conv1dEpilogue& epilogue,
+                          Conv1dGpuOptions options = {});
 template <typename T>
 void conv1d_backward_data(const Context& ctx, const Conv1dShape& shape, const T* dy, const T* w,
                           T* dx, Conv1dGpuOptions options = {});

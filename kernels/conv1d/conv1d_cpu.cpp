@@ -3,6 +3,7 @@
 // is oneDNN's convolution or strand's im2col/shifted-GEMM kernels, whichever measured faster on
 // the shape (kAuto, see onednn.h); under bf16 math, oneDNN's bf16 convolution where it measured
 // faster than that fp32 pick.
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <map>
@@ -311,6 +312,39 @@ void conv1d_backward_bias(const Context&, const Conv1dShape& shape, const T* dy,
   }
 }
 
+template <typename T>
+void conv1d_epilogue(const Context&, const Conv1dShape& shape, const T* conv, T* y,
+                     const Conv1dEpilogue& epi) {
+  shape.validate();
+  check_pointers("conv1d_epilogue", conv, "conv", y, "y", y, "y");
+  const int64_t l_out = shape.out_length(), pool = epi.pool;
+  STRAND_CHECK(pool >= 1 && pool <= l_out, "conv1d_epilogue: pool {} outside 1..L_out {}", pool,
+               l_out);
+  STRAND_CHECK((epi.bn_sum == nullptr) == (epi.bn_sumsq == nullptr),
+               "conv1d_epilogue: give both bn_sum and bn_sumsq or neither");
+  const int64_t l_pool = l_out / pool;
+  for (int64_t o = 0; o < shape.out_channels; ++o) {
+    double sum = 0.0, sumsq = 0.0;
+    for (int64_t n = 0; n < shape.batch; ++n) {
+      const T* row = conv + (n * shape.out_channels + o) * l_out;
+      for (int64_t t = 0; t < l_out; ++t) {
+        sum += static_cast<double>(row[t]);
+        sumsq += static_cast<double>(row[t]) * static_cast<double>(row[t]);
+      }
+      T* out = y + (n * shape.out_channels + o) * l_pool;
+      for (int64_t p = 0; p < l_pool; ++p) {
+        T v = row[p * pool];
+        for (int64_t q = 1; q < pool; ++q) v = std::max(v, row[p * pool + q]);
+        out[p] = epi.relu ? std::max(v, T(0)) : v;
+      }
+    }
+    if (epi.bn_sum) {
+      epi.bn_sum[o] += static_cast<float>(sum);
+      epi.bn_sumsq[o] += static_cast<float>(sumsq);
+    }
+  }
+}
+
 #define STRAND_CONV1D_CPU_INSTANTIATE(T)                                                          \
   template void conv1d_forward<T>(const Context&, const Conv1dShape&, const T*, const T*,         \
                                   const T*, T*, Conv1dCpuAlgo);                                   \
@@ -318,7 +352,9 @@ void conv1d_backward_bias(const Context&, const Conv1dShape& shape, const T* dy,
                                         T*, Conv1dCpuAlgo);                                       \
   template void conv1d_backward_weight<T>(const Context&, const Conv1dShape&, const T*, const T*, \
                                           T*, bool, Conv1dCpuAlgo);                               \
-  template void conv1d_backward_bias<T>(const Context&, const Conv1dShape&, const T*, T*, bool);
+  template void conv1d_backward_bias<T>(const Context&, const Conv1dShape&, const T*, T*, bool);  \
+  template void conv1d_epilogue<T>(const Context&, const Conv1dShape&, const T*, T*,              \
+                                   const Conv1dEpilogue&);
 
 STRAND_CPU_F32_F64_TYPES(STRAND_CONV1D_CPU_INSTANTIATE)
 #undef STRAND_CONV1D_CPU_INSTANTIATE

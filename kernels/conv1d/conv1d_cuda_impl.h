@@ -41,6 +41,18 @@ void igemm_emulate_backward_weight(const Conv1dShape& s, const float* x, const f
 // How many k-splits the weight-gradient kernel uses on a device with sm_count SMs.
 int igemm_weight_splits(const Conv1dShape& s, int sm_count);
 
+// The Hopper kernel (conv1d_sm90*) run on the host for float (conv1d_sm90_emulate.cpp): its
+// internal layouts, TMA maps and boxes with zero fill, pipeline order (a model of its mbarriers)
+// and epilogue items, from the same conv1d_sm90_plan.h the kernel uses; elem_bytes 2 (bf16) or 4
+// (tf32) picks the K tile and channel padding. bn sums (host) are added to; dw is overwritten.
+// sm_count steers the weight gradient's reduction splits as the device's SM count does.
+void sm90_emulate_forward(const Conv1dShape& s, const float* x, const float* w, const float* bias,
+                          float* y, const Conv1dEpilogue& epilogue, int elem_bytes);
+void sm90_emulate_backward_data(const Conv1dShape& s, const float* dy, const float* w, float* dx,
+                                int elem_bytes);
+void sm90_emulate_backward_weight(const Conv1dShape& s, const float* x, const float* dy, float* dw,
+                                  int elem_bytes, int sm_count);
+
 // The one-hot kernels run on the host for float (conv1d_onehot.cu): their own per-thread code over
 // the launch grid, with the block reductions done serially. For CPU tests.
 void onehot_emulate_forward(const Conv1dShape& s, BaseEncoding encoding, const uint8_t* bases,
@@ -86,6 +98,10 @@ void cudnn_backward_weight(const Context& ctx, const Conv1dShape& s, const T* x,
 // Helpers (conv1d.cu): y[n, o, t] += bias[o]; dw = (accumulate ? dw : 0) + ws.
 template <typename T>
 void add_bias(const Context& ctx, const Conv1dShape& s, const T* bias, T* y);
+// conv1d_forward_fused's epilogue as a separate pass over a finished conv output conv.
+template <typename T>
+void apply_epilogue(const Context& ctx, const Conv1dShape& s, const T* conv, T* y,
+                    const Conv1dEpilogue& epilogue);
 template <typename T>
 void finalize_weight_grad(const Context& ctx, const float* ws, T* dw, int64_t count,
                           bool accumulate);

@@ -1,11 +1,34 @@
 // The host-side half of choosing a CUDA conv1d algorithm: which algorithms may run a shape and
 // what `auto` does when one cannot. Plain C++ (built without CUDA too), so CPU tests check every
 // branch of the decision that a GPU run would otherwise be the first to take.
+#include <climits>
+
 #include "core/error.h"
 #include "kernels/conv1d/conv1d.h"
 #include "kernels/conv1d/conv1d_cuda_impl.h"
 
-namespace strand::kernels::cuda {
+namespace strand::kernels {
+
+const char* conv1d_sm90_unsupported_reason(Conv1dPass pass, const Conv1dShape& s,
+                                           Conv1dPrecision precision) {
+  s.validate();
+  if (precision == Conv1dPrecision::kFp32) {
+    return "the Hopper kernel runs tf32 and bf16 only (fp32 runs 3xTF32 on the portable kernel)";
+  }
+  if (s.groups != 1) return "the Hopper kernel runs groups = 1 only";
+  if (s.stride != 1) return "the Hopper kernel runs stride 1 only";
+  // Grid z is the batch (forward form) or taps x splits; indices are 32-bit.
+  if (s.batch > 65535) return "the Hopper kernel takes batches up to 65535";
+  if (s.x_numel() * 2 > INT32_MAX || s.y_numel() * 2 > INT32_MAX || s.w_numel() * 8 > INT32_MAX) {
+    return "the Hopper kernel's 32-bit indices would overflow";
+  }
+  if (pass == Conv1dPass::kBackwardData && s.pad_left > s.dilation * (s.kernel_size - 1)) {
+    return "the Hopper backward-data kernel needs pad_left <= dilation*(K-1)";
+  }
+  return nullptr;
+}
+
+namespace cuda {
 
 bool conv1d_cudnn_supports(const Conv1dShape& shape, std::string* why_not) {
   shape.validate();
@@ -59,4 +82,5 @@ bool cudnn_status_means_unsupported(int status) {
 
 }  // namespace detail
 
-}  // namespace strand::kernels::cuda
+}  // namespace cuda
+}  // namespace strand::kernels

@@ -198,6 +198,42 @@ void record_conv_attrs(Node& node, const kernels::Conv1dShape& s) {
 
 }  // namespace
 
+Tensor conv1d_relu_max_pool1d_inference(const Tensor& x_in, const Tensor& weight_in,
+                                        const Tensor& bias_in, int64_t pool,
+                                        const Conv1dOptions& options) {
+  const char* op = "conv1d_relu_max_pool1d_inference";
+  check_floating_same(op, {&x_in, &weight_in, &bias_in});
+  STRAND_CHECK(x_in.is_cuda(),
+               "{}: CUDA tensors only (on the CPU: conv1d, then "
+               "relu_max_pool1d_inference)",
+               op);
+  STRAND_CHECK(!grad_enabled(), "{}: records no gradient; call it with gradients off", op);
+  STRAND_CHECK(x_in.dim() == 3, "{}: input must be [N, C_in, L], got shape {}", op, x_in.shape());
+  STRAND_CHECK(options.groups > 0 && x_in.shape()[1] % options.groups == 0,
+               "{}: {} input channels are not divisible into {} groups", op, x_in.shape()[1],
+               options.groups);
+  check_weights(op, weight_in, bias_in, x_in.shape()[1] / options.groups);
+  const kernels::Conv1dShape s =
+      conv_shape(weight_in, x_in.shape()[0], x_in.shape()[1], x_in.shape()[2], options);
+  STRAND_CHECK(pool >= 1 && pool <= s.out_length(), "{}: pool {} outside 1..L_out {}", op, pool,
+               s.out_length());
+  const Tensor x = x_in.contiguous(), w = weight_in.contiguous();
+  const Tensor b = bias_in.defined() ? bias_in.contiguous() : Tensor();
+  Tensor y = empty({s.batch, s.out_channels, s.out_length() / pool},
+                   {.dtype = x.dtype(), .device = x.device()});
+  const kernels::Conv1dGpuOptions gpu = gpu_options(x, options.gpu);
+  const kernels::Context ctx = context_for(x.device());
+  dispatch_gpu_f32_bf16_cpu_f32_f64(x, op, [&](auto tag) {
+    using T = decltype(tag);
+    if constexpr (!std::is_same_v<T, double>) {
+      const T* bias = b.defined() ? b.data<T>() : nullptr;
+      STRAND_CUDA_CALL(kernels::cuda::conv1d_forward_fused<T>(
+          ctx, s, x.data<T>(), w.data<T>(), bias, y.data<T>(), {true, pool}, gpu));
+    }
+  });
+  return y;
+}
+
 Tensor conv1d(const Tensor& x_in, const Tensor& weight_in, const Tensor& bias_in,
               const Conv1dOptions& options) {
   check_floating_same("conv1d", {&x_in, &weight_in, &bias_in});
