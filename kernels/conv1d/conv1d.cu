@@ -15,6 +15,7 @@
 #include "kernels/common/mem_pool.h"
 #include "kernels/common/type_lists.h"
 #include "kernels/conv1d/conv1d_cuda_impl.h"
+#include "kernels/conv1d/conv1d_safety_net.h"
 
 namespace strand::kernels::cuda {
 namespace detail {
@@ -204,7 +205,12 @@ Conv1dGpuAlgo resolve(const Context& ctx, Conv1dPass pass, const Conv1dShape& s,
   } catch (const detail::CudnnUnsupported&) {
     // Stays -1: not supported for this shape and precision, so the custom kernel runs.
   }
-  const Conv1dGpuAlgo pick = detail::conv1d_gpu_pick_timed(custom_ms, cudnn_ms);
+  Conv1dGpuAlgo pick = detail::conv1d_gpu_pick_timed(custom_ms, cudnn_ms);
+  // The safety net: a custom kernel that disagrees with cuDNN on a small input is not used.
+  if (pick == Conv1dGpuAlgo::kCustom && cudnn_ms >= 0.f &&
+      !conv1d_safety_net_keeps_custom(ctx, pass, s, options.precision)) {
+    pick = Conv1dGpuAlgo::kCudnn;
+  }
   auto_cache().emplace(key, pick);
   return pick;
 }
