@@ -45,6 +45,9 @@ int igemm_weight_splits(const Conv1dShape& s, int sm_count);
 // the launch grid, with the block reductions done serially. For CPU tests.
 void onehot_emulate_forward(const Conv1dShape& s, BaseEncoding encoding, const uint8_t* bases,
                             const float* w, const float* bias, float* y);
+void onehot_emulate_relu_maxpool(const Conv1dShape& s, const OnehotPool& pool,
+                                 BaseEncoding encoding, const uint8_t* bases, const float* w,
+                                 const float* bias, float* y);
 void onehot_emulate_backward_weight(const Conv1dShape& s, BaseEncoding encoding,
                                     const uint8_t* bases, const float* dy, float* dw,
                                     bool accumulate);
