@@ -184,6 +184,7 @@ declare -A memcheck=(
   [test_kernels_rnn_cuda]='*/RnnCuda.EveryAlgoMatchesCpuReferenceInFloat/*'
   [test_kernels_per_sample_norm_cuda]='PerSampleNormCuda.*'
   [test_runtime_ops_cuda]='OpsCuda.EveryOpMatchesCpuInF32AndF64'
+  [test_kernels_conv1d_onehot_cuda]='Conv1dOnehotCuda.WeightGradientOverSampleGroupsAndTapPasses'
 )
 declare -A racecheck=(
   [test_kernels_conv1d_cuda]='Conv1dCuda.Bf16MatchesTheReference'
@@ -274,7 +275,7 @@ run_sanitizer() {  # tool program filter seconds
 if ((sanitizer)); then
   phase "$cap_san"
   for t in test_kernels_per_sample_norm_cuda test_kernels_rnn_cuda test_kernels_conv1d_cuda \
-           test_runtime_ops_cuda; do
+           test_runtime_ops_cuda test_kernels_conv1d_onehot_cuda; do
     run_sanitizer memcheck "$t" "${memcheck[$t]}" $((quick ? 15 : 30))
   done
   if ((quick == 0)); then
