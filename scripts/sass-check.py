@@ -24,6 +24,7 @@ TENSOR_CORE_CLAIMS = [
     ("igemm_kernelILNS3_4ModeE0", r"HMMA\.1688\.F32\.TF32", "conv1d implicit GEMM, 3xTF32 (fp32)"),
     ("igemm_kernelILNS3_4ModeE1", r"HMMA\.1688\.F32\.TF32", "conv1d implicit GEMM, TF32"),
     ("igemm_kernelILNS3_4ModeE2", r"HMMA\.16816\.F32\.BF16", "conv1d implicit GEMM, bf16"),
+    ("11gram_kernel", r"HMMA\.1688\.F32\.TF32", "per-sample norm input Gram, 3xTF32"),
 ]
 
 
