@@ -23,7 +23,7 @@
 #include <string>
 #include <vector>
 
-#include "kernels/conv1d/conv1d_onehot.h"
+#include "kernels/conv1d/conv1d_onehot_pool.h"
 #include "kernels/elementwise/elementwise.h"
 #include "kernels/pool/pool.h"
 

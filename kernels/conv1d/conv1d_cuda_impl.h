@@ -8,7 +8,7 @@
 
 #include "core/error.h"
 #include "kernels/conv1d/conv1d.h"
-#include "kernels/conv1d/conv1d_onehot.h"
+#include "kernels/conv1d/conv1d_onehot_pool.h"
 
 namespace strand::kernels::cuda::detail {
 

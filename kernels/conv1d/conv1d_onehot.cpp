@@ -1,13 +1,12 @@
 // CPU one-hot DNA conv1d: the gather-sum forward and scatter-add weight gradient over base codes or
 // 2-bit packed bases (semantics in conv1d_onehot.h), plus packing and dense expansion helpers.
-#include "kernels/conv1d/conv1d_onehot.h"
-
 #include <algorithm>
 #include <vector>
 
 #include "core/error.h"
 #include "kernels/common/type_lists.h"
 #include "kernels/conv1d/conv1d_cpu_fast.h"
+#include "kernels/conv1d/conv1d_onehot_pool.h"
 
 namespace strand::kernels {
 

@@ -12,7 +12,7 @@
 #include "kernels/common/cuda_reduce.h"
 #include "kernels/common/type_lists.h"
 #include "kernels/conv1d/conv1d_cuda_impl.h"
-#include "kernels/conv1d/conv1d_onehot.h"
+#include "kernels/conv1d/conv1d_onehot_pool.h"
 
 namespace strand::kernels::cuda {
 namespace {

@@ -41,15 +41,6 @@ int64_t onehot_input_bytes(const Conv1dShape& shape, BaseEncoding encoding);
 // Throws unless the shape is valid with in_channels == 4 and groups == 1.
 void check_onehot_shape(const Conv1dShape& shape, const char* op);
 
-// Max pooling fused after the one-hot conv and a ReLU (no padding): pooled output j of a channel
-// is max(0, max over q < size of y[j * stride + q]), for j < (L_out - size) / stride + 1.
-struct OnehotPool {
-  int64_t size = 1;
-  int64_t stride = 1;
-};
-// Checks the shape and the pool (positive, size <= L_out); returns the pooled length.
-int64_t check_onehot_pool(const Conv1dShape& shape, const OnehotPool& pool, const char* op);
-
 namespace cpu {
 
 // Packs base codes [rows, length] into 2-bit rows; a code above 3 (unknown) is a strand::Error.
@@ -70,22 +61,14 @@ void conv1d_onehot_backward_weight(const Context& ctx, const Conv1dShape& shape,
                                    BaseEncoding encoding, const uint8_t* bases, const T* dy, T* dw,
                                    bool accumulate = false,
                                    Conv1dCpuAlgo algo = Conv1dCpuAlgo::kFast);
-// The conv (algo as above), then ReLU and max pooling; y is [N, C_out, pooled length].
-template <typename T>
-void conv1d_onehot_relu_maxpool(const Context& ctx, const Conv1dShape& shape,
-                                const OnehotPool& pool, BaseEncoding encoding, const uint8_t* bases,
-                                const T* w, const T* bias, T* y,
-                                Conv1dCpuAlgo algo = Conv1dCpuAlgo::kFast);
 
 }  // namespace cpu
 
 namespace cuda {
 
 // Device pointers, enqueued on ctx.stream. T is float or BFloat16 (sums in fp32 either way; no
-// tensor cores: there is nothing to multiply). The weight gradient bins dy by base per thread
-// (one tap per thread, over 8 samples x 256 positions x 4 channels per block), reduces the bins
-// once per block and adds them with atomics into a stream-ordered fp32 workspace, so its last
-// bits vary from run to run.
+// tensor cores: there is nothing to multiply). The weight gradient adds fp32 partial sums with
+// atomics into a stream-ordered fp32 workspace, so its last bits vary from run to run.
 template <typename T>
 void conv1d_onehot_forward(const Context& ctx, const Conv1dShape& shape, BaseEncoding encoding,
                            const uint8_t* bases, const T* w, const T* bias, T* y);
@@ -93,12 +76,6 @@ template <typename T>
 void conv1d_onehot_backward_weight(const Context& ctx, const Conv1dShape& shape,
                                    BaseEncoding encoding, const uint8_t* bases, const T* dy, T* dw,
                                    bool accumulate = false);
-// Conv + bias + ReLU + max pool in one kernel: only the pooled output is written. Y is T, or
-// BFloat16 with float weights (the bf16 store for a bf16 layer after an fp32 first layer).
-template <typename T, typename Y = T>
-void conv1d_onehot_relu_maxpool(const Context& ctx, const Conv1dShape& shape,
-                                const OnehotPool& pool, BaseEncoding encoding, const uint8_t* bases,
-                                const T* w, const T* bias, Y* y);
 
 }  // namespace cuda
 

@@ -271,12 +271,19 @@ void input_gram_norm(const Context& ctx, const Conv1dShape& conv, const float* x
   const int64_t chunk = std::min<int64_t>(chunk_examples(conv, dense), conv.batch);
   const size_t x_floats = dense ? static_cast<size_t>(chunk) * lin * lin : 0;
   const size_t g_floats = static_cast<size_t>(chunk) * t * t;
-  float* ws = nullptr;
-  STRAND_CUDA_CHECK(cudaMallocAsync(reinterpret_cast<void**>(&ws),
+  // Stream-ordered scratch, returned to the pool on every exit (an error too).
+  struct Workspace {
+    const Context& ctx;
+    float* ptr = nullptr;
+    ~Workspace() {
+      if (ptr) cudaFreeAsync(ptr, ctx.stream);
+    }
+  } ws{ctx};
+  STRAND_CUDA_CHECK(cudaMallocAsync(reinterpret_cast<void**>(&ws.ptr),
                                     (x_floats + g_floats) * sizeof(float), ctx.stream));
   STRAND_CUDA_CHECK(cudaMemsetAsync(out, 0, conv.batch * sizeof(float), ctx.stream));
-  float* px = ws;
-  float* pg = ws + x_floats;
+  float* px = ws.ptr;
+  float* pg = ws.ptr + x_floats;
   const long long pairs = static_cast<long long>(t) * t;
   const unsigned pair_blocks = static_cast<unsigned>(
       std::min<long long>((pairs + kCombineThreads - 1) / kCombineThreads, 1024));
@@ -301,7 +308,6 @@ void input_gram_norm(const Context& ctx, const Conv1dShape& conv, const float* x
     }
     STRAND_CUDA_CHECK_LAUNCH("per_sample_norm combine_kernel");
   }
-  STRAND_CUDA_CHECK(cudaFreeAsync(ws, ctx.stream));
 }
 
 namespace {

@@ -7,7 +7,7 @@
 #include <algorithm>
 #include <vector>
 
-#include "kernels/conv1d/conv1d_onehot.h"
+#include "kernels/conv1d/conv1d_onehot_pool.h"
 #include "tests/kernels/conv1d_test_shapes.h"
 #include "tests/support/cuda_buffer.h"
 #include "tests/support/test_support.h"

@@ -2,8 +2,6 @@
 // included), codes and 2-bit packed inputs agree, hand-computed values, and clear errors; the
 // fused conv + ReLU + max pool equals the three steps; the CUDA kernels' host emulations
 // (forward, fused pool, weight gradient) equal the float64 dense reference.
-#include "kernels/conv1d/conv1d_onehot.h"
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -11,6 +9,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "kernels/conv1d/conv1d_onehot_pool.h"
 #include "tests/kernels/conv1d_test_shapes.h"
 #include "tests/support/test_support.h"
 
