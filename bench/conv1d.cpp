@@ -4,6 +4,10 @@
 //     Iteration time is the custom kernel's. Skipped without a CUDA device.
 //   gpu/onehot_<pass>/<precision>/<shape>/N<n>: the one-hot DNA kernel against cuDNN's dense conv
 //     of the one-hot input on the same first layer.
+//   gpu/onehot_relu_pool/<precision>/<shape>/N<n>: the fused one-hot conv + bias + ReLU + max pool
+//     (the model's own pool: DeepSEA 4/4, Basset 3/3, DanQ 13/13) against cuDNN's dense conv
+//     followed by strand's separate ReLU and max-pool kernels (the pool writes its argmax, as in
+//     training); precision bf16 stores bf16 on both sides.
 //   Like with like, per precision: fp32 rows compare fp32-accurate arithmetic on both sides (custom
 //     3xTF32 tensor-core products, cuDNN its FMA kernels: cuDNN has no 3xTF32), tf32 rows TF32
 //     tensor cores on both, bf16 rows bf16 on both. The scratch/workspace allocations stay in the
@@ -26,6 +30,7 @@
 #include <vector>
 
 #include "kernels/conv1d/conv1d_onehot.h"
+#include "kernels/conv1d/conv1d_onehot_pool.h"
 #include "kernels/elementwise/elementwise.h"
 #include "kernels/pool/pool.h"
 
@@ -66,6 +71,13 @@ Conv1dShape with_batch(Conv1dShape s, int64_t n) {
 }
 
 bool first_layer(const Conv1dShape& s) { return s.in_channels == 4; }
+
+// The max pool after each model's first layer.
+OnehotPool first_layer_pool(const std::string& name) {
+  if (name.rfind("basset", 0) == 0) return {3, 3};
+  if (name.rfind("danq", 0) == 0) return {13, 13};
+  return {4, 4};
+}
 
 // ---- CPU ------------------------------------------------------------------------------------
 
@@ -341,6 +353,63 @@ void gpu_onehot_bench(benchmark::State& state, Conv1dShape s, Conv1dPass pass, C
   report(state, s.flops(), ours_s, cudnn_s, "onehot", "cudnn");
 }
 
+// Fused one-hot conv + ReLU + max pool vs cuDNN conv, then ReLU, then max pool; p is kTf32
+// (float) or kBf16.
+void gpu_onehot_pool_bench(benchmark::State& state, Conv1dShape s, OnehotPool pool,
+                           Conv1dPrecision p) {
+  if (!have_device()) {
+    state.SkipWithError("no CUDA device");
+    return;
+  }
+  const bool bf16 = p == Conv1dPrecision::kBf16;
+  const size_t elem = bf16 ? 2 : 4;
+  const Pool1dShape ps{s.batch * s.out_channels, s.out_length(), pool.size, pool.stride, 0};
+  const int64_t pooled = ps.rows * ps.out_length();
+  const Device bases(s.batch * s.in_length), x(s.x_numel() * elem), w(s.w_numel() * elem),
+      b(s.out_channels * elem), conv(s.y_numel() * elem), out(pooled * elem),
+      index(pooled * sizeof(int64_t));
+  std::vector<uint8_t> codes(static_cast<size_t>(s.batch * s.in_length));
+  for (size_t i = 0; i < codes.size(); ++i) codes[i] = static_cast<uint8_t>((i * 7 + i / 5) % 5);
+  STRAND_CUDA_CHECK(cudaMemcpy(bases.ptr, codes.data(), codes.size(), cudaMemcpyHostToDevice));
+  auto fused = [&] {
+    if (bf16) {
+      cuda::conv1d_onehot_relu_maxpool<BFloat16>({}, s, pool, BaseEncoding::kCodes,
+                                                 bases.as<uint8_t>(), w.as<BFloat16>(),
+                                                 b.as<BFloat16>(), out.as<BFloat16>());
+    } else {
+      cuda::conv1d_onehot_relu_maxpool<float>({}, s, pool, BaseEncoding::kCodes,
+                                              bases.as<uint8_t>(), w.as<float>(), b.as<float>(),
+                                              out.as<float>());
+    }
+  };
+  auto separate = [&] {
+    const Conv1dGpuOptions opt{p, Conv1dGpuAlgo::kCudnn};
+    auto steps = [&](auto tag) {
+      using T = decltype(tag);
+      cuda::conv1d_forward<T>({}, s, x.as<T>(), w.as<T>(), b.as<T>(), conv.as<T>(), opt);
+      cuda::unary<T>({}, UnaryOp::kRelu, s.y_numel(), conv.as<T>(), conv.as<T>(), 0, 0);
+      cuda::max_pool1d<T>({}, ps, conv.as<T>(), out.as<T>(), index.as<int64_t>());
+    };
+    if (bf16) {
+      steps(BFloat16{});
+    } else {
+      steps(float{});
+    }
+  };
+  fused();
+  separate();
+  STRAND_CUDA_CHECK(cudaDeviceSynchronize());
+  EventTimer timer;
+  double ours_s = 0, theirs_s = 0;
+  for (auto _ : state) {
+    const auto [a, c] = timer.time(fused, separate);
+    ours_s += a;
+    theirs_s += c;
+    state.SetIterationTime(a);
+  }
+  report(state, s.flops(), ours_s, theirs_s, "fused", "cudnn_relu_pool");
+}
+
 #endif  // STRAND_WITH_CUDA
 
 void register_all() {
@@ -414,6 +483,11 @@ void register_all() {
               ->UseManualTime()
               ->Unit(benchmark::kMicrosecond);
         }
+        benchmark::RegisterBenchmark(
+            ("gpu/onehot_relu_pool/" + std::string(to_string(p)) + "/" + tail).c_str(),
+            gpu_onehot_pool_bench, s, first_layer_pool(ns.name), p)
+            ->UseManualTime()
+            ->Unit(benchmark::kMicrosecond);
       }
     }
   }

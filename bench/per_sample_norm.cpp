@@ -1,10 +1,14 @@
 // Per-example gradient norms (kernels/per_sample_norm/per_sample_norm.h), the ghost (Gram matrix)
-// path against the materialized path on the layers of DeepSEA, Basset and DanQ, each pair timed
-// alternately in one iteration so machine load hits both alike, to check choose_norm_method's pick:
+// path against the materialized path (per-example gradients formed tile by tile, the Opacus-style
+// unfold-and-multiply without writing them out) and, on convolutions, the input-Gram path (on
+// tensor cores on the GPU), on the layers of DeepSEA, Basset and DanQ, all timed in turn in one
+// iteration so machine load hits them alike, to check the cost model's pick:
 //   {cpu,gpu}/<layer>/N<n>: counters ghost_ms, materialized_ms (per call), materialized_over_ghost
-//     (> 1: ghost is faster), ghost_MMAC and materialized_MMAC (the cost model's multiply-adds)
-//     and pick_was_faster (1 when the method the model picks was the faster one here); the label
-//     names the pick and the winner. Iteration time is the pair's.
+//     (> 1: ghost is faster), ghost_MMAC and materialized_MMAC (the cost model's multiply-adds);
+//     on convolutions input_gram_ms, ghost_over_input_gram and materialized_over_input_gram
+//     (> 1: the input Gram is faster), input_gram_MMAC; pick_was_faster (1 when the method the
+//     model picks, choose_conv_norm_method on convolutions, was the fastest here); the label
+//     names the pick and the winner. Iteration time is the sum of the methods'.
 // First convolutions take base codes (the DP engine's conv1d_bases path), later ones dense
 // inputs, Linear layers one position per example; DanQ's LSTM gate weights are dense rows over
 // the 75 pooled steps. GPU benchmarks are skipped without a CUDA device.
@@ -107,18 +111,42 @@ void run_norm(const Kernels& k, const Layer& l, int64_t n, NormMethod m, const f
   }
 }
 
-void report(benchmark::State& state, const PerSampleShape& s, double ghost_s, double mat_s) {
+// The methods a layer has: convolutions also the input Gram.
+std::vector<NormMethod> methods(const Layer& l) {
+  if (l.kind == Kind::kDense) return {NormMethod::kGhost, NormMethod::kMaterialized};
+  return {NormMethod::kGhost, NormMethod::kMaterialized, NormMethod::kInputGram};
+}
+
+// seconds[i]: total time of methods(l)[i] over the iterations.
+void report(benchmark::State& state, const Layer& l, int64_t n,
+            const std::vector<double>& seconds) {
+  const PerSampleShape s = problem(l, n);
   const double iters = static_cast<double>(state.iterations());
+  const double ghost_s = seconds[0], mat_s = seconds[1];
   state.counters["ghost_ms"] = ghost_s / iters * 1e3;
   state.counters["materialized_ms"] = mat_s / iters * 1e3;
   state.counters["materialized_over_ghost"] = mat_s / ghost_s;
   state.counters["ghost_MMAC"] = ghost_cost(s) * 1e-6;
   state.counters["materialized_MMAC"] = materialized_cost(s) * 1e-6;
-  const NormMethod pick = choose_norm_method(s);
-  const NormMethod faster = ghost_s <= mat_s ? NormMethod::kGhost : NormMethod::kMaterialized;
-  state.counters["pick_was_faster"] = pick == faster ? 1 : 0;
+  NormMethod pick = choose_norm_method(s);
+  const std::vector<NormMethod> ms = methods(l);
+  if (ms.size() == 3) {
+    Conv1dShape c = l.conv;
+    c.batch = n;
+    const double gram_s = seconds[2];
+    state.counters["input_gram_ms"] = gram_s / iters * 1e3;
+    state.counters["ghost_over_input_gram"] = ghost_s / gram_s;
+    state.counters["materialized_over_input_gram"] = mat_s / gram_s;
+    state.counters["input_gram_MMAC"] = input_gram_cost(c, l.kind == Kind::kBases) * 1e-6;
+    pick = choose_conv_norm_method(c, l.kind == Kind::kBases);
+  }
+  size_t best = 0;
+  for (size_t i = 1; i < ms.size(); ++i) {
+    if (seconds[i] < seconds[best]) best = i;
+  }
+  state.counters["pick_was_faster"] = pick == ms[best] ? 1 : 0;
   state.SetLabel(std::string("picks ") + norm_method_name(pick) + ", faster " +
-                 norm_method_name(faster));
+                 norm_method_name(ms[best]));
 }
 
 // ---- CPU ------------------------------------------------------------------------------------
@@ -140,18 +168,20 @@ void cpu_bench(benchmark::State& state, const Layer& l, int64_t n) {
              l, n, m, a.data(), bases.data(), g.data(), out.data());
     benchmark::DoNotOptimize(out.data());
   };
-  double ghost_s = 0, mat_s = 0;
+  const std::vector<NormMethod> ms = methods(l);
+  std::vector<double> seconds(ms.size(), 0.0);
   for (auto _ : state) {
-    auto start = std::chrono::steady_clock::now();
-    call(NormMethod::kGhost);
-    const double g_s = seconds_since(start);
-    start = std::chrono::steady_clock::now();
-    call(NormMethod::kMaterialized);
-    const double m_s = seconds_since(start);
-    ghost_s += g_s, mat_s += m_s;
-    state.SetIterationTime(g_s + m_s);
+    double total = 0;
+    for (size_t i = 0; i < ms.size(); ++i) {
+      const auto start = std::chrono::steady_clock::now();
+      call(ms[i]);
+      const double t = seconds_since(start);
+      seconds[i] += t;
+      total += t;
+    }
+    state.SetIterationTime(total);
   }
-  report(state, problem(l, n), ghost_s, mat_s);
+  report(state, l, n, seconds);
 }
 
 // ---- GPU ------------------------------------------------------------------------------------
@@ -194,27 +224,30 @@ void gpu_bench(benchmark::State& state, const Layer& l, int64_t n) {
               cuda::per_sample_norm_bases<float>},
              l, n, m, a.as<float>(), bases.as<uint8_t>(), g.as<float>(), out.as<float>());
   };
-  call(NormMethod::kGhost);  // warm-up
-  call(NormMethod::kMaterialized);
+  const std::vector<NormMethod> ms = methods(l);
+  for (NormMethod m : ms) call(m);  // warm-up
   STRAND_CUDA_CHECK(cudaDeviceSynchronize());
-  cudaEvent_t e[3];
+  std::vector<cudaEvent_t> e(ms.size() + 1);
   for (auto& x : e) STRAND_CUDA_CHECK(cudaEventCreate(&x));
-  double ghost_s = 0, mat_s = 0;
+  std::vector<double> seconds(ms.size(), 0.0);
   for (auto _ : state) {
     STRAND_CUDA_CHECK(cudaEventRecord(e[0]));
-    call(NormMethod::kGhost);
-    STRAND_CUDA_CHECK(cudaEventRecord(e[1]));
-    call(NormMethod::kMaterialized);
-    STRAND_CUDA_CHECK(cudaEventRecord(e[2]));
-    STRAND_CUDA_CHECK(cudaEventSynchronize(e[2]));
-    float g_ms = 0, m_ms = 0;
-    STRAND_CUDA_CHECK(cudaEventElapsedTime(&g_ms, e[0], e[1]));
-    STRAND_CUDA_CHECK(cudaEventElapsedTime(&m_ms, e[1], e[2]));
-    ghost_s += g_ms * 1e-3, mat_s += m_ms * 1e-3;
-    state.SetIterationTime((g_ms + m_ms) * 1e-3);
+    for (size_t i = 0; i < ms.size(); ++i) {
+      call(ms[i]);
+      STRAND_CUDA_CHECK(cudaEventRecord(e[i + 1]));
+    }
+    STRAND_CUDA_CHECK(cudaEventSynchronize(e.back()));
+    float total_ms = 0;
+    for (size_t i = 0; i < ms.size(); ++i) {
+      float ms_i = 0;
+      STRAND_CUDA_CHECK(cudaEventElapsedTime(&ms_i, e[i], e[i + 1]));
+      seconds[i] += ms_i * 1e-3;
+      total_ms += ms_i;
+    }
+    state.SetIterationTime(total_ms * 1e-3);
   }
   for (auto& x : e) cudaEventDestroy(x);
-  report(state, problem(l, n), ghost_s, mat_s);
+  report(state, l, n, seconds);
 }
 
 #endif  // STRAND_WITH_CUDA

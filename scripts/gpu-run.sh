@@ -182,9 +182,10 @@ if ((fail)); then note preflight "STOPPED: see the lines above"; finish 3; fi
 declare -A memcheck=(
   [test_kernels_conv1d_cuda]='Conv1dCuda.Fp32AndTf32MatchTheReference:Conv1dCuda.OnehotEqualsDenseConvOfTheOnehotMatrix'
   [test_kernels_rnn_cuda]='*/RnnCuda.EveryAlgoMatchesCpuReferenceInFloat/*'
-  [test_kernels_per_sample_norm_cuda]='PerSampleNormCuda.*'
+  [test_kernels_per_sample_norm_cuda]='PerSampleNormCuda.*:-*InChunks'
   [test_runtime_ops_cuda]='OpsCuda.EveryOpMatchesCpuInF32AndF64'
   [test_kernels_conv1d_sm90_cuda]='Conv1dSm90Cuda.FusedReluPoolAndBatchNormSums'
+  [test_kernels_conv1d_onehot_cuda]='Conv1dOnehotCuda.WeightGradientOverSampleGroupsAndTapPasses'
 )
 declare -A racecheck=(
   [test_kernels_conv1d_cuda]='Conv1dCuda.Bf16MatchesTheReference'
@@ -199,6 +200,7 @@ declare -A benches=(
   [bench_train]='cuda:1'
   [bench_gemm]='cuda:1'
   [bench_elementwise]='cuda:1'
+  [bench_per_sample_norm]='^gpu/(deepsea_conv[123]|basset_conv[12])_'
 )
 if ((dry)); then
   bad=()
@@ -275,7 +277,8 @@ run_sanitizer() {  # tool program filter seconds
 if ((sanitizer)); then
   phase "$cap_san"
   for t in test_kernels_per_sample_norm_cuda test_kernels_rnn_cuda test_kernels_conv1d_cuda \
-           test_runtime_ops_cuda test_kernels_conv1d_sm90_cuda; do
+           test_runtime_ops_cuda test_kernels_conv1d_sm90_cuda \
+           test_kernels_conv1d_onehot_cuda; do
     run_sanitizer memcheck "$t" "${memcheck[$t]}" $((quick ? 15 : 30))
   done
   if ((quick == 0)); then
@@ -289,7 +292,8 @@ fi
 : >"$out/bench.txt"
 min_time=$((quick ? 1 : 2))  # tenths of a second per benchmark
 phase "$cap_bench"
-for t in bench_train bench_conv1d bench_rnn bench_gemm bench_elementwise; do
+for t in bench_train bench_conv1d bench_rnn bench_gemm bench_elementwise \
+         bench_per_sample_norm; do
   secs=$(allow $([ $t = bench_conv1d ] && echo 120 || echo 60))  # conv1d: + the sm90 rows
   ((secs >= 10)) || { note "$t" "skipped: out of time"; continue; }
   timeout -k 5 "$secs" "$b/bin/$t" --benchmark_filter="${benches[$t]}" \

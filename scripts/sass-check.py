@@ -33,6 +33,7 @@ TENSOR_CORE_CLAIMS = [
     ("conv1d_sm90_kernel", r"UTMALDG\.3D", "conv1d sm90 TMA loads", "sm_90a"),
     ("conv1d_sm90_kernel", r"SYNCS\.", "conv1d sm90 mbarrier pipeline", "sm_90a"),
     ("conv1d_sm90_kernel", r"USETMAXREG", "conv1d sm90 setmaxnreg (producer/consumer)", "sm_90a"),
+    ("11gram_kernel", r"HMMA\.1688\.F32\.TF32", "per-sample norm input Gram, 3xTF32"),
 ]
 
 

@@ -15,6 +15,7 @@
 #include "kernels/common/mem_pool.h"
 #include "kernels/common/type_lists.h"
 #include "kernels/conv1d/conv1d_cuda_impl.h"
+#include "kernels/conv1d/conv1d_safety_net.h"
 #include "kernels/conv1d/conv1d_sm90.h"
 
 namespace strand::kernels::cuda {
@@ -261,8 +262,6 @@ Conv1dGpuAlgo resolve(const Context& ctx, Conv1dPass pass, const Conv1dShape& s,
   const Conv1dGpuAlgo planned =
       detail::conv1d_gpu_plan(pass, s, options.algo, detail::igemm_unsupported_reason(s), cudnn_no);
   if (planned != Conv1dGpuAlgo::kAuto) return planned;
-  // (sm90more's first-use safety net, a check of the custom kernel against cuDNN per shape,
-  // belongs here: one call, its code in its own file.)
   const AutoKey key{ctx.device, pass, s, options.precision, options.custom};
   std::lock_guard<std::mutex> lock(auto_mutex());  // first-use timing happens once per key
   auto it = auto_cache().find(key);
@@ -274,7 +273,14 @@ Conv1dGpuAlgo resolve(const Context& ctx, Conv1dPass pass, const Conv1dShape& s,
   } catch (const detail::CudnnUnsupported&) {
     // Stays -1: not supported for this shape and precision, so the custom kernel runs.
   }
-  const Conv1dGpuAlgo pick = detail::conv1d_gpu_pick_timed(custom_ms, cudnn_ms);
+  Conv1dGpuAlgo pick = detail::conv1d_gpu_pick_timed(custom_ms, cudnn_ms);
+  // The safety net: a custom kernel that disagrees with cuDNN on a small input is not used.
+  if (pick == Conv1dGpuAlgo::kCustom && cudnn_ms >= 0.f &&
+      !conv1d_safety_net_keeps_custom(
+          ctx, use_sm90(ctx, pass, s, options, {}) ? "conv1d sm90 kernel" : "conv1d implicit GEMM",
+          pass, s, options)) {
+    pick = Conv1dGpuAlgo::kCudnn;
+  }
   auto_cache().emplace(key, pick);
   return pick;
 }

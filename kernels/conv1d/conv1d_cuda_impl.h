@@ -8,7 +8,7 @@
 
 #include "core/error.h"
 #include "kernels/conv1d/conv1d.h"
-#include "kernels/conv1d/conv1d_onehot.h"
+#include "kernels/conv1d/conv1d_onehot_pool.h"
 
 namespace strand::kernels::cuda::detail {
 
@@ -57,6 +57,9 @@ void sm90_emulate_backward_weight(const Conv1dShape& s, const float* x, const fl
 // the launch grid, with the block reductions done serially. For CPU tests.
 void onehot_emulate_forward(const Conv1dShape& s, BaseEncoding encoding, const uint8_t* bases,
                             const float* w, const float* bias, float* y);
+void onehot_emulate_relu_maxpool(const Conv1dShape& s, const OnehotPool& pool,
+                                 BaseEncoding encoding, const uint8_t* bases, const float* w,
+                                 const float* bias, float* y);
 void onehot_emulate_backward_weight(const Conv1dShape& s, BaseEncoding encoding,
                                     const uint8_t* bases, const float* dy, float* dw,
                                     bool accumulate);

@@ -1,13 +1,12 @@
 // CPU one-hot DNA conv1d: the gather-sum forward and scatter-add weight gradient over base codes or
 // 2-bit packed bases (semantics in conv1d_onehot.h), plus packing and dense expansion helpers.
-#include "kernels/conv1d/conv1d_onehot.h"
-
 #include <algorithm>
 #include <vector>
 
 #include "core/error.h"
 #include "kernels/common/type_lists.h"
 #include "kernels/conv1d/conv1d_cpu_fast.h"
+#include "kernels/conv1d/conv1d_onehot_pool.h"
 
 namespace strand::kernels {
 
@@ -22,6 +21,16 @@ void check_onehot_shape(const Conv1dShape& shape, const char* op) {
                shape.in_channels);
   STRAND_CHECK(shape.groups == 1, "{}: one-hot DNA input needs groups == 1, got {}", op,
                shape.groups);
+}
+
+int64_t check_onehot_pool(const Conv1dShape& shape, const OnehotPool& pool, const char* op) {
+  check_onehot_shape(shape, op);
+  const int64_t l_out = shape.out_length();
+  STRAND_CHECK(pool.size > 0 && pool.stride > 0,
+               "{}: pool size ({}) and stride ({}) must be positive", op, pool.size, pool.stride);
+  STRAND_CHECK(pool.size <= l_out, "{}: pool size {} is longer than the conv output ({})", op,
+               pool.size, l_out);
+  return (l_out - pool.size) / pool.stride + 1;
 }
 
 namespace cpu {
@@ -185,13 +194,35 @@ void conv1d_onehot_backward_weight(const Context&, const Conv1dShape& s, BaseEnc
   fast::backward_weight(s, x.data(), dy, dw, accumulate);
 }
 
+template <typename T>
+void conv1d_onehot_relu_maxpool(const Context& ctx, const Conv1dShape& s, const OnehotPool& pool,
+                                BaseEncoding encoding, const uint8_t* bases, const T* w,
+                                const T* bias, T* y, Conv1dCpuAlgo algo) {
+  const int64_t pooled = check_onehot_pool(s, pool, "conv1d_onehot_relu_maxpool");
+  const int64_t l_out = s.out_length();
+  std::vector<T> conv(static_cast<size_t>(s.y_numel()));
+  conv1d_onehot_forward<T>(ctx, s, encoding, bases, w, bias, conv.data(), algo);
+  for (int64_t row = 0; row < s.batch * s.out_channels; ++row) {
+    for (int64_t j = 0; j < pooled; ++j) {
+      T best = T(0);  // ReLU
+      for (int64_t q = 0; q < pool.size; ++q) {
+        best = std::max(best, conv[row * l_out + j * pool.stride + q]);
+      }
+      y[row * pooled + j] = best;
+    }
+  }
+}
+
 #define INSTANTIATE(T)                                                                             \
   template void bases_to_onehot<T>(const Conv1dShape&, BaseEncoding, const uint8_t*, T*);          \
   template void conv1d_onehot_forward<T>(const Context&, const Conv1dShape&, BaseEncoding,         \
                                          const uint8_t*, const T*, const T*, T*, Conv1dCpuAlgo);   \
   template void conv1d_onehot_backward_weight<T>(const Context&, const Conv1dShape&, BaseEncoding, \
                                                  const uint8_t*, const T*, T*, bool,               \
-                                                 Conv1dCpuAlgo);
+                                                 Conv1dCpuAlgo);                                   \
+  template void conv1d_onehot_relu_maxpool<T>(const Context&, const Conv1dShape&,                  \
+                                              const OnehotPool&, BaseEncoding, const uint8_t*,     \
+                                              const T*, const T*, T*, Conv1dCpuAlgo);
 STRAND_CPU_F32_F64_TYPES(INSTANTIATE)
 #undef INSTANTIATE
 

@@ -8,6 +8,7 @@
 //     (a_t . a_s and g_t . g_s) over the feature dimensions, and adds sum(A .* G) into out[i]; the
 //     Gram matrices are symmetric, so only tiles with s >= t run and off-diagonal tiles count
 //     twice.
+//   input_gram (convolutions): per_sample_norm_gram.cu, on tensor cores.
 //   Each kernel's loads and accumulations are host/device functions, so the host emulation
 //   (per_sample_norm_emulate.h) runs the kernels' own index maps on the CPU for tests.
 #include <cuda_runtime.h>
@@ -21,6 +22,7 @@
 #include "kernels/common/hd.h"
 #include "kernels/per_sample_norm/per_sample_norm.h"
 #include "kernels/per_sample_norm/per_sample_norm_emulate.h"
+#include "kernels/per_sample_norm/per_sample_norm_gram.h"
 
 namespace strand::kernels::cuda {
 namespace {
@@ -297,12 +299,17 @@ void per_sample_norm_dense(const Context& ctx, const PerSampleShape& s, SampleRo
 template <typename T>
 void per_sample_norm_conv1d(const Context& ctx, const Conv1dShape& conv, const T* x,
                             SampleRows<T> g, NormMethod method, T* out) {
+  if (method == NormMethod::kInputGram)
+    return detail::input_gram_norm(ctx, conv, x, nullptr, g, out);
   launch(ctx, conv_per_sample_shape(conv), conv_rows(conv, x), g, method, out);
 }
 
 template <typename T>
 void per_sample_norm_bases(const Context& ctx, const Conv1dShape& conv, const uint8_t* bases,
                            SampleRows<T> g, NormMethod method, T* out) {
+  if (method == NormMethod::kInputGram) {
+    return detail::input_gram_norm(ctx, conv, nullptr, bases, g, out);
+  }
   launch(ctx, conv_per_sample_shape(conv), bases_rows(conv, bases), g, method, out);
 }
 
@@ -338,10 +345,14 @@ void per_sample_norm_emulate_dense(const PerSampleShape& s, SampleRows<float> a,
 }
 void per_sample_norm_emulate_conv1d(const Conv1dShape& conv, const float* x, SampleRows<float> g,
                                     NormMethod method, float* out) {
+  if (method == NormMethod::kInputGram) return input_gram_norm_emulate(conv, x, nullptr, g, out);
   emulate(conv_per_sample_shape(conv), conv_rows(conv, x), g, method, out);
 }
 void per_sample_norm_emulate_bases(const Conv1dShape& conv, const uint8_t* bases,
                                    SampleRows<float> g, NormMethod method, float* out) {
+  if (method == NormMethod::kInputGram) {
+    return input_gram_norm_emulate(conv, nullptr, bases, g, out);
+  }
   emulate(conv_per_sample_shape(conv), bases_rows(conv, bases), g, method, out);
 }
 void per_sample_bias_norm_emulate(const PerSampleShape& s, SampleRows<float> g, float* out) {

@@ -5,6 +5,11 @@
 //   ghost         sum_{t,s} (a_t . a_s)(g_t . g_s) from the two Gram matrices: ~N T^2 (in + out)
 //   materialized  G_i tile by tile, squared and summed in the epilogue:          ~N T in out
 // choose_norm_method picks the cheaper from the shapes. Bias norms ||sum_t g_{i,t}||^2 too.
+// A convolution has a third way, the input Gram (ghost with the unfolding undone):
+//   input_gram    a_t . a_s = sum_k P[t*stride + k*dil - pad, s*stride + k*dil - pad] with
+//                 P = X_i^T X_i over channels, formed once: ~N (L_in^2 in_ch + T^2 (K + out)),
+//                 K times fewer input multiply-adds than ghost (none for one-hot bases);
+// choose_conv_norm_method picks among the three. For dense rows input_gram is ghost (K = 1).
 //
 // Three kinds of input a:
 //   dense   a[i, t, k] at a[i*stride_n + t*stride_t + k*stride_k] (Linear, recurrent weights)
@@ -23,7 +28,7 @@
 
 namespace strand::kernels {
 
-enum class NormMethod : uint8_t { kGhost, kMaterialized };
+enum class NormMethod : uint8_t { kGhost, kMaterialized, kInputGram };
 const char* norm_method_name(NormMethod method);
 
 // A strided [N, T, D] operand.
@@ -48,6 +53,11 @@ PerSampleShape conv_per_sample_shape(const Conv1dShape& conv);
 double ghost_cost(const PerSampleShape& s);
 double materialized_cost(const PerSampleShape& s);
 NormMethod choose_norm_method(const PerSampleShape& s);
+// The input-Gram method's multiply-adds plus its Gram workspaces' memory traffic (each float
+// moved counted as kGramFlopsPerFloat multiply-adds); bases: the input is one-hot base codes.
+inline constexpr double kGramFlopsPerFloat = 4.0;
+double input_gram_cost(const Conv1dShape& conv, bool bases);
+NormMethod choose_conv_norm_method(const Conv1dShape& conv, bool bases);
 
 // Every function writes out[N] (overwrites). CPU: T = float or double; CUDA: float, device
 // pointers, enqueued on ctx.stream.

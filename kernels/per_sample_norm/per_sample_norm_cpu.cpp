@@ -15,7 +15,15 @@
 namespace strand::kernels {
 
 const char* norm_method_name(NormMethod method) {
-  return method == NormMethod::kGhost ? "ghost" : "materialized";
+  switch (method) {
+    case NormMethod::kGhost:
+      return "ghost";
+    case NormMethod::kMaterialized:
+      return "materialized";
+    case NormMethod::kInputGram:
+      return "input_gram";
+  }
+  return "?";
 }
 
 void PerSampleShape::validate() const {
@@ -44,6 +52,26 @@ NormMethod choose_norm_method(const PerSampleShape& s) {
   return ghost_cost(s) < materialized_cost(s) ? NormMethod::kGhost : NormMethod::kMaterialized;
 }
 
+double input_gram_cost(const Conv1dShape& conv, bool bases) {
+  const PerSampleShape s = conv_per_sample_shape(conv);
+  const double n = static_cast<double>(s.batch), t = static_cast<double>(s.positions);
+  const double len = static_cast<double>(conv.in_length);
+  const double input_gram = bases ? 0.0 : len * len * static_cast<double>(conv.in_channels);
+  const double flops = n * (input_gram + t * t * (conv.kernel_size + s.out_dim));
+  // Through memory: the output-gradient Gram written and read once, the input Gram written once
+  // and read once per tap (one-hot bases: their codes, no Gram).
+  const double floats =
+      n * (2 * t * t + (bases ? 0.0 : len * len + t * t * static_cast<double>(conv.kernel_size)));
+  return flops + kGramFlopsPerFloat * floats;
+}
+
+NormMethod choose_conv_norm_method(const Conv1dShape& conv, bool bases) {
+  const PerSampleShape s = conv_per_sample_shape(conv);
+  const NormMethod other = choose_norm_method(s);
+  const double other_cost = other == NormMethod::kGhost ? ghost_cost(s) : materialized_cost(s);
+  return input_gram_cost(conv, bases) < other_cost ? NormMethod::kInputGram : other;
+}
+
 namespace cpu {
 namespace {
 
@@ -67,7 +95,7 @@ template <typename T>
 T example_norm(const PerSampleShape& s, NormMethod method, Scratch<T>& sc) {
   const Context ctx{};
   const int64_t n_t = s.positions;
-  if (method == NormMethod::kGhost) {
+  if (method != NormMethod::kMaterialized) {  // input_gram is ghost for dense rows (K = 1)
     sc.work.resize(static_cast<size_t>(2 * n_t * n_t));
     T* aa = sc.work.data();
     T* gg = aa + n_t * n_t;
@@ -102,6 +130,35 @@ void norms(const PerSampleShape& s, const SampleRows<T>& g, NormMethod method, T
   }
 }
 
+// The input-Gram form (per_sample_norm.h) in plain loops over BLAS Gram matrices, example by
+// example; input_gram(i, p, q) is the input Gram of example i (filled by fill_input first).
+template <typename T, typename Fill, typename InputGram>
+void input_gram_norms(const Conv1dShape& conv, const SampleRows<T>& g, T* out, Fill fill_input,
+                      InputGram input_gram) {
+  const PerSampleShape s = conv_per_sample_shape(conv);
+  const int64_t n_t = s.positions, len = conv.in_length;
+  std::vector<T> g_rows(static_cast<size_t>(n_t * s.out_dim)), gg(static_cast<size_t>(n_t * n_t));
+  for (int64_t i = 0; i < s.batch; ++i) {
+    fill_input(i);
+    gather_g(s, g, i, g_rows.data());
+    gemm<T>({}, dense_gemm(n_t, n_t, s.out_dim, false, true), 1.0, g_rows.data(), g_rows.data(),
+            0.0, gg.data());
+    T sum = 0;
+    for (int64_t t = 0; t < n_t; ++t) {
+      for (int64_t u = 0; u < n_t; ++u) {
+        T dot = 0;
+        for (int64_t k = 0; k < conv.kernel_size; ++k) {
+          const int64_t p = t * conv.stride + k * conv.dilation - conv.pad_left;
+          const int64_t q = u * conv.stride + k * conv.dilation - conv.pad_left;
+          if (p >= 0 && p < len && q >= 0 && q < len) dot += input_gram(p, q);
+        }
+        sum += dot * gg[t * n_t + u];
+      }
+    }
+    out[i] = sum;
+  }
+}
+
 }  // namespace
 
 template <typename T>
@@ -121,6 +178,16 @@ void per_sample_norm_conv1d(const Context&, const Conv1dShape& conv, const T* x,
                             NormMethod method, T* out) {
   const PerSampleShape s = conv_per_sample_shape(conv);
   const int64_t c_in = conv.in_channels, len = conv.in_length, k_size = conv.kernel_size;
+  if (method == NormMethod::kInputGram) {
+    std::vector<T> px(static_cast<size_t>(len * len));
+    return input_gram_norms<T>(
+        conv, g, out,
+        [&](int64_t i) {
+          gemm<T>({}, dense_gemm(len, len, c_in, true, false), 1.0, x + i * c_in * len,
+                  x + i * c_in * len, 0.0, px.data());
+        },
+        [&](int64_t p, int64_t q) { return px[p * len + q]; });
+  }
   norms<T>(s, g, method, out, [&](int64_t i, T* dst) {
     const T* xi = x + i * c_in * len;
     for (int64_t t = 0; t < s.positions; ++t) {
@@ -141,6 +208,16 @@ void per_sample_norm_bases(const Context&, const Conv1dShape& conv, const uint8_
                "per-sample norm of base codes: in_channels must be 4, got {}", conv.in_channels);
   const PerSampleShape s = conv_per_sample_shape(conv);
   const int64_t len = conv.in_length, k_size = conv.kernel_size;
+  if (method == NormMethod::kInputGram) {
+    const uint8_t* row = nullptr;
+    // The one-hot inner product: 1 for equal known bases, 0 for different ones, 1/4 with an
+    // unknown (0.25 in each channel) on either side.
+    return input_gram_norms<T>(
+        conv, g, out, [&](int64_t i) { row = bases + i * len; },
+        [&](int64_t p, int64_t q) {
+          return (row[p] < 4 && row[q] < 4) ? T(row[p] == row[q] ? 1 : 0) : T(0.25);
+        });
+  }
   norms<T>(s, g, method, out, [&](int64_t i, T* dst) {
     std::fill(dst, dst + s.positions * s.in_dim, T(0));
     const uint8_t* row = bases + i * len;

@@ -1,7 +1,10 @@
 // The CUDA per-sample norm kernels (per_sample_norm.cu) run on the host, float only: their own
 // operand index maps (dense rows, a convolution's im2col, one-hot base codes), tile loads and
 // accumulations, block by block and thread by thread, with the block reduction done serially. CPU
-// tests compare them with the CPU implementation, so a wrong index is found without a GPU.
+// tests compare them with the CPU implementation, so a wrong index is found without a GPU. For
+// NormMethod::kInputGram the conv and bases emulations run the tensor-core Gram kernels'
+// emulation (per_sample_norm_gram.h: tile loads, mma operand reads per the PTX fragment layouts,
+// symmetric tiles and mirrors, the combine).
 // Defined only in CUDA builds.
 #pragma once
 

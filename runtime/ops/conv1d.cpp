@@ -102,8 +102,13 @@ class Conv1dPerExample final : public PerExampleRule {
       const int64_t n = ctx.batch, c_out = grad_.shape()[1], l_out = grad_.shape()[2];
       kernels::Conv1dShape cs = shape_;
       cs.batch = n;
-      const kernels::PerSampleShape s = kernels::conv_per_sample_shape(cs);
-      const kernels::NormMethod m = pick_norm_method(ctx, s);
+      // On CUDA the input Gram (tensor cores) joins ghost and materialized in the cost model;
+      // on the CPU its twin is a reference only (not measured faster there), so it stays out.
+      const kernels::NormMethod m =
+          ctx.method ? *ctx.method
+          : grad_.device().is_cuda()
+              ? kernels::choose_conv_norm_method(cs, bases_)
+              : kernels::choose_norm_method(kernels::conv_per_sample_shape(cs));
       for (size_t slot : slots_) {
         if (slot != weight_slot()) {
           total = total + bias_norm(grad_, {n, l_out, 1, c_out}, c_out * l_out, 1, l_out);

@@ -1,7 +1,7 @@
 // CPU one-hot DNA conv1d: equal to the dense conv1d of the explicit one-hot matrix (unknown bases
-// included), codes and 2-bit packed inputs agree, hand-computed values, and clear errors.
-#include "kernels/conv1d/conv1d_onehot.h"
-
+// included), codes and 2-bit packed inputs agree, hand-computed values, and clear errors; the
+// fused conv + ReLU + max pool equals the three steps; the CUDA kernels' host emulations
+// (forward, fused pool, weight gradient) equal the float64 dense reference.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "kernels/conv1d/conv1d_onehot_pool.h"
 #include "tests/kernels/conv1d_test_shapes.h"
 #include "tests/support/test_support.h"
 
@@ -184,6 +185,104 @@ TEST(Conv1dOnehot, CudaKernelEmulationEqualsDenseConv) {
                                                    true);
       EXPECT_TRUE(all_close(y, y_ref, tol, tol * abs_max(y_ref))) << "forward";
       EXPECT_TRUE(all_close(dw, dw_ref, tol, tol * abs_max(dw_ref))) << "backward_weight";
+    }
+  }
+#endif
+}
+
+// ReLU then max pool of a conv output [rows, l_out], in double.
+std::vector<double> relu_maxpool(const std::vector<double>& y, int64_t rows, int64_t l_out,
+                                 const OnehotPool& pool) {
+  const int64_t pooled = (l_out - pool.size) / pool.stride + 1;
+  std::vector<double> out(static_cast<size_t>(rows * pooled));
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t j = 0; j < pooled; ++j) {
+      double best = 0;
+      for (int64_t q = 0; q < pool.size; ++q)
+        best = std::max(best, y[r * l_out + j * pool.stride + q]);
+      out[r * pooled + j] = best;
+    }
+  return out;
+}
+
+// Pools for a conv output of length l_out: DeepSEA's 4/4, Basset's 3/3, overlapping 5/2, 1/1,
+// and the whole output at once.
+std::vector<OnehotPool> pools_for(int64_t l_out) {
+  std::vector<OnehotPool> pools{{1, 1}, {l_out, 1}};
+  for (OnehotPool p : {OnehotPool{4, 4}, OnehotPool{3, 3}, OnehotPool{5, 2}}) {
+    if (p.size <= l_out) pools.push_back(p);
+  }
+  return pools;
+}
+
+TEST(Conv1dOnehot, FusedReluMaxPoolEqualsTheThreeSteps) {
+  uint64_t seed = 1300;
+  for (const Conv1dShape& s : strand::testing::conv1d_onehot_sweep_shapes()) {
+    const int64_t l_out = s.out_length();
+    const auto codes = random_bases(s.batch * s.in_length, ++seed, true);
+    const auto w = random_vector<double>(s.w_numel(), ++seed);
+    const auto b = random_vector<double>(s.out_channels, ++seed);
+    std::vector<double> y(s.y_numel());
+    cpu::conv1d_onehot_forward<double>({}, s, BaseEncoding::kCodes, codes.data(), w.data(),
+                                       b.data(), y.data(), Conv1dCpuAlgo::kReference);
+    for (const OnehotPool& pool : pools_for(l_out)) {
+      SCOPED_TRACE(s.to_string() + " pool " + std::to_string(pool.size) + "/" +
+                   std::to_string(pool.stride));
+      const auto expected = relu_maxpool(y, s.batch * s.out_channels, l_out, pool);
+      std::vector<double> got(expected.size(), std::nan(""));
+      cpu::conv1d_onehot_relu_maxpool<double>({}, s, pool, BaseEncoding::kCodes, codes.data(),
+                                              w.data(), b.data(), got.data());
+      EXPECT_TRUE(all_close(got, expected, 1e-12, 1e-12));
+    }
+  }
+  std::vector<double> y(64);
+  const std::vector<uint8_t> bases(16, 0);
+  try {
+    cpu::conv1d_onehot_relu_maxpool<double>({}, {1, 4, 1, 16, 3}, {15, 1}, BaseEncoding::kCodes,
+                                            bases.data(), y.data(), nullptr, y.data());
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_THAT(e.message(), HasSubstr("pool size 15 is longer than the conv output (14)"));
+  }
+}
+
+// The fused kernel's and the rewritten weight gradient's own per-thread code over their grids:
+// several pool blocks, channel and sample groups, and a kernel longer than one pass of taps.
+TEST(Conv1dOnehot, CudaFusedPoolAndWeightGradientEmulationsEqualTheReference) {
+#if !STRAND_WITH_CUDA
+  GTEST_SKIP() << "built without CUDA: the one-hot kernels are not compiled";
+#else
+  auto shapes = strand::testing::conv1d_onehot_sweep_shapes();
+  shapes.push_back({11, 4, 18, 1100, 8, 1, 0, 0, 1, 1});  // DeepSEA-like: 3 pool blocks of 4/4
+  shapes.push_back({2, 4, 5, 400, 300, 1, 0, 0, 1, 1});   // 300 taps: two passes of 256
+  uint64_t seed = 1400;
+  for (const Conv1dShape& s : shapes) {
+    const int64_t l_out = s.out_length();
+    const auto codes = random_bases(s.batch * s.in_length, ++seed, true);
+    std::vector<double> x(s.x_numel());
+    cpu::bases_to_onehot<double>(s, BaseEncoding::kCodes, codes.data(), x.data());
+    const auto w = random_vector<float>(s.w_numel(), ++seed);
+    const auto b = random_vector<float>(s.out_channels, ++seed);
+    const auto dy = random_vector<float>(s.y_numel(), ++seed);
+    const std::vector<double> wd(w.begin(), w.end()), bd(b.begin(), b.end()),
+        dyd(dy.begin(), dy.end());
+    std::vector<double> y(s.y_numel()), dw_ref(s.w_numel());
+    cpu::conv1d_forward<double>({}, s, x.data(), wd.data(), bd.data(), y.data(),
+                                Conv1dCpuAlgo::kReference);
+    cpu::conv1d_backward_weight<double>({}, s, x.data(), dyd.data(), dw_ref.data(), false,
+                                        Conv1dCpuAlgo::kReference);
+    std::vector<float> dw(s.w_numel(), std::nanf(""));
+    cuda::detail::onehot_emulate_backward_weight(s, BaseEncoding::kCodes, codes.data(), dy.data(),
+                                                 dw.data(), false);
+    EXPECT_TRUE(all_close(dw, dw_ref, 1e-5, 1e-5 * abs_max(dw_ref))) << s.to_string();
+    for (const OnehotPool& pool : pools_for(l_out)) {
+      SCOPED_TRACE(s.to_string() + " pool " + std::to_string(pool.size) + "/" +
+                   std::to_string(pool.stride));
+      const auto expected = relu_maxpool(y, s.batch * s.out_channels, l_out, pool);
+      std::vector<float> got(expected.size(), std::nanf(""));
+      cuda::detail::onehot_emulate_relu_maxpool(s, pool, BaseEncoding::kCodes, codes.data(),
+                                                w.data(), b.data(), got.data());
+      EXPECT_TRUE(all_close(got, expected, 2e-6, 2e-6 * abs_max(expected)));
     }
   }
 #endif

@@ -1,6 +1,7 @@
 // CUDA per-example gradient norms against their CPU twins on fresh random data, with poisoned
 // outputs: dense rows (strided), convolutions (stride / padding / dilation), base codes, bias
-// norms, both methods, shapes that do not fill whole 32-wide tiles.
+// norms, every method (input_gram: the tensor-core Gram kernels), shapes that do not fill whole
+// tiles, a mid layer, and an input long enough that the Gram workspaces run in chunks.
 #include <gtest/gtest.h>
 
 #include <vector>
@@ -31,7 +32,7 @@ TEST(PerSampleNormCuda, DenseMatchesCpu) {
     DeviceBuffer<float> da(a), dg(g);
     const SampleRows<float> ar_d{da.get(), ar_h.stride_n, ar_h.stride_t, 1};
     const SampleRows<float> gr_d{dg.get(), gr_h.stride_n, gr_h.stride_t, 1};
-    for (NormMethod m : {NormMethod::kGhost, NormMethod::kMaterialized}) {
+    for (NormMethod m : {NormMethod::kGhost, NormMethod::kMaterialized, NormMethod::kInputGram}) {
       std::vector<float> expected(s.batch);
       cpu::per_sample_norm_dense<float>({}, s, ar_h, gr_h, m, expected.data());
       DeviceBuffer<float> out(s.batch);
@@ -55,7 +56,7 @@ TEST(PerSampleNormCuda, ConvolutionMatchesCpu) {
   const auto x = random_vector<float>(c.x_numel(), 13);
   const auto dy = random_vector<float>(c.batch * c.out_channels * lout, 14);
   DeviceBuffer<float> dx(x), ddy(dy);
-  for (NormMethod m : {NormMethod::kGhost, NormMethod::kMaterialized}) {
+  for (NormMethod m : {NormMethod::kGhost, NormMethod::kMaterialized, NormMethod::kInputGram}) {
     std::vector<float> expected(c.batch);
     cpu::per_sample_norm_conv1d<float>({}, c, x.data(), {dy.data(), c.out_channels * lout, 1, lout},
                                        m, expected.data());
@@ -78,7 +79,7 @@ TEST(PerSampleNormCuda, BaseCodesMatchCpu) {
   const auto dy = random_vector<float>(c.batch * c.out_channels * lout, 16);
   DeviceBuffer<uint8_t> db(bases);
   DeviceBuffer<float> ddy(dy);
-  for (NormMethod m : {NormMethod::kGhost, NormMethod::kMaterialized}) {
+  for (NormMethod m : {NormMethod::kGhost, NormMethod::kMaterialized, NormMethod::kInputGram}) {
     std::vector<float> expected(c.batch);
     cpu::per_sample_norm_bases<float>(
         {}, c, bases.data(), {dy.data(), c.out_channels * lout, 1, lout}, m, expected.data());
@@ -86,6 +87,28 @@ TEST(PerSampleNormCuda, BaseCodesMatchCpu) {
     cuda::per_sample_norm_bases<float>(test_context(), c, db.get(),
                                        {ddy.get(), c.out_channels * lout, 1, lout}, m, out.get());
     EXPECT_TRUE(all_close(out.download(), expected, kRtol, 1e-5)) << norm_method_name(m);
+  }
+}
+
+// The input-Gram kernels on a DeepSEA-like mid layer (several 64-wide tiles and 32-feature
+// k-tiles) and on a 4000-long input (64 MB of input Gram per example: the 256 MB workspace runs
+// the 5 examples in two chunks), against the CPU materialized norm.
+TEST(PerSampleNormCuda, InputGramOnMidLayersAndInChunks) {
+  STRAND_REQUIRE_CUDA_DEVICE();
+  for (const Conv1dShape c :
+       {Conv1dShape{4, 320, 96, 248, 8}, Conv1dShape{5, 3, 8, 4000, 5, 1, 2, 2, 1}}) {
+    SCOPED_TRACE(c.to_string());
+    const int64_t lout = c.out_length();
+    const auto x = random_vector<float>(c.x_numel(), 17);
+    const auto dy = random_vector<float>(c.batch * c.out_channels * lout, 18);
+    std::vector<float> expected(c.batch);
+    cpu::per_sample_norm_conv1d<float>({}, c, x.data(), {dy.data(), c.out_channels * lout, 1, lout},
+                                       NormMethod::kMaterialized, expected.data());
+    DeviceBuffer<float> dx(x), ddy(dy), out(c.batch);
+    cuda::per_sample_norm_conv1d<float>(test_context(), c, dx.get(),
+                                        {ddy.get(), c.out_channels * lout, 1, lout},
+                                        NormMethod::kInputGram, out.get());
+    EXPECT_TRUE(all_close(out.download(), expected, kRtol, 1e-5));
   }
 }
 

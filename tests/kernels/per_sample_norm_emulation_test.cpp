@@ -2,7 +2,8 @@
 // own index maps (dense strides, a convolution's im2col with stride, padding and dilation, one-hot
 // base codes with N), tile loads, accumulations and the ghost method's symmetric tile skipping,
 // and must match the CPU implementation for shapes that span several 32-wide tiles and end in
-// partial ones.
+// partial ones. The input-Gram method runs its tensor-core kernels' emulation (mma operand reads
+// placed per the PTX fragment layouts, 64-wide symmetric tiles with mirrors, the combine).
 #include <gtest/gtest.h>
 
 #include <vector>
@@ -34,7 +35,7 @@ TEST(PerSampleNormEmulation, DenseRowsBothMethods) {
     // a time-major, g batch-major: both stride layouts.
     const SampleRows<float> ar{a.data(), s.in_dim, s.batch * s.in_dim, 1};
     const SampleRows<float> gr{g.data(), s.positions * s.out_dim, s.out_dim, 1};
-    for (NormMethod m : {NormMethod::kGhost, NormMethod::kMaterialized}) {
+    for (NormMethod m : {NormMethod::kGhost, NormMethod::kMaterialized, NormMethod::kInputGram}) {
       std::vector<float> expected(s.batch), got(s.batch, -1.f);
       cpu::per_sample_norm_dense<float>({}, s, ar, gr, m, expected.data());
       cuda::detail::per_sample_norm_emulate_dense(s, ar, gr, m, got.data());
@@ -55,7 +56,9 @@ TEST(PerSampleNormEmulation, ConvolutionsAndBaseCodes) {
   // N, C_in, C_out, L_in, K, stride, pad_left, pad_right, dilation
   for (const Conv1dShape c :
        {Conv1dShape{3, 6, 40, 83, 7, 2, 3, 2, 2}, Conv1dShape{2, 4, 35, 101, 9, 1, 4, 4, 1},
-        Conv1dShape{2, 4, 33, 70, 5, 3, 0, 0, 3}}) {
+        Conv1dShape{2, 4, 33, 70, 5, 3, 0, 0, 3},
+        // Several 64-wide Gram tiles and 32-feature k-tiles, both ending in partial ones.
+        Conv1dShape{2, 40, 70, 150, 5, 1, 2, 2, 1}, Conv1dShape{2, 4, 40, 140, 9, 2, 4, 4, 1}}) {
     SCOPED_TRACE(c.to_string());
     const int64_t lout = c.out_length();
     const auto x = random_vector<float>(c.x_numel(), 23);
@@ -64,7 +67,7 @@ TEST(PerSampleNormEmulation, ConvolutionsAndBaseCodes) {
     std::vector<uint8_t> bases(c.batch * c.in_length);
     const auto r = random_vector<float>(bases.size(), 25, 0.0, 5.5);  // codes 0-4 and N (4, 5)
     for (size_t k = 0; k < bases.size(); ++k) bases[k] = static_cast<uint8_t>(r[k]);
-    for (NormMethod m : {NormMethod::kGhost, NormMethod::kMaterialized}) {
+    for (NormMethod m : {NormMethod::kGhost, NormMethod::kMaterialized, NormMethod::kInputGram}) {
       std::vector<float> expected(c.batch), got(c.batch, -1.f);
       cpu::per_sample_norm_conv1d<float>({}, c, x.data(), gr, m, expected.data());
       cuda::detail::per_sample_norm_emulate_conv1d(c, x.data(), gr, m, got.data());

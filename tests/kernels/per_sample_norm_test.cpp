@@ -60,7 +60,7 @@ TYPED_TEST(PerSampleNormTest, DenseStridedRowsBothMethods) {
       [&](int64_t i, int64_t t, int64_t o) {
         return double(g[(i * s.positions + t) * s.out_dim + o]);
       });
-  for (NormMethod m : {NormMethod::kGhost, NormMethod::kMaterialized}) {
+  for (NormMethod m : {NormMethod::kGhost, NormMethod::kMaterialized, NormMethod::kInputGram}) {
     std::vector<T> out(s.batch, T(-1));
     cpu::per_sample_norm_dense<T>({}, s, ar, gr, m, out.data());
     EXPECT_TRUE(all_close(out, expected, tol<T>(), 0)) << norm_method_name(m);
@@ -90,7 +90,7 @@ TYPED_TEST(PerSampleNormTest, ConvolutionWithStridePaddingDilation) {
         return double(dy[(i * c.out_channels + o) * lout + t]);
       });
   const SampleRows<T> gr{dy.data(), c.out_channels * lout, 1, lout};
-  for (NormMethod m : {NormMethod::kGhost, NormMethod::kMaterialized}) {
+  for (NormMethod m : {NormMethod::kGhost, NormMethod::kMaterialized, NormMethod::kInputGram}) {
     std::vector<T> out(c.batch, T(-1));
     cpu::per_sample_norm_conv1d<T>({}, c, x.data(), gr, m, out.data());
     EXPECT_TRUE(all_close(out, expected, tol<T>(), 0)) << norm_method_name(m);
@@ -117,7 +117,7 @@ TYPED_TEST(PerSampleNormTest, BaseCodesEqualTheirOneHotConvolution) {
   const SampleRows<T> gr{dy.data(), c.out_channels * lout, 1, lout};
   std::vector<T> dense(c.batch);
   cpu::per_sample_norm_conv1d<T>({}, c, onehot.data(), gr, NormMethod::kMaterialized, dense.data());
-  for (NormMethod m : {NormMethod::kGhost, NormMethod::kMaterialized}) {
+  for (NormMethod m : {NormMethod::kGhost, NormMethod::kMaterialized, NormMethod::kInputGram}) {
     std::vector<T> out(c.batch, T(-1));
     cpu::per_sample_norm_bases<T>({}, c, bases.data(), gr, m, out.data());
     EXPECT_TRUE(all_close(out, dense, tol<T>(), 0)) << norm_method_name(m);
@@ -147,6 +147,25 @@ TEST(PerSampleNormCostModel, GhostForShortSequencesMaterializedForLong) {
   EXPECT_EQ(choose_norm_method({32, 1000, 4 * 8, 320}), NormMethod::kMaterialized);
   EXPECT_EQ(choose_norm_method({32, 10, 320, 1280}), NormMethod::kGhost);
   EXPECT_LT(ghost_cost({2, 3, 4, 5}), materialized_cost({2, 300, 4, 5}));
+}
+
+// The input Gram pays where the kernel is wide and the sequence not much longer than the
+// output (mid layers); materialized keeps long one-hot first layers; ghost stays for dense rows.
+TEST(PerSampleNormCostModel, InputGramForConvolutionMidLayers) {
+  const Conv1dShape deepsea2{64, 320, 480, 248, 8};
+  EXPECT_EQ(choose_conv_norm_method(deepsea2, false), NormMethod::kInputGram);
+  EXPECT_LT(input_gram_cost(deepsea2, false), ghost_cost(conv_per_sample_shape(deepsea2)) / 3);
+  const Conv1dShape basset2 = with_same_padding({64, 300, 200, 200, 11});
+  EXPECT_EQ(choose_conv_norm_method(basset2, false), NormMethod::kInputGram);
+  // Bases need no input Gram: cheaper than ghost's unfolded one-hot rows (4K per pair)...
+  const Conv1dShape short_bases{64, 4, 320, 27, 8};
+  EXPECT_LT(input_gram_cost(short_bases, true), ghost_cost(conv_per_sample_shape(short_bases)));
+  EXPECT_LT(input_gram_cost(short_bases, true), input_gram_cost(short_bases, false));
+  // ... and on DeepSEA's long first layer, materialized (T^2 C_out > T 4K C_out).
+  EXPECT_EQ(choose_conv_norm_method({64, 4, 320, 1000, 8}, true), NormMethod::kMaterialized);
+  // A large stride makes the input Gram (L_in^2) dearer than ghost's unfolded rows.
+  EXPECT_NE(choose_conv_norm_method({8, 64, 8, 4000, 2, 20}, false), NormMethod::kInputGram);
+  EXPECT_STREQ(norm_method_name(NormMethod::kInputGram), "input_gram");
 }
 
 TEST(PerSampleNormErrors, BadShapesAreNamed) {

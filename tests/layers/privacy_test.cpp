@@ -54,7 +54,7 @@ testing::Problem problem(const std::string& name, int64_t length, bool one_hot, 
 TEST(DpSgdModels, DefaultCnnMatchesTheOracleBothMethods) {
   const testing::Problem p = problem("cnn", 64, false, 1);
   for (auto m : {std::optional<NormMethod>(), std::optional(NormMethod::kGhost),
-                 std::optional(NormMethod::kMaterialized)})
+                 std::optional(NormMethod::kMaterialized), std::optional(NormMethod::kInputGram)})
     testing::check(p, m);
 }
 

@@ -27,8 +27,8 @@ void compare(const std::vector<Shape>& shapes, const Tensor& x_cpu, int64_t outp
   set_poison_allocations(true);
   const int64_t n = x_cpu.shape()[0];
   const Tensor y = (rand({n, outputs}, 99) + 0.5).to(DType::kI64).to(DType::kF32);
-  for (auto method :
-       {std::optional(NormMethod::kGhost), std::optional(NormMethod::kMaterialized)}) {
+  for (auto method : {std::optional(NormMethod::kGhost), std::optional(NormMethod::kMaterialized),
+                      std::optional(NormMethod::kInputGram)}) {
     std::vector<Tensor> norms, grads[2];
     for (int dev = 0; dev < 2; ++dev) {
       const Device device = dev ? Device::cuda(0) : Device::cpu();

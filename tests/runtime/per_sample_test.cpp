@@ -30,7 +30,7 @@ using ::testing::ThrowsMessage;
 
 void check_all_methods(const Problem& p) {
   for (auto m : {std::optional<NormMethod>(), std::optional(NormMethod::kGhost),
-                 std::optional(NormMethod::kMaterialized)})
+                 std::optional(NormMethod::kMaterialized), std::optional(NormMethod::kInputGram)})
     check(p, m);
 }
 
