@@ -10,6 +10,8 @@
 #include <cooperative_groups.h>
 #include <cuda_bf16.h>
 
+#include <map>
+#include <tuple>
 #include <type_traits>
 
 #include "kernels/rnn/rnn_cuda_internal.h"
@@ -244,39 +246,52 @@ cudaLaunchConfig_t launch_config(const RnnShape& s, const ClusterTiling& t, cuda
   return cfg;
 }
 
+// The kernel attributes a launch of tiling t needs (per kernel, so set before every launch: another
+// shape may have set others).
+void set_attributes(const void* kernel, const ClusterTiling& t) {
+  STRAND_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                         static_cast<int>(t.smem)));
+  STRAND_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeNonPortableClusterSizeAllowed,
+                                         t.cluster > 8 ? 1 : 0));
+}
+
 // The launch for this problem, or kernel == nullptr: not compute capability 9.0, or W_hh does
-// not fit in the shared memory of the largest cluster the device schedules.
+// not fit in the shared memory of the largest cluster the device schedules. Cached per device
+// and shape: the occupancy query stays out of every call after the first.
 Config configure(const Context& ctx, const RnnShape& s, size_t weight_bytes) {
+  using Key = std::tuple<int, int64_t, int64_t, int64_t, int64_t, size_t>;
+  thread_local std::map<Key, Config> cache;
+  const Key key{ctx.device, s.gates(), s.hidden_size, s.batch, s.dirs(), weight_bytes};
+  if (auto it = cache.find(key); it != cache.end()) return it->second;
   Config c;
   int major = 0, minor = 0, sms = 0, max_smem = 0;
   STRAND_CUDA_CHECK(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, ctx.device));
   STRAND_CUDA_CHECK(cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, ctx.device));
-  if (major != 9 || minor != 0) return c;
-  STRAND_CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, ctx.device));
-  STRAND_CUDA_CHECK(
-      cudaDeviceGetAttribute(&max_smem, cudaDevAttrMaxSharedMemoryPerBlockOptin, ctx.device));
-  const int G = static_cast<int>(s.gates());
-  const void* kernel = weight_bytes == 2 ? kernel_for<uint16_t>(G) : kernel_for<float>(G);
-  // 16 CTAs per cluster is Hopper's non-portable size; 8 is always schedulable.
-  for (int max_cluster : {16, 8}) {
-    const ClusterTiling t = detail::cluster_tiling(s, weight_bytes, sms, max_smem, max_cluster);
-    if (!t.fits) continue;
-    STRAND_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                           static_cast<int>(t.smem)));
-    STRAND_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeNonPortableClusterSizeAllowed,
-                                           t.cluster > 8 ? 1 : 0));
-    cudaLaunchAttribute attr;
-    const cudaLaunchConfig_t cfg = launch_config(s, t, ctx.stream, &attr);
-    int clusters = 0;
-    if (cudaOccupancyMaxActiveClusters(&clusters, kernel, &cfg) != cudaSuccess) {
-      cudaGetLastError();  // this cluster size is not schedulable here: try the next
-      continue;
+  if (major == 9 && minor == 0) {
+    STRAND_CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, ctx.device));
+    STRAND_CUDA_CHECK(
+        cudaDeviceGetAttribute(&max_smem, cudaDevAttrMaxSharedMemoryPerBlockOptin, ctx.device));
+    const int G = static_cast<int>(s.gates());
+    const void* kernel = weight_bytes == 2 ? kernel_for<uint16_t>(G) : kernel_for<float>(G);
+    // 16 CTAs per cluster is Hopper's non-portable size; 8 is always schedulable.
+    for (int max_cluster : {16, 8}) {
+      const ClusterTiling t = detail::cluster_tiling(s, weight_bytes, sms, max_smem, max_cluster);
+      if (!t.fits) continue;
+      set_attributes(kernel, t);
+      cudaLaunchAttribute attr;
+      const cudaLaunchConfig_t cfg = launch_config(s, t, ctx.stream, &attr);
+      int clusters = 0;
+      if (cudaOccupancyMaxActiveClusters(&clusters, kernel, &cfg) != cudaSuccess) {
+        cudaGetLastError();  // this cluster size is not schedulable here: try the next
+        continue;
+      }
+      if (clusters < 1) continue;
+      c.t = t;
+      c.kernel = kernel;
+      break;
     }
-    if (clusters < 1) continue;
-    c.t = t;
-    c.kernel = kernel;
-    return c;
   }
+  cache.emplace(key, c);
   return c;
 }
 
@@ -306,6 +321,7 @@ void cluster_forward(const Context& ctx, const RnnShape& s, const PersistentLaye
                 t.h_stride,
                 static_cast<unsigned>(t.w_bytes),
                 static_cast<unsigned>(t.h_bytes)};
+  set_attributes(c.kernel, t);
   cudaLaunchAttribute attr;
   const cudaLaunchConfig_t cfg = launch_config(s, t, ctx.stream, &attr);
   void* args[] = {&a, &p};
