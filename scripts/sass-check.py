@@ -24,13 +24,18 @@ TENSOR_CORE_CLAIMS = [
     ("igemm_kernelILNS3_4ModeE0", r"HMMA\.1688\.F32\.TF32", "conv1d implicit GEMM, 3xTF32 (fp32)"),
     ("igemm_kernelILNS3_4ModeE1", r"HMMA\.1688\.F32\.TF32", "conv1d implicit GEMM, TF32"),
     ("igemm_kernelILNS3_4ModeE2", r"HMMA\.16816\.F32\.BF16", "conv1d implicit GEMM, bf16"),
-    # LSTM/GRU cluster forward (rnn_cluster.cu): the recurrent product on tensor cores, one cluster
-    # barrier per step (barrier.cluster arrive/wait), h exchanged by generic stores into the
-    # distributed shared-memory window (no descriptor: not global STG).
+    # LSTM/GRU cluster recurrences (rnn_cluster.cu, forward and backward): the recurrent product
+    # on tensor cores, one cluster barrier per step (barrier.cluster arrive/wait), h or dgh
+    # exchanged by generic stores into the distributed shared-memory window (no descriptor: not
+    # global STG).
     ("cluster_forward_kernelIt", r"HMMA\.16816\.F32\.BF16", "rnn cluster forward, bf16"),
     ("cluster_forward_kernelIf", r"HMMA\.1688\.F32\.TF32", "rnn cluster forward, 3xTF32 (fp32)"),
-    ("cluster_forward_kernel", r"UCGABAR_ARV[\s\S]*UCGABAR_WAIT", "rnn cluster forward, cluster barrier"),
-    ("cluster_forward_kernel", r"\bST\.E(\.U16)? \[R\d+\]", "rnn cluster forward, DSMEM stores of h"),
+    ("cluster_backward_kernelIt", r"HMMA\.16816\.F32\.BF16", "rnn cluster backward, bf16"),
+    ("cluster_backward_kernelIf", r"HMMA\.1688\.F32\.TF32", "rnn cluster backward, 3xTF32"),
+    ("cluster_forward_kernel", r"UCGABAR_ARV[\s\S]*UCGABAR_WAIT", "rnn cluster forward, barrier"),
+    ("cluster_forward_kernel", r"\bST\.E(\.U16)? \[R\d+\]", "rnn cluster forward, DSMEM stores"),
+    ("cluster_backward_kernel", r"UCGABAR_ARV[\s\S]*UCGABAR_WAIT", "rnn cluster backward, barrier"),
+    ("cluster_backward_kernel", r"\bST\.E(\.U16)? \[R\d+\]", "rnn cluster backward, DSMEM stores"),
 ]
 
 

@@ -259,7 +259,7 @@ Path resolve(const Context& ctx, const RnnShape& s, DType dtype, RnnAlgo algo) {
   }
   if (algo == RnnAlgo::kCustomStepGemm) return Path::kStepGemm;
   if (algo == RnnAlgo::kCustomCluster) {
-    STRAND_CHECK(ri::cluster_fits(ctx, s, dtype_size(dtype)),
+    STRAND_CHECK(ri::cluster_fits(ctx, s, dtype_size(dtype), false),
                  "RNN cluster kernel cannot run hidden {} {} here: it needs compute capability "
                  "9.0 and W_hh in one thread-block cluster's shared memory",
                  s.hidden_size, dtype_name(dtype));
@@ -276,7 +276,8 @@ Path resolve(const Context& ctx, const RnnShape& s, DType dtype, RnnAlgo algo) {
   // The on-chip recurrences are for the latency-bound sizes. Clusters are scheduled whole and
   // wait on no other block, so they may run beside NCCL kernels; the grid barrier of the
   // persistent kernel may not (concurrent_collectives.h).
-  if (s.hidden_size <= 512 && ri::cluster_fits(ctx, s, dtype_size(dtype))) return Path::kCluster;
+  if (s.hidden_size <= 512 && ri::cluster_fits(ctx, s, dtype_size(dtype), false))
+    return Path::kCluster;
   if (rnn_persistent_allowed(s.hidden_size, concurrent_collectives(ctx.device)) &&
       ri::persistent_fits(ctx, s, dtype_size(dtype), false))
     return Path::kPersistent;
@@ -439,10 +440,13 @@ void custom_backward(const Context& ctx, const RnnShape& sh, const RnnInputs<T>&
   int* dlen = reinterpret_cast<int*>(ws + plan.lengths);
   const int64_t max_len = upload_lengths(ctx, sh, in.lengths, dlen);
   const auto w32 = weights_f32(ctx, sh, in, plan, ws);
-  // The persistent backward needs the transposed W_hh slice and a dgh tile on chip; when that
-  // does not fit (it needs more than forward), the per-step GEMM path runs instead. After the
-  // cluster forward it runs where the persistent forward would have been allowed.
+  // After the cluster forward, the cluster backward where W_hh^T and the dgh exchange buffers fit
+  // one cluster (it needs more than forward: G*H values per sample). Else the persistent backward,
+  // which needs the transposed W_hh slice and a dgh tile on chip, where the persistent forward
+  // would have been allowed; else the per-step GEMM path.
+  const bool cluster_bwd = path == Path::kCluster && ri::cluster_fits(ctx, sh, sizeof(T), true);
   const bool persistent_bwd =
+      !cluster_bwd &&
       (path == Path::kPersistent ||
        (path == Path::kCluster &&
         rnn_persistent_allowed(sh.hidden_size, concurrent_collectives(ctx.device)))) &&
@@ -492,7 +496,7 @@ void custom_backward(const Context& ctx, const RnnShape& sh, const RnnInputs<T>&
               lstm && dout.d_c_n ? dev(dout.d_c_n) + state : static_cast<const Dev<T>*>(nullptr),
               dc_carry + d * NH, NH);
     }
-    if (persistent_bwd) {
+    if (cluster_bwd || persistent_bwd) {
       using W = std::conditional_t<std::is_same_v<T, float>, float, uint16_t>;
       ri::PersistentBackwardLayer<W> pl;
       for (int64_t d = 0; d < D; ++d) {
@@ -507,9 +511,17 @@ void custom_backward(const Context& ctx, const RnnShape& sh, const RnnInputs<T>&
       pl.dc_carry = dc_carry;
       pl.dy = dy;
       if constexpr (std::is_same_v<T, float>) {
-        ri::persistent_backward_f32(ctx, sh, pl);
+        if (cluster_bwd) {
+          ri::cluster_backward_f32(ctx, sh, pl);
+        } else {
+          ri::persistent_backward_f32(ctx, sh, pl);
+        }
       } else {
-        ri::persistent_backward_bf16(ctx, sh, pl);
+        if (cluster_bwd) {
+          ri::cluster_backward_bf16(ctx, sh, pl);
+        } else {
+          ri::persistent_backward_bf16(ctx, sh, pl);
+        }
       }
     } else {
       for (int64_t s = T_ - 1; s >= 0; --s) {

@@ -19,7 +19,9 @@ enum class RnnMode : uint8_t { kLstm, kGru };
 // cluster forward (tensor cores, W_hh in one thread-block cluster's shared memory, h exchanged
 // through distributed shared memory) when W_hh fits there, else the grid-barrier persistent
 // kernels when W_hh's slices fit on chip and the grid can be co-resident, else the per-step GEMM
-// path; backward runs the persistent kernel or the per-step path (each pass falls back alone).
+// path; backward after the cluster forward runs the cluster backward where W_hh^T and the
+// gate-gradient exchange fit one cluster, else the persistent kernel or the per-step path (each
+// pass falls back alone).
 // kCustomCluster forces the cluster forward and kCustomPersistent the grid-barrier persistent
 // forward (each an error where it cannot run), kCustomStepGemm the per-step path (tests,
 // benchmarks); kCudnn is cuDNN's RNN API (f32, CUDNN_RNN_ALGO_STANDARD),

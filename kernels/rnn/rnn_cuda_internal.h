@@ -53,14 +53,18 @@ void persistent_backward_f32(const Context& ctx, const RnnShape& shape,
 void persistent_backward_bf16(const Context& ctx, const RnnShape& shape,
                               const PersistentBackwardLayer<uint16_t>& layer);
 
-// The cluster forward recurrence (rnn_cluster.cu): whether it runs this shape here (compute
-// capability 9.0, W_hh on one cluster's shared memory), and the launch, all T steps of both
-// directions of one layer. W as above; the layer struct is the persistent kernel's.
-bool cluster_fits(const Context& ctx, const RnnShape& shape, size_t weight_bytes);
+// The cluster recurrences (rnn_cluster.cu): whether one runs this shape here (compute capability
+// 9.0, W_hh and the exchange buffers in one cluster's shared memory), and the launches, all T
+// steps of both directions of one layer. W and the layer structs as the persistent kernels'.
+bool cluster_fits(const Context& ctx, const RnnShape& shape, size_t weight_bytes, bool backward);
 void cluster_forward_f32(const Context& ctx, const RnnShape& shape,
                          const PersistentLayer<float>& layer);
 void cluster_forward_bf16(const Context& ctx, const RnnShape& shape,
                           const PersistentLayer<uint16_t>& layer);
+void cluster_backward_f32(const Context& ctx, const RnnShape& shape,
+                          const PersistentBackwardLayer<float>& layer);
+void cluster_backward_bf16(const Context& ctx, const RnnShape& shape,
+                           const PersistentBackwardLayer<uint16_t>& layer);
 
 // cuDNN path (f32 only), one cuDNN RNN per layer so dropout masks come from the caller. algo:
 // kCudnn (CUDNN_RNN_ALGO_STANDARD), kCudnnPersistStatic or kCudnnPersistSmallH.

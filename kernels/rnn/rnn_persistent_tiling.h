@@ -57,8 +57,11 @@ STRAND_RNN_HD int persistent_sample(int grp, int bb, int ngrp) { return grp + bb
 // forms gates[16 units][8 samples] = W_hh[rows][k] h[n][k] with one mma per gate and k-step (A = W
 // rows, B = h as a k x n column-major tile, C in fp32), runs the cell update for the 4 (unit,
 // sample) pairs its lane holds in C, and stores each new h into h buffer (s+1)%2 of every CTA of
-// the cluster (distributed shared memory); one cluster barrier per step. The precision is the
-// weight type's: bf16 (mma m16n8k16, h rounded to bf16 in the exchange) or f32 (3xTF32 mma
+// the cluster (distributed shared memory); one cluster barrier per step. Backward has the same
+// ownership over W_hh^T: A = W_hh[r][j] (one fragment "gate", k = r over all G*H gate rows), B =
+// dgh of step s+1 exchanged as [sample][G*H], C = the recurrent part of dh for 16 units x 8
+// samples, then the cell backward and the exchange of the unit's G gate gradients. The precision is
+// the weight type's: bf16 (mma m16n8k16, h rounded to bf16 in the exchange) or f32 (3xTF32 mma
 // m16n8k8: each operand split into a tf32 high part and a tf32 remainder, three products).
 
 constexpr int kClusterUnits = 16;       // hidden units per unit block (mma M)
@@ -69,11 +72,13 @@ constexpr int kClusterFragWords = 128;  // 32 lanes x 4 32-bit registers per A f
 struct ClusterTiling {
   int cluster = 0;      // CTAs per cluster
   int unit_blocks = 0;  // 16-unit blocks per CTA (the last CTA's may run past H: zero rows)
-  int k_pad = 0;        // H rounded up to 16: the product's k extent (zero-padded)
+  int frag_gates = 0;   // A fragments per (unit block, k-step): G forward, 1 backward
+  int k_pad = 0;        // k extent (H forward, G*H backward) rounded up to 16, zero-padded
   int k_step = 0;       // k per mma: 16 (bf16) or 8 (tf32)
   int batch_tile = 0;   // samples per cluster, a multiple of 8 (padding samples are zero)
   int batch_tiles = 0;  // clusters per direction
-  int h_stride = 0;     // elements per sample row of an h buffer (k_pad + 16 bytes: no conflicts)
+  int h_stride = 0;     // elements per sample row of an exchange buffer (k_pad + 16 bytes: no
+                        // bank conflicts)
   size_t w_bytes = 0;   // W_hh fragments of one CTA
   size_t h_bytes = 0;   // one h buffer (there are two)
   size_t smem = 0;      // w_bytes + 2 * h_bytes
@@ -87,8 +92,8 @@ struct ClusterTiling {
 // The tiling for clusters of at most `max_cluster` CTAs (8 portable, 16 non-portable) with
 // `max_smem` bytes each on `sms` multiprocessors; weight_bytes 2 (bf16) or 4 (f32). The batch
 // tile shrinks while the clusters still fit on the chip at once (more SMs per step).
-ClusterTiling cluster_tiling(const RnnShape& s, size_t weight_bytes, int sms, int max_smem,
-                             int max_cluster);
+ClusterTiling cluster_tiling(const RnnShape& s, size_t weight_bytes, bool backward, int sms,
+                             int max_smem, int max_cluster);
 
 // Where a fragment element lives in its tile, per the PTX ISA's mma fragment layouts. Lane l is
 // in group g = l / 4, thread t = l % 4 of that group. A register holds 2 bf16 (half 0 in the low

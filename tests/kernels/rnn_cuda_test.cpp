@@ -286,8 +286,10 @@ TEST(RnnCudaLarge, CustomAndCudnnMatchCpuFastPath) {
 }
 
 // The cluster recurrence at the hidden sizes it is for (DanQ's 320, 128, 256), bidirectional
-// with per-sample lengths, in f32 (3xTF32) and bf16 (h exchanged in bf16), forward through the
-// cluster and backward through the persistent kernel; off compute capability 9.0, a clear error.
+// with per-sample lengths, in f32 (3xTF32) and bf16 (h and dgh exchanged in bf16), forward
+// through the cluster, backward through the cluster where W_hh^T and the gate-gradient exchange
+// fit (not f32 at hidden 320: there the persistent kernel); off compute capability 9.0, a clear
+// error.
 TEST(RnnCudaCluster, DanQSizesMatchCpu) {
   STRAND_REQUIRE_CUDA_DEVICE();
   if (!hopper()) {
