@@ -186,6 +186,16 @@ TEST_P(RnnCuda, EveryAlgoMatchesCpuReferenceInFloat) {
     const std::string path = cuda::rnn_path_name(test_context(), p.shape, DType::kF32, algo);
     expect_close(gpu_run<float>(p, dy, dhn, dcn, algo), ref, 1e-4, 1e-5, path);
   }
+  // cuDNN's persistent algorithms (the bench's baselines) where cuDNN takes the shape: a refusal
+  // must be cuDNN's NOT_SUPPORTED, anything else fails.
+  for (RnnAlgo algo : {RnnAlgo::kCudnnPersistStatic, RnnAlgo::kCudnnPersistSmallH}) {
+    try {
+      expect_close(gpu_run<float>(p, dy, dhn, dcn, algo), ref, 1e-4, 1e-5,
+                   cuda::rnn_path_name(test_context(), p.shape, DType::kF32, algo));
+    } catch (const Error& e) {
+      EXPECT_THAT(e.message(), ::testing::HasSubstr("NOT_SUPPORTED"));
+    }
+  }
   // Small hidden sizes take the cluster recurrence on compute capability 9.0, else the
   // persistent kernel on a GPU of that class.
   EXPECT_EQ(cuda::rnn_path_name(test_context(), p.shape, DType::kF32, RnnAlgo::kCustom),
