@@ -1,10 +1,11 @@
 // LSTM benchmarks: the CPU fast path on the DanQ shape, and on a GPU the custom path (persistent
 // or per-step GEMM) beside cuDNN, forward and forward+backward, DanQ shapes and a hidden-size
 // sweep. GPU benchmarks are registered only when a CUDA device is present.
-// Like with like: both sides are fp32 FMA arithmetic (custom: FFMA and cuBLAS SGEMM without TF32;
-// cuDNN: CUDNN_RNN_ALGO_STANDARD, FMA math). cuDNN's time includes packing the weights into its
-// weight space each call (device copies, which a framework that keeps cuDNN's layout avoids);
-// descriptor setup is cached and stays out of the timing.
+// Like with like in f32: cuDNN (standard and persistent algorithms, FMA math) against the custom
+// recurrences (persistent: FFMA; cluster: 3xTF32 tensor-core products, fp32-accurate; cuBLAS
+// SGEMM without TF32 around them). cuDNN's time includes packing the weights into its weight
+// space each call (device copies, which a framework that keeps cuDNN's layout avoids);
+// descriptor setup is cached and stays out of the timing. bf16 rows: the custom kernels only.
 #include "kernels/rnn/rnn.h"
 
 #include <benchmark/benchmark.h>
@@ -18,6 +19,8 @@
 #if STRAND_WITH_CUDA
 #include <cuda_runtime.h>
 
+#include "core/bfloat16.h"
+#include "core/error.h"
 #include "kernels/common/cuda_check.h"
 #endif
 
@@ -135,60 +138,74 @@ struct DeviceMemory {
   void* ptr = nullptr;
 };
 
+// Uploads v as T (float, or bf16 for the custom kernels' bf16 rows).
+template <typename T>
 std::unique_ptr<DeviceMemory> upload(const std::vector<float>& v) {
-  auto m = std::make_unique<DeviceMemory>(v.size() * sizeof(float));
-  STRAND_CUDA_CHECK(cudaMemcpy(m->ptr, v.data(), v.size() * sizeof(float), cudaMemcpyHostToDevice));
+  const std::vector<T> host(v.begin(), v.end());
+  auto m = std::make_unique<DeviceMemory>(host.size() * sizeof(T));
+  STRAND_CUDA_CHECK(
+      cudaMemcpy(m->ptr, host.data(), host.size() * sizeof(T), cudaMemcpyHostToDevice));
   return m;
 }
 
+template <typename T>
 void gpu_rnn(benchmark::State& state, RnnShape s, RnnAlgo algo, bool backward) {
   namespace kc = strand::kernels::cuda;
+  const strand::DType dtype = strand::dtype_of<T>;
   HostProblem p(s);
-  auto x = upload(p.x), dy = upload(p.dy);
+  auto x = upload<T>(p.x), dy = upload<T>(p.dy);
   std::vector<std::unique_ptr<DeviceMemory>> params, grads;
   for (size_t i = 0; i < p.params.size(); ++i) {
-    params.push_back(upload(p.params[i]));
-    grads.push_back(upload(p.grads[i]));
+    params.push_back(upload<T>(p.params[i]));
+    grads.push_back(upload<T>(p.grads[i]));
   }
-  const auto w = p.sets<RnnLayerWeights<float>>([&](int64_t i) { return params[i]->f(); });
-  const auto g = p.sets<RnnLayerGrads<float>>([&](int64_t i) { return grads[i]->f(); });
-  DeviceMemory y(p.dy.size() * sizeof(float)), dx(p.x.size() * sizeof(float));
+  auto as_t = [](DeviceMemory& m) { return static_cast<T*>(m.ptr); };
+  const auto w = p.sets<RnnLayerWeights<T>>([&](int64_t i) { return as_t(*params[i]); });
+  const auto g = p.sets<RnnLayerGrads<T>>([&](int64_t i) { return as_t(*grads[i]); });
+  DeviceMemory y(p.dy.size() * sizeof(T)), dx(p.x.size() * sizeof(T));
   // On a non-blocking stream of its own, as in training (never the legacy default stream).
   cudaStream_t stream = nullptr;
   STRAND_CUDA_CHECK(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
   const strand::kernels::Context ctx{stream, 0};
-  DeviceMemory reserve(kc::rnn_reserve_bytes(ctx, s, strand::DType::kF32, algo));
-  const size_t ws_bytes = kc::rnn_workspace_bytes(ctx, s, strand::DType::kF32, algo);
-  DeviceMemory ws(ws_bytes);
-  const RnnInputs<float> in{x->f(), {}, nullptr, nullptr, w, {}};
-  cudaEvent_t start, stop;
-  STRAND_CUDA_CHECK(cudaEventCreate(&start));
-  STRAND_CUDA_CHECK(cudaEventCreate(&stop));
-  auto once = [&] {
-    kc::rnn_forward(ctx, s, in, {y.f(), nullptr, nullptr}, algo, reserve.ptr, ws.ptr, ws_bytes);
-    if (backward)
-      kc::rnn_backward(ctx, s, in, reserve.ptr, {dy->f(), nullptr, nullptr},
-                       {dx.f(), nullptr, nullptr, g}, algo, ws.ptr, ws_bytes);
-  };
-  once();  // warm-up: handles, descriptors, first-touch
-  for (auto _ : state) {
-    STRAND_CUDA_CHECK(cudaEventRecord(start, stream));
-    once();
-    STRAND_CUDA_CHECK(cudaEventRecord(stop, stream));
-    STRAND_CUDA_CHECK(cudaEventSynchronize(stop));
-    float ms = 0;
-    STRAND_CUDA_CHECK(cudaEventElapsedTime(&ms, start, stop));
-    state.SetIterationTime(ms * 1e-3);
+  // An algorithm that cannot run this shape here (a forced on-chip kernel that does not fit,
+  // cuDNN refusing a persistent algorithm) is a skipped row with cuDNN's or strand's reason.
+  try {
+    DeviceMemory reserve(kc::rnn_reserve_bytes(ctx, s, dtype, algo));
+    const size_t ws_bytes = kc::rnn_workspace_bytes(ctx, s, dtype, algo);
+    DeviceMemory ws(ws_bytes);
+    const RnnInputs<T> in{as_t(*x), {}, nullptr, nullptr, w, {}};
+    cudaEvent_t start, stop;
+    STRAND_CUDA_CHECK(cudaEventCreate(&start));
+    STRAND_CUDA_CHECK(cudaEventCreate(&stop));
+    auto once = [&] {
+      kc::rnn_forward(ctx, s, in, {as_t(y), nullptr, nullptr}, algo, reserve.ptr, ws.ptr, ws_bytes);
+      if (backward)
+        kc::rnn_backward(ctx, s, in, reserve.ptr, {as_t(*dy), nullptr, nullptr},
+                         {as_t(dx), nullptr, nullptr, g, {}}, algo, ws.ptr, ws_bytes);
+    };
+    once();  // warm-up: handles, descriptors, first-touch
+    for (auto _ : state) {
+      STRAND_CUDA_CHECK(cudaEventRecord(start, stream));
+      once();
+      STRAND_CUDA_CHECK(cudaEventRecord(stop, stream));
+      STRAND_CUDA_CHECK(cudaEventSynchronize(stop));
+      float ms = 0;
+      STRAND_CUDA_CHECK(cudaEventElapsedTime(&ms, start, stop));
+      state.SetIterationTime(ms * 1e-3);
+    }
+    cudaEventDestroy(start);
+    cudaEventDestroy(stop);
+    state.SetLabel(kc::rnn_path_name(ctx, s, dtype, algo));
+  } catch (const strand::Error& e) {
+    state.SkipWithError(e.what());
   }
-  cudaEventDestroy(start);
-  cudaEventDestroy(stop);
+  STRAND_CUDA_CHECK(cudaStreamSynchronize(stream));
   cudaStreamDestroy(stream);
   const double flops = forward_flops(s) * (backward ? 3 : 1);
   state.counters["GFLOP/s"] =
       benchmark::Counter(flops * 1e-9 * state.iterations(), benchmark::Counter::kIsRate);
   state.counters["samples/s"] =
       benchmark::Counter(double(s.batch) * state.iterations(), benchmark::Counter::kIsRate);
-  state.SetLabel(kc::rnn_path_name(ctx, s, strand::DType::kF32, algo));
 }
 
 void register_gpu_benchmarks() {
@@ -202,21 +219,42 @@ void register_gpu_benchmarks() {
     RnnShape shape;
   };
   std::vector<Named> shapes;
-  for (int64_t n : {100, 256})
+  for (int64_t n : {64, 100, 256})
     shapes.push_back({strand::format("DanQ/N{}", n), lstm_shape(75, n, 320, 320, true)});
   for (int64_t h : {128, 256, 512, 1024})
     for (int64_t t : {100, 1000})
       shapes.push_back({strand::format("H{}/T{}", h, t), lstm_shape(t, 64, h, h, false)});
-  const std::pair<const char*, RnnAlgo> algos[] = {{"custom", RnnAlgo::kCustom},
-                                                   {"step_gemm", RnnAlgo::kCustomStepGemm},
-                                                   {"cudnn", RnnAlgo::kCudnn}};
+  // f32 rows: auto's pick (the cluster recurrence on compute capability 9.0), each custom
+  // recurrence forced, and cuDNN's standard and persistent algorithms; bf16 rows for the custom
+  // kernels (cuDNN's path here is f32 only).
+  struct Algo {
+    const char* name;
+    RnnAlgo algo;
+    bool bf16;
+  };
+  const Algo algos[] = {{"custom", RnnAlgo::kCustom, false},
+                        {"cluster", RnnAlgo::kCustomCluster, false},
+                        {"persistent", RnnAlgo::kCustomPersistent, false},
+                        {"step_gemm", RnnAlgo::kCustomStepGemm, false},
+                        {"cudnn", RnnAlgo::kCudnn, false},
+                        {"cudnn_persist_static", RnnAlgo::kCudnnPersistStatic, false},
+                        {"cudnn_persist_small_h", RnnAlgo::kCudnnPersistSmallH, false},
+                        {"cluster_bf16", RnnAlgo::kCustomCluster, true},
+                        {"persistent_bf16", RnnAlgo::kCustomPersistent, true}};
   for (const auto& sh : shapes)
     for (bool backward : {false, true})
-      for (const auto& [algo_name, algo] : algos) {
+      for (const Algo& a : algos) {
         const std::string name =
-            strand::format("BM_GpuLstm/{}/{}/{}", sh.name, backward ? "fwd_bwd" : "fwd", algo_name);
-        benchmark::RegisterBenchmark(
-            name.c_str(), [=](benchmark::State& st) { gpu_rnn(st, sh.shape, algo, backward); })
+            strand::format("BM_GpuLstm/{}/{}/{}", sh.name, backward ? "fwd_bwd" : "fwd", a.name);
+        const RnnShape shape = sh.shape;
+        const RnnAlgo algo = a.algo;
+        auto run = a.bf16 ? +[](benchmark::State& st, RnnShape s, RnnAlgo al,
+                                bool b) { gpu_rnn<strand::BFloat16>(st, s, al, b); }
+                          : +[](benchmark::State& st, RnnShape s, RnnAlgo al, bool b) {
+                              gpu_rnn<float>(st, s, al, b);
+                            };
+        benchmark::RegisterBenchmark(name.c_str(),
+                                     [=](benchmark::State& st) { run(st, shape, algo, backward); })
             ->UseManualTime()
             ->Unit(benchmark::kMillisecond);
       }

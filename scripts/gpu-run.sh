@@ -193,10 +193,12 @@ declare -A racecheck=(
   [test_kernels_per_sample_norm_cuda]='PerSampleNormCuda.DenseMatchesCpu'
 )
 # Deciding shapes: the inner convolutions of each model and the dilated stack at N64 in every
-# pass and precision, the one-hot first layers, DanQ's BiLSTM and one long LSTM, the train steps.
+# pass and precision, the one-hot first layers, DanQ's BiLSTM (batch 64 and 256, forward and
+# forward+backward: cluster, persistent, cuDNN standard and persistent) and one long LSTM, the
+# train steps.
 declare -A benches=(
   [bench_conv1d]='^gpu/[a-z_]*/[a-z0-9]*/(deepsea2|basset2|dilated)[^/]*/N64/|^gpu/onehot_[a-z_]*/[a-z0-9]*/deepsea1[^/]*/N64/|^gpu/sm90_[a-z_]*/[a-z0-9]*/(deepsea[23]|basset[23]|dilated)[^/]*/N64/'
-  [bench_rnn]='^BM_GpuLstm/(DanQ/N100|H512/T1000)/fwd_bwd/'
+  [bench_rnn]='^BM_GpuLstm/(DanQ/N(64|256)/fwd(_bwd)?|H512/T1000/fwd_bwd)/'
   [bench_train]='cuda:1'
   [bench_gemm]='cuda:1'
   [bench_elementwise]='cuda:1'

@@ -34,6 +34,18 @@ TENSOR_CORE_CLAIMS = [
     ("conv1d_sm90_kernel", r"SYNCS\.", "conv1d sm90 mbarrier pipeline", "sm_90a"),
     ("conv1d_sm90_kernel", r"USETMAXREG", "conv1d sm90 setmaxnreg (producer/consumer)", "sm_90a"),
     ("11gram_kernel", r"HMMA\.1688\.F32\.TF32", "per-sample norm input Gram, 3xTF32"),
+    # LSTM/GRU cluster recurrences (rnn_cluster.cu, forward and backward): the recurrent product
+    # on tensor cores, one cluster barrier per step (barrier.cluster arrive/wait), h or dgh
+    # exchanged by generic stores into the distributed shared-memory window (no descriptor: not
+    # global STG).
+    ("cluster_forward_kernelIt", r"HMMA\.16816\.F32\.BF16", "rnn cluster forward, bf16"),
+    ("cluster_forward_kernelIf", r"HMMA\.1688\.F32\.TF32", "rnn cluster forward, 3xTF32 (fp32)"),
+    ("cluster_backward_kernelIt", r"HMMA\.16816\.F32\.BF16", "rnn cluster backward, bf16"),
+    ("cluster_backward_kernelIf", r"HMMA\.1688\.F32\.TF32", "rnn cluster backward, 3xTF32"),
+    ("cluster_forward_kernel", r"UCGABAR_ARV[\s\S]*UCGABAR_WAIT", "rnn cluster forward, barrier"),
+    ("cluster_forward_kernel", r"\bST\.E(\.U16)? \[R\d+\]", "rnn cluster forward, DSMEM stores"),
+    ("cluster_backward_kernel", r"UCGABAR_ARV[\s\S]*UCGABAR_WAIT", "rnn cluster backward, barrier"),
+    ("cluster_backward_kernel", r"\bST\.E(\.U16)? \[R\d+\]", "rnn cluster backward, DSMEM stores"),
 ]
 
 

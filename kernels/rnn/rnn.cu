@@ -241,20 +241,43 @@ struct CustomPlan {
   size_t g32, ones, dy, dgx, dgh, dh_rec, dh_carry, dc_carry, dx, total;
 };
 
-enum class Path { kPersistent, kStepGemm, kCudnn };
+enum class Path { kCluster, kPersistent, kStepGemm, kCudnn };
+
+bool is_cudnn(RnnAlgo algo) {
+  return algo == RnnAlgo::kCudnn || algo == RnnAlgo::kCudnnPersistStatic ||
+         algo == RnnAlgo::kCudnnPersistSmallH;
+}
 
 Path resolve(const Context& ctx, const RnnShape& s, DType dtype, RnnAlgo algo) {
   validate(s);
   STRAND_CHECK(dtype == DType::kF32 || dtype == DType::kBF16,
                "CUDA RNN supports f32 and bf16, got {}", dtype_name(dtype));
-  if (algo == RnnAlgo::kCudnn) {
+  if (is_cudnn(algo)) {
     STRAND_CHECK(dtype == DType::kF32, "cuDNN RNN path supports f32 only, got {}",
                  dtype_name(dtype));
     return Path::kCudnn;
   }
   if (algo == RnnAlgo::kCustomStepGemm) return Path::kStepGemm;
-  // The persistent kernel is for the latency-bound sizes, and never beside NCCL kernels, whose
-  // SMs its grid barrier could wait on forever (concurrent_collectives.h).
+  if (algo == RnnAlgo::kCustomCluster) {
+    STRAND_CHECK(ri::cluster_fits(ctx, s, dtype_size(dtype), false),
+                 "RNN cluster kernel cannot run hidden {} {} here: it needs compute capability "
+                 "9.0 and W_hh in one thread-block cluster's shared memory",
+                 s.hidden_size, dtype_name(dtype));
+    return Path::kCluster;
+  }
+  if (algo == RnnAlgo::kCustomPersistent) {
+    STRAND_CHECK(rnn_persistent_allowed(s.hidden_size, concurrent_collectives(ctx.device)) &&
+                     ri::persistent_fits(ctx, s, dtype_size(dtype), false),
+                 "RNN persistent kernel cannot run hidden {} {} here: it needs hidden <= 512, no "
+                 "NCCL communicator on the device, W_hh's slices on chip and a co-resident grid",
+                 s.hidden_size, dtype_name(dtype));
+    return Path::kPersistent;
+  }
+  // The on-chip recurrences are for the latency-bound sizes. Clusters are scheduled whole and
+  // wait on no other block, so they may run beside NCCL kernels; the grid barrier of the
+  // persistent kernel may not (concurrent_collectives.h).
+  if (s.hidden_size <= 512 && ri::cluster_fits(ctx, s, dtype_size(dtype), false))
+    return Path::kCluster;
   if (rnn_persistent_allowed(s.hidden_size, concurrent_collectives(ctx.device)) &&
       ri::persistent_fits(ctx, s, dtype_size(dtype), false))
     return Path::kPersistent;
@@ -315,7 +338,7 @@ const float* layer_input(const Context& ctx, const RnnShape& s, const RnnInputs<
 
 template <typename T>
 void custom_forward(const Context& ctx, const RnnShape& sh, const RnnInputs<T>& in,
-                    const RnnOutputs<T>& out, bool persistent, void* reserve, void* workspace,
+                    const RnnOutputs<T>& out, Path path, void* reserve, void* workspace,
                     size_t workspace_bytes) {
   const CustomPlan plan(sh, dtype_of<T>);
   STRAND_CHECK(workspace && workspace_bytes >= plan.forward_bytes,
@@ -357,25 +380,27 @@ void custom_forward(const Context& ctx, const RnnShape& sh, const RnnInputs<T>& 
       convert(ctx, in.h0 ? dev(in.h0) + state : dev(in.h0), st.bufs[d].hs, NH);
       if (lstm) convert(ctx, in.c0 ? dev(in.c0) + state : dev(in.c0), st.bufs[d].cs, NH);
     }
-    if (persistent) {
+    if (path == Path::kCluster || path == Path::kPersistent) {
+      using W = std::conditional_t<std::is_same_v<T, float>, float, uint16_t>;
+      ri::PersistentLayer<W> pl;
+      for (int64_t d = 0; d < D; ++d) {
+        pl.bufs[d] = st.bufs[d];
+        pl.dims[d] = st.dims[d];
+        pl.w_hh[d] = reinterpret_cast<const W*>(in.weights[l * D + d].weight_hh);
+      }
+      pl.lengths = dlen;
       if constexpr (std::is_same_v<T, float>) {
-        ri::PersistentLayer<float> pl;
-        for (int64_t d = 0; d < D; ++d) {
-          pl.bufs[d] = st.bufs[d];
-          pl.dims[d] = st.dims[d];
-          pl.w_hh[d] = in.weights[l * D + d].weight_hh;
+        if (path == Path::kCluster) {
+          ri::cluster_forward_f32(ctx, sh, pl);
+        } else {
+          ri::persistent_forward_f32(ctx, sh, pl);
         }
-        pl.lengths = dlen;
-        ri::persistent_forward_f32(ctx, sh, pl);
       } else {
-        ri::PersistentLayer<uint16_t> pl;
-        for (int64_t d = 0; d < D; ++d) {
-          pl.bufs[d] = st.bufs[d];
-          pl.dims[d] = st.dims[d];
-          pl.w_hh[d] = reinterpret_cast<const uint16_t*>(in.weights[l * D + d].weight_hh);
+        if (path == Path::kCluster) {
+          ri::cluster_forward_bf16(ctx, sh, pl);
+        } else {
+          ri::persistent_forward_bf16(ctx, sh, pl);
         }
-        pl.lengths = dlen;
-        ri::persistent_forward_bf16(ctx, sh, pl);
       }
     } else {
       for (int64_t s = 0; s < T_; ++s) {
@@ -399,7 +424,7 @@ void custom_forward(const Context& ctx, const RnnShape& sh, const RnnInputs<T>& 
 template <typename T>
 void custom_backward(const Context& ctx, const RnnShape& sh, const RnnInputs<T>& in,
                      const void* reserve, const RnnGradOutputs<T>& dout,
-                     const RnnGradInputs<T>& din, bool persistent, void* workspace,
+                     const RnnGradInputs<T>& din, Path path, void* workspace,
                      size_t workspace_bytes) {
   const CustomPlan plan(sh, dtype_of<T>);
   STRAND_CHECK(workspace && workspace_bytes >= plan.total,
@@ -415,9 +440,17 @@ void custom_backward(const Context& ctx, const RnnShape& sh, const RnnInputs<T>&
   int* dlen = reinterpret_cast<int*>(ws + plan.lengths);
   const int64_t max_len = upload_lengths(ctx, sh, in.lengths, dlen);
   const auto w32 = weights_f32(ctx, sh, in, plan, ws);
-  // The persistent backward needs the transposed W_hh slice and a dgh tile on chip; when that
-  // does not fit (it needs more than forward), the per-step GEMM path runs instead.
-  const bool persistent_bwd = persistent && ri::persistent_fits(ctx, sh, sizeof(T), true);
+  // After the cluster forward, the cluster backward where W_hh^T and the dgh exchange buffers fit
+  // one cluster (it needs more than forward: G*H values per sample). Else the persistent backward,
+  // which needs the transposed W_hh slice and a dgh tile on chip, where the persistent forward
+  // would have been allowed; else the per-step GEMM path.
+  const bool cluster_bwd = path == Path::kCluster && ri::cluster_fits(ctx, sh, sizeof(T), true);
+  const bool persistent_bwd =
+      !cluster_bwd &&
+      (path == Path::kPersistent ||
+       (path == Path::kCluster &&
+        rnn_persistent_allowed(sh.hidden_size, concurrent_collectives(ctx.device)))) &&
+      ri::persistent_fits(ctx, sh, sizeof(T), true);
   auto buf = [&](size_t offset) { return reinterpret_cast<float*>(ws + offset); };
   float *scratch = buf(plan.scratch), *ones = buf(plan.ones), *dy = buf(plan.dy),
         *dh_rec = buf(plan.dh_rec), *dh_carry = buf(plan.dh_carry), *dc_carry = buf(plan.dc_carry),
@@ -463,7 +496,7 @@ void custom_backward(const Context& ctx, const RnnShape& sh, const RnnInputs<T>&
               lstm && dout.d_c_n ? dev(dout.d_c_n) + state : static_cast<const Dev<T>*>(nullptr),
               dc_carry + d * NH, NH);
     }
-    if (persistent_bwd) {
+    if (cluster_bwd || persistent_bwd) {
       using W = std::conditional_t<std::is_same_v<T, float>, float, uint16_t>;
       ri::PersistentBackwardLayer<W> pl;
       for (int64_t d = 0; d < D; ++d) {
@@ -478,9 +511,17 @@ void custom_backward(const Context& ctx, const RnnShape& sh, const RnnInputs<T>&
       pl.dc_carry = dc_carry;
       pl.dy = dy;
       if constexpr (std::is_same_v<T, float>) {
-        ri::persistent_backward_f32(ctx, sh, pl);
+        if (cluster_bwd) {
+          ri::cluster_backward_f32(ctx, sh, pl);
+        } else {
+          ri::persistent_backward_f32(ctx, sh, pl);
+        }
       } else {
-        ri::persistent_backward_bf16(ctx, sh, pl);
+        if (cluster_bwd) {
+          ri::cluster_backward_bf16(ctx, sh, pl);
+        } else {
+          ri::persistent_backward_bf16(ctx, sh, pl);
+        }
       }
     } else {
       for (int64_t s = T_ - 1; s >= 0; --s) {
@@ -586,24 +627,29 @@ void copy_sequence(const Context& ctx, const float* src, float* dst, int64_t T, 
 
 std::string rnn_path_name(const Context& ctx, const RnnShape& shape, DType dtype, RnnAlgo algo) {
   switch (resolve(ctx, shape, dtype, algo)) {
+    case Path::kCluster:
+      return "cluster";
     case Path::kPersistent:
       return "persistent";
     case Path::kStepGemm:
       return "step_gemm";
     case Path::kCudnn:
-      return "cudnn";
+      return algo == RnnAlgo::kCudnnPersistStatic   ? "cudnn_persist_static"
+             : algo == RnnAlgo::kCudnnPersistSmallH ? "cudnn_persist_small_h"
+                                                    : "cudnn";
   }
   return "?";
 }
 
 size_t rnn_reserve_bytes(const Context& ctx, const RnnShape& shape, DType dtype, RnnAlgo algo) {
-  if (resolve(ctx, shape, dtype, algo) == Path::kCudnn) return ri::cudnn_reserve_bytes(ctx, shape);
+  if (resolve(ctx, shape, dtype, algo) == Path::kCudnn)
+    return ri::cudnn_reserve_bytes(ctx, shape, algo);
   return RnnReserveLayout(shape).total * sizeof(float);
 }
 
 size_t rnn_workspace_bytes(const Context& ctx, const RnnShape& shape, DType dtype, RnnAlgo algo) {
   if (resolve(ctx, shape, dtype, algo) == Path::kCudnn)
-    return ri::cudnn_workspace_bytes(ctx, shape);
+    return ri::cudnn_workspace_bytes(ctx, shape, algo);
   return CustomPlan(shape, dtype).total;
 }
 
@@ -617,12 +663,11 @@ void rnn_forward(const Context& ctx, const RnnShape& shape, const RnnInputs<T>& 
   const Path path = resolve(ctx, shape, dtype_of<T>, algo);
   if (path == Path::kCudnn) {
     if constexpr (std::is_same_v<T, float>) {
-      ri::cudnn_forward(ctx, shape, in, out, reserve, workspace, workspace_bytes);
+      ri::cudnn_forward(ctx, shape, algo, in, out, reserve, workspace, workspace_bytes);
     }
     return;
   }
-  custom_forward(ctx, shape, in, out, path == Path::kPersistent, reserve, workspace,
-                 workspace_bytes);
+  custom_forward(ctx, shape, in, out, path, reserve, workspace, workspace_bytes);
 }
 
 template <typename T>
@@ -638,12 +683,11 @@ void rnn_backward(const Context& ctx, const RnnShape& shape, const RnnInputs<T>&
                "cuDNN or bf16");
   if (path == Path::kCudnn) {
     if constexpr (std::is_same_v<T, float>) {
-      ri::cudnn_backward(ctx, shape, in, reserve, dout, din, workspace, workspace_bytes);
+      ri::cudnn_backward(ctx, shape, algo, in, reserve, dout, din, workspace, workspace_bytes);
     }
     return;
   }
-  custom_backward(ctx, shape, in, reserve, dout, din, path == Path::kPersistent, workspace,
-                  workspace_bytes);
+  custom_backward(ctx, shape, in, reserve, dout, din, path, workspace, workspace_bytes);
 }
 
 #define INSTANTIATE(T)                                                                          \

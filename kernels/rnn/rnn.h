@@ -15,12 +15,28 @@ namespace strand::kernels {
 
 enum class RnnMode : uint8_t { kLstm, kGru };
 
-// Which CUDA implementation runs. kCustom picks the persistent recurrent kernels (forward and
-// backward, hidden <= 512) when W_hh's slices fit on chip and the grid can be co-resident, else
-// the per-step GEMM path (backward falls back alone when only its larger tile does not fit);
-// kCustomStepGemm forces the per-step path (tests, benchmarks); kCudnn is cuDNN's RNN API (f32);
-// kAuto is kCustom today. The CPU family ignores this.
-enum class RnnAlgo : uint8_t { kAuto, kCustom, kCustomStepGemm, kCudnn };
+// Which CUDA implementation runs. kCustom, for hidden <= 512: on compute capability 9.0 the
+// cluster forward (tensor cores, W_hh in one thread-block cluster's shared memory, h exchanged
+// through distributed shared memory) when W_hh fits there, else the grid-barrier persistent
+// kernels when W_hh's slices fit on chip and the grid can be co-resident, else the per-step GEMM
+// path; backward after the cluster forward runs the cluster backward where W_hh^T and the
+// gate-gradient exchange fit one cluster, else the persistent kernel or the per-step path (each
+// pass falls back alone).
+// kCustomCluster forces the cluster forward and kCustomPersistent the grid-barrier persistent
+// forward (each an error where it cannot run), kCustomStepGemm the per-step path (tests,
+// benchmarks); kCudnn is cuDNN's RNN API (f32, CUDNN_RNN_ALGO_STANDARD),
+// kCudnnPersistStatic and kCudnnPersistSmallH its persistent algorithms (baselines; cuDNN refuses
+// the shapes they do not support). kAuto is kCustom today. The CPU family ignores this.
+enum class RnnAlgo : uint8_t {
+  kAuto,
+  kCustom,
+  kCustomStepGemm,
+  kCudnn,
+  kCustomCluster,
+  kCudnnPersistStatic,
+  kCudnnPersistSmallH,
+  kCustomPersistent
+};
 
 struct RnnShape {
   RnnMode mode = RnnMode::kLstm;
@@ -161,7 +177,8 @@ void rnn_backward(const Context& ctx, const RnnShape& shape, const RnnInputs<T>&
 
 namespace cuda {
 
-// Which recurrence a call with this algo would run: "persistent", "step_gemm" or "cudnn".
+// Which recurrence a call with this algo would run: "cluster", "persistent", "step_gemm",
+// "cudnn", "cudnn_persist_static" or "cudnn_persist_small_h".
 // T = float or BFloat16 (bf16 weights stay bf16 on chip; state and accumulation are fp32).
 std::string rnn_path_name(const Context& ctx, const RnnShape& shape, DType dtype, RnnAlgo algo);
 

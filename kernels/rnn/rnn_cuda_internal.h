@@ -53,15 +53,30 @@ void persistent_backward_f32(const Context& ctx, const RnnShape& shape,
 void persistent_backward_bf16(const Context& ctx, const RnnShape& shape,
                               const PersistentBackwardLayer<uint16_t>& layer);
 
-// cuDNN path (f32 only), one cuDNN RNN per layer so dropout masks come from the caller.
-size_t cudnn_reserve_bytes(const Context& ctx, const RnnShape& shape);
-size_t cudnn_workspace_bytes(const Context& ctx, const RnnShape& shape);
-void cudnn_forward(const Context& ctx, const RnnShape& shape, const RnnInputs<float>& in,
-                   const RnnOutputs<float>& out, void* reserve, void* workspace,
-                   size_t workspace_bytes);
-void cudnn_backward(const Context& ctx, const RnnShape& shape, const RnnInputs<float>& in,
-                    const void* reserve, const RnnGradOutputs<float>& dout,
-                    const RnnGradInputs<float>& din, void* workspace, size_t workspace_bytes);
+// The cluster recurrences (rnn_cluster.cu): whether one runs this shape here (compute capability
+// 9.0, W_hh and the exchange buffers in one cluster's shared memory), and the launches, all T
+// steps of both directions of one layer. W and the layer structs as the persistent kernels'.
+bool cluster_fits(const Context& ctx, const RnnShape& shape, size_t weight_bytes, bool backward);
+void cluster_forward_f32(const Context& ctx, const RnnShape& shape,
+                         const PersistentLayer<float>& layer);
+void cluster_forward_bf16(const Context& ctx, const RnnShape& shape,
+                          const PersistentLayer<uint16_t>& layer);
+void cluster_backward_f32(const Context& ctx, const RnnShape& shape,
+                          const PersistentBackwardLayer<float>& layer);
+void cluster_backward_bf16(const Context& ctx, const RnnShape& shape,
+                           const PersistentBackwardLayer<uint16_t>& layer);
+
+// cuDNN path (f32 only), one cuDNN RNN per layer so dropout masks come from the caller. algo:
+// kCudnn (CUDNN_RNN_ALGO_STANDARD), kCudnnPersistStatic or kCudnnPersistSmallH.
+size_t cudnn_reserve_bytes(const Context& ctx, const RnnShape& shape, RnnAlgo algo);
+size_t cudnn_workspace_bytes(const Context& ctx, const RnnShape& shape, RnnAlgo algo);
+void cudnn_forward(const Context& ctx, const RnnShape& shape, RnnAlgo algo,
+                   const RnnInputs<float>& in, const RnnOutputs<float>& out, void* reserve,
+                   void* workspace, size_t workspace_bytes);
+void cudnn_backward(const Context& ctx, const RnnShape& shape, RnnAlgo algo,
+                    const RnnInputs<float>& in, const void* reserve,
+                    const RnnGradOutputs<float>& dout, const RnnGradInputs<float>& din,
+                    void* workspace, size_t workspace_bytes);
 
 // Elementwise helpers (rnn.cu) the cuDNN path shares.
 // dst[i] = src[i] * mask[i]

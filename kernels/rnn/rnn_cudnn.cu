@@ -3,8 +3,9 @@
 // (cudnnRNNDataDescriptor, SEQ_MAJOR_UNPACKED); weights packed from PyTorch's layout into cuDNN's
 // weight space each call and weight gradients unpacked back (accumulated). Descriptors and cuDNN's
 // size queries are cached per shape (and lengths), so timed calls measure the device work.
-// Like with like: cuDNN runs CUDNN_RNN_ALGO_STANDARD in FMA math, the same fp32 arithmetic as the
-// custom kernels (FFMA, no TF32); cuDNN's persistent algorithms are not tried.
+// Like with like: cuDNN runs in FMA math, the same fp32 arithmetic as the custom FFMA kernels (no
+// TF32); the algorithm is CUDNN_RNN_ALGO_STANDARD, or a persistent one (PERSIST_STATIC,
+// PERSIST_STATIC_SMALL_H) as the baseline of the on-chip custom recurrences.
 #include <algorithm>
 #include <map>
 #include <memory>
@@ -26,8 +27,20 @@ cudnnHandle_t cudnn_handle(const Context& ctx) {
 namespace {
 
 // Descriptors of layer l as a single-layer cuDNN RNN, and the buffer sizes cuDNN asks for.
+cudnnRNNAlgo_t cudnn_algo(RnnAlgo algo) {
+  switch (algo) {
+    case RnnAlgo::kCudnnPersistStatic:
+      return CUDNN_RNN_ALGO_PERSIST_STATIC;
+    case RnnAlgo::kCudnnPersistSmallH:
+      return CUDNN_RNN_ALGO_PERSIST_STATIC_SMALL_H;
+    default:
+      return CUDNN_RNN_ALGO_STANDARD;
+  }
+}
+
 struct CudnnLayer {
-  CudnnLayer(cudnnHandle_t handle, const RnnShape& s, int64_t l, const std::vector<int>& lengths) {
+  CudnnLayer(cudnnHandle_t handle, const RnnShape& s, RnnAlgo algo, int64_t l,
+             const std::vector<int>& lengths) {
     const int D = static_cast<int>(s.dirs()), N = static_cast<int>(s.batch),
               H = static_cast<int>(s.hidden_size), T = static_cast<int>(s.seq_len);
     const int I = static_cast<int>(s.layer_input_size(l));
@@ -40,7 +53,7 @@ struct CudnnLayer {
     // FMA math: plain fp32 like the custom path (DEFAULT_MATH would allow TF32 on Ampere+).
     STRAND_CUDNN_CHECK(cudnnSetDropoutDescriptor(dropout, handle, 0.f, nullptr, 0, 0));
     STRAND_CUDNN_CHECK(cudnnSetRNNDescriptor_v8(
-        rnn, CUDNN_RNN_ALGO_STANDARD, s.mode == RnnMode::kLstm ? CUDNN_LSTM : CUDNN_GRU,
+        rnn, cudnn_algo(algo), s.mode == RnnMode::kLstm ? CUDNN_LSTM : CUDNN_GRU,
         s.bias ? CUDNN_RNN_DOUBLE_BIAS : CUDNN_RNN_NO_BIAS,
         D == 2 ? CUDNN_BIDIRECTIONAL : CUDNN_UNIDIRECTIONAL, CUDNN_LINEAR_INPUT, CUDNN_DATA_FLOAT,
         CUDNN_DATA_FLOAT, CUDNN_FMA_MATH, I, H, H, 1, dropout, CUDNN_RNN_PADDED_IO_ENABLED));
@@ -83,7 +96,7 @@ std::vector<int> host_lengths(const RnnShape& s, std::span<const int32_t> length
 // Byte offsets of the cuDNN path's reserve and workspace, sized with full-length sequences (the
 // largest cuDNN asks for).
 struct CudnnPlan {
-  CudnnPlan(cudnnHandle_t handle, const RnnShape& s) {
+  CudnnPlan(cudnnHandle_t handle, const RnnShape& s, RnnAlgo algo) {
     const std::vector<int> full = host_lengths(s, {});
     const size_t TN = s.seq_len * s.batch;
     const size_t Imax = std::max<int64_t>(s.input_size, s.output_size());
@@ -92,7 +105,7 @@ struct CudnnPlan {
     at += align_up(TN * s.input_size * sizeof(float));
     size_t weights = 0, work = 0;
     for (int64_t l = 0; l < s.num_layers; ++l) {
-      const CudnnLayer layer(handle, s, l, full);
+      const CudnnLayer layer(handle, s, algo, l, full);
       y.push_back(at);
       at += align_up(TN * s.output_size() * sizeof(float));
       cudnn_reserve.push_back(at);
@@ -130,31 +143,40 @@ struct CudnnPlan {
 // packing, real device copies, stays per call). Never destroyed, like the handles (no cuDNN calls
 // from static destructors); the layer cache is emptied past 256 entries, so varying lengths cannot
 // grow it without bound.
-using ShapeKey = std::tuple<int, int64_t, int64_t, int64_t, int64_t, int64_t, bool, bool, bool>;
-ShapeKey shape_key(const RnnShape& s) {
-  return {
-      static_cast<int>(s.mode), s.seq_len,     s.batch, s.input_size, s.hidden_size, s.num_layers,
-      s.bidirectional,          s.batch_first, s.bias};
+using ShapeKey =
+    std::tuple<int, int64_t, int64_t, int64_t, int64_t, int64_t, bool, bool, bool, int>;
+ShapeKey shape_key(const RnnShape& s, RnnAlgo algo) {
+  return {static_cast<int>(s.mode),
+          s.seq_len,
+          s.batch,
+          s.input_size,
+          s.hidden_size,
+          s.num_layers,
+          s.bidirectional,
+          s.batch_first,
+          s.bias,
+          static_cast<int>(cudnn_algo(algo))};
 }
 
-const CudnnPlan& cached_plan(cudnnHandle_t handle, const RnnShape& s) {
+const CudnnPlan& cached_plan(cudnnHandle_t handle, const RnnShape& s, RnnAlgo algo) {
   thread_local auto* cache =
       new std::map<std::pair<cudnnHandle_t, ShapeKey>, std::unique_ptr<CudnnPlan>>();
-  auto& slot = (*cache)[{handle, shape_key(s)}];
-  if (!slot) slot = std::make_unique<CudnnPlan>(handle, s);
+  auto& slot = (*cache)[{handle, shape_key(s, algo)}];
+  if (!slot) slot = std::make_unique<CudnnPlan>(handle, s, algo);
   return *slot;
 }
 
 // The returned reference is valid until the next call (which may empty the cache).
-const CudnnLayer& cached_layer(cudnnHandle_t handle, const RnnShape& s, int64_t l,
+const CudnnLayer& cached_layer(cudnnHandle_t handle, const RnnShape& s, RnnAlgo algo, int64_t l,
                                const std::vector<int>& lengths) {
   using Key = std::tuple<cudnnHandle_t, ShapeKey, int64_t, std::vector<int>>;
   thread_local auto* cache = new std::map<Key, std::unique_ptr<CudnnLayer>>();
-  Key key{handle, shape_key(s), l, lengths};
+  Key key{handle, shape_key(s, algo), l, lengths};
   auto it = cache->find(key);
   if (it == cache->end()) {
     if (cache->size() >= 256) cache->clear();
-    it = cache->emplace(std::move(key), std::make_unique<CudnnLayer>(handle, s, l, lengths)).first;
+    it = cache->emplace(std::move(key), std::make_unique<CudnnLayer>(handle, s, algo, l, lengths))
+             .first;
   }
   return *it->second;
 }
@@ -243,19 +265,19 @@ int* upload(const Context& ctx, const std::vector<int>& lengths, char* ws, const
 
 }  // namespace
 
-size_t cudnn_reserve_bytes(const Context& ctx, const RnnShape& shape) {
-  return cached_plan(cudnn_handle(ctx), shape).reserve_total;
+size_t cudnn_reserve_bytes(const Context& ctx, const RnnShape& shape, RnnAlgo algo) {
+  return cached_plan(cudnn_handle(ctx), shape, algo).reserve_total;
 }
 
-size_t cudnn_workspace_bytes(const Context& ctx, const RnnShape& shape) {
-  return cached_plan(cudnn_handle(ctx), shape).workspace_total;
+size_t cudnn_workspace_bytes(const Context& ctx, const RnnShape& shape, RnnAlgo algo) {
+  return cached_plan(cudnn_handle(ctx), shape, algo).workspace_total;
 }
 
-void cudnn_forward(const Context& ctx, const RnnShape& s, const RnnInputs<float>& in,
+void cudnn_forward(const Context& ctx, const RnnShape& s, RnnAlgo algo, const RnnInputs<float>& in,
                    const RnnOutputs<float>& out, void* reserve, void* workspace,
                    size_t workspace_bytes) {
   cudnnHandle_t handle = cudnn_handle(ctx);
-  const CudnnPlan& plan = cached_plan(handle, s);
+  const CudnnPlan& plan = cached_plan(handle, s, algo);
   STRAND_CHECK(workspace && workspace_bytes >= plan.workspace_total,
                "RNN workspace too small: {} bytes, need {}", workspace_bytes, plan.workspace_total);
   char* R = static_cast<char*>(reserve);
@@ -267,7 +289,7 @@ void cudnn_forward(const Context& ctx, const RnnShape& s, const RnnInputs<float>
   copy_sequence(ctx, in.input, reinterpret_cast<float*>(R + plan.x), T, N, s.input_size,
                 s.batch_first, false);
   for (int64_t l = 0; l < s.num_layers; ++l) {
-    const CudnnLayer& L = cached_layer(handle, s, l, lengths);
+    const CudnnLayer& L = cached_layer(handle, s, algo, l, lengths);
     STRAND_CHECK(L.work_bytes <= plan.work_bytes && L.reserve_bytes <= plan.reserve_sizes[l],
                  "cuDNN asked for more space with these lengths than with full ones");
     const float* xin = layer_input(ctx, s, in, R, plan, l, scratch);
@@ -285,11 +307,11 @@ void cudnn_forward(const Context& ctx, const RnnShape& s, const RnnInputs<float>
                 s.output_size(), false, s.batch_first);
 }
 
-void cudnn_backward(const Context& ctx, const RnnShape& s, const RnnInputs<float>& in,
+void cudnn_backward(const Context& ctx, const RnnShape& s, RnnAlgo algo, const RnnInputs<float>& in,
                     const void* reserve, const RnnGradOutputs<float>& dout,
                     const RnnGradInputs<float>& din, void* workspace, size_t workspace_bytes) {
   cudnnHandle_t handle = cudnn_handle(ctx);
-  const CudnnPlan& plan = cached_plan(handle, s);
+  const CudnnPlan& plan = cached_plan(handle, s, algo);
   STRAND_CHECK(workspace && workspace_bytes >= plan.workspace_total,
                "RNN workspace too small: {} bytes, need {}", workspace_bytes, plan.workspace_total);
   // cuDNN's backward calls update their reserve space; that is part of the contract of this path.
@@ -304,7 +326,7 @@ void cudnn_backward(const Context& ctx, const RnnShape& s, const RnnInputs<float
   float* dx = reinterpret_cast<float*>(ws + plan.dx);
   copy_sequence(ctx, dout.d_output, dy, T, N, s.output_size(), s.batch_first, false);
   for (int64_t l = s.num_layers - 1; l >= 0; --l) {
-    const CudnnLayer& L = cached_layer(handle, s, l, lengths);
+    const CudnnLayer& L = cached_layer(handle, s, algo, l, lengths);
     const int64_t I = s.layer_input_size(l), state = l * D * NH;
     const float* xin = layer_input(ctx, s, in, R, plan, l, scratch);
     pack_weights(ctx, handle, L, s, l, in, ws + plan.wspace);

@@ -98,11 +98,11 @@ struct RnnDims {
 };
 
 // Forward update of unit (n, j) at an active step s (s < len). hh: the W_hh h_prev products of
-// the unit's gates (without b_hh); h_prev: hs at slot s.
+// the unit's gates (without b_hh); h_prev: hs at slot s. Returns the new h.
 template <typename A>
-STRAND_RNN_HD void rnn_forward_unit_active(const RnnDirBuffers<A>& b, const RnnDims& d, int64_t s,
-                                           int64_t n, int64_t j, int64_t len, const A hh[4],
-                                           A h_prev) {
+STRAND_RNN_HD A rnn_forward_unit_active(const RnnDirBuffers<A>& b, const RnnDims& d, int64_t s,
+                                        int64_t n, int64_t j, int64_t len, const A hh[4],
+                                        A h_prev) {
   const int64_t NH = d.N * d.H, G = d.lstm ? 4 : 3, GH = G * d.H, DH = d.D * d.H;
   const int64_t here = s * NH + n * d.H + j, next = here + NH;
   const int64_t t = d.reverse ? len - 1 - s : s;
@@ -128,28 +128,27 @@ STRAND_RNN_HD void rnn_forward_unit_active(const RnnDirBuffers<A>& b, const RnnD
     if (b.h_n) b.h_n[n * d.H + j] = h;
     if (d.lstm && b.c_n) b.c_n[n * d.H + j] = c;
   }
+  return h;
 }
 
 // Past the sample's length the state is carried through and the output is zero.
 template <typename A>
-STRAND_RNN_HD void rnn_forward_unit_inactive(const RnnDirBuffers<A>& b, const RnnDims& d, int64_t s,
-                                             int64_t n, int64_t j, A h_prev) {
+STRAND_RNN_HD A rnn_forward_unit_inactive(const RnnDirBuffers<A>& b, const RnnDims& d, int64_t s,
+                                          int64_t n, int64_t j, A h_prev) {
   const int64_t NH = d.N * d.H, DH = d.D * d.H;
   const int64_t here = s * NH + n * d.H + j, next = here + NH;
   b.hs[next] = h_prev;
   if (d.lstm) b.cs[next] = b.cs[here];
   b.y[(s * d.N + n) * DH + j] = A(0);
+  return h_prev;
 }
 
-// Forward update of unit (n, j) at step s, active or not.
+// Forward update of unit (n, j) at step s, active or not; returns the new h.
 template <typename A>
-STRAND_RNN_HD void rnn_forward_unit(const RnnDirBuffers<A>& b, const RnnDims& d, int64_t s,
-                                    int64_t n, int64_t j, int64_t len, const A hh[4], A h_prev) {
-  if (s >= len) {
-    rnn_forward_unit_inactive(b, d, s, n, j, h_prev);
-  } else {
-    rnn_forward_unit_active(b, d, s, n, j, len, hh, h_prev);
-  }
+STRAND_RNN_HD A rnn_forward_unit(const RnnDirBuffers<A>& b, const RnnDims& d, int64_t s, int64_t n,
+                                 int64_t j, int64_t len, const A hh[4], A h_prev) {
+  if (s >= len) return rnn_forward_unit_inactive(b, d, s, n, j, h_prev);
+  return rnn_forward_unit_active(b, d, s, n, j, len, hh, h_prev);
 }
 
 // Backward of unit (n, j) at step s (steps run from T-1 down to 0). dh_rec: (W_hh^T dgh of step

@@ -30,4 +30,38 @@ PersistentTiling persistent_tiling(const RnnShape& s, size_t weight_bytes, bool 
   return c;
 }
 
+ClusterTiling cluster_tiling(const RnnShape& s, size_t weight_bytes, bool backward, int sms,
+                             int max_smem, int max_cluster) {
+  ClusterTiling c;
+  const int D = static_cast<int>(s.dirs()), H = static_cast<int>(s.hidden_size);
+  const int G = static_cast<int>(s.gates()), N = static_cast<int>(s.batch);
+  const bool bf16 = weight_bytes == 2;
+  if (max_cluster < 1 || (weight_bytes != 2 && weight_bytes != 4)) return c;
+  const int blocks = (H + kClusterUnits - 1) / kClusterUnits;
+  c.unit_blocks = (blocks + max_cluster - 1) / max_cluster;
+  c.cluster = (blocks + c.unit_blocks - 1) / c.unit_blocks;  // no CTA without units
+  c.frag_gates = backward ? 1 : G;
+  c.k_pad = ((backward ? G * H : H) + 15) / 16 * 16;
+  c.k_step = bf16 ? 16 : 8;
+  c.h_stride = c.k_pad + static_cast<int>(16 / weight_bytes);
+  c.w_bytes =
+      static_cast<size_t>(c.unit_blocks) * c.frag_gates * c.k_steps() * kClusterFragWords * 4;
+  const size_t row = static_cast<size_t>(c.h_stride) * weight_bytes;  // per sample, per buffer
+  if (c.w_bytes + 2 * row * kClusterSamples > static_cast<size_t>(max_smem)) return c;
+  const int most = static_cast<int>((max_smem - c.w_bytes) / (2 * row)) / 8 * 8;
+  int tile = std::min(most, (N + 7) / 8 * 8);
+  auto tiles = [&](int t) { return (N + t - 1) / t; };
+  for (;;) {
+    const int half = (tile / 2 + 7) / 8 * 8;
+    if (half >= tile || D * tiles(half) * c.cluster > sms) break;
+    tile = half;
+  }
+  c.batch_tile = tile;
+  c.batch_tiles = tiles(tile);
+  c.h_bytes = row * tile;
+  c.smem = c.w_bytes + 2 * c.h_bytes;
+  c.fits = true;
+  return c;
+}
+
 }  // namespace strand::kernels::detail

@@ -1,5 +1,7 @@
-// CUDA LSTM/GRU (custom persistent, custom per-step GEMM, cuDNN) against the CPU reference on
-// fresh random data: outputs poisoned first, every element of every output and gradient checked.
+// CUDA LSTM/GRU (custom cluster and persistent recurrences, custom per-step GEMM, cuDNN) against
+// the CPU reference on fresh random data: outputs poisoned first, every element of every output
+// and gradient checked.
+#include <cuda_runtime.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -116,6 +118,29 @@ Results gpu_run(const RnnProblem<float>& p, const std::vector<float>& dy,
   return r;
 }
 
+// Compute capability 9.0: where the cluster recurrence runs.
+bool hopper() {
+  int major = 0, minor = 0;
+  if (cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, 0) != cudaSuccess ||
+      cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, 0) != cudaSuccess)
+    return false;
+  return major == 9 && minor == 0;
+}
+
+// The custom algorithms worth running on this device: auto's pick, each on-chip recurrence
+// forced where it runs, and the per-step path.
+std::vector<RnnAlgo> custom_algos(const RnnShape& s, DType dtype) {
+  std::vector<RnnAlgo> out{RnnAlgo::kCustom, RnnAlgo::kCustomStepGemm};
+  for (RnnAlgo forced : {RnnAlgo::kCustomCluster, RnnAlgo::kCustomPersistent}) {
+    try {
+      cuda::rnn_path_name(test_context(), s, dtype, forced);
+      out.push_back(forced);
+    } catch (const Error&) {  // does not fit here: auto's fallback is tested instead
+    }
+  }
+  return out;
+}
+
 void expect_close(const Results& got, const Results& want, double rtol, double atol,
                   const std::string& what) {
   EXPECT_TRUE(all_close(got.y, want.y, rtol, atol)) << what << " output";
@@ -155,13 +180,28 @@ TEST_P(RnnCuda, EveryAlgoMatchesCpuReferenceInFloat) {
   const auto dhn = testing::random_vector<float>(p.state_count(), 72);
   const auto dcn = testing::random_vector<float>(p.state_count(), 73);
   const Results ref = cpu_run(p, dy, dhn, dcn, true);
-  for (RnnAlgo algo : {RnnAlgo::kCustom, RnnAlgo::kCustomStepGemm, RnnAlgo::kCudnn}) {
+  std::vector<RnnAlgo> algos = custom_algos(p.shape, DType::kF32);
+  algos.push_back(RnnAlgo::kCudnn);
+  for (RnnAlgo algo : algos) {
     const std::string path = cuda::rnn_path_name(test_context(), p.shape, DType::kF32, algo);
     expect_close(gpu_run<float>(p, dy, dhn, dcn, algo), ref, 1e-4, 1e-5, path);
   }
-  // Small hidden sizes must take the persistent kernel on a Hopper-class GPU.
+  // cuDNN's persistent algorithms (the bench's baselines) where cuDNN takes the shape: a refusal
+  // must be cuDNN's NOT_SUPPORTED, anything else fails.
+  for (RnnAlgo algo : {RnnAlgo::kCudnnPersistStatic, RnnAlgo::kCudnnPersistSmallH}) {
+    try {
+      expect_close(gpu_run<float>(p, dy, dhn, dcn, algo), ref, 1e-4, 1e-5,
+                   cuda::rnn_path_name(test_context(), p.shape, DType::kF32, algo));
+    } catch (const Error& e) {
+      EXPECT_THAT(e.message(), ::testing::HasSubstr("NOT_SUPPORTED"));
+    }
+  }
+  // Small hidden sizes take the cluster recurrence on compute capability 9.0, else the
+  // persistent kernel on a GPU of that class.
   EXPECT_EQ(cuda::rnn_path_name(test_context(), p.shape, DType::kF32, RnnAlgo::kCustom),
-            "persistent");
+            hopper() ? "cluster" : "persistent");
+  EXPECT_EQ(cuda::rnn_path_name(test_context(), p.shape, DType::kBF16, RnnAlgo::kCustom),
+            hopper() ? "cluster" : "persistent");
 }
 
 TEST_P(RnnCuda, Bf16CustomMatchesCpuReferenceOnRoundedInputs) {
@@ -184,7 +224,7 @@ TEST_P(RnnCuda, Bf16CustomMatchesCpuReferenceOnRoundedInputs) {
   round(dhn);
   round(dcn);
   const Results ref = cpu_run(p, dy, dhn, dcn, true);
-  for (RnnAlgo algo : {RnnAlgo::kCustom, RnnAlgo::kCustomStepGemm}) {
+  for (RnnAlgo algo : custom_algos(p.shape, DType::kBF16)) {
     expect_close(gpu_run<BFloat16>(p, dy, dhn, dcn, algo), ref, 2e-2, 2e-2,
                  cuda::rnn_path_name(test_context(), p.shape, DType::kBF16, algo) + " bf16");
   }
@@ -245,11 +285,61 @@ TEST(RnnCudaLarge, CustomAndCudnnMatchCpuFastPath) {
     const auto dhn = testing::random_vector<float>(p.state_count(), 92);
     const auto dcn = testing::random_vector<float>(p.state_count(), 93);
     const Results ref = cpu_run(p, dy, dhn, dcn, false);
-    for (RnnAlgo algo : {RnnAlgo::kCustom, RnnAlgo::kCustomStepGemm, RnnAlgo::kCudnn}) {
+    std::vector<RnnAlgo> algos = custom_algos(p.shape, DType::kF32);
+    algos.push_back(RnnAlgo::kCudnn);
+    for (RnnAlgo algo : algos) {
       expect_close(gpu_run<float>(p, dy, dhn, dcn, algo), ref, 1e-3, 1e-4,
                    std::string(c.name) + " " +
                        cuda::rnn_path_name(test_context(), p.shape, DType::kF32, algo));
     }
+  }
+}
+
+// The cluster recurrence at the hidden sizes it is for (DanQ's 320, 128, 256), bidirectional
+// with per-sample lengths, in f32 (3xTF32) and bf16 (h and dgh exchanged in bf16), forward
+// through the cluster, backward through the cluster where W_hh^T and the gate-gradient exchange
+// fit (not f32 at hidden 320: there the persistent kernel); off compute capability 9.0, a clear
+// error.
+TEST(RnnCudaCluster, DanQSizesMatchCpu) {
+  STRAND_REQUIRE_CUDA_DEVICE();
+  if (!hopper()) {
+    const RnnShape s = testing::rnn_shape(RnnMode::kLstm, 4, 8, 16, 32, 1, true);
+    try {
+      cuda::rnn_path_name(test_context(), s, DType::kF32, RnnAlgo::kCustomCluster);
+      ADD_FAILURE() << "cluster algo accepted off compute capability 9.0";
+    } catch (const Error& e) {
+      EXPECT_THAT(e.message(), ::testing::HasSubstr("compute capability 9.0"));
+    }
+    return;
+  }
+  for (const Case& c :
+       {Case{"LstmH320N70", RnnMode::kLstm, 7, 70, 320, 320, 1, true, true, false, {}},
+        Case{"LstmH128N33", RnnMode::kLstm, 6, 33, 40, 128, 1, true, false, false, {}},
+        Case{"GruH256N17", RnnMode::kGru, 5, 17, 24, 256, 1, false, false, false, {}}}) {
+    RnnProblem<float> p(shape_of(c), {}, 10, true, false, 0.05);
+    p.lengths.resize(c.N);
+    for (int64_t n = 0; n < c.N; ++n) p.lengths[n] = static_cast<int32_t>(1 + (n * 3) % c.T);
+    const auto dy = testing::random_vector<float>(p.out_count(), 94);
+    const auto dhn = testing::random_vector<float>(p.state_count(), 95);
+    const auto dcn = testing::random_vector<float>(p.state_count(), 96);
+    const Results ref = cpu_run(p, dy, dhn, dcn, false);
+    expect_close(gpu_run<float>(p, dy, dhn, dcn, RnnAlgo::kCustomCluster), ref, 1e-3, 1e-4,
+                 std::string(c.name) + " cluster f32");
+    RnnProblem<float> q = p;
+    auto round = [](std::vector<float>& v) {
+      for (auto& e : v) e = static_cast<float>(BFloat16(e));
+    };
+    round(q.x);
+    round(q.h0);
+    round(q.c0);
+    for (auto& v : q.params) round(v);
+    auto qdy = dy, qdhn = dhn, qdcn = dcn;
+    round(qdy);
+    round(qdhn);
+    round(qdcn);
+    const Results qref = cpu_run(q, qdy, qdhn, qdcn, false);
+    expect_close(gpu_run<BFloat16>(q, qdy, qdhn, qdcn, RnnAlgo::kCustomCluster), qref, 2e-2, 2e-2,
+                 std::string(c.name) + " cluster bf16");
   }
 }
 
