@@ -52,6 +52,14 @@ Tensor Conv1d::forward(const Tensor& x) {
 }
 
 Tensor Conv1d::forward_relu_max_pool(const Tensor& x, int64_t pool) {
+  if (x.dtype() == DType::kU8) {  // base codes: the one-hot first layer's fused kernel
+    if (autocast_applies(weight_)) {
+      return runtime::conv1d_bases_relu_max_pool1d_inference(x, to_bf16(weight_), to_bf16(bias_),
+                                                             pool, options_)
+          .to(DType::kF32);
+    }
+    return runtime::conv1d_bases_relu_max_pool1d_inference(x, weight_, bias_, pool, options_);
+  }
   if (autocast_applies(x)) {  // as forward: bf16 operands, fp32 out
     return runtime::conv1d_relu_max_pool1d_inference(to_bf16(x), to_bf16(weight_), to_bf16(bias_),
                                                      pool, options_)

@@ -22,7 +22,8 @@ class Conv1d : public Module {
   explicit Conv1d(const Conv1dConfig& config);
   Tensor forward(const Tensor& x) override;
   // max_pool1d(relu(forward(x)), pool) (window = stride = pool, no padding) for CUDA inference
-  // without gradient recording, fused (runtime::conv1d_relu_max_pool1d_inference).
+  // without gradient recording, fused (runtime::conv1d_relu_max_pool1d_inference; for base codes
+  // runtime::conv1d_bases_relu_max_pool1d_inference).
   Tensor forward_relu_max_pool(const Tensor& x, int64_t pool);
   Tensor& weight() { return weight_; }
   Tensor& bias() { return bias_; }

@@ -48,21 +48,23 @@ const Pool1d* fusable_relu_pool(const std::vector<std::shared_ptr<Module>>& modu
   return pool && pool->kind() == Pool1d::Kind::kMax ? pool : nullptr;
 }
 
-// Conv1d -> ReLU -> MaxPool1d (window = stride, no padding) at modules[i] on a float CUDA x
-// [N, C, L] without gradient recording: the pooling layer, else null. They then run as one conv
-// with the ReLU and pooling in its epilogue.
+// Conv1d -> ReLU -> MaxPool1d (window = stride, no padding) at modules[i] on a CUDA x, float
+// [N, C, L] or base codes [N, L], without gradient recording: the pooling layer, else null. They
+// then run as one conv with the ReLU and pooling in its epilogue.
 const Pool1d* fusable_conv_relu_pool(const std::vector<std::shared_ptr<Module>>& modules, size_t i,
                                      const Tensor& x) {
-  if (i + 2 >= modules.size() || x.dim() != 3 || !x.is_cuda() || x.dtype() == DType::kU8 ||
+  const bool bases = x.dtype() == DType::kU8;
+  if (i + 2 >= modules.size() || x.dim() != (bases ? 2 : 3) || !x.is_cuda() ||
       runtime::grad_enabled())
     return nullptr;
   const auto* conv = dynamic_cast<const Conv1d*>(modules[i].get());
   if (!conv || modules[i + 1]->type_name() != "ReLU") return nullptr;
+  if (bases && (conv->config().in_channels != 4 || conv->config().groups != 1)) return nullptr;
   const auto* pool = dynamic_cast<const Pool1d*>(modules[i + 2].get());
   if (!pool || pool->kind() != Pool1d::Kind::kMax || pool->stride() != pool->kernel() ||
       pool->padding() != 0)
     return nullptr;
-  return pool->kernel() <= conv->out_length(x.shape()[2]) ? pool : nullptr;
+  return pool->kernel() <= conv->out_length(x.shape()[bases ? 1 : 2]) ? pool : nullptr;
 }
 
 }  // namespace

@@ -163,6 +163,12 @@ Tensor conv1d_relu_max_pool1d_inference(const Tensor& x, const Tensor& weight, c
 // multiplications. The bases get no gradient.
 Tensor conv1d_bases(const Tensor& bases, const Tensor& weight, const Tensor& bias,
                     const Conv1dOptions& options = {});
+// Inference on CUDA without gradient recording: max_pool1d(relu(conv1d_bases(...)), pool) (window
+// = stride = pool, no padding) in one kernel that writes only the pooled output
+// (kernels::cuda::conv1d_onehot_relu_maxpool): the first layer of DeepSEA, Basset and DanQ.
+Tensor conv1d_bases_relu_max_pool1d_inference(const Tensor& bases, const Tensor& weight,
+                                              const Tensor& bias, int64_t pool,
+                                              const Conv1dOptions& options = {});
 
 // LSTM / GRU over a sequence, PyTorch's semantics and parameter layout. weights are in
 // kernels::rnn_parameters(shape) order (weight_ih_l0, weight_hh_l0, bias_ih_l0, bias_hh_l0, ...).

@@ -1,4 +1,5 @@
 // conv1d and conv1d_bases on the kernels/conv1d family, with their backward passes.
+#include "kernels/conv1d/conv1d_onehot_pool.h"
 #include "runtime/autograd.h"
 #include "runtime/deeplift.h"
 #include "runtime/dispatch.h"
@@ -313,6 +314,42 @@ Tensor conv1d(const Tensor& x_in, const Tensor& weight_in, const Tensor& bias_in
     record_conv_attrs(*node, s);
   }
   set_outputs(node, {&y});
+  return y;
+}
+
+Tensor conv1d_bases_relu_max_pool1d_inference(const Tensor& bases_in, const Tensor& weight_in,
+                                              const Tensor& bias_in, int64_t pool,
+                                              const Conv1dOptions& options) {
+  const char* op = "conv1d_bases_relu_max_pool1d_inference";
+  check_floating_same(op, {&weight_in, &bias_in});
+  check_same_device(op, {&bases_in, &weight_in});
+  check_dtype(op, "bases", bases_in, DType::kU8);
+  STRAND_CHECK(weight_in.is_cuda(),
+               "{}: CUDA tensors only (on the CPU: conv1d_bases, then ReLU "
+               "and max_pool1d)",
+               op);
+  STRAND_CHECK(!grad_enabled(), "{}: records no gradient; call it with gradients off", op);
+  STRAND_CHECK(bases_in.dim() == 2, "{}: bases must be [N, L] base codes, got shape {}", op,
+               bases_in.shape());
+  STRAND_CHECK(options.groups == 1, "{}: groups must be 1, got {}", op, options.groups);
+  check_weights(op, weight_in, bias_in, 4);
+  const kernels::Conv1dShape s =
+      conv_shape(weight_in, bases_in.shape()[0], 4, bases_in.shape()[1], options);
+  const kernels::OnehotPool window{pool, pool};
+  const int64_t pooled = kernels::check_onehot_pool(s, window, op);
+  const Tensor bases = bases_in.contiguous(), w = weight_in.contiguous();
+  const Tensor b = bias_in.defined() ? bias_in.contiguous() : Tensor();
+  Tensor y = empty({s.batch, s.out_channels, pooled}, {.dtype = w.dtype(), .device = w.device()});
+  const kernels::Context ctx = context_for(w.device());
+  dispatch_gpu_f32_bf16_cpu_f32_f64(w, op, [&](auto tag) {
+    using T = decltype(tag);
+    if constexpr (!std::is_same_v<T, double>) {
+      const T* bias = b.defined() ? b.data<T>() : nullptr;
+      STRAND_CUDA_CALL(kernels::cuda::conv1d_onehot_relu_maxpool<T>(
+          ctx, s, window, kernels::BaseEncoding::kCodes, bases.data<uint8_t>(), w.data<T>(), bias,
+          y.data<T>()));
+    }
+  });
   return y;
 }
 

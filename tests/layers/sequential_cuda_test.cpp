@@ -1,7 +1,8 @@
 // Sequential's CUDA inference fusion: Conv1d -> ReLU -> MaxPool1d runs as one conv with the ReLU
 // and pooling in its epilogue (runtime::conv1d_relu_max_pool1d_inference) and gives the chain's
 // result (the same model on the CPU), in fp32, tf32 and bf16 autocast; with gradients on, the
-// chain runs unfused and still agrees.
+// chain runs unfused and still agrees. The one-hot first layer (base codes in) likewise, through
+// its own fused kernel (runtime::conv1d_bases_relu_max_pool1d_inference).
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -65,6 +66,36 @@ TEST(SequentialCuda, ConvReluPoolInferenceIsFusedAndMatchesTheChain) {
     }
     const Tensor y = model(xd);  // gradients on: the unfused chain
     EXPECT_LT(scaled_error(y.to_vector<float>(), cpu_out), c.tol) << "unfused";
+  }
+}
+
+// The one-hot first layer (base codes in): its fused conv + ReLU + max pool kernel.
+TEST(SequentialCuda, BasesConvReluPoolInferenceIsFusedAndMatchesTheChain) {
+  STRAND_REQUIRE_CUDA_DEVICE();
+  runtime::manual_seed(12);
+  auto conv = std::make_shared<Conv1d>(
+      Conv1dConfig{.in_channels = 4, .out_channels = 32, .kernel_size = 19, .same_padding = true});
+  Sequential model({conv, std::make_shared<Activation>("ReLU"), MaxPool1d(3)});
+  model.eval();
+  std::vector<uint8_t> codes(4 * 200);
+  uint32_t state = 5;
+  for (uint8_t& c : codes)
+    c = static_cast<uint8_t>((state = state * 1664525u + 1013904223u) >> 29) % 5;
+  const Tensor bases = runtime::from_vector(codes, {4, 200});
+  std::vector<float> cpu_out;
+  {
+    runtime::NoGradGuard no_grad;
+    cpu_out = model(bases).to_vector<float>();
+  }
+  model.to(runtime::Device::cuda());
+  const Tensor bd = bases.to(runtime::Device::cuda());
+  for (bool autocast : {false, true}) {
+    SCOPED_TRACE(autocast ? "autocast" : "fp32");
+    AutocastGuard guard(autocast);
+    runtime::NoGradGuard no_grad;
+    const Tensor y = model(bd);
+    EXPECT_EQ(y.shape(), (Shape{4, 32, 66}));
+    EXPECT_LT(scaled_error(y.to_vector<float>(), cpu_out), autocast ? 3e-2 : 1e-5);
   }
 }
 
