@@ -206,7 +206,9 @@ TEST_F(Hostile, ExportIntoAFullDiskLosesNothingEarlier) {
 }
 
 // `check splits` on chromosome-length records (3 Mb): unrelated records are not near-duplicates,
-// a shared one is found; what the check may hold is bounded by --max-memory, named in the error.
+// a shared one is found. The records are streamed, not held: under an 8 MiB --max-memory (the
+// files hold 12 MB) the result is the same; a bound too small for a pair of records to compare,
+// or for one record, is one line naming it.
 TEST_F(Hostile, CheckSplitsOnMultiMegabaseRecordsWithAMemoryBound) {
   std::mt19937_64 rng(3);
   auto record = [&](const std::string& name) {
@@ -220,7 +222,8 @@ TEST_F(Hostile, CheckSplitsOnMultiMegabaseRecordsWithAMemoryBound) {
   const std::string shared = record("chrA");
   write("train.fa", shared + record("chrB"));
   write("test.fa", record("chrC") + ">chrA_copy" + shared.substr(5));
-  const Result r = strand("check splits train.fa test.fa --split-names train,test --json");
+  const std::string check = "check splits train.fa test.fa --split-names train,test --json";
+  const Result r = strand(check);
   EXPECT_EQ(r.status, 1) << r.output;
   const std::string json = r.output.substr(0, r.output.rfind("strand: check splits failed"));
   const auto j = nlohmann::json::parse(json);
@@ -228,15 +231,32 @@ TEST_F(Hostile, CheckSplitsOnMultiMegabaseRecordsWithAMemoryBound) {
   EXPECT_EQ(j["counts"]["near_duplicate"], 0) << r.output;
   ASSERT_EQ(j["worst_pairs"].size(), 1u);
   EXPECT_EQ(j["worst_pairs"][0]["b"], "chrA_copy");
+  const Result bounded = strand(check + " --max-memory 8MiB");
+  EXPECT_EQ(bounded.status, 1);
+  EXPECT_EQ(bounded.output, r.output);
   expect_one_line(strand("check splits train.fa test.fa --max-memory 4MiB"),
-                  "reading 'train.fa' (2 records so far) needs about 5.7 MiB of memory, more than "
-                  "the 4.0 MiB allowed by --max-memory");
+                  "confirming a duplicate pair of 3000000 and 3000000 bases needs about 5.7 MiB "
+                  "of memory, more than the 4.0 MiB allowed by --max-memory");
+  expect_one_line(strand("check splits train.fa test.fa --max-memory 2MiB"),
+                  "reading 'train.fa' (1 records so far) needs about 2.9 MiB of memory, more than "
+                  "the 2.0 MiB allowed by --max-memory");
+  // --dedup-out streams the kept records into one file per split: the leak is gone.
+  const Result dedup = strand(check + " --max-memory 8MiB --dedup-out clean");
+  EXPECT_EQ(dedup.status, 0) << dedup.output;
+  EXPECT_EQ(fs::file_size(file("clean/train.fa")), fs::file_size(file("train.fa")) / 2);
+  EXPECT_EQ(strand("check splits clean/train.fa clean/test.fa").status, 0);
   expect_one_line(strand("check splits train.fa test.fa --max-memory lots"),
                   "--max-memory 'lots' is not a byte count");
   write("labels.tsv", "name\ty\nchrA\t1\nchrB\t0\n");
-  expect_one_line(strand("check data --fasta train.fa --labels labels.tsv --max-memory 4MiB"),
-                  "reading 'train.fa' (2 records so far) needs about 5.7 MiB of memory, more than "
-                  "the 4.0 MiB allowed by --max-memory");
+  const std::string data = "check data --fasta train.fa --labels labels.tsv --json";
+  const Result inspected = strand(data);
+  ASSERT_EQ(inspected.status, 0) << inspected.output;
+  EXPECT_EQ(nlohmann::json::parse(inspected.output)["duplicates_within_split"]["near_duplicate"],
+            0);
+  EXPECT_EQ(strand(data + " --max-memory 8MiB").output, inspected.output);
+  expect_one_line(strand(data + " --max-memory 2MiB"),
+                  "comparing 2 sequences with 512-bin sketches (a record of 3000000 bases) needs "
+                  "about 2.9 MiB of memory, more than the 2.0 MiB allowed by --max-memory");
 }
 
 TEST_F(Hostile, RunDirectoriesAreLockedCleanedAndCarryAStatus) {
