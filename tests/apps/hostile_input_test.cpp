@@ -5,8 +5,10 @@
 #include <gtest/gtest.h>
 #include <zlib.h>
 
+#include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <sstream>
@@ -152,6 +154,23 @@ TEST_F(Hostile, CorruptGzipGivesOneLineWithoutHtslibNoise) {
   EXPECT_THAT(r.output, Not(HasSubstr("[E::")));
 }
 
+// A copy of a safetensors file with its header's metadata edited by `edit`.
+void edit_metadata(const std::string& from, const std::string& to,
+                   const std::function<void(nlohmann::json&)>& edit) {
+  std::ifstream in(from, std::ios::binary);
+  const std::string bytes((std::istreambuf_iterator<char>(in)), {});
+  uint64_t n = 0;
+  std::memcpy(&n, bytes.data(), 8);
+  auto header = nlohmann::json::parse(bytes.substr(8, n));
+  edit(header["__metadata__"]);
+  std::string text = header.dump();
+  text.append((8 - text.size() % 8) % 8, ' ');
+  const uint64_t size = text.size();
+  std::ofstream out(to, std::ios::binary);
+  out.write(reinterpret_cast<const char*>(&size), 8);
+  out << text << bytes.substr(8 + n);
+}
+
 TEST_F(Hostile, PredictIntoAFullDeviceOrPastASizeLimitFails) {
   simulate("sim");
   ASSERT_EQ(train("--fasta sim/sequences.fa --labels sim/labels.tsv --out r").status, 0);
@@ -167,6 +186,33 @@ TEST_F(Hostile, PredictIntoAFullDeviceOrPastASizeLimitFails) {
   expect_one_line(strand(predict + " --out kept.tsv", "", "ulimit -f 4 && trap '' XFSZ && "),
                   "kept.tsv: write failed: File too large");
   EXPECT_EQ(fs::file_size(file("kept.tsv")), kept);
+  // An unwritable place for the output: one line naming it.
+  write("notadir", "x");
+  expect_one_line(strand(predict + " --out notadir/s.tsv"),
+                  "notadir/s.tsv: cannot create a temporary file in notadir: Not a directory");
+  // Edited model files: metadata is under the checksum; without one a file is refused unless
+  // STRAND_SKIP_CHECKSUM=1, and then the task list is still checked against the outputs.
+  const std::string model = file("r/model.safetensors");
+  auto tasks = [](nlohmann::json& m) {
+    auto spec = nlohmann::json::parse(m["strand.model"].get<std::string>());
+    spec["tasks"].push_back("extra");
+    m["strand.model"] = spec.dump();
+  };
+  edit_metadata(model, file("edited.safetensors"), tasks);
+  expect_one_line(strand("predict --model edited.safetensors --fasta sim/sequences.fa"),
+                  "edited.safetensors: corrupted file: the CRC-32 of its header and data is");
+  edit_metadata(model, file("bare.safetensors"),
+                [](nlohmann::json& m) { m.erase("strand.checksum"); });
+  expect_one_line(strand("predict --model bare.safetensors --fasta sim/sequences.fa"),
+                  "'bare.safetensors' has no checksum (metadata 'strand.checksum'): it was edited "
+                  "or not written by strand; set STRAND_SKIP_CHECKSUM=1 to load it unverified");
+  edit_metadata(model, file("longer.safetensors"), [&](nlohmann::json& m) {
+    m.erase("strand.checksum");
+    tasks(m);
+  });
+  expect_one_line(strand("predict --model longer.safetensors --fasta sim/sequences.fa", "",
+                         "STRAND_SKIP_CHECKSUM=1 "),
+                  "model metadata: 3 task names for 2 outputs");
 }
 
 // Export past a file-size limit (as a full disk): the privacy audit log and the loader note are
