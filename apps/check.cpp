@@ -3,6 +3,7 @@
 // duplicates, label correlation).
 #include <filesystem>
 #include <iostream>
+#include <memory>
 
 #include "apps/commands.h"
 #include "core/checked.h"
@@ -17,6 +18,7 @@
 #include "rules/io.h"
 #include "rules/leakage.h"
 #include "rules/report.h"
+#include "rules/sequence_stream.h"
 #include "runtime/file_io.h"
 #include "train/pipeline.h"
 #include "train/run_directory.h"
@@ -33,7 +35,7 @@ struct SplitsArgs {
   int k = 12, bins = 512, top = 10;
   double min_identity = 0.85;
   bool json = false;
-  std::string max_memory = "4GiB";
+  std::string max_memory = default_memory_limit_text();
 };
 
 // Intervals of a per-split BED file (read with data's BED reader).
@@ -44,15 +46,17 @@ std::vector<rules::GenomicInterval> split_intervals(const std::string& path, int
   return out;
 }
 
-// --max-memory: what check splits and check data may hold (the sequences, sketches and
-// features), checked as files are read; past it the error names the flag.
+// --max-memory: what check splits and check data may hold (sketches, per-record statistics, the
+// records being read), checked as files are read; past it the error names the flag.
 void limit_memory(const std::string& max_memory) {
   set_memory_limit(parse_bytes(max_memory, "--max-memory"), "--max-memory");
 }
 
 void run_check_splits(const SplitsArgs& a) {
   limit_memory(a.max_memory);
-  std::vector<std::string> names, seqs;
+  // Sequences are streamed from the files, never held: names, splits and sketches are.
+  std::unique_ptr<rules::SequenceStream> seqs;
+  std::vector<std::string> names;
   std::vector<int> split;
   std::vector<std::string> split_names = a.split_names;
   std::vector<rules::GenomicInterval> bed_intervals;
@@ -65,18 +69,16 @@ void run_check_splits(const SplitsArgs& a) {
                  "{} FASTA files but only {} split names (--split-names)", a.fastas.size(),
                  split_names.size());
     split_names.resize(a.fastas.size());
-    for (size_t s = 0; s < a.fastas.size(); ++s)
-      for (auto& r : data::read_fasta(a.fastas[s])) {
-        names.push_back(std::move(r.name));
-        seqs.push_back(std::move(r.sequence));
-        split.push_back(static_cast<int>(s));
-      }
+    auto files = std::make_unique<rules::FastaFiles>(a.fastas);
+    names = files->names();
+    split = files->file_of();
+    seqs = std::move(files);
   } else if (!a.source.fasta.empty() || !a.source.bed.empty()) {
-    auto all = rules::load_source(a.source, false);
-    STRAND_CHECK(!all.split.empty(), "no splits: give a split column or a --split-method");
-    names = std::move(all.names);
+    auto all = rules::stream_source(a.source, false);
+    STRAND_CHECK(!all.rows.split.empty(), "no splits: give a split column or a --split-method");
+    names = std::move(all.rows.names);
+    split = std::move(all.rows.split);
     seqs = std::move(all.seqs);
-    split = std::move(all.split);
     split_names = {"train", "valid", "test"};
     if (!a.source.bed.empty()) {
       // The intervals behind the windows, with the same splits, for the overlap check.
@@ -91,13 +93,15 @@ void run_check_splits(const SplitsArgs& a) {
     STRAND_FAIL(
         "nothing to check: give FASTA files (one per split), --fasta with --labels, or "
         "--bed files");
+  } else {
+    seqs = std::make_unique<rules::MemorySequences>(std::span<const std::string>{});
   }
 
   rules::LeakageOptions o;
   o.sketch.k = a.k;
   o.sketch.bins = a.bins;
   o.min_identity = a.min_identity;
-  const auto report = rules::find_duplicates(seqs, split, o);
+  const auto report = rules::find_duplicates(*seqs, split, o);
 
   std::vector<rules::GenomicInterval> intervals = std::move(bed_intervals);
   for (size_t s = 0; s < a.beds.size(); ++s) {
@@ -106,7 +110,7 @@ void run_check_splits(const SplitsArgs& a) {
   }
   const auto overlaps = rules::cross_split_overlaps(intervals);
 
-  nlohmann::json j = {{"sequences", seqs.size()},
+  nlohmann::json j = {{"sequences", names.size()},
                       {"counts",
                        {{"exact", report.exact},
                         {"reverse_complement", report.reverse_complement},
@@ -150,21 +154,23 @@ void run_check_splits(const SplitsArgs& a) {
     keep_rank[it - split_names.begin()] = 0;
     const auto drop = rules::dedup_drop_list(report, split, keep_rank);
     std::filesystem::create_directories(a.dedup_out);
-    std::vector<char> dropped(seqs.size(), 0);
+    std::vector<char> dropped(names.size(), 0);
     for (auto i : drop) dropped[i] = 1;
-    for (size_t s = 0; s < split_names.size(); ++s) {
-      std::vector<data::FastaRecord> records;
-      for (size_t i = 0; i < seqs.size(); ++i)
-        if (split[i] == static_cast<int>(s) && !dropped[i]) records.push_back({names[i], seqs[i]});
-      data::write_fasta(a.dedup_out + "/" + split_names[s] + ".fa", records);
-    }
+    // One more pass, each kept record written to its split's file as it is read.
+    std::vector<std::unique_ptr<runtime::AtomicOstream>> files;
+    for (const auto& name : split_names)
+      files.push_back(std::make_unique<runtime::AtomicOstream>(a.dedup_out + "/" + name + ".fa"));
+    seqs->for_each([&](int64_t i, std::string_view s) {
+      if (!dropped[i]) data::write_fasta_record(*files[split[i]], names[i], s);
+    });
+    for (auto& f : files) f->commit();
     j["dedup"] = {{"dropped", drop.size()}, {"from", a.drop_from}, {"dir", a.dedup_out}};
   }
 
   if (a.json) {
     std::cout << j.dump(2) << "\n";
   } else {
-    std::cout << "checked " << seqs.size() << " sequences";
+    std::cout << "checked " << names.size() << " sequences";
     if (!intervals.empty()) std::cout << " and " << intervals.size() << " intervals";
     std::cout << " across splits\n";
     rules::print_table(
@@ -202,14 +208,19 @@ struct DataArgs {
   data::DataSource source;
   bool alignment = true;  // rule 5: does position matter?
   bool json = false;
-  std::string max_memory = "4GiB";
+  std::string max_memory = default_memory_limit_text();
 };
 
 void run_check_data(const DataArgs& a) {
   limit_memory(a.max_memory);
-  const rules::InspectInput in = rules::inspect_input(rules::load_source(a.source, true));
-  auto j = rules::inspect_data(in, rules::InspectOptions{});
-  if (a.alignment) j["alignment"] = rules::diagnose_alignment(in);
+  auto source = rules::stream_source(a.source, true);
+  const rules::InspectInput in = rules::inspect_input(std::move(source.rows));
+  auto j = rules::inspect_data(in, *source.seqs, rules::InspectOptions{});
+  if (a.alignment) {
+    const auto& len = j["length"];
+    const int64_t common = len["variable"].get<bool>() ? 0 : len["min"].get<int64_t>();
+    j["alignment"] = rules::diagnose_alignment(in, *source.seqs, common);
+  }
   if (a.json) {
     std::cout << j.dump(2) << "\n";
     return;
@@ -331,7 +342,8 @@ void add_check_command(CLI::App& app) {
   splits->add_flag("--json", sa->json, "Print JSON");
   splits
       ->add_option("--max-memory", sa->max_memory,
-                   "Memory the check may hold (sequences and sketches), e.g. 4GiB, 16G")
+                   "Memory the check may hold (sketches, per-record statistics and the records "
+                   "being read; 4 GiB or half the machine's memory by default), e.g. 4GiB, 16G")
       ->capture_default_str();
   splits->callback([sa] { run_check_splits(*sa); });
 
@@ -356,7 +368,8 @@ void add_check_command(CLI::App& app) {
   data_cmd->add_flag("--json", da->json, "Print JSON");
   data_cmd
       ->add_option("--max-memory", da->max_memory,
-                   "Memory the check may hold (sequences and features), e.g. 4GiB, 16G")
+                   "Memory the check may hold (sketches, per-record statistics, the alignment "
+                   "check's rows; 4 GiB or half the machine's memory by default), e.g. 4GiB, 16G")
       ->capture_default_str();
   data_cmd->callback([da] { run_check_data(*da); });
 

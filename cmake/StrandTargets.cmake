@@ -79,6 +79,7 @@ set(STRAND_SANITIZE_TESTS
   core/checked
   data/fasta data/labels data/bed data/text_reader
   runtime/safetensors runtime/file_io
+  rules/sequence_stream
   layers/model_file
   train/config train/checkpoint
   kernels/rnn)

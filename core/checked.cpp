@@ -79,6 +79,16 @@ void set_memory_limit(uint64_t bytes, std::string_view name) {
   flag_name = name;
 }
 
+uint64_t default_memory_limit() {
+  const uint64_t physical =
+      static_cast<uint64_t>(sysconf(_SC_PHYS_PAGES)) * static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+  return std::min<uint64_t>(uint64_t{4} << 30, physical / 2);
+}
+
+std::string default_memory_limit_text() {
+  return std::to_string(default_memory_limit() >> 20) + "MiB";
+}
+
 uint64_t available_memory_bytes() {
   std::string source;
   const uint64_t machine = machine_memory_bytes(), cap = memory_cap(source);

@@ -38,6 +38,12 @@ uint64_t parse_bytes(std::string_view text, std::string_view what);
 // `name` ("--max-memory") is named in check_memory's errors. 0 removes the cap.
 void set_memory_limit(uint64_t bytes, std::string_view name);
 
+// The default of a command's --max-memory: 4 GiB, or half the machine's physical memory when that
+// is less (a small VM or container).
+uint64_t default_memory_limit();
+// The same as text parse_bytes reads back ("4096MiB"), for the flag's default in --help.
+std::string default_memory_limit_text();
+
 // Fails, naming `what`, both sizes and the limit that applies, when `bytes` exceeds the available
 // memory (or the cap of set_memory_limit or STRAND_MEMORY_LIMIT).
 void check_memory(uint64_t bytes, std::string_view what);

@@ -19,6 +19,7 @@
 #include "core/error.h"
 #include "data/encoding.h"
 #include "data/text_reader.h"
+#include "runtime/file_io.h"
 
 namespace strand::data {
 namespace {
@@ -271,20 +272,18 @@ std::vector<FastaRecord> read_fasta(const std::string& path) {
   return records;
 }
 
-void write_fasta(const std::string& path, const std::vector<FastaRecord>& records, int width) {
+void write_fasta_record(std::ostream& out, std::string_view name, std::string_view sequence,
+                        int width) {
   STRAND_CHECK(width > 0, "write_fasta: line width must be positive, got {}", width);
-  std::ofstream out(path, std::ios::binary);
-  STRAND_CHECK(out.good(), "cannot write '{}': {}", path, std::strerror(errno));
-  for (const auto& r : records) {
-    out << '>' << r.name << '\n';
-    for (size_t i = 0; i < r.sequence.size(); i += width) {
-      out.write(r.sequence.data() + i,
-                static_cast<std::streamsize>(std::min<size_t>(width, r.sequence.size() - i)));
-      out << '\n';
-    }
-  }
-  out.close();  // flushes: a full disk shows here, not as a silently short file
-  STRAND_CHECK(!out.fail(), "error writing '{}': {}", path, std::strerror(errno));
+  out << '>' << name << '\n';
+  for (size_t i = 0; i < sequence.size(); i += width)
+    out << sequence.substr(i, static_cast<size_t>(width)) << '\n';
+}
+
+void write_fasta(const std::string& path, const std::vector<FastaRecord>& records, int width) {
+  runtime::AtomicOstream out(path);
+  for (const auto& r : records) write_fasta_record(out, r.name, r.sequence, width);
+  out.commit();
 }
 
 // ---- IndexedFasta ----------------------------------------------------------------------------

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <ostream>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -43,8 +44,12 @@ class FastaReader {
 // cannot be indexed).
 std::vector<FastaRecord> read_fasta(const std::string& path);
 
-// Writes records with lines of `width` bases (faidx needs equal line lengths within a record).
+// Writes records with lines of `width` bases (faidx needs equal line lengths within a record),
+// atomically (runtime::AtomicOstream: a full disk leaves no partial file).
 void write_fasta(const std::string& path, const std::vector<FastaRecord>& records, int width = 60);
+// One record in the same layout, for writers that stream records.
+void write_fasta_record(std::ostream& out, std::string_view name, std::string_view sequence,
+                        int width = 60);
 
 enum class IndexCreation {
   kCreateIfMissing,  // build .fai (and .gzi) when missing or older than the FASTA

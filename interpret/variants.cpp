@@ -18,6 +18,7 @@
 #include "core/error.h"
 #include "data/encoding.h"
 #include "data/fasta.h"
+#include "runtime/file_io.h"
 #include "runtime/ops.h"
 
 namespace strand::interpret {
@@ -309,22 +310,9 @@ VariantSummary score_variants(MutationScorer& scorer, const VariantOptions& o, s
 
 VariantSummary score_variants_to_file(MutationScorer& scorer, const VariantOptions& options,
                                       const std::string& out_path, std::ostream& log) {
-  const std::string partial = out_path + ".partial";
-  std::ofstream file(partial);
-  STRAND_CHECK(file.good(), "cannot write '{}'", partial);
-  VariantSummary summary;
-  try {
-    summary = score_variants(scorer, options, file, log);
-  } catch (...) {
-    file.close();
-    std::filesystem::remove(partial);
-    throw;
-  }
-  file.close();
-  STRAND_CHECK(!file.fail(), "cannot write '{}' (disk full?)", partial);
-  std::error_code ec;
-  std::filesystem::rename(partial, out_path, ec);
-  STRAND_CHECK(!ec, "cannot rename '{}' to '{}': {}", partial, out_path, ec.message());
+  runtime::AtomicOstream file(out_path);  // a failure leaves no partial file and any old one
+  const VariantSummary summary = score_variants(scorer, options, file, log);
+  file.commit();
   return summary;
 }
 

@@ -6,8 +6,9 @@
 #include <cmath>
 #include <cstdio>
 
-#include "data/random.h"
+#include "core/checked.h"
 #include "core/error.h"
+#include "data/random.h"
 #include "rules/baselines.h"
 #include "rules/features.h"
 
@@ -27,21 +28,25 @@ nlohmann::json not_applicable(const std::string& reason) {
           {"head", "the default cnn (a position-keeping head beside a pooled head)"}};
 }
 
-void append_row(const InspectInput& in, size_t i, SplitData& out) {
+void append_row(const InspectInput& in, size_t i, std::string seq, SplitData& out) {
   const size_t T = in.tasks.size();
   out.names.push_back(in.names[i]);
-  out.seqs.push_back(in.seqs[i]);
+  out.seqs.push_back(std::move(seq));
   for (size_t t = 0; t < T; ++t) out.labels.push_back(in.labels[i * T + t]);
 }
 
 }  // namespace
 
 nlohmann::json diagnose_alignment(const InspectInput& in, const AlignmentOptions& o) {
+  return diagnose_alignment(in, MemorySequences(in.seqs), common_length(in.seqs), o);
+}
+
+nlohmann::json diagnose_alignment(const InspectInput& in, const SequenceStream& seqs,
+                                  int64_t length, const AlignmentOptions& o) {
   STRAND_CHECK(o.margin >= 0 && o.holdout > 0 && o.holdout < 1,
                "alignment check: margin must be >= 0 and holdout in (0, 1)");
   if (in.kind == TaskKind::kRegression)
     return not_applicable("regression labels: the check compares AUROC");
-  const int64_t length = common_length(in.seqs);
   if (length == 0)
     return not_applicable(
         "sequences have different lengths, so position-specific features do not apply; "
@@ -54,21 +59,34 @@ nlohmann::json diagnose_alignment(const InspectInput& in, const AlignmentOptions
   p.tasks = in.tasks;
   p.classes = in.classes;
   const bool has_valid = !in.split.empty() && std::count(in.split.begin(), in.split.end(), 1) > 0;
-  int64_t kept = 0;
-  for (size_t i = 0; i < in.seqs.size(); ++i) {
+  // Which rows go where is decided before reading: then one pass holds only those rows.
+  const auto n = static_cast<size_t>(seqs.size());
+  std::vector<signed char> role(n, -1);  // 0 train, 1 valid, -1 unused
+  int64_t kept = 0, used = 0;
+  for (size_t i = 0; i < n; ++i) {
     const int s = in.split.empty() ? 0 : in.split[i];
     if (s == 2) continue;
     const uint64_t h = data::mix64(o.seed * 0x9e3779b97f4a7c15ULL + i);
     const bool to_valid = has_valid ? s == 1 : (h >> 11) * 0x1.0p-53 < o.holdout;
     if (to_valid) {
-      append_row(in, i, p.valid);
+      role[i] = 1;
     } else if (kept < o.max_train) {
-      append_row(in, i, p.train);
+      role[i] = 0;
       ++kept;
     }
+    used += role[i] >= 0;
   }
-  if (p.train.seqs.size() < 20 || p.valid.seqs.size() < 10)
+  if (kept < 20 || used - kept < 10)
     return not_applicable("too few training or validation rows to compare representations");
+  check_memory(
+      static_cast<uint64_t>(checked_mul(used, length + 32, "alignment rows")),
+      format("holding the {} rows of {} bp the alignment check fits and scores", used, length));
+  std::vector<std::string> held(n);
+  seqs.for_each([&](int64_t i, std::string_view s) {
+    if (role[i] >= 0) held[i] = s;
+  });
+  for (size_t i = 0; i < n; ++i)
+    if (role[i] >= 0) append_row(in, i, std::move(held[i]), role[i] == 1 ? p.valid : p.train);
   p.test = p.valid;  // the driver scores a test split; here it is the validation rows again
 
   BaselineConfig c;

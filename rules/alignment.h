@@ -28,5 +28,9 @@ struct AlignmentOptions {
 // mean over tasks (macro AUROC for multi-class). "not applicable": regression, sequences of
 // different lengths, or too few rows.
 nlohmann::json diagnose_alignment(const InspectInput& input, const AlignmentOptions& options = {});
+// The same with the sequences read from `seqs` (input.seqs is not used) and `length` their common
+// length (0: they differ): only the rows the baselines fit and score are held.
+nlohmann::json diagnose_alignment(const InspectInput& input, const SequenceStream& seqs,
+                                  int64_t length, const AlignmentOptions& options = {});
 
 }  // namespace strand::rules

@@ -52,7 +52,12 @@ InspectInput inspect_input(LabelledSequences all) {
 }
 
 nlohmann::json inspect_data(const InspectInput& in, const InspectOptions& o) {
-  const size_t n = in.seqs.size(), T = in.tasks.size();
+  return inspect_data(in, MemorySequences(in.seqs), o);
+}
+
+nlohmann::json inspect_data(const InspectInput& in, const SequenceStream& seqs,
+                            const InspectOptions& o) {
+  const size_t n = static_cast<size_t>(seqs.size()), T = in.tasks.size();
   STRAND_CHECK(n > 0, "check data: no sequences");
   STRAND_CHECK(T > 0, "check data: no label columns");
   STRAND_CHECK(in.labels.size() == n * T, "check data: {} labels for {} sequences x {} tasks",
@@ -71,12 +76,18 @@ nlohmann::json inspect_data(const InspectInput& in, const InspectOptions& o) {
     for (int s = 0; s < 3; ++s) out["splits"][kSplitNames[s]] = counts[s];
   }
 
+  // Duplicates inside each split (or the whole set when there are no splits), and the
+  // per-record statistics from the same read.
   std::vector<double> lengths(n), gc(n), nfrac(n);
-  for (size_t i = 0; i < n; ++i) {
-    lengths[i] = static_cast<double>(in.seqs[i].size());
-    gc[i] = gc_fraction(in.seqs[i]);
-    nfrac[i] = unknown_fraction(in.seqs[i]);
-  }
+  LeakageOptions dup = o.duplicates;
+  dup.scope = PairScope::kWithinSplit;
+  const std::vector<int> one_split(n, 0);
+  const auto report = find_duplicates(seqs, in.split.empty() ? one_split : in.split, dup,
+                                      [&](int64_t i, std::string_view s) {
+                                        lengths[i] = static_cast<double>(s.size());
+                                        gc[i] = gc_fraction(s);
+                                        nfrac[i] = unknown_fraction(s);
+                                      });
   out["length"] = distribution(lengths);
   const bool variable_length = quantile(lengths, 0) != quantile(lengths, 1);
   out["length"]["variable"] = variable_length;
@@ -233,12 +244,6 @@ nlohmann::json inspect_data(const InspectInput& in, const InspectOptions& o) {
       }
   }
 
-  // Duplicates inside each split (or the whole set when there are no splits).
-  LeakageOptions dup = o.duplicates;
-  dup.scope = PairScope::kWithinSplit;
-  const std::vector<int> one_split(n, 0);
-  const auto& split = in.split.empty() ? one_split : in.split;
-  const auto report = find_duplicates(in.seqs, split, dup);
   out["duplicates_within_split"] = {{"exact", report.exact},
                                     {"reverse_complement", report.reverse_complement},
                                     {"near_duplicate", report.near_duplicate}};

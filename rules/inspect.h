@@ -10,6 +10,7 @@
 #include "rules/baselines.h"
 #include "rules/io.h"
 #include "rules/leakage.h"
+#include "rules/sequence_stream.h"
 
 namespace strand::rules {
 
@@ -36,5 +37,9 @@ struct InspectOptions {
 // Returns {"n", "splits", "tasks": {...}, "length", "n_content", "duplicates_within_split",
 // "label_correlation", "warnings": [...], "verdict": "ok" | "warn"}.
 nlohmann::json inspect_data(const InspectInput& input, const InspectOptions& options);
+// The same, with the sequences read from `seqs` (input.seqs is not used): one pass for the
+// per-record statistics and sketches, then one for the duplicate candidates' sequences.
+nlohmann::json inspect_data(const InspectInput& input, const SequenceStream& seqs,
+                            const InspectOptions& options);
 
 }  // namespace strand::rules

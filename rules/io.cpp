@@ -44,30 +44,19 @@ TaskKind task_kind_of(data::LabelKind kind) {
   STRAND_FAIL("label kind was not resolved");
 }
 
-LabelledSequences load_labelled(const std::string& fasta_path, const std::string& labels_path,
-                                data::LabelKind kind) {
-  const auto table = data::read_labels(labels_path, kind);
-  auto records = data::read_fasta(fasta_path);
-  std::vector<std::string> names;
-  names.reserve(records.size());
-  for (const auto& r : records) names.push_back(r.name);
-  data::check_label_coverage(table, names, fasta_path);
-  std::unordered_map<std::string, size_t> record_of;
-  for (size_t i = 0; i < records.size(); ++i) record_of[records[i].name] = i;
+namespace {
+
+// A table's rows without their sequences.
+LabelledSequences labelled_rows(const data::LabelTable& table) {
   LabelledSequences out;
   out.kind = task_kind_of(table.kind);
   out.tasks = table.columns;
   out.classes = table.classes;
   out.names = table.names;
-  out.seqs.resize(table.names.size());
-  for (size_t i = 0; i < table.names.size(); ++i)
-    out.seqs[i] = std::move(records[record_of.at(table.names[i])].sequence);
   out.labels.assign(table.values.begin(), table.values.end());
   for (auto s : table.splits) out.split.push_back(static_cast<int>(s));
   return out;
 }
-
-namespace {
 
 void set_splits(LabelledSequences& out, const std::vector<data::Split>& splits) {
   out.split.clear();
@@ -86,39 +75,92 @@ void carve_valid_if_missing(LabelledSequences& out, const data::DataSource& s) {
   set_splits(out, splits);
 }
 
+// The splits of FASTA + labels rows (out holds the table's split column, if any).
+void assign_fasta_splits(LabelledSequences& out, const data::DataSource& s, bool allow_unsplit) {
+  if (s.split_method == "none" ||
+      (s.split_method == "auto" && out.split.empty() && allow_unsplit)) {
+    out.split.clear();
+    return;
+  }
+  if (s.split_method == "column" || (s.split_method == "auto" && !out.split.empty())) {
+    STRAND_CHECK(!out.split.empty(), "'{}' has no split column", s.labels);
+    carve_valid_if_missing(out, s);
+    return;
+  }
+  // Chromosome or random splits: the trainer's assignment, computed on its Dataset view (same
+  // rows, in the labels' order); padding only matters to the model, not to the assignment.
+  data::FastaDatasetOptions o;
+  o.kind = data::parse_label_kind(s.task);
+  o.lengths = data::LengthPolicy::kPadToMax;
+  const auto dataset = data::Dataset::from_fasta(s.fasta, s.labels, o);
+  set_splits(out, data::assign_splits(dataset, data::split_options(s)));
+}
+
+void check_source(const data::DataSource& s) {
+  STRAND_CHECK(s.fasta.empty() != s.bed.empty(),
+               "give either --fasta with --labels, or --bed with --genome (not both)");
+  STRAND_CHECK(s.fasta.empty() || !s.labels.empty(), "--fasta needs --labels");
+  STRAND_CHECK(s.bed.empty() || !s.genome.empty(),
+               "--bed needs --genome (an indexed reference FASTA)");
+}
+
+// BED windows, decoded into memory by load_source (their size is checked there).
+class HeldSequences final : public SequenceStream {
+ public:
+  explicit HeldSequences(std::vector<std::string> seqs) : seqs_(std::move(seqs)) {}
+  int64_t size() const override { return static_cast<int64_t>(seqs_.size()); }
+  void for_each(const Visit& visit) const override { MemorySequences(seqs_).for_each(visit); }
+
+ private:
+  std::vector<std::string> seqs_;
+};
+
 }  // namespace
 
+LabelledSequences load_labelled(const std::string& fasta_path, const std::string& labels_path,
+                                data::LabelKind kind) {
+  const auto table = data::read_labels(labels_path, kind);
+  auto records = data::read_fasta(fasta_path);
+  std::vector<std::string> names;
+  names.reserve(records.size());
+  for (const auto& r : records) names.push_back(r.name);
+  data::check_label_coverage(table, names, fasta_path);
+  std::unordered_map<std::string, size_t> record_of;
+  for (size_t i = 0; i < records.size(); ++i) record_of[records[i].name] = i;
+  LabelledSequences out = labelled_rows(table);
+  out.seqs.resize(table.names.size());
+  for (size_t i = 0; i < table.names.size(); ++i)
+    out.seqs[i] = std::move(records[record_of.at(table.names[i])].sequence);
+  return out;
+}
+
 LabelledSequences load_source(const data::DataSource& s, bool allow_unsplit) {
-  const bool from_fasta = !s.fasta.empty(), from_bed = !s.bed.empty();
-  STRAND_CHECK(from_fasta != from_bed,
-               "give either --fasta with --labels, or --bed with --genome (not both)");
-  if (from_fasta) {
-    STRAND_CHECK(!s.labels.empty(), "--fasta needs --labels");
+  check_source(s);
+  if (!s.fasta.empty()) {
     auto out = load_labelled(s.fasta, s.labels, data::parse_label_kind(s.task));
-    if (s.split_method == "none" ||
-        (s.split_method == "auto" && out.split.empty() && allow_unsplit)) {
-      out.split.clear();
-      return out;
-    }
-    if (s.split_method == "column" || (s.split_method == "auto" && !out.split.empty())) {
-      STRAND_CHECK(!out.split.empty(), "'{}' has no split column", s.labels);
-      carve_valid_if_missing(out, s);
-      return out;
-    }
-    // Chromosome or random splits: the trainer's assignment, computed on its Dataset view (same
-    // rows, in the labels' order); padding only matters to the model, not to the assignment.
-    data::FastaDatasetOptions o;
-    o.kind = data::parse_label_kind(s.task);
-    o.lengths = data::LengthPolicy::kPadToMax;
-    const auto dataset = data::Dataset::from_fasta(s.fasta, s.labels, o);
-    set_splits(out, data::assign_splits(dataset, data::split_options(s)));
+    assign_fasta_splits(out, s, allow_unsplit);
     return out;
   }
-  STRAND_CHECK(!s.genome.empty(), "--bed needs --genome (an indexed reference FASTA)");
   const auto dataset = data::load_dataset(s);
   return decode_dataset(*dataset, s.split_method == "none"
                                       ? std::vector<data::Split>{}
                                       : data::assign_splits(*dataset, data::split_options(s)));
+}
+
+StreamedSource stream_source(const data::DataSource& s, bool allow_unsplit) {
+  check_source(s);
+  StreamedSource out;
+  if (!s.fasta.empty()) {
+    const auto table = data::read_labels(s.labels, data::parse_label_kind(s.task));
+    out.rows = labelled_rows(table);
+    out.seqs = std::make_unique<LabelledFasta>(s.fasta, table);
+    assign_fasta_splits(out.rows, s, allow_unsplit);
+    return out;
+  }
+  out.rows = load_source(s, allow_unsplit);
+  out.seqs = std::make_unique<HeldSequences>(std::move(out.rows.seqs));
+  out.rows.seqs.clear();
+  return out;
 }
 
 LabelledSequences decode_dataset(const data::Dataset& dataset,

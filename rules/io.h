@@ -3,6 +3,7 @@
 // metrics.json (scores.tsv: `name` then one column per task, or per class for multi-class).
 #pragma once
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -10,6 +11,7 @@
 #include "data/labels.h"
 #include "data/split_dataset.h"
 #include "rules/baselines.h"
+#include "rules/sequence_stream.h"
 
 namespace strand::rules {
 
@@ -33,6 +35,15 @@ LabelledSequences load_labelled(const std::string& fasta_path, const std::string
 // with data::assign_splits, the trainer's rules; split_method "none" (or "auto" without a split
 // column, for the checks that allow it when allow_unsplit) leaves split empty.
 LabelledSequences load_source(const data::DataSource& source, bool allow_unsplit);
+
+// The same rows and splits without their sequences (rows.seqs is empty), and a stream that reads
+// them: a FASTA is read again on each pass, never held (the data checks); BED windows are
+// decoded into memory as load_source does.
+struct StreamedSource {
+  LabelledSequences rows;
+  std::unique_ptr<SequenceStream> seqs;
+};
+StreamedSource stream_source(const data::DataSource& source, bool allow_unsplit);
 
 // The rows of a loaded dataset decoded to text ("ACGTN"), with the given split of each row
 // (empty: none). The trainer's pipeline hands its own rows and splits to the checks and

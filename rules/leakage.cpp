@@ -4,7 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <numeric>
-#include <unordered_set>
+#include <unordered_map>
 
 #include "core/checked.h"
 #include "core/error.h"
@@ -19,6 +19,22 @@ uint64_t hash_bytes(std::string_view s) {
   for (char c : s) {
     h ^= static_cast<unsigned char>(c >= 'a' && c <= 'z' ? c - 32 : c);
     h *= 1099511628211ull;
+  }
+  return h;
+}
+
+// hash_bytes of the reverse complement, built a piece at a time from the end (a record may be a
+// chromosome): the reverse complement of s is that of its last piece, then the one before, ...
+uint64_t hash_reverse_complement(std::string_view s) {
+  constexpr size_t kPiece = 1 << 16;
+  uint64_t h = 1469598103934665603ull;
+  for (size_t end = s.size(); end > 0;) {
+    const size_t begin = end > kPiece ? end - kPiece : 0;
+    for (char c : data::reverse_complement(s.substr(begin, end - begin))) {
+      h ^= static_cast<unsigned char>(c >= 'a' && c <= 'z' ? c - 32 : c);
+      h *= 1099511628211ull;
+    }
+    end = begin;
   }
   return h;
 }
@@ -75,9 +91,88 @@ double estimate_identity(std::string_view a, std::string_view b, int k) {
 
 LeakageReport find_duplicates(std::span<const std::string> seqs, std::span<const int> split,
                               const LeakageOptions& o) {
-  const auto n = static_cast<int64_t>(seqs.size());
   STRAND_CHECK(split.size() == seqs.size(), "find_duplicates: {} sequences but {} split labels",
                seqs.size(), split.size());
+  return find_duplicates(MemorySequences(seqs), split, o);
+}
+
+namespace {
+
+// What the first pass keeps of each row.
+struct Sketches {
+  int bins = 0;
+  std::vector<uint64_t> strand_hash;  // the smaller of the two strands' hashes
+  std::vector<int64_t> length;
+  std::vector<uint32_t> values;  // rows x bins
+  std::vector<char> has_sketch;
+  const uint32_t* of(int64_t row) const { return values.data() + row * bins; }
+};
+
+// Pass 1: hashes and sketches of every row, computed in parallel on chunks of sequences copied
+// out of the stream; a chunk is at most a sixteenth of the memory still free (a record larger
+// than that, a chromosome, is summarized alone where it was read).
+Sketches sketch_rows(const SequenceStream& seqs, int64_t n, const SketchOptions& so,
+                     const SequenceStream::Visit& visit) {
+  Sketches sk;
+  sk.bins = so.bins;
+  const uint64_t per_row = static_cast<uint64_t>(so.bins) * 4 + 32;
+  const uint64_t held = static_cast<uint64_t>(n) * per_row;
+  const std::string what = format("comparing {} sequences with {}-bin sketches", n, so.bins);
+  check_memory(held, what);
+  sk.strand_hash.assign(n, 0);
+  sk.length.assign(n, -1);
+  sk.values.assign(static_cast<size_t>(n) * so.bins, 0);
+  sk.has_sketch.assign(n, 0);
+  const uint64_t available = available_memory_bytes();
+  const uint64_t chunk_limit =
+      std::max<uint64_t>(64 << 10, (available - std::min(available, held)) / 16);
+  auto summarize = [&](int64_t row, std::string_view s) {
+    sk.strand_hash[row] = std::min(hash_bytes(s), hash_reverse_complement(s));
+    sk.has_sketch[row] = minhash_sketch(s, so, sk.values.data() + row * so.bins);
+  };
+  std::vector<std::pair<int64_t, std::string>> chunk;
+  uint64_t chunk_bytes = 0;
+  auto flush = [&] {
+#pragma omp parallel for schedule(dynamic, 1)
+    for (size_t c = 0; c < chunk.size(); ++c) summarize(chunk[c].first, chunk[c].second);
+    chunk.clear();
+    chunk_bytes = 0;
+  };
+  seqs.for_each([&](int64_t row, std::string_view s) {
+    STRAND_CHECK(row >= 0 && row < n && sk.length[row] < 0,
+                 "find_duplicates: row {} delivered twice or out of [0, {})", row, n);
+    if (visit) visit(row, s);
+    sk.length[row] = static_cast<int64_t>(s.size());
+    // The record as read, and its copy in the chunk unless it is summarized where it is.
+    const bool alone = s.size() >= chunk_limit;
+    const uint64_t need = held + chunk_bytes + (alone ? 1 : 2) * s.size();
+    if (need > available) check_memory(need, format("{} (a record of {} bases)", what, s.size()));
+    if (alone) return summarize(row, s);
+    chunk.emplace_back(row, std::string(s));
+    chunk_bytes += s.size();
+    if (chunk_bytes >= chunk_limit) flush();
+  });
+  flush();
+  for (int64_t i = 0; i < n; ++i)
+    STRAND_CHECK(sk.length[i] >= 0, "find_duplicates: row {} was never read", i);
+  return sk;
+}
+
+// A candidate pair and how it may be confirmed.
+struct Candidate {
+  uint64_t key = 0;
+  bool same_hash = false;  // may be an exact or reverse-complement duplicate
+  bool banded = false;     // an LSH candidate that passed the sketch prefilter
+  bool lsh = false;        // an LSH candidate (counted in report.candidates unless flagged)
+};
+
+}  // namespace
+
+LeakageReport find_duplicates(const SequenceStream& seqs, std::span<const int> split,
+                              const LeakageOptions& o, const SequenceStream::Visit& visit) {
+  const auto n = static_cast<int64_t>(split.size());
+  STRAND_CHECK(seqs.size() == n, "find_duplicates: {} sequences but {} split labels", seqs.size(),
+               split.size());
   STRAND_CHECK(n < (int64_t{1} << 31), "find_duplicates: at most 2^31 sequences, got {}", n);
   STRAND_CHECK(o.sketch.k >= 1 && o.sketch.k <= 31, "k-mer length must be in [1, 31], got {}",
                o.sketch.k);
@@ -88,14 +183,14 @@ LeakageReport find_duplicates(std::span<const std::string> seqs, std::span<const
   STRAND_CHECK(o.min_identity > 0 && o.min_identity <= 1, "min identity must be in (0, 1], got {}",
                o.min_identity);
   LeakageReport report;
-  std::unordered_set<uint64_t> flagged;
+  const Sketches sk = sketch_rows(seqs, n, o.sketch, visit);
+  report.unsketched = std::count(sk.has_sketch.begin(), sk.has_sketch.end(), 0);
 
-  // 1. Exact and reverse-complement duplicates: group by the smaller of the two strand hashes.
+  // 1. Exact and reverse-complement candidates: rows with the same smaller strand hash.
   std::vector<std::pair<uint64_t, int64_t>> keyed(n);
-#pragma omp parallel for schedule(static)
-  for (int64_t i = 0; i < n; ++i)
-    keyed[i] = {std::min(hash_bytes(seqs[i]), hash_bytes(data::reverse_complement(seqs[i]))), i};
+  for (int64_t i = 0; i < n; ++i) keyed[i] = {sk.strand_hash[i], i};
   std::sort(keyed.begin(), keyed.end());
+  std::vector<uint64_t> same_hash;
   for (int64_t i = 0; i < n;) {
     int64_t j = i;
     while (j < n && keyed[j].first == keyed[i].first) ++j;
@@ -103,36 +198,14 @@ LeakageReport find_duplicates(std::span<const std::string> seqs, std::span<const
       for (int64_t y = x + 1; y < j && y < x + 1 + o.max_bucket; ++y) {
         int64_t a = keyed[x].second, b = keyed[y].second;
         if (a > b) std::swap(a, b);
-        if (!in_scope(o, split, a, b)) continue;
-        PairKind kind;
-        if (same_upper(seqs[a], seqs[b]))
-          kind = PairKind::kExact;
-        else if (same_upper(data::reverse_complement(seqs[a]), seqs[b]))
-          kind = PairKind::kReverseComplement;
-        else
-          continue;  // a hash collision
-        report.pairs.push_back({a, b, kind, 1.0});
-        flagged.insert(pair_key(a, b));
-        (kind == PairKind::kExact ? report.exact : report.reverse_complement)++;
+        if (in_scope(o, split, a, b)) same_hash.push_back(pair_key(a, b));
       }
     i = j;
   }
+  std::vector<std::pair<uint64_t, int64_t>>().swap(keyed);
 
-  // 2. Sketch every sequence once (canonical k-mers hashed once each). The sequences and their
-  // sketches are held together: checked against the memory limit first.
+  // 2. LSH banding: sequences whose band of rows_per_band bins is identical become candidates.
   const int bins = o.sketch.bins;
-  uint64_t bases = 0;
-  for (const auto& s : seqs) bases += s.capacity();
-  check_memory(bases + static_cast<uint64_t>(n) * (static_cast<uint64_t>(bins) * 4 + 64),
-               format("comparing {} sequences ({} bases) with {}-bin sketches", n, bases, bins));
-  std::vector<uint32_t> sketches(static_cast<size_t>(n) * bins);
-  std::vector<char> has_sketch(n);
-#pragma omp parallel for schedule(dynamic, 256)
-  for (int64_t i = 0; i < n; ++i)
-    has_sketch[i] = minhash_sketch(seqs[i], o.sketch, sketches.data() + i * bins);
-  report.unsketched = std::count(has_sketch.begin(), has_sketch.end(), 0);
-
-  // 3. LSH banding: sequences whose band of rows_per_band bins is identical become candidates.
   const int bands = bins / o.rows_per_band;
   std::vector<std::vector<uint64_t>> band_pairs(bands);
 #pragma omp parallel for schedule(dynamic, 1)
@@ -140,13 +213,13 @@ LeakageReport find_duplicates(std::span<const std::string> seqs, std::span<const
     std::vector<std::pair<uint64_t, uint32_t>> keys;
     keys.reserve(n);
     for (int64_t i = 0; i < n; ++i) {
-      if (!has_sketch[i]) continue;
+      if (!sk.has_sketch[i]) continue;
       // A band takes bins `bands` apart: densification copies a filled bin into its empty
       // neighbours, so adjacent bins are correlated and would make random pairs collide.
-      const uint32_t* sk = sketches.data() + i * bins;
+      const uint32_t* row = sk.of(i);
       uint64_t h = 0x9E3779B97F4A7C15ull * (band + 1);
       for (int r = 0; r < o.rows_per_band; ++r)
-        h = (h ^ sk[band + r * bands]) * 0xff51afd7ed558ccdull + r;
+        h = (h ^ row[band + r * bands]) * 0xff51afd7ed558ccdull + r;
       keys.emplace_back(h ^ (h >> 29), static_cast<uint32_t>(i));
     }
     std::sort(keys.begin(), keys.end());
@@ -163,47 +236,130 @@ LeakageReport find_duplicates(std::span<const std::string> seqs, std::span<const
       i = j;
     }
   }
-  std::vector<uint64_t> candidates;
+  std::vector<uint64_t> lsh;
   for (auto& v : band_pairs) {
-    candidates.insert(candidates.end(), v.begin(), v.end());
+    lsh.insert(lsh.end(), v.begin(), v.end());
     std::vector<uint64_t>().swap(v);
   }
-  std::sort(candidates.begin(), candidates.end());
-  candidates.erase(std::unique(candidates.begin(), candidates.end()), candidates.end());
-  std::erase_if(candidates, [&](uint64_t key) { return flagged.count(key) > 0; });
-  report.candidates = static_cast<int64_t>(candidates.size());
+  std::sort(lsh.begin(), lsh.end());
+  lsh.erase(std::unique(lsh.begin(), lsh.end()), lsh.end());
+  std::sort(same_hash.begin(), same_hash.end());
 
-  // 4. Verify: a cheap sketch prefilter, then the identity estimate.
+  // 3. One list of pairs to confirm on their sequences. An LSH candidate first passes a cheap
+  // sketch prefilter: the sketch Jaccard at which the identity estimate would be min_identity,
+  // with slack for the sketch's sampling noise (pairs of equal length always go on: the ungapped
+  // identity may flag them).
   const int k = o.sketch.k;
-  // The sketch Jaccard at which the identity estimate would be min_identity, with slack for
-  // the sketch's sampling noise.
   const double j_at_min = [&] {
     const double x = std::exp((o.min_identity - 1.0) * k);  // 2J / (1 + J)
     return x / (2 - x);
   }();
-  std::vector<LeakPair> near(candidates.size());
-  std::vector<char> keep(candidates.size(), 0);
-#pragma omp parallel for schedule(dynamic, 64)
-  for (size_t c = 0; c < candidates.size(); ++c) {
-    const int64_t a = static_cast<int64_t>(candidates[c] >> 32);
-    const int64_t b = static_cast<int64_t>(candidates[c] & 0xFFFFFFFFu);
-    const double js = sketch_jaccard({sketches.data() + a * bins, static_cast<size_t>(bins)},
-                                     {sketches.data() + b * bins, static_cast<size_t>(bins)});
-    const bool same_length = seqs[a].size() == seqs[b].size();
-    if (js < 0.5 * j_at_min && !same_length) continue;
-    const double id = estimate_identity(seqs[a], seqs[b], k);
-    if (id >= o.min_identity) {
-      near[c] = {a, b, PairKind::kNearDuplicate, id};
-      keep[c] = 1;
+  std::vector<Candidate> todo;
+  for (size_t x = 0, y = 0; x < same_hash.size() || y < lsh.size();) {
+    Candidate c;
+    if (y >= lsh.size() || (x < same_hash.size() && same_hash[x] <= lsh[y])) {
+      c.key = same_hash[x];
+      c.same_hash = true;
+      ++x;
+    }
+    if (y < lsh.size() && (!c.same_hash || lsh[y] == c.key)) {
+      c.key = lsh[y];
+      c.lsh = true;
+      ++y;
+    }
+    if (c.lsh) {
+      const int64_t a = static_cast<int64_t>(c.key >> 32), b = c.key & 0xFFFFFFFFu;
+      const double js = sketch_jaccard({sk.of(a), static_cast<size_t>(bins)},
+                                       {sk.of(b), static_cast<size_t>(bins)});
+      c.banded = !(js < 0.5 * j_at_min && sk.length[a] != sk.length[b]);
+    }
+    todo.push_back(c);
+  }
+  std::vector<uint64_t>().swap(same_hash);
+  std::vector<uint64_t>().swap(lsh);
+
+  // 4. Confirm in batches whose sequences fit in half the memory still free; each batch is one
+  // more pass over the input, keeping only the rows it needs.
+  std::vector<LeakPair> found(todo.size());
+  std::vector<char> kept(todo.size(), 0);
+  const uint64_t held = sk.values.size() * 4 + static_cast<uint64_t>(n) * 32 +
+                        todo.size() * (sizeof(Candidate) + sizeof(LeakPair) + 1);
+  const uint64_t available = available_memory_bytes();
+  const uint64_t batch_limit =
+      std::max<uint64_t>(64 << 10, (available - std::min(available, held)) / 2);
+  for (size_t begin = 0; begin < todo.size();) {
+    std::unordered_map<int64_t, std::string> rows;
+    uint64_t bytes = 0;
+    size_t end = begin;
+    for (; end < todo.size(); ++end) {
+      const auto& c = todo[end];
+      if (!c.same_hash && !c.banded) continue;
+      const int64_t pair[2] = {static_cast<int64_t>(c.key >> 32),
+                               static_cast<int64_t>(c.key & 0xFFFFFFFFu)};
+      uint64_t add = 0;
+      for (int64_t r : pair)
+        if (!rows.count(r)) add += static_cast<uint64_t>(sk.length[r]);
+      if (pair[0] == pair[1]) add /= 2;
+      if (bytes + add > batch_limit && bytes > 0) break;
+      for (int64_t r : pair) rows.emplace(r, std::string());
+      if (held + bytes + add > available)
+        check_memory(held + bytes + add,
+                     format("confirming a duplicate pair of {} and {} bases",
+                            sk.length[c.key >> 32], sk.length[c.key & 0xFFFFFFFFu]));
+      bytes += add;
+    }
+    if (!rows.empty()) {
+      seqs.for_each([&](int64_t row, std::string_view s) {
+        const auto it = rows.find(row);
+        if (it != rows.end()) it->second.assign(s);
+      });
+    }
+#pragma omp parallel for schedule(dynamic, 16)
+    for (size_t i = begin; i < end; ++i) {
+      const auto& c = todo[i];
+      if (!c.same_hash && !c.banded) continue;
+      const int64_t a = static_cast<int64_t>(c.key >> 32), b = c.key & 0xFFFFFFFFu;
+      const std::string& x = rows.at(a);
+      const std::string& y = rows.at(b);
+      if (c.same_hash && same_upper(x, y)) {
+        found[i] = {a, b, PairKind::kExact, 1.0};
+        kept[i] = 1;
+      } else if (c.same_hash && same_upper(data::reverse_complement(x), y)) {
+        found[i] = {a, b, PairKind::kReverseComplement, 1.0};
+        kept[i] = 1;
+      } else if (c.banded) {
+        const double id = estimate_identity(x, y, k);
+        if (id >= o.min_identity) {
+          found[i] = {a, b, PairKind::kNearDuplicate, id};
+          kept[i] = 1;
+        }
+      }
+    }
+    begin = end;
+  }
+
+  for (size_t i = 0; i < todo.size(); ++i) {
+    const bool flagged = kept[i] && found[i].kind != PairKind::kNearDuplicate;
+    if (todo[i].lsh && !flagged) ++report.candidates;
+    if (!kept[i]) continue;
+    report.pairs.push_back(found[i]);
+    switch (found[i].kind) {
+      case PairKind::kExact:
+        ++report.exact;
+        break;
+      case PairKind::kReverseComplement:
+        ++report.reverse_complement;
+        break;
+      case PairKind::kNearDuplicate:
+        ++report.near_duplicate;
+        break;
     }
   }
-  for (size_t c = 0; c < candidates.size(); ++c)
-    if (keep[c]) {
-      report.pairs.push_back(near[c]);
-      ++report.near_duplicate;
-    }
-  std::stable_sort(report.pairs.begin(), report.pairs.end(),
-                   [](const LeakPair& x, const LeakPair& y) { return x.identity > y.identity; });
+  // Highest identity first; ties in row order, so the order does not depend on the input's.
+  std::sort(report.pairs.begin(), report.pairs.end(), [](const LeakPair& x, const LeakPair& y) {
+    if (x.identity != y.identity) return x.identity > y.identity;
+    return std::pair(x.a, x.b) < std::pair(y.a, y.b);
+  });
   return report;
 }
 

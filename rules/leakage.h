@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "rules/minhash.h"
+#include "rules/sequence_stream.h"
 
 namespace strand::rules {
 
@@ -43,6 +44,15 @@ struct LeakageReport {
 // seqs[i] belongs to split[i] (any small integers). Pairs follow options.scope.
 LeakageReport find_duplicates(std::span<const std::string> seqs, std::span<const int> split,
                               const LeakageOptions& options);
+
+// The same on sequences read from a stream, with the same result. Memory holds the sketches
+// (bins x 4 bytes a row) and a chunk of sequences being sketched; candidate pairs are then
+// verified on their sequences alone, read again, in as many passes as the memory limit needs.
+// `visit`, when given, also sees every sequence of the first pass (per-record statistics from
+// the same read).
+LeakageReport find_duplicates(const SequenceStream& seqs, std::span<const int> split,
+                              const LeakageOptions& options,
+                              const SequenceStream::Visit& visit = {});
 
 // The identity a verified candidate is given: the better of the ungapped identity (equal lengths,
 // either strand) and the identity implied by the exact canonical k-mer Jaccard.

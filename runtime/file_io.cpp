@@ -126,6 +126,37 @@ void AtomicFile::commit() {
   }
 }
 
+AtomicOstream::Buffer::Buffer(AtomicFile& file) : file_(file), bytes_(1 << 16) {
+  setp(bytes_.data(), bytes_.data() + bytes_.size());
+}
+
+AtomicOstream::Buffer::int_type AtomicOstream::Buffer::overflow(int_type c) {
+  sync();
+  if (!traits_type::eq_int_type(c, traits_type::eof())) {
+    *pptr() = traits_type::to_char_type(c);
+    pbump(1);
+  }
+  return traits_type::not_eof(c);
+}
+
+int AtomicOstream::Buffer::sync() {
+  const auto n = static_cast<size_t>(pptr() - pbase());
+  setp(bytes_.data(), bytes_.data() + bytes_.size());
+  file_.write({bytes_.data(), n});  // throws the OS error; the stream rethrows it (badbit)
+  return 0;
+}
+
+AtomicOstream::AtomicOstream(std::string path)
+    : std::ostream(nullptr), file_(std::move(path)), buffer_(file_) {
+  rdbuf(&buffer_);
+  exceptions(std::ios::badbit);
+}
+
+void AtomicOstream::commit() {
+  flush();
+  file_.commit();
+}
+
 void write_file_atomic(const std::string& path, std::initializer_list<std::string_view> parts) {
   AtomicFile file(path);
   for (std::string_view part : parts) file.write(part);
@@ -160,11 +191,19 @@ int remove_stale_temporaries(const std::string& dir, const std::vector<std::stri
   return removed;
 }
 
-DirectoryLock::DirectoryLock(const std::string& dir, const std::string& purpose) {
-  const std::string path = dir + "/.lock";
+FileLock::FileLock(const std::string& path, Mode mode, const std::string& what,
+                   const std::string& purpose) {
   fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   STRAND_CHECK(fd_ >= 0, "cannot create the lock file '{}': {}", path, std::strerror(errno));
-  if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+  if (mode == Mode::kWait) {
+    while (::flock(fd_, LOCK_EX) != 0) {
+      const int err = errno;
+      if (err == EINTR) continue;
+      ::close(fd_);
+      fd_ = -1;
+      STRAND_FAIL("cannot lock '{}': {}", path, std::strerror(err));
+    }
+  } else if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
     char pid[32] = {0};
     const ssize_t n = ::pread(fd_, pid, sizeof pid - 1, 0);
     ::close(fd_);
@@ -172,13 +211,13 @@ DirectoryLock::DirectoryLock(const std::string& dir, const std::string& purpose)
     STRAND_FAIL(
         "'{}' is in use by another {} (process {}, lock '{}'): wait for it to finish or "
         "choose another directory",
-        dir, purpose, n > 0 ? std::string(pid, static_cast<size_t>(n)) : "?", path);
+        what, purpose, n > 0 ? std::string(pid, static_cast<size_t>(n)) : "?", path);
   }
   const std::string pid = std::to_string(::getpid());
   if (::ftruncate(fd_, 0) == 0) (void)!::pwrite(fd_, pid.data(), pid.size(), 0);
 }
 
-DirectoryLock::~DirectoryLock() {
+FileLock::~FileLock() {
   if (fd_ >= 0) ::close(fd_);  // closing releases the flock
 }
 

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <initializer_list>
 #include <nlohmann/json.hpp>
+#include <ostream>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -47,6 +48,32 @@ class AtomicFile {
   std::string path_, temp_;
   int fd_ = -1;
 };
+// The same file as an std::ostream, for writers that take one (variant scores, FASTA records):
+// buffered, and a failed write throws the AtomicFile's error (the file and the OS reason) out of
+// the `<<` that hit it. commit() flushes and moves the file into place; destroyed without it,
+// the temporary is removed.
+class AtomicOstream : public std::ostream {
+ public:
+  explicit AtomicOstream(std::string path);
+  void commit();
+  const std::string& path() const { return file_.path(); }
+
+ private:
+  class Buffer : public std::streambuf {
+   public:
+    explicit Buffer(AtomicFile& file);
+
+   protected:
+    int_type overflow(int_type c) override;
+    int sync() override;
+
+   private:
+    AtomicFile& file_;
+    std::vector<char> bytes_;
+  };
+  AtomicFile file_;
+  Buffer buffer_;
+};
 // JSON results (metrics.json, run.json, ...): dump(2) and a newline, written atomically.
 void write_json_file(const std::string& path, const nlohmann::json& json);
 
@@ -59,18 +86,32 @@ void flush_stdout();
 // returns how many. Call it only while holding the directory's lock.
 int remove_stale_temporaries(const std::string& dir, const std::vector<std::string>& names);
 
-// An exclusive advisory lock (flock) on DIR/.lock, held for the object's lifetime and released by
-// the kernel when the process dies, so a killed run never leaves a stale lock. A second holder
-// fails at once with a message naming the directory and the process that holds it.
-class DirectoryLock {
+// An exclusive advisory lock (flock) on a file, held for the object's lifetime and released by the
+// kernel when the process dies, so a killed process never leaves a stale lock. The holder's
+// process id is written into the file. kFailIfHeld: a second holder fails at once, with a message
+// naming `what` is locked, the `purpose` of the holder and its process (a run directory); kWait:
+// it waits its turn (the ranks of a tuning search at their shared job board).
+class FileLock {
  public:
-  DirectoryLock(const std::string& dir, const std::string& purpose);
-  ~DirectoryLock();
-  DirectoryLock(const DirectoryLock&) = delete;
-  DirectoryLock& operator=(const DirectoryLock&) = delete;
+  enum class Mode { kFailIfHeld, kWait };
+  FileLock(const std::string& path, Mode mode, const std::string& what = "",
+           const std::string& purpose = "");
+  ~FileLock();
+  FileLock(const FileLock&) = delete;
+  FileLock& operator=(const FileLock&) = delete;
 
  private:
   int fd_ = -1;
+};
+
+// DIR/.lock, failing at once when another run holds it.
+class DirectoryLock {
+ public:
+  DirectoryLock(const std::string& dir, const std::string& purpose)
+      : lock_(dir + "/.lock", FileLock::Mode::kFailIfHeld, dir, purpose) {}
+
+ private:
+  FileLock lock_;
 };
 
 }  // namespace strand::runtime

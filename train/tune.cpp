@@ -1,17 +1,13 @@
 // Hyper-parameter search by random sampling and successive halving; see tune.h.
 #include "train/tune.h"
 
-#include <fcntl.h>
-#include <sys/file.h>
 #include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <atomic>
-#include <cerrno>
 #include <chrono>
 #include <cmath>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <limits>
@@ -124,24 +120,6 @@ std::string key_of(const nlohmann::json& r) {
   if (type == "done") return "done:" + r.value("time", std::string());
   return type;
 }
-
-// A blocking exclusive flock on a file, released on destruction (or by the kernel when the
-// process dies): the ranks of a search take turns at its log and job board.
-class FileLock {
- public:
-  explicit FileLock(const std::string& path)
-      : fd_(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644)) {
-    STRAND_CHECK(fd_ >= 0, "cannot open lock file '{}': {}", path, std::strerror(errno));
-    while (::flock(fd_, LOCK_EX) != 0)
-      STRAND_CHECK(errno == EINTR, "cannot lock '{}': {}", path, std::strerror(errno));
-  }
-  ~FileLock() { ::close(fd_); }
-  FileLock(const FileLock&) = delete;
-  FileLock& operator=(const FileLock&) = delete;
-
- private:
-  int fd_;
-};
 
 }  // namespace
 
@@ -330,7 +308,8 @@ nlohmann::json tune(data::SplitDataset& splits, TrainConfig base, const SearchSp
   if (writer) std::filesystem::create_directories(o.out_dir);
   if (comm) comm->barrier();
   auto locked = [&](const std::function<void()>& fn) {
-    const FileLock lock(o.out_dir + "/tune.lock");
+    // The ranks of a search take turns at its log and job board.
+    const runtime::FileLock lock(o.out_dir + "/tune.lock", runtime::FileLock::Mode::kWait);
     by_key.clear();
     for (const auto& r : read_log(log_path)) by_key[key_of(r)] = r;
     fn();

@@ -5,8 +5,10 @@
 #include <gtest/gtest.h>
 #include <zlib.h>
 
+#include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <sstream>
@@ -152,6 +154,23 @@ TEST_F(Hostile, CorruptGzipGivesOneLineWithoutHtslibNoise) {
   EXPECT_THAT(r.output, Not(HasSubstr("[E::")));
 }
 
+// A copy of a safetensors file with its header's metadata edited by `edit`.
+void edit_metadata(const std::string& from, const std::string& to,
+                   const std::function<void(nlohmann::json&)>& edit) {
+  std::ifstream in(from, std::ios::binary);
+  const std::string bytes((std::istreambuf_iterator<char>(in)), {});
+  uint64_t n = 0;
+  std::memcpy(&n, bytes.data(), 8);
+  auto header = nlohmann::json::parse(bytes.substr(8, n));
+  edit(header["__metadata__"]);
+  std::string text = header.dump();
+  text.append((8 - text.size() % 8) % 8, ' ');
+  const uint64_t size = text.size();
+  std::ofstream out(to, std::ios::binary);
+  out.write(reinterpret_cast<const char*>(&size), 8);
+  out << text << bytes.substr(8 + n);
+}
+
 TEST_F(Hostile, PredictIntoAFullDeviceOrPastASizeLimitFails) {
   simulate("sim");
   ASSERT_EQ(train("--fasta sim/sequences.fa --labels sim/labels.tsv --out r").status, 0);
@@ -167,6 +186,33 @@ TEST_F(Hostile, PredictIntoAFullDeviceOrPastASizeLimitFails) {
   expect_one_line(strand(predict + " --out kept.tsv", "", "ulimit -f 4 && trap '' XFSZ && "),
                   "kept.tsv: write failed: File too large");
   EXPECT_EQ(fs::file_size(file("kept.tsv")), kept);
+  // An unwritable place for the output: one line naming it.
+  write("notadir", "x");
+  expect_one_line(strand(predict + " --out notadir/s.tsv"),
+                  "notadir/s.tsv: cannot create a temporary file in notadir: Not a directory");
+  // Edited model files: metadata is under the checksum; without one a file is refused unless
+  // STRAND_SKIP_CHECKSUM=1, and then the task list is still checked against the outputs.
+  const std::string model = file("r/model.safetensors");
+  auto tasks = [](nlohmann::json& m) {
+    auto spec = nlohmann::json::parse(m["strand.model"].get<std::string>());
+    spec["tasks"].push_back("extra");
+    m["strand.model"] = spec.dump();
+  };
+  edit_metadata(model, file("edited.safetensors"), tasks);
+  expect_one_line(strand("predict --model edited.safetensors --fasta sim/sequences.fa"),
+                  "edited.safetensors: corrupted file: the CRC-32 of its header and data is");
+  edit_metadata(model, file("bare.safetensors"),
+                [](nlohmann::json& m) { m.erase("strand.checksum"); });
+  expect_one_line(strand("predict --model bare.safetensors --fasta sim/sequences.fa"),
+                  "'bare.safetensors' has no checksum (metadata 'strand.checksum'): it was edited "
+                  "or not written by strand; set STRAND_SKIP_CHECKSUM=1 to load it unverified");
+  edit_metadata(model, file("longer.safetensors"), [&](nlohmann::json& m) {
+    m.erase("strand.checksum");
+    tasks(m);
+  });
+  expect_one_line(strand("predict --model longer.safetensors --fasta sim/sequences.fa", "",
+                         "STRAND_SKIP_CHECKSUM=1 "),
+                  "model metadata: 3 task names for 2 outputs");
 }
 
 // Export past a file-size limit (as a full disk): the privacy audit log and the loader note are
@@ -206,7 +252,9 @@ TEST_F(Hostile, ExportIntoAFullDiskLosesNothingEarlier) {
 }
 
 // `check splits` on chromosome-length records (3 Mb): unrelated records are not near-duplicates,
-// a shared one is found; what the check may hold is bounded by --max-memory, named in the error.
+// a shared one is found. The records are streamed, not held: under an 8 MiB --max-memory (the
+// files hold 12 MB) the result is the same; a bound too small for a pair of records to compare,
+// or for one record, is one line naming it.
 TEST_F(Hostile, CheckSplitsOnMultiMegabaseRecordsWithAMemoryBound) {
   std::mt19937_64 rng(3);
   auto record = [&](const std::string& name) {
@@ -220,7 +268,8 @@ TEST_F(Hostile, CheckSplitsOnMultiMegabaseRecordsWithAMemoryBound) {
   const std::string shared = record("chrA");
   write("train.fa", shared + record("chrB"));
   write("test.fa", record("chrC") + ">chrA_copy" + shared.substr(5));
-  const Result r = strand("check splits train.fa test.fa --split-names train,test --json");
+  const std::string check = "check splits train.fa test.fa --split-names train,test --json";
+  const Result r = strand(check);
   EXPECT_EQ(r.status, 1) << r.output;
   const std::string json = r.output.substr(0, r.output.rfind("strand: check splits failed"));
   const auto j = nlohmann::json::parse(json);
@@ -228,15 +277,32 @@ TEST_F(Hostile, CheckSplitsOnMultiMegabaseRecordsWithAMemoryBound) {
   EXPECT_EQ(j["counts"]["near_duplicate"], 0) << r.output;
   ASSERT_EQ(j["worst_pairs"].size(), 1u);
   EXPECT_EQ(j["worst_pairs"][0]["b"], "chrA_copy");
+  const Result bounded = strand(check + " --max-memory 8MiB");
+  EXPECT_EQ(bounded.status, 1);
+  EXPECT_EQ(bounded.output, r.output);
   expect_one_line(strand("check splits train.fa test.fa --max-memory 4MiB"),
-                  "reading 'train.fa' (2 records so far) needs about 5.7 MiB of memory, more than "
-                  "the 4.0 MiB allowed by --max-memory");
+                  "confirming a duplicate pair of 3000000 and 3000000 bases needs about 5.7 MiB "
+                  "of memory, more than the 4.0 MiB allowed by --max-memory");
+  expect_one_line(strand("check splits train.fa test.fa --max-memory 2MiB"),
+                  "reading 'train.fa' (1 records so far) needs about 2.9 MiB of memory, more than "
+                  "the 2.0 MiB allowed by --max-memory");
+  // --dedup-out streams the kept records into one file per split: the leak is gone.
+  const Result dedup = strand(check + " --max-memory 8MiB --dedup-out clean");
+  EXPECT_EQ(dedup.status, 0) << dedup.output;
+  EXPECT_EQ(fs::file_size(file("clean/train.fa")), fs::file_size(file("train.fa")) / 2);
+  EXPECT_EQ(strand("check splits clean/train.fa clean/test.fa").status, 0);
   expect_one_line(strand("check splits train.fa test.fa --max-memory lots"),
                   "--max-memory 'lots' is not a byte count");
   write("labels.tsv", "name\ty\nchrA\t1\nchrB\t0\n");
-  expect_one_line(strand("check data --fasta train.fa --labels labels.tsv --max-memory 4MiB"),
-                  "reading 'train.fa' (2 records so far) needs about 5.7 MiB of memory, more than "
-                  "the 4.0 MiB allowed by --max-memory");
+  const std::string data = "check data --fasta train.fa --labels labels.tsv --json";
+  const Result inspected = strand(data);
+  ASSERT_EQ(inspected.status, 0) << inspected.output;
+  EXPECT_EQ(nlohmann::json::parse(inspected.output)["duplicates_within_split"]["near_duplicate"],
+            0);
+  EXPECT_EQ(strand(data + " --max-memory 8MiB").output, inspected.output);
+  expect_one_line(strand(data + " --max-memory 2MiB"),
+                  "comparing 2 sequences with 512-bin sketches (a record of 3000000 bases) needs "
+                  "about 2.9 MiB of memory, more than the 2.0 MiB allowed by --max-memory");
 }
 
 TEST_F(Hostile, RunDirectoriesAreLockedCleanedAndCarryAStatus) {

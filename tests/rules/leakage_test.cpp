@@ -11,6 +11,7 @@
 #include <random>
 #include <set>
 
+#include "core/checked.h"
 #include "core/error.h"
 #include "data/encoding.h"
 #include "tests/rules/dna.h"
@@ -21,6 +22,7 @@ namespace {
 using ::testing::HasSubstr;
 using testing::random_dna;
 using testing::substitute;
+using ::testing::ThrowsMessage;
 
 std::string indels(std::mt19937_64& rng, std::string s, size_t count) {
   for (size_t i = 0; i < count; ++i) {
@@ -67,6 +69,63 @@ Planted plant(uint64_t seed) {
     p.split.push_back(2);
   }
   return p;
+}
+
+// Hands the rows out in reverse order (as a FASTA named by labels may) and counts its passes.
+class CountingStream final : public SequenceStream {
+ public:
+  explicit CountingStream(const std::vector<std::string>& seqs) : seqs_(seqs) {}
+  int64_t size() const override { return static_cast<int64_t>(seqs_.size()); }
+  void for_each(const Visit& visit) const override {
+    ++passes;
+    for (int64_t i = size() - 1; i >= 0; --i) visit(i, seqs_[i]);
+  }
+  mutable int passes = 0;
+
+ private:
+  const std::vector<std::string>& seqs_;
+};
+
+// --max-memory for one scope.
+struct MemoryLimit {
+  explicit MemoryLimit(uint64_t bytes) { set_memory_limit(bytes, "--max-memory"); }
+  ~MemoryLimit() { set_memory_limit(0, ""); }
+};
+
+void expect_same(const LeakageReport& x, const LeakageReport& y) {
+  EXPECT_EQ(x.exact, y.exact);
+  EXPECT_EQ(x.reverse_complement, y.reverse_complement);
+  EXPECT_EQ(x.near_duplicate, y.near_duplicate);
+  EXPECT_EQ(x.candidates, y.candidates);
+  EXPECT_EQ(x.unsketched, y.unsketched);
+  ASSERT_EQ(x.pairs.size(), y.pairs.size());
+  for (size_t i = 0; i < x.pairs.size(); ++i) {
+    EXPECT_EQ(x.pairs[i].a, y.pairs[i].a) << i;
+    EXPECT_EQ(x.pairs[i].b, y.pairs[i].b) << i;
+    EXPECT_EQ(x.pairs[i].kind, y.pairs[i].kind) << i;
+    EXPECT_EQ(x.pairs[i].identity, y.pairs[i].identity) << i;
+  }
+}
+
+// Streamed under a memory limit that holds the sketches but not the sequences (2.4 MB): sketched
+// in chunks, candidates confirmed in several passes, the same report as in memory.
+TEST(Leakage, StreamedUnderASmallMemoryLimitEqualsInMemory) {
+  const auto p = plant(11);
+  const auto in_memory = find_duplicates(p.seqs, p.split, LeakageOptions{});
+  CountingStream stream(p.seqs);
+  {
+    const MemoryLimit limit(6 << 20);  // 5.0 MB of sketches, ~0.5 MB per confirming pass
+    expect_same(find_duplicates(stream, p.split, LeakageOptions{}), in_memory);
+  }
+  EXPECT_GT(stream.passes, 2);  // more than one confirming pass
+  stream.passes = 0;
+  expect_same(find_duplicates(stream, p.split, LeakageOptions{}), in_memory);
+  EXPECT_EQ(stream.passes, 2);  // no limit: one pass to sketch, one to confirm
+  const MemoryLimit tiny(1 << 20);
+  EXPECT_THAT([&] { find_duplicates(stream, p.split, LeakageOptions{}); },
+              ThrowsMessage<Error>(HasSubstr(
+                  "comparing 2420 sequences with 512-bin sketches needs about 4.8 MiB of memory, "
+                  "more than the 1.0 MiB allowed by --max-memory")));
 }
 
 TEST(Leakage, FindsPlantedDuplicatesAndNothingElse) {
@@ -146,6 +205,14 @@ TEST(Leakage, ChromosomeLengthRecordsAreNotFalseNearDuplicates) {
   std::set<std::pair<int64_t, int64_t>> found;
   for (const LeakPair& p : r.pairs) found.insert({p.a, p.b});
   EXPECT_EQ(found, (std::set<std::pair<int64_t, int64_t>>{{0, 2}, {1, 3}}));
+  // Streamed under 16 MiB: each record is sketched alone where it is read and each pair
+  // confirmed in its own pass, with the same result (the CLI test finds an identical copy).
+  CountingStream stream(seqs);
+  {
+    const MemoryLimit limit(16 << 20);
+    expect_same(find_duplicates(stream, split, LeakageOptions{}), r);
+  }
+  EXPECT_GT(stream.passes, 2);
   EXPECT_LT(estimate_identity(seqs[0], seqs[3], 12), 0.75);
   EXPECT_NEAR(estimate_identity(seqs[0], seqs[2], 12), 0.99, 0.01);
 }
