@@ -28,12 +28,11 @@ struct BaselineArgs {
       train::no_cv();  // folds > 0: the baselines over K folds of train + valid
 };
 
-// --cv K: every baseline on each fold (DIR/cv.json), mean +/- sd of the held-out scores.
+// --cv K: every baseline on each fold of the loaded rows' train + valid (DIR/cv.json), mean +/- sd
+// of the held-out scores and the pooled out-of-fold panel with bootstrap intervals.
 void run_baseline_cv(const BaselineArgs& a, const rules::LabelledSequences& all,
                      const rules::BaselineConfig& c) {
-  data::SplitDataset splits(data::load_dataset(a.source, data::parse_label_kind(a.source.task)),
-                            data::split_options(a.source));
-  const nlohmann::json cv = train::cross_validate_baselines(splits, all, c, a.cv, [&](int k) {
+  const nlohmann::json cv = train::cross_validate_baselines(all, c, a.cv, [&](int k) {
     if (!a.json) std::cerr << "fold " << k << " of " << a.cv.folds << " done\n";
   });
   std::filesystem::create_directories(a.out);
@@ -50,6 +49,8 @@ void run_baseline_cv(const BaselineArgs& a, const rules::LabelledSequences& all,
       if (rows.size() == 1) rows[0].push_back(metric + " (held out)");
       row.push_back(train::mean_sd_text(m));
     }
+    if (rows.size() == 1) rows[0].push_back("pooled out-of-fold [95% CI]");
+    row.push_back(train::pooled_text(cv["pooled"][name]));
     rows.push_back(row);
   }
   rules::print_table(std::cout, rows);

@@ -75,6 +75,12 @@ void print_cross_validation(const TrainArgs& a, const nlohmann::json& cv) {
   std::printf("pooled out-of-fold predictions (%s rows): %s\n", cv["rows"].dump().c_str(),
               cv["headline"]["sentence"].get<std::string>().c_str());
   print_table(cv["pooled"], nlohmann::json(), "", "");
+  std::printf("tuning: %s\n", cv["tuning"].get<std::string>().c_str());
+  for (const auto& f : cv["per_fold"])
+    if (f.contains("tuning") && f["tuning"].value("ran", false))
+      std::printf("  fold %d chose lr %s, batch %s\n", f["fold"].get<int>(),
+                  f["tuning"]["chosen"]["lr"].dump().c_str(),
+                  f["tuning"]["chosen"]["batch_size"].dump().c_str());
   std::printf(
       "wrote %s/cv.json and %d fold models (%s/fold-*/model.safetensors; use them as an "
       "ensemble: strand predict --ensemble)\n",

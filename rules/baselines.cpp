@@ -6,8 +6,8 @@
 #include <limits>
 #include <map>
 
-#include "data/random.h"
 #include "core/error.h"
+#include "data/random.h"
 #include "rules/metrics.h"
 #include "rules/privacy_record.h"
 
@@ -166,19 +166,6 @@ TaskScores per_task(const BaselineProblem& p, const Features& f, const FitPredic
   return out;
 }
 
-nlohmann::json score_panel(const BaselineProblem& p, const std::vector<double>& scores,
-                           const PanelOptions& options) {
-  if (p.kind == TaskKind::kBinary) return binary_panel(p.tasks, p.test.labels, scores, options);
-  if (p.kind == TaskKind::kRegression)
-    return regression_panel(p.tasks, p.test.labels, scores, options);
-  std::vector<int> y;
-  for (double v : p.test.labels) {
-    STRAND_CHECK(!std::isnan(v), "multi-class test labels must not be missing");
-    y.push_back(static_cast<int>(v));
-  }
-  return multiclass_panel(p.classes, y, scores, options);
-}
-
 void check_problem(const BaselineProblem& p) {
   STRAND_CHECK(!p.tasks.empty(), "baseline: no tasks");
   STRAND_CHECK(p.kind != TaskKind::kMultiClass || (p.tasks.size() == 1 && p.classes.size() >= 2),
@@ -192,6 +179,19 @@ void check_problem(const BaselineProblem& p) {
 }
 
 }  // namespace
+
+nlohmann::json score_panel(const BaselineProblem& p, const std::vector<double>& scores,
+                           const PanelOptions& options) {
+  if (p.kind == TaskKind::kBinary) return binary_panel(p.tasks, p.test.labels, scores, options);
+  if (p.kind == TaskKind::kRegression)
+    return regression_panel(p.tasks, p.test.labels, scores, options);
+  std::vector<int> y;
+  for (double v : p.test.labels) {
+    STRAND_CHECK(!std::isnan(v), "multi-class test labels must not be missing");
+    y.push_back(static_cast<int>(v));
+  }
+  return multiclass_panel(p.classes, y, scores, options);
+}
 
 std::vector<BaselineSpec> default_baselines() {
   auto spectrum = [](const BaselineConfig& c) -> std::unique_ptr<FeatureExtractor> {

@@ -96,6 +96,10 @@ std::vector<BaselineResult> run_baselines(
     const BaselineProblem& problem, const BaselineConfig& config,
     const std::function<void(const std::string&)>& progress = {});
 
+// The metric panel of scores (problem.test rows x score columns) against problem.test's labels.
+nlohmann::json score_panel(const BaselineProblem& problem, const std::vector<double>& scores,
+                           const PanelOptions& options);
+
 // Rows `keep` of m, in that order; and m over n stacked (same columns).
 FeatureMatrix select_rows(const FeatureMatrix& m, std::span<const int64_t> keep);
 FeatureMatrix stack_rows(const FeatureMatrix& top, const FeatureMatrix& bottom);

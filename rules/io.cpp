@@ -165,13 +165,23 @@ StreamedSource stream_source(const data::DataSource& s, bool allow_unsplit) {
 
 LabelledSequences decode_dataset(const data::Dataset& dataset,
                                  const std::vector<data::Split>& splits) {
+  const int64_t n = dataset.size();
+  STRAND_CHECK(splits.empty() || static_cast<int64_t>(splits.size()) == n,
+               "'{}': {} splits for {} examples", dataset.source(), splits.size(), n);
+  std::vector<int64_t> rows(n);
+  for (int64_t i = 0; i < n; ++i) rows[i] = i;
+  LabelledSequences out = decode_rows(dataset, rows);
+  set_splits(out, splits);
+  return out;
+}
+
+LabelledSequences decode_rows(const data::Dataset& dataset, const std::vector<int64_t>& rows) {
   LabelledSequences out;
   out.kind = task_kind_of(dataset.kind());
   out.tasks = dataset.output_names();
   out.classes = dataset.classes();
-  const int64_t n = dataset.size(), T = dataset.num_outputs(), L = dataset.length();
-  STRAND_CHECK(splits.empty() || static_cast<int64_t>(splits.size()) == n,
-               "'{}': {} splits for {} examples", dataset.source(), splits.size(), n);
+  const int64_t n = static_cast<int64_t>(rows.size()), T = dataset.num_outputs(),
+                L = dataset.length();
   // Every row decoded in memory: check the estimate before allocating it.
   check_memory(static_cast<uint64_t>(checked_mul(
                    n, checked_add(L + 64, checked_mul(T, 4, "labels"), "rows"), "rows")),
@@ -179,16 +189,17 @@ LabelledSequences decode_dataset(const data::Dataset& dataset,
   out.names.resize(n);
   out.seqs.resize(n);
   out.labels.resize(n * T);
+  if (dataset.from_intervals()) out.chroms.resize(n);
   const auto reader = dataset.reader();
   std::vector<uint8_t> codes(L);
   std::vector<float> labels(T);
   for (int64_t i = 0; i < n; ++i) {
-    reader.read(i, codes.data(), labels.data());
-    out.names[i] = dataset.name(i);
+    reader.read(rows[i], codes.data(), labels.data());
+    out.names[i] = dataset.name(rows[i]);
     out.seqs[i] = data::decode_bases(codes.data(), L);
     for (int64_t t = 0; t < T; ++t) out.labels[i * T + t] = labels[t];
+    if (dataset.from_intervals()) out.chroms[i] = dataset.chromosome(rows[i]);
   }
-  set_splits(out, splits);
   return out;
 }
 

@@ -22,6 +22,7 @@ struct LabelledSequences {
   std::vector<std::string> names, seqs;
   std::vector<double> labels;  // rows x tasks (multi-class: class index)
   std::vector<int> split;      // 0 train, 1 valid, 2 test per row; empty without a split column
+  std::vector<std::string> chroms;  // genome intervals (BED input) only: each row's chromosome
 };
 
 TaskKind task_kind_of(data::LabelKind kind);
@@ -46,10 +47,12 @@ struct StreamedSource {
 StreamedSource stream_source(const data::DataSource& source, bool allow_unsplit);
 
 // The rows of a loaded dataset decoded to text ("ACGTN"), with the given split of each row
-// (empty: none). The trainer's pipeline hands its own rows and splits to the checks and
-// baselines this way instead of reading the files again.
+// (empty: none) and, for genome intervals, each row's chromosome. The trainer's pipeline hands its
+// own rows and splits to the checks and baselines this way instead of reading the files again.
 LabelledSequences decode_dataset(const data::Dataset& dataset,
                                  const std::vector<data::Split>& splits);
+// The same for some rows only (in that order; no splits), e.g. train + valid without test.
+LabelledSequences decode_rows(const data::Dataset& dataset, const std::vector<int64_t>& rows);
 
 // The rows of one split (0, 1, 2) as a SplitData.
 SplitData split_rows(const LabelledSequences& all, int split);

@@ -63,6 +63,27 @@ nlohmann::json mean_and_sd(const std::vector<double>& v) {
           {"values", vals}};
 }
 
+// Rows ids of all (no splits), and the same as one split of a baseline problem.
+rules::LabelledSequences subset(const rules::LabelledSequences& all,
+                                const std::vector<int64_t>& ids) {
+  rules::LabelledSequences out;
+  out.kind = all.kind, out.tasks = all.tasks, out.classes = all.classes;
+  const size_t T = all.tasks.size();
+  for (int64_t i : ids) {
+    out.names.push_back(all.names[i]);
+    out.seqs.push_back(all.seqs[i]);
+    out.labels.insert(out.labels.end(), all.labels.begin() + i * T,
+                      all.labels.begin() + (i + 1) * T);
+    if (!all.chroms.empty()) out.chroms.push_back(all.chroms[i]);
+  }
+  return out;
+}
+
+rules::SplitData split_data(const rules::LabelledSequences& all, const std::vector<int64_t>& ids) {
+  rules::LabelledSequences s = subset(all, ids);
+  return {std::move(s.names), std::move(s.seqs), std::move(s.labels)};
+}
+
 }  // namespace
 
 std::string mean_sd_text(const nlohmann::json& m) {
@@ -72,81 +93,95 @@ std::string mean_sd_text(const nlohmann::json& m) {
   return f(m["mean"]) + " +/- " + f(m["sd"]);
 }
 
-std::string resolved_group_by(const data::Dataset& dataset, const std::string& group_by) {
+std::string resolved_group_by(const rules::LabelledSequences& rows, const std::string& group_by) {
   if (group_by != "auto") return group_by;
-  return dataset.from_intervals() ? "chromosome" : "duplicates";
+  return rows.chroms.empty() ? "duplicates" : "chromosome";
 }
 
-std::vector<int64_t> cv_groups(const data::Dataset& dataset, const std::vector<int64_t>& rows,
-                               const std::string& group_by) {
+std::vector<int64_t> cv_groups(const rules::LabelledSequences& rows, const std::string& group_by) {
   STRAND_CHECK(group_by == "auto" || group_by == "duplicates" || group_by == "chromosome" ||
                    group_by == "none",
                "--cv-group must be auto, duplicates, chromosome or none, got '{}'", group_by);
-  if (group_by == "auto") return cv_groups(dataset, rows, resolved_group_by(dataset, group_by));
-  Groups g(rows.size());
-  if (group_by != "none") {
-    std::vector<std::string> seqs(rows.size());
-    std::vector<uint8_t> codes(dataset.length());
-    const auto reader = dataset.reader();
-    for (size_t i = 0; i < rows.size(); ++i) {
-      reader.read(rows[i], codes.data(), nullptr);
-      seqs[i] = data::decode_bases(codes.data(), dataset.length());
-    }
+  const std::string by = resolved_group_by(rows, group_by);
+  const size_t n = rows.seqs.size();
+  STRAND_CHECK(by != "chromosome" || rows.chroms.size() == n,
+               "--cv-group chromosome needs genome intervals (--bed input): FASTA records have no "
+               "chromosomes");
+  Groups g(n);
+  if (by != "none") {
     rules::LeakageOptions o;
     o.scope = rules::PairScope::kWithinSplit;
-    const std::vector<int> one_split(rows.size(), 0);
-    for (const auto& pair : rules::find_duplicates(seqs, one_split, o).pairs)
+    const std::vector<int> one_split(n, 0);
+    for (const auto& pair : rules::find_duplicates(rows.seqs, one_split, o).pairs)
       g.join(pair.a, pair.b);
   }
-  if (group_by == "chromosome") {
+  if (by == "chromosome") {
     std::map<std::string, int64_t> first;
-    for (size_t i = 0; i < rows.size(); ++i) {
-      const auto [it, added] = first.emplace(dataset.chromosome(rows[i]), i);
+    for (size_t i = 0; i < n; ++i) {
+      const auto [it, added] = first.emplace(rows.chroms[i], i);
       if (!added) g.join(static_cast<int64_t>(i), it->second);
     }
   }
-  std::vector<int64_t> out(rows.size());
-  for (size_t i = 0; i < rows.size(); ++i) out[i] = g.find(static_cast<int64_t>(i));
+  std::vector<int64_t> out(n);
+  for (size_t i = 0; i < n; ++i) out[i] = g.find(static_cast<int64_t>(i));
   return out;
 }
 
-std::vector<int> cv_strata(const data::Dataset& dataset, const std::vector<int64_t>& rows) {
-  const int64_t T = dataset.num_outputs();
-  std::vector<int> out(rows.size(), 0);
-  if (dataset.kind() == data::LabelKind::kRegression) return out;
-  if (dataset.kind() == data::LabelKind::kMultiClass) {
-    for (size_t i = 0; i < rows.size(); ++i) out[i] = static_cast<int>(dataset.labels(rows[i])[0]);
+namespace {
+
+// Strata from row-major labels (n x T; multi-class: the class index).
+template <typename Label>
+std::vector<int> strata_of(rules::TaskKind kind, size_t T, const std::vector<Label>& labels) {
+  const size_t n = T ? labels.size() / T : 0;
+  std::vector<int> out(n, 0);
+  if (kind == rules::TaskKind::kRegression) return out;
+  if (kind == rules::TaskKind::kMultiClass) {
+    for (size_t i = 0; i < n; ++i) out[i] = static_cast<int>(labels[i]);
     return out;
   }
   // Binary / multi-label: stratify by the rarest task, whose folds would otherwise lack positives.
   std::vector<int64_t> positives(T, 0);
-  for (int64_t r : rows)
-    for (int64_t t = 0; t < T; ++t) positives[t] += dataset.labels(r)[t] > 0.5f;
-  const int64_t rare = std::min_element(positives.begin(), positives.end()) - positives.begin();
-  for (size_t i = 0; i < rows.size(); ++i) {
-    const float v = dataset.labels(rows[i])[rare];
-    out[i] = std::isnan(v) ? 2 : v > 0.5f ? 1 : 0;
+  for (size_t i = 0; i < n; ++i)
+    for (size_t t = 0; t < T; ++t) positives[t] += labels[i * T + t] > 0.5;
+  const size_t rare = std::min_element(positives.begin(), positives.end()) - positives.begin();
+  for (size_t i = 0; i < n; ++i) {
+    const double v = labels[i * T + rare];
+    out[i] = std::isnan(v) ? 2 : v > 0.5 ? 1 : 0;
   }
   return out;
 }
 
-void check_fold_count(const data::Dataset& dataset, const std::vector<int64_t>& rows,
-                      const std::vector<int64_t>& groups, int folds) {
+}  // namespace
+
+std::vector<int> cv_strata(const rules::LabelledSequences& rows) {
+  return strata_of(rows.kind, rows.tasks.size(), rows.labels);
+}
+
+std::vector<int> cv_strata(const data::Dataset& dataset, const std::vector<int64_t>& rows) {
+  const int64_t T = dataset.num_outputs();
+  std::vector<float> labels;
+  labels.reserve(rows.size() * T);
+  for (int64_t r : rows) labels.insert(labels.end(), dataset.labels(r), dataset.labels(r) + T);
+  return strata_of(rules::task_kind_of(dataset.kind()), static_cast<size_t>(T), labels);
+}
+
+void check_fold_count(const rules::LabelledSequences& rows, const std::vector<int64_t>& groups,
+                      int folds) {
   STRAND_CHECK(folds >= 2, "--cv needs at least 2 folds, got {}", folds);
   std::map<std::string, int64_t> counts;  // what each held-out fold needs one of
-  const int64_t T = dataset.num_outputs();
-  for (int64_t r : rows) {
-    const float* y = dataset.labels(r);
-    if (dataset.kind() == data::LabelKind::kRegression) {
+  const size_t T = rows.tasks.size();
+  for (size_t i = 0; i < rows.seqs.size(); ++i) {
+    const double* y = rows.labels.data() + i * T;
+    if (rows.kind == rules::TaskKind::kRegression) {
       ++counts["rows"];
-    } else if (dataset.kind() == data::LabelKind::kMultiClass) {
-      ++counts["class '" + dataset.classes()[static_cast<size_t>(y[0])] + "'"];
+    } else if (rows.kind == rules::TaskKind::kMultiClass) {
+      ++counts["class '" + rows.classes[static_cast<size_t>(y[0])] + "'"];
     } else {
-      for (int64_t t = 0; t < T; ++t) {
+      for (size_t t = 0; t < T; ++t) {
         if (std::isnan(y[t])) continue;
-        const std::string task = "of '" + dataset.output_names()[t] + "'";
-        ++counts[(y[t] > 0.5f ? "positives " : "negatives ") + task];
-        counts.try_emplace((y[t] > 0.5f ? "negatives " : "positives ") + task, 0);
+        const std::string task = "of '" + rows.tasks[t] + "'";
+        ++counts[(y[t] > 0.5 ? "positives " : "negatives ") + task];
+        counts.try_emplace((y[t] > 0.5 ? "negatives " : "positives ") + task, 0);
       }
     }
   }
@@ -205,30 +240,39 @@ std::vector<int> assign_folds(const std::vector<int>& strata, const std::vector<
   return fold;
 }
 
-CvPlan plan_folds(const data::SplitDataset& splits, const CrossValidationOptions& o) {
+CvPlan plan_folds(const rules::LabelledSequences& rows, std::vector<int64_t> ids,
+                  const CrossValidationOptions& o) {
   STRAND_CHECK(o.inner_valid_fraction > 0 && o.inner_valid_fraction < 0.5,
                "inner validation fraction must be in (0, 0.5), got {}", o.inner_valid_fraction);
-  const data::Dataset& dataset = splits.dataset();
+  STRAND_CHECK(ids.size() == rows.seqs.size(), "plan_folds: {} ids for {} rows", ids.size(),
+               rows.seqs.size());
   CvPlan plan;
   plan.folds = o.folds;
-  plan.pool = splits.train();
-  plan.pool.insert(plan.pool.end(), splits.valid().begin(), splits.valid().end());
-  std::sort(plan.pool.begin(), plan.pool.end());
-  plan.groups = cv_groups(dataset, plan.pool, o.group_by);
-  check_fold_count(dataset, plan.pool, plan.groups, o.folds);
-  plan.strata = cv_strata(dataset, plan.pool);
+  plan.pool = std::move(ids);
+  plan.group_by = resolved_group_by(rows, o.group_by);
+  plan.groups = cv_groups(rows, o.group_by);
+  check_fold_count(rows, plan.groups, o.folds);
+  plan.strata = cv_strata(rows);
   plan.fold_of = assign_folds(plan.strata, plan.groups, o.folds, o.seed);
   plan.inner_folds = static_cast<int>(std::lround(1.0 / o.inner_valid_fraction));
   plan.seed = o.seed;
   return plan;
 }
 
-data::SplitDataset CvPlan::fold(const data::SplitDataset& splits, int k) const {
-  std::vector<int64_t> held, rest, rest_groups;
+CvPlan plan_folds(const data::SplitDataset& splits, const CrossValidationOptions& o) {
+  std::vector<int64_t> pool = splits.train();
+  pool.insert(pool.end(), splits.valid().begin(), splits.valid().end());
+  std::sort(pool.begin(), pool.end());
+  return plan_folds(rules::decode_rows(splits.dataset(), pool), pool, o);
+}
+
+CvPlan::FoldRows CvPlan::rows_of(int k) const {
+  std::vector<int64_t> rest, rest_groups;
   std::vector<int> rest_strata;
+  FoldRows out;
   for (size_t i = 0; i < pool.size(); ++i) {
     if (fold_of[i] == k) {
-      held.push_back(pool[i]);
+      out.held.push_back(pool[i]);
     } else {
       rest.push_back(pool[i]);
       rest_strata.push_back(strata[i]);
@@ -239,23 +283,47 @@ data::SplitDataset CvPlan::fold(const data::SplitDataset& splits, int k) const {
   // folds, so the held-out fold is scored by a model that never saw it, not even for early
   // stopping.
   const std::vector<int> inner = assign_folds(rest_strata, rest_groups, inner_folds, seed + k);
-  std::vector<int64_t> inner_train, inner_valid;
   for (size_t i = 0; i < rest.size(); ++i)
-    (inner[i] == 0 ? inner_valid : inner_train).push_back(rest[i]);
+    (inner[i] == 0 ? out.valid : out.train).push_back(rest[i]);
+  return out;
+}
+
+data::SplitDataset CvPlan::fold(const data::SplitDataset& splits, int k) const {
+  FoldRows r = rows_of(k);
   const std::string name = strand::format("cross-validation fold {} of {}", k + 1, folds);
   return data::SplitDataset::from_rows(
-      splits.shared_dataset(), inner_train, inner_valid, held, name,
+      splits.shared_dataset(), std::move(r.train), std::move(r.valid), std::move(r.held), name,
       "the held-out rows of " + name + " (from train + valid; the run's test split stays sealed)");
+}
+
+std::string pooled_text(const nlohmann::json& panel) {
+  const std::string kind = panel.value("kind", std::string("binary"));
+  std::string out;
+  for (const auto& [pointer, name] : fold_metrics(kind == "multiclass"   ? "multi-class"
+                                                  : kind == "regression" ? "regression"
+                                                                         : "binary")) {
+    const size_t slash = pointer.rfind('/');
+    const nlohmann::json::json_pointer ci(pointer.substr(0, slash) + "/ci" + pointer.substr(slash));
+    const double v = number_at(panel, pointer);
+    out += strand::format("{}{} {}", out.empty() ? "" : "; ", name,
+                          std::isfinite(v) ? rules::fixed(v, 4) : std::string("-"));
+    if (panel.contains(ci) && panel.at(ci).is_array())
+      out += strand::format(" [{}, {}]", rules::fixed(panel.at(ci)[0].get<double>(), 4),
+                            rules::fixed(panel.at(ci)[1].get<double>(), 4));
+  }
+  return out;
 }
 
 nlohmann::json cross_validate(const data::SplitDataset& splits, TrainConfig config,
                               const CrossValidationOptions& o,
-                              const std::function<void(int, double)>& progress) {
+                              const std::function<void(int, double)>& progress,
+                              const FoldTuner& tune) {
   config.progress = false;
   const FoldFitter fit = [&](data::SplitDataset& fold, const std::string& dir,
                              nlohmann::json& record) {
-    Trainer trainer(std::shared_ptr<const data::SplitDataset>(&fold, [](const auto*) {}), config,
-                    dir);
+    TrainConfig c = config;
+    if (tune) record["tuning"] = tune(fold, c, dir + "/tuning");
+    Trainer trainer(std::shared_ptr<const data::SplitDataset>(&fold, [](const auto*) {}), c, dir);
     const TrainResult r = trainer.fit();
     STRAND_CHECK(r.best_epoch > 0,
                  "cross-validation fold {}: training produced no usable model: {}",
@@ -264,6 +332,9 @@ nlohmann::json cross_validate(const data::SplitDataset& splits, TrainConfig conf
     return trainer.model_path();
   };
   nlohmann::json out = cross_validate_with(splits, config, o, fit, progress);
+  out["tuning"] = tune ? "nested: each fold tuned its hyper-parameters on its own training part "
+                         "(its inner train and valid rows), never on its held-out rows"
+                       : "none: every fold trained with the same given hyper-parameters";
   out["final_model"] =
       "no refit: the fold models are the result; score new data with their ensemble "
       "(strand predict --ensemble with the fold models)";
@@ -276,7 +347,6 @@ nlohmann::json cross_validate_with(const data::SplitDataset& splits, const Train
   STRAND_CHECK(!o.out_dir.empty(), "cross-validation needs an output directory for fold models");
   const data::Dataset& dataset = splits.dataset();
   const CvPlan plan = plan_folds(splits, o);
-  const int inner_folds = static_cast<int>(std::lround(1.0 / o.inner_valid_fraction));
 
   const auto names = fold_metrics(dataset.kind() == data::LabelKind::kMultiClass   ? "multi-class"
                                   : dataset.kind() == data::LabelKind::kRegression ? "regression"
@@ -297,6 +367,12 @@ nlohmann::json cross_validate_with(const data::SplitDataset& splits, const Train
                              {"inner_valid", inner_valid.size()},
                              {"held_out", held_size}};
     const std::string model_path = fit(fold_splits, dir, record);
+    // Model selection (epochs, tuning) must not have read the rows it is scored on.
+    STRAND_CHECK(!fold_splits.test_unsealed(),
+                 "cross-validation fold {}: fitting the fold's model opened its held-out rows "
+                 "({}); they may be read only to score the chosen model",
+                 k + 1, fold_splits.unseal_reason());
+    record["held_out_sealed_while_fitting"] = true;
     const auto best = load_model(model_path);
     info = best.info;
     const runtime::Device device = runtime::Device::parse(config.device);
@@ -328,18 +404,19 @@ nlohmann::json cross_validate_with(const data::SplitDataset& splits, const Train
   pooled.loss /= std::max<int64_t>(1, pooled.rows);
 
   nlohmann::json summary = nlohmann::json::object();
-  std::string sentence =
-      strand::format("{}-fold cross-validation (stratified, grouped by {}):", o.folds,
-                     resolved_group_by(dataset, o.group_by));
+  std::string sentence = strand::format(
+      "{}-fold cross-validation (stratified, grouped by {}):", o.folds, plan.group_by);
   for (const auto& [_, name] : names) {
     summary[name] = mean_and_sd(values[name]);
     sentence += strand::format(" {} {} over {} folds;", name, mean_sd_text(summary[name]),
                                summary[name]["folds_defined"].get<int>());
   }
-  sentence += " the test split was not read";
   const nlohmann::json pooled_panel = panel_of(info, pooled, o.bootstrap);
+  sentence += strand::format(" pooled out-of-fold ({} rows, 95% bootstrap CI): {};", pooled.rows,
+                             pooled_text(pooled_panel));
+  sentence += " the test split was not read";
   return {{"folds", o.folds},
-          {"group_by", resolved_group_by(dataset, o.group_by)},
+          {"group_by", plan.group_by},
           {"groups", std::set<int64_t>(plan.groups.begin(), plan.groups.end()).size()},
           {"rows", plan.pool.size()},
           {"stratified_by", dataset.kind() == data::LabelKind::kMultiClass ? "class"
@@ -347,75 +424,77 @@ nlohmann::json cross_validate_with(const data::SplitDataset& splits, const Train
                                 ? "nothing (regression)"
                                 : "the label of the task with the fewest positives"},
           {"epoch_selection", strand::format("an inner {} of each fold's training rows",
-                                             rules::fixed(1.0 / inner_folds, 2))},
+                                             rules::fixed(1.0 / plan.inner_folds, 2))},
           {"per_fold", per_fold},
           {"summary", summary},
           {"pooled", pooled_panel},
+          {"pooled_summary", pooled_text(pooled_panel)},
           {"headline", rules::headline_of(pooled_panel)},
           {"models", models},
           {"test", "untouched (train + valid rows only; the test split stays sealed)"},
           {"sentence", sentence}};
 }
 
-nlohmann::json cross_validate_baselines(const data::SplitDataset& splits,
-                                        const rules::LabelledSequences& all,
+nlohmann::json cross_validate_baselines(const rules::LabelledSequences& all,
                                         const rules::BaselineConfig& config,
                                         const CrossValidationOptions& o,
                                         const std::function<void(int)>& progress) {
-  const CvPlan plan = plan_folds(splits, o);
-  const data::Dataset& dataset = splits.dataset();
-  std::map<std::string, size_t> index;  // the rules' rows by example name
-  for (size_t i = 0; i < all.names.size(); ++i) index[all.names[i]] = i;
-  const size_t width = all.names.empty() ? 0 : all.labels.size() / all.names.size();
+  STRAND_CHECK(all.split.size() == all.seqs.size(),
+               "baseline cross-validation needs the rows' splits (train + valid are folded)");
+  // The pool: train + valid rows of `all` (test is never read), by their index in `all`.
+  std::vector<int64_t> ids;
+  for (size_t i = 0; i < all.split.size(); ++i)
+    if (all.split[i] != 2) ids.push_back(static_cast<int64_t>(i));
+  rules::LabelledSequences pool = subset(all, ids);
+  const CvPlan plan = plan_folds(pool, ids, o);
   const auto names = fold_metrics(all.kind == rules::TaskKind::kMultiClass   ? "multi-class"
                                   : all.kind == rules::TaskKind::kRegression ? "regression"
                                                                              : "binary");
   std::map<std::string, std::map<std::string, std::vector<double>>> values;  // baseline, metric
   std::map<std::string, std::vector<double>> valid;
+  std::map<std::string, std::vector<double>> pooled_scores;  // baseline: held-out rows x columns
+  std::vector<std::string> score_columns;
+  rules::BaselineProblem pooled;  // its test: every fold's held-out rows, in fold order
   for (int k = 0; k < o.folds; ++k) {
-    data::SplitDataset fs = plan.fold(splits, k);
-    rules::LabelledSequences sub;
-    sub.kind = all.kind, sub.tasks = all.tasks, sub.classes = all.classes;
-    auto add = [&](const std::vector<int64_t>& rows, int split) {
-      for (int64_t r : rows) {
-        const auto it = index.find(dataset.name(r));
-        STRAND_CHECK(it != index.end(),
-                     "baseline cross-validation: example '{}' is not in the "
-                     "baselines' rows",
-                     dataset.name(r));
-        sub.names.push_back(all.names[it->second]);
-        sub.seqs.push_back(all.seqs[it->second]);
-        sub.labels.insert(sub.labels.end(), all.labels.begin() + it->second * width,
-                          all.labels.begin() + (it->second + 1) * width);
-        sub.split.push_back(split);
-      }
-    };
-    add(fs.train(), 0);
-    add(fs.valid(), 1);
-    add(fs.unseal_test(strand::format("baselines: scoring held-out fold {} once", k + 1)), 2);
-    for (const auto& r : rules::run_baselines(rules::baseline_problem(sub), config)) {
+    const CvPlan::FoldRows f = plan.rows_of(k);
+    rules::BaselineProblem problem;
+    problem.kind = all.kind, problem.tasks = all.tasks, problem.classes = all.classes;
+    problem.train = split_data(all, f.train);
+    problem.valid = split_data(all, f.valid);
+    problem.test = split_data(all, f.held);
+    for (auto& r : rules::run_baselines(problem, config)) {
       for (const auto& [pointer, metric] : names)
         values[r.name][metric].push_back(number_at(r.metrics, pointer));
       valid[r.name].push_back(r.metrics.value("valid_metric", std::nan("")));
+      auto& scores = pooled_scores[r.name];
+      scores.insert(scores.end(), r.test_scores.begin(), r.test_scores.end());
     }
+    pooled.test.names.insert(pooled.test.names.end(), problem.test.names.begin(),
+                             problem.test.names.end());
+    pooled.test.labels.insert(pooled.test.labels.end(), problem.test.labels.begin(),
+                              problem.test.labels.end());
     if (progress) progress(k + 1);
   }
-  nlohmann::json out = nlohmann::json::object();
+  pooled.kind = all.kind, pooled.tasks = all.tasks, pooled.classes = all.classes;
+  nlohmann::json out = nlohmann::json::object(), pooled_panels = nlohmann::json::object();
   std::string sentence = strand::format(
       "{}-fold cross-validation of the baselines (stratified, grouped by {}; each fold's C and "
       "rounds chosen inside its training folds; the test split was not read):",
-      o.folds, resolved_group_by(dataset, o.group_by));
+      o.folds, plan.group_by);
   for (const auto& [baseline, metrics] : values) {
     nlohmann::json b = {{"valid_metric", mean_and_sd(valid[baseline])}};
     for (const auto& [metric, v] : metrics) b[metric] = mean_and_sd(v);
     out[baseline] = b;
+    pooled_panels[baseline] = rules::score_panel(pooled, pooled_scores[baseline], config.panel);
     sentence +=
-        strand::format(" {} {} {};", baseline, names[0].second, mean_sd_text(b[names[0].second]));
+        strand::format(" {} {} {} (pooled {});", baseline, names[0].second,
+                       mean_sd_text(b[names[0].second]), pooled_text(pooled_panels[baseline]));
   }
   return {{"folds", o.folds},
-          {"group_by", resolved_group_by(dataset, o.group_by)},
+          {"group_by", plan.group_by},
           {"rows", plan.pool.size()},
           {"baselines", out},
+          {"pooled", pooled_panels},
           {"test", "untouched (train + valid rows only; the test split stays sealed)"},
           {"sentence", sentence}};
 }

@@ -449,11 +449,20 @@ RunReport train_and_evaluate(RunOptions& a, bool writer,
     o.group_by = a.cv_group;
     o.bootstrap = a.replicates;
     o.out_dir = a.out;
-    note(strand::format("{}-fold cross-validation on train + valid ({} rows; test untouched)...",
-                        a.cv, splits->train().size() + splits->valid().size()));
-    report.metrics = cross_validate(*splits, a.config, o, [&](int k, double v) {
-      note(strand::format("  fold {}: held-out {}", k, fixed4(v)));
-    });
+    // The default model's tuning runs inside each fold, on that fold's training part only, so
+    // the held-out estimate is of the whole procedure `strand train` runs (nested; no leakage).
+    FoldTuner tune;
+    if (a.choose_model && a.default_tune)
+      tune = [](data::SplitDataset& fold, TrainConfig& c, const std::string& dir) {
+        return default_tuning(fold, c, dir);
+      };
+    note(strand::format("{}-fold cross-validation on train + valid ({} rows; test untouched{})...",
+                        a.cv, splits->train().size() + splits->valid().size(),
+                        tune ? "; the default tuning runs inside each fold" : ""));
+    report.metrics = cross_validate(
+        *splits, a.config, o,
+        [&](int k, double v) { note(strand::format("  fold {}: held-out {}", k, fixed4(v))); },
+        tune);
     report.metrics["model"] = a.config.model;
     report.metrics["data_checks"] = data_checks;
     rules::write_json(a.out + "/cv.json", report.metrics);

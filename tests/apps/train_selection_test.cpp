@@ -56,6 +56,16 @@ TEST(TrainSelection, ThreeClassTrainTestColumnRanksBaselinesAndWritesMetrics) {
   EXPECT_THAT(b["summary"]["sentence"].get<std::string>(), HasSubstr("McNemar"));
   // Rules 7 and 9 in every run: the gap and the calibration.
   EXPECT_TRUE(m["overfitting"]["chosen_epoch"].contains("gap"));
+  EXPECT_THAT(run.output, HasSubstr("train/valid gap"));
+  std::ifstream log(dir / "run" / "log.jsonl");  // and every epoch's gap in the log
+  int epochs = 0;
+  for (std::string line; std::getline(log, line);) {
+    const auto record = nlohmann::json::parse(line);
+    if (record["type"] != "epoch") continue;
+    ++epochs;
+    EXPECT_TRUE(record["gap"].is_number() && record["train_eval"].is_object()) << line;
+  }
+  EXPECT_EQ(epochs, 2);
   EXPECT_EQ(m["calibration"]["method"], "temperature scaling");
   EXPECT_EQ(m["data_checks"]["leakage"]["verdict"], "pass");
   std::filesystem::remove_all(dir);

@@ -46,6 +46,24 @@ TEST(CrossValidationCli, FoldsThenTheirEnsemble) {
   EXPECT_EQ(cv["per_fold"].size(), 3u);
   EXPECT_TRUE(cv["headline"].contains("metric"));
 
+  EXPECT_THAT(run.output, HasSubstr("pooled out-of-fold ("));
+  EXPECT_THAT(run.output, HasSubstr("tuning: none"));
+  EXPECT_TRUE(cv["pooled"]["macro"]["ci"]["auroc"].is_array()) << cv["pooled"].dump();
+
+  // Without --model the default tuning runs inside each fold, on that fold's training part.
+  const auto tuned = cli::run_strand(
+      std::string("train") + kData + " --epochs 10 --bootstrap 20 --cv 2 --no-progress --out cvt",
+      dir.string());
+  ASSERT_EQ(tuned.status, 0) << tuned.output;
+  EXPECT_THAT(tuned.output, HasSubstr("the default tuning runs inside each fold"));
+  EXPECT_THAT(tuned.output, HasSubstr("tuning: nested"));
+  EXPECT_THAT(tuned.output, HasSubstr("fold 2 chose lr"));
+  const auto cvt = read_json(dir / "cvt" / "cv.json");
+  for (const auto& f : cvt["per_fold"]) {
+    EXPECT_TRUE(f["tuning"]["ran"].get<bool>()) << f.dump();
+    EXPECT_THAT(f["tuning"]["search"].get<std::string>(), HasSubstr("fold-"));
+  }
+
   const auto too_many =
       cli::run_strand(std::string("train") + kData + " --cv 400 --out cv2", dir.string());
   EXPECT_NE(too_many.status, 0);
@@ -127,6 +145,9 @@ TEST(TuneCli, NestedCrossValidationAndBaselineFolds) {
   EXPECT_THAT(base.output, HasSubstr("3-fold cross-validation of the baselines"));
   const auto b = read_json(dir / "b" / "cv.json");
   EXPECT_EQ(b["baselines"]["gc_only"]["auroc"]["values"].size(), 3u);
+  EXPECT_THAT(base.output, HasSubstr("pooled out-of-fold [95% CI]"));
+  EXPECT_TRUE(b["pooled"]["gc_only"]["macro"]["ci"]["auroc"].is_array());
+  EXPECT_EQ(b["pooled"]["gc_only"]["n"], b["rows"]);
   const auto too_many = cli::run_strand(
       std::string("baseline") + kData + " --baselines gc_only --cv 400 --out b2", dir.string());
   EXPECT_NE(too_many.status, 0);

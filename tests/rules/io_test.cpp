@@ -93,6 +93,7 @@ TEST(Io, LoadSourceAssignsTheTrainersSplits) {
   ASSERT_EQ(all.split.size(), 40u);
   EXPECT_EQ(std::count(all.split.begin(), all.split.end(), 2), 10);
   EXPECT_EQ(load_source(src, false).split, all.split);  // seeded
+  EXPECT_TRUE(all.chroms.empty());                      // FASTA records have no chromosomes
   src.split_method = "column";
   try {
     load_source(src, false);
@@ -129,6 +130,8 @@ TEST(Io, LoadSourceReadsBedWindowsWithChromosomeSplits) {
   EXPECT_EQ(all.split, (std::vector<int>{0, 1, 2, 0}));
   EXPECT_EQ(all.seqs[2], "ACGTTGCAACACGTTGCAAC");
   EXPECT_EQ(all.labels, (std::vector<double>{1, 0, 1, 0}));
+  // Genome windows carry their chromosomes (cross-validation keeps each in one fold).
+  EXPECT_EQ(all.chroms, (std::vector<std::string>{"chr1", "chr2", "chr8", "chr1"}));
 }
 
 }  // namespace

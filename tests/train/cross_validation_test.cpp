@@ -14,7 +14,9 @@
 
 #include "core/error.h"
 #include "data/simulate.h"
+#include "rules/io.h"
 #include "tests/train/tiny_task.h"
+#include "train/pipeline.h"
 
 namespace strand::train {
 namespace {
@@ -66,13 +68,13 @@ TEST(CheckFoldCount, MoreFoldsThanTheSmallestClassIsAnErrorThatSaysSo) {
   std::iota(rows.begin(), rows.end(), 0);
   std::vector<int64_t> groups(rows.begin(), rows.end());
   try {
-    check_fold_count(*ds, rows, groups, 40);
+    check_fold_count(rules::decode_rows(*ds, rows), groups, 40);
     FAIL() << "no error";
   } catch (const Error& e) {
     EXPECT_THAT(e.message(), HasSubstr("--cv 40 exceeds the smallest class count"));
     EXPECT_THAT(e.message(), HasSubstr("positives of '"));
   }
-  EXPECT_NO_THROW(check_fold_count(*ds, rows, groups, 2));
+  EXPECT_NO_THROW(check_fold_count(rules::decode_rows(*ds, rows), groups, 2));
 }
 
 TEST(CvGroups, DuplicatesShareAGroupAndChromosomesJoinTheirRows) {
@@ -85,13 +87,20 @@ TEST(CvGroups, DuplicatesShareAGroupAndChromosomesJoinTheirRows) {
   const auto ds = dataset_of(sim);
   std::vector<int64_t> rows(ds->size());
   std::iota(rows.begin(), rows.end(), 0);
-  const auto g = cv_groups(*ds, rows, "duplicates");
+  const auto decoded = rules::decode_rows(*ds, rows);
+  const auto g = cv_groups(decoded, "duplicates");
   EXPECT_EQ(g[3], g[7]);
   EXPECT_EQ(g[3], g[11]);
   EXPECT_EQ(std::set<int64_t>(g.begin(), g.end()).size(), 38u);
-  const auto none = cv_groups(*ds, rows, "none");
+  const auto none = cv_groups(decoded, "none");
   EXPECT_EQ(std::set<int64_t>(none.begin(), none.end()).size(), 40u);
-  EXPECT_THROW(cv_groups(*ds, rows, "chromosomes"), Error);
+  EXPECT_THROW(cv_groups(decoded, "chromosomes"), Error);
+  EXPECT_THAT([&] { cv_groups(decoded, "chromosome"); },
+              ::testing::ThrowsMessage<Error>(HasSubstr("needs genome intervals")));
+  rules::LabelledSequences on_genome = decoded;  // rows 0-19 on chr1, the rest on chr2
+  for (int i = 0; i < 40; ++i) on_genome.chroms.push_back(i < 20 ? "chr1" : "chr2");
+  const auto by_chrom = cv_groups(on_genome, "auto");
+  EXPECT_EQ(std::set<int64_t>(by_chrom.begin(), by_chrom.end()).size(), 2u);
 }
 
 TEST(CrossValidate, FoldsCoverTrainAndValidOnceAndLeaveTestSealed) {
@@ -124,6 +133,109 @@ TEST(CrossValidate, FoldsCoverTrainAndValidOnceAndLeaveTestSealed) {
   EXPECT_EQ(auroc["values"].size(), 3u);
   EXPECT_TRUE(auroc["sd"].is_number());
   EXPECT_THAT(cv["sentence"].get<std::string>(), HasSubstr("the test split was not read"));
+  std::filesystem::remove_all(dir);
+}
+
+// The baselines' folds (planned on rules::LabelledSequences rows, as rules::load_source gives
+// them) are the model's (planned on the trainer's dataset) for the same examples and options.
+TEST(PlanFolds, TheBaselinesRowsGiveTheModelsFolds) {
+  const auto splits = testing::tiny_task(60, 300);
+  const auto all =
+      rules::decode_dataset(splits->dataset(), data::assign_splits(splits->dataset(), {}));
+  rules::LabelledSequences pool;
+  pool.kind = all.kind, pool.tasks = all.tasks, pool.classes = all.classes;
+  std::vector<int64_t> ids;
+  for (size_t i = 0; i < all.split.size(); ++i) {
+    if (all.split[i] == 2) continue;
+    ids.push_back(static_cast<int64_t>(i));
+    pool.names.push_back(all.names[i]);
+    pool.seqs.push_back(all.seqs[i]);
+    const size_t T = all.tasks.size();
+    pool.labels.insert(pool.labels.end(), all.labels.begin() + i * T,
+                       all.labels.begin() + (i + 1) * T);
+  }
+  CrossValidationOptions o;
+  o.folds = 4;
+  const CvPlan model = plan_folds(*splits, o), baselines = plan_folds(pool, ids, o);
+  EXPECT_EQ(model.pool, baselines.pool);
+  EXPECT_EQ(model.fold_of, baselines.fold_of);
+  EXPECT_EQ(model.rows_of(2).valid, baselines.rows_of(2).valid);
+}
+
+TEST(CrossValidateBaselines, FoldMeansAndPooledIntervalsWithoutReadingTest) {
+  const auto splits = testing::tiny_task(60, 300);
+  auto all = rules::decode_dataset(splits->dataset(), data::assign_splits(splits->dataset(), {}));
+  const size_t T = all.tasks.size();
+  for (size_t i = 0; i < all.split.size(); ++i)  // test labels that would break any panel
+    if (all.split[i] == 2)
+      for (size_t t = 0; t < T; ++t) all.labels[i * T + t] = std::nan("");
+  rules::BaselineConfig c;
+  c.which = {"gc_only", "prevalence"};
+  c.panel.bootstrap.replicates = 50;
+  CrossValidationOptions o;
+  o.folds = 3;
+  int heard = 0;
+  const auto cv = cross_validate_baselines(all, c, o, [&](int) { ++heard; });
+  EXPECT_EQ(heard, 3);
+  const size_t pool = splits->train().size() + splits->valid().size();
+  EXPECT_EQ(cv["rows"].get<size_t>(), pool);
+  EXPECT_EQ(cv["baselines"]["gc_only"]["auroc"]["values"].size(), 3u);
+  const auto& pooled = cv["pooled"]["gc_only"];
+  EXPECT_EQ(pooled["n"].get<size_t>(), pool);
+  ASSERT_TRUE(pooled["macro"]["ci"]["auroc"].is_array()) << pooled.dump();
+  EXPECT_LE(pooled["macro"]["ci"]["auroc"][0].get<double>(),
+            pooled["macro"]["auroc"].get<double>());
+  EXPECT_THAT(pooled_text(pooled), ::testing::MatchesRegex("auroc [0-9.]+ \\[[0-9.]+, [0-9.]+\\]; "
+                                                           "auprc [0-9.]+ \\[[0-9.]+, [0-9.]+\\]"));
+  EXPECT_THAT(cv["sentence"].get<std::string>(), HasSubstr("(pooled auroc"));
+}
+
+// strand train --cv with the default tuning: each fold tunes on its own inner train and valid
+// rows only; its held-out rows stay sealed until the chosen model is scored.
+TEST(CrossValidate, TuningInsideEachFoldNeverReadsItsHeldOutRows) {
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("strand_cv_tune_" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  const auto splits = testing::tiny_task(60, 300);
+  TrainConfig config = testing::tiny_config();
+  config.model = "cnn-small";
+  config.epochs = 1;
+  CrossValidationOptions o;
+  o.folds = 3;
+  o.bootstrap = 20;
+  o.out_dir = dir.string();
+  const CvPlan plan = plan_folds(*splits, o);
+  std::vector<std::set<int64_t>> tuned_on;
+  const FoldTuner tune = [&](data::SplitDataset& fold, TrainConfig& c, const std::string& d) {
+    EXPECT_FALSE(fold.test_unsealed());
+    std::set<int64_t> rows(fold.train().begin(), fold.train().end());
+    rows.insert(fold.valid().begin(), fold.valid().end());
+    tuned_on.push_back(rows);
+    DefaultTuning t;
+    t.trials = 2, t.min_epochs = 1, t.max_epochs = 1, t.min_run_epochs = 1;
+    const nlohmann::json r = default_tuning(fold, c, d, t);
+    EXPECT_FALSE(fold.test_unsealed()) << "the search opened the held-out rows";
+    return r;
+  };
+  const auto cv = cross_validate(*splits, config, o, {}, tune);
+  ASSERT_EQ(tuned_on.size(), 3u);
+  for (int k = 0; k < 3; ++k) {
+    for (int64_t r : plan.rows_of(k).held)
+      EXPECT_EQ(tuned_on[k].count(r), 0u) << "fold " << k + 1 << " tuned on held-out row " << r;
+    const auto& f = cv["per_fold"][k];
+    EXPECT_TRUE(f["tuning"]["ran"].get<bool>()) << f.dump();
+    EXPECT_TRUE(f["held_out_sealed_while_fitting"].get<bool>());
+  }
+  EXPECT_THAT(cv["tuning"].get<std::string>(), HasSubstr("nested"));
+  EXPECT_FALSE(splits->test_unsealed());
+
+  // A fold's model selection that reads its held-out rows is refused.
+  const FoldTuner peeks = [](data::SplitDataset& fold, TrainConfig&, const std::string&) {
+    fold.unseal_test("peeking");
+    return nlohmann::json::object();
+  };
+  EXPECT_THAT([&] { cross_validate(*splits, config, o, {}, peeks); },
+              ::testing::ThrowsMessage<Error>(HasSubstr("opened its held-out rows (peeking)")));
   std::filesystem::remove_all(dir);
 }
 

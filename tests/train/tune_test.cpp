@@ -157,6 +157,26 @@ TEST(Tune, TestStaysSealedThroughTheSearchAndOpensOnceAfterIt) {
   EXPECT_EQ(third["test"], again["test"]);
 }
 
+// The time budget: no job starts once it is spent (here at once, so nothing runs and the search
+// says why instead of choosing from nothing).
+TEST(Tune, NoJobStartsAfterTheTimeBudget) {
+  Dir dir;
+  data::SplitDataset splits = *testing::tiny_task(60, 300);
+  TuneOptions o;
+  o.trials = 3, o.min_epochs = 1, o.max_epochs = 2, o.eta = 2, o.open_test = false;
+  o.max_seconds = 1e-9;
+  o.out_dir = dir.path;
+  EXPECT_THAT([&] { tune(splits, testing::tiny_config(), SearchSpace::parse(kSpace, "t"), o); },
+              ThrowsMessage<Error>(HasSubstr("no trial finished a rung (time budget")));
+  bool budget = false;
+  for (const auto& line : lines(dir.path + "/tune_log.jsonl")) {
+    EXPECT_NE(line["type"], "rung") << "a job ran after the budget was spent";
+    budget = budget || line["type"] == "budget";
+  }
+  EXPECT_TRUE(budget);
+  EXPECT_FALSE(splits.test_unsealed());
+}
+
 TEST(Tune, AKilledSearchResumesToTheSameChoice) {
   Dir dir;
   data::SplitDataset splits = *testing::tiny_task(60, 300);
