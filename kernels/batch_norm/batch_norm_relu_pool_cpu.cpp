@@ -6,6 +6,7 @@
 #include "core/bfloat16.h"
 #include "kernels/batch_norm/batch_norm_cpu_detail.h"
 #include "kernels/batch_norm/batch_norm_relu_pool.h"
+#include "kernels/common/cpu_clones.h"
 #include "kernels/common/type_lists.h"
 #include "kernels/elementwise/elementwise_ops.h"
 
@@ -119,8 +120,10 @@ void batch_norm_relu_max_pool_backward(const Context&, const BatchNormReluPoolSh
 }
 
 template <typename T>
-void affine_relu_max_pool_inference(const Context&, const BatchNormReluPoolShape& s, const T* x,
-                                    const double* scale, const double* shift, T* y) {
+STRAND_CPU_CLONES void affine_relu_max_pool_inference(const Context&,
+                                                      const BatchNormReluPoolShape& s, const T* x,
+                                                      const double* scale, const double* shift,
+                                                      T* y) {
   check_pool1d(s.pool());
   using A = acc_t<T>;
   const BatchNormShape& b = s.norm;

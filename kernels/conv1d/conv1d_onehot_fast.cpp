@@ -6,6 +6,7 @@
 // samples: with two threads the layer was slower than with one (Basset layer 1: 24.5 vs 18.3 ms).
 #include <algorithm>
 
+#include "kernels/common/cpu_clones.h"
 #include "kernels/common/type_lists.h"
 #include "kernels/conv1d/conv1d_cpu_fast.h"
 #include "kernels/conv1d/conv1d_onehot.h"
@@ -22,8 +23,8 @@ constexpr uint8_t kPadSlot = 5;  // after A, C, G, T and unknown
 // col[(c*K + k) * L_out + t] = x[c, t*stride + k*dilation - pad_left] of the one-hot row of
 // `bases`, via `slots` (scratch of pad_left + L_in + pad_right bytes).
 template <typename T>
-void onehot_col(const Conv1dShape& s, BaseEncoding encoding, const uint8_t* bases, uint8_t* slots,
-                T* col) {
+STRAND_CPU_CLONES void onehot_col(const Conv1dShape& s, BaseEncoding encoding, const uint8_t* bases,
+                                  uint8_t* slots, T* col) {
   const int64_t l_out = s.out_length(), k_size = s.kernel_size;
   const int64_t width = s.pad_left + s.in_length + s.pad_right;
   std::fill(slots, slots + width, kPadSlot);
