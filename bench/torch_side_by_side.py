@@ -10,7 +10,7 @@ fresh process) `--repeats` times and reports the medians; ratio = strand / PyTor
 above 1.0 strand is faster. Both use `--threads` threads. The 1-minute load average is printed
 beside each case: on a shared machine, compare ratios, not absolute numbers.
 
-  python3 bench/torch_side_by_side.py --build build            # everything (about 6 minutes)
+  python3 bench/torch_side_by_side.py --build build --repeats 2   # everything (about 5 minutes)
   python3 bench/torch_side_by_side.py --models deepsea --modes train --precisions fp32
 
 On a shared machine, --realtime runs both sides under SCHED_RR (needs root or CAP_SYS_NICE):
