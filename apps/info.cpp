@@ -1,5 +1,6 @@
 // `strand info`: what this build contains (version, commit, CUDA, MPI), the CPU kernels it runs
 // (the ISA oneDNN found and the kernel family of GEMM and convolution) and the GPUs it sees.
+#include <cstdlib>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
@@ -28,13 +29,20 @@ void add_info_command(CLI::App& app) {
                                                     std::to_string(p.compute_minor)}});
     }
     const runtime::CpuReport k = runtime::cpu_report();
+    // As libgomp read it at start (core/omp_wait.h may have set it).
+    const char* wait = std::getenv("OMP_WAIT_POLICY");
+    const char* spin = std::getenv("GOMP_SPINCOUNT");
+    const std::string omp_wait = wait   ? std::string("OMP_WAIT_POLICY=") + wait
+                                 : spin ? std::string("GOMP_SPINCOUNT=") + spin
+                                        : std::string("libgomp default (spin, then sleep)");
     const nlohmann::json cpu = {{"isa", k.isa},
                                 {"onednn", k.onednn},
                                 {"gemm_fp32", k.gemm_fp32},
                                 {"conv_fp32", k.conv_fp32},
                                 {"gemm_bf16", k.gemm_bf16},
                                 {"conv_bf16", k.conv_bf16},
-                                {"openblas_core_float64", k.openblas_core}};
+                                {"openblas_core_float64", k.openblas_core},
+                                {"omp_wait", omp_wait}};
     const nlohmann::json out = {{"version", version()},
                                 {"commit", git_commit()},
                                 {"cuda", runtime::built_with_cuda()},
@@ -54,6 +62,7 @@ void add_info_command(CLI::App& app) {
               << " (or strand's im2col where measured faster); bf16 " << k.conv_bf16 << "\n"
               << "  float64 BLAS: OpenBLAS " << k.openblas_core
               << " kernels (reference and gradcheck paths only)\n"
+              << "  OpenMP wait:  " << omp_wait << "\n"
               << "  GPUs:         " << (devices.empty() ? "none found" : "") << "\n";
     for (const auto& d : devices) {
       std::cout << "    cuda:" << d["index"].get<int>() << "  " << d["name"].get<std::string>()

@@ -3,6 +3,7 @@
 
 #include "apps/commands.h"
 #include "core/error.h"
+#include "core/omp_wait.h"
 #include "core/suggest.h"
 #include "core/version.h"
 #include "runtime/file_io.h"
@@ -70,6 +71,7 @@ const std::string& command_line() { return recorded_command_line; }
 }  // namespace strand::apps
 
 int main(int argc, char** argv) {
+  strand::choose_omp_wait_policy(argv);
   CLI::App app{"strand: deep learning for genomic sequences, with the ten rules built in"};
   app.require_subcommand(1);
   app.set_version_flag("--version",

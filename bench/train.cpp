@@ -6,6 +6,7 @@
 // steps beside this program and prints the ratios.
 #include <benchmark/benchmark.h>
 
+#include "core/omp_wait.h"
 #include "kernels/common/onednn.h"
 #include "layers/autocast.h"
 #include "layers/models.h"
@@ -113,4 +114,11 @@ BENCHMARK(BM_Predict)
 
 }  // namespace
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+  strand::choose_omp_wait_policy(argv);  // as the strand program does (core/omp_wait.h)
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

@@ -1,11 +1,15 @@
 // CPU fused batch norm + ReLU + max pooling (see batch_norm_relu_pool.h). One channel per
 // iteration; each row's normalised, rectified values live only in a per-thread row buffer.
+// No FMA contraction: the training kernels' AVX-512/AVX2 variants (STRAND_CPU_CLONES) must round
+// exactly as the unfused ops do (tested bit for bit), and those run baseline code without FMA.
+#pragma GCC optimize("fp-contract=off")
 #include <algorithm>
 #include <vector>
 
 #include "core/bfloat16.h"
 #include "kernels/batch_norm/batch_norm_cpu_detail.h"
 #include "kernels/batch_norm/batch_norm_relu_pool.h"
+#include "kernels/common/cpu_clones.h"
 #include "kernels/common/type_lists.h"
 #include "kernels/elementwise/elementwise_ops.h"
 
@@ -51,9 +55,10 @@ int64_t window_argmax(const T* r, Window w) {
 }  // namespace
 
 template <typename T>
-void batch_norm_relu_max_pool_forward(const Context&, const BatchNormReluPoolShape& s, const T* x,
-                                      const T* gamma, const T* beta, double eps, T* y, T* mean,
-                                      T* invstd, double* affine) {
+STRAND_CPU_CLONES void batch_norm_relu_max_pool_forward(const Context&,
+                                                        const BatchNormReluPoolShape& s, const T* x,
+                                                        const T* gamma, const T* beta, double eps,
+                                                        T* y, T* mean, T* invstd, double* affine) {
   check_pool1d(s.pool());
   const BatchNormShape& b = s.norm;
   const int64_t c_stride = b.channels * b.length;
@@ -79,9 +84,9 @@ void batch_norm_relu_max_pool_forward(const Context&, const BatchNormReluPoolSha
 }
 
 template <typename T>
-void batch_norm_relu_max_pool_backward(const Context&, const BatchNormReluPoolShape& s, const T* x,
-                                       const T* dy, const T* gamma, const T* mean, const T* invstd,
-                                       const double* affine, T* dx, T* dgamma, T* dbeta) {
+STRAND_CPU_CLONES void batch_norm_relu_max_pool_backward(
+    const Context&, const BatchNormReluPoolShape& s, const T* x, const T* dy, const T* gamma,
+    const T* mean, const T* invstd, const double* affine, T* dx, T* dgamma, T* dbeta) {
   using A = acc_t<T>;
   const BatchNormShape& b = s.norm;
   const int64_t c_stride = b.channels * b.length;
@@ -119,8 +124,10 @@ void batch_norm_relu_max_pool_backward(const Context&, const BatchNormReluPoolSh
 }
 
 template <typename T>
-void affine_relu_max_pool_inference(const Context&, const BatchNormReluPoolShape& s, const T* x,
-                                    const double* scale, const double* shift, T* y) {
+STRAND_CPU_CLONES void affine_relu_max_pool_inference(const Context&,
+                                                      const BatchNormReluPoolShape& s, const T* x,
+                                                      const double* scale, const double* shift,
+                                                      T* y) {
   check_pool1d(s.pool());
   using A = acc_t<T>;
   const BatchNormShape& b = s.norm;

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "kernels/common/cpu_clones.h"
 
 namespace strand::kernels::cpu {
 namespace {
@@ -86,7 +87,7 @@ Arg make_arg(int id, const memory::desc& user, const memory::desc& want, bool ou
 // sum of products with a per-position multiplier (so moved or compensating changes do too). One
 // read of the bytes in 32x32->64-bit multiplies, which vectorize without AVX-512: far cheaper than
 // the reorder it saves.
-uint64_t content_hash(const void* p, size_t bytes) {
+STRAND_CPU_CLONES uint64_t content_hash(const void* p, size_t bytes) {
   const auto* w = static_cast<const uint32_t*>(p);
   const int64_t n = static_cast<int64_t>(bytes / 4);
   uint64_t plain = bytes, mixed = 0;

@@ -9,6 +9,7 @@
 
 #include "kernels/common/onednn.h"
 #include "kernels/conv1d/conv1d.h"
+#include "kernels/conv1d/conv1d_onehot.h"
 
 namespace strand::kernels::cpu::fast {
 
@@ -54,5 +55,14 @@ template <typename T>
 void shifted_backward_data(const Conv1dShape& s, const T* dy, const T* w, T* dx);
 template <typename T>
 void shifted_backward_weight(const Conv1dShape& s, const T* x, const T* dy, T* dw, bool accumulate);
+
+// The one-hot first layer from its bases (conv1d_onehot_fast.cpp): im2col built from the bases per
+// sample and one GEMM per sample, all samples in one parallel region.
+template <typename T>
+void onehot_forward(const Conv1dShape& s, BaseEncoding encoding, const uint8_t* bases, const T* w,
+                    const T* bias, T* y);
+template <typename T>
+void onehot_backward_weight(const Conv1dShape& s, BaseEncoding encoding, const uint8_t* bases,
+                            const T* dy, T* dw, bool accumulate);
 
 }  // namespace strand::kernels::cpu::fast

@@ -164,10 +164,10 @@ void reference_backward_weight(const Conv1dShape& s, BaseEncoding encoding, cons
 
 }  // namespace
 
-// The fast path expands the bases to the one-hot matrix and runs the dense im2col + GEMM path:
-// on a CPU, OpenBLAS's vectorized GEMM over 4 channels beats the gather's table lookups (which
-// do 4x less arithmetic but are load-bound; measured 3x slower on DeepSEA layer 1). The
-// expansion encodes unknown bases as 0.25 per channel, exactly the documented semantics.
+// The fast path is im2col from the bases + GEMM (conv1d_onehot_fast.cpp): on a CPU the vectorized
+// GEMM over 4 channels beats the gather's table lookups (which do 4x less arithmetic but are
+// load-bound; measured 3x slower on DeepSEA layer 1). Its im2col encodes unknown bases as 0.25 per
+// channel, exactly the documented semantics.
 template <typename T>
 void conv1d_onehot_forward(const Context&, const Conv1dShape& s, BaseEncoding encoding,
                            const uint8_t* bases, const T* w, const T* bias, T* y,
@@ -175,9 +175,7 @@ void conv1d_onehot_forward(const Context&, const Conv1dShape& s, BaseEncoding en
   check_onehot_shape(s, "conv1d_onehot_forward");
   check_pointers("conv1d_onehot_forward", bases, w, y);
   if (algo == Conv1dCpuAlgo::kReference) return reference_forward(s, encoding, bases, w, bias, y);
-  std::vector<T> x(static_cast<size_t>(s.x_numel()));
-  bases_to_onehot<T>(s, encoding, bases, x.data());
-  fast::forward(s, x.data(), w, bias, y);
+  fast::onehot_forward(s, encoding, bases, w, bias, y);
 }
 
 template <typename T>
@@ -189,9 +187,7 @@ void conv1d_onehot_backward_weight(const Context&, const Conv1dShape& s, BaseEnc
   if (algo == Conv1dCpuAlgo::kReference) {
     return reference_backward_weight(s, encoding, bases, dy, dw, accumulate);
   }
-  std::vector<T> x(static_cast<size_t>(s.x_numel()));
-  bases_to_onehot<T>(s, encoding, bases, x.data());
-  fast::backward_weight(s, x.data(), dy, dw, accumulate);
+  fast::onehot_backward_weight(s, encoding, bases, dy, dw, accumulate);
 }
 
 template <typename T>

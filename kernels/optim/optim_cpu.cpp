@@ -2,14 +2,15 @@
 #include <cmath>
 
 #include "core/bfloat16.h"
+#include "kernels/common/cpu_clones.h"
 #include "kernels/common/type_lists.h"
 #include "kernels/optim/optim_ops.h"
 
 namespace strand::kernels::cpu {
 
 template <typename T>
-void sgd_step(const Context&, int64_t n, const SgdConfig& c, bool first_step, T* param,
-              const T* grad, T* momentum) {
+STRAND_CPU_CLONES void sgd_step(const Context&, int64_t n, const SgdConfig& c, bool first_step,
+                                T* param, const T* grad, T* momentum) {
   using A = acc_t<T>;
 #pragma omp parallel for if (n > (1 << 15))
   for (int64_t i = 0; i < n; ++i) {
@@ -21,8 +22,8 @@ void sgd_step(const Context&, int64_t n, const SgdConfig& c, bool first_step, T*
 }
 
 template <typename T>
-void adam_step(const Context&, int64_t n, const AdamConfig& c, int64_t step, T* param,
-               const T* grad, T* exp_avg, T* exp_avg_sq) {
+STRAND_CPU_CLONES void adam_step(const Context&, int64_t n, const AdamConfig& c, int64_t step,
+                                 T* param, const T* grad, T* exp_avg, T* exp_avg_sq) {
   using A = acc_t<T>;
   const A bias1 = A(1 - std::pow(c.beta1, static_cast<double>(step)));
   const A bias2 = A(1 - std::pow(c.beta2, static_cast<double>(step)));

@@ -18,6 +18,7 @@
 #include <thread>
 #include <vector>
 
+#include "kernels/common/cpu_clones.h"
 #include "kernels/common/onednn.h"
 #include "kernels/common/type_lists.h"
 #include "kernels/rnn/rnn.h"
@@ -243,8 +244,8 @@ const T* layer_input(const RnnShape& s, const RnnInputs<T>& in, const T* R,
 // and gru_cell_forward written out over contiguous arrays, so the compiler vectorizes them (the
 // tests hold this path to the reference at 1e-11 in double).
 template <typename T>
-void forward_row(const RnnDirBuffers<T>& b, const RnnDims& d, int64_t s, int64_t n, int64_t len,
-                 const T* hh, const T* h_prev) {
+STRAND_CPU_CLONES void forward_row(const RnnDirBuffers<T>& b, const RnnDims& d, int64_t s,
+                                   int64_t n, int64_t len, const T* hh, const T* h_prev) {
   const int64_t H = d.H, NH = d.N * H, G = d.lstm ? 4 : 3, GH = G * H;
   const int64_t t = d.reverse ? len - 1 - s : s;
   const T* g = b.gx + (t * d.N + n) * GH;
@@ -292,8 +293,9 @@ void forward_row(const RnnDirBuffers<T>& b, const RnnDims& d, int64_t s, int64_t
 // One sample's row at backward step s; rec: the row of W_hh^T dgh(s+1) (zeros for none).
 // dh_carry/dc_carry point at the sample's row. Mirrors detail::rnn_backward_unit.
 template <typename T>
-void backward_row(const RnnDirBuffers<T>& b, const RnnDims& d, int64_t s, int64_t n, int64_t len,
-                  const T* rec, T* dh_carry, T* dc_carry, const T* dy, T* dgx, T* dgh) {
+STRAND_CPU_CLONES void backward_row(const RnnDirBuffers<T>& b, const RnnDims& d, int64_t s,
+                                    int64_t n, int64_t len, const T* rec, T* dh_carry, T* dc_carry,
+                                    const T* dy, T* dgx, T* dgh) {
   const int64_t H = d.H, NH = d.N * H, G = d.lstm ? 4 : 3, GH = G * H;
   T* gh = dgh + (s * d.N + n) * GH;
   if (s >= len) {

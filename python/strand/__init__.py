@@ -25,7 +25,14 @@ from typing import Any, Mapping, Optional, Sequence, Union
 
 import numpy as np
 
-from . import _strand
+# OpenMP's wait policy, chosen before the extension loads libgomp, as the strand program does
+# (core/omp_wait.h): threads sleep instead of spinning between parallel regions when the machine
+# is oversubscribed, unless OMP_WAIT_POLICY or GOMP_SPINCOUNT is set.
+if "OMP_WAIT_POLICY" not in os.environ and "GOMP_SPINCOUNT" not in os.environ:
+    if os.getloadavg()[0] > len(os.sched_getaffinity(0)) + 1:
+        os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
+
+from . import _strand  # noqa: E402
 from . import interpret, privacy
 from .interpret import attributions, ism, score_variants
 from ._strand import StrandError
