@@ -1,4 +1,6 @@
-// CPU twins of optim.cu.
+// CPU twins of optim.cu. No FMA contraction: the AVX-512/AVX2 variants (STRAND_CPU_CLONES) round
+// exactly as the baseline build, which has no FMA, so a step does not depend on the CPU.
+#pragma GCC optimize("fp-contract=off")
 #include <cmath>
 
 #include "core/bfloat16.h"

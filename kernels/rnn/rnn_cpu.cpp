@@ -3,7 +3,9 @@
 // one GEMM over all steps. Mirrors the CUDA step-GEMM path, with the same reserve layout.
 // Comparisons may not trap here, so the gate loops with their clamps can be vectorized; nothing in
 // this file relies on floating-point exceptions.
-#pragma GCC optimize("no-trapping-math")
+// No FMA contraction either: the AVX-512/AVX2 variants (STRAND_CPU_CLONES) round exactly as the
+// baseline build, which has no FMA, so results do not depend on the CPU.
+#pragma GCC optimize("no-trapping-math", "fp-contract=off")
 
 #include <cblas.h>
 #include <omp.h>
