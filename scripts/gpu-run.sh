@@ -209,15 +209,18 @@ if ((dry)); then
   for t in "${!memcheck[@]}" "${!racecheck[@]}"; do
     filter=${memcheck[$t]:-${racecheck[$t]}}
     [ -x "$b/bin/$t" ] || { bad+=("$t missing"); continue; }
-    "$b/bin/$t" --gtest_list_tests --gtest_filter="$filter" 2>/dev/null | grep -q '^  ' ||
-      bad+=("$t: '$filter' selects nothing")
+    # Listed into a variable first: `| grep -q` would close the pipe early, and under pipefail
+    # the lister's SIGPIPE would read as "selects nothing".
+    listed=$("$b/bin/$t" --gtest_list_tests --gtest_filter="$filter" 2>/dev/null || true)
+    grep -q '^  ' <<<"$listed" || bad+=("$t: '$filter' selects nothing")
   done
   # bench_rnn registers its GPU cases only when a device exists: only its presence is checked.
   for t in "${!benches[@]}"; do
     [ -x "$b/bin/$t" ] || { bad+=("$t missing"); continue; }
     [ "$t" = bench_rnn ] && continue
-    "$b/bin/$t" --benchmark_list_tests=true --benchmark_filter="${benches[$t]}" 2>/dev/null |
-      grep -q . || bad+=("$t: '${benches[$t]}' selects nothing")
+    listed=$("$b/bin/$t" --benchmark_list_tests=true --benchmark_filter="${benches[$t]}" \
+      2>/dev/null || true)
+    grep -q . <<<"$listed" || bad+=("$t: '${benches[$t]}' selects nothing")
   done
   if ((${#bad[@]})); then note selections "BROKEN: ${bad[*]}"; finish 1; fi
   note selections "every sanitizer subset and benchmark filter selects something"

@@ -61,8 +61,5 @@ void shifted_backward_weight(const Conv1dShape& s, const T* x, const T* dy, T* d
 template <typename T>
 void onehot_forward(const Conv1dShape& s, BaseEncoding encoding, const uint8_t* bases, const T* w,
                     const T* bias, T* y);
-template <typename T>
-void onehot_backward_weight(const Conv1dShape& s, BaseEncoding encoding, const uint8_t* bases,
-                            const T* dy, T* dw, bool accumulate);
 
 }  // namespace strand::kernels::cpu::fast

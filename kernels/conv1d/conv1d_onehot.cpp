@@ -164,10 +164,11 @@ void reference_backward_weight(const Conv1dShape& s, BaseEncoding encoding, cons
 
 }  // namespace
 
-// The fast path is im2col from the bases + GEMM (conv1d_onehot_fast.cpp): on a CPU the vectorized
-// GEMM over 4 channels beats the gather's table lookups (which do 4x less arithmetic but are
-// load-bound; measured 3x slower on DeepSEA layer 1). Its im2col encodes unknown bases as 0.25 per
-// channel, exactly the documented semantics.
+// The fast forward is im2col from the bases + GEMM (conv1d_onehot_fast.cpp); the weight gradient
+// expands the bases and runs the dense path (see conv1d_onehot_fast.cpp for why): on a CPU the
+// vectorized GEMM over 4 channels beats the gather's table lookups (which do 4x less arithmetic but
+// are load-bound; measured 3x slower on DeepSEA layer 1). Its im2col encodes unknown bases as 0.25
+// per channel, exactly the documented semantics.
 template <typename T>
 void conv1d_onehot_forward(const Context&, const Conv1dShape& s, BaseEncoding encoding,
                            const uint8_t* bases, const T* w, const T* bias, T* y,
@@ -187,7 +188,9 @@ void conv1d_onehot_backward_weight(const Context&, const Conv1dShape& s, BaseEnc
   if (algo == Conv1dCpuAlgo::kReference) {
     return reference_backward_weight(s, encoding, bases, dy, dw, accumulate);
   }
-  fast::onehot_backward_weight(s, encoding, bases, dy, dw, accumulate);
+  std::vector<T> x(static_cast<size_t>(s.x_numel()));
+  bases_to_onehot<T>(s, encoding, bases, x.data());
+  fast::backward_weight(s, x.data(), dy, dw, accumulate);
 }
 
 template <typename T>

@@ -1,19 +1,18 @@
-// The one-hot first layer's fast CPU path (fast::onehot_forward, fast::onehot_backward_weight in
-// conv1d_cpu_fast.h): per sample, the im2col matrix built straight from the bases (1 for the base's
-// channel, 0.25 in each channel for unknown, 0 in the padding) and one GEMM, every sample inside
-// one parallel region with single-threaded GEMMs. The dense path this replaces expanded the one-hot
-// input, ran im2col and copied the output on one thread around a parallel GEMM per chunk of
-// samples: with two threads the layer was slower than with one (Basset layer 1: 24.5 vs 18.3 ms).
+// The one-hot first layer's fast CPU forward (fast::onehot_forward in conv1d_cpu_fast.h): per
+// sample, the im2col matrix built straight from the bases (1 for the base's channel, 0.25 in each
+// channel for unknown, 0 in the padding) and one GEMM, every sample inside one parallel region
+// with single-threaded GEMMs. (The weight gradient stays on the dense path: per-thread partial
+// sums made its rounding depend on how samples split over threads and ranks, and data-parallel
+// training must equal one process at the global batch; tests/train/trainer_mpi3_test.cpp.) The
+// dense path this replaces expanded the one-hot input, ran im2col and copied the output on one
+// thread around a parallel GEMM per chunk of samples: with two threads the layer was slower than
+// with one (Basset layer 1: 24.5 vs 18.3 ms).
 #include <algorithm>
 
 #include "kernels/common/cpu_clones.h"
 #include "kernels/common/type_lists.h"
 #include "kernels/conv1d/conv1d_cpu_fast.h"
 #include "kernels/conv1d/conv1d_onehot.h"
-
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 namespace strand::kernels::cpu::fast {
 namespace {
@@ -49,22 +48,6 @@ int64_t row_bytes(const Conv1dShape& s, BaseEncoding encoding) {
   return encoding == BaseEncoding::kCodes ? s.in_length : packed_row_bytes(s.in_length);
 }
 
-int thread_count() {
-#ifdef _OPENMP
-  return omp_get_max_threads();
-#else
-  return 1;
-#endif
-}
-
-int thread_id() {
-#ifdef _OPENMP
-  return omp_get_thread_num();
-#else
-  return 0;
-#endif
-}
-
 }  // namespace
 
 template <typename T>
@@ -90,40 +73,9 @@ void onehot_forward(const Conv1dShape& s, BaseEncoding encoding, const uint8_t* 
   }
 }
 
-template <typename T>
-void onehot_backward_weight(const Conv1dShape& s, BaseEncoding encoding, const uint8_t* bases,
-                            const T* dy, T* dw, bool accumulate) {
-  const int64_t l_out = s.out_length(), kdim = 4 * s.kernel_size, wn = s.out_channels * kdim;
-  const int64_t width = s.pad_left + s.in_length + s.pad_right, bytes = row_bytes(s, encoding);
-  // One partial gradient per thread, summed in thread order afterwards (deterministic for a given
-  // thread count).
-  const int threads = thread_count();
-  T* partial = scratch<T>(1, static_cast<size_t>(threads * wn));
-  std::fill(partial, partial + threads * wn, T(0));
-#pragma omp parallel num_threads(threads)
-  {
-    T* col = scratch<T>(0, static_cast<size_t>(kdim * l_out));
-    uint8_t* slots = scratch<uint8_t>(0, static_cast<size_t>(width));
-    T* mine = partial + thread_id() * wn;
-#pragma omp for schedule(static)
-    for (int64_t n = 0; n < s.batch; ++n) {
-      onehot_col(s, encoding, bases + n * bytes, slots, col);
-      gemm(CblasNoTrans, CblasTrans, s.out_channels, kdim, l_out, dy + n * s.out_channels * l_out,
-           l_out, col, l_out, T(1), mine, kdim);
-    }
-  }
-  for (int64_t i = 0; i < wn; ++i) {
-    T sum = accumulate ? dw[i] : T(0);
-    for (int t = 0; t < threads; ++t) sum += partial[t * wn + i];
-    dw[i] = sum;
-  }
-}
-
 #define INSTANTIATE(T)                                                                        \
   template void onehot_forward<T>(const Conv1dShape&, BaseEncoding, const uint8_t*, const T*, \
-                                  const T*, T*);                                              \
-  template void onehot_backward_weight<T>(const Conv1dShape&, BaseEncoding, const uint8_t*,   \
-                                          const T*, T*, bool);
+                                  const T*, T*);
 STRAND_CPU_F32_F64_TYPES(INSTANTIATE)
 #undef INSTANTIATE
 
