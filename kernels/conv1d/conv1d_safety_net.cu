@@ -81,8 +81,7 @@ bool keeps_custom(const Context& ctx, const std::string& kernel, Conv1dPass pass
                      to_string(precision),
                      ctx.device,
                      safety_tolerance(precision)};
-  return conv1d_safety_net().keeps(c, runner(Conv1dGpuAlgo::kCustom),
-                                   runner(Conv1dGpuAlgo::kCudnn));
+  return safety_net().keeps(c, runner(Conv1dGpuAlgo::kCustom), runner(Conv1dGpuAlgo::kCudnn));
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 #include "kernels/common/cublas_handle.h"
 #include "kernels/common/type_lists.h"
 #include "kernels/rnn/rnn_cuda_internal.h"
+#include "kernels/rnn/rnn_safety_net.h"
 
 namespace strand::kernels::cuda {
 namespace ri = rnn_internal;
@@ -276,12 +277,20 @@ Path resolve(const Context& ctx, const RnnShape& s, DType dtype, RnnAlgo algo) {
   // The on-chip recurrences are for the latency-bound sizes. Clusters are scheduled whole and
   // wait on no other block, so they may run beside NCCL kernels; the grid barrier of the
   // persistent kernel may not (concurrent_collectives.h).
+  Path path = Path::kStepGemm;
   if (s.hidden_size <= 512 && ri::cluster_fits(ctx, s, dtype_size(dtype), false))
-    return Path::kCluster;
-  if (rnn_persistent_allowed(s.hidden_size, concurrent_collectives(ctx.device)) &&
-      ri::persistent_fits(ctx, s, dtype_size(dtype), false))
-    return Path::kPersistent;
-  return Path::kStepGemm;
+    path = Path::kCluster;
+  else if (rnn_persistent_allowed(s.hidden_size, concurrent_collectives(ctx.device)) &&
+           ri::persistent_fits(ctx, s, dtype_size(dtype), false))
+    path = Path::kPersistent;
+  // The safety net: auto runs cuDNN where the custom recurrence disagrees with it (f32: cuDNN's).
+  const RnnAlgo custom = path == Path::kCluster      ? RnnAlgo::kCustomCluster
+                         : path == Path::kPersistent ? RnnAlgo::kCustomPersistent
+                                                     : RnnAlgo::kCustomStepGemm;
+  if (algo == RnnAlgo::kAuto && dtype == DType::kF32 &&
+      !rnn_safety_net_keeps_custom(ctx, s, custom))
+    return Path::kCudnn;
+  return path;
 }
 
 // Device lengths (every sample T when none given) and their maximum.

@@ -26,7 +26,9 @@ enum class RnnMode : uint8_t { kLstm, kGru };
 // forward (each an error where it cannot run), kCustomStepGemm the per-step path (tests,
 // benchmarks); kCudnn is cuDNN's RNN API (f32, CUDNN_RNN_ALGO_STANDARD),
 // kCudnnPersistStatic and kCudnnPersistSmallH its persistent algorithms (baselines; cuDNN refuses
-// the shapes they do not support). kAuto is kCustom today. The CPU family ignores this.
+// the shapes they do not support). kAuto is kCustom, except that in f32 it runs cuDNN for a shape
+// where the custom recurrence failed its first-use check against cuDNN (rnn_safety_net.h). The
+// CPU family ignores this.
 enum class RnnAlgo : uint8_t {
   kAuto,
   kCustom,

@@ -14,7 +14,7 @@ using strand::testing::test_context;
 
 TEST(Conv1dSafetyNetCuda, CustomKernelPassesItsCheckAgainstCudnn) {
   STRAND_REQUIRE_CUDA_DEVICE();
-  conv1d_safety_net().clear();
+  safety_net().clear();
   const Conv1dShape shapes[] = {with_same_padding({3, 32, 48, 200, 8}),
                                 with_same_padding({2, 16, 24, 77, 3, 1, 0, 0, 4}),
                                 // the dilated 288 -> 288 layer, a shape the Hopper kernel takes
@@ -35,8 +35,8 @@ TEST(Conv1dSafetyNetCuda, CustomKernelPassesItsCheckAgainstCudnn) {
       }
     }
   }
-  EXPECT_FALSE(conv1d_safety_net().kernel_disabled("portable"));
-  EXPECT_FALSE(conv1d_safety_net().kernel_disabled("best"));
+  EXPECT_FALSE(safety_net().kernel_disabled("portable"));
+  EXPECT_FALSE(safety_net().kernel_disabled("best"));
 }
 
 }  // namespace
