@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <memory>
 #include <string>
 
@@ -102,12 +103,161 @@ std::vector<float> unit_rows(const FeatureMatrix& m) {
   return d;
 }
 
+// Multinomial (softmax) logistic regression by L-BFGS. The objective is liblinear's with the
+// softmax loss, 0.5 ||W||^2 + C sum_i -log p(y_i | x_i), so one C grid serves binary and
+// multi-class; the class biases are not penalised, which makes the fitted probabilities sum to
+// the class counts over the training rows. Rows are independent and the weight gradient is
+// summed per feature column in row order, so the result does not depend on the thread count.
+class SoftmaxObjective {
+ public:
+  SoftmaxObjective(const FeatureMatrix& x, const Target& t, double c)
+      : x_(x), y_(t.y), k_(t.classes), d_(x.cols), c_(c), residual_(x.rows * t.classes) {
+    // The columns' entries (row, value) in row order: the weight gradient is one column each.
+    col_ptr_.assign(d_ + 1, 0);
+    for (int32_t j : x.col) ++col_ptr_[j + 1];
+    for (int64_t j = 0; j < d_; ++j) col_ptr_[j + 1] += col_ptr_[j];
+    entries_.resize(x.col.size());
+    std::vector<int64_t> next(col_ptr_.begin(), col_ptr_.end() - 1);
+    for (int64_t r = 0; r < x.rows; ++r)
+      for (int64_t i = x.row_ptr[r]; i < x.row_ptr[r + 1]; ++i)
+        entries_[next[x.col[i]]++] = {r, x.val[i]};
+  }
+
+  int64_t size() const { return k_ * (d_ + 1); }  // W (classes x features), then the biases
+
+  // Class probabilities of the rows of m under theta (rows x classes).
+  std::vector<double> probabilities(const std::vector<double>& theta,
+                                    const FeatureMatrix& m) const {
+    std::vector<double> p(static_cast<size_t>(m.rows) * k_);
+#pragma omp parallel for schedule(static)
+    for (int64_t r = 0; r < m.rows; ++r) softmax_row(theta, m, r, p.data() + r * k_);
+    return p;
+  }
+
+  // The objective at theta; its gradient into g.
+  double evaluate(const std::vector<double>& theta, std::vector<double>& g) {
+    std::vector<double> loss(x_.rows);
+#pragma omp parallel for schedule(static)
+    for (int64_t r = 0; r < x_.rows; ++r) {
+      double* p = residual_.data() + r * k_;
+      softmax_row(theta, x_, r, p);
+      const auto y = static_cast<int64_t>(y_[r]);
+      loss[r] = -std::log(std::max(p[y], 1e-300));
+      p[y] -= 1.0;  // d loss / d logits
+    }
+    g.assign(size(), 0.0);
+#pragma omp parallel for schedule(static)
+    for (int64_t j = 0; j < d_; ++j)
+      for (int64_t e = col_ptr_[j]; e < col_ptr_[j + 1]; ++e) {
+        const auto [r, v] = entries_[e];
+        for (int64_t k = 0; k < k_; ++k) g[k * d_ + j] += c_ * v * residual_[r * k_ + k];
+      }
+    double f = 0;
+    for (int64_t r = 0; r < x_.rows; ++r) {
+      f += c_ * loss[r];
+      for (int64_t k = 0; k < k_; ++k) g[k_ * d_ + k] += c_ * residual_[r * k_ + k];
+    }
+    for (int64_t i = 0; i < k_ * d_; ++i) f += 0.5 * theta[i] * theta[i], g[i] += theta[i];
+    return f;
+  }
+
+ private:
+  void softmax_row(const std::vector<double>& theta, const FeatureMatrix& m, int64_t r,
+                   double* p) const {
+    double top = -std::numeric_limits<double>::infinity();
+    for (int64_t k = 0; k < k_; ++k) {
+      double z = theta[k_ * d_ + k];
+      for (int64_t i = m.row_ptr[r]; i < m.row_ptr[r + 1]; ++i)
+        z += theta[k * d_ + m.col[i]] * m.val[i];
+      p[k] = z;
+      top = std::max(top, z);
+    }
+    double sum = 0;
+    for (int64_t k = 0; k < k_; ++k) sum += p[k] = std::exp(p[k] - top);
+    for (int64_t k = 0; k < k_; ++k) p[k] /= sum;
+  }
+
+  const FeatureMatrix& x_;
+  std::span<const double> y_;
+  int64_t k_, d_;
+  double c_;
+  std::vector<double> residual_;
+  std::vector<int64_t> col_ptr_;
+  std::vector<std::pair<int64_t, float>> entries_;
+};
+
+double dot(const std::vector<double>& a, const std::vector<double>& b) {
+  double s = 0;
+  for (size_t i = 0; i < a.size(); ++i) s += a[i] * b[i];
+  return s;
+}
+
+// L-BFGS (10 pairs) with a backtracking Armijo line search, from theta = 0; stops when the
+// gradient norm falls below tolerance x its initial value, or the objective stops decreasing.
+std::vector<double> minimise_softmax(SoftmaxObjective& objective, double tolerance) {
+  const int memory = 10, max_iterations = 1000;
+  std::vector<double> theta(objective.size(), 0.0), g, next, g_next;
+  double f = objective.evaluate(theta, g);
+  const double g0 = std::sqrt(dot(g, g));
+  std::vector<std::vector<double>> s_hist, y_hist;
+  std::vector<double> rho_hist;
+  for (int it = 0; it < max_iterations && std::sqrt(dot(g, g)) > tolerance * g0; ++it) {
+    // The two-loop recursion: d = -H g.
+    std::vector<double> d = g, alpha(s_hist.size());
+    for (size_t i = s_hist.size(); i-- > 0;) {
+      alpha[i] = rho_hist[i] * dot(s_hist[i], d);
+      for (size_t j = 0; j < d.size(); ++j) d[j] -= alpha[i] * y_hist[i][j];
+    }
+    const double gamma =
+        s_hist.empty() ? 1.0 / std::sqrt(dot(g, g))
+                       : dot(s_hist.back(), y_hist.back()) / dot(y_hist.back(), y_hist.back());
+    for (double& v : d) v *= gamma;
+    for (size_t i = 0; i < s_hist.size(); ++i) {
+      const double beta = rho_hist[i] * dot(y_hist[i], d);
+      for (size_t j = 0; j < d.size(); ++j) d[j] += (alpha[i] - beta) * s_hist[i][j];
+    }
+    for (double& v : d) v = -v;
+    double slope = dot(g, d);
+    if (slope >= 0) {  // not a descent direction (curvature lost): restart from steepest descent
+      s_hist.clear(), y_hist.clear(), rho_hist.clear();
+      d = g;
+      for (double& v : d) v = -v / std::sqrt(dot(g, g));
+      slope = dot(g, d);
+    }
+    double step = 1.0, f_next = f;
+    next.resize(theta.size());
+    for (int tries = 0; tries < 40; ++tries, step *= 0.5) {
+      for (size_t j = 0; j < theta.size(); ++j) next[j] = theta[j] + step * d[j];
+      f_next = objective.evaluate(next, g_next);
+      if (f_next <= f + 1e-4 * step * slope) break;
+    }
+    if (!(f_next < f)) break;  // no decrease left at double precision
+    std::vector<double> s(theta.size()), y(theta.size());
+    for (size_t j = 0; j < theta.size(); ++j) s[j] = next[j] - theta[j], y[j] = g_next[j] - g[j];
+    const double sy = dot(s, y);
+    if (sy > 1e-12 * dot(y, y)) {  // keep the pair only where the curvature is positive
+      if (static_cast<int>(s_hist.size()) == memory)
+        s_hist.erase(s_hist.begin()), y_hist.erase(y_hist.begin()),
+            rho_hist.erase(rho_hist.begin());
+      s_hist.push_back(std::move(s)), y_hist.push_back(std::move(y)), rho_hist.push_back(1 / sy);
+    }
+    const bool converged = f - f_next <= 1e-12 * std::max(1.0, std::abs(f));
+    theta.swap(next), g.swap(g_next), f = f_next;
+    if (converged) break;
+  }
+  return theta;
+}
+
 }  // namespace
 
 std::vector<double> fit_predict_linear(const FeatureMatrix& train, const Target& t,
                                        const FeatureMatrix& test, const LinearOptions& o) {
   check_target(train, t, test, "linear model");
   STRAND_CHECK(o.C > 0, "linear model: C must be > 0, got {}", o.C);
+  if (t.classes > 2) {
+    SoftmaxObjective objective(train, t, o.C);
+    return objective.probabilities(minimise_softmax(objective, o.eps * 1e-2), test);
+  }
   set_print_string_function(quiet);
   auto rows = to_liblinear(train);
   std::vector<double> y(t.y.begin(), t.y.end());

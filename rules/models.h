@@ -1,7 +1,8 @@
-// The traditional models behind `strand baseline`: L2 logistic regression (liblinear; ridge-like
-// L2-loss SVR for regression), gradient-boosted trees (XGBoost's C API), k-nearest neighbours
-// (cosine similarity on k-mer profiles, via BLAS) and the prevalence (training mean) predictor.
-// Each fits on training features and returns test predictions.
+// The traditional models behind `strand baseline`: L2 logistic regression (liblinear for binary;
+// multinomial, i.e. softmax, by L-BFGS for multi-class; ridge-like L2-loss SVR for regression),
+// gradient-boosted trees (XGBoost's C API), k-nearest neighbours (cosine similarity on k-mer
+// profiles, via BLAS) and the prevalence (training mean) predictor. Each fits on training features
+// and returns test predictions.
 #pragma once
 
 #include <cstdint>
