@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "kernels/common/cuda_check.h"
+#include "kernels/common/mma_sync.cuh"
 #include "kernels/conv1d/conv1d_cuda_impl.h"
 #include "kernels/conv1d/conv1d_sm90.h"
 
@@ -23,9 +24,7 @@ using sm90::MapDesc;
 template <typename E>
 __device__ __forceinline__ E operand(E v) {
   if constexpr (std::is_same_v<E, float>) {
-    uint32_t r;
-    asm("cvt.rna.tf32.f32 %0, %1;" : "=r"(r) : "f"(v));
-    return __uint_as_float(r);
+    return __uint_as_float(to_tf32(v));
   } else {
     return v;
   }

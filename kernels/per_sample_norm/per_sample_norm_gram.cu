@@ -19,6 +19,7 @@
 #include "kernels/common/cuda_reduce.h"
 #include "kernels/common/hd.h"
 #include "kernels/common/mma_layout.h"
+#include "kernels/common/mma_sync.cuh"
 #include "kernels/per_sample_norm/per_sample_norm_gram.h"
 
 namespace strand::kernels::cuda::detail {
@@ -114,22 +115,6 @@ STRAND_HD float combine_term(const CombineDims& c, const InputGram& gx, const fl
   const float w = s == t ? 1.f : 2.f;
   return w * dot * gg[(static_cast<long long>(n) * c.positions + t) * c.positions + s];
 }
-
-#if defined(__CUDA_ARCH__)
-__device__ __forceinline__ uint32_t to_tf32(float x) {
-  uint32_t r;
-  asm("cvt.rna.tf32.f32 %0, %1;" : "=r"(r) : "f"(x));
-  return r;
-}
-__device__ __forceinline__ void mma_tf32(float (&c)[4], const uint32_t (&a)[4],
-                                         const uint32_t (&b)[2]) {
-  asm volatile(
-      "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, "
-      "{%8,%9}, {%0,%1,%2,%3};\n"
-      : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
-      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
-}
-#endif
 
 // grid (P tiles, P tiles, examples), block kGThreads; out [examples][P][P].
 __global__ void __launch_bounds__(kGThreads) gram_kernel(GramOperand op, float* out) {

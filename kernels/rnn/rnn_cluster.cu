@@ -15,6 +15,7 @@
 #include <tuple>
 #include <type_traits>
 
+#include "kernels/common/mma_sync.cuh"
 #include "kernels/rnn/rnn_cuda_internal.h"
 #include "kernels/rnn/rnn_persistent_tiling.h"
 
@@ -58,27 +59,9 @@ __device__ __forceinline__ void cluster_barrier() {
 }
 #endif
 
-// acc[4] += A (16 x 16 bf16) B (16 x 8 bf16).
-__device__ __forceinline__ void mma_bf16(float acc[4], const uint4& a, uint32_t b0, uint32_t b1) {
-  asm volatile(
-      "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, "
-      "{%8,%9}, {%0,%1,%2,%3};"
-      : "+f"(acc[0]), "+f"(acc[1]), "+f"(acc[2]), "+f"(acc[3])
-      : "r"(a.x), "r"(a.y), "r"(a.z), "r"(a.w), "r"(b0), "r"(b1));
-}
-// acc[4] += A (16 x 8 tf32) B (8 x 8 tf32).
-__device__ __forceinline__ void mma_tf32(float acc[4], const float a[4], const float b[2]) {
-  asm volatile(
-      "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
-      "{%0,%1,%2,%3};"
-      : "+f"(acc[0]), "+f"(acc[1]), "+f"(acc[2]), "+f"(acc[3])
-      : "r"(__float_as_uint(a[0])), "r"(__float_as_uint(a[1])), "r"(__float_as_uint(a[2])),
-        "r"(__float_as_uint(a[3])), "r"(__float_as_uint(b[0])), "r"(__float_as_uint(b[1])));
-}
-
 // One k-step of gate `gate`'s product for this lane: acc += A(ub, gate, kk) B(kk).
 template <typename W>
-__device__ __forceinline__ void mma_step(float acc[4], const uint32_t* w_s, const W* h, int lane,
+__device__ __forceinline__ void mma_step(float (&acc)[4], const uint32_t* w_s, const W* h, int lane,
                                          int n_base, int kk, const ClusterArgs& p, int ub, int gate,
                                          int gates) {
   constexpr bool bf16 = std::is_same_v<W, uint16_t>;
@@ -93,18 +76,22 @@ __device__ __forceinline__ void mma_step(float acc[4], const uint32_t* w_s, cons
         h + detail::cluster_h_index(n_base + c0.col, kk * k_step + c0.row, p.h_stride));
     const uint32_t b1 = *reinterpret_cast<const uint32_t*>(
         h + detail::cluster_h_index(n_base + c1.col, kk * k_step + c1.row, p.h_stride));
-    mma_bf16(acc, a, b0, b1);
+    mma_bf16(acc, {a.x, a.y, a.z, a.w}, {b0, b1});
   } else {
-    float ab[4], as[4], bb[2], bs[2];
+    uint32_t ab[4], as[4], bb[2], bs[2];
     const uint32_t aw[4] = {a.x, a.y, a.z, a.w};
+    float big, small;
 #pragma unroll
-    for (int r = 0; r < 4; ++r) detail::tf32_split(__uint_as_float(aw[r]), ab[r], as[r]);
+    for (int r = 0; r < 4; ++r) {
+      detail::tf32_split(__uint_as_float(aw[r]), big, small);
+      ab[r] = __float_as_uint(big), as[r] = __float_as_uint(small);
+    }
 #pragma unroll
     for (int r = 0; r < 2; ++r) {
       const detail::MmaCoord c = detail::mma_b_coord(false, lane, r, 0);
       detail::tf32_split(
-          h[detail::cluster_h_index(n_base + c.col, kk * k_step + c.row, p.h_stride)], bb[r],
-          bs[r]);
+          h[detail::cluster_h_index(n_base + c.col, kk * k_step + c.row, p.h_stride)], big, small);
+      bb[r] = __float_as_uint(big), bs[r] = __float_as_uint(small);
     }
     // Small terms first: they are the least significant.
     mma_tf32(acc, as, bb);

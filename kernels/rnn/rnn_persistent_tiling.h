@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "kernels/common/mma_sync.cuh"
 #include "kernels/rnn/rnn_detail.h"
 
 namespace strand::kernels::detail {
@@ -137,9 +138,7 @@ STRAND_RNN_HD int cluster_h_index(int nl, int k, int h_stride) { return nl * h_s
 // 3xTF32: x = big + small, both tf32 (10-bit mantissa, cvt.rna: nearest, ties away from zero).
 STRAND_RNN_HD float tf32_round(float x) {
 #if defined(__CUDA_ARCH__)
-  uint32_t r;
-  asm("cvt.rna.tf32.f32 %0, %1;" : "=r"(r) : "f"(x));
-  return __uint_as_float(r);
+  return __uint_as_float(strand::kernels::cuda::to_tf32(x));
 #else
   uint32_t bits;
   __builtin_memcpy(&bits, &x, 4);
