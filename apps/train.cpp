@@ -191,8 +191,8 @@ void add_train(CLI::App& app) {
   add_data_options(cmd, a->run.data);
   auto& c = a->run.config;
   cmd->add_option("--model", c.model,
-                  "cnn, cnn-linear, deepsea, basset, basset-groupnorm, danq, cnn-small, or a "
-                  "YAML model file (examples/models/*.yaml); default: cnn-linear when the task "
+                  "cnn, cnn-aligned, deepsea, basset, basset-groupnorm, danq, cnn-small, or a "
+                  "YAML model file (examples/models/*.yaml); default: cnn-aligned when the task "
                   "looks aligned (strand check data's diagnosis), else cnn")
       ->capture_default_str();
   cmd->add_option("--epochs", c.epochs, "Training epochs")->capture_default_str();

@@ -34,13 +34,12 @@ std::shared_ptr<Sequential> deepsea(int64_t input_length = 1000, int64_t outputs
 std::shared_ptr<Sequential> basset(int64_t input_length = 600, int64_t outputs = 164,
                                    NormKind norm = NormKind::kBatch);
 std::shared_ptr<Sequential> danq(int64_t input_length = 1000, int64_t outputs = 919);
-// linear_path ("cnn-linear"): the cnn plus a linear one-hot path beside it, whose logits add: a
-// k1 convolution to 4 channels, flattened, one linear read-out (logistic regression on every base
-// at every position), and an exact-position head (32 k9 filters, ReLU, a linear read-out of every
-// filter at every position, no pooling: a site that counts only at its exact offset). `strand
-// train` picks it by default when the data look aligned.
+// exact_head ("cnn-aligned"): the cnn plus an exact-position head beside it, whose logits add
+// (32 k9 filters, ReLU, mixed into 4 tracks, a linear read-out of every track at every position,
+// no pooling: a site that counts only at its exact offset). `strand train` picks it by default
+// when the data look aligned.
 std::shared_ptr<Sequential> default_cnn(int64_t input_length, int64_t outputs,
-                                        bool linear_path = false);
+                                        bool exact_head = false);
 // cnn-small: two same-padded conv blocks (32 filters, k15 / k7, max pooling 4) and a global max
 // pool before one dense layer: ~9k parameters, position-invariant. For DP-SGD, whose noise grows
 // with the parameter count, it learns where the default CNN drowns.

@@ -159,7 +159,7 @@ nlohmann::json check_run_data(const rules::LabelledSequences& all, const std::st
 
 std::string default_model_for(const rules::LabelledSequences& all, nlohmann::json& why) {
   why = rules::diagnose_alignment(rules::inspect_input(all));
-  return why.value("verdict", std::string()) == "aligned" ? "cnn-linear" : "cnn";
+  return why.value("verdict", std::string()) == "aligned" ? "cnn-aligned" : "cnn";
 }
 
 void write_test_predictions(const std::string& out_dir, const ModelInfo& info,

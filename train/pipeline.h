@@ -49,7 +49,7 @@ std::vector<std::string> small_split_warnings(const rules::LabelledSequences& al
 nlohmann::json check_run_data(const rules::LabelledSequences& all, const std::string& bed_path,
                               bool strict, bool warn);
 
-// The default model for this data (Rule 5): "cnn-linear" (the cnn with a linear one-hot path)
+// The default model for this data (Rule 5): "cnn-aligned" (the cnn with an exact-position head)
 // when rules::diagnose_alignment calls the task aligned on train and valid rows (test is never
 // read), else "cnn". why receives the diagnosis.
 std::string default_model_for(const rules::LabelledSequences& all, nlohmann::json& why);

@@ -3,7 +3,7 @@ pipeline, and PyTorch weights of a matching architecture come back into strand.
 
 The twin is built from strand's own description of the model (``Model.describe()``: each layer's
 type, arguments and names), not from a hand-written copy, so every strand model has one: the zoo
-(cnn, cnn-linear, cnn-small, deepsea, basset, basset-groupnorm, danq) and YAML model files alike.
+(cnn, cnn-aligned, cnn-small, deepsea, basset, basset-groupnorm, danq) and YAML model files alike.
 strand's state_dict names and layouts are PyTorch's, so the weights load unchanged.
 
     >>> import strand, strand.torch

@@ -164,7 +164,7 @@ TEST(MutationScorer, FastEqualsNaiveWithAGruAndAGlobalPool) {
 
 TEST(MutationScorer, FallsBackWhenNothingIsLocal) {
   runtime::manual_seed(7);
-  auto model = layers::default_cnn(32, 2, /*linear_path=*/true);  // branches from the input
+  auto model = layers::default_cnn(32, 2, /*exact_head=*/true);  // branches from the input
   MutationScorer scorer(*model, 32);
   EXPECT_FALSE(scorer.fast());
   EXPECT_NE(scorer.fallback_reason().find("Conv1d"), std::string::npos);

@@ -33,7 +33,7 @@ TEST(Models, OutputShapesAndNames) {
                                          {"basset-groupnorm", 600, 3, 22, "13.weight"},
                                          {"danq", 1000, 919, 14, "5.weight_hh_l0_reverse"},
                                          {"cnn", 200, 2, 18, "3.2.4.weight"},
-                                         {"cnn-linear", 200, 2, 22, "0.0.3.2.4.weight"}}) {
+                                         {"cnn-aligned", 200, 2, 24, "0.0.3.2.4.weight"}}) {
     auto model = build_model(c.name, c.length, c.outputs);
     model->eval();
     EXPECT_EQ((*model)(random_codes(2, c.length, 1)).shape(), (runtime::Shape{2, c.outputs}))
@@ -69,15 +69,16 @@ TEST(Models, DefaultCnnAddsAPositionHeadAndTwoPooledHeads) {
   EXPECT_TRUE(found) << model->to_string();
 }
 
-TEST(Models, CnnLinearAddsALinearOneHotPath) {
-  auto model = build_model("cnn-linear", 100, 3);
+TEST(Models, CnnAlignedAddsAnExactPositionHead) {
+  auto model = build_model("cnn-aligned", 100, 3);
   model->eval();
-  // The network, the linear one-hot path and the exact-position head, summed; the network is
-  // left out for half of the training examples.
+  // The network and the exact-position head, summed; the network is left out for half of the
+  // training examples.
   auto* top = dynamic_cast<SumOfBranches*>(&(*model)[0]);
   ASSERT_NE(top, nullptr) << model->to_string();
-  ASSERT_EQ(top->size(), 3u);
+  ASSERT_EQ(top->size(), 2u);
   EXPECT_EQ(top->drop(0), 0.5);
+  EXPECT_EQ(top->drop(1), 0.0);
   auto& deep = dynamic_cast<Sequential&>((*top)[0]);
   auto* heads = dynamic_cast<SumOfBranches*>(&deep[3]);
   ASSERT_NE(heads, nullptr) << model->to_string();
@@ -88,24 +89,22 @@ TEST(Models, CnnLinearAddsALinearOneHotPath) {
   const auto position = (*heads)[0](h).to_vector<float>();
   const auto pooled = (*heads)[1](h).to_vector<float>();
   const auto presence = (*heads)[2](h).to_vector<float>();
-  const auto linear = (*top)[1](x).to_vector<float>();
-  const auto exact = (*top)[2](x).to_vector<float>();
+  const auto exact = (*top)[1](x).to_vector<float>();
   ASSERT_EQ(exact.size(), 12u);
   const auto all = (*model)(x).to_vector<float>();
   ASSERT_EQ(all.size(), 12u);
   for (size_t i = 0; i < all.size(); ++i)
-    EXPECT_NEAR(all[i], position[i] + pooled[i] + presence[i] + linear[i] + exact[i], 1e-5);
-  // The position head reads every 4 bp bin of the first block: 64 filters x 25 bins; the linear
-  // path every base at every position: 4 x 100.
-  // The exact-position head every k9 filter at every position: 32 x 92.
-  bool found = false, found_linear = false, found_exact = false;
+    EXPECT_NEAR(all[i], position[i] + pooled[i] + presence[i] + exact[i], 1e-5);
+  // The position head reads every 4 bp bin of the first block: 64 filters x 25 bins. The exact
+  // head mixes its 32 k9 filters into 4 tracks and reads every track at every position: 4 x 92.
+  bool found = false, found_mix = false, found_exact = false;
   for (const auto& [key, t] : model->state_dict()) {
     if (key == "0.0.3.0.2.weight") found = t.shape() == runtime::Shape{3, 64 * 25};
-    if (key == "0.1.2.weight") found_linear = t.shape() == runtime::Shape{3, 4 * 100};
-    if (key == "0.2.4.weight") found_exact = t.shape() == runtime::Shape{3, 32 * 92};
+    if (key == "0.1.2.weight") found_mix = t.shape() == runtime::Shape{4, 32, 1};
+    if (key == "0.1.5.weight") found_exact = t.shape() == runtime::Shape{3, 4 * 92};
   }
   EXPECT_TRUE(found) << model->to_string();
-  EXPECT_TRUE(found_linear) << model->to_string();
+  EXPECT_TRUE(found_mix) << model->to_string();
   EXPECT_TRUE(found_exact) << model->to_string();
 }
 

@@ -46,7 +46,7 @@ TEST(SearchSpace, UnknownKeysAndImpossibleRangesNameKeyAndLine) {
 }
 
 TEST(SearchSpace, SamplesAreDeterministicAndInRange) {
-  const SearchSpace space = SearchSpace::default_space("cnn-linear");
+  const SearchSpace space = SearchSpace::default_space("cnn-aligned");
   for (int t = 0; t < 50; ++t) {
     const auto c = space.sample(3, t);
     EXPECT_EQ(c, space.sample(3, t));
@@ -54,7 +54,7 @@ TEST(SearchSpace, SamplesAreDeterministicAndInRange) {
     EXPECT_LE(c["lr"].get<double>(), 0.01);
     EXPECT_GE(c["depth"].get<int>(), 1);
     EXPECT_LE(c["depth"].get<int>(), 3);
-    EXPECT_TRUE(c["model"] == "cnn-linear" || c["model"] == "cnn-variant") << c.dump();
+    EXPECT_TRUE(c["model"] == "cnn-aligned" || c["model"] == "cnn-variant") << c.dump();
   }
   EXPECT_NE(space.sample(3, 0), space.sample(4, 0));
 }
