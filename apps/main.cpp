@@ -1,4 +1,5 @@
 // Entry point of the `strand` program: builds the CLI11 command tree and maps errors to exit codes.
+#include <filesystem>
 #include <iostream>
 
 #include "apps/commands.h"
@@ -96,6 +97,18 @@ int main(int argc, char** argv) {
   } catch (const strand::Error& e) {
     std::cerr << "strand: " << e.message() << std::endl;
     strand::runtime::fail_job_under_recovery();  // so mpirun --enable-recovery exits non-zero
+    return 1;
+  } catch (const std::filesystem::filesystem_error& e) {
+    // "'out/run': cannot create directories: Not a directory", not libstdc++'s "filesystem error:
+    // cannot create directories: Not a directory [out/run]".
+    std::string what = e.what();
+    const std::string prefix = "filesystem error: ";
+    if (what.rfind(prefix, 0) == 0) what.erase(0, prefix.size());
+    if (const auto bracket = what.find(" ["); bracket != std::string::npos) what.erase(bracket);
+    std::string where = "'" + e.path1().string() + "'";
+    if (!e.path2().empty()) where += " -> '" + e.path2().string() + "'";
+    std::cerr << "strand: " << (e.path1().empty() ? what : where + ": " + what) << std::endl;
+    strand::runtime::fail_job_under_recovery();
     return 1;
   } catch (const std::exception& e) {
     std::cerr << "strand: " << e.what() << std::endl;

@@ -38,6 +38,16 @@ nlohmann::json parse_metadata(const std::string& path, const std::map<std::strin
   return runtime::parse_json(it->second, strand::format("'{}': metadata '{}'", path, key));
 }
 
+// The model description in a file's metadata; its errors name the file.
+ModelInfo model_info_of(const std::string& path, const std::map<std::string, std::string>& m) {
+  const nlohmann::json j = parse_metadata(path, m, kModel);
+  try {
+    return ModelInfo::from_json(j);
+  } catch (const Error& e) {
+    STRAND_FAIL("'{}': {}", path, e.message());
+  }
+}
+
 // Metadata decides how outputs are read (task names, probabilities or logits), so a file whose
 // checksum does not cover it is refused unless the user asks to skip the check.
 void check_verified(const std::string& path, const runtime::SafetensorsFile& file) {
@@ -126,8 +136,12 @@ LoadedModel load_model(const std::string& path) {
   check_verified(path, file);
   check_format(path, file.metadata, "model");
   LoadedModel out;
-  out.info = ModelInfo::from_json(parse_metadata(path, file.metadata, kModel));
-  out.model = build_model(out.info);
+  out.info = model_info_of(path, file.metadata);
+  try {
+    out.model = build_model(out.info);
+  } catch (const Error& e) {
+    STRAND_FAIL("'{}': {}", path, e.message());
+  }
   try {
     out.model->load_state_dict(file.tensors, true);
   } catch (const Error& e) {
@@ -165,7 +179,7 @@ TrainingState load_checkpoint(const std::string& path, layers::Module& model,
   auto file = runtime::load_safetensors(path);
   check_verified(path, file);
   check_format(path, file.metadata, "checkpoint");
-  const ModelInfo saved = ModelInfo::from_json(parse_metadata(path, file.metadata, kModel));
+  const ModelInfo saved = model_info_of(path, file.metadata);
   // A YAML model is identified by its text (compared below), not by how its path is spelled.
   const bool same_model = saved.spec.empty() == expected.spec.empty() &&
                           (!saved.spec.empty() || saved.name == expected.name);

@@ -190,6 +190,8 @@ TEST_F(Hostile, PredictIntoAFullDeviceOrPastASizeLimitFails) {
   write("notadir", "x");
   expect_one_line(strand(predict + " --out notadir/s.tsv"),
                   "notadir/s.tsv: cannot create a temporary file in notadir: Not a directory");
+  expect_one_line(strand("train --out notadir/run --epochs 1 --no-progress"),
+                  "strand: 'notadir/run': cannot create directories: Not a directory");
   // Edited model files: metadata is under the checksum; without one a file is refused unless
   // STRAND_SKIP_CHECKSUM=1, and then the task list is still checked against the outputs.
   const std::string model = file("r/model.safetensors");
@@ -212,7 +214,7 @@ TEST_F(Hostile, PredictIntoAFullDeviceOrPastASizeLimitFails) {
   });
   expect_one_line(strand("predict --model longer.safetensors --fasta sim/sequences.fa", "",
                          "STRAND_SKIP_CHECKSUM=1 "),
-                  "model metadata: 3 task names for 2 outputs");
+                  "'longer.safetensors': model metadata: 3 task names for 2 outputs");
 }
 
 // Export past a file-size limit (as a full disk): the privacy audit log and the loader note are
