@@ -38,7 +38,28 @@ cudnnRNNAlgo_t cudnn_algo(RnnAlgo algo) {
   }
 }
 
-struct CudnnLayer {
+// A layer's descriptors. They are destroyed by this base's destructor, which also runs when a
+// cuDNN refusal throws from CudnnLayer's constructor (the persistent algorithms refuse many
+// shapes), so a refused shape leaks nothing.
+struct CudnnDescriptors {
+  CudnnDescriptors() = default;
+  ~CudnnDescriptors() {
+    if (h) cudnnDestroyTensorDescriptor(h);
+    if (y) cudnnDestroyRNNDataDescriptor(y);
+    if (x) cudnnDestroyRNNDataDescriptor(x);
+    if (dropout) cudnnDestroyDropoutDescriptor(dropout);
+    if (rnn) cudnnDestroyRNNDescriptor(rnn);
+  }
+  CudnnDescriptors(const CudnnDescriptors&) = delete;
+  CudnnDescriptors& operator=(const CudnnDescriptors&) = delete;
+
+  cudnnRNNDescriptor_t rnn = nullptr;
+  cudnnDropoutDescriptor_t dropout = nullptr;
+  cudnnRNNDataDescriptor_t x = nullptr, y = nullptr;
+  cudnnTensorDescriptor_t h = nullptr;
+};
+
+struct CudnnLayer : CudnnDescriptors {
   CudnnLayer(cudnnHandle_t handle, const RnnShape& s, RnnAlgo algo, int64_t l,
              const std::vector<int>& lengths) {
     const int D = static_cast<int>(s.dirs()), N = static_cast<int>(s.batch),
@@ -70,20 +91,6 @@ struct CudnnLayer {
     STRAND_CUDNN_CHECK(cudnnGetRNNTempSpaceSizes(handle, rnn, CUDNN_FWD_MODE_TRAINING, x,
                                                  &work_bytes, &reserve_bytes));
   }
-  ~CudnnLayer() {
-    cudnnDestroyTensorDescriptor(h);
-    cudnnDestroyRNNDataDescriptor(y);
-    cudnnDestroyRNNDataDescriptor(x);
-    cudnnDestroyDropoutDescriptor(dropout);
-    cudnnDestroyRNNDescriptor(rnn);
-  }
-  CudnnLayer(const CudnnLayer&) = delete;
-  CudnnLayer& operator=(const CudnnLayer&) = delete;
-
-  cudnnRNNDescriptor_t rnn = nullptr;
-  cudnnDropoutDescriptor_t dropout = nullptr;
-  cudnnRNNDataDescriptor_t x = nullptr, y = nullptr;
-  cudnnTensorDescriptor_t h = nullptr;
   size_t weight_bytes = 0, work_bytes = 0, reserve_bytes = 0;
 };
 
