@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "kernels/common/cuda_check.h"
+#include "kernels/common/mma_layout.h"
 #include "kernels/common/mma_sync.cuh"
 #include "kernels/common/type_lists.h"
 #include "kernels/conv1d/conv1d_cuda_impl.h"
@@ -470,31 +471,12 @@ __global__ void __launch_bounds__(kThreads) igemm_kernel(const Pass pass_in) {
 // The kernel on the host, one simulated thread at a time: the same Pass gathers, shared-tile
 // placement, split-K ranges, mma operand reads (the *_row/_col/_k helpers above) and epilogue
 // coordinates. Each warp-level mma is executed per the PTX ISA's fragment layouts, written out
-// independently below, so a helper that disagrees with the hardware layout corrupts the product.
+// independently of the helpers in kernels/common/mma_layout.h, so a helper that disagrees with
+// the hardware layout corrupts the product.
 // Values stay fp32 (no TF32/BF16 rounding): this checks indexing, not arithmetic. Shared tiles
 // start as NaN, so a slot no thread fills poisons the result.
 
-// PTX ISA "Matrix Fragments for mma.m16n8k8" (.tf32) and "... mma.m16n8k16" (.bf16), element i
-// of lane (groupID = lane/4, threadID_in_group = lane%4).
-struct SpecCoord {
-  int row, col;
-};
-SpecCoord spec_tf32_a(int lane, int i) {  // a0..a3
-  return {lane / 4 + ((i == 1 || i == 3) ? 8 : 0), lane % 4 + (i >= 2 ? 4 : 0)};
-}
-SpecCoord spec_tf32_b(int lane, int i) {  // b0, b1: (k, n)
-  return {lane % 4 + (i == 1 ? 4 : 0), lane / 4};
-}
-SpecCoord spec_bf16_a(int lane, int i) {  // a0..a7
-  const bool low_rows = i == 0 || i == 1 || i == 4 || i == 5;
-  return {lane / 4 + (low_rows ? 0 : 8), 2 * (lane % 4) + (i & 1) + (i >= 4 ? 8 : 0)};
-}
-SpecCoord spec_bf16_b(int lane, int i) {  // b0..b3: (k, n)
-  return {2 * (lane % 4) + (i & 1) + (i >= 2 ? 8 : 0), lane / 4};
-}
-SpecCoord spec_c(int lane, int i) {  // c0..c3
-  return {lane / 4 + (i >= 2 ? 8 : 0), 2 * (lane % 4) + (i & 1)};
-}
+namespace spec = mma_layout;
 
 // One k-tile of one warp's 2x4 mma tiles, accumulated into acc[lane][mi][ni][e].
 void emulate_warp_tile(const std::vector<float>& a_tile, const std::vector<float>& b_tile, int warp,
@@ -515,26 +497,26 @@ void emulate_warp_tile(const std::vector<float>& a_tile, const std::vector<float
           // What the kernel loads into each register, placed where the hardware reads it from.
           if (!bf16) {
             for (int r = 0; r < 4; ++r) {
-              const SpecCoord c = spec_tf32_a(lane, r);
+              const spec::Coord c = spec::tf32_a(lane, r);
               a[c.row][c.col] = tile_a(tf32_a_row(lane, r), tf32_a_col(lane, r));
               ++a_seen[c.row][c.col];
             }
             for (int r = 0; r < 2; ++r) {
-              const SpecCoord c = spec_tf32_b(lane, r);
+              const spec::Coord c = spec::tf32_b(lane, r);
               b[c.row][c.col] = tile_b(tf32_b_k(lane, r), frag_n(lane));
               ++b_seen[c.row][c.col];
             }
           } else {
             for (int r = 0; r < 4; ++r) {
               for (int half = 0; half < 2; ++half) {
-                const SpecCoord c = spec_bf16_a(lane, 2 * r + half);
+                const spec::Coord c = spec::bf16_a(lane, 2 * r + half);
                 a[c.row][c.col] = tile_a(bf16_a_row(lane, r), bf16_a_col(lane, r) + half);
                 ++a_seen[c.row][c.col];
               }
             }
             for (int r = 0; r < 2; ++r) {
               for (int half = 0; half < 2; ++half) {
-                const SpecCoord c = spec_bf16_b(lane, 2 * r + half);
+                const spec::Coord c = spec::bf16_b(lane, 2 * r + half);
                 b[c.row][c.col] = tile_b(bf16_b_k(lane, r) + half, frag_n(lane));
                 ++b_seen[c.row][c.col];
               }
@@ -553,7 +535,7 @@ void emulate_warp_tile(const std::vector<float>& a_tile, const std::vector<float
                          b_seen[k][n]);
         for (int lane = 0; lane < 32; ++lane) {
           for (int e = 0; e < 4; ++e) {
-            const SpecCoord c = spec_c(lane, e);
+            const spec::Coord c = spec::f32_c(lane, e);
             float d = 0.f;
             for (int k = 0; k < kstep; ++k) d += a[c.row][k] * b[k][c.col];
             acc[warp * 32 + lane][mi][ni][e] += d;
