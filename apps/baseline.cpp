@@ -32,7 +32,9 @@ struct BaselineArgs {
 // of the held-out scores and the pooled out-of-fold panel with bootstrap intervals.
 void run_baseline_cv(const BaselineArgs& a, const rules::LabelledSequences& all,
                      const rules::BaselineConfig& c) {
-  const nlohmann::json cv = train::cross_validate_baselines(all, c, a.cv, [&](int k) {
+  train::CrossValidationOptions options = a.cv;
+  options.out_dir = a.out;  // each baseline's pooled predictions in DIR/<baseline>/
+  const nlohmann::json cv = train::cross_validate_baselines(all, c, options, [&](int k) {
     if (!a.json) std::cerr << "fold " << k << " of " << a.cv.folds << " done\n";
   });
   std::filesystem::create_directories(a.out);

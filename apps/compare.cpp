@@ -76,11 +76,14 @@ void run_compare(const CompareArgs& a) {
     }
   } else {
     rows.push_back({"metric", "A", "B", "p", "verdict"});
+    // The p-value behind the verdict: McNemar's for multi-class accuracy, else the bootstrap's.
     auto add = [&](const std::string& name, const nlohmann::json& m) {
-      rows.push_back({name, fixed(m["a"]), fixed(m["b"]),
-                      m.contains("bootstrap") && m["bootstrap"].contains("p_value")
-                          ? fixed(m["bootstrap"]["p_value"])
-                          : "-",
+      const nlohmann::json* p = nullptr;
+      if (m.contains("mcnemar"))
+        p = &m["mcnemar"]["p_value"];
+      else if (m.contains("bootstrap") && m["bootstrap"].contains("p_value"))
+        p = &m["bootstrap"]["p_value"];
+      rows.push_back({name, fixed(m["a"]), fixed(m["b"]), p ? fixed(*p) : "-",
                       m.value("verdict", std::string("-"))});
     };
     if (kind == rules::TaskKind::kMultiClass) {
@@ -92,8 +95,8 @@ void run_compare(const CompareArgs& a) {
   }
   rules::print_table(std::cout, rows);
   std::cout << j["summary"]["sentence"].get<std::string>() << "\n";
-  std::cout << "(two-sided tests at alpha " << a.alpha << "; \"A better\" means A's value is "
-            << "higher, which for log loss and MSE means worse)\n";
+  std::cout << "(two-sided tests at alpha " << a.alpha << "; \"A better\": A's value is the "
+            << "better one, the higher, or the lower for log loss and MSE)\n";
 }
 
 }  // namespace

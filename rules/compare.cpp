@@ -17,9 +17,10 @@ std::string verdict(bool defined, double p, double diff, double alpha) {
   return diff > 0 ? "A better" : "B better";
 }
 
-// The paired bootstrap of one metric difference (a - b), with its CI and p-value.
+// The paired bootstrap of one metric difference (a - b), with its CI and p-value. The verdict
+// names the better run: the higher value, or the lower for a loss (lower_is_better).
 nlohmann::json paired(int64_t n, const std::function<MetricValue(std::span<const double>, int)>& m,
-                      const CompareOptions& o) {
+                      const CompareOptions& o, bool lower_is_better = false) {
   const auto a = m({}, 0), b = m({}, 1);
   nlohmann::json out;
   put_metric(out, "a", a);
@@ -47,7 +48,8 @@ nlohmann::json paired(int64_t n, const std::function<MetricValue(std::span<const
   const auto ci = percentile_interval(d, o.bootstrap.level);
   const double p = paired_bootstrap_p(d);
   out["bootstrap"] = {{"ci", {ci.lo, ci.hi}}, {"p_value", p}, {"replicates", d.size()}};
-  out["verdict"] = verdict(true, p, a.value - b.value, o.alpha);
+  const double gain = a.value - b.value;
+  out["verdict"] = verdict(true, p, lower_is_better ? -gain : gain, o.alpha);
   return out;
 }
 
@@ -174,7 +176,7 @@ nlohmann::json compare_runs(TaskKind kind, const std::vector<std::string>& colum
     out["kind"] = "multiclass";
     out["macro_auroc"] = paired(n, metric(multiclass_macro_auroc), o);
     out["accuracy"] = paired(n, metric(multiclass_accuracy), o);
-    out["log_loss"] = paired(n, metric(multiclass_log_loss), o);
+    out["log_loss"] = paired(n, metric(multiclass_log_loss), o, /*lower_is_better=*/true);
     // DeLong per class, one versus rest.
     std::vector<double> ca(n), cb(n);
     std::vector<int> yc(n);
@@ -240,7 +242,7 @@ nlohmann::json compare_runs(TaskKind kind, const std::vector<std::string>& colum
               const auto ww = sub(w);
               return fn(y, run == 0 ? a : b, ww);
             },
-            o);
+            o, name == "mse");
       continue;
     }
     std::vector<int> yi(y.begin(), y.end());

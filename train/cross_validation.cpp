@@ -14,6 +14,7 @@
 #include "layers/gpu_math.h"
 #include "rules/baselines.h"
 #include "rules/headline.h"
+#include "rules/io.h"
 #include "rules/leakage.h"
 #include "rules/report.h"
 #include "train/evaluate.h"
@@ -82,6 +83,18 @@ rules::LabelledSequences subset(const rules::LabelledSequences& all,
 rules::SplitData split_data(const rules::LabelledSequences& all, const std::vector<int64_t>& ids) {
   rules::LabelledSequences s = subset(all, ids);
   return {std::move(s.names), std::move(s.seqs), std::move(s.labels)};
+}
+
+// A baseline's pooled out-of-fold predictions (the rows of p.test) in DIR/scores.tsv and
+// DIR/labels.tsv, as a run writes its test predictions, so `strand compare` pairs them with a
+// model's cross-validation by name.
+void write_pooled_predictions(const std::string& dir, const rules::BaselineProblem& p,
+                              const std::vector<double>& scores) {
+  std::filesystem::create_directories(dir);
+  const bool multi_class = p.kind == rules::TaskKind::kMultiClass;
+  rules::write_scores(dir + "/scores.tsv", p.test.names, multi_class ? p.classes : p.tasks, scores);
+  rules::write_labels(dir + "/labels.tsv", p.test.names, p.kind, p.tasks,
+                      multi_class ? p.classes : std::vector<std::string>{}, p.test.labels);
 }
 
 }  // namespace
@@ -354,6 +367,7 @@ nlohmann::json cross_validate_with(const data::SplitDataset& splits, const Train
   std::map<std::string, std::vector<double>> values;
   nlohmann::json per_fold = nlohmann::json::array(), models = nlohmann::json::array();
   Predictions pooled;
+  std::vector<int64_t> pooled_rows;  // dataset rows of the pooled predictions, in fold order
   ModelInfo info;
   for (int k = 0; k < o.folds; ++k) {
     data::SplitDataset fold_splits = plan.fold(splits, k);
@@ -394,6 +408,7 @@ nlohmann::json cross_validate_with(const data::SplitDataset& splits, const Train
     record["model"] = model_path;
     per_fold.push_back(record);
     models.push_back(model_path);
+    pooled_rows.insert(pooled_rows.end(), held_rows.begin(), held_rows.end());
     pooled.rows += p.rows;
     pooled.outputs = p.outputs;
     pooled.scores.insert(pooled.scores.end(), p.scores.begin(), p.scores.end());
@@ -402,6 +417,7 @@ nlohmann::json cross_validate_with(const data::SplitDataset& splits, const Train
     if (progress) progress(k + 1, values[names[0].second].back());
   }
   pooled.loss /= std::max<int64_t>(1, pooled.rows);
+  write_predictions(o.out_dir, info, dataset, pooled_rows, pooled);
 
   nlohmann::json summary = nlohmann::json::object();
   std::string sentence = strand::format(
@@ -431,6 +447,9 @@ nlohmann::json cross_validate_with(const data::SplitDataset& splits, const Train
           {"pooled_summary", pooled_text(pooled_panel)},
           {"headline", rules::headline_of(pooled_panel)},
           {"models", models},
+          {"predictions",
+           "scores.tsv and labels.tsv: the pooled out-of-fold predictions (strand "
+           "compare pairs them with another run's by name)"},
           {"test", "untouched (train + valid rows only; the test split stays sealed)"},
           {"sentence", sentence}};
 }
@@ -476,6 +495,9 @@ nlohmann::json cross_validate_baselines(const rules::LabelledSequences& all,
     if (progress) progress(k + 1);
   }
   pooled.kind = all.kind, pooled.tasks = all.tasks, pooled.classes = all.classes;
+  if (!o.out_dir.empty())
+    for (const auto& [baseline, scores] : pooled_scores)
+      write_pooled_predictions(o.out_dir + "/" + baseline, pooled, scores);
   nlohmann::json out = nlohmann::json::object(), pooled_panels = nlohmann::json::object();
   std::string sentence = strand::format(
       "{}-fold cross-validation of the baselines (stratified, grouped by {}; each fold's C and "
@@ -495,6 +517,10 @@ nlohmann::json cross_validate_baselines(const rules::LabelledSequences& all,
           {"rows", plan.pool.size()},
           {"baselines", out},
           {"pooled", pooled_panels},
+          {"predictions", o.out_dir.empty()
+                              ? nlohmann::json()
+                              : nlohmann::json("<baseline>/scores.tsv and labels.tsv: each "
+                                               "baseline's pooled out-of-fold predictions")},
           {"test", "untouched (train + valid rows only; the test split stays sealed)"},
           {"sentence", sentence}};
 }

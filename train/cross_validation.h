@@ -56,7 +56,10 @@ struct CrossValidationOptions {
   std::string group_by = "auto";      // see cv_groups
   double inner_valid_fraction = 0.1;  // of each fold's training rows, for epoch selection
   int bootstrap = 1000;               // replicates for the pooled panel's intervals
-  std::string out_dir;                // fold models in out_dir/fold-<k>/ (required)
+  // The model's: fold models in out_dir/fold-<k>/ and the pooled out-of-fold predictions in
+  // out_dir/scores.tsv, labels.tsv (required). The baselines': each one's pooled predictions in
+  // out_dir/<baseline>/ (optional).
+  std::string out_dir;
 };
 
 // The folds of train + valid: groups, strata and the fold of each pooled row.

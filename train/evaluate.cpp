@@ -3,9 +3,10 @@
 
 #include <cmath>
 
-#include "data/loader.h"
 #include "core/error.h"
+#include "data/loader.h"
 #include "layers/reverse_complement.h"
+#include "rules/io.h"
 #include "rules/panel.h"
 #include "runtime/autograd.h"
 #include "runtime/ops.h"
@@ -114,6 +115,21 @@ nlohmann::json panel_of(const ModelInfo& info, const Predictions& p, int bootstr
   }
   panel["loss"] = p.loss;
   return panel;
+}
+
+void write_predictions(const std::string& out_dir, const ModelInfo& info,
+                       const data::Dataset& dataset, const std::vector<int64_t>& rows,
+                       const Predictions& predictions) {
+  std::vector<std::string> names;
+  names.reserve(rows.size());
+  for (int64_t row : rows) names.push_back(dataset.name(row));
+  const rules::TaskKind kind = rules::task_kind_of(data::parse_label_kind(info.kind));
+  const bool multi_class = info.kind == "multi-class";
+  rules::write_scores(out_dir + "/scores.tsv", names, info.tasks, predictions.scores);
+  // Multi-class: one label column of class names (the model's outputs are the classes).
+  rules::write_labels(out_dir + "/labels.tsv", names, kind,
+                      multi_class ? std::vector<std::string>{"class"} : info.tasks,
+                      multi_class ? info.tasks : std::vector<std::string>{}, predictions.labels);
 }
 
 }  // namespace strand::train

@@ -27,6 +27,14 @@ struct Predictions {
   double loss = 0;             // mean loss over the rows
 };
 
+// Predictions of a model on rows of a dataset, beside a run: OUT_DIR/scores.tsv (name + one
+// column per task or class) and OUT_DIR/labels.tsv, in row order: the chosen model's test rows
+// (the report draws its curves from them) or cross-validation's pooled held-out rows (`strand
+// compare` pairs either with another run's scores by name).
+void write_predictions(const std::string& out_dir, const ModelInfo& info,
+                       const data::Dataset& dataset, const std::vector<int64_t>& rows,
+                       const Predictions& predictions);
+
 // Runs the model in eval mode, without gradients, over the dataset's rows in order.
 Predictions predict_rows(layers::Module& model, const std::string& kind,
                          std::shared_ptr<const data::Dataset> dataset,

@@ -162,21 +162,6 @@ std::string default_model_for(const rules::LabelledSequences& all, nlohmann::jso
   return why.value("verdict", std::string()) == "aligned" ? "cnn-aligned" : "cnn";
 }
 
-void write_test_predictions(const std::string& out_dir, const ModelInfo& info,
-                            const data::Dataset& dataset, const std::vector<int64_t>& test_rows,
-                            const Predictions& test) {
-  std::vector<std::string> names;
-  names.reserve(test_rows.size());
-  for (int64_t row : test_rows) names.push_back(dataset.name(row));
-  const rules::TaskKind kind = rules::task_kind_of(data::parse_label_kind(info.kind));
-  const bool multi_class = info.kind == "multi-class";
-  rules::write_scores(out_dir + "/scores.tsv", names, info.tasks, test.scores);
-  // Multi-class: one label column of class names (the model's outputs are the classes).
-  rules::write_labels(out_dir + "/labels.tsv", names, kind,
-                      multi_class ? std::vector<std::string>{"class"} : info.tasks,
-                      multi_class ? info.tasks : std::vector<std::string>{}, test.labels);
-}
-
 nlohmann::json compare_with_strongest_baseline(const rules::LabelledSequences& all,
                                                const BaselineComparisonOptions& o,
                                                const ModelInfo& info, const data::Dataset& dataset,
@@ -532,7 +517,7 @@ RunReport train_and_evaluate(RunOptions& a, bool writer,
     const Predictions test =
         predict_rows(*predictor, best.info.kind, dataset, test_rows, eval_batch, device);
     metrics["test"] = panel_of(best.info, test, a.replicates);
-    write_test_predictions(a.out, best.info, *dataset, test_rows, test);
+    write_predictions(a.out, best.info, *dataset, test_rows, test);
     metrics["calibration"] = calibration_of(best.info, valid, test);
     metrics["test_unsealed"] = reason;
     if (a.baseline) {

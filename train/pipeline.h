@@ -54,12 +54,6 @@ nlohmann::json check_run_data(const rules::LabelledSequences& all, const std::st
 // read), else "cnn". why receives the diagnosis.
 std::string default_model_for(const rules::LabelledSequences& all, nlohmann::json& why);
 
-// The chosen model's test predictions beside the run: OUT_DIR/scores.tsv (name + one column per
-// task or class) and OUT_DIR/labels.tsv, in test-row order (the report draws its curves from them).
-void write_test_predictions(const std::string& out_dir, const ModelInfo& info,
-                            const data::Dataset& dataset, const std::vector<int64_t>& test_rows,
-                            const Predictions& test);
-
 struct BaselineComparisonOptions {
   int replicates = 1000;  // bootstrap replicates
   uint64_t seed = 1;

@@ -13,8 +13,10 @@
 #include <set>
 
 #include "core/error.h"
+#include "data/labels.h"
 #include "data/simulate.h"
 #include "rules/io.h"
+#include "rules/metrics.h"
 #include "tests/train/tiny_task.h"
 #include "train/pipeline.h"
 
@@ -133,6 +135,36 @@ TEST(CrossValidate, FoldsCoverTrainAndValidOnceAndLeaveTestSealed) {
   EXPECT_EQ(auroc["values"].size(), 3u);
   EXPECT_TRUE(auroc["sd"].is_number());
   EXPECT_THAT(cv["sentence"].get<std::string>(), HasSubstr("the test split was not read"));
+
+  // The pooled out-of-fold predictions are written beside the fold models, and a baseline
+  // cross-validation writes its own for the same rows, so `strand compare` can pair them.
+  const auto labels = data::read_labels((dir / "labels.tsv").string());
+  ASSERT_EQ(labels.names.size(), held);
+  // The mean AUROC over tasks of scores read back, in the files' own row order.
+  auto mean_auroc = [&](const std::string& path) {
+    const auto scores = rules::read_scores(path, labels.names, labels.columns);
+    const size_t T = labels.columns.size();
+    double sum = 0;
+    for (size_t t = 0; t < T; ++t) {
+      std::vector<int> y;
+      std::vector<double> p;
+      for (size_t i = 0; i < labels.names.size(); ++i)
+        y.push_back(static_cast<int>(labels.values[i * T + t])), p.push_back(scores[i * T + t]);
+      sum += rules::roc_auc(y, p).value;
+    }
+    return sum / static_cast<double>(T);
+  };
+  EXPECT_NEAR(mean_auroc((dir / "scores.tsv").string()),
+              cv["pooled"]["macro"]["auroc"].get<double>(), 1e-12);
+  auto all = rules::decode_dataset(splits->dataset(), data::assign_splits(splits->dataset(), {}));
+  rules::BaselineConfig c;
+  c.which = {"gc_only"};
+  c.panel.bootstrap.replicates = 20;
+  CrossValidationOptions b = o;
+  b.out_dir = (dir / "baselines").string();
+  const auto bcv = cross_validate_baselines(all, c, b, nullptr);
+  EXPECT_NEAR(mean_auroc((dir / "baselines/gc_only/scores.tsv").string()),
+              bcv["pooled"]["gc_only"]["macro"]["auroc"].get<double>(), 1e-12);
   std::filesystem::remove_all(dir);
 }
 
