@@ -44,7 +44,8 @@ void add_data_options(CLI::App* cmd, data::DataSource& source, bool splits = tru
 // --task alone (metrics, compare: labels without sequences), with its --kind alias.
 CLI::Option* add_task_option(CLI::App* cmd, std::string& task);
 // CUDA arithmetic (layers/gpu_math.h) for train, eval and predict; an error on a CPU run.
-inline void add_gpu_math_options(CLI::App* cmd, std::string& conv_algo, bool& tf32) {
+inline void add_gpu_math_options(CLI::App* cmd, std::string& conv_algo, bool& tf32,
+                                 std::string& rnn_algo) {
   cmd->add_option("--conv-algo", conv_algo,
                   "CUDA conv1d: auto (custom and cuDNN timed per shape, the faster kept), custom "
                   "(strand's implicit GEMM) or cudnn")
@@ -52,6 +53,11 @@ inline void add_gpu_math_options(CLI::App* cmd, std::string& conv_algo, bool& tf
   cmd->add_flag("--tf32", tf32,
                 "CUDA: fp32 convolutions and matrix products on TF32 tensor cores (~1e-3 "
                 "relative error)");
+  cmd->add_option("--rnn-algo", rnn_algo,
+                  "CUDA LSTM/GRU: auto (strand's recurrence, cuDNN where it fails its first-use "
+                  "check), custom, cluster, persistent, step-gemm, cudnn, cudnn-persist-static or "
+                  "cudnn-persist-small-h")
+      ->capture_default_str();
 }
 
 void add_info_command(CLI::App& app);

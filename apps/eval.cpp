@@ -4,10 +4,10 @@
 #include <memory>
 
 #include "apps/commands.h"
-#include "layers/gpu_math.h"
 #include "apps/tables.h"
 #include "core/error.h"
 #include "data/data_source.h"
+#include "layers/gpu_math.h"
 #include "rules/headline.h"
 #include "train/evaluate.h"
 #include "train/pipeline.h"
@@ -84,7 +84,7 @@ void add_eval_command(CLI::App& app) {
   cmd->add_option("--split", a->split, "all, train, valid or test (needs a split column)")
       ->capture_default_str();
   cmd->add_option("--device", a->device, "cpu or cuda")->capture_default_str();
-  add_gpu_math_options(cmd, a->gpu.conv_algo, a->gpu.tf32);
+  add_gpu_math_options(cmd, a->gpu.conv_algo, a->gpu.tf32, a->gpu.rnn_algo);
   cmd->add_option("--batch-size", a->batch_size, "Examples per batch")->capture_default_str();
   cmd->add_option("--bootstrap", a->replicates, "Bootstrap replicates for intervals");
   cmd->add_flag("--rc-average", a->rc_average,

@@ -6,9 +6,9 @@
 #include <memory>
 
 #include "apps/commands.h"
-#include "layers/gpu_math.h"
 #include "core/error.h"
 #include "data/sequence_source.h"
+#include "layers/gpu_math.h"
 #include "rules/io.h"
 #include "train/ensemble.h"
 
@@ -121,7 +121,7 @@ void add_predict_command(CLI::App& app) {
       ->check(non_negative());
   cmd->add_option("--out", a->out, "Scores TSV (default: standard output)");
   cmd->add_option("--device", a->device, "cpu or cuda")->capture_default_str();
-  add_gpu_math_options(cmd, a->gpu.conv_algo, a->gpu.tf32);
+  add_gpu_math_options(cmd, a->gpu.conv_algo, a->gpu.tf32, a->gpu.rnn_algo);
   cmd->add_option("--batch-size", a->batch_size, "Examples per batch")->capture_default_str();
   cmd->add_flag("--rc-average", a->rc_average,
                 "Score each sequence as the mean of both strands' predictions");

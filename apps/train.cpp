@@ -225,7 +225,7 @@ void add_train(CLI::App& app) {
                   "fp32, or bf16 (CUDA, or CPUs with AVX512-BF16/AMX: bf16 matmuls/convolutions, "
                   "fp32 weights)")
       ->capture_default_str();
-  add_gpu_math_options(cmd, c.conv_algo, c.tf32);
+  add_gpu_math_options(cmd, c.conv_algo, c.tf32, c.rnn_algo);
   cmd->add_option("--log-every", c.log_every, "Steps between step records in log.jsonl");
   cmd->add_flag("!--no-progress", c.progress, "No progress bar");
   cmd->add_flag("--dp", c.dp.enabled,

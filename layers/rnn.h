@@ -24,6 +24,7 @@ class Recurrent : public Module {
   runtime::RnnResult run(const Tensor& x, const Tensor& h0 = Tensor(), const Tensor& c0 = Tensor(),
                          const std::vector<int32_t>& lengths = {});
   const RnnConfig& config() const { return config_; }
+  void set_algo(kernels::RnnAlgo algo) { config_.algo = algo; }  // the CUDA implementation
 
  protected:
   std::string extra_repr() const override;

@@ -17,11 +17,11 @@ namespace {
 
 const std::vector<std::string>& keys() {
   static const std::vector<std::string> k = {
-      "model",       "epochs",       "max_steps",          "batch_size", "optimizer",
-      "lr",          "weight_decay", "momentum",           "schedule",   "warmup_steps",
-      "step_epochs", "gamma",        "clip_norm",          "monitor",    "patience",
-      "seed",        "log_every",    "reverse_complement", "device",     "progress",
-      "rc_average",  "precision",    "sensitive",          "conv_algo",  "tf32"};
+      "model",        "epochs",   "max_steps",  "batch_size",   "optimizer",   "lr",
+      "weight_decay", "momentum", "schedule",   "warmup_steps", "step_epochs", "gamma",
+      "clip_norm",    "monitor",  "patience",   "seed",         "log_every",   "reverse_complement",
+      "device",       "progress", "rc_average", "precision",    "sensitive",   "conv_algo",
+      "tf32",         "rnn_algo"};
   return k;
 }
 
@@ -53,6 +53,7 @@ nlohmann::json to_json(const TrainConfig& c) {
           {"sensitive", c.sensitive},
           {"conv_algo", c.conv_algo},
           {"tf32", c.tf32},
+          {"rnn_algo", c.rnn_algo},
           {"dp",
            {{"enabled", c.dp.enabled},
             {"max_grad_norm", c.dp.max_grad_norm},
@@ -114,6 +115,7 @@ TrainConfig config_from_json(const nlohmann::json& j) {
   get("sensitive", c.sensitive);
   get("conv_algo", c.conv_algo);
   get("tf32", c.tf32);
+  get("rnn_algo", c.rnn_algo);
   if (j.contains("dp")) {
     const nlohmann::json& d = j.at("dp");
     STRAND_CHECK(d.is_object(), "training config 'dp' must be a JSON object, got {}", d.dump());
@@ -157,7 +159,7 @@ void validate(const TrainConfig& c) {
                "unknown precision '{}' (fp32, bf16)", c.precision);
   // bf16 on the CPU needs bf16 instructions; without them it would silently train in fp32.
   if (c.precision == "bf16" && c.device == "cpu") runtime::require_cpu_bf16("precision bf16");
-  layers::check_gpu_math({c.conv_algo, c.tf32}, c.device);
+  layers::check_gpu_math({c.conv_algo, c.tf32, c.rnn_algo}, c.device);
   if (c.dp.enabled) {
     // The per-example norm kernels read fp32 activations and output gradients.
     STRAND_CHECK(c.precision == "fp32",

@@ -33,6 +33,7 @@ struct TrainConfig {
   std::string precision = "fp32";   // fp32, or bf16: autocast on CUDA (layers/autocast.h)
   std::string conv_algo = "auto";   // CUDA conv1d: auto, custom or cudnn (layers/gpu_math.h)
   bool tf32 = false;                // CUDA: fp32 convolutions and matmuls on TF32 tensor cores
+  std::string rnn_algo = "auto";    // CUDA LSTM/GRU implementation (layers/gpu_math.h)
   bool progress = true;             // a progress bar, only when stderr is a terminal
 
   // DP-SGD (Rule 10): each example's gradient clipped to max_grad_norm, Gaussian noise of std

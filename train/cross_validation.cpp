@@ -391,7 +391,7 @@ nlohmann::json cross_validate_with(const data::SplitDataset& splits, const Train
     info = best.info;
     const runtime::Device device = runtime::Device::parse(config.device);
     best.model->to(device);  // load_model gives a CPU model
-    layers::set_gpu_math(*best.model, {config.conv_algo, config.tf32});
+    layers::set_gpu_math(*best.model, {config.conv_algo, config.tf32, config.rnn_algo});
     const auto& held_rows = fold_splits.unseal_test(
         strand::format("cross-validation: scoring held-out fold {} once", k + 1));
     const Predictions p = predict_rows(*for_prediction(best.model, config.rc_average),

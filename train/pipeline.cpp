@@ -493,7 +493,7 @@ RunReport train_and_evaluate(RunOptions& a, bool writer,
   const auto best = load_model(trainer.model_path());
   const auto device = runtime::Device::parse(a.config.device);
   best.model->to(device);
-  layers::set_gpu_math(*best.model, {a.config.conv_algo, a.config.tf32});
+  layers::set_gpu_math(*best.model, {a.config.conv_algo, a.config.tf32, a.config.rnn_algo});
   const auto predictor = for_prediction(best.model, a.config.rc_average);
   const int64_t eval_batch = std::max<int64_t>(256, a.config.batch_size);
   nlohmann::json metrics;
@@ -578,7 +578,7 @@ RunReport train_and_evaluate(RunOptions& a, bool writer,
 
 RunReport run_training(RunOptions o) {
   // Before any data is read: a CUDA-only choice on a CPU run is a mistake in the command.
-  layers::check_gpu_math({o.config.conv_algo, o.config.tf32}, o.config.device);
+  layers::check_gpu_math({o.config.conv_algo, o.config.tf32, o.config.rnn_algo}, o.config.device);
   const auto start = std::chrono::steady_clock::now();
   const auto& comm = o.parallel.comm;
   const bool writer = !comm || comm->rank() == 0;

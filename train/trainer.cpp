@@ -89,7 +89,7 @@ Trainer::Trainer(std::shared_ptr<const data::SplitDataset> splits, TrainConfig c
   runtime::manual_seed(config_.seed);
   model_ = build_model(info_, true);
   model_->to(device_);
-  layers::set_gpu_math(*model_, {config_.conv_algo, config_.tf32});
+  layers::set_gpu_math(*model_, {config_.conv_algo, config_.tf32, config_.rnn_algo});
   model_->train();
   optimizer_ = make_optimizer(config_, model_->parameters());
 

@@ -134,7 +134,8 @@ def train(config: Union[None, PathLike, Mapping[str, Any]] = None, **kwargs: Any
 
     config: a dict or a JSON file of options; keyword arguments win over it. Options are the
     training config's keys (``model``, ``epochs``, ``batch_size``, ``lr``, ``seed``, ``device``,
-    ``rc_average``, ``conv_algo``, ``tf32``, ``dp``, ...; an unknown key is an error naming the closest) and the run's:
+    ``rc_average``, ``conv_algo``, ``tf32``, ``rnn_algo``, ``dp``, ...; an unknown key is an
+    error naming the closest) and the run's:
     ``fasta`` + ``labels``, or ``bed`` + ``genome`` + ``window`` (none: the built-in simulated
     dataset), ``task``, ``split_method``, ``test_chroms``, ``valid_chroms``, ``test_fraction``,
     ``valid_fraction``, ``split_seed``, ``out`` (default ``strand-run``), ``resume``,

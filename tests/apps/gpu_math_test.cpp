@@ -1,5 +1,6 @@
-// --conv-algo and --tf32 on train, eval and predict: CUDA-only choices, so a CPU run refuses them
-// with a one-line reason before reading any data, and rejects an unknown algorithm by name.
+// --conv-algo, --rnn-algo and --tf32 on train, eval and predict: CUDA-only choices, so a CPU run
+// refuses them with a one-line reason before reading any data, and rejects an unknown algorithm by
+// name.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -38,6 +39,16 @@ TEST(GpuMathFlags, ConvAlgoOnTheCpuIsRefusedAndUnknownOnesAreNamed) {
       "eval --model m.safetensors --fasta s.fa --labels l.tsv --conv-algo fast "
       "--device cuda",
       "unknown --conv-algo 'fast' (auto, custom, cudnn)");
+}
+
+TEST(GpuMathFlags, RnnAlgoOnTheCpuIsRefusedAndUnknownOnesAreNamed) {
+  expect_one_line_error("train --rnn-algo cudnn --epochs 1 --out run",
+                        "--rnn-algo cudnn chooses a CUDA recurrence");
+  expect_one_line_error("predict --model m.safetensors --fasta s.fa --rnn-algo cluster",
+                        "--rnn-algo cluster chooses a CUDA recurrence");
+  expect_one_line_error(
+      "eval --model m.safetensors --fasta s.fa --labels l.tsv --rnn-algo fast --device cuda",
+      "unknown --rnn-algo 'fast' (auto, custom, cluster,");
 }
 
 TEST(GpuMathFlags, TheDefaultsPassTheCheckOnTheCpu) {

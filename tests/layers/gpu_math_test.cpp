@@ -1,5 +1,5 @@
-// layers::set_gpu_math reaches every Conv1d and Linear of a model; check_gpu_math refuses CUDA-only
-// choices on the CPU and unknown algorithms.
+// layers::set_gpu_math reaches every Conv1d, Linear and LSTM/GRU of a model; check_gpu_math
+// refuses CUDA-only choices on the CPU and unknown algorithms.
 #include "layers/gpu_math.h"
 
 #include <gmock/gmock.h>
@@ -9,6 +9,7 @@
 #include "layers/conv.h"
 #include "layers/linear.h"
 #include "layers/models.h"
+#include "layers/rnn.h"
 
 namespace strand::layers {
 namespace {
@@ -48,6 +49,29 @@ TEST(GpuMath, ReachesEveryConvAndLinearOfAModel) {
             kernels::MathMode::kExact);
 }
 
+TEST(GpuMath, ReachesEveryRecurrentLayer) {
+  auto model = build_model("danq", 1000, 3);
+  auto algos = [&] {
+    std::vector<kernels::RnnAlgo> out;
+    for (const auto& [name, m] : model->named_modules())
+      if (auto* r = dynamic_cast<Recurrent*>(m)) out.push_back(r->config().algo);
+    return out;
+  };
+  EXPECT_EQ(algos(), std::vector<kernels::RnnAlgo>{kernels::RnnAlgo::kAuto});
+  set_gpu_math(*model, {.rnn_algo = "cudnn-persist-static"});
+  EXPECT_EQ(algos(), std::vector<kernels::RnnAlgo>{kernels::RnnAlgo::kCudnnPersistStatic});
+  set_gpu_math(*model, {.rnn_algo = "cluster"});
+  EXPECT_EQ(algos(), std::vector<kernels::RnnAlgo>{kernels::RnnAlgo::kCustomCluster});
+  try {
+    set_gpu_math(*model, {.rnn_algo = "fast"});
+    ADD_FAILURE() << "unknown recurrence accepted";
+  } catch (const Error& e) {
+    EXPECT_THAT(e.message(), HasSubstr("unknown --rnn-algo 'fast' (auto, custom, cluster, "
+                                       "persistent, step-gemm, cudnn, cudnn-persist-static, "
+                                       "cudnn-persist-small-h)"));
+  }
+}
+
 TEST(GpuMath, CudaOnlyChoicesAreRefusedOnTheCpu) {
   EXPECT_NO_THROW(check_gpu_math({}, "cpu"));
   EXPECT_NO_THROW(check_gpu_math({.conv_algo = "cudnn", .tf32 = true}, "cuda"));
@@ -57,6 +81,13 @@ TEST(GpuMath, CudaOnlyChoicesAreRefusedOnTheCpu) {
     ADD_FAILURE() << "tf32 on the CPU accepted";
   } catch (const Error& e) {
     EXPECT_THAT(e.message(), HasSubstr("--tf32 chooses CUDA arithmetic"));
+  }
+  EXPECT_NO_THROW(check_gpu_math({.rnn_algo = "cudnn"}, "cuda"));
+  try {
+    check_gpu_math({.rnn_algo = "persistent"}, "cpu");
+    ADD_FAILURE() << "--rnn-algo persistent on the CPU accepted";
+  } catch (const Error& e) {
+    EXPECT_THAT(e.message(), HasSubstr("--rnn-algo persistent chooses a CUDA recurrence"));
   }
   try {
     check_gpu_math({.conv_algo = "custom"}, "cpu");
