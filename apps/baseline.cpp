@@ -56,7 +56,9 @@ void run_baseline_cv(const BaselineArgs& a, const rules::LabelledSequences& all,
     rows.push_back(row);
   }
   rules::print_table(std::cout, rows);
-  std::cout << cv["sentence"].get<std::string>() << "\nwrote " << a.out << "/cv.json\n";
+  std::cout << cv["sentence"].get<std::string>() << "\nwrote " << a.out << "/cv.json and each "
+            << "baseline's pooled out-of-fold predictions (" << a.out
+            << "/<baseline>/scores.tsv, labels.tsv)\n";
 }
 
 void run_baseline(const BaselineArgs& a) {

@@ -82,9 +82,10 @@ void print_cross_validation(const TrainArgs& a, const nlohmann::json& cv) {
                   f["tuning"]["chosen"]["lr"].dump().c_str(),
                   f["tuning"]["chosen"]["batch_size"].dump().c_str());
   std::printf(
-      "wrote %s/cv.json and %d fold models (%s/fold-*/model.safetensors; use them as an "
-      "ensemble: strand predict --ensemble)\n",
-      a.run.out.c_str(), a.run.cv, a.run.out.c_str());
+      "wrote %s/cv.json, %d fold models (%s/fold-*/model.safetensors; use them as an "
+      "ensemble: strand predict --ensemble) and the pooled out-of-fold predictions "
+      "(%s/scores.tsv, labels.tsv; strand compare pairs them with strand baseline --cv's)\n",
+      a.run.out.c_str(), a.run.cv, a.run.out.c_str(), a.run.out.c_str());
 }
 
 // --learning-curve: DIR/learning_curve.json, the validation score at each training fraction.
