@@ -17,14 +17,31 @@ size_t edit_distance(std::string_view a, std::string_view b) {
   return prev[b.size()];
 }
 
+namespace {
+
+// Whether every character of a appears in b in order ("rc-avg" in "rc-average").
+bool abbreviates(std::string_view a, std::string_view b) {
+  size_t j = 0;
+  for (char c : b)
+    if (j < a.size() && a[j] == c) ++j;
+  return j == a.size();
+}
+
+}  // namespace
+
 std::string closest_name(std::string_view given, const std::vector<std::string>& valid) {
   std::string best;
   size_t best_distance = 0;
+  bool best_abbreviated = false;
   for (const auto& name : valid) {
     const size_t d = edit_distance(given, name);
-    if (best.empty() || d < best_distance) {
+    const bool abbreviated = abbreviates(given, name);
+    // Equally close: a name that `given` abbreviates wins.
+    if (best.empty() || d < best_distance ||
+        (d == best_distance && abbreviated && !best_abbreviated)) {
       best = name;
       best_distance = d;
+      best_abbreviated = abbreviated;
     }
   }
   return best;

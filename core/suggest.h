@@ -12,7 +12,8 @@ namespace strand {
 // Insertions, deletions and substitutions turning a into b.
 size_t edit_distance(std::string_view a, std::string_view b);
 
-// The valid name closest to `given` (the first of equals); empty when `valid` is empty.
+// The valid name closest to `given`; among equals, one that `given` abbreviates (its characters
+// in order), else the first. Empty when `valid` is empty.
 std::string closest_name(std::string_view given, const std::vector<std::string>& valid);
 
 // " (did you mean 'x'?)" naming the closest valid name, or "" when `valid` is empty.

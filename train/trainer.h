@@ -50,7 +50,7 @@ struct TrainResult {
 // Data-parallel training (Trainer::distribute).
 struct DataParallelOptions {
   std::shared_ptr<runtime::Communicator> comm;  // this rank's communicator
-  runtime::ReducerOptions reducer;              // buckets and compression (plain data parallel)
+  runtime::ReducerOptions reducer{};            // buckets and compression (plain data parallel)
   bool zero1 = false;  // shard the optimiser state instead (reduce-scatter / all-gather)
 };
 
