@@ -17,8 +17,9 @@ import strand.torch as st  # noqa: E402
 ROOT = Path(__file__).resolve().parents[2]
 
 # name -> input length (shorter than the published 1000 for DeepSEA and DanQ, which only shrinks
-# their dense layer; the default cnn at the simulated data's length)
-MODELS = {"deepsea": 400, "basset": 600, "danq": 400, "cnn": 200}
+# their dense layer; the default cnn at the simulated data's length, cnn-aligned at a splice
+# junction's)
+MODELS = {"deepsea": 400, "basset": 600, "danq": 400, "cnn": 200, "cnn-aligned": 60}
 
 
 def randomize(net, seed):
