@@ -192,6 +192,25 @@ void report(benchmark::State& state, double flops, double ours_s, double theirs_
   state.counters[std::string(theirs) + "_over_" + ours] = theirs_s / ours_s;
 }
 
+// Times ours() against theirs(), back to back in every iteration after one warm-up call of each
+// (where cuDNN finds its algorithm), and reports both rates and their ratio.
+template <typename A, typename B>
+void time_against(benchmark::State& state, double flops, A&& ours, B&& theirs,
+                  const char* ours_name, const char* theirs_name) {
+  ours();
+  theirs();
+  STRAND_CUDA_CHECK(cudaDeviceSynchronize());
+  EventTimer timer;
+  double ours_s = 0, theirs_s = 0;
+  for (auto _ : state) {
+    const auto [a, c] = timer.time(ours, theirs);
+    ours_s += a;
+    theirs_s += c;
+    state.SetIterationTime(a);
+  }
+  report(state, flops, ours_s, theirs_s, ours_name, theirs_name);
+}
+
 template <typename T>
 void gpu_pass(const Conv1dShape& s, Conv1dPass pass, Conv1dGpuOptions opt, const Device& x,
               const Device& w, const Device& b, const Device& dy, const Device& out) {
@@ -236,20 +255,9 @@ void gpu_bench(benchmark::State& state, Conv1dShape s, Conv1dPass pass, Conv1dPr
       gpu_pass<float>(s, pass, opt, x, w, b, dy, out);
     }
   };
-  run(Conv1dGpuAlgo::kCustom);  // warm-up; cuDNN finds its algorithm here
-  run(Conv1dGpuAlgo::kCudnn);
-  STRAND_CUDA_CHECK(cudaDeviceSynchronize());
-  EventTimer timer;
-  double custom_s = 0, cudnn_s = 0;
-  for (auto _ : state) {
-    const auto [a, c] =
-        timer.time([&] { run(Conv1dGpuAlgo::kCustom); }, [&] { run(Conv1dGpuAlgo::kCudnn); });
-    custom_s += a;
-    cudnn_s += c;
-    state.SetIterationTime(a);
-  }
-  report(state, s.flops(), custom_s, cudnn_s,
-         kernel == Conv1dCustomKernel::kSm90 ? "sm90" : "custom", "cudnn");
+  time_against(
+      state, s.flops(), [&] { run(Conv1dGpuAlgo::kCustom); }, [&] { run(Conv1dGpuAlgo::kCudnn); },
+      kernel == Conv1dCustomKernel::kSm90 ? "sm90" : "custom", "cudnn");
 }
 template <typename T>
 void fused_pass(const Conv1dShape& s, Conv1dPrecision p, bool fused, const Device& x,
@@ -283,18 +291,8 @@ void gpu_fused_bench(benchmark::State& state, Conv1dShape s, Conv1dPrecision p) 
       fused_pass<float>(s, p, fused, x, w, b, conv, out, index);
     }
   };
-  run(true);
-  run(false);
-  STRAND_CUDA_CHECK(cudaDeviceSynchronize());
-  EventTimer timer;
-  double fused_s = 0, separate_s = 0;
-  for (auto _ : state) {
-    const auto [a, c] = timer.time([&] { run(true); }, [&] { run(false); });
-    fused_s += a;
-    separate_s += c;
-    state.SetIterationTime(a);
-  }
-  report(state, s.flops(), fused_s, separate_s, "sm90_fused", "cudnn_relu_pool");
+  time_against(
+      state, s.flops(), [&] { run(true); }, [&] { run(false); }, "sm90_fused", "cudnn_relu_pool");
 }
 
 // One-hot kernel vs cuDNN on the dense one-hot input; p is kTf32 (float weights) or kBf16.
@@ -339,18 +337,7 @@ void gpu_onehot_bench(benchmark::State& state, Conv1dShape s, Conv1dPass pass, C
       gpu_pass<float>(s, pass, opt, x, w, b, dy, out);
     }
   };
-  onehot();
-  dense();
-  STRAND_CUDA_CHECK(cudaDeviceSynchronize());
-  EventTimer timer;
-  double ours_s = 0, cudnn_s = 0;
-  for (auto _ : state) {
-    const auto [a, c] = timer.time(onehot, dense);
-    ours_s += a;
-    cudnn_s += c;
-    state.SetIterationTime(a);
-  }
-  report(state, s.flops(), ours_s, cudnn_s, "onehot", "cudnn");
+  time_against(state, s.flops(), onehot, dense, "onehot", "cudnn");
 }
 
 // Fused one-hot conv + ReLU + max pool vs cuDNN conv, then ReLU, then max pool; p is kTf32
@@ -396,18 +383,7 @@ void gpu_onehot_pool_bench(benchmark::State& state, Conv1dShape s, OnehotPool po
       steps(float{});
     }
   };
-  fused();
-  separate();
-  STRAND_CUDA_CHECK(cudaDeviceSynchronize());
-  EventTimer timer;
-  double ours_s = 0, theirs_s = 0;
-  for (auto _ : state) {
-    const auto [a, c] = timer.time(fused, separate);
-    ours_s += a;
-    theirs_s += c;
-    state.SetIterationTime(a);
-  }
-  report(state, s.flops(), ours_s, theirs_s, "fused", "cudnn_relu_pool");
+  time_against(state, s.flops(), fused, separate, "fused", "cudnn_relu_pool");
 }
 
 #endif  // STRAND_WITH_CUDA

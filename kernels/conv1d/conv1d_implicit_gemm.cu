@@ -421,9 +421,10 @@ __global__ void __launch_bounds__(kThreads) igemm_kernel(const Pass pass_in) {
 #pragma unroll
           for (int e = 0; e < 4; ++e) {
             const float v = As[buf][wm + mi * 16 + tf32_a_row(lane, e)][ks + tf32_a_col(lane, e)];
-            a_hi[mi][e] = to_tf32(v);
             if constexpr (kMode == Mode::kTf32x3) {
-              a_lo[mi][e] = to_tf32(v - __uint_as_float(a_hi[mi][e]));
+              split_tf32(v, a_hi[mi][e], a_lo[mi][e]);
+            } else {
+              a_hi[mi][e] = to_tf32(v);
             }
           }
         }
@@ -433,9 +434,10 @@ __global__ void __launch_bounds__(kThreads) igemm_kernel(const Pass pass_in) {
 #pragma unroll
           for (int e = 0; e < 2; ++e) {
             const float v = Bs[buf][ks + tf32_b_k(lane, e)][c];
-            b_hi[ni][e] = to_tf32(v);
             if constexpr (kMode == Mode::kTf32x3) {
-              b_lo[ni][e] = to_tf32(v - __uint_as_float(b_hi[ni][e]));
+              split_tf32(v, b_hi[ni][e], b_lo[ni][e]);
+            } else {
+              b_hi[ni][e] = to_tf32(v);
             }
           }
         }
@@ -444,11 +446,10 @@ __global__ void __launch_bounds__(kThreads) igemm_kernel(const Pass pass_in) {
 #pragma unroll
           for (int ni = 0; ni < 4; ++ni) {
             if constexpr (kMode == Mode::kTf32x3) {
-              // Small products first, so they are not lost against the big one.
-              mma_tf32(acc[mi][ni], a_lo[mi], b_hi[ni]);
-              mma_tf32(acc[mi][ni], a_hi[mi], b_lo[ni]);
+              mma_3xtf32(acc[mi][ni], a_hi[mi], a_lo[mi], b_hi[ni], b_lo[ni]);
+            } else {
+              mma_tf32(acc[mi][ni], a_hi[mi], b_hi[ni]);
             }
-            mma_tf32(acc[mi][ni], a_hi[mi], b_hi[ni]);
           }
         }
       }

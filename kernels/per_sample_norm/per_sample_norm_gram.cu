@@ -138,8 +138,7 @@ __global__ void __launch_bounds__(kGThreads) gram_kernel(GramOperand op, float* 
 #pragma unroll
         for (int r = 0; r < 4; ++r) {
           const float v = tp[(ks + a_k(lane, r)) * kGPad + wm + mi * 16 + a_m(lane, r)];
-          a_hi[mi][r] = to_tf32(v);
-          a_lo[mi][r] = to_tf32(v - __uint_as_float(a_hi[mi][r]));
+          split_tf32(v, a_hi[mi][r], a_lo[mi][r]);
         }
       }
 #pragma unroll
@@ -147,17 +146,14 @@ __global__ void __launch_bounds__(kGThreads) gram_kernel(GramOperand op, float* 
 #pragma unroll
         for (int r = 0; r < 2; ++r) {
           const float v = tq[(ks + b_k(lane, r)) * kGPad + wn + ni * 8 + b_n(lane)];
-          b_hi[ni][r] = to_tf32(v);
-          b_lo[ni][r] = to_tf32(v - __uint_as_float(b_hi[ni][r]));
+          split_tf32(v, b_hi[ni][r], b_lo[ni][r]);
         }
       }
 #pragma unroll
       for (int mi = 0; mi < 2; ++mi) {
 #pragma unroll
         for (int ni = 0; ni < 4; ++ni) {
-          mma_tf32(acc[mi][ni], a_lo[mi], b_hi[ni]);  // small products first
-          mma_tf32(acc[mi][ni], a_hi[mi], b_lo[ni]);
-          mma_tf32(acc[mi][ni], a_hi[mi], b_hi[ni]);
+          mma_3xtf32(acc[mi][ni], a_hi[mi], a_lo[mi], b_hi[ni], b_lo[ni]);
         }
       }
     }

@@ -93,10 +93,7 @@ __device__ __forceinline__ void mma_step(float (&acc)[4], const uint32_t* w_s, c
           h[detail::cluster_h_index(n_base + c.col, kk * k_step + c.row, p.h_stride)], big, small);
       bb[r] = __float_as_uint(big), bs[r] = __float_as_uint(small);
     }
-    // Small terms first: they are the least significant.
-    mma_tf32(acc, as, bb);
-    mma_tf32(acc, ab, bs);
-    mma_tf32(acc, ab, bb);
+    mma_3xtf32(acc, ab, as, bb, bs);
   }
 }
 
