@@ -4,10 +4,32 @@
 #include <string_view>
 
 namespace strand {
+namespace {
+
+// Control characters as escapes, so a message is always one line even when it quotes user input
+// (a config key or a FASTA name holding a newline).
+std::string one_line(const std::string& message) {
+  std::string out;
+  for (const char c : message) {
+    const auto u = static_cast<unsigned char>(c);
+    if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\r') {
+      out += "\\r";
+    } else if ((u < 0x20 && c != '\t') || u == 0x7f) {
+      out += format("\\x{}{}", "0123456789abcdef"[u >> 4], "0123456789abcdef"[u & 15]);
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+}  // namespace
 
 Error::Error(std::string message, std::string where)
-    : std::runtime_error(message + " (at " + where + ")"),
-      message_(std::move(message)),
+    : std::runtime_error(one_line(message) + " (at " + where + ")"),
+      message_(one_line(message)),
       where_(std::move(where)) {}
 
 namespace detail {

@@ -29,6 +29,19 @@ TEST(Error, CheckRaisesWithMessageAndWhere) {
   }
 }
 
+// A message quoting user input (a config key, a sequence name) stays one line: control
+// characters become escapes, tabs stay.
+TEST(Error, MessagesAreOneLineWhateverTheyQuote) {
+  try {
+    STRAND_CHECK(false, "unknown key '{}'", std::string("\noch\r\x01\tx"));
+    FAIL() << "STRAND_CHECK did not throw";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.message(), "unknown key '\\noch\\r\\x01\tx'");
+    EXPECT_EQ(std::string(e.what()).find('\n'), std::string::npos);
+  }
+  EXPECT_EQ(Error("plain message", "here").message(), "plain message");
+}
+
 TEST(Error, CheckPassesSilently) { EXPECT_NO_THROW(STRAND_CHECK(true, "never {}", 1)); }
 
 }  // namespace
