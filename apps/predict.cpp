@@ -22,6 +22,7 @@ struct PredictArgs {
   int64_t window = 0;  // 0: the model's input length
   int64_t batch_size = 256;
   bool rc_average = false;
+  bool calibrated = false;
   bool json = false;
 };
 
@@ -48,7 +49,7 @@ void run_predict(const PredictArgs& a) {
   const auto& names = input.names;
   const int64_t rows = static_cast<int64_t>(names.size());
   const train::EnsembleScores combined =
-      train::score_sequences(models, input, device, a.batch_size, a.rc_average);
+      train::score_sequences(models, input, device, a.batch_size, a.rc_average, a.calibrated);
   const size_t T = info.tasks.size();
   // An ensemble's output: the mean per task, then each task's spread across models ("<task>_sd").
   std::vector<std::string> columns = info.tasks;
@@ -65,6 +66,7 @@ void run_predict(const PredictArgs& a) {
   if (a.json) {
     nlohmann::json j = {{"model", info.to_json()}, {"predictions", nlohmann::json::array()}};
     j["model"].erase("spec");
+    j["calibrated"] = a.calibrated;
     if (ensemble)
       j["ensemble"] = {{"models", models.paths},
                        {"combined",
@@ -110,6 +112,7 @@ void add_predict_command(CLI::App& app) {
       "--rc-average\n"
       "  strand predict --ensemble cv/fold-1/model.safetensors,cv/fold-2/model.safetensors "
       "--fasta new.fa\n"
+      "  strand predict --model run/model.safetensors --fasta new.fa --calibrated\n"
       "Output TSV: name, then one column per task (probabilities) or class (softmax).");
   cmd->add_option("--model", a->model, "model.safetensors written by strand train");
   cmd->add_option("--ensemble", a->ensemble,
@@ -125,6 +128,9 @@ void add_predict_command(CLI::App& app) {
   cmd->add_option("--batch-size", a->batch_size, "Examples per batch")->capture_default_str();
   cmd->add_flag("--rc-average", a->rc_average,
                 "Score each sequence as the mean of both strands' predictions");
+  cmd->add_flag("--calibrated", a->calibrated,
+                "Probabilities through the calibration strand train fitted on validation and "
+                "stored in the model file (each member's own for --ensemble)");
   cmd->add_flag("--json", a->json, "Print the predictions as JSON");
   cmd->callback([a] { run_predict(*a); });
 }

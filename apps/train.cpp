@@ -153,6 +153,13 @@ void run_train(TrainArgs& a) {
     std::printf("calibration (%s, fitted on %zu valid rows): test ECE %s before, %s after\n",
                 c["method"].get<std::string>().c_str(), static_cast<size_t>(outcome.valid_rows),
                 fmt(c["test"]["before"]["ece"]).c_str(), fmt(c["test"]["after"]["ece"]).c_str());
+    const auto& v = c["valid_cross_fitted"];
+    std::printf(
+        "  on valid alone (each half calibrated by the other's fit) log loss %s -> %s: %s\n",
+        fmt(v["log_loss_before"]).c_str(), fmt(v["log_loss_after"]).c_str(),
+        !c["recommended"].get<bool>() ? "not recommended, keep the raw scores"
+        : !c["stored"].get<bool>()    ? "recommended, but not stored (fitted without DP noise)"
+                                      : "recommended: strand predict --calibrated applies it");
   }
   if (metrics.contains("baseline") && metrics["baseline"].contains("error")) {
     std::printf("baseline comparison failed: %s\n",

@@ -44,11 +44,23 @@ bool newer_than(const std::string& a, const std::string& b) {
                                                 : sa.st_mtim.tv_nsec > sb.st_mtim.tv_nsec;
 }
 
-// One line of a .fai: name, length, offset of the first base, bases per line, bytes per line.
+// One line of a .fai: name, length, offset of the first base, bases per line, bytes per line;
+// and, derived, one past the last base's byte.
 struct FaiEntry {
   std::string name;
-  int64_t length = 0, offset = 0, line_bases = 0, line_bytes = 0;
+  int64_t length = 0, offset = 0, line_bases = 0, line_bytes = 0, end = 0;
 };
+
+// One past the last base's byte, or -1 when a crafted index makes it overflow 64 bits.
+int64_t fai_end(const FaiEntry& e) {
+  if (e.length == 0) return e.offset;
+  int64_t full_lines = 0, end = 0;
+  if (__builtin_mul_overflow((e.length - 1) / e.line_bases, e.line_bytes, &full_lines) ||
+      __builtin_add_overflow(e.offset, full_lines, &end) ||
+      __builtin_add_overflow(end, (e.length - 1) % e.line_bases + 1, &end))
+    return -1;
+  return end;
+}
 
 // The index's entries in 64 bits (htslib's faidx_seq_len is 32-bit); empty if it is malformed.
 std::vector<FaiEntry> read_fai(const std::string& fai) {
@@ -60,7 +72,8 @@ std::vector<FaiEntry> read_fai(const std::string& fai) {
     std::istringstream fields(line);
     std::getline(fields, e.name, '\t');
     if (!(fields >> e.length >> e.offset >> e.line_bases >> e.line_bytes) || e.length < 0 ||
-        e.offset < 0 || e.line_bases <= 0 || e.line_bytes < e.line_bases)
+        e.offset < 0 || e.line_bases <= 0 || e.line_bytes < e.line_bases ||
+        (e.end = fai_end(e)) < 0)
       return {};
     out.push_back(std::move(e));
   }
@@ -80,12 +93,7 @@ using ReadAt = std::function<std::string(int64_t offset, size_t n)>;
 // files and, through the .gzi, for bgzip.
 std::string fai_mismatch(const std::vector<FaiEntry>& entries, const ReadAt& read_at) {
   if (entries.empty()) return "it is empty or malformed";
-  auto end_of = [](const FaiEntry& e) {  // one past the last base
-    if (e.length == 0) return e.offset;
-    return e.offset + (e.length - 1) / e.line_bases * e.line_bytes + (e.length - 1) % e.line_bases +
-           1;
-  };
-  const int64_t last_end = end_of(entries.back());
+  const int64_t last_end = entries.back().end;
   if (last_end < 1) return "it is malformed";
   // The last base, then at most a final "\r\n".
   const std::string tail = read_at(last_end - 1, 4);
@@ -110,7 +118,7 @@ std::string fai_mismatch(const std::vector<FaiEntry>& entries, const ReadAt& rea
         header_ok = !line.empty() && line[0] == '>' && header_name(line) == e.name;
       }
     }
-    const std::string after = read_at(end_of(e), 1);
+    const std::string after = read_at(e.end, 1);
     if (!header_ok || (!after.empty() && after[0] != '\n' && after[0] != '\r'))
       return strand::format("record '{}' is not where it says (byte {})", e.name, e.offset);
   }

@@ -102,6 +102,22 @@ double fit_temperature(const std::vector<double>& probs, const std::vector<int>&
   return std::exp((lo + hi) / 2);
 }
 
+// Mean log loss per labelled score: per (row, task) for binary and multi-label, per row for
+// multi-class.
+double log_loss(TaskKind kind, size_t C, const std::vector<double>& labels,
+                const std::vector<double>& scores) {
+  double sum = 0;
+  size_t count = 0;
+  for (size_t i = 0; i < labels.size(); ++i) {
+    if (std::isnan(labels[i])) continue;
+    const double p = kind == TaskKind::kMultiClass ? scores[i * C + static_cast<size_t>(labels[i])]
+                                                   : (labels[i] > 0.5 ? scores[i] : 1 - scores[i]);
+    sum -= std::log(std::max(p, kEps));
+    ++count;
+  }
+  return count ? sum / static_cast<double>(count) : 0;
+}
+
 std::vector<int> class_labels(const std::vector<double>& labels, size_t C) {
   std::vector<int> y;
   for (double v : labels) {
@@ -152,6 +168,39 @@ nlohmann::json Calibrator::to_json() const {
   if (kind == TaskKind::kMultiClass)
     return {{"method", "temperature scaling"}, {"temperature", temperature}};
   return {{"method", "Platt scaling (per task)"}, {"a", a}, {"b", b}};
+}
+
+Calibrator Calibrator::from_json(const nlohmann::json& j, TaskKind kind, int64_t columns) {
+  STRAND_CHECK(kind != TaskKind::kRegression, "calibration applies to classifiers, not regression");
+  STRAND_CHECK(j.is_object() && j.contains("method") && j["method"].is_string(),
+               "calibration: expected an object with a \"method\", got {}", j.dump());
+  const auto method = j["method"].get<std::string>();
+  auto finite = [&](const nlohmann::json& v, const char* name) {
+    STRAND_CHECK(v.is_number() && std::isfinite(v.get<double>()),
+                 "calibration: '{}' must be a finite number, got {}", name, v.dump());
+    return v.get<double>();
+  };
+  Calibrator cal;
+  cal.kind = kind;
+  if (kind == TaskKind::kMultiClass) {
+    STRAND_CHECK(method == "temperature scaling",
+                 "calibration: a multi-class model needs temperature scaling, got '{}'", method);
+    STRAND_CHECK(j.contains("temperature"), "calibration: no 'temperature'");
+    cal.temperature = finite(j["temperature"], "temperature");
+    STRAND_CHECK(cal.temperature > 0, "calibration: temperature {} must be positive",
+                 cal.temperature);
+    cal.classes = columns;
+    return cal;
+  }
+  STRAND_CHECK(method == "Platt scaling (per task)",
+               "calibration: a binary or multi-label model needs Platt scaling, got '{}'", method);
+  for (const char* key : {"a", "b"}) {
+    STRAND_CHECK(
+        j.contains(key) && j[key].is_array() && static_cast<int64_t>(j[key].size()) == columns,
+        "calibration: '{}' must list one number per task ({})", key, columns);
+    for (const auto& v : j[key]) (key[0] == 'a' ? cal.a : cal.b).push_back(finite(v, key));
+  }
+  return cal;
 }
 
 Calibrator fit_calibrator(TaskKind kind, int64_t columns, const std::vector<double>& labels,
@@ -242,6 +291,35 @@ nlohmann::json calibrate_on_valid(TaskKind kind, const std::vector<std::string>&
                   {"after", calibration_report(kind, columns, valid_labels, valid_after, bins)}};
   out["test"] = {{"before", calibration_report(kind, columns, test_labels, test_scores, bins)},
                  {"after", calibration_report(kind, columns, test_labels, test_after, bins)}};
+  // Whether it helps, judged on valid alone: each half (even and odd rows) calibrated by a fit on
+  // the other half, so no row is scored by a calibrator fitted on it.
+  const size_t C = columns.size(), n = valid_scores.size() / C;
+  const size_t per_row = n ? valid_labels.size() / n : 0;  // tasks, or 1 class index
+  std::vector<double> half_labels[2], half_scores[2];
+  for (size_t i = 0; i < n; ++i) {
+    auto& l = half_labels[i % 2];
+    auto& s = half_scores[i % 2];
+    l.insert(l.end(), valid_labels.begin() + i * per_row, valid_labels.begin() + (i + 1) * per_row);
+    s.insert(s.end(), valid_scores.begin() + i * C, valid_scores.begin() + (i + 1) * C);
+  }
+  std::vector<double> crossed[2];
+  for (int h = 0; h < 2; ++h)
+    crossed[h] =
+        fit_calibrator(kind, static_cast<int64_t>(C), half_labels[1 - h], half_scores[1 - h])
+            .apply(half_scores[h]);
+  std::vector<double> cross_fitted(valid_scores.size());
+  for (size_t i = 0; i < n; ++i)
+    std::copy_n(crossed[i % 2].begin() + (i / 2) * C, C, cross_fitted.begin() + i * C);
+  // Judged by the log loss (what both fits minimise): binned ECE favours scores pulled towards
+  // the base rate even when they were calibrated already.
+  const double loss_before = log_loss(kind, C, valid_labels, valid_scores),
+               loss_after = log_loss(kind, C, valid_labels, cross_fitted);
+  out["valid_cross_fitted"] = {
+      {"log_loss_before", loss_before},
+      {"log_loss_after", loss_after},
+      {"ece_before", out["valid"]["before"]["ece"]},
+      {"ece_after", calibration_report(kind, columns, valid_labels, cross_fitted, bins)["ece"]}};
+  out["recommended"] = n > 0 && loss_after < loss_before;
   if (test_calibrated) *test_calibrated = test_after;
   return out;
 }

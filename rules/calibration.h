@@ -23,6 +23,9 @@ struct Calibrator {
   // scores: rows x columns (tasks, or classes for multi-class), as fitted.
   std::vector<double> apply(const std::vector<double>& scores) const;
   nlohmann::json to_json() const;  // {"method", and the parameters}
+  // Reads to_json's form back for a model with `columns` outputs of this kind; an error names
+  // what is missing or impossible (a model file's metadata is hostile input).
+  static Calibrator from_json(const nlohmann::json& j, TaskKind kind, int64_t columns);
 };
 
 // labels: rows x tasks (NaN = missing) for binary; rows x 1 class index for multi-class. scores:
@@ -37,8 +40,11 @@ nlohmann::json calibration_report(TaskKind kind, const std::vector<std::string>&
                                   const std::vector<double>& labels,
                                   const std::vector<double>& scores, int bins = 10);
 
-// Fits on valid, applies to test: {"method", "fitted_on": "valid", "parameters", "valid":
-// {"before", "after"}, "test": {"before", "after"}} with calibration_report's entries. When
+// Fits on valid, applies to test: {"method", the parameters, "fitted_on": "valid", "valid":
+// {"before", "after"}, "test": {"before", "after"}} with calibration_report's entries, plus
+// whether calibration helps judged on valid alone: "valid_cross_fitted": {"log_loss_before",
+// "log_loss_after", "ece_before", "ece_after"} with each half of valid calibrated by a fit on the
+// other half, and "recommended" (a lower log loss after), so the choice never reads test. When
 // test_calibrated is given it receives the calibrated test scores.
 nlohmann::json calibrate_on_valid(TaskKind kind, const std::vector<std::string>& columns,
                                   const std::vector<double>& valid_labels,

@@ -16,6 +16,7 @@ namespace {
 
 constexpr const char* kFormat = "strand.format";
 constexpr const char* kModel = "strand.model";
+constexpr const char* kCalibration = "strand.calibration";
 
 std::map<std::string, std::string> run_metadata(const ModelInfo& info, const RunMetadata& run,
                                                 const char* format) {
@@ -112,6 +113,12 @@ std::string ModelInfo::describe() const {
   return strand::format("{} (length {}, outputs {})", name, length, outputs);
 }
 
+rules::TaskKind ModelInfo::task_kind() const {
+  return kind == "multi-class"  ? rules::TaskKind::kMultiClass
+         : kind == "regression" ? rules::TaskKind::kRegression
+                                : rules::TaskKind::kBinary;
+}
+
 std::shared_ptr<layers::Sequential> build_model(const ModelInfo& info, bool from_file) {
   if (info.spec.empty()) return layers::build_model(info.name, info.length, info.outputs);
   if (from_file)
@@ -148,8 +155,32 @@ LoadedModel load_model(const std::string& path) {
     STRAND_FAIL("'{}' does not fit model {}: {}", path, out.info.describe(), e.message());
   }
   out.model->eval();
+  if (file.metadata.contains(kCalibration)) {
+    const auto j = parse_metadata(path, file.metadata, kCalibration);
+    try {
+      STRAND_CHECK(j.contains("recommended") && j["recommended"].is_boolean(),
+                   "calibration: no boolean 'recommended'");
+      out.calibration =
+          StoredCalibration{rules::Calibrator::from_json(j, out.info.task_kind(), out.info.outputs),
+                            j["recommended"].get<bool>()};
+    } catch (const Error& e) {
+      STRAND_FAIL("'{}': metadata '{}': {}", path, kCalibration, e.message());
+    }
+  }
   out.metadata = std::move(file.metadata);
   return out;
+}
+
+void store_calibration(const std::string& path, const nlohmann::json& calibration) {
+  auto file = runtime::load_safetensors(path);
+  check_verified(path, file);
+  check_format(path, file.metadata, "model");
+  file.metadata.erase("strand.checksum");  // save_safetensors writes a new one
+  file.metadata.erase("strand.crc32");
+  nlohmann::json stored = calibration;
+  for (const char* report : {"valid", "test", "bins", "fitted_on"}) stored.erase(report);
+  file.metadata[kCalibration] = stored.dump();
+  runtime::save_safetensors(path, file.tensors, file.metadata);
 }
 
 void save_checkpoint(const std::string& path, const layers::Module& model, const ModelInfo& info,

@@ -8,10 +8,12 @@
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "layers/sequential.h"
+#include "rules/calibration.h"
 #include "rules/privacy_record.h"
 #include "runtime/optim.h"
 
@@ -27,7 +29,8 @@ struct ModelInfo {
   std::string spec = {};           // the YAML model file's text; empty for the builders
   nlohmann::json to_json() const;
   static ModelInfo from_json(const nlohmann::json& j);
-  std::string describe() const;  // "cnn (length 200, outputs 2)"
+  std::string describe() const;       // "cnn (length 200, outputs 2)"
+  rules::TaskKind task_kind() const;  // multi-label reads as binary, per task
 };
 
 // Run facts stored beside the weights: training config, seed, data checksums (JSON strings).
@@ -40,10 +43,18 @@ struct RunMetadata {
   rules::PrivacyRecord privacy;
 };
 
+// Rule 9: the calibration `strand train` fitted on validation and stored in the model file
+// (metadata "strand.calibration"), and whether it lowered the cross-fitted validation log loss.
+struct StoredCalibration {
+  rules::Calibrator calibrator;
+  bool recommended = false;
+};
+
 struct LoadedModel {
   ModelInfo info;
   std::shared_ptr<layers::Sequential> model;
   std::map<std::string, std::string> metadata;
+  std::optional<StoredCalibration> calibration;  // none: not fitted (regression, no test, DP)
 };
 
 // Builds the model an info describes (seeded by runtime::manual_seed): its embedded YAML text when
@@ -59,6 +70,10 @@ void save_model(const std::string& path, const layers::Module& model, const Mode
 // must match); a file without strand model metadata is an error saying so, and so is one whose
 // checksum does not cover its metadata (unless STRAND_SKIP_CHECKSUM=1).
 LoadedModel load_model(const std::string& path);
+
+// Rewrites a model file (atomically, checksum renewed) with rules::calibrate_on_valid's result
+// as its "strand.calibration" metadata: the calibrator and "recommended".
+void store_calibration(const std::string& path, const nlohmann::json& calibration);
 
 // Progress of a run, saved in the resume checkpoint.
 struct TrainingState {

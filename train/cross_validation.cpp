@@ -394,10 +394,22 @@ nlohmann::json cross_validate_with(const data::SplitDataset& splits, const Train
     layers::set_gpu_math(*best.model, {config.conv_algo, config.tf32, config.rnn_algo});
     const auto& held_rows = fold_splits.unseal_test(
         strand::format("cross-validation: scoring held-out fold {} once", k + 1));
-    const Predictions p = predict_rows(*for_prediction(best.model, config.rc_average),
-                                       best.info.kind, fold_splits.shared_dataset(), held_rows,
-                                       std::max<int64_t>(256, config.batch_size), device);
+    const auto predictor = for_prediction(best.model, config.rc_average);
+    const int64_t batch = std::max<int64_t>(256, config.batch_size);
+    const Predictions p = predict_rows(*predictor, best.info.kind, fold_splits.shared_dataset(),
+                                       held_rows, batch, device);
     const nlohmann::json panel = panel_of(best.info, p, 0);
+    // Each fold model carries a calibration fitted on its inner validation rows, so `predict
+    // --ensemble ... --calibrated` works on the folds.
+    const Predictions inner = predict_rows(*predictor, best.info.kind, fold_splits.shared_dataset(),
+                                           inner_valid, batch, device);
+    const nlohmann::json calibration =
+        calibration_of(best.info, inner, p, model_path, config.dp.enabled);
+    if (calibration.is_object())
+      record["calibration"] = {{"method", calibration["method"]},
+                               {"recommended", calibration["recommended"]},
+                               {"held_out_ece_before", calibration["test"]["before"]["ece"]},
+                               {"held_out_ece_after", calibration["test"]["after"]["ece"]}};
     nlohmann::json m = nlohmann::json::object();
     for (const auto& [pointer, metric] : names) {
       const double v = number_at(panel, pointer);

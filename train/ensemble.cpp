@@ -53,8 +53,14 @@ EnsembleScores combine_scores(const std::vector<std::vector<double>>& per_member
 }
 
 EnsembleScores score_sequences(const Ensemble& models, const data::SequenceSource& input,
-                               runtime::Device device, int64_t batch_size, bool rc_average) {
+                               runtime::Device device, int64_t batch_size, bool rc_average,
+                               bool calibrated) {
   STRAND_CHECK(batch_size > 0, "--batch-size must be positive, got {}", batch_size);
+  for (size_t m = 0; calibrated && m < models.members.size(); ++m)
+    STRAND_CHECK(models.members[m].calibration.has_value(),
+                 "'{}' carries no calibration (strand train stores one when it evaluates on a "
+                 "test split; not for regression, cross-validation folds or DP training)",
+                 models.paths[m]);
   const int64_t L = models.info.length;
   const int64_t rows = static_cast<int64_t>(input.names.size());
   std::vector<std::vector<double>> per_member;
@@ -71,6 +77,7 @@ EnsembleScores score_sequences(const Ensemble& models, const data::SequenceSourc
       const auto s = scores_of(models.info.kind, (*model)(x));
       scores.insert(scores.end(), s.begin(), s.end());
     }
+    if (calibrated) scores = member.calibration->calibrator.apply(scores);
     per_member.push_back(std::move(scores));
   }
   return combine_scores(per_member);

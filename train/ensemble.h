@@ -29,8 +29,11 @@ struct EnsembleScores {
 EnsembleScores combine_scores(const std::vector<std::vector<double>>& per_member);
 
 // Every member's scores of the input's sequences (batches of batch_size on device; rc_average:
-// the mean of both strands' predictions), combined: what `strand predict` prints.
+// the mean of both strands' predictions; calibrated: each member's scores through the
+// calibration stored in its file, an error naming a member without one), combined: what
+// `strand predict` prints.
 EnsembleScores score_sequences(const Ensemble& models, const data::SequenceSource& input,
-                               runtime::Device device, int64_t batch_size, bool rc_average);
+                               runtime::Device device, int64_t batch_size, bool rc_average,
+                               bool calibrated = false);
 
 }  // namespace strand::train

@@ -6,6 +6,7 @@
 #include "core/error.h"
 #include "data/loader.h"
 #include "layers/reverse_complement.h"
+#include "rules/calibration.h"
 #include "rules/io.h"
 #include "rules/panel.h"
 #include "runtime/autograd.h"
@@ -130,6 +131,18 @@ void write_predictions(const std::string& out_dir, const ModelInfo& info,
   rules::write_labels(out_dir + "/labels.tsv", names, kind,
                       multi_class ? std::vector<std::string>{"class"} : info.tasks,
                       multi_class ? info.tasks : std::vector<std::string>{}, predictions.labels);
+}
+
+nlohmann::json calibration_of(const ModelInfo& info, const Predictions& valid,
+                              const Predictions& test, const std::string& model_path, bool dp) {
+  if (info.kind == "regression") return nullptr;
+  nlohmann::json out = rules::calibrate_on_valid(info.task_kind(), info.tasks, valid.labels,
+                                                 valid.scores, test.labels, test.scores);
+  const bool store = !model_path.empty() && !dp;
+  if (store) store_calibration(model_path, out);
+  out["stored"] = store;
+  if (!store) out["not_stored"] = dp ? "fitted without DP noise" : "no model file given";
+  return out;
 }
 
 }  // namespace strand::train

@@ -49,6 +49,16 @@ std::shared_ptr<layers::Module> for_prediction(std::shared_ptr<layers::Module> m
 // Scores of a model's raw outputs for u8 codes [N, L]: sigmoid, softmax or identity by kind.
 std::vector<double> scores_of(const std::string& kind, const runtime::Tensor& logits);
 
+// Rule 9: calibration fitted on a model's validation predictions and applied to its test
+// predictions (rules::calibrate_on_valid: Platt per task, temperature for multi-class, ECE and
+// reliability curves before and after, "recommended" judged on valid alone); null for
+// regression. Stored in model_path's file (train::store_calibration) for `strand predict
+// --calibrated`, unless model_path is empty or dp: the calibrator is fitted without DP noise,
+// outside the model's guarantee. "stored": whether it was ("not_stored": why not).
+nlohmann::json calibration_of(const ModelInfo& info, const Predictions& valid,
+                              const Predictions& test, const std::string& model_path = "",
+                              bool dp = false);
+
 // The rules panel (binary_panel / multiclass_panel / regression_panel) plus "loss".
 nlohmann::json panel_of(const ModelInfo& info, const Predictions& p, int bootstrap_replicates);
 

@@ -244,15 +244,6 @@ nlohmann::json compare_with_strongest_baseline(const rules::LabelledSequences& a
           {"verdict", verdict}};
 }
 
-nlohmann::json calibration_of(const ModelInfo& info, const Predictions& valid,
-                              const Predictions& test) {
-  if (info.kind == "regression") return nullptr;
-  const auto kind =
-      info.kind == "multi-class" ? rules::TaskKind::kMultiClass : rules::TaskKind::kBinary;
-  return rules::calibrate_on_valid(kind, info.tasks, valid.labels, valid.scores, test.labels,
-                                   test.scores);
-}
-
 nlohmann::json overfitting_of(const TrainResult& r) {
   std::string s = strand::format(
       "train/valid gap in validation {} (positive: training scores better): {} at the chosen "
@@ -518,7 +509,7 @@ RunReport train_and_evaluate(RunOptions& a, bool writer,
         predict_rows(*predictor, best.info.kind, dataset, test_rows, eval_batch, device);
     metrics["test"] = panel_of(best.info, test, a.replicates);
     write_predictions(a.out, best.info, *dataset, test_rows, test);
-    metrics["calibration"] = calibration_of(best.info, valid, test);
+    metrics["calibration"] = calibration_of(best.info, valid, test, trainer.model_path(), r.dp);
     metrics["test_unsealed"] = reason;
     if (a.baseline) {
       note("fitting the baselines on the same splits...");

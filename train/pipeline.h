@@ -73,12 +73,6 @@ nlohmann::json compare_with_strongest_baseline(const rules::LabelledSequences& a
                                                const std::vector<int64_t>& test_rows,
                                                const Predictions& model_test);
 
-// Rule 9: calibration fitted on the chosen model's validation predictions and applied to its
-// test predictions (rules::calibrate_on_valid: Platt per task, temperature for multi-class), ECE
-// and reliability curves before and after; null for regression.
-nlohmann::json calibration_of(const ModelInfo& info, const Predictions& valid,
-                              const Predictions& test);
-
 // Rule 7: the train/valid gap of a run at its chosen and its last epoch, and a sentence.
 nlohmann::json overfitting_of(const TrainResult& r);
 

@@ -226,9 +226,13 @@ struct Model {
 
   // Scores [N, outputs] as `strand predict` computes them (the same batches, the same kernels).
   nb::ndarray<nb::numpy, double> predict(const AnyArray& x, bool rc_average, int64_t batch_size,
-                                         const std::string& device) {
+                                         const std::string& device, bool calibrated) {
     const int64_t L = loaded.info.length;
     STRAND_CHECK(batch_size > 0, "predict: batch_size must be positive, got {}", batch_size);
+    STRAND_CHECK(!calibrated || loaded.calibration,
+                 "predict: '{}' carries no calibration (strand train stores one when it "
+                 "evaluates on a test split; not for regression or DP training)",
+                 path);
     const bool codes = x.dtype() == nb::dtype<uint8_t>();
     STRAND_CHECK(
         (codes && x.ndim() == 2) || (x.dtype() == nb::dtype<float>() && x.ndim() == 3),
@@ -279,6 +283,7 @@ struct Model {
         scores.insert(scores.end(), s.begin(), s.end());
       }
     }
+    if (calibrated) scores = loaded.calibration->calibrator.apply(scores);
     return numpy_of(std::move(scores), {size_t(rows), loaded.info.tasks.size()});
   }
 
@@ -671,7 +676,7 @@ NB_MODULE(_strand, m) {
       .def_prop_ro("info", [](const Model& self) { return to_py(self.info()); })
       .def_prop_ro("path", [](const Model& self) { return self.path; })
       .def("predict", &Model::predict, "x"_a, "rc_average"_a = false, "batch_size"_a = 256,
-           "device"_a = "cpu")
+           "device"_a = "cpu", "calibrated"_a = false)
       .def("ism", &Model::ism, "x"_a, "tasks"_a, "start"_a, "end"_a, "rc_average"_a, "batch_size"_a)
       .def("attributions", &Model::attributions, "x"_a, "method"_a, "tasks"_a, "references"_a,
            "steps"_a, "baseline"_a, "seed"_a, "batch_size"_a, "rc_average"_a)

@@ -74,14 +74,16 @@ class Model:
         return int(self.info["length"])
 
     def predict(self, x: Any, rc_average: bool = False, batch_size: int = 256,
-                device: str = "cpu") -> np.ndarray:
+                device: str = "cpu", calibrated: bool = False) -> np.ndarray:
         """Scores ``[N, outputs]`` (float64): probabilities (sigmoid, or softmax for multi-class)
         or values (regression), as ``strand predict`` writes them.
 
         x: uint8 base codes ``[N, L]`` or float32 one-hot ``[N, 4, L]`` (NumPy, or a CPU tensor
         read through DLPack), with L the model's input length. rc_average: the mean of both
-        strands' predictions. Runs without the GIL."""
-        return self._native.predict(_array(x), rc_average, batch_size, device)
+        strands' predictions. calibrated: through the calibration ``strand train`` fitted on
+        validation and stored in the file (``strand predict --calibrated``; StrandError when the
+        file has none). Runs without the GIL."""
+        return self._native.predict(_array(x), rc_average, batch_size, device, calibrated)
 
     def state_dict(self) -> dict[str, np.ndarray]:
         """The weights under PyTorch's state_dict names and layouts (copies)."""

@@ -24,6 +24,13 @@ def test_predict_equals_cli(cli, cli_run, data):
         assert np.array_equal(codes, expected), "codes: not bit-equal to strand predict"
         # The one-hot input runs the convolution as a GEMM, codes the multiplication-free path.
         np.testing.assert_allclose(onehot, expected, rtol=0, atol=1e-6)
+    # The calibration strand train stored with the weights, applied the same way.
+    printed = json.loads(cli("predict", "--model", run / "model.safetensors", "--fasta",
+                             data["fasta"], "--json", "--calibrated"))["predictions"]
+    expected = np.array([[row[t] for t in model.tasks] for row in printed])
+    calibrated = model.predict(data["codes"], calibrated=True)
+    assert np.array_equal(calibrated, expected), "calibrated: not bit-equal to strand predict"
+    assert not np.array_equal(calibrated, model.predict(data["codes"]))
 
 
 def test_train_metrics_equal_cli(cli_run, data, tmp_path):

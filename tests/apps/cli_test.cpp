@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -118,7 +119,9 @@ TEST_F(Cli, SimulateCheckTrainEvalPredict) {
   for (const char* name : {"kmer_logistic", "onehot_logistic", "dinuc_trees"})
     EXPECT_TRUE(candidates.contains(name)) << name;
   for (const auto& [name, v] : candidates.items())
-    if (v.is_number()) EXPECT_LE(v.get<double>(), candidates[strongest].get<double>()) << name;
+    if (v.is_number()) {
+      EXPECT_LE(v.get<double>(), candidates[strongest].get<double>()) << name;
+    }
   EXPECT_TRUE(std::filesystem::exists(dir_ / "run" / "baselines" / strongest / "metrics.json"));
   EXPECT_TRUE(metrics["valid"].contains("tasks"));
   EXPECT_TRUE(metrics["test"].contains("tasks"));
@@ -138,6 +141,28 @@ TEST_F(Cli, SimulateCheckTrainEvalPredict) {
   std::string header;
   std::getline(scores, header);
   EXPECT_THAT(header, HasSubstr("name"));
+
+  // Rule 9: the calibration fitted on valid is stored with the weights; --calibrated applies it.
+  const auto& cal = metrics["calibration"];
+  EXPECT_TRUE(cal["stored"].get<bool>());
+  EXPECT_THAT(train.output, HasSubstr("on valid alone (each half calibrated by the other's fit)"));
+  const Result raw =
+      strand("predict --model run/model.safetensors --fasta sim/sequences.fa --json", dir());
+  const Result calibrated = strand(
+      "predict --model run/model.safetensors --fasta sim/sequences.fa --json --calibrated", dir());
+  ASSERT_EQ(calibrated.status, 0) << calibrated.output;
+  const auto raw_rows = nlohmann::json::parse(raw.output)["predictions"];
+  const auto cal_rows = nlohmann::json::parse(calibrated.output)["predictions"];
+  ASSERT_EQ(raw_rows.size(), cal_rows.size());
+  const auto tasks = metrics["model"]["tasks"];
+  for (size_t i = 0; i < raw_rows.size(); i += 97)
+    for (size_t t = 0; t < tasks.size(); ++t) {
+      const double p = raw_rows[i][tasks[t].get<std::string>()].get<double>();
+      const double z =
+          cal["a"][t].get<double>() * std::log(p / (1 - p)) + cal["b"][t].get<double>();
+      EXPECT_NEAR(cal_rows[i][tasks[t].get<std::string>()].get<double>(), 1 / (1 + std::exp(-z)),
+                  1e-9);
+    }
 
   const Result corrupt =
       strand("eval --model sim/labels.tsv --fasta sim/sequences.fa --labels sim/labels.tsv", dir());

@@ -78,6 +78,13 @@ TEST(CrossValidationCli, FoldsThenTheirEnsemble) {
   std::string header;
   std::getline(in, header);
   EXPECT_THAT(header, HasSubstr("ctcf_sd"));
+  // Each fold model carries its own calibration (fitted on its inner validation rows).
+  const auto calibrated = cli::run_strand(
+      "predict --ensemble cv/fold-1/model.safetensors,cv/fold-2/model.safetensors,"
+      "cv/fold-3/model.safetensors --fasta d/sequences.fa --calibrated --json",
+      dir.string());
+  ASSERT_EQ(calibrated.status, 0) << calibrated.output;
+  EXPECT_TRUE(nlohmann::json::parse(calibrated.output)["calibrated"].get<bool>());
   const auto neither = cli::run_strand("predict --fasta d/sequences.fa", dir.string());
   EXPECT_NE(neither.status, 0);
   EXPECT_THAT(neither.output, HasSubstr("give one of --model FILE or --ensemble"));

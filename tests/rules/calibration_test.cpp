@@ -15,16 +15,16 @@ namespace {
 using ::testing::HasSubstr;
 
 // Binary labels drawn from true probabilities; the scores are those probabilities made
-// over-confident (logit times 3).
+// over-confident (logit times `factor`; 1: calibrated already).
 void overconfident_binary(int n, uint64_t seed, std::vector<double>& labels,
-                          std::vector<double>& scores) {
+                          std::vector<double>& scores, double factor = 3) {
   std::mt19937_64 rng(seed);
   std::normal_distribution<double> z(0, 1.2);
   std::uniform_real_distribution<double> u(0, 1);
   for (int i = 0; i < n; ++i) {
     const double logit = z(rng), p = 1 / (1 + std::exp(-logit));
     labels.push_back(u(rng) < p ? 1 : 0);
-    scores.push_back(1 / (1 + std::exp(-3 * logit)));
+    scores.push_back(1 / (1 + std::exp(-factor * logit)));
   }
 }
 
@@ -77,6 +77,62 @@ TEST(Calibration, TemperatureFixesOverconfidentMultiClassScores) {
   for (size_t i = 0; i < ts.size(); i += 3)
     EXPECT_EQ(std::max_element(ts.begin() + i, ts.begin() + i + 3) - ts.begin(),
               std::max_element(out.begin() + i, out.begin() + i + 3) - out.begin());
+}
+
+// Whether to calibrate is decided on valid alone (each half calibrated by the other's fit): yes for
+// over-confident scores, no for scores that are calibrated already, where refitting only adds
+// noise.
+TEST(Calibration, RecommendedOnlyWhenItHelpsOnValid) {
+  std::vector<double> vy, vs, ty, ts;
+  overconfident_binary(4000, 5, vy, vs);
+  overconfident_binary(100, 6, ty, ts);
+  auto j = calibrate_on_valid(TaskKind::kBinary, {"t"}, vy, vs, ty, ts);
+  EXPECT_TRUE(j["recommended"].get<bool>());
+  EXPECT_LT(j["valid_cross_fitted"]["ece_after"].get<double>(), 0.03);
+  EXPECT_LT(j["valid_cross_fitted"]["log_loss_after"].get<double>(),
+            j["valid_cross_fitted"]["log_loss_before"].get<double>());
+  EXPECT_EQ(j["valid_cross_fitted"]["ece_before"], j["valid"]["before"]["ece"]);
+  int recommended = 0;
+  for (uint64_t seed = 10; seed < 20; ++seed) {
+    vy.clear(), vs.clear();
+    overconfident_binary(300, seed, vy, vs, 1.0);
+    j = calibrate_on_valid(TaskKind::kBinary, {"t"}, vy, vs, ty, ts);
+    recommended += j["recommended"].get<bool>();
+  }
+  EXPECT_LE(recommended, 3);
+}
+
+TEST(Calibration, JsonRoundTripAndHostileParameters) {
+  std::vector<double> vy, vs;
+  overconfident_multiclass(2000, 7, vy, vs);
+  const auto cal = fit_calibrator(TaskKind::kMultiClass, 3, vy, vs);
+  const auto back = Calibrator::from_json(cal.to_json(), TaskKind::kMultiClass, 3);
+  EXPECT_EQ(back.apply(vs), cal.apply(vs));
+  overconfident_binary(500, 8, vy, vs);
+  std::vector<double> two_tasks_y, two_tasks_s;  // two copies of one task, side by side
+  for (size_t i = 0; i < 500; ++i)
+    for (int t = 0; t < 2; ++t) two_tasks_y.push_back(vy[i]), two_tasks_s.push_back(vs[i]);
+  const auto platt = fit_calibrator(TaskKind::kBinary, 2, two_tasks_y, two_tasks_s);
+  EXPECT_EQ(Calibrator::from_json(platt.to_json(), TaskKind::kBinary, 2).apply(two_tasks_s),
+            platt.apply(two_tasks_s));
+  auto message = [](const nlohmann::json& j, TaskKind kind, int64_t columns) {
+    try {
+      Calibrator::from_json(j, kind, columns);
+    } catch (const Error& e) {
+      return e.message();
+    }
+    return std::string("no error");
+  };
+  EXPECT_THAT(message(platt.to_json(), TaskKind::kBinary, 3),
+              HasSubstr("'a' must list one number per task (3)"));
+  EXPECT_THAT(message(platt.to_json(), TaskKind::kMultiClass, 2), HasSubstr("temperature scaling"));
+  EXPECT_THAT(
+      message({{"method", "temperature scaling"}, {"temperature", -1}}, TaskKind::kMultiClass, 3),
+      HasSubstr("must be positive"));
+  EXPECT_THAT(
+      message({{"method", "temperature scaling"}, {"temperature", "x"}}, TaskKind::kMultiClass, 3),
+      HasSubstr("'temperature' must be a finite number"));
+  EXPECT_THAT(message(nlohmann::json::array(), TaskKind::kBinary, 1), HasSubstr("\"method\""));
 }
 
 TEST(Calibration, BadInputNamesTheProblem) {

@@ -178,5 +178,46 @@ TEST(ModelFile, MetadataIsVerifiedAndCrossCheckedAgainstTheWeights) {
   ::unsetenv("STRAND_SKIP_CHECKSUM");
 }
 
+// Rule 9: the calibration strand train fits is stored in the model file (checksum renewed) and
+// read back by load_model; an edited one is refused like any edited metadata, and a hostile one
+// (with the check skipped) is an error naming the file.
+TEST(ModelFile, StoredCalibrationRoundTripsAndIsVerified) {
+  data::testing::TempDir dir;
+  auto model = layers::build_model("cnn", 80, 3);
+  model->eval();
+  const std::string path = dir.file("m.safetensors");
+  save_model(path, *model, cnn_info(), {});
+  EXPECT_FALSE(load_model(path).calibration.has_value());
+  const std::vector<double> labels = {1, 0, 1, 0, 1, 0, 0, 1, 1, 1, 0, 0};
+  const std::vector<double> scores = {0.9, 0.2, 0.6, 0.3, 0.8, 0.1, 0.4, 0.7, 0.99, 0.6, 0.5, 0.2};
+  const auto report = rules::calibrate_on_valid(rules::TaskKind::kBinary, cnn_info().tasks, labels,
+                                                scores, labels, scores);
+  store_calibration(path, report);
+  const LoadedModel loaded = load_model(path);  // verified: the checksum covers the new metadata
+  ASSERT_TRUE(loaded.calibration.has_value());
+  EXPECT_EQ(loaded.calibration->recommended, report["recommended"].get<bool>());
+  const auto fitted = rules::fit_calibrator(rules::TaskKind::kBinary, 3, labels, scores);
+  EXPECT_EQ(loaded.calibration->calibrator.apply(scores), fitted.apply(scores));
+  EXPECT_FALSE(nlohmann::json::parse(loaded.metadata.at("strand.calibration")).contains("test"));
+  const Tensor codes = (runtime::rand({2, 80}, 3) * 4.0).to(DType::kU8);
+  EXPECT_EQ((*model)(codes).to_vector<float>(), (*loaded.model)(codes).to_vector<float>());
+
+  edit_header(path, [](nlohmann::json& h) {
+    auto& meta = h["__metadata__"];
+    auto cal = nlohmann::json::parse(meta["strand.calibration"].get<std::string>());
+    cal["a"] = {1.0, 2.0};  // one slope short
+    meta["strand.calibration"] = cal.dump();
+  });
+  EXPECT_THAT([&] { load_model(path); },
+              ::testing::ThrowsMessage<Error>(HasSubstr("corrupted file: the CRC-32")));
+  edit_header(path, [](nlohmann::json& h) { h["__metadata__"].erase("strand.checksum"); });
+  ::setenv("STRAND_SKIP_CHECKSUM", "1", 1);
+  EXPECT_THAT([&] { load_model(path); },
+              ::testing::ThrowsMessage<Error>(HasSubstr(
+                  "m.safetensors': metadata 'strand.calibration': calibration: 'a' must list one "
+                  "number per task (3)")));
+  ::unsetenv("STRAND_SKIP_CHECKSUM");
+}
+
 }  // namespace
 }  // namespace strand::train

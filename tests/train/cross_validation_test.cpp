@@ -126,6 +126,9 @@ TEST(CrossValidate, FoldsCoverTrainAndValidOnceAndLeaveTestSealed) {
     held += f["held_out"].get<size_t>();
     EXPECT_TRUE(std::filesystem::exists(f["model"].get<std::string>()));
     EXPECT_GT(f["inner_valid"].get<size_t>(), 0u);
+    // Each fold model carries the calibration fitted on its inner validation rows.
+    EXPECT_TRUE(load_model(f["model"].get<std::string>()).calibration.has_value());
+    EXPECT_TRUE(f["calibration"]["held_out_ece_after"].is_number()) << f.dump();
   }
   EXPECT_EQ(held, splits->train().size() + splits->valid().size());
   EXPECT_EQ(cv["pooled"]["n"].get<size_t>(), held);

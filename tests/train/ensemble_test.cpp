@@ -61,5 +61,46 @@ TEST(Ensemble, MembersMustAgreeOnOutputsAndLength) {
       ::testing::ThrowsMessage<Error>(HasSubstr("takes sequences of length 80")));
 }
 
+// --calibrated: each member's scores go through its own stored calibration before the mean; a
+// member without one is an error naming its file.
+TEST(Ensemble, CalibratedScoresUseEachMembersOwnCalibration) {
+  data::testing::TempDir dir;
+  const auto a = saved(dir, "a.safetensors", 60, {"x", "y"}, 1);
+  const auto b = saved(dir, "b.safetensors", 60, {"x", "y"}, 2);
+  std::string fasta;
+  for (int i = 0; i < 12; ++i) {
+    fasta += ">s" + std::to_string(i) + "\n";
+    for (int j = 0; j < 60; ++j) fasta += "ACGT"[(i * 7 + j * j) % 4];
+    fasta += "\n";
+  }
+  const auto input =
+      data::open_sequences(data::testing::write_text(dir.file("in.fa"), fasta), "", "", 60);
+  const auto cpu = runtime::Device::parse("cpu");
+  EXPECT_THAT(
+      [&] {
+        score_sequences(load_ensemble({a, b}), input, cpu, 5, false, true);
+      },
+      ::testing::ThrowsMessage<Error>(HasSubstr("a.safetensors' carries no calibration")));
+  // Labels that make each member's calibration differ (a: the first half positive; b: odd rows).
+  std::vector<std::vector<double>> raw;
+  for (const auto& path : {a, b}) {
+    raw.push_back(score_sequences(load_ensemble({path}), input, cpu, 5, false).mean);
+    std::vector<double> labels;
+    for (size_t i = 0; i < raw.back().size(); ++i)
+      labels.push_back(path == a ? (i < raw.back().size() / 2) : (i / 2) % 2);
+    store_calibration(path, rules::calibrate_on_valid(rules::TaskKind::kBinary, {"x", "y"}, labels,
+                                                      raw.back(), labels, raw.back()));
+  }
+  const auto calibrated = score_sequences(load_ensemble({a, b}), input, cpu, 5, false, true);
+  const auto ca = load_model(a).calibration->calibrator.apply(raw[0]);
+  const auto cb = load_model(b).calibration->calibrator.apply(raw[1]);
+  ASSERT_EQ(calibrated.mean.size(), ca.size());
+  for (size_t i = 0; i < ca.size(); ++i) {
+    EXPECT_NEAR(calibrated.mean[i], (ca[i] + cb[i]) / 2, 1e-12);
+    EXPECT_NEAR(calibrated.sd[i], std::abs(ca[i] - cb[i]) / std::sqrt(2.0), 1e-12);
+  }
+  EXPECT_NE(ca, raw[0]);
+}
+
 }  // namespace
 }  // namespace strand::train
