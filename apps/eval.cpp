@@ -24,6 +24,7 @@ struct EvalArgs {
   int64_t batch_size = 256;
   int replicates = 1000;
   bool rc_average = false;
+  bool calibrated = false;
   bool json = false;
 };
 
@@ -54,15 +55,19 @@ void run_eval(const EvalArgs& args) {
   const auto device = runtime::Device::parse(a.device);
   loaded.model->to(device);
   layers::set_gpu_math(*loaded.model, a.gpu);
-  const auto p = train::predict_rows(*train::for_prediction(loaded.model, a.rc_average),
-                                     loaded.info.kind, dataset, rows, a.batch_size, device);
+  auto p = train::predict_rows(*train::for_prediction(loaded.model, a.rc_average), loaded.info.kind,
+                               dataset, rows, a.batch_size, device);
+  if (a.calibrated) {
+    p.scores = train::stored_calibrator(loaded, a.model).apply(p.scores);
+    p.loss = rules::log_loss(loaded.info.task_kind(), loaded.info.tasks.size(), p.labels, p.scores);
+  }
   nlohmann::json panel = train::panel_of(loaded.info, p, a.replicates);
   if (a.json) {
     std::cout << panel.dump(2) << "\n";
     return;
   }
-  std::printf("model %s on %zu examples (%s), loss %.4f\n", loaded.info.describe().c_str(),
-              rows.size(), a.split.c_str(), p.loss);
+  std::printf("model %s on %zu examples (%s)%s, loss %.4f\n", loaded.info.describe().c_str(),
+              rows.size(), a.split.c_str(), a.calibrated ? ", calibrated" : "", p.loss);
   std::printf("headline: %s\n", rules::headline_of(panel)["sentence"].get<std::string>().c_str());
   print_table(panel, nlohmann::json(), "", "");
 }
@@ -89,6 +94,8 @@ void add_eval_command(CLI::App& app) {
   cmd->add_option("--bootstrap", a->replicates, "Bootstrap replicates for intervals");
   cmd->add_flag("--rc-average", a->rc_average,
                 "Score each sequence as the mean of both strands' predictions");
+  cmd->add_flag("--calibrated", a->calibrated,
+                "Score the probabilities through the calibration stored in the model file");
   cmd->add_flag("--json", a->json, "Print the metrics panel as JSON");
   cmd->callback([a] { run_eval(*a); });
 }

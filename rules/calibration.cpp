@@ -102,22 +102,6 @@ double fit_temperature(const std::vector<double>& probs, const std::vector<int>&
   return std::exp((lo + hi) / 2);
 }
 
-// Mean log loss per labelled score: per (row, task) for binary and multi-label, per row for
-// multi-class.
-double log_loss(TaskKind kind, size_t C, const std::vector<double>& labels,
-                const std::vector<double>& scores) {
-  double sum = 0;
-  size_t count = 0;
-  for (size_t i = 0; i < labels.size(); ++i) {
-    if (std::isnan(labels[i])) continue;
-    const double p = kind == TaskKind::kMultiClass ? scores[i * C + static_cast<size_t>(labels[i])]
-                                                   : (labels[i] > 0.5 ? scores[i] : 1 - scores[i]);
-    sum -= std::log(std::max(p, kEps));
-    ++count;
-  }
-  return count ? sum / static_cast<double>(count) : 0;
-}
-
 std::vector<int> class_labels(const std::vector<double>& labels, size_t C) {
   std::vector<int> y;
   for (double v : labels) {
@@ -233,6 +217,20 @@ Calibrator fit_calibrator(TaskKind kind, int64_t columns, const std::vector<doub
     cal.b.push_back(b);
   }
   return cal;
+}
+
+double log_loss(TaskKind kind, size_t C, const std::vector<double>& labels,
+                const std::vector<double>& scores) {
+  double sum = 0;
+  size_t count = 0;
+  for (size_t i = 0; i < labels.size(); ++i) {
+    if (std::isnan(labels[i])) continue;
+    const double p = kind == TaskKind::kMultiClass ? scores[i * C + static_cast<size_t>(labels[i])]
+                                                   : (labels[i] > 0.5 ? scores[i] : 1 - scores[i]);
+    sum -= std::log(std::max(p, kEps));
+    ++count;
+  }
+  return count ? sum / static_cast<double>(count) : 0;
 }
 
 nlohmann::json calibration_report(TaskKind kind, const std::vector<std::string>& columns,

@@ -33,6 +33,12 @@ struct Calibrator {
 Calibrator fit_calibrator(TaskKind kind, int64_t columns, const std::vector<double>& labels,
                           const std::vector<double>& scores);
 
+// Mean log loss of probabilities: per labelled (row, task) for binary and multi-label (labels
+// rows x C, NaN = missing), per row for multi-class (labels: class indices). What the fits
+// minimise and what judges whether calibration helps.
+double log_loss(TaskKind kind, size_t C, const std::vector<double>& labels,
+                const std::vector<double>& scores);
+
 // ECE over `bins` equal-width bins and the reliability curve: per task for binary ({"ece": mean
 // over tasks, "tasks": {name: {"ece", "reliability": [...]}}}), and of the top-label confidence
 // against accuracy for multi-class ({"ece", "reliability"}).

@@ -171,6 +171,14 @@ LoadedModel load_model(const std::string& path) {
   return out;
 }
 
+const rules::Calibrator& stored_calibrator(const LoadedModel& model, const std::string& path) {
+  STRAND_CHECK(model.calibration.has_value(),
+               "'{}' carries no calibration (strand train stores one when it evaluates on a test "
+               "split or per --cv fold; not for regression or DP training)",
+               path);
+  return model.calibration->calibrator;
+}
+
 void store_calibration(const std::string& path, const nlohmann::json& calibration) {
   auto file = runtime::load_safetensors(path);
   check_verified(path, file);

@@ -71,6 +71,9 @@ void save_model(const std::string& path, const layers::Module& model, const Mode
 // checksum does not cover its metadata (unless STRAND_SKIP_CHECKSUM=1).
 LoadedModel load_model(const std::string& path);
 
+// The calibrator stored in the model loaded from `path`; an error naming the file when it has none.
+const rules::Calibrator& stored_calibrator(const LoadedModel& model, const std::string& path);
+
 // Rewrites a model file (atomically, checksum renewed) with rules::calibrate_on_valid's result
 // as its "strand.calibration" metadata: the calibrator and "recommended".
 void store_calibration(const std::string& path, const nlohmann::json& calibration);

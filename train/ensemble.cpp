@@ -57,10 +57,7 @@ EnsembleScores score_sequences(const Ensemble& models, const data::SequenceSourc
                                bool calibrated) {
   STRAND_CHECK(batch_size > 0, "--batch-size must be positive, got {}", batch_size);
   for (size_t m = 0; calibrated && m < models.members.size(); ++m)
-    STRAND_CHECK(models.members[m].calibration.has_value(),
-                 "'{}' carries no calibration (strand train stores one when it evaluates on a "
-                 "test split; not for regression, cross-validation folds or DP training)",
-                 models.paths[m]);
+    stored_calibrator(models.members[m], models.paths[m]);  // every member has one
   const int64_t L = models.info.length;
   const int64_t rows = static_cast<int64_t>(input.names.size());
   std::vector<std::vector<double>> per_member;

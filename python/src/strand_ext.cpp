@@ -229,10 +229,7 @@ struct Model {
                                          const std::string& device, bool calibrated) {
     const int64_t L = loaded.info.length;
     STRAND_CHECK(batch_size > 0, "predict: batch_size must be positive, got {}", batch_size);
-    STRAND_CHECK(!calibrated || loaded.calibration,
-                 "predict: '{}' carries no calibration (strand train stores one when it "
-                 "evaluates on a test split; not for regression or DP training)",
-                 path);
+    if (calibrated) train::stored_calibrator(loaded, path);  // an error before the work
     const bool codes = x.dtype() == nb::dtype<uint8_t>();
     STRAND_CHECK(
         (codes && x.ndim() == 2) || (x.dtype() == nb::dtype<float>() && x.ndim() == 3),

@@ -163,6 +163,16 @@ TEST_F(Cli, SimulateCheckTrainEvalPredict) {
       EXPECT_NEAR(cal_rows[i][tasks[t].get<std::string>()].get<double>(), 1 / (1 + std::exp(-z)),
                   1e-9);
     }
+  // eval --calibrated on test reproduces the calibrated test ECE train reported.
+  const Result eval_calibrated = strand(
+      "eval --model run/model.safetensors --fasta sim/sequences.fa --labels sim/labels.tsv "
+      "--split test --bootstrap 10 --json --calibrated",
+      dir());
+  ASSERT_EQ(eval_calibrated.status, 0) << eval_calibrated.output;
+  const auto panel = nlohmann::json::parse(eval_calibrated.output);
+  for (const auto& task : tasks)
+    EXPECT_NEAR(panel["tasks"][task.get<std::string>()]["ece"].get<double>(),
+                cal["test"]["after"]["tasks"][task.get<std::string>()]["ece"].get<double>(), 1e-12);
 
   const Result corrupt =
       strand("eval --model sim/labels.tsv --fasta sim/sequences.fa --labels sim/labels.tsv", dir());
