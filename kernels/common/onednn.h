@@ -6,9 +6,10 @@
 //
 // bf16 math: inside a Bf16MathScope (layers::AutocastGuard opens one), fp32 convolutions and
 // matrix products on the CPU round their inputs to bf16 and accumulate in fp32 (AVX512-BF16 or
-// AMX); outputs, weights and gradients stay fp32. Matrix products and convolutions (of 50 MFLOP
-// and more, under kAuto) stay fp32 on shapes where converting the operands costs more than bf16
-// saves (timed per shape). A CPU without either ISA gets a strand::Error.
+// AMX); outputs, weights and gradients stay fp32. Matrix products stay fp32 on shapes where
+// converting the operands costs more than bf16 saves (timed per shape); convolutions with few
+// input channels stay on strand's fp32 kernels (under kAuto, see conv1d_cpu.cpp). A CPU without
+// either ISA gets a strand::Error.
 #pragma once
 
 #include <cstdint>
@@ -87,13 +88,14 @@ class UnchangedWeightsScope {
   uint64_t previous_;
 };
 
-// Which fp32 conv1d implementation the fast CPU path runs: kAuto times oneDNN against strand's
-// im2col/shifted-GEMM kernels per (pass, shape) on first use and keeps the faster; kOneDnn and
-// kStrand force one. Process-wide; the default comes from STRAND_CPU_CONV (auto, onednn, strand).
+// Which fp32 conv1d implementation the fast CPU path runs: kAuto picks oneDNN or strand's
+// im2col/shifted-GEMM kernels by the shape alone (never by a timing: results must not depend on
+// the machine's load); kOneDnn and kStrand force one. Process-wide; the default comes from
+// STRAND_CPU_CONV (auto, onednn, strand).
 enum class CpuConvBackend { kAuto, kOneDnn, kStrand };
 void set_cpu_conv_backend(CpuConvBackend backend);
 CpuConvBackend cpu_conv_backend();
-// Forgets the kAuto choices (benchmarks re-time with it).
+// Forgets the kAuto choices kept per shape.
 void clear_cpu_conv_choices();
 
 // oneDNN conv1d on the CPU (fp32 tensors, NCL as in conv1d.h; bf16 inputs when `bf16`). dw is
