@@ -386,7 +386,10 @@ bool bf16_gemm_pays(const GemmShape& s) { return std::min(s.m, s.n) >= 128 && s.
 void sgemm_batched(const GemmShape& s, float alpha, const float* a, const float* b, float beta,
                    float* c) {
   if (s.m == 0 || s.n == 0 || s.batch == 0) return;
-  if (bf16_math() && bf16_gemm_pays(s)) return onednn_matmul_bf16(s, alpha, a, b, beta, c);
+  if (bf16_math()) {
+    require_cpu_bf16("bf16 matmul");  // an error even where the shape stays fp32
+    if (bf16_gemm_pays(s)) return onednn_matmul_bf16(s, alpha, a, b, beta, c);
+  }
   sgemm_loop(s, alpha, a, b, beta, c);
 }
 

@@ -149,6 +149,8 @@ constexpr int64_t kMinOneDnnChannels = 16;
 // loops); strand's kernels elsewhere. Under bf16 math: oneDNN's bf16 convolution, except where
 // the fp32 pick is strand's for want of channels.
 Impl pick(Conv1dPass pass, const Conv1dShape& s, bool bf16) {
+  // bf16 math on a CPU without bf16 instructions is an error, whichever pass runs in fp32.
+  if (bf16) require_cpu_bf16("bf16 conv1d");
   Choices& c = choices();
   std::unique_lock lock(c.mutex);
   if (c.backend != CpuConvBackend::kAuto) {
