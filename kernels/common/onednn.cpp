@@ -7,7 +7,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <chrono>
 #include <map>
 #include <oneapi/dnnl/dnnl.hpp>
 #include <optional>
@@ -58,9 +57,6 @@ struct Arg {
   std::vector<Kept> kept;  // most recently used last
 };
 
-// Whether weights keep their converted copies (timing runs turn it off to measure the cost a
-// changing weight pays).
-thread_local bool g_keep_converted = true;
 thread_local bool g_inference = false;  // see InferenceScope
 
 Arg make_arg(int id, const memory::desc& user, const memory::desc& want, bool output,
@@ -110,7 +106,7 @@ std::atomic<uint64_t> g_unchanged_scopes{0};
 // the least recently used copy once four are kept).
 memory converted_input(Arg& a, const memory& source, const void* data, dnnl::stream& s) {
   // Training changes weights every step: hashing them would be pure cost there.
-  const bool keep = g_keep_converted && (g_inference || g_unchanged_scope != 0);
+  const bool keep = g_inference || g_unchanged_scope != 0;
   if (!a.weight || !keep) {
     a.convert.execute(s, {{DNNL_ARG_FROM, source}, {DNNL_ARG_TO, a.buffer}});
     return a.buffer;
@@ -131,7 +127,7 @@ memory converted_input(Arg& a, const memory& source, const void* data, dnnl::str
   if (Arg::Kept* k = hit([&](const Arg::Kept& k) { return k.hash == hash; })) return k->converted;
   constexpr size_t kKeep = 4;  // e.g. repeated layers of one shape
   if (a.kept.size() < kKeep)
-    // Never a.buffer itself: the unkept path (training, timing) converts into it.
+    // Never a.buffer itself: the unkept path (training) converts into it.
     a.kept.push_back({.converted = memory(a.buffer.get_desc(), engine())});
   else
     std::rotate(a.kept.begin(), a.kept.begin() + 1, a.kept.end());
@@ -375,42 +371,25 @@ void sgemm_loop(const GemmShape& s, float alpha, const float* a, const float* b,
           s.ldb, beta, c + i * s.stride_c, s.ldc);
 }
 
-// Whether bf16 beats fp32 on this product, timed on first use (1 warm-up + best of 2 each, into a
-// copy of C) and cached per shape. bf16 must first convert both operands, so a product that reads
-// a large weight once (batch-64 rows against DeepSEA's 48k x 925 layer) can be faster in fp32.
-bool bf16_gemm_pays(const GemmShape& s, float alpha, const float* a, const float* b, float beta,
-                    const float* c) {
-  thread_local std::map<std::tuple<decltype(gemm_key(s)), float, float, bool>, bool> pays;
-  const auto key = std::make_tuple(gemm_key(s), alpha, beta, g_inference);
-  if (auto it = pays.find(key); it != pays.end()) return it->second;
-  // B may be a weight that changes every training step; in inference it is converted once.
-  std::optional<UncachedWeightsScope> uncached;
-  if (!g_inference) uncached.emplace();
-  const int64_t c_numel = (s.batch - 1) * s.stride_c + (s.m - 1) * s.ldc + s.n;
-  std::vector<float> scratch(c, c + c_numel);
-  auto best = [&](bool bf16) {
-    double t_min = 1e30;
-    for (int i = 0; i < 3; ++i) {
-      const auto t0 = std::chrono::steady_clock::now();
-      if (bf16)
-        onednn_matmul_bf16(s, alpha, a, b, beta, scratch.data());
-      else
-        sgemm_loop(s, alpha, a, b, beta, scratch.data());
-      const double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-      if (i > 0) t_min = std::min(t_min, t);
-    }
-    return t_min;
-  };
-  return pays[key] = best(true) < best(false);
-}
+// Whether a bf16 product beats fp32 on this shape: a function of the shape only, never of a timing
+// (a timed choice let the machine's load decide, and bf16 runs differed from run to run). bf16
+// converts its operands on every call (a weight B once under the inference hint) and wins on
+// large products. Measured on a Sapphire Rapids core (one thread, oneDNN 3, 2026-12-06), bf16
+// time / fp32 time: 1024^3 and 512x1000x1000 0.31-0.35, DeepSEA's fc weight gradient (925 x
+// 50880, depth 64) 0.45; with fewer than 128 rows or columns at best a tie (Basset's batch-64
+// layers 0.8-1.06, DeepSEA's batch-64 fc 1.05-2.2, the LSTM's 8-row steps 2), and a depth under
+// 64 loses (the cnn's batch-32 weight gradient 2.3).
+bool bf16_gemm_pays(const GemmShape& s) { return std::min(s.m, s.n) >= 128 && s.k >= 64; }
 
 }  // namespace
 
 void sgemm_batched(const GemmShape& s, float alpha, const float* a, const float* b, float beta,
                    float* c) {
   if (s.m == 0 || s.n == 0 || s.batch == 0) return;
-  if (bf16_math() && s.k > 0 && bf16_gemm_pays(s, alpha, a, b, beta, c))
-    return onednn_matmul_bf16(s, alpha, a, b, beta, c);
+  if (bf16_math()) {
+    require_cpu_bf16("bf16 matmul");  // an error even where the shape stays fp32
+    if (bf16_gemm_pays(s)) return onednn_matmul_bf16(s, alpha, a, b, beta, c);
+  }
   sgemm_loop(s, alpha, a, b, beta, c);
 }
 
@@ -422,11 +401,6 @@ UnchangedWeightsScope::UnchangedWeightsScope() : previous_(g_unchanged_scope) {
   g_unchanged_scope = ++g_unchanged_scopes;
 }
 UnchangedWeightsScope::~UnchangedWeightsScope() { g_unchanged_scope = previous_; }
-
-UncachedWeightsScope::UncachedWeightsScope() : previous_(g_keep_converted) {
-  g_keep_converted = false;
-}
-UncachedWeightsScope::~UncachedWeightsScope() { g_keep_converted = previous_; }
 
 Bf16MathScope::Bf16MathScope(bool enabled) : previous_(g_bf16_math) { g_bf16_math = enabled; }
 Bf16MathScope::~Bf16MathScope() { g_bf16_math = previous_; }

@@ -6,9 +6,10 @@
 //
 // bf16 math: inside a Bf16MathScope (layers::AutocastGuard opens one), fp32 convolutions and
 // matrix products on the CPU round their inputs to bf16 and accumulate in fp32 (AVX512-BF16 or
-// AMX); outputs, weights and gradients stay fp32. Matrix products and convolutions (of 50 MFLOP
-// and more, under kAuto) stay fp32 on shapes where converting the operands costs more than bf16
-// saves (timed per shape). A CPU without either ISA gets a strand::Error.
+// AMX); outputs, weights and gradients stay fp32. Small matrix products, where converting the
+// operands costs more than bf16 saves, and convolutions with few input channels (under kAuto)
+// stay fp32: chosen by the shape, never by a timing, so runs repeat bit for bit. A CPU without
+// either ISA gets a strand::Error.
 #pragma once
 
 #include <cstdint>
@@ -23,7 +24,8 @@ namespace strand::kernels::cpu {
 void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
            int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc);
 // The batched form (GemmShape strides; a zero batch stride shares that operand). Inside a
-// Bf16MathScope it runs a bf16 oneDNN matmul where that measured faster than fp32 on the shape.
+// Bf16MathScope it runs a bf16 oneDNN matmul on shapes large enough for bf16 to pay (rows and
+// columns from 128, depth from 64; chosen by the shape, never timed, see onednn.cpp).
 void sgemm_batched(const GemmShape& s, float alpha, const float* a, const float* b, float beta,
                    float* c);
 
@@ -44,23 +46,11 @@ void set_bf16_math(bool enabled);
 // Under the inference hint (InferenceScope below) oneDNN primitives keep their weights (conv and
 // matmul WEIGHTS) converted to the layout and type they want, per source address, and reuse the
 // copy while the source's content hash is unchanged: inference converts each weight once. Elsewhere
-// (training: weights change every step) and inside an UncachedWeightsScope every call converts
-// (the auto timings measure that cost).
-class UncachedWeightsScope {
- public:
-  UncachedWeightsScope();
-  ~UncachedWeightsScope();
-  UncachedWeightsScope(const UncachedWeightsScope&) = delete;
-  UncachedWeightsScope& operator=(const UncachedWeightsScope&) = delete;
-
- private:
-  bool previous_;
-};
+// (training: weights change every step) every call converts.
 
 // Inside an InferenceScope(true) (this thread; layers::Sequential opens one in eval mode without
 // gradient recording) weights are expected to stay unchanged from call to call: they are kept
-// converted (still checked by content hash on every call), and the per-shape bf16-vs-fp32 and
-// oneDNN-vs-strand timings count a kept weight instead of a conversion per call.
+// converted (still checked by content hash on every call).
 class InferenceScope {
  public:
   explicit InferenceScope(bool enabled);
@@ -87,13 +77,14 @@ class UnchangedWeightsScope {
   uint64_t previous_;
 };
 
-// Which fp32 conv1d implementation the fast CPU path runs: kAuto times oneDNN against strand's
-// im2col/shifted-GEMM kernels per (pass, shape) on first use and keeps the faster; kOneDnn and
-// kStrand force one. Process-wide; the default comes from STRAND_CPU_CONV (auto, onednn, strand).
+// Which fp32 conv1d implementation the fast CPU path runs: kAuto picks oneDNN or strand's
+// im2col/shifted-GEMM kernels by the shape alone (never by a timing: results must not depend on
+// the machine's load); kOneDnn and kStrand force one. Process-wide; the default comes from
+// STRAND_CPU_CONV (auto, onednn, strand).
 enum class CpuConvBackend { kAuto, kOneDnn, kStrand };
 void set_cpu_conv_backend(CpuConvBackend backend);
 CpuConvBackend cpu_conv_backend();
-// Forgets the kAuto choices (benchmarks re-time with it).
+// Forgets the kAuto choices kept per shape.
 void clear_cpu_conv_choices();
 
 // oneDNN conv1d on the CPU (fp32 tensors, NCL as in conv1d.h; bf16 inputs when `bf16`). dw is

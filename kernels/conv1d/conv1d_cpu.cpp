@@ -1,16 +1,14 @@
 // CPU conv1d: the public entry points (argument checks, reference/fast dispatch), the plain-loop
 // reference every other conv1d path is tested against, and the bias gradient. The fp32 fast path
-// is oneDNN's convolution or strand's im2col/shifted-GEMM kernels, whichever measured faster on
-// the shape (kAuto, see onednn.h); under bf16 math, oneDNN's bf16 convolution where it measured
-// faster than that fp32 pick.
+// is oneDNN's convolution or strand's im2col/shifted-GEMM kernels, chosen by the shape alone
+// (kAuto, see pick()); under bf16 math, oneDNN's bf16 convolution except on passes with few input
+// channels.
 #include <algorithm>
-#include <chrono>
 #include <cstdlib>
 #include <map>
 #include <mutex>
-#include <optional>
 #include <string_view>
-#include <tuple>
+#include <utility>
 #include <vector>
 
 #include "core/error.h"
@@ -121,8 +119,9 @@ CpuConvBackend backend_from_env() {
 struct Choices {
   std::mutex mutex;
   CpuConvBackend backend = backend_from_env();
-  // kAuto's measured picks per (shape, pass, inference hint): fp32, and under bf16 math.
-  std::map<std::tuple<Conv1dShape, int, bool>, bool> use_onednn, use_bf16;
+  // kAuto's fp32 picks per (shape, pass): whether oneDNN runs it (asking oneDNN for its
+  // implementation builds a primitive, so the answer is kept).
+  std::map<std::pair<Conv1dShape, int>, bool> use_onednn;
 };
 Choices& choices() {
   static Choices c;
@@ -132,62 +131,44 @@ Choices& choices() {
 // The implementations of one pass: strand's kernels, oneDNN in fp32, oneDNN with bf16 inputs.
 enum class Impl { kStrand, kOneDnn, kOneDnnBf16 };
 
-// Which of a and b runs faster, timed into scratch outputs of out_numel elements (each once to
-// warm up, then the faster of two runs) with weights converted on every call, as training does,
-// or (under the inference hint) kept converted.
-template <typename Run>
-Impl faster(Impl a, Impl b, int64_t out_numel, Run&& run) {
-  std::vector<float> out(out_numel);
-  std::optional<UncachedWeightsScope> uncached;
-  if (!inference_hint()) uncached.emplace();
-  auto best = [&](Impl impl) {
-    double t_min = 1e30;
-    for (int i = 0; i < 3; ++i) {
-      const auto t0 = std::chrono::steady_clock::now();
-      run(impl, out.data());
-      const double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-      if (i > 0) t_min = std::min(t_min, t);
-    }
-    return t_min;
-  };
-  return best(a) < best(b) ? a : b;
-}
+// Under kAuto, passes of fewer input channels per group than this run strand's kernels, in fp32
+// even under bf16 math. Measured on a Sapphire Rapids core (oneDNN 3 jit:avx512_core, one
+// thread): with 4 or 8 input channels strand's kernels ran backward-data and backward-weight
+// 1.3-3.5x faster than oneDNN fp32 (forward 0.9-1.0x), and oneDNN's bf16 forward with 4 channels
+// up to 2.5x slower than them; from 16 channels oneDNN fp32 ran 0.95-1.3x strand's speed and bf16
+// 2-6x (one exception: DeepSEA's conv3 backward-weight, bf16 1.4x slower than fp32).
+constexpr int64_t kMinOneDnnChannels = 16;
 
-// The implementation of the fast path for (pass, shape); run(impl, out) runs one. fp32: under
-// kAuto the first call times oneDNN against strand's kernels. Small passes (under 50 MFLOP, well
-// under a millisecond) keep strand's kernels untimed: timing them is noise, and oneDNN's rounding
-// there varies more with the batch split (a data-parallel resume drifted 1.5e-3 in
-// trainer_mpi3_test against 2e-4 with strand's). oneDNN's reference kernels ("ref:any") are plain
-// loops: never worth timing. Under bf16 math, oneDNN's bf16 convolution, timed against the fp32
-// pick on passes of 50 MFLOP and more (converting inputs to bf16 can cost more than it saves).
-template <typename Run>
-Impl pick(Conv1dPass pass, const Conv1dShape& s, int64_t out_numel, bool bf16, Run&& run) {
+// The implementation of the fast path for (pass, shape): a function of the shape only, never of a
+// timing, so that a run gives the same bits every time (timing oneDNN against strand's kernels
+// per shape let a loaded machine pick either on near ties, and `strand predict` differed in the
+// last bit from run to run). fp32 under kAuto: oneDNN from 50 MFLOP (under that, well under a
+// millisecond, oneDNN's rounding varies more with the batch split: a data-parallel resume drifted
+// 1.5e-3 in trainer_mpi3_test against 2e-4 with strand's) on kMinOneDnnChannels input channels
+// per group and more, where it has a JIT kernel (its reference kernels, "ref:any", are plain
+// loops); strand's kernels elsewhere. Under bf16 math: oneDNN's bf16 convolution, except where
+// the fp32 pick is strand's for want of channels.
+Impl pick(Conv1dPass pass, const Conv1dShape& s, bool bf16) {
+  // bf16 math on a CPU without bf16 instructions is an error, whichever pass runs in fp32.
+  if (bf16) require_cpu_bf16("bf16 conv1d");
   Choices& c = choices();
   std::unique_lock lock(c.mutex);
   if (c.backend != CpuConvBackend::kAuto) {
     if (bf16) return Impl::kOneDnnBf16;
     return c.backend == CpuConvBackend::kOneDnn ? Impl::kOneDnn : Impl::kStrand;
   }
-  const auto key = std::make_tuple(s, static_cast<int>(pass), inference_hint());
-  const bool timed = s.flops() >= 5e7;
-  Impl fp32 = Impl::kStrand;
-  if (auto it = c.use_onednn.find(key); it != c.use_onednn.end()) {
-    fp32 = it->second ? Impl::kOneDnn : Impl::kStrand;
-  } else {
+  const bool enough_channels = s.in_per_group() >= kMinOneDnnChannels;
+  if (bf16 && enough_channels) return Impl::kOneDnnBf16;
+  if (!enough_channels || s.flops() < 5e7) return Impl::kStrand;
+  const auto key = std::make_pair(s, static_cast<int>(pass));
+  auto it = c.use_onednn.find(key);
+  if (it == c.use_onednn.end()) {
     lock.unlock();
-    if (timed && onednn_conv1d_impl(s, pass, false).rfind("ref", 0) != 0)
-      fp32 = faster(Impl::kOneDnn, Impl::kStrand, out_numel, run);
+    const bool jit = onednn_conv1d_impl(s, pass, false).rfind("ref", 0) != 0;
     lock.lock();
-    c.use_onednn[key] = fp32 == Impl::kOneDnn;
+    it = c.use_onednn.emplace(key, jit).first;
   }
-  if (!bf16) return fp32;
-  if (auto it = c.use_bf16.find(key); it != c.use_bf16.end())
-    return it->second ? Impl::kOneDnnBf16 : fp32;
-  lock.unlock();
-  const Impl choice = timed ? faster(Impl::kOneDnnBf16, fp32, out_numel, run) : Impl::kOneDnnBf16;
-  lock.lock();
-  c.use_bf16[key] = choice == Impl::kOneDnnBf16;
-  return choice;
+  return it->second ? Impl::kOneDnn : Impl::kStrand;
 }
 
 }  // namespace
@@ -203,23 +184,18 @@ CpuConvBackend cpu_conv_backend() {
 void clear_cpu_conv_choices() {
   std::lock_guard lock(choices().mutex);
   choices().use_onednn.clear();
-  choices().use_bf16.clear();
 }
 
 namespace {
 
-// The fast path for each pass: fp32 on oneDNN or strand's kernels, bf16 math on oneDNN where it
-// pays (float64 always on strand's).
+// The fast path for each pass: fp32 on oneDNN or strand's kernels, bf16 math on oneDNN where
+// pick() says so (float64 always on strand's).
 template <typename T>
 void fast_forward(const Conv1dShape& s, const T* x, const T* w, const T* bias, T* y) {
   if constexpr (std::is_same_v<T, float>) {
-    auto run = [&](Impl impl, float* out) {
-      if (impl == Impl::kStrand)
-        fast::forward(s, x, w, bias, out);
-      else
-        onednn_conv1d_forward(s, x, w, bias, out, impl == Impl::kOneDnnBf16);
-    };
-    return run(pick(Conv1dPass::kForward, s, s.y_numel(), bf16_math(), run), y);
+    const Impl impl = pick(Conv1dPass::kForward, s, bf16_math());
+    if (impl != Impl::kStrand)
+      return onednn_conv1d_forward(s, x, w, bias, y, impl == Impl::kOneDnnBf16);
   }
   fast::forward(s, x, w, bias, y);
 }
@@ -227,13 +203,9 @@ void fast_forward(const Conv1dShape& s, const T* x, const T* w, const T* bias, T
 template <typename T>
 void fast_backward_data(const Conv1dShape& s, const T* dy, const T* w, T* dx) {
   if constexpr (std::is_same_v<T, float>) {
-    auto run = [&](Impl impl, float* out) {
-      if (impl == Impl::kStrand)
-        fast::backward_data(s, dy, w, out);
-      else
-        onednn_conv1d_backward_data(s, dy, w, out, impl == Impl::kOneDnnBf16);
-    };
-    return run(pick(Conv1dPass::kBackwardData, s, s.x_numel(), bf16_math(), run), dx);
+    const Impl impl = pick(Conv1dPass::kBackwardData, s, bf16_math());
+    if (impl != Impl::kStrand)
+      return onednn_conv1d_backward_data(s, dy, w, dx, impl == Impl::kOneDnnBf16);
   }
   fast::backward_data(s, dy, w, dx);
 }
@@ -241,14 +213,9 @@ void fast_backward_data(const Conv1dShape& s, const T* dy, const T* w, T* dx) {
 template <typename T>
 void fast_backward_weight(const Conv1dShape& s, const T* x, const T* dy, T* dw, bool accumulate) {
   if constexpr (std::is_same_v<T, float>) {
-    // Timing runs overwrite their scratch output; the real call may accumulate.
-    auto run = [&](Impl impl, float* out, bool acc = false) {
-      if (impl == Impl::kStrand)
-        fast::backward_weight(s, x, dy, out, acc);
-      else
-        onednn_conv1d_backward_weight(s, x, dy, out, acc, impl == Impl::kOneDnnBf16);
-    };
-    return run(pick(Conv1dPass::kBackwardWeight, s, s.w_numel(), bf16_math(), run), dw, accumulate);
+    const Impl impl = pick(Conv1dPass::kBackwardWeight, s, bf16_math());
+    if (impl != Impl::kStrand)
+      return onednn_conv1d_backward_weight(s, x, dy, dw, accumulate, impl == Impl::kOneDnnBf16);
   }
   fast::backward_weight(s, x, dy, dw, accumulate);
 }

@@ -37,7 +37,7 @@ using detail::RnnReserveLayout;
 // for double.
 void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
           int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
-  GemmShape s;  // one product; under bf16 math it runs in bf16 where that measured faster
+  GemmShape s;  // one product; under bf16 math it runs in bf16 where that pays (sgemm_batched)
   s.m = m, s.n = n, s.k = k, s.trans_a = ta, s.trans_b = tb, s.lda = lda, s.ldb = ldb, s.ldc = ldc;
   sgemm_batched(s, alpha, a, b, beta, c);
 }

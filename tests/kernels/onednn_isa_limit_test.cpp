@@ -29,6 +29,11 @@ TEST(OneDnnIsaLimit, Bf16WithoutBf16InstructionsNamesWhatIsMissing) {
   const cpu::Bf16MathScope bf16(true);
   EXPECT_THAT([&] { cpu::conv1d_forward<float>({}, s, x.data(), w.data(), nullptr, y.data()); },
               ::testing::ThrowsMessage<Error>(HasSubstr("needs AVX512-BF16 or AMX-BF16")));
+  // A product too small for bf16 to pay (it runs in fp32) still names what is missing.
+  const GemmShape g = dense_gemm(2, 3, 4, false, false);
+  std::vector<float> ga(8, 1.f), gb(12, 1.f), gc(6);
+  EXPECT_THAT([&] { cpu::sgemm_batched(g, 1.f, ga.data(), gb.data(), 0.f, gc.data()); },
+              ::testing::ThrowsMessage<Error>(HasSubstr("needs AVX512-BF16 or AMX-BF16")));
   train::TrainConfig c;
   c.precision = "bf16";
   EXPECT_THAT([&] { train::validate(c); },
