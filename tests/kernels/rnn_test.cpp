@@ -360,7 +360,9 @@ void expect_unit_functions_match_reference(RnnMode mode) {
   const std::vector<T> y(R.begin() + lay.y(0), R.begin() + lay.y(0) + p.out_count());
   EXPECT_TRUE(all_close(y, ref.y, 1e-12, 1e-14)) << "output";
   EXPECT_TRUE(all_close(hn, ref.h_n, 1e-12, 1e-14)) << "h_n";
-  if (lstm) EXPECT_TRUE(all_close(cn, ref.c_n, 1e-12, 1e-14)) << "c_n";
+  if (lstm) {
+    EXPECT_TRUE(all_close(cn, ref.c_n, 1e-12, 1e-14)) << "c_n";
+  }
 
   std::vector<T> dgx(D * T_ * N * GH), dgh(D * T_ * N * GH), dh_carry(dhn), dc_carry(dcn),
       dx(p.x.size(), T(0)), dh0(p.state_count());
@@ -397,7 +399,9 @@ void expect_unit_functions_match_reference(RnnMode mode) {
   }
   EXPECT_TRUE(all_close(dx, ref.dx, 1e-11, 1e-13)) << "d_input";
   EXPECT_TRUE(all_close(dh0, ref.dh0, 1e-11, 1e-13)) << "d_h0";
-  if (lstm) EXPECT_TRUE(all_close(dc_carry, ref.dc0, 1e-11, 1e-13)) << "d_c0";
+  if (lstm) {
+    EXPECT_TRUE(all_close(dc_carry, ref.dc0, 1e-11, 1e-13)) << "d_c0";
+  }
 }
 
 TEST(RnnCpu, CudaUnitFunctionsMatchReferenceLstm) {
