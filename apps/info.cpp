@@ -59,7 +59,8 @@ void add_info_command(CLI::App& app) {
               << "  CPU ISA:      " << k.isa << " (oneDNN " << k.onednn << ")\n"
               << "  CPU GEMM:     fp32 " << k.gemm_fp32 << "; bf16 " << k.gemm_bf16 << "\n"
               << "  CPU conv1d:   fp32 " << k.conv_fp32
-              << " (or strand's im2col where measured faster); bf16 " << k.conv_bf16 << "\n"
+              << " (strand's kernels below 16 input channels or 50 MFLOP a pass); bf16 "
+              << k.conv_bf16 << " (strand's fp32 below 16 input channels)\n"
               << "  float64 BLAS: OpenBLAS " << k.openblas_core
               << " kernels (reference and gradcheck paths only)\n"
               << "  OpenMP wait:  " << omp_wait << "\n"
