@@ -856,6 +856,15 @@ Section predictions(const Run& run) {
                                            ", fitted on validation, shown on test."
                                      : "Calibration fitted on validation, shown on test.");
     }
+    const json& crossed = at(run.metrics["calibration"], "valid_cross_fitted");
+    if (crossed.is_object() && at(run.metrics["calibration"], "recommended").is_boolean())
+      s.html += para(
+          "Judged on validation alone (each half calibrated by a fit on the other half), "
+          "calibration takes the log loss from " +
+          num(at(crossed, "log_loss_before"), 4) + " to " + num(at(crossed, "log_loss_after"), 4) +
+          (run.metrics["calibration"]["recommended"].get<bool>()
+               ? ": recommended; strand predict --calibrated applies it."
+               : ": not recommended; keep the raw scores."));
     const double ece_after =
         at(at(cal, "after"), "ece").is_number() ? cal["after"]["ece"].get<double>() : 0;
     if (ece_after > 0.1) {

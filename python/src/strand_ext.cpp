@@ -672,6 +672,12 @@ NB_MODULE(_strand, m) {
   nb::class_<Model>(m, "Model")
       .def_prop_ro("info", [](const Model& self) { return to_py(self.info()); })
       .def_prop_ro("path", [](const Model& self) { return self.path; })
+      .def_prop_ro("calibration",
+                   [](const Model& self) -> nb::object {
+                     const auto& m = self.loaded.metadata;
+                     const auto it = m.find("strand.calibration");
+                     return it == m.end() ? nb::none() : to_py(json::parse(it->second));
+                   })
       .def("predict", &Model::predict, "x"_a, "rc_average"_a = false, "batch_size"_a = 256,
            "device"_a = "cpu", "calibrated"_a = false)
       .def("ism", &Model::ism, "x"_a, "tasks"_a, "start"_a, "end"_a, "rc_average"_a, "batch_size"_a)

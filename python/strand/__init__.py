@@ -60,6 +60,13 @@ class Model:
         return self._native.info
 
     @property
+    def calibration(self) -> dict | None:
+        """The calibration ``strand train`` fitted on validation and stored in the file (method,
+        parameters, ``recommended`` and the cross-fitted validation log loss behind it), or None.
+        ``predict(x, calibrated=True)`` applies it."""
+        return self._native.calibration
+
+    @property
     def path(self) -> str:
         return self._native.path
 

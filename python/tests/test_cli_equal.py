@@ -31,6 +31,9 @@ def test_predict_equals_cli(cli, cli_run, data):
     calibrated = model.predict(data["codes"], calibrated=True)
     assert np.array_equal(calibrated, expected), "calibrated: not bit-equal to strand predict"
     assert not np.array_equal(calibrated, model.predict(data["codes"]))
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert model.calibration["recommended"] == metrics["calibration"]["recommended"]
+    assert model.calibration["a"] == metrics["calibration"]["a"]
 
 
 def test_train_metrics_equal_cli(cli_run, data, tmp_path):

@@ -71,6 +71,9 @@ TEST_F(Report, HasTheTenSectionsWithVerdictsAndCommands) {
   }
   // The train command as typed, and nothing fetched from elsewhere.
   EXPECT_NE(html.find("--permutations 2"), std::string::npos);
+  // Rule 9's verdict on calibration, judged on validation alone.
+  EXPECT_TRUE(std::regex_search(
+      html, std::regex("takes the log loss from [0-9.]+ to [0-9.]+: (not )?recommended")));
   EXPECT_EQ(html.find("src=\"http"), std::string::npos);
   EXPECT_EQ(html.find("href=\"http"), std::string::npos);
   EXPECT_EQ(html.find("<script"), std::string::npos) << "the page needs no script";
