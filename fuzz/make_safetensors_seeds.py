@@ -45,3 +45,8 @@ write(os.path.join(here, "tasks_mismatch.safetensors"), multi)
 write(os.path.join(here, "builder_model.safetensors"),
       dict(base, **{"strand.model": json.dumps({"name": "cnn", "length": 8, "outputs": 1,
                                                "kind": "binary", "tasks": ["y"]})}))
+# Rule 9's stored calibration (strand train adds it after fitting on validation).
+write(os.path.join(here, "calibrated_model.safetensors"),
+      dict(base, **{"strand.calibration": json.dumps({
+          "method": "Platt scaling (per task)", "a": [0.8], "b": [-0.1], "recommended": True,
+          "valid_cross_fitted": {"log_loss_before": 0.5, "log_loss_after": 0.45}})}))
