@@ -374,8 +374,8 @@ void sgemm_loop(const GemmShape& s, float alpha, const float* a, const float* b,
 // Whether a bf16 product beats fp32 on this shape: a function of the shape only, never of a timing
 // (a timed choice let the machine's load decide, and bf16 runs differed from run to run). bf16
 // converts its operands on every call (a weight B once under the inference hint) and wins on
-// large products. Measured on a Sapphire Rapids core (one thread, oneDNN 3, 2026-12-06), bf16
-// time / fp32 time: 1024^3 and 512x1000x1000 0.31-0.35, DeepSEA's fc weight gradient (925 x
+// large products. Measured on the 2-core Intel Xeon (AMX; one thread, oneDNN 2.6.3, 2026-12-06),
+// bf16 time / fp32 time: 1024^3 and 512x1000x1000 0.31-0.35, DeepSEA's fc weight gradient (925 x
 // 50880, depth 64) 0.45; with fewer than 128 rows or columns at best a tie (Basset's batch-64
 // layers 0.8-1.06, DeepSEA's batch-64 fc 1.05-2.2, the LSTM's 8-row steps 2), and a depth under
 // 64 loses (the cnn's batch-32 weight gradient 2.3).

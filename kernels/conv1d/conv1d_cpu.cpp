@@ -132,7 +132,7 @@ Choices& choices() {
 enum class Impl { kStrand, kOneDnn, kOneDnnBf16 };
 
 // Under kAuto, passes of fewer input channels per group than this run strand's kernels, in fp32
-// even under bf16 math. Measured on a Sapphire Rapids core (oneDNN 3 jit:avx512_core, one
+// even under bf16 math. Measured on the 2-core Intel Xeon (AMX; oneDNN 2.6.3 jit:avx512_core, one
 // thread): with 4 or 8 input channels strand's kernels ran backward-data and backward-weight
 // 1.3-3.5x faster than oneDNN fp32 (forward 0.9-1.0x), and oneDNN's bf16 forward with 4 channels
 // up to 2.5x slower than them; from 16 channels oneDNN fp32 ran 0.95-1.3x strand's speed and bf16
