@@ -155,7 +155,7 @@ void run_train(TrainArgs& a) {
                 fmt(c["test"]["before"]["ece"]).c_str(), fmt(c["test"]["after"]["ece"]).c_str());
     const auto& v = c["valid_cross_fitted"];
     std::printf(
-        "  on valid alone (each half calibrated by the other's fit) log loss %s -> %s: %s\n",
+        "  on valid alone (each fifth calibrated by a fit on the rest) log loss %s -> %s: %s\n",
         fmt(v["log_loss_before"]).c_str(), fmt(v["log_loss_after"]).c_str(),
         !c["recommended"].get<bool>() ? "not recommended, keep the raw scores"
         : !c["stored"].get<bool>()    ? "recommended, but not stored (fitted without DP noise)"

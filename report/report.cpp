@@ -859,7 +859,7 @@ Section predictions(const Run& run) {
     const json& crossed = at(run.metrics["calibration"], "valid_cross_fitted");
     if (crossed.is_object() && at(run.metrics["calibration"], "recommended").is_boolean())
       s.html += para(
-          "Judged on validation alone (each half calibrated by a fit on the other half), "
+          "Judged on validation alone (each fifth calibrated by a fit on the rest), "
           "calibration takes the log loss from " +
           num(at(crossed, "log_loss_before"), 4) + " to " + num(at(crossed, "log_loss_after"), 4) +
           (run.metrics["calibration"]["recommended"].get<bool>()

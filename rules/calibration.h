@@ -49,8 +49,8 @@ nlohmann::json calibration_report(TaskKind kind, const std::vector<std::string>&
 // Fits on valid, applies to test: {"method", the parameters, "fitted_on": "valid", "valid":
 // {"before", "after"}, "test": {"before", "after"}} with calibration_report's entries, plus
 // whether calibration helps judged on valid alone: "valid_cross_fitted": {"log_loss_before",
-// "log_loss_after", "ece_before", "ece_after"} with each half of valid calibrated by a fit on the
-// other half, and "recommended" (a lower log loss after), so the choice never reads test. When
+// "log_loss_after", "ece_before", "ece_after"} with each fifth of valid calibrated by a fit on the
+// other four, and "recommended" (a lower log loss after), so the choice never reads test. When
 // test_calibrated is given it receives the calibrated test scores.
 nlohmann::json calibrate_on_valid(TaskKind kind, const std::vector<std::string>& columns,
                                   const std::vector<double>& valid_labels,

@@ -145,7 +145,8 @@ TEST_F(Cli, SimulateCheckTrainEvalPredict) {
   // Rule 9: the calibration fitted on valid is stored with the weights; --calibrated applies it.
   const auto& cal = metrics["calibration"];
   EXPECT_TRUE(cal["stored"].get<bool>());
-  EXPECT_THAT(train.output, HasSubstr("on valid alone (each half calibrated by the other's fit)"));
+  EXPECT_THAT(train.output,
+              HasSubstr("on valid alone (each fifth calibrated by a fit on the rest)"));
   const Result raw =
       strand("predict --model run/model.safetensors --fasta sim/sequences.fa --json", dir());
   const Result calibrated = strand(

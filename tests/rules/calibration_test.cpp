@@ -79,8 +79,8 @@ TEST(Calibration, TemperatureFixesOverconfidentMultiClassScores) {
               std::max_element(out.begin() + i, out.begin() + i + 3) - out.begin());
 }
 
-// Whether to calibrate is decided on valid alone (each half calibrated by the other's fit): yes for
-// over-confident scores, no for scores that are calibrated already, where refitting only adds
+// Whether to calibrate is decided on valid alone (each fifth calibrated by a fit on the rest): yes
+// for over-confident scores, no for scores that are calibrated already, where refitting only adds
 // noise.
 TEST(Calibration, RecommendedOnlyWhenItHelpsOnValid) {
   std::vector<double> vy, vs, ty, ts;
