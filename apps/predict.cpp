@@ -50,6 +50,12 @@ void run_predict(const PredictArgs& a) {
   const int64_t rows = static_cast<int64_t>(names.size());
   const train::EnsembleScores combined =
       train::score_sequences(models, input, device, a.batch_size, a.rc_average, a.calibrated);
+  for (size_t m = 0; a.calibrated && m < models.members.size(); ++m)
+    if (!models.members[m].calibration->recommended)
+      std::fprintf(stderr,
+                   "strand predict: note: the calibration in '%s' did not lower the "
+                   "cross-fitted validation log loss when it was trained (applied as asked)\n",
+                   models.paths[m].c_str());
   const size_t T = info.tasks.size();
   // An ensemble's output: the mean per task, then each task's spread across models ("<task>_sd").
   std::vector<std::string> columns = info.tasks;

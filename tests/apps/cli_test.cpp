@@ -153,7 +153,11 @@ TEST_F(Cli, SimulateCheckTrainEvalPredict) {
       "predict --model run/model.safetensors --fasta sim/sequences.fa --json --calibrated", dir());
   ASSERT_EQ(calibrated.status, 0) << calibrated.output;
   const auto raw_rows = nlohmann::json::parse(raw.output)["predictions"];
-  const auto cal_rows = nlohmann::json::parse(calibrated.output)["predictions"];
+  // After the note, if any, that the calibration was not recommended.
+  const auto cal_rows =
+      nlohmann::json::parse(calibrated.output.substr(calibrated.output.find('{')))["predictions"];
+  EXPECT_EQ(calibrated.output.find("note: the calibration in") != std::string::npos,
+            !cal["recommended"].get<bool>());
   ASSERT_EQ(raw_rows.size(), cal_rows.size());
   const auto tasks = metrics["model"]["tasks"];
   for (size_t i = 0; i < raw_rows.size(); i += 97)

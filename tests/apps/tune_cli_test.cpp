@@ -84,7 +84,9 @@ TEST(CrossValidationCli, FoldsThenTheirEnsemble) {
       "cv/fold-3/model.safetensors --fasta d/sequences.fa --calibrated --json",
       dir.string());
   ASSERT_EQ(calibrated.status, 0) << calibrated.output;
-  EXPECT_TRUE(nlohmann::json::parse(calibrated.output)["calibrated"].get<bool>());
+  EXPECT_TRUE(
+      nlohmann::json::parse(calibrated.output.substr(calibrated.output.find('{')))["calibrated"]
+          .get<bool>());
   const auto neither = cli::run_strand("predict --fasta d/sequences.fa", dir.string());
   EXPECT_NE(neither.status, 0);
   EXPECT_THAT(neither.output, HasSubstr("give one of --model FILE or --ensemble"));
