@@ -32,8 +32,9 @@ void require_cpu_bf16(const char* what);
 // inputs to bf16 (fp32 accumulation); ignored, staying fp32, on a CPU without bf16 instructions.
 void set_cpu_bf16_math(bool enabled);
 
-// Marks CPU inference on this thread for a scope (eval mode, no gradient recording): the kernels'
-// per-shape timings then count weights converted once instead of on every call (kernels/onednn.h).
+// Marks CPU inference on this thread for a scope (eval mode, no gradient recording): oneDNN keeps
+// each weight converted to its layout from call to call while its content hash is unchanged
+// (kernels/common/onednn.h).
 class CpuInferenceScope {
  public:
   explicit CpuInferenceScope(bool enabled);

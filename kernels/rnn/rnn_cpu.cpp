@@ -121,7 +121,7 @@ class BlasThreads {
 };
 
 // The second thread of for_each_direction, kept for the life of the process: its thread-local
-// state (oneDNN primitives, per-shape timings, converted weights, scratch buffers) persists from
+// state (oneDNN primitives, converted weights, scratch buffers) persists from
 // call to call, where a fresh thread rebuilt all of it on every call. One caller at a time.
 class DirectionWorker {
  public:
