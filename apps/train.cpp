@@ -81,6 +81,22 @@ void print_cross_validation(const TrainArgs& a, const nlohmann::json& cv) {
       std::printf("  fold %d chose lr %s, batch %s\n", f["fold"].get<int>(),
                   f["tuning"]["chosen"]["lr"].dump().c_str(),
                   f["tuning"]["chosen"]["batch_size"].dump().c_str());
+  // Rule 9 per fold: each fold model carries a calibration fitted on its inner validation rows.
+  int calibrated = 0, recommended = 0;
+  std::string ece;
+  for (const auto& f : cv["per_fold"]) {
+    if (!f.contains("calibration")) continue;
+    const auto& c = f["calibration"];
+    ++calibrated, recommended += c["recommended"].get<bool>();
+    ece += strand::format("{}{} -> {}", ece.empty() ? "" : ", ", fmt(c["held_out_ece_before"]),
+                          fmt(c["held_out_ece_after"]));
+  }
+  if (calibrated > 0)
+    std::printf(
+        "calibration: recommended (on each fold's inner validation rows) in %d of %d folds; "
+        "held-out ECE before -> after: %s; strand predict --ensemble ... --calibrated applies "
+        "each fold's\n",
+        recommended, calibrated, ece.c_str());
   std::printf(
       "wrote %s/cv.json, %d fold models (%s/fold-*/model.safetensors; use them as an "
       "ensemble: strand predict --ensemble) and the pooled out-of-fold predictions "

@@ -48,6 +48,9 @@ TEST(CrossValidationCli, FoldsThenTheirEnsemble) {
 
   EXPECT_THAT(run.output, HasSubstr("pooled out-of-fold ("));
   EXPECT_THAT(run.output, HasSubstr("tuning: none"));
+  EXPECT_THAT(run.output, ::testing::ContainsRegex(
+                              "calibration: recommended \\(on each fold's inner validation "
+                              "rows\\) in [0-3] of 3 folds"));
   EXPECT_TRUE(cv["pooled"]["macro"]["ci"]["auroc"].is_array()) << cv["pooled"].dump();
 
   // Without --model the default tuning runs inside each fold, on that fold's training part.
