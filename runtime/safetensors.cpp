@@ -188,6 +188,10 @@ SafetensorsFile load_safetensors(const std::string& path) {
                  actual, old->second);
     file.checksum = Checksum::kDataOnly;
   }
+  // Verified (or absent), the checksums are `checksum`'s business: `metadata` keeps the writer's
+  // own strings, so a file read and written back gets a checksum of its new contents.
+  file.metadata.erase(kChecksumKey);
+  file.metadata.erase(kDataCrcKey);
   std::stable_sort(ordered.begin(), ordered.end(),
                    [](const auto& a, const auto& b) { return a.first < b.first; });
   for (auto& [offset, entry] : ordered) file.tensors.push_back(std::move(entry));

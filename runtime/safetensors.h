@@ -20,7 +20,7 @@ enum class Checksum { kNone, kDataOnly, kFull };
 
 struct SafetensorsFile {
   std::vector<std::pair<std::string, Tensor>> tensors;  // in file order, on the CPU
-  std::map<std::string, std::string> metadata;          // the "__metadata__" strings
+  std::map<std::string, std::string> metadata;          // "__metadata__" less the checksums
   Checksum checksum = Checksum::kNone;                  // verified when not kNone
   const Tensor& at(const std::string& name) const;      // error naming the missing key
 };

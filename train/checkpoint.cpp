@@ -16,7 +16,6 @@ namespace {
 
 constexpr const char* kFormat = "strand.format";
 constexpr const char* kModel = "strand.model";
-constexpr const char* kCalibration = "strand.calibration";
 
 std::map<std::string, std::string> run_metadata(const ModelInfo& info, const RunMetadata& run,
                                                 const char* format) {
@@ -155,8 +154,8 @@ LoadedModel load_model(const std::string& path) {
     STRAND_FAIL("'{}' does not fit model {}: {}", path, out.info.describe(), e.message());
   }
   out.model->eval();
-  if (file.metadata.contains(kCalibration)) {
-    const auto j = parse_metadata(path, file.metadata, kCalibration);
+  if (file.metadata.contains(kCalibrationMetadataKey)) {
+    const auto j = parse_metadata(path, file.metadata, kCalibrationMetadataKey);
     try {
       STRAND_CHECK(j.contains("recommended") && j["recommended"].is_boolean(),
                    "calibration: no boolean 'recommended'");
@@ -164,7 +163,7 @@ LoadedModel load_model(const std::string& path) {
           StoredCalibration{rules::Calibrator::from_json(j, out.info.task_kind(), out.info.outputs),
                             j["recommended"].get<bool>()};
     } catch (const Error& e) {
-      STRAND_FAIL("'{}': metadata '{}': {}", path, kCalibration, e.message());
+      STRAND_FAIL("'{}': metadata '{}': {}", path, kCalibrationMetadataKey, e.message());
     }
   }
   out.metadata = std::move(file.metadata);
@@ -183,11 +182,9 @@ void store_calibration(const std::string& path, const nlohmann::json& calibratio
   auto file = runtime::load_safetensors(path);
   check_verified(path, file);
   check_format(path, file.metadata, "model");
-  file.metadata.erase("strand.checksum");  // save_safetensors writes a new one
-  file.metadata.erase("strand.crc32");
   nlohmann::json stored = calibration;
   for (const char* report : {"valid", "test", "bins", "fitted_on"}) stored.erase(report);
-  file.metadata[kCalibration] = stored.dump();
+  file.metadata[kCalibrationMetadataKey] = stored.dump();
   runtime::save_safetensors(path, file.tensors, file.metadata);
 }
 

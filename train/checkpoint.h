@@ -44,7 +44,9 @@ struct RunMetadata {
 };
 
 // Rule 9: the calibration `strand train` fitted on validation and stored in the model file
-// (metadata "strand.calibration"), and whether it lowered the cross-fitted validation log loss.
+// (metadata kCalibrationMetadataKey: rules::calibrate_on_valid's result without its reports), and
+// whether it lowered the cross-fitted validation log loss.
+inline constexpr const char* kCalibrationMetadataKey = "strand.calibration";
 struct StoredCalibration {
   rules::Calibrator calibrator;
   bool recommended = false;

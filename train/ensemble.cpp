@@ -56,13 +56,16 @@ EnsembleScores score_sequences(const Ensemble& models, const data::SequenceSourc
                                runtime::Device device, int64_t batch_size, bool rc_average,
                                bool calibrated) {
   STRAND_CHECK(batch_size > 0, "--batch-size must be positive, got {}", batch_size);
+  // Every member's, looked up before any work: a member without one is an error naming it.
+  std::vector<const rules::Calibrator*> calibrators;
   for (size_t m = 0; calibrated && m < models.members.size(); ++m)
-    stored_calibrator(models.members[m], models.paths[m]);  // every member has one
+    calibrators.push_back(&stored_calibrator(models.members[m], models.paths[m]));
   const int64_t L = models.info.length;
   const int64_t rows = static_cast<int64_t>(input.names.size());
   std::vector<std::vector<double>> per_member;
   runtime::NoGradGuard no_grad;
-  for (const auto& member : models.members) {
+  for (size_t m = 0; m < models.members.size(); ++m) {
+    const auto& member = models.members[m];
     member.model->to(device);
     const auto model = for_prediction(member.model, rc_average);
     std::vector<double> scores;
@@ -74,7 +77,7 @@ EnsembleScores score_sequences(const Ensemble& models, const data::SequenceSourc
       const auto s = scores_of(models.info.kind, (*model)(x));
       scores.insert(scores.end(), s.begin(), s.end());
     }
-    if (calibrated) scores = member.calibration->calibrator.apply(scores);
+    if (calibrated) scores = calibrators[m]->apply(scores);
     per_member.push_back(std::move(scores));
   }
   return combine_scores(per_member);

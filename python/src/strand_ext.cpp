@@ -229,7 +229,9 @@ struct Model {
                                          const std::string& device, bool calibrated) {
     const int64_t L = loaded.info.length;
     STRAND_CHECK(batch_size > 0, "predict: batch_size must be positive, got {}", batch_size);
-    if (calibrated) train::stored_calibrator(loaded, path);  // an error before the work
+    // Looked up before the work: a file without one is an error naming it.
+    const rules::Calibrator* calibrator =
+        calibrated ? &train::stored_calibrator(loaded, path) : nullptr;
     const bool codes = x.dtype() == nb::dtype<uint8_t>();
     STRAND_CHECK(
         (codes && x.ndim() == 2) || (x.dtype() == nb::dtype<float>() && x.ndim() == 3),
@@ -280,7 +282,7 @@ struct Model {
         scores.insert(scores.end(), s.begin(), s.end());
       }
     }
-    if (calibrated) scores = loaded.calibration->calibrator.apply(scores);
+    if (calibrator) scores = calibrator->apply(scores);
     return numpy_of(std::move(scores), {size_t(rows), loaded.info.tasks.size()});
   }
 
@@ -675,7 +677,7 @@ NB_MODULE(_strand, m) {
       .def_prop_ro("calibration",
                    [](const Model& self) -> nb::object {
                      const auto& m = self.loaded.metadata;
-                     const auto it = m.find("strand.calibration");
+                     const auto it = m.find(train::kCalibrationMetadataKey);
                      return it == m.end() ? nb::none() : to_py(json::parse(it->second));
                    })
       .def("predict", &Model::predict, "x"_a, "rc_average"_a = false, "batch_size"_a = 256,

@@ -60,6 +60,11 @@ TEST_F(SafetensorsTest, RoundTripsEveryDtypeAndMetadata) {
     EXPECT_EQ(file.tensors[i].second.to_vector<double>(), tensors[i].second.to_vector<double>());
   }
   EXPECT_EQ(file.metadata.at("seed"), "42");
+  // The checksum is reported, not left among the writer's strings: what was read writes back.
+  EXPECT_EQ(file.checksum, Checksum::kFull);
+  EXPECT_EQ(file.metadata.size(), 1u);
+  save_safetensors(path("m.safetensors"), file.tensors, file.metadata);
+  EXPECT_EQ(load_safetensors(path("m.safetensors")).metadata, file.metadata);
   EXPECT_THAT([&] { file.at("missing"); },
               ThrowsMessage<Error>(HasSubstr("no tensor named 'missing'")));
   // Nothing but the file itself is left behind.
