@@ -11,6 +11,9 @@ namespace strand::rules {
 namespace {
 
 constexpr double kEps = 1e-12;
+// The methods' names in to_json, read back by from_json.
+constexpr const char* kTemperature = "temperature scaling";
+constexpr const char* kPlatt = "Platt scaling (per task)";
 
 double logit(double p) {
   p = std::clamp(p, kEps, 1 - kEps);
@@ -150,8 +153,8 @@ std::vector<double> Calibrator::apply(const std::vector<double>& scores) const {
 
 nlohmann::json Calibrator::to_json() const {
   if (kind == TaskKind::kMultiClass)
-    return {{"method", "temperature scaling"}, {"temperature", temperature}};
-  return {{"method", "Platt scaling (per task)"}, {"a", a}, {"b", b}};
+    return {{"method", kTemperature}, {"temperature", temperature}};
+  return {{"method", kPlatt}, {"a", a}, {"b", b}};
 }
 
 Calibrator Calibrator::from_json(const nlohmann::json& j, TaskKind kind, int64_t columns) {
@@ -167,8 +170,8 @@ Calibrator Calibrator::from_json(const nlohmann::json& j, TaskKind kind, int64_t
   Calibrator cal;
   cal.kind = kind;
   if (kind == TaskKind::kMultiClass) {
-    STRAND_CHECK(method == "temperature scaling",
-                 "calibration: a multi-class model needs temperature scaling, got '{}'", method);
+    STRAND_CHECK(method == kTemperature, "calibration: a multi-class model needs {}, got '{}'",
+                 kTemperature, method);
     STRAND_CHECK(j.contains("temperature"), "calibration: no 'temperature'");
     cal.temperature = finite(j["temperature"], "temperature");
     STRAND_CHECK(cal.temperature > 0, "calibration: temperature {} must be positive",
@@ -176,8 +179,8 @@ Calibrator Calibrator::from_json(const nlohmann::json& j, TaskKind kind, int64_t
     cal.classes = columns;
     return cal;
   }
-  STRAND_CHECK(method == "Platt scaling (per task)",
-               "calibration: a binary or multi-label model needs Platt scaling, got '{}'", method);
+  STRAND_CHECK(method == kPlatt, "calibration: a binary or multi-label model needs {}, got '{}'",
+               kPlatt, method);
   for (const char* key : {"a", "b"}) {
     STRAND_CHECK(
         j.contains(key) && j[key].is_array() && static_cast<int64_t>(j[key].size()) == columns,
@@ -225,6 +228,9 @@ double log_loss(TaskKind kind, size_t C, const std::vector<double>& labels,
   size_t count = 0;
   for (size_t i = 0; i < labels.size(); ++i) {
     if (std::isnan(labels[i])) continue;
+    STRAND_CHECK(kind != TaskKind::kMultiClass || (labels[i] >= 0 && labels[i] < double(C) &&
+                                                   labels[i] == std::floor(labels[i])),
+                 "log loss: class label {} is not one of the {} classes", labels[i], C);
     const double p = kind == TaskKind::kMultiClass ? scores[i * C + static_cast<size_t>(labels[i])]
                                                    : (labels[i] > 0.5 ? scores[i] : 1 - scores[i]);
     sum -= std::log(std::max(p, kEps));

@@ -148,6 +148,8 @@ TEST(Calibration, BadInputNamesTheProblem) {
   } catch (const Error& e) {
     EXPECT_THAT(e.message(), HasSubstr("class label 5"));
   }
+  EXPECT_THAT([] { log_loss(TaskKind::kMultiClass, 2, {0, 2}, {0.5, 0.5, 0.5, 0.5}); },
+              ::testing::ThrowsMessage<Error>(HasSubstr("class label 2 is not one of the 2")));
 }
 
 }  // namespace
